@@ -1,0 +1,72 @@
+"""Point in time: when each macro observation became known, and what was known on each day.
+
+An observation has two dates: the period it refers to (`obs_date`, FRED's date) and the day it
+was published (`known_date`). The regime reads macro data only through `asof_frame`, which on
+trading day D returns, per series, the latest observation with known_date <= D. This is the
+project's main defence against look-ahead (the FRED files are today's vintage: revisions to
+PAYEMS, UNRATE and ICSA since first release are not undone; no ALFRED vintages are available).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.offsets import BDay
+
+from data.catalog import MACRO
+from fedcut.errors import DataError
+
+
+def known_dates(obs_dates: pd.DatetimeIndex, lag_rule: str, data_params) -> pd.DatetimeIndex:
+    """The publication date of each observation under `lag_rule` (see `data.catalog.MACRO`)."""
+    d = pd.DatetimeIndex(obs_dates)
+    if lag_rule == "policy":
+        return d  # announced at 2:15 pm on the decision day (DFEDTARU dates the next day: later, so safe)
+    if lag_rule == "market_daily":
+        return d + BDay(data_params.daily_market_lag_days)
+    if lag_rule == "cpi":
+        return d + pd.offsets.MonthBegin(1) + pd.to_timedelta(data_params.cpi_release_day - 1, "D")
+    if lag_rule == "jobs":
+        earliest = d + pd.offsets.MonthBegin(1) + pd.to_timedelta(data_params.jobs_release_min_day - 1, "D")
+        return earliest + pd.to_timedelta((4 - earliest.day_of_week) % 7, "D")  # next Friday on or after
+    if lag_rule == "weekly_claims":
+        return d + pd.to_timedelta(data_params.weekly_claims_lag_days, "D")
+    if lag_rule == "weekly_nfci":
+        return d + pd.to_timedelta(data_params.nfci_lag_days, "D")
+    if lag_rule == "weekly_stlfsi":
+        return d + pd.to_timedelta(data_params.stlfsi_lag_days, "D")
+    if lag_rule == "label":
+        raise DataError(f"lag rule 'label': recession dates are known only long after; they are never a signal")
+    raise DataError(f"unknown lag rule {lag_rule!r}")
+
+
+def published(series: pd.Series, data_params) -> pd.DataFrame:
+    """Observations of one catalogued series with `obs_date`, `known_date` and `value`."""
+    meta = MACRO.get(series.name)
+    if meta is None:
+        raise DataError(f"series {series.name}: not in the macro catalog, so its publication lag is unknown")
+    known = known_dates(series.index, meta.lag_rule, data_params)
+    return pd.DataFrame({"obs_date": series.index, "known_date": known, "value": series.to_numpy()})
+
+
+def asof_frame(series: dict[str, pd.Series], days: pd.DatetimeIndex, data_params) -> pd.DataFrame:
+    """Per trading day, each series' latest value known by that day and its obs/known dates.
+
+    Columns: `<ID>`, `<ID>_obs`, `<ID>_known`. A series not yet published on a day is NaN there
+    (missing, not zero).
+    """
+    days = pd.DatetimeIndex(days)
+    cols = {}
+    for sid, s in series.items():
+        pub = published(s, data_params).sort_values("known_date", kind="stable")
+        # Several observations can share a publication day; the latest period wins.
+        pub = pub.drop_duplicates("known_date", keep="last")
+        idx = np.searchsorted(pub["known_date"].to_numpy(), days.to_numpy(), side="right") - 1
+        valid = idx >= 0
+        take = np.where(valid, idx, 0)
+        value = np.where(valid, pub["value"].to_numpy()[take], np.nan)
+        obs = np.where(valid, pub["obs_date"].to_numpy()[take], np.datetime64("NaT"))
+        known = np.where(valid, pub["known_date"].to_numpy()[take], np.datetime64("NaT"))
+        cols[sid] = value
+        cols[f"{sid}_obs"] = pd.DatetimeIndex(obs)
+        cols[f"{sid}_known"] = pd.DatetimeIndex(known)
+    return pd.DataFrame(cols, index=days)

@@ -1,0 +1,167 @@
+"""The aligned market a run trades: one calendar (IWM's trading days), total-return prices per
+holding with declared proxies before inception, IWM's traded price for option strikes, VIX.
+
+Proxies are chained forward: before an instrument's first day the run holds its proxy at the
+proxy's own prices; from the first day on, the instrument's own returns continue from the
+proxy's level. History is never rescaled to a later level (that would leak the future).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from data.catalog import INSTRUMENTS, MACRO
+from data.sources import DataSource
+from fedcut.errors import DataError
+
+EXTENDED_START = pd.Timestamp("1995-01-03")  # first trading day of 1995: the 1995 cycle's window opens then
+RUT_PER_IWM = 10.0  # IWM's split-adjusted close has tracked RUT / 10 (ratio 10.05-10.12 in the data)
+
+
+@dataclass(frozen=True)
+class ProxySpan:
+    ticker: str
+    proxy: str
+    start: pd.Timestamp
+    end: pd.Timestamp  # last day the proxy stood in
+
+    def describe(self) -> str:
+        return f"{self.ticker} <- {self.proxy} {self.start.date()}..{self.end.date()}"
+
+
+@dataclass(frozen=True)
+class Market:
+    days: pd.DatetimeIndex
+    close: pd.DataFrame  # total-return close per ticker (NaN before a ticker without proxy exists)
+    open: pd.DataFrame  # total-return open per ticker (= close for files with closes only)
+    spot: pd.Series  # IWM traded close, for option strikes and moneyness
+    vix: pd.Series
+    proxies: tuple[ProxySpan, ...]
+    end_set_by: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        return tuple(self.close.columns)
+
+
+def _tr_frame(px: pd.DataFrame, ticker: str) -> pd.DataFrame:
+    """Total-return close and open of one price file."""
+    inst = INSTRUMENTS[ticker]
+    close = px[inst.total_return]
+    if {"open", "close"} <= set(px.columns):
+        opn = px["open"] * (close / px["close"])
+    else:
+        opn = close
+    return pd.DataFrame({"close": close, "open": opn})
+
+
+def _rut_as_iwm(source: DataSource, dividend_yield: float) -> pd.DataFrame:
+    """RUT price index plus a dividend accrual at `dividend_yield` a year, compounded daily."""
+    rut = source.prices("RUT")
+    years = (rut.index - rut.index[0]).days.to_numpy() / 365.0
+    accrual = (1.0 + dividend_yield) ** years
+    return pd.DataFrame({"close": rut["close"] * accrual, "open": rut["open"] * accrual})
+
+
+def _chain(proxy: pd.DataFrame, own: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
+    """Proxy before `first`; from `first` on, own returns continued from the proxy's level."""
+    before = proxy[proxy.index < first]
+    if before.empty:
+        return own
+    if first not in proxy.index:
+        raise DataError(f"proxy has no price on the splice day {first.date()}")
+    scale = proxy.loc[first, "close"] / own.loc[first, "close"]
+    after = own[own.index >= first] * scale
+    return pd.concat([before, after])
+
+
+def natural_end(source: DataSource, tickers: tuple[str, ...], macro_ids: tuple[str, ...]) -> tuple[pd.Timestamp, str]:
+    """The last day every required series covers, and the series that sets it."""
+    ends = {t: source.prices(t).index[-1] for t in tickers}
+    end_t = min(ends, key=ends.get)
+    end = ends[end_t]
+    for sid in macro_ids:
+        last = source.macro(sid).index[-1]
+        if last + pd.Timedelta(days=MACRO[sid].stale_days) < end:
+            end, end_t = last + pd.Timedelta(days=MACRO[sid].stale_days), sid
+    return end, end_t
+
+
+def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: str,
+                 extended: bool, rut_dividend_yield: float, macro_ids: tuple[str, ...] = ()) -> Market:
+    """Align `tickers` (IWM first) on IWM's trading days between `start` and `end`."""
+    tickers = tuple(dict.fromkeys(("IWM",) + tuple(tickers)))
+    unknown = [t for t in tickers if t not in INSTRUMENTS]
+    if unknown:
+        raise DataError(f"instrument {unknown[0]}: not in the catalog (data/catalog.py)")
+    iwm_px = source.prices("IWM")
+    iwm_first = iwm_px.index[0]
+    own = {t: _tr_frame(source.prices(t), t) for t in tickers}
+    vix_px = source.prices("VIX")
+
+    last, end_by = natural_end(source, tickers + ("VIX",), macro_ids)
+    if extended:
+        rut = _rut_as_iwm(source, rut_dividend_yield)
+        first_day = pd.Timestamp(start) if start else EXTENDED_START
+        calendar = rut.index[rut.index < iwm_first].union(iwm_px.index)
+    else:
+        first_day = pd.Timestamp(start) if start else iwm_first
+        calendar = iwm_px.index
+        if first_day < iwm_first:
+            raise DataError(f"IWM: starts {iwm_first.date()}, after the requested start {first_day.date()}; "
+                            "use run.extended (--extended) for the RUT proxy")
+    stop = pd.Timestamp(end) if end else last
+    if stop > last:
+        raise DataError(f"{end_by}: ends {last.date()}, before the requested end {stop.date()}")
+    days = calendar[(calendar >= first_day) & (calendar <= stop)]
+    if len(days) < 2:
+        raise DataError(f"run.start {first_day.date()} .. run.end {stop.date()}: fewer than two trading days")
+
+    proxies = []
+    close, opn, notes = {}, {}, []
+    for t in tickers:
+        series = own[t]
+        inst = INSTRUMENTS[t]
+        first = series.index[0]
+        if first > days[0]:
+            if t == "IWM":
+                proxy_frame, proxy_name = rut, "RUT"
+            elif inst.proxy:
+                proxy_frame, proxy_name = _tr_frame(source.prices(inst.proxy), inst.proxy), inst.proxy
+                if proxy_frame.index[0] > days[0]:
+                    notes.append(f"{t}: proxy {proxy_name} starts {proxy_frame.index[0].date()}; {t} is not held before")
+            else:
+                proxy_frame = None
+                notes.append(f"{t}: no data before {first.date()} and no proxy; its weight is held in cash before then")
+            if proxy_frame is not None:
+                series = _chain(proxy_frame, series, first)
+                span_start = max(days[0], proxy_frame.index[0])
+                proxies.append(ProxySpan(t, proxy_name, span_start, days[days < first][-1]))
+        aligned = series.reindex(days)
+        # A holiday in one file (a closed market elsewhere) carries the last known price.
+        inside = aligned["close"].notna().cummax()
+        close[t] = aligned["close"].ffill().where(inside)
+        opn[t] = aligned["open"].fillna(close[t]).where(inside)
+
+    spot = iwm_px["close"].reindex(days)
+    if extended:
+        rut_close = source.prices("RUT")["close"].reindex(days)
+        spot = spot.fillna(rut_close / RUT_PER_IWM)
+    vix = vix_px["close"].reindex(days).ffill()
+    for name, s in (("IWM close", spot), ("VIX", vix)):
+        if s.isna().any():
+            raise DataError(f"{name}: no value on {s.index[s.isna().to_numpy()][0].date()}")
+    return Market(days=days, close=pd.DataFrame(close), open=pd.DataFrame(opn), spot=spot.rename("spot"),
+                  vix=vix.rename("vix"), proxies=tuple(proxies), end_set_by=end_by, notes=tuple(notes))
+
+
+def coverage(market: Market) -> dict[str, tuple[str, str] | None]:
+    """First and last day each ticker has a price in the run (None if never)."""
+    out = {}
+    for t in market.close:
+        s = market.close[t].dropna()
+        out[t] = (str(s.index[0].date()), str(s.index[-1].date())) if len(s) else None
+    return out
+

@@ -1,0 +1,157 @@
+"""Readers for the Yahoo and FRED CSV shapes, returning validated pandas objects.
+
+A bad file never loads partially: every check runs on the whole file first, and the first
+problem found raises `DataError` with the file, the row or date, and the problem.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fedcut.errors import DataError
+
+PRICE_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close",
+                 "Adj Close": "adj_close", "Volume": "volume"}
+# The three Yahoo shapes found in the wild (Volume optional on index files).
+PRICE_SHAPES = (
+    ("Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"),
+    ("Date", "Open", "High", "Low", "Close", "Volume"),
+    ("Date", "Adj Close"),
+    ("Date", "Close"),
+    ("Date", "Close", "Volume"),
+)
+MAX_GAP_DAYS = 7  # a gap longer than a week in a daily price file is warned about
+
+
+class DataWarning(UserWarning):
+    """Something in a file is unusual but not wrong (a long gap)."""
+
+
+def read_price_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.DataFrame:
+    """A Yahoo daily price file as a frame indexed by date with lower-case columns.
+
+    Accepts `Date,Open,High,Low,Close,Adj Close,Volume`, `Date,Open,High,Low,Close,Volume`,
+    `Date,Adj Close`, `Date,Close[,Volume]`. Rows whose price fields are all empty (Yahoo
+    writes them for holidays) are dropped; a row with some fields empty is an error.
+    """
+    path = Path(path)
+    raw = _read_text_csv(path)
+    header = tuple(raw.columns)
+    if header not in PRICE_SHAPES:
+        raise DataError(f"{path}: unexpected columns {','.join(header)}; expected one of "
+                        + " | ".join(",".join(s) for s in PRICE_SHAPES))
+    dates = _parse_dates(raw["Date"], path, today)
+    values = raw.drop(columns="Date").rename(columns=PRICE_COLUMNS)
+    numeric = _to_numeric(values, path, dates)
+    price_cols = [c for c in numeric.columns if c != "volume"]
+    empty = numeric[price_cols].isna().all(axis=1).to_numpy()
+    numeric, dates = numeric[~empty], dates[~empty]
+    _check_dates(dates, path)
+    frame = numeric.set_axis(pd.DatetimeIndex(dates, name="date"))
+    holes = frame[price_cols].isna().any(axis=1)
+    if holes.any():
+        at = frame.index[holes.to_numpy()][0].date()
+        raise DataError(f"{path}: missing price on {at} inside the series")
+    bad = (frame[price_cols] <= 0).any(axis=1)
+    if _is_price_file(path) and bad.any():
+        at = frame.index[bad.to_numpy()][0].date()
+        raise DataError(f"{path}: non-positive price on {at}")
+    if {"open", "high", "low", "close"} <= set(frame.columns):
+        tol = 1e-6 * frame["close"].abs()
+        off = ((frame["high"] + tol < frame[["open", "close", "low"]].max(axis=1))
+               | (frame["low"] - tol > frame[["open", "close", "high"]].min(axis=1)))
+        if off.any():
+            at = frame.index[off.to_numpy()][0].date()
+            raise DataError(f"{path}: OHLC inconsistent on {at} (high below or low above open/close)")
+    if len(frame) == 0:
+        raise DataError(f"{path}: no data rows")
+    gaps = frame.index.to_series().diff().dt.days
+    if (gaps > MAX_GAP_DAYS).any():
+        at = gaps.idxmax()
+        warnings.warn(f"{path}: {int(gaps.max())}-day gap before {at.date()}", DataWarning, stacklevel=2)
+    return frame
+
+
+def read_fred_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Series:
+    """A FRED `DATE,<ID>` file as a float Series named by the series id; missing values
+    (`.`, empty, or an absent row) are simply not observations and are dropped."""
+    path = Path(path)
+    raw = _read_text_csv(path)
+    if len(raw.columns) != 2 or raw.columns[0].upper() not in ("DATE", "OBSERVATION_DATE"):
+        raise DataError(f"{path}: unexpected columns {','.join(raw.columns)}; expected DATE,<SERIES_ID>")
+    series_id = raw.columns[1]
+    dates = _parse_dates(raw.iloc[:, 0], path, today)
+    text = raw.iloc[:, 1].str.strip()
+    text = text.where(text != ".", "")
+    values = _to_numeric(text.to_frame(series_id), path, dates)[series_id]
+    _check_dates(dates, path)
+    out = pd.Series(values.to_numpy(), index=pd.DatetimeIndex(dates, name="date"), name=series_id).dropna()
+    if out.empty:
+        raise DataError(f"{path}: no observations")
+    return out
+
+
+def _is_price_file(path: Path) -> bool:
+    """Yields (IRX, TNX) can be zero or negative; everything else here is a price."""
+    return path.stem.upper().lstrip("^") not in ("IRX", "TNX")
+
+
+def _read_text_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    if not text.strip():
+        raise DataError(f"{path}: empty file")
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"{path}: not a CSV file ({str(exc).splitlines()[0]})") from None
+    raw.columns = [str(c).strip() for c in raw.columns]
+    if len(raw) == 0:
+        raise DataError(f"{path}: header only, no data rows")
+    return raw
+
+
+def _parse_dates(col: pd.Series, path: Path, today: pd.Timestamp | None) -> np.ndarray:
+    parsed = pd.to_datetime(col.str.strip(), format="%Y-%m-%d", errors="coerce")
+    if parsed.isna().any():
+        i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+        raise DataError(f"{path}: row {i + 2}: date {col.iloc[i]!r} is not YYYY-MM-DD")
+    limit = (today or pd.Timestamp.today()).normalize()
+    if (parsed > limit).any():
+        i = int(np.flatnonzero((parsed > limit).to_numpy())[0])
+        raise DataError(f"{path}: row {i + 2}: date {col.iloc[i]} is in the future")
+    return parsed.to_numpy()
+
+
+def _check_dates(dates: np.ndarray, path: Path) -> None:
+    d = pd.DatetimeIndex(dates)
+    dup = d.duplicated()
+    if dup.any():
+        raise DataError(f"{path}: duplicate date {d[dup][0].date()}")
+    if not d.is_monotonic_increasing:
+        i = int(np.flatnonzero(np.diff(d.asi8) < 0)[0])
+        raise DataError(f"{path}: dates not sorted: {d[i + 1].date()} comes after {d[i].date()}")
+
+
+def _to_numeric(values: pd.DataFrame, path: Path, dates: np.ndarray) -> pd.DataFrame:
+    out = {}
+    for col in values.columns:
+        text = values[col].astype(str).str.strip()
+        num = pd.to_numeric(text.where(text != "", None), errors="coerce")
+        bad = num.isna() & (text != "")
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"{path}: {pd.Timestamp(dates[i]).date()}: {col} value {text.iloc[i]!r} is not a number")
+        if np.isinf(num.to_numpy(dtype=float)).any():
+            i = int(np.flatnonzero(np.isinf(num.to_numpy(dtype=float)))[0])
+            raise DataError(f"{path}: {pd.Timestamp(dates[i]).date()}: {col} value is infinite")
+        out[col] = num.astype(float)
+    return pd.DataFrame(out, index=values.index)

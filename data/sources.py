@@ -1,0 +1,84 @@
+"""Where a series comes from: the data directory, then the project's cache, then a download.
+
+The data directory (`--data-dir`, else `FEDCUT_DATA_DIR`) holds yfinance/FRED CSVs in
+`prices/<TICKER>.csv` and `macro/<SERIES_ID>.csv` (or flat in the folder). The cache
+(`data/cache/`, git-ignored) holds downloads in the same format. Downloads happen only when
+online (not with `--offline` / `FEDCUT_OFFLINE=1`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from data import readers
+from fedcut.errors import DataError
+
+CACHE_DIR = Path(__file__).resolve().parent / "cache"
+FIX_HINT = "set FEDCUT_DATA_DIR or --data-dir to a folder of yfinance/FRED CSVs (e.g. ../shared/data), or run `python run_backtest.py data fetch` online"
+
+
+def default_data_dir() -> Path | None:
+    env = os.environ.get("FEDCUT_DATA_DIR")
+    return Path(env) if env else None
+
+
+def offline_from_env() -> bool:
+    return os.environ.get("FEDCUT_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+
+
+@dataclass
+class DataSource:
+    """Reads each series once per process from the first place that has it."""
+
+    data_dir: Path | None = field(default_factory=default_data_dir)
+    cache_dir: Path = CACHE_DIR
+    offline: bool = field(default_factory=offline_from_env)
+    _prices: dict = field(default_factory=dict, repr=False)
+    _macro: dict = field(default_factory=dict, repr=False)
+    origin: dict = field(default_factory=dict, repr=False)  # series -> file it was read from
+
+    def __post_init__(self):
+        if self.data_dir is not None:
+            self.data_dir = Path(self.data_dir)
+            if not self.data_dir.is_dir():
+                raise DataError(f"data directory {self.data_dir} does not exist (FEDCUT_DATA_DIR / --data-dir)")
+
+    def price_path(self, ticker: str) -> Path | None:
+        return self._find("prices", ticker)
+
+    def macro_path(self, series_id: str) -> Path | None:
+        return self._find("macro", series_id)
+
+    def prices(self, ticker: str) -> pd.DataFrame:
+        if ticker not in self._prices:
+            path = self.price_path(ticker) or self._download("prices", ticker)
+            self._prices[ticker] = readers.read_price_csv(path)
+            self.origin[ticker] = str(path)
+        return self._prices[ticker]
+
+    def macro(self, series_id: str) -> pd.Series:
+        if series_id not in self._macro:
+            path = self.macro_path(series_id) or self._download("macro", series_id)
+            self._macro[series_id] = readers.read_fred_csv(path)
+            self.origin[series_id] = str(path)
+        return self._macro[series_id]
+
+    def _find(self, kind: str, name: str) -> Path | None:
+        places = []
+        if self.data_dir is not None:
+            places += [self.data_dir / kind / f"{name}.csv", self.data_dir / f"{name}.csv"]
+        places.append(self.cache_dir / kind / f"{name}.csv")
+        return next((p for p in places if p.is_file()), None)
+
+    def _download(self, kind: str, name: str) -> Path:
+        where = f"{self.data_dir}" if self.data_dir else "no data directory"
+        if self.offline:
+            raise DataError(f"series {name} not found ({where}; cache {self.cache_dir}) and downloads are off (offline): {FIX_HINT}")
+        from data import fetch
+        try:
+            return fetch.refresh(kind, name, self.cache_dir)
+        except DataError as exc:
+            raise DataError(f"series {name} not found ({where}; cache {self.cache_dir}) and the download failed: {exc}; {FIX_HINT}") from None

@@ -1,0 +1,69 @@
+"""`run_backtest.py data status|fetch`: what the data layer sees, and refreshing the cache."""
+from __future__ import annotations
+
+import warnings
+
+from data import fetch
+from data.catalog import INSTRUMENTS, MACRO
+from data.market import build_market
+from data.readers import MAX_GAP_DAYS, DataWarning
+from data.sources import DataSource
+from fedcut.errors import DataError
+from fedcut.params import defaults
+
+REQUIRED_PRICES = ("IWM", "VIX", "SPY")
+
+
+def status(source: DataSource, out=print) -> int:
+    """Print one line per series; return 1 if a required series is missing or invalid."""
+    failed = []
+    out(f"{'series':<13} {'first':<10} {'last':<10} {'rows':>6} {'gaps>7d':>7}  file")
+    for name in list(INSTRUMENTS) + list(MACRO):
+        is_price = name in INSTRUMENTS
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataWarning)
+                data = source.prices(name) if is_price else source.macro(name)
+        except DataError as exc:
+            required = name in REQUIRED_PRICES or (not is_price and MACRO[name].lag_rule != "label")
+            out(f"{name:<13} {'ERROR' if required else 'missing':<10} {exc}")
+            if required:
+                failed.append(name)
+            continue
+        gaps = int((data.index.to_series().diff().dt.days > MAX_GAP_DAYS).sum()) if is_price else ""
+        out(f"{name:<13} {data.index[0].date()!s:<10} {data.index[-1].date()!s:<10} {len(data):>6} {gaps!s:>7}  {source.origin[name]}")
+    if not failed:
+        cfg = defaults()
+        for extended in (False, True):
+            try:
+                market = build_market(source, ("VO", "OUSM", "XLP", "XLU", "IEF", "SPY"), "", "", extended,
+                                      cfg.data.rut_dividend_yield, tuple(s for s in MACRO if MACRO[s].lag_rule != "label"))
+            except DataError as exc:
+                out(f"{'extended' if extended else 'default'} history: ERROR {exc}")
+                failed.append("market")
+                continue
+            label = "extended history (from 1995)" if extended else "default history (from IWM's first day)"
+            out(f"\n{label}: {market.days[0].date()} .. {market.days[-1].date()} (end set by {market.end_set_by})")
+            for span in market.proxies:
+                out(f"  proxy  {span.describe()}")
+            for note in market.notes:
+                out(f"  note   {note}")
+    if failed:
+        out(f"\nrequired series missing or invalid: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+def fetch_all(source: DataSource, names: list[str] | None, out=print) -> int:
+    """Download and merge each series into the cache; returns 1 if any failed."""
+    todo = names or (list(INSTRUMENTS) + [m for m in MACRO])
+    failed = 0
+    for name in todo:
+        kind = "prices" if name in INSTRUMENTS else "macro"
+        try:
+            path = fetch.refresh(kind, name, source.cache_dir)
+            out(f"{name}: cached {path}")
+        except DataError as exc:
+            out(f"{name}: FAILED {exc}")
+            failed += 1
+    return 1 if failed else 0

@@ -1,0 +1,217 @@
+"""Every number that changes results: one registry with default, unit, range and why.
+
+The run config, `config/default.toml`, the sweep spec validation and the report all read
+these definitions. A resolved configuration is a frozen `Config` whose sections are
+attribute namespaces (`cfg.hedge.moneyness`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fedcut.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Param:
+    key: str  # "section.name"
+    default: Any
+    unit: str
+    why: str
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def section(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.split(".", 1)[1]
+
+    def check(self, value: Any, where: str = "config") -> Any:
+        """Return `value` coerced to this parameter's type, or raise ConfigError naming the key."""
+        kind = type(self.default)
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: {self.key} must be true or false, got {value!r}")
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{where}: {self.key} must be a whole number ({self.unit}), got {value!r}")
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{where}: {self.key} must be a number ({self.unit}), got {value!r}")
+            value = float(value)
+            if value != value:
+                raise ConfigError(f"{where}: {self.key} must be a number, got NaN")
+        elif kind is str:
+            if isinstance(value, dt.date):
+                value = value.isoformat()
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}: {self.key} must be text, got {value!r}")
+            if self.unit == "date" and value:
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    raise ConfigError(f"{where}: {self.key} must be a date YYYY-MM-DD, got {value!r}") from None
+        elif kind is tuple:
+            if isinstance(value, str):
+                value = tuple(v.strip() for v in value.split(",") if v.strip())
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: {self.key} must be a list of names, got {value!r}")
+            value = tuple(value)
+        if self.choices is not None:
+            items = value if isinstance(value, tuple) else (value,)
+            bad = [v for v in items if v not in self.choices]
+            if bad:
+                raise ConfigError(f"{where}: {self.key} must be one of {', '.join(self.choices)}; got {bad[0]!r}")
+        if self.lo is not None and value < self.lo:
+            raise ConfigError(f"{where}: {self.key} = {value} is below its minimum {self.lo} ({self.unit})")
+        if self.hi is not None and value > self.hi:
+            raise ConfigError(f"{where}: {self.key} = {value} is above its maximum {self.hi} ({self.unit})")
+        return value
+
+
+TICKERS = ("IWM", "VO", "OUSM", "XLP", "XLU", "IEF", "TLT", "SHY", "SPY")
+
+PARAMS: tuple[Param, ...] = (
+    # --- run -------------------------------------------------------------------------------
+    Param("run.start", "", "date", "first trading day; empty = IWM's first day (or 1995-01-03 with run.extended)"),
+    Param("run.end", "", "date", "last trading day; empty = the last day every required series covers"),
+    Param("run.extended", False, "flag", "start in 1995 with IWM proxied by the Russell 2000 index plus a dividend accrual"),
+    Param("run.oracle", False, "flag", "use the actual cut calendar (future information) to measure what foresight is worth; never the default"),
+    # --- data --------------------------------------------------------------------------------
+    Param("data.rut_dividend_yield", 0.013, "fraction/year", "dividends added to the RUT price index when it stands in for IWM before 2000-05-26 (Russell 2000 yield ran 1.2-1.5% in 1995-2000)", 0.0, 0.05),
+    Param("data.cpi_release_day", 21, "day of next month", "CPI for month M is treated as known from this day of M+1 (BLS released it between the 10th and the 21st since 1995)", 1, 28),
+    Param("data.jobs_release_min_day", 5, "day of next month", "the jobs report (UNRATE, SAHMREALTIME) is treated as known from the first Friday on or after this day of M+1 (it came out as late as Jan 10, 2020)", 1, 28),
+    Param("data.daily_market_lag_days", 1, "business days", "FRED daily market series (yields, spreads) for day D are used from D+1: FRED posts them after the close", 0, 5),
+    Param("data.weekly_claims_lag_days", 5, "calendar days", "ICSA for the week ending Saturday is published the following Thursday", 0, 14),
+    Param("data.nfci_lag_days", 5, "calendar days", "NFCI for the week ending Friday is published the following Wednesday", 0, 14),
+    Param("data.stlfsi_lag_days", 6, "calendar days", "STLFSI4 for the week ending Friday is published the following Thursday", 0, 14),
+    # --- execution -------------------------------------------------------------------------
+    Param("execution.initial_cash", 1_000_000.0, "USD", "starting capital of the strategy and of each benchmark", 1_000.0, 1e12),
+    Param("execution.commission_bps", 1.0, "bp of traded value", "ETF commission; most brokers charge nothing, 1 bp stands for fees", 0.0, 100.0),
+    Param("execution.slippage_bps", 2.0, "bp of price", "half-spread plus impact paid on each ETF fill; IWM trades at about 1 bp spread", 0.0, 100.0),
+    Param("execution.rebalance_band", 0.05, "portfolio weight", "a holding is traded only when its weight is this far from target, against churn", 0.0, 0.5),
+    Param("execution.cash_interest", True, "flag", "idle cash accrues the 3-month T-bill rate known that day"),
+    # --- hedge -----------------------------------------------------------------------------
+    Param("hedge.moneyness", 0.90, "strike / spot", "10% out-of-the-money puts: cheap protection against crashes, not corrections", 0.5, 1.2),
+    Param("hedge.tenor_days", 91, "calendar days", "3-month puts: liquid, and long enough that time decay is moderate", 7, 730),
+    Param("hedge.roll_days", 30, "calendar days", "roll when less life remains: the last month's decay and gamma are costly", 0, 365),
+    Param("hedge.sizing", "ratio", "choice", "size puts by a hedge ratio of the IWM exposure, or by a yearly premium budget", choices=("ratio", "budget")),
+    Param("hedge.hedge_ratio", 1.0, "fraction of IWM notional", "share of the IWM exposure covered by puts when hedged", 0.0, 2.0),
+    Param("hedge.annual_budget", 0.03, "fraction of portfolio/year", "premium budget when hedge.sizing = budget", 0.0, 0.5),
+    Param("hedge.vix_multiplier", 1.3, "x VIX", "Russell 2000 implied vol has run about 1.2-1.4 times VIX", 0.5, 3.0),
+    Param("hedge.skew_slope", 0.6, "vol per unit of (1 - K/S)", "out-of-the-money puts trade at higher vol: +6 vol points at 90% moneyness", 0.0, 5.0),
+    Param("hedge.vol_floor", 0.12, "annual vol", "small-cap implied vol has not traded below about 12%", 0.01, 1.0),
+    Param("hedge.vol_cap", 1.5, "annual vol", "cap on the modelled vol so a VIX spike cannot give absurd prices", 0.1, 5.0),
+    Param("hedge.div_yield_window_days", 365, "calendar days", "IWM dividend yield is measured from total return minus price return over this trailing window", 30, 1825),
+    Param("hedge.half_spread_base", 0.02, "fraction of model price", "half of the bid-ask spread paid on each option fill in calm markets", 0.0, 0.5),
+    Param("hedge.half_spread_per_vix", 0.001, "fraction per VIX point", "spreads widen in stress: +1% of price per 10 VIX points", 0.0, 0.05),
+    Param("hedge.commission_per_contract", 0.65, "USD per contract", "a typical retail option commission", 0.0, 20.0),
+    Param("hedge.contract_size", 100, "shares", "one listed equity option covers 100 shares", 1, 1000),
+)
+
+_BY_KEY = {p.key: p for p in PARAMS}
+
+
+def param(key: str) -> Param:
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise ConfigError(f"config: unknown key {key!r}") from None
+
+
+class Section:
+    """A read-only namespace of one section's resolved values."""
+
+    def __init__(self, name: str, values: dict[str, Any]):
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, item: str) -> Any:
+        try:
+            return self._values[item]
+        except KeyError:
+            raise AttributeError(f"{self._name}.{item}") from None
+
+    def __setattr__(self, key, value):
+        raise AttributeError("configuration sections are read-only")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def replace(self, **changes: Any) -> "Section":
+        unknown = set(changes) - set(self._values)
+        if unknown:
+            raise ConfigError(f"config: unknown key {self._name}.{sorted(unknown)[0]}")
+        return Section(self._name, {**self._values, **changes})
+
+
+@dataclass(frozen=True)
+class Config:
+    """A fully resolved configuration: every parameter has a value."""
+
+    values: tuple[tuple[str, Any], ...]
+
+    def __getattr__(self, section: str) -> Section:
+        if section.startswith("__"):
+            raise AttributeError(section)
+        prefix = section + "."
+        found = {k[len(prefix):]: v for k, v in self.values if k.startswith(prefix)}
+        if not found:
+            raise AttributeError(section)
+        return Section(section, found)
+
+    def get(self, key: str) -> Any:
+        return dict(self.values)[key]
+
+    def flat(self) -> dict[str, Any]:
+        return dict(self.values)
+
+    def nested(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for k, v in self.values:
+            s, n = k.split(".", 1)
+            out.setdefault(s, {})[n] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def with_overrides(self, overrides: dict[str, Any], where: str = "config") -> "Config":
+        return resolve({**self.flat(), **overrides}, where=where)
+
+    def digest(self) -> str:
+        """A short stable hash of the resolved values (names runs, keys sweep results)."""
+        blob = json.dumps(self.nested(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def resolve(overrides: dict[str, Any] | None = None, where: str = "config") -> Config:
+    """Defaults overlaid with `overrides` (flat "section.name" keys), each checked."""
+    values = {p.key: p.default for p in PARAMS}
+    for key, value in (overrides or {}).items():
+        values[key] = param(key).check(value, where) if key in _BY_KEY else _unknown(key, where)
+    _check_cross(values, where)
+    return Config(tuple(sorted(values.items())))
+
+
+def _unknown(key: str, where: str):
+    raise ConfigError(f"{where}: unknown key {key!r}")
+
+
+def _check_cross(values: dict[str, Any], where: str) -> None:
+    start, end = values["run.start"], values["run.end"]
+    if start and end and start > end:
+        raise ConfigError(f"{where}: run.start {start} is after run.end {end}")
+    if values["hedge.roll_days"] >= values["hedge.tenor_days"]:
+        raise ConfigError(f"{where}: hedge.roll_days must be below hedge.tenor_days")
+    if values["hedge.vol_floor"] > values["hedge.vol_cap"]:
+        raise ConfigError(f"{where}: hedge.vol_floor must not exceed hedge.vol_cap")
+
+
+def defaults() -> Config:
+    return resolve()

@@ -1,0 +1,26 @@
+"""Shared fixtures: the real data in ../shared/data, read once per test session, never the network."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("FEDCUT_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
+
+os.environ["FEDCUT_OFFLINE"] = "1"  # no test may touch the network
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "prices" / "IWM.csv").is_file():
+        pytest.fail(f"real data not found at {SHARED_DATA}: set FEDCUT_DATA_DIR=../shared/data")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def source(shared_data):
+    from data.sources import DataSource
+    return DataSource(data_dir=shared_data, cache_dir=shared_data / "no-cache", offline=True)
