@@ -40,8 +40,8 @@ def known_dates(obs_dates: pd.DatetimeIndex, lag_rule: str, data_params) -> pd.D
 
 
 def published(series: pd.Series, data_params) -> pd.DataFrame:
-    """Observations of one catalogued series with `obs_date`, `known_date` and `value`."""
-    meta = MACRO.get(series.name)
+    """Observations of one catalogued (or derived `ID:what`) series with `obs_date`, `known_date`, `value`."""
+    meta = MACRO.get(str(series.name).split(":")[0])  # a derived "ID:what" inherits ID's lag
     if meta is None:
         raise DataError(f"series {series.name}: not in the macro catalog, so its publication lag is unknown")
     known = known_dates(series.index, meta.lag_rule, data_params)

@@ -57,6 +57,7 @@ MACRO: dict[str, MacroSeries] = {m.series_id: m for m in (
     MacroSeries("DFF", "D", "%", "market_daily", 10, "effective fed funds rate"),
     MacroSeries("DTB3", "D", "% discount", "market_daily", 10, "3-month T-bill, bank-discount yield"),
     MacroSeries("DGS2", "D", "%", "market_daily", 10, "2-year Treasury yield"),
+    MacroSeries("DGS3MO", "D", "%", "market_daily", 10, "3-month Treasury yield (constant maturity)"),
     MacroSeries("DGS10", "D", "%", "market_daily", 10, "10-year Treasury yield"),
     MacroSeries("DFII10", "D", "%", "market_daily", 10, "10-year TIPS real yield (from 2003)"),
     MacroSeries("BAMLH0A0HYM2", "D", "%", "market_daily", 10, "ICE BofA high-yield OAS (from 1996-12-31)"),
