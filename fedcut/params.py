@@ -156,6 +156,7 @@ PARAMS: tuple[Param, ...] = (
     Param("hedge.half_spread_base", 0.02, "fraction of model price", "half of the bid-ask spread paid on each option fill in calm markets", 0.0, 0.5),
     Param("hedge.half_spread_per_vix", 0.001, "fraction per VIX point", "spreads widen in stress: +1% of price per 10 VIX points", 0.0, 0.05),
     Param("hedge.commission_per_contract", 0.65, "USD per contract", "a typical retail option commission", 0.0, 20.0),
+    Param("hedge.strike_tick", 0.5, "USD", "new puts take the nearest listed strike; IWM strikes are $0.5-1 apart (0.5 on the split-adjusted price = $1 before 2005)", 0.01, 10.0),
     Param("hedge.contract_size", 100, "shares", "one listed equity option covers 100 shares", 1, 1000),
 )
 

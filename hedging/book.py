@@ -1,0 +1,246 @@
+"""A book of long synthetic IWM puts: buy, sell, roll, cash-settle at expiry, mark, delta.
+
+Pure Python, independent of backtrader, so the hedge mechanics can be tested on
+hand-made market paths; `hedging.broker.HedgedBroker` embeds one book in the broker.
+
+Pricing: BSM (`hedging.pricing`) on IWM's traded `Close`, with the vol from
+`hedging.surface.implied_vol` at the contract's own moneyness K/S and
+time to expiry in calendar days / 365. Contracts are treated as European and
+cash-settled: real IWM options are American, which matters little for 3-month OTM puts.
+
+Costs: a buy fills at model * (1 + half_spread), a sell at model * (1 - half_spread),
+each paying `commission_per_contract`; settlement at expiry pays the intrinsic value
+max(K - S, 0) without spread or commission. Every action returns an `OptionEvent`
+whose `cash` is the signed cash flow (negative when paying), which the owner applies.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import numbers
+from dataclasses import dataclass
+
+from fedcut.errors import PricingInputError
+from hedging.pricing import bsm_put, put_delta
+from hedging.surface import half_spread, implied_vol
+
+"""USD between strikes of new contracts: IWM lists $0.5-$1 strikes near the money.
+
+Strikes are on the split-adjusted `Close`, so before the 2005 2:1 split a 0.5 tick
+stands for a traded $1 strike; moneyness, and so the price, is unaffected."""
+
+
+@dataclass(frozen=True)
+class MarketInputs:
+    """What the hedge is priced from on one day, all known at that day's close.
+
+    spot: IWM traded `Close` (USD); vix: VIX close (points); rate: risk-free rate and
+    div_yield: IWM dividend yield, both annual, continuously compounded.
+    """
+
+    date: dt.date
+    spot: float
+    vix: float
+    rate: float
+    div_yield: float
+
+    def __post_init__(self):
+        if isinstance(self.date, dt.datetime):
+            object.__setattr__(self, "date", self.date.date())
+        for name in ("spot", "vix", "rate", "div_yield"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise PricingInputError(f"market input {name} on {self.date} must be a finite number, got {value!r}")
+        for name in ("spot", "vix"):
+            if getattr(self, name) <= 0:
+                raise PricingInputError(
+                    f"market input {name} on {self.date} must be positive, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class PutLot:
+    """Contracts of one put series held in the book; entry_price is the fill paid per share."""
+
+    strike: float
+    expiry: dt.date
+    contracts: int
+    entry_date: dt.date
+    entry_price: float
+
+    @property
+    def instrument(self) -> str:
+        return instrument_id(self.strike, self.expiry)
+
+
+@dataclass(frozen=True)
+class OptionEvent:
+    """One option trade or settlement, as a row of trades.csv.
+
+    Prices are per share (one contract covers `contract_size` shares); vol, rate and
+    div_yield are the annual inputs used; commission is in USD; cash is the signed cash
+    flow to the account (negative for a purchase).
+    """
+
+    date: dt.date
+    instrument: str
+    action: str  # buy, sell, roll_sell, roll_buy, expire
+    contracts: int
+    strike: float
+    expiry: dt.date
+    spot: float
+    vol: float
+    rate: float
+    div_yield: float
+    years_to_expiry: float
+    model_price: float
+    fill_price: float
+    commission: float
+    cash: float
+
+    def as_row(self) -> dict:
+        """The event as a flat dict with ISO dates, ready for csv.DictWriter or pandas."""
+        row = dataclasses.asdict(self)
+        row["date"] = self.date.isoformat()
+        row["expiry"] = self.expiry.isoformat()
+        return row
+
+
+def instrument_id(strike: float, expiry: dt.date) -> str:
+    """Readable series id, e.g. 'IWM P 2008-12-19 K=65.0'."""
+    return f"IWM P {expiry.isoformat()} K={strike:.1f}"
+
+
+def strike_for(spot: float, moneyness: float, tick: float) -> float:
+    """moneyness * spot rounded to the nearest listed strike (`hedge.strike_tick` apart)."""
+    return round(moneyness * spot / tick) * tick
+
+
+def expiry_for(date: dt.date, tenor_days: int) -> dt.date:
+    """date + tenor_days calendar days, moved back to Friday if it falls on a weekend."""
+    expiry = date + dt.timedelta(days=tenor_days)
+    return expiry - dt.timedelta(days=max(0, expiry.weekday() - 4))
+
+
+def contracts_for(notional: float, spot: float, hedge_ratio: float, size: int) -> int:
+    """Whole contracts (floored) covering hedge_ratio of an IWM position worth `notional` USD."""
+    if not (math.isfinite(spot) and spot > 0):
+        raise PricingInputError(f"spot must be a positive number to size puts, got {spot!r}")
+    if not (math.isfinite(notional) and math.isfinite(hedge_ratio)):
+        raise PricingInputError(f"notional and hedge_ratio must be finite, got {notional!r} and {hedge_ratio!r}")
+    shares = notional * hedge_ratio / spot
+    return max(0, math.floor(round(shares / size, 9)))
+
+
+def contracts_for_budget(budget_cash: float, model_price: float, size: int,
+                         commission_per_contract: float = 0.0) -> int:
+    """Whole contracts (floored) that `budget_cash` USD buys at `model_price` per share.
+
+    Pass the fill price (model * (1 + half_spread)) and the commission to keep the
+    whole outlay within the budget.
+    """
+    if not (math.isfinite(model_price) and model_price > 0):
+        raise PricingInputError(f"option price must be positive to size by budget, got {model_price!r}")
+    if not math.isfinite(budget_cash):
+        raise PricingInputError(f"premium budget must be finite, got {budget_cash!r}")
+    per_contract = model_price * size + commission_per_contract
+    return max(0, math.floor(round(budget_cash / per_contract, 9)))
+
+
+class OptionBook:
+    """Long IWM puts held as `PutLot`s; priced and traded with the `hedge` config section."""
+
+    def __init__(self, hedge):
+        self.hedge = hedge
+        self.lots: list[PutLot] = []
+
+    def _vol_years(self, inputs: MarketInputs, strike: float, expiry: dt.date) -> tuple[float, float]:
+        """(vol, years to expiry) of a live put series; PricingInputError once it has expired."""
+        years = (expiry - inputs.date).days / 365.0
+        if years <= 0:
+            raise PricingInputError(
+                f"{instrument_id(strike, expiry)} has expired on {inputs.date}: settle it, do not price it")
+        return implied_vol(inputs.vix, strike / inputs.spot, self.hedge), years
+
+    def quote(self, inputs: MarketInputs, strike: float, expiry: dt.date) -> tuple[float, float, float]:
+        """(model mid price per share, vol, years to expiry) of a live put series."""
+        vol, years = self._vol_years(inputs, strike, expiry)
+        return bsm_put(inputs.spot, strike, years, inputs.rate, inputs.div_yield, vol), vol, years
+
+    def _event(self, inputs, action, contracts, strike, expiry, model, vol, years, fill, commission, cash):
+        return OptionEvent(
+            date=inputs.date, instrument=instrument_id(strike, expiry), action=action, contracts=contracts,
+            strike=strike, expiry=expiry, spot=inputs.spot, vol=vol, rate=inputs.rate, div_yield=inputs.div_yield,
+            years_to_expiry=years, model_price=model, fill_price=fill, commission=commission, cash=cash)
+
+    def buy(self, inputs: MarketInputs, contracts: int, strike: float, expiry: dt.date,
+            action: str = "buy") -> OptionEvent:
+        """Buy `contracts` puts at model * (1 + half_spread) plus commission; add the lot."""
+        if isinstance(contracts, bool) or not isinstance(contracts, int) or contracts <= 0:
+            raise PricingInputError(f"contracts to buy must be a positive whole number, got {contracts!r}")
+        if not (math.isfinite(strike) and strike > 0):
+            raise PricingInputError(f"strike must be a positive number, got {strike!r}")
+        model, vol, years = self.quote(inputs, strike, expiry)
+        fill = model * (1.0 + half_spread(inputs.vix, self.hedge))
+        commission = self.hedge.commission_per_contract * contracts
+        cash = -(fill * contracts * self.hedge.contract_size + commission)
+        self.lots.append(PutLot(strike, expiry, contracts, inputs.date, fill))
+        return self._event(inputs, action, contracts, strike, expiry, model, vol, years, fill, commission, cash)
+
+    def sell(self, lot: PutLot, inputs: MarketInputs, action: str = "sell") -> OptionEvent:
+        """Sell a held lot at model * (1 - half_spread) less commission; remove it."""
+        if lot not in self.lots:
+            raise ValueError(f"{lot.instrument} x{lot.contracts} is not in the book")
+        model, vol, years = self.quote(inputs, lot.strike, lot.expiry)
+        fill = model * (1.0 - half_spread(inputs.vix, self.hedge))
+        commission = self.hedge.commission_per_contract * lot.contracts
+        cash = fill * lot.contracts * self.hedge.contract_size - commission
+        self.lots.remove(lot)
+        return self._event(inputs, action, lot.contracts, lot.strike, lot.expiry, model, vol, years, fill,
+                           commission, cash)
+
+    def sell_all(self, inputs: MarketInputs) -> list[OptionEvent]:
+        """Close the whole book at today's bid."""
+        return [self.sell(lot, inputs) for lot in list(self.lots)]
+
+    def settle_expired(self, inputs: MarketInputs) -> list[OptionEvent]:
+        """Cash-settle lots with expiry <= date at intrinsic max(K - S, 0); no spread, no commission.
+
+        A lot whose expiry fell on a holiday or weekend settles at the next day's spot.
+        """
+        events = []
+        for lot in [lot for lot in self.lots if lot.expiry <= inputs.date]:
+            intrinsic = max(lot.strike - inputs.spot, 0.0)
+            vol = implied_vol(inputs.vix, lot.strike / inputs.spot, self.hedge)
+            cash = intrinsic * lot.contracts * self.hedge.contract_size
+            self.lots.remove(lot)
+            events.append(self._event(inputs, "expire", lot.contracts, lot.strike, lot.expiry, intrinsic, vol,
+                                      0.0, intrinsic, 0.0, cash))
+        return events
+
+    def roll(self, inputs: MarketInputs, moneyness: float, tenor_days: int) -> list[OptionEvent]:
+        """Replace each lot with less than `roll_days` of life by the same number of new puts.
+
+        The new strike is `strike_for(spot, moneyness)` and the new expiry
+        `expiry_for(date, tenor_days)`. Returns roll_sell / roll_buy events in pairs.
+        """
+        events = []
+        for lot in [lot for lot in self.lots if (lot.expiry - inputs.date).days < self.hedge.roll_days]:
+            events.append(self.sell(lot, inputs, action="roll_sell"))
+            events.append(self.buy(inputs, lot.contracts, strike_for(inputs.spot, moneyness, self.hedge.strike_tick),
+                                   expiry_for(inputs.date, tenor_days), action="roll_buy"))
+        return events
+
+    def mark(self, inputs: MarketInputs) -> float:
+        """Book value in USD at model mid prices (no spread): what the portfolio reports as held."""
+        return sum(self.quote(inputs, lot.strike, lot.expiry)[0] * lot.contracts * self.hedge.contract_size
+                   for lot in self.lots)
+
+    def delta(self, inputs: MarketInputs) -> float:
+        """Book delta in IWM shares (negative: the puts gain when IWM falls)."""
+        total = 0.0
+        for lot in self.lots:
+            vol, years = self._vol_years(inputs, lot.strike, lot.expiry)
+            d = put_delta(inputs.spot, lot.strike, years, inputs.rate, inputs.div_yield, vol)
+            total += d * lot.contracts * self.hedge.contract_size
+        return total
