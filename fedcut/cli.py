@@ -1,4 +1,4 @@
-"""Command line: `python run_backtest.py [run options] | data status|fetch`.
+"""Command line: `python run_backtest.py [run options]`, `... data status|fetch`.
 
 A user mistake (bad file, bad setting) ends with one line on stderr and exit status 2;
 never a traceback.
@@ -21,6 +21,41 @@ def _data_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run_backtest.py",
+                                description="Backtest the fedcut strategy against buy-and-hold IWM. "
+                                            "Other commands: `data status|fetch`.")
+    p.add_argument("--config", type=Path, help="TOML file of parameters (see config/default.toml)")
+    p.add_argument("--start", help="first day, YYYY-MM-DD (default: IWM's first day)")
+    p.add_argument("--end", help="last day, YYYY-MM-DD (default: the last day every series covers)")
+    p.add_argument("--extended", action="store_true", help="from 1995, IWM proxied by the Russell 2000 index")
+    p.add_argument("--oracle", action="store_true", help="use the actual cut calendar (future information; labelled)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one parameter, e.g. --set hedge.moneyness=0.85 (repeatable)")
+    p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
+    p.add_argument("--out", type=Path, help="write the run folder exactly here (must not exist)")
+    p.add_argument("--offline", action="store_true", help="never download")
+    return p
+
+
+def _run(argv: list[str]) -> int:
+    from fedcut import config, report_text
+    from fedcut.run import run, write_run
+    args = _run_parser().parse_args(argv)
+    extra = {k: v for k, v in (("run.start", args.start), ("run.end", args.end)) if v}
+    if args.extended:
+        extra["run.extended"] = True
+    if args.oracle:
+        extra["run.oracle"] = True
+    cfg = config.load(args.config, args.sets, extra)
+    result = run(cfg, args.data_dir, True if args.offline else None)
+    out = args.out or Path("results") / f"run-{result.metrics['run']['start']}-{result.metrics['run']['end']}-{cfg.digest()}"
+    write_run(result, out)
+    print(report_text.summary(result.metrics))
+    print(f"\nrun folder: {out}")
+    return 0
+
+
 def _source(args):
     from data.sources import DataSource, default_data_dir, offline_from_env
     return DataSource(data_dir=args.data_dir or default_data_dir(),
@@ -38,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                 return datacli.status(source)
             source.offline = False
             return datacli.fetch_all(source, args.series)
-        print("usage: run_backtest.py data status|fetch", file=sys.stderr)
-        return 2
+        return _run(argv)
     except FedcutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -140,6 +140,7 @@ PARAMS: tuple[Param, ...] = (
     Param("execution.commission_bps", 1.0, "bp of traded value", "ETF commission; most brokers charge nothing, 1 bp stands for fees", 0.0, 100.0),
     Param("execution.slippage_bps", 2.0, "bp of price", "half-spread plus impact paid on each ETF fill; IWM trades at about 1 bp spread", 0.0, 100.0),
     Param("execution.rebalance_band", 0.05, "portfolio weight", "a holding is traded only when its weight is this far from target, against churn", 0.0, 0.5),
+    Param("execution.cash_buffer", 0.01, "portfolio weight", "kept in cash so slippage and commission on a full-size order can be paid", 0.0, 0.2),
     Param("execution.cash_interest", True, "flag", "idle cash accrues the 3-month T-bill rate known that day"),
     # --- hedge -----------------------------------------------------------------------------
     Param("hedge.moneyness", 0.90, "strike / spot", "10% out-of-the-money puts: cheap protection against crashes, not corrections", 0.5, 1.2),
@@ -148,6 +149,7 @@ PARAMS: tuple[Param, ...] = (
     Param("hedge.sizing", "ratio", "choice", "size puts by a hedge ratio of the IWM exposure, or by a yearly premium budget", choices=("ratio", "budget")),
     Param("hedge.hedge_ratio", 1.0, "fraction of IWM notional", "share of the IWM exposure covered by puts when hedged", 0.0, 2.0),
     Param("hedge.annual_budget", 0.03, "fraction of portfolio/year", "premium budget when hedge.sizing = budget", 0.0, 0.5),
+    Param("hedge.resize_band", 0.25, "fraction of contracts", "held puts are resized only when the count needed differs by more than this (else just rolled)", 0.0, 5.0),
     Param("hedge.vix_multiplier", 1.3, "x VIX", "Russell 2000 implied vol has run about 1.2-1.4 times VIX", 0.5, 3.0),
     Param("hedge.skew_slope", 0.6, "vol per unit of (1 - K/S)", "out-of-the-money puts trade at higher vol: +6 vol points at 90% moneyness", 0.0, 5.0),
     Param("hedge.vol_floor", 0.12, "annual vol", "small-cap implied vol has not traded below about 12%", 0.01, 1.0),

@@ -1,0 +1,75 @@
+"""Run configuration files: TOML in, TOML out, `--set key=value` overrides, all checked."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from fedcut.errors import ConfigError
+from fedcut.params import PARAMS, Config, resolve
+
+
+def load(path: Path | str | None, sets: list[str] = (), extra: dict[str, Any] | None = None) -> Config:
+    """Defaults, then the file's values, then `extra` (command-line options), then `--set`s."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        values.update(read_toml(Path(path)))
+    values.update(extra or {})
+    for item in sets:
+        key, value = parse_set(item)
+        values[key] = value
+    return resolve(values, where=str(path) if path and not sets else "config")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A config file's values as flat `section.name` keys."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    flat = {}
+    for section, body in doc.items():
+        if not isinstance(body, dict):
+            raise ConfigError(f"{path}: key {section!r} must be inside a [section]")
+        for name, value in body.items():
+            flat[f"{section}.{name}"] = value
+    return flat
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """`section.name=value`; the value is read as TOML (numbers, true/false, lists), else as text."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected key=value")
+    key, text = (part.strip() for part in item.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    return key, value
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def to_toml(cfg: Config, header: str = "", comments: bool = True) -> str:
+    """The resolved configuration as TOML, each value with its unit and why as a comment."""
+    lines = [f"# {h}" for h in header.splitlines()] if header else []
+    values = cfg.flat()
+    section = None
+    for p in PARAMS:
+        if p.section != section:
+            section = p.section
+            lines += ["", f"[{section}]"]
+        if comments:
+            lines.append(f"# {p.why} ({p.unit})")
+        lines.append(f"{p.name} = {_toml_value(values[p.key])}")
+    return "\n".join(lines).lstrip("\n") + "\n"

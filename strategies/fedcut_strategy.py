@@ -1,0 +1,121 @@
+"""Execution in backtrader: follow precomputed target weights and the hedge ratio.
+
+Everything computable before the event loop (regime, targets) arrives as arrays; the strategy
+only does what needs the broker: sizing against the live portfolio value, a rebalance band
+against churn, and the put hedge.
+
+Timing (cerebro runs with `cheat_on_open`): the decision made at D's close is traded on D+1.
+In `next_open` of D+1 the strategy sizes ETF orders for D's targets at D+1's open price (an
+order for a dollar amount at the open, as a broker would take it) and they fill at that open
+with slippage and commission; in `next` of D+1 it trades puts for D's hedge ratio at D+1's
+close inputs. Nothing fills on its signal bar.
+"""
+from __future__ import annotations
+
+import math
+
+import backtrader as bt
+import numpy as np
+
+from hedging.book import contracts_for, contracts_for_budget, expiry_for, strike_for
+
+
+class _Recorder(bt.Strategy):
+    """Records the broker's view of each day and every filled ETF order."""
+
+    def start(self):
+        self.rows: list[tuple] = []
+        self.fills: list[dict] = []
+
+    def notify_order(self, order):
+        if order.status == order.Completed:
+            ex = order.executed
+            self.fills.append(dict(date=bt.num2date(ex.dt).date(), instrument=order.data._name,
+                                   action="buy" if ex.size > 0 else "sell", quantity=ex.size,
+                                   price=ex.price, value=ex.size * ex.price, commission=ex.comm))
+        elif order.status in (order.Margin, order.Rejected):
+            self.fills.append(dict(date=self.datas[0].datetime.date(0), instrument=order.data._name,
+                                   action="rejected", quantity=order.created.size, price=order.created.price,
+                                   value=0.0, commission=0.0))
+
+    def record(self):
+        broker = self.broker
+        value = broker.getvalue()
+        held = [self.getposition(d).size * d.close[0] if self.getposition(d).size else 0.0 for d in self.datas]
+        self.rows.append((self.datas[0].datetime.date(0), value, broker.getcash(),
+                          getattr(broker, "book_value", 0.0), *held))
+
+
+class FedcutStrategy(_Recorder):
+    """Trades the target weights (`targets`: days x tickers, same order as the feeds) and hedges IWM."""
+
+    params = dict(targets=None, hedge_ratio=None, band=0.05, cash_buffer=0.01, hedge=None)
+
+    def next_open(self):
+        i = len(self) - 1
+        if i > 0:
+            self._rebalance(self.p.targets[i - 1])
+
+    def next(self):
+        i = len(self) - 1
+        if i > 0 and self.p.hedge_ratio is not None:
+            self._hedge(float(self.p.hedge_ratio[i - 1]), float(self.p.targets[i - 1][0]))
+        self.record()
+
+    def _rebalance(self, targets: np.ndarray) -> None:
+        """Orders towards `targets`, sized at today's open against yesterday's closing value."""
+        value = self.broker.getvalue()
+        investable = value * (1.0 - self.p.cash_buffer)
+        orders = []
+        for data, target in zip(self.datas, targets):
+            price = data.open[0]
+            size = self.getposition(data).size
+            if not price > 0:  # not yet listed: nothing to hold
+                continue
+            current = size * price / value
+            if abs(current - target) <= self.p.band and not (target == 0 and size != 0):
+                continue
+            delta = math.floor(target * investable / price) - size
+            if delta:
+                orders.append((delta, data))
+        for delta, data in sorted(orders, key=lambda o: o[0] > 0):  # sells first: their cash pays for buys
+            (self.buy if delta > 0 else self.sell)(data=data, size=abs(delta))
+
+    def _hedge(self, hedge_ratio: float, iwm_weight: float) -> None:
+        """Hold puts on `hedge_ratio` of the intended IWM exposure (`iwm_weight` of the portfolio)."""
+        broker, hedge = self.broker, self.p.hedge
+        if hedge_ratio <= 0:
+            if broker.book.lots:
+                broker.close_puts()
+            return
+        inputs = broker.inputs()
+        exposure = iwm_weight * broker.getvalue()
+        if hedge.sizing == "budget":
+            strike = strike_for(inputs.spot, hedge.moneyness, hedge.strike_tick)
+            model, _, _ = broker.book.quote(inputs, strike, expiry_for(inputs.date, hedge.tenor_days))
+            budget = hedge.annual_budget * broker.getvalue() * hedge.tenor_days / 365.0
+            needed = contracts_for_budget(budget, model, hedge.contract_size, hedge.commission_per_contract)
+        else:
+            needed = contracts_for(exposure, inputs.spot, hedge_ratio, hedge.contract_size)
+        held = sum(lot.contracts for lot in broker.book.lots)
+        if held and abs(held - needed) <= hedge.resize_band * max(needed, 1):
+            broker.roll_puts()
+            return
+        if held:
+            broker.close_puts()
+        if needed > 0:
+            broker.buy_puts(needed)
+
+
+class BuyAndHold(_Recorder):
+    """Buys the first feed with all cash but the buffer at the second bar's open, then holds."""
+
+    params = dict(cash_buffer=0.01)
+
+    def next_open(self):
+        if len(self) == 2:
+            data = self.datas[0]
+            self.buy(data=data, size=math.floor(self.broker.getvalue() * (1 - self.p.cash_buffer) / data.open[0]))
+
+    def next(self):
+        self.record()
