@@ -254,6 +254,9 @@ def _check_cross(values: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: run.start {start} is after run.end {end}")
     if values["hedge.roll_days"] >= values["hedge.tenor_days"]:
         raise ConfigError(f"{where}: hedge.roll_days must be below hedge.tenor_days")
+    neutral = values["strategy.neutral_iwm"] + values["strategy.neutral_vo"] + values["strategy.neutral_ousm"]
+    if neutral > 1.0 + 1e-9:
+        raise ConfigError(f"{where}: strategy.neutral_iwm + neutral_vo + neutral_ousm = {neutral:g} exceeds 1 (no leverage)")
     if values["hedge.vol_floor"] > values["hedge.vol_cap"]:
         raise ConfigError(f"{where}: hedge.vol_floor must not exceed hedge.vol_cap")
 

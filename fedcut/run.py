@@ -30,6 +30,7 @@ from fedcut.errors import DataError, FedcutError
 from fedcut.params import Config
 from hedging.broker import HedgedBroker
 from hedging.pricing import dividend_yield, tbill_discount_to_continuous
+from signals.plot import plot_regimes
 from signals.regime import ORACLE_LABEL, load_raw, regime_frame
 from strategies.fedcut_strategy import BuyAndHold, FedcutStrategy
 from strategies.targets import holdings_for, target_weights
@@ -175,7 +176,8 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -
     equity.index.name = "date"
     trades = _trades(fills, broker)
     rf = prepared.broker_inputs["cash_rate"]
-    windows = cycle_windows(list(prepared.first_cuts), CYCLE_MONTHS_BEFORE, CYCLE_MONTHS_AFTER,
+    cuts_in_data = [d for d in prepared.first_cuts if d >= m.days[0]]  # a cycle needs its first cut in the data
+    windows = cycle_windows(cuts_in_data, CYCLE_MONTHS_BEFORE, CYCLE_MONTHS_AFTER,
                             data_end=m.days[-1], data_start=m.days[0])
     hedge_pnl = _hedge_pnl(equity, broker)
     episodes = episode_table(equity["strategy"], equity["benchmark"], windows, hedge_pnl=hedge_pnl,
@@ -273,6 +275,11 @@ def write_run(result: RunResult, out: Path) -> Path:
         sig.index.name = "date"
         sig.to_csv(tmp / "signals.csv", float_format="%.10g", date_format="%Y-%m-%d")
         result.episodes.to_csv(tmp / "episodes.csv", index=False, float_format="%.10g")
+        (tmp / "plots").mkdir()
+        m = result.prepared.market
+        plot_regimes(result.signals, m.close["IWM"], [d for d in result.prepared.first_cuts if d >= m.days[0]],
+                     tmp / "plots" / "regimes.png",
+                     title_suffix=" (oracle)" if result.config.run.oracle else "")
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -115,7 +115,7 @@ def _reasons(frame: pd.DataFrame, out: pd.DataFrame, regime) -> list[str]:
         if r == "crisis":
             why = f"stress: STLFSI4 {row.stlfsi:.2f}, NFCI {row.nfci:.2f}, VIX {row.vix:.1f}"
         elif r == "late_panic":
-            why = (f"late cut: cycle from {row.cycle_first_cut.date()} with damage (spread {row.credit_spread:.2f}, "
+            why = (f"late cut: {_since(row.cycle_first_cut, 'cycle from')} with damage (spread {row.credit_spread:.2f}, "
                    f"IWM {row.iwm_drawdown_252d:+.0%} from high); "
                    + ("capitulation seen: buy" if out["capitulated"].iat[i] else "awaiting capitulation"))
         elif r == "recession_risk":
@@ -128,13 +128,18 @@ def _reasons(frame: pd.DataFrame, out: pd.DataFrame, regime) -> list[str]:
         elif r == "soft_landing":
             why = (f"core CPI trend {row.core_cpi_trend:+.2f}pp, Sahm {row.sahm:.2f}, {row.credit_source} "
                    f"{row.credit_spread:.2f}; " + ("cut priced: 2y {:+.2f}, 3m {:+.2f} vs funds".format(
-                       row.two_year_gap, row.bill_gap) if row.cut_expected else f"easing since {row.cycle_first_cut.date()}"))
+                       row.two_year_gap, row.bill_gap) if row.cut_expected else f"easing {_since(row.cycle_first_cut)}"))
         else:
             why = f"no easing in view (cycle {row.cycle_state}, 2y {row.two_year_gap:+.2f} vs funds)"
         if out["regime_raw"].iat[i] != r:
             why += f" [raw {out['regime_raw'].iat[i]}, held by dwell]"
         text.append(f"{r}: {why}")
     return text
+
+
+def _since(first_cut, word: str = "since") -> str:
+    """The cycle's first cut; a regime held by dwell can outlast its cycle (then there is none)."""
+    return f"{word} {first_cut.date()}" if pd.notna(first_cut) else "cycle ended"
 
 
 def regime_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,

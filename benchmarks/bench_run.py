@@ -1,0 +1,64 @@
+"""Time the default run by stage: load, signals, engine, outputs (median of --repeat cold runs).
+
+Usage: FEDCUT_DATA_DIR=../shared/data python benchmarks/bench_run.py [--repeat 3] [--extended]
+Each repetition clears the per-process caches, so every stage is measured cold.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fedcut import run as runmod  # noqa: E402
+from fedcut.params import resolve  # noqa: E402
+from strategies.fedcut_strategy import BuyAndHold, FedcutStrategy  # noqa: E402
+from strategies.targets import target_weights  # noqa: E402
+
+
+def once(cfg) -> dict[str, float]:
+    runmod._prepare_cached.cache_clear()
+    runmod._signals_cached.cache_clear()
+    t0 = time.perf_counter()
+    prepared = runmod.prepare(cfg)
+    t1 = time.perf_counter()
+    sig = runmod.signals(prepared, cfg)
+    t2 = time.perf_counter()
+    available = prepared.market.close[list(prepared.tickers)].notna()
+    targets = target_weights(sig, available, cfg.strategy, cfg.hedge.hedge_ratio)
+    runmod._engine(prepared, cfg, prepared.tickers, FedcutStrategy,
+                   targets=targets[[f"w_{t}" for t in prepared.tickers]].to_numpy(),
+                   hedge_ratio=targets["hedge_ratio"].to_numpy(), band=cfg.execution.rebalance_band,
+                   cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
+    t3 = time.perf_counter()
+    runmod._engine(prepared, cfg, ("IWM",), BuyAndHold, cash_buffer=cfg.execution.cash_buffer)
+    runmod._engine(prepared, cfg, ("SPY",), BuyAndHold, cash_buffer=cfg.execution.cash_buffer)
+    t4 = time.perf_counter()
+    result = runmod.run(cfg)  # cached data and signals: engine + analysis only
+    t5 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        runmod.write_run(result, Path(tmp) / "run")
+    t6 = time.perf_counter()
+    return {"load": t1 - t0, "signals": t2 - t1, "engine (strategy)": t3 - t2,
+            "engine (2 benchmarks)": t4 - t3, "warm run (cached data+signals)": t5 - t4, "outputs": t6 - t5,
+            "one run, cold (load + signals + warm run + outputs)": (t2 - t0) + (t5 - t4) + (t6 - t5)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--extended", action="store_true")
+    args = ap.parse_args()
+    cfg = resolve({"run.extended": args.extended})
+    runs = [once(cfg) for _ in range(args.repeat)]
+    print(f"median of {args.repeat} runs ({'extended' if args.extended else 'default'} history)")
+    for stage in runs[0]:
+        print(f"  {stage:<52} {statistics.median(r[stage] for r in runs):6.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,361 @@
+"""The regime signal: no look-ahead, known history, every regime and its precedence, hysteresis, plot."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from data.asof import known_dates
+from data.catalog import MACRO, REGIME_SERIES
+from data.cuts import easing_cycles, rate_changes, target_series
+from data.market import build_market
+from fedcut.params import defaults
+from signals.regime import REGIMES, classify, indicator_frame, load_raw, regime_frame
+
+CFG = defaults()
+DWELL = CFG.regime.min_dwell_days
+
+
+@pytest.fixture(scope="module")
+def real(source):
+    """The real inputs (extended market from 1995) and the default signal frame built from them."""
+    m = build_market(source, (), "", "", True, CFG.data.rut_dividend_yield, REGIME_SERIES)
+    raw = load_raw(source)
+    iwm, vix = m.close["IWM"], m.vix
+    sig = regime_frame(raw, iwm, vix, CFG.data, CFG.regime)
+    return raw, iwm, vix, sig
+
+
+@pytest.fixture(scope="module")
+def oracle_sig(real):
+    raw, iwm, vix, _ = real
+    return regime_frame(raw, iwm, vix, CFG.data, CFG.regime, oracle=True)
+
+
+def runs(labels: pd.Series) -> pd.DataFrame:
+    """Consecutive runs of one label: `label`, `start` (position), `length`."""
+    values = labels.to_numpy()
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    lengths = np.diff(np.r_[starts, len(values)])
+    return pd.DataFrame({"label": values[starts], "start": starts, "length": lengths})
+
+
+def check_dwell(called: pd.Series, raw: pd.Series, dwell: int) -> None:
+    """The hysteresis contract, stated on outputs only."""
+    c, r = called.to_numpy(), raw.to_numpy()
+    # crisis is called on the very day it is raw (the alarm day), never later
+    assert (c[r == "crisis"] == "crisis").all()
+    # a called regime is always one that held raw on some day; a switch away from crisis or
+    # between calm regimes needs `dwell` consecutive raw days of the new regime, ending that day
+    for i in np.flatnonzero(c[1:] != c[:-1]) + 1:
+        if c[i] == "crisis":
+            assert r[i] == "crisis"
+        else:
+            assert i + 1 >= dwell and (r[i + 1 - dwell:i + 1] == c[i]).all(), (
+                f"{called.index[i].date()}: switched to {c[i]} without {dwell} raw days")
+    # so a called run shorter than `dwell` is cut short by a crisis (or by the end of the data)
+    spans = runs(called)
+    for k in range(len(spans) - 1):
+        if spans["length"].iat[k] < dwell:
+            assert spans["label"].iat[k + 1] == "crisis", (
+                f"{spans['label'].iat[k]} at {called.index[spans['start'].iat[k]].date()} lasted "
+                f"{spans['length'].iat[k]} < {dwell} days and was not ended by a crisis")
+
+
+# --- look-ahead ------------------------------------------------------------------------------
+
+CUTOFFS = ["2001-03-01", "2007-10-15", "2008-10-01", "2019-06-15", "2020-03-20", "2024-08-01"]
+
+
+def perturb_after(raw, iwm, vix, cutoff: pd.Timestamp, rng):
+    """Every input that became known after `cutoff`, scrambled; everything known by then untouched."""
+    out = {}
+    for sid, s in raw.items():
+        later = known_dates(s.index, MACRO[sid].lag_rule, CFG.data) > cutoff
+        n = int(later.sum())
+        values = s.to_numpy(dtype=float).copy()
+        noise = rng.uniform(0.3, 3.0, n) * values[later] + rng.normal(0, 1.0, n)
+        if n:
+            noise[rng.integers(0, n)] += 25.0 * (1 + abs(values[later]).mean())  # a crash / spike
+        values[later] = noise
+        out[sid] = pd.Series(values, index=s.index, name=s.name)
+    after = iwm.index > cutoff
+    k = int(after.sum())
+    walk = np.exp(np.cumsum(rng.normal(0, 0.03, k)))
+    walk[5:] *= 0.6  # a -40% crash a week after the cut-off
+    iwm2 = iwm.copy()
+    iwm2[after] = iwm[after].to_numpy() * walk
+    vix2 = vix.copy()
+    vix2[after] = vix[after].to_numpy() * rng.uniform(0.5, 2.0, k)
+    vix2.iloc[np.flatnonzero(after)[5]] = 90.0  # panic on the crash day
+    return out, iwm2, vix2, iwm.index[after][5]
+
+
+@pytest.mark.parametrize("cutoff", CUTOFFS)
+def test_nothing_known_after_a_day_changes_that_day_or_before(real, cutoff):
+    raw, iwm, vix, sig = real
+    d = pd.Timestamp(cutoff)
+    rng = np.random.default_rng(d.toordinal())
+    raw2, iwm2, vix2, crash_day = perturb_after(raw, iwm, vix, d, rng)
+    sig2 = regime_frame(raw2, iwm2, vix2, CFG.data, CFG.regime)
+
+    pd.testing.assert_frame_equal(sig2.loc[:d], sig.loc[:d])
+    # the perturbation is real: market and macro inputs, and the regime, move after the cut-off
+    later = sig.index > d
+    for col in ("vix", "iwm_drawdown_252d", "fed_funds", "two_year_gap", "cpi_yoy", "sahm", "claims_rise",
+                "stlfsi", "nfci", "credit_spread"):
+        assert not sig2.loc[later, col].equals(sig.loc[later, col]), col
+    assert sig2.loc[crash_day, "regime"] == "crisis" and sig2.loc[crash_day, "stress_alarm"]
+
+
+# --- history ---------------------------------------------------------------------------------
+
+def test_autumn_2008_and_march_2020_are_crisis(real):
+    sig = real[3]
+    autumn = sig.loc["2008-10-01":"2008-12-31", "regime"]
+    march = sig.loc["2020-03-16":"2020-03-31", "regime"]
+    assert len(autumn) > 60 and (autumn == "crisis").all()
+    assert len(march) == 12 and (march == "crisis").all()
+
+
+def test_before_the_2019_cut_markets_price_it_and_the_regime_is_soft_landing(real):
+    sig = real[3]
+    window = sig.loc["2019-06-15":"2019-07-30"]
+    assert window["cut_expected"].mean() >= 0.8
+    assert (window["regime_raw"] == "soft_landing").all()
+    # the called regime follows once the dwell has run; the days before it say they are held
+    called = window["regime"]
+    assert (called.loc["2019-07-01":] == "soft_landing").all()
+    assert (called == "soft_landing").mean() >= 0.75
+    held = window[called != "soft_landing"]
+    assert held["reason"].str.contains("held by dwell").all()
+
+
+def test_the_2001_cuts_came_after_the_damage(real):
+    sig = real[3]
+    early_2001 = sig.loc["2001-02-01":"2001-03-31"]
+    assert early_2001["late_cycle"].all()
+    assert (early_2001["cycle_first_cut"] == pd.Timestamp("2001-01-03")).all()
+    assert (early_2001["regime"] == "late_panic").all()
+
+
+def test_real_history_obeys_the_dwell_rule(real):
+    sig = real[3]
+    assert set(sig["regime"]) <= set(REGIMES)
+    check_dwell(sig["regime"], sig["regime_raw"], DWELL)
+
+
+def test_reasons_are_readable(real, oracle_sig):
+    for sig in (real[3], oracle_sig):
+        reason = sig["reason"]
+        assert reason.str.split(":").str[0].str.replace("[ORACLE] ", "").eq(sig["regime"]).all()
+        bad = reason[reason.str.contains(r"\bNaT\b|\bnan\b")]
+        assert bad.empty, f"{len(bad)} reasons show a missing value, e.g. {bad.index[0].date()}: {bad.iloc[0]}"
+
+
+def test_oracle_mode_is_labelled_and_reads_the_calendar(real, oracle_sig):
+    raw, _, _, sig = real
+    assert sig.attrs["oracle"] is False and not sig["reason"].str.contains("ORACLE").any()
+    assert oracle_sig.attrs["oracle"] is True
+    assert oracle_sig["reason"].str.startswith("[ORACLE] ").all()
+    # 2019-06-01 (a Saturday) is 60 days before the 2019-07-31 cut: the oracle knows it is coming
+    assert oracle_sig.loc["2019-05-31", "cut_expected"] and oracle_sig.loc["2019-06-03", "cut_expected"]
+    # ...and it is blind more than `oracle_lead_days` ahead of any cut (Mar 2019: next cut in July)
+    assert not oracle_sig.loc["2019-03-01", "cut_expected"]
+    # exactly the days with an actual cut decision within the lead
+    cuts = rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"]))
+    cuts = cuts.loc[cuts["change_bp"] < 0, "decision"]
+    days = oracle_sig.index.to_series()
+    lead = pd.Timedelta(days=CFG.regime.oracle_lead_days)
+    expected = days.apply(lambda d: ((cuts >= d) & (cuts - d <= lead)).any())
+    assert (oracle_sig["cut_expected"] == expected).all()
+
+
+def test_default_mode_never_reads_the_cut_calendar(real, oracle_sig):
+    raw, iwm, vix, sig = real
+    # move the 2019-07-31 cut three months later: the range stays 2.25-2.50 until 2019-10-30
+    upper = raw["DFEDTARU"].copy()
+    upper.loc["2019-08-01":"2019-10-30"] = 2.50
+    moved = {**raw, "DFEDTARU": upper}
+    default_moved, _ = indicator_frame(moved, iwm, vix, CFG.data, CFG.regime)
+    oracle_moved, _ = indicator_frame(moved, iwm, vix, CFG.data, CFG.regime, oracle=True)
+    pd.testing.assert_series_equal(default_moved["cut_expected"], sig["cut_expected"])
+    assert oracle_sig.loc["2019-06-03", "cut_expected"] and not oracle_moved.loc["2019-06-03", "cut_expected"]
+
+
+# --- synthetic scenarios: one per regime, and precedence -------------------------------------
+
+CALM = dict(
+    financial_stress=False, stress_alarm=False, cycle_state="on_hold", cuts_in_cycle=0,
+    credit_widening=False, credit_damage=False, layoffs_rising=False, inflation_declining=False,
+    cut_expected=False, iwm_drawdown_252d=-0.05, capitulation_event=False,
+    stlfsi=-0.5, nfci=-0.4, vix=15.0, cycle_first_cut=pd.NaT, credit_spread=3.5, credit_source="HY OAS",
+    credit_widening_pp=0.2, sahm=0.1, claims_rise=0.05, core_cpi_trend=0.1, two_year_gap=0.1, bill_gap=0.0,
+)
+SOFT = dict(inflation_declining=True, cut_expected=True, core_cpi_trend=-0.3, two_year_gap=-0.6, bill_gap=-0.2)
+STRESS = dict(financial_stress=True, stress_alarm=True, stlfsi=3.0, nfci=0.9, vix=55.0)
+
+
+def frame(n: int, **columns) -> pd.DataFrame:
+    """`n` calm days; a keyword sets a column (a scalar for all days, or a list per day)."""
+    data = {**CALM, **columns}
+    index = pd.bdate_range("2030-01-01", periods=n, name="date")
+    out = pd.DataFrame({k: (list(v) if isinstance(v, (list, np.ndarray)) else [v] * n) for k, v in data.items()},
+                       index=index)
+    out["cycle_first_cut"] = pd.to_datetime(out["cycle_first_cut"])
+    return out
+
+
+def easing_from(n: int, cuts: dict[int, int], first_cut="2029-12-01") -> dict:
+    """Columns of an easing cycle over `n` days: `cuts` maps day -> cuts made so far from that day."""
+    count = np.zeros(n, dtype=int)
+    for day, k in sorted(cuts.items()):
+        count[day:] = k
+    state = np.where(count > 0, "easing", "on_hold")
+    first = [pd.Timestamp(first_cut) if k > 0 else pd.NaT for k in count]
+    return dict(cycle_state=state, cuts_in_cycle=count, cycle_first_cut=first)
+
+
+def called(f: pd.DataFrame, dwell: int = 1) -> pd.DataFrame:
+    return classify(f, CFG.regime.replace(min_dwell_days=dwell))
+
+
+def test_calm_days_are_neutral():
+    out = called(frame(5))
+    assert (out["regime"] == "neutral").all() and out["reason"].str.startswith("neutral: no easing in view").all()
+    # falling inflation alone is not a soft landing: a cut must be in view
+    assert (called(frame(5, inflation_declining=True))["regime"] == "neutral").all()
+
+
+def test_soft_landing_by_pricing_or_by_an_early_cycle():
+    priced = called(frame(5, **SOFT))
+    assert (priced["regime"] == "soft_landing").all() and priced["reason"].str.contains("cut priced").all()
+    cycle = called(frame(5, inflation_declining=True, **easing_from(5, {0: 1})))
+    assert (cycle["regime"] == "soft_landing").all() and cycle["reason"].str.contains("easing since 2029-12-01").all()
+    # each missing condition breaks it
+    for spoil in (dict(inflation_declining=False), dict(layoffs_rising=True), dict(credit_damage=True),
+                  dict(credit_widening=True), dict(cut_expected=False)):
+        assert (called(frame(5, **{**SOFT, **spoil}))["regime"] != "soft_landing").all(), spoil
+
+
+def test_recession_risk_from_credit_or_layoffs_beats_soft_landing():
+    credit = called(frame(5, **SOFT, credit_widening=True, credit_widening_pp=1.8))
+    assert (credit["regime"] == "recession_risk").all() and credit["reason"].str.contains("HY OAS widened").all()
+    jobs = called(frame(5, **SOFT, layoffs_rising=True, sahm=0.6))
+    assert (jobs["regime"] == "recession_risk").all() and jobs["reason"].str.contains("layoffs: Sahm 0.60").all()
+
+
+def test_crisis_beats_everything_and_enters_at_once():
+    everything = dict(**SOFT, credit_widening=True, credit_damage=True, layoffs_rising=True,
+                      iwm_drawdown_252d=-0.35, **easing_from(5, {0: 1}))
+    both = called(frame(5, **everything, **STRESS), dwell=DWELL)
+    assert (both["regime"] == "crisis").all() and both["reason"].str.startswith("crisis: stress: STLFSI4 3.00").all()
+    # one alarm day inside a calm stretch is called on that day even with the default dwell
+    f = frame(30, **SOFT)
+    f.iloc[20, [f.columns.get_loc(c) for c in STRESS]] = list(STRESS.values())
+    out = called(f, dwell=DWELL)
+    assert out["regime"].iat[20] == "crisis" and out["regime"].iat[19] == "soft_landing"
+    assert (out["regime"].iloc[21:] == "crisis").all()  # and held: calm must last the dwell to be called again
+
+
+def test_late_panic_beats_recession_risk_and_waits_for_capitulation():
+    n = 60
+    cols = easing_from(n, {5: 1, 15: 2})
+    stress = np.zeros(n, dtype=bool)
+    stress[30:33] = True
+    event = np.zeros(n, dtype=bool)
+    event[[20, 40]] = True
+    f = frame(n, credit_damage=True, credit_spread=7.5, credit_widening=True, layoffs_rising=True,
+              financial_stress=stress, stress_alarm=stress, capitulation_event=event, **cols)
+    out = called(f)
+    late = out["late_cycle"].to_numpy()
+    assert not late[:5].any() and late[5:].all()  # from the cut made while spreads showed damage
+    regime = out["regime"].to_numpy()
+    assert (regime[:5] == "recession_risk").all()
+    assert (regime[5:30] == "late_panic").all() and (regime[30:33] == "crisis").all()
+    assert (regime[33:] == "late_panic").all()
+    cap = out["capitulated"].to_numpy()
+    assert not cap[:20].any() and cap[20:30].all()  # only after the event
+    assert not cap[30:40].any() and cap[40:].all()  # a new stress alarm resets it until the next event
+    assert out["reason"].iat[10].endswith("awaiting capitulation")
+    assert out["reason"].iat[25].endswith("capitulation seen: buy")
+
+
+def test_a_cut_before_the_damage_is_not_late_but_a_cut_after_it_is():
+    n = 30
+    damage = np.zeros(n, dtype=bool)
+    damage[10:] = True
+    f = frame(n, credit_damage=damage, **easing_from(n, {0: 1, 20: 2}))
+    late = called(f)["late_cycle"].to_numpy()
+    assert not late[:20].any() and late[20:].all()
+    # small caps in a bear market when the Fed cuts count as damage too
+    dd = frame(10, iwm_drawdown_252d=-0.25, **easing_from(10, {3: 1}))
+    assert called(dd)["late_cycle"].to_numpy().tolist() == [False] * 3 + [True] * 7
+    # the late cycle ends with the cycle, and capitulation with it
+    ends = easing_from(20, {2: 1})
+    ends["cycle_state"][12:] = "on_hold"
+    event = np.zeros(20, dtype=bool)
+    event[6] = True
+    out = called(frame(20, credit_damage=True, capitulation_event=event, **ends))
+    assert out["late_cycle"].to_numpy()[2:12].all() and not out["late_cycle"].to_numpy()[12:].any()
+    assert out["capitulated"].to_numpy()[6:12].all() and not out["capitulated"].to_numpy()[12:].any()
+
+
+# --- hysteresis ------------------------------------------------------------------------------
+
+CONDITIONS = {"neutral": {}, "soft_landing": SOFT, "recession_risk": dict(layoffs_rising=True), "crisis": STRESS}
+
+
+def frame_of(days: list[str]) -> pd.DataFrame:
+    f = frame(len(days))
+    for name, cols in CONDITIONS.items():
+        rows = np.array(days) == name
+        for col, value in cols.items():
+            f.loc[rows, col] = value
+    return f
+
+
+def test_flicker_shorter_than_the_dwell_is_not_called():
+    pattern = ["soft_landing"] * 3 + ["neutral"] * 4 + ["soft_landing"] * 2 + ["neutral"] * 5
+    days = ["neutral"] * DWELL + pattern * 20 + ["soft_landing"] * (DWELL + 5)
+    out = called(frame_of(days), dwell=DWELL)
+    raw_changes = (out["regime_raw"] != out["regime_raw"].shift()).sum() - 1
+    changes = (out["regime"] != out["regime"].shift()).sum() - 1
+    assert raw_changes > 70 and changes == 1
+    assert out["regime"].iat[-1] == "soft_landing" and out["regime"].iat[-6] == "soft_landing"
+    assert out["regime"].iat[-7] == "neutral"  # called on the dwell-th day of the lasting run
+    check_dwell(out["regime"], out["regime_raw"], DWELL)
+
+
+segment = st.tuples(st.sampled_from(sorted(CONDITIONS)), st.integers(1, DWELL - 1)) | st.tuples(
+    st.sampled_from(["neutral", "soft_landing", "recession_risk"]), st.integers(DWELL, 3 * DWELL))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(segment, min_size=2, max_size=30), st.integers(2, 15))
+def test_hysteresis_on_noisy_conditions(segments, dwell):
+    days = [name for name, length in segments for _ in range(length)]
+    out = called(frame_of(days), dwell=dwell)
+    assert (out["regime_raw"].to_numpy() == np.array(days)).all()
+    check_dwell(out["regime"], out["regime_raw"], dwell)
+    raw_changes = (out["regime_raw"] != out["regime_raw"].shift()).sum()
+    assert (out["regime"] != out["regime"].shift()).sum() <= raw_changes
+
+
+# --- plot ------------------------------------------------------------------------------------
+
+def test_plot_writes_a_png(real, oracle_sig, tmp_path):
+    import matplotlib.image as mpimg
+
+    from signals.plot import plot_regimes
+    raw, iwm, _, sig = real
+    cycles = easing_cycles(rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"])))
+    cuts = list(cycles.loc[cycles["decision"] >= "1995-01-01", "decision"])
+    assert [c.year for c in cuts][:6] == [1995, 1998, 2001, 2007, 2019, 2024]
+    for name, frame_ in (("default.png", sig), ("oracle.png", oracle_sig)):
+        path = plot_regimes(frame_, iwm, cuts, tmp_path / name)
+        assert path.stat().st_size > 10_000
+        image = mpimg.imread(path)
+        assert image.ndim == 3 and image.shape[1] > 1.8 * image.shape[0] > 600
