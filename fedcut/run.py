@@ -173,6 +173,8 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -
     for t in tickers:
         equity[f"w_{t}"] = rows[t] / rows["value"]
     equity["spy"] = spy["value"]
+    book = pd.DataFrame(broker.book_history)
+    equity["option_delta"] = book.set_index(pd.to_datetime(book["date"]))["option_delta"].reindex(equity.index)
     equity.index.name = "date"
     trades = _trades(fills, broker)
     rf = prepared.broker_inputs["cash_rate"]
