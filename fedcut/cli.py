@@ -48,6 +48,8 @@ def _run(argv: list[str]) -> int:
     if args.oracle:
         extra["run.oracle"] = True
     cfg = config.load(args.config, args.sets, extra)
+    if args.out is not None and args.out.exists():
+        raise FedcutError(f"--out {args.out}: already exists; a run never overwrites another")
     result = run(cfg, args.data_dir, True if args.offline else None)
     out = args.out or Path("results") / f"run-{result.metrics['run']['start']}-{result.metrics['run']['end']}-{cfg.digest()}"
     write_run(result, out)
@@ -76,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run(argv)
     except FedcutError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -130,7 +130,7 @@ def _cerebro(prepared: Prepared, tickers: tuple[str, ...], cfg: Config) -> tuple
         inputs = inputs.assign(cash_rate=0.0)
     broker.set_market(inputs)
     broker.setcommission(commission=cfg.execution.commission_bps / 1e4)
-    broker.set_slippage_perc(cfg.execution.slippage_bps / 1e4, slip_open=True, slip_match=True, slip_out=False)
+    broker.set_slippage_perc(cfg.execution.slippage_bps / 1e4, slip_open=True, slip_match=True, slip_out=True)
     cerebro.broker = broker
     for t in tickers:
         # Before a ticker exists its target weight is 0 (targets.target_weights), so it is never
@@ -181,7 +181,8 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -
     cuts_in_data = [d for d in prepared.first_cuts if d >= m.days[0]]  # a cycle needs its first cut in the data
     windows = cycle_windows(cuts_in_data, CYCLE_MONTHS_BEFORE, CYCLE_MONTHS_AFTER,
                             data_end=m.days[-1], data_start=m.days[0])
-    hedge_pnl = _hedge_pnl(equity, broker)
+    cum_hedge_pnl = _hedge_pnl(equity, broker)
+    hedge_pnl = cum_hedge_pnl.diff().fillna(cum_hedge_pnl.iloc[0])  # episode_table sums daily P&L
     episodes = episode_table(equity["strategy"], equity["benchmark"], windows, hedge_pnl=hedge_pnl,
                              regimes=equity["regime"], weights=equity[[f"w_{t}" for t in tickers]])
     metrics = _metrics(cfg, prepared, equity, trades, rf, episodes, broker)

@@ -52,7 +52,7 @@ class FedcutStrategy(_Recorder):
     params = dict(targets=None, hedge_ratio=None, band=0.05, cash_buffer=0.01, hedge=None)
 
     def next_open(self):
-        i = len(self) - 1
+        i = len(self.datas[0]) - 1  # today's bar: the strategy itself only advances after next_open
         if i > 0:
             self._rebalance(self.p.targets[i - 1])
 
@@ -113,7 +113,7 @@ class BuyAndHold(_Recorder):
     params = dict(cash_buffer=0.01)
 
     def next_open(self):
-        if len(self) == 2:
+        if len(self.datas[0]) == 2:  # the second bar (len(self) still counts the bars before it)
             data = self.datas[0]
             self.buy(data=data, size=math.floor(self.broker.getvalue() * (1 - self.p.cash_buffer) / data.open[0]))
 

@@ -74,7 +74,11 @@ def target_weights(signals: pd.DataFrame, available: pd.DataFrame, strategy, hed
     iwm = np.empty_like(want)
     prev = 0.0
     for i, target in enumerate(want):
-        prev = target if target <= prev else min(target, prev + step[i])
+        if target <= prev:
+            prev = target
+        else:
+            step_up = prev + step[i]
+            prev = target if step_up >= target - 1e-9 else step_up  # the last step lands exactly
         iwm[i] = prev
     desired["IWM"] = iwm
     out = desired.add_prefix("w_")

@@ -1,0 +1,339 @@
+"""Decisions (strategies.targets) on hand-made regime paths, and execution (FedcutStrategy in
+backtrader with the HedgedBroker) on a synthetic market: timing, fill prices, hedge, value identity.
+
+Everything here is synthetic and fast; the real-data run is tested in tests/test_run.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data.market import Market
+from fedcut.params import defaults, resolve
+from fedcut.run import Prepared, _engine
+from hedging.pricing import bsm_put
+from hedging.surface import half_spread, implied_vol
+from strategies.fedcut_strategy import FedcutStrategy
+from strategies.targets import HOLDINGS, holdings_for, target_weights
+
+STRATEGY = defaults().strategy
+TICKERS = holdings_for(STRATEGY)  # IWM, VO, OUSM, XLP, XLU, IEF with the defaults
+EPS = 1e-12
+
+
+def signals_of(*spans, start="2021-01-04") -> pd.DataFrame:
+    """Signal frame from (regime, days[, capitulated]) spans, on consecutive business days."""
+    regime, capitulated = [], []
+    for span in spans:
+        label, days = span[0], span[1]
+        cap = span[2] if len(span) > 2 else False
+        regime += [label] * days
+        capitulated += [cap] * days
+    index = pd.bdate_range(start, periods=len(regime))
+    return pd.DataFrame({"regime": regime, "capitulated": capitulated}, index=index)
+
+
+def const(series, value) -> bool:
+    """Every element equals `value` (to float noise)."""
+    return bool(np.allclose(np.asarray(series, dtype=float), value, rtol=0, atol=1e-12))
+
+
+def all_available(sig: pd.DataFrame, tickers=TICKERS) -> pd.DataFrame:
+    return pd.DataFrame(True, index=sig.index, columns=list(tickers))
+
+
+def targets_for(sig, strategy=STRATEGY, hedge_ratio=1.0, available=None):
+    tickers = holdings_for(strategy)
+    available = all_available(sig, tickers) if available is None else available
+    return target_weights(sig, available, strategy, hedge_ratio)
+
+
+# --- decisions: targets.target_weights -----------------------------------------------------------
+
+def test_holdings_start_with_iwm_and_are_known_tickers():
+    assert TICKERS[0] == "IWM" and len(set(TICKERS)) == len(TICKERS)
+    assert set(TICKERS) <= set(HOLDINGS)
+    assert set(STRATEGY.defensives) <= set(TICKERS)
+
+
+def test_soft_landing_scales_iwm_in_by_one_step_a_day_to_its_target():
+    n = STRATEGY.accumulate_days + 15
+    out = targets_for(signals_of(("soft_landing", n)))
+    iwm = out["w_IWM"].to_numpy()
+    step = 1.0 / STRATEGY.accumulate_days
+    expected = np.minimum(np.arange(1, n + 1) * step, STRATEGY.soft_landing_iwm)
+    np.testing.assert_allclose(iwm, expected, rtol=0, atol=1e-12)
+    assert np.diff(np.r_[0.0, iwm]).max() <= step + EPS  # gradual: never more than one step a day
+    assert iwm[-1] == STRATEGY.soft_landing_iwm
+    others = out.drop(columns=["w_IWM", "hedge_ratio"])
+    assert (others == 0).all().all() and (out["hedge_ratio"] == 0).all()
+
+
+def test_soft_landing_after_neutral_continues_from_the_held_weight():
+    n_neutral = 40
+    out = targets_for(signals_of(("neutral", n_neutral), ("soft_landing", 40)))
+    iwm = out["w_IWM"].to_numpy()
+    step = 1.0 / STRATEGY.accumulate_days
+    assert iwm[n_neutral - 1] == pytest.approx(STRATEGY.neutral_iwm)
+    rise = iwm[n_neutral:] - np.r_[iwm[n_neutral - 1], iwm[n_neutral:-1]]
+    assert rise.max() <= step + EPS and rise[0] == pytest.approx(step)
+    assert iwm[-1] == STRATEGY.soft_landing_iwm
+    assert (out["w_VO"].iloc[n_neutral:] == 0).all() and (out["w_OUSM"].iloc[n_neutral:] == 0).all()
+
+
+def test_neutral_holds_the_baseline_with_iwm_scaled_in():
+    out = targets_for(signals_of(("neutral", 30)))
+    assert (out["w_VO"] == STRATEGY.neutral_vo).all() and (out["w_OUSM"] == STRATEGY.neutral_ousm).all()
+    iwm = out["w_IWM"].to_numpy()
+    expected = np.minimum(np.arange(1, 31) / STRATEGY.accumulate_days, STRATEGY.neutral_iwm)
+    np.testing.assert_allclose(iwm, expected, atol=1e-12)
+    for t in STRATEGY.defensives:
+        assert (out[f"w_{t}"] == 0).all()
+    total = out.drop(columns="hedge_ratio").sum(axis=1)
+    assert total.max() <= 1.0 + EPS
+
+
+def test_crisis_holds_only_equal_weight_defensives_and_cuts_iwm_at_once():
+    out = targets_for(signals_of(("soft_landing", 40), ("crisis", 10)))
+    crisis = out.iloc[40:]
+    n_def = len(STRATEGY.defensives)
+    for t in TICKERS:
+        want = STRATEGY.defensive_weight / n_def if t in STRATEGY.defensives else 0.0
+        assert const(crisis[f"w_{t}"], want), t
+    assert crisis[[f"w_{t}" for t in STRATEGY.defensives]].sum(axis=1).to_numpy() == pytest.approx(
+        [STRATEGY.defensive_weight] * len(crisis))
+    assert out["w_IWM"].iloc[39] == STRATEGY.soft_landing_iwm and out["w_IWM"].iloc[40] == 0.0  # no scaling out
+    assert (out["hedge_ratio"] == 0).all()
+
+
+def test_late_panic_waits_in_defensives_then_reenters_iwm_over_reentry_days():
+    wait, after = 8, STRATEGY.reentry_days + 5
+    out = targets_for(signals_of(("late_panic", wait, False), ("late_panic", after, True)))
+    before = out.iloc[:wait]
+    for t in STRATEGY.defensives:
+        assert const(before[f"w_{t}"], STRATEGY.defensive_weight / len(STRATEGY.defensives))
+        assert (out[f"w_{t}"].iloc[wait:] == 0).all()
+    assert (before["w_IWM"] == 0).all()
+    iwm = out["w_IWM"].to_numpy()[wait:]
+    expected = np.minimum(np.arange(1, after + 1) / STRATEGY.reentry_days, STRATEGY.capitulation_iwm)
+    np.testing.assert_allclose(iwm, expected, atol=1e-12)
+    assert iwm[STRATEGY.reentry_days - 1] == pytest.approx(STRATEGY.capitulation_iwm)
+    assert iwm[0] < STRATEGY.capitulation_iwm  # scaled in, not bought at once
+
+
+@pytest.mark.parametrize("action, holding", [("avoid", None), ("hedge", "IWM"), ("quality", "OUSM"),
+                                             ("midcap", "VO")])
+def test_recession_risk_follows_recession_action(action, holding):
+    strategy = resolve({"strategy.recession_action": action}).strategy
+    n = STRATEGY.accumulate_days + 5
+    out = targets_for(signals_of(("recession_risk", n)), strategy=strategy, hedge_ratio=0.8)
+    for t in holdings_for(strategy):
+        w = out[f"w_{t}"]
+        if t != holding:
+            assert (w == 0).all(), t
+        elif t == "IWM":  # scaled in like any IWM purchase
+            assert w.iloc[0] == pytest.approx(1.0 / strategy.accumulate_days)
+            assert w.iloc[-1] == pytest.approx(strategy.recession_equity)
+            assert w.diff().max() <= 1.0 / strategy.accumulate_days + EPS
+        else:
+            assert (w == strategy.recession_equity).all(), t
+    if action == "hedge":
+        assert (out["hedge_ratio"] == 0.8).all()
+    else:
+        assert (out["hedge_ratio"] == 0).all()
+
+
+def test_hedge_ratio_needs_iwm_held():
+    strategy = resolve({"strategy.recession_action": "hedge", "strategy.recession_equity": 0.0}).strategy
+    out = targets_for(signals_of(("recession_risk", 5)), strategy=strategy, hedge_ratio=1.0)
+    assert (out["w_IWM"] == 0).all() and (out["hedge_ratio"] == 0).all()
+
+
+def test_unavailable_ticker_gets_zero_weight_and_its_share_stays_in_cash():
+    sig = signals_of(("crisis", 10), ("neutral", 20))
+    available = all_available(sig)
+    available.loc[sig.index[:5], "IEF"] = False  # IEF not listed yet
+    available.loc[:, "VO"] = False  # VO never available
+    out = targets_for(sig, available=available)
+    share = STRATEGY.defensive_weight / len(STRATEGY.defensives)
+    assert (out["w_IEF"].iloc[:5] == 0).all() and const(out["w_IEF"].iloc[5:10], share)
+    assert const(out["w_XLP"].iloc[:5], share)  # not redistributed to the others
+    assert out.drop(columns="hedge_ratio").iloc[:5].sum(axis=1).to_numpy() == pytest.approx([2 * share] * 5)
+    assert (out["w_VO"] == 0).all()
+    assert (out["w_OUSM"].iloc[10:] == STRATEGY.neutral_ousm).all()
+
+
+def test_targets_never_lever_and_are_index_aligned():
+    sig = signals_of(("neutral", 20), ("soft_landing", 35), ("recession_risk", 15), ("crisis", 10),
+                     ("late_panic", 5, False), ("late_panic", 15, True), ("neutral", 10))
+    out = targets_for(sig)
+    assert out.index.equals(sig.index)
+    assert list(out.columns) == [f"w_{t}" for t in TICKERS] + ["hedge_ratio"]
+    weights = out.drop(columns="hedge_ratio")
+    assert (weights >= 0).all().all() and weights.sum(axis=1).max() <= 1.0 + EPS
+
+
+# --- execution: FedcutStrategy + HedgedBroker on a synthetic market ------------------------------
+
+SYN_TICKERS = ("IWM", "VO", "IEF")
+N_DAYS = 70
+BUY_DAY, HEDGE_ON, HEDGE_OFF, SWITCH_DAY, IEF_FIRST = 10, 20, 40, 45, 15
+RATE = 0.02
+HEDGE_OVERRIDES = {"hedge.tenor_days": 21, "hedge.roll_days": 0}  # short puts, never rolled: they expire
+
+
+def synthetic_prepared() -> Prepared:
+    rng = np.random.default_rng(20240918)
+    days = pd.bdate_range("2021-03-01", periods=N_DAYS)
+    close, opn = {}, {}
+    for j, t in enumerate(SYN_TICKERS):
+        c = (100.0 + 20 * j) * np.cumprod(1.0 + 0.01 * rng.standard_normal(N_DAYS))
+        o = np.r_[c[0], c[:-1]] * (1.0 + 0.004 * rng.standard_normal(N_DAYS))
+        close[t], opn[t] = pd.Series(c, index=days), pd.Series(o, index=days)
+    close, opn = pd.DataFrame(close), pd.DataFrame(opn)
+    close.loc[days[:IEF_FIRST], "IEF"] = np.nan  # IEF lists on day 15
+    opn.loc[days[:IEF_FIRST], "IEF"] = np.nan
+    spot = (close["IWM"] * 0.5).rename("spot")  # traded price differs from the total-return level
+    vix = pd.Series(18.0 + 6.0 * np.sin(np.arange(N_DAYS) / 7.0), index=days, name="vix")
+    market = Market(days=days, close=close, open=opn, spot=spot, vix=vix, proxies=(), end_set_by="test")
+    inputs = pd.DataFrame({"spot": spot, "vix": vix, "rate": RATE, "div_yield": 0.012, "cash_rate": RATE},
+                          index=days)
+    return Prepared(market, {}, inputs, (), SYN_TICKERS)
+
+
+def synthetic_plan():
+    targets = np.zeros((N_DAYS, len(SYN_TICKERS)))
+    targets[BUY_DAY:SWITCH_DAY, 0] = 0.5  # IWM
+    targets[BUY_DAY:SWITCH_DAY, 1] = 0.3  # VO
+    targets[SWITCH_DAY:, 2] = 0.6  # IEF
+    hedge_ratio = np.zeros(N_DAYS)
+    hedge_ratio[HEDGE_ON:HEDGE_OFF] = 1.0
+    return targets, hedge_ratio
+
+
+@pytest.fixture(scope="module")
+def synthetic_run():
+    cfg = resolve(HEDGE_OVERRIDES)
+    prepared = synthetic_prepared()
+    targets, hedge_ratio = synthetic_plan()
+    rows, fills, broker = _engine(prepared, cfg, SYN_TICKERS, FedcutStrategy, targets=targets,
+                                  hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
+                                  cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
+    fills = pd.DataFrame(fills)
+    fills["date"] = pd.to_datetime(fills["date"])
+    return cfg, prepared, rows, fills, broker
+
+
+def test_synthetic_run_records_every_day(synthetic_run):
+    _, prepared, rows, _, _ = synthetic_run
+    assert rows.index.equals(prepared.market.days)
+    assert rows.notna().all().all()
+
+
+def test_broker_value_is_cash_plus_positions_plus_book_every_day(synthetic_run):
+    _, _, rows, _, _ = synthetic_run
+    held = rows[list(SYN_TICKERS)].sum(axis=1)
+    np.testing.assert_allclose(rows["value"], rows["cash"] + held + rows["option_value"], rtol=1e-12)
+    assert (rows["option_value"].iloc[HEDGE_ON + 1:HEDGE_OFF + 1] > 0).all()
+
+
+def test_idle_cash_earns_the_rate_known_the_previous_day(synthetic_run):
+    cfg, prepared, rows, _, _ = synthetic_run
+    days = prepared.market.days
+    assert rows["value"].iloc[0] == cfg.execution.initial_cash
+    for k in range(1, BUY_DAY + 1):  # nothing held yet: value is cash compounding at RATE
+        growth = math.exp(RATE * (days[k] - days[k - 1]).days / 365.0)
+        assert rows["cash"].iloc[k] == pytest.approx(rows["cash"].iloc[k - 1] * growth, rel=1e-13)
+
+
+def test_target_change_decided_on_day_k_fills_at_the_open_of_day_k_plus_1(synthetic_run):
+    cfg, prepared, rows, fills, _ = synthetic_run
+    days, opn = prepared.market.days, prepared.market.open
+    slip = cfg.execution.slippage_bps / 1e4
+    first = fills.groupby("instrument")["date"].min()
+    assert first["IWM"] == days[BUY_DAY + 1] and first["VO"] == days[BUY_DAY + 1]
+    assert first["IEF"] == days[SWITCH_DAY + 1]
+    assert not (fills["date"] <= days[BUY_DAY]).any()
+    switch = fills[fills["date"] == days[SWITCH_DAY + 1]].set_index("instrument")
+    assert set(switch.index) == {"IWM", "VO", "IEF"}
+    assert switch.loc["IWM", "action"] == "sell" and switch.loc["VO", "action"] == "sell"
+    assert switch.loc["IEF", "action"] == "buy"
+    bought = fills[fills["date"] == days[BUY_DAY + 1]].set_index("instrument")
+    investable = rows["value"].iloc[BUY_DAY] * (1 - cfg.execution.cash_buffer)  # day k's closing value
+    for t, w in (("IWM", 0.5), ("VO", 0.3)):
+        o = opn.loc[days[BUY_DAY + 1], t]
+        assert bought.loc[t, "quantity"] == math.floor(w * investable / o)
+        assert bought.loc[t, "price"] == pytest.approx(o * (1 + slip), rel=1e-12)
+    for row in fills.itertuples():
+        o = opn.loc[row.date, row.instrument]
+        sign = 1 if row.action == "buy" else -1
+        assert row.price == pytest.approx(o * (1 + sign * slip), rel=1e-12), (row.date, row.instrument)
+        assert row.commission == pytest.approx(abs(row.value) * cfg.execution.commission_bps / 1e4, rel=1e-12)
+    # positions after the switch: VO and IWM gone, IEF held
+    assert rows["IWM"].iloc[SWITCH_DAY + 1] == 0 and rows["VO"].iloc[SWITCH_DAY + 1] == 0
+    assert rows["IEF"].iloc[SWITCH_DAY] == 0 and rows["IEF"].iloc[SWITCH_DAY + 1] > 0
+
+
+def test_hedge_ratio_on_day_k_buys_puts_on_day_k_plus_1_and_they_settle_or_close(synthetic_run):
+    cfg, prepared, rows, _, broker = synthetic_run
+    hedge, days = cfg.hedge, prepared.market.days
+    inputs = prepared.broker_inputs
+    events = broker.option_events
+    assert events, "no option trades"
+    dates = [pd.Timestamp(e.date) for e in events]
+    assert min(dates) == days[HEDGE_ON + 1]
+    first = events[0]
+    assert first.action == "buy"
+    spot = inputs["spot"].iloc[HEDGE_ON + 1]
+    assert first.spot == spot and first.strike == round(hedge.moneyness * spot / hedge.strike_tick) * hedge.strike_tick
+    value_before = rows["value"].iloc[HEDGE_ON + 1] - first.cash - rows["option_value"].iloc[HEDGE_ON + 1]
+    assert first.contracts == math.floor(0.5 * value_before / (spot * hedge.contract_size))  # ratio 1 of IWM 0.5
+    # a 21-day put not rolled expires: settled at intrinsic on the first trading day on/after expiry ...
+    expiries = [e for e in events if e.action == "expire"]
+    assert expiries
+    for e in expiries:
+        day = pd.Timestamp(e.date)
+        k = days.get_loc(day)
+        assert day >= pd.Timestamp(e.expiry) > days[k - 1]
+        assert e.fill_price == max(e.strike - inputs["spot"].iloc[k], 0.0) and e.commission == 0.0
+        assert e.cash == pytest.approx(e.fill_price * e.contracts * hedge.contract_size)
+        # ... and, still hedged, the strategy buys new puts the same day
+        assert HEDGE_ON < k <= HEDGE_OFF and any(x.action == "buy" and x.date == e.date for x in events)
+    # the decision to stop (hedge ratio 0 on day HEDGE_OFF) closes the book on day HEDGE_OFF + 1, at the bid
+    sells = [e for e in events if e.action == "sell"]
+    assert sells and {pd.Timestamp(e.date) for e in sells} == {days[HEDGE_OFF + 1]}
+    assert all(pd.Timestamp(e.date) <= days[HEDGE_OFF + 1] for e in events)
+    assert (rows["option_value"].iloc[HEDGE_OFF + 1:] == 0).all()
+    assert (rows["option_value"].iloc[:HEDGE_ON + 1] == 0).all()
+    for e in events:
+        k = days.get_loc(pd.Timestamp(e.date))
+        if e.action != "expire":
+            hs = half_spread(inputs["vix"].iloc[k], hedge)
+            model = bsm_put(e.spot, e.strike, (e.expiry - e.date).days / 365.0, RATE, 0.012,
+                            implied_vol(inputs["vix"].iloc[k], e.strike / e.spot, hedge))
+            assert e.model_price == pytest.approx(model, rel=1e-12)
+            assert e.fill_price == pytest.approx(model * (1 + hs if e.action == "buy" else 1 - hs), rel=1e-12)
+
+
+def test_option_value_is_the_model_mark_of_the_lots_held(synthetic_run):
+    cfg, prepared, rows, _, broker = synthetic_run
+    hedge, days, inputs = cfg.hedge, prepared.market.days, prepared.broker_inputs
+    lots: dict[tuple, int] = {}
+    by_day: dict[dt.date, list] = {}
+    for e in broker.option_events:
+        by_day.setdefault(e.date, []).append(e)
+    for k, day in enumerate(days):
+        for e in by_day.get(day.date(), []):
+            key = (e.strike, e.expiry)
+            lots[key] = lots.get(key, 0) + (e.contracts if e.action == "buy" else -e.contracts)
+            if lots[key] == 0:
+                del lots[key]
+        spot, vix = inputs["spot"].iloc[k], inputs["vix"].iloc[k]
+        mark = sum(n * hedge.contract_size * bsm_put(spot, strike, (expiry - day.date()).days / 365.0, RATE, 0.012,
+                                                      implied_vol(vix, strike / spot, hedge))
+                   for (strike, expiry), n in lots.items())
+        assert rows["option_value"].iloc[k] == pytest.approx(mark, rel=1e-12, abs=1e-9), day
