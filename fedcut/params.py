@@ -135,6 +135,9 @@ PARAMS: tuple[Param, ...] = (
     Param("strategy.defensive_weight", 0.5, "portfolio weight", "share of the portfolio in defensives during a crisis; the rest earns the T-bill rate", 0.0, 1.0),
     Param("strategy.capitulation_iwm", 1.0, "portfolio weight", "after the post-cut capitulation low: back into small caps", 0.0, 1.0),
     Param("strategy.reentry_days", 10, "trading days", "IWM bought after capitulation is scaled in over two weeks", 1, 120),
+    # --- analysis --------------------------------------------------------------------------------
+    Param("analysis.cycle_months_before", 6, "months", "each easing cycle's window opens this long before the first cut: the run-up is where anticipation pays", 0, 36),
+    Param("analysis.cycle_months_after", 24, "months", "and closes this long after it: long enough to include the 2001-02 and 2008-09 declines", 1, 60),
     # --- execution -------------------------------------------------------------------------
     Param("execution.initial_cash", 1_000_000.0, "USD", "starting capital of the strategy and of each benchmark", 1_000.0, 1e12),
     Param("execution.commission_bps", 1.0, "bp of traded value", "ETF commission; most brokers charge nothing, 1 bp stands for fees", 0.0, 100.0),

@@ -39,8 +39,6 @@ EQUITY_COLUMNS = ("date", "strategy", "benchmark", "regime", "cash", "option_val
 TRADE_COLUMNS = ("date", "instrument", "action", "quantity", "price", "value", "commission",
                  "strike", "expiry", "spot", "vol", "rate", "div_yield", "years_to_expiry",
                  "model_price", "fill_price")
-CYCLE_MONTHS_BEFORE = 6  # per-cycle window in the summary: 6 months before the first cut ...
-CYCLE_MONTHS_AFTER = 24  # ... to 24 months after
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: signals are cached per prepared data
@@ -92,7 +90,7 @@ def _prepare_cached(data_dir, offline, tickers, start, end, extended, data_value
     inputs = pd.DataFrame({"spot": market.spot, "vix": market.vix, "rate": rate,
                            "div_yield": div, "cash_rate": rate}, index=market.days)
     cycles = easing_cycles(rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"])))
-    first_cuts = tuple(pd.Timestamp(d) for d in cycles["decision"] if d >= pd.Timestamp("1990-01-01"))
+    first_cuts = tuple(pd.Timestamp(d) for d in cycles["decision"])
     return Prepared(market, raw, inputs, first_cuts, tickers)
 
 
@@ -179,7 +177,7 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -
     trades = _trades(fills, broker)
     rf = prepared.broker_inputs["cash_rate"]
     cuts_in_data = [d for d in prepared.first_cuts if d >= m.days[0]]  # a cycle needs its first cut in the data
-    windows = cycle_windows(cuts_in_data, CYCLE_MONTHS_BEFORE, CYCLE_MONTHS_AFTER,
+    windows = cycle_windows(cuts_in_data, cfg.analysis.cycle_months_before, cfg.analysis.cycle_months_after,
                             data_end=m.days[-1], data_start=m.days[0])
     cum_hedge_pnl = _hedge_pnl(equity, broker)
     hedge_pnl = cum_hedge_pnl.diff().fillna(cum_hedge_pnl.iloc[0])  # episode_table sums daily P&L
