@@ -1,4 +1,4 @@
-"""Command line: `python run_backtest.py [run options]`, `... data status|fetch`.
+"""Command line: `python run_backtest.py [run options]`, `... data status|fetch`, `... report RUN_DIR`.
 
 A user mistake (bad file, bad setting) ends with one line on stderr and exit status 2;
 never a traceback.
@@ -21,10 +21,19 @@ def _data_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _report_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run_backtest.py report",
+                                description="Re-render report.html, plots, claims and attribution of a saved run.")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
+    p.add_argument("--offline", action="store_true", help="never download")
+    return p
+
+
 def _run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run_backtest.py",
                                 description="Backtest the fedcut strategy against buy-and-hold IWM. "
-                                            "Other commands: `data status|fetch`.")
+                                            "Other commands: `data status|fetch`, `report RUN_DIR`.")
     p.add_argument("--config", type=Path, help="TOML file of parameters (see config/default.toml)")
     p.add_argument("--start", help="first day, YYYY-MM-DD (default: IWM's first day)")
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: the last day every series covers)")
@@ -67,6 +76,11 @@ def _source(args):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv[:1] == ["report"]:
+            from analyzers.report import render
+            args = _report_parser().parse_args(argv[1:])
+            print(render(args.run_dir, _source(args)))
+            return 0
         if argv[:1] == ["data"]:
             from fedcut import datacli
             args = _data_parser().parse_args(argv[1:])

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analyzers import performance
+from analyzers.report import render as render_report
 from analyzers.episodes import cycle_windows, episode_table
 from data.asof import asof_frame
 from data.catalog import REGIME_SERIES
@@ -61,6 +62,8 @@ class RunResult:
     trades: pd.DataFrame
     metrics: dict
     episodes: pd.DataFrame
+    data_dir: str | None = None
+    offline: bool | None = None
 
 
 def _source(data_dir: str | None, offline: bool | None) -> DataSource:
@@ -184,7 +187,7 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -
     episodes = episode_table(equity["strategy"], equity["benchmark"], windows, hedge_pnl=hedge_pnl,
                              regimes=equity["regime"], weights=equity[[f"w_{t}" for t in tickers]])
     metrics = _metrics(cfg, prepared, equity, trades, rf, episodes, broker)
-    return RunResult(cfg, prepared, sig, equity, trades, metrics, episodes)
+    return RunResult(cfg, prepared, sig, equity, trades, metrics, episodes, data_dir, offline)
 
 
 def _trades(fills: list[dict], broker: HedgedBroker) -> pd.DataFrame:
@@ -281,6 +284,7 @@ def write_run(result: RunResult, out: Path) -> Path:
         plot_regimes(result.signals, m.close["IWM"], [d for d in result.prepared.first_cuts if d >= m.days[0]],
                      tmp / "plots" / "regimes.png",
                      title_suffix=" (oracle)" if result.config.run.oracle else "")
+        render_report(tmp, _source(result.data_dir, result.offline))
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
