@@ -21,9 +21,10 @@ from __future__ import annotations
 import pandas as pd
 
 from fedcut.errors import DataError
+from fedcut.params import param
 
 WEIGHT_PREFIX = "w_"
-CONTRACT_SIZE = 100  # shares per listed equity option (hedge.contract_size)
+CONTRACT_SIZE = param("hedge.contract_size").default  # when a saved run's config does not say
 
 # Component name -> the tickers it holds; a ticker in none of them gets a row of its own.
 GROUPS: dict[str, tuple[str, ...]] = {
