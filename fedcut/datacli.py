@@ -4,7 +4,7 @@ from __future__ import annotations
 import warnings
 
 from data import fetch
-from data.catalog import INSTRUMENTS, MACRO
+from data.catalog import INSTRUMENTS, MACRO, REGIME_SERIES
 from data.market import build_market
 from data.readers import MAX_GAP_DAYS, DataWarning
 from data.sources import DataSource
@@ -25,7 +25,7 @@ def status(source: DataSource, out=print) -> int:
                 warnings.simplefilter("ignore", DataWarning)
                 data = source.prices(name) if is_price else source.macro(name)
         except DataError as exc:
-            required = name in REQUIRED_PRICES or (not is_price and MACRO[name].lag_rule != "label")
+            required = name in REQUIRED_PRICES or name in REGIME_SERIES
             out(f"{name:<13} {'ERROR' if required else 'missing':<10} {exc}")
             if required:
                 failed.append(name)
@@ -37,7 +37,7 @@ def status(source: DataSource, out=print) -> int:
         for extended in (False, True):
             try:
                 market = build_market(source, ("VO", "OUSM", "XLP", "XLU", "IEF", "SPY"), "", "", extended,
-                                      cfg.data.rut_dividend_yield, tuple(s for s in MACRO if MACRO[s].lag_rule != "label"))
+                                      cfg.data.rut_dividend_yield, REGIME_SERIES)
             except DataError as exc:
                 out(f"{'extended' if extended else 'default'} history: ERROR {exc}")
                 failed.append("market")

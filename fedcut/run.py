@@ -28,7 +28,7 @@ from data.market import Market, build_market
 from data.sources import DataSource
 from fedcut.config import to_toml
 from fedcut.errors import DataError, FedcutError
-from fedcut.params import Config
+from fedcut.params import Config, Section
 from hedging.broker import HedgedBroker
 from hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from signals.plot import plot_regimes
@@ -82,7 +82,7 @@ def _prepare_cached(data_dir, offline, tickers, start, end, extended, data_value
     market = build_market(source, tickers + ("SPY",), start, end, extended,
                           data_params["rut_dividend_yield"], REGIME_SERIES)
     raw = load_raw(source)
-    params = _Namespace(data_params)
+    params = Section("data", data_params)
     rates = asof_frame({"DTB3": raw["DTB3"]}, market.days, params)["DTB3"]
     if rates.isna().any():
         raise DataError(f"DTB3: no T-bill rate known on {rates.index[rates.isna().to_numpy()][0].date()}")
@@ -97,11 +97,6 @@ def _prepare_cached(data_dir, offline, tickers, start, end, extended, data_value
     return Prepared(market, raw, inputs, first_cuts, tickers)
 
 
-class _Namespace:
-    def __init__(self, values):
-        self.__dict__.update(values)
-
-
 def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> Prepared:
     """Load and align everything the configuration's parameters do not change (cached per process)."""
     data_values = dict(cfg.data.as_dict(), div_yield_window_days=cfg.hedge.div_yield_window_days)
@@ -112,8 +107,8 @@ def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = Non
 @functools.lru_cache(maxsize=16)
 def _signals_cached(prepared: Prepared, data_values, regime_values, oracle) -> pd.DataFrame:
     m = prepared.market
-    return regime_frame(prepared.raw, m.close["IWM"], m.vix, _Namespace(dict(data_values)),
-                        _Namespace(dict(regime_values)), oracle)
+    return regime_frame(prepared.raw, m.close["IWM"], m.vix, Section("data", dict(data_values)),
+                        Section("regime", dict(regime_values)), oracle)
 
 
 def signals(prepared: Prepared, cfg: Config) -> pd.DataFrame:
