@@ -33,6 +33,7 @@ from hedging.broker import HedgedBroker
 from hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from signals.plot import plot_regimes
 from signals.regime import ORACLE_LABEL, load_raw, regime_frame
+from strategies.feeds import FrameFeed
 from strategies.fedcut_strategy import BuyAndHold, FedcutStrategy
 from strategies.targets import holdings_for, target_weights
 
@@ -134,7 +135,7 @@ def _cerebro(prepared: Prepared, tickers: tuple[str, ...], cfg: Config) -> tuple
         close, opn = m.close[t].bfill(), m.open[t].bfill()
         frame = pd.DataFrame({"open": opn, "high": np.fmax(opn, close), "low": np.fmin(opn, close),
                               "close": close, "volume": 0.0}, index=m.days)
-        cerebro.adddata(bt.feeds.PandasData(dataname=frame, openinterest=None), name=t)
+        cerebro.adddata(FrameFeed(frame=frame), name=t)
     return cerebro, broker
 
 

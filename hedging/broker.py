@@ -88,7 +88,7 @@ class HedgedBroker(bt.brokers.BackBroker):
 
     def next(self):
         """Accrue interest, run the ETF broker, settle expired puts and re-mark (see module docstring)."""
-        today = max(d.datetime.date(0) for d in self.cerebro.datas if len(d))
+        today = bt.num2date(max(d.datetime[0] for d in self.cerebro.datas if len(d))).date()
         if self._date is not None and today > self._date and self.cash > 0:
             days = (today - self._date).days
             interest = self.cash * math.expm1(self._row(self._date)[4] * days / 365.0)

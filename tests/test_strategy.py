@@ -337,3 +337,20 @@ def test_option_value_is_the_model_mark_of_the_lots_held(synthetic_run):
                                                       implied_vol(vix, strike / spot, hedge))
                    for (strike, expiry), n in lots.items())
         assert rows["option_value"].iloc[k] == pytest.approx(mark, rel=1e-12, abs=1e-9), day
+
+
+def test_frame_feed_gives_the_bars_backtraders_pandas_feed_gives(synthetic_run, monkeypatch):
+    """The bulk-loaded feed is a speed change only: same equity, cash and fills as PandasData."""
+    import backtrader as bt
+
+    import fedcut.run as runmod
+    cfg, prepared, rows, fills, _ = synthetic_run
+    monkeypatch.setattr(runmod, "FrameFeed", lambda frame: bt.feeds.PandasData(dataname=frame, openinterest=None))
+    targets, hedge_ratio = synthetic_plan()
+    rows_pd, fills_pd, _ = _engine(prepared, cfg, SYN_TICKERS, FedcutStrategy, targets=targets,
+                                   hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
+                                   cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
+    pd.testing.assert_frame_equal(rows_pd, rows)
+    fills_pd = pd.DataFrame(fills_pd)
+    fills_pd["date"] = pd.to_datetime(fills_pd["date"])
+    pd.testing.assert_frame_equal(fills_pd, fills)
