@@ -1,4 +1,5 @@
-"""Command line: `python run_backtest.py [run options]`, `... data status|fetch`, `... report RUN_DIR`.
+"""Command line: `python run_backtest.py [run options]`, `... sweep --spec FILE`, `... data status|fetch`,
+`... report RUN_DIR`.
 
 A user mistake (bad file, bad setting) ends with one line on stderr and exit status 2;
 never a traceback.
@@ -30,10 +31,44 @@ def _report_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _sweep_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run_backtest.py sweep",
+                                description="Run every configuration of a sweep spec; rank in-sample, "
+                                            "report out-of-sample beside it (see examples/sweep.toml).")
+    p.add_argument("--spec", type=Path, required=True, help="sweep spec TOML")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1: in this process)")
+    p.add_argument("--resume", action="store_true", help="continue the sweep in --out, skipping stored configurations")
+    p.add_argument("--out", type=Path, help="sweep folder (default results/sweep-<name>-<spec digest>)")
+    p.add_argument("--train-end", help="last in-sample day, YYYY-MM-DD (overrides the spec's validation.train_end)")
+    p.add_argument("--top", type=int, help="full runs with report of the best N configurations (overrides the spec)")
+    p.add_argument("--executor", default="local", help="local (processes here) or dask")
+    p.add_argument("--scheduler", help="with --executor dask: the scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
+    p.add_argument("--offline", action="store_true", help="never download")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _sweep(argv: list[str]) -> int:
+    from sweeps.runner import run_sweep
+    from sweeps.spec import load_spec
+    args = _sweep_parser().parse_args(argv)
+    spec = load_spec(args.spec, train_end=args.train_end, top=args.top)
+    out = args.out or Path("results") / f"sweep-{spec.name}-{spec.digest()}"
+    try:
+        run_sweep(spec, out, workers=args.workers, resume=args.resume, executor=args.executor,
+                  scheduler=args.scheduler, data_dir=args.data_dir, offline=True if args.offline else None,
+                  progress=not args.no_progress)
+    except KeyboardInterrupt:
+        return 130  # the runner said what is stored and how to resume
+    print(f"sweep folder: {out} (summary.csv, sweep.html)")
+    return 0
+
+
 def _run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run_backtest.py",
                                 description="Backtest the fedcut strategy against buy-and-hold IWM. "
-                                            "Other commands: `data status|fetch`, `report RUN_DIR`.")
+                                            "Other commands: `sweep --spec FILE`, `data status|fetch`, `report RUN_DIR`.")
     p.add_argument("--config", type=Path, help="TOML file of parameters (see config/default.toml)")
     p.add_argument("--start", help="first day, YYYY-MM-DD (default: IWM's first day)")
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: the last day every series covers)")
@@ -81,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             args = _report_parser().parse_args(argv[1:])
             print(render(args.run_dir, _source(args)))
             return 0
+        if argv[:1] == ["sweep"]:
+            return _sweep(argv[1:])
         if argv[:1] == ["data"]:
             from fedcut import datacli
             args = _data_parser().parse_args(argv[1:])

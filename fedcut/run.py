@@ -28,7 +28,7 @@ from data.market import Market, build_market
 from data.sources import DataSource
 from fedcut.config import to_toml
 from fedcut.errors import DataError, FedcutError
-from fedcut.params import Config, Section
+from fedcut.params import Config, Section, resolve
 from hedging.broker import HedgedBroker
 from hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from signals.plot import plot_regimes
@@ -148,6 +148,18 @@ def _engine(prepared: Prepared, cfg: Config, tickers, strategy, **kwargs) -> tup
     return rows.set_index("date"), strat.fills, broker
 
 
+@functools.lru_cache(maxsize=8)
+def _benchmark_cached(prepared: Prepared, ticker: str, execution_values) -> pd.DataFrame:
+    cfg = resolve({f"execution.{k}": v for k, v in execution_values})  # puts are never bought: hedge.* is moot
+    rows, _, _ = _engine(prepared, cfg, (ticker,), BuyAndHold, cash_buffer=cfg.execution.cash_buffer)
+    return rows
+
+
+def benchmark(prepared: Prepared, cfg: Config, ticker: str) -> pd.DataFrame:
+    """Buy-and-hold `ticker` through the same engine; cached, since only execution.* settings change it."""
+    return _benchmark_cached(prepared, ticker, tuple(sorted(cfg.execution.as_dict().items())))
+
+
 def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> RunResult:
     """Execute one configuration and its benchmarks; return frames and metrics (nothing written)."""
     prepared = prepare(cfg, data_dir, offline)
@@ -161,8 +173,7 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -
     rows, fills, broker = _engine(prepared, cfg, tickers, FedcutStrategy, targets=weights,
                                   hedge_ratio=targets["hedge_ratio"].to_numpy(), band=cfg.execution.rebalance_band,
                                   cash_buffer=buffer, hedge=cfg.hedge)
-    bench, bench_fills, _ = _engine(prepared, cfg, ("IWM",), BuyAndHold, cash_buffer=buffer)
-    spy, _, _ = _engine(prepared, cfg, ("SPY",), BuyAndHold, cash_buffer=buffer)
+    bench, spy = benchmark(prepared, cfg, "IWM"), benchmark(prepared, cfg, "SPY")
 
     equity = pd.DataFrame({"strategy": rows["value"], "benchmark": bench["value"],
                            "regime": sig["regime"].reindex(rows.index), "cash": rows["cash"],

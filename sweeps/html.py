@@ -1,0 +1,76 @@
+"""A sweep's HTML page: facts, tables and pictures on one self-contained page.
+
+It looks like the run report (`analyzers/report.py`, whose CSS and cell helpers it reuses): images
+are embedded as base64 data URIs and nothing is linked, so the page opens offline; it carries no
+timestamp, so the same inputs give the same bytes. Every text is escaped. The page is written to
+a temporary file beside its destination and moved into place, so a reader never sees half a page.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from analyzers.report import CSS, _cell, _e, _figure
+
+SWEEP_CSS = CSS + """
+figure{margin:12px 0 22px}figure img{width:auto;max-width:100%}
+.wide{overflow-x:auto;max-width:100%}
+table.facts{font-size:.9em}
+"""
+
+
+def render_html(path, title: str, facts: list[tuple[str, object]],
+                tables: list[tuple[str, pd.DataFrame, str]], figures: list[tuple[Path, str]]) -> Path:
+    """Write the page to `path` (replacing it) and return the path.
+
+    `facts` are (label, value) rows shown first; `tables` are (heading, frame, caption), drawn
+    column by column without the index, each cell as str(cell) except floats (4 significant digits)
+    and missing values (n/a in a number column, blank elsewhere), so callers format fractions;
+    `figures` are (png path, caption), in order after the tables.
+    """
+    path = Path(path)
+    parts = [f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
+             f"<style>{SWEEP_CSS}</style>\n</head>\n<body>", f"<h1>{_e(title)}</h1>"]
+    if facts:
+        rows = "".join(f"<tr><th>{_e(label)}</th>{_cell(_text(value))}</tr>" for label, value in facts)
+        parts.append(f'<table class="facts">{rows}</table>')
+    for heading, frame, caption in tables:
+        parts.append(f"<h2>{_e(heading)}</h2>")
+        parts.append(_table(frame))
+        if caption:
+            parts.append(f'<p class="note">{_e(caption)}</p>')
+    for png, caption in figures:
+        parts.append(_figure(Path(png), caption))
+    parts.append("</body>\n</html>\n")
+    return _write_atomically(path, "\n".join(parts))
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "<tr>" + "".join(f"<th>{_e(c)}</th>" for c in frame.columns) + "</tr>"
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    body = "".join("<tr>" + "".join(_cell(_text(v, n)) for v, n in zip(row, numeric)) + "</tr>"
+                   for row in frame.itertuples(index=False))
+    return f'<div class="wide"><table>{head}{body}</table></div>'
+
+
+def _text(value, numeric: bool = False) -> str:
+    """A cell's text: floats to 4 significant digits (thousands with separators); missing is n/a in a number
+    column and empty elsewhere; anything else str()."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return "n/a" if numeric else ""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(value)
+
+
+def _write_atomically(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        scratch.write_text(text, encoding="utf-8")
+        os.replace(scratch, path)
+    finally:
+        scratch.unlink(missing_ok=True)
+    return path

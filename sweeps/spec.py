@@ -1,0 +1,397 @@
+"""Sweep specifications: which parameters to vary, how to judge them, and how to validate.
+
+A spec is a TOML file (see examples/sweep.toml):
+
+    [sweep]       name, objective, max_cagr_shortfall, seed, samples, config, top
+    [base]        fixed parameter values for every configuration
+    [grid]        parameter = [values ...]           every combination
+    [random]      parameter = {low = a, high = b}    seeded uniform draws (whole numbers for
+                  parameter = {choices = [...]}      whole-number parameters), `samples` per
+                                                     grid point
+    [constraints] rules = ["hedge.roll_days < hedge.tenor_days - 30", ...]
+    [validation]  train_end, walk_forward = {train_years, test_years, min_test_years},
+                  select_cycles = [...], test_cycles = [...]
+
+Everything is checked against the parameter registry before anything runs: a mistake is one
+`ConfigError` naming the file, the table and the key.
+"""
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import hashlib
+import itertools
+import json
+import operator
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fedcut.config import read_toml
+from fedcut.errors import ConfigError
+from fedcut.params import PARAMS, Config, param, resolve
+
+OBJECTIVES = {
+    "calmar": "CAGR / |max drawdown| (higher is better)",
+    "sharpe": "Sharpe ratio over T-bills",
+    "cagr": "compound annual growth",
+    "max_drawdown": "max drawdown (closer to 0 is better)",
+    "worst_cycle_drawdown": "the deepest drawdown of the easing-cycle windows in the sample",
+    "excess_cagr": "CAGR minus buy-and-hold IWM's CAGR",
+    "drawdown_gain": "max drawdown minus buy-and-hold IWM's (positive = shallower)",
+}
+SWEEP_KEYS = {"name", "objective", "max_cagr_shortfall", "seed", "samples", "config", "top"}
+VALIDATION_KEYS = {"train_end", "walk_forward", "select_cycles", "test_cycles"}
+WALK_FORWARD_KEYS = {"train_years", "test_years", "min_test_years"}
+TABLES = {"sweep", "base", "grid", "random", "constraints", "validation"}
+_PARAM_KEYS = {p.key for p in PARAMS}
+
+
+@dataclass(frozen=True)
+class WalkForward:
+    train_years: float  # in-sample window length
+    test_years: float  # the out-of-sample window that follows; windows step by this much
+    min_test_years: float  # a last, shorter test window is kept if at least this long
+
+
+@dataclass(frozen=True)
+class Validation:
+    """How in-sample and out-of-sample are cut: by date, by rolling windows, by easing cycle."""
+
+    train_end: str = ""  # last in-sample day; empty = no date split (all in-sample)
+    walk_forward: WalkForward | None = None
+    select_cycles: tuple[str, ...] = ()  # easing cycles (year of first cut) to select on
+    test_cycles: tuple[str, ...] = ()  # and to test on
+
+    def as_dict(self) -> dict:
+        wf = self.walk_forward
+        return {"train_end": self.train_end,
+                "walk_forward": None if wf is None else [wf.train_years, wf.test_years, wf.min_test_years],
+                "select_cycles": list(self.select_cycles), "test_cycles": list(self.test_cycles)}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One configuration of the sweep: its swept values and the resolved config (or why not)."""
+
+    position: int
+    swept: dict[str, Any]
+    config: Config | None
+    error: str = ""
+
+    @property
+    def config_hash(self) -> str:
+        if self.config is not None:
+            return self.config.digest()
+        blob = json.dumps(self.swept, sort_keys=True, default=str).encode()
+        return "invalid-" + hashlib.sha256(blob).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: str
+    name: str
+    objective: str
+    max_cagr_shortfall: float | None  # CAGR may trail buy-and-hold by at most this (fraction/year)
+    seed: int
+    samples: int
+    base: dict[str, Any]
+    grid: dict[str, tuple]
+    random: dict[str, dict]
+    rules: tuple[str, ...]
+    validation: Validation
+    top: int
+    points: tuple[Point, ...] = field(repr=False, default=())
+    excluded: int = 0  # combinations dropped by the constraint rules
+    duplicates: int = 0  # random draws that repeated an earlier configuration
+
+    @property
+    def swept(self) -> tuple[str, ...]:
+        return tuple(self.grid) + tuple(self.random)
+
+    def digest(self) -> str:
+        """Identifies what the sweep computes: its configurations, objective and validation."""
+        blob = json.dumps({"points": [p.config_hash for p in self.points], "objective": self.objective,
+                           "shortfall": self.max_cagr_shortfall, "validation": self.validation.as_dict()},
+                          sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def load_spec(path: Path | str, train_end: str | None = None, top: int | None = None) -> Spec:
+    """Read, check and expand a spec file; `train_end` and `top` override its values."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: sweep spec not found")
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    where = str(path)
+    _only(doc, TABLES, where, "table")
+    head = _table(doc, "sweep", where)
+    _only(head, SWEEP_KEYS, f"{where}: [sweep]", "key")
+    base: dict[str, Any] = {}
+    if "config" in head:
+        config_file = (path.parent / _text(head["config"], f"{where}: [sweep] config")).resolve()
+        base.update(read_toml(config_file))
+    fixed = _params(_table(doc, "base", where), f"{where}: [base]")
+    base.update(fixed)
+    grid = {k: _values(k, v, f"{where}: [grid]") for k, v in _params(_table(doc, "grid", where), f"{where}: [grid]").items()}
+    random = {k: _distribution(k, v, f"{where}: [random]")
+              for k, v in _params(_table(doc, "random", where), f"{where}: [random]", leaf=_is_distribution).items()}
+    for key in grid.keys() & random.keys():
+        raise ConfigError(f"{where}: {key} is in both [grid] and [random]")
+    for key in (grid.keys() | random.keys()):
+        if key.startswith("run."):
+            raise ConfigError(f"{where}: {key} sets the history, not the strategy: put it in [base]")
+        if key in fixed:
+            raise ConfigError(f"{where}: {key} is both fixed in [base] and swept")
+    if not grid and not random:
+        raise ConfigError(f"{where}: nothing to sweep: [grid] and [random] are empty")
+    samples = head.get("samples", 0)
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
+        raise ConfigError(f"{where}: [sweep] samples must be a whole number >= 0, got {samples!r}")
+    if random and samples < 1:
+        raise ConfigError(f"{where}: [random] needs [sweep] samples >= 1 (draws per grid point)")
+    objective = head.get("objective", "calmar")
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"{where}: [sweep] objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
+    shortfall = head.get("max_cagr_shortfall")
+    if shortfall is not None and (isinstance(shortfall, bool) or not isinstance(shortfall, (int, float))
+                                  or not 0 <= shortfall <= 1):
+        raise ConfigError(f"{where}: [sweep] max_cagr_shortfall must be a fraction/year in [0, 1], got {shortfall!r}")
+    seed = head.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"{where}: [sweep] seed must be a whole number >= 0, got {seed!r}")
+    top = head.get("top", 0) if top is None else top
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        raise ConfigError(f"{where}: [sweep] top must be a whole number >= 0, got {top!r}")
+    rules = _rules(_table(doc, "constraints", where), f"{where}: [constraints]")
+    validation = _validation(_table(doc, "validation", where), f"{where}: [validation]", train_end)
+    try:
+        resolve(base, where=f"{where}: [base]")
+    except ConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    spec = Spec(str(path), _text(head.get("name", path.stem), f"{where}: [sweep] name"), objective,
+                None if shortfall is None else float(shortfall), seed, samples, base, grid, random, rules,
+                validation, top)
+    return expand(spec)
+
+
+def expand(spec: Spec) -> Spec:
+    """Every configuration, in a fixed order: grid points (first key slowest), `samples` seeded
+    random draws per grid point; rule-breaking points dropped, repeats dropped."""
+    rng = np.random.default_rng(spec.seed)
+    grid_points = [dict(zip(spec.grid, combo)) for combo in itertools.product(*spec.grid.values())] or [{}]
+    draws = max(spec.samples, 1) if spec.random else 1
+    points, seen, excluded, duplicates = [], set(), 0, 0
+    for grid_point in grid_points:
+        for _ in range(draws):
+            swept = dict(grid_point)
+            for key, dist in spec.random.items():
+                swept[key] = _draw(key, dist, rng)
+            if not all(_holds(rule, {**_defaults_with(spec.base), **swept}) for rule in spec.rules):
+                excluded += 1
+                continue
+            try:
+                config, error = resolve({**spec.base, **swept}, where="sweep point"), ""
+            except ConfigError as exc:
+                config, error = None, str(exc)
+            point = Point(len(points), swept, config, error)
+            if point.config_hash in seen:
+                duplicates += 1
+                continue
+            seen.add(point.config_hash)
+            points.append(point)
+    if not points:
+        raise ConfigError(f"{spec.path}: every configuration breaks a [constraints] rule")
+    return Spec(**{**spec.__dict__, "points": tuple(points), "excluded": excluded, "duplicates": duplicates})
+
+
+def _defaults_with(base: dict[str, Any]) -> dict[str, Any]:
+    values = {p.key: p.default for p in PARAMS}
+    values.update(base)
+    return values
+
+
+def _draw(key: str, dist: dict, rng: np.random.Generator) -> Any:
+    if "choices" in dist:
+        return dist["choices"][int(rng.integers(len(dist["choices"])))]
+    lo, hi = dist["low"], dist["high"]
+    if isinstance(param(key).default, int):
+        return int(rng.integers(lo, hi + 1))
+    return round(float(rng.uniform(lo, hi)), 6)  # 6 decimals: a readable value that hashes the same everywhere
+
+
+# --- checking the tables -------------------------------------------------------------------------
+
+def _only(table: dict, allowed: set[str], where: str, what: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown {what} {key!r} (expected one of {', '.join(sorted(allowed))})")
+
+
+def _table(doc: dict, name: str, where: str) -> dict:
+    body = doc.get(name, {})
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: {name} must be a [{name}] table")
+    return body
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: must be non-empty text, got {value!r}")
+    return value
+
+
+def _is_distribution(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and set(value) <= {"low", "high", "choices"}
+
+
+def _params(table: dict, where: str, leaf=lambda v: not isinstance(v, dict)) -> dict[str, Any]:
+    """Flatten `hedge.moneyness = ...` (nested tables) or `"hedge.moneyness" = ...` to known keys."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, body: dict) -> None:
+        for name, value in body.items():
+            key = f"{prefix}.{name}" if prefix else name
+            if key in _PARAM_KEYS and (leaf(value) or not isinstance(value, dict)):
+                out[key] = value
+            elif isinstance(value, dict) and not leaf(value) and any(k.startswith(key + ".") for k in _PARAM_KEYS):
+                walk(key, value)
+            else:
+                raise ConfigError(f"{where}: unknown parameter {key!r}")
+
+    walk("", table)
+    return out
+
+
+def _values(key: str, values: Any, where: str) -> tuple:
+    if not isinstance(values, list):
+        raise ConfigError(f"{where}: {key} must be a list of values, got {values!r}")
+    if not values:
+        raise ConfigError(f"{where}: {key} has an empty list of values")
+    checked = tuple(param(key).check(v, where) for v in values)
+    if len(set(map(repr, checked))) < len(checked):
+        raise ConfigError(f"{where}: {key} lists a value twice")
+    return checked
+
+
+def _distribution(key: str, dist: Any, where: str) -> dict:
+    p = param(key)
+    if not _is_distribution(dist):
+        raise ConfigError(f"{where}: {key} must be {{low = a, high = b}} or {{choices = [...]}}, got {dist!r}")
+    if "choices" in dist:
+        if set(dist) != {"choices"}:
+            raise ConfigError(f"{where}: {key} takes either choices or low/high, not both")
+        return {"choices": _values(key, dist["choices"], where)}
+    if set(dist) != {"low", "high"}:
+        raise ConfigError(f"{where}: {key} needs both low and high")
+    if not isinstance(p.default, (int, float)) or isinstance(p.default, bool):
+        raise ConfigError(f"{where}: {key} is not numeric: use choices = [...]")
+    lo, hi = p.check(dist["low"], where), p.check(dist["high"], where)
+    if lo >= hi:
+        raise ConfigError(f"{where}: {key} low {lo} must be below high {hi}")
+    return {"low": lo, "high": hi}
+
+
+_COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+            ast.Eq: operator.eq, ast.NotEq: operator.ne}
+_ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def _rules(table: dict, where: str) -> tuple[str, ...]:
+    _only(table, {"rules"}, where, "key")
+    rules = table.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
+        raise ConfigError(f"{where}: rules must be a list of text expressions")
+    defaults = _defaults_with({})
+    for rule in rules:
+        try:
+            ok = _holds(rule, defaults)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if not isinstance(ok, bool):
+            raise ConfigError(f"{where}: rule {rule!r} is not a comparison")
+    return tuple(rules)
+
+
+def _holds(rule: str, values: dict[str, Any]) -> bool:
+    """Evaluate a rule such as `hedge.roll_days < hedge.tenor_days - 30` (numbers, parameter keys,
+    + - * /, comparisons, and/or/not); anything else is refused rather than executed."""
+    try:
+        tree = ast.parse(rule, mode="eval")
+    except SyntaxError:
+        raise ConfigError(f"rule {rule!r} is not an expression") from None
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
+            return node.value
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            key = f"{node.value.id}.{node.attr}"
+            if key not in values:
+                raise ConfigError(f"rule {rule!r}: unknown parameter {key!r}")
+            return values[key]
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
+            return _ARITH[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
+            return -ev(node.operand) if isinstance(node.op, ast.USub) else not ev(node.operand)
+        if isinstance(node, ast.BoolOp):
+            results = [ev(v) for v in node.values]
+            return all(results) if isinstance(node.op, ast.And) else any(results)
+        if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+            left, out = ev(node.left), True
+            for op, right_node in zip(node.ops, node.comparators):
+                right = ev(right_node)
+                out = out and _COMPARE[type(op)](left, right)
+                left = right
+            return out
+        raise ConfigError(f"rule {rule!r}: only parameter keys, numbers, + - * /, comparisons and and/or/not are allowed")
+
+    try:
+        return ev(tree)
+    except TypeError as exc:
+        raise ConfigError(f"rule {rule!r}: {exc}") from None
+
+
+def _validation(table: dict, where: str, train_end: str | None) -> Validation:
+    _only(table, VALIDATION_KEYS, where, "key")
+    end = table.get("train_end", "") if train_end is None else train_end
+    if isinstance(end, dt.date):
+        end = end.isoformat()
+    if not isinstance(end, str):
+        raise ConfigError(f"{where}: train_end must be a date YYYY-MM-DD, got {end!r}")
+    if end:
+        try:
+            dt.date.fromisoformat(end)
+        except ValueError:
+            raise ConfigError(f"{where}: train_end must be a date YYYY-MM-DD, got {end!r}") from None
+    wf = None
+    if "walk_forward" in table:
+        body = table["walk_forward"]
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where}: walk_forward must be {{train_years = .., test_years = ..}}")
+        _only(body, WALK_FORWARD_KEYS, f"{where} walk_forward", "key")
+        years = {}
+        for key, default in (("train_years", None), ("test_years", None), ("min_test_years", 1.0)):
+            value = body.get(key, default)
+            if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 50:
+                raise ConfigError(f"{where}: walk_forward {key} must be a number of years in (0, 50], got {value!r}")
+            years[key] = float(value)
+        wf = WalkForward(**years)
+    cycles = {}
+    for key in ("select_cycles", "test_cycles"):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(c, str) and c.isdigit() and len(c) == 4 for c in value):
+            raise ConfigError(f"{where}: {key} must be a list of cycle years as text, e.g. [\"2001\", \"2007\"]")
+        cycles[key] = tuple(value)
+    if bool(cycles["select_cycles"]) != bool(cycles["test_cycles"]):
+        raise ConfigError(f"{where}: select_cycles and test_cycles go together")
+    if set(cycles["select_cycles"]) & set(cycles["test_cycles"]):
+        raise ConfigError(f"{where}: a cycle cannot be both selected on and tested on")
+    return Validation(end, wf, cycles["select_cycles"], cycles["test_cycles"])

@@ -1,0 +1,86 @@
+"""The sweep's results store: one SQLite row per configuration, written as soon as it finishes.
+
+Rows are keyed by the configuration's hash, so a killed sweep loses only what was in flight
+and `--resume` skips what is stored. `results` holds what the sweep computed and is the same
+whatever the number of workers or interruptions (tests compare `canonical()`); timings and
+worker ids, which differ from run to run, live apart in `timings`.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from fedcut.errors import ConfigError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    config_hash TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,      -- order in the expanded spec
+    swept TEXT NOT NULL,            -- JSON: the swept parameters' values
+    config TEXT NOT NULL,           -- JSON: every parameter (empty object if it did not resolve)
+    status TEXT NOT NULL,           -- ok | failed
+    error TEXT NOT NULL,
+    result TEXT                     -- JSON: metrics per segment (NULL when failed)
+);
+CREATE TABLE IF NOT EXISTS timings (
+    config_hash TEXT PRIMARY KEY, seconds REAL, peak_rss_mib REAL, worker INTEGER
+);
+"""
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path)
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM meta"))
+
+    def claim(self, spec_digest: str, spec_text: str) -> None:
+        """Tie the store to one spec; a store made by another spec is refused."""
+        meta = self.meta()
+        if meta and meta.get("spec_digest") != spec_digest:
+            raise ConfigError(f"{self.path}: made by a different sweep spec (digest {meta.get('spec_digest')}, "
+                              f"this spec {spec_digest}); use a new --out")
+        if not meta:
+            with self.db:
+                self.db.executemany("INSERT INTO meta VALUES (?, ?)",
+                                    [("spec_digest", spec_digest), ("spec", spec_text)])
+
+    def done(self) -> set[str]:
+        return {h for (h,) in self.db.execute("SELECT config_hash FROM results")}
+
+    def add(self, config_hash: str, position: int, swept: dict, config: dict, outcome: dict) -> None:
+        """Store one finished configuration (committed at once)."""
+        with self.db:
+            self.db.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (config_hash, position, _json(swept), _json(config), outcome["status"],
+                             outcome["error"], None if outcome["result"] is None else _json(outcome["result"])))
+            self.db.execute("INSERT INTO timings VALUES (?, ?, ?, ?)",
+                            (config_hash, outcome.get("seconds"), outcome.get("peak_rss_mib"), outcome.get("worker")))
+
+    def rows(self) -> list[dict]:
+        """Every stored configuration in spec order, JSON decoded."""
+        cur = self.db.execute("SELECT config_hash, position, swept, config, status, error, result "
+                              "FROM results ORDER BY position")
+        return [{"config_hash": h, "position": p, "swept": json.loads(s), "config": json.loads(c),
+                 "status": st, "error": e, "result": None if r is None else json.loads(r)}
+                for h, p, s, c, st, e, r in cur]
+
+    def timings(self) -> list[dict]:
+        cur = self.db.execute("SELECT config_hash, seconds, peak_rss_mib, worker FROM timings")
+        return [dict(zip(("config_hash", "seconds", "peak_rss_mib", "worker"), row)) for row in cur]
+
+    def canonical(self) -> list[tuple]:
+        """What the sweep computed, in a fixed order: equal for equal sweeps."""
+        return list(self.db.execute("SELECT * FROM results ORDER BY config_hash"))
+
+
+def _json(value) -> str:
+    return json.dumps(value, sort_keys=True, allow_nan=False, default=str)

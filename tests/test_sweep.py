@@ -1,0 +1,351 @@
+"""Sweeps: spec checking, seeded expansion, the store, parallel == serial, kill and resume,
+failures recorded, Dask, and the validation tables recomputed from independent arithmetic.
+
+The real-data sweeps run a short history (2000-2009: the 2001 and 2007 cycles) so that each
+configuration takes a fraction of a second.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fedcut.cli import main
+from fedcut.errors import ConfigError
+from fedcut.run import run
+from sweeps.runner import STORE, run_sweep
+from sweeps.spec import load_spec
+from sweeps.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SMALL = """
+[sweep]
+name = "small"
+objective = "calmar"
+seed = 11
+{extra}
+
+[base]
+"run.end" = "2009-12-31"
+
+[grid]
+"hedge.moneyness" = [0.85, 0.95]
+"strategy.recession_equity" = [0.4, 0.8]
+{grid}
+
+[validation]
+train_end = "2004-12-31"
+walk_forward = {{ train_years = 3, test_years = 3 }}
+select_cycles = ["2001"]
+test_cycles = ["2007"]
+"""
+
+# 2 x 2 grid x 3 random draws = 12 configurations: long enough to interrupt part-way
+LONGER = SMALL.format(extra="samples = 3", grid='\n[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }')
+
+
+def write_spec(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_spec(tmp_path_factory):
+    return write_spec(tmp_path_factory.mktemp("spec"), SMALL.format(extra="", grid=""))
+
+
+@pytest.fixture(scope="module")
+def serial(small_spec, shared_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweeps") / "serial"
+    run_sweep(load_spec(small_spec), out, workers=1, data_dir=str(shared_data), offline=True, progress=False)
+    return out
+
+
+def canonical(folder: Path) -> list[tuple]:
+    store = Store(folder / STORE)
+    try:
+        return store.canonical()
+    finally:
+        store.close()
+
+
+# --- the spec ------------------------------------------------------------------------------------
+
+def test_grid_expands_to_every_combination_first_key_slowest(small_spec):
+    spec = load_spec(small_spec)
+    assert [tuple(p.swept.values()) for p in spec.points] == [(0.85, 0.4), (0.85, 0.8), (0.95, 0.4), (0.95, 0.8)]
+    assert all(p.config.get("run.end") == "2009-12-31" for p in spec.points)
+    assert len({p.config_hash for p in spec.points}) == 4
+
+
+def test_random_draws_are_seeded_and_within_bounds(tmp_path):
+    a = load_spec(write_spec(tmp_path, LONGER, "a.toml"))
+    b = load_spec(write_spec(tmp_path, LONGER, "b.toml"))
+    c = load_spec(write_spec(tmp_path, LONGER.replace("seed = 11", "seed = 12"), "c.toml"))
+    draws = [p.swept["strategy.accumulate_days"] for p in a.points]
+    assert draws == [p.swept["strategy.accumulate_days"] for p in b.points]
+    assert draws != [p.swept["strategy.accumulate_days"] for p in c.points]
+    assert all(isinstance(d, int) and 5 <= d <= 80 for d in draws)
+    assert len(a.points) + a.duplicates == 12 and a.digest() == b.digest() != c.digest()
+
+
+def test_constraints_drop_combinations_and_bad_pairs_are_recorded_not_fatal(tmp_path):
+    text = SMALL.format(extra="", grid='"hedge.tenor_days" = [30, 91]\n"hedge.roll_days" = [20, 45]\n')
+    text += '\n[constraints]\nrules = ["strategy.recession_equity * 100 >= hedge.roll_days or hedge.moneyness < 0.9"]\n'
+    spec = load_spec(write_spec(tmp_path, text))
+    kept = [p.swept for p in spec.points]
+    assert spec.excluded == sum(1 for p in _all_combos() if not (p[1] * 100 >= p[3] or p[0] < 0.9))
+    assert len(kept) + spec.excluded == 16
+    invalid = [p for p in spec.points if p.config is None]  # roll_days 45 >= tenor_days 30
+    assert invalid and all("hedge.roll_days must be below hedge.tenor_days" in p.error for p in invalid)
+    assert all(p.swept["hedge.roll_days"] >= p.swept["hedge.tenor_days"] for p in invalid)
+
+
+def _all_combos():
+    return [(m, e, t, r) for m in (0.85, 0.95) for e in (0.4, 0.8) for t in (30, 91) for r in (20, 45)]
+
+
+@pytest.mark.parametrize("text, message", [
+    (SMALL.format(extra="", grid="").replace('"strategy.recession_equity" = [0.4, 0.8]', '"strategy.recession_equity" = []'),
+     "[grid]: strategy.recession_equity has an empty list of values"),
+    ('[sweep]\nname = "x"\n[grid]\n', "nothing to sweep: [grid] and [random] are empty"),
+    (SMALL.format(extra="", grid='"hedge.monyness" = [0.9]'), "[grid]: unknown parameter 'hedge.monyness'"),
+    (SMALL.format(extra="", grid='"hedge.tenor_days" = [91, "long"]'), "hedge.tenor_days must be a whole number"),
+    (SMALL.format(extra="", grid='"hedge.vol_cap" = [9.0]'), "hedge.vol_cap = 9.0 is above its maximum"),
+    (SMALL.format(extra="", grid='"run.start" = ["2001-01-02"]'), "run.start sets the history, not the strategy"),
+    (SMALL.format(extra='objective = "profit"', grid="").replace('objective = "calmar"\n', ""),
+     "objective must be one of"),
+    (SMALL.format(extra="", grid="") + '\n[constraints]\nrules = ["__import__(\'os\').system(\'true\')"]\n',
+     "only parameter keys, numbers"),
+    (SMALL.format(extra="", grid="") + '\n[constraints]\nrules = ["hedge.moneyness < hedge.nothing"]\n',
+     "unknown parameter 'hedge.nothing'"),
+    (SMALL.format(extra="", grid="").replace('test_cycles = ["2007"]', 'test_cycles = ["2001"]'),
+     "a cycle cannot be both selected on and tested on"),
+    (SMALL.format(extra="", grid="").replace("[base]", "[bse]"), "unknown table 'bse'"),
+])
+def test_bad_specs_are_one_line_errors_naming_the_key(tmp_path, capsys, shared_data, text, message):
+    spec = write_spec(tmp_path, text)
+    with pytest.raises(ConfigError, match=None) as err:
+        load_spec(spec)
+    assert message in str(err.value) and str(spec) in str(err.value)
+    out = tmp_path / "out"
+    code = main(["sweep", "--spec", str(spec), "--out", str(out), "--data-dir", str(shared_data), "--offline"])
+    captured = capsys.readouterr()
+    assert code == 2 and not out.exists()
+    assert captured.err.count("\n") == 1 and message in captured.err and "Traceback" not in captured.err
+
+
+def test_dates_outside_the_data_are_refused_before_anything_is_written(small_spec, shared_data, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["sweep", "--spec", str(small_spec), "--out", str(out), "--train-end", "2015-01-02",
+                 "--data-dir", str(shared_data), "--offline"])
+    err = capsys.readouterr().err
+    assert code == 2 and "train_end 2015-01-02 must fall inside the data (2000-05-26 .. 2009-12-31)" in err
+    assert not out.exists()
+
+
+# --- running -----------------------------------------------------------------------------------
+
+def test_store_has_one_row_per_configuration_with_metrics_per_segment(serial, small_spec):
+    spec = load_spec(small_spec)
+    store = Store(serial / STORE)
+    rows = store.rows()
+    store.close()
+    assert [r["config_hash"] for r in rows] == [p.config_hash for p in spec.points]
+    segments = set(rows[0]["result"]["segments"])
+    assert {"full", "is", "oos", "wf1_is", "wf1_oos", "cycle_2001", "cycle_2007"} <= segments
+    assert rows[0]["result"]["segments"]["is"]["end"] == "2004-12-31"
+    assert rows[0]["result"]["segments"]["oos"]["start"] == "2005-01-03"
+    assert all(r["status"] == "ok" for r in rows)
+
+
+def test_summary_objective_is_calmar_of_the_in_sample_equity_by_hand(serial, small_spec, shared_data):
+    summary = pd.read_csv(serial / "summary.csv")
+    spec = load_spec(small_spec)
+    best = summary.iloc[0]
+    assert best["rank"] == 1 and best["objective_is"] == summary["objective_is"].max()
+    cfg = next(p.config for p in spec.points if p.config_hash == best["config_hash"])
+    eq = run(cfg, str(shared_data), True).equity["strategy"]
+    for sample, piece in (("is", eq.loc[:"2004-12-31"]), ("oos", eq.loc["2005-01-01":])):
+        years = (piece.index[-1] - piece.index[0]).days / 365.25
+        growth = (piece.iloc[-1] / piece.iloc[0]) ** (1 / years) - 1
+        depth = min(v / max(piece.iloc[: i + 1]) - 1 for i, v in enumerate(piece))
+        assert best[f"{sample}_cagr"] == pytest.approx(growth, rel=1e-9)
+        assert best[f"{sample}_max_drawdown"] == pytest.approx(depth, rel=1e-9)
+        assert best[f"objective_{sample}"] == pytest.approx(growth / abs(depth), rel=1e-9)
+
+
+def test_walk_forward_selects_the_best_train_objective_of_each_window(serial):
+    wf = pd.read_csv(serial / "walk_forward.csv")
+    store = Store(serial / STORE)
+    rows = store.rows()
+    store.close()
+    assert len(wf) >= 2
+    for w in wf.itertuples():
+        scores = {r["config_hash"]: r["result"]["segments"][f"wf{w.window}_is"]["calmar"] for r in rows}
+        assert w.selected == max(scores, key=lambda h: (scores[h], h == w.selected))
+        chosen = next(r for r in rows if r["config_hash"] == w.selected)["result"]["segments"][f"wf{w.window}_oos"]
+        assert w.test_return == pytest.approx(chosen["total_return"])
+        assert w.test.split("..")[0] > w.train.split("..")[1]  # tested only after its training span
+
+
+def test_cycle_selection_is_judged_on_the_other_cycles(serial):
+    cycles = pd.read_csv(serial / "cycles.csv", dtype={"cycle": str})
+    summary = pd.read_csv(serial / "summary.csv")
+    assert list(cycles["cycle"]) == ["2001", "2007"] and list(cycles["role"]) == ["select", "test"]
+    best = summary.loc[summary["objective_select_cycles"].idxmax(), "config_hash"]
+    assert (cycles["selected"] == best).all()
+    row = summary.set_index("config_hash").loc[best]
+    assert cycles.iloc[1]["max_drawdown"] == pytest.approx(row["cycle_2007_max_drawdown"])
+
+
+def test_outputs_heatmaps_sensitivity_and_page(serial):
+    plots = sorted(p.name for p in (serial / "plots").iterdir())
+    assert plots == ["heatmap_hedge_moneyness__strategy_recession_equity.png", "sensitivity.png"]
+    page = (serial / "sweep.html").read_text()
+    assert "Top 4 by in-sample calmar" in page and "Walk-forward" in page and "out-of-sample" in page
+    assert "src=\"data:image/png;base64," in page
+
+
+def test_parallel_and_serial_sweeps_store_the_same_results(serial, small_spec, shared_data, tmp_path):
+    out = tmp_path / "parallel"
+    run_sweep(load_spec(small_spec), out, workers=2, data_dir=str(shared_data), offline=True, progress=False)
+    assert canonical(out) == canonical(serial)
+    assert (out / "summary.csv").read_bytes() == (serial / "summary.csv").read_bytes()
+    workers = {row["worker"] for row in Store(out / STORE).timings()}
+    assert len(workers) == 2 and os.getpid() not in workers
+
+
+def test_a_failing_configuration_is_stored_with_its_error_and_the_sweep_finishes(small_spec, shared_data,
+                                                                                 tmp_path, monkeypatch):
+    import sweeps.evaluate as evaluate_mod
+    spec = load_spec(small_spec)
+    bad = spec.points[2].config_hash
+    real = evaluate_mod.evaluate
+
+    def flaky(config, plan):
+        if config.digest() == bad:
+            raise RuntimeError("engine blew up\non two lines")
+        return real(config, plan)
+
+    monkeypatch.setattr(evaluate_mod, "evaluate", flaky)
+    out = run_sweep(spec, tmp_path / "out", data_dir=str(shared_data), offline=True, progress=False)
+    summary = pd.read_csv(out / "summary.csv")
+    failed = summary[summary["status"] == "failed"]
+    assert list(failed["config_hash"]) == [bad]
+    assert failed["error"].iloc[0] == "RuntimeError: engine blew up on two lines"
+    assert summary.iloc[-1]["config_hash"] == bad and pd.isna(summary.iloc[-1]["rank"])
+    assert list(summary["rank"].dropna()) == [1, 2, 3]
+    assert "Failed configurations" in (out / "sweep.html").read_text()
+
+
+def test_an_existing_folder_is_not_overwritten_and_another_spec_cannot_resume_it(serial, small_spec, shared_data,
+                                                                                 tmp_path, capsys):
+    before = {p: p.read_bytes() for p in serial.rglob("*") if p.is_file()}
+    code = main(["sweep", "--spec", str(small_spec), "--out", str(serial), "--data-dir", str(shared_data), "--offline"])
+    assert code == 2 and "already exists; add --resume" in capsys.readouterr().err
+    other = write_spec(tmp_path, SMALL.format(extra="", grid="").replace("0.95", "0.9"))
+    code = main(["sweep", "--spec", str(other), "--out", str(serial), "--resume", "--data-dir", str(shared_data),
+                 "--offline", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "made by a different sweep spec" in err and err.count("\n") == 1
+    assert {p: p.read_bytes() for p in serial.rglob("*") if p.is_file()} == before
+
+
+def _start(spec: Path, out: Path, shared_data: Path) -> subprocess.Popen:
+    env = dict(os.environ, FEDCUT_DATA_DIR=str(shared_data), FEDCUT_OFFLINE="1", MPLBACKEND="Agg")
+    return subprocess.Popen([sys.executable, str(ROOT / "run_backtest.py"), "sweep", "--spec", str(spec),
+                             "--out", str(out), "--workers", "2", "--no-progress"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _wait_for_rows(out: Path, proc: subprocess.Popen, at_least: int, timeout: float = 120.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / STORE).exists():
+            try:
+                with sqlite3.connect(out / STORE) as db:
+                    count = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+            except sqlite3.OperationalError:  # schema not created yet
+                count = 0
+            if count >= at_least:
+                return count
+        time.sleep(0.02)
+    raise AssertionError(f"sweep stored fewer than {at_least} configurations (exit {proc.poll()})")
+
+
+@pytest.fixture(scope="module")
+def longer_reference(tmp_path_factory, shared_data):
+    folder = tmp_path_factory.mktemp("longer")
+    spec = write_spec(folder, LONGER)
+    out = folder / "reference"
+    run_sweep(load_spec(spec), out, workers=1, data_dir=str(shared_data), offline=True, progress=False)
+    return spec, out
+
+
+@pytest.mark.parametrize("how", ["kill", "interrupt"])
+def test_killed_or_interrupted_sweep_resumes_to_the_same_store(longer_reference, shared_data, tmp_path, capsys, how):
+    spec, reference = longer_reference
+    total = len(load_spec(spec).points)
+    out = tmp_path / "sweep"
+    proc = _start(spec, out, shared_data)
+    stored = _wait_for_rows(out, proc, 2)
+    os.killpg(proc.pid, signal.SIGKILL if how == "kill" else signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    if how == "interrupt":
+        assert proc.returncode == 130 and "Traceback" not in err
+        assert "continue with --resume" in err and err.strip().count("\n") == 0
+    with sqlite3.connect(out / STORE) as db:
+        kept = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    assert stored <= kept < total and not (out / "summary.csv").exists()
+    code = main(["sweep", "--spec", str(spec), "--out", str(out), "--resume",
+                 "--data-dir", str(shared_data), "--offline", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert canonical(out) == canonical(reference)  # every configuration once, same numbers
+    assert (out / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
+
+
+def test_progress_bar_shows_done_total_and_rate(small_spec, shared_data, tmp_path, capsys):
+    code = main(["sweep", "--spec", str(small_spec), "--out", str(tmp_path / "o"), "--data-dir", str(shared_data),
+                 "--offline"])
+    err = capsys.readouterr().err
+    assert code == 0 and "4/4" in err and ("config/s" in err or "s/config" in err)
+
+
+def test_dask_executor_on_a_local_cluster_gives_the_local_results(serial, small_spec, shared_data, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        out = run_sweep(load_spec(small_spec), tmp_path / "dask", executor="dask",
+                        scheduler=cluster.scheduler_address, data_dir=str(shared_data), offline=True,
+                        progress=False)
+    assert canonical(out) == canonical(serial)
+
+
+def test_dask_without_a_scheduler_is_a_one_line_error(small_spec, shared_data, tmp_path, capsys):
+    code = main(["sweep", "--spec", str(small_spec), "--out", str(tmp_path / "o"), "--executor", "dask",
+                 "--data-dir", str(shared_data), "--offline"])
+    assert code == 2 and "--executor dask needs --scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_top_runs_are_full_run_folders_of_the_best(small_spec, shared_data, tmp_path):
+    out = run_sweep(load_spec(small_spec, top=1), tmp_path / "top", data_dir=str(shared_data), offline=True,
+                    progress=False)
+    summary = pd.read_csv(out / "summary.csv")
+    folder = out / "top" / f"rank-01-{summary.iloc[0]['config_hash']}"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["run"]["config_hash"] == summary.iloc[0]["config_hash"]
+    assert (folder / "report.html").is_file()
+    assert math.isclose(metrics["strategy"]["cagr"], summary.iloc[0]["full_cagr"], rel_tol=1e-9)  # csv keeps 10 digits
