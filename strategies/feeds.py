@@ -34,3 +34,17 @@ class FrameFeed(bt.feed.DataBase):
 
     def _load(self):
         return False  # everything arrives in preload (cerebro runs with preload=True)
+
+    # backtrader refreshes these per bar by looping over line names with getattr/setattr; the
+    # broker reads tick_open/high/low/close when it fills. Same values, set directly.
+    def _tick_nullify(self):
+        self.tick_open = self.tick_high = self.tick_low = self.tick_close = None
+        self.tick_volume = self.tick_openinterest = self.tick_last = None
+
+    def _tick_fill(self, force=False):
+        if force or self.tick_close is None:
+            lines = self.lines
+            self.tick_open, self.tick_high, self.tick_low = lines.open[0], lines.high[0], lines.low[0]
+            self.tick_close, self.tick_volume = lines.close[0], lines.volume[0]
+            self.tick_openinterest = lines.openinterest[0]
+            self.tick_last = self.tick_close
