@@ -169,7 +169,7 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
         figures.append((sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label),
                         "Each parameter's effect: every configuration (dots) and the mean per value (line)."))
     top_runs = _top_runs(spec, summary, out, data_dir, offline, progress)
-    render_html(out / "sweep.html", f"fedcut sweep: {spec.name}", _facts(spec, summary, wf, cycles, top_runs),
+    render_html(out / "sweep.html", f"fedcut sweep: {spec.name}", _facts(spec, rows, summary, wf, cycles, top_runs),
                 _tables(spec, summary, wf, cycles), figures)
     return summary
 
@@ -192,7 +192,8 @@ def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline, p
     return folders
 
 
-def _facts(spec: Spec, summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.DataFrame, top_runs) -> list:
+def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.DataFrame,
+           top_runs) -> list:
     ok = summary[summary["status"] == "ok"]
     is_name, oos_name = samples(spec)
     facts = [("spec", spec.path), ("objective", f"{spec.objective}: {OBJECTIVES[spec.objective]}"),
@@ -210,6 +211,10 @@ def _facts(spec: Spec, summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.DataF
                       f"{best['config_hash']}: {spec.objective} {best['objective_is']:.3g} in-sample, "
                       f"{best['objective_oos']:.3g} out-of-sample (change {best['objective_oos'] - best['objective_is']:+.3g}); "
                       f"out-of-sample rank {_oos_rank(ok, best['config_hash'])} of {len(ok)}"))
+        first = next(r for r in rows if r["status"] == "ok")["result"]["segments"]
+        facts.append(("buy-and-hold IWM", f"{spec.objective} {benchmark_objective(first[is_name], spec.objective):.3g} "
+                                          f"in-sample, {benchmark_objective(first[oos_name], spec.objective):.3g} "
+                                          "out-of-sample: the yardstick for both columns"))
         if len(ok) > 2:
             rho = ok["objective_is"].corr(ok["objective_oos"], method="spearman")
             facts.append(("in-sample vs out-of-sample rank correlation",
