@@ -275,9 +275,9 @@ def test_no_trade_before_an_instrument_exists_unless_a_proxy_stands_in(res, shar
 
 # --- 6. buy-and-hold benchmark --------------------------------------------------------------------
 
-def test_benchmark_is_iwm_shares_bought_on_the_second_day_plus_cash_at_interest(res, shared_data):
-    cfg = res.config
-    ex = cfg.execution
+def _benchmark_by_hand(res, shared_data):
+    """Buy-and-hold IWM from the file: shares bought at day 2's open (+ costs), cash at interest."""
+    ex = res.config.execution
     iwm = read_price_csv(shared_data / "prices" / "IWM.csv")
     days = res.equity.index
     close, opn = iwm["adj_close"].reindex(days), tr_open(iwm).reindex(days)
@@ -294,12 +294,30 @@ def test_benchmark_is_iwm_shares_bought_on_the_second_day_plus_cash_at_interest(
             c -= shares * fill * (1 + ex.commission_bps / 1e4)
         cash[k] = c
     held = np.where(np.arange(len(days)) >= 1, shares, 0) * close.to_numpy()
-    np.testing.assert_allclose(res.equity["benchmark"].to_numpy(), cash + held, rtol=1e-9)
+    return pd.Series(cash + held, index=days), cash, close
+
+
+def test_benchmark_is_iwm_shares_bought_on_the_second_day_plus_cash_at_interest(res, shared_data):
+    ex = res.config.execution
+    by_hand, cash, close = _benchmark_by_hand(res, shared_data)
+    np.testing.assert_allclose(res.equity["benchmark"].to_numpy(), by_hand.to_numpy(), rtol=1e-9)
     assert 0 < cash[1] < 2 * ex.cash_buffer * ex.initial_cash
     # the benchmark tracks IWM's total return: the same daily moves, diluted only by the small cash share
     r_bench = res.equity["benchmark"].pct_change().iloc[2:]
     r_iwm = close.pct_change().iloc[2:]
     assert np.corrcoef(r_bench, r_iwm)[0, 1] > 0.9999
+
+
+def test_benchmark_drawdown_in_each_cycle_is_the_files_drawdown(res, shared_data):
+    """Each cycle's buy-and-hold max drawdown, recomputed from the IWM file over the cycle's window;
+    against the bare Adj Close it differs only by the 1% cash buffer's dilution."""
+    by_hand, _, close = _benchmark_by_hand(res, shared_data)
+    assert len(res.episodes) >= 4
+    for e in res.episodes.itertuples():
+        window = slice(e.window_start, e.window_end)
+        piece, price = by_hand.loc[window], close.loc[window]
+        assert e.benchmark_max_drawdown == pytest.approx((piece / piece.cummax() - 1).min(), rel=1e-9)
+        assert e.benchmark_max_drawdown == pytest.approx((price / price.cummax() - 1).min(), abs=0.006)
 
 
 # --- 7. option fills at the model price plus or minus the half-spread --------------------------------
