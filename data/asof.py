@@ -63,9 +63,14 @@ def asof_frame(series: dict[str, pd.Series], days: pd.DatetimeIndex, data_params
         idx = np.searchsorted(pub["known_date"].to_numpy(), days.to_numpy(), side="right") - 1
         valid = idx >= 0
         take = np.where(valid, idx, 0)
-        value = np.where(valid, pub["value"].to_numpy()[take], np.nan)
-        obs = np.where(valid, pub["obs_date"].to_numpy()[take], np.datetime64("NaT"))
-        known = np.where(valid, pub["known_date"].to_numpy()[take], np.datetime64("NaT"))
+        if pub.empty:  # nothing observed (yet): every day is missing, not an index error
+            value = np.full(len(days), np.nan)
+            obs = np.full(len(days), np.datetime64("NaT"), dtype=pub["obs_date"].to_numpy().dtype)
+            known = np.full(len(days), np.datetime64("NaT"), dtype=pub["known_date"].to_numpy().dtype)
+        else:
+            value = np.where(valid, pub["value"].to_numpy()[take], np.nan)
+            obs = np.where(valid, pub["obs_date"].to_numpy()[take], np.datetime64("NaT"))
+            known = np.where(valid, pub["known_date"].to_numpy()[take], np.datetime64("NaT"))
         cols[sid] = value
         cols[f"{sid}_obs"] = pd.DatetimeIndex(obs)
         cols[f"{sid}_known"] = pd.DatetimeIndex(known)

@@ -89,6 +89,30 @@ def natural_end(source: DataSource, tickers: tuple[str, ...], macro_ids: tuple[s
     return end, end_t
 
 
+def _where(source: DataSource, name: str) -> str:
+    """The file a series was read from (its name if it was not read from a file)."""
+    return source.origin.get(name, name)
+
+
+def _ends_before(source: DataSource, name: str, usable_to: pd.Timestamp, stop: pd.Timestamp) -> str:
+    if name in MACRO:  # a macro series counts as current for `stale_days` after its last observation
+        last_obs = source.macro(name).index[-1]
+        return (f"{_where(source, name)}: {name}'s last observation is {last_obs.date()} (current for "
+                f"{MACRO[name].stale_days} days, to {usable_to.date()}), before the requested end {stop.date()}")
+    return f"{_where(source, name)}: {name} ends {usable_to.date()}, before the requested end {stop.date()}"
+
+
+def _starts_after(source: DataSource, name: str, first: pd.Timestamp, day: pd.Timestamp, why: str) -> str:
+    return f"{_where(source, name)}: {name} starts {first.date()}, after the run's first day {day.date()}; {why}"
+
+
+# Valued from a run's first day with no proxy: VIX (volatility, the regime and option prices) and
+# SPY (the buy-and-hold SPY benchmark, bought on the second day). A later start must be refused:
+# filling the days before it would carry a price from the future.
+REQUIRED_FROM_FIRST_DAY = {"VIX": "VIX has no proxy and is needed every day",
+                           "SPY": "the buy-and-hold SPY benchmark needs a price from the first day (no proxy)"}
+
+
 def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: str,
                  extended: bool, rut_dividend_yield: float, macro_ids: tuple[str, ...] = ()) -> Market:
     """Align `tickers` (IWM first) on IWM's trading days between `start` and `end`."""
@@ -106,6 +130,9 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
         rut = _rut_as_iwm(source, rut_dividend_yield)
         first_day = pd.Timestamp(start) if start else EXTENDED_START
         calendar = rut.index[rut.index < iwm_first].union(iwm_px.index)
+        if rut.index[0] > first_day and first_day < iwm_first:
+            raise DataError(f"{_where(source, 'RUT')}: RUT starts {rut.index[0].date()}, after the requested start "
+                            f"{first_day.date()}; the extended history (IWM's proxy) cannot start earlier")
     else:
         first_day = pd.Timestamp(start) if start else iwm_first
         calendar = iwm_px.index
@@ -114,10 +141,15 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
                             "use run.extended (--extended) for the RUT proxy")
     stop = pd.Timestamp(end) if end else last
     if stop > last:
-        raise DataError(f"{end_by}: ends {last.date()}, before the requested end {stop.date()}")
+        raise DataError(_ends_before(source, end_by, last, stop))
     days = calendar[(calendar >= first_day) & (calendar <= stop)]
     if len(days) < 2:
         raise DataError(f"run.start {first_day.date()} .. run.end {stop.date()}: fewer than two trading days")
+    for name, why in REQUIRED_FROM_FIRST_DAY.items():
+        if name == "VIX" or name in tickers:
+            first = vix_px.index[0] if name == "VIX" else own[name].index[0]
+            if first > days[0]:
+                raise DataError(_starts_after(source, name, first, days[0], why))
 
     proxies = []
     close, opn, notes = {}, {}, []

@@ -35,8 +35,10 @@ def read_price_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Da
     """A Yahoo daily price file as a frame indexed by date with lower-case columns.
 
     Accepts `Date,Open,High,Low,Close,Adj Close,Volume`, `Date,Open,High,Low,Close,Volume`,
-    `Date,Adj Close`, `Date,Close[,Volume]`. Rows whose price fields are all empty (Yahoo
-    writes them for holidays) are dropped; a row with some fields empty is an error.
+    `Date,Adj Close`, `Date,Close[,Volume]`. Rows whose price fields are all empty are dropped
+    before the first and after the last priced row (a day not yet closed); inside the series
+    they are a hole, and an error like a row with some fields empty (a download with rows
+    without prices is refused as partial, `data.fetch`, so a hole is never a holiday).
     """
     path = Path(path)
     raw = _read_text_csv(path)
@@ -49,6 +51,15 @@ def read_price_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Da
     numeric = _to_numeric(values, path, dates)
     price_cols = [c for c in numeric.columns if c != "volume"]
     empty = numeric[price_cols].isna().all(axis=1).to_numpy()
+    priced = np.flatnonzero(~empty)
+    inside = empty.copy()
+    if len(priced):
+        inside[:priced[0]] = False
+        inside[priced[-1] + 1:] = False
+    if inside.any():
+        i = np.flatnonzero(inside)
+        run = f" ({len(i)} rows without prices)" if len(i) > 1 else ""
+        raise DataError(f"{path}: missing price on {pd.Timestamp(dates[i[0]]).date()} inside the series{run}")
     numeric, dates = numeric[~empty], dates[~empty]
     _check_dates(dates, path)
     frame = numeric.set_axis(pd.DatetimeIndex(dates, name="date"))

@@ -2,7 +2,8 @@
 
 The data directory (`--data-dir`, else `FEDCUT_DATA_DIR`) holds yfinance/FRED CSVs in
 `prices/<TICKER>.csv` and `macro/<SERIES_ID>.csv` (or flat in the folder). The cache
-(`data/cache/`, git-ignored) holds downloads in the same format. Downloads happen only when
+(`data/cache/`, git-ignored; `FEDCUT_CACHE_DIR` moves it, e.g. for tests or CI) holds
+downloads in the same format. Downloads happen only when
 online (not with `--offline` / `FEDCUT_OFFLINE=1`).
 """
 from __future__ import annotations
@@ -25,6 +26,11 @@ def default_data_dir() -> Path | None:
     return Path(env) if env else None
 
 
+def default_cache_dir() -> Path:
+    env = os.environ.get("FEDCUT_CACHE_DIR")
+    return Path(env) if env else CACHE_DIR
+
+
 def offline_from_env() -> bool:
     return os.environ.get("FEDCUT_OFFLINE", "").strip().lower() in ("1", "true", "yes")
 
@@ -34,7 +40,7 @@ class DataSource:
     """Reads each series once per process from the first place that has it."""
 
     data_dir: Path | None = field(default_factory=default_data_dir)
-    cache_dir: Path = CACHE_DIR
+    cache_dir: Path = field(default_factory=default_cache_dir)
     offline: bool = field(default_factory=offline_from_env)
     _prices: dict = field(default_factory=dict, repr=False)
     _macro: dict = field(default_factory=dict, repr=False)

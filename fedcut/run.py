@@ -25,7 +25,7 @@ from data.asof import asof_frame
 from data.catalog import REGIME_SERIES
 from data.cuts import easing_cycles, rate_changes, target_series
 from data.market import Market, build_market
-from data.sources import DataSource
+from data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
 from fedcut.config import to_toml
 from fedcut.errors import DataError, FedcutError
 from fedcut.params import Config, Section, resolve
@@ -77,8 +77,8 @@ def _source(data_dir: str | None, offline: bool | None) -> DataSource:
 
 
 @functools.lru_cache(maxsize=8)
-def _prepare_cached(data_dir, offline, tickers, start, end, extended, data_values) -> Prepared:
-    source = _source(data_dir, offline)
+def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended, data_values) -> Prepared:
+    source = DataSource(data_dir=Path(data_dir) if data_dir else None, cache_dir=Path(cache_dir), offline=offline)
     data_params = dict(data_values)
     market = build_market(source, tickers + ("SPY",), start, end, extended,
                           data_params["rut_dividend_yield"], REGIME_SERIES)
@@ -86,7 +86,8 @@ def _prepare_cached(data_dir, offline, tickers, start, end, extended, data_value
     params = Section("data", data_params)
     rates = asof_frame({"DTB3": raw["DTB3"]}, market.days, params)["DTB3"]
     if rates.isna().any():
-        raise DataError(f"DTB3: no T-bill rate known on {rates.index[rates.isna().to_numpy()][0].date()}")
+        raise DataError(f"{source.origin.get('DTB3', 'DTB3')}: no T-bill rate known on "
+                        f"{rates.index[rates.isna().to_numpy()][0].date()} (the series starts later)")
     rate = pd.Series(tbill_discount_to_continuous(rates.to_numpy()), index=market.days)
     iwm = source.prices("IWM")
     div = dividend_yield(iwm["adj_close"], iwm["close"], data_params["div_yield_window_days"])
@@ -101,7 +102,12 @@ def _prepare_cached(data_dir, offline, tickers, start, end, extended, data_value
 def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> Prepared:
     """Load and align everything the configuration's parameters do not change (cached per process)."""
     data_values = dict(cfg.data.as_dict(), div_yield_window_days=cfg.hedge.div_yield_window_days)
-    return _prepare_cached(str(data_dir) if data_dir else None, offline, holdings_for(cfg.strategy),
+    # The cache key holds the folders and offline setting actually used, environment included, so a
+    # later run in this process with another FEDCUT_DATA_DIR or FEDCUT_CACHE_DIR reads that one.
+    data_dir = data_dir or default_data_dir()
+    offline = offline_from_env() if offline is None else offline
+    return _prepare_cached(str(data_dir) if data_dir else None, str(default_cache_dir()), offline,
+                           holdings_for(cfg.strategy),
                            cfg.run.start, cfg.run.end, cfg.run.extended, tuple(sorted(data_values.items())))
 
 
@@ -131,8 +137,9 @@ def _cerebro(prepared: Prepared, tickers: tuple[str, ...], cfg: Config) -> tuple
     cerebro.broker = broker
     for t in tickers:
         # Before a ticker exists its target weight is 0 (targets.target_weights), so it is never
-        # traded; the feed carries its first price only so that a zero position values to 0, not NaN.
-        close, opn = m.close[t].bfill(), m.open[t].bfill()
+        # traded; the feed carries its first price (or 0 if it has none in the run, which
+        # `_rebalance` skips) only so that a zero position values to 0, not NaN.
+        close, opn = m.close[t].bfill().fillna(0.0), m.open[t].bfill().fillna(0.0)
         frame = pd.DataFrame({"open": opn, "high": np.fmax(opn, close), "low": np.fmin(opn, close),
                               "close": close, "volume": 0.0}, index=m.days)
         cerebro.adddata(FrameFeed(frame=frame), name=t)

@@ -1,0 +1,360 @@
+"""The bad-input matrix, through the command line: each case a test.
+
+Every bad file or setting must end the run with a non-zero exit and exactly one line on stderr,
+`error: <file or key>: <problem>`, no traceback, no results folder (not even a `.partial-`
+one), and nothing in the cache or in an earlier run's folder touched. The data directory and
+the cache are chosen as a user would: `FEDCUT_DATA_DIR` and `FEDCUT_CACHE_DIR` (offline).
+The matrix with the messages a user sees is in docs/bad_inputs.md.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pytest
+
+import fedcut.run
+from data.readers import DataWarning
+from fedcut.cli import main
+from fedcut.errors import DataError
+from fedcut.params import resolve
+
+SHORT = ["--start", "2019-01-02", "--end", "2020-12-31"]
+FUTURE = (pd.Timestamp.today().normalize() + pd.Timedelta(days=45)).date().isoformat()
+
+
+# --- building bad data directories ------------------------------------------------------------
+
+def _lines(data: Path, rel: str) -> list[str]:
+    return (data / rel).resolve().read_text().splitlines(keepends=True)
+
+
+def _rewrite(data: Path, rel: str, edit: Callable[[list[str]], list[str]]) -> None:
+    """Replace the symlink `data/rel` by an edited copy of the real file."""
+    lines = _lines(data, rel)
+    (data / rel).unlink()
+    (data / rel).write_text("".join(edit(lines)))
+
+
+def _at(lines: list[str], day: str) -> int:
+    return next(i for i, line in enumerate(lines) if line.startswith(day))
+
+
+def _set_field(line: str, col: int, value: str) -> str:
+    parts = line.rstrip("\n").split(",")
+    parts[col] = value
+    return ",".join(parts) + "\n"
+
+
+def remove(rel):
+    return lambda data: (data / rel).unlink()
+
+
+def empty(rel):
+    return lambda data: _rewrite(data, rel, lambda lines: [])
+
+
+def header(rel, new):
+    return lambda data: _rewrite(data, rel, lambda lines: [new + "\n"] + lines[1:])
+
+
+def set_field(rel, day, col, value, rows=1):
+    def edit(lines):
+        i = _at(lines, day)
+        return lines[:i] + [_set_field(line, col, value) for line in lines[i:i + rows]] + lines[i + rows:]
+    return lambda data: _rewrite(data, rel, edit)
+
+
+def blank_rows(rel, day, rows):
+    """Rows whose every price field is empty: a hole, not a holiday."""
+    def edit(lines):
+        i = _at(lines, day)
+        width = lines[0].count(",")
+        return lines[:i] + [line[:10] + "," * width + "\n" for line in lines[i:i + rows]] + lines[i + rows:]
+    return lambda data: _rewrite(data, rel, edit)
+
+
+def duplicate(rel, day):
+    return lambda data: _rewrite(data, rel, lambda lines: (lambda i: lines[:i + 1] + [lines[i]] + lines[i + 1:])(_at(lines, day)))
+
+
+def swap(rel, day):
+    return lambda data: _rewrite(data, rel, lambda lines: (lambda i: lines[:i] + [lines[i + 1], lines[i]] + lines[i + 2:])(_at(lines, day)))
+
+
+def append_future(rel):
+    return lambda data: _rewrite(data, rel, lambda lines: lines + [FUTURE + lines[-1][10:]])
+
+
+def ends_before(rel, day):
+    return lambda data: _rewrite(data, rel, lambda lines: lines[:_at(lines, day)])
+
+
+def starts_at(rel, day):
+    return lambda data: _rewrite(data, rel, lambda lines: lines[:1] + lines[_at(lines, day):])
+
+
+def config_file(text):
+    def make(data):
+        (data.parent / "bad.toml").write_text(text)
+    return make
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    example: str  # what is wrong, in words (docs/bad_inputs.md)
+    setup: Callable[[Path], None] | None = None
+    args: list[str] = field(default_factory=lambda: list(SHORT))
+    expect: tuple[str, ...] = ()  # fragments of the one error line; "{data}" is the data directory
+    names: str = ""  # the file or key the line must name
+
+
+CASES = [
+    Case("missing-price-file", "prices/VIX.csv absent (offline, not in the cache)", remove("prices/VIX.csv"),
+         expect=("series VIX not found ({data}; cache {cache})", "downloads are off (offline)", "FEDCUT_DATA_DIR"),
+         names="VIX"),
+    Case("missing-macro-file", "macro/DGS2.csv absent", remove("macro/DGS2.csv"),
+         expect=("series DGS2 not found", "downloads are off"), names="DGS2"),
+    Case("empty-file", "prices/IWM.csv has 0 bytes", empty("prices/IWM.csv"),
+         expect=("{data}/prices/IWM.csv: empty file",), names="IWM.csv"),
+    Case("header-only", "prices/IWM.csv holds its header and no rows",
+         lambda data: _rewrite(data, "prices/IWM.csv", lambda lines: lines[:1]),
+         expect=("{data}/prices/IWM.csv: header only, no data rows",), names="IWM.csv"),
+    Case("wrong-columns-price", "`Adj Close` renamed `AdjClose` in prices/IWM.csv",
+         header("prices/IWM.csv", "Date,Open,High,Low,Close,AdjClose,Volume"),
+         expect=("{data}/prices/IWM.csv: unexpected columns Date,Open,High,Low,Close,AdjClose,Volume; expected one of",),
+         names="IWM.csv"),
+    Case("wrong-columns-macro", "macro/DGS2.csv with three columns", header("macro/DGS2.csv", "DATE,VALUE,X"),
+         expect=("{data}/macro/DGS2.csv: unexpected columns DATE,VALUE,X; expected DATE,<SERIES_ID>",), names="DGS2.csv"),
+    Case("non-numeric-price", "VIX close `n/a` on 2019-03-01", set_field("prices/VIX.csv", "2019-03-01", 4, "n/a"),
+         expect=("{data}/prices/VIX.csv: 2019-03-01: close value 'n/a' is not a number",), names="VIX.csv"),
+    Case("non-numeric-macro", "DTB3 `2.4%` on 2019-03-01", set_field("macro/DTB3.csv", "2019-03-01", 1, "2.4%"),
+         expect=("{data}/macro/DTB3.csv: 2019-03-01: DTB3 value '2.4%' is not a number",), names="DTB3.csv"),
+    Case("duplicate-date", "2019-06-03 twice in prices/IWM.csv", duplicate("prices/IWM.csv", "2019-06-03"),
+         expect=("{data}/prices/IWM.csv: duplicate date 2019-06-03",), names="IWM.csv"),
+    Case("unsorted-dates", "2019-06-03 and 2019-06-04 swapped in macro/DTB3.csv", swap("macro/DTB3.csv", "2019-06-03"),
+         expect=("{data}/macro/DTB3.csv: dates not sorted: 2019-06-03 comes after 2019-06-04",), names="DTB3.csv"),
+    Case("future-date", "a row dated after today appended to prices/IWM.csv", append_future("prices/IWM.csv"),
+         expect=(f"{{data}}/prices/IWM.csv: row ", f": date {FUTURE} is in the future"), names="IWM.csv"),
+    Case("non-positive-price", "every price of IWM on 2019-06-03 set to 0",
+         lambda data: _rewrite(data, "prices/IWM.csv", lambda lines: (lambda i: lines[:i] + [
+             "2019-06-03,0,0,0,0,0,100\n"] + lines[i + 1:])(_at(lines, "2019-06-03"))),
+         expect=("{data}/prices/IWM.csv: non-positive price on 2019-06-03",), names="IWM.csv"),
+    Case("negative-price", "XLU adjusted close -1 on 2019-06-03", set_field("prices/XLU.csv", "2019-06-03", 1, "-1"),
+         expect=("{data}/prices/XLU.csv: non-positive price on 2019-06-03",), names="XLU.csv"),
+    Case("nan-hole-field", "IWM Close empty for five days from 2019-06-03",
+         set_field("prices/IWM.csv", "2019-06-03", 4, "", rows=5),
+         expect=("{data}/prices/IWM.csv: missing price on 2019-06-03 inside the series",), names="IWM.csv"),
+    Case("nan-hole-rows", "VO rows 2019-06-03..07 with no price at all", blank_rows("prices/VO.csv", "2019-06-03", 5),
+         expect=("{data}/prices/VO.csv: missing price on 2019-06-03 inside the series (5 rows without prices)",),
+         names="VO.csv"),
+    Case("nan-hole-rows-ohlc", "IWM rows 2019-06-03..04 with every field empty", blank_rows("prices/IWM.csv", "2019-06-03", 2),
+         expect=("{data}/prices/IWM.csv: missing price on 2019-06-03 inside the series (2 rows without prices)",),
+         names="IWM.csv"),
+    Case("price-ends-early", "prices/IWM.csv cut after 2020-06-30, --end 2020-12-31",
+         ends_before("prices/IWM.csv", "2020-07-01"),
+         expect=("{data}/prices/IWM.csv: IWM ends 2020-06-30, before the requested end 2020-12-31",), names="IWM.csv"),
+    Case("macro-ends-early", "macro/DTB3.csv cut after 2020-06-30, --end 2020-12-31",
+         ends_before("macro/DTB3.csv", "2020-07-01"),
+         expect=("{data}/macro/DTB3.csv: DTB3's last observation is 2020-06-30 (current for 10 days, to 2020-07-10), "
+                 "before the requested end 2020-12-31",), names="DTB3.csv"),
+    Case("end-beyond-data", "--end 2030-01-02 (the data ends 2025-09-26)", None,
+         ["--start", "2019-01-02", "--end", "2030-01-02"],
+         expect=("{data}/prices/IWM.csv: IWM ends 2025-09-26, before the requested end 2030-01-02",), names="IWM.csv"),
+    Case("start-before-iwm", "--start 1996-01-02 without --extended", None, ["--start", "1996-01-02", "--end", "1997-12-31"],
+         expect=("IWM: starts 2000-05-26, after the requested start 1996-01-02; use run.extended (--extended)",),
+         names="IWM"),
+    Case("iwm-starts-late", "prices/IWM.csv truncated to start 2019-06-03", starts_at("prices/IWM.csv", "2019-06-03"),
+         expect=("IWM: starts 2019-06-03, after the requested start 2019-01-02",), names="IWM"),
+    Case("vix-starts-late", "prices/VIX.csv truncated to start 2019-06-03", starts_at("prices/VIX.csv", "2019-06-03"),
+         expect=("{data}/prices/VIX.csv: VIX starts 2019-06-03, after the run's first day 2019-01-02; VIX has no proxy",),
+         names="VIX.csv"),
+    Case("spy-starts-late", "prices/SPY.csv (benchmark, no proxy) truncated to start 2019-06-03",
+         starts_at("prices/SPY.csv", "2019-06-03"),
+         expect=("{data}/prices/SPY.csv: SPY starts 2019-06-03, after the run's first day 2019-01-02; "
+                 "the buy-and-hold SPY benchmark needs a price from the first day",), names="SPY.csv"),
+    Case("rut-starts-late", "--extended --start 1996-01-02 with prices/RUT.csv truncated to start 1997-01-02",
+         starts_at("prices/RUT.csv", "1997-01-02"), ["--extended", "--start", "1996-01-02", "--end", "1997-12-31"],
+         expect=("{data}/prices/RUT.csv: RUT starts 1997-01-02, after the requested start 1996-01-02",), names="RUT.csv"),
+    Case("dtb3-starts-late", "macro/DTB3.csv truncated to start 2019-06-03", starts_at("macro/DTB3.csv", "2019-06-03"),
+         expect=("DTB3.csv: no T-bill rate known on 2019-01-02 (the series starts later)",), names="DTB3"),
+    Case("unknown-key-set", "--set nope.x=1", None, SHORT + ["--set", "nope.x=1"],
+         expect=("config: unknown key 'nope.x'",), names="nope.x"),
+    Case("unknown-key-file", "--config bad.toml with [nope] x = 1", config_file("[nope]\nx = 1\n"),
+         SHORT + ["--config", "{tmp}/bad.toml"], expect=("{tmp}/bad.toml: unknown key 'nope.x'",), names="nope.x"),
+    Case("unknown-key-in-section", "--config bad.toml with [hedge] moneyness_x = 0.9",
+         config_file("[hedge]\nmoneyness_x = 0.9\n"), SHORT + ["--config", "{tmp}/bad.toml"],
+         expect=("{tmp}/bad.toml: unknown key 'hedge.moneyness_x'",), names="hedge.moneyness_x"),
+    Case("wrong-type-set", "--set hedge.moneyness=abc", None, SHORT + ["--set", "hedge.moneyness=abc"],
+         expect=("config: hedge.moneyness must be a number (strike / spot), got 'abc'",), names="hedge.moneyness"),
+    Case("wrong-type-file", "--config bad.toml with [run] extended = \"yes\"", config_file('[run]\nextended = "yes"\n'),
+         SHORT + ["--config", "{tmp}/bad.toml"], expect=("{tmp}/bad.toml: run.extended must be true or false, got 'yes'",),
+         names="run.extended"),
+    Case("out-of-range", "--set hedge.moneyness=7", None, SHORT + ["--set", "hedge.moneyness=7"],
+         expect=("config: hedge.moneyness = 7.0 is above its maximum 1.2 (strike / spot)",), names="hedge.moneyness"),
+    Case("out-of-range-int", "--set regime.min_dwell_days=-1", None, SHORT + ["--set", "regime.min_dwell_days=-1"],
+         expect=("config: regime.min_dwell_days = -1 is below its minimum 0",), names="regime.min_dwell_days"),
+    Case("start-after-end", "--start 2020-01-02 --end 2019-01-02", None, ["--start", "2020-01-02", "--end", "2019-01-02"],
+         expect=("config: run.start 2020-01-02 is after run.end 2019-01-02",), names="run.start"),
+    Case("impossible-date", "--start 2019-02-30", None, ["--start", "2019-02-30", "--end", "2019-12-31"],
+         expect=("config: run.start must be a date YYYY-MM-DD, got '2019-02-30'",), names="run.start"),
+    Case("set-without-value", "--set hedge.moneyness", None, SHORT + ["--set", "hedge.moneyness"],
+         expect=("--set 'hedge.moneyness': expected key=value",), names="hedge.moneyness"),
+    Case("config-not-toml", "--config bad.toml that is not TOML", config_file("[hedge\nmoneyness = \n"),
+         SHORT + ["--config", "{tmp}/bad.toml"], expect=("{tmp}/bad.toml: not valid TOML",), names="bad.toml"),
+    Case("config-missing", "--config nowhere.toml", None, SHORT + ["--config", "{tmp}/nowhere.toml"],
+         expect=("{tmp}/nowhere.toml: config file not found",), names="nowhere.toml"),
+]
+
+
+# --- the environment a user runs in -------------------------------------------------------------
+
+@dataclass
+class Env:
+    tmp: Path
+    data: Path
+    cache: Path
+    results: Path
+    out: Path
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every file under `root`: its bytes and mtime (a symlink: where it points)."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_symlink():
+            out[str(p.relative_to(root))] = ("->", os.readlink(p))
+        elif p.is_file():
+            out[str(p.relative_to(root))] = (p.read_bytes(), p.stat().st_mtime_ns)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def fresh_prepare_cache():
+    """Each case starts cold, as a user's command would (`fedcut.run.prepare` caches per process)."""
+    clear = getattr(getattr(fedcut.run, "_prepare_cached", None), "cache_clear", lambda: None)
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture
+def env(tmp_path, shared_data, monkeypatch) -> Env:
+    data = tmp_path / "data"
+    for kind in ("prices", "macro"):
+        (data / kind).mkdir(parents=True)
+        for f in (shared_data / kind).glob("*.csv"):
+            (data / kind / f.name).symlink_to(f)
+    cache = tmp_path / "cache"  # a cache with files the runs here never need (so none stands in)
+    (cache / "prices").mkdir(parents=True)
+    (cache / "macro").mkdir()
+    shutil.copy(shared_data / "prices" / "GLD.csv", cache / "prices" / "GLD.csv")
+    shutil.copy(shared_data / "macro" / "TB3MS.csv", cache / "macro" / "TB3MS.csv")
+    (cache / "NOTES.txt").write_text("downloaded by hand\n")
+    results = tmp_path / "results"
+    earlier = results / "run-earlier"
+    (earlier / "plots").mkdir(parents=True)
+    (earlier / "config.toml").write_text("[hedge]\nmoneyness = 0.85\n")
+    (earlier / "metrics.json").write_text('{"strategy": {"cagr": 0.07}}\n')
+    (earlier / "equity.csv").write_text("date,strategy\n2019-01-02,1000000\n")
+    (earlier / "plots" / "equity.png").write_bytes(b"\x89PNG fake")
+    monkeypatch.setenv("FEDCUT_DATA_DIR", str(data))
+    monkeypatch.setenv("FEDCUT_CACHE_DIR", str(cache))
+    monkeypatch.setenv("FEDCUT_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)  # a run without --out would write ./results/...: here, never the project's
+    return Env(tmp_path, data, cache, results, results / "run")
+
+
+def _fill(text: str, env: Env) -> str:
+    return text.replace("{data}", str(env.data)).replace("{cache}", str(env.cache)).replace("{tmp}", str(env.tmp))
+
+
+def run_cli(env: Env, args: list[str], capsys) -> tuple[int, str, str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main([_fill(a, env) for a in args] + ["--out", str(env.out)])
+    out, err = capsys.readouterr()
+    # a user would see a warning as extra stderr lines: none may come with the error
+    assert not [w for w in caught if issubclass(w.category, DataWarning)], [str(w.message) for w in caught]
+    return code, out, err
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line_and_leaves_nothing_behind(case, env, capsys):
+    if case.setup is not None:
+        case.setup(env.data)
+    before = {"cache": snapshot(env.cache), "results": snapshot(env.results), "data": snapshot(env.data)}
+
+    code, out, err = run_cli(env, case.args, capsys)
+
+    assert code == 2, (code, err)
+    assert "Traceback" not in out + err
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1 and err.endswith("\n"), err
+    line = lines[0]
+    assert line.startswith("error: ")
+    assert case.names in line, line
+    for fragment in case.expect:
+        assert _fill(fragment, env) in line, line
+    # no results folder, no half-written one, nothing else in results/
+    assert not env.out.exists()
+    assert sorted(p.name for p in env.results.iterdir()) == ["run-earlier"]
+    assert not list(env.tmp.rglob(".run.partial-*"))
+    assert not (env.tmp / "results" / "run").exists() and not (env.tmp / "data" / "cache").exists()
+    # the cache, the earlier run and the data directory are byte for byte and mtime for mtime the same
+    assert snapshot(env.cache) == before["cache"]
+    assert snapshot(env.results) == before["results"]
+    assert snapshot(env.data) == before["data"]
+
+
+def test_every_case_of_the_issue_is_in_the_matrix():
+    """missing, empty, wrong columns, non-numeric, duplicate/unsorted/future dates, non-positive,
+    NaN holes, ends early, starts late without proxy, unknown key, wrong type, out of range,
+    start after end: each at least once (a sweep spec with an empty grid belongs to sweeps/)."""
+    ids = {c.id for c in CASES}
+    for needed in ("missing-price-file", "empty-file", "wrong-columns-price", "non-numeric-price", "duplicate-date",
+                   "unsorted-dates", "future-date", "non-positive-price", "nan-hole-field", "price-ends-early",
+                   "start-before-iwm", "iwm-starts-late", "unknown-key-set", "unknown-key-file", "wrong-type-set",
+                   "out-of-range", "start-after-end"):
+        assert needed in ids
+    assert len(ids) == len(CASES)
+    documented = (Path(__file__).resolve().parents[1] / "docs" / "bad_inputs.md").read_text()
+    for case in CASES:
+        assert f"`{case.id}`" in documented, case.id
+
+
+def test_a_late_instrument_without_proxy_is_declared_not_refused(env, shared_data):
+    """XLP starting after the run's first day is not a bad file: it has no proxy, so its weight is
+    held in cash until its first day, and the run says so (by design; README "Proxies, declared")."""
+    starts_at("prices/XLP.csv", "2019-06-03")(env.data)
+    cfg = resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"})
+    res = fedcut.run.run(cfg, data_dir=str(env.data), offline=True)
+    assert "XLP: no data before 2019-06-03 and no proxy; its weight is held in cash before then" in res.metrics["run"]["notes"]
+    assert res.equity.loc[:"2019-05-31", "w_XLP"].eq(0).all()
+    xlp = res.trades[res.trades["instrument"] == "XLP"]
+    assert xlp.empty or xlp["date"].min() >= pd.Timestamp("2019-06-03")
+
+
+# --- one process, several data directories; a ticker with no price in the run ------------------
+
+def test_changing_fedcut_data_dir_in_one_process_reads_the_new_directory(env, shared_data, monkeypatch):
+    cfg = resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"})
+    monkeypatch.setenv("FEDCUT_DATA_DIR", str(shared_data))
+    fedcut.run.run(cfg)  # fine on the real data
+    empty("macro/DGS2.csv")(env.data)
+    monkeypatch.setenv("FEDCUT_DATA_DIR", str(env.data))
+    with pytest.raises(DataError, match="DGS2.csv: empty file"):
+        fedcut.run.run(cfg)
+
+
+def test_an_extended_run_that_ends_before_2000_runs(env, capsys):
+    code, out, err = run_cli(env, ["--extended", "--end", "1999-12-31"], capsys)
+    assert code == 0 and "Traceback" not in err
+    assert (env.out / "equity.csv").is_file()
