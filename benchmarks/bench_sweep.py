@@ -4,8 +4,8 @@ Usage: FEDCUT_DATA_DIR=../shared/data python benchmarks/bench_sweep.py [--worker
 The spec is examples/sweep.toml's validation with a 4 x 4 x 4 grid of hedge and strategy
 parameters (`--samples` random draws of strategy.accumulate_days per grid point multiply it).
 Reports the wall time including worker start-up, configurations per minute, and for each
-worker its resident memory after its first and after its last configuration: equal figures
-mean memory does not grow with the number of configurations.
+worker its peak resident memory after its first, its middle and its last configuration:
+equal figures for the last two mean memory does not grow with the number of configurations.
 """
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def main() -> None:
         by_worker.setdefault(t["worker"], []).append(t)
     for worker, ts in sorted(by_worker.items()):
         print(f"  worker {worker}: {len(ts)} configurations, peak resident memory "
-              f"{ts[0]['peak_rss_mib']:.0f} MiB after the first, {ts[-1]['peak_rss_mib']:.0f} MiB after the last")
+              f"{ts[0]['peak_rss_mib']:.0f} MiB after the first, {ts[len(ts) // 2 - 1]['peak_rss_mib']:.0f} MiB "
+              f"after half, {ts[-1]['peak_rss_mib']:.0f} MiB after the last")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,6 +62,7 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
         bar = tqdm(total=len(spec.points), initial=len(spec.points) - len(todo), unit="config",
                    desc=f"sweep {spec.name}", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         failed = 0
+        on_term = _stop_on_terminate()
         try:
             for outcome in outcomes:
                 point = by_position[outcome["position"]]
@@ -77,10 +79,23 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
             raise
         finally:
             bar.close()
+            on_term()
         write_outputs(spec, out, store, data_dir, offline, progress)
     finally:
         store.close()
     return out
+
+
+def _stop_on_terminate():
+    """Treat SIGTERM (a plain `kill`) like Ctrl-C while configurations run; returns the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _execute(todo, plan: Plan, workers: int, executor: str, scheduler: str | None) -> Iterator[dict]:

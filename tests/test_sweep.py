@@ -267,7 +267,9 @@ def _start(spec: Path, out: Path, shared_data: Path) -> subprocess.Popen:
     env = dict(os.environ, FEDCUT_DATA_DIR=str(shared_data), FEDCUT_OFFLINE="1", MPLBACKEND="Agg")
     return subprocess.Popen([sys.executable, str(ROOT / "run_backtest.py"), "sweep", "--spec", str(spec),
                              "--out", str(out), "--workers", "2", "--no-progress"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            # as from a terminal: a job started in the background by a script ignores Ctrl-C
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_rows(out: Path, proc: subprocess.Popen, at_least: int, timeout: float = 120.0) -> int:
@@ -294,16 +296,19 @@ def longer_reference(tmp_path_factory, shared_data):
     return spec, out
 
 
-@pytest.mark.parametrize("how", ["kill", "interrupt"])
+@pytest.mark.parametrize("how", ["kill", "interrupt", "terminate"])
 def test_killed_or_interrupted_sweep_resumes_to_the_same_store(longer_reference, shared_data, tmp_path, capsys, how):
     spec, reference = longer_reference
     total = len(load_spec(spec).points)
     out = tmp_path / "sweep"
     proc = _start(spec, out, shared_data)
     stored = _wait_for_rows(out, proc, 2)
-    os.killpg(proc.pid, signal.SIGKILL if how == "kill" else signal.SIGINT)
+    if how == "terminate":  # a plain `kill PID` of the sweep process
+        os.kill(proc.pid, signal.SIGTERM)
+    else:  # SIGKILL, or Ctrl-C, which the terminal sends to the whole process group
+        os.killpg(proc.pid, signal.SIGKILL if how == "kill" else signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    if how == "interrupt":
+    if how != "kill":
         assert proc.returncode == 130 and "Traceback" not in err
         assert "continue with --resume" in err and err.strip().count("\n") == 0
     with sqlite3.connect(out / STORE) as db:
