@@ -35,7 +35,7 @@ def known_dates(obs_dates: pd.DatetimeIndex, lag_rule: str, data_params) -> pd.D
     if lag_rule == "weekly_stlfsi":
         return d + pd.to_timedelta(data_params.stlfsi_lag_days, "D")
     if lag_rule == "label":
-        raise DataError(f"lag rule 'label': recession dates are known only long after; they are never a signal")
+        raise DataError("lag rule 'label': recession dates are known only long after; they are never a signal")
     raise DataError(f"unknown lag rule {lag_rule!r}")
 
 

@@ -21,14 +21,19 @@ def load(path: Path | str | None, sets: list[str] = (), extra: dict[str, Any] | 
     return resolve(values, where=str(path) if path and not sets else "config")
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """A config file's values as flat `section.name` keys."""
+def load_toml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """A TOML file as a dict, or one ConfigError naming the file (missing, unreadable, invalid)."""
     if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
+        raise ConfigError(f"{path}: {what} not found")
     try:
-        doc = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A config file's values as flat `section.name` keys."""
+    doc = load_toml(path)
     flat = {}
     for section, body in doc.items():
         if not isinstance(body, dict):

@@ -6,7 +6,6 @@ attribute namespaces (`cfg.hedge.moneyness`).
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json

@@ -23,14 +23,13 @@ import hashlib
 import itertools
 import json
 import operator
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fedcut.config import read_toml
+from fedcut.config import load_toml, read_toml
 from fedcut.errors import ConfigError
 from fedcut.params import PARAMS, Config, param, resolve
 
@@ -123,12 +122,7 @@ class Spec:
 def load_spec(path: Path | str, train_end: str | None = None, top: int | None = None) -> Spec:
     """Read, check and expand a spec file; `train_end` and `top` override its values."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: sweep spec not found")
-    try:
-        doc = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    doc = load_toml(path, "sweep spec")
     where = str(path)
     _only(doc, TABLES, where, "table")
     head = _table(doc, "sweep", where)

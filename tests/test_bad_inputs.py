@@ -141,7 +141,7 @@ CASES = [
     Case("unsorted-dates", "2019-06-03 and 2019-06-04 swapped in macro/DTB3.csv", swap("macro/DTB3.csv", "2019-06-03"),
          expect=("{data}/macro/DTB3.csv: dates not sorted: 2019-06-03 comes after 2019-06-04",), names="DTB3.csv"),
     Case("future-date", "a row dated after today appended to prices/IWM.csv", append_future("prices/IWM.csv"),
-         expect=(f"{{data}}/prices/IWM.csv: row ", f": date {FUTURE} is in the future"), names="IWM.csv"),
+         expect=("{data}/prices/IWM.csv: row ", f": date {FUTURE} is in the future"), names="IWM.csv"),
     Case("non-positive-price", "every price of IWM on 2019-06-03 set to 0",
          lambda data: _rewrite(data, "prices/IWM.csv", lambda lines: (lambda i: lines[:i] + [
              "2019-06-03,0,0,0,0,0,100\n"] + lines[i + 1:])(_at(lines, "2019-06-03"))),
