@@ -68,7 +68,8 @@ def summary_frame(spec: Spec, rows: list[dict]) -> pd.DataFrame:
         res = row["result"]
         seg = (lambda name: None if res is None else res["segments"].get(name))
         rec = {"config_hash": row["config_hash"], "status": row["status"], "error": row["error"]}
-        rec.update({key: row["swept"].get(key) for key in spec.swept})
+        # a list value (e.g. strategy.defensives) becomes one category, "XLP+XLU"
+        rec.update({key: _value(v) if isinstance(v := row["swept"].get(key), list) else v for key in spec.swept})
         rec["objective_is"] = objective(seg(is_name), spec.objective)
         rec["objective_oos"] = objective(seg(oos_name), spec.objective) if oos_name else math.nan
         rec["meets_constraint"] = row["status"] == "ok" and meets_constraint(seg(is_name), spec.max_cagr_shortfall)

@@ -52,7 +52,7 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
     out.mkdir(parents=True, exist_ok=resume)
     store = Store(out / STORE)
     try:
-        store.claim(spec.digest(), Path(spec.path).read_text())
+        store.claim(spec.digest(), Path(spec.path).read_text(), data_dir)
         if not resume:
             (out / "spec.toml").write_text(Path(spec.path).read_text())
         done = store.done()

@@ -42,16 +42,20 @@ class Store:
     def meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta"))
 
-    def claim(self, spec_digest: str, spec_text: str) -> None:
-        """Tie the store to one spec; a store made by another spec is refused."""
+    def claim(self, spec_digest: str, spec_text: str, data_dir: str | None) -> None:
+        """Tie the store to one spec and one data directory; resuming with another is refused,
+        since its results would be mixed with these."""
         meta = self.meta()
         if meta and meta.get("spec_digest") != spec_digest:
             raise ConfigError(f"{self.path}: made by a different sweep spec (digest {meta.get('spec_digest')}, "
                               f"this spec {spec_digest}); use a new --out")
+        if meta and meta.get("data_dir") != str(data_dir):
+            raise ConfigError(f"{self.path}: made with the data in {meta.get('data_dir')}, this sweep reads "
+                              f"{data_dir}; use a new --out")
         if not meta:
             with self.db:
-                self.db.executemany("INSERT INTO meta VALUES (?, ?)",
-                                    [("spec_digest", spec_digest), ("spec", spec_text)])
+                self.db.executemany("INSERT INTO meta VALUES (?, ?)", [("spec_digest", spec_digest),
+                                                                       ("spec", spec_text), ("data_dir", str(data_dir))])
 
     def done(self) -> set[str]:
         return {h for (h,) in self.db.execute("SELECT config_hash FROM results")}

@@ -260,6 +260,14 @@ def test_an_existing_folder_is_not_overwritten_and_another_spec_cannot_resume_it
                  "--offline", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "made by a different sweep spec" in err and err.count("\n") == 1
+    elsewhere = tmp_path / "data"  # the same files, through another folder
+    elsewhere.mkdir()
+    for part in shared_data.iterdir():
+        (elsewhere / part.name).symlink_to(part)
+    code = main(["sweep", "--spec", str(small_spec), "--out", str(serial), "--resume", "--data-dir", str(elsewhere),
+                 "--offline", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"made with the data in {shared_data}, this sweep reads {elsewhere}" in err
     assert {p: p.read_bytes() for p in serial.rglob("*") if p.is_file()} == before
 
 
@@ -354,3 +362,23 @@ def test_top_runs_are_full_run_folders_of_the_best(small_spec, shared_data, tmp_
     assert metrics["run"]["config_hash"] == summary.iloc[0]["config_hash"]
     assert (folder / "report.html").is_file()
     assert math.isclose(metrics["strategy"]["cagr"], summary.iloc[0]["full_cagr"], rel_tol=1e-9)  # csv keeps 10 digits
+
+
+def test_choice_and_list_parameters_sweep_as_categories(tmp_path, shared_data):
+    text = """
+[sweep]
+name = "categories"
+[base]
+"run.end" = "2003-12-31"
+[grid]
+"strategy.defensives" = [["XLP", "XLU"], ["IEF"]]
+"strategy.recession_action" = ["hedge", "quality"]
+[validation]
+train_end = "2001-12-31"
+"""
+    out = run_sweep(load_spec(write_spec(tmp_path, text)), tmp_path / "out", data_dir=str(shared_data),
+                    offline=True, progress=False)
+    summary = pd.read_csv(out / "summary.csv")
+    assert sorted(set(summary["strategy.defensives"])) == ["IEF", "XLP+XLU"]
+    assert sorted(set(summary["strategy.recession_action"])) == ["hedge", "quality"]
+    assert (out / "plots" / "heatmap_strategy_defensives__strategy_recession_action.png").is_file()
