@@ -246,6 +246,42 @@ def test_the_perturbation_is_real_after_d(case):
         assert other.signals.loc[nxt, "regime"] == "crisis"
 
 
+def _peek_at_tomorrows_vix(real):
+    """A regime that reads the next day's VIX close: a one-day leak inside the signals."""
+    return lambda raw, iwm, vix, *args, **kwargs: real(raw, iwm, vix.shift(-1).fillna(vix), *args, **kwargs)
+
+
+def _trade_two_days_early(real):
+    """Targets decided on the regime of two days later: a leak in the decisions only."""
+    def early(sig, *args, **kwargs):
+        later = np.minimum(np.arange(len(sig)) + 2, len(sig) - 1)  # each day sees day + 2 (dtypes kept)
+        return real(sig.iloc[later].set_axis(sig.index), *args, **kwargs)
+    return early
+
+
+@pytest.mark.parametrize("target, leak", [("regime_frame", None), ("regime_frame", _peek_at_tomorrows_vix),
+                                          ("target_weights", _trade_two_days_early)])
+def test_the_comparison_catches_a_planted_leak(shared_data, tmp_path, monkeypatch, target, leak):
+    """The check can fail: with a leak planted in the pipeline, the 2019 crash after D reaches D
+    (and without one, the same short runs agree up to D)."""
+    import fedcut.run as runmod
+    if leak is not None:
+        monkeypatch.setattr(runmod, target, leak(getattr(runmod, target)))
+    runmod._signals_cached.cache_clear()  # no leaky signals outlive this test, none cached enter it
+    try:
+        cutoff = "2019-07-30"
+        cfg = resolve({"run.start": "2018-01-02", "run.end": "2020-06-30"})
+        base = run(cfg, data_dir=str(shared_data), offline=True)
+        other = run(cfg, data_dir=str(perturbed_copy(shared_data, tmp_path / "p", cutoff, "crash")), offline=True)
+    finally:
+        runmod._signals_cached.cache_clear()
+    if leak is None:
+        assert_identical_through(base, other, pd.Timestamp(cutoff))
+        return
+    with pytest.raises(AssertionError):
+        assert_identical_through(base, other, pd.Timestamp(cutoff))
+
+
 def test_option_trades_with_model_prices_are_compared_somewhere(base_runs):
     """At least one cut-off has put trades (with their model prices) before it, so the look-ahead
     comparison covers option pricing, not only ETF fills."""
