@@ -178,18 +178,16 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
 def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline, progress: bool) -> list[Path]:
     """Full runs (with report) of the `spec.top` best configurations; kept if already written."""
     from fedcut.run import run, write_run
-    store_configs = {}
+    configs = {p.config_hash: p.config for p in spec.points}
     folders = []
     for row in summary[summary["status"] == "ok"].head(spec.top).itertuples():
         folder = out / "top" / f"rank-{int(row.rank):02d}-{row.config_hash}"
         folders.append(folder)
         if folder.exists():
             continue
-        if not store_configs:
-            store_configs = {p.config_hash: p.config for p in spec.points}
         if progress:
             print(f"full run of rank {int(row.rank)} ({row.config_hash}) -> {folder}", file=sys.stderr)
-        write_run(run(store_configs[row.config_hash], data_dir, offline), folder)
+        write_run(run(configs[row.config_hash], data_dir, offline), folder)
     return folders
 
 

@@ -18,6 +18,7 @@ Everything is checked against the parameter registry before anything runs: a mis
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -181,13 +182,14 @@ def expand(spec: Spec) -> Spec:
     rng = np.random.default_rng(spec.seed)
     grid_points = [dict(zip(spec.grid, combo)) for combo in itertools.product(*spec.grid.values())] or [{}]
     draws = max(spec.samples, 1) if spec.random else 1
+    fixed = _defaults_with(spec.base)  # what the rules see for parameters the point does not set
     points, seen, excluded, duplicates = [], set(), 0, 0
     for grid_point in grid_points:
         for _ in range(draws):
             swept = dict(grid_point)
             for key, dist in spec.random.items():
                 swept[key] = _draw(key, dist, rng)
-            if not all(_holds(rule, {**_defaults_with(spec.base), **swept}) for rule in spec.rules):
+            if not all(_holds(rule, {**fixed, **swept}) for rule in spec.rules):
                 excluded += 1
                 continue
             try:
@@ -202,7 +204,7 @@ def expand(spec: Spec) -> Spec:
             points.append(point)
     if not points:
         raise ConfigError(f"{spec.path}: every configuration breaks a [constraints] rule")
-    return Spec(**{**spec.__dict__, "points": tuple(points), "excluded": excluded, "duplicates": duplicates})
+    return dataclasses.replace(spec, points=tuple(points), excluded=excluded, duplicates=duplicates)
 
 
 def _defaults_with(base: dict[str, Any]) -> dict[str, Any]:
