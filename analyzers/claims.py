@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analyzers.performance import iso_date, max_drawdown
+from fedcut.analyzers.performance import iso_date, max_drawdown
 
 # 5 percentage points: the seed quotes round numbers, and price vs total return or the
 # choice of index vs ETF moves a multi-year fall by a few points.

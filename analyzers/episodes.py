@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analyzers.performance import iso_date, max_drawdown
+from fedcut.analyzers.performance import iso_date, max_drawdown
 from fedcut.errors import DataError
 
 HORIZON_MONTHS = (6, 12, 24)  # returns from the first cut over these horizons

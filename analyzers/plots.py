@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyzers.attribution import CONTRACT_SIZE, WEIGHT_PREFIX, hedge_pnl
-from analyzers.performance import drawdown_series, max_drawdown
-from signals.plot import BAND_ALPHA, REGIME_ALPHA, REGIME_COLOURS, regime_spans
-from signals.regime import REGIMES
+from fedcut.analyzers.attribution import CONTRACT_SIZE, WEIGHT_PREFIX, hedge_pnl
+from fedcut.analyzers.performance import drawdown_series, max_drawdown
+from fedcut.signals.plot import BAND_ALPHA, REGIME_ALPHA, REGIME_COLOURS, regime_spans
+from fedcut.signals.regime import REGIMES
 
 DPI = 110
 STRATEGY = dict(color="#1f3b73", lw=1.4, label="fedcut strategy")

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyzers import plots
-from analyzers.attribution import CONTRACT_SIZE, OPTION_COMMISSIONS, PUTS, attribution, daily_attribution
-from analyzers.claims import check_claims
-from data.sources import DataSource
+from fedcut.analyzers import plots
+from fedcut.analyzers.attribution import CONTRACT_SIZE, OPTION_COMMISSIONS, PUTS, attribution, daily_attribution
+from fedcut.analyzers.claims import check_claims
+from fedcut.data.sources import DataSource
 from fedcut.errors import DataError
 
 PLOTS = ("equity", "underwater", "holdings", "cycles", "hedge")

@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fedcut import run as runmod  # noqa: E402
 from fedcut.params import resolve  # noqa: E402
-from strategies.fedcut_strategy import FedcutStrategy  # noqa: E402
-from strategies.targets import target_weights  # noqa: E402
+from fedcut.strategies.fedcut_strategy import FedcutStrategy  # noqa: E402
+from fedcut.strategies.targets import target_weights  # noqa: E402
 
 
 def once(cfg) -> dict[str, float]:

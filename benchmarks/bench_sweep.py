@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sweeps.runner import STORE, run_sweep  # noqa: E402
-from sweeps.spec import load_spec  # noqa: E402
-from sweeps.store import Store  # noqa: E402
+from fedcut.sweeps.runner import STORE, run_sweep  # noqa: E402
+from fedcut.sweeps.spec import load_spec  # noqa: E402
+from fedcut.sweeps.store import Store  # noqa: E402
 
 SPEC = """
 [sweep]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.offsets import BDay
 
-from data.catalog import MACRO
+from fedcut.data.catalog import MACRO
 from fedcut.errors import DataError
 
 

@@ -16,8 +16,8 @@ from typing import Callable
 
 import pandas as pd
 
-from data import readers
-from data.catalog import INSTRUMENTS
+from fedcut.data import readers
+from fedcut.data.catalog import INSTRUMENTS
 from fedcut.errors import DataError
 
 FRED_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv?id={series_id}"

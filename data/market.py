@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from data.catalog import INSTRUMENTS, MACRO
-from data.sources import DataSource
+from fedcut.data.catalog import INSTRUMENTS, MACRO
+from fedcut.data.sources import DataSource
 from fedcut.errors import DataError
 
 EXTENDED_START = pd.Timestamp("1995-01-03")  # first trading day of 1995: the 1995 cycle's window opens then

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from data import readers
+from fedcut.data import readers
 from fedcut.errors import DataError
 
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
@@ -83,7 +83,7 @@ class DataSource:
         where = f"{self.data_dir}" if self.data_dir else "no data directory"
         if self.offline:
             raise DataError(f"series {name} not found ({where}; cache {self.cache_dir}) and downloads are off (offline): {FIX_HINT}")
-        from data import fetch
+        from fedcut.data import fetch
         try:
             return fetch.refresh(kind, name, self.cache_dir)
         except DataError as exc:

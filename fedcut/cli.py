@@ -50,8 +50,8 @@ def _sweep_parser() -> argparse.ArgumentParser:
 
 
 def _sweep(argv: list[str]) -> int:
-    from sweeps.runner import run_sweep
-    from sweeps.spec import load_spec
+    from fedcut.sweeps.runner import run_sweep
+    from fedcut.sweeps.spec import load_spec
     args = _sweep_parser().parse_args(argv)
     spec = load_spec(args.spec, train_end=args.train_end, top=args.top)
     out = args.out or Path("results") / f"sweep-{spec.name}-{spec.digest()}"
@@ -103,7 +103,7 @@ def _run(argv: list[str]) -> int:
 
 
 def _source(args):
-    from data.sources import DataSource, default_data_dir, offline_from_env
+    from fedcut.data.sources import DataSource, default_data_dir, offline_from_env
     return DataSource(data_dir=args.data_dir or default_data_dir(),
                       offline=args.offline or offline_from_env())
 
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["report"]:
-            from analyzers.report import render
+            from fedcut.analyzers.report import render
             args = _report_parser().parse_args(argv[1:])
             print(render(args.run_dir, _source(args)))
             return 0

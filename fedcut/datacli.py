@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import warnings
 
-from data import fetch
-from data.catalog import INSTRUMENTS, MACRO, REGIME_SERIES
-from data.market import build_market
-from data.readers import MAX_GAP_DAYS, DataWarning
-from data.sources import DataSource
+from fedcut.data import fetch
+from fedcut.data.catalog import INSTRUMENTS, MACRO, REGIME_SERIES
+from fedcut.data.market import build_market
+from fedcut.data.readers import MAX_GAP_DAYS, DataWarning
+from fedcut.data.sources import DataSource
 from fedcut.errors import DataError
 from fedcut.params import defaults
 

@@ -18,24 +18,24 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from analyzers import performance
-from analyzers.report import render as render_report
-from analyzers.episodes import cycle_windows, episode_table
-from data.asof import asof_frame
-from data.catalog import REGIME_SERIES
-from data.cuts import easing_cycles, rate_changes, target_series
-from data.market import Market, build_market
-from data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
+from fedcut.analyzers import performance
+from fedcut.analyzers.report import render as render_report
+from fedcut.analyzers.episodes import cycle_windows, episode_table
+from fedcut.data.asof import asof_frame
+from fedcut.data.catalog import REGIME_SERIES
+from fedcut.data.cuts import easing_cycles, rate_changes, target_series
+from fedcut.data.market import Market, build_market
+from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
 from fedcut.config import to_toml
 from fedcut.errors import DataError, FedcutError
 from fedcut.params import Config, Section, resolve
-from hedging.broker import HedgedBroker
-from hedging.pricing import dividend_yield, tbill_discount_to_continuous
-from signals.plot import plot_regimes
-from signals.regime import ORACLE_LABEL, load_raw, regime_frame
-from strategies.feeds import FrameFeed
-from strategies.fedcut_strategy import BuyAndHold, FedcutStrategy
-from strategies.targets import holdings_for, target_weights
+from fedcut.hedging.broker import HedgedBroker
+from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
+from fedcut.signals.plot import plot_regimes
+from fedcut.signals.regime import ORACLE_LABEL, load_raw, regime_frame
+from fedcut.strategies.feeds import FrameFeed
+from fedcut.strategies.fedcut_strategy import BuyAndHold, FedcutStrategy
+from fedcut.strategies.targets import holdings_for, target_weights
 
 EQUITY_COLUMNS = ("date", "strategy", "benchmark", "regime", "cash", "option_value")
 TRADE_COLUMNS = ("date", "instrument", "action", "quantity", "price", "value", "commission",

@@ -22,8 +22,8 @@ import numbers
 from dataclasses import dataclass
 
 from fedcut.errors import PricingInputError
-from hedging.pricing import bsm_put, put_delta
-from hedging.surface import half_spread, implied_vol
+from fedcut.hedging.pricing import bsm_put, put_delta
+from fedcut.hedging.surface import half_spread, implied_vol
 
 """USD between strikes of new contracts: IWM lists $0.5-$1 strikes near the money.
 

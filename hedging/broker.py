@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.errors import DataError, PricingInputError
-from hedging.book import MarketInputs, OptionBook, OptionEvent, expiry_for, strike_for
+from fedcut.hedging.book import MarketInputs, OptionBook, OptionEvent, expiry_for, strike_for
 
 MARKET_COLUMNS = ("spot", "vix", "rate", "div_yield", "cash_rate")
 

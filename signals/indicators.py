@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.asof import asof_frame
-from data.cuts import rate_changes, target_series
+from fedcut.data.asof import asof_frame
+from fedcut.data.cuts import rate_changes, target_series
 
 
 def derived_series(raw: dict[str, pd.Series], regime) -> dict[str, pd.Series]:

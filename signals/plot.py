@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from signals.regime import REGIMES
+from fedcut.signals.regime import REGIMES
 
 REGIME_COLOURS = {
     "crisis": "#d62728",

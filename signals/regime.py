@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from data.catalog import REGIME_SERIES
-from signals import indicators as ind
+from fedcut.data.catalog import REGIME_SERIES
+from fedcut.signals import indicators as ind
 
 REGIMES = ("crisis", "late_panic", "recession_risk", "soft_landing", "neutral")
 ORACLE_LABEL = "ORACLE MODE: regimes use the actual cut calendar (future information)"

@@ -17,7 +17,7 @@ import math
 import backtrader as bt
 import numpy as np
 
-from hedging.book import contracts_for, contracts_for_budget, expiry_for, strike_for
+from fedcut.hedging.book import contracts_for, contracts_for_budget, expiry_for, strike_for
 
 
 class _Recorder(bt.Strategy):

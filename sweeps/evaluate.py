@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analyzers import performance
-from analyzers.episodes import cycle_windows
+from fedcut.analyzers import performance
+from fedcut.analyzers.episodes import cycle_windows
 from fedcut.errors import ConfigError
 from fedcut.params import Config
 from fedcut.run import prepare, run
-from sweeps.spec import Validation
+from fedcut.sweeps.spec import Validation
 
 @dataclass(frozen=True)
 class Segment:

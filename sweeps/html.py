@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyzers.report import CSS, _cell, _e, _figure
+from fedcut.analyzers.report import CSS, _cell, _e, _figure
 
 SWEEP_CSS = CSS + """
 figure{margin:12px 0 22px}figure img{width:auto;max-width:100%}

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analyzers.plots import IWM, STRATEGY, _figure, _save
+from fedcut.analyzers.plots import IWM, STRATEGY, _figure, _save
 
 MAX_LEVELS = 8  # a numeric parameter with more distinct values than this is binned
 ROWS_PER_BIN = 6  # binned parameters get about this many configurations per bin (2 to MAX_LEVELS bins)

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sweeps.html import render_html
-from sweeps.plots import heatmaps, sensitivity
-from sweeps.spec import OBJECTIVES, Spec
-from sweeps.store import Store
+from fedcut.sweeps.html import render_html
+from fedcut.sweeps.plots import heatmaps, sensitivity
+from fedcut.sweeps.spec import OBJECTIVES, Spec
+from fedcut.sweeps.store import Store
 
 SAMPLE_METRICS = ("cagr", "max_drawdown", "calmar", "sharpe", "excess_cagr", "drawdown_gain", "worst_cycle_drawdown")
 DRAWDOWN_OBJECTIVES = ("max_drawdown", "worst_cycle_drawdown")  # over several cycles: the worst, not the mean

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data.sources import default_data_dir, offline_from_env
+from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.errors import ConfigError, FedcutError
 from fedcut.params import resolve
-from sweeps.evaluate import Plan, plan_for, task
-from sweeps.report import write_outputs
-from sweeps.spec import Spec
-from sweeps.store import Store
+from fedcut.sweeps.evaluate import Plan, plan_for, task
+from fedcut.sweeps.report import write_outputs
+from fedcut.sweeps.spec import Spec
+from fedcut.sweeps.store import Store
 
 STORE = "sweep.sqlite"
 EXECUTORS = ("local", "dask")

@@ -22,5 +22,5 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def source(shared_data):
-    from data.sources import DataSource
+    from fedcut.data.sources import DataSource
     return DataSource(data_dir=shared_data, cache_dir=shared_data / "no-cache", offline=True)

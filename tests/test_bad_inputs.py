@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import fedcut.run
-from data.readers import DataWarning
+from fedcut.data.readers import DataWarning
 from fedcut.cli import main
 from fedcut.errors import DataError
 from fedcut.params import resolve

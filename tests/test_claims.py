@@ -3,8 +3,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analyzers.claims import CLAIM_TOLERANCE, COLUMNS, check_claims, verdict
-from data.sources import DataSource, default_data_dir
+from fedcut.analyzers.claims import CLAIM_TOLERANCE, COLUMNS, check_claims, verdict
+from fedcut.data.sources import DataSource, default_data_dir
 
 DATA_DIR = default_data_dir() or Path(__file__).resolve().parents[2] / "shared" / "data"
 

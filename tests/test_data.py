@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import asof, fetch, readers
-from data.cuts import easing_cycles, rate_changes, target_series
-from data.market import build_market
-from data.sources import DataSource
+from fedcut.data import asof, fetch, readers
+from fedcut.data.cuts import easing_cycles, rate_changes, target_series
+from fedcut.data.market import build_market
+from fedcut.data.sources import DataSource
 from fedcut.cli import main
 from fedcut.errors import DataError
 from fedcut.params import defaults

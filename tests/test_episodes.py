@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzers.episodes import cycle_windows, episode_table, holdings_mix, regime_mix, return_after
+from fedcut.analyzers.episodes import cycle_windows, episode_table, holdings_mix, regime_mix, return_after
 from fedcut.errors import DataError
 
 D = pd.Timestamp

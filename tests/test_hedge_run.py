@@ -7,7 +7,7 @@ import pytest
 
 from fedcut.params import resolve
 from fedcut.run import _engine, prepare
-from strategies.fedcut_strategy import FedcutStrategy
+from fedcut.strategies.fedcut_strategy import FedcutStrategy
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.asof import known_dates
-from data.catalog import MACRO
+from fedcut.data.asof import known_dates
+from fedcut.data.catalog import MACRO
 from fedcut.params import defaults, resolve
 from fedcut.report_text import summary
 from fedcut.run import run, write_run
-from signals.regime import ORACLE_LABEL
+from fedcut.signals.regime import ORACLE_LABEL
 
 DATA_PARAMS = defaults().data
 VOLATILITY_FILES = {"VIX"}  # a crash sends these up, not down

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from fedcut.errors import DataError, PricingInputError
 from fedcut.params import defaults
-from hedging.book import (MarketInputs, OptionBook, OptionEvent, PutLot, contracts_for,
+from fedcut.hedging.book import (MarketInputs, OptionBook, OptionEvent, PutLot, contracts_for,
                           contracts_for_budget, expiry_for, strike_for)
-from hedging.broker import HedgedBroker
-from hedging.pricing import bsm_put
-from hedging.surface import implied_vol
+from fedcut.hedging.broker import HedgedBroker
+from fedcut.hedging.pricing import bsm_put
+from fedcut.hedging.surface import implied_vol
 
 HEDGE = defaults().hedge
 FREE = HEDGE.replace(half_spread_base=0.0, half_spread_per_vix=0.0, commission_per_contract=0.0)

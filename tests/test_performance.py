@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzers.performance import (
+from fedcut.analyzers.performance import (
     cagr, daily_risk_free, drawdown_series, longest_drawdown_days, max_drawdown, period_returns,
     sharpe_ratio, sortino_ratio, summary, ulcer_index,
 )

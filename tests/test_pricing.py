@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from fedcut.errors import PricingInputError
 from fedcut.params import defaults
-from hedging.pricing import (bsm_call, bsm_put, bsm_put_reference, dividend_yield, put_delta, put_vega,
+from fedcut.hedging.pricing import (bsm_call, bsm_put, bsm_put_reference, dividend_yield, put_delta, put_vega,
                              tbill_discount_to_continuous, validate_inputs)
-from hedging.surface import half_spread, implied_vol, plot_surface
+from fedcut.hedging.surface import half_spread, implied_vol, plot_surface
 
 HEDGE = defaults().hedge
 

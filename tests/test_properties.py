@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from analyzers.episodes import cycle_windows
-from analyzers.performance import cagr, drawdown_series, max_drawdown, summary
-from data.asof import asof_frame, known_dates
-from data.catalog import MACRO
+from fedcut.analyzers.episodes import cycle_windows
+from fedcut.analyzers.performance import cagr, drawdown_series, max_drawdown, summary
+from fedcut.data.asof import asof_frame, known_dates
+from fedcut.data.catalog import MACRO
 from fedcut.params import PARAMS, defaults, resolve
-from hedging.pricing import bsm_call, bsm_put, bsm_put_reference, dividend_yield, put_delta
+from fedcut.hedging.pricing import bsm_call, bsm_put, bsm_put_reference, dividend_yield, put_delta
 
 PROPS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data.asof import known_dates
-from data.catalog import MACRO, REGIME_SERIES
-from data.cuts import easing_cycles, rate_changes, target_series
-from data.market import build_market
+from fedcut.data.asof import known_dates
+from fedcut.data.catalog import MACRO, REGIME_SERIES
+from fedcut.data.cuts import easing_cycles, rate_changes, target_series
+from fedcut.data.market import build_market
 from fedcut.params import defaults
-from signals.regime import REGIMES, classify, indicator_frame, load_raw, regime_frame
+from fedcut.signals.regime import REGIMES, classify, indicator_frame, load_raw, regime_frame
 
 CFG = defaults()
 DWELL = CFG.regime.min_dwell_days
@@ -349,7 +349,7 @@ def test_hysteresis_on_noisy_conditions(segments, dwell):
 def test_plot_writes_a_png(real, oracle_sig, tmp_path):
     import matplotlib.image as mpimg
 
-    from signals.plot import plot_regimes
+    from fedcut.signals.plot import plot_regimes
     raw, iwm, _, sig = real
     cycles = easing_cycles(rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"])))
     cuts = list(cycles.loc[cycles["decision"] >= "1995-01-01", "decision"])

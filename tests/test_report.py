@@ -7,8 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from analyzers.attribution import attribution, daily_attribution, hedge_pnl
-from analyzers.report import PLOTS, REPORT_FILES, load_run, render
+from fedcut.analyzers.attribution import attribution, daily_attribution, hedge_pnl
+from fedcut.analyzers.report import PLOTS, REPORT_FILES, load_run, render
 from fedcut.errors import DataError
 
 D = pd.Timestamp

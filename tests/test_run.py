@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.readers import read_price_csv
+from fedcut.data.readers import read_price_csv
 from fedcut.cli import main
 from fedcut.errors import FedcutError
 from fedcut.params import defaults
 from fedcut.run import run, write_run
-from hedging.pricing import bsm_put
-from hedging.surface import half_spread, implied_vol
-from strategies.targets import target_weights
+from fedcut.hedging.pricing import bsm_put
+from fedcut.hedging.surface import half_spread, implied_vol
+from fedcut.strategies.targets import target_weights
 
 FILES = ("config.toml", "metrics.json", "equity.csv", "trades.csv", "signals.csv", "episodes.csv")
 EQUITY_HEAD = ["date", "strategy", "benchmark", "regime", "cash", "option_value"]

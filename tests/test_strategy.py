@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.market import Market
+from fedcut.data.market import Market
 from fedcut.params import defaults, resolve
 from fedcut.run import Prepared, _engine
-from hedging.pricing import bsm_put
-from hedging.surface import half_spread, implied_vol
-from strategies.fedcut_strategy import FedcutStrategy
-from strategies.targets import HOLDINGS, holdings_for, target_weights
+from fedcut.hedging.pricing import bsm_put
+from fedcut.hedging.surface import half_spread, implied_vol
+from fedcut.strategies.fedcut_strategy import FedcutStrategy
+from fedcut.strategies.targets import HOLDINGS, holdings_for, target_weights
 
 STRATEGY = defaults().strategy
 TICKERS = holdings_for(STRATEGY)  # IWM, VO, OUSM, XLP, XLU, IEF with the defaults

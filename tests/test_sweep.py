@@ -22,9 +22,9 @@ import pytest
 from fedcut.cli import main
 from fedcut.errors import ConfigError
 from fedcut.run import run
-from sweeps.runner import STORE, run_sweep
-from sweeps.spec import load_spec
-from sweeps.store import Store
+from fedcut.sweeps.runner import STORE, run_sweep
+from fedcut.sweeps.spec import load_spec
+from fedcut.sweeps.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -229,7 +229,7 @@ def test_parallel_and_serial_sweeps_store_the_same_results(serial, small_spec, s
 
 def test_a_failing_configuration_is_stored_with_its_error_and_the_sweep_finishes(small_spec, shared_data,
                                                                                  tmp_path, monkeypatch):
-    import sweeps.evaluate as evaluate_mod
+    import fedcut.sweeps.evaluate as evaluate_mod
     spec = load_spec(small_spec)
     bad = spec.points[2].config_hash
     real = evaluate_mod.evaluate

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sweeps.html import render_html
-from sweeps.plots import MAX_LEVELS, MAX_PAIRS, cell_means, heatmap_figure, heatmaps, levels, sensitivity, \
+from fedcut.sweeps.html import render_html
+from fedcut.sweeps.plots import MAX_LEVELS, MAX_PAIRS, cell_means, heatmap_figure, heatmaps, levels, sensitivity, \
     sensitivity_figure
 
 PNG = b"\x89PNG\r\n\x1a\n"
