@@ -152,6 +152,10 @@ def _page(saved: SavedRun, claims: pd.DataFrame, table: pd.DataFrame, iwm_last: 
         parts.append(f'<div class="oracle">ORACLE - {_e(run.get("label") or "ORACLE MODE: future information")}. '
                      "These results use information no investor had at the time; they measure what foresight "
                      "is worth, not what the strategy could have earned.</div>")
+    if run.get("backfilled_indices"):
+        parts.append(f'<div class="oracle">{_e(run.get("backfilled_label"))}. The stress indices before '
+                     "those dates are full-sample reconstructions nobody could see at the time: these results "
+                     "are not what the rules could have done.</div>")
     parts.append(f"<h1>{_e(title)}</h1>")
     parts.append('<p class="sub">The fedcut strategy against buy-and-hold IWM (total return) and SPY, '
                  "each starting with the same cash. Pictures first, their numbers beside them.</p>")
@@ -196,6 +200,8 @@ def _warnings(saved: SavedRun, table: pd.DataFrame, iwm_last: pd.Timestamp) -> s
     items = []
     if saved.oracle:
         items.append("<b>ORACLE mode</b>: regimes use the actual cut calendar (future information).")
+    if run.get("backfilled_indices"):
+        items.append("<b>Backfilled indices</b>: " + _e(run.get("backfilled_label")) + ".")
     for proxy in run.get("proxies", []):
         items.append(f"Proxy used: {_e(proxy)} (the proxy's prices stand in before the instrument existed).")
     for note in run.get("notes", []):

@@ -16,11 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fedcut import run as runmod  # noqa: E402
 from fedcut.params import resolve  # noqa: E402
-from fedcut.strategies.fedcut_strategy import FedcutStrategy  # noqa: E402
 from fedcut.strategies.targets import target_weights  # noqa: E402
 
 
-def once(cfg) -> dict[str, float]:
+def once(cfg, engine: str) -> dict[str, float]:
     runmod._prepare_cached.cache_clear()
     runmod._signals_cached.cache_clear()
     runmod._benchmark_cached.cache_clear()
@@ -31,15 +30,13 @@ def once(cfg) -> dict[str, float]:
     t2 = time.perf_counter()
     available = prepared.market.close[list(prepared.tickers)].notna()
     targets = target_weights(sig, available, cfg.strategy, cfg.hedge.hedge_ratio)
-    runmod._engine(prepared, cfg, prepared.tickers, FedcutStrategy,
-                   targets=targets[[f"w_{t}" for t in prepared.tickers]].to_numpy(),
-                   hedge_ratio=targets["hedge_ratio"].to_numpy(), band=cfg.execution.rebalance_band,
-                   cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
+    runmod.execute_strategy(prepared, cfg, prepared.tickers, targets[[f"w_{t}" for t in prepared.tickers]].to_numpy(),
+                            targets["hedge_ratio"].to_numpy(), engine)
     t3 = time.perf_counter()
-    runmod.benchmark(prepared, cfg, "IWM")
-    runmod.benchmark(prepared, cfg, "SPY")
+    runmod.benchmark(prepared, cfg, "IWM", engine)
+    runmod.benchmark(prepared, cfg, "SPY", engine)
     t4 = time.perf_counter()
-    result = runmod.run(cfg)  # cached data, signals and benchmarks: strategy engine + analysis only
+    result = runmod.run(cfg, engine=engine)  # cached data, signals and benchmarks: strategy engine + analysis only
     t5 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         runmod.write_run(result, Path(tmp) / "run")
@@ -54,9 +51,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--extended", action="store_true")
+    ap.add_argument("--engine", default="fast", choices=runmod.ENGINES)
     args = ap.parse_args()
     cfg = resolve({"run.extended": args.extended})
-    runs = [once(cfg) for _ in range(args.repeat)]
+    runs = [once(cfg, args.engine) for _ in range(args.repeat)]
     print(f"median of {args.repeat} runs ({'extended' if args.extended else 'default'} history)")
     for stage in runs[0]:
         print(f"  {stage:<52} {statistics.median(r[stage] for r in runs):6.2f} s")

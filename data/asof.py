@@ -40,11 +40,17 @@ def known_dates(obs_dates: pd.DatetimeIndex, lag_rule: str, data_params) -> pd.D
 
 
 def published(series: pd.Series, data_params) -> pd.DataFrame:
-    """Observations of one catalogued (or derived `ID:what`) series with `obs_date`, `known_date`, `value`."""
+    """Observations of one catalogued (or derived `ID:what`) series with `obs_date`, `known_date`, `value`.
+
+    A model index published only from a later day (`MacroSeries.first_published`: STLFSI4 from
+    2010, NFCI from May 2011) is known from that day on, with its whole reconstructed history, and
+    is missing before it, unless `data.allow_backfilled_indices` asks for the reconstruction."""
     meta = MACRO.get(str(series.name).split(":")[0])  # a derived "ID:what" inherits ID's lag
     if meta is None:
         raise DataError(f"series {series.name}: not in the macro catalog, so its publication lag is unknown")
     known = known_dates(series.index, meta.lag_rule, data_params)
+    if meta.first_published and not data_params.allow_backfilled_indices:
+        known = pd.DatetimeIndex(np.maximum(known.values, np.datetime64(meta.first_published, "ns").astype(known.values.dtype)))
     return pd.DataFrame({"obs_date": series.index, "known_date": known, "value": series.to_numpy()})
 
 

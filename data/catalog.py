@@ -48,6 +48,9 @@ class MacroSeries:
     lag_rule: str  # see data.asof.known_dates
     stale_days: int  # a series whose last observation is older than this at the run's end is stale
     about: str
+    # The day the series itself was first published, for a model index whose earlier history is a
+    # reconstruction nobody could see at the time (only the month is known: its first day).
+    first_published: str | None = None
 
 
 MACRO: dict[str, MacroSeries] = {m.series_id: m for m in (
@@ -67,10 +70,18 @@ MACRO: dict[str, MacroSeries] = {m.series_id: m for m in (
     MacroSeries("UNRATE", "M", "%", "jobs", 75, "unemployment rate"),
     MacroSeries("SAHMREALTIME", "M", "pp", "jobs", 75, "real-time Sahm rule indicator"),
     MacroSeries("ICSA", "W", "claims", "weekly_claims", 21, "initial jobless claims, week ending Saturday"),
-    MacroSeries("NFCI", "W", "index", "weekly_nfci", 21, "Chicago Fed financial conditions"),
-    MacroSeries("STLFSI4", "W", "index", "weekly_stlfsi", 21, "St. Louis Fed financial stress (from 1993-12-31)"),
+    MacroSeries("NFCI", "W", "index", "weekly_nfci", 21, "Chicago Fed financial conditions (first published May 2011)",
+                first_published="2011-05-01"),
+    MacroSeries("STLFSI4", "W", "index", "weekly_stlfsi", 21,
+                "St. Louis Fed financial stress (data from 1993-12-31; first published January 2010)",
+                first_published="2010-01-01"),
     MacroSeries("USREC", "M", "0/1", "label", 10_000, "NBER recession months: evaluation label only, never a signal"),
 )}
+
+# Series whose early history is a later reconstruction (see MacroSeries.first_published).
+BACKFILLED = {sid: m.first_published for sid, m in MACRO.items() if m.first_published}
+BACKFILLED_LABEL = ("BACKFILLED INDICES: " + ", ".join(f"{sid} before {day}" for sid, day in BACKFILLED.items())
+                    + " are reconstructions published later (data.allow_backfilled_indices)")
 
 # The FRED series the regime signal needs (USREC is only a label for evaluation).
 REGIME_SERIES = tuple(s for s in MACRO if MACRO[s].lag_rule != "label")

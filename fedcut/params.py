@@ -92,6 +92,7 @@ PARAMS: tuple[Param, ...] = (
     Param("data.weekly_claims_lag_days", 5, "calendar days", "ICSA for the week ending Saturday is published the following Thursday", 0, 14),
     Param("data.nfci_lag_days", 5, "calendar days", "NFCI for the week ending Friday is published the following Wednesday", 0, 14),
     Param("data.stlfsi_lag_days", 6, "calendar days", "STLFSI4 for the week ending Friday is published the following Thursday", 0, 14),
+    Param("data.allow_backfilled_indices", False, "flag", "use STLFSI4 before 2010 and NFCI before May 2011: full-sample reconstructions nobody had then; for research only, and labelled"),
     # --- regime: policy -------------------------------------------------------------------------
     Param("regime.two_year_gap", 0.25, "pp below fed funds", "the 2-year yield this far below fed funds means markets price cuts within two years", 0.0, 3.0),
     Param("regime.bill_gap", 0.10, "pp below fed funds", "the 3-month yield this far below fed funds means a cut is priced within about three months", 0.0, 2.0),
@@ -144,6 +145,7 @@ PARAMS: tuple[Param, ...] = (
     Param("execution.rebalance_band", 0.05, "portfolio weight", "a holding is traded only when its weight is this far from target, against churn", 0.0, 0.5),
     Param("execution.cash_buffer", 0.01, "portfolio weight", "kept in cash so slippage and commission on a full-size order can be paid", 0.0, 0.2),
     Param("execution.cash_interest", True, "flag", "idle cash accrues the 3-month T-bill rate known that day"),
+    Param("execution.borrow_spread_bps", 100.0, "bp/year over T-bills", "negative cash (puts bought with money the account does not have) is a margin loan; low-cost brokers charge about the T-bill rate plus 1 pp", 0.0, 2000.0),
     # --- hedge -----------------------------------------------------------------------------
     Param("hedge.moneyness", 0.90, "strike / spot", "10% out-of-the-money puts: cheap protection against crashes, not corrections", 0.5, 1.2),
     Param("hedge.tenor_days", 91, "calendar days", "3-month puts: liquid, and long enough that time decay is moderate", 7, 730),

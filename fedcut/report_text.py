@@ -11,6 +11,8 @@ def summary(metrics: dict) -> str:
     lines = []
     if run["oracle"]:
         lines.append(f"*** {run['label']} ***")
+    if run.get("backfilled_indices"):
+        lines.append(f"*** {run['backfilled_label']} ***")
     lines.append(f"fedcut {run['start']} .. {run['end']} (end set by {run['end_set_by']})")
     for p in run["proxies"]:
         lines.append(f"  proxy: {p}")

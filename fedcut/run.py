@@ -14,7 +14,6 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import backtrader as bt
 import numpy as np
 import pandas as pd
 
@@ -22,19 +21,17 @@ from fedcut.analyzers import performance
 from fedcut.analyzers.report import render as render_report
 from fedcut.analyzers.episodes import cycle_windows, episode_table
 from fedcut.data.asof import asof_frame
-from fedcut.data.catalog import REGIME_SERIES
+from fedcut.data.catalog import BACKFILLED_LABEL, REGIME_SERIES
 from fedcut.data.cuts import easing_cycles, rate_changes, target_series
 from fedcut.data.market import Market, build_market
 from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
 from fedcut.config import to_toml
 from fedcut.errors import DataError, FedcutError
 from fedcut.params import Config, Section, resolve
-from fedcut.hedging.broker import HedgedBroker
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from fedcut.signals.plot import plot_regimes
 from fedcut.signals.regime import ORACLE_LABEL, load_raw, regime_frame
-from fedcut.strategies.feeds import FrameFeed
-from fedcut.strategies.fedcut_strategy import BuyAndHold, FedcutStrategy
+from fedcut.strategies.engine import buy_and_hold, execute, settings_for, tape_for
 from fedcut.strategies.targets import holdings_for, target_weights
 
 EQUITY_COLUMNS = ("date", "strategy", "benchmark", "regime", "cash", "option_value")
@@ -123,51 +120,86 @@ def signals(prepared: Prepared, cfg: Config) -> pd.DataFrame:
                            tuple(sorted(cfg.regime.as_dict().items())), cfg.run.oracle)
 
 
-def _cerebro(prepared: Prepared, tickers: tuple[str, ...], cfg: Config) -> tuple[bt.Cerebro, HedgedBroker]:
-    m = prepared.market
-    cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, cheat_on_open=True)
-    broker = HedgedBroker(cfg.hedge)
-    broker.set_cash(cfg.execution.initial_cash)
+ENGINES = ("fast", "backtrader")
+
+
+@dataclass(frozen=True)
+class Executed:
+    """One portfolio's execution, whichever engine ran it: daily `rows` (value, cash, option_value,
+    option_delta, then the USD held per ticker), ETF fills and refusals, option events, and the
+    cash counters (interest earned and paid, days below zero, the lowest cash)."""
+
+    rows: pd.DataFrame
+    fills: list
+    option_events: list
+    cash: dict
+
+
+def _backtrader(prepared: Prepared, cfg: Config, tickers, strategy: str, **kwargs) -> Executed:
+    """The reference engine: backtrader with the hedged broker (imported only when asked for)."""
+    from fedcut.strategies.fedcut_strategy import run_cerebro
+
+    rows, fills, broker = run_cerebro(prepared.market, _cash_inputs(prepared, cfg), cfg, tickers, strategy, **kwargs)
+    rows.index = prepared.market.days.rename("date")
+    cash = rows["cash"]
+    return Executed(rows, fills, list(broker.option_events),
+                    {"interest_earned": float(broker.interest_earned), "interest_paid": float(broker.interest_paid),
+                     "negative_cash_days": int((cash < 0).sum()),
+                     "lowest_cash": float(min(cash.min(), cfg.execution.initial_cash))})
+
+
+def _fast(prepared: Prepared, cfg: Config, tickers, weights: np.ndarray, hedge_ratio: np.ndarray) -> Executed:
+    """The array engine (`strategies.engine`): the same rules, the same numbers."""
+    tape = tape_for(prepared.market, _cash_inputs(prepared, cfg), tickers)
+    ex = execute(tape, weights[None], hedge_ratio[None], settings_for([cfg]), record=True)
+    rows = pd.DataFrame({"value": ex.value[0], "cash": ex.cash[0], "option_value": ex.option_value[0],
+                         "option_delta": ex.option_delta[0]}, index=prepared.market.days)
+    for j, t in enumerate(tickers):
+        rows[t] = ex.held[0, :, j]
+    rows.index.name = "date"
+    c = ex.counts
+    return Executed(rows, ex.fills[0], ex.option_events[0],
+                    {"interest_earned": float(c["interest_earned"][0]), "interest_paid": float(c["interest_paid"][0]),
+                     "negative_cash_days": int(c["negative_cash_days"][0]), "lowest_cash": float(c["lowest_cash"][0])})
+
+
+def _cash_inputs(prepared: Prepared, cfg: Config) -> pd.DataFrame:
     inputs = prepared.broker_inputs
-    if not cfg.execution.cash_interest:
-        inputs = inputs.assign(cash_rate=0.0)
-    broker.set_market(inputs)
-    broker.setcommission(commission=cfg.execution.commission_bps / 1e4)
-    broker.set_slippage_perc(cfg.execution.slippage_bps / 1e4, slip_open=True, slip_match=True, slip_out=True)
-    cerebro.broker = broker
-    for t in tickers:
-        # Before a ticker exists its target weight is 0 (targets.target_weights), so it is never
-        # traded; the feed carries its first price (or 0 if it has none in the run, which
-        # `_rebalance` skips) only so that a zero position values to 0, not NaN.
-        close, opn = m.close[t].bfill().fillna(0.0), m.open[t].bfill().fillna(0.0)
-        frame = pd.DataFrame({"open": opn, "high": np.fmax(opn, close), "low": np.fmin(opn, close),
-                              "close": close, "volume": 0.0}, index=m.days)
-        cerebro.adddata(FrameFeed(frame=frame), name=t)
-    return cerebro, broker
+    return inputs if cfg.execution.cash_interest else inputs.assign(cash_rate=0.0)
 
 
-def _engine(prepared: Prepared, cfg: Config, tickers, strategy, **kwargs) -> tuple[pd.DataFrame, list, HedgedBroker]:
-    cerebro, broker = _cerebro(prepared, tickers, cfg)
-    cerebro.addstrategy(strategy, **kwargs)
-    strat = cerebro.run()[0]
-    rows = pd.DataFrame(strat.rows, columns=["date", "value", "cash", "option_value", *tickers])
-    rows["date"] = pd.to_datetime(rows["date"])
-    return rows.set_index("date"), strat.fills, broker
+def execute_strategy(prepared: Prepared, cfg: Config, tickers, weights: np.ndarray, hedge_ratio: np.ndarray,
+                     engine: str = "fast") -> Executed:
+    """Follow daily target weights and hedge ratios with `engine` (both give identical results)."""
+    if engine == "backtrader":
+        return _backtrader(prepared, cfg, tickers, "fedcut", targets=weights, hedge_ratio=hedge_ratio,
+                           band=cfg.execution.rebalance_band, cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
+    return _fast(prepared, cfg, tickers, weights, hedge_ratio)
 
 
 @functools.lru_cache(maxsize=8)
-def _benchmark_cached(prepared: Prepared, ticker: str, execution_values) -> pd.DataFrame:
+def _benchmark_cached(prepared: Prepared, ticker: str, execution_values, engine: str) -> pd.Series:
     cfg = resolve({f"execution.{k}": v for k, v in execution_values})  # puts are never bought: hedge.* is moot
-    rows, _, _ = _engine(prepared, cfg, (ticker,), BuyAndHold, cash_buffer=cfg.execution.cash_buffer)
-    return rows
+    ex = cfg.execution
+    if engine == "backtrader":
+        run = _backtrader(prepared, cfg, (ticker,), "buy_and_hold", cash_buffer=ex.cash_buffer,
+                          slippage=ex.slippage_bps / 1e4, commission=ex.commission_bps / 1e4)
+        refused = [f for f in run.fills if f["action"] == "rejected"]
+        if refused:
+            raise FedcutError(f"buy-and-hold {ticker}: the broker refused its order on {refused[0]['date']}; "
+                              "the benchmark would be all cash")
+        return run.rows["value"].rename("value")
+    tape = tape_for(prepared.market, _cash_inputs(prepared, cfg), (ticker,))
+    return pd.Series(buy_and_hold(tape, 0, settings_for([cfg]))[0], index=prepared.market.days, name="value")
 
 
-def benchmark(prepared: Prepared, cfg: Config, ticker: str) -> pd.DataFrame:
-    """Buy-and-hold `ticker` through the same engine; cached, since only execution.* settings change it."""
-    return _benchmark_cached(prepared, ticker, tuple(sorted(cfg.execution.as_dict().items())))
+def benchmark(prepared: Prepared, cfg: Config, ticker: str, engine: str = "fast") -> pd.Series:
+    """Buy-and-hold `ticker`'s daily value through the same execution; cached, since only
+    execution.* settings change it."""
+    return _benchmark_cached(prepared, ticker, tuple(sorted(cfg.execution.as_dict().items())), engine)
 
 
-def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> RunResult:
+def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, engine: str = "fast") -> RunResult:
     """Execute one configuration and its benchmarks; return frames and metrics (nothing written)."""
     prepared = prepare(cfg, data_dir, offline)
     m = prepared.market
@@ -176,39 +208,35 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -
     available = m.close[list(tickers)].notna()
     targets = target_weights(sig, available, cfg.strategy, cfg.hedge.hedge_ratio)
     weights = targets[[f"w_{t}" for t in tickers]].to_numpy()
-    buffer = cfg.execution.cash_buffer
-    rows, fills, broker = _engine(prepared, cfg, tickers, FedcutStrategy, targets=weights,
-                                  hedge_ratio=targets["hedge_ratio"].to_numpy(), band=cfg.execution.rebalance_band,
-                                  cash_buffer=buffer, hedge=cfg.hedge)
-    bench, spy = benchmark(prepared, cfg, "IWM"), benchmark(prepared, cfg, "SPY")
+    done = execute_strategy(prepared, cfg, tickers, weights, targets["hedge_ratio"].to_numpy(), engine)
+    rows = done.rows
+    bench, spy = benchmark(prepared, cfg, "IWM", engine), benchmark(prepared, cfg, "SPY", engine)
 
-    equity = pd.DataFrame({"strategy": rows["value"], "benchmark": bench["value"],
+    equity = pd.DataFrame({"strategy": rows["value"], "benchmark": bench,
                            "regime": sig["regime"].reindex(rows.index), "cash": rows["cash"],
                            "option_value": rows["option_value"]})
     for t in tickers:
         equity[f"w_{t}"] = rows[t] / rows["value"]
-    equity["spy"] = spy["value"]
-    book = pd.DataFrame(broker.book_history)
-    equity["option_delta"] = book.set_index(pd.to_datetime(book["date"]))["option_delta"].reindex(equity.index)
+    equity["spy"] = spy
+    equity["option_delta"] = rows["option_delta"]
     equity.index.name = "date"
-    trades = _trades(fills, broker)
+    trades = _trades(done.fills, done.option_events, cfg.hedge.contract_size)
     rf = prepared.broker_inputs["cash_rate"]
     cuts_in_data = [d for d in prepared.first_cuts if d >= m.days[0]]  # a cycle needs its first cut in the data
     windows = cycle_windows(cuts_in_data, cfg.analysis.cycle_months_before, cfg.analysis.cycle_months_after,
                             data_end=m.days[-1], data_start=m.days[0])
-    cum_hedge_pnl = _hedge_pnl(equity, broker)
+    cum_hedge_pnl = _hedge_pnl(equity, done.option_events)
     hedge_pnl = cum_hedge_pnl.diff().fillna(cum_hedge_pnl.iloc[0])  # episode_table sums daily P&L
     episodes = episode_table(equity["strategy"], equity["benchmark"], windows, hedge_pnl=hedge_pnl,
                              regimes=equity["regime"], weights=equity[[f"w_{t}" for t in tickers]])
-    metrics = _metrics(cfg, prepared, equity, trades, rf, episodes, broker)
+    metrics = _metrics(cfg, prepared, equity, trades, rf, episodes, done)
     return RunResult(cfg, prepared, sig, equity, trades, metrics, episodes, data_dir, offline)
 
 
-def _trades(fills: list[dict], broker: HedgedBroker) -> pd.DataFrame:
+def _trades(fills: list[dict], option_events: list, size: int) -> pd.DataFrame:
     etf = pd.DataFrame(fills)
-    options = pd.DataFrame([e.as_row() for e in broker.option_events])
+    options = pd.DataFrame([e.as_row() for e in option_events])
     if len(options):
-        size = broker.hedge.contract_size
         sign = np.where(options["action"].isin(["buy", "roll_buy"]), 1, -1)
         options["quantity"] = sign * options["contracts"]
         options["price"] = options["fill_price"]
@@ -219,20 +247,20 @@ def _trades(fills: list[dict], broker: HedgedBroker) -> pd.DataFrame:
     return out.sort_values("date", kind="stable").reset_index(drop=True)
 
 
-def _hedge_pnl(equity: pd.DataFrame, broker: HedgedBroker) -> pd.Series:
+def _hedge_pnl(equity: pd.DataFrame, option_events: list) -> pd.Series:
     """Cumulative P&L of the puts: marked value plus every option cash flow (after costs) to date."""
-    flows = pd.Series([e.cash for e in broker.option_events],
-                      index=pd.DatetimeIndex([e.date for e in broker.option_events]), dtype=float)
+    flows = pd.Series([e.cash for e in option_events],
+                      index=pd.DatetimeIndex([e.date for e in option_events]), dtype=float)
     cum = flows.groupby(level=0).sum().reindex(equity.index, fill_value=0.0).cumsum()
     return (equity["option_value"] + cum).rename("hedge_pnl")
 
 
-def _metrics(cfg, prepared, equity, trades, rf, episodes, broker) -> dict:
+def _metrics(cfg, prepared, equity, trades, rf, episodes, done: Executed) -> dict:
     m = prepared.market
     turnover = _turnover(trades, equity["strategy"])
-    flows = np.array([e.cash for e in broker.option_events])
+    flows = np.array([e.cash for e in done.option_events])
     premium, proceeds = float(-flows[flows < 0].sum()), float(flows[flows > 0].sum())
-    hedge_commission = float(sum(e.commission for e in broker.option_events))
+    hedge_commission = float(sum(e.commission for e in done.option_events))
     cycles = {}
     for row in episodes.itertuples():
         cycles[row.cycle] = {"strategy_max_drawdown": _num(row.strategy_max_drawdown),
@@ -248,14 +276,18 @@ def _metrics(cfg, prepared, equity, trades, rf, episodes, broker) -> dict:
         "cycles": cycles,
         "hedge": {"premium_paid": premium, "proceeds_and_settlements": proceeds,
                   "commission_included": hedge_commission, "net_cash": proceeds - premium,
-                  "option_trades": len(broker.option_events)},
+                  "option_trades": len(done.option_events)},
         "etf_trades": int((trades["strike"].isna() & (trades["action"] != "rejected")).sum()),
         "rejected_orders": int((trades["action"] == "rejected").sum()),
-        "interest_earned": float(broker.interest_earned),
+        "interest_earned": done.cash["interest_earned"],
+        "cash": {"interest_paid": done.cash["interest_paid"], "negative_cash_days": done.cash["negative_cash_days"],
+                 "lowest_cash": done.cash["lowest_cash"]},
         "regime_share": {k: float(v) for k, v in regimes.items()},
         "run": {"start": str(m.days[0].date()), "end": str(m.days[-1].date()), "end_set_by": m.end_set_by,
                 "proxies": [p.describe() for p in m.proxies], "notes": list(m.notes),
                 "oracle": bool(cfg.run.oracle), "label": ORACLE_LABEL if cfg.run.oracle else "",
+                "backfilled_indices": bool(cfg.data.allow_backfilled_indices),
+                "backfilled_label": BACKFILLED_LABEL if cfg.data.allow_backfilled_indices else "",
                 "config_hash": cfg.digest()},
     }
 
@@ -309,6 +341,8 @@ def write_run(result: RunResult, out: Path) -> Path:
 def _header(result: RunResult) -> str:
     lines = [f"fedcut run configuration (hash {result.config.digest()}): reproduce with",
              "python run_backtest.py --config config.toml"]
+    if result.config.data.allow_backfilled_indices:
+        lines.insert(0, BACKFILLED_LABEL)
     if result.config.run.oracle:
         lines.insert(0, ORACLE_LABEL)
     return "\n".join(lines)

@@ -21,14 +21,14 @@ import math
 import numbers
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from fedcut.errors import PricingInputError
 from fedcut.hedging.pricing import bsm_put, put_delta
 from fedcut.hedging.surface import half_spread, implied_vol
 
-"""USD between strikes of new contracts: IWM lists $0.5-$1 strikes near the money.
-
-Strikes are on the split-adjusted `Close`, so before the 2005 2:1 split a 0.5 tick
-stands for a traded $1 strike; moneyness, and so the price, is unaffected."""
+_EPOCH = dt.date(1970, 1, 1)  # day ordinals in the array engine count from here
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,43 @@ def strike_for(spot: float, moneyness: float, tick: float) -> float:
     return round(moneyness * spot / tick) * tick
 
 
-def expiry_for(date: dt.date, tenor_days: int) -> dt.date:
-    """date + tenor_days calendar days, moved back to Friday if it falls on a weekend."""
-    expiry = date + dt.timedelta(days=tenor_days)
-    return expiry - dt.timedelta(days=max(0, expiry.weekday() - 4))
+def listed_expiries(trading_days, years_ahead: int = 3) -> np.ndarray:
+    """Monthly IWM option expiries as day ordinals (days since 1970-01-01): each month's third
+    Friday, or the trading day before it when the market is closed that Friday (e.g. Good Friday),
+    from the calendar's first month to `years_ahead` years past its last day. Beyond the calendar
+    no holiday is known, so the third Friday stands."""
+    days = pd.DatetimeIndex(trading_days)
+    traded = days.values.astype("datetime64[D]").astype(np.int64)
+    months = pd.period_range(days[0].to_period("M"), (days[-1] + pd.DateOffset(years=years_ahead)).to_period("M"),
+                             freq="M")
+    month_start = months.to_timestamp().values.astype("datetime64[D]").astype(np.int64)
+    weekday = (month_start + 3) % 7  # 1970-01-01 was a Thursday: Monday = 0
+    third_friday = month_start + (4 - weekday) % 7 + 14
+    third_friday = third_friday[third_friday >= traded[0]]
+    at = np.searchsorted(traded, third_friday, side="right") - 1  # last trading day on or before
+    return np.where(third_friday <= traded[-1], traded[at], third_friday)
+
+
+def expiry_for(date: dt.date, tenor_days: int, roll_days: int, expiries: np.ndarray) -> dt.date:
+    """The listed monthly expiry nearest `date + tenor_days` among those more than `roll_days` away
+    (so a new put is never due for a roll at once); of two equally near, the later."""
+    return _EPOCH + dt.timedelta(days=int(expiry_ordinals(np.array([(date - _EPOCH).days]), tenor_days,
+                                                          roll_days, expiries)[0]))
+
+
+def expiry_ordinals(day: np.ndarray, tenor_days, roll_days, expiries: np.ndarray) -> np.ndarray:
+    """`expiry_for` on arrays of day ordinals (days since 1970-01-01); tenor and roll broadcast."""
+    day = np.asarray(day, dtype=np.int64)
+    first = np.searchsorted(expiries, day + np.asarray(roll_days), side="right")  # first e - day > roll_days
+    want = day + np.asarray(tenor_days)
+    at = np.maximum(np.searchsorted(expiries, want, side="left"), first)  # first e >= want, and allowed
+    after = expiries[np.minimum(at, len(expiries) - 1)]
+    before_at = np.maximum(at - 1, 0)
+    before = expiries[before_at]
+    use_before = (at - 1 >= first) & (want - before < after - want)
+    if (at >= len(expiries)).any():
+        raise PricingInputError("no listed expiry far enough ahead: the expiry calendar is too short")
+    return np.where(use_before, before, after)
 
 
 def contracts_for(notional: float, spot: float, hedge_ratio: float, size: int) -> int:
@@ -150,8 +183,9 @@ def contracts_for_budget(budget_cash: float, model_price: float, size: int,
 class OptionBook:
     """Long IWM puts held as `PutLot`s; priced and traded with the `hedge` config section."""
 
-    def __init__(self, hedge):
+    def __init__(self, hedge, expiries: np.ndarray | None = None):
         self.hedge = hedge
+        self.expiries = expiries  # listed expiries (`listed_expiries`), needed to roll
         self.lots: list[PutLot] = []
 
     def _vol_years(self, inputs: MarketInputs, strike: float, expiry: dt.date) -> tuple[float, float]:
@@ -221,14 +255,15 @@ class OptionBook:
     def roll(self, inputs: MarketInputs, moneyness: float, tenor_days: int) -> list[OptionEvent]:
         """Replace each lot with less than `roll_days` of life by the same number of new puts.
 
-        The new strike is `strike_for(spot, moneyness)` and the new expiry
-        `expiry_for(date, tenor_days)`. Returns roll_sell / roll_buy events in pairs.
+        The new strike is `strike_for(spot, moneyness)` and the new expiry the listed one
+        `expiry_for` gives. Returns roll_sell / roll_buy events in pairs.
         """
         events = []
         for lot in [lot for lot in self.lots if (lot.expiry - inputs.date).days < self.hedge.roll_days]:
             events.append(self.sell(lot, inputs, action="roll_sell"))
             events.append(self.buy(inputs, lot.contracts, strike_for(inputs.spot, moneyness, self.hedge.strike_tick),
-                                   expiry_for(inputs.date, tenor_days), action="roll_buy"))
+                                   expiry_for(inputs.date, tenor_days, self.hedge.roll_days, self.expiries),
+                                   action="roll_buy"))
         return events
 
     def mark(self, inputs: MarketInputs) -> float:

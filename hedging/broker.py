@@ -7,8 +7,10 @@ Keeping the option book and the cash interest in the broker makes that one numbe
 hedge and no side ledger has to be reconciled afterwards.
 
 Daily order of work in `next()` (called by cerebro before the strategy's `next`):
-  1. interest: positive cash grows by exp(r * days / 365) for the calendar days since
-     the previous bar, at the `cash_rate` known at that previous bar;
+  1. interest (`hedging.cash`): positive cash grows by exp(r * days / 365) for the calendar
+     days since the previous bar, at the `cash_rate` known at that previous bar; negative
+     cash (a margin loan: puts bought with money the account does not have) pays
+     `cash_rate + borrow_spread`;
   2. `BackBroker.next()`: ETF orders fill, the ETF value is recomputed;
   3. expired puts cash-settle at intrinsic and the book is re-marked at today's inputs.
 So the value seen on a bar by the strategy, analyzers and observers includes that
@@ -20,20 +22,20 @@ fills them.
 Market inputs come from `set_market(frame)`: a DataFrame indexed by trading day
 with columns spot (IWM `Close`), vix, rate, div_yield (see `hedging.book.MarketInputs`)
 and cash_rate (annual continuous rate earned by idle cash), each already lagged to
-what was known on that day. Negative cash earns and pays nothing. Fund mode is not
-supported: backtrader's fund value would leave the book out.
+what was known on that day. Fund mode is not supported: backtrader's fund value would
+leave the book out.
 """
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import backtrader as bt
 import numpy as np
 import pandas as pd
 
 from fedcut.errors import DataError, PricingInputError
-from fedcut.hedging.book import MarketInputs, OptionBook, OptionEvent, expiry_for, strike_for
+from fedcut.hedging.book import MarketInputs, OptionBook, OptionEvent, expiry_for, listed_expiries, strike_for
+from fedcut.hedging.cash import interest_factors
 
 MARKET_COLUMNS = ("spot", "vix", "rate", "div_yield", "cash_rate")
 
@@ -41,20 +43,23 @@ MARKET_COLUMNS = ("spot", "vix", "rate", "div_yield", "cash_rate")
 class HedgedBroker(bt.brokers.BackBroker):
     """BackBroker + an `OptionBook` of IWM puts + interest on cash; `hedge` is the config section."""
 
-    def __init__(self, hedge):
+    def __init__(self, hedge, borrow_spread: float = 0.0):
         self.hedge = hedge  # before super().__init__, which calls init()
+        self.borrow_spread = borrow_spread
         self._market: dict[dt.date, tuple[float, ...]] = {}
+        self._expiries = None
         super().__init__()
 
     def init(self):
         """Reset the run state (backtrader calls this at construction and at start)."""
         super().init()
-        self.book = OptionBook(self.hedge)
+        self.book = OptionBook(self.hedge, self._expiries)
         self.option_events: list[OptionEvent] = []
         self.book_history: list[dict] = []
         self.book_value = 0.0
         self.book_delta = 0.0
         self.interest_earned = 0.0
+        self.interest_paid = 0.0
         self._date: dt.date | None = None
 
     def set_market(self, frame: pd.DataFrame) -> None:
@@ -71,7 +76,9 @@ class HedgedBroker(bt.brokers.BackBroker):
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise PricingInputError(f"market input {column} on {dates[i]} is {values[i, j]!r}")
-        self._market = {d: tuple(row) for d, row in zip(dates, values.tolist())}
+        lend, borrow = interest_factors(frame.index, values[:, MARKET_COLUMNS.index("cash_rate")], self.borrow_spread)
+        self._market = {d: (*row, g, b) for d, row, g, b in zip(dates, values.tolist(), lend.tolist(), borrow.tolist())}
+        self._expiries = self.book.expiries = listed_expiries(frame.index)
 
     def _row(self, date: dt.date) -> tuple[float, ...]:
         try:
@@ -79,21 +86,30 @@ class HedgedBroker(bt.brokers.BackBroker):
         except KeyError:
             raise DataError(f"hedged broker has no market inputs for {date}") from None
 
+    @property
+    def expiries(self):
+        """Listed monthly expiries over the run (day ordinals), set with the market inputs."""
+        return self._expiries
+
     def inputs(self) -> MarketInputs:
         """Today's pricing inputs."""
         if self._date is None:
             raise DataError("hedged broker has no current bar yet: option trades start in next()")
-        spot, vix, rate, div_yield, _ = self._row(self._date)
+        spot, vix, rate, div_yield = self._row(self._date)[:4]
         return MarketInputs(self._date, spot, vix, rate, div_yield)
 
     def next(self):
         """Accrue interest, run the ETF broker, settle expired puts and re-mark (see module docstring)."""
         today = bt.num2date(max(d.datetime[0] for d in self.cerebro.datas if len(d))).date()
-        if self._date is not None and today > self._date and self.cash > 0:
-            days = (today - self._date).days
-            interest = self.cash * math.expm1(self._row(self._date)[4] * days / 365.0)
+        lend, borrow = self._row(today)[5:]  # also refuses a bar without market inputs
+        if self._date is not None and today > self._date and self.cash != 0:
+            if self.cash > 0:
+                interest = self.cash * lend
+                self.interest_earned += interest
+            else:
+                interest = self.cash * borrow
+                self.interest_paid -= interest
             self.cash += interest
-            self.interest_earned += interest
         self._date = today
         super().next()
         if self.book.lots:
@@ -134,7 +150,8 @@ class HedgedBroker(bt.brokers.BackBroker):
         """Buy puts at today's close; strike and expiry default to hedge.moneyness and hedge.tenor_days."""
         inputs = self.inputs()
         strike = strike_for(inputs.spot, self.hedge.moneyness, self.hedge.strike_tick) if strike is None else strike
-        expiry = expiry_for(inputs.date, self.hedge.tenor_days) if expiry is None else expiry
+        if expiry is None:
+            expiry = expiry_for(inputs.date, self.hedge.tenor_days, self.hedge.roll_days, self._expiries)
         event = self._apply([self.book.buy(inputs, contracts, strike, expiry)])[0]
         self._mark()
         return event

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
-from vollib.black_scholes_merton import black_scholes_merton
 
 from fedcut.errors import PricingInputError
 
@@ -66,6 +64,58 @@ def validate_inputs(spot, strike, years, rate, div_yield, vol) -> tuple[np.ndarr
         raise PricingInputError(f"pricing inputs do not broadcast: {shapes}") from None
 
 
+# Cephes' ndtr (Moshier, Cephes Math Library 2.9, as in SciPy): erf by a rational function of
+# x^2 for |x| < 1, erfc by rational functions of x on [1, 8) and [8, inf). Written with numpy
+# element-wise operations only, so a scalar and an array give the same bits (the two execution
+# engines price the same puts one by one and in blocks) and no SciPy import is needed.
+_ERF_T = (9.60497373987051638749E0, 9.00260197203842689217E1, 2.23200534594684319226E3,
+          7.00332514112805075473E3, 5.55923013010394962768E4)
+_ERF_U = (3.35617141647503099647E1, 5.21357949780152679795E2, 4.59432382970980127987E3,
+          2.26290000613890934246E4, 4.92673942608635921086E4)
+_ERFC_P = (2.46196981473530512524E-10, 5.64189564831068821977E-1, 7.46321056442269912687E0,
+           4.86371970985681366614E1, 1.96520832956077098242E2, 5.26445194995477358631E2,
+           9.34528527171957607540E2, 1.02755188689515710272E3, 5.57535335369399327526E2)
+_ERFC_Q = (1.32281951154744992508E1, 8.67072140885989742329E1, 3.54937778887819891062E2,
+           9.75708501743205489753E2, 1.82390916687909736289E3, 2.24633760818710981792E3,
+           1.65666309194161350182E3, 5.57535340817727675546E2)
+_ERFC_R = (5.64189583547755073984E-1, 1.27536670759978104416E0, 5.01905042251180477414E0,
+           6.16021097993053585195E0, 7.40974269950448939160E0, 2.97886665372100240670E0)
+_ERFC_S = (2.26052863220117276590E0, 9.39603524938001434673E0, 1.20489539808096656605E1,
+           1.70814450747565897222E1, 9.60896809063285878198E0, 3.36907645100081516050E0)
+_SQRT1_2 = 7.07106781186547524401E-1
+
+
+def _polevl(x, coef):
+    out = coef[0] * np.ones_like(x)
+    for c in coef[1:]:
+        out = out * x + c
+    return out
+
+
+def _p1evl(x, coef):
+    out = x + coef[0]
+    for c in coef[1:]:
+        out = out * x + c
+    return out
+
+
+def ndtr(a):
+    """Standard normal CDF of a float array (Cephes' algorithm; relative error about 1e-15)."""
+    a = np.asarray(a, dtype=float)
+    x = a * _SQRT1_2
+    z = np.abs(x)
+    zz = x * x
+    erf_small = x * _polevl(zz, _ERF_T) / _p1evl(zz, _ERF_U)  # erf(x) for |x| < 1
+    with np.errstate(under="ignore"):
+        e = np.exp(-z * z)
+    erfc_mid = e * _polevl(z, _ERFC_P) / _p1evl(z, _ERFC_Q)  # erfc(z) for 1 <= z < 8
+    erfc_far = e * _polevl(z, _ERFC_R) / _p1evl(z, _ERFC_S)  # erfc(z) for z >= 8
+    erf_z = z * _polevl(zz, _ERF_T) / _p1evl(zz, _ERF_U)
+    erfc_z = np.where(z < 1.0, 1.0 - erf_z, np.where(z < 8.0, erfc_mid, erfc_far))
+    tail = 0.5 * erfc_z
+    return np.where(z < _SQRT1_2, 0.5 + 0.5 * erf_small, np.where(x > 0, 1.0 - tail, tail))
+
+
 def _out(a: np.ndarray):
     """A float for 0-d results, the array otherwise."""
     return float(a) if a.ndim == 0 else a
@@ -112,6 +162,8 @@ def put_vega(spot, strike, years, rate, div_yield, vol):
 
 def bsm_put_reference(spot, strike, years, rate, div_yield, vol) -> float:
     """Scalar put value from vollib (reference for the vectorised `bsm_put`)."""
+    from vollib.black_scholes_merton import black_scholes_merton  # a test reference only (dev extra)
+
     s, k, t, r, q, v = (float(x) for x in validate_inputs(spot, strike, years, rate, div_yield, vol))
     return float(black_scholes_merton("p", s, k, t, r, v, q))
 

@@ -113,7 +113,9 @@ def _reasons(frame: pd.DataFrame, out: pd.DataFrame, regime) -> list[str]:
     for i, (day, row) in enumerate(f.iterrows()):
         r = out["regime"].iat[i]
         if r == "crisis":
-            why = f"stress: STLFSI4 {row.stlfsi:.2f}, NFCI {row.nfci:.2f}, VIX {row.vix:.1f}"
+            gauges = [f"{name} {value:.2f}" for name, value in (("STLFSI4", row.stlfsi), ("NFCI", row.nfci))
+                      if pd.notna(value)]  # missing before they were first published
+            why = "stress: " + ", ".join(gauges + [f"VIX {row.vix:.1f}"])
         elif r == "late_panic":
             why = (f"late cut: {_since(row.cycle_first_cut, 'cycle from')} with damage (spread {row.credit_spread:.2f}, "
                    f"IWM {row.iwm_drawdown_252d:+.0%} from high); "

@@ -16,8 +16,12 @@ import math
 
 import backtrader as bt
 import numpy as np
+import pandas as pd
 
 from fedcut.hedging.book import contracts_for, contracts_for_budget, expiry_for, strike_for
+from fedcut.hedging.broker import HedgedBroker
+from fedcut.strategies.engine import buy_and_hold_shares
+from fedcut.strategies.feeds import FrameFeed
 
 
 class _Recorder(bt.Strategy):
@@ -92,7 +96,8 @@ class FedcutStrategy(_Recorder):
         exposure = iwm_weight * broker.getvalue()
         if hedge.sizing == "budget":
             strike = strike_for(inputs.spot, hedge.moneyness, hedge.strike_tick)
-            model, _, _ = broker.book.quote(inputs, strike, expiry_for(inputs.date, hedge.tenor_days))
+            expiry = expiry_for(inputs.date, hedge.tenor_days, hedge.roll_days, broker.expiries)
+            model, _, _ = broker.book.quote(inputs, strike, expiry)
             budget = hedge.annual_budget * broker.getvalue() * hedge.tenor_days / 365.0
             needed = contracts_for_budget(budget, model, hedge.contract_size, hedge.commission_per_contract)
         else:
@@ -108,14 +113,47 @@ class FedcutStrategy(_Recorder):
 
 
 class BuyAndHold(_Recorder):
-    """Buys the first feed with all cash but the buffer at the second bar's open, then holds."""
+    """Buys the first feed at the second bar's open with all cash but the buffer, never more
+    than the cash can pay for with slippage and commission, then holds."""
 
-    params = dict(cash_buffer=0.01)
+    params = dict(cash_buffer=0.01, slippage=0.0, commission=0.0)
 
     def next_open(self):
         if len(self.datas[0]) == 2:  # the second bar (len(self) still counts the bars before it)
             data = self.datas[0]
-            self.buy(data=data, size=math.floor(self.broker.getvalue() * (1 - self.p.cash_buffer) / data.open[0]))
+            self.buy(data=data, size=buy_and_hold_shares(self.broker.getvalue(), data.open[0], self.p.cash_buffer,
+                                                         self.p.slippage, self.p.commission))
 
     def next(self):
         self.record()
+
+
+STRATEGIES = {"fedcut": FedcutStrategy, "buy_and_hold": BuyAndHold}
+
+
+def run_cerebro(market, inputs: pd.DataFrame, cfg, tickers: tuple[str, ...], strategy: str, **kwargs):
+    """Run a strategy (`STRATEGIES`) over `tickers` in cerebro with the hedged broker; return the
+    daily rows (value, cash, option_value, option_delta, USD held per ticker), the recorded ETF
+    fills and refusals, and the broker (option events, interest)."""
+    cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, cheat_on_open=True)
+    broker = HedgedBroker(cfg.hedge, borrow_spread=cfg.execution.borrow_spread_bps / 1e4)
+    broker.set_cash(cfg.execution.initial_cash)
+    broker.set_market(inputs)
+    broker.setcommission(commission=cfg.execution.commission_bps / 1e4)
+    broker.set_slippage_perc(cfg.execution.slippage_bps / 1e4, slip_open=True, slip_match=True, slip_out=True)
+    cerebro.broker = broker
+    for t in tickers:
+        # Before a ticker exists its target weight is 0 (targets.target_weights), so it is never
+        # traded; the feed carries its first price (or 0 if it has none in the run, which
+        # `_rebalance` skips) only so that a zero position values to 0, not NaN.
+        close, opn = market.close[t].bfill().fillna(0.0), market.open[t].bfill().fillna(0.0)
+        frame = pd.DataFrame({"open": opn, "high": np.fmax(opn, close), "low": np.fmin(opn, close),
+                              "close": close, "volume": 0.0}, index=market.days)
+        cerebro.adddata(FrameFeed(frame=frame), name=t)
+    cerebro.addstrategy(STRATEGIES[strategy], **kwargs)
+    strat = cerebro.run()[0]
+    rows = pd.DataFrame(strat.rows, columns=["date", "value", "cash", "option_value", *tickers])
+    rows["date"] = pd.to_datetime(rows["date"])
+    rows = rows.set_index("date")
+    rows.insert(3, "option_delta", pd.DataFrame(broker.book_history)["option_delta"].to_numpy())
+    return rows, strat.fills, broker

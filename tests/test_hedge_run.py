@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from fedcut.params import resolve
-from fedcut.run import _engine, prepare
-from fedcut.strategies.fedcut_strategy import FedcutStrategy
+from fedcut.run import prepare
+from fedcut.strategies.fedcut_strategy import run_cerebro
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +18,10 @@ def hedged(shared_data):
     weights = np.zeros((n, len(prepared.tickers)))
     weights[:, 0] = 1.0  # IWM only
     args = dict(band=cfg.execution.rebalance_band, cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
-    rows, _, broker = _engine(prepared, cfg, prepared.tickers, FedcutStrategy, targets=weights,
-                              hedge_ratio=np.ones(n), **args)
-    bare, _, _ = _engine(prepared, cfg, prepared.tickers, FedcutStrategy, targets=weights,
-                         hedge_ratio=np.zeros(n), **args)
+    rows, _, broker = run_cerebro(prepared.market, prepared.broker_inputs, cfg, prepared.tickers, "fedcut",
+                                  targets=weights, hedge_ratio=np.ones(n), **args)
+    bare, _, _ = run_cerebro(prepared.market, prepared.broker_inputs, cfg, prepared.tickers, "fedcut",
+                             targets=weights, hedge_ratio=np.zeros(n), **args)
     return cfg, rows, bare, broker
 
 
@@ -42,7 +42,7 @@ def test_puts_are_bought_rolled_and_settled_with_costs(hedged):
 
 def test_broker_value_is_cash_plus_etfs_plus_book_every_day(hedged):
     _, rows, _, _ = hedged
-    held = rows.drop(columns=["value", "cash", "option_value"]).sum(axis=1)
+    held = rows.drop(columns=["value", "cash", "option_value", "option_delta"]).sum(axis=1)
     np.testing.assert_allclose(rows["value"], rows["cash"] + held + rows["option_value"], rtol=1e-9)
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from fedcut.errors import DataError, PricingInputError
 from fedcut.params import defaults
 from fedcut.hedging.book import (MarketInputs, OptionBook, OptionEvent, PutLot, contracts_for,
-                          contracts_for_budget, expiry_for, strike_for)
+                                 contracts_for_budget, expiry_for, listed_expiries, strike_for)
 from fedcut.hedging.broker import HedgedBroker
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import implied_vol
@@ -95,7 +95,7 @@ def test_weekend_expiry_settles_on_next_trading_day():
 
 
 def test_roll_replaces_short_dated_lots_only():
-    book = OptionBook(HEDGE)
+    book = OptionBook(HEDGE, listed_expiries(pd.bdate_range("2008-01-02", "2009-12-31")))
     book.buy(mkt(), 5, 63.0, dt.date(2008, 10, 17))
     book.buy(mkt(), 2, 63.0, dt.date(2008, 12, 19))
     today = mkt(dt.date(2008, 9, 22), spot=66.3)
@@ -103,7 +103,7 @@ def test_roll_replaces_short_dated_lots_only():
     assert [(e.action, e.contracts) for e in events] == [("roll_sell", 5), ("roll_buy", 5)]
     new = events[1]
     assert new.strike == 59.5  # 0.9 * 66.3 = 59.67 -> nearest 0.5
-    assert new.expiry == dt.date(2008, 12, 19)  # 90 days after Monday 09-22 is Sunday 12-21
+    assert new.expiry == dt.date(2008, 12, 19)  # the third Friday nearest 90 days after Monday 09-22 (Sunday 12-21)
     assert sorted((lot.expiry, lot.contracts) for lot in book.lots) == [
         (dt.date(2008, 12, 19), 2), (dt.date(2008, 12, 19), 5)]
 
@@ -116,10 +116,42 @@ def test_strike_for_is_on_the_tick_and_nearest(spot, m):
     assert abs(k - m * spot) <= tick / 2 + 1e-9
 
 
-@given(st.dates(dt.date(1995, 1, 1), dt.date(2030, 1, 1)), st.integers(7, 730))
-def test_expiry_for_is_a_weekday_within_two_days(date, tenor):
-    e = expiry_for(date, tenor)
-    assert e.weekday() < 5 and 0 <= (date + dt.timedelta(days=tenor) - e).days <= 2
+CALENDAR = pd.bdate_range("1995-01-02", "2027-12-31").difference(
+    pd.DatetimeIndex(["2008-03-21", "2016-03-25", "2024-03-29"]))  # Good Fridays on third Fridays: closed
+
+
+def _third_friday(year: int, month: int) -> dt.date:
+    first = dt.date(year, month, 1)
+    return first + dt.timedelta(days=(4 - first.weekday()) % 7 + 14)
+
+
+@given(st.dates(dt.date(1995, 1, 2), dt.date(2025, 12, 31)), st.integers(7, 730), st.integers(0, 60))
+def test_new_puts_expire_on_the_listed_monthly_expiry_nearest_the_tenor(date, tenor, roll):
+    roll = min(roll, tenor - 1)
+    expiries = listed_expiries(CALENDAR)
+    e = expiry_for(date, tenor, roll, expiries)
+    third = _third_friday(e.year, e.month)
+    assert e == third or (e == third - dt.timedelta(days=1) and pd.Timestamp(third) not in CALENDAR)
+    assert (e - date).days > roll  # never due for a roll the day it is bought
+    want = date + dt.timedelta(days=tenor)
+    for month in pd.period_range(pd.Timestamp(date), pd.Timestamp(want) + pd.DateOffset(months=2), freq="M"):
+        other = _third_friday(month.year, month.month)
+        if pd.Timestamp(other) not in CALENDAR:
+            other -= dt.timedelta(days=1)
+        if (other - date).days > roll:
+            assert abs((e - want).days) <= abs((other - want).days)
+
+
+def test_expiries_on_the_real_calendar_avoid_holidays(shared_data):
+    from fedcut.data.readers import read_price_csv
+
+    days = read_price_csv(shared_data / "prices" / "IWM.csv").index
+    listed = pd.to_datetime(listed_expiries(days), unit="D")
+    inside = listed[listed <= days[-1]]
+    assert inside.isin(days).all()  # every expiry inside the data is a trading day
+    assert pd.Timestamp("2008-03-20") in listed  # Good Friday 2008-03-21: the Thursday before
+    assert (listed.day_of_week[listed != pd.Timestamp("2008-03-20")] <= 4).all()
+    assert not listed.isin(pd.DatetimeIndex(["2023-11-23"])).any()  # no Thanksgiving expiry
 
 
 def test_sizing_helpers_floor_to_whole_contracts():
@@ -163,6 +195,7 @@ def test_expired_or_invalid_contracts_raise():
     with pytest.raises(PricingInputError, match="strike"):
         book.buy(mkt(), 1, float("nan"), dt.date(2008, 12, 19))
     book.buy(mkt(), 1, 63.0, dt.date(2008, 12, 19))
+    book.expiries = listed_expiries(pd.bdate_range("2008-01-02", "2009-12-31"))
     after = mkt(dt.date(2008, 12, 22))
     for action in (book.mark, book.delta, lambda i: book.roll(i, 0.9, 91)):
         with pytest.raises(PricingInputError, match="expired"):
@@ -174,7 +207,9 @@ def test_expired_or_invalid_contracts_raise():
 
 def run_hedge(book, inputs, contracts):
     """Buy at the first day, settle and roll daily, close at the last: (marks, cash flows, events)."""
-    events = [book.buy(inputs[0], contracts, strike_for(inputs[0].spot, 0.9, 0.5), expiry_for(inputs[0].date, 91))]
+    book.expiries = listed_expiries(pd.DatetimeIndex([i.date for i in inputs]))
+    expiry = expiry_for(inputs[0].date, 91, book.hedge.roll_days, book.expiries)
+    events = [book.buy(inputs[0], contracts, strike_for(inputs[0].spot, 0.9, 0.5), expiry)]
     marks, flows = [book.mark(inputs[0])], [events[0].cash]
     for day in inputs[1:-1]:
         todays = book.settle_expired(day) + book.roll(day, 0.9, 91)

@@ -349,11 +349,25 @@ def _check_option_rows(result):
         buying = r.action in ("buy", "roll_buy")
         assert (r.quantity > 0) == buying
         assert r.fill_price == pytest.approx(model * (1 + hs if buying else 1 - hs), rel=1e-12)
-        if buying:  # a new series: the configured moneyness and tenor
+        if buying:  # a new series: the configured moneyness, and the listed expiry nearest the tenor
             assert r.strike == round(hedge.moneyness * r.spot / hedge.strike_tick) * hedge.strike_tick
-            nominal = day.date() + dt.timedelta(days=hedge.tenor_days)
-            assert expiry == nominal - dt.timedelta(days=max(0, nominal.weekday() - 4))
+            assert expiry == _listed_expiry_nearest(day.date(), hedge.tenor_days, hedge.roll_days, m.days)
     return opts
+
+
+def _listed_expiry_nearest(day: dt.date, tenor: int, roll: int, trading_days: pd.DatetimeIndex) -> dt.date:
+    """The third Friday (or the trading day before it, when the market was closed) nearest
+    day + tenor among those more than `roll` days away; of two as near, the later."""
+    want = day + dt.timedelta(days=tenor)
+    options = []
+    for month in pd.period_range(pd.Timestamp(day), pd.Timestamp(want) + pd.DateOffset(months=2), freq="M"):
+        first = dt.date(month.year, month.month, 1)
+        friday = first + dt.timedelta(days=(4 - first.weekday()) % 7 + 14)
+        while pd.Timestamp(friday) <= trading_days[-1] and pd.Timestamp(friday) not in trading_days:
+            friday -= dt.timedelta(days=1)
+        if (friday - day).days > roll:
+            options.append(friday)
+    return min(options, key=lambda e: (abs((e - want).days), -e.toordinal()))
 
 
 def test_option_fills_are_bsm_of_their_own_inputs_with_the_vix_spread(res):

@@ -14,10 +14,10 @@ import pytest
 
 from fedcut.data.market import Market
 from fedcut.params import defaults, resolve
-from fedcut.run import Prepared, _engine
+from fedcut.run import Prepared
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
-from fedcut.strategies.fedcut_strategy import FedcutStrategy
+from fedcut.strategies.fedcut_strategy import run_cerebro
 from fedcut.strategies.targets import HOLDINGS, holdings_for, target_weights
 
 STRATEGY = defaults().strategy
@@ -220,9 +220,9 @@ def synthetic_run():
     cfg = resolve(HEDGE_OVERRIDES)
     prepared = synthetic_prepared()
     targets, hedge_ratio = synthetic_plan()
-    rows, fills, broker = _engine(prepared, cfg, SYN_TICKERS, FedcutStrategy, targets=targets,
-                                  hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
-                                  cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
+    rows, fills, broker = run_cerebro(prepared.market, prepared.broker_inputs, cfg, SYN_TICKERS, "fedcut",
+                                      targets=targets, hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
+                                      cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
     fills = pd.DataFrame(fills)
     fills["date"] = pd.to_datetime(fills["date"])
     return cfg, prepared, rows, fills, broker
@@ -343,13 +343,13 @@ def test_frame_feed_gives_the_bars_backtraders_pandas_feed_gives(synthetic_run, 
     """The bulk-loaded feed is a speed change only: same equity, cash and fills as PandasData."""
     import backtrader as bt
 
-    import fedcut.run as runmod
+    import fedcut.strategies.fedcut_strategy as bt_engine
     cfg, prepared, rows, fills, _ = synthetic_run
-    monkeypatch.setattr(runmod, "FrameFeed", lambda frame: bt.feeds.PandasData(dataname=frame, openinterest=None))
+    monkeypatch.setattr(bt_engine, "FrameFeed", lambda frame: bt.feeds.PandasData(dataname=frame, openinterest=None))
     targets, hedge_ratio = synthetic_plan()
-    rows_pd, fills_pd, _ = _engine(prepared, cfg, SYN_TICKERS, FedcutStrategy, targets=targets,
-                                   hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
-                                   cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
+    rows_pd, fills_pd, _ = run_cerebro(prepared.market, prepared.broker_inputs, cfg, SYN_TICKERS, "fedcut",
+                                       targets=targets, hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
+                                       cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
     pd.testing.assert_frame_equal(rows_pd, rows)
     fills_pd = pd.DataFrame(fills_pd)
     fills_pd["date"] = pd.to_datetime(fills_pd["date"])
