@@ -16,8 +16,8 @@ interpolation).
 
 Every statistic needed (sums of excess returns, of their squares and of log growth) adds over
 days, so a resample is evaluated from cumulative sums at its ~n/mean_block block edges instead
-of gathering n days per series: 2,000 resamples of 6,400 days and 9 series take milliseconds
-and a few MB.
+of gathering n days per series: 2,000 resamples of 6,400 days and 9 series take about 0.2 s
+and under 30 MB.
 """
 from __future__ import annotations
 
