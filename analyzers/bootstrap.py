@@ -65,7 +65,7 @@ def paired_bootstrap(strategy: np.ndarray, baselines: dict[str, np.ndarray], ris
     """The strategy's Sharpe and CAGR against each baseline, with 95% bootstrap intervals.
 
     `strategy`, each baseline and `risk_free` are simple daily returns (fractions) on the same
-    days, in the same order; `risk_free` is the return cash earned over each of those days
+    days, in the same order (arrays, or Series that must then carry the same dates); `risk_free` is the return cash earned over each of those days
     (`performance.daily_risk_free`). `span_days` is the calendar days the returns cover
     (first to last equity date), over which CAGR is annualised.
 
@@ -170,8 +170,12 @@ def _interval(values: np.ndarray) -> list[float]:
 
 
 def _checked_returns(series: list[tuple[str, np.ndarray]], risk_free: np.ndarray) -> list[np.ndarray]:
-    """The series as float arrays after checking they are daily returns on the same days."""
+    """The series as float arrays after checking they are daily returns on the same days (and dates, if dated)."""
     rf = np.asarray(risk_free, dtype=float)
+    dated = [(name, values.index) for name, values in [*series, ("risk_free", risk_free)] if hasattr(values, "index")]
+    for name, index in dated[1:]:
+        if not index.equals(dated[0][1]):
+            raise DataError(f"bootstrap: {name} is not dated like {dated[0][0]}; every series must cover the same days")
     out = []
     for name, values in [*series, ("risk_free", rf)]:
         values = np.asarray(values, dtype=float)

@@ -135,6 +135,16 @@ def test_zero_volatility_baseline_has_no_sharpe_verdict_but_a_cagr_one():
     assert out["n_resamples"] == 0 and out["cagr_diff_ci"][0] < out["cagr_diff_ci"][1]
 
 
+def test_series_on_other_dates_are_refused_not_paired_by_position():
+    days = pd.bdate_range("2020-01-01", periods=100)
+    strategy = pd.Series(noise(100, 21), index=days)
+    shifted = pd.Series(noise(100, 22), index=days + pd.offsets.BDay(1))
+    with pytest.raises(DataError, match="bootstrap: iwm is not dated like strategy"):
+        paired_bootstrap(strategy, {"iwm": shifted}, pd.Series(0.0, index=days), 140)
+    same = paired_bootstrap(strategy, {"iwm": shifted.set_axis(days)}, pd.Series(0.0, index=days), 140, n_resamples=20)
+    assert same == paired_bootstrap(strategy.to_numpy(), {"iwm": shifted.to_numpy()}, np.zeros(100), 140, n_resamples=20)
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"baselines": {"iwm": np.zeros(99)}}, DataError, "iwm has 99 returns, the risk-free rate 100"),
     ({"baselines": {"iwm": np.r_[np.nan, np.zeros(99)]}}, DataError, "iwm has a missing (NaN) or infinite return"),
