@@ -99,6 +99,13 @@ def load_run(run_dir: Path) -> SavedRun:
     for column in equity.columns:
         if column.startswith("w_") and not TICKER.fullmatch(column[2:]):
             raise DataError(f"{run_dir / 'equity.csv'}: column {column!r} does not name a ticker")
+    for column in ("strategy", "benchmark", "spy"):  # portfolio values, drawn on a log scale
+        values = equity.get(column, pd.Series(1.0, index=equity.index))
+        bad = ~((values > 0) & (values < math.inf))
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise DataError(f"{run_dir / 'equity.csv'}: row {row + 2}: {column} {values.iloc[row]} is not a positive "
+                            "portfolio value")
     equity = equity.set_index("date")
     trades = _table(run_dir / "trades.csv", TRADES_READ, dates=("date",), numbers=TRADES_NUMBERS)
     if (run_dir / "episodes.csv").read_bytes().strip():

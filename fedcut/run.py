@@ -295,9 +295,10 @@ def write_run(result: RunResult, out: Path, unique: bool = False) -> Path:
             except OSError as exc:
                 if not (unique and exc.errno in (errno.EEXIST, errno.ENOTEMPTY)):  # else another run took the name
                     raise
-    except OSError as exc:
+    except OSError as exc:  # the temporary folder's name is ours: messages name the real place
         shutil.rmtree(tmp, ignore_errors=True)
-        raise FedcutError(f"{exc.filename or out}: cannot write ({exc.strerror or exc})".replace(str(tmp), str(out))) from None
+        message = f"{exc.filename or out}: cannot write ({exc.strerror or exc})"
+        raise FedcutError(message.replace(str(tmp), str(out))) from None
     except FedcutError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise type(exc)(str(exc).replace(str(tmp), str(out))) from None

@@ -343,6 +343,8 @@ DAMAGED = [
     ("equity-not-a-number", _csv_field("equity.csv", 3, 1, "abc"), "equity.csv: row 3: strategy 'abc' is not a number"),
     ("equity-bad-date", _csv_field("equity.csv", 3, 0, "2019-13-03"),
      "equity.csv: row 3: date '2019-13-03' is not a date YYYY-MM-DD"),
+    ("equity-not-positive", _csv_field("equity.csv", 4, 2, "0"), "equity.csv: row 4: benchmark 0.0 is not a positive "
+     "portfolio value"),
     ("equity-empty", lambda f: (f / "equity.csv").write_text(""), "equity.csv: not a readable CSV table ("),
     ("equity-header-only", lambda f: (f / "equity.csv").write_text((f / "equity.csv").read_text().splitlines()[0] + "\n"),
      "equity.csv: needs two or more rows with dates in increasing order"),
