@@ -28,6 +28,8 @@ from fedcut.analyzers.attribution import CONTRACT_SIZE, OPTION_COMMISSIONS, PUTS
 from fedcut.analyzers.claims import check_claims
 from fedcut.data.sources import DataSource
 from fedcut.errors import DataError
+from fedcut.files import own_folder, remove_stale_temporaries, writing
+from fedcut.params import iso_date
 
 PLOTS = ("equity", "underwater", "holdings", "cycles", "hedge")
 REPORT_FILES = ("report.html", "claims.csv", "attribution.csv", *(f"plots/{p}.png" for p in PLOTS))
@@ -35,6 +37,24 @@ RUN_FILES = ("metrics.json", "equity.csv", "trades.csv", "episodes.csv", "config
 RESIDUAL_TOLERANCE = 1e-6  # attribution that misses the total P&L by more than this share is flagged
 NUMBER = re.compile(r"^([-+]?\$?[\d.,]+%?|n/a)$")  # a cell holding one number (right-aligned)
 SIDES = (("strategy", "fedcut strategy"), ("benchmark", "buy-and-hold IWM"), ("spy", "buy-and-hold SPY"))
+# What the report reads from a run folder, checked before it is used (load_run).
+REQUIRED_SECTIONS = ("run", "hedge", "strategy", "benchmark")
+SIDE_NUMBERS = ("final_value", "total_return", "cagr", "volatility", "sharpe", "sortino", "calmar", "max_drawdown",
+                "ulcer_index", "worst_month", "worst_year", "annual_turnover")
+SIDE_DAYS = ("max_drawdown_days", "longest_drawdown_days")
+HEDGE_NUMBERS = ("option_trades", "premium_paid", "proceeds_and_settlements", "net_cash", "commission_included")
+EQUITY_READ = ("date", "strategy", "benchmark", "regime", "cash", "option_value")
+EQUITY_NUMBERS = ("strategy", "benchmark", "cash", "option_value", "spy", "option_delta")
+TRADES_READ = ("date", "instrument", "action", "quantity", "price", "value", "commission", "strike")
+TRADES_NUMBERS = ("quantity", "price", "value", "commission", "strike")
+EPISODES_READ = ("cycle", "first_cut", "window_start", "window_end", "strategy_max_drawdown", "benchmark_max_drawdown",
+                 "strategy_peak", "strategy_trough", "benchmark_peak", "benchmark_trough", "strategy_return",
+                 "benchmark_return")
+EPISODES_DATES = ("first_cut", "window_start", "window_end")
+EPISODES_NUMBERS = ("strategy_max_drawdown", "benchmark_max_drawdown", "strategy_return", "benchmark_return",
+                    *(f"{side}_return_{k}m" for side in ("strategy", "benchmark") for k in (6, 12, 24)))
+CYCLE = re.compile(r"[0-9]{4}")
+TICKER = re.compile(r"[A-Za-z0-9.^-]{1,15}")  # plain text in a plot legend (no $...$ maths)
 
 
 @dataclass(frozen=True)
@@ -59,41 +79,180 @@ class SavedRun:
 
 
 def load_run(run_dir: Path) -> SavedRun:
-    """Read a run folder; a missing file is a DataError naming it."""
+    """Read a run folder back, checking what the report reads: a missing, malformed or damaged
+    file is one DataError naming it and the problem, never a traceback. A folder someone sent
+    may hold anything: text is only ever shown escaped, and the report reads and writes no file
+    through a symbolic link (which could point anywhere, e.g. at a key to be embedded)."""
     run_dir = Path(run_dir)
+    for name in (*RUN_FILES, "plots", "plots/regimes.png"):
+        if (run_dir / name).is_symlink():
+            raise DataError(f"{run_dir / name}: a symbolic link; the report reads and writes only the run "
+                            "folder's own files")
     missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
     if missing:
         raise DataError(f"{run_dir}: not a complete run folder (no {missing[0]})")
-    equity = pd.read_csv(run_dir / "equity.csv", parse_dates=["date"], index_col="date")
-    trades = pd.read_csv(run_dir / "trades.csv", parse_dates=["date"])
-    try:
-        episodes = pd.read_csv(run_dir / "episodes.csv", dtype={"cycle": str})
-    except pd.errors.EmptyDataError:  # no easing cycle falls inside the run
+    if (run_dir / "plots").exists() and not (run_dir / "plots").is_dir():
+        raise DataError(f"{run_dir / 'plots'}: not a folder")
+    equity = _table(run_dir / "equity.csv", EQUITY_READ, dates=("date",), numbers=EQUITY_NUMBERS)
+    if len(equity) < 2 or not equity["date"].is_monotonic_increasing or equity["date"].duplicated().any():
+        raise DataError(f"{run_dir / 'equity.csv'}: needs two or more rows with dates in increasing order")
+    for column in equity.columns:
+        if column.startswith("w_") and not TICKER.fullmatch(column[2:]):
+            raise DataError(f"{run_dir / 'equity.csv'}: column {column!r} does not name a ticker")
+    for column in ("strategy", "benchmark", "spy"):  # portfolio values, drawn on a log scale
+        values = equity.get(column, pd.Series(1.0, index=equity.index))
+        bad = ~((values > 0) & (values < math.inf))
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise DataError(f"{run_dir / 'equity.csv'}: row {row + 2}: {column} {values.iloc[row]} is not a positive "
+                            "portfolio value")
+    equity = equity.set_index("date")
+    trades = _table(run_dir / "trades.csv", TRADES_READ, dates=("date",), numbers=TRADES_NUMBERS)
+    if (run_dir / "episodes.csv").read_bytes().strip():
+        episodes = _table(run_dir / "episodes.csv", EPISODES_READ, dates=EPISODES_DATES, numbers=EPISODES_NUMBERS,
+                          text=("cycle",), parse_dates=False)
+        _check_episodes(episodes, equity.index, run_dir / "episodes.csv")
+    else:  # no easing cycle falls inside the run
         episodes = pd.DataFrame(columns=["cycle", "first_cut", "window_start", "window_end", "coverage"])
-    text = (run_dir / "config.toml").read_text()
-    return SavedRun(run_dir, json.loads((run_dir / "metrics.json").read_text()), equity, trades, episodes,
-                    text, tomllib.loads(text))
+    text = _text_file(run_dir / "config.toml")
+    try:
+        config = tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
+        raise DataError(f"{run_dir / 'config.toml'}: not valid TOML ({exc})") from None
+    _check_config(config, run_dir / "config.toml")
+    try:
+        metrics = json.loads(_text_file(run_dir / "metrics.json"))
+    except ValueError as exc:
+        raise DataError(f"{run_dir / 'metrics.json'}: not valid JSON ({exc})") from None
+    _check_metrics(metrics, run_dir / "metrics.json")
+    return SavedRun(run_dir, metrics, equity, trades, episodes, text, config)
+
+
+def _text_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _table(path: Path, columns: tuple[str, ...], dates: tuple[str, ...], numbers: tuple[str, ...],
+           text: tuple[str, ...] = (), parse_dates: bool = True) -> pd.DataFrame:
+    """A CSV file with at least `columns`; `dates` dates YYYY-MM-DD (parsed, unless not
+    `parse_dates`), `numbers` (and every `w_` weight column) numeric or empty."""
+    try:
+        frame = pd.read_csv(path, dtype=dict.fromkeys(text, str))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable CSV table ({' '.join(str(exc).split())})") from None
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise DataError(f"{path}: no {absent[0]!r} column")
+    for column in (*numbers, *(c for c in frame.columns if c.startswith("w_"))):
+        if column in frame.columns and not pd.api.types.is_numeric_dtype(frame[column]):
+            values = pd.to_numeric(frame[column], errors="coerce")
+            bad = values.isna() & frame[column].notna()
+            if bad.any():
+                row = int(bad.to_numpy().argmax())
+                raise DataError(f"{path}: row {row + 2}: {column} {frame[column].iloc[row]!r} is not a number")
+            frame[column] = values
+    for column in dates:
+        parsed = pd.to_datetime(frame[column], format="%Y-%m-%d", errors="coerce")
+        bad = parsed.isna() & frame[column].notna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise DataError(f"{path}: row {row + 2}: {column} {frame[column].iloc[row]!r} is not a date YYYY-MM-DD")
+        if parse_dates:
+            frame[column] = parsed
+    return frame
+
+
+def _check_episodes(episodes: pd.DataFrame, days: pd.DatetimeIndex, path: Path) -> None:
+    for row, ep in enumerate(episodes.itertuples(), 2):
+        if not CYCLE.fullmatch(str(ep.cycle)):
+            raise DataError(f"{path}: row {row}: cycle {ep.cycle!r} is not the year of a first cut")
+        start, end = pd.Timestamp(ep.window_start), pd.Timestamp(ep.window_end)
+        if pd.isna(start) or pd.isna(end) or not (start <= end and start <= days[-1] and end >= days[0]):
+            raise DataError(f"{path}: row {row}: window {ep.window_start}..{ep.window_end} is not inside the run")
+
+
+def _check_config(config: dict, path: Path) -> None:
+    for section, body in config.items():
+        if not isinstance(body, dict):
+            raise DataError(f"{path}: {section!r} is not a [section]")
+    size = config.get("hedge", {}).get("contract_size", CONTRACT_SIZE)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise DataError(f"{path}: hedge.contract_size must be a whole number of shares, got {size!r}")
+
+
+def _check_metrics(m, path: Path) -> None:
+    """The fields the report shows: numbers where it computes, dates where it compares, text anywhere."""
+    def fail(key: str, problem: str):
+        raise DataError(f"{path}: {key} {problem}" if key else f"{path}: {problem}")
+
+    def number(value, key: str, whole: bool = False) -> None:
+        if value is None and not whole:
+            return
+        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+            fail(key, f"must be a {'whole number' if whole else 'number'}, got {value!r}")
+
+    if not isinstance(m, dict):
+        fail("", "must hold a JSON object")
+    for section in ("run", "hedge", *(k for k, _ in SIDES)):
+        if section in m or section in REQUIRED_SECTIONS:
+            if not isinstance(m.get(section), dict):
+                fail(section, "must be an object")
+    for side in (k for k, _ in SIDES if k in m):
+        for key in (*SIDE_NUMBERS, *SIDE_DAYS):
+            if key in m[side]:
+                number(m[side][key], f"{side}.{key}", whole=key in SIDE_DAYS)
+            elif key != "annual_turnover":
+                fail(f"{side}.{key}", "is missing")
+    for key in HEDGE_NUMBERS:
+        if key in m["hedge"]:
+            number(m["hedge"][key], f"hedge.{key}", whole=key == "option_trades")
+    number(m.get("rejected_orders", 0), "rejected_orders", whole=True)
+    shares = m.get("regime_share", {})
+    if not isinstance(shares, dict):
+        fail("regime_share", "must be an object")
+    for regime, share in shares.items():
+        number(share, f"regime_share.{regime}")
+    run = m["run"]
+    for key in ("start", "end"):
+        iso_date(run.get(key), f"{path}: run.{key}")
+    for key in ("proxies", "notes"):
+        if not isinstance(run.get(key, []), list) or not all(isinstance(v, str) for v in run.get(key, [])):
+            fail(f"run.{key}", "must be a list of texts")
+    if not isinstance(run.get("oracle", False), bool):
+        fail("run.oracle", f"must be true or false, got {run['oracle']!r}")
 
 
 def render(run_dir: Path, source: DataSource) -> Path:
     """Write the report files into `run_dir` (replacing earlier ones) and return the path of report.html."""
     run_dir = Path(run_dir)
     saved = load_run(run_dir)
+    remove_stale_temporaries(run_dir)
     scratch = run_dir / f".report-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
-    (scratch / "plots").mkdir(parents=True)
     try:
+        with writing(scratch / "plots"):
+            (scratch / "plots").mkdir(parents=True)
         iwm = source.prices("IWM")
         claims = check_claims(iwm["adj_close"], iwm["close"])
-        claims.to_csv(scratch / "claims.csv", index=False, float_format="%.10g")
-        table = attribution(saved.equity, saved.trades, saved.contract_size)
-        _attribution_csv(table).to_csv(scratch / "attribution.csv", index=False, float_format="%.10g")
+        with writing(scratch / "claims.csv"):
+            claims.to_csv(scratch / "claims.csv", index=False, float_format="%.10g")
+        try:
+            table = attribution(saved.equity, saved.trades, saved.contract_size)
+        except DataError as exc:  # the saved files contradict each other
+            raise DataError(f"{run_dir}: {exc}") from None
+        with writing(scratch / "attribution.csv"):
+            _attribution_csv(table).to_csv(scratch / "attribution.csv", index=False, float_format="%.10g")
         _draw(saved, scratch / "plots")
         page = _page(saved, claims, table, iwm.index[-1], scratch / "plots", run_dir / "plots" / "regimes.png")
-        (scratch / "report.html").write_text(page, encoding="utf-8")
-        (run_dir / "plots").mkdir(exist_ok=True)
+        with writing(scratch / "report.html"):
+            (scratch / "report.html").write_text(page, encoding="utf-8")
+        own_folder(run_dir / "plots")
         for name in REPORT_FILES:
-            os.replace(scratch / name, run_dir / name)
+            with writing(run_dir / name):
+                os.replace(scratch / name, run_dir / name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return run_dir / "report.html"
@@ -109,11 +268,16 @@ def _attribution_csv(table: pd.DataFrame) -> pd.DataFrame:
 def _draw(saved: SavedRun, folder: Path) -> None:
     eq, oracle = saved.equity, saved.oracle
     cuts = list(saved.episodes["first_cut"]) if len(saved.episodes) else []
-    plots.plot_equity(eq, cuts, folder / "equity.png", oracle)
-    plots.plot_underwater(eq, folder / "underwater.png", oracle, first_cuts=cuts)
-    plots.plot_holdings(eq, folder / "holdings.png", oracle)
-    plots.plot_cycles(eq, saved.episodes, folder / "cycles.png", oracle)
-    plots.plot_hedge(eq, saved.trades, folder / "hedge.png", oracle, saved.contract_size, first_cuts=cuts)
+    with writing(folder / "equity.png"):
+        plots.plot_equity(eq, cuts, folder / "equity.png", oracle)
+    with writing(folder / "underwater.png"):
+        plots.plot_underwater(eq, folder / "underwater.png", oracle, first_cuts=cuts)
+    with writing(folder / "holdings.png"):
+        plots.plot_holdings(eq, folder / "holdings.png", oracle)
+    with writing(folder / "cycles.png"):
+        plots.plot_cycles(eq, saved.episodes, folder / "cycles.png", oracle)
+    with writing(folder / "hedge.png"):
+        plots.plot_hedge(eq, saved.trades, folder / "hedge.png", oracle, saved.contract_size, first_cuts=cuts)
 
 
 # ---- the page -------------------------------------------------------------------------------
@@ -219,7 +383,7 @@ def _warnings(saved: SavedRun, table: pd.DataFrame, iwm_last: pd.Timestamp) -> s
         if str(getattr(row, "coverage", "full")) != "full":
             items.append(f"The {_e(row.cycle)} cycle is only partly covered: {_e(row.coverage)}.")
     if m.get("rejected_orders"):
-        items.append(f"{m['rejected_orders']} orders were rejected by the broker (not enough cash); see trades.csv.")
+        items.append(f"{_e(m['rejected_orders'])} orders were rejected by the broker (not enough cash); see trades.csv.")
     total = table.attrs["total_pnl"]
     residual = table.attrs["residual_usd"]
     if total and abs(residual / total) > RESIDUAL_TOLERANCE:

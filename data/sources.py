@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from fedcut.data import readers
-from fedcut.errors import DataError
+from fedcut.errors import ConfigError, DataError
 
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
 FIX_HINT = "set FEDCUT_DATA_DIR or --data-dir to a folder of yfinance/FRED CSVs (e.g. ../shared/data), or run `python run_backtest.py data fetch` online"
@@ -31,8 +31,18 @@ def default_cache_dir() -> Path:
     return Path(env) if env else CACHE_DIR
 
 
+OFFLINE_VALUES = {"1": True, "true": True, "yes": True, "on": True,
+                  "": False, "0": False, "false": False, "no": False, "off": False}
+
+
 def offline_from_env() -> bool:
-    return os.environ.get("FEDCUT_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+    """FEDCUT_OFFLINE as a flag; a value it cannot mean is an error, never silently "online"."""
+    text = os.environ.get("FEDCUT_OFFLINE", "")
+    try:
+        return OFFLINE_VALUES[text.strip().lower()]
+    except KeyError:
+        raise ConfigError(f"FEDCUT_OFFLINE={text!r}: expected 1, true, yes or on (no downloads), "
+                          "or 0, false, no, off or empty (downloads allowed)") from None
 
 
 @dataclass

@@ -36,7 +36,9 @@ def _sweep_parser() -> argparse.ArgumentParser:
                                 description="Run every configuration of a sweep spec; rank in-sample, "
                                             "report out-of-sample beside it (see examples/sweep.toml).")
     p.add_argument("--spec", type=Path, required=True, help="sweep spec TOML")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1: in this process)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes (default 1: in this process; at most the CPU count unless --force-workers)")
+    p.add_argument("--force-workers", action="store_true", help="allow --workers above the CPU count")
     p.add_argument("--resume", action="store_true", help="continue the sweep in --out, skipping stored configurations")
     p.add_argument("--out", type=Path, help="sweep folder (default results/sweep-<name>-<spec digest>)")
     p.add_argument("--train-end", help="last in-sample day, YYYY-MM-DD (overrides the spec's validation.train_end)")
@@ -58,7 +60,7 @@ def _sweep(argv: list[str]) -> int:
     try:
         run_sweep(spec, out, workers=args.workers, resume=args.resume, executor=args.executor,
                   scheduler=args.scheduler, data_dir=args.data_dir, offline=True if args.offline else None,
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, force_workers=args.force_workers)
     except KeyboardInterrupt:
         return 130  # the runner said what is stored and how to resume
     print(f"sweep folder: {out} (summary.csv, sweep.html)")
@@ -77,26 +79,36 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override one parameter, e.g. --set hedge.moneyness=0.85 (repeatable)")
     p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
-    p.add_argument("--out", type=Path, help="write the run folder exactly here (must not exist)")
+    p.add_argument("--out", type=Path, help="write the run folder exactly here (must not exist; "
+                                            "default results/run-<first day>-<last day>-<config hash>[-N])")
     p.add_argument("--offline", action="store_true", help="never download")
     return p
 
 
 def _run(argv: list[str]) -> int:
     from fedcut import config, report_text
+    from fedcut.data.sources import offline_from_env
+    from fedcut.files import check_can_create_in, check_new_folder
     from fedcut.run import run, write_run
     args = _run_parser().parse_args(argv)
+    offline = args.offline or offline_from_env()
+    results = Path("results")
+    if args.out is not None:  # where the run goes is checked before any work
+        check_new_folder(args.out, "a run never overwrites another", label="--out")
+    else:
+        check_can_create_in(results, f"so no run folder can be written in {results}")
     extra = {k: v for k, v in (("run.start", args.start), ("run.end", args.end)) if v}
     if args.extended:
         extra["run.extended"] = True
     if args.oracle:
         extra["run.oracle"] = True
     cfg = config.load(args.config, args.sets, extra)
-    if args.out is not None and args.out.exists():
-        raise FedcutError(f"--out {args.out}: already exists; a run never overwrites another")
-    result = run(cfg, args.data_dir, True if args.offline else None)
-    out = args.out or Path("results") / f"run-{result.metrics['run']['start']}-{result.metrics['run']['end']}-{cfg.digest()}"
-    write_run(result, out)
+    result = run(cfg, args.data_dir, offline)
+    if args.out is not None:
+        out = write_run(result, args.out)
+    else:  # the default name, with -2, -3, ... when a run of the same configuration is there
+        run_info = result.metrics["run"]
+        out = write_run(result, results / f"run-{run_info['start']}-{run_info['end']}-{cfg.digest()}", unique=True)
     print(report_text.summary(result.metrics))
     print(f"\nrun folder: {out}")
     return 0
@@ -120,18 +132,17 @@ def main(argv: list[str] | None = None) -> int:
             return _sweep(argv[1:])
         if argv[:1] == ["data"]:
             from fedcut import datacli
-            args = _data_parser().parse_args(argv[1:])
+            args = _data_parser().parse_intermixed_args(argv[1:])
             source = _source(args)
             if args.action == "status":
                 return datacli.status(source)
-            source.offline = False
             return datacli.fetch_all(source, args.series)
         return _run(argv)
     except FedcutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: {f'{exc.filename}: ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

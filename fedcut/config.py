@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fedcut.errors import ConfigError
-from fedcut.params import PARAMS, Config, resolve
+from fedcut.params import PARAMS, Config, check, resolve
 
 
 def load(path: Path | str | None, sets: list[str] = (), extra: dict[str, Any] | None = None) -> Config:
@@ -14,11 +14,13 @@ def load(path: Path | str | None, sets: list[str] = (), extra: dict[str, Any] | 
     values: dict[str, Any] = {}
     if path is not None:
         values.update(read_toml(Path(path)))
+        for key, value in values.items():  # a mistake in the file is blamed on the file
+            check(key, value, where=str(path))
     values.update(extra or {})
     for item in sets:
         key, value = parse_set(item)
         values[key] = value
-    return resolve(values, where=str(path) if path and not sets else "config")
+    return resolve(values, where=str(path) if path and not sets and not extra else "config")
 
 
 def load_toml(path: Path, what: str = "config file") -> dict[str, Any]:
@@ -27,8 +29,12 @@ def load_toml(path: Path, what: str = "config file") -> dict[str, Any]:
         raise ConfigError(f"{path}: {what} not found")
     try:
         return tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
+    except ValueError:  # tomllib lets Python's int() refuse integers of more than 4300 digits
+        raise ConfigError(f"{path}: not valid TOML (an integer of more than 4300 digits)") from None
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -50,7 +56,7 @@ def parse_set(item: str) -> tuple[str, Any]:
     key, text = (part.strip() for part in item.split("=", 1))
     try:
         value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # not TOML (or an integer of more than 4300 digits): the text itself
         value = text
     return key, value
 

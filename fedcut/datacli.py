@@ -8,7 +8,7 @@ from fedcut.data.catalog import INSTRUMENTS, MACRO, REGIME_SERIES
 from fedcut.data.market import build_market
 from fedcut.data.readers import MAX_GAP_DAYS, DataWarning
 from fedcut.data.sources import DataSource
-from fedcut.errors import DataError
+from fedcut.errors import ConfigError, DataError
 from fedcut.params import defaults
 
 REQUIRED_PRICES = ("IWM", "VIX", "SPY")
@@ -55,7 +55,11 @@ def status(source: DataSource, out=print) -> int:
 
 
 def fetch_all(source: DataSource, names: list[str] | None, out=print) -> int:
-    """Download and merge each series into the cache; returns 1 if any failed."""
+    """Download and merge each series into the cache; returns 1 if any failed. Offline
+    (`--offline`, FEDCUT_OFFLINE) it refuses: a fetch is a download."""
+    if source.offline:
+        raise ConfigError("data fetch: downloads are off (--offline or FEDCUT_OFFLINE); "
+                          "run it without them to refresh the cache")
     todo = names or (list(INSTRUMENTS) + [m for m in MACRO])
     failed = 0
     for name in todo:

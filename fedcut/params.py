@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +46,10 @@ class Param:
         elif kind is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{where}: {self.key} must be a number ({self.unit}), got {value!r}")
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer beyond a float's range (about 1.8e308)
+                raise ConfigError(f"{where}: {self.key} = {value} is too large for a number ({self.unit})") from None
             if value != value:
                 raise ConfigError(f"{where}: {self.key} must be a number, got NaN")
         elif kind is str:
@@ -54,10 +58,7 @@ class Param:
             if not isinstance(value, str):
                 raise ConfigError(f"{where}: {self.key} must be text, got {value!r}")
             if self.unit == "date" and value:
-                try:
-                    dt.date.fromisoformat(value)
-                except ValueError:
-                    raise ConfigError(f"{where}: {self.key} must be a date YYYY-MM-DD, got {value!r}") from None
+                iso_date(value, f"{where}: {self.key}")
         elif kind is tuple:
             if isinstance(value, str):
                 value = tuple(v.strip() for v in value.split(",") if v.strip())
@@ -74,6 +75,23 @@ class Param:
         if self.hi is not None and value > self.hi:
             raise ConfigError(f"{where}: {self.key} = {value} is above its maximum {self.hi} ({self.unit})")
         return value
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(value: str, what: str) -> dt.date:
+    """A calendar date written YYYY-MM-DD, or a ConfigError naming `what`.
+
+    Only this form: Python also reads `20080102` and `2008-W02-1`, which would then be compared
+    with other dates as text, or fail later with a traceback.
+    """
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ConfigError(f"{what} must be a date YYYY-MM-DD, got {value!r}")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
 TICKERS = ("IWM", "VO", "OUSM", "XLP", "XLU", "IEF", "TLT", "SHY", "SPY")
@@ -243,18 +261,21 @@ def resolve(overrides: dict[str, Any] | None = None, where: str = "config") -> C
     """Defaults overlaid with `overrides` (flat "section.name" keys), each checked."""
     values = {p.key: p.default for p in PARAMS}
     for key, value in (overrides or {}).items():
-        values[key] = param(key).check(value, where) if key in _BY_KEY else _unknown(key, where)
+        values[key] = check(key, value, where)
     _check_cross(values, where)
     return Config(tuple(sorted(values.items())))
 
 
-def _unknown(key: str, where: str):
-    raise ConfigError(f"{where}: unknown key {key!r}")
+def check(key: str, value: Any, where: str = "config") -> Any:
+    """One parameter's value checked alone (key, type, range; not against other parameters)."""
+    if key not in _BY_KEY:
+        raise ConfigError(f"{where}: unknown key {key!r}")
+    return _BY_KEY[key].check(value, where)
 
 
 def _check_cross(values: dict[str, Any], where: str) -> None:
     start, end = values["run.start"], values["run.end"]
-    if start and end and start > end:
+    if start and end and dt.date.fromisoformat(start) > dt.date.fromisoformat(end):
         raise ConfigError(f"{where}: run.start {start} is after run.end {end}")
     if values["hedge.roll_days"] >= values["hedge.tenor_days"]:
         raise ConfigError(f"{where}: hedge.roll_days must be below hedge.tenor_days")

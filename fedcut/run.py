@@ -6,6 +6,7 @@ returns plain frames that `write_run` saves atomically.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import math
@@ -27,6 +28,7 @@ from fedcut.data.market import Market, build_market
 from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
 from fedcut.config import to_toml
 from fedcut.errors import DataError, FedcutError
+from fedcut.files import check_new_folder, free_name, remove_stale_temporaries, writing
 from fedcut.params import Config, Section, resolve
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from fedcut.signals.plot import plot_regimes
@@ -302,40 +304,69 @@ def _num(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def write_run(result: RunResult, out: Path) -> Path:
-    """Write the run folder atomically: into a temporary sibling, renamed when complete."""
+def write_run(result: RunResult, out: Path, unique: bool = False) -> Path:
+    """Write the run folder atomically: into a temporary sibling, renamed when complete; returns
+    its path. With `unique`, a taken `out` becomes the first free `out-2`, `out-3`, ... (default
+    names never collide); otherwise an existing `out` is refused. A failure names the file in the
+    folder's real location and leaves nothing behind."""
     out = Path(out)
-    if out.exists():
-        raise FedcutError(f"--out {out}: already exists; a run never overwrites another")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not unique:
+        check_new_folder(out, "a run never overwrites another")
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     try:
-        (tmp / "config.toml").write_text(to_toml(result.config, header=_header(result)))
-        (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2, sort_keys=True, allow_nan=False) + "\n")
-        eq = result.equity.reset_index()
-        eq["date"] = eq["date"].dt.strftime("%Y-%m-%d")
-        eq.to_csv(tmp / "equity.csv", index=False, float_format="%.10g")
-        tr = result.trades.copy()
-        tr["date"] = tr["date"].dt.strftime("%Y-%m-%d")
-        tr.to_csv(tmp / "trades.csv", index=False, float_format="%.10g")
-        sig = result.signals.copy()
-        sig.index = sig.index.strftime("%Y-%m-%d")
-        sig.index.name = "date"
-        sig.to_csv(tmp / "signals.csv", float_format="%.10g", date_format="%Y-%m-%d")
-        result.episodes.to_csv(tmp / "episodes.csv", index=False, float_format="%.10g")
-        (tmp / "plots").mkdir()
-        m = result.prepared.market
-        plot_regimes(result.signals, m.close["IWM"], [d for d in result.prepared.first_cuts if d >= m.days[0]],
-                     tmp / "plots" / "regimes.png",
-                     title_suffix=" (oracle)" if result.config.run.oracle else "")
-        render_report(tmp, _source(result.data_dir, result.offline))
-        os.replace(tmp, out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out.parent)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        _write_files(result, tmp)
+        while True:
+            final = free_name(out) if unique else out
+            try:
+                os.rename(tmp, final)  # fails onto a folder with files in it: nothing is overwritten
+                return final
+            except OSError as exc:
+                if not (unique and exc.errno in (errno.EEXIST, errno.ENOTEMPTY)):  # else another run took the name
+                    raise
+    except OSError as exc:  # the temporary folder's name is ours: messages name the real place
+        shutil.rmtree(tmp, ignore_errors=True)
+        message = f"{exc.filename or out}: cannot write ({exc.strerror or exc})"
+        raise FedcutError(message.replace(str(tmp), str(out))) from None
+    except FedcutError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise type(exc)(str(exc).replace(str(tmp), str(out))) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out
+
+
+def _write_files(result: RunResult, folder: Path) -> None:
+    """Every file of a run folder, each write failure naming its file."""
+    with writing(folder / "config.toml"):
+        (folder / "config.toml").write_text(to_toml(result.config, header=_header(result)))
+    with writing(folder / "metrics.json"):
+        (folder / "metrics.json").write_text(json.dumps(result.metrics, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    eq = result.equity.reset_index()
+    eq["date"] = eq["date"].dt.strftime("%Y-%m-%d")
+    with writing(folder / "equity.csv"):
+        eq.to_csv(folder / "equity.csv", index=False, float_format="%.10g")
+    tr = result.trades.copy()
+    tr["date"] = tr["date"].dt.strftime("%Y-%m-%d")
+    with writing(folder / "trades.csv"):
+        tr.to_csv(folder / "trades.csv", index=False, float_format="%.10g")
+    sig = result.signals.copy()
+    sig.index = sig.index.strftime("%Y-%m-%d")
+    sig.index.name = "date"
+    with writing(folder / "signals.csv"):
+        sig.to_csv(folder / "signals.csv", float_format="%.10g", date_format="%Y-%m-%d")
+    with writing(folder / "episodes.csv"):
+        result.episodes.to_csv(folder / "episodes.csv", index=False, float_format="%.10g")
+    m = result.prepared.market
+    with writing(folder / "plots" / "regimes.png"):
+        (folder / "plots").mkdir()
+        plot_regimes(result.signals, m.close["IWM"], [d for d in result.prepared.first_cuts if d >= m.days[0]],
+                     folder / "plots" / "regimes.png",
+                     title_suffix=" (oracle)" if result.config.run.oracle else "")
+    render_report(folder, _source(result.data_dir, result.offline))
 
 
 def _header(result: RunResult) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from fedcut.analyzers.report import CSS, _cell, _e, _figure
+from fedcut.files import remove_stale_temporaries, writing
 
 SWEEP_CSS = CSS + """
 figure{margin:12px 0 22px}figure img{width:auto;max-width:100%}
@@ -66,11 +67,13 @@ def _text(value, numeric: bool = False) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        scratch.write_text(text, encoding="utf-8")
-        os.replace(scratch, path)
+        with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(path.parent)
+            scratch.write_text(text, encoding="utf-8")
+            os.replace(scratch, path)
     finally:
         scratch.unlink(missing_ok=True)
     return path

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedcut.files import own_folder, writing
 from fedcut.sweeps.html import render_html
 from fedcut.sweeps.plots import heatmaps, sensitivity
 from fedcut.sweeps.spec import OBJECTIVES, Spec
@@ -155,20 +156,23 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
     """summary.csv, walk_forward.csv, cycles.csv, plots/, sweep.html and the requested top runs."""
     rows = store.rows()
     summary = summary_frame(spec, rows)
-    summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
+    with writing(out / "summary.csv"):
+        summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
     wf, cycles = walk_forward_table(spec, rows), cycle_table(spec, rows)
     for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles)):
         if len(table):
-            table.to_csv(out / name, index=False, float_format="%.10g")
-    plots = out / "plots"
-    plots.mkdir(exist_ok=True)
+            with writing(out / name):
+                table.to_csv(out / name, index=False, float_format="%.10g")
+    plots = own_folder(out / "plots")
     label = spec.objective
-    figures = [(p, f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters: "
-                   "in-sample beside out-of-sample, on one colour scale.")
-               for p in heatmaps(summary, list(spec.swept), plots, label)]
+    with writing(plots):
+        figures = [(p, f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters: "
+                       "in-sample beside out-of-sample, on one colour scale.")
+                   for p in heatmaps(summary, list(spec.swept), plots, label)]
     if spec.swept and (summary["status"] == "ok").any():
-        figures.append((sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label),
-                        "Each parameter's effect: every configuration (dots) and the mean per value (line)."))
+        with writing(plots / "sensitivity.png"):
+            figures.append((sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label),
+                            "Each parameter's effect: every configuration (dots) and the mean per value (line)."))
     top_runs = _top_runs(spec, summary, out, data_dir, offline, progress)
     render_html(out / "sweep.html", f"fedcut sweep: {spec.name}", _facts(spec, rows, summary, wf, cycles, top_runs),
                 _tables(spec, summary, wf, cycles), figures)
@@ -181,7 +185,7 @@ def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline, p
     configs = {p.config_hash: p.config for p in spec.points}
     folders = []
     for row in summary[summary["status"] == "ok"].head(spec.top).itertuples():
-        folder = out / "top" / f"rank-{int(row.rank):02d}-{row.config_hash}"
+        folder = own_folder(out / "top") / f"rank-{int(row.rank):02d}-{row.config_hash}"
         folders.append(folder)
         if folder.exists():
             continue

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from fedcut.errors import ConfigError
+from fedcut.errors import ConfigError, FedcutError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,16 +33,37 @@ CREATE TABLE IF NOT EXISTS timings (
 
 
 class Store:
+    """The results of one sweep in one SQLite file. Every SQLite failure (a file that is not a
+    store, a damaged one, a full disk) is one FedcutError naming the file; a failed write is
+    rolled back, so the store keeps exactly the configurations committed before it."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path)
-        self.db.executescript(SCHEMA)
+        existed = self.path.is_file() and self.path.stat().st_size > 0
+        with self._errors("cannot open it"):
+            self.db = sqlite3.connect(self.path)
+        try:
+            with self._errors("not a sweep store, or a damaged one"):
+                if existed and self.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    raise sqlite3.DatabaseError("database disk image is malformed")
+                self.db.executescript(SCHEMA)
+        except FedcutError:
+            self.db.close()
+            raise
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise FedcutError(f"{self.path}: {doing} ({exc})") from None
 
     def close(self) -> None:
         self.db.close()
 
     def meta(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT key, value FROM meta"))
+        with self._errors("cannot read it"):
+            return dict(self.db.execute("SELECT key, value FROM meta"))
 
     def claim(self, spec_digest: str, spec_text: str, data_dir: str | None) -> None:
         """Tie the store to one spec and one data directory; resuming with another is refused,
@@ -53,16 +76,17 @@ class Store:
             raise ConfigError(f"{self.path}: made with the data in {meta.get('data_dir')}, this sweep reads "
                               f"{data_dir}; use a new --out")
         if not meta:
-            with self.db:
+            with self._errors("cannot write it"), self.db:
                 self.db.executemany("INSERT INTO meta VALUES (?, ?)", [("spec_digest", spec_digest),
                                                                        ("spec", spec_text), ("data_dir", str(data_dir))])
 
     def done(self) -> set[str]:
-        return {h for (h,) in self.db.execute("SELECT config_hash FROM results")}
+        with self._errors("cannot read it"):
+            return {h for (h,) in self.db.execute("SELECT config_hash FROM results")}
 
     def add(self, config_hash: str, position: int, swept: dict, config: dict, outcome: dict) -> None:
-        """Store one finished configuration (committed at once)."""
-        with self.db:
+        """Store one finished configuration (committed at once, or not at all)."""
+        with self._errors("cannot store a result in it"), self.db:
             self.db.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
                             (config_hash, position, _json(swept), _json(config), outcome["status"],
                              outcome["error"], None if outcome["result"] is None else _json(outcome["result"])))
@@ -71,19 +95,22 @@ class Store:
 
     def rows(self) -> list[dict]:
         """Every stored configuration in spec order, JSON decoded."""
-        cur = self.db.execute("SELECT config_hash, position, swept, config, status, error, result "
-                              "FROM results ORDER BY position")
-        return [{"config_hash": h, "position": p, "swept": json.loads(s), "config": json.loads(c),
-                 "status": st, "error": e, "result": None if r is None else json.loads(r)}
-                for h, p, s, c, st, e, r in cur]
+        with self._errors("cannot read it"):
+            cur = self.db.execute("SELECT config_hash, position, swept, config, status, error, result "
+                                  "FROM results ORDER BY position")
+            return [{"config_hash": h, "position": p, "swept": json.loads(s), "config": json.loads(c),
+                     "status": st, "error": e, "result": None if r is None else json.loads(r)}
+                    for h, p, s, c, st, e, r in cur]
 
     def timings(self) -> list[dict]:
-        cur = self.db.execute("SELECT config_hash, seconds, peak_rss_mib, worker FROM timings")
-        return [dict(zip(("config_hash", "seconds", "peak_rss_mib", "worker"), row)) for row in cur]
+        with self._errors("cannot read it"):
+            cur = self.db.execute("SELECT config_hash, seconds, peak_rss_mib, worker FROM timings")
+            return [dict(zip(("config_hash", "seconds", "peak_rss_mib", "worker"), row)) for row in cur]
 
     def canonical(self) -> list[tuple]:
         """What the sweep computed, in a fixed order: equal for equal sweeps."""
-        return list(self.db.execute("SELECT * FROM results ORDER BY config_hash"))
+        with self._errors("cannot read it"):
+            return list(self.db.execute("SELECT * FROM results ORDER BY config_hash"))
 
 
 def _json(value) -> str:
