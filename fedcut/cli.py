@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 from fedcut.errors import FedcutError
+from fedcut.params import param
+
+STRATEGY_NAMES = param("run.strategy").choices
 
 
 def _data_parser() -> argparse.ArgumentParser:
@@ -76,6 +79,9 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: the last day every series covers)")
     p.add_argument("--extended", action="store_true", help="from 1995, IWM proxied by the Russell 2000 index")
     p.add_argument("--oracle", action="store_true", help="use the actual cut calendar (future information; labelled)")
+    p.add_argument("--strategy", choices=STRATEGY_NAMES,
+                   help="the rules to run: fedcut (default) or a baseline (buy_and_hold, spy, sixty_forty, "
+                        "static_mix, credit_rule, trend_200d, vix_rule); every run also runs the others")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override one parameter, e.g. --set hedge.moneyness=0.85 (repeatable)")
     p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
@@ -102,6 +108,8 @@ def _run(argv: list[str]) -> int:
         extra["run.extended"] = True
     if args.oracle:
         extra["run.oracle"] = True
+    if args.strategy:
+        extra["run.strategy"] = args.strategy
     cfg = config.load(args.config, args.sets, extra)
     result = run(cfg, args.data_dir, offline)
     if args.out is not None:

@@ -102,6 +102,8 @@ PARAMS: tuple[Param, ...] = (
     Param("run.end", "", "date", "last trading day; empty = the last day every required series covers"),
     Param("run.extended", False, "flag", "start in 1995 with IWM proxied by the Russell 2000 index plus a dividend accrual"),
     Param("run.oracle", False, "flag", "use the actual cut calendar (future information) to measure what foresight is worth; never the default"),
+    Param("run.strategy", "fedcut", "choice", "which rules the run follows: the fedcut regime strategy or one of the simple baselines it is measured against",
+          choices=("fedcut", "buy_and_hold", "spy", "sixty_forty", "static_mix", "credit_rule", "trend_200d", "vix_rule")),
     # --- data --------------------------------------------------------------------------------
     Param("data.rut_dividend_yield", 0.013, "fraction/year", "dividends added to the RUT price index when it stands in for IWM before 2000-05-26 (Russell 2000 yield ran 1.2-1.5% in 1995-2000)", 0.0, 0.05),
     Param("data.cpi_release_day", 21, "day of next month", "CPI for month M is treated as known from this day of M+1 (BLS released it between the 10th and the 21st since 1995)", 1, 28),
@@ -153,6 +155,19 @@ PARAMS: tuple[Param, ...] = (
     Param("strategy.defensive_weight", 0.5, "portfolio weight", "share of the portfolio in defensives during a crisis; the rest earns the T-bill rate", 0.0, 1.0),
     Param("strategy.capitulation_iwm", 1.0, "portfolio weight", "after the post-cut capitulation low: back into small caps", 0.0, 1.0),
     Param("strategy.reentry_days", 10, "trading days", "IWM bought after capitulation is scaled in over two weeks", 1, 120),
+    # --- baselines: the simple rules every run is measured against ---------------------------------
+    Param("baseline.sixty_forty_iwm", 0.6, "portfolio weight", "the balanced baseline: 60% small caps, 40% T-bill cash, rebalanced monthly", 0.0, 1.0),
+    Param("baseline.credit_widening_pp", 0.5, "pp", "credit rule: out of IWM when the HY OAS has risen this much over the window (about one standard deviation of its 3-month change is 1.5 pp)", 0.05, 5.0),
+    Param("baseline.credit_level", 7.0, "%", "credit rule: out of IWM while the HY OAS stands above this (it did 17% of days since 1997: 2001-03, 2008-09, 2020)", 2.0, 25.0),
+    Param("baseline.credit_window_days", 63, "trading days", "credit rule: the widening is measured over about three months", 5, 260),
+    Param("baseline.baa_widening_pp", 0.15, "pp", "credit rule before the HY OAS exists (1997): the BAA-10y spread moves about 3.5 times less than the HY OAS over three months", 0.01, 2.0),
+    Param("baseline.baa_level", 3.0, "%", "credit rule before 1997: BAA-10y above 3% was as rare (17% of days since 1997) as HY OAS above 7%", 1.0, 10.0),
+    Param("baseline.trend_days", 200, "trading days", "trend rule: IWM while its total return is above this moving average, the classic 200-day filter", 20, 400),
+    Param("baseline.vix_exit", 35.0, "VIX points", "VIX rule: IWM while VIX closes at or below this, cash above: a level reached in stress spells only (1990-91, 1997-98, 2001-02, 2008-11, 2015, 2018, 2020-22, 2024-25)", 10.0, 100.0),
+    # --- verdict: how sure "better than the baseline" is ---------------------------------------------
+    Param("verdict.mean_block_days", 63, "trading days", "stationary bootstrap blocks average three months, keeping a volatility regime together while 25 years still hold about 100 blocks", 1, 504),
+    Param("verdict.resamples", 2000, "resamples", "each end of a 95% interval then rests on 50 resamples", 100, 100_000),
+    Param("verdict.seed", 1994, "seed", "fixed, so the same run gives the same intervals (1994: Politis and Romano's stationary bootstrap)", 0, 2**31 - 1),
     # --- analysis --------------------------------------------------------------------------------
     Param("analysis.cycle_months_before", 6, "months", "each easing cycle's window opens this long before the first cut: the run-up is where anticipation pays", 0, 36),
     Param("analysis.cycle_months_after", 24, "months", "and closes this long after it: long enough to include the 2001-02 and 2008-09 declines", 1, 60),

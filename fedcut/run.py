@@ -21,6 +21,7 @@ import pandas as pd
 from fedcut.analyzers import performance
 from fedcut.analyzers.report import render as render_report
 from fedcut.analyzers.episodes import cycle_windows, episode_table
+from fedcut.analyzers.verdict import baseline_figures, baselines_frame, foresight, verdict
 from fedcut.data.asof import asof_frame
 from fedcut.data.catalog import BACKFILLED_LABEL, REGIME_SERIES
 from fedcut.data.cuts import easing_cycles, rate_changes, target_series
@@ -33,6 +34,7 @@ from fedcut.params import Config, Section, resolve
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from fedcut.signals.plot import plot_regimes
 from fedcut.signals.regime import ORACLE_LABEL, load_raw, regime_frame
+from fedcut.strategies import baselines
 from fedcut.strategies.engine import buy_and_hold, execute, settings_for, tape_for
 from fedcut.strategies.targets import holdings_for, target_weights
 
@@ -64,6 +66,7 @@ class RunResult:
     episodes: pd.DataFrame
     data_dir: str | None = None
     offline: bool | None = None
+    baselines: pd.DataFrame | None = None  # baselines.csv: the run's strategy, then every baseline
 
 
 def _source(data_dir: str | None, offline: bool | None) -> DataSource:
@@ -201,16 +204,29 @@ def benchmark(prepared: Prepared, cfg: Config, ticker: str, engine: str = "fast"
     return _benchmark_cached(prepared, ticker, tuple(sorted(cfg.execution.as_dict().items())), engine)
 
 
+def strategy_plan(name: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Tickers, daily target weights and hedge ratios of a named strategy (`strategies.baselines`)."""
+    m = prepared.market
+    if name == "fedcut":
+        available = m.close[list(prepared.tickers)].notna()
+        t = target_weights(sig, available, cfg.strategy, cfg.hedge.hedge_ratio)
+        return prepared.tickers, t[[f"w_{x}" for x in prepared.tickers]].to_numpy(), t["hedge_ratio"].to_numpy()
+    tickers = baselines.tickers_for(name, prepared.tickers)
+    weights = baselines.plan(name, tickers, m.days, m.close["IWM"], m.vix, prepared.raw, cfg.data, cfg.strategy,
+                             cfg.baseline)
+    listed = m.close[list(tickers)].notna().to_numpy()
+    weights = np.where(listed | np.isnan(weights), weights, 0.0)  # nothing is bought before it exists
+    return tickers, weights, np.zeros(len(m.days))
+
+
 def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, engine: str = "fast") -> RunResult:
-    """Execute one configuration and its benchmarks; return frames and metrics (nothing written)."""
+    """Execute one configuration, its benchmarks and baselines; return frames and metrics (nothing written)."""
     prepared = prepare(cfg, data_dir, offline)
     m = prepared.market
     sig = signals(prepared, cfg)
-    tickers = prepared.tickers
-    available = m.close[list(tickers)].notna()
-    targets = target_weights(sig, available, cfg.strategy, cfg.hedge.hedge_ratio)
-    weights = targets[[f"w_{t}" for t in tickers]].to_numpy()
-    done = execute_strategy(prepared, cfg, tickers, weights, targets["hedge_ratio"].to_numpy(), engine)
+    own = cfg.run.strategy
+    tickers, weights, ratio = strategy_plan(own, prepared, cfg, sig)
+    done = execute_strategy(prepared, cfg, tickers, weights, ratio, engine)
     rows = done.rows
     bench, spy = benchmark(prepared, cfg, "IWM", engine), benchmark(prepared, cfg, "SPY", engine)
 
@@ -232,7 +248,54 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     episodes = episode_table(equity["strategy"], equity["benchmark"], windows, hedge_pnl=hedge_pnl,
                              regimes=equity["regime"], weights=equity[[f"w_{t}" for t in tickers]])
     metrics = _metrics(cfg, prepared, equity, trades, rf, episodes, done)
-    return RunResult(cfg, prepared, sig, equity, trades, metrics, episodes, data_dir, offline)
+
+    curves = _baseline_curves(prepared, cfg, sig, own, engine, bench, spy)
+    iwm_held = rows["IWM"] > 0 if "IWM" in rows else pd.Series(False, index=rows.index)
+    figures = {name: baseline_figures(value, held, rf, windows) for name, (value, held) in curves.items()}
+    own_figures = baseline_figures(equity["strategy"], iwm_held, rf, windows)
+    table = baselines_frame(own, own_figures, figures, baselines.LABELS)
+    metrics["baselines"] = figures
+    metrics["verdict"] = verdict(equity["strategy"], {n: v for n, (v, _) in curves.items()}, rf, len(windows),
+                                 baselines.LABELS, cfg.verdict)
+    if own == "fedcut":
+        metrics["foresight"] = _foresight(prepared, cfg, engine, equity["strategy"], rf, windows)
+    metrics["run"]["strategy"] = own
+    return RunResult(cfg, prepared, sig, equity, trades, metrics, episodes, data_dir, offline, table)
+
+
+def _baseline_curves(prepared: Prepared, cfg: Config, sig: pd.DataFrame, own: str, engine: str,
+                     bench: pd.Series, spy: pd.Series) -> dict[str, tuple[pd.Series, pd.Series]]:
+    """Every named strategy but the run's own: daily value and whether IWM is held, through the
+    same execution (one block of the array engine, or backtrader one by one)."""
+    days = prepared.market.days
+    out: dict[str, tuple[pd.Series, pd.Series]] = {}
+    names = [n for n in baselines.NAMES if n != own]
+    if "buy_and_hold" in names:
+        out["buy_and_hold"] = (bench, pd.Series(np.arange(len(days)) >= 1, index=days))  # bought on day 2's open
+    if "spy" in names:
+        out["spy"] = (spy, pd.Series(False, index=days))
+    rest = [n for n in names if n not in out]
+    plans = {n: strategy_plan(n, prepared, cfg, sig) for n in rest}
+    if engine == "backtrader":
+        for n in rest:
+            rows = execute_strategy(prepared, cfg, *plans[n], engine="backtrader").rows
+            out[n] = (rows["value"].rename("value"), rows["IWM"] > 0)
+    elif rest:
+        tape = tape_for(prepared.market, _cash_inputs(prepared, cfg), prepared.tickers)
+        ex = execute(tape, np.stack([plans[n][1] for n in rest]), np.stack([plans[n][2] for n in rest]),
+                     settings_for([cfg] * len(rest)), record=True)
+        for k, n in enumerate(rest):
+            out[n] = (pd.Series(ex.value[k], index=days, name="value"), pd.Series(ex.held[k, :, 0] > 0, index=days))
+    return {n: out[n] for n in names}
+
+
+def _foresight(prepared: Prepared, cfg: Config, engine: str, curve: pd.Series, rf: pd.Series, windows) -> dict:
+    """The regime strategy with the other cut expectation (the actual calendar, or the market's)."""
+    other = cfg.with_overrides({"run.oracle": not cfg.run.oracle})
+    value = execute_strategy(prepared, other, *strategy_plan("fedcut", prepared, other, signals(prepared, other)),
+                             engine=engine).rows["value"]
+    real, oracle = (value, curve) if cfg.run.oracle else (curve, value)
+    return {**foresight(real, oracle, rf, windows), "oracle_lead_days": cfg.regime.oracle_lead_days}
 
 
 def _trades(fills: list[dict], option_events: list, size: int) -> pd.DataFrame:
@@ -360,6 +423,9 @@ def _write_files(result: RunResult, folder: Path) -> None:
         sig.to_csv(folder / "signals.csv", float_format="%.10g", date_format="%Y-%m-%d")
     with writing(folder / "episodes.csv"):
         result.episodes.to_csv(folder / "episodes.csv", index=False, float_format="%.10g")
+    if result.baselines is not None:
+        with writing(folder / "baselines.csv"):
+            result.baselines.to_csv(folder / "baselines.csv", index=False, float_format="%.10g")
     m = result.prepared.market
     with writing(folder / "plots" / "regimes.png"):
         (folder / "plots").mkdir()

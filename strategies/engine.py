@@ -8,7 +8,8 @@ side and requires identical equity, cash, option value, fills, refusals and opti
 2. Sizing. At D+1's open the portfolio value V is D's closing value, puts at their mark
    included, D+1's overnight interest not; investable = V x (1 - cash_buffer).
 3. Band. A holding is traded only when |shares x open / V - target| > rebalance_band, or when its
-   target is 0 while it is held (the forced sale to zero). A ticker without a price is skipped.
+   target is 0 while it is held (the forced sale to zero). A ticker without a price, or with a
+   NaN target (no decision that day: a monthly rebalance's other days), is left as it is.
 4. Whole shares. The order is floor(target x investable / open) - shares held.
 5. Order of orders. Sells first, then buys, each group in ticker order.
 6. Interest (`hedging.cash`). Before the orders are checked, cash earns the previous bar's T-bill
@@ -217,7 +218,7 @@ class _Block:
             current = self.shares * opn / value[:, None]
             wanted = np.floor(target * investable[:, None] / opn)
         keep = (np.abs(current - target) <= s.band[:, None]) & ~((target == 0) & (self.shares != 0))
-        return np.where(keep | ~(opn > 0), 0.0, wanted - self.shares)
+        return np.where(keep | ~(opn > 0) | np.isnan(target), 0.0, wanted - self.shares)
 
     def interest(self, i: int) -> None:
         """Rule 6."""

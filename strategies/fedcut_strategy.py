@@ -74,7 +74,7 @@ class FedcutStrategy(_Recorder):
         for data, target in zip(self.datas, targets):
             price = data.open[0]
             size = self.getposition(data).size
-            if not price > 0:  # not yet listed: nothing to hold
+            if not price > 0 or target != target:  # not yet listed, or no decision today (NaN): hold
                 continue
             current = size * price / value
             if abs(current - target) <= self.p.band and not (target == 0 and size != 0):

@@ -173,7 +173,7 @@ def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, ta
                 order[j] = 0.0
                 price = opn[i, j]
                 target = targets[i - 1, j]
-                if not price > 0:
+                if not price > 0 or target != target:
                     continue
                 current = shares[j] * price / value
                 if abs(current - target) <= p[P_BAND] and not (target == 0 and shares[j] != 0):

@@ -144,7 +144,7 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
     for key in grid.keys() & random.keys():
         raise ConfigError(f"{where}: {key} is in both [grid] and [random]")
     for key in (grid.keys() | random.keys()):
-        if key.startswith("run."):
+        if key.startswith("run.") and key != "run.strategy":
             raise ConfigError(f"{where}: {key} sets the history, not the strategy: put it in [base]")
         if key in fixed:
             raise ConfigError(f"{where}: {key} is both fixed in [base] and swept")
