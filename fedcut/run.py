@@ -114,15 +114,17 @@ def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = Non
 
 
 @functools.lru_cache(maxsize=16)
-def _signals_cached(prepared: Prepared, data_values, regime_values, oracle) -> pd.DataFrame:
+def _signals_cached(prepared: Prepared, data_values, regime_values, oracle, reasons) -> pd.DataFrame:
     m = prepared.market
     return regime_frame(prepared.raw, m.close["IWM"], m.vix, Section("data", dict(data_values)),
-                        Section("regime", dict(regime_values)), oracle)
+                        Section("regime", dict(regime_values)), oracle, reasons)
 
 
-def signals(prepared: Prepared, cfg: Config) -> pd.DataFrame:
+def signals(prepared: Prepared, cfg: Config, reasons: bool = True) -> pd.DataFrame:
+    """The regime frame of `cfg`'s data and regime settings (cached); `reasons=False` leaves out the
+    readable reason text, which only signals.csv needs (sweeps never read it)."""
     return _signals_cached(prepared, tuple(sorted(cfg.data.as_dict().items())),
-                           tuple(sorted(cfg.regime.as_dict().items())), cfg.run.oracle)
+                           tuple(sorted(cfg.regime.as_dict().items())), cfg.run.oracle, reasons)
 
 
 ENGINES = ("fast", "backtrader")

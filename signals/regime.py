@@ -88,8 +88,8 @@ def _dwell(raw: np.ndarray, min_dwell: int) -> np.ndarray:
     return out
 
 
-def classify(frame: pd.DataFrame, regime) -> pd.DataFrame:
-    """Regime, capitulation flag and a readable reason per day."""
+def classify(frame: pd.DataFrame, regime, reasons: bool = True) -> pd.DataFrame:
+    """Regime, capitulation flag and (unless `reasons` is False) a readable reason per day."""
     stress = frame["financial_stress"].to_numpy()
     late = _late_cycle(frame, regime)
     credit_ok = ~(frame["credit_widening"].to_numpy() | frame["credit_damage"].to_numpy())
@@ -103,7 +103,8 @@ def classify(frame: pd.DataFrame, regime) -> pd.DataFrame:
     capitulated = _capitulated(late, frame["stress_alarm"].to_numpy(), frame["capitulation_event"].to_numpy())
     out = pd.DataFrame({"regime": called, "regime_raw": raw, "late_cycle": late,
                         "capitulated": capitulated}, index=frame.index)
-    out["reason"] = _reasons(frame, out, regime)
+    if reasons:
+        out["reason"] = _reasons(frame, out, regime)
     return out
 
 
@@ -145,14 +146,14 @@ def _since(first_cut, word: str = "since") -> str:
 
 
 def regime_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,
-                 oracle: bool = False) -> pd.DataFrame:
+                 oracle: bool = False, reasons: bool = True) -> pd.DataFrame:
     """The daily signal frame: date index, `regime`, `reason`, flags, every indicator and the
     as-of date of each input (`<ID>_obs`)."""
     frame, view = indicator_frame(raw, iwm, vix, data_params, regime, oracle)
-    called = classify(frame, regime)
+    called = classify(frame, regime, reasons)
     obs = view[[c for c in view.columns if c.endswith("_obs") and ":" not in c]]
     out = pd.concat([called, frame, obs], axis=1)
     out.attrs["oracle"] = oracle
-    if oracle:
+    if oracle and reasons:
         out["reason"] = "[ORACLE] " + out["reason"]
     return out

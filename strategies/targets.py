@@ -27,60 +27,80 @@ def holdings_for(strategy) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def desired_weights(signals: pd.DataFrame, strategy, hedge_ratio: float) -> tuple[pd.DataFrame, pd.Series]:
-    """Per-day weights each regime asks for, before scaling in and availability."""
-    tickers = holdings_for(strategy)
+# The situations a day can be in, as far as holdings go: each regime, and late panic split by
+# whether the post-cut capitulation has been seen.
+CASES = ("soft_landing", "neutral", "recession_risk", "crisis", "late_panic", "late_panic_capitulated")
+
+
+def case_codes(signals: pd.DataFrame) -> np.ndarray:
+    """Each day's index into CASES."""
     regime = signals["regime"].to_numpy()
-    capitulated = signals["capitulated"].to_numpy()
-    w = {t: np.zeros(len(signals)) for t in tickers}
-    hedge = np.zeros(len(signals))
+    code = np.select([regime == c for c in CASES[:5]], range(5), default=-1)
+    code[(regime == "late_panic") & signals["capitulated"].to_numpy()] = CASES.index("late_panic_capitulated")
+    if (code < 0).any():
+        raise ValueError(f"unknown regime {regime[code < 0][0]!r}")
+    return code
 
-    soft = regime == "soft_landing"
-    w["IWM"][soft] = strategy.soft_landing_iwm
 
-    neutral = regime == "neutral"
-    w["IWM"][neutral] = strategy.neutral_iwm
-    w["VO"][neutral] = strategy.neutral_vo
-    w["OUSM"][neutral] = strategy.neutral_ousm
-
-    recession = regime == "recession_risk"
+def playbook(strategy, hedge_ratio: float, tickers: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One configuration's holdings per case: weights (cases x tickers), hedge ratio and the IWM
+    step per day (1/accumulate_days, or 1/reentry_days when re-entering after a capitulation)."""
+    col = {t: j for j, t in enumerate(tickers)}
+    w = np.zeros((len(CASES), len(tickers)))
+    hedge = np.zeros(len(CASES))
+    case = {c: k for k, c in enumerate(CASES)}
+    w[case["soft_landing"], col["IWM"]] = strategy.soft_landing_iwm
+    for t, value in (("IWM", strategy.neutral_iwm), ("VO", strategy.neutral_vo), ("OUSM", strategy.neutral_ousm)):
+        w[case["neutral"], col[t]] = value
     action = strategy.recession_action
     if action == "hedge":
-        w["IWM"][recession] = strategy.recession_equity
-        hedge[recession] = hedge_ratio
+        w[case["recession_risk"], col["IWM"]] = strategy.recession_equity
+        hedge[case["recession_risk"]] = hedge_ratio
     elif action == "quality":
-        w["OUSM"][recession] = strategy.recession_equity
+        w[case["recession_risk"], col["OUSM"]] = strategy.recession_equity
     elif action == "midcap":
-        w["VO"][recession] = strategy.recession_equity
+        w[case["recession_risk"], col["VO"]] = strategy.recession_equity
+    for waiting in ("crisis", "late_panic"):
+        for t in strategy.defensives:
+            w[case[waiting], col[t]] += strategy.defensive_weight / len(strategy.defensives)
+    w[case["late_panic_capitulated"], col["IWM"]] = strategy.capitulation_iwm
+    step = np.full(len(CASES), 1.0 / strategy.accumulate_days)
+    step[case["late_panic_capitulated"]] = 1.0 / strategy.reentry_days
+    return w, hedge, step
 
-    waiting = (regime == "crisis") | ((regime == "late_panic") & ~capitulated)
-    for t in strategy.defensives:
-        w[t][waiting] += strategy.defensive_weight / len(strategy.defensives)
-    w["IWM"][(regime == "late_panic") & capitulated] = strategy.capitulation_iwm
-    return pd.DataFrame(w, index=signals.index), pd.Series(hedge, index=signals.index, name="hedge_ratio")
+
+def target_block(signals: pd.DataFrame, available: np.ndarray, strategies: list, hedge_ratios: list[float],
+                 tickers: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Target weights (configs x days x tickers) and hedge ratios (configs x days) of several
+    configurations that share one signal frame.
+
+    `available` (days x tickers, bool): a ticker without a price (before its first day, no proxy)
+    gets weight 0 and its share stays in cash. IWM is scaled in: its weight rises by at most one
+    step a day, while every cut happens at once (the last step lands exactly on the target).
+    """
+    codes = case_codes(signals)
+    books = [playbook(s, h, tickers) for s, h in zip(strategies, hedge_ratios)]
+    weights = np.stack([b[0] for b in books])[:, codes, :]  # (K, days, tickers)
+    weights = np.where(available[None], weights, 0.0)
+    steps = np.stack([b[2] for b in books])[:, codes]
+    want = weights[:, :, 0]
+    iwm = np.empty_like(want)
+    prev = np.zeros(len(books))
+    for i in range(want.shape[1]):
+        target = want[:, i]
+        step_up = prev + steps[:, i]
+        prev = np.where(target <= prev, target, np.where(step_up >= target - 1e-9, target, step_up))
+        iwm[:, i] = prev
+    weights[:, :, 0] = iwm
+    hedge = np.where(iwm > 0, np.stack([b[1] for b in books])[:, codes], 0.0)
+    return weights, hedge
 
 
 def target_weights(signals: pd.DataFrame, available: pd.DataFrame, strategy, hedge_ratio: float) -> pd.DataFrame:
-    """Target weights `w_<TICKER>` and `hedge_ratio` per day.
-
-    `available` is a boolean frame (day x ticker): a ticker without a price (before its first
-    day, no proxy) gets weight 0 and its share stays in cash.
-    """
-    desired, hedge = desired_weights(signals, strategy, hedge_ratio)
-    desired = desired.where(available.reindex(columns=desired.columns, fill_value=False), 0.0)
-    reentry = ((signals["regime"] == "late_panic") & signals["capitulated"]).to_numpy()
-    step = np.where(reentry, 1.0 / strategy.reentry_days, 1.0 / strategy.accumulate_days)
-    want = desired["IWM"].to_numpy()
-    iwm = np.empty_like(want)
-    prev = 0.0
-    for i, target in enumerate(want):
-        if target <= prev:
-            prev = target
-        else:
-            step_up = prev + step[i]
-            prev = target if step_up >= target - 1e-9 else step_up  # the last step lands exactly
-        iwm[i] = prev
-    desired["IWM"] = iwm
-    out = desired.add_prefix("w_")
-    out["hedge_ratio"] = np.where(iwm > 0, hedge.to_numpy(), 0.0)
+    """One configuration's target weights `w_<TICKER>` and `hedge_ratio` per day (`target_block`)."""
+    tickers = holdings_for(strategy)
+    mask = available.reindex(columns=list(tickers), fill_value=False).to_numpy(dtype=bool)
+    weights, hedge = target_block(signals, mask, [strategy], [hedge_ratio], tickers)
+    out = pd.DataFrame(weights[0], index=signals.index, columns=[f"w_{t}" for t in tickers])
+    out["hedge_ratio"] = hedge[0]
     return out

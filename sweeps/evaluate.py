@@ -1,9 +1,13 @@
-"""One sweep configuration, evaluated in a worker: run it, keep only metrics per sample.
+"""Sweep configurations, evaluated in a worker a block at a time: run them, keep metrics per sample.
 
 The samples (`Segment`s: the whole run, in-sample, out-of-sample, each walk-forward window and
 each easing cycle) are cut once by the parent from the data's trading days, so every worker
-measures the same spans. A worker returns a small JSON-able dict, never frames or strategies.
-Data, signals and the buy-and-hold benchmark are cached per worker process by `fedcut.run`.
+measures the same spans. A block's configurations are grouped by what they share: the data and
+regime settings (one signal frame each, computed once per worker, without the reason text), then
+their targets are built and executed together by the array engine (`strategies.engine`), and the
+sample metrics are computed for all of them at once. A worker returns small JSON-able dicts and
+each configuration's daily returns (float32, compressed), never frames. Data, signals and the
+buy-and-hold benchmark are cached per worker process by `fedcut.run`.
 """
 from __future__ import annotations
 
@@ -12,15 +16,19 @@ import os
 import resource
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from fedcut.analyzers import performance
 from fedcut.analyzers.episodes import cycle_windows
 from fedcut.errors import ConfigError
 from fedcut.params import Config
-from fedcut.run import prepare, run
+from fedcut.run import benchmark, prepare, signals, strategy_plan
+from fedcut.strategies.engine import execute, settings_for, tape_for
+from fedcut.strategies.targets import holdings_for, target_block
 from fedcut.sweeps.spec import Validation
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Plan:
     segments: tuple[Segment, ...]
     data_dir: str | None
     offline: bool | None
+    engine: str = "fast"  # or "backtrader": the reference engine, one configuration at a time
 
 
 def plan_for(base: Config, validation: Validation, data_dir: str | None, offline: bool | None) -> Plan:
@@ -92,54 +101,151 @@ def _years(years: float) -> pd.DateOffset:
     return pd.DateOffset(months=months)
 
 
-def segment_metrics(strategy: pd.Series, benchmark: pd.Series, rf: pd.Series, segment: Segment,
-                    cycles: list[Segment]) -> dict:
-    """Return, risk and their ratio over one span, for the strategy and buy-and-hold IWM."""
-    s, b = strategy.loc[segment.start:segment.end], benchmark.loc[segment.start:segment.end]
-    out = {"start": segment.start, "end": segment.end}
-    for prefix, curve in (("", s), ("bh_", b)):
-        growth = performance.cagr(curve)
-        dd = performance.max_drawdown(curve).depth
-        out[prefix + "total_return"] = float(curve.iloc[-1] / curve.iloc[0] - 1.0)
-        out[prefix + "cagr"] = growth
-        out[prefix + "max_drawdown"] = dd
-        out[prefix + "calmar"] = growth / abs(dd) if growth is not None and dd < 0 else None
-        out[prefix + "sharpe"] = performance.sharpe_ratio(curve, rf)
-    out["excess_cagr"] = _minus(out["cagr"], out["bh_cagr"])
-    out["drawdown_gain"] = out["max_drawdown"] - out["bh_max_drawdown"]
-    inside = [c for c in cycles if segment.start <= c.start and c.end <= segment.end]
-    depths = [performance.max_drawdown(strategy.loc[c.start:c.end]).depth for c in inside]
-    out["worst_cycle_drawdown"] = min(depths) if depths else None
-    return {k: _clean(v) for k, v in out.items()}
+def segment_block(values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarray,
+                  segments: tuple[Segment, ...]) -> list[dict[str, dict]]:
+    """Return, risk and their ratio over each segment for every row of `values` (K curves on
+    `days`), as `analyzers.performance` defines them: CAGR over calendar years, max drawdown,
+    Calmar, Sharpe over the T-bill return of each day (`rf_daily`, aligned with `values[:, 1:]`)."""
+    index = {d: i for i, d in enumerate(days.strftime("%Y-%m-%d"))}
+    out = [dict() for _ in range(len(values))]
+    for seg in segments:
+        a, b = index[seg.start], index[seg.end]
+        v = values[:, a:b + 1]
+        years = (days[b] - days[a]).days / performance.DAYS_PER_YEAR
+        total = v[:, -1] / v[:, 0] - 1.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            growth = (v[:, -1] / v[:, 0]) ** (1.0 / years) - 1.0 if years > 0 else np.full(len(v), np.nan)
+            depth = (v / np.maximum.accumulate(v, axis=1) - 1.0).min(axis=1)
+            excess = v[:, 1:] / v[:, :-1] - 1.0 - rf_daily[a:b][None, :]
+            std = excess.std(axis=1, ddof=1) if excess.shape[1] > 1 else np.full(len(v), np.nan)
+            sharpe = np.where(std > performance.ZERO_VOLATILITY,
+                              excess.mean(axis=1) / std * math.sqrt(performance.TRADING_DAYS_PER_YEAR), np.nan)
+            calmar = np.where(depth < 0, growth / np.abs(depth), np.nan)
+        for k in range(len(v)):
+            out[k][seg.name] = {"start": seg.start, "end": seg.end, "total_return": float(total[k]),
+                                "cagr": _clean(float(growth[k])), "max_drawdown": float(depth[k]),
+                                "calmar": _clean(float(calmar[k])), "sharpe": _clean(float(sharpe[k]))}
+    return out
 
 
-def evaluate(config: Config, plan: Plan) -> dict:
-    """Run one configuration and measure every segment of the plan."""
-    result = run(config, plan.data_dir, plan.offline)
-    eq = result.equity
-    rf = result.prepared.broker_inputs["cash_rate"]
+def _with_benchmark(mine: dict[str, dict], bench: dict[str, dict], cycles: list[Segment]) -> dict[str, dict]:
+    """Each segment's figures beside buy-and-hold IWM's (`bh_`), the differences and the deepest
+    easing-cycle drawdown inside the segment."""
+    out = {}
+    for name, seg in mine.items():
+        row = dict(seg)
+        for key in ("total_return", "cagr", "max_drawdown", "calmar", "sharpe"):
+            row["bh_" + key] = bench[name][key]
+        row["excess_cagr"] = _minus(row["cagr"], row["bh_cagr"])
+        row["drawdown_gain"] = row["max_drawdown"] - row["bh_max_drawdown"]
+        inside = [mine[c.name]["max_drawdown"] for c in cycles if seg["start"] <= c.start and c.end <= seg["end"]]
+        row["worst_cycle_drawdown"] = min(inside) if inside else None
+        out[name] = row
+    return out
+
+
+def pack_returns(values: np.ndarray) -> bytes:
+    """A curve's daily returns as compressed float32 (about 25 kB for 25 years): enough for the
+    overfitting statistics, small enough for 10,000 configurations in one store."""
+    returns = (values[1:] / values[:-1] - 1.0).astype("<f4")
+    return zlib.compress(returns.tobytes(), 6)
+
+
+def unpack_returns(blob: bytes) -> np.ndarray:
+    return np.frombuffer(zlib.decompress(blob), dtype="<f4").astype(float)
+
+
+def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
+    """Run configurations that share their data, regime and holdings settings; per configuration
+    the sample metrics, trade counts, regime shares and packed daily returns."""
+    base = configs[0]
+    prepared = prepare(base, plan.data_dir, plan.offline)
+    sig = signals(prepared, base, reasons=False)
+    days = prepared.market.days
+    own = base.run.strategy
+    if own == "fedcut":
+        tickers = holdings_for(base.strategy)
+        available = prepared.market.close[list(tickers)].notna().to_numpy()
+        weights, ratios = target_block(sig, available, [c.strategy for c in configs],
+                                       [c.hedge.hedge_ratio for c in configs], tickers)
+    else:
+        plans = [strategy_plan(own, prepared, c, sig) for c in configs]
+        tickers = plans[0][0]
+        weights, ratios = np.stack([p[1] for p in plans]), np.stack([p[2] for p in plans])
+    if plan.engine == "backtrader":
+        from fedcut.run import execute_strategy
+
+        runs = [execute_strategy(prepared, c, tickers, weights[k], ratios[k], "backtrader") for k, c in enumerate(configs)]
+        values = np.stack([r.rows["value"].to_numpy() for r in runs])
+        counts = {"etf_trades": [sum(f["action"] != "rejected" for f in r.fills) for r in runs],
+                  "rejected_orders": [sum(f["action"] == "rejected" for f in r.fills) for r in runs],
+                  "option_trades": [len(r.option_events) for r in runs],
+                  "premium_paid": [-sum(e.cash for e in r.option_events if e.cash < 0 and e.action != "expire")
+                                   for r in runs],
+                  "near_boundary": [0] * len(runs)}
+    else:
+        inputs = prepared.broker_inputs
+        done = execute(tape_for(prepared.market, inputs, tickers), weights, ratios, settings_for(configs))
+        values, counts = done.value, done.counts
+    rf = performance.daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
+    mine = segment_block(values, days, rf, plan.segments)
     cycles = [s for s in plan.segments if s.name.startswith("cycle_")]
-    m = result.metrics
-    return {"segments": {s.name: segment_metrics(eq["strategy"], eq["benchmark"], rf, s, cycles)
-                         for s in plan.segments},
-            "trades": {"etf_trades": m["etf_trades"], "option_trades": m["hedge"]["option_trades"],
-                       "rejected_orders": m["rejected_orders"], "premium_paid": m["hedge"]["premium_paid"]},
-            "regime_share": m["regime_share"]}
+    shares = sig["regime"].value_counts(normalize=True).sort_index()
+    regime_share = {k: float(v) for k, v in shares.items()}
+    results = []
+    for k, c in enumerate(configs):
+        bench_values = benchmark(prepared, c, "IWM").to_numpy()[None, :]
+        bench = segment_block(bench_values, days, rf, plan.segments)[0]
+        trades = {"etf_trades": int(counts["etf_trades"][k]), "option_trades": int(counts["option_trades"][k]),
+                  "rejected_orders": int(counts["rejected_orders"][k]), "premium_paid": float(counts["premium_paid"][k])}
+        results.append({"segments": _with_benchmark(mine[k], bench, cycles), "trades": trades,
+                        "regime_share": regime_share, "near_boundary": int(counts["near_boundary"][k]),
+                        "returns": pack_returns(values[k])})
+    return results
 
 
-def task(position: int, config: Config | None, error: str, plan: Plan) -> dict:
-    """The unit of work sent to a worker: never raises, so one bad configuration cannot stop a sweep."""
-    started = time.perf_counter()
-    outcome = {"position": position, "status": "failed", "error": error, "result": None}
-    if config is not None:
+def group_key(config: Config) -> tuple:
+    """What configurations must share to be run in one block: data, history, regime and holdings."""
+    return (config.run.start, config.run.end, config.run.extended, config.run.oracle, config.run.strategy,
+            tuple(sorted(config.data.as_dict().items())), tuple(sorted(config.regime.as_dict().items())),
+            holdings_for(config.strategy), config.hedge.div_yield_window_days)
+
+
+def task(items: list[tuple[int, Config | None, str]], plan: Plan) -> list[dict]:
+    """The unit of work sent to a worker: a block of (position, config, error) that never raises,
+    so one bad configuration cannot stop a sweep; each outcome carries its own status."""
+    outcomes = []
+    groups: dict[tuple, list] = {}
+    for position, config, error in items:
+        if config is None:
+            outcomes.append(_outcome(position, "failed", error, None, 0.0))
+        else:
+            groups.setdefault(group_key(config), []).append((position, config))
+    for members in groups.values():
+        started = time.perf_counter()
         try:
-            outcome.update(status="ok", error="", result=evaluate(config, plan))
-        except Exception as exc:  # recorded with the configuration; the sweep goes on
-            outcome.update(status="failed", error=f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500])
-    outcome["seconds"] = time.perf_counter() - started
-    outcome["peak_rss_mib"] = _peak_rss_mib()
-    outcome["worker"] = os.getpid()
-    return outcome
+            results = evaluate_block([c for _, c in members], plan)
+        except Exception:  # isolate the configuration that fails: evaluate one by one
+            results = None
+        seconds = (time.perf_counter() - started) / len(members)
+        for k, (position, config) in enumerate(members):
+            if results is not None:
+                outcomes.append(_outcome(position, "ok", "", results[k], seconds))
+                continue
+            started = time.perf_counter()
+            try:
+                outcomes.append(_outcome(position, "ok", "", evaluate_block([config], plan)[0],
+                                         time.perf_counter() - started))
+            except Exception as exc:  # recorded with the configuration; the sweep goes on
+                message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500]
+                outcomes.append(_outcome(position, "failed", message, None, time.perf_counter() - started))
+    return outcomes
+
+
+def _outcome(position: int, status: str, error: str, result: dict | None, seconds: float) -> dict:
+    returns = result.pop("returns") if result else None
+    return {"position": position, "status": status, "error": error, "result": result, "returns": returns,
+            "seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "worker": os.getpid()}
 
 
 def _peak_rss_mib() -> float:

@@ -227,3 +227,26 @@ def _nudge(xs: np.ndarray, binned: bool) -> float:
     if binned or len(xs) < 2:
         return 0.0
     return 0.1 * float(np.min(np.diff(np.sort(xs))))
+
+
+def overfitting_figure(pbo, out_path) -> Path:
+    """The CSCV picture: the logits of the in-sample best's out-of-sample rank, and its Sharpe in
+    against out of sample, one dot per split (`analyzers.overfitting.BacktestOverfitting`)."""
+    fig, (left, right) = _figure((12.5, 4.6), cols=2)
+    left.hist(pbo.logits, bins=40, color="#1f3b73", alpha=0.8)
+    left.axvline(0.0, color="#b00000", lw=1.2, ls="--")
+    left.set_xlabel("logit of the out-of-sample rank (<= 0: below the median)")
+    left.set_ylabel("splits")
+    left.set_title(f"PBO = {pbo.pbo:.2f} ({len(pbo.logits):,} splits, {pbo.n_blocks} blocks)", fontsize=11)
+    right.scatter(pbo.is_sharpe, pbo.oos_sharpe, s=4, alpha=0.25, color="#1f3b73", lw=0)
+    lo = float(min(pbo.is_sharpe.min(), pbo.oos_sharpe.min(), 0.0))
+    hi = float(max(pbo.is_sharpe.max(), pbo.oos_sharpe.max(), 0.0))
+    right.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls=":", label="no degradation")
+    right.axhline(0.0, color="#b00000", lw=0.8)
+    right.set_xlabel("Sharpe of the in-sample best, in sample")
+    right.set_ylabel("its Sharpe out of sample")
+    right.set_title("Performance degradation", fontsize=11)
+    right.legend(fontsize=9, loc="upper left")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    return _save(fig, out_path)

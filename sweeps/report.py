@@ -6,6 +6,7 @@ configuration that only fits its sample shows as a drop, not as a winner.
 """
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pandas as pd
 
 from fedcut.files import own_folder, writing
 from fedcut.sweeps.html import render_html
-from fedcut.sweeps.plots import heatmaps, sensitivity
+from fedcut.sweeps.plots import heatmaps, overfitting_figure, sensitivity
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.store import Store
 
@@ -151,18 +152,115 @@ def cycle_table(spec: Spec, rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def baseline_segments(spec: Spec, data_dir: str | None, offline: bool | None, segments) -> dict[str, dict]:
+    """Each baseline's figures over the sweep's samples (the base configuration's data and costs),
+    so a held-out cycle can show the best simple rule beside the chosen configuration."""
+    from fedcut.analyzers.performance import daily_risk_free
+    from fedcut.params import resolve
+    from fedcut.run import _baseline_curves, benchmark, prepare, signals
+    from fedcut.sweeps.evaluate import segment_block
+
+    base = resolve(spec.base)
+    prepared = prepare(base, data_dir, offline)
+    sig = signals(prepared, base, reasons=False)
+    curves = _baseline_curves(prepared, base, sig, base.run.strategy, "fast", benchmark(prepared, base, "IWM"),
+                              benchmark(prepared, base, "SPY"))
+    days = prepared.market.days
+    rf = daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
+    names = list(curves)
+    figures = segment_block(np.stack([curves[n][0].to_numpy() for n in names]), days, rf, segments)
+    return dict(zip(names, figures))
+
+
+def loco_table(spec: Spec, rows: list[dict], baselines: dict[str, dict]) -> pd.DataFrame:
+    """Leave one easing cycle out: for each cycle, the configuration best over all the other cycles
+    (`cycles_objective`), judged on the held-out one beside buy-and-hold and the best baseline there."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    if not ok:
+        return pd.DataFrame()
+    cycles = sorted(name.removeprefix("cycle_") for name in ok[0]["result"]["segments"] if name.startswith("cycle_"))
+    out = []
+    for held in cycles:
+        others = tuple(c for c in cycles if c != held)
+        if not others:
+            continue
+        best = sorted(ok, key=lambda r: (-_finite(cycles_objective(r["result"], others, spec.objective)),
+                                         r["config_hash"]))[0]
+        scores = sorted((-_finite(cycles_objective(r["result"], (held,), spec.objective)), r["config_hash"]) for r in ok)
+        seg = best["result"]["segments"][f"cycle_{held}"]
+        name = f"cycle_{held}"
+        top = max(baselines, key=lambda b: (_finite(objective(baselines[b].get(name), _plain(spec.objective))), b)) \
+            if baselines else None
+        out.append({"held_out_cycle": held, "chosen_config_hash": best["config_hash"],
+                    "chosen_params": _params_text(best["swept"]),
+                    "chosen_rank_on_held_out": f"{1 + [h for _, h in scores].index(best['config_hash'])} of {len(ok)}",
+                    "strategy_max_drawdown": seg["max_drawdown"], "strategy_return": seg["total_return"],
+                    "benchmark_max_drawdown": seg["bh_max_drawdown"], "benchmark_return": seg["bh_total_return"],
+                    "best_baseline": top,
+                    "best_baseline_max_drawdown": baselines[top][name]["max_drawdown"] if top else math.nan,
+                    "best_baseline_return": baselines[top][name]["total_return"] if top else math.nan})
+    return pd.DataFrame(out)
+
+
+def _plain(name: str) -> str:
+    """The objective a baseline can be ranked on over one cycle (its own figures, no benchmark)."""
+    return {"worst_cycle_drawdown": "max_drawdown", "excess_cagr": "cagr", "drawdown_gain": "max_drawdown"}.get(name, name)
+
+
+def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, data_dir, offline) -> dict | None:
+    """overfitting.json: how many configurations were tried, the in-sample choice's Sharpe and its
+    Deflated Sharpe Ratio among them (over the in-sample span), and the Probability of Backtest
+    Overfitting over the whole history (CSCV with `validation.pbo_blocks` blocks)."""
+    from fedcut.analyzers.overfitting import backtest_overfitting, deflated_sharpe_ratio, trial_sharpe_ratios
+    from fedcut.analyzers.performance import daily_risk_free
+    from fedcut.params import resolve
+    from fedcut.run import prepare
+    from fedcut.sweeps.evaluate import unpack_returns
+
+    ok = summary[summary["status"] == "ok"]
+    packed = store.returns()
+    hashes = [h for h in ok["config_hash"] if h in packed]
+    if len(hashes) < 2:
+        return None
+    matrix = np.column_stack([unpack_returns(packed[h]) for h in hashes])  # days x configurations
+    prepared = prepare(resolve(spec.base), data_dir, offline)
+    days = prepared.market.days
+    rf = daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
+    is_name, _ = samples(spec)
+    first = next(r for r in store.rows() if r["status"] == "ok")["result"]["segments"][is_name]
+    inside = (days[1:] >= pd.Timestamp(first["start"])) & (days[1:] <= pd.Timestamp(first["end"]))
+    sharpes = trial_sharpe_ratios(matrix[inside], rf[inside])
+    chosen = 0  # summary order: rank 1 first
+    pbo = backtest_overfitting(matrix, rf, spec.validation.pbo_blocks)
+    return {"n_trials": len(hashes), "selected": hashes[chosen],
+            "selected_on": f"{spec.objective}, {first['start']}..{first['end']}",
+            "selected_sharpe_in_sample": float(sharpes[chosen]),
+            "deflated_sharpe": deflated_sharpe_ratio(matrix[inside, chosen], sharpes, rf[inside]).to_dict(),
+            "pbo": pbo.to_dict(), "_pbo": pbo}
+
+
 def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, offline: bool | None,
                   progress: bool = True) -> pd.DataFrame:
-    """summary.csv, walk_forward.csv, cycles.csv, plots/, sweep.html and the requested top runs."""
+    """summary.csv, walk_forward.csv, cycles.csv, loco.csv, overfitting.json, plots/, sweep.html
+    and the requested top runs."""
     rows = store.rows()
     summary = summary_frame(spec, rows)
     with writing(out / "summary.csv"):
         summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
     wf, cycles = walk_forward_table(spec, rows), cycle_table(spec, rows)
-    for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles)):
+    loco = pd.DataFrame()
+    if spec.validation.leave_one_cycle_out and any(r["status"] == "ok" for r in rows):
+        segments = [s for s in _segments(rows)]
+        loco = loco_table(spec, rows, baseline_segments(spec, data_dir, offline, segments))
+    for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
         if len(table):
             with writing(out / name):
                 table.to_csv(out / name, index=False, float_format="%.10g")
+    overfit = overfitting_report(spec, summary, store, data_dir, offline)
+    if overfit is not None:
+        with writing(out / "overfitting.json"):
+            (out / "overfitting.json").write_text(json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
+                                                             indent=2, sort_keys=True, allow_nan=False) + "\n")
     plots = own_folder(out / "plots")
     label = spec.objective
     with writing(plots):
@@ -173,10 +271,24 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
         with writing(plots / "sensitivity.png"):
             figures.append((sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label),
                             "Each parameter's effect: every configuration (dots) and the mean per value (line)."))
+    if overfit is not None:
+        with writing(plots / "overfitting.png"):
+            figures.append((overfitting_figure(overfit["_pbo"], plots / "overfitting.png"),
+                            "Probability of Backtest Overfitting (CSCV): for each of the in/out-of-sample splits, "
+                            "where the in-sample best ranked out of sample (left: logit, at or below 0 = worse than "
+                            "the median), and its Sharpe in and out of sample (right)."))
     top_runs = _top_runs(spec, summary, out, data_dir, offline, progress)
-    render_html(out / "sweep.html", f"fedcut sweep: {spec.name}", _facts(spec, rows, summary, wf, cycles, top_runs),
-                _tables(spec, summary, wf, cycles), figures)
+    render_html(out / "sweep.html", f"fedcut sweep: {spec.name}",
+                _facts(spec, rows, summary, wf, cycles, top_runs, overfit, store.audits()),
+                _tables(spec, summary, wf, cycles, loco, store.audits()), figures)
     return summary
+
+
+def _segments(rows: list[dict]):
+    from fedcut.sweeps.evaluate import Segment
+
+    first = next(r for r in rows if r["status"] == "ok")["result"]["segments"]
+    return [Segment(name, seg["start"], seg["end"]) for name, seg in first.items()]
 
 
 def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline, progress: bool) -> list[Path]:
@@ -196,7 +308,7 @@ def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline, p
 
 
 def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.DataFrame,
-           top_runs) -> list:
+           top_runs, overfit: dict | None, audits: list[dict]) -> list:
     ok = summary[summary["status"] == "ok"]
     is_name, oos_name = samples(spec)
     facts = [("spec", spec.path), ("objective", f"{spec.objective}: {OBJECTIVES[spec.objective]}"),
@@ -234,12 +346,29 @@ def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame
         facts.append(("selected on cycles " + ", ".join(spec.validation.select_cycles),
                       f"{cycles['selected'].iloc[0]}: {spec.objective} {_agg(sel, spec.objective):.3g} on the selection "
                       f"cycles, {_agg(test, spec.objective):.3g} on " + ", ".join(spec.validation.test_cycles)))
+    if overfit is not None:
+        d, pbo = overfit["deflated_sharpe"], overfit["pbo"]
+        facts.append(("deflated Sharpe ratio of the in-sample choice",
+                      f"{d['dsr']:.2f}: probability that its true Sharpe ({d['sharpe']:.2f} in-sample) beats the "
+                      f"{d['expected_max_sharpe']:.2f} that the best of {d['n_trials']} unskilled trials would reach "
+                      "by luck (above 0.95 is significant)"))
+        facts.append(("probability of backtest overfitting",
+                      f"{pbo['pbo']:.2f} over {pbo['n_splits']:,} splits of {pbo['n_blocks']} time blocks: how often the "
+                      "in-sample best ranks at or below the median out of sample (0.5 = no better than chance); "
+                      f"its out-of-sample Sharpe is negative in {pbo['prob_oos_loss']:.0%} of splits"))
+    if audits:
+        bad = [a for a in audits if not a["identical"]]
+        facts.append(("audit: re-run in backtrader",
+                      f"{len(audits)} configurations ({', '.join(sorted({a['reason'] for a in audits}))}): "
+                      + (f"{len(bad)} DIFFER - the array engine's results are not trustworthy" if bad
+                         else "all identical to the last bit")))
     if top_runs:
         facts.append(("full runs", ", ".join(str(Path("top") / p.name) for p in top_runs)))
     return facts
 
 
-def _tables(spec: Spec, summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.DataFrame) -> list:
+def _tables(spec: Spec, summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.DataFrame, loco: pd.DataFrame,
+            audits: list[dict]) -> list:
     ok = summary[summary["status"] == "ok"].head(TOP_ROWS)
     top = pd.DataFrame({"rank": ok["rank"].astype(str), "config": ok["config_hash"],
                         **{k: ok[k].map(_value) for k in spec.swept},
@@ -268,6 +397,20 @@ def _tables(spec: Spec, summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.Data
             "return": cycles["return"].map(_pct), "max DD": cycles["max_drawdown"].map(_pct),
             "B&H return": cycles["bh_return"].map(_pct), "B&H max DD": cycles["bh_max_drawdown"].map(_pct)}),
             f"Configuration {cycles['selected'].iloc[0]} ({cycles['params'].iloc[0]}) was chosen on the 'select' cycles only."))
+    if len(loco):
+        tables.append(("Leave one easing cycle out", pd.DataFrame({
+            "held-out cycle": loco["held_out_cycle"], "chosen on the other cycles": loco["chosen_config_hash"],
+            "params": loco["chosen_params"], "its rank on the held-out cycle": loco["chosen_rank_on_held_out"],
+            "return": loco["strategy_return"].map(_pct), "max DD": loco["strategy_max_drawdown"].map(_pct),
+            "B&H return": loco["benchmark_return"].map(_pct), "B&H max DD": loco["benchmark_max_drawdown"].map(_pct),
+            "best baseline": loco["best_baseline"], "its return": loco["best_baseline_return"].map(_pct),
+            "its max DD": loco["best_baseline_max_drawdown"].map(_pct)}),
+            f"For each cycle, the configuration with the best {spec.objective} over all the other cycles, judged on "
+            "the held-out one; the best simple baseline on that cycle is picked with hindsight, so it is a hard bar."))
+    differing = [a for a in audits if not a["identical"]]
+    if differing:
+        tables.append(("Audit: configurations where backtrader differs", pd.DataFrame(differing),
+                       "A difference is a failure of the array engine, not a footnote: do not use these results."))
     failed = summary[summary["status"] != "ok"]
     if len(failed):
         tables.append(("Failed configurations", pd.DataFrame({

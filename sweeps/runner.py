@@ -1,13 +1,18 @@
-"""Run a sweep: every configuration of a spec, in parallel, stored as it finishes, then reported.
+"""Run a sweep: every configuration of a spec, in parallel blocks, stored as they finish, audited,
+then reported.
 
 Executors: `local` runs in this process (`workers=1`) or in a pool of `workers` processes;
-`dask` sends the same tasks to a Dask distributed scheduler. Each worker process prepares the
-data, signals and benchmark once (cached in `fedcut.run`) and returns small dicts. The parent
-alone writes the store, so a kill loses only the configurations in flight.
+`dask` sends the same tasks to a Dask distributed scheduler. A task is a block of configurations
+that share their data and regime settings (`sweeps.evaluate.task`); each worker process prepares
+the data, signals and benchmark once (cached in `fedcut.run`) and returns small dicts. The parent
+alone writes the store, one transaction per block, so a kill loses only the blocks in flight.
+The audit then re-runs the best configurations, a seeded sample and every configuration whose
+decisions came within 1e-9 of a boundary in backtrader; any difference fails the sweep.
 """
 from __future__ import annotations
 
 import fcntl
+import math
 import multiprocessing
 import os
 import signal
@@ -23,7 +28,7 @@ from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.errors import ConfigError, FedcutError
 from fedcut.files import check_new_folder, writing
 from fedcut.params import resolve
-from fedcut.sweeps.evaluate import Plan, plan_for, task
+from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
 from fedcut.sweeps.store import Store
@@ -32,6 +37,8 @@ STORE = "sweep.sqlite"
 LOCK = "sweep.lock"
 EXECUTORS = ("local", "dask")
 SCHEDULER_TIMEOUT = "10s"  # to connect to a Dask scheduler
+BLOCK_MAX = 256  # configurations per task: enough to amortise a task, few enough to keep every worker busy
+BLOCKS_PER_WORKER = 4  # smaller blocks for small sweeps, so the work spreads over the workers
 
 
 def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, executor: str = "local",
@@ -96,25 +103,29 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool
         stored = len(done)
         todo = [p for p in spec.points if p.config_hash not in done]
         by_position = {p.position: p for p in spec.points}
-        outcomes = _execute(todo, plan, workers, client)
+        outcomes = _execute(_blocks(todo, workers), plan, workers, client)
         bar = tqdm(total=len(spec.points), initial=stored, unit="config",
                    desc=f"sweep {spec.name}", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         failed = 0
         on_term = _stop_on_terminate()
         try:
-            for outcome in outcomes:
-                point = by_position[outcome["position"]]
-                config = point.config.flat() if point.config is not None else {}
+            for block in outcomes:
+                entries = []
+                for outcome in block:
+                    point = by_position[outcome["position"]]
+                    config = point.config.flat() if point.config is not None else {}
+                    entries.append((point.config_hash, point.position, point.swept, config, outcome))
                 try:
-                    store.add(point.config_hash, point.position, point.swept, config, outcome)
+                    store.add(entries)
                 except FedcutError as exc:  # e.g. a full disk: what is stored stays, consistent
                     raise FedcutError(f"{exc}; {stored} of {len(spec.points)} configurations are stored: make room "
                                       "and continue with --resume") from None
-                stored += 1
-                failed += outcome["status"] != "ok"
-                bar.update(1)
+                stored += len(block)
+                failed += sum(o["status"] != "ok" for o in block)
+                bar.update(len(block))
                 if failed:
                     bar.set_postfix(failed=failed)
+            audit_failures = _audit(spec, store, plan, workers, client, progress)
         except KeyboardInterrupt:
             bar.close()
             print(f"interrupted: {stored} of {len(spec.points)} configurations are stored in {out}; "
@@ -125,8 +136,82 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool
             bar.close()
             on_term()
         write_outputs(spec, out, store, plan.data_dir, plan.offline, progress)
+        if audit_failures:
+            raise FedcutError(f"{out}: the audit found {audit_failures} configuration(s) whose backtrader re-run "
+                              "differs from the array engine (see sweep.html, 'Audit'): the results are not trustworthy")
     finally:
         store.close()
+
+
+def _blocks(todo, workers: int) -> list[list]:
+    """The configurations to run, in blocks of the same group (`group_key`), in spec order."""
+    size = max(1, min(BLOCK_MAX, math.ceil(len(todo) / (max(workers, 1) * BLOCKS_PER_WORKER))))
+    groups: dict[tuple, list] = {}
+    for point in todo:
+        groups.setdefault(group_key(point.config) if point.config is not None else ("invalid",), []).append(point)
+    return [[(p.position, p.config, p.error) for p in members[k:k + size]]
+            for members in groups.values() for k in range(0, len(members), size)]
+
+
+def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
+    """config_hash -> why it is re-run in backtrader: the `top` best in-sample, a seeded sample of
+    `validation.audit_share` of the rest (at least one), and every configuration with a decision
+    within 1e-9 of a boundary (share or contract rounding, band, refusal)."""
+    from fedcut.sweeps.report import summary_frame
+
+    ok = [r for r in rows if r["status"] == "ok"]
+    if not ok:
+        return {}
+    ranked = summary_frame(spec, rows)
+    chosen = {h: "top" for h in ranked[ranked["status"] == "ok"]["config_hash"].head(spec.top)}
+    rest = sorted(r["config_hash"] for r in ok if r["config_hash"] not in chosen)
+    share = spec.validation.audit_share
+    if rest and share > 0:
+        import numpy as np
+
+        pick = np.random.default_rng(spec.seed).choice(len(rest), size=max(1, math.ceil(share * len(ok))), replace=False) \
+            if len(rest) > max(1, math.ceil(share * len(ok))) else range(len(rest))
+        chosen.update({rest[int(k)]: "sample" for k in pick})
+    chosen.update({r["config_hash"]: "boundary" for r in ok if r["result"].get("near_boundary")})
+    return chosen
+
+
+def _audit(spec: Spec, store: Store, plan: Plan, workers: int, client, progress: bool) -> int:
+    """Re-run the audited configurations in backtrader (in the workers) and store, per
+    configuration, whether every stored figure came out the same; returns how many differ."""
+    rows = {r["config_hash"]: r for r in store.rows()}
+    done = {a["config_hash"] for a in store.audits()}
+    chosen = {h: why for h, why in audit_choice(spec, list(rows.values())).items() if h not in done}
+    if not chosen:
+        return sum(not a["identical"] for a in store.audits())
+    points = {p.config_hash: p for p in spec.points}
+    todo = [points[h] for h in chosen]
+    reference = Plan(plan.segments, plan.data_dir, plan.offline, engine="backtrader")
+    bar = tqdm(total=len(todo), unit="config", desc="audit in backtrader", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True)
+    by_position = {p.position: p for p in todo}
+    with bar:
+        for block in _execute([[(p.position, p.config, p.error)] for p in todo], reference, workers, client):
+            for outcome in block:
+                h = by_position[outcome["position"]].config_hash
+                stored = rows[h]["result"]
+                stored = {k: v for k, v in stored.items() if k != "near_boundary"}
+                again = {k: v for k, v in (outcome["result"] or {}).items() if k != "near_boundary"}
+                difference = _first_difference(stored, again) if outcome["status"] == "ok" else outcome["error"]
+                store.add_audit(h, chosen[h], not difference, difference)
+                bar.update(1)
+    return sum(not a["identical"] for a in store.audits())
+
+
+def _first_difference(a, b, path: str = "") -> str:
+    """Where two stored results differ ('' when they are the same to the last bit)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            found = _first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return ""
+    return "" if a == b or (a != a and b != b) else f"{path}: {a!r} vs {b!r}"
 
 
 @contextmanager
@@ -163,28 +248,29 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _execute(todo, plan: Plan, workers: int, client) -> Iterator[dict]:
+def _execute(blocks: list[list], plan: Plan, workers: int, client) -> Iterator[list[dict]]:
+    """Each block's outcomes, as blocks finish."""
     if client is not None:
-        return _dask(todo, plan, client)
-    if workers == 1 or len(todo) <= 1:
-        return (task(p.position, p.config, p.error, plan) for p in todo)
-    return _pool(todo, plan, workers)
+        return _dask(blocks, plan, client)
+    if workers == 1 or len(blocks) <= 1:
+        return (task(block, plan) for block in blocks)
+    return _pool(blocks, plan, workers)
 
 
-def _pool(todo, plan: Plan, workers: int) -> Iterator[dict]:
+def _pool(blocks: list[list], plan: Plan, workers: int) -> Iterator[list[dict]]:
     """Worker processes (spawned: a clean interpreter on every platform) that ignore Ctrl-C, so the
     parent decides: it stops them and keeps what the store already has."""
     ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(min(workers, len(todo)), initializer=_ignore_interrupt)
+    pool = ctx.Pool(min(workers, len(blocks)), initializer=_ignore_interrupt)
     try:
-        yield from pool.imap_unordered(_task_args, [(p.position, p.config, p.error, plan) for p in todo])
+        yield from pool.imap_unordered(_task_args, [(block, plan) for block in blocks])
         pool.close()
     finally:
         pool.terminate()
         pool.join()
 
 
-def _task_args(args) -> dict:
+def _task_args(args) -> list[dict]:
     return task(*args)
 
 
@@ -220,8 +306,8 @@ def _connect(scheduler: str):
         raise FedcutError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
 
 
-def _dask(todo, plan: Plan, client) -> Iterator[dict]:
+def _dask(blocks: list[list], plan: Plan, client) -> Iterator[list[dict]]:
     from distributed import as_completed
-    futures = [client.submit(task, p.position, p.config, p.error, plan, pure=False) for p in todo]
+    futures = [client.submit(task, block, plan, pure=False) for block in blocks]
     for future in as_completed(futures):
         yield future.result()

@@ -46,7 +46,10 @@ OBJECTIVES = {
     "drawdown_gain": "max drawdown minus buy-and-hold IWM's (positive = shallower)",
 }
 SWEEP_KEYS = {"name", "objective", "max_cagr_shortfall", "seed", "samples", "config", "top"}
-VALIDATION_KEYS = {"train_end", "walk_forward", "select_cycles", "test_cycles"}
+VALIDATION_KEYS = {"train_end", "walk_forward", "select_cycles", "test_cycles", "leave_one_cycle_out",
+                   "pbo_blocks", "audit_share"}
+PBO_BLOCKS = 16  # CSCV time blocks: C(16, 8) = 12,870 in/out-of-sample splits of 1.6 years each (Bailey et al. 2015)
+AUDIT_SHARE = 0.01  # of the configurations, re-run in backtrader after the sweep (seeded)
 WALK_FORWARD_KEYS = {"train_years", "test_years", "min_test_years"}
 TABLES = {"sweep", "base", "grid", "random", "constraints", "validation"}
 _PARAM_KEYS = {p.key for p in PARAMS}
@@ -69,12 +72,17 @@ class Validation:
     walk_forward: WalkForward | None = None
     select_cycles: tuple[str, ...] = ()  # easing cycles (year of first cut) to select on
     test_cycles: tuple[str, ...] = ()  # and to test on
+    leave_one_cycle_out: bool = False  # choose on every cycle but one, judge on that one, for each cycle
+    pbo_blocks: int = PBO_BLOCKS  # time blocks of the Probability of Backtest Overfitting
+    audit_share: float = AUDIT_SHARE  # share of configurations re-run in backtrader after the sweep
 
     def as_dict(self) -> dict:
         wf = self.walk_forward
         return {"train_end": self.train_end,
                 "walk_forward": None if wf is None else [wf.train_years, wf.test_years, wf.min_test_years],
-                "select_cycles": list(self.select_cycles), "test_cycles": list(self.test_cycles)}
+                "select_cycles": list(self.select_cycles), "test_cycles": list(self.test_cycles),
+                "leave_one_cycle_out": self.leave_one_cycle_out, "pbo_blocks": self.pbo_blocks,
+                "audit_share": self.audit_share}
 
 
 @dataclass(frozen=True)
@@ -436,4 +444,13 @@ def _validation(table: dict, where: str, train_end: str | None) -> Validation:
         raise ConfigError(f"{where}: select_cycles and test_cycles go together")
     if set(cycles["select_cycles"]) & set(cycles["test_cycles"]):
         raise ConfigError(f"{where}: a cycle cannot be both selected on and tested on")
-    return Validation(end, wf, cycles["select_cycles"], cycles["test_cycles"])
+    loco = table.get("leave_one_cycle_out", False)
+    if not isinstance(loco, bool):
+        raise ConfigError(f"{where}: leave_one_cycle_out must be true or false, got {loco!r}")
+    blocks = table.get("pbo_blocks", PBO_BLOCKS)
+    if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 2 or blocks > 24 or blocks % 2:
+        raise ConfigError(f"{where}: pbo_blocks must be an even whole number from 2 to 24, got {blocks!r}")
+    share = table.get("audit_share", AUDIT_SHARE)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise ConfigError(f"{where}: audit_share must be a fraction in [0, 1], got {share!r}")
+    return Validation(end, wf, cycles["select_cycles"], cycles["test_cycles"], loco, blocks, float(share))

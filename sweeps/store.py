@@ -1,9 +1,11 @@
-"""The sweep's results store: one SQLite row per configuration, written as soon as it finishes.
+"""The sweep's results store: one SQLite row per configuration, written as each block finishes.
 
-Rows are keyed by the configuration's hash, so a killed sweep loses only what was in flight
+Rows are keyed by the configuration's hash, so a killed sweep loses only the blocks in flight
 and `--resume` skips what is stored. `results` holds what the sweep computed and is the same
-whatever the number of workers or interruptions (tests compare `canonical()`); timings and
-worker ids, which differ from run to run, live apart in `timings`.
+whatever the number of workers or interruptions (tests compare `canonical()`); `returns` each
+configuration's daily returns (compressed float32) for the overfitting statistics; `audit` the
+configurations re-run in backtrader and whether they agreed; timings and worker ids, which
+differ from run to run, live apart in `timings`.
 """
 from __future__ import annotations
 
@@ -28,6 +30,16 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE TABLE IF NOT EXISTS timings (
     config_hash TEXT PRIMARY KEY, seconds REAL, peak_rss_mib REAL, worker INTEGER
+);
+CREATE TABLE IF NOT EXISTS returns (
+    config_hash TEXT PRIMARY KEY,
+    data BLOB NOT NULL              -- daily returns, little-endian float32, zlib-compressed
+);
+CREATE TABLE IF NOT EXISTS audit (
+    config_hash TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,           -- top | sample | boundary
+    identical INTEGER NOT NULL,     -- 1 when backtrader gave the same results, to the last bit
+    difference TEXT NOT NULL        -- the first difference found, or ''
 );
 """
 
@@ -84,14 +96,33 @@ class Store:
         with self._errors("cannot read it"):
             return {h for (h,) in self.db.execute("SELECT config_hash FROM results")}
 
-    def add(self, config_hash: str, position: int, swept: dict, config: dict, outcome: dict) -> None:
-        """Store one finished configuration (committed at once, or not at all)."""
+    def add(self, entries: list[tuple[str, int, dict, dict, dict]]) -> None:
+        """Store a finished block of (config_hash, position, swept, config, outcome) in one
+        transaction: all of it, or nothing."""
         with self._errors("cannot store a result in it"), self.db:
-            self.db.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (config_hash, position, _json(swept), _json(config), outcome["status"],
-                             outcome["error"], None if outcome["result"] is None else _json(outcome["result"])))
-            self.db.execute("INSERT INTO timings VALUES (?, ?, ?, ?)",
-                            (config_hash, outcome.get("seconds"), outcome.get("peak_rss_mib"), outcome.get("worker")))
+            for config_hash, position, swept, config, outcome in entries:
+                self.db.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                (config_hash, position, _json(swept), _json(config), outcome["status"],
+                                 outcome["error"], None if outcome["result"] is None else _json(outcome["result"])))
+                self.db.execute("INSERT INTO timings VALUES (?, ?, ?, ?)",
+                                (config_hash, outcome.get("seconds"), outcome.get("peak_rss_mib"), outcome.get("worker")))
+                if outcome.get("returns") is not None:
+                    self.db.execute("INSERT INTO returns VALUES (?, ?)", (config_hash, outcome["returns"]))
+
+    def returns(self) -> dict[str, bytes]:
+        """Each stored configuration's packed daily returns (`sweeps.evaluate.unpack_returns`)."""
+        with self._errors("cannot read it"):
+            return dict(self.db.execute("SELECT config_hash, data FROM returns"))
+
+    def add_audit(self, config_hash: str, reason: str, identical: bool, difference: str) -> None:
+        with self._errors("cannot store an audit in it"), self.db:
+            self.db.execute("INSERT OR REPLACE INTO audit VALUES (?, ?, ?, ?)",
+                            (config_hash, reason, int(identical), difference))
+
+    def audits(self) -> list[dict]:
+        with self._errors("cannot read it"):
+            cur = self.db.execute("SELECT config_hash, reason, identical, difference FROM audit ORDER BY config_hash")
+            return [{"config_hash": h, "reason": r, "identical": bool(i), "difference": d} for h, r, i, d in cur]
 
     def rows(self) -> list[dict]:
         """Every stored configuration in spec order, JSON decoded."""

@@ -212,7 +212,7 @@ def test_cycle_selection_is_judged_on_the_other_cycles(serial):
 
 def test_outputs_heatmaps_sensitivity_and_page(serial):
     plots = sorted(p.name for p in (serial / "plots").iterdir())
-    assert plots == ["heatmap_hedge_moneyness__strategy_recession_equity.png", "sensitivity.png"]
+    assert plots == ["heatmap_hedge_moneyness__strategy_recession_equity.png", "overfitting.png", "sensitivity.png"]
     page = (serial / "sweep.html").read_text()
     assert "Top 4 by in-sample calmar" in page and "Walk-forward" in page and "out-of-sample" in page
     assert "src=\"data:image/png;base64," in page
@@ -232,14 +232,14 @@ def test_a_failing_configuration_is_stored_with_its_error_and_the_sweep_finishes
     import fedcut.sweeps.evaluate as evaluate_mod
     spec = load_spec(small_spec)
     bad = spec.points[2].config_hash
-    real = evaluate_mod.evaluate
+    real = evaluate_mod.evaluate_block
 
-    def flaky(config, plan):
-        if config.digest() == bad:
+    def flaky(configs, plan):  # a block holding the bad configuration fails; alone, so does it
+        if any(c.digest() == bad for c in configs):
             raise RuntimeError("engine blew up\non two lines")
-        return real(config, plan)
+        return real(configs, plan)
 
-    monkeypatch.setattr(evaluate_mod, "evaluate", flaky)
+    monkeypatch.setattr(evaluate_mod, "evaluate_block", flaky)
     out = run_sweep(spec, tmp_path / "out", data_dir=str(shared_data), offline=True, progress=False)
     summary = pd.read_csv(out / "summary.csv")
     failed = summary[summary["status"] == "failed"]
@@ -382,3 +382,107 @@ train_end = "2001-12-31"
     assert sorted(set(summary["strategy.defensives"])) == ["IEF", "XLP+XLU"]
     assert sorted(set(summary["strategy.recession_action"])) == ["hedge", "quality"]
     assert (out / "plots" / "heatmap_strategy_defensives__strategy_recession_action.png").is_file()
+
+
+# --- the truth about a sweep: leave-one-cycle-out, overfitting, the backtrader audit ----------------
+
+LOCO = """
+[sweep]
+name = "loco"
+objective = "calmar"
+seed = 5
+top = 1
+
+[base]
+"run.end" = "2021-12-31"
+
+[grid]
+"run.strategy" = ["fedcut", "credit_rule"]
+"strategy.recession_equity" = [0.3, 0.9]
+"baseline.credit_level" = [6.0, 8.0]
+
+[validation]
+train_end = "2010-12-31"
+leave_one_cycle_out = true
+audit_share = 0.2
+"""
+
+
+@pytest.fixture(scope="module")
+def loco(shared_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("loco")
+    spec = write_spec(folder, LOCO)
+    out = run_sweep(load_spec(spec), folder / "out", workers=1, data_dir=str(shared_data), offline=True,
+                    progress=False)
+    return spec, out
+
+
+def test_leave_one_cycle_out_chooses_on_the_other_cycles_and_judges_on_the_held_out_one(loco):
+    _, out = loco
+    table = pd.read_csv(out / "loco.csv", dtype={"held_out_cycle": str})
+    assert list(table.columns[:3]) == ["held_out_cycle", "chosen_config_hash", "chosen_params"]
+    assert list(table["held_out_cycle"]) == ["2001", "2007", "2019"]
+    rows = [r for r in Store(out / STORE).rows() if r["status"] == "ok"]
+    for held in table.itertuples():
+        others = [c for c in ("2001", "2007", "2019") if c != held.held_out_cycle]
+        score = {r["config_hash"]: sum(r["result"]["segments"][f"cycle_{c}"]["calmar"] for c in others) / 2
+                 for r in rows}
+        best = max(sorted(score), key=lambda h: score[h])
+        assert held.chosen_config_hash == best
+        seg = next(r for r in rows if r["config_hash"] == best)["result"]["segments"][f"cycle_{held.held_out_cycle}"]
+        assert held.strategy_return == pytest.approx(seg["total_return"])
+        assert held.benchmark_max_drawdown == pytest.approx(seg["bh_max_drawdown"])
+        assert held.best_baseline in ("buy_and_hold", "spy", "sixty_forty", "static_mix", "credit_rule",
+                                      "trend_200d", "vix_rule", "fedcut")
+
+
+def test_a_baseline_swept_by_its_own_parameter_changes_its_results(loco):
+    _, out = loco
+    summary = pd.read_csv(out / "summary.csv")
+    credit = summary[summary["run.strategy"] == "credit_rule"]
+    assert credit.groupby("baseline.credit_level")["full_cagr"].first().nunique() == 2
+    fedcut = summary[summary["run.strategy"] == "fedcut"]
+    assert fedcut.groupby("strategy.recession_equity")["full_cagr"].first().nunique() == 2
+
+
+def test_overfitting_json_rests_on_the_stored_daily_returns(loco, shared_data):
+    from fedcut.analyzers.overfitting import backtest_overfitting
+    from fedcut.analyzers.performance import daily_risk_free
+    from fedcut.sweeps.evaluate import unpack_returns
+
+    spec, out = loco
+    report = json.loads((out / "overfitting.json").read_text())
+    store = Store(out / STORE)
+    packed = store.returns()
+    assert report["n_trials"] == len(packed) == 8
+    summary = pd.read_csv(out / "summary.csv")
+    assert report["selected"] == summary.loc[summary["rank"] == 1, "config_hash"].item()
+    assert 0.0 <= report["pbo"]["pbo"] <= 1.0 and 0.0 <= report["deflated_sharpe"]["dsr"] <= 1.0
+    # each stored curve compounds back to the run's own figures (float32 returns: 1e-5)
+    chosen = run(load_spec(spec).points[0].config.with_overrides({}), str(shared_data), True)
+    for h, blob in packed.items():
+        returns = unpack_returns(blob)
+        assert len(returns) == len(chosen.equity) - 1 and len(blob) < 40_000  # compact: float32, compressed
+    matrix = pd.DataFrame({h: unpack_returns(b) for h, b in packed.items()})[list(summary["config_hash"])]
+    rf = daily_risk_free(chosen.prepared.broker_inputs["cash_rate"], chosen.equity.index).to_numpy()
+    assert backtest_overfitting(matrix.to_numpy(), rf, 16).pbo == report["pbo"]["pbo"]
+
+
+def test_the_audit_reruns_chosen_configurations_in_backtrader_and_fails_on_a_difference(loco, shared_data,
+                                                                                        monkeypatch, capsys):
+    spec, out = loco
+    audits = Store(out / STORE).audits()
+    reasons = {a["reason"] for a in audits}
+    assert "top" in reasons and "sample" in reasons and all(a["identical"] for a in audits)
+    assert "all identical to the last bit" in (out / "sweep.html").read_text()
+    # A planted difference in the stored results must fail the sweep, loudly.
+    import fedcut.sweeps.runner as runner_mod
+
+    real = runner_mod._first_difference
+    monkeypatch.setattr(runner_mod, "_first_difference", lambda a, b, path="": "segments.full.cagr: 0.1 vs 0.2")
+    again = out.parent / "again"
+    code = main(["sweep", "--spec", str(spec), "--out", str(again), "--data-dir", str(shared_data), "--offline",
+                 "--no-progress"])
+    monkeypatch.setattr(runner_mod, "_first_difference", real)
+    assert code == 2 and "differs from the array engine" in capsys.readouterr().err
+    assert "DIFFER" in (again / "sweep.html").read_text()
