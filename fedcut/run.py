@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 import os
 import shutil
@@ -41,6 +42,8 @@ EQUITY_COLUMNS = ("date", "strategy", "benchmark", "regime", "cash", "option_val
 TRADE_COLUMNS = ("date", "instrument", "action", "quantity", "price", "value", "commission",
                  "strike", "expiry", "spot", "vol", "rate", "div_yield", "years_to_expiry",
                  "model_price", "fill_price")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: signals are cached per prepared data
@@ -79,6 +82,7 @@ def _source(data_dir: str | None, offline: bool | None) -> DataSource:
 @functools.lru_cache(maxsize=8)
 def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended, data_values) -> Prepared:
     source = DataSource(data_dir=Path(data_dir) if data_dir else None, cache_dir=Path(cache_dir), offline=offline)
+    log.debug("loading and aligning %s (data directory %s, cache %s)", ", ".join(tickers), data_dir, cache_dir)
     data_params = dict(data_values)
     market = build_market(source, tickers + ("SPY",), start, end, extended,
                           data_params["rut_dividend_yield"], REGIME_SERIES)
@@ -300,6 +304,7 @@ def write_run(result: RunResult, out: Path) -> Path:
                      title_suffix=" (oracle)" if result.config.run.oracle else "")
         render_report(tmp, _source(result.data_dir, result.offline))
         os.replace(tmp, out)
+        log.debug("wrote %s", out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -308,7 +313,7 @@ def write_run(result: RunResult, out: Path) -> Path:
 
 def _header(result: RunResult) -> str:
     lines = [f"fedcut run configuration (hash {result.config.digest()}): reproduce with",
-             "python run_backtest.py --config config.toml"]
+             "fedcut run --config config.toml"]
     if result.config.run.oracle:
         lines.insert(0, ORACLE_LABEL)
     return "\n".join(lines)

@@ -4,7 +4,8 @@ No option prices exist in the data, so the hedge is priced with a model: Europea
 Black-Scholes-Merton with a continuous risk-free rate and a continuous dividend yield.
 The functions are vectorised with numpy (arrays and scalars broadcast) because a
 backtest prices thousands of contracts; `bsm_put_reference` wraps vollib's scalar
-implementation so the tests can check the vectorised path against it.
+implementation so the tests can check the vectorised path against it (vollib comes with the
+`dev` extra: a run never needs it).
 
 Conventions: `years` is the time to expiry in years (calendar days / 365), `rate` and
 `div_yield` are annual continuously compounded, `vol` is annual (0.20 = 20%).
@@ -16,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
-from vollib.black_scholes_merton import black_scholes_merton
 
 from fedcut.errors import PricingInputError
 
@@ -112,6 +112,8 @@ def put_vega(spot, strike, years, rate, div_yield, vol):
 
 def bsm_put_reference(spot, strike, years, rate, div_yield, vol) -> float:
     """Scalar put value from vollib (reference for the vectorised `bsm_put`)."""
+    from vollib.black_scholes_merton import black_scholes_merton
+
     s, k, t, r, q, v = (float(x) for x in validate_inputs(spot, strike, years, rate, div_yield, vol))
     return float(black_scholes_merton("p", s, k, t, r, v, q))
 

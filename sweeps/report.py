@@ -6,8 +6,8 @@ configuration that only fits its sample shows as a drop, not as a winner.
 """
 from __future__ import annotations
 
+import logging
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,8 @@ from fedcut.sweeps.store import Store
 SAMPLE_METRICS = ("cagr", "max_drawdown", "calmar", "sharpe", "excess_cagr", "drawdown_gain", "worst_cycle_drawdown")
 DRAWDOWN_OBJECTIVES = ("max_drawdown", "worst_cycle_drawdown")  # over several cycles: the worst, not the mean
 TOP_ROWS = 10  # configurations listed in sweep.html's in-sample vs out-of-sample table
+
+log = logging.getLogger(__name__)
 
 
 def samples(spec: Spec) -> tuple[str, str | None]:
@@ -150,8 +152,7 @@ def cycle_table(spec: Spec, rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, offline: bool | None,
-                  progress: bool = True) -> pd.DataFrame:
+def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, offline: bool | None) -> pd.DataFrame:
     """summary.csv, walk_forward.csv, cycles.csv, plots/, sweep.html and the requested top runs."""
     rows = store.rows()
     summary = summary_frame(spec, rows)
@@ -169,13 +170,13 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
     if spec.swept and (summary["status"] == "ok").any():
         figures.append((sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label),
                         "Each parameter's effect: every configuration (dots) and the mean per value (line)."))
-    top_runs = _top_runs(spec, summary, out, data_dir, offline, progress)
+    top_runs = _top_runs(spec, summary, out, data_dir, offline)
     render_html(out / "sweep.html", f"fedcut sweep: {spec.name}", _facts(spec, rows, summary, wf, cycles, top_runs),
                 _tables(spec, summary, wf, cycles), figures)
     return summary
 
 
-def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline, progress: bool) -> list[Path]:
+def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline) -> list[Path]:
     """Full runs (with report) of the `spec.top` best configurations; kept if already written."""
     from fedcut.run import run, write_run
     configs = {p.config_hash: p.config for p in spec.points}
@@ -185,8 +186,7 @@ def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline, p
         folders.append(folder)
         if folder.exists():
             continue
-        if progress:
-            print(f"full run of rank {int(row.rank)} ({row.config_hash}) -> {folder}", file=sys.stderr)
+        log.info("full run of rank %d (%s) -> %s", int(row.rank), row.config_hash, folder)
         write_run(run(configs[row.config_hash], data_dir, offline), folder)
     return folders
 

@@ -7,6 +7,7 @@ alone writes the store, so a kill loses only the configurations in flight.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
 import sys
@@ -26,6 +27,13 @@ from fedcut.sweeps.store import Store
 
 STORE = "sweep.sqlite"
 EXECUTORS = ("local", "dask")
+
+log = logging.getLogger(__name__)
+
+
+def default_folder(spec: Spec) -> Path:
+    """Where a sweep goes without --out: `results/sweep-<name>-<spec digest>` under the current directory."""
+    return Path("results") / f"sweep-{spec.name}-{spec.digest()}"
 
 
 def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, executor: str = "local",
@@ -74,13 +82,13 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
                     bar.set_postfix(failed=failed)
         except KeyboardInterrupt:
             bar.close()
-            print(f"interrupted: {len(store.done())} of {len(spec.points)} configurations are stored in {out}; "
-                  "continue with --resume", file=sys.stderr)
+            log.warning("interrupted: %d of %d configurations are stored in %s; continue with --resume",
+                        len(store.done()), len(spec.points), out)
             raise
         finally:
             bar.close()
             on_term()
-        write_outputs(spec, out, store, data_dir, offline, progress)
+        write_outputs(spec, out, store, data_dir, offline)
     finally:
         store.close()
     return out
