@@ -221,15 +221,23 @@ def _progress_bars() -> bool:
     return sys.stderr.isatty() and logging.getLogger("fedcut").isEnabledFor(logging.INFO)
 
 
+def _split(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:
+    """-q/-v (wherever they are), the command (`run` if none is named) and its arguments.
+    A top-level --help or --version prints and exits."""
+    verbosity, rest = _verbosity_parser().parse_known_args(argv)
+    if rest[:1] in (["-h"], ["--help"], ["--version"]):
+        _main_parser().parse_args(rest[:1])
+    if rest[:1] and rest[0] in COMMANDS:
+        return verbosity, rest[0], rest[1:]
+    return verbosity, "run", rest
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        verbosity, argv = _verbosity_parser().parse_known_args(argv)
-        if argv[:1] in (["-h"], ["--help"], ["--version"]):
-            _main_parser().parse_args(argv[:1])  # prints the help or the version and exits
+        verbosity, command, args = _split(argv)
         _log_to_stderr(verbosity.quiet, verbosity.verbose)
-        command = argv.pop(0) if argv[:1] and argv[0] in COMMANDS else "run"
-        return COMMANDS[command].handler(argv)
+        return COMMANDS[command].handler(args)
     except FedcutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
