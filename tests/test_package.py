@@ -208,3 +208,20 @@ def test_no_module_imports_a_folder_without_the_namespace():
                   and bare(node.args[0].value)):
                 found.append(f"{rel}:{node.lineno} {node.args[0].value!r}")
     assert found == []
+
+
+def test_readme_set_up_is_what_ci_runs():
+    """The newcomer's commands in the README's "Set-up" are .ci/run's, line for line."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Set-up\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if line and not line.startswith(("#", "set -", "cd "))]
+    assert block == ci
+    assert "pip install -c constraints.txt -e \".[dev]\"" in ci
+    dependencies = PYPROJECT["project"]["dependencies"] + sum(PYPROJECT["project"]["optional-dependencies"].values(), [])
+    assert not [d for d in dependencies if "==" in d]  # ranges here, exact versions in constraints.txt
+    pinned = {line.split("==")[0].lower() for line in (ROOT / "constraints.txt").read_text().splitlines()
+              if line and not line.startswith("#")}
+    named = {d.split(">")[0].split("<")[0].split("=")[0].strip().lower() for d in dependencies}
+    assert named <= pinned
