@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from fedcut.api import resolve_config
 from fedcut.cli import main
 from fedcut.config import load
 from fedcut.errors import ConfigError
-from fedcut.params import resolve
+from fedcut.params import PARAMS, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = {"start": "2019-01-01", "end": "2020-12-31"}
@@ -66,7 +67,6 @@ def test_frames_metrics_and_returns_describe_the_run(result, saved):
     assert len(result.trades) == len(pd.read_csv(saved / "trades.csv"))
     assert list(result.episodes["cycle"].astype(str)) == ["2019"]
     assert result.signals.index.equals(result.equity.index)
-    assert result.baselines is None  # this run computes no baselines
     returns = result.returns
     assert isinstance(returns.index, pd.DatetimeIndex) and returns.index.equals(equity.index[1:])
     assert not returns.isna().any()
@@ -76,6 +76,14 @@ def test_frames_metrics_and_returns_describe_the_run(result, saved):
     assert math.isclose((1 + returns.loc["2020-03-02":"2020-03-31"]).prod(),
                         value.loc["2020-03-31"] / value.loc["2020-02-28"], rel_tol=1e-12)
     assert repr(result).startswith(f"<fedcut.Result 2019-01-02..2020-12-31 config {result.config.digest()}: ")
+
+
+def test_baselines_come_from_the_run_when_it_has_them():
+    table = pd.DataFrame({"strategy": ["fedcut", "buy_and_hold"], "cagr": [0.07, 0.08]})
+    wired = fedcut.Result(SimpleNamespace(baselines=table)).baselines
+    assert wired.equals(table) and wired is not table
+    assert fedcut.Result(SimpleNamespace(baselines=None)).baselines is None
+    assert fedcut.Result(SimpleNamespace()).baselines is None
 
 
 def test_frames_are_copies_so_changing_one_changes_no_later_backtest(result, shared_data):
@@ -123,8 +131,11 @@ def test_overrides_stack_as_on_the_command_line(tmp_path):
     assert resolve_config(None, None, {}) == resolve()
 
 
+RUN_NAMES = ", ".join(p.name for p in PARAMS if p.section == "run")  # start, end, extended, oracle
+
+
 @pytest.mark.parametrize("kwargs, message", [
-    ({"foo": 1}, "fedcut.backtest: unknown option 'foo'; use start, end, extended, oracle, "
+    ({"foo": 1}, f"fedcut.backtest: unknown option 'foo'; use {RUN_NAMES}, "
                  "or params={'section.name': value} for any parameter"),
     ({"params": {"hedge.nope": 1}}, "fedcut.backtest: unknown key 'hedge.nope'"),
     ({"params": [("hedge.moneyness", 0.85)]}, "fedcut.backtest: params must be a dict of 'section.name': value, got list"),
