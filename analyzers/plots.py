@@ -1,13 +1,16 @@
-"""The run report's pictures, drawn from a saved run's frames (equity.csv, trades.csv, episodes.csv).
+"""The run report's pictures, drawn from a run's frames (equity, trades, episodes).
 
-Each function writes one PNG and returns its path. They draw on matplotlib's Agg canvas
-directly (no pyplot, no display, the global backend untouched), as `signals/plot.py` does,
-and reuse its regime colours. `oracle=True` puts "ORACLE" in red in every title.
+Each picture has a `*_figure` function that returns a matplotlib Figure (what a notebook shows,
+`fedcut.Result.plot_*`) and a `plot_*` saver that writes that figure as a PNG and returns its
+path (what the report embeds). They draw on matplotlib's Agg canvas directly (no pyplot, no
+display, the global backend untouched), as `signals/plot.py` does, and reuse its regime
+colours. `oracle=True` puts "ORACLE" in red in every title.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -15,6 +18,9 @@ from fedcut.analyzers.attribution import CONTRACT_SIZE, WEIGHT_PREFIX, hedge_pnl
 from fedcut.analyzers.performance import drawdown_series, max_drawdown
 from fedcut.signals.plot import BAND_ALPHA, REGIME_ALPHA, REGIME_COLOURS, regime_spans
 from fedcut.signals.regime import REGIMES
+
+if TYPE_CHECKING:  # matplotlib is imported when a picture is drawn, not when the report module loads
+    from matplotlib.figure import Figure
 
 DPI = 110
 STRATEGY = dict(color="#1f3b73", lw=1.4, label="fedcut strategy")
@@ -33,6 +39,11 @@ EXTRA_COLOURS = ("#17becf", "#e377c2", "#7f7f7f", "#ff9896")
 
 
 def plot_equity(equity: pd.DataFrame, first_cuts: list, path, oracle: bool = False) -> Path:
+    """Write `equity_figure` as a PNG."""
+    return _save(equity_figure(equity, first_cuts, oracle), path)
+
+
+def equity_figure(equity: pd.DataFrame, first_cuts: list, oracle: bool = False) -> Figure:
     """Strategy, buy-and-hold IWM and SPY (dashed) in USD on a log scale over the regime bands, first cuts marked."""
     eq = _dated(equity)
     fig, ax = _figure((14, 6.5))
@@ -51,10 +62,16 @@ def plot_equity(equity: pd.DataFrame, first_cuts: list, path, oracle: bool = Fal
     ax.grid(which="major", alpha=0.3, zorder=1)
     _title(ax, f"Strategy against buy-and-hold, {_span(eq.index)}", oracle)
     _legend_outside(ax, regimes=eq["regime"])
-    return _save(fig, path)
+    fig.tight_layout()
+    return fig
 
 
 def plot_underwater(equity: pd.DataFrame, path, oracle: bool = False, first_cuts: list = ()) -> Path:
+    """Write `underwater_figure` as a PNG."""
+    return _save(underwater_figure(equity, oracle, first_cuts), path)
+
+
+def underwater_figure(equity: pd.DataFrame, oracle: bool = False, first_cuts: list = ()) -> Figure:
     """Each curve's fall from its running high (%), strategy above IWM on one scale, the deepest point marked."""
     eq = _dated(equity)
     fig, axes = _figure((14, 6.4), rows=2, layout="constrained", sharex=True, sharey=True)
@@ -78,10 +95,15 @@ def plot_underwater(equity: pd.DataFrame, path, oracle: bool = False, first_cuts
     _year_axis(axes[1], eq.index)
     axes[0].set_xlabel("")
     _title(axes[0], f"Underwater: fall from the running high, {_span(eq.index)}", oracle)
-    return _save(fig, path, tight=False)
+    return fig
 
 
 def plot_holdings(equity: pd.DataFrame, path, oracle: bool = False) -> Path:
+    """Write `holdings_figure` as a PNG."""
+    return _save(holdings_figure(equity, oracle), path)
+
+
+def holdings_figure(equity: pd.DataFrame, oracle: bool = False) -> Figure:
     """What the strategy held each day as a share of its value: ETFs, cash and marked puts, with the regime strip above."""
     from matplotlib.patches import Patch
 
@@ -109,7 +131,7 @@ def plot_holdings(equity: pd.DataFrame, path, oracle: bool = False) -> Path:
     bands = [Patch(facecolor=REGIME_COLOURS[r], alpha=0.75, label=r) for r in REGIMES if (eq["regime"] == r).any()]
     ax.legend(handles=bands, loc="lower left", bbox_to_anchor=(1.01, 0.0), fontsize=9, frameon=False,
               title="regime (strip above)", title_fontsize=9.5, alignment="left")
-    return _save(fig, path, tight=False)
+    return fig
 
 
 def holding_shares(equity: pd.DataFrame) -> pd.DataFrame:
@@ -124,6 +146,11 @@ def holding_shares(equity: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_cycles(equity: pd.DataFrame, episodes: pd.DataFrame, path, oracle: bool = False) -> Path:
+    """Write `cycles_figure` as a PNG."""
+    return _save(cycles_figure(equity, episodes, oracle), path)
+
+
+def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = False) -> Figure:
     """One small panel per easing cycle: strategy and buy-and-hold IWM rebased to 100 at the first cut."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -174,11 +201,17 @@ def plot_cycles(equity: pd.DataFrame, episodes: pd.DataFrame, path, oracle: bool
     title = "Each easing cycle: strategy against buy-and-hold IWM, rebased to 100 at the first cut"
     fig.suptitle((ORACLE_PREFIX + title) if oracle else title, fontsize=12,
                  color=ORACLE_COLOUR if oracle else "black")
-    return _save(fig, path, tight=False)
+    return fig
 
 
 def plot_hedge(equity: pd.DataFrame, trades: pd.DataFrame, path, oracle: bool = False,
                size: int = CONTRACT_SIZE, first_cuts: list = ()) -> Path:
+    """Write `hedge_figure` as a PNG."""
+    return _save(hedge_figure(equity, trades, oracle, size, first_cuts), path)
+
+
+def hedge_figure(equity: pd.DataFrame, trades: pd.DataFrame, oracle: bool = False, size: int = CONTRACT_SIZE,
+                 first_cuts: list = ()) -> Figure:
     """The puts' cumulative P&L in USD (after spread and commission) and the marked value of the puts held."""
     eq = _dated(equity)
     pnl = hedge_pnl(equity, trades, size)
@@ -202,7 +235,8 @@ def plot_hedge(equity: pd.DataFrame, trades: pd.DataFrame, path, oracle: bool = 
     ax.grid(alpha=0.3)
     _title(ax, f"Put hedge: cumulative P&L after spread and commission, {_span(eq.index)}", oracle)
     _legend_outside(ax, regimes=eq["regime"])
-    return _save(fig, path)
+    fig.tight_layout()
+    return fig
 
 
 def _figure(size, rows: int = 1, cols: int = 1, height_ratios=None, squeeze: bool = True,
@@ -217,9 +251,7 @@ def _figure(size, rows: int = 1, cols: int = 1, height_ratios=None, squeeze: boo
     return fig, axes
 
 
-def _save(fig, path, tight: bool = True) -> Path:
-    if tight:
-        fig.tight_layout()
+def _save(fig: Figure, path) -> Path:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, metadata={"Software": None})

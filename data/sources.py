@@ -1,24 +1,27 @@
-"""Where a series comes from: the data directory, then the project's cache, then a download.
+"""Where a series comes from: the data directory, then the download cache, then a download.
 
 The data directory (`--data-dir`, else `FEDCUT_DATA_DIR`) holds yfinance/FRED CSVs in
-`prices/<TICKER>.csv` and `macro/<SERIES_ID>.csv` (or flat in the folder). The cache
-(`data/cache/`, git-ignored; `FEDCUT_CACHE_DIR` moves it, e.g. for tests or CI) holds
-downloads in the same format. Downloads happen only when
-online (not with `--offline` / `FEDCUT_OFFLINE=1`).
+`prices/<TICKER>.csv` and `macro/<SERIES_ID>.csv` (or flat in the folder). The cache, in the
+user's cache directory (`platformdirs.user_cache_dir("fedcut")`, e.g. `~/.cache/fedcut` on
+Linux; `FEDCUT_CACHE_DIR` moves it, e.g. for tests or CI), holds downloads in the same format;
+it is never inside the installed package. Downloads happen only when online (not with
+`--offline` / `FEDCUT_OFFLINE=1`).
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from platformdirs import user_cache_dir
 
 from fedcut.data import readers
 from fedcut.errors import ConfigError, DataError
 
-CACHE_DIR = Path(__file__).resolve().parent / "cache"
-FIX_HINT = "set FEDCUT_DATA_DIR or --data-dir to a folder of yfinance/FRED CSVs (e.g. ../shared/data), or run `python run_backtest.py data fetch` online"
+log = logging.getLogger(__name__)
+FIX_HINT = "set FEDCUT_DATA_DIR or --data-dir to a folder of yfinance/FRED CSVs (e.g. ../shared/data), or run `fedcut data fetch` online"
 
 
 def default_data_dir() -> Path | None:
@@ -27,8 +30,9 @@ def default_data_dir() -> Path | None:
 
 
 def default_cache_dir() -> Path:
+    """`FEDCUT_CACHE_DIR`, else the platform's per-user cache folder for fedcut."""
     env = os.environ.get("FEDCUT_CACHE_DIR")
-    return Path(env) if env else CACHE_DIR
+    return Path(env) if env else Path(user_cache_dir("fedcut", appauthor=False))
 
 
 OFFLINE_VALUES = {"1": True, "true": True, "yes": True, "on": True,
@@ -73,6 +77,7 @@ class DataSource:
             path = self.price_path(ticker) or self._download("prices", ticker)
             self._prices[ticker] = readers.read_price_csv(path)
             self.origin[ticker] = str(path)
+            log.debug("%s: read %s", ticker, path)
         return self._prices[ticker]
 
     def macro(self, series_id: str) -> pd.Series:
@@ -80,6 +85,7 @@ class DataSource:
             path = self.macro_path(series_id) or self._download("macro", series_id)
             self._macro[series_id] = readers.read_fred_csv(path)
             self.origin[series_id] = str(path)
+            log.debug("%s: read %s", series_id, path)
         return self._macro[series_id]
 
     def _find(self, kind: str, name: str) -> Path | None:
@@ -94,6 +100,7 @@ class DataSource:
         if self.offline:
             raise DataError(f"series {name} not found ({where}; cache {self.cache_dir}) and downloads are off (offline): {FIX_HINT}")
         from fedcut.data import fetch
+        log.info("%s: downloading into the cache, %s", name, self.cache_dir)
         try:
             return fetch.refresh(kind, name, self.cache_dir)
         except DataError as exc:

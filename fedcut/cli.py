@@ -1,23 +1,47 @@
-"""Command line: `python run_backtest.py [run options]`, `... sweep --spec FILE`, `... data status|fetch`,
-`... report RUN_DIR`.
+"""Command line: `fedcut [-q|-v] [COMMAND] [options]`, the same as `python run_backtest.py ...`.
 
-A user mistake (bad file, bad setting) ends with one line on stderr and exit status 2;
-never a traceback.
+Commands: `run` (the default when none is given), `sweep`, `report`, `data status|fetch`. Each
+is a parser (`_<command>_parser`), a handler (`_<command>(argv) -> exit status`) and one line
+in `COMMANDS`. Results go to stdout; notes and progress to stderr through `logging` (`-q`:
+warnings only and no progress bars, `-v`: debug detail). A user mistake (bad file, bad
+setting) ends with one line on stderr and exit status 2; never a traceback.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
+from typing import Callable, NamedTuple
 
+from fedcut import __version__
 from fedcut.errors import FedcutError
 from fedcut.params import param
 
 STRATEGY_NAMES = param("run.strategy").choices
 
+EXAMPLES = {
+    "run": ("fedcut", "fedcut run --start 2007-01-01 --end 2012-12-31 --set hedge.moneyness=0.85",
+            "fedcut run --config my.toml --out results/my-run --oracle"),
+    "sweep": ("fedcut sweep --spec examples/sweep.toml --workers 2",),
+    "report": ("fedcut report results/run-2000-05-26-2025-09-26-0123456789ab",),
+    "data": ("fedcut data status", "fedcut -q data fetch IWM VIX"),
+}
+
+
+def _prog(command: str = "") -> str:
+    """What the user typed: `fedcut <command>`, or `run_backtest.py <command>` from a checkout."""
+    script = "run_backtest.py" if Path(sys.argv[0]).name == "run_backtest.py" else "fedcut"
+    return f"{script} {command}".rstrip()
+
+
+def _examples(command: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[command])
+
 
 def _data_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="run_backtest.py data", description="Inspect or refresh the data.")
+    p = argparse.ArgumentParser(prog=_prog("data"), description="Inspect or refresh the data.",
+                                epilog=_examples("data"), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("action", choices=("status", "fetch"))
     p.add_argument("series", nargs="*", help="with fetch: only these tickers / FRED ids")
     p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
@@ -26,8 +50,9 @@ def _data_parser() -> argparse.ArgumentParser:
 
 
 def _report_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="run_backtest.py report",
-                                description="Re-render report.html, plots, claims and attribution of a saved run.")
+    p = argparse.ArgumentParser(prog=_prog("report"),
+                                description="Re-render report.html, plots, claims and attribution of a saved run.",
+                                epilog=_examples("report"), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", type=Path)
     p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
     p.add_argument("--offline", action="store_true", help="never download")
@@ -35,9 +60,10 @@ def _report_parser() -> argparse.ArgumentParser:
 
 
 def _sweep_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="run_backtest.py sweep",
-                                description="Run every configuration of a sweep spec; rank in-sample, "
-                                            "report out-of-sample beside it (see examples/sweep.toml).")
+    p = argparse.ArgumentParser(prog=_prog("sweep"),
+                                description="Run every configuration of a sweep spec; rank in-sample,\n"
+                                            "report out-of-sample beside it (see examples/sweep.toml).",
+                                epilog=_examples("sweep"), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--spec", type=Path, required=True, help="sweep spec TOML")
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes (default 1: in this process; at most the CPU count unless --force-workers)")
@@ -55,15 +81,15 @@ def _sweep_parser() -> argparse.ArgumentParser:
 
 
 def _sweep(argv: list[str]) -> int:
-    from fedcut.sweeps.runner import run_sweep
+    from fedcut.sweeps.runner import default_folder, run_sweep
     from fedcut.sweeps.spec import load_spec
     args = _sweep_parser().parse_args(argv)
     spec = load_spec(args.spec, train_end=args.train_end, top=args.top)
-    out = args.out or Path("results") / f"sweep-{spec.name}-{spec.digest()}"
+    out = args.out or default_folder(spec)
     try:
         run_sweep(spec, out, workers=args.workers, resume=args.resume, executor=args.executor,
                   scheduler=args.scheduler, data_dir=args.data_dir, offline=True if args.offline else None,
-                  progress=not args.no_progress, force_workers=args.force_workers)
+                  progress=not args.no_progress and _progress_bars(), force_workers=args.force_workers)
     except KeyboardInterrupt:
         return 130  # the runner said what is stored and how to resume
     print(f"sweep folder: {out} (summary.csv, sweep.html)")
@@ -71,9 +97,11 @@ def _sweep(argv: list[str]) -> int:
 
 
 def _run_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="run_backtest.py",
-                                description="Backtest the fedcut strategy against buy-and-hold IWM. "
-                                            "Other commands: `sweep --spec FILE`, `data status|fetch`, `report RUN_DIR`.")
+    p = argparse.ArgumentParser(prog=_prog("run"),
+                                description="Backtest the fedcut strategy against buy-and-hold IWM and SPY and write\n"
+                                            "a run folder. `run` is the default command: `fedcut --start ...` is\n"
+                                            "`fedcut run --start ...`.",
+                                epilog=_examples("run"), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", type=Path, help="TOML file of parameters (see config/default.toml)")
     p.add_argument("--start", help="first day, YYYY-MM-DD (default: IWM's first day)")
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: the last day every series covers)")
@@ -122,30 +150,113 @@ def _run(argv: list[str]) -> int:
     return 0
 
 
+def _report(argv: list[str]) -> int:
+    from fedcut.analyzers.report import render
+    args = _report_parser().parse_args(argv)
+    print(render(args.run_dir, _source(args)))
+    return 0
+
+
+def _data(argv: list[str]) -> int:
+    from fedcut import datacli
+    args = _data_parser().parse_intermixed_args(argv)
+    source = _source(args)
+    if args.action == "status":
+        return datacli.status(source)
+    return datacli.fetch_all(source, args.series)
+
+
 def _source(args):
     from fedcut.data.sources import DataSource, default_data_dir, offline_from_env
     return DataSource(data_dir=args.data_dir or default_data_dir(),
                       offline=args.offline or offline_from_env())
 
 
+class Command(NamedTuple):
+    handler: Callable[[list[str]], int]
+    summary: str
+
+
+COMMANDS = {
+    "run": Command(_run, "backtest one configuration against buy-and-hold IWM and SPY (the default)"),
+    "sweep": Command(_sweep, "run every configuration of a sweep spec, ranked in-sample, judged out-of-sample"),
+    "report": Command(_report, "re-render the report, plots, claims and attribution of a saved run folder"),
+    "data": Command(_data, "status: what each series covers and where it is read from; fetch: refresh the cache"),
+}
+
+
+def _verbosity_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=_prog(), add_help=False, allow_abbrev=False)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true",
+                       help="only results and errors (and warnings): no notes, no progress bars")
+    group.add_argument("-v", "--verbose", action="store_true", help="debug detail on stderr: files read and written")
+    return p
+
+
+def _main_parser() -> argparse.ArgumentParser:
+    commands = "\n".join(f"  {name:<8}{command.summary}" for name, command in COMMANDS.items())
+    examples = "\n".join(f"  {line}" for lines in EXAMPLES.values() for line in lines)
+    p = argparse.ArgumentParser(
+        prog=_prog(), parents=[_verbosity_parser()], formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s [-h] [--version] [-q | -v] [COMMAND] [options]",
+        description="Backtest a risk-aware small-cap (IWM) strategy around Fed rate-cut cycles.\n\n"
+                    f"commands (`%(prog)s COMMAND --help` lists each one's options):\n{commands}\n\n"
+                    "Without a command, `run` is meant: `%(prog)s --start 2019-01-01` is\n"
+                    "`%(prog)s run --start 2019-01-01`. -q and -v may come before or after the command.\n"
+                    "`fedcut` and `python run_backtest.py` (from a checkout) are the same command.",
+        epilog=f"examples:\n{examples}")
+    p.add_argument("--version", action="version", version=f"fedcut {__version__}")
+    return p
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes each record to `sys.stderr` as it is when the record comes (a test or notebook may swap it);
+    notes plainly, anything else prefixed by its level (`warning: ...`)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _):
+        pass
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
+
+
+def _log_to_stderr(quiet: bool, verbose: bool) -> None:
+    """Notes (INFO) by default; -q keeps warnings only, -v adds debug detail."""
+    logger = logging.getLogger("fedcut")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+
+
+def _progress_bars() -> bool:
+    """Progress bars only for someone watching: stderr is a terminal and -q was not given."""
+    return sys.stderr.isatty() and logging.getLogger("fedcut").isEnabledFor(logging.INFO)
+
+
+def _split(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:
+    """-q/-v (wherever they are), the command (`run` if none is named) and its arguments.
+    A top-level --help or --version prints and exits."""
+    verbosity, rest = _verbosity_parser().parse_known_args(argv)
+    if rest[:1] in (["-h"], ["--help"], ["--version"]):
+        _main_parser().parse_args(rest[:1])
+    if rest[:1] and rest[0] in COMMANDS:
+        return verbosity, rest[0], rest[1:]
+    return verbosity, "run", rest
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv[:1] == ["report"]:
-            from fedcut.analyzers.report import render
-            args = _report_parser().parse_args(argv[1:])
-            print(render(args.run_dir, _source(args)))
-            return 0
-        if argv[:1] == ["sweep"]:
-            return _sweep(argv[1:])
-        if argv[:1] == ["data"]:
-            from fedcut import datacli
-            args = _data_parser().parse_intermixed_args(argv[1:])
-            source = _source(args)
-            if args.action == "status":
-                return datacli.status(source)
-            return datacli.fetch_all(source, args.series)
-        return _run(argv)
+        verbosity, command, args = _split(argv)
+        _log_to_stderr(verbosity.quiet, verbosity.verbose)
+        return COMMANDS[command].handler(args)
     except FedcutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""`run_backtest.py data status|fetch`: what the data layer sees, and refreshing the cache."""
+"""`fedcut data status|fetch`: what the data layer sees, and refreshing the cache."""
 from __future__ import annotations
 
 import warnings

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import logging
 import math
 import os
 import shutil
@@ -42,6 +43,8 @@ EQUITY_COLUMNS = ("date", "strategy", "benchmark", "regime", "cash", "option_val
 TRADE_COLUMNS = ("date", "instrument", "action", "quantity", "price", "value", "commission",
                  "strike", "expiry", "spot", "vol", "rate", "div_yield", "years_to_expiry",
                  "model_price", "fill_price")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: signals are cached per prepared data
@@ -81,6 +84,7 @@ def _source(data_dir: str | None, offline: bool | None) -> DataSource:
 @functools.lru_cache(maxsize=8)
 def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended, data_values) -> Prepared:
     source = DataSource(data_dir=Path(data_dir) if data_dir else None, cache_dir=Path(cache_dir), offline=offline)
+    log.debug("loading and aligning %s (data directory %s, cache %s)", ", ".join(tickers), data_dir, cache_dir)
     data_params = dict(data_values)
     market = build_market(source, tickers + ("SPY",), start, end, extended,
                           data_params["rut_dividend_yield"], REGIME_SERIES)
@@ -388,6 +392,7 @@ def write_run(result: RunResult, out: Path, unique: bool = False) -> Path:
             final = free_name(out) if unique else out
             try:
                 os.rename(tmp, final)  # fails onto a folder with files in it: nothing is overwritten
+                log.debug("wrote %s", final)
                 return final
             except OSError as exc:
                 if not (unique and exc.errno in (errno.EEXIST, errno.ENOTEMPTY)):  # else another run took the name
@@ -439,7 +444,7 @@ def _write_files(result: RunResult, folder: Path) -> None:
 
 def _header(result: RunResult) -> str:
     lines = [f"fedcut run configuration (hash {result.config.digest()}): reproduce with",
-             "python run_backtest.py --config config.toml"]
+             "fedcut run --config config.toml"]
     if result.config.data.allow_backfilled_indices:
         lines.insert(0, BACKFILLED_LABEL)
     if result.config.run.oracle:

@@ -1,16 +1,21 @@
 """A picture of the regime signal: IWM's total return with the called regime behind it.
 
-Uses matplotlib's Agg canvas directly, so it needs no display and does not change the global
-pyplot backend.
+`regimes_figure` returns the matplotlib Figure (what a notebook shows); `plot_regimes` writes it
+as a PNG for the run folder. Uses matplotlib's Agg canvas directly, so it needs no display and
+does not change the global pyplot backend.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from fedcut.signals.regime import REGIMES
+
+if TYPE_CHECKING:  # matplotlib is imported when the picture is drawn
+    from matplotlib.figure import Figure
 
 REGIME_COLOURS = {
     "crisis": "#d62728",
@@ -36,7 +41,16 @@ def regime_spans(regime: pd.Series) -> list[tuple[str, pd.Timestamp, pd.Timestam
 
 def plot_regimes(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timestamp], path,
                  title_suffix: str = "") -> Path:
-    """Write a PNG of IWM total return (log scale) over regime bands; return its path.
+    """Write `regimes_figure` as a PNG; return its path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    regimes_figure(sig, iwm, cut_dates, title_suffix).savefig(out)
+    return out
+
+
+def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timestamp],
+                   title_suffix: str = "") -> Figure:
+    """IWM total return (log scale) over regime bands.
 
     Vertical lines mark the first cut of each easing cycle; triangles mark the days a late
     cycle's capitulation was seen (the strategy's buy signal). An oracle frame
@@ -110,7 +124,4 @@ def plot_regimes(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timestamp
     ax.legend(handles=bands + lines + [cut_handle], loc="upper left", bbox_to_anchor=(1.01, 1.0),
               fontsize=9.5, title="regime (called)", title_fontsize=10, frameon=False)
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    return out
+    return fig

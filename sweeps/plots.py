@@ -71,7 +71,7 @@ def heatmaps(summary: pd.DataFrame, params: list[str], out_dir, objective_label:
     pairs = itertools.combinations(params, 2) if len(_ok(summary)) else ()
     for a, b in itertools.islice(pairs, MAX_PAIRS):
         name = f"heatmap_{a.replace('.', '_')}__{b.replace('.', '_')}.png"
-        paths.append(_save(heatmap_figure(summary, a, b, objective_label), Path(out_dir) / name, tight=False))
+        paths.append(_save(heatmap_figure(summary, a, b, objective_label), Path(out_dir) / name))
     return paths
 
 
@@ -111,7 +111,7 @@ def heatmap_figure(summary: pd.DataFrame, a: str, b: str, objective_label: str):
 
 def sensitivity(summary: pd.DataFrame, params: list[str], out_path, objective_label: str) -> Path:
     """Write one PNG with the objective against each swept parameter in its own panel; return its path."""
-    return _save(sensitivity_figure(summary, params, objective_label), out_path, tight=False)
+    return _save(sensitivity_figure(summary, params, objective_label), out_path)
 
 
 def sensitivity_figure(summary: pd.DataFrame, params: list[str], objective_label: str):

@@ -7,8 +7,8 @@ configuration that only fits its sample shows as a drop, not as a winner.
 from __future__ import annotations
 
 import json
+import logging
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,8 @@ from fedcut.sweeps.store import Store
 SAMPLE_METRICS = ("cagr", "max_drawdown", "calmar", "sharpe", "excess_cagr", "drawdown_gain", "worst_cycle_drawdown")
 DRAWDOWN_OBJECTIVES = ("max_drawdown", "worst_cycle_drawdown")  # over several cycles: the worst, not the mean
 TOP_ROWS = 10  # configurations listed in sweep.html's in-sample vs out-of-sample table
+
+log = logging.getLogger(__name__)
 
 
 def samples(spec: Spec) -> tuple[str, str | None]:
@@ -239,8 +241,7 @@ def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, data_dir
             "pbo": pbo.to_dict(), "_pbo": pbo}
 
 
-def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, offline: bool | None,
-                  progress: bool = True) -> pd.DataFrame:
+def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, offline: bool | None) -> pd.DataFrame:
     """summary.csv, walk_forward.csv, cycles.csv, loco.csv, overfitting.json, plots/, sweep.html
     and the requested top runs."""
     rows = store.rows()
@@ -277,7 +278,7 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
                             "Probability of Backtest Overfitting (CSCV): for each of the in/out-of-sample splits, "
                             "where the in-sample best ranked out of sample (left: logit, at or below 0 = worse than "
                             "the median), and its Sharpe in and out of sample (right)."))
-    top_runs = _top_runs(spec, summary, out, data_dir, offline, progress)
+    top_runs = _top_runs(spec, summary, out, data_dir, offline)
     render_html(out / "sweep.html", f"fedcut sweep: {spec.name}",
                 _facts(spec, rows, summary, wf, cycles, top_runs, overfit, store.audits()),
                 _tables(spec, summary, wf, cycles, loco, store.audits()), figures)
@@ -291,7 +292,7 @@ def _segments(rows: list[dict]):
     return [Segment(name, seg["start"], seg["end"]) for name, seg in first.items()]
 
 
-def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline, progress: bool) -> list[Path]:
+def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline) -> list[Path]:
     """Full runs (with report) of the `spec.top` best configurations; kept if already written."""
     from fedcut.run import run, write_run
     configs = {p.config_hash: p.config for p in spec.points}
@@ -301,8 +302,7 @@ def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline, p
         folders.append(folder)
         if folder.exists():
             continue
-        if progress:
-            print(f"full run of rank {int(row.rank)} ({row.config_hash}) -> {folder}", file=sys.stderr)
+        log.info("full run of rank %d (%s) -> %s", int(row.rank), row.config_hash, folder)
         write_run(run(configs[row.config_hash], data_dir, offline), folder)
     return folders
 

@@ -12,6 +12,7 @@ decisions came within 1e-9 of a boundary in backtrader; any difference fails the
 from __future__ import annotations
 
 import fcntl
+import logging
 import math
 import multiprocessing
 import os
@@ -39,6 +40,13 @@ EXECUTORS = ("local", "dask")
 SCHEDULER_TIMEOUT = "10s"  # to connect to a Dask scheduler
 BLOCK_MAX = 256  # configurations per task: enough to amortise a task, few enough to keep every worker busy
 BLOCKS_PER_WORKER = 4  # smaller blocks for small sweeps, so the work spreads over the workers
+
+log = logging.getLogger(__name__)
+
+
+def default_folder(spec: Spec) -> Path:
+    """Where a sweep goes without --out: `results/sweep-<name>-<spec digest>` under the current directory."""
+    return Path("results") / f"sweep-{spec.name}-{spec.digest()}"
 
 
 def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, executor: str = "local",
@@ -128,14 +136,14 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool
             audit_failures = _audit(spec, store, plan, workers, client, progress)
         except KeyboardInterrupt:
             bar.close()
-            print(f"interrupted: {stored} of {len(spec.points)} configurations are stored in {out}; "
-                  "continue with --resume", file=sys.stderr)
+            log.warning("interrupted: %d of %d configurations are stored in %s; continue with --resume",
+                        stored, len(spec.points), out)
             raise
         finally:
             outcomes.close()
             bar.close()
             on_term()
-        write_outputs(spec, out, store, plan.data_dir, plan.offline, progress)
+        write_outputs(spec, out, store, plan.data_dir, plan.offline)
         if audit_failures:
             raise FedcutError(f"{out}: the audit found {audit_failures} configuration(s) whose backtrader re-run "
                               "differs from the array engine (see sweep.html, 'Audit'): the results are not trustworthy")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("FEDCUT_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
 
 os.environ["FEDCUT_OFFLINE"] = "1"  # no test may touch the network
+# nor read the user's download cache: an empty folder that is never created (tests that need a
+# cache make their own)
+os.environ["FEDCUT_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"fedcut-tests-no-cache-{os.getpid()}")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 

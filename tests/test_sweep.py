@@ -329,7 +329,8 @@ def test_killed_or_interrupted_sweep_resumes_to_the_same_store(longer_reference,
     assert (out / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
 
 
-def test_progress_bar_shows_done_total_and_rate(small_spec, shared_data, tmp_path, capsys):
+def test_progress_bar_shows_done_total_and_rate(small_spec, shared_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # someone watching a terminal
     code = main(["sweep", "--spec", str(small_spec), "--out", str(tmp_path / "o"), "--data-dir", str(shared_data),
                  "--offline"])
     err = capsys.readouterr().err

@@ -1,0 +1,180 @@
+"""The Python API, for notebooks: `fedcut.backtest(...)` returns a `Result`, `fedcut.sweep(...)` a table.
+
+Overrides are named as on the command line: `start`, `end`, `extended` and `oracle` (the `run.*`
+parameters, like `--start` ...), and any parameter by its dotted key in `params`
+(`params={"hedge.moneyness": 0.85}`, like `--set`). Anything else is refused with one
+`ConfigError` line, as an unknown key in a config file is.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from fedcut import config as config_file
+from fedcut.analyzers import plots
+from fedcut.errors import ConfigError
+from fedcut.params import PARAMS, Config
+from fedcut.run import RunResult, run, write_run
+from fedcut.signals.plot import regimes_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+RUN_OPTIONS = {p.name: p.key for p in PARAMS if p.section == "run"}  # start, end, extended, oracle
+WHERE = "fedcut.backtest"
+
+
+def backtest(config: str | Path | Config | None = None, *, data_dir: str | Path | None = None,
+             offline: bool | None = None, params: Mapping[str, Any] | None = None, **overrides: Any) -> Result:
+    """Run one backtest in memory (nothing is written) and return its `Result`.
+
+    `config`: a TOML config file (as `--config`) or a `Config` (e.g. another result's `.config`);
+    default: every parameter's default. Over it: `start=`/`end=` ("YYYY-MM-DD"), `extended=`,
+    `oracle=` (None leaves a value as it is), then `params` (dotted keys). `data_dir` and
+    `offline` as `--data-dir` and `--offline` (default: FEDCUT_DATA_DIR, FEDCUT_OFFLINE).
+    """
+    cfg = resolve_config(config, params, overrides)
+    return Result(run(cfg, str(data_dir) if data_dir else None, offline))
+
+
+def resolve_config(config: str | Path | Config | None, params: Mapping[str, Any] | None,
+                   overrides: dict[str, Any]) -> Config:
+    """The configuration `backtest` runs: `config`, then the run options, then `params`, all checked."""
+    unknown = sorted(set(overrides) - set(RUN_OPTIONS))
+    if unknown:
+        raise ConfigError(f"{WHERE}: unknown option {unknown[0]!r}; use {', '.join(RUN_OPTIONS)}, "
+                          "or params={'section.name': value} for any parameter")
+    if params is not None and not isinstance(params, Mapping):
+        raise ConfigError(f"{WHERE}: params must be a dict of 'section.name': value, got {type(params).__name__}")
+    if config is None or isinstance(config, (str, Path)):
+        base = config_file.load(config)
+    elif isinstance(config, Config):
+        base = config
+    else:
+        raise ConfigError(f"{WHERE}: config must be a TOML file path or a Config, got {type(config).__name__}")
+    values = {RUN_OPTIONS[name]: value for name, value in overrides.items() if value is not None}
+    values.update(params or {})
+    return base.with_overrides(values, where=WHERE) if values else base
+
+
+@dataclass(frozen=True, repr=False)
+class Result:
+    """One backtest in memory: what its run folder would hold, as frames, a dict and figures.
+
+    Every frame is a fresh copy on each access, so changing it changes nothing here (nor in the
+    caches later backtests in this process share).
+    """
+
+    run: RunResult
+
+    @property
+    def config(self) -> Config:
+        """The fully resolved configuration (pass it to `fedcut.backtest` to run it again)."""
+        return self.run.config
+
+    @property
+    def metrics(self) -> dict:
+        """metrics.json as a dict: `strategy`, `benchmark` (buy-and-hold IWM), `spy`, `cycles`, `hedge`, `run` ..."""
+        return self.run.metrics
+
+    @property
+    def equity(self) -> pd.DataFrame:
+        """equity.csv: one row per trading day (DatetimeIndex `date`), values in USD, weights as fractions."""
+        return self.run.equity.copy()
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        """trades.csv: one row per ETF fill or option event."""
+        return self.run.trades.copy()
+
+    @property
+    def signals(self) -> pd.DataFrame:
+        """signals.csv: the regime called each day, its reason and every indicator (DatetimeIndex)."""
+        return self.run.signals.copy()
+
+    @property
+    def episodes(self) -> pd.DataFrame:
+        """episodes.csv: one row per easing cycle whose first cut falls in the run."""
+        return self.run.episodes.copy()
+
+    @property
+    def baselines(self) -> pd.DataFrame | None:
+        """The per-baseline table of a run that computes baselines (`metrics["baselines"]`); None otherwise."""
+        table = getattr(self.run, "baselines", None)
+        return None if table is None else table.copy()
+
+    @property
+    def returns(self) -> pd.Series:
+        """The strategy's daily simple returns (DatetimeIndex, from the second day), as quantstats and
+        empyrical take them."""
+        value = self.run.equity["strategy"]
+        return (value / value.shift(1) - 1.0).iloc[1:].rename("fedcut")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the run folder (files, plots, report.html) to `path`, which must not exist; return it."""
+        return write_run(self.run, Path(path))
+
+    def plot_equity(self) -> Figure:
+        """Strategy, buy-and-hold IWM and SPY (log scale) over the regime bands: plots/equity.png."""
+        return plots.equity_figure(self.run.equity, self._first_cuts(), self._oracle)
+
+    def plot_underwater(self) -> Figure:
+        """Each curve's fall from its running high: plots/underwater.png."""
+        return plots.underwater_figure(self.run.equity, self._oracle, first_cuts=self._first_cuts())
+
+    def plot_holdings(self) -> Figure:
+        """The share of value in each holding, cash and puts, day by day: plots/holdings.png."""
+        return plots.holdings_figure(self.run.equity, self._oracle)
+
+    def plot_cycles(self) -> Figure:
+        """Each easing cycle, rebased to 100 at its first cut: plots/cycles.png."""
+        return plots.cycles_figure(self.run.equity, self.run.episodes, self._oracle)
+
+    def plot_hedge(self) -> Figure:
+        """The puts' cumulative P&L and marked value: plots/hedge.png."""
+        return plots.hedge_figure(self.run.equity, self.run.trades, self._oracle, self.config.hedge.contract_size,
+                                  first_cuts=self._first_cuts())
+
+    def plot_regimes(self) -> Figure:
+        """The regime called each day over IWM's total return: plots/regimes.png."""
+        market = self.run.prepared.market
+        cuts = [d for d in self.run.prepared.first_cuts if d >= market.days[0]]
+        return regimes_figure(self.run.signals, market.close["IWM"], cuts,
+                              title_suffix=" (oracle)" if self._oracle else "")
+
+    @property
+    def _oracle(self) -> bool:
+        return bool(self.config.run.oracle)
+
+    def _first_cuts(self) -> list:
+        return list(self.run.episodes["first_cut"])
+
+    def __repr__(self) -> str:
+        m, run_info = self.metrics, self.metrics["run"]
+        label = " ORACLE (future information)" if run_info["oracle"] else ""
+        return (f"<fedcut.Result{label} {run_info['start']}..{run_info['end']} config {run_info['config_hash']}: "
+                f"strategy CAGR {m['strategy']['cagr']:.1%}, max drawdown {m['strategy']['max_drawdown']:.1%}; "
+                f"buy-and-hold IWM {m['benchmark']['cagr']:.1%}, {m['benchmark']['max_drawdown']:.1%}>")
+
+
+def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int = 1, resume: bool = False,
+          train_end: str | None = None, top: int | None = None, executor: str = "local",
+          scheduler: str | None = None, data_dir: str | Path | None = None, offline: bool | None = None,
+          progress: bool = False) -> pd.DataFrame:
+    """Run a sweep spec as `fedcut sweep` does and return its ranked summary (summary.csv).
+
+    `out` defaults to results/sweep-<name>-<spec digest> under the current directory; the
+    other options are the command's (`--workers`, `--resume`, ...).
+    """
+    from fedcut.sweeps.runner import default_folder, run_sweep
+    from fedcut.sweeps.spec import load_spec
+
+    spec = load_spec(spec_path, train_end=train_end, top=top)
+    folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=workers, resume=resume,
+                       executor=executor, scheduler=scheduler, data_dir=str(data_dir) if data_dir else None,
+                       offline=offline, progress=progress)
+    return pd.read_csv(folder / "summary.csv")
