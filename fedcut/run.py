@@ -78,8 +78,10 @@ def _source(data_dir: str | None, offline: bool | None) -> DataSource:
 
 @functools.lru_cache(maxsize=8)
 def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended, data_values) -> Prepared:
-    source = DataSource(data_dir=Path(data_dir) if data_dir else None, cache_dir=Path(cache_dir), offline=offline)
     data_params = dict(data_values)
+    source = DataSource(data_dir=Path(data_dir) if data_dir else None, cache_dir=Path(cache_dir), offline=offline,
+                        max_offcalendar_target_changes=data_params["max_offcalendar_target_changes"],
+                        max_target_change=data_params["max_target_change"])
     market = build_market(source, tickers + ("SPY",), start, end, extended,
                           data_params["rut_dividend_yield"], REGIME_SERIES)
     raw = load_raw(source)
