@@ -91,5 +91,14 @@ def easing_cycles(changes: pd.DataFrame) -> pd.DataFrame:
     prev = changes["change_bp"].shift(1)
     first = (changes["change_bp"] < 0) & ((prev > 0) | prev.isna())
     cycles = changes[first].copy()
-    cycles["cycle"] = cycles["decision"].dt.year.astype(str)
+    cycles["cycle"] = cycle_names(cycles["decision"])
     return cycles.reset_index(drop=True)[["cycle", "decision", "effective", "before", "after", "change_bp"]]
+
+
+def cycle_names(first_cuts) -> list[str]:
+    """A cycle is named by the year of its first cut ("2019"), or by the cut's date when another
+    cycle starts in the same year ("2019-07-31"), so names stay unique whatever the data."""
+    days = pd.DatetimeIndex(first_cuts)
+    years = pd.Series(days.year)
+    shared = years.duplicated(keep=False).to_numpy()
+    return [str(d.date()) if twin else str(d.year) for d, twin in zip(days, shared)]

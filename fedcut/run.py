@@ -195,7 +195,7 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -
     equity.index.name = "date"
     trades = _trades(fills, broker)
     rf = prepared.broker_inputs["cash_rate"]
-    cuts_in_data = [d for d in prepared.first_cuts if d >= m.days[0]]  # a cycle needs its first cut in the data
+    cuts_in_data = [d for d in prepared.first_cuts if m.days[0] <= d <= m.days[-1]]  # a cycle needs its first cut in the run
     windows = cycle_windows(cuts_in_data, cfg.analysis.cycle_months_before, cfg.analysis.cycle_months_after,
                             data_end=m.days[-1], data_start=m.days[0])
     cum_hedge_pnl = _hedge_pnl(equity, broker)
