@@ -48,6 +48,8 @@ class Param:
             value = float(value)
             if value != value:
                 raise ConfigError(f"{where}: {self.key} must be a number, got NaN")
+            if value == 0.0:
+                value = 0.0  # -0.0 is the same setting: one value, one configuration hash
         elif kind is str:
             if isinstance(value, dt.date):
                 value = value.isoformat()

@@ -256,10 +256,19 @@ def _metrics(cfg, prepared, equity, trades, rf, episodes, broker) -> dict:
         "interest_earned": float(broker.interest_earned),
         "regime_share": {k: float(v) for k, v in regimes.items()},
         "run": {"start": str(m.days[0].date()), "end": str(m.days[-1].date()), "end_set_by": m.end_set_by,
-                "proxies": [p.describe() for p in m.proxies], "notes": list(m.notes),
+                "proxies": [p.describe() for p in m.proxies], "notes": list(m.notes) + _span_notes(m.days),
                 "oracle": bool(cfg.run.oracle), "label": ORACLE_LABEL if cfg.run.oracle else "",
                 "config_hash": cfg.digest()},
     }
+
+
+def _span_notes(days: pd.DatetimeIndex) -> list[str]:
+    """A warning when the run is shorter than a year: annualised figures then extrapolate a short span."""
+    span = (days[-1] - days[0]).days
+    if span >= performance.DAYS_PER_YEAR:
+        return []
+    return [f"warning: the run spans {span} calendar days ({len(days)} trading days), less than a year: CAGR, "
+            "volatility, Sharpe and Sortino extrapolate it to a year; the total return is what it earned"]
 
 
 def _turnover(trades: pd.DataFrame, value: pd.Series) -> pd.Series:
