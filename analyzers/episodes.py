@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from fedcut.analyzers.performance import iso_date, max_drawdown
+from fedcut.data.cuts import cycle_names
 from fedcut.errors import DataError
 
 HORIZON_MONTHS = (6, 12, 24)  # returns from the first cut over these horizons
@@ -22,7 +23,7 @@ WEIGHT_PREFIX = "w_"  # weight columns are named w_<TICKER>
 class Window:
     """The span of data analysed for one easing cycle."""
 
-    cycle: str  # year of the first cut, e.g. "2001"
+    cycle: str  # year of the first cut, e.g. "2001" (its date when two cycles start in one year)
     first_cut: pd.Timestamp
     start: pd.Timestamp  # nominal start clipped to the data
     end: pd.Timestamp  # nominal end clipped to the data
@@ -56,13 +57,14 @@ def cycle_windows(first_cuts: list[pd.Timestamp], months_before: int = 6, months
     data_end = pd.Timestamp(data_end)
     data_start = pd.Timestamp(data_start) if data_start is not None else None
     windows = []
-    for cut in sorted(pd.Timestamp(c) for c in first_cuts):
+    cuts = sorted(pd.Timestamp(c) for c in first_cuts)
+    for cut, name in zip(cuts, cycle_names(cuts)):
         nominal_start = cut - pd.DateOffset(months=months_before)
         nominal_end = cut + pd.DateOffset(months=months_after)
         if nominal_start > data_end or (data_start is not None and nominal_end < data_start):
             continue
         start = max(nominal_start, data_start) if data_start is not None else nominal_start
-        windows.append(Window(str(cut.year), cut, start, min(nominal_end, data_end), nominal_start, nominal_end))
+        windows.append(Window(name, cut, start, min(nominal_end, data_end), nominal_start, nominal_end))
     return windows
 
 

@@ -16,7 +16,7 @@ from fedcut.errors import DataError
 
 TRADING_DAYS_PER_YEAR = 252  # annualises daily volatility, Sharpe and Sortino
 DAYS_PER_YEAR = 365.25  # calendar days per year for CAGR and turnover
-RATE_DAY_COUNT = 365  # the risk-free rate accrues per calendar day (T-bill yields are quoted per 365 days)
+RATE_DAY_COUNT = 365  # the risk-free rate accrues per calendar day, as the broker pays interest on cash
 ZERO_VOLATILITY = 1e-12  # a daily std below this is float noise of a constant return: ratios are undefined
 
 
@@ -99,9 +99,11 @@ def period_returns(equity: pd.Series, freq: str) -> pd.Series:
 def daily_risk_free(rf_annual: pd.Series | float, index: pd.DatetimeIndex) -> pd.Series:
     """The risk-free return earned over each interval of `index` (first interval ends at index[1]).
 
-    `rf_annual` is an annual rate as a fraction (0.05 = 5%; divide FRED/Yahoo yields in % by
-    100). The rate known at the start of each interval compounds over its actual calendar
-    days, so a Friday-to-Monday return is charged three days of interest, as cash accrues.
+    `rf_annual` is an annual continuously compounded rate as a fraction (0.05 = 5%), the
+    convention of the broker's `cash_rate`: the rate known at the start of each interval earns
+    exp(r * days / 365) - 1 over its actual calendar days, exactly what idle cash earns, so a
+    Friday-to-Monday return is charged three days of interest and a cash-only curve has zero
+    excess return.
     """
     if isinstance(rf_annual, pd.Series):
         rate = rf_annual.reindex(index, method="ffill")
@@ -113,7 +115,7 @@ def daily_risk_free(rf_annual: pd.Series | float, index: pd.DatetimeIndex) -> pd
         raise DataError("risk-free rate: values above 100% a year; expected a fraction, not percent")
     days = index.to_series().diff().dt.days.to_numpy()[1:]
     start_rate = rate.to_numpy()[:-1]
-    return pd.Series((1.0 + start_rate) ** (days / RATE_DAY_COUNT) - 1.0, index=index[1:])
+    return pd.Series(np.expm1(start_rate * days / RATE_DAY_COUNT), index=index[1:])
 
 
 def sharpe_ratio(equity: pd.Series, rf_annual: pd.Series | float = 0.0) -> float | None:
@@ -148,7 +150,7 @@ def summary(equity: pd.Series, rf_annual: pd.Series | float = 0.0,
     `turnover` is the value traded each day as a fraction of portfolio value (one-way);
     `annual_turnover` is its sum per calendar year. Ratios that are undefined (zero
     volatility, no drawdown, a single day) are None, never NaN. Sharpe and Sortino are over
-    the risk-free rate as `daily_risk_free` converts it (calendar-day accrual).
+    the risk-free rate as `daily_risk_free` accrues it (continuous, per calendar day, as cash).
     """
     equity = _checked(equity)
     returns = equity.pct_change().iloc[1:]

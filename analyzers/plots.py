@@ -16,7 +16,7 @@ import pandas as pd
 
 from fedcut.analyzers.attribution import CONTRACT_SIZE, WEIGHT_PREFIX, hedge_pnl
 from fedcut.analyzers.performance import drawdown_series, max_drawdown
-from fedcut.signals.plot import BAND_ALPHA, REGIME_ALPHA, REGIME_COLOURS, regime_spans
+from fedcut.signals.plot import BAND_ALPHA, MAX_CYCLES_SHOWN, REGIME_ALPHA, REGIME_COLOURS, regime_spans
 from fedcut.signals.regime import REGIMES
 
 if TYPE_CHECKING:  # matplotlib is imported when a picture is drawn, not when the report module loads
@@ -151,11 +151,14 @@ def plot_cycles(equity: pd.DataFrame, episodes: pd.DataFrame, path, oracle: bool
 
 
 def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = False) -> Figure:
-    """One small panel per easing cycle: strategy and buy-and-hold IWM rebased to 100 at the first cut."""
+    """One small panel per easing cycle: strategy and buy-and-hold IWM rebased to 100 at the first cut
+    (the `MAX_CYCLES_SHOWN` most recent cycles, said in the title when there are more)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     eq = _dated(equity)
+    total = len(episodes)
+    episodes = episodes.iloc[-MAX_CYCLES_SHOWN:]
     n = max(len(episodes), 1)
     cols = min(3, n) if n != 4 else 2
     rows = math.ceil(n / cols)
@@ -199,6 +202,8 @@ def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = F
                 for r in REGIMES if r in seen_regimes]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 8), fontsize=9, frameon=False)
     title = "Each easing cycle: strategy against buy-and-hold IWM, rebased to 100 at the first cut"
+    if total > len(episodes):
+        title += f"\nthe {len(episodes)} most recent of {total} cycles (every cycle is in episodes.csv)"
     fig.suptitle((ORACLE_PREFIX + title) if oracle else title, fontsize=12,
                  color=ORACLE_COLOUR if oracle else "black")
     return fig
@@ -279,7 +284,7 @@ def _cut_lines(ax, days: pd.DatetimeIndex, first_cuts, labelled: bool) -> None:
     for k, cut in enumerate(shown):
         ax.axvline(cut, color=CUT_COLOUR, ls="--", lw=1.0, zorder=4,
                    label="first cut of an easing cycle" if k == 0 else None)
-        if labelled:
+        if labelled and len(shown) <= MAX_CYCLES_SHOWN:  # more labels would only overlap
             near_end = (days[-1] - cut).days < 0.08 * span
             ax.annotate(f"first cut\n{cut.date()}", (cut, 0.98 if k % 2 == 0 else 0.885),
                         xycoords=("data", "axes fraction"), xytext=(-4 if near_end else 4, 0),

@@ -30,6 +30,7 @@ from fedcut.data.sources import DataSource
 from fedcut.errors import DataError
 from fedcut.files import own_folder, remove_stale_temporaries, writing
 from fedcut.params import iso_date
+from fedcut.signals.plot import MAX_CYCLES_SHOWN
 
 PLOTS = ("equity", "underwater", "holdings", "cycles", "hedge")
 REPORT_FILES = ("report.html", "claims.csv", "attribution.csv", *(f"plots/{p}.png" for p in PLOTS))
@@ -324,7 +325,10 @@ def _page(saved: SavedRun, claims: pd.DataFrame, table: pd.DataFrame, iwm_last: 
     parts.append('<p class="sub">The fedcut strategy against buy-and-hold IWM (total return) and SPY, '
                  "each starting with the same cash. Pictures first, their numbers beside them.</p>")
     parts.append(_warnings(saved, table, iwm_last))
-    hedge_by_cycle = _hedge_by_cycle(saved)
+    shown = saved.episodes.iloc[-MAX_CYCLES_SHOWN:]  # bounded whatever the data; episodes.csv has them all
+    hedge_by_cycle = _hedge_by_cycle(saved, shown)
+    more = (f" The {len(shown)} most recent of {len(saved.episodes)} cycles; every cycle is in episodes.csv."
+            if len(shown) < len(saved.episodes) else "")
 
     parts.append("<h2>Strategy against buy-and-hold</h2>")
     parts.append(_pair(_figure(plot_dir / "equity.png", "Value in USD, log scale; background = regime called "
@@ -334,8 +338,9 @@ def _page(saved: SavedRun, claims: pd.DataFrame, table: pd.DataFrame, iwm_last: 
     parts.append(_pair(_figure(plot_dir / "underwater.png", "Fall from the running high, %."), _drawdown_table(m)))
     parts.append("<h2>Easing cycles</h2>")
     parts.append(_pair(_figure(plot_dir / "cycles.png", "Each cycle's window (6 months before the first cut to "
-                                                       "24 after, clipped to the data), rebased to 100 at the cut."),
-                       _cycles_table(saved.episodes, hedge_by_cycle)))
+                                                       "24 after, clipped to the data), rebased to 100 at the cut."
+                                                       + more),
+                       _cycles_table(shown, hedge_by_cycle)))
     parts.append("<h2>Holdings and where the P&amp;L came from</h2>")
     parts.append(_pair(_figure(plot_dir / "holdings.png", "Share of strategy value per holding, cash and puts "
                                                          "at their marked value."),
@@ -434,11 +439,11 @@ def _drawdown_table(m: dict) -> str:
     return f"<table>{head}{body}</table>"
 
 
-def _hedge_by_cycle(saved: SavedRun) -> dict[str, float]:
-    """The puts' P&L (after spread and commission) inside each cycle's window, from trades and marks."""
+def _hedge_by_cycle(saved: SavedRun, episodes: pd.DataFrame) -> dict[str, float]:
+    """The puts' P&L (after spread and commission) inside each of `episodes`' windows, from trades and marks."""
     daily = daily_attribution(saved.equity, saved.trades, saved.contract_size)
     pnl = daily[PUTS] + daily[OPTION_COMMISSIONS]
-    return {str(ep.cycle): float(pnl[ep.window_start:ep.window_end].sum()) for ep in saved.episodes.itertuples()}
+    return {str(ep.cycle): float(pnl[ep.window_start:ep.window_end].sum()) for ep in episodes.itertuples()}
 
 
 def _cycles_table(episodes: pd.DataFrame, hedge: dict[str, float]) -> str:

@@ -14,7 +14,7 @@ from fedcut.analyzers import performance
 from fedcut.analyzers.bootstrap import paired_bootstrap, verdict_sentence
 from fedcut.analyzers.episodes import Window
 
-HEADLINE = ("cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar")
+HEADLINE = ("cagr", "total_return", "volatility", "sharpe", "sortino", "max_drawdown", "calmar")
 
 
 def cycle_figures(equity: pd.Series, windows: list[Window]) -> dict[str, dict]:

@@ -9,6 +9,35 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Plausible:
+    """The range a series' values can take; outside it a value is broken, not a market event."""
+
+    lo: float
+    hi: float
+    why: str
+
+
+# Plausibility limits (`data/plausible.py`), each far outside everything in the real history
+# (`../shared/data`, measured), so real data passes and only a broken value, a bad download or a
+# wrong file is refused, with its file, date and value: a wrong number must never pass silently.
+PRICE_RANGE = Plausible(0.01, 1e6, "every catalogued price has closed between $3.3 (XLU 1998, adjusted) "
+                                   "and 7,800 (S&P 500 index)")
+RATE_RANGE = Plausible(-5.0, 30.0, "US rates since 1954 stayed between -0.05% (DTB3 2020) and 22.4% (DFF 1981)")
+# A one-day move (log return) this large that the next day takes back by half or more is a bad
+# print; the largest reversed move in the data is 0.135 (IWM's open, 2008-10-10).
+SPIKE_MOVE = 0.25
+# A one-day move (log return) beyond this, reversed or not, is no market move of a diversified ETF
+# or index (the largest in the data: S&P 500 -20.5% = -0.229 on 1987-10-19); an unadjusted 2:1
+# split is -0.69, a 3:2 split -0.41.
+MAX_MOVE = 0.5
+# An ETF's close and its index's close moved within 0.03 (log) of each other every day (IWM
+# against RUT at most 0.029, 2020-03-18); a 5:4 split not adjusted for is a 0.22 gap.
+TRACKING_LIMIT = 0.10
+CPI_RANGE = Plausible(1.0, 10_000.0, "a price index, 1982-84 = 100: 21.5 in 1947, 327 in 2026")
+YIELD_FILES = ("IRX", "TNX")  # Yahoo yield indexes in %: zero or negative is possible, moves are not returns
+
+
+@dataclass(frozen=True)
 class Instrument:
     ticker: str
     role: str
@@ -18,10 +47,14 @@ class Instrument:
     traded: str | None = None  # column with the price that really traded (split-adjusted), if any
     kind: str = "etf"  # etf | index | yield
     yahoo: str | None = None  # Yahoo symbol when it differs from the ticker
+    tracks: str | None = None  # index whose daily returns the ETF's must match (TRACKING_LIMIT)
+    valid: Plausible = PRICE_RANGE
+    spike_move: float = SPIKE_MOVE
+    max_move: float | None = MAX_MOVE  # None: large moves are real for this series (VIX)
 
 
 INSTRUMENTS: dict[str, Instrument] = {i.ticker: i for i in (
-    Instrument("IWM", "small caps (Russell 2000)", "2000-05-26", proxy="RUT", traded="close"),
+    Instrument("IWM", "small caps (Russell 2000)", "2000-05-26", proxy="RUT", traded="close", tracks="RUT"),
     Instrument("VO", "mid caps", "2004-01-30", proxy="MDY"),
     Instrument("OUSM", "quality small caps", "2016-12-30", proxy="IJR"),
     Instrument("IJH", "mid-cap proxy for VO", "2000-05-26"),
@@ -35,8 +68,13 @@ INSTRUMENTS: dict[str, Instrument] = {i.ticker: i for i in (
     Instrument("SHY", "1-3y Treasuries", "2002-07-30", traded="close"),
     Instrument("RUT", "Russell 2000 price index (IWM proxy before 2000-05-26)", "1987-09-10",
                total_return="close", traded="close", kind="index", yahoo="^RUT"),
+    # VIX more than doubled in a day (2018-02-05, +115% = 0.77) and halves back within weeks: only
+    # a fourfold-and-back spike is refused, and no single move; its level bounds it instead.
     Instrument("VIX", "S&P 500 implied volatility", "1990-01-02",
-               total_return="close", traded="close", kind="index", yahoo="^VIX"),
+               total_return="close", traded="close", kind="index", yahoo="^VIX",
+               valid=Plausible(5.0, 200.0, "VIX has closed between 9.1 (2017) and 82.7 (2020); the S&P 500's "
+                                           "implied volatility outside 5..200 is not a market"),
+               spike_move=1.5, max_move=None),
 )}
 
 
@@ -48,34 +86,53 @@ class MacroSeries:
     lag_rule: str  # see data.asof.known_dates
     stale_days: int  # a series whose last observation is older than this at the run's end is stale
     about: str
+    valid: Plausible | None = None  # values outside are refused when the file is read
     # The day the series itself was first published, for a model index whose earlier history is a
     # reconstruction nobody could see at the time (only the month is known: its first day).
     first_published: str | None = None
 
 
 MACRO: dict[str, MacroSeries] = {m.series_id: m for m in (
-    MacroSeries("DFEDTAR", "D", "%", "policy", 10_000, "fed funds target (to 2008-12-15), dated on the decision day"),
-    MacroSeries("DFEDTARU", "D", "%", "policy", 14, "fed funds target range upper bound (from 2008-12-16), dated on the effective day"),
-    MacroSeries("DFEDTARL", "D", "%", "policy", 14, "fed funds target range lower bound (from 2008-12-16)"),
-    MacroSeries("DFF", "D", "%", "market_daily", 10, "effective fed funds rate"),
-    MacroSeries("DTB3", "D", "% discount", "market_daily", 10, "3-month T-bill, bank-discount yield"),
-    MacroSeries("DGS2", "D", "%", "market_daily", 10, "2-year Treasury yield"),
-    MacroSeries("DGS3MO", "D", "%", "market_daily", 10, "3-month Treasury yield (constant maturity)"),
-    MacroSeries("DGS10", "D", "%", "market_daily", 10, "10-year Treasury yield"),
-    MacroSeries("DFII10", "D", "%", "market_daily", 10, "10-year TIPS real yield (from 2003)"),
-    MacroSeries("BAMLH0A0HYM2", "D", "%", "market_daily", 10, "ICE BofA high-yield OAS (from 1996-12-31)"),
-    MacroSeries("BAA10Y", "D", "%", "market_daily", 10, "Moody's Baa minus 10-year yield"),
-    MacroSeries("CPIAUCSL", "M", "index", "cpi", 75, "CPI, all items"),
-    MacroSeries("CPILFESL", "M", "index", "cpi", 75, "core CPI"),
-    MacroSeries("UNRATE", "M", "%", "jobs", 75, "unemployment rate"),
-    MacroSeries("SAHMREALTIME", "M", "pp", "jobs", 75, "real-time Sahm rule indicator"),
-    MacroSeries("ICSA", "W", "claims", "weekly_claims", 21, "initial jobless claims, week ending Saturday"),
+    MacroSeries("DFEDTAR", "D", "%", "policy", 10_000, "fed funds target (to 2008-12-15), dated on the decision day",
+                valid=RATE_RANGE),
+    MacroSeries("DFEDTARU", "D", "%", "policy", 14, "fed funds target range upper bound (from 2008-12-16), dated on the effective day",
+                valid=RATE_RANGE),
+    MacroSeries("DFEDTARL", "D", "%", "policy", 14, "fed funds target range lower bound (from 2008-12-16)",
+                valid=RATE_RANGE),
+    MacroSeries("DFF", "D", "%", "market_daily", 10, "effective fed funds rate",
+                valid=RATE_RANGE),
+    MacroSeries("DTB3", "D", "% discount", "market_daily", 10, "3-month T-bill, bank-discount yield",
+                valid=RATE_RANGE),
+    MacroSeries("DGS2", "D", "%", "market_daily", 10, "2-year Treasury yield",
+                valid=RATE_RANGE),
+    MacroSeries("DGS3MO", "D", "%", "market_daily", 10, "3-month Treasury yield (constant maturity)",
+                valid=RATE_RANGE),
+    MacroSeries("DGS10", "D", "%", "market_daily", 10, "10-year Treasury yield",
+                valid=RATE_RANGE),
+    MacroSeries("DFII10", "D", "%", "market_daily", 10, "10-year TIPS real yield (from 2003)",
+                valid=Plausible(-10.0, 20.0, "the TIPS real yield stayed between -1.2% (2021) and 3.2% (2008)")),
+    MacroSeries("BAMLH0A0HYM2", "D", "%", "market_daily", 10, "ICE BofA high-yield OAS (from 1996-12-31)",
+                valid=Plausible(0.0, 50.0, "the HY OAS stayed between 2.4% (2007) and 21.8% (2008)")),
+    MacroSeries("BAA10Y", "D", "%", "market_daily", 10, "Moody's Baa minus 10-year yield",
+                valid=Plausible(0.0, 20.0, "Baa minus the 10-year yield stayed between 1.2 and 6.2 pp")),
+    MacroSeries("CPIAUCSL", "M", "index", "cpi", 75, "CPI, all items",
+                valid=CPI_RANGE),
+    MacroSeries("CPILFESL", "M", "index", "cpi", 75, "core CPI",
+                valid=CPI_RANGE),
+    MacroSeries("UNRATE", "M", "%", "jobs", 75, "unemployment rate",
+                valid=Plausible(0.0, 100.0, "a share of the labour force, in %")),
+    MacroSeries("SAHMREALTIME", "M", "pp", "jobs", 75, "real-time Sahm rule indicator",
+                valid=Plausible(-10.0, 50.0, "unemployment above its 12-month low: -0.4 to 9.5 pp since 1959")),
+    MacroSeries("ICSA", "W", "claims", "weekly_claims", 21, "initial jobless claims, week ending Saturday",
+                valid=Plausible(1e3, 5e7, "weekly initial claims stayed between 162 thousand (1968) and 6.1 million (2020)")),
     MacroSeries("NFCI", "W", "index", "weekly_nfci", 21, "Chicago Fed financial conditions (first published May 2011)",
-                first_published="2011-05-01"),
+                valid=Plausible(-10.0, 30.0, "a standardised index: -1.1 to 5.2 since 1971"), first_published="2011-05-01"),
     MacroSeries("STLFSI4", "W", "index", "weekly_stlfsi", 21,
                 "St. Louis Fed financial stress (data from 1993-12-31; first published January 2010)",
+                valid=Plausible(-10.0, 50.0, "a standardised index: -1.1 to 9.6 (2008) since 1993"),
                 first_published="2010-01-01"),
-    MacroSeries("USREC", "M", "0/1", "label", 10_000, "NBER recession months: evaluation label only, never a signal"),
+    MacroSeries("USREC", "M", "0/1", "label", 10_000, "NBER recession months: evaluation label only, never a signal",
+                valid=Plausible(0.0, 1.0, "a 0/1 label")),
 )}
 
 # Series whose early history is a later reconstruction (see MacroSeries.first_published).

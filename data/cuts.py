@@ -4,6 +4,10 @@ Built from the data, never from a list: DFEDTAR (to 2008-12-15, dated on the dec
 then the range's upper bound DFEDTARU (from 2008-12-16, dated on the day the new range took
 effect, which since 2017 is the day after the decision). An easing cycle starts with a cut
 whose previous change was a hike.
+
+Each target file is checked against the FOMC calendar when it is read (`check_policy_series`):
+the target changes a few times a year on decision days, so a file that moves on other days, or
+by an implausible step, is a corrupt download or another series and is refused.
 """
 from __future__ import annotations
 
@@ -12,6 +16,48 @@ import pandas as pd
 from fedcut.errors import DataError
 
 EFFECTIVE_NEXT_DAY_FROM = pd.Timestamp("2017-01-01")  # FRED dates range changes on the effective day from 2017
+# The first announced decision: before it the FOMC did not announce its moves and changes between
+# meetings were routine, so a change off the calendar says nothing about the file.
+ANNOUNCED_FROM = pd.Timestamp("1994-02-04")
+SHOWN_DATES = 3  # offending dates named in an error
+
+
+def offcalendar_changes(target: pd.Series, fomc: pd.DataFrame) -> pd.DatetimeIndex:
+    """Days since 1994-02-04 on which `target` changes but no FOMC decision explains it.
+
+    A change is explained on a decision day (scheduled or unscheduled), on the day after one
+    since 2017 (FRED's effective date), and on the day after an unscheduled call (evening calls
+    announced the next morning: FRED dates the 2008-01-21 and 2008-10-07 cuts a day later).
+    """
+    step = target.diff()
+    moved = target.index[(step.fillna(0) != 0).to_numpy()]
+    moved = moved[moved >= ANNOUNCED_FROM]
+    decisions = fomc.index
+    calls = fomc.index[(fomc["kind"] == "unscheduled").to_numpy()]
+    before = moved - pd.Timedelta(days=1)
+    explained = (moved.isin(decisions) | before.isin(calls)
+                 | ((moved >= EFFECTIVE_NEXT_DAY_FROM) & before.isin(decisions)))
+    return moved[~explained]
+
+
+def check_policy_series(target: pd.Series, fomc: pd.DataFrame, path, fomc_path: str,
+                        max_offcalendar: int, max_change: float) -> None:
+    """Refuse a target file that moves off the FOMC calendar more than `max_offcalendar` times,
+    or by more than `max_change` percentage points in a day; one line naming the file and dates."""
+    off = offcalendar_changes(target, fomc)
+    if len(off) > max_offcalendar:
+        shown = ", ".join(str(d.date()) for d in off[:SHOWN_DATES])
+        raise DataError(f"{path}: the target changes on {len(off):,} days that are no FOMC decision day ({shown}"
+                        f"{', ...' if len(off) > SHOWN_DATES else ''}; calendar {fomc_path}, "
+                        f"{fomc.index[0].date()}..{fomc.index[-1].date()}), more than "
+                        f"data.max_offcalendar_target_changes = {max_offcalendar}: not a policy-rate series")
+    step = target.diff().abs()
+    big = step[step > max_change + 1e-9]
+    if len(big):
+        day = big.index[0]
+        before = target.iloc[target.index.get_loc(day) - 1]
+        raise DataError(f"{path}: {day.date()}: the target moves from {before:g} to {target[day]:g}, more than "
+                        f"data.max_target_change = {max_change:g} pp in one day: not a policy-rate series")
 
 
 def target_series(dfedtar: pd.Series, dfedtaru: pd.Series) -> pd.Series:
@@ -45,5 +91,14 @@ def easing_cycles(changes: pd.DataFrame) -> pd.DataFrame:
     prev = changes["change_bp"].shift(1)
     first = (changes["change_bp"] < 0) & ((prev > 0) | prev.isna())
     cycles = changes[first].copy()
-    cycles["cycle"] = cycles["decision"].dt.year.astype(str)
+    cycles["cycle"] = cycle_names(cycles["decision"])
     return cycles.reset_index(drop=True)[["cycle", "decision", "effective", "before", "after", "change_bp"]]
+
+
+def cycle_names(first_cuts) -> list[str]:
+    """A cycle is named by the year of its first cut ("2019"), or by the cut's date when another
+    cycle starts in the same year ("2019-07-31"), so names stay unique whatever the data."""
+    days = pd.DatetimeIndex(first_cuts)
+    years = pd.Series(days.year)
+    shared = years.duplicated(keep=False).to_numpy()
+    return [str(d.date()) if twin else str(d.year) for d, twin in zip(days, shared)]

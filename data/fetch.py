@@ -7,7 +7,9 @@ re-read through the validating readers, then renamed into place.
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import os
 import urllib.request
 import warnings
@@ -23,6 +25,7 @@ from fedcut.errors import DataError
 FRED_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv?id={series_id}"
 YAHOO_COLUMNS = ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
 HTTP_TIMEOUT_S = 30
+REASON_CHARS = 200  # yfinance's failure reason is cut to this length in the one-line error
 
 
 def http_get(url: str) -> bytes:
@@ -36,16 +39,50 @@ def yahoo_download(symbol: str) -> pd.DataFrame:
                        progress=False, actions=False)
 
 
+class _Reasons(logging.Handler):
+    """Keeps the messages yfinance logs about a failure, so they join the one-line error instead of
+    being printed before it."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.messages += [line.strip() for line in record.getMessage().splitlines() if line.strip()]
+
+
+@contextlib.contextmanager
+def _quiet_yfinance():
+    """Silence what yfinance and pandas print during a download (log lines, deprecation warnings):
+    a failure is then reported once, as the DataError, with yfinance's last reason in it."""
+    logger = logging.getLogger("yfinance")
+    reasons = _Reasons()
+    saved = logger.handlers[:], logger.propagate
+    logger.handlers, logger.propagate = [reasons], False
+    try:
+        with warnings.catch_warnings(record=True):  # recorded, never shown: yfinance's own filters cannot print
+            warnings.simplefilter("ignore")
+            yield reasons
+    finally:
+        logger.handlers, logger.propagate = saved
+
+
+def _reason(reasons: _Reasons) -> str:
+    return f": {reasons.messages[-1][:REASON_CHARS]}" if reasons.messages else ""
+
+
 def download_prices(ticker: str, download: Callable[[str], pd.DataFrame] = yahoo_download) -> pd.DataFrame:
     """Yahoo daily history in the file format's columns; raises DataError if empty or partial."""
     inst = INSTRUMENTS.get(ticker)
     symbol = inst.yahoo if inst and inst.yahoo else ticker
-    try:
-        frame = download(symbol)
-    except Exception as exc:  # yfinance raises many kinds; all mean "no data"
-        raise DataError(f"yfinance download of {symbol} failed ({exc.__class__.__name__})") from None
+    with _quiet_yfinance() as reasons:
+        try:
+            frame = download(symbol)
+        except Exception as exc:  # yfinance raises many kinds; all mean "no data"
+            raise DataError(f"yfinance download of {symbol} failed ({exc.__class__.__name__}){_reason(reasons)}") from None
     if frame is None or len(frame) == 0:
-        raise DataError(f"yfinance returned no rows for {symbol}")
+        raise DataError(f"yfinance returned no rows for {symbol}{_reason(reasons)}")
     if isinstance(frame.columns, pd.MultiIndex):
         frame = frame.droplevel(1, axis=1) if frame.columns.nlevels > 1 else frame
     cols = [c for c in YAHOO_COLUMNS if c in frame.columns]

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from fedcut.data.catalog import INSTRUMENTS, MACRO
+from fedcut.data.catalog import INSTRUMENTS, MACRO, TRACKING_LIMIT
+from fedcut.data.plausible import check_tracking
 from fedcut.data.sources import DataSource
 from fedcut.errors import DataError
 
 EXTENDED_START = pd.Timestamp("1995-01-03")  # first trading day of 1995: the 1995 cycle's window opens then
 RUT_PER_IWM = 10.0  # IWM's split-adjusted close has tracked RUT / 10 (ratio 10.05-10.12 in the data)
+# A price file may lack this many of the run's trading days: each is named in the run's notes and
+# the day before's price is carried. The real files lack none; more means a damaged file or one
+# on another calendar, and is an error.
+MAX_MISSING_DAYS = 5
+SHOWN_DAYS = 5  # missing days named in a note or an error
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,54 @@ def _chain(proxy: pd.DataFrame, own: pd.DataFrame, first: pd.Timestamp) -> pd.Da
     return pd.concat([before, after])
 
 
+def missing_days(index: pd.DatetimeIndex, days: pd.DatetimeIndex, first: pd.Timestamp,
+                 last: pd.Timestamp) -> pd.DatetimeIndex:
+    """The run's trading days between `first` and `last` (the span a file supplies) that the file has no row for."""
+    inside = days[(days >= first) & (days <= last)]
+    return inside[~inside.isin(index)]
+
+
+def calendar_gaps(days: pd.DatetimeIndex, files: list[pd.DatetimeIndex]) -> pd.DatetimeIndex:
+    """Days inside the run that the calendar lacks although every other file covering them has a row."""
+    inside = [f[(f >= days[0]) & (f <= days[-1])] for f in files]
+    candidates = pd.DatetimeIndex(np.unique(np.concatenate([f.to_numpy() for f in inside])))
+    candidates = candidates[~candidates.isin(days)]
+    return pd.DatetimeIndex([d for d in candidates if all(d in f for f in files if f[0] <= d <= f[-1])])
+
+
+def gap_note(path: str, missing: pd.DatetimeIndex, calendar: bool = False) -> str | None:
+    """A run note naming the days `path` lacks (None if none), or an error when there are more than
+    MAX_MISSING_DAYS. A price file's missing day carries the day before's price; the calendar's
+    (`calendar=True`, days every other file has) is skipped by the run."""
+    n = len(missing)
+    if n == 0:
+        return None
+    shown = ", ".join(str(d.date()) for d in missing[:SHOWN_DAYS]) + (", ..." if n > SHOWN_DAYS else "")
+    days = f"{n} day{'s' if n > 1 else ''} that every other file of the run has" if calendar else \
+        f"{n} trading day{'s' if n > 1 else ''} of the run"
+    if n > MAX_MISSING_DAYS:
+        raise DataError(f"{path}: no row for {days} ({shown}): the file does not follow the run's trading "
+                        f"calendar (at most {MAX_MISSING_DAYS} missing days are allowed)")
+    effect = f"the run skips {'them' if n > 1 else 'it'}" if calendar else "the price of the day before is carried over"
+    return f"warning: {path} has no row for {days} ({shown}): {effect}"
+
+
+def tracking_note(source: DataSource, ticker: str) -> str | None:
+    """Check an ETF's daily returns against its index's (an unadjusted split, a bad price); a note
+    when the index file is not at hand, since that check then cannot be made."""
+    inst = INSTRUMENTS[ticker]
+    if inst.tracks is None:
+        return None
+    if source.price_path(inst.tracks) is None:
+        return (f"warning: {ticker} not checked against {inst.tracks} (no {inst.tracks} file in the data "
+                "directory or cache): an unadjusted split or a bad price would go unnoticed")
+    px, index = source.prices(ticker), source.prices(inst.tracks)["close"]
+    for column in dict.fromkeys(c for c in (inst.traded, inst.total_return) if c):
+        check_tracking(px[column], index, TRACKING_LIMIT, _where(source, ticker), _where(source, inst.tracks),
+                       (f"{ticker} {column}", inst.tracks))
+    return None
+
+
 def natural_end(source: DataSource, tickers: tuple[str, ...], macro_ids: tuple[str, ...]) -> tuple[pd.Timestamp, str]:
     """The last day every required series covers, and the series that sets it."""
     ends = {t: source.prices(t).index[-1] for t in tickers}
@@ -124,6 +179,7 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
     iwm_first = iwm_px.index[0]
     own = {t: _tr_frame(source.prices(t), t) for t in tickers}
     vix_px = source.prices("VIX")
+    notes = [n for n in (tracking_note(source, t) for t in tickers) if n]
 
     last, end_by = natural_end(source, tickers + ("VIX",), macro_ids)
     if extended:
@@ -151,12 +207,17 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
             if first > days[0]:
                 raise DataError(_starts_after(source, name, first, days[0], why))
 
+    files = [own[t].index for t in tickers if t != "IWM"] + [vix_px.index]
+    notes.append(gap_note(_where(source, "IWM"), calendar_gaps(days, files), calendar=True))
+    notes.append(gap_note(_where(source, "VIX"), missing_days(vix_px.index, days, vix_px.index[0], vix_px.index[-1])))
     proxies = []
-    close, opn, notes = {}, {}, []
+    close, opn = {}, {}
     for t in tickers:
         series = own[t]
         inst = INSTRUMENTS[t]
         first = series.index[0]
+        if t != "IWM":
+            notes.append(gap_note(_where(source, t), missing_days(series.index, days, first, series.index[-1])))
         if first > days[0]:
             if t == "IWM":
                 proxy_frame, proxy_name = rut, "RUT"
@@ -168,6 +229,9 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
                 proxy_frame = None
                 notes.append(f"{t}: no data before {first.date()} and no proxy; its weight is held in cash before then")
             if proxy_frame is not None:
+                if t != "IWM":  # RUT is the calendar before IWM's first day
+                    notes.append(gap_note(_where(source, proxy_name), missing_days(
+                        proxy_frame.index, days, proxy_frame.index[0], first - pd.Timedelta(days=1))))
                 series = _chain(proxy_frame, series, first)
                 span_start = max(days[0], proxy_frame.index[0])
                 proxies.append(ProxySpan(t, proxy_name, span_start, days[days < first][-1]))
@@ -186,7 +250,7 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
         if s.isna().any():
             raise DataError(f"{name}: no value on {s.index[s.isna().to_numpy()][0].date()}")
     return Market(days=days, close=pd.DataFrame(close), open=pd.DataFrame(opn), spot=spot.rename("spot"),
-                  vix=vix.rename("vix"), proxies=tuple(proxies), end_set_by=end_by, notes=tuple(notes))
+                  vix=vix.rename("vix"), proxies=tuple(proxies), end_set_by=end_by, notes=tuple(n for n in notes if n))
 
 
 def coverage(market: Market) -> dict[str, tuple[str, str] | None]:

@@ -1,17 +1,23 @@
-"""Readers for the Yahoo and FRED CSV shapes, returning validated pandas objects.
+"""Readers for the Yahoo and FRED CSV shapes and the FOMC calendar, returning validated pandas objects.
 
 A bad file never loads partially: every check runs on the whole file first, and the first
-problem found raises `DataError` with the file, the row or date, and the problem.
+problem found raises `DataError` with the file, the row or date, and the problem. Beyond the
+format, values must be plausible (`data/plausible.py`: ranges, spikes, jumps) and a FRED
+file must hold the series its name says.
 """
 from __future__ import annotations
 
+import errno
 import io
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from fedcut.data.catalog import INSTRUMENTS, MACRO, RATE_RANGE, YIELD_FILES, Instrument
+from fedcut.data.plausible import check_moves, check_range
 from fedcut.errors import DataError
 
 PRICE_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close",
@@ -25,6 +31,7 @@ PRICE_SHAPES = (
     ("Date", "Close", "Volume"),
 )
 MAX_GAP_DAYS = 7  # a gap longer than a week in a daily price file is warned about
+FOMC_KINDS = ("scheduled", "unscheduled")
 
 
 class DataWarning(UserWarning):
@@ -67,10 +74,20 @@ def read_price_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Da
     if holes.any():
         at = frame.index[holes.to_numpy()][0].date()
         raise DataError(f"{path}: missing price on {at} inside the series")
-    bad = (frame[price_cols] <= 0).any(axis=1)
-    if _is_price_file(path) and bad.any():
-        at = frame.index[bad.to_numpy()][0].date()
-        raise DataError(f"{path}: non-positive price on {at}")
+    name = series_name(path)
+    if name.upper() in YIELD_FILES:  # yields in %: zero or negative is possible, moves are not returns
+        for col in price_cols:
+            check_range(frame[col], RATE_RANGE, path, col)
+    else:
+        bad = (frame[price_cols] <= 0).any(axis=1)
+        if bad.any():
+            at = frame.index[bad.to_numpy()][0].date()
+            raise DataError(f"{path}: non-positive price on {at}")
+        inst = INSTRUMENTS.get(name.upper(), Instrument(name, "", ""))
+        for col in price_cols:
+            check_range(frame[col], inst.valid, path, col)
+        for col in (c for c in ("close", "adj_close") if c in frame):
+            check_moves(frame[col], inst.spike_move, inst.max_move, path, col)
     if {"open", "high", "low", "close"} <= set(frame.columns):
         tol = 1e-6 * frame["close"].abs()
         off = ((frame["high"] + tol < frame[["open", "close", "low"]].max(axis=1))
@@ -95,6 +112,9 @@ def read_fred_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Ser
     if len(raw.columns) != 2 or raw.columns[0].upper() not in ("DATE", "OBSERVATION_DATE"):
         raise DataError(f"{path}: unexpected columns {','.join(raw.columns)}; expected DATE,<SERIES_ID>")
     series_id = raw.columns[1]
+    if series_id.upper() != series_name(path).upper():
+        raise DataError(f"{path}: the header names series {series_id}, not {series_name(path)} as the file name "
+                        f"says (expected DATE,{series_name(path)}): a file saved under the wrong name")
     dates = _parse_dates(raw.iloc[:, 0], path, today)
     text = raw.iloc[:, 1].str.strip()
     text = text.where(text != ".", "")
@@ -103,17 +123,63 @@ def read_fred_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Ser
     out = pd.Series(values.to_numpy(), index=pd.DatetimeIndex(dates, name="date"), name=series_id).dropna()
     if out.empty:
         raise DataError(f"{path}: no observations")
+    meta = MACRO.get(series_id.upper())
+    if meta is not None and meta.valid is not None:
+        check_range(out, meta.valid, path, series_id)
     return out
 
 
-def _is_price_file(path: Path) -> bool:
-    """Yields (IRX, TNX) can be zero or negative; everything else here is a price."""
-    return path.stem.upper().lstrip("^") not in ("IRX", "TNX")
+def read_fomc_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The FOMC calendar (`date,kind`): one row per decision day, `kind` scheduled or unscheduled.
+
+    Validated like every other file. Scheduled meetings are published a year or more ahead, so
+    they may lie in the future; an unscheduled call in the future cannot be known and is refused.
+    """
+    path = Path(path)
+    raw = _read_text_csv(path)
+    if tuple(raw.columns) != ("date", "kind"):
+        raise DataError(f"{path}: unexpected columns {','.join(raw.columns)}; expected date,kind")
+    dates = _parse_dates(raw["date"], path, today, future_ok=True)
+    kind = raw["kind"].str.strip()
+    bad = ~kind.isin(FOMC_KINDS)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{path}: {pd.Timestamp(dates[i]).date()}: kind {kind.iloc[i]!r} is not scheduled or unscheduled")
+    _check_dates(dates, path)
+    limit = (today or pd.Timestamp.today()).normalize()
+    ahead = (dates > limit) & (kind == "unscheduled").to_numpy()
+    if ahead.any():
+        raise DataError(f"{path}: {pd.Timestamp(dates[ahead][0]).date()}: an unscheduled call in the future")
+    return pd.DataFrame({"kind": kind.to_numpy()}, index=pd.DatetimeIndex(dates, name="date"))
+
+
+def series_name(path: Path) -> str:
+    """The ticker or series id a file holds by its name: `DGS2.csv`, `DGS2.csv.part` and `^VIX.csv` hold DGS2 and VIX."""
+    return path.name.split(".")[0].lstrip("^")
+
+
+def file_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a file (absent, a folder, a broken link or a link loop), or None."""
+    if path.is_file():
+        return None
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "a symbolic link loop (the link never reaches a file)"
+            return f"a broken symbolic link (to {os.readlink(path)}, which does not exist)"
+    if path.is_dir():
+        return "a folder, not a CSV file"
+    if path.exists():
+        return "not a regular file"
+    return "file not found"
 
 
 def _read_text_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    problem = file_problem(path)
+    if problem:
+        raise DataError(f"{path}: {problem}")
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
@@ -130,13 +196,13 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
     return raw
 
 
-def _parse_dates(col: pd.Series, path: Path, today: pd.Timestamp | None) -> np.ndarray:
+def _parse_dates(col: pd.Series, path: Path, today: pd.Timestamp | None, future_ok: bool = False) -> np.ndarray:
     parsed = pd.to_datetime(col.str.strip(), format="%Y-%m-%d", errors="coerce")
     if parsed.isna().any():
         i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         raise DataError(f"{path}: row {i + 2}: date {col.iloc[i]!r} is not YYYY-MM-DD")
     limit = (today or pd.Timestamp.today()).normalize()
-    if (parsed > limit).any():
+    if not future_ok and (parsed > limit).any():
         i = int(np.flatnonzero((parsed > limit).to_numpy())[0])
         raise DataError(f"{path}: row {i + 2}: date {col.iloc[i]} is in the future")
     return parsed.to_numpy()

@@ -1,11 +1,14 @@
 """Where a series comes from: the data directory, then the download cache, then a download.
 
 The data directory (`--data-dir`, else `FEDCUT_DATA_DIR`) holds yfinance/FRED CSVs in
-`prices/<TICKER>.csv` and `macro/<SERIES_ID>.csv` (or flat in the folder). The cache, in the
-user's cache directory (`platformdirs.user_cache_dir("fedcut")`, e.g. `~/.cache/fedcut` on
-Linux; `FEDCUT_CACHE_DIR` moves it, e.g. for tests or CI), holds downloads in the same format;
-it is never inside the installed package. Downloads happen only when online (not with
-`--offline` / `FEDCUT_OFFLINE=1`).
+`prices/<TICKER>.csv` and `macro/<SERIES_ID>.csv` (or flat in the folder), and the FOMC
+calendar in `calendar/FOMC.csv`. The cache, in the user's cache directory
+(`platformdirs.user_cache_dir("fedcut")`, e.g. `~/.cache/fedcut` on Linux; `FEDCUT_CACHE_DIR`
+moves it, e.g. for tests or CI), holds downloads in the same format; it is never inside the
+installed package. Downloads happen only when online (not with `--offline` /
+`FEDCUT_OFFLINE=1`), only for a series found nowhere (a path that exists but is a folder or a
+broken link is an error, never a reason to download), and never for the calendar, which has no
+download source.
 """
 from __future__ import annotations
 
@@ -18,7 +21,10 @@ import pandas as pd
 from platformdirs import user_cache_dir
 
 from fedcut.data import readers
+from fedcut.data.catalog import MACRO
+from fedcut.data.cuts import check_policy_series
 from fedcut.errors import ConfigError, DataError
+from fedcut.params import param
 
 log = logging.getLogger(__name__)
 FIX_HINT = "set FEDCUT_DATA_DIR or --data-dir to a folder of yfinance/FRED CSVs (e.g. ../shared/data), or run `fedcut data fetch` online"
@@ -56,8 +62,12 @@ class DataSource:
     data_dir: Path | None = field(default_factory=default_data_dir)
     cache_dir: Path = field(default_factory=default_cache_dir)
     offline: bool = field(default_factory=offline_from_env)
+    # limits of the policy-rate check against the FOMC calendar (data.* parameters)
+    max_offcalendar_target_changes: int = param("data.max_offcalendar_target_changes").default
+    max_target_change: float = param("data.max_target_change").default
     _prices: dict = field(default_factory=dict, repr=False)
     _macro: dict = field(default_factory=dict, repr=False)
+    _fomc: pd.DataFrame | None = field(default=None, repr=False)
     origin: dict = field(default_factory=dict, repr=False)  # series -> file it was read from
 
     def __post_init__(self):
@@ -81,19 +91,44 @@ class DataSource:
         return self._prices[ticker]
 
     def macro(self, series_id: str) -> pd.Series:
+        """A FRED series; a policy rate (the fed funds target) is checked against the FOMC calendar."""
         if series_id not in self._macro:
             path = self.macro_path(series_id) or self._download("macro", series_id)
-            self._macro[series_id] = readers.read_fred_csv(path)
+            series = readers.read_fred_csv(path)
+            meta = MACRO.get(series_id)
+            if meta is not None and meta.lag_rule == "policy":
+                check_policy_series(series, self.fomc(), path, self.origin["FOMC"],
+                                    self.max_offcalendar_target_changes, self.max_target_change)
+            self._macro[series_id] = series
             self.origin[series_id] = str(path)
             log.debug("%s: read %s", series_id, path)
         return self._macro[series_id]
 
+    def fomc(self) -> pd.DataFrame:
+        """The FOMC calendar (`calendar/FOMC.csv`): decision days with `kind` scheduled or unscheduled."""
+        if self._fomc is None:
+            path = self._find("calendar", "FOMC")
+            if path is None:
+                where = f"{self.data_dir}" if self.data_dir else "no data directory"
+                raise DataError(f"calendar/FOMC.csv not found ({where}; cache {self.cache_dir}); it is not "
+                                "downloaded: put the FOMC calendar (date,kind) in the data directory's calendar/ "
+                                "folder, as in ../shared/data")
+            self._fomc = readers.read_fomc_csv(path)
+            self.origin["FOMC"] = str(path)
+        return self._fomc
+
     def _find(self, kind: str, name: str) -> Path | None:
+        """The first place holding `name`; a place that exists but is no readable file is an error."""
         places = []
         if self.data_dir is not None:
             places += [self.data_dir / kind / f"{name}.csv", self.data_dir / f"{name}.csv"]
         places.append(self.cache_dir / kind / f"{name}.csv")
-        return next((p for p in places if p.is_file()), None)
+        for place in places:
+            if place.is_file():
+                return place
+            if place.exists() or place.is_symlink():
+                raise DataError(f"{place}: {readers.file_problem(place)}")
+        return None
 
     def _download(self, kind: str, name: str) -> Path:
         where = f"{self.data_dir}" if self.data_dir else "no data directory"

@@ -32,6 +32,12 @@ def status(source: DataSource, out=print) -> int:
             continue
         gaps = int((data.index.to_series().diff().dt.days > MAX_GAP_DAYS).sum()) if is_price else ""
         out(f"{name:<13} {data.index[0].date()!s:<10} {data.index[-1].date()!s:<10} {len(data):>6} {gaps!s:>7}  {source.origin[name]}")
+    try:
+        fomc = source.fomc()
+        out(f"{'FOMC':<13} {fomc.index[0].date()!s:<10} {fomc.index[-1].date()!s:<10} {len(fomc):>6} {'':>7}  {source.origin['FOMC']}")
+    except DataError as exc:
+        out(f"{'FOMC':<13} {'ERROR':<10} {exc}")
+        failed.append("FOMC")
     if not failed:
         cfg = defaults()
         for extended in (False, True):

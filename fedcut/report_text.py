@@ -1,15 +1,20 @@
 """The short text summary a run prints: the strategy against its baselines, the verdict, per cycle."""
 from __future__ import annotations
 
+from fedcut.signals.plot import MAX_CYCLES_SHOWN
 from fedcut.strategies.baselines import LABELS
 
 
-def _pct(x) -> str:
-    return "    n/a" if x is None else f"{x:+7.1%}"
+def _pct(x, signed: bool = True) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:+.1%}" if signed else f"{x:.1%}"
 
 
-def _ratio(x) -> str:
-    return "n/a" if x is None else f"{x:.2f}"
+def _usd(x: float) -> str:
+    """-457953.2 -> '-$457,953'; an amount that rounds to nothing is '$0', never '$-0'."""
+    whole = round(x)
+    return f"{'-' if whole < 0 else ''}${abs(whole):,}"
 
 
 def summary(metrics: dict) -> str:
@@ -23,13 +28,17 @@ def summary(metrics: dict) -> str:
     lines.append(f"{LABELS.get(own, own)} {run['start']} .. {run['end']} (end set by {run['end_set_by']})")
     for p in run["proxies"]:
         lines.append(f"  proxy: {p}")
+    for note in run.get("notes", []):
+        lines.append(f"  {note}" if note.startswith("warning:") else f"  note: {note}")
     lines.append("")
-    lines.append(f"{'':26}{'CAGR':>8}{'vol':>8}{'max DD':>9}{'Sharpe':>8}")
+    # columns are separated by a space even when a short run's CAGR is too wide for its column
+    lines.append(f"{'':28}{'CAGR':>8} {'total':>9} {'vol':>7} {'max DD':>8} {'Sharpe':>7}")
     rows = [(f"{LABELS.get(own, own)} (this run)", metrics["strategy"])]
     rows += [(LABELS.get(name, name), figures) for name, figures in metrics.get("baselines", {}).items()]
     for label, s in rows:
-        lines.append(f"{label:26}{_pct(s['cagr']):>8}{_pct(s['volatility']):>8}{_pct(s['max_drawdown']):>9}"
-                     f"{_ratio(s['sharpe']):>8}")
+        sharpe = "n/a" if s["sharpe"] is None else f"{s['sharpe']:.2f}"
+        lines.append(f"{label:28}{_pct(s['cagr']):>8} {_pct(s['total_return']):>9} "
+                     f"{_pct(s['volatility'], signed=False):>7} {_pct(s['max_drawdown']):>8} {sharpe:>7}")
     v = metrics.get("verdict")
     if v:
         lines.append("")
@@ -38,14 +47,18 @@ def summary(metrics: dict) -> str:
         lines += [f"  {entry['sentence']}" for entry in v["against"].values()]
     f = metrics.get("foresight")
     if f and f["cagr_gain"] is not None:
-        lines.append(f"  price of foresight: CAGR {f['oracle']['cagr']:+.1%} knowing every cut {f['oracle_lead_days']} days ahead (oracle), "
-                     f"{f['real_time']['cagr']:+.1%} from market pricing: {100 * f['cagr_gain']:+.2f} pp a year")
+        lines.append(f"  price of foresight: CAGR {f['oracle']['cagr']:+.1%} knowing every cut {f['oracle_lead_days']} "
+                     f"days ahead (oracle), {f['real_time']['cagr']:+.1%} from market pricing: "
+                     f"{100 * f['cagr_gain']:+.2f} pp a year")
     lines.append("")
-    lines.append(f"{'max drawdown by cycle':22}{'strategy':>10}{'IWM':>10}  window")
-    for cycle, c in metrics["cycles"].items():
-        lines.append(f"{cycle:22}{_pct(c['strategy_max_drawdown']):>10}{_pct(c['benchmark_max_drawdown']):>10}  {c['window']}")
+    cycles = list(metrics["cycles"].items())
+    shown = cycles[-MAX_CYCLES_SHOWN:]
+    more = f" ({len(shown)} most recent of {len(cycles)})" if len(shown) < len(cycles) else ""
+    lines.append(f"{'max drawdown by cycle':22}{'strategy':>10} {'IWM':>9}  window{more}")
+    for cycle, c in shown:
+        lines.append(f"{cycle:22}{_pct(c['strategy_max_drawdown']):>10} {_pct(c['benchmark_max_drawdown']):>9}  {c['window']}")
     h = metrics["hedge"]
     lines.append("")
-    lines.append(f"puts: {h['option_trades']} trades, premium paid ${h['premium_paid']:,.0f}, "
-                 f"received ${h['proceeds_and_settlements']:,.0f}, net ${h['net_cash']:,.0f}")
+    lines.append(f"puts: {h['option_trades']} trades, premium paid {_usd(h['premium_paid'])}, "
+                 f"received {_usd(h['proceeds_and_settlements'])}, net {_usd(h['net_cash'])}")
     return "\n".join(lines)

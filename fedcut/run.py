@@ -83,9 +83,11 @@ def _source(data_dir: str | None, offline: bool | None) -> DataSource:
 
 @functools.lru_cache(maxsize=8)
 def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended, data_values) -> Prepared:
-    source = DataSource(data_dir=Path(data_dir) if data_dir else None, cache_dir=Path(cache_dir), offline=offline)
-    log.debug("loading and aligning %s (data directory %s, cache %s)", ", ".join(tickers), data_dir, cache_dir)
     data_params = dict(data_values)
+    source = DataSource(data_dir=Path(data_dir) if data_dir else None, cache_dir=Path(cache_dir), offline=offline,
+                        max_offcalendar_target_changes=data_params["max_offcalendar_target_changes"],
+                        max_target_change=data_params["max_target_change"])
+    log.debug("loading and aligning %s (data directory %s, cache %s)", ", ".join(tickers), data_dir, cache_dir)
     market = build_market(source, tickers + ("SPY",), start, end, extended,
                           data_params["rut_dividend_yield"], REGIME_SERIES)
     raw = load_raw(source)
@@ -246,7 +248,7 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     equity.index.name = "date"
     trades = _trades(done.fills, done.option_events, cfg.hedge.contract_size)
     rf = prepared.broker_inputs["cash_rate"]
-    cuts_in_data = [d for d in prepared.first_cuts if d >= m.days[0]]  # a cycle needs its first cut in the data
+    cuts_in_data = [d for d in prepared.first_cuts if m.days[0] <= d <= m.days[-1]]  # a cycle needs its first cut in the run
     windows = cycle_windows(cuts_in_data, cfg.analysis.cycle_months_before, cfg.analysis.cycle_months_after,
                             data_end=m.days[-1], data_start=m.days[0])
     cum_hedge_pnl = _hedge_pnl(equity, done.option_events)
@@ -355,12 +357,21 @@ def _metrics(cfg, prepared, equity, trades, rf, episodes, done: Executed) -> dic
                  "lowest_cash": done.cash["lowest_cash"]},
         "regime_share": {k: float(v) for k, v in regimes.items()},
         "run": {"start": str(m.days[0].date()), "end": str(m.days[-1].date()), "end_set_by": m.end_set_by,
-                "proxies": [p.describe() for p in m.proxies], "notes": list(m.notes),
+                "proxies": [p.describe() for p in m.proxies], "notes": list(m.notes) + _span_notes(m.days),
                 "oracle": bool(cfg.run.oracle), "label": ORACLE_LABEL if cfg.run.oracle else "",
                 "backfilled_indices": bool(cfg.data.allow_backfilled_indices),
                 "backfilled_label": BACKFILLED_LABEL if cfg.data.allow_backfilled_indices else "",
                 "config_hash": cfg.digest()},
     }
+
+
+def _span_notes(days: pd.DatetimeIndex) -> list[str]:
+    """A warning when the run is shorter than a year: annualised figures then extrapolate a short span."""
+    span = (days[-1] - days[0]).days
+    if span >= performance.DAYS_PER_YEAR:
+        return []
+    return [f"warning: the run spans {span} calendar days ({len(days)} trading days), less than a year: CAGR, "
+            "volatility, Sharpe and Sortino extrapolate it to a year; the total return is what it earned"]
 
 
 def _turnover(trades: pd.DataFrame, value: pd.Series) -> pd.Series:

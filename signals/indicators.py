@@ -53,34 +53,24 @@ def policy(raw: dict[str, pd.Series], view: pd.DataFrame, regime) -> pd.DataFram
     changes = rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"]))
     known = changes["effective"].to_numpy()  # FRED's date is on or after the decision: never early
     pos = np.searchsorted(known, days.to_numpy(), side="right") - 1
-    n = len(days)
-    state = np.full(n, "on_hold", dtype=object)
-    first_cut = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    cuts_in_cycle = np.zeros(n, dtype=int)
-    big_cut = np.zeros(n, dtype=bool)
-    rapid_cut = np.zeros(n, dtype=bool)
-    last_change = np.zeros(n, dtype=float)
-    bp = changes["change_bp"].to_numpy()
-    dec = changes["decision"].to_numpy()
-    gap = changes["days_since_previous"].to_numpy()
-    hold = np.timedelta64(regime.easing_hold_days, "D")
-    for i in range(n):
-        j = pos[i]
-        if j < 0:
-            continue
-        last_change[i] = bp[j]
-        if bp[j] > 0:
-            state[i] = "tightening" if days[i] - pd.Timestamp(dec[j]) <= pd.Timedelta(hold) else "on_hold"
-            continue
-        k = j
-        while k > 0 and bp[k - 1] < 0:
-            k -= 1
-        if days.to_numpy()[i] - dec[j] <= hold:
-            state[i] = "easing"
-            first_cut[i] = dec[k]
-            cuts_in_cycle[i] = j - k + 1
-            big_cut[i] = (bp[k:j + 1] <= -50).any()
-            rapid_cut[i] = ((gap[k + 1:j + 1] <= regime.rapid_cut_days) & (bp[k + 1:j + 1] < 0)).any()
+    # A last placeholder change stands in on days before any change is known (masked by `seen`).
+    bp = np.append(changes["change_bp"].to_numpy(), 0)
+    dec = np.append(changes["decision"].to_numpy(), np.datetime64("NaT"))
+    gap = np.append(changes["days_since_previous"].to_numpy(), np.nan)
+    run_start, big_run, rapid_run = _cut_runs(bp, gap, regime.rapid_cut_days)
+    seen = pos >= 0
+    j = np.where(seen, pos, len(bp) - 1)
+    age = days.to_numpy() - dec[j]  # time since the latest change known that day
+    recent = seen & (age <= np.timedelta64(regime.easing_hold_days, "D"))
+    hike = bp[j] > 0
+    easing = recent & ~hike
+    k = run_start[j]
+    state = np.where(easing, "easing", np.where(recent & hike, "tightening", "on_hold")).astype(object)
+    first_cut = np.where(easing, dec[k], np.datetime64("NaT")).astype("datetime64[ns]")
+    cuts_in_cycle = np.where(easing, j - k + 1, 0)
+    big_cut = easing & big_run[j]
+    rapid_cut = easing & rapid_run[j]
+    last_change = np.where(seen, bp[j], 0).astype(float)
     ff = view["DFF"]
     two_year_gap = view["DGS2"] - ff
     bill_gap = view["DGS3MO"] - ff
@@ -99,6 +89,22 @@ def policy(raw: dict[str, pd.Series], view: pd.DataFrame, regime) -> pd.DataFram
         "bill_gap": bill_gap,
         "cut_priced": priced.to_numpy(),
     }, index=days)
+
+
+def _cut_runs(bp: np.ndarray, gap: np.ndarray, rapid_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per change: where its run of consecutive cuts began, and whether that run so far held a cut
+    of 50 bp or more, or a cut within `rapid_days` of the change before (one pass over the changes,
+    so the cost grows with their number, never with its square)."""
+    n = len(bp)
+    start = np.arange(n)
+    big = bp <= -50
+    rapid = np.zeros(n, dtype=bool)
+    for m in range(1, n):
+        if bp[m - 1] < 0:  # the previous change was a cut: the same run continues
+            start[m] = start[m - 1]
+            big[m] = big[m] or big[m - 1]
+            rapid[m] = rapid[m - 1] or (gap[m] <= rapid_days and bp[m] < 0)
+    return start, big, rapid
 
 
 def oracle_cut_expected(raw: dict[str, pd.Series], days: pd.DatetimeIndex, regime) -> pd.Series:

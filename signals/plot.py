@@ -28,6 +28,10 @@ REGIME_ALPHA = {"neutral": 0.25, "recession_risk": 0.35}  # neutral stays in the
 BAND_ALPHA = 0.22
 LINE_TOP = 0.78  # the line's high sits this far up the axis; the cut labels use the space above
 IWM_INCEPTION = pd.Timestamp("2000-05-26")  # before it the extended market holds the RUT proxy
+# Pictures, the report and the console summary show at most this many easing cycles (the most
+# recent, and say so) and label at most this many first cuts, so their cost and size stay bounded
+# whatever the data; metrics.json and episodes.csv hold every cycle.
+MAX_CYCLES_SHOWN = 12
 
 
 def regime_spans(regime: pd.Series) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
@@ -91,6 +95,8 @@ def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timesta
     span = (last - first).days
     for k, cut in enumerate(shown):
         ax.axvline(cut, color="#1f3b73", ls="--", lw=1.1, zorder=4)
+        if len(shown) > MAX_CYCLES_SHOWN:  # more labels would only overlap
+            continue
         near_end = (last - cut).days < 0.08 * span
         ax.annotate(f"first cut\n{cut.date()}", (cut, 0.98 if k % 2 == 0 else 0.885),
                     xycoords=("data", "axes fraction"), xytext=(-4 if near_end else 4, 0),

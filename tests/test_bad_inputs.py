@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,6 +103,72 @@ def starts_at(rel, day):
 def config_file(text):
     def make(data):
         (data.parent / "bad.toml").write_text(text)
+    return make
+
+
+def copy_of(rel, other):
+    """`rel` holding another file's content (a file saved under the wrong name)."""
+    def make(data):
+        text = (data / other).resolve().read_text()
+        (data / rel).unlink()
+        (data / rel).write_text(text)
+    return make
+
+
+def scale_rows(rel, factor, first=None, last=None):
+    """Every price field of the rows dated `first`..`last` (inclusive; None = open end) times `factor`."""
+    def edit(lines):
+        priced = [i for i, c in enumerate(lines[0].rstrip("\n").split(",")) if c not in ("Date", "Volume")]
+        out = lines[:1]
+        for line in lines[1:]:
+            day = line[:10]
+            if (first is None or day >= first) and (last is None or day <= last):
+                parts = line.rstrip("\n").split(",")
+                for col in priced:
+                    parts[col] = repr(float(parts[col]) * factor)
+                line = ",".join(parts) + "\n"
+            out.append(line)
+        return out
+    return lambda data: _rewrite(data, rel, edit)
+
+
+def drop_rows(rel, *days):
+    return lambda data: _rewrite(data, rel, lambda lines: [line for line in lines if line[:10] not in days])
+
+
+def replace_path(rel, make_path):
+    """`rel` replaced by something that is not a readable file (a folder, a broken link, a link loop)."""
+    def make(data):
+        (data / rel).unlink()
+        make_path(data / rel)
+    return make
+
+
+def target_shift(rel, shift, *spans):
+    """The fed funds target file moved by `shift` percentage points on each (first, last) span of days."""
+    def edit(lines):
+        out = lines[:1]
+        for line in lines[1:]:
+            day, value = line.rstrip("\n").split(",")
+            if any(first <= day <= last for first, last in spans):
+                value = repr(float(value) + shift)
+            out.append(f"{day},{value}\n")
+        return out
+    return lambda data: _rewrite(data, rel, edit)
+
+
+def noisy_fred(seed=19):
+    """Issue 19's folder: every FRED value after 2015-06-30 times a seeded random factor in [0.3, 3]."""
+    def make(data):
+        rng = np.random.default_rng(seed)
+        for path in sorted((data / "macro").glob("*.csv")):
+            raw = pd.read_csv(path.resolve(), dtype=str, keep_default_na=False)
+            text = raw.iloc[:, 1].str.strip()
+            rows = np.flatnonzero(((pd.to_datetime(raw.iloc[:, 0]) > "2015-06-30") & ~text.isin(["", "."])).to_numpy())
+            factors = rng.uniform(0.3, 3.0, len(rows))
+            raw.iloc[rows, 1] = [repr(float(v)) for v in text.iloc[rows].astype(float).to_numpy() * factors]
+            path.unlink()
+            raw.to_csv(path, index=False)
     return make
 
 
@@ -210,6 +277,80 @@ CASES = [
          SHORT + ["--config", "{tmp}/bad.toml"], expect=("{tmp}/bad.toml: not valid TOML",), names="bad.toml"),
     Case("config-missing", "--config nowhere.toml", None, SHORT + ["--config", "{tmp}/nowhere.toml"],
          expect=("{tmp}/nowhere.toml: config file not found",), names="nowhere.toml"),
+    # --- valid-looking but wrong data (issue 17 items 4, 5, 6, 17; issue 19) ---
+    Case("fred-header-other-series", "macro/DGS2.csv holding DGS10 (header DATE,DGS10)",
+         copy_of("macro/DGS2.csv", "macro/DGS10.csv"),
+         expect=("{data}/macro/DGS2.csv: the header names series DGS10, not DGS2 as the file name says",),
+         names="DGS2.csv"),
+    Case("price-spike", "IWM's prices on 2019-06-03 times 1.4, back the next day",
+         scale_rows("prices/IWM.csv", 1.4, "2019-06-03", "2019-06-03"),
+         expect=("{data}/prices/IWM.csv: 2019-06-03: close ", " is a one-day spike (", "the day before", "a bad price"),
+         names="IWM.csv"),
+    Case("price-spike-1000x", "IWM's prices on 2019-06-03 times 1000",
+         scale_rows("prices/IWM.csv", 1000.0, "2019-06-03", "2019-06-03"),
+         expect=("{data}/prices/IWM.csv: 2019-06-03: close ", " is a one-day spike"), names="IWM.csv"),
+    Case("unadjusted-split-2-1", "IWM's prices before 2019-06-03 doubled (a 2:1 split not adjusted for)",
+         scale_rows("prices/IWM.csv", 2.0, last="2019-05-31"),
+         expect=("{data}/prices/IWM.csv: 2019-06-03: close moved -49.8% in one day (291.72 to 146.37)",
+                 "an unadjusted split or a bad price"), names="IWM.csv"),
+    Case("unadjusted-split-3-2", "IWM's prices before 2019-06-03 times 1.5 (a 3:2 split not adjusted for)",
+         scale_rows("prices/IWM.csv", 1.5, last="2019-05-31"),
+         expect=("{data}/prices/IWM.csv: 2019-06-03: IWM close moved -33.", "while its index RUT moved",
+                 "{data}/prices/RUT.csv", "an unadjusted split or a bad price"), names="IWM.csv"),
+    Case("vix-too-high", "VIX close 1e6 on 2019-06-03", set_field("prices/VIX.csv", "2019-06-03", 4, "1e6"),
+         expect=("{data}/prices/VIX.csv: 2019-06-03: close value 1e+06 is outside the plausible range 5 to 200",),
+         names="VIX.csv"),
+    Case("vix-too-low", "VIX close 1e-9 on 2019-06-03", set_field("prices/VIX.csv", "2019-06-03", 4, "1e-9"),
+         expect=("{data}/prices/VIX.csv: 2019-06-03: close value 1e-09 is outside the plausible range 5 to 200",),
+         names="VIX.csv"),
+    Case("price-1e308", "every IWM price on 2019-06-03 is 1e308",
+         lambda data: _rewrite(data, "prices/IWM.csv", lambda lines: (lambda i: lines[:i] + [
+             "2019-06-03,1e308,1e308,1e308,1e308,1e308,100\n"] + lines[i + 1:])(_at(lines, "2019-06-03"))),
+         expect=("{data}/prices/IWM.csv: 2019-06-03: open value 1e+308 is outside the plausible range",),
+         names="IWM.csv"),
+    Case("tbill-negative", "DTB3 -50 on 2019-03-01", set_field("macro/DTB3.csv", "2019-03-01", 1, "-50"),
+         expect=("{data}/macro/DTB3.csv: 2019-03-01: DTB3 value -50 is outside the plausible range -5 to 30",),
+         names="DTB3.csv"),
+    Case("tbill-500", "DTB3 500 on 2019-03-01", set_field("macro/DTB3.csv", "2019-03-01", 1, "500"),
+         expect=("{data}/macro/DTB3.csv: 2019-03-01: DTB3 value 500 is outside the plausible range -5 to 30",),
+         names="DTB3.csv"),
+    Case("missing-days", "VO has no rows for six scattered trading days of June 2019",
+         drop_rows("prices/VO.csv", "2019-06-03", "2019-06-05", "2019-06-07", "2019-06-11", "2019-06-13", "2019-06-17"),
+         expect=("{data}/prices/VO.csv: no row for 6 trading days of the run (2019-06-03, 2019-06-05, 2019-06-07, "
+                 "2019-06-11, 2019-06-13, ...): the file does not follow the run's trading calendar "
+                 "(at most 5 missing days are allowed)",), names="VO.csv"),
+    Case("symlink-loop", "prices/IWM.csv is a symbolic link to itself",
+         replace_path("prices/IWM.csv", lambda p: p.symlink_to(p.name)),
+         expect=("{data}/prices/IWM.csv: a symbolic link loop",), names="IWM.csv"),
+    Case("broken-link", "prices/IWM.csv links to a file that does not exist",
+         replace_path("prices/IWM.csv", lambda p: p.symlink_to(p.parent / "gone.csv")),
+         expect=("{data}/prices/IWM.csv: a broken symbolic link (to ", "gone.csv, which does not exist)"),
+         names="IWM.csv"),
+    Case("folder-named-csv", "prices/IWM.csv is a folder", replace_path("prices/IWM.csv", lambda p: p.mkdir()),
+         expect=("{data}/prices/IWM.csv: a folder, not a CSV file",), names="IWM.csv"),
+    Case("fomc-missing", "calendar/FOMC.csv absent", remove("calendar/FOMC.csv"),
+         expect=("calendar/FOMC.csv not found ({data}; cache {cache}); it is not downloaded",), names="FOMC.csv"),
+    Case("fomc-wrong-columns", "calendar/FOMC.csv with the header date,type", header("calendar/FOMC.csv", "date,type"),
+         expect=("{data}/calendar/FOMC.csv: unexpected columns date,type; expected date,kind",), names="FOMC.csv"),
+    Case("fomc-bad-kind", "a FOMC.csv row of kind `emergency`", set_field("calendar/FOMC.csv", "2019-07-31", 1, "emergency"),
+         expect=("{data}/calendar/FOMC.csv: 2019-07-31: kind 'emergency' is not scheduled or unscheduled",),
+         names="FOMC.csv"),
+    Case("fomc-future-call", "an unscheduled call dated after today in FOMC.csv",
+         lambda data: _rewrite(data, "calendar/FOMC.csv",
+                               lambda lines: lines[:1] + sorted(lines[1:] + [f"{FUTURE},unscheduled\n"])),
+         expect=(f"{{data}}/calendar/FOMC.csv: {FUTURE}: an unscheduled call in the future",), names="FOMC.csv"),
+    Case("target-off-calendar", "DFEDTARU 0.25 higher on 2019-06-03, 2019-06-10 and 2019-06-17 only",
+         target_shift("macro/DFEDTARU.csv", 0.25, *[(d, d) for d in ("2019-06-03", "2019-06-10", "2019-06-17")]),
+         expect=("{data}/macro/DFEDTARU.csv: the target changes on 6 days that are no FOMC decision day (2019-06-03, "
+                 "2019-06-04, 2019-06-10, ...; calendar {data}/calendar/FOMC.csv",
+                 "more than data.max_offcalendar_target_changes = 5: not a policy-rate series"), names="DFEDTARU.csv"),
+    Case("target-jump", "DFEDTARU 2 pp higher from 2019-08-01 to 2019-09-18 (moves on FOMC days only)",
+         target_shift("macro/DFEDTARU.csv", 2.0, ("2019-08-01", "2019-09-18")),
+         expect=("{data}/macro/DFEDTARU.csv: 2019-08-01: the target moves from 2.5 to 4.25, more than "
+                 "data.max_target_change = 1.5 pp in one day",), names="DFEDTARU.csv"),
+    Case("noisy-fred-folder", "every FRED value after 2015-06-30 times a seeded random factor in [0.3, 3] (issue 19)",
+         noisy_fred(), expect=("{data}/macro/DFEDTARU.csv: the target changes on ", " days that are no FOMC decision "
+                               "day (2015-07-01, 2015-07-02, 2015-07-03, ...",), names="DFEDTARU.csv"),
 ]
 
 
@@ -247,7 +388,7 @@ def fresh_prepare_cache():
 @pytest.fixture
 def env(tmp_path, shared_data, monkeypatch) -> Env:
     data = tmp_path / "data"
-    for kind in ("prices", "macro"):
+    for kind in ("prices", "macro", "calendar"):
         (data / kind).mkdir(parents=True)
         for f in (shared_data / kind).glob("*.csv"):
             (data / kind / f.name).symlink_to(f)

@@ -63,7 +63,7 @@ def test_missing_file_names_the_path(tmp_path):
 
 
 def test_long_gap_is_a_warning_not_an_error(tmp_path):
-    path = write(tmp_path, "G.csv", "Date,Adj Close\n2020-01-02,1\n2020-01-20,2\n")
+    path = write(tmp_path, "G.csv", "Date,Adj Close\n2020-01-02,1\n2020-01-20,1.1\n")
     with pytest.warns(readers.DataWarning, match="18-day gap before 2020-01-20"):
         assert len(readers.read_price_csv(path)) == 2
 
@@ -127,11 +127,11 @@ def test_empty_or_failed_downloads_are_errors_and_leave_the_cache_alone(tmp_path
 
 def test_price_download_is_written_in_the_file_format(tmp_path):
     idx = pd.DatetimeIndex(["2020-01-02", "2020-01-03"], name="Date")
-    frame = pd.DataFrame({"Open": [1.0, 2.0], "High": [1.5, 2.5], "Low": [0.5, 1.5], "Close": [1.2, 2.2],
-                          "Adj Close": [1.1, 2.1], "Volume": [10, 20]}, index=idx)
+    frame = pd.DataFrame({"Open": [1.0, 1.2], "High": [1.5, 1.5], "Low": [0.5, 1.0], "Close": [1.2, 1.3],
+                          "Adj Close": [1.1, 1.2], "Volume": [10, 20]}, index=idx)
     path = fetch.refresh("prices", "XLP", tmp_path, download_prices_fn=lambda s: frame)
     assert path.read_text().splitlines()[0] == "Date,Open,High,Low,Close,Adj Close,Volume"
-    assert readers.read_price_csv(path)["adj_close"].tolist() == [1.1, 2.1]
+    assert readers.read_price_csv(path)["adj_close"].tolist() == [1.1, 1.2]
 
 
 # --- point in time ---------------------------------------------------------------------------
@@ -249,10 +249,12 @@ def test_data_status_lists_every_series_and_exits_zero(shared_data, capsys):
     out = capsys.readouterr().out
     for name in ("IWM", "VIX", "BAMLH0A0HYM2", "SAHMREALTIME", "proxy  OUSM <- IJR"):
         assert name in out
+    fomc = next(line for line in out.splitlines() if line.startswith("FOMC "))
+    assert fomc.split()[1:4] == ["1987-02-11", "2026-12-09", "412"] and fomc.endswith("calendar/FOMC.csv")
 
 
 def test_data_status_names_a_broken_file_and_exits_nonzero(shared_data, tmp_path, capsys):
-    for kind in ("prices", "macro"):
+    for kind in ("prices", "macro", "calendar"):
         (tmp_path / kind).mkdir()
         for f in (shared_data / kind).glob("*.csv"):
             (tmp_path / kind / f.name).symlink_to(f)

@@ -124,6 +124,8 @@ def perturbed_copy(shared, dest, cutoff: str, how: str, only=None, seed: int = 0
     """
     d = pd.Timestamp(cutoff)
     rng = np.random.default_rng(seed or d.toordinal())
+    (dest / "calendar").mkdir(parents=True)
+    (dest / "calendar" / "FOMC.csv").symlink_to(shared / "calendar" / "FOMC.csv")  # published ahead
     for kind in ("prices", "macro"):
         (dest / kind).mkdir(parents=True)
         for src in sorted((shared / kind).glob("*.csv")):
@@ -136,6 +138,8 @@ def perturbed_copy(shared, dest, cutoff: str, how: str, only=None, seed: int = 0
 def never_cuts_after(shared, dest, cutoff: str):
     """The Fed target series held at their last value known by `cutoff`: no cut (or hike) after it."""
     d = pd.Timestamp(cutoff)
+    (dest / "calendar").mkdir(parents=True)
+    (dest / "calendar" / "FOMC.csv").symlink_to(shared / "calendar" / "FOMC.csv")
     for kind in ("prices", "macro"):
         (dest / kind).mkdir(parents=True)
         for src in sorted((shared / kind).glob("*.csv")):
@@ -193,6 +197,20 @@ def differs_after(base, other, day: pd.Timestamp) -> dict[str, bool]:
 
 
 # --- fixtures -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", autouse=True)
+def implausible_futures_allowed():
+    """The perturbations are deliberately implausible (a 45% one-day crash, VIX tripled, a fed funds
+    target moving every day) so that any leak would show. The plausibility checks refuse such files
+    (tests/test_bad_inputs.py); this module tests look-ahead, not validation, so they are off here."""
+    from fedcut.data import market, readers, sources
+
+    with pytest.MonkeyPatch.context() as patch:
+        for module, check in ((readers, "check_range"), (readers, "check_moves"), (market, "check_tracking"),
+                              (sources, "check_policy_series")):
+            patch.setattr(module, check, lambda *args, **kwargs: None)
+        yield
+
 
 @pytest.fixture(scope="module")
 def base_runs(shared_data):
