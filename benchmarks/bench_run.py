@@ -29,7 +29,7 @@ def once(cfg, engine: str) -> dict[str, float]:
     sig = runmod.signals(prepared, cfg)
     t2 = time.perf_counter()
     available = prepared.market.close[list(prepared.tickers)].notna()
-    targets = target_weights(sig, available, cfg.strategy, cfg.hedge.hedge_ratio)
+    targets = target_weights(sig, available, cfg.strategy, cfg.hedge)
     runmod.execute_strategy(prepared, cfg, prepared.tickers, targets[[f"w_{t}" for t in prepared.tickers]].to_numpy(),
                             targets["hedge_ratio"].to_numpy(), engine)
     t3 = time.perf_counter()

@@ -17,7 +17,7 @@ from fedcut.data.plausible import check_tracking
 from fedcut.data.sources import DataSource
 from fedcut.errors import DataError
 
-EXTENDED_START = pd.Timestamp("1995-01-03")  # first trading day of 1995: the 1995 cycle's window opens then
+EXTENDED_START = pd.Timestamp("1990-01-02")  # VIX's first day: the extended history's regimes need it
 RUT_PER_IWM = 10.0  # IWM's split-adjusted close has tracked RUT / 10 (ratio 10.05-10.12 in the data)
 # A price file may lack this many of the run's trading days: each is named in the run's notes and
 # the day before's price is carried. The real files lack none; more means a damaged file or one
@@ -64,12 +64,14 @@ def _tr_frame(px: pd.DataFrame, ticker: str) -> pd.DataFrame:
     return pd.DataFrame({"close": close, "open": opn})
 
 
-def _rut_as_iwm(source: DataSource, dividend_yield: float) -> pd.DataFrame:
-    """RUT price index plus a dividend accrual at `dividend_yield` a year, compounded daily."""
-    rut = source.prices("RUT")
-    years = (rut.index - rut.index[0]).days.to_numpy() / 365.0
+def _with_dividends(source: DataSource, index: str, dividend_yield: float) -> pd.DataFrame:
+    """A price index plus a dividend accrual at `dividend_yield` a year, compounded daily: the
+    total-return stand-in for an ETF before it existed (RUT for IWM, the S&P 500 for SPY)."""
+    px = source.prices(index)
+    years = (px.index - px.index[0]).days.to_numpy() / 365.0
     accrual = (1.0 + dividend_yield) ** years
-    return pd.DataFrame({"close": rut["close"] * accrual, "open": rut["open"] * accrual})
+    opn = px["open"] if "open" in px else px["close"]
+    return pd.DataFrame({"close": px["close"] * accrual, "open": opn * accrual})
 
 
 def _chain(proxy: pd.DataFrame, own: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
@@ -161,16 +163,18 @@ def _starts_after(source: DataSource, name: str, first: pd.Timestamp, day: pd.Ti
     return f"{_where(source, name)}: {name} starts {first.date()}, after the run's first day {day.date()}; {why}"
 
 
-# Valued from a run's first day with no proxy: VIX (volatility, the regime and option prices) and
-# SPY (the buy-and-hold SPY benchmark, bought on the second day). A later start must be refused:
-# filling the days before it would carry a price from the future.
+# Valued from a run's first day: VIX (volatility, the regime and option prices; no proxy) and SPY
+# (the buy-and-hold SPY benchmark, bought on the second day; the S&P 500 index before 1993). A
+# later start must be refused: filling the days before it would carry a price from the future.
 REQUIRED_FROM_FIRST_DAY = {"VIX": "VIX has no proxy and is needed every day",
-                           "SPY": "the buy-and-hold SPY benchmark needs a price from the first day (no proxy)"}
+                           "SPY": "the buy-and-hold SPY benchmark needs a price from the first day"}
 
 
 def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: str,
-                 extended: bool, rut_dividend_yield: float, macro_ids: tuple[str, ...] = ()) -> Market:
-    """Align `tickers` (IWM first) on IWM's trading days between `start` and `end`."""
+                 extended: bool, rut_dividend_yield: float, macro_ids: tuple[str, ...] = (), *,
+                 spx_dividend_yield: float) -> Market:
+    """Align `tickers` (IWM first) on IWM's trading days between `start` and `end`; before an
+    instrument existed its declared proxy stands in (an index with `*_dividend_yield` accrued)."""
     tickers = tuple(dict.fromkeys(("IWM",) + tuple(tickers)))
     unknown = [t for t in tickers if t not in INSTRUMENTS]
     if unknown:
@@ -183,7 +187,7 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
 
     last, end_by = natural_end(source, tickers + ("VIX",), macro_ids)
     if extended:
-        rut = _rut_as_iwm(source, rut_dividend_yield)
+        rut = _with_dividends(source, "RUT", rut_dividend_yield)
         first_day = pd.Timestamp(start) if start else EXTENDED_START
         calendar = rut.index[rut.index < iwm_first].union(iwm_px.index)
         if rut.index[0] > first_day and first_day < iwm_first:
@@ -204,6 +208,9 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
     for name, why in REQUIRED_FROM_FIRST_DAY.items():
         if name == "VIX" or name in tickers:
             first = vix_px.index[0] if name == "VIX" else own[name].index[0]
+            proxy = INSTRUMENTS[name].proxy if name != "VIX" else None
+            if first > days[0] and proxy and source.price_path(proxy) is not None:
+                first = min(first, source.prices(proxy).index[0])
             if first > days[0]:
                 raise DataError(_starts_after(source, name, first, days[0], why))
 
@@ -221,6 +228,8 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
         if first > days[0]:
             if t == "IWM":
                 proxy_frame, proxy_name = rut, "RUT"
+            elif inst.proxy and INSTRUMENTS[inst.proxy].kind == "index":
+                proxy_frame, proxy_name = _with_dividends(source, inst.proxy, spx_dividend_yield), inst.proxy
             elif inst.proxy:
                 proxy_frame, proxy_name = _tr_frame(source.prices(inst.proxy), inst.proxy), inst.proxy
                 if proxy_frame.index[0] > days[0]:

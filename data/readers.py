@@ -31,6 +31,8 @@ PRICE_SHAPES = (
     ("Date", "Close", "Volume"),
 )
 MAX_GAP_DAYS = 7  # a gap longer than a week in a daily price file is warned about
+# Real closures longer than that: the 1933 bank holiday (the S&P 500 index, 1933-03-03..03-15).
+KNOWN_CLOSURES = (pd.Timestamp("1933-03-15"),)
 FOMC_KINDS = ("scheduled", "unscheduled")
 
 
@@ -98,6 +100,7 @@ def read_price_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Da
     if len(frame) == 0:
         raise DataError(f"{path}: no data rows")
     gaps = frame.index.to_series().diff().dt.days
+    gaps[gaps.index.isin(KNOWN_CLOSURES)] = 0
     if (gaps > MAX_GAP_DAYS).any():
         at = gaps.idxmax()
         warnings.warn(f"{path}: {int(gaps.max())}-day gap before {at.date()}", DataWarning, stacklevel=2)

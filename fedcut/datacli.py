@@ -43,7 +43,8 @@ def status(source: DataSource, out=print) -> int:
         for extended in (False, True):
             try:
                 market = build_market(source, ("VO", "OUSM", "XLP", "XLU", "IEF", "SPY"), "", "", extended,
-                                      cfg.data.rut_dividend_yield, REGIME_SERIES)
+                                      cfg.data.rut_dividend_yield, REGIME_SERIES,
+                                      spx_dividend_yield=cfg.data.spx_dividend_yield)
             except DataError as exc:
                 out(f"{'extended' if extended else 'default'} history: ERROR {exc}")
                 failed.append("market")

@@ -102,11 +102,12 @@ PARAMS: tuple[Param, ...] = (
     # --- run -------------------------------------------------------------------------------
     Param("run.start", "", "date", "first trading day; empty = IWM's first day (or 1995-01-03 with run.extended)"),
     Param("run.end", "", "date", "last trading day; empty = the last day every required series covers"),
-    Param("run.extended", False, "flag", "start in 1995 with IWM proxied by the Russell 2000 index plus a dividend accrual"),
+    Param("run.extended", False, "flag", "start on 1990-01-02 (VIX's first day) with IWM proxied by the Russell 2000 index plus a dividend accrual: history the rules were not designed on"),
     Param("run.oracle", False, "flag", "use the actual cut calendar (future information) to measure what foresight is worth; never the default"),
     Param("run.strategy", "fedcut", "choice", "which rules the run follows: the fedcut regime strategy or one of the simple baselines it is measured against",
           choices=("fedcut", "buy_and_hold", "spy", "sixty_forty", "static_mix", "credit_rule", "trend_200d", "vix_rule")),
     # --- data --------------------------------------------------------------------------------
+    Param("data.spx_dividend_yield", 0.03, "fraction/year", "dividends added to the S&P 500 price index when it stands in for SPY before 1993-01-29 (its yield ran 2.8-3.7% in 1990-1993)", 0.0, 0.08),
     Param("data.rut_dividend_yield", 0.013, "fraction/year", "dividends added to the RUT price index when it stands in for IWM before 2000-05-26 (Russell 2000 yield ran 1.2-1.5% in 1995-2000)", 0.0, 0.05),
     Param("data.cpi_release_day", 21, "day of next month", "CPI for month M is treated as known from this day of M+1 (BLS released it between the 10th and the 21st since 1995)", 1, 28),
     Param("data.jobs_release_min_day", 5, "day of next month", "the jobs report (UNRATE, SAHMREALTIME) is treated as known from the first Friday on or after this day of M+1 (it came out as late as Jan 10, 2020)", 1, 28),
@@ -124,7 +125,7 @@ PARAMS: tuple[Param, ...] = (
     Param("regime.bill_gap", 0.10, "pp below fed funds", "the 3-month yield this far below fed funds means a cut is priced within about three months", 0.0, 2.0),
     Param("regime.zero_bound", 0.5, "% fed funds", "below this fed funds rate there is no room to cut, so no cut is 'expected'", 0.0, 3.0),
     Param("regime.easing_hold_days", 365, "calendar days", "an easing cycle stays open this long after its last cut (a hike closes it at once)", 30, 1095),
-    Param("regime.rapid_cut_days", 21, "calendar days", "a cut this soon after the previous change counts as rapid (the data has no FOMC calendar to tell between-meeting cuts)", 1, 60),
+    Param("regime.intermeeting_late", True, "flag", "a cut between FOMC meetings (from 1994, when decisions were first announced) marks the cycle as late: the Fed reacting to damage (2001, 2008, 2020)"),
     Param("regime.oracle_lead_days", 90, "calendar days", "oracle mode only: a cut is 'expected' this many days before it actually happens", 1, 365),
     # --- regime: inflation, labour, credit, stress -----------------------------------------------
     Param("regime.inflation_trend_months", 6, "months", "inflation is declining when core CPI y/y is below its value this many months earlier", 1, 12),
@@ -141,25 +142,41 @@ PARAMS: tuple[Param, ...] = (
     Param("regime.vix_crisis", 40.0, "VIX points", "VIX at or above 40 has marked every systemic panic since 1990", 10.0, 100.0),
     Param("regime.stlfsi_calm", 0.5, "index", "crisis ends only when stress is back below this (hysteresis)", -2.0, 10.0),
     Param("regime.vix_calm", 30.0, "VIX points", "crisis ends only when VIX is back below this (hysteresis)", 10.0, 100.0),
+    Param("regime.bank_stress_days", 10, "trading days", "bank stress is measured as banks' return relative to the S&P 500 over about two weeks: runs on banks are fast (March 2023)", 2, 63),
+    Param("regime.bank_stress_drop", 0.15, "fraction", "regional banks (KRE, KBE before it) falling this much against SPY over the window is a bank run: -26% in March 2023, never below -11% in 2004-2006 or 2013-2019", 0.02, 0.9),
+    Param("regime.bank_calm_drop", 0.05, "fraction", "the bank gauge is calm again once the relative fall over the window is less than this", 0.0, 0.5),
+    Param("regime.xlf_scale", 0.55, "ratio", "before regional-bank ETFs exist (2005), XLF stands in: its relative moves are about 0.55 times KRE's (March 2023: -11% against -26%), so both thresholds scale by this", 0.1, 1.0),
+    Param("regime.ted_crisis", 1.5, "pp", "the TED spread (LIBOR over T-bills, to 2022) at or above this is a funding crisis: 1990, 1998, 2007-08 reached it, calm years stayed below 0.7", 0.2, 5.0),
+    Param("regime.ted_calm", 0.75, "pp", "and crisis ends only when the TED spread is back below this", 0.0, 5.0),
     Param("regime.min_dwell_days", 10, "trading days", "a new regime (other than crisis, which enters at once) must hold this long before it is called", 0, 60),
     # --- regime: capitulation after a late cut ---------------------------------------------------
-    Param("regime.capitulation_vix_peak", 30.0, "VIX points", "a capitulation needs a volatility spike at least this high", 10.0, 100.0),
-    Param("regime.capitulation_lookback_days", 30, "trading days", "the spike must be this recent", 5, 120),
+    Param("regime.capitulation_damage", 0.25, "fraction below the 252-day high", "a capitulation needs damage first: since the easing cycle began, small caps stood this far below their 252-day high (1998: -37% in the crash that brought the cut; January 2001: -19%, no capitulation)", 0.0, 0.9),
+    Param("regime.capitulation_vix_peak", 35.0, "VIX points", "and a volatility spike at least this high: panic, not a wobble", 10.0, 100.0),
+    Param("regime.capitulation_lookback_days", 60, "trading days", "the spike must be this recent", 5, 250),
     Param("regime.capitulation_vix_fade", 0.25, "fraction below peak", "the spike has faded by this much", 0.0, 0.9),
-    Param("regime.capitulation_high_days", 10, "trading days", "and small caps close at a high of this many days", 2, 60),
+    Param("regime.capitulation_rebound", 0.10, "fraction above the low", "and small caps stand this far above their lowest close since the spike: the low held", 0.0, 0.5),
+    Param("regime.capitulation_ends_crisis", True, "flag", "a capitulation in a late cycle ends a crisis-driven wait while the stress gauges are still fading (else re-entry waits for every gauge to be calm)"),
+    # --- regime: soft landing -----------------------------------------------------------------------
+    Param("regime.real_yield_window_days", 63, "trading days", "real yields are compared with their level this long ago (about three months)", 5, 260),
+    Param("regime.real_yield_max_rise", 0.25, "pp", "a soft landing needs real yields not to have risen more than this over the window: small caps work after cuts when real yields compress", -2.0, 10.0),
     # --- strategy: what each regime holds --------------------------------------------------------
     Param("strategy.soft_landing_iwm", 1.0, "portfolio weight", "soft landing: small caps are the trade", 0.0, 1.0),
     Param("strategy.accumulate_days", 30, "trading days", "IWM is scaled in over about six weeks rather than bought at once", 1, 250),
     Param("strategy.neutral_iwm", 0.4, "portfolio weight", "no easing in view: a baseline small-cap weight", 0.0, 1.0),
-    Param("strategy.neutral_vo", 0.3, "portfolio weight", "no easing in view: mid caps are less fragile than small caps", 0.0, 1.0),
-    Param("strategy.neutral_ousm", 0.3, "portfolio weight", "no easing in view: quality small caps (profitable, dividend-paying)", 0.0, 1.0),
-    Param("strategy.recession_action", "hedge", "choice", "recession risk rising: avoid IWM, hold it hedged with puts, or rotate into quality (OUSM) or mid caps (VO)",
-          choices=("avoid", "hedge", "quality", "midcap")),
+    Param("strategy.neutral_vo", 0.2, "portfolio weight", "no easing in view: mid caps are less fragile than small caps", 0.0, 1.0),
+    Param("strategy.neutral_ousm", 0.2, "portfolio weight", "no easing in view: quality small caps (profitable, dividend-paying)", 0.0, 1.0),
+    Param("strategy.neutral_cyclicals", 0.2, "portfolio weight", "no easing in view: large-cap cyclicals (industrials, banks, home builders), the seed's third safer alternative", 0.0, 1.0),
+    Param("strategy.cyclicals", ("XLI", "XLF", "ITB"), "tickers", "large-cap cyclicals held in equal weights, each from its first day (no proxy before: cash)",
+          choices=("XLI", "XLF", "ITB")),
+    Param("strategy.recession_action", "hedge", "choice", "recession risk rising: avoid IWM, hold it hedged with puts, or rotate into quality (OUSM), mid caps (VO) or large-cap cyclicals",
+          choices=("avoid", "hedge", "quality", "midcap", "cyclicals")),
     Param("strategy.recession_equity", 0.6, "portfolio weight", "equity kept when recession risk rises (hedged, or rotated); the rest is cash", 0.0, 1.0),
     Param("strategy.defensives", ("XLP", "XLU", "IEF"), "tickers", "crisis and late panic before capitulation: the defensive basket, equal weights, each from its first day",
           choices=("XLP", "XLU", "IEF", "TLT", "SHY")),
     Param("strategy.defensive_weight", 0.5, "portfolio weight", "share of the portfolio in defensives during a crisis; the rest earns the T-bill rate", 0.0, 1.0),
     Param("strategy.capitulation_iwm", 1.0, "portfolio weight", "after the post-cut capitulation low: back into small caps", 0.0, 1.0),
+    Param("strategy.capitulation_in_recession", "buy", "choice", "a capitulation while layoffs rise or credit widens: buy it bare (buy: it is sold again on a new low; best out of sample), with puts (hedge: puts bought at VIX 40-60 cost about 2 pp a year) or wait until the evidence eases (wait)",
+          choices=("hedge", "wait", "buy")),
     Param("strategy.reentry_days", 10, "trading days", "IWM bought after capitulation is scaled in over two weeks", 1, 120),
     # --- baselines: the simple rules every run is measured against ---------------------------------
     Param("baseline.sixty_forty_iwm", 0.6, "portfolio weight", "the balanced baseline: 60% small caps, 40% T-bill cash, rebalanced monthly", 0.0, 1.0),
@@ -176,6 +193,7 @@ PARAMS: tuple[Param, ...] = (
     Param("verdict.seed", 1994, "seed", "fixed, so the same run gives the same intervals (1994: Politis and Romano's stationary bootstrap)", 0, 2**31 - 1),
     # --- analysis --------------------------------------------------------------------------------
     Param("analysis.cycle_months_before", 6, "months", "each easing cycle's window opens this long before the first cut: the run-up is where anticipation pays", 0, 36),
+    Param("analysis.min_cycle_months_in_run", 12, "months", "a cycle whose first cut came before the run began is an episode only if the run holds this much of its window after the cut: the 1989 cycle in the extended history (17 months, with the 1990-91 recession), not the 1998 cycle in the default history (4)", 1, 60),
     Param("analysis.cycle_months_after", 24, "months", "and closes this long after it: long enough to include the 2001-02 and 2008-09 declines", 1, 60),
     # --- execution -------------------------------------------------------------------------
     Param("execution.initial_cash", 1_000_000.0, "USD", "starting capital of the strategy and of each benchmark", 1_000.0, 1e12),
@@ -190,7 +208,8 @@ PARAMS: tuple[Param, ...] = (
     Param("hedge.tenor_days", 91, "calendar days", "3-month puts: liquid, and long enough that time decay is moderate", 7, 730),
     Param("hedge.roll_days", 30, "calendar days", "roll when less life remains: the last month's decay and gamma are costly", 0, 365),
     Param("hedge.sizing", "ratio", "choice", "size puts by a hedge ratio of the IWM exposure, or by a yearly premium budget", choices=("ratio", "budget")),
-    Param("hedge.hedge_ratio", 1.0, "fraction of IWM notional", "share of the IWM exposure covered by puts when hedged", 0.0, 2.0),
+    Param("hedge.hedge_ratio", 1.0, "fraction of IWM notional", "share of the IWM position actually held covered by puts when hedged", 0.0, 2.0),
+    Param("hedge.hold_through_crisis", False, "flag", "in a crisis or a late-cycle wait, keep the small caps held and their puts (sized on what is held) instead of selling both for defensives"),
     Param("hedge.annual_budget", 0.03, "fraction of portfolio/year", "premium budget when hedge.sizing = budget", 0.0, 0.5),
     Param("hedge.resize_band", 0.25, "fraction of contracts", "held puts are resized only when the count needed differs by more than this (else just rolled)", 0.0, 5.0),
     Param("hedge.vix_multiplier", 1.3, "x VIX", "Russell 2000 implied vol has run about 1.2-1.4 times VIX", 0.5, 3.0),
@@ -300,9 +319,11 @@ def _check_cross(values: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: run.start {start} is after run.end {end}")
     if values["hedge.roll_days"] >= values["hedge.tenor_days"]:
         raise ConfigError(f"{where}: hedge.roll_days must be below hedge.tenor_days")
-    neutral = values["strategy.neutral_iwm"] + values["strategy.neutral_vo"] + values["strategy.neutral_ousm"]
+    neutral = (values["strategy.neutral_iwm"] + values["strategy.neutral_vo"] + values["strategy.neutral_ousm"]
+               + values["strategy.neutral_cyclicals"])
     if neutral > 1.0 + 1e-9:
-        raise ConfigError(f"{where}: strategy.neutral_iwm + neutral_vo + neutral_ousm = {neutral:g} exceeds 1 (no leverage)")
+        raise ConfigError(f"{where}: strategy.neutral_iwm + neutral_vo + neutral_ousm + neutral_cyclicals = {neutral:g} "
+                          "exceeds 1 (no leverage)")
     if values["hedge.vol_floor"] > values["hedge.vol_cap"]:
         raise ConfigError(f"{where}: hedge.vol_floor must not exceed hedge.vol_cap")
 

@@ -34,6 +34,7 @@ from fedcut.files import check_new_folder, free_name, remove_stale_temporaries, 
 from fedcut.params import Config, Section, resolve
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from fedcut.signals.plot import plot_regimes
+from fedcut.signals.indicators import BANK_ETFS, bank_relative, raw_view
 from fedcut.signals.regime import ORACLE_LABEL, load_raw, regime_frame
 from fedcut.strategies import baselines
 from fedcut.strategies.engine import buy_and_hold, execute, settings_for, tape_for
@@ -56,6 +57,8 @@ class Prepared:
     broker_inputs: pd.DataFrame  # spot, vix, rate, div_yield, cash_rate per day, as known that day
     first_cuts: tuple[pd.Timestamp, ...]
     tickers: tuple[str, ...]
+    fomc: pd.DataFrame | None = None  # the FOMC calendar: decision days, scheduled or unscheduled
+    bank: pd.DataFrame | None = None  # the bank-stress gauge's inputs (`signals.indicators.bank_relative`)
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended,
                         max_target_change=data_params["max_target_change"])
     log.debug("loading and aligning %s (data directory %s, cache %s)", ", ".join(tickers), data_dir, cache_dir)
     market = build_market(source, tickers + ("SPY",), start, end, extended,
-                          data_params["rut_dividend_yield"], REGIME_SERIES)
+                          data_params["rut_dividend_yield"], REGIME_SERIES,
+                          spx_dividend_yield=data_params["spx_dividend_yield"])
     raw = load_raw(source)
     params = Section("data", data_params)
     rates = asof_frame({"DTB3": raw["DTB3"]}, market.days, params)["DTB3"]
@@ -104,7 +108,9 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended,
                            "div_yield": div, "cash_rate": rate}, index=market.days)
     cycles = easing_cycles(rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"])))
     first_cuts = tuple(pd.Timestamp(d) for d in cycles["decision"])
-    return Prepared(market, raw, inputs, first_cuts, tickers)
+    banks = {t: source.prices(t)["adj_close"] for t in BANK_ETFS if source.price_path(t) is not None}
+    bank = bank_relative(banks, market.close["SPY"])
+    return Prepared(market, raw, inputs, first_cuts, tickers, source.fomc(), bank)
 
 
 def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> Prepared:
@@ -119,11 +125,18 @@ def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = Non
                            cfg.run.start, cfg.run.end, cfg.run.extended, tuple(sorted(data_values.items())))
 
 
+@functools.lru_cache(maxsize=4)
+def _raw_view_cached(prepared: Prepared, data_values) -> pd.DataFrame:
+    """The as-of view of the raw macro series: no regime parameter changes it."""
+    return raw_view(prepared.raw, prepared.market.days, Section("data", dict(data_values)))
+
+
 @functools.lru_cache(maxsize=16)
 def _signals_cached(prepared: Prepared, data_values, regime_values, oracle, reasons) -> pd.DataFrame:
     m = prepared.market
     return regime_frame(prepared.raw, m.close["IWM"], m.vix, Section("data", dict(data_values)),
-                        Section("regime", dict(regime_values)), oracle, reasons)
+                        Section("regime", dict(regime_values)), oracle, reasons, fomc=prepared.fomc,
+                        bank=prepared.bank, view=_raw_view_cached(prepared, data_values))
 
 
 def signals(prepared: Prepared, cfg: Config, reasons: bool = True) -> pd.DataFrame:
@@ -212,12 +225,24 @@ def benchmark(prepared: Prepared, cfg: Config, ticker: str, engine: str = "fast"
     return _benchmark_cached(prepared, ticker, tuple(sorted(cfg.execution.as_dict().items())), engine)
 
 
+def run_cycles(prepared: Prepared, cfg: Config) -> list:
+    """The easing cycles a run reports on: each whose first cut lies in the run, and each that began
+    before it of which the run holds at least `analysis.min_cycle_months_in_run` after the cut; windows
+    clipped to the run (and flagged so)."""
+    days = prepared.market.days
+    a = cfg.analysis
+    cuts = [d for d in prepared.first_cuts if d <= days[-1]
+            and (d >= days[0] or d + pd.DateOffset(months=a.cycle_months_after)
+                 >= days[0] + pd.DateOffset(months=a.min_cycle_months_in_run))]
+    return cycle_windows(cuts, a.cycle_months_before, a.cycle_months_after, data_end=days[-1], data_start=days[0])
+
+
 def strategy_plan(name: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """Tickers, daily target weights and hedge ratios of a named strategy (`strategies.baselines`)."""
     m = prepared.market
     if name == "fedcut":
         available = m.close[list(prepared.tickers)].notna()
-        t = target_weights(sig, available, cfg.strategy, cfg.hedge.hedge_ratio)
+        t = target_weights(sig, available, cfg.strategy, cfg.hedge)
         return prepared.tickers, t[[f"w_{x}" for x in prepared.tickers]].to_numpy(), t["hedge_ratio"].to_numpy()
     tickers = baselines.tickers_for(name, prepared.tickers)
     weights = baselines.plan(name, tickers, m.days, m.close["IWM"], m.vix, prepared.raw, cfg.data, cfg.strategy,
@@ -248,9 +273,7 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     equity.index.name = "date"
     trades = _trades(done.fills, done.option_events, cfg.hedge.contract_size)
     rf = prepared.broker_inputs["cash_rate"]
-    cuts_in_data = [d for d in prepared.first_cuts if m.days[0] <= d <= m.days[-1]]  # a cycle needs its first cut in the run
-    windows = cycle_windows(cuts_in_data, cfg.analysis.cycle_months_before, cfg.analysis.cycle_months_after,
-                            data_end=m.days[-1], data_start=m.days[0])
+    windows = run_cycles(prepared, cfg)
     cum_hedge_pnl = _hedge_pnl(equity, done.option_events)
     hedge_pnl = cum_hedge_pnl.diff().fillna(cum_hedge_pnl.iloc[0])  # episode_table sums daily P&L
     episodes = episode_table(equity["strategy"], equity["benchmark"], windows, hedge_pnl=hedge_pnl,

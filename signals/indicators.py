@@ -2,7 +2,10 @@
 
 Monthly and weekly transforms (CPI y/y, claims' 4-week average, spread widening) are computed
 on the series' own observation dates and then published with the parent series' lag, so a
-derived value is never known before the newest observation it uses.
+derived value is never known before the newest observation it uses. Prices (IWM, VIX, the bank
+ETFs against SPY) are known at each day's close. The as-of view of the raw series does not
+depend on any regime parameter, so callers compute it once (`raw_view`) and only the derived
+series a regime setting changes are recomputed (`derived_view`).
 """
 from __future__ import annotations
 
@@ -10,7 +13,14 @@ import numpy as np
 import pandas as pd
 
 from fedcut.data.asof import asof_frame
-from fedcut.data.cuts import rate_changes, target_series
+from fedcut.data.cuts import ANNOUNCED_FROM, EFFECTIVE_NEXT_DAY_FROM, rate_changes, target_series
+
+BANK_ETFS = ("KRE", "KBE", "XLF")  # most sensitive first: regional banks, banks, then all financials
+
+
+def raw_view(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params) -> pd.DataFrame:
+    """The as-of view of every raw macro series on each trading day (no regime parameter)."""
+    return asof_frame(raw, days, data_params)
 
 
 def derived_series(raw: dict[str, pd.Series], regime) -> dict[str, pd.Series]:
@@ -35,29 +45,47 @@ def derived_series(raw: dict[str, pd.Series], regime) -> dict[str, pd.Series]:
         "UNRATE:rise_12m": unrate - unrate.rolling(12, min_periods=12).min(),
         "BAMLH0A0HYM2:widening": hy - hy.rolling(window, min_periods=window // 2).min(),
         "BAA10Y:widening": baa - baa.rolling(window, min_periods=window // 2).min(),
-        "DFII10:change_3m": tips - tips.shift(63),
+        "DFII10:change": tips - tips.shift(regime.real_yield_window_days),
     }
     return {k: v.dropna().rename(k) for k, v in out.items()}
 
 
+def derived_view(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params, regime) -> pd.DataFrame:
+    """The as-of view of the derived series (their windows are regime parameters)."""
+    return asof_frame(derived_series(raw, regime), days, data_params)
+
+
 def macro_view(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params, regime) -> pd.DataFrame:
     """The as-of view of every raw and derived macro series on each trading day."""
-    series = {k: v for k, v in raw.items()}
-    series.update(derived_series(raw, regime))
-    return asof_frame(series, days, data_params)
+    return pd.concat([raw_view(raw, days, data_params), derived_view(raw, days, data_params, regime)], axis=1)
 
 
-def policy(raw: dict[str, pd.Series], view: pd.DataFrame, regime) -> pd.DataFrame:
-    """Cycle state, days since the first cut, cut sizes, and whether markets price a cut."""
-    days = view.index
+def labelled_changes(raw: dict[str, pd.Series], fomc: pd.DataFrame) -> pd.DataFrame:
+    """Every target change (`data.cuts.rate_changes`) with `intermeeting`: decided on a day that was
+    no scheduled FOMC decision day. Before 1994-02-04 the FOMC did not announce its decisions and
+    moves between meetings were routine, so no change before then is flagged."""
     changes = rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"]))
-    known = changes["effective"].to_numpy()  # FRED's date is on or after the decision: never early
+    scheduled = fomc.index[(fomc["kind"] == "scheduled").to_numpy()]
+    decision = changes["decision"]
+    # FRED dates an evening call's move the next morning; since 2017 every move on its effective day.
+    on_meeting = decision.isin(scheduled) | ((changes["effective"] >= EFFECTIVE_NEXT_DAY_FROM)
+                                              & changes["effective"].isin(scheduled))
+    changes["intermeeting"] = (~on_meeting & (decision >= ANNOUNCED_FROM)).to_numpy()
+    return changes
+
+
+def policy(changes: pd.DataFrame, view: pd.DataFrame, fomc: pd.DataFrame, regime) -> pd.DataFrame:
+    """Cycle state, days since the first cut, cut sizes, intermeeting cuts, the next scheduled
+    meeting, and whether markets price a cut. A change is known on FRED's date (on or after the
+    decision, never early); the schedule of meetings is published a year or more ahead."""
+    days = view.index
+    known = changes["effective"].to_numpy()
     pos = np.searchsorted(known, days.to_numpy(), side="right") - 1
     # A last placeholder change stands in on days before any change is known (masked by `seen`).
     bp = np.append(changes["change_bp"].to_numpy(), 0)
     dec = np.append(changes["decision"].to_numpy(), np.datetime64("NaT"))
-    gap = np.append(changes["days_since_previous"].to_numpy(), np.nan)
-    run_start, big_run, rapid_run = _cut_runs(bp, gap, regime.rapid_cut_days)
+    inter = np.append(changes["intermeeting"].to_numpy(), False)
+    run_start, big_run, inter_run = _cut_runs(bp, inter)
     seen = pos >= 0
     j = np.where(seen, pos, len(bp) - 1)
     age = days.to_numpy() - dec[j]  # time since the latest change known that day
@@ -67,10 +95,9 @@ def policy(raw: dict[str, pd.Series], view: pd.DataFrame, regime) -> pd.DataFram
     k = run_start[j]
     state = np.where(easing, "easing", np.where(recent & hike, "tightening", "on_hold")).astype(object)
     first_cut = np.where(easing, dec[k], np.datetime64("NaT")).astype("datetime64[ns]")
-    cuts_in_cycle = np.where(easing, j - k + 1, 0)
-    big_cut = easing & big_run[j]
-    rapid_cut = easing & rapid_run[j]
-    last_change = np.where(seen, bp[j], 0).astype(float)
+    scheduled = fomc.index[(fomc["kind"] == "scheduled").to_numpy()].to_numpy()
+    nxt = np.searchsorted(scheduled, days.to_numpy(), side="right")
+    next_meeting = np.where(nxt < len(scheduled), scheduled[np.minimum(nxt, len(scheduled) - 1)], np.datetime64("NaT"))
     ff = view["DFF"]
     two_year_gap = view["DGS2"] - ff
     bill_gap = view["DGS3MO"] - ff
@@ -80,10 +107,11 @@ def policy(raw: dict[str, pd.Series], view: pd.DataFrame, regime) -> pd.DataFram
         "cycle_state": state,
         "cycle_first_cut": first,
         "days_since_first_cut": (days - first).days.astype(float),
-        "cuts_in_cycle": cuts_in_cycle,
-        "last_change_bp": last_change,
-        "big_cut_in_cycle": big_cut,
-        "rapid_cut_in_cycle": rapid_cut,
+        "cuts_in_cycle": np.where(easing, j - k + 1, 0),
+        "last_change_bp": np.where(seen, bp[j], 0).astype(float),
+        "big_cut_in_cycle": easing & big_run[j],
+        "intermeeting_cut": easing & inter_run[j],
+        "days_to_next_meeting": (pd.DatetimeIndex(next_meeting) - days).days.astype(float),
         "fed_funds": ff,
         "two_year_gap": two_year_gap,
         "bill_gap": bill_gap,
@@ -91,25 +119,24 @@ def policy(raw: dict[str, pd.Series], view: pd.DataFrame, regime) -> pd.DataFram
     }, index=days)
 
 
-def _cut_runs(bp: np.ndarray, gap: np.ndarray, rapid_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cut_runs(bp: np.ndarray, intermeeting: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per change: where its run of consecutive cuts began, and whether that run so far held a cut
-    of 50 bp or more, or a cut within `rapid_days` of the change before (one pass over the changes,
-    so the cost grows with their number, never with its square)."""
+    of 50 bp or more, or an intermeeting cut (one pass over the changes, so the cost grows with
+    their number, never with its square)."""
     n = len(bp)
     start = np.arange(n)
     big = bp <= -50
-    rapid = np.zeros(n, dtype=bool)
+    inter = intermeeting & (bp < 0)
     for m in range(1, n):
         if bp[m - 1] < 0:  # the previous change was a cut: the same run continues
             start[m] = start[m - 1]
             big[m] = big[m] or big[m - 1]
-            rapid[m] = rapid[m - 1] or (gap[m] <= rapid_days and bp[m] < 0)
-    return start, big, rapid
+            inter[m] = inter[m] or inter[m - 1]
+    return start, big, inter
 
 
-def oracle_cut_expected(raw: dict[str, pd.Series], days: pd.DatetimeIndex, regime) -> pd.Series:
+def oracle_cut_expected(changes: pd.DataFrame, days: pd.DatetimeIndex, regime) -> pd.Series:
     """FUTURE INFORMATION: True when an actual cut comes within `oracle_lead_days`. Oracle mode only."""
-    changes = rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"]))
     cuts = changes.loc[changes["change_bp"] < 0, "decision"].to_numpy()
     nxt = np.searchsorted(cuts, days.to_numpy(), side="left")
     ahead = np.where(nxt < len(cuts), cuts[np.minimum(nxt, len(cuts) - 1)] - days.to_numpy(), np.timedelta64(10**6, "D"))
@@ -153,35 +180,101 @@ def credit(view: pd.DataFrame, regime) -> pd.DataFrame:
     }, index=view.index)
 
 
-def stress(view: pd.DataFrame, vix: pd.Series, regime) -> pd.DataFrame:
-    """Financial-system stress with hysteresis: enters on any alarm, ends only when all are calm."""
-    stl, nfci = view["STLFSI4"], view["NFCI"]
-    alarm = ((stl >= regime.stlfsi_crisis) | (nfci >= regime.nfci_crisis) | (vix >= regime.vix_crisis)).to_numpy()
-    calm = ((stl.fillna(-np.inf) < regime.stlfsi_calm) & (vix < regime.vix_calm)).to_numpy()
+def bank_relative(banks: dict[str, pd.Series], spy: pd.Series) -> pd.DataFrame:
+    """Each day, the most sensitive bank ETF that exists (`BANK_ETFS`) against SPY: its name and
+    its total-return level relative to SPY's, both as of that day's close (no parameter)."""
+    source = pd.Series("", index=spy.index, dtype=object)
+    ratio = pd.Series(np.nan, index=spy.index)
+    for ticker in reversed(BANK_ETFS):  # later ones overwrite: the most sensitive wins where it exists
+        if ticker not in banks:
+            continue
+        level = banks[ticker].reindex(spy.index)
+        has = level.notna().to_numpy()
+        ratio[has] = (level / spy)[has]
+        source[has] = ticker
+    return pd.DataFrame({"bank_source": source, "bank_ratio": ratio})
+
+
+def stress(view: pd.DataFrame, vix: pd.Series, bank: pd.DataFrame, regime) -> pd.DataFrame:
+    """Financial-system stress with hysteresis: enters on any alarm, ends only when every gauge is
+    calm. Gauges: VIX always; the bank ETFs against SPY from 1998 (XLF; regional banks from 2005,
+    with thresholds scaled up by 1/xlf_scale); the TED spread to 2022; STLFSI4 and NFCI once
+    published (missing before, so they neither alarm nor block calm)."""
+    stl, nfci, ted = view["STLFSI4"], view["NFCI"], view["TEDRATE"]
+    days = regime.bank_stress_days
+    ratio = bank["bank_ratio"]
+    same = bank["bank_source"].eq(bank["bank_source"].shift(days))  # no change of ETF inside the window
+    bank_move = (ratio / ratio.shift(days) - 1).where(same)
+    scale = np.where(bank["bank_source"].eq("XLF"), regime.xlf_scale, 1.0)
+    bank_alarm = (bank_move <= -regime.bank_stress_drop * scale).to_numpy()
+    bank_calm = ~(bank_move <= -regime.bank_calm_drop * scale).to_numpy()
+    alarm = ((stl >= regime.stlfsi_crisis) | (nfci >= regime.nfci_crisis) | (vix >= regime.vix_crisis)
+             | (ted >= regime.ted_crisis)).to_numpy() | bank_alarm
+    calm = ((stl.fillna(-np.inf) < regime.stlfsi_calm) & (vix < regime.vix_calm)
+            & (ted.fillna(-np.inf) < regime.ted_calm)).to_numpy() & bank_calm
     on = np.zeros(len(alarm), dtype=bool)
-    for i in range(len(alarm)):
-        on[i] = alarm[i] or (i > 0 and on[i - 1] and not calm[i])
-    return pd.DataFrame({"stlfsi": stl, "nfci": nfci, "vix": vix, "stress_alarm": alarm,
-                         "financial_stress": on}, index=view.index)
+    held = False
+    for i, (a, c) in enumerate(zip(alarm.tolist(), calm.tolist())):
+        held = a or (held and not c)
+        on[i] = held
+    return pd.DataFrame({"stlfsi": stl, "nfci": nfci, "vix": vix, "ted_spread": ted,
+                         "bank_source": bank["bank_source"], "bank_move": bank_move,
+                         "bank_alarm": bank_alarm, "stress_alarm": alarm, "financial_stress": on}, index=view.index)
 
 
-def real_yield(view: pd.DataFrame) -> pd.DataFrame:
-    """10-year TIPS yield from 2003; before, the 10-year yield minus CPI inflation y/y."""
+def real_yield(view: pd.DataFrame, regime) -> pd.DataFrame:
+    """10-year TIPS yield from 2003; before, the 10-year yield minus CPI inflation y/y. `real_yields_ok`:
+    not risen more than `real_yield_max_rise` over the window (missing: no objection)."""
     proxy = view["DGS10"] - view["CPIAUCSL:yoy"]
     has_tips = view["DFII10"].notna()
     level = view["DFII10"].where(has_tips, proxy)
+    change = view["DFII10:change"].where(has_tips, proxy - proxy.shift(regime.real_yield_window_days))
     return pd.DataFrame({"real_yield_10y": level,
                          "real_yield_source": np.where(has_tips, "TIPS", "DGS10 - CPI y/y"),
-                         "real_yield_change_3m": view["DFII10:change_3m"].where(has_tips, proxy - proxy.shift(63))},
+                         "real_yield_change": change,
+                         "real_yields_ok": ~(change > regime.real_yield_max_rise).to_numpy()},
                         index=view.index)
 
 
-def market(iwm: pd.Series, vix: pd.Series, regime) -> pd.DataFrame:
-    """Small-cap drawdown and the capitulation event (a faded VIX spike while IWM makes a short-term high)."""
+def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -> pd.DataFrame:
+    """Small-cap drawdowns (from the 252-day high, and from the high since the easing cycle began)
+    and the capitulation event: damage first (since the cycle began, small caps stood at least
+    `capitulation_damage` below their 252-day high: a crash just before a late first cut counts),
+    a VIX spike of at least `capitulation_vix_peak` within the lookback that has faded by
+    `capitulation_vix_fade`, and IWM `capitulation_rebound` above its lowest close since that
+    spike. `capitulation_low` and `vix_peak_recent` are what a later failure is measured against."""
     drawdown = iwm / iwm.rolling(252, min_periods=1).max() - 1
-    peak = vix.rolling(regime.capitulation_lookback_days, min_periods=1).max()
-    capitulation = ((peak >= regime.capitulation_vix_peak)
-                    & (vix <= peak * (1 - regime.capitulation_vix_fade))
-                    & (iwm >= iwm.rolling(regime.capitulation_high_days, min_periods=1).max()))
-    return pd.DataFrame({"iwm_drawdown_252d": drawdown, "vix_peak_recent": peak,
-                         "capitulation_event": capitulation.to_numpy()}, index=iwm.index)
+    cycle = cycle_first_cut.to_numpy()
+    values, dd = iwm.to_numpy(), drawdown.to_numpy()
+    cycle_high = np.full(len(values), np.nan)
+    worst = np.full(len(values), np.nan)  # the deepest 252-day drawdown since the cycle began
+    high, low_dd, current = np.nan, 0.0, None
+    for i in range(len(values)):
+        c = cycle[i]
+        if c != c:  # NaT: outside an easing cycle
+            current = None
+            continue
+        if current is None or c != current:
+            current, high, low_dd = c, values[i], 0.0
+        high = max(high, values[i])
+        low_dd = min(low_dd, dd[i])
+        cycle_high[i], worst[i] = high, low_dd
+    lookback = regime.capitulation_lookback_days
+    peak = vix.rolling(lookback, min_periods=1).max()
+    spike_day = _rolling_argmax(vix.to_numpy(), lookback)
+    low = np.array([values[spike_day[i]:i + 1].min() for i in range(len(values))])  # IWM's low since the spike
+    event = ((worst <= -regime.capitulation_damage) & (peak >= regime.capitulation_vix_peak).to_numpy()
+             & (vix <= peak * (1 - regime.capitulation_vix_fade)).to_numpy()
+             & (values >= low * (1 + regime.capitulation_rebound)))
+    return pd.DataFrame({"iwm": values, "iwm_drawdown_252d": drawdown,
+                         "iwm_drawdown_cycle": values / cycle_high - 1, "cycle_worst_drawdown": worst,
+                         "vix_peak_recent": peak, "capitulation_low": low,
+                         "capitulation_event": event}, index=iwm.index)
+
+
+def _rolling_argmax(x: np.ndarray, window: int) -> np.ndarray:
+    """Per day i, the position of the highest value among the last `window` days up to i (the
+    earliest of equal highs)."""
+    padded = np.concatenate([np.full(window - 1, -np.inf), x])
+    frames = np.lib.stride_tricks.sliding_window_view(padded, window)
+    return np.argmax(frames, axis=1) + np.arange(len(x)) - (window - 1)

@@ -1,17 +1,27 @@
 """The daily regime: which of the strategy's playbook situations holds, and why.
 
-Precedence when several hold (first wins):
-1. crisis          financial-system stress (STLFSI4, NFCI or VIX alarm; ends only when calm)
-2. late_panic      an easing cycle in which a cut came after the damage (credit spreads at
-                   damage levels, small caps down 20% from their high, or financial stress); the
-                   strategy waits for the capitulation signal, then buys
-3. recession_risk  credit spreads widening or layoffs rising
-4. soft_landing    inflation declining, employment resilient, no credit stress, and a cut
-                   priced by markets (or an easing cycle under way that is not late)
-5. neutral         none of the above
+The state machine (docs/regimes.md draws it), evaluated at each day's close on what was known:
 
-A new regime must hold `regime.min_dwell_days` trading days before it is called, except
-crisis, which is called at once.
+1. A stress alarm (VIX, bank ETFs against SPY, the TED spread while it exists, STLFSI4 and NFCI
+   once published) puts the day in **crisis** at once; crisis lasts until every gauge is calm.
+2. An easing cycle is **late** from a cut made after the damage: credit spreads at damage levels,
+   small caps down `iwm_damage_drawdown` from their 252-day high, financial stress, or a cut
+   between FOMC meetings (`intermeeting_late`). A late cycle is **late_panic**: the strategy waits
+   in defensives for the post-cut capitulation.
+3. A **capitulation** needs damage first (small caps `capitulation_damage` below their high since
+   the cycle began), a VIX spike of at least `capitulation_vix_peak` that has faded by
+   `capitulation_vix_fade`, and small caps `capitulation_rebound` above their low since the
+   spike. It holds while the cycle is late, until it fails: VIX above the spike's peak or small
+   caps below that low. With `capitulation_ends_crisis` it ends a crisis-driven wait at once,
+   even while the gauges are still fading (else crisis outranks it).
+4. Otherwise **recession_risk** (credit widening or layoffs rising), **soft_landing** (inflation
+   declining, no layoff or credit warning, real yields not rising, and a cut priced by markets or
+   an easing cycle under way that is not late) or **neutral**.
+
+A new regime must hold `regime.min_dwell_days` trading days before it is called, except a crisis
+and a capitulation's re-entry, which are called at once. Recession evidence is never overridden:
+the playbook (`strategies.targets`) buys a capitulation seen while layoffs rise or credit widens
+only as `strategy.capitulation_in_recession` says (with puts by default).
 """
 from __future__ import annotations
 
@@ -30,25 +40,32 @@ def load_raw(source) -> dict[str, pd.Series]:
 
 
 def indicator_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,
-                    oracle: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All indicators on IWM's trading days, and the as-of view they came from."""
+                    oracle: bool = False, *, fomc: pd.DataFrame, bank: pd.DataFrame,
+                    view: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All indicators on IWM's trading days, and the as-of view they came from. `view` is the
+    raw series' as-of view (`indicators.raw_view`) when the caller already has it."""
     days = iwm.index
-    view = ind.macro_view(raw, days, data_params, regime)
-    pol = ind.policy(raw, view, regime)
-    cut_expected = ind.oracle_cut_expected(raw, days, regime) if oracle else pol["cut_priced"]
+    view = pd.concat([ind.raw_view(raw, days, data_params) if view is None else view,
+                      ind.derived_view(raw, days, data_params, regime)], axis=1)
+    changes = ind.labelled_changes(raw, fomc)
+    pol = ind.policy(changes, view, fomc, regime)
+    cut_expected = ind.oracle_cut_expected(changes, days, regime) if oracle else pol["cut_priced"]
     frame = pd.concat([
         pol.assign(cut_expected=cut_expected.to_numpy()),
         ind.inflation(view), ind.labour(view, regime), ind.credit(view, regime),
-        ind.stress(view, vix, regime), ind.real_yield(view), ind.market(iwm, vix, regime),
+        ind.stress(view, vix, bank, regime), ind.real_yield(view, regime),
+        ind.market(iwm, vix, pol["cycle_first_cut"], regime),
     ], axis=1)
     return frame, view
 
 
 def _late_cycle(frame: pd.DataFrame, regime) -> np.ndarray:
-    """True from the first cut of a cycle made after the damage, until the cycle ends."""
+    """True from a cycle's first cut made after the damage, until the cycle ends."""
     damage = (frame["credit_damage"].to_numpy()
               | (frame["iwm_drawdown_252d"] <= regime.iwm_damage_drawdown).to_numpy()
               | frame["financial_stress"].to_numpy())
+    if regime.intermeeting_late:
+        damage = damage | frame["intermeeting_cut"].to_numpy()
     easing = (frame["cycle_state"] == "easing").to_numpy()
     cuts = frame["cuts_in_cycle"].to_numpy()
     late = np.zeros(len(frame), dtype=bool)
@@ -60,24 +77,35 @@ def _late_cycle(frame: pd.DataFrame, regime) -> np.ndarray:
     return late
 
 
-def _capitulated(late: np.ndarray, alarm: np.ndarray, event: np.ndarray) -> np.ndarray:
-    """A capitulation event seen in this late cycle after the latest stress alarm."""
+def _capitulated(late: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+    """A capitulation seen in this late cycle that has not failed since: VIX back above the spike's
+    peak, or small caps below the low they rebounded from."""
+    event = frame["capitulation_event"].to_numpy()
+    vix, iwm = frame["vix"].to_numpy(), frame["iwm"].to_numpy()
+    peak, low = frame["vix_peak_recent"].to_numpy(), frame["capitulation_low"].to_numpy()
     out = np.zeros(len(late), dtype=bool)
+    on, ref_peak, ref_low = False, 0.0, 0.0
     for i in range(len(late)):
-        carried = i > 0 and out[i - 1] and late[i - 1]
-        out[i] = late[i] and not alarm[i] and (carried or event[i])
+        if not late[i]:
+            on = False
+            continue
+        if on and (vix[i] > ref_peak or iwm[i] < ref_low):
+            on = False
+        if not on and event[i]:
+            on, ref_peak, ref_low = True, peak[i], low[i]
+        out[i] = on
     return out
 
 
-def _dwell(raw: np.ndarray, min_dwell: int) -> np.ndarray:
-    """Switch to a new regime only after it held `min_dwell` days; crisis switches at once."""
+def _dwell(raw: np.ndarray, immediate: np.ndarray, min_dwell: int) -> np.ndarray:
+    """Switch to a new regime only after it held `min_dwell` days, except where `immediate`."""
     out = raw.copy()
     current, candidate, count = raw[0], None, 0
     for i in range(len(raw)):
         r = raw[i]
         if r == current:
             candidate, count = None, 0
-        elif r == "crisis" or min_dwell <= 1:
+        elif immediate[i] or min_dwell <= 1:
             current, candidate, count = r, None, 0
         else:
             count = count + 1 if r == candidate else 1
@@ -89,53 +117,74 @@ def _dwell(raw: np.ndarray, min_dwell: int) -> np.ndarray:
 
 
 def classify(frame: pd.DataFrame, regime, reasons: bool = True) -> pd.DataFrame:
-    """Regime, capitulation flag and (unless `reasons` is False) a readable reason per day."""
+    """Regime (called), regime_raw, the late-cycle, capitulation and recession-evidence flags and
+    (unless `reasons` is False) a readable reason per day."""
     stress = frame["financial_stress"].to_numpy()
     late = _late_cycle(frame, regime)
-    credit_ok = ~(frame["credit_widening"].to_numpy() | frame["credit_damage"].to_numpy())
+    capitulated = _capitulated(late, frame)
+    widening = frame["credit_widening"].to_numpy()
+    credit_ok = ~(widening | frame["credit_damage"].to_numpy())
     jobs_ok = ~frame["layoffs_rising"].to_numpy()
-    recession = ~credit_ok & frame["credit_widening"].to_numpy() | ~jobs_ok
+    recession = widening | ~jobs_ok
     easing = (frame["cycle_state"] == "easing").to_numpy()
     cut_in_view = frame["cut_expected"].to_numpy() | (easing & ~late)
-    soft = frame["inflation_declining"].to_numpy() & jobs_ok & credit_ok & cut_in_view
-    raw = np.select([stress, late, recession, soft], list(REGIMES[:4]), default="neutral").astype(object)
-    called = _dwell(raw, regime.min_dwell_days)
-    capitulated = _capitulated(late, frame["stress_alarm"].to_numpy(), frame["capitulation_event"].to_numpy())
+    soft = (frame["inflation_declining"].to_numpy() & jobs_ok & credit_ok & cut_in_view
+            & frame["real_yields_ok"].to_numpy())
+    reentry = late & capitulated & bool(regime.capitulation_ends_crisis)
+    raw = np.select([reentry, stress, late, recession, soft], ["late_panic", *REGIMES[:4]],
+                    default="neutral").astype(object)
+    called = _dwell(raw, (raw == "crisis") | reentry, regime.min_dwell_days)
     out = pd.DataFrame({"regime": called, "regime_raw": raw, "late_cycle": late,
-                        "capitulated": capitulated}, index=frame.index)
+                        "capitulated": capitulated & (called == "late_panic"),
+                        "recession_evidence": recession}, index=frame.index)
     if reasons:
-        out["reason"] = _reasons(frame, out, regime)
+        out["reason"] = _reasons(frame, out)
     return out
 
 
-def _reasons(frame: pd.DataFrame, out: pd.DataFrame, regime) -> list[str]:
-    f = frame
+def _reasons(f: pd.DataFrame, out: pd.DataFrame) -> list[str]:
+    """One readable line per day (plain loops over arrays: a few tens of milliseconds)."""
+    col = {c: f[c].tolist() for c in ("stlfsi", "nfci", "vix", "ted_spread", "bank_source", "bank_move",
+                                      "cycle_first_cut", "credit_spread", "credit_source", "credit_widening_pp",
+                                      "credit_widening", "layoffs_rising", "sahm", "claims_rise", "core_cpi_trend",
+                                      "two_year_gap", "bill_gap", "cut_expected", "cycle_state",
+                                      "iwm_drawdown_cycle", "intermeeting_cut", "real_yield_change")}
+    regime, raw = out["regime"].tolist(), out["regime_raw"].tolist()
+    capitulated, evidence = out["capitulated"].tolist(), out["recession_evidence"].tolist()
     text = []
-    for i, (day, row) in enumerate(f.iterrows()):
-        r = out["regime"].iat[i]
+    for i, r in enumerate(regime):
+        g = {k: v[i] for k, v in col.items()}
         if r == "crisis":
-            gauges = [f"{name} {value:.2f}" for name, value in (("STLFSI4", row.stlfsi), ("NFCI", row.nfci))
-                      if pd.notna(value)]  # missing before they were first published
-            why = "stress: " + ", ".join(gauges + [f"VIX {row.vix:.1f}"])
+            gauges = [f"{name} {g[key]:.2f}" for name, key in (("STLFSI4", "stlfsi"), ("NFCI", "nfci"),
+                                                             ("TED", "ted_spread")) if g[key] == g[key]]
+            if g["bank_move"] == g["bank_move"]:
+                gauges.append(f"{g['bank_source']} vs SPY {g['bank_move']:+.0%}")
+            why = "stress: " + ", ".join(gauges + [f"VIX {g['vix']:.1f}"])
         elif r == "late_panic":
-            why = (f"late cut: {_since(row.cycle_first_cut, 'cycle from')} with damage (spread {row.credit_spread:.2f}, "
-                   f"IWM {row.iwm_drawdown_252d:+.0%} from high); "
-                   + ("capitulation seen: buy" if out["capitulated"].iat[i] else "awaiting capitulation"))
+            how = "intermeeting cut, " if g["intermeeting_cut"] else ""
+            fall = (f", IWM {g['iwm_drawdown_cycle']:+.0%} from the cycle's high"
+                    if g["iwm_drawdown_cycle"] == g["iwm_drawdown_cycle"] else "")
+            why = f"late cut: {_since(g['cycle_first_cut'], 'cycle from')} ({how}spread {g['credit_spread']:.2f}{fall}); "
+            if capitulated[i]:
+                why += "capitulation seen: buy" + (" with puts (recession evidence)" if evidence[i] else "")
+            else:
+                why += "awaiting capitulation"
         elif r == "recession_risk":
             parts = []
-            if row.credit_widening:
-                parts.append(f"{row.credit_source} widened {row.credit_widening_pp:+.2f}pp")
-            if row.layoffs_rising:
-                parts.append(f"layoffs: Sahm {row.sahm:.2f}, claims {row.claims_rise:+.0%} vs 52w low")
+            if g["credit_widening"]:
+                parts.append(f"{g['credit_source']} widened {g['credit_widening_pp']:+.2f}pp")
+            if g["layoffs_rising"]:
+                parts.append(f"layoffs: Sahm {g['sahm']:.2f}, claims {g['claims_rise']:+.0%} vs 52w low")
             why = "; ".join(parts) or "held by dwell"
         elif r == "soft_landing":
-            why = (f"core CPI trend {row.core_cpi_trend:+.2f}pp, Sahm {row.sahm:.2f}, {row.credit_source} "
-                   f"{row.credit_spread:.2f}; " + ("cut priced: 2y {:+.2f}, 3m {:+.2f} vs funds".format(
-                       row.two_year_gap, row.bill_gap) if row.cut_expected else f"easing {_since(row.cycle_first_cut)}"))
+            why = (f"core CPI trend {g['core_cpi_trend']:+.2f}pp, Sahm {g['sahm']:.2f}, {g['credit_source']} "
+                   f"{g['credit_spread']:.2f}, real yield {g['real_yield_change']:+.2f}pp; "
+                   + (f"cut priced: 2y {g['two_year_gap']:+.2f}, 3m {g['bill_gap']:+.2f} vs funds" if g["cut_expected"]
+                      else f"easing {_since(g['cycle_first_cut'])}"))
         else:
-            why = f"no easing in view (cycle {row.cycle_state}, 2y {row.two_year_gap:+.2f} vs funds)"
-        if out["regime_raw"].iat[i] != r:
-            why += f" [raw {out['regime_raw'].iat[i]}, held by dwell]"
+            why = f"no easing in view (cycle {g['cycle_state']}, 2y {g['two_year_gap']:+.2f} vs funds)"
+        if raw[i] != r:
+            why += f" [raw {raw[i]}, held by dwell]"
         text.append(f"{r}: {why}")
     return text
 
@@ -146,10 +195,11 @@ def _since(first_cut, word: str = "since") -> str:
 
 
 def regime_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,
-                 oracle: bool = False, reasons: bool = True) -> pd.DataFrame:
+                 oracle: bool = False, reasons: bool = True, *, fomc: pd.DataFrame, bank: pd.DataFrame,
+                 view: pd.DataFrame | None = None) -> pd.DataFrame:
     """The daily signal frame: date index, `regime`, `reason`, flags, every indicator and the
     as-of date of each input (`<ID>_obs`)."""
-    frame, view = indicator_frame(raw, iwm, vix, data_params, regime, oracle)
+    frame, view = indicator_frame(raw, iwm, vix, data_params, regime, oracle, fomc=fomc, bank=bank, view=view)
     called = classify(frame, regime, reasons)
     obs = view[[c for c in view.columns if c.endswith("_obs") and ":" not in c]]
     out = pd.concat([called, frame, obs], axis=1)

@@ -28,7 +28,8 @@ side and requires identical equity, cash, option value, fills, refusals and opti
    backtrader does (cost basis and unrealised P&L apart) + the puts at model mid.
 10. Puts, at D+1's close, after ETF fills and after expired puts settled at intrinsic (no spread,
     no commission): a hedge ratio <= 0 sells every put at the bid. Otherwise the contracts
-    needed are floor(IWM target x V x ratio / (spot x contract size)) (`hedge.sizing = "ratio"`)
+    needed are floor(IWM held x ratio / (spot x contract size)), IWM held = shares x today's
+    close (`hedge.sizing = "ratio"`)
     or floor(budget / (model x contract size + commission)) with budget = annual_budget x V x
     tenor / 365 (`"budget"`); held puts within `resize_band` of the need are only rolled (with
     fewer than `roll_days` left they are sold and as many bought at the new strike and expiry),
@@ -374,7 +375,7 @@ class _Block:
         self._log(rows, i, action, contracts, strike, expiry, vol, years, model, fill, commission, flows)
         self.lot_n[rows], self.lot_k[rows], self.lot_e[rows] = contracts, strike, expiry
 
-    def hedge(self, i: int, iwm_weight: np.ndarray, ratio: np.ndarray) -> None:
+    def hedge(self, i: int, ratio: np.ndarray) -> None:
         """Rule 10 for the decision of day i-1, at day i's close."""
         s, h, tape = self.s, self.h, self.tape
         off = np.flatnonzero((ratio <= 0) & (self.lot_n > 0))
@@ -386,7 +387,8 @@ class _Block:
             return
         value = self.cached[on] + self.book[on]
         size = h["contract_size"][on]
-        needed = _floor_round9(iwm_weight[on] * value * ratio[on] / tape.spot[i] / size)
+        exposure = self.shares[on, 0] * tape.close[i, 0]  # the IWM position actually held
+        needed = _floor_round9(exposure * ratio[on] / tape.spot[i] / size)
         budget = np.flatnonzero(s.budget_sizing[on])
         if len(budget):
             rows = on[budget]
@@ -526,7 +528,7 @@ def _execute_block(tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, set
         b.settle(i)
         b.mark(every, i)
         if i:
-            b.hedge(i, targets[:, i - 1, 0], hedge_ratio[:, i - 1])
+            b.hedge(i, hedge_ratio[:, i - 1])
         value[:, i] = b.cached + b.book
         cash[:, i] = b.cash
         book[:, i] = b.book

@@ -63,7 +63,7 @@ class FedcutStrategy(_Recorder):
     def next(self):
         i = len(self) - 1
         if i > 0 and self.p.hedge_ratio is not None:
-            self._hedge(float(self.p.hedge_ratio[i - 1]), float(self.p.targets[i - 1][0]))
+            self._hedge(float(self.p.hedge_ratio[i - 1]))
         self.record()
 
     def _rebalance(self, targets: np.ndarray) -> None:
@@ -85,15 +85,15 @@ class FedcutStrategy(_Recorder):
         for delta, data in sorted(orders, key=lambda o: o[0] > 0):  # sells first: their cash pays for buys
             (self.buy if delta > 0 else self.sell)(data=data, size=abs(delta))
 
-    def _hedge(self, hedge_ratio: float, iwm_weight: float) -> None:
-        """Hold puts on `hedge_ratio` of the intended IWM exposure (`iwm_weight` of the portfolio)."""
+    def _hedge(self, hedge_ratio: float) -> None:
+        """Hold puts on `hedge_ratio` of the IWM position actually held (the first feed)."""
         broker, hedge = self.broker, self.p.hedge
         if hedge_ratio <= 0:
             if broker.book.lots:
                 broker.close_puts()
             return
         inputs = broker.inputs()
-        exposure = iwm_weight * broker.getvalue()
+        exposure = self.getposition(self.datas[0]).size * self.datas[0].close[0]
         if hedge.sizing == "budget":
             strike = strike_for(inputs.spot, hedge.moneyness, hedge.strike_tick)
             expiry = expiry_for(inputs.date, hedge.tenor_days, hedge.roll_days, broker.expiries)

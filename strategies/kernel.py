@@ -288,7 +288,7 @@ def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, ta
                     budget = p[P_ANNUAL] * value * p[P_TENOR] / 365.0
                     needed = _floor_round9(budget / (model * size + p[P_CPC]), counts)
                 else:
-                    needed = _floor_round9(targets[i - 1, 0] * value * ratio / spot[i] / size, counts)
+                    needed = _floor_round9(shares[0] * cls[i, 0] * ratio / spot[i] / size, counts)
                 if lot_n > 0 and abs(lot_n - needed) <= p[P_RESIZE] * max(needed, 1.0):
                     if lot_e - ordinals[i] < p[P_ROLL]:
                         contracts = lot_n

@@ -7,81 +7,109 @@ in (its weight rises by at most 1/N a day) while every cut in exposure happens a
 | regime                      | holds |
 |-----------------------------|-------|
 | soft_landing                | IWM, accumulated over `accumulate_days` |
-| neutral                     | IWM + VO + OUSM: less fragile exposure while no cut is in view |
-| recession_risk              | `recession_action`: avoid (cash), hedge (IWM + puts), quality (OUSM), midcap (VO) |
-| crisis                      | defensives (`defensives`, equal weights) and cash at the T-bill rate |
+| neutral                     | IWM + VO + OUSM + large-cap cyclicals: less fragile exposure while no cut is in view |
+| recession_risk              | `recession_action`: avoid (cash), hedge (IWM + puts), quality (OUSM), midcap (VO), cyclicals |
+| crisis                      | defensives (`defensives`, equal weights) and cash at the T-bill rate; with `hedge.hold_through_crisis` the small caps already held stay, with puts |
 | late_panic, before capitulation | as crisis: wait for the post-cut low |
-| late_panic, after capitulation  | IWM, re-entered over `reentry_days` |
+| late_panic, after capitulation  | IWM, re-entered over `reentry_days`; with recession evidence as `capitulation_in_recession` says (with puts, wait, or bare) |
+
+Puts are sized on the IWM position actually held (`hedge.hedge_ratio` of it), in every case with a
+hedge ratio: recession risk hedged, a capitulation bought with recession evidence, and a crisis or
+wait held through.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-HOLDINGS = ("IWM", "VO", "OUSM", "XLP", "XLU", "IEF", "TLT", "SHY")
+HOLDINGS = ("IWM", "VO", "OUSM", "XLI", "XLF", "ITB", "XLP", "XLU", "IEF", "TLT", "SHY")
 
 
 def holdings_for(strategy) -> tuple[str, ...]:
     """The tickers this configuration can hold, IWM first."""
-    names = ["IWM", "VO", "OUSM", *strategy.defensives]
+    names = ["IWM", "VO", "OUSM", *strategy.cyclicals, *strategy.defensives]
     return tuple(dict.fromkeys(names))
 
 
 # The situations a day can be in, as far as holdings go: each regime, and late panic split by
-# whether the post-cut capitulation has been seen.
-CASES = ("soft_landing", "neutral", "recession_risk", "crisis", "late_panic", "late_panic_capitulated")
+# whether the post-cut capitulation has been seen, and if so with or without recession evidence.
+CASES = ("soft_landing", "neutral", "recession_risk", "crisis", "late_panic", "late_panic_capitulated",
+         "late_panic_capitulated_recession")
 
 
 def case_codes(signals: pd.DataFrame) -> np.ndarray:
     """Each day's index into CASES."""
     regime = signals["regime"].to_numpy()
     code = np.select([regime == c for c in CASES[:5]], range(5), default=-1)
-    code[(regime == "late_panic") & signals["capitulated"].to_numpy()] = CASES.index("late_panic_capitulated")
+    capitulated = (regime == "late_panic") & signals["capitulated"].to_numpy()
+    code[capitulated] = CASES.index("late_panic_capitulated")
+    code[capitulated & signals["recession_evidence"].to_numpy()] = CASES.index("late_panic_capitulated_recession")
     if (code < 0).any():
         raise ValueError(f"unknown regime {regime[code < 0][0]!r}")
     return code
 
 
-def playbook(strategy, hedge_ratio: float, tickers: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One configuration's holdings per case: weights (cases x tickers), hedge ratio and the IWM
-    step per day (1/accumulate_days, or 1/reentry_days when re-entering after a capitulation)."""
+def playbook(strategy, hedge, tickers: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One configuration's holdings per case: weights (cases x tickers; NaN = keep what is held),
+    hedge ratio, and the IWM step per day (1/accumulate_days, or 1/reentry_days when re-entering
+    after a capitulation). `hedge` is the configuration's hedge section."""
     col = {t: j for j, t in enumerate(tickers)}
     w = np.zeros((len(CASES), len(tickers)))
-    hedge = np.zeros(len(CASES))
+    ratio = np.zeros(len(CASES))
     case = {c: k for k, c in enumerate(CASES)}
+
+    def spread(row: str, names, weight: float) -> None:
+        for t in names:
+            w[case[row], col[t]] += weight / len(names)
+
     w[case["soft_landing"], col["IWM"]] = strategy.soft_landing_iwm
     for t, value in (("IWM", strategy.neutral_iwm), ("VO", strategy.neutral_vo), ("OUSM", strategy.neutral_ousm)):
         w[case["neutral"], col[t]] = value
+    spread("neutral", strategy.cyclicals, strategy.neutral_cyclicals)
     action = strategy.recession_action
     if action == "hedge":
         w[case["recession_risk"], col["IWM"]] = strategy.recession_equity
-        hedge[case["recession_risk"]] = hedge_ratio
+        ratio[case["recession_risk"]] = hedge.hedge_ratio
     elif action == "quality":
         w[case["recession_risk"], col["OUSM"]] = strategy.recession_equity
     elif action == "midcap":
         w[case["recession_risk"], col["VO"]] = strategy.recession_equity
+    elif action == "cyclicals":
+        spread("recession_risk", strategy.cyclicals, strategy.recession_equity)
     for waiting in ("crisis", "late_panic"):
-        for t in strategy.defensives:
-            w[case[waiting], col[t]] += strategy.defensive_weight / len(strategy.defensives)
+        if hedge.hold_through_crisis:  # the small caps held stay, with puts; no new defensives
+            w[case[waiting], col["IWM"]] = np.nan
+            ratio[case[waiting]] = hedge.hedge_ratio
+        else:
+            spread(waiting, strategy.defensives, strategy.defensive_weight)
     w[case["late_panic_capitulated"], col["IWM"]] = strategy.capitulation_iwm
+    in_recession = strategy.capitulation_in_recession
+    if in_recession == "wait":
+        w[case["late_panic_capitulated_recession"]] = w[case["late_panic"]]
+        ratio[case["late_panic_capitulated_recession"]] = ratio[case["late_panic"]]
+    else:
+        w[case["late_panic_capitulated_recession"], col["IWM"]] = strategy.capitulation_iwm
+        ratio[case["late_panic_capitulated_recession"]] = hedge.hedge_ratio if in_recession == "hedge" else 0.0
     step = np.full(len(CASES), 1.0 / strategy.accumulate_days)
-    step[case["late_panic_capitulated"]] = 1.0 / strategy.reentry_days
-    return w, hedge, step
+    step[[case["late_panic_capitulated"], case["late_panic_capitulated_recession"]]] = 1.0 / strategy.reentry_days
+    return w, ratio, step
 
 
-def target_block(signals: pd.DataFrame, available: np.ndarray, strategies: list, hedge_ratios: list[float],
+def target_block(signals: pd.DataFrame, available: np.ndarray, strategies: list, hedges: list,
                  tickers: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Target weights (configs x days x tickers) and hedge ratios (configs x days) of several
     configurations that share one signal frame.
 
     `available` (days x tickers, bool): a ticker without a price (before its first day, no proxy)
     gets weight 0 and its share stays in cash. IWM is scaled in: its weight rises by at most one
-    step a day, while every cut happens at once (the last step lands exactly on the target).
+    step a day, while every cut happens at once (the last step lands exactly on the target); a NaN
+    (keep what is held) passes through and the scaling resumes from the last target before it.
+    Puts are sized later on the IWM actually held, so a hedge ratio stands on every day of its case.
     """
     codes = case_codes(signals)
-    books = [playbook(s, h, tickers) for s, h in zip(strategies, hedge_ratios)]
+    books = [playbook(s, h, tickers) for s, h in zip(strategies, hedges)]
     weights = np.stack([b[0] for b in books])[:, codes, :]  # (K, days, tickers)
-    weights = np.where(available[None], weights, 0.0)
+    weights = np.where(available[None] | np.isnan(weights), weights, 0.0)
     steps = np.stack([b[2] for b in books])[:, codes]
     want = weights[:, :, 0]
     iwm = np.empty_like(want)
@@ -89,18 +117,19 @@ def target_block(signals: pd.DataFrame, available: np.ndarray, strategies: list,
     for i in range(want.shape[1]):
         target = want[:, i]
         step_up = prev + steps[:, i]
-        prev = np.where(target <= prev, target, np.where(step_up >= target - 1e-9, target, step_up))
-        iwm[:, i] = prev
+        scaled = np.where(target <= prev, target, np.where(step_up >= target - 1e-9, target, step_up))
+        hold = np.isnan(target)
+        iwm[:, i] = np.where(hold, np.nan, scaled)
+        prev = np.where(hold, prev, scaled)
     weights[:, :, 0] = iwm
-    hedge = np.where(iwm > 0, np.stack([b[1] for b in books])[:, codes], 0.0)
-    return weights, hedge
+    return weights, np.stack([b[1] for b in books])[:, codes]
 
 
-def target_weights(signals: pd.DataFrame, available: pd.DataFrame, strategy, hedge_ratio: float) -> pd.DataFrame:
+def target_weights(signals: pd.DataFrame, available: pd.DataFrame, strategy, hedge) -> pd.DataFrame:
     """One configuration's target weights `w_<TICKER>` and `hedge_ratio` per day (`target_block`)."""
     tickers = holdings_for(strategy)
     mask = available.reindex(columns=list(tickers), fill_value=False).to_numpy(dtype=bool)
-    weights, hedge = target_block(signals, mask, [strategy], [hedge_ratio], tickers)
+    weights, hedge = target_block(signals, mask, [strategy], [hedge], tickers)
     out = pd.DataFrame(weights[0], index=signals.index, columns=[f"w_{t}" for t in tickers])
     out["hedge_ratio"] = hedge[0]
     return out

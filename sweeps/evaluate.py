@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers import performance
-from fedcut.analyzers.episodes import cycle_windows
 from fedcut.errors import ConfigError
 from fedcut.params import Config
-from fedcut.run import benchmark, prepare, signals, strategy_plan
+from fedcut.run import benchmark, prepare, run_cycles, signals, strategy_plan
 from fedcut.strategies.engine import execute, settings_for, tape_for
 from fedcut.strategies.targets import holdings_for, target_block
 from fedcut.sweeps.spec import Validation
@@ -69,9 +68,7 @@ def plan_for(base: Config, validation: Validation, data_dir: str | None, offline
                               f"({_iso(first)} .. {_iso(last)})")
         for k, (train, test) in enumerate(windows, 1):
             segments += [Segment(f"wf{k}_is", *train), Segment(f"wf{k}_oos", *test)]
-    cuts = [d for d in prepared.first_cuts if d >= first]
-    windows = cycle_windows(cuts, base.analysis.cycle_months_before, base.analysis.cycle_months_after,
-                            data_end=last, data_start=first)
+    windows = run_cycles(prepared, base)
     known = {w.cycle for w in windows}
     for cycle in validation.select_cycles + validation.test_cycles:
         if cycle not in known:
@@ -167,7 +164,7 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
         tickers = holdings_for(base.strategy)
         available = prepared.market.close[list(tickers)].notna().to_numpy()
         weights, ratios = target_block(sig, available, [c.strategy for c in configs],
-                                       [c.hedge.hedge_ratio for c in configs], tickers)
+                                       [c.hedge for c in configs], tickers)
     else:
         plans = [strategy_plan(own, prepared, c, sig) for c in configs]
         tickers = plans[0][0]

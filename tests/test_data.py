@@ -194,8 +194,8 @@ def test_missing_indicator_is_nan_not_zero(source):
 # --- market and proxies ----------------------------------------------------------------------
 
 def test_extended_history_chains_rut_into_iwm_by_returns(source):
-    m = build_market(source, ("VO",), "", "2001-12-31", True, 0.013)
-    assert m.days[0] == pd.Timestamp("1995-01-03")
+    m = build_market(source, ("VO",), "", "2001-12-31", True, 0.013, spx_dividend_yield=0.03)
+    assert m.days[0] == pd.Timestamp("1990-01-02")
     iwm_ret = m.close["IWM"].pct_change()
     own = source.prices("IWM")["adj_close"].pct_change()
     after = m.days[(m.days > pd.Timestamp("2000-05-26"))]
@@ -210,7 +210,7 @@ def test_extended_history_chains_rut_into_iwm_by_returns(source):
 
 
 def test_proxy_spans_and_no_backfill_without_proxy(source):
-    m = build_market(source, ("VO", "OUSM", "IEF"), "", "", False, 0.013)
+    m = build_market(source, ("VO", "OUSM", "IEF"), "", "", False, 0.013, spx_dividend_yield=0.03)
     spans = {s.ticker: s for s in m.proxies}
     assert spans["VO"].proxy == "MDY" and spans["VO"].end == pd.Timestamp("2004-01-29")
     assert spans["OUSM"].proxy == "IJR" and spans["OUSM"].end == pd.Timestamp("2016-12-29")
@@ -223,9 +223,9 @@ def test_proxy_spans_and_no_backfill_without_proxy(source):
 
 def test_requested_range_outside_the_data_is_refused(source):
     with pytest.raises(DataError, match="IWM: starts 2000-05-26, after the requested start 1999-01-04"):
-        build_market(source, (), "1999-01-04", "", False, 0.013)
+        build_market(source, (), "1999-01-04", "", False, 0.013, spx_dividend_yield=0.03)
     with pytest.raises(DataError, match="before the requested end 2030-01-02"):
-        build_market(source, (), "", "2030-01-02", False, 0.013)
+        build_market(source, (), "", "2030-01-02", False, 0.013, spx_dividend_yield=0.03)
 
 
 # --- rate-cut calendar -----------------------------------------------------------------------

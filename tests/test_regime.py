@@ -12,6 +12,7 @@ from fedcut.data.catalog import MACRO, REGIME_SERIES
 from fedcut.data.cuts import easing_cycles, rate_changes, target_series
 from fedcut.data.market import build_market
 from fedcut.params import defaults
+from fedcut.signals.indicators import BANK_ETFS, bank_relative
 from fedcut.signals.regime import REGIMES, classify, indicator_frame, load_raw, regime_frame
 
 CFG = defaults()
@@ -19,19 +20,32 @@ DWELL = CFG.regime.min_dwell_days
 
 
 @pytest.fixture(scope="module")
-def real(source):
-    """The real inputs (extended market from 1995) and the default signal frame built from them."""
-    m = build_market(source, (), "", "", True, CFG.data.rut_dividend_yield, REGIME_SERIES)
-    raw = load_raw(source)
-    iwm, vix = m.close["IWM"], m.vix
-    sig = regime_frame(raw, iwm, vix, CFG.data, CFG.regime)
-    return raw, iwm, vix, sig
+def inputs(source):
+    """The real inputs on the extended market (from 1990): macro series, IWM, VIX, the FOMC
+    calendar and the bank ETFs against SPY."""
+    m = build_market(source, ("SPY",), "", "", True, CFG.data.rut_dividend_yield, REGIME_SERIES,
+                     spx_dividend_yield=CFG.data.spx_dividend_yield)
+    bank = bank_relative({t: source.prices(t)["adj_close"] for t in BANK_ETFS}, m.close["SPY"])
+    return load_raw(source), m.close["IWM"], m.vix, source.fomc(), bank
+
+
+def frame_of_inputs(inputs, **changes):
+    raw, iwm, vix, fomc, bank = inputs
+    args = dict(raw=raw, iwm=iwm, vix=vix, bank=bank) | changes
+    return regime_frame(args["raw"], args["iwm"], args["vix"], CFG.data, CFG.regime,
+                        oracle=changes.get("oracle", False), fomc=fomc, bank=args["bank"])
 
 
 @pytest.fixture(scope="module")
-def oracle_sig(real):
-    raw, iwm, vix, _ = real
-    return regime_frame(raw, iwm, vix, CFG.data, CFG.regime, oracle=True)
+def real(inputs):
+    """The real inputs and the default signal frame built from them."""
+    raw, iwm, vix, _, _ = inputs
+    return raw, iwm, vix, frame_of_inputs(inputs)
+
+
+@pytest.fixture(scope="module")
+def oracle_sig(inputs):
+    return frame_of_inputs(inputs, oracle=True)
 
 
 def runs(labels: pd.Series) -> pd.DataFrame:
@@ -42,9 +56,11 @@ def runs(labels: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"label": values[starts], "start": starts, "length": lengths})
 
 
-def check_dwell(called: pd.Series, raw: pd.Series, dwell: int) -> None:
-    """The hysteresis contract, stated on outputs only."""
+def check_dwell(called: pd.Series, raw: pd.Series, dwell: int, reentry: pd.Series | None = None) -> None:
+    """The hysteresis contract, stated on outputs only (a capitulation's re-entry, like a crisis,
+    is called at once)."""
     c, r = called.to_numpy(), raw.to_numpy()
+    now = np.zeros(len(c), dtype=bool) if reentry is None else reentry.to_numpy()
     # crisis is called on the very day it is raw (the alarm day), never later
     assert (c[r == "crisis"] == "crisis").all()
     # a called regime is always one that held raw on some day; a switch away from crisis or
@@ -52,6 +68,8 @@ def check_dwell(called: pd.Series, raw: pd.Series, dwell: int) -> None:
     for i in np.flatnonzero(c[1:] != c[:-1]) + 1:
         if c[i] == "crisis":
             assert r[i] == "crisis"
+        elif now[i]:
+            assert c[i] == r[i] == "late_panic"
         else:
             assert i + 1 >= dwell and (r[i + 1 - dwell:i + 1] == c[i]).all(), (
                 f"{called.index[i].date()}: switched to {c[i]} without {dwell} raw days")
@@ -59,7 +77,7 @@ def check_dwell(called: pd.Series, raw: pd.Series, dwell: int) -> None:
     spans = runs(called)
     for k in range(len(spans) - 1):
         if spans["length"].iat[k] < dwell:
-            assert spans["label"].iat[k + 1] == "crisis", (
+            assert spans["label"].iat[k + 1] == "crisis" or now[spans["start"].iat[k + 1]], (
                 f"{spans['label'].iat[k]} at {called.index[spans['start'].iat[k]].date()} lasted "
                 f"{spans['length'].iat[k]} < {dwell} days and was not ended by a crisis")
 
@@ -94,30 +112,82 @@ def perturb_after(raw, iwm, vix, cutoff: pd.Timestamp, rng):
 
 
 @pytest.mark.parametrize("cutoff", CUTOFFS)
-def test_nothing_known_after_a_day_changes_that_day_or_before(real, cutoff):
+def test_nothing_known_after_a_day_changes_that_day_or_before(inputs, real, cutoff):
     raw, iwm, vix, sig = real
     d = pd.Timestamp(cutoff)
     rng = np.random.default_rng(d.toordinal())
     raw2, iwm2, vix2, crash_day = perturb_after(raw, iwm, vix, d, rng)
-    sig2 = regime_frame(raw2, iwm2, vix2, CFG.data, CFG.regime)
+    bank = inputs[4].copy()
+    later_days = bank.index > d
+    bank.loc[later_days, "bank_ratio"] *= rng.uniform(0.5, 1.5, int(later_days.sum()))
+    sig2 = frame_of_inputs(inputs, raw=raw2, iwm=iwm2, vix=vix2, bank=bank)
 
     pd.testing.assert_frame_equal(sig2.loc[:d], sig.loc[:d])
     # the perturbation is real: market and macro inputs, and the regime, move after the cut-off
     later = sig.index > d
     for col in ("vix", "iwm_drawdown_252d", "fed_funds", "two_year_gap", "cpi_yoy", "sahm", "claims_rise",
-                "stlfsi", "nfci", "credit_spread"):
+                "stlfsi", "nfci", "credit_spread", "bank_move"):
         assert not sig2.loc[later, col].equals(sig.loc[later, col]), col
     assert sig2.loc[crash_day, "regime"] == "crisis" and sig2.loc[crash_day, "stress_alarm"]
 
 
 # --- history ---------------------------------------------------------------------------------
 
-def test_autumn_2008_and_march_2020_are_crisis(real):
+def test_autumn_2008_and_march_2020_are_crisis_until_the_capitulation(real):
     sig = real[3]
-    autumn = sig.loc["2008-10-01":"2008-12-31", "regime"]
-    march = sig.loc["2020-03-16":"2020-03-31", "regime"]
-    assert len(autumn) > 60 and (autumn == "crisis").all()
+    autumn = sig.loc["2008-09-15":"2008-10-29", "regime"]
+    march = sig.loc["2020-03-09":"2020-03-24", "regime"]
+    assert len(autumn) > 30 and (autumn == "crisis").all()
     assert len(march) == 12 and (march == "crisis").all()
+
+
+def test_the_capitulation_re_enters_while_the_stress_alarm_is_still_fading(real):
+    """2009 and 2020: the post-cut low is bought while VIX is still above its crisis level or the
+    stress gauges are not yet calm, not months later."""
+    sig = real[3]
+    for start, end in (("2009-03-02", "2009-04-30"), ("2020-03-16", "2020-04-30")):
+        window = sig.loc[start:end]
+        reentry = window.index[(window["regime"] == "late_panic") & window["capitulated"]]
+        assert len(reentry), start
+        day = reentry[0]
+        assert window.loc[day, "financial_stress"]  # the gauges are not calm yet
+        assert window.loc[day, "vix"] <= window.loc[day, "vix_peak_recent"] * (1 - CFG.regime.capitulation_vix_fade)
+        assert window.loc[day, "iwm"] >= window.loc[day, "capitulation_low"] * (1 + CFG.regime.capitulation_rebound)
+    assert sig.loc["2020-03-26", "vix"] >= CFG.regime.vix_crisis  # bought with VIX still above 40
+
+
+def test_no_capitulation_without_prior_damage_the_2001_01_18_case(real):
+    """A day after the January 2001 cycle was flagged late, VIX had faded from 31.7 to 23.4 with
+    IWM at a 10-day high: that is ordinary calm, not a capitulation."""
+    sig = real[3]
+    day = sig.loc["2001-01-18"]
+    assert day["late_cycle"] and not day["capitulation_event"] and not day["capitulated"]
+    assert day["cycle_worst_drawdown"] > -CFG.regime.capitulation_damage
+    assert day["vix_peak_recent"] < CFG.regime.capitulation_vix_peak
+    assert not sig.loc["2001-01-03":"2001-03-31", "capitulated"].any()
+
+
+def test_march_2023_bank_failures_are_stress_and_calm_years_are_not(real):
+    sig = real[3]
+    march = sig.loc["2023-03-09":"2023-03-31"]
+    assert ((march["regime"] == "crisis") | march["financial_stress"]).sum() >= 5
+    assert march["bank_alarm"].any() and (march.loc[march["bank_alarm"], "bank_source"] == "KRE").all()
+    for calm in (sig.loc["2004":"2006"], sig.loc["2013":"2019"]):
+        assert not calm["bank_alarm"].any()
+
+
+def test_intermeeting_cuts_are_labelled_from_the_fomc_calendar(real):
+    sig = real[3]
+    for day in ("2001-01-03", "2008-01-22"):
+        assert sig.loc[day, "intermeeting_cut"], day
+    assert sig.loc["2020-03-04", "intermeeting_cut"] and not sig.loc["2020-03-03", "intermeeting_cut"]  # FRED dates it a day later
+    for day in ("2019-07-31", "2019-08-01", "2024-09-18", "2024-09-19"):
+        assert not sig.loc[day, "intermeeting_cut"], day
+    assert sig.loc["2020-03-04":"2020-12-31", "intermeeting_cut"].all()  # for the rest of that cycle
+    assert not sig.loc["1998-10-01":"1998-10-14", "intermeeting_cut"].any() and sig.loc["1998-10-16", "intermeeting_cut"]
+    # the next scheduled meeting is counted in calendar days and is never in the past
+    assert sig.loc["2024-09-17", "days_to_next_meeting"] == 1 and sig.loc["2024-09-18", "days_to_next_meeting"] == 50
+    assert (sig["days_to_next_meeting"] >= 1).all()
 
 
 def test_before_the_2019_cut_markets_price_it_and_the_regime_is_soft_landing(real):
@@ -144,7 +214,7 @@ def test_the_2001_cuts_came_after_the_damage(real):
 def test_real_history_obeys_the_dwell_rule(real):
     sig = real[3]
     assert set(sig["regime"]) <= set(REGIMES)
-    check_dwell(sig["regime"], sig["regime_raw"], DWELL)
+    check_dwell(sig["regime"], sig["regime_raw"], DWELL, sig["capitulated"])
 
 
 def test_reasons_are_readable(real, oracle_sig):
@@ -173,14 +243,15 @@ def test_oracle_mode_is_labelled_and_reads_the_calendar(real, oracle_sig):
     assert (oracle_sig["cut_expected"] == expected).all()
 
 
-def test_default_mode_never_reads_the_cut_calendar(real, oracle_sig):
+def test_default_mode_never_reads_the_cut_calendar(inputs, real, oracle_sig):
     raw, iwm, vix, sig = real
+    fomc, bank = inputs[3], inputs[4]
     # move the 2019-07-31 cut three months later: the range stays 2.25-2.50 until 2019-10-30
     upper = raw["DFEDTARU"].copy()
     upper.loc["2019-08-01":"2019-10-30"] = 2.50
     moved = {**raw, "DFEDTARU": upper}
-    default_moved, _ = indicator_frame(moved, iwm, vix, CFG.data, CFG.regime)
-    oracle_moved, _ = indicator_frame(moved, iwm, vix, CFG.data, CFG.regime, oracle=True)
+    default_moved, _ = indicator_frame(moved, iwm, vix, CFG.data, CFG.regime, fomc=fomc, bank=bank)
+    oracle_moved, _ = indicator_frame(moved, iwm, vix, CFG.data, CFG.regime, oracle=True, fomc=fomc, bank=bank)
     pd.testing.assert_series_equal(default_moved["cut_expected"], sig["cut_expected"])
     assert oracle_sig.loc["2019-06-03", "cut_expected"] and not oracle_moved.loc["2019-06-03", "cut_expected"]
 
@@ -190,7 +261,9 @@ def test_default_mode_never_reads_the_cut_calendar(real, oracle_sig):
 CALM = dict(
     financial_stress=False, stress_alarm=False, cycle_state="on_hold", cuts_in_cycle=0,
     credit_widening=False, credit_damage=False, layoffs_rising=False, inflation_declining=False,
-    cut_expected=False, iwm_drawdown_252d=-0.05, capitulation_event=False,
+    cut_expected=False, iwm_drawdown_252d=-0.05, capitulation_event=False, intermeeting_cut=False,
+    real_yields_ok=True, real_yield_change=0.0, iwm=100.0, iwm_drawdown_cycle=0.0, vix_peak_recent=15.0,
+    capitulation_low=95.0, ted_spread=np.nan, bank_source="KRE", bank_move=0.0,
     stlfsi=-0.5, nfci=-0.4, vix=15.0, cycle_first_cut=pd.NaT, credit_spread=3.5, credit_source="HY OAS",
     credit_widening_pp=0.2, sahm=0.1, claims_rise=0.05, core_cpi_trend=0.1, two_year_gap=0.1, bill_gap=0.0,
 )
@@ -265,10 +338,13 @@ def test_late_panic_beats_recession_risk_and_waits_for_capitulation():
     cols = easing_from(n, {5: 1, 15: 2})
     stress = np.zeros(n, dtype=bool)
     stress[30:33] = True
+    vix = np.full(n, 30.0)
+    vix[30:33] = 60.0  # a new high above the spike the first capitulation faded from: it failed
     event = np.zeros(n, dtype=bool)
     event[[20, 40]] = True
     f = frame(n, credit_damage=True, credit_spread=7.5, credit_widening=True, layoffs_rising=True,
-              financial_stress=stress, stress_alarm=stress, capitulation_event=event, **cols)
+              financial_stress=stress, stress_alarm=stress, capitulation_event=event, vix=vix,
+              vix_peak_recent=np.where(np.arange(n) < 30, 45.0, 60.0), **cols)
     out = called(f)
     late = out["late_cycle"].to_numpy()
     assert not late[:5].any() and late[5:].all()  # from the cut made while spreads showed damage
@@ -278,9 +354,44 @@ def test_late_panic_beats_recession_risk_and_waits_for_capitulation():
     assert (regime[33:] == "late_panic").all()
     cap = out["capitulated"].to_numpy()
     assert not cap[:20].any() and cap[20:30].all()  # only after the event
-    assert not cap[30:40].any() and cap[40:].all()  # a new stress alarm resets it until the next event
+    assert not cap[30:40].any() and cap[40:].all()  # VIX above the spike's peak: failed, until the next event
+    assert out["recession_evidence"].all()
     assert out["reason"].iat[10].endswith("awaiting capitulation")
-    assert out["reason"].iat[25].endswith("capitulation seen: buy")
+    assert out["reason"].iat[25].endswith("capitulation seen: buy with puts (recession evidence)")
+
+
+def test_a_capitulation_fails_on_a_new_low_and_can_end_a_crisis_at_once():
+    n = 40
+    cols = easing_from(n, {2: 1})
+    stress = np.zeros(n, dtype=bool)
+    stress[5:] = True  # the gauges stay in alarm or not yet calm all along
+    event = np.zeros(n, dtype=bool)
+    event[12] = True
+    iwm = np.full(n, 100.0)
+    iwm[25:] = 80.0  # below the low it rebounded from (90): the capitulation failed
+    f = frame(n, credit_damage=True, financial_stress=stress, stress_alarm=stress, capitulation_event=event,
+              iwm=iwm, capitulation_low=90.0, vix_peak_recent=50.0, vix=35.0, **cols)
+    out = called(f, dwell=DWELL)
+    regime = out["regime"].to_numpy()
+    assert (regime[5:12] == "crisis").all()
+    assert (regime[12:25] == "late_panic").all() and out["capitulated"].to_numpy()[12:25].all()  # at once
+    assert (regime[25:] == "crisis").all() and not out["capitulated"].to_numpy()[25:].any()
+    # without capitulation_ends_crisis the wait lasts as long as the stress does
+    kept = classify(f, CFG.regime.replace(min_dwell_days=DWELL, capitulation_ends_crisis=False))
+    assert (kept["regime"].to_numpy()[5:] == "crisis").all() and not kept["capitulated"].any()
+
+
+def test_an_intermeeting_cut_marks_the_cycle_late():
+    n = 10
+    f = frame(n, intermeeting_cut=[False] * 3 + [True] * 7, **easing_from(n, {0: 1, 3: 2}))
+    assert called(f)["late_cycle"].to_numpy().tolist() == [False] * 3 + [True] * 7
+    plain = classify(f, CFG.regime.replace(min_dwell_days=1, intermeeting_late=False))
+    assert not plain["late_cycle"].any()
+
+
+def test_a_soft_landing_needs_real_yields_not_rising():
+    assert (called(frame(5, **SOFT))["regime"] == "soft_landing").all()
+    assert (called(frame(5, **SOFT, real_yields_ok=False))["regime"] == "neutral").all()
 
 
 def test_a_cut_before_the_damage_is_not_late_but_a_cut_after_it_is():

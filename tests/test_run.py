@@ -59,7 +59,7 @@ def option_trades(res) -> pd.DataFrame:
 def targets_of(res) -> pd.DataFrame:
     m, cfg = res.prepared.market, res.config
     available = m.close[list(res.prepared.tickers)].notna()
-    return target_weights(res.signals, available, cfg.strategy, cfg.hedge.hedge_ratio)
+    return target_weights(res.signals, available, cfg.strategy, cfg.hedge)
 
 
 def header(path) -> list[str]:
@@ -224,9 +224,14 @@ def test_option_trades_follow_the_previous_days_hedge_ratio(res, expiring):
                 assert hedge[k - 1] > 0, date
             if "sell" in actions and hedge[k - 1] > 0:
                 assert "buy" in actions, date  # hedged both days: a sell is only a resize
-        # the book holds puts exactly on the days after a positive hedge ratio
+        # puts are held only after a positive hedge ratio, and always then when IWM worth at least
+        # two contracts is held (they are sized on the IWM actually held)
         held = eq["option_value"].to_numpy() > 0
-        np.testing.assert_array_equal(held[1:], hedge[:-1] > 0)
+        iwm = (eq["w_IWM"] * eq["strategy"]).to_numpy()
+        enough = iwm > 2 * result.config.hedge.contract_size * result.prepared.market.spot.to_numpy() / np.maximum(
+            hedge, 1e-9)
+        assert not (held[1:] & ~(hedge[:-1] > 0)).any()
+        assert held[1:][(hedge[:-1] > 0) & enough[1:]].all()
 
 
 # --- 4. ETF fill prices and commissions --------------------------------------------------------
@@ -454,7 +459,7 @@ def test_cli_success_prints_summary_and_folder(shared_data, tmp_path, capsys):
     out = tmp_path / "runs" / "short"
     assert _cli(shared_data, out, *SHORT) == 0
     stdout = capsys.readouterr().out
-    assert "fedcut 2019-01-02 .. 2020-12-31" in stdout
+    assert "fedcut regime strategy 2019-01-02 .. 2020-12-31" in stdout
     assert "buy-and-hold IWM" in stdout and "2019" in stdout
     assert stdout.rstrip().splitlines()[-1] == f"run folder: {out}"
     for name in FILES:

@@ -26,15 +26,16 @@ EPS = 1e-12
 
 
 def signals_of(*spans, start="2021-01-04") -> pd.DataFrame:
-    """Signal frame from (regime, days[, capitulated]) spans, on consecutive business days."""
-    regime, capitulated = [], []
+    """Signal frame from (regime, days[, capitulated[, recession evidence]]) spans, on consecutive
+    business days."""
+    regime, capitulated, evidence = [], [], []
     for span in spans:
         label, days = span[0], span[1]
-        cap = span[2] if len(span) > 2 else False
         regime += [label] * days
-        capitulated += [cap] * days
+        capitulated += [span[2] if len(span) > 2 else False] * days
+        evidence += [span[3] if len(span) > 3 else False] * days
     index = pd.bdate_range(start, periods=len(regime))
-    return pd.DataFrame({"regime": regime, "capitulated": capitulated}, index=index)
+    return pd.DataFrame({"regime": regime, "capitulated": capitulated, "recession_evidence": evidence}, index=index)
 
 
 def const(series, value) -> bool:
@@ -46,10 +47,10 @@ def all_available(sig: pd.DataFrame, tickers=TICKERS) -> pd.DataFrame:
     return pd.DataFrame(True, index=sig.index, columns=list(tickers))
 
 
-def targets_for(sig, strategy=STRATEGY, hedge_ratio=1.0, available=None):
+def targets_for(sig, strategy=STRATEGY, hedge_ratio=1.0, available=None, **hedge):
     tickers = holdings_for(strategy)
     available = all_available(sig, tickers) if available is None else available
-    return target_weights(sig, available, strategy, hedge_ratio)
+    return target_weights(sig, available, strategy, defaults().hedge.replace(hedge_ratio=hedge_ratio, **hedge))
 
 
 # --- decisions: targets.target_weights -----------------------------------------------------------
@@ -57,7 +58,7 @@ def targets_for(sig, strategy=STRATEGY, hedge_ratio=1.0, available=None):
 def test_holdings_start_with_iwm_and_are_known_tickers():
     assert TICKERS[0] == "IWM" and len(set(TICKERS)) == len(TICKERS)
     assert set(TICKERS) <= set(HOLDINGS)
-    assert set(STRATEGY.defensives) <= set(TICKERS)
+    assert set(STRATEGY.defensives) <= set(TICKERS) and set(STRATEGY.cyclicals) <= set(TICKERS)
 
 
 def test_soft_landing_scales_iwm_in_by_one_step_a_day_to_its_target():
@@ -147,10 +148,34 @@ def test_recession_risk_follows_recession_action(action, holding):
         assert (out["hedge_ratio"] == 0).all()
 
 
-def test_hedge_ratio_needs_iwm_held():
+def test_the_hedge_ratio_stands_for_its_case_and_puts_follow_what_is_held():
+    """Puts are sized on the IWM actually held (the engines), so a hedged case keeps its ratio even
+    while IWM is still being scaled in, or is not bought at all."""
     strategy = resolve({"strategy.recession_action": "hedge", "strategy.recession_equity": 0.0}).strategy
     out = targets_for(signals_of(("recession_risk", 5)), strategy=strategy, hedge_ratio=1.0)
-    assert (out["w_IWM"] == 0).all() and (out["hedge_ratio"] == 0).all()
+    assert (out["w_IWM"] == 0).all() and (out["hedge_ratio"] == 1.0).all()
+
+
+def test_holding_through_a_crisis_keeps_iwm_and_its_puts():
+    sig = signals_of(("soft_landing", 40), ("crisis", 10), ("late_panic", 5), ("neutral", 5))
+    out = targets_for(sig, hold_through_crisis=True, hedge_ratio=0.7)
+    crisis = out.iloc[40:55]
+    assert crisis["w_IWM"].isna().all() and (crisis["hedge_ratio"] == 0.7).all()  # NaN: keep what is held
+    assert (crisis[[f"w_{t}" for t in STRATEGY.defensives]] == 0).all().all()
+    assert (out["hedge_ratio"].iloc[:40] == 0).all() and (out["hedge_ratio"].iloc[55:] == 0).all()
+    assert out["w_IWM"].iloc[55] == STRATEGY.neutral_iwm  # after the hold, a cut to the neutral weight at once
+
+
+def test_a_capitulation_with_recession_evidence_follows_capitulation_in_recession():
+    sig = signals_of(("late_panic", 5, False, True), ("late_panic", 20, True, True))
+    for choice, iwm, ratio in (("buy", STRATEGY.capitulation_iwm, 0.0), ("hedge", STRATEGY.capitulation_iwm, 1.0),
+                               ("wait", 0.0, 0.0)):
+        strategy = resolve({"strategy.capitulation_in_recession": choice}).strategy
+        out = targets_for(sig, strategy=strategy)
+        assert out["w_IWM"].iloc[-1] == pytest.approx(iwm), choice
+        assert (out["hedge_ratio"].iloc[5:] == ratio).all(), choice
+        if choice == "wait":
+            assert out["w_XLP"].iloc[-1] > 0  # still waiting in defensives
 
 
 def test_unavailable_ticker_gets_zero_weight_and_its_share_stays_in_cash():
