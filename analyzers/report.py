@@ -54,7 +54,7 @@ EPISODES_READ = ("cycle", "first_cut", "window_start", "window_end", "strategy_m
 EPISODES_DATES = ("first_cut", "window_start", "window_end")
 EPISODES_NUMBERS = ("strategy_max_drawdown", "benchmark_max_drawdown", "strategy_return", "benchmark_return",
                     *(f"{side}_return_{k}m" for side in ("strategy", "benchmark") for k in (6, 12, 24)))
-CYCLE = re.compile(r"[0-9]{4}")
+CYCLE = re.compile(r"\d{4}(-\d{2}-\d{2})?")  # a cycle is named by its first cut's year, or date when two share a year
 TICKER = re.compile(r"[A-Za-z0-9.^-]{1,15}")  # plain text in a plot legend (no $...$ maths)
 
 
@@ -169,7 +169,7 @@ def _table(path: Path, columns: tuple[str, ...], dates: tuple[str, ...], numbers
 def _check_episodes(episodes: pd.DataFrame, days: pd.DatetimeIndex, path: Path) -> None:
     for row, ep in enumerate(episodes.itertuples(), 2):
         if not CYCLE.fullmatch(str(ep.cycle)):
-            raise DataError(f"{path}: row {row}: cycle {ep.cycle!r} is not the year of a first cut")
+            raise DataError(f"{path}: row {row}: cycle {ep.cycle!r} is not the year (or date) of a first cut")
         start, end = pd.Timestamp(ep.window_start), pd.Timestamp(ep.window_end)
         if pd.isna(start) or pd.isna(end) or not (start <= end and start <= days[-1] and end >= days[0]):
             raise DataError(f"{path}: row {row}: window {ep.window_start}..{ep.window_end} is not inside the run")

@@ -61,6 +61,12 @@ def verdict(strategy: pd.Series, baselines: dict[str, pd.Series], cash_rate: pd.
     how many easing cycles the evidence rests on.
     """
     days = strategy.index
+    if len(days) <= params.mean_block_days:  # shorter than one bootstrap block: nothing to resample
+        sentence = f"cannot be compared: {len(days)} days are too few for a bootstrap of daily returns"
+        return {"n_easing_cycles": n_cycles, "mean_block_days": params.mean_block_days, "resamples": params.resamples,
+                "seed": params.seed, "against": {name: {"sharpe_diff": None, "sharpe_diff_ci": None, "p_better": None,
+                                                        "cagr_diff": None, "cagr_diff_ci": None, "sentence": sentence}
+                                                 for name in baselines}}
     returns = strategy.pct_change().iloc[1:].to_numpy()
     others = {name: curve.reindex(days).pct_change().iloc[1:].to_numpy() for name, curve in baselines.items()}
     rf = performance.daily_risk_free(cash_rate, days).to_numpy()

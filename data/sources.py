@@ -135,7 +135,7 @@ class DataSource:
         if self.offline:
             raise DataError(f"series {name} not found ({where}; cache {self.cache_dir}) and downloads are off (offline): {FIX_HINT}")
         from fedcut.data import fetch
-        log.info("%s: downloading into the cache, %s", name, self.cache_dir)
+        log.debug("%s: downloading into the cache, %s", name, self.cache_dir)
         try:
             return fetch.refresh(kind, name, self.cache_dir)
         except DataError as exc:

@@ -4,9 +4,9 @@ The same rules, in the same floating-point order, as the numpy block engine and 
 written as plain loops over days, so that numba can compile them (`pip install "fedcut[fast]"`):
 then one configuration over 25 years takes well under a millisecond. Without numba the same
 function runs as ordinary Python, which is still quicker than numpy for a single run (a numpy
-operation on one number costs a microsecond). `kernel_run` is the wrapper: it packs a
-configuration's parameters and unpacks the logs into the shapes `strategies.engine.Execution`
-uses, so callers do not see which path ran.
+operation on one number costs a microsecond). `strategies.engine.execute` calls
+it through `pack` and turns its logs into the shapes `strategies.engine.Execution` uses, so
+callers do not see which path ran. `FEDCUT_NUMBA=0` turns the compiler off.
 """
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ import numpy as np
 try:  # an optional accelerator: the code below is valid Python either way
     if os.environ.get("FEDCUT_NUMBA", "1").strip() == "0":
         raise ImportError
+    # Compiled code is cached where caches belong (the user's cache folder), never in site-packages.
+    from platformdirs import user_cache_dir
+
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(user_cache_dir("fedcut", appauthor=False), "numba"))
     from numba import njit as _njit
 
     NUMBA = True

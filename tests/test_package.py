@@ -95,7 +95,8 @@ def _snapshot(site: Path, names) -> dict[str, bytes]:
 def _user_env(shared_data: Path, tmp: Path) -> dict:
     """A user's shell: the data directory set, offline, no PYTHONPATH, caches in `tmp`."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "FEDCUT_CACHE_DIR")}
-    env.update(FEDCUT_DATA_DIR=str(shared_data), FEDCUT_OFFLINE="1", MPLBACKEND="Agg", XDG_CACHE_HOME=str(tmp / "xdg"))
+    env.update(FEDCUT_DATA_DIR=str(shared_data), FEDCUT_OFFLINE="1", MPLBACKEND="Agg", XDG_CACHE_HOME=str(tmp / "xdg"),
+               FEDCUT_NUMBA="0")  # the kernel in plain Python: no minute of compiling here (test_engine covers numba)
     return env
 
 

@@ -24,7 +24,8 @@ from test_bad_inputs import _rewrite, drop_rows, env, fresh_prepare_cache  # noq
 
 SHORT = ["--start", "2019-01-02", "--end", "2020-12-31"]
 ALL_CASH = [f"strategy.{k}=0" for k in ("soft_landing_iwm", "neutral_iwm", "neutral_vo", "neutral_ousm",
-                                        "recession_equity", "defensive_weight", "capitulation_iwm")]
+                                        "neutral_cyclicals", "recession_equity", "defensive_weight",
+                                        "capitulation_iwm")]
 
 
 def cli(env, args, capsys, out=None):
@@ -54,7 +55,7 @@ def test_an_all_cash_strategy_has_no_excess_return_and_no_sharpe(env, capsys):
     s = metrics(env.out)["strategy"]
     assert s["sharpe"] is None and s["sortino"] is None
     assert s["volatility"] < 1e-3 and s["total_return"] > 0.01  # it earned T-bill interest (2019-2020)
-    line = next(x for x in out.splitlines() if x.startswith("strategy "))
+    line = next(x for x in out.splitlines() if x.startswith("fedcut regime strategy (this run)"))
     assert line.split()[-1] == "n/a"
 
 
@@ -111,7 +112,7 @@ def test_a_run_shorter_than_a_year_warns_and_shows_total_return(env, capsys):
     header = next(x for x in out.splitlines() if x.strip().startswith("CAGR")).split()
     assert header == ["CAGR", "total", "vol", "max", "DD", "Sharpe"]
     equity = pd.read_csv(env.out / "equity.csv")
-    for label, column in (("buy-and-hold IWM", "benchmark"), ("strategy", "strategy")):
+    for label, column in (("buy-and-hold IWM", "benchmark"), ("fedcut regime strategy (this run)", "strategy")):
         row = next(x for x in out.splitlines() if x.startswith(label)).removeprefix(label).split()
         values = equity[column]
         total = values.iloc[-1] / values.iloc[0] - 1
