@@ -192,3 +192,30 @@ def _aligned(equity: pd.Series, benchmark: pd.Series,
         raise DataError(f"benchmark: no value on {bench.index[bench.isna()][0].date()}, a day the strategy has")
     rf = daily_risk_free(rf_annual, equity.index)
     return equity.pct_change().iloc[1:], bench.pct_change().iloc[1:], rf
+
+
+STATISTICS = {  # row of `statistics_table`: what it is, as the report's table says
+    "alpha": "Jensen's alpha to IWM over T-bills, a year",
+    "beta": "beta to IWM (daily excess returns)",
+    "information_ratio": "mean active return over IWM / its std, annualised",
+    "tracking_error": "std of the daily active return over IWM, annualised",
+    "time_in_market": "share of days with anything but cash held",
+    "hit_rate": "share of days with a positive return",
+    "skew": "skewness of daily returns",
+    "excess_kurtosis": "excess kurtosis of daily returns (normal = 0)",
+    "var_5": "daily VaR 5%: the 5% quantile of daily returns (historical)",
+    "cvar_5": "daily CVaR 5%: mean daily return at or below the VaR",
+}
+
+
+def statistics_table(curves: dict[str, pd.Series], benchmark: pd.Series, exposure: dict[str, pd.Series],
+                     rf_annual: pd.Series | float = 0.0) -> pd.DataFrame:
+    """The tear sheet's statistics of each curve (one column per name in `curves`, one row per key of
+    STATISTICS): `benchmark_statistics` against `benchmark`, `time_in_market` of `exposure[name]`
+    (daily invested weight) and `tail_statistics`; None where a statistic is undefined."""
+    columns = {name: {**benchmark_statistics(curve, benchmark, rf_annual),
+                      "time_in_market": time_in_market(exposure[name]), **tail_statistics(curve)}
+               for name, curve in curves.items()}
+    table = pd.DataFrame(columns, dtype=object).reindex(list(STATISTICS))
+    table.index.name = "statistic"
+    return table

@@ -54,7 +54,7 @@ def test_an_all_cash_strategy_has_no_excess_return_and_no_sharpe(env, capsys):
     s = metrics(env.out)["strategy"]
     assert s["sharpe"] is None and s["sortino"] is None
     assert s["volatility"] < 1e-3 and s["total_return"] > 0.01  # it earned T-bill interest (2019-2020)
-    line = next(x for x in out.splitlines() if x.startswith("strategy "))
+    line = next(x for x in out.splitlines() if x.startswith("fedcut regime strategy (this run)"))
     assert line.split()[-1] == "n/a"
 
 
@@ -111,7 +111,7 @@ def test_a_run_shorter_than_a_year_warns_and_shows_total_return(env, capsys):
     header = next(x for x in out.splitlines() if x.strip().startswith("CAGR")).split()
     assert header == ["CAGR", "total", "vol", "max", "DD", "Sharpe"]
     equity = pd.read_csv(env.out / "equity.csv")
-    for label, column in (("buy-and-hold IWM", "benchmark"), ("strategy", "strategy")):
+    for label, column in (("buy-and-hold IWM", "benchmark"), ("fedcut regime strategy (this run)", "strategy")):
         row = next(x for x in out.splitlines() if x.startswith(label)).removeprefix(label).split()
         values = equity[column]
         total = values.iloc[-1] / values.iloc[0] - 1
@@ -261,9 +261,9 @@ def test_a_run_with_many_legitimate_cycles_shows_the_most_recent_and_keeps_them_
     assert listed == list(episodes["cycle"].iloc[-MAX_CYCLES_SHOWN:])
     report = (env.out / "report.html").read_text()
     assert f"The {MAX_CYCLES_SHOWN} most recent of {n} cycles; every cycle is in episodes.csv." in report
-    assert report.count("<th>max drawdown: strategy</th>") == 1
-    shown = report.split("<th>max drawdown: strategy</th>")[1].split("</tr>")[0]
-    assert shown.count("<td") == MAX_CYCLES_SHOWN
+    for section in ("verdict", "cycles"):  # one row per cycle shown, in the answer and in the details
+        table = report.split(f'<section id="{section}">')[1].split("</table>")[0]
+        assert table.count("<tr><th>") == MAX_CYCLES_SHOWN, section
     assert math.isclose(episodes["benchmark_return"].iloc[-1],
                         metrics(env.out)["cycles"][episodes["cycle"].iloc[-1]]["benchmark_return"])
 

@@ -454,7 +454,7 @@ def test_cli_success_prints_summary_and_folder(shared_data, tmp_path, capsys):
     out = tmp_path / "runs" / "short"
     assert _cli(shared_data, out, *SHORT) == 0
     stdout = capsys.readouterr().out
-    assert "fedcut 2019-01-02 .. 2020-12-31" in stdout
+    assert "fedcut regime strategy 2019-01-02 .. 2020-12-31" in stdout
     assert "buy-and-hold IWM" in stdout and "2019" in stdout
     assert stdout.rstrip().splitlines()[-1] == f"run folder: {out}"
     for name in FILES:

@@ -351,7 +351,7 @@ DAMAGED = [
     ("trades-missing-column", _csv_edit("trades.csv", ",action,", ",act,"), "trades.csv: no 'action' column"),
     ("episodes-missing-column", _csv_edit("episodes.csv", ",window_end,", ",wend,"), "episodes.csv: no 'window_end' column"),
     ("episodes-cycle-not-a-year", _csv_field("episodes.csv", 2, 0, "$\\frac{1}{0}$"),
-     "episodes.csv: row 2: cycle '$\\\\frac{1}{0}$' is not the year of a first cut"),
+     "episodes.csv: row 2: cycle '$\\\\frac{1}{0}$' is not the year (or date) of a first cut"),
     ("plots-is-a-file", lambda f: (shutil.rmtree(f / "plots"), (f / "plots").write_text("")), "plots: not a folder"),
 ]
 
