@@ -2,9 +2,12 @@
 changed, and the pictures' colours and sizes."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +23,8 @@ from fedcut.params import resolve
 from fedcut.signals.plot import DPI, REGIME_COLOURS, SPARE_REGIME_COLOURS, WIDTH, regime_colour, regime_order
 from fedcut.signals.regime import REGIMES
 from test_report import hand_example
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def writer(path, text):
@@ -127,3 +132,17 @@ def test_the_console_summary_shows_each_cycles_run_up_return_and_drawdown_and_th
     assert row[2:7] == [f"{x:+.1%}" for x in (runup, c["strategy_return"], c["benchmark_return"],
                                               c["strategy_max_drawdown"], c["benchmark_max_drawdown"])]
     assert row[7] == c["window"]
+
+
+def test_every_picture_in_docs_is_drawn_by_make_figures_and_the_readme_shows_only_those():
+    make_figures = _module(ROOT / "docs" / "make_figures.py")
+    assert make_figures.stale() == []  # a PNG nothing redraws would go stale
+    shown = set(re.findall(r"\]\(docs/([^)]+\.png)\)", (ROOT / "README.md").read_text()))
+    assert shown and shown <= set(make_figures.FIGURES)
+
+
+def _module(path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
