@@ -478,7 +478,8 @@ def _page(saved: SavedRun, found: Findings, plot_dir: Path, regimes_png: Path) -
     parts.append('<section id="cycles"><h2>Easing cycles in detail</h2>')
     parts.append(_figure(plot_dir / "cycles.png", f"Each cycle's window ({_window_words(saved)}), rebased to 100 "
                                                   f"at the cut.{more}"))
-    parts.append(_cycles_table(shown, _hedge_by_cycle(saved, shown)) + "</section>")
+    hedge_by_cycle = _hedge_by_cycle(saved, shown)
+    parts.append(_cycles_table(shown, hedge_by_cycle) + "</section>")
     parts.append('<section id="holdings"><h2>Holdings and where the P&amp;L came from</h2>')
     parts.append(_figure(plot_dir / "holdings.png", "Share of strategy value per holding, cash and puts at their "
                                                     "marked value."))
@@ -490,7 +491,7 @@ def _page(saved: SavedRun, found: Findings, plot_dir: Path, regimes_png: Path) -
                                                  "marks plus premium, sales and settlements, after spread and "
                                                  "commission), each day's amount in bp of the previous close's value, "
                                                  "summed."))
-    parts.append(_hedge_tables(saved, found.attribution, shown) + "</section>")
+    parts.append(_hedge_tables(saved, found.attribution, hedge_by_cycle) + "</section>")
     if regimes_png.is_file():
         parts.append('<section id="regimes"><h2>Regime signal</h2>')
         parts.append(_figure(regimes_png, "IWM total return with the regime called each day (the run's "
@@ -824,7 +825,7 @@ def _regime_share_table(m: dict) -> str:
     return f"<table><thead><tr><th>regime called</th><th>share of days</th></tr></thead><tbody>{body}</tbody></table>"
 
 
-def _hedge_tables(saved: SavedRun, table: pd.DataFrame, shown: pd.DataFrame) -> str:
+def _hedge_tables(saved: SavedRun, table: pd.DataFrame, by_cycle: dict[str, tuple[float, float]]) -> str:
     h = saved.metrics.get("hedge", {})
     years = hedge_by_year(saved.equity, saved.trades, saved.contract_size)
     a = years.attrs
@@ -842,7 +843,6 @@ def _hedge_tables(saved: SavedRun, table: pd.DataFrame, shown: pd.DataFrame) -> 
             ("marked value of the puts on those days, mean", _pct(a["mean_share_held"], digits=2) + " of value"
              if a["mean_share_held"] is not None else "n/a", "")]
     summary = "".join(f"<tr><th>{_e(k)}</th>{_cell(v)}{_cell(w)}</tr>" for k, v, w in rows)
-    by_cycle = _hedge_by_cycle(saved, shown)
     cycles = "".join(f"<tr><th>{_e(c)}</th>{_cell(_usd(usd))}{_cell(_pct(share, True, 2))}</tr>"
                      for c, (usd, share) in by_cycle.items())
     cycle_table = (f"<div><table><thead><tr><th>cycle</th><th>hedge P&amp;L in window</th><th>in % of value at the "
