@@ -139,10 +139,12 @@ def heatmap_figure(summary: pd.DataFrame, a: str, b: str, objective_label: str,
         bar = fig.colorbar(image, ax=ax, shrink=0.92, pad=0.03)
         bar.set_label(f"{objective_label}, mean per cell")
         ax.set_title(label + _mark_reference(bar, norm, reference.get(column)), fontsize=11)
-    handles = [Patch(facecolor=MISSING_COLOUR, edgecolor="#999999", label=f"none: no configuration ran in the "
-                                                                         f"cell ({empty_reason})")]
-    handles.append(Line2D([], [], color="black", lw=2.0, label=f"line on a scale: {REFERENCE}'s {objective_label} "
-                                                               "in that sample"))
+    handles = [Line2D([], [], color="black", lw=2.0, label=f"line on a scale: {REFERENCE}'s {objective_label} "
+                                                            "in that sample")]
+    if (counts.to_numpy() == 0).any():
+        handles.insert(0, Patch(facecolor=MISSING_COLOUR, edgecolor="#999999",
+                                label=textwrap.fill(f"none: no configuration ran in the cell ({empty_reason})",
+                                                    int(width * 12))))
     fig.legend(handles=handles, loc="outside lower center", ncol=1, fontsize=9, frameon=False)
     _suptitle(fig, width, f"{objective_label} by {a} and {b}: mean over the other parameters",
               f"{_counts(summary, [a, b])}; n = configurations per cell; each panel on its own colour scale")

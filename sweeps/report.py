@@ -428,7 +428,8 @@ def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame
     if audits:
         bad = [a for a in audits if not a["identical"]]
         facts.append(("audit: re-run in backtrader",
-                      f"{len(audits)} configurations ({', '.join(sorted({a['reason'] for a in audits}))}): "
+                      f"{len(audits)} configuration{'' if len(audits) == 1 else 's'} "
+                      f"({', '.join(sorted({a['reason'] for a in audits}))}): "
                       + (f"{len(bad)} DIFFER - the array engine's results are not trustworthy" if bad
                          else "all identical to the last bit")))
     if top_runs:
