@@ -49,7 +49,8 @@ CASH_RATE = "cash_rate.csv"  # the risk-free rate; a run folder of an earlier ve
 RUNUP_NUMBERS = tuple(f"{side}_return_before_{RUNUP_MONTHS}m" for side in ("strategy", "benchmark"))
 RESIDUAL_TOLERANCE = 1e-6  # attribution that misses the total P&L by more than this share is flagged
 NUMBER = re.compile(r"^([-+]?\$?[\d.,]+( pp|%)?|n/a|[-+]?[\d.,]+ bp)$")  # a cell holding one number (right-aligned)
-SIDES = (("strategy", "fedcut strategy"), ("benchmark", "buy-and-hold IWM"), ("spy", "buy-and-hold SPY"))
+# the curves the tables compare; the page names the strategy by the run's own rules (`SavedRun.label`)
+SIDES = (("strategy", LABELS["fedcut"]), ("benchmark", "buy-and-hold IWM"), ("spy", "buy-and-hold SPY"))
 # What the report reads from a run folder, checked before it is used (load_run).
 REQUIRED_SECTIONS = ("run", "hedge", "strategy", "benchmark")
 SIDE_NUMBERS = ("final_value", "total_return", "cagr", "volatility", "sharpe", "sortino", "calmar", "max_drawdown",
