@@ -297,16 +297,22 @@ def rolling_figure(equity: pd.DataFrame, rf_annual: pd.Series | float = 0.0, ora
               ("volatility", "volatility, % a year", lambda v: f"{100 * v:.0f}%"),
               ("beta", "beta to IWM", lambda v: f"{v:.1f}"))
     x = day_numbers(eq.index)
+    too_short = len(eq) <= ROLLING_DAYS
     for ax, (key, label, fmt) in zip(axes, panels):
         for column, style in sides:
             if key == "beta" and column == "benchmark":
                 continue
             series = stats[column][key].reindex(eq.index)
             ax.plot(x, series.to_numpy(), zorder=3, **style)
-        ax.axhline(1.0 if key == "beta" else 0.0, color="black", lw=0.6)
-        ax.yaxis.set_major_formatter(_formatter(fmt))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
+        if too_short:
+            ax.text(0.5, 0.5, f"the run has {len(eq)} days: not one full {ROLLING_DAYS}-day window", ha="center",
+                    va="center", fontsize=10, transform=ax.transAxes)
+            ax.set_yticks([])
+            continue
+        ax.axhline(1.0 if key == "beta" else 0.0, color="black", lw=0.6)
+        ax.yaxis.set_major_formatter(_formatter(fmt))
     year_axis(axes[-1], eq.index[0], eq.index[-1])
     _title(axes[0], f"Rolling {ROLLING_DAYS}-day (one-year) statistics, {_span(eq.index)}", oracle)
     fig.legend(handles=axes[0].get_legend_handles_labels()[0], loc="lower center", bbox_to_anchor=(0.5, 0.0),

@@ -479,8 +479,7 @@ def _page(saved: SavedRun, found: Findings, plot_dir: Path, regimes_png: Path) -
     parts.append('<section id="cycles"><h2>Easing cycles in detail</h2>')
     parts.append(_figure(plot_dir / "cycles.png", f"Each cycle's window ({_window_words(saved)}), rebased to 100 "
                                                   f"at the cut.{more}"))
-    hedge_by_cycle = _hedge_by_cycle(saved, shown)
-    parts.append(_cycles_table(shown, hedge_by_cycle) + "</section>")
+    parts.append(_cycles_table(shown) + "</section>")
     parts.append('<section id="holdings"><h2>Holdings and where the P&amp;L came from</h2>')
     parts.append(_figure(plot_dir / "holdings.png", "Share of strategy value per holding, cash and puts at their "
                                                     "marked value."))
@@ -492,7 +491,7 @@ def _page(saved: SavedRun, found: Findings, plot_dir: Path, regimes_png: Path) -
                                                  "marks plus premium, sales and settlements, after spread and "
                                                  "commission), each day's amount in bp of the previous close's value, "
                                                  "summed."))
-    parts.append(_hedge_tables(saved, found.attribution, hedge_by_cycle) + "</section>")
+    parts.append(_hedge_tables(saved, found.attribution, _hedge_by_cycle(saved, shown)) + "</section>")
     if regimes_png.is_file():
         parts.append('<section id="regimes"><h2>Regime signal</h2>')
         parts.append(_figure(regimes_png, "IWM total return with the regime called each day (the run's "
@@ -548,11 +547,16 @@ def _answer(saved: SavedRun, shown: pd.DataFrame) -> str:
                  f"{shallower} and its window return higher in {higher}.")
     v = m.get("verdict")
     if v and v.get("against"):
-        words = [verdict_word(entry) for entry in v["against"].values()]
-        tally = ", ".join(f"{words.count(w)} {w}" for w in ("better", "worse", "not distinguishable", "undefined")
-                          if words.count(w))
-        text += (f" Its Sharpe ratio against the {_count(len(words), 'baseline')}: {tally} (95% intervals). "
-                 f"The evidence rests on {_count(v['n_easing_cycles'], 'easing cycle')}: a small sample.")
+        entries = list(v["against"].values())
+        words = [verdict_word(entry) for entry in entries]
+        tally = ", ".join(f"{words.count(w)} {w}" for w in ("better", "worse", "not distinguishable") if words.count(w))
+        if tally:
+            text += f" Its Sharpe ratio against the {_count(len(words), 'baseline')}: {tally} (95% intervals)."
+        undefined = [e for e, w in zip(entries, words) if w == "undefined"]
+        if undefined:
+            text += (f" Against {len(undefined)} of the {_count(len(words), 'baseline')} it "
+                     f"{_e(undefined[0]['sentence'])}.")
+        text += f" The evidence rests on {_count(v['n_easing_cycles'], 'easing cycle')}: a small sample."
     return text
 
 
@@ -602,10 +606,16 @@ def _baselines_table(saved: SavedRun) -> str:
         else:
             cells += (f"{_cell(_signed(v['sharpe_diff']))}{_interval(v['sharpe_diff_ci'], _signed)}"
                       f"{_cell(_pp(v['cagr_diff']))}{_interval(v['cagr_diff_ci'], _pp)}"
-                      f"{_cell(_pct(v['p_better']))}<td>{_e(verdict_word(v))}</td>")
+                      f"{_cell(_pct(v['p_better']))}<td>{_e(_verdict_text(v))}</td>")
         own_row = ' class="own"' if v is None else ""
         body.append(f"<tr{own_row}><th>{_e(label)}</th>{cells}</tr>")
     return f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table>'
+
+
+def _verdict_text(comparison: dict) -> str:
+    """The verdict's word, or the sentence saying why there is none."""
+    word = verdict_word(comparison)
+    return comparison.get("sentence", word) if word == "undefined" else word
 
 
 def _interval(bounds, fmt) -> str:
@@ -716,7 +726,8 @@ def _top_drawdowns(saved: SavedRun) -> str:
         rows = "".join(f"<tr>{_cell(_pct(d.depth, True))}<td>{d.peak.date()}</td><td>{d.trough.date()}</td>"
                        f"<td>{d.recovery.date() if d.recovery is not None else 'not recovered'}</td>"
                        f"{_cell(f'{d.days_under_water:,}')}</tr>"
-                       for d in tearsheet.top_drawdowns(saved.equity[key]))
+                       for d in tearsheet.top_drawdowns(saved.equity[key])) \
+            or '<tr><td colspan="5">no fall below a running high</td></tr>'
         tables.append(f"<div><table><caption>{_e(label)}</caption><thead><tr><th>depth</th><th>peak</th>"
                       f"<th>trough</th><th>recovered</th><th>days</th></tr></thead><tbody>{rows}</tbody></table></div>")
     return (f'<div class="row">{"".join(tables)}</div><p class="note">Separate spells below the running high, '
@@ -782,13 +793,13 @@ def _hedge_by_cycle(saved: SavedRun, episodes: pd.DataFrame) -> dict[str, tuple[
     return out
 
 
-def _cycles_table(episodes: pd.DataFrame, hedge: dict[str, tuple[float, float]]) -> str:
+def _cycles_table(episodes: pd.DataFrame) -> str:
     if episodes.empty:
         return "<p>No easing cycle falls inside the data.</p>"
     horizons = (6, 12, 24)
     head = ("<thead><tr><th rowspan=\"2\">cycle</th><th colspan=\"2\">peak → trough in window</th>"
             + "".join(f"<th colspan=\"2\">{k} months after the cut</th>" for k in horizons)
-            + "<th rowspan=\"2\">put hedge P&amp;L in window</th><th rowspan=\"2\">regimes called (share of days)</th>"
+            + "<th rowspan=\"2\">regimes called (share of days)</th>"
             "<th rowspan=\"2\">average holdings</th></tr><tr><th>strategy</th><th>IWM</th>"
             + "<th>strategy</th><th>IWM</th>" * len(horizons) + "</tr></thead>")
     body = []
@@ -797,12 +808,12 @@ def _cycles_table(episodes: pd.DataFrame, hedge: dict[str, tuple[float, float]])
                         for side in ("strategy", "benchmark"))
         for k in horizons:
             cells += _cell(_pct(e.get(f"strategy_return_{k}m"), True)) + _cell(_pct(e.get(f"benchmark_return_{k}m"), True))
-        usd, share = hedge.get(str(e["cycle"]), (None, None))
-        cells += f"{_cell(_usd(usd))}<td>{_e(_text(e.get('regime_mix')))}</td><td>{_e(_text(e.get('holdings_mix')))}</td>"
+        cells += f"<td>{_e(_text(e.get('regime_mix')))}</td><td>{_e(_text(e.get('holdings_mix')))}</td>"
         body.append(f"<tr><th>{_e(e['cycle'])}</th>{cells}</tr>")
     return (f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table><p class="note">Drawdowns are '
             "measured inside each window; returns after the cut run from the close on the cut day; n/a = the data "
-            "does not reach that far. Each cycle's return and drawdown in the window are in the answer above.</p>")
+            "does not reach that far. Each cycle's return and drawdown in the window are in the answer above, its "
+            "hedge P&amp;L in the put hedge section.</p>")
 
 
 def _attribution_table(table: pd.DataFrame) -> str:
