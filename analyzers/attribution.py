@@ -133,6 +133,39 @@ def hedge_pnl(equity: pd.DataFrame, trades: pd.DataFrame, size: int = CONTRACT_S
     return (daily[PUTS] + daily[OPTION_COMMISSIONS]).cumsum().rename("hedge_pnl")
 
 
+def hedge_by_year(equity: pd.DataFrame, trades: pd.DataFrame, size: int = CONTRACT_SIZE) -> pd.DataFrame:
+    """The puts in proportion to the portfolio, per calendar year (the first and last may be partial).
+
+    Each day's premium paid (puts bought or rolled into: quantity x fill price x `size` + commission,
+    so the bid-ask spread is in it) and each day's hedge P&L (`hedge_pnl`'s change: marks, premium,
+    sales and settlements after commission) are divided by the previous close's portfolio value and
+    summed: `premium_bp` and `pnl_bp` are in basis points of portfolio value, `premium_usd` and
+    `pnl_usd` in USD, one row per year (index `year`). `attrs` holds the same sums over the whole run
+    per year of its calendar span (`premium_bp_per_year`, `pnl_bp_per_year`), the share of days with
+    puts held (`days_held`) and the mean marked value of the puts on those days in % of portfolio
+    value (`mean_share_held`, None when none were held).
+    """
+    eq = _dated(equity, "equity").sort_index()
+    value = eq["strategy"].astype(float)
+    days = eq.index
+    tr = _dated(trades, "trades").reset_index()
+    bought = tr[tr["strike"].notna() & (tr["quantity"].astype(float) > 0)] if "strike" in tr else tr.iloc[:0]
+    paid = bought["quantity"].astype(float) * bought["price"].astype(float) * size + bought["commission"].astype(float)
+    premium = _per_day(paid, bought["date"], days)
+    pnl = hedge_pnl(equity, trades, size).diff().fillna(0.0)
+    previous = value.shift(1).fillna(value.iloc[0])
+    daily = pd.DataFrame({"premium_usd": premium, "pnl_usd": pnl, "premium_bp": 1e4 * premium / previous,
+                          "pnl_bp": 1e4 * pnl / previous}, index=days)
+    table = daily.groupby(days.year).sum()
+    table.index.name = "year"
+    years = max((days[-1] - days[0]).days, 1) / 365.25
+    held = eq["option_value"].astype(float) > 0
+    table.attrs.update(premium_bp_per_year=float(daily["premium_bp"].sum() / years),
+                       pnl_bp_per_year=float(daily["pnl_bp"].sum() / years), days_held=float(held.mean()),
+                       mean_share_held=float((eq["option_value"] / value)[held].mean()) if held.any() else None)
+    return table
+
+
 def _per_day(values: pd.Series, dates: pd.Series, days: pd.DatetimeIndex) -> pd.Series:
     return values.groupby(pd.DatetimeIndex(dates).to_numpy()).sum().reindex(days, fill_value=0.0)
 

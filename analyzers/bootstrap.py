@@ -113,6 +113,15 @@ def paired_bootstrap(strategy: np.ndarray, baselines: dict[str, np.ndarray], ris
     return out
 
 
+def verdict_word(comparison: dict) -> str:
+    """"better" or "worse" when the Sharpe difference's 95% interval lies wholly above or below 0,
+    "not distinguishable" when it holds 0, "undefined" without a Sharpe difference."""
+    if comparison["sharpe_diff"] is None:
+        return "undefined"
+    lo, hi = comparison["sharpe_diff_ci"]
+    return "better" if lo > 0 else "worse" if hi < 0 else "not distinguishable"
+
+
 def verdict_sentence(baseline_label: str, comparison: dict) -> str:
     """One sentence on the strategy against a baseline, decided by whether the Sharpe CI excludes 0.
 
@@ -123,7 +132,7 @@ def verdict_sentence(baseline_label: str, comparison: dict) -> str:
     if comparison["sharpe_diff"] is None:
         return f"cannot be compared with {baseline_label}: a Sharpe ratio is undefined (zero volatility)"
     lo, hi = comparison["sharpe_diff_ci"]
-    word = "better than" if lo > 0 else "worse than" if hi < 0 else "not distinguishable from"
+    word = {"better": "better than", "worse": "worse than"}.get(verdict_word(comparison), "not distinguishable from")
     cagr_lo, cagr_hi = comparison["cagr_diff_ci"]
     return (f"{word} {baseline_label}: Sharpe difference {comparison['sharpe_diff']:+.2f} "
             f"(95% CI {lo:+.2f} to {hi:+.2f}), CAGR difference {100 * comparison['cagr_diff']:+.1f} pp "

@@ -3,12 +3,15 @@
 A cycle's window runs from some months before its first cut to some months after, clipped
 to the data. Drawdowns are measured on each series restricted to the window, so the peak
 lies inside the window; returns from the first cut run on the whole series, from the close
-on (or last before) the cut day to the close on (or last before) the horizon.
+on (or last before) the cut day to the close on (or last before) the horizon. The run-up
+(`*_return_before_3m`) is the "buy before the cuts" half of the question: the return over the
+RUNUP_MONTHS before the cut, to the close on (or last before) the cut day.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from fedcut.analyzers.performance import iso_date, max_drawdown
@@ -16,6 +19,7 @@ from fedcut.data.cuts import cycle_names
 from fedcut.errors import DataError
 
 HORIZON_MONTHS = (6, 12, 24)  # returns from the first cut over these horizons
+RUNUP_MONTHS = 3  # the run-up measured before the first cut: about one FOMC meeting cycle and a half of anticipation
 WEIGHT_PREFIX = "w_"  # weight columns are named w_<TICKER>
 
 
@@ -131,6 +135,7 @@ def _side(name: str, equity: pd.Series, window: Window) -> dict:
         f"{name}_recovery": iso_date(dd.recovery),
         f"{name}_days_under_water": dd.days_under_water,
         f"{name}_return": float(inside.iloc[-1] / inside.iloc[0] - 1.0),
+        f"{name}_return_before_{RUNUP_MONTHS}m": return_before(equity, window.first_cut, RUNUP_MONTHS),
     }
     for months in HORIZON_MONTHS:
         out[f"{name}_return_{months}m"] = return_after(equity, window.first_cut, months)
@@ -143,6 +148,35 @@ def return_after(equity: pd.Series, start: pd.Timestamp, months: int) -> float |
     if start < equity.index[0] or end > equity.index[-1]:
         return None
     return float(equity.asof(end) / equity.asof(start) - 1.0)
+
+
+def return_before(equity: pd.Series, end: pd.Timestamp, months: int) -> float | None:
+    """Return from the close on (or last before) `months` before `end` to the close on (or last before)
+    `end`; None if the data does not span it."""
+    start = end - pd.DateOffset(months=months)
+    if start < equity.index[0] or end > equity.index[-1]:
+        return None
+    return float(equity.asof(end) / equity.asof(start) - 1.0)
+
+
+def recession_label(usrec: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """What NBER's recession months say about the days `start`..`end`: "NBER recession 2001-04 to
+    2001-11" (each spell of months flagged 1 that touches the span, whole), or "no NBER recession";
+    "USREC known to YYYY-MM" is added when the series stops before `end`. USREC is dated months or
+    years after the fact: a label to evaluate a cycle with, never an input to the rules."""
+    months = usrec.dropna().sort_index()
+    if months.empty:
+        return "USREC has no values"
+    flagged = (months > 0.5).to_numpy()
+    starts = np.flatnonzero(flagged & ~np.r_[False, flagged[:-1]])
+    ends = np.flatnonzero(flagged & ~np.r_[flagged[1:], False])
+    spells = [(months.index[a], months.index[b]) for a, b in zip(starts, ends)
+              if months.index[a] <= end and months.index[b] + pd.offsets.MonthEnd(0) >= start]
+    text = "; ".join(f"NBER recession {a:%Y-%m} to {b:%Y-%m}" for a, b in spells) or "no NBER recession"
+    last = months.index[-1]
+    if last + pd.offsets.MonthEnd(0) < end:
+        text += f" (USREC known to {last:%Y-%m})"
+    return text
 
 
 def _inside(equity: pd.Series, window: Window, name: str) -> pd.Series:

@@ -3,8 +3,9 @@
 Each picture has a `*_figure` function that returns a matplotlib Figure (what a notebook shows,
 `fedcut.Result.plot_*`) and a `plot_*` saver that writes that figure as a PNG and returns its
 path (what the report embeds). They draw on matplotlib's Agg canvas directly (no pyplot, no
-display, the global backend untouched), as `signals/plot.py` does, and reuse its regime
-colours. `oracle=True` puts "ORACLE" in red in every title.
+display, the global backend untouched), as `signals/plot.py` does, and share its regime colours,
+fixed ticks and fixed margins: every figure is 1240 px wide, the report's column, so its text
+shows at its size. `oracle=True` puts "ORACLE" in red in every title.
 """
 from __future__ import annotations
 
@@ -12,125 +13,136 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
-from fedcut.analyzers.attribution import CONTRACT_SIZE, WEIGHT_PREFIX, hedge_pnl
+from fedcut.analyzers.attribution import CONTRACT_SIZE, WEIGHT_PREFIX, hedge_by_year
 from fedcut.analyzers.performance import drawdown_series, max_drawdown
-from fedcut.signals.plot import BAND_ALPHA, MAX_CYCLES_SHOWN, REGIME_ALPHA, REGIME_COLOURS, regime_spans
-from fedcut.signals.regime import REGIMES
+from fedcut.analyzers.tearsheet import ROLLING_DAYS, rolling_statistics
+from fedcut.strategies.baselines import LABELS
+from fedcut.signals.plot import (
+    CUT_COLOUR, MAX_CYCLES_SHOWN, cut_lines, day_numbers, month_axis, new_figure, regime_bands, regime_handles,
+    save_png, year_axis,
+)
 
 if TYPE_CHECKING:  # matplotlib is imported when a picture is drawn, not when the report module loads
     from matplotlib.figure import Figure
 
-DPI = 110
-STRATEGY = dict(color="#1f3b73", lw=1.4, label="fedcut strategy")
+LABEL = LABELS["fedcut"]  # the regime strategy; a run of a baseline passes its own name
+STRATEGY = dict(color="#1f3b73", lw=1.4, label=LABEL)
 IWM = dict(color="#e07b00", lw=1.2, label="buy-and-hold IWM")
-SPY = dict(color="#555555", lw=0.8, ls="--", label="buy-and-hold SPY")
-CUT_COLOUR = "#1f3b73"
+SPY = dict(color="#555555", lw=0.9, ls="--", label="buy-and-hold SPY")
 ORACLE_COLOUR = "#b00000"
 ORACLE_PREFIX = "ORACLE MODE (future information) - "
-# Holdings colours: small caps blue, rotation greens, defensives browns/teals, cash grey, puts black
-# (none of them a regime colour, so the regime strip above the holdings is not confused with them).
+LOSS, GAIN, PREMIUM = "#c0392b", "#2e8b57", "#f2b8b5"
+# Holdings colours: small caps blue, rotation greens, defensives browns/teals, cyclicals indigo/olive/
+# pink, cash sand, puts black: none of them a regime colour (neutral's grey included), so the
+# regime strip above the holdings is not confused with them. A ticker not listed takes a spare.
 HOLDING_COLOURS = {
-    "IWM": "#1f77b4", "VO": "#2ca02c", "OUSM": "#98df8a", "XLP": "#8c564b", "XLU": "#c49c94",
-    "IEF": "#17becf", "TLT": "#9edae5", "SHY": "#bcbd22", "cash": "#d9d9d9", "puts (marked)": "#111111",
+    "IWM": "#1f77b4", "VO": "#006d2c", "OUSM": "#98df8a", "XLP": "#8c564b", "XLU": "#c49c94",
+    "IEF": "#17becf", "TLT": "#9edae5", "SHY": "#bcbd22", "XLI": "#393b79", "XLF": "#637939",
+    "ITB": "#e7969c", "XHB": "#d6616b", "cash": "#e9dcae", "puts (marked)": "#111111",
 }
-EXTRA_COLOURS = ("#17becf", "#e377c2", "#7f7f7f", "#ff9896")
+SPARE_COLOURS = ("#e377c2", "#7b4173", "#843c39", "#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194")
 
 
-def plot_equity(equity: pd.DataFrame, first_cuts: list, path, oracle: bool = False) -> Path:
+def plot_equity(equity: pd.DataFrame, first_cuts: list, path, oracle: bool = False, label: str = LABEL) -> Path:
     """Write `equity_figure` as a PNG."""
-    return _save(equity_figure(equity, first_cuts, oracle), path)
+    return save_png(equity_figure(equity, first_cuts, oracle, label), path)
 
 
-def equity_figure(equity: pd.DataFrame, first_cuts: list, oracle: bool = False) -> Figure:
+def equity_figure(equity: pd.DataFrame, first_cuts: list, oracle: bool = False, label: str = LABEL) -> Figure:
     """Strategy, buy-and-hold IWM and SPY (dashed) in USD on a log scale over the regime bands, first cuts marked."""
     eq = _dated(equity)
-    fig, ax = _figure((14, 6.5))
-    _regime_bands(ax, eq["regime"])
-    for column, style, z in (("strategy", STRATEGY, 5), ("benchmark", IWM, 4), ("spy", SPY, 3)):
+    fig, ax = new_figure(5.8, left=0.85, top=0.45, bottom=0.85)
+    regime_bands(ax, eq["regime"])
+    x = day_numbers(eq.index)
+    for column, style, z in (("strategy", {**STRATEGY, "label": label}, 5), ("benchmark", IWM, 4), ("spy", SPY, 3)):
         if column in eq:
-            ax.plot(eq.index, eq[column].to_numpy(), zorder=z, **style)
+            ax.plot(x, eq[column].to_numpy(), zorder=z, **style)
     ax.set_yscale("log")
     values = eq[[c for c in ("strategy", "benchmark", "spy") if c in eq]]
     lo, hi = float(values.min().min()), float(values.max().max())
     ax.set_ylim(lo / 1.1, math.exp(math.log(lo / 1.1) + (math.log(hi) - math.log(lo / 1.1)) / 0.8))
     _usd_log_axis(ax, hi / lo)
-    _cut_lines(ax, eq.index, first_cuts, labelled=True)
-    _year_axis(ax, eq.index)
+    cut_lines(ax, eq.index[0], eq.index[-1], first_cuts, labelled=True)
+    year_axis(ax, eq.index[0], eq.index[-1])
     ax.set_ylabel("portfolio value, USD (log scale)")
     ax.grid(which="major", alpha=0.3, zorder=1)
     _title(ax, f"Strategy against buy-and-hold, {_span(eq.index)}", oracle)
-    _legend_outside(ax, regimes=eq["regime"])
-    fig.tight_layout()
+    _legend_below(fig, ax, regimes=eq["regime"])
     return fig
 
 
-def plot_underwater(equity: pd.DataFrame, path, oracle: bool = False, first_cuts: list = ()) -> Path:
+def plot_underwater(equity: pd.DataFrame, path, oracle: bool = False, first_cuts: list = (),
+                    label: str = LABEL) -> Path:
     """Write `underwater_figure` as a PNG."""
-    return _save(underwater_figure(equity, oracle, first_cuts), path)
+    return save_png(underwater_figure(equity, oracle, first_cuts, label), path)
 
 
-def underwater_figure(equity: pd.DataFrame, oracle: bool = False, first_cuts: list = ()) -> Figure:
-    """Each curve's fall from its running high (%), strategy above IWM on one scale, the deepest point marked."""
+def underwater_figure(equity: pd.DataFrame, oracle: bool = False, first_cuts: list = (), label: str = LABEL) -> Figure:
+    """Each curve's fall from its running high (%): strategy, IWM and SPY on one scale, the deepest point marked."""
     eq = _dated(equity)
-    fig, axes = _figure((14, 6.4), rows=2, layout="constrained", sharex=True, sharey=True)
-    low = min(100 * drawdown_series(eq[c]).min() for c in ("strategy", "benchmark"))
-    for ax, column, style in ((axes[0], "strategy", STRATEGY), (axes[1], "benchmark", IWM)):
-        dd = 100 * drawdown_series(eq[column])
-        ax.fill_between(dd.index, dd.to_numpy(), 0.0, color=style["color"], alpha=0.30, lw=0, zorder=2)
-        ax.plot(dd.index, dd.to_numpy(), zorder=3, **style)
+    sides = _sides(eq, label)
+    fig, axes = new_figure(2.15 * len(sides) + 0.95, rows=len(sides), top=0.45, bottom=0.5, hgap=0.15,
+                           sharex=True, sharey=True, squeeze=False)
+    low = min(100 * drawdown_series(eq[c]).min() for c, _ in sides)
+    x = day_numbers(eq.index)
+    for ax, (column, style) in zip(axes[:, 0], sides):
+        dd = 100 * drawdown_series(eq[column]).to_numpy()
+        ax.fill_between(x, dd, 0.0, color=style["color"], alpha=0.30, lw=0, zorder=2)
+        ax.plot(x, dd, zorder=3, **{**style, "ls": "-"})
         worst = max_drawdown(eq[column])
         ax.annotate(f"max drawdown {worst.depth:.1%}\n{worst.peak.date()} to {worst.trough.date()}",
-                    (worst.trough, 100 * worst.depth), xytext=(8, 2), textcoords="offset points", va="bottom",
+                    (day_numbers([worst.trough])[0], 100 * worst.depth), xytext=(8, 2), textcoords="offset points", va="bottom",
                     fontsize=9, color=style["color"],
                     bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85), zorder=5)
-        _cut_lines(ax, eq.index, first_cuts, labelled=False)
+        ax.text(0.995, 0.06, style["label"], transform=ax.transAxes, ha="right", va="bottom", fontsize=10,
+                fontweight="bold", color=style["color"],
+                bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="none", alpha=0.85), zorder=6)
+        cut_lines(ax, eq.index[0], eq.index[-1], first_cuts, labelled=False)
         ax.axhline(0, color="black", lw=0.6)
         ax.set_ylim(low * 1.12 - 2, 2)
         ax.yaxis.set_major_formatter(_formatter(lambda v: f"{v:.0f}%"))
-        ax.set_ylabel("below running high, %")
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
-    _year_axis(axes[1], eq.index)
-    axes[0].set_xlabel("")
-    _title(axes[0], f"Underwater: fall from the running high, {_span(eq.index)}", oracle)
+    axes[len(sides) // 2, 0].set_ylabel("below the running high, %")
+    year_axis(axes[-1, 0], eq.index[0], eq.index[-1])
+    _title(axes[0, 0], f"Underwater: fall from the running high, {_span(eq.index)} "
+                       "(dashed lines: first cut of each easing cycle)", oracle)
     return fig
 
 
-def plot_holdings(equity: pd.DataFrame, path, oracle: bool = False) -> Path:
+def plot_holdings(equity: pd.DataFrame, path, oracle: bool = False, label: str = LABEL) -> Path:
     """Write `holdings_figure` as a PNG."""
-    return _save(holdings_figure(equity, oracle), path)
+    return save_png(holdings_figure(equity, oracle, label), path)
 
 
-def holdings_figure(equity: pd.DataFrame, oracle: bool = False) -> Figure:
+def holdings_figure(equity: pd.DataFrame, oracle: bool = False, label: str = LABEL) -> Figure:
     """What the strategy held each day as a share of its value: ETFs, cash and marked puts, with the regime strip above."""
-    from matplotlib.patches import Patch
-
     eq = _dated(equity)
     shares = holding_shares(eq)
-    fig, (strip, ax) = _figure((14, 6.2), rows=2, height_ratios=(1, 11), layout="constrained", sharex=True)
-    _regime_bands(strip, eq["regime"], alpha=0.75)
-    strip.set_xlim(eq.index[0], eq.index[-1])
+    fig, (strip, ax) = new_figure(6.3, rows=2, right=2.1, top=0.45, bottom=0.5, hgap=0.08, height_ratios=(1, 11),
+                                  sharex=True)
+    regime_bands(strip, eq["regime"], alpha=0.75)
     strip.set_yticks([])
     strip.tick_params(labelbottom=False, bottom=False)
     strip.set_ylabel("regime", rotation=0, ha="right", va="center", fontsize=9)
-    colours = _holding_colours(shares.columns)
+    colours = holding_colours(shares.columns)
     positive = shares.clip(lower=0.0)
-    ax.stackplot(shares.index, positive.T.to_numpy(), colors=colours, labels=list(shares.columns), lw=0)
+    ax.stackplot(day_numbers(shares.index), positive.T.to_numpy(), colors=colours, labels=list(shares.columns), lw=0)
     ax.set_ylim(0, max(1.0, float(positive.sum(axis=1).max())) * 1.02)
     ax.yaxis.set_major_formatter(_formatter(lambda v: f"{v:.0%}"))
-    _year_axis(ax, eq.index)
-    ax.set_ylabel("share of strategy value, %")
+    year_axis(ax, eq.index[0], eq.index[-1])
+    ax.set_ylabel("share of strategy value")
     ax.grid(alpha=0.25)
-    _title(strip, f"Holdings: share of portfolio value, {_span(eq.index)}", oracle)
+    _title(strip, f"Holdings of the {label}: share of portfolio value, {_span(eq.index)}", oracle)
     handles, labels = ax.get_legend_handles_labels()
     held = ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
                      frameon=False, title="held (top to bottom)", title_fontsize=9.5, alignment="left")
     ax.add_artist(held)
-    bands = [Patch(facecolor=REGIME_COLOURS[r], alpha=0.75, label=r) for r in REGIMES if (eq["regime"] == r).any()]
-    ax.legend(handles=bands, loc="lower left", bbox_to_anchor=(1.01, 0.0), fontsize=9, frameon=False,
-              title="regime (strip above)", title_fontsize=9.5, alignment="left")
+    ax.legend(handles=regime_handles(eq["regime"].dropna().unique(), alpha=0.75), loc="lower left",
+              bbox_to_anchor=(1.01, 0.0),
+              fontsize=9, frameon=False, title="regime (strip above)", title_fontsize=9.5, alignment="left")
     return fig
 
 
@@ -145,16 +157,21 @@ def holding_shares(equity: pd.DataFrame) -> pd.DataFrame:
     return weights
 
 
-def plot_cycles(equity: pd.DataFrame, episodes: pd.DataFrame, path, oracle: bool = False) -> Path:
+def holding_colours(names) -> list[str]:
+    """A colour per holding: the table's, else the next spare (in order, then repeating)."""
+    spare = iter(SPARE_COLOURS * (1 + len(list(names)) // len(SPARE_COLOURS)))
+    return [HOLDING_COLOURS.get(n) or next(spare) for n in names]
+
+
+def plot_cycles(equity: pd.DataFrame, episodes: pd.DataFrame, path, oracle: bool = False, label: str = LABEL) -> Path:
     """Write `cycles_figure` as a PNG."""
-    return _save(cycles_figure(equity, episodes, oracle), path)
+    return save_png(cycles_figure(equity, episodes, oracle, label), path)
 
 
-def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = False) -> Figure:
+def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = False, label: str = LABEL) -> Figure:
     """One small panel per easing cycle: strategy and buy-and-hold IWM rebased to 100 at the first cut
     (the `MAX_CYCLES_SHOWN` most recent cycles, said in the title when there are more)."""
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     eq = _dated(equity)
     total = len(episodes)
@@ -162,8 +179,10 @@ def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = F
     n = max(len(episodes), 1)
     cols = min(3, n) if n != 4 else 2
     rows = math.ceil(n / cols)
-    fig, axes = _figure((max(4.9 * cols + 1.2, 12.5), 3.9 * rows + 1.0), rows=rows, cols=cols, squeeze=False,
-                        layout="constrained")
+    more = total > len(episodes)
+    top = 1.2 if more else 1.0
+    fig, axes = new_figure(2.9 * rows + 1.15 * (rows - 1) + top + 0.75, rows=rows, cols=cols, left=0.8,
+                           right=0.45, top=top, bottom=0.75, hgap=1.15, wgap=0.75, squeeze=False)
     seen_regimes = set()
     if episodes.empty:
         axes[0, 0].text(0.5, 0.5, f"No easing cycle's first cut falls in {_span(eq.index)}", ha="center",
@@ -177,90 +196,133 @@ def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = F
         cut, start, end = (pd.Timestamp(ep[c]) for c in ("first_cut", "window_start", "window_end"))
         window = eq.loc[start:end]
         seen_regimes |= set(window["regime"].dropna())
-        _regime_bands(ax, window["regime"])
+        regime_bands(ax, window["regime"])
+        x = day_numbers(window.index)
         for column, style in (("benchmark", IWM), ("strategy", STRATEGY)):
-            base = eq[column].asof(cut)
-            rebased = 100 * window[column] / base
-            ax.plot(rebased.index, rebased.to_numpy(), zorder=3, **{**style, "label": None})
-            ax.annotate(f"{rebased.iloc[-1]:.0f}", (rebased.index[-1], rebased.iloc[-1]), xytext=(3, 0),
-                        textcoords="offset points", va="center", fontsize=8.5, color=style["color"])
-        ax.axvline(cut, color=CUT_COLOUR, ls="--", lw=1.0, zorder=4)
+            rebased = 100 * window[column].to_numpy() / eq[column].asof(cut)
+            ax.plot(x, rebased, zorder=3, **{**style, "label": None})
+            ax.annotate(f"{rebased[-1]:.0f}", (x[-1], rebased[-1]), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=9, color=style["color"])
+        ax.axvline(day_numbers([cut])[0], color=CUT_COLOUR, ls="--", lw=1.0, zorder=4)
         ax.axhline(100, color="black", lw=0.5, alpha=0.6)
-        ax.set_xlim(start, end + (end - start) * 0.08)
-        _month_ticks(ax, start, end)
-        ax.tick_params(labelsize=8.5)
+        month_axis(ax, start, end)
+        ax.set_xlim(*day_numbers([start, end + (end - start) * 0.08]))
+        ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
         partial = "" if str(ep.get("complete", True)) == "True" else " (data ends)"
-        ax.set_title(f"{ep['cycle']}: first cut {cut.date()}{partial}\nmax drawdown in window: strategy "
-                     f"{_pct(ep.get('strategy_max_drawdown'))}, IWM {_pct(ep.get('benchmark_max_drawdown'))}",
-                     fontsize=9.5)
+        ax.set_title(f"{ep['cycle']}: first cut {cut.date()}{partial}\nreturn in window: strategy "
+                     f"{_pct(ep.get('strategy_return'))}, IWM {_pct(ep.get('benchmark_return'))}\nmax drawdown: "
+                     f"strategy {_pct(ep.get('strategy_max_drawdown'))}, IWM {_pct(ep.get('benchmark_max_drawdown'))}",
+                     fontsize=9.5, y=1.0)
         if k % cols == 0:
             ax.set_ylabel("value, first cut = 100")
-    handles = [Line2D([], [], **STRATEGY), Line2D([], [], **IWM),
+    handles = [Line2D([], [], **{**STRATEGY, "label": label}), Line2D([], [], **IWM),
                Line2D([], [], color=CUT_COLOUR, ls="--", lw=1.0, label="first cut")]
-    handles += [Patch(facecolor=REGIME_COLOURS[r], alpha=max(REGIME_ALPHA.get(r, BAND_ALPHA), 0.45), label=r)
-                for r in REGIMES if r in seen_regimes]
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 8), fontsize=9, frameon=False)
-    title = "Each easing cycle: strategy against buy-and-hold IWM, rebased to 100 at the first cut"
-    if total > len(episodes):
+    handles += regime_handles(seen_regimes)
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 8), fontsize=9.5,
+               frameon=False)
+    title = f"Each easing cycle: {label} against buy-and-hold IWM, rebased to 100 at the first cut"
+    if more:
         title += f"\nthe {len(episodes)} most recent of {total} cycles (every cycle is in episodes.csv)"
-    fig.suptitle((ORACLE_PREFIX + title) if oracle else title, fontsize=12,
-                 color=ORACLE_COLOUR if oracle else "black")
+    fig.suptitle((ORACLE_PREFIX + title) if oracle else title, fontsize=11.5, y=1 - 0.12 / fig.get_figheight(),
+                 va="top", color=ORACLE_COLOUR if oracle else "black")
     return fig
 
 
 def plot_hedge(equity: pd.DataFrame, trades: pd.DataFrame, path, oracle: bool = False,
                size: int = CONTRACT_SIZE, first_cuts: list = ()) -> Path:
     """Write `hedge_figure` as a PNG."""
-    return _save(hedge_figure(equity, trades, oracle, size, first_cuts), path)
+    return save_png(hedge_figure(equity, trades, oracle, size, first_cuts), path)
 
 
 def hedge_figure(equity: pd.DataFrame, trades: pd.DataFrame, oracle: bool = False, size: int = CONTRACT_SIZE,
                  first_cuts: list = ()) -> Figure:
-    """The puts' cumulative P&L in USD (after spread and commission) and the marked value of the puts held."""
+    """The puts in proportion to the portfolio: their marked value in % of portfolio value day by day, and
+    per calendar year the premium paid and the hedge's P&L (after spread and commission) in bp of value."""
     eq = _dated(equity)
-    pnl = hedge_pnl(equity, trades, size)
-    fig, ax = _figure((14, 5))
-    _regime_bands(ax, eq["regime"])
-    ax.plot(pnl.index, pnl.to_numpy(), color="#d62728", lw=1.4, zorder=4,
-            label="cumulative hedge P&L (marked value + cash flows)")
-    ax.fill_between(eq.index, eq["option_value"].to_numpy(), 0.0, color="#1f3b73", alpha=0.55, lw=0, zorder=3,
-                    label="marked value of puts held")
-    ax.axhline(0, color="black", lw=0.6)
-    _cut_lines(ax, eq.index, first_cuts, labelled=False)
-    ax.annotate(f"end: {_usd(pnl.iloc[-1])}", (pnl.index[-1], pnl.iloc[-1]), xytext=(-6, 8),
-                textcoords="offset points", ha="right", fontsize=9, color="#d62728",
-                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8), zorder=6)
-    if not (pnl.abs().max() > 0 or eq["option_value"].abs().max() > 0):
-        ax.set_ylim(-1000, 1000)
-        ax.text(0.5, 0.6, "no puts were held in this run", transform=ax.transAxes, ha="center", fontsize=11)
-    ax.yaxis.set_major_formatter(_formatter(_usd))
-    _year_axis(ax, eq.index)
-    ax.set_ylabel("USD")
-    ax.grid(alpha=0.3)
-    _title(ax, f"Put hedge: cumulative P&L after spread and commission, {_span(eq.index)}", oracle)
-    _legend_outside(ax, regimes=eq["regime"])
-    fig.tight_layout()
+    years = hedge_by_year(equity, trades, size)
+    fig, (top, bars) = new_figure(7.0, rows=2, left=0.85, top=0.45, bottom=1.0, hgap=0.75)
+    share = 100 * eq["option_value"] / eq["strategy"]
+    regime_bands(top, eq["regime"])
+    top.fill_between(day_numbers(eq.index), share.to_numpy(), 0.0, color="#1f3b73", alpha=0.6, lw=0, zorder=3)
+    cut_lines(top, eq.index[0], eq.index[-1], first_cuts, labelled=False)
+    year_axis(top, eq.index[0], eq.index[-1])
+    top.set_ylim(0, max(float(share.max()) * 1.15, 0.5))
+    decimals = 1 if top.get_ylim()[1] < 3 else 0
+    top.yaxis.set_major_formatter(_formatter(lambda v: f"{v:.{decimals}f}%"))
+    top.set_ylabel("puts held, % of value")
+    top.grid(alpha=0.3)
+    _title(top, f"Put hedge: marked value of the puts held, in % of portfolio value, {_span(eq.index)}", oracle)
+
+    x = years.index.to_numpy()
+    bars.bar(x - 0.2, -years["premium_bp"].to_numpy(), width=0.4, color=PREMIUM, zorder=3,
+             label="premium paid (incl. spread and commission)")
+    pnl = years["pnl_bp"].to_numpy()
+    bars.bar(x + 0.2, pnl, width=0.4, color=np.where(pnl >= 0, GAIN, LOSS), zorder=3,
+             label="hedge P&L: marks + premium + sales + settlements")
+    bars.axhline(0, color="black", lw=0.6)
+    if len(years):
+        mean = float(years.attrs["pnl_bp_per_year"])
+        bars.axhline(mean, color="#333333", lw=1.0, ls=":", zorder=4,
+                     label=f"hedge P&L over the run: {mean:+.0f} bp a year")
+        bars.set_xticks(x, [f"'{y % 100:02d}" for y in x])
+        bars.set_xlim(x[0] - 0.7, x[-1] + 0.7)
+    else:
+        bars.text(0.5, 0.5, "no puts were held in this run", transform=bars.transAxes, ha="center", fontsize=11)
+    bars.set_ylabel("bp of the year's portfolio value")
+    bars.grid(axis="y", alpha=0.3)
+    bars.set_title("Each calendar year (first and last partial): premium paid (drawn below 0) and the hedge's P&L",
+                   fontsize=10.5, y=1.0)
+    fig.legend(*bars.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3,
+               fontsize=9.5, frameon=False)
     return fig
 
 
-def _figure(size, rows: int = 1, cols: int = 1, height_ratios=None, squeeze: bool = True,
-            layout: str | None = None, sharex: bool = False, sharey: bool = False):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, dpi=DPI, layout=layout)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, cols, squeeze=squeeze, sharex=sharex, sharey=sharey,
-                        height_ratios=height_ratios)
-    return fig, axes
+def plot_rolling(equity: pd.DataFrame, path, rf_annual: pd.Series | float = 0.0, oracle: bool = False,
+                 label: str = LABEL) -> Path:
+    """Write `rolling_figure` as a PNG."""
+    return save_png(rolling_figure(equity, rf_annual, oracle, label), path)
 
 
-def _save(fig: Figure, path) -> Path:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, metadata={"Software": None})
-    return out
+def rolling_figure(equity: pd.DataFrame, rf_annual: pd.Series | float = 0.0, oracle: bool = False,
+                   label: str = LABEL) -> Figure:
+    """Rolling one-year Sharpe, volatility and beta to IWM (`tearsheet.rolling_statistics`, excess
+    returns over `rf_annual`): strategy, IWM and SPY for Sharpe and volatility; the strategy's and
+    SPY's beta to IWM."""
+    eq = _dated(equity)
+    sides = _sides(eq, label)
+    stats = {c: rolling_statistics(eq[c], eq["benchmark"], rf_annual) for c, _ in sides}
+    fig, axes = new_figure(8.0, rows=3, top=0.45, bottom=0.8, hgap=0.2, sharex=True)
+    panels = (("sharpe", "Sharpe (over T-bills)", lambda v: f"{v:.1f}"),
+              ("volatility", "volatility, % a year", lambda v: f"{100 * v:.0f}%"),
+              ("beta", "beta to IWM", lambda v: f"{v:.1f}"))
+    x = day_numbers(eq.index)
+    too_short = len(eq) <= ROLLING_DAYS
+    for ax, (key, label, fmt) in zip(axes, panels):
+        for column, style in sides:
+            if key == "beta" and column == "benchmark":
+                continue
+            series = stats[column][key].reindex(eq.index)
+            ax.plot(x, series.to_numpy(), zorder=3, **style)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if too_short:
+            ax.text(0.5, 0.5, f"the run has {len(eq)} days: not one full {ROLLING_DAYS}-day window", ha="center",
+                    va="center", fontsize=10, transform=ax.transAxes)
+            ax.set_yticks([])
+            continue
+        ax.axhline(1.0 if key == "beta" else 0.0, color="black", lw=0.6)
+        ax.yaxis.set_major_formatter(_formatter(fmt))
+    year_axis(axes[-1], eq.index[0], eq.index[-1])
+    _title(axes[0], f"Rolling {ROLLING_DAYS}-day (one-year) statistics, {_span(eq.index)}", oracle)
+    fig.legend(handles=axes[0].get_legend_handles_labels()[0], loc="lower center", bbox_to_anchor=(0.5, 0.0),
+               ncol=3, fontsize=9.5, frameon=False)
+    return fig
+
+
+def _sides(eq: pd.DataFrame, label: str) -> list[tuple[str, dict]]:
+    """(column, line style) of the strategy, IWM and SPY, as far as `eq` has them."""
+    return [(c, s) for c, s in (("strategy", {**STRATEGY, "label": label}), ("benchmark", IWM), ("spy", SPY)) if c in eq]
 
 
 def _dated(frame: pd.DataFrame) -> pd.DataFrame:
@@ -269,68 +331,16 @@ def _dated(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _regime_bands(ax, regime: pd.Series, alpha: float | None = None) -> None:
-    regime = regime.dropna()
-    if regime.empty:
-        return
-    for name, start, end in regime_spans(regime):
-        ax.axvspan(start, end, color=REGIME_COLOURS.get(name, "#ffffff"),
-                   alpha=alpha if alpha is not None else REGIME_ALPHA.get(name, BAND_ALPHA), lw=0, zorder=0)
-
-
-def _cut_lines(ax, days: pd.DatetimeIndex, first_cuts, labelled: bool) -> None:
-    shown = [pd.Timestamp(c) for c in first_cuts if days[0] <= pd.Timestamp(c) <= days[-1]]
-    span = (days[-1] - days[0]).days
-    for k, cut in enumerate(shown):
-        ax.axvline(cut, color=CUT_COLOUR, ls="--", lw=1.0, zorder=4,
-                   label="first cut of an easing cycle" if k == 0 else None)
-        if labelled and len(shown) <= MAX_CYCLES_SHOWN:  # more labels would only overlap
-            near_end = (days[-1] - cut).days < 0.08 * span
-            ax.annotate(f"first cut\n{cut.date()}", (cut, 0.98 if k % 2 == 0 else 0.885),
-                        xycoords=("data", "axes fraction"), xytext=(-4 if near_end else 4, 0),
-                        textcoords="offset points", va="top", ha="right" if near_end else "left",
-                        fontsize=9, color=CUT_COLOUR,
-                        bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8), zorder=6)
-
-
-def _year_axis(ax, days: pd.DatetimeIndex) -> None:
-    """Dates along x over the whole run: years, or months for a run shorter than four years."""
-    ax.set_xlim(days[0], days[-1])
-    years = (days[-1] - days[0]).days / 365.25
-    if years < 4:
-        _month_ticks(ax, days[0], days[-1])
-        ax.set_xlabel("date")
-        return
-    import matplotlib.dates as mdates
-
-    step = 1 if years <= 12 else 2 if years <= 32 else 5
-    ax.xaxis.set_major_locator(mdates.YearLocator(step))
-    ax.xaxis.set_minor_locator(mdates.YearLocator(1))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-    ax.set_xlabel("year")
-
-
-def _month_ticks(ax, start: pd.Timestamp, end: pd.Timestamp) -> None:
-    """About five to eight month ticks, labelled with the year where it changes."""
-    from matplotlib.dates import ConciseDateFormatter, MonthLocator
-
-    months = (end - start).days / 30.44
-    step = next((m for m in (1, 2, 3, 4, 6, 12) if months / m <= 8), 12)
-    locator = MonthLocator(bymonth=range(1, 13, step))
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-
-
 def _usd_log_axis(ax, ratio: float) -> None:
     """USD labels on a log axis: 1-2-5 steps, or evenly spaced values when the curve spans under 4x."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
     if ratio < 4:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=7))
     else:
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=20))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _usd(v)))
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _formatter(fn):
@@ -352,7 +362,7 @@ def _usd(v: float) -> str:
 
 
 def _pct(x) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{float(x):.1%}"
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{float(x):+.1%}"
 
 
 def _span(days: pd.DatetimeIndex) -> str:
@@ -360,20 +370,14 @@ def _span(days: pd.DatetimeIndex) -> str:
 
 
 def _title(ax, text: str, oracle: bool) -> None:
-    ax.set_title((ORACLE_PREFIX + text) if oracle else text, fontsize=12,
+    ax.set_title((ORACLE_PREFIX + text) if oracle else text, fontsize=11.5, y=1.0,  # a fixed place: not searched
                  color=ORACLE_COLOUR if oracle else "black")
 
 
-def _legend_outside(ax, regimes: pd.Series | None = None) -> None:
-    from matplotlib.patches import Patch
-
+def _legend_below(fig, ax, regimes: pd.Series | None = None) -> None:
+    """The axes' lines and the regimes seen, in rows along the bottom of the figure."""
     handles, _ = ax.get_legend_handles_labels()
     if regimes is not None:
-        handles += [Patch(facecolor=REGIME_COLOURS[r], alpha=max(REGIME_ALPHA.get(r, BAND_ALPHA), 0.45),
-                          label=f"regime: {r}") for r in REGIMES if (regimes == r).any()]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
-
-
-def _holding_colours(names) -> list[str]:
-    extra = iter(EXTRA_COLOURS * 4)
-    return [HOLDING_COLOURS.get(n) or next(extra) for n in names]
+        handles += regime_handles(regimes.dropna().unique(), prefix="regime: ")
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=min(5, len(handles)),
+               fontsize=9.5, frameon=False)

@@ -1,12 +1,15 @@
 """The run report: one self-contained HTML page (plus its CSVs and PNGs) from a saved run folder.
 
 `render(run_dir, source)` reads only the files a run wrote (metrics.json, equity.csv,
-trades.csv, episodes.csv, config.toml, plots/regimes.png) and IWM's price file for the claims,
-so a saved run can be re-reported at any time. It writes, and overwrites, only the files in
-`REPORT_FILES`; everything is built in a scratch folder first and moved into place at the end,
-so a failed render leaves the previous report intact. The page embeds its images as base64
-data URIs, uses inline CSS and links to nothing, so it opens offline; it carries no timestamp,
-so the same run renders to the same bytes.
+trades.csv, episodes.csv, config.toml, cash_rate.csv, plots/regimes.png), IWM's price file for
+the claims and USREC (NBER's recession months, a label known only later) to say what each easing
+cycle turned out to be, so a saved run can be re-reported at any time. It writes, and
+overwrites, only the files in `REPORT_FILES`; everything is built in a scratch folder first and
+moved into place at the end, so a failed render leaves the previous report intact. The page
+opens with the answer (`<section id="verdict">`: each easing cycle, the verdict against the
+baselines, the price of foresight, the parameters changed), then the tear sheet and the
+pictures. It embeds its images as base64 data URIs, uses inline CSS and links to nothing, so it
+opens offline; it carries no timestamp, so the same run renders to the same bytes.
 """
 from __future__ import annotations
 
@@ -21,23 +24,33 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from fedcut.analyzers import plots
-from fedcut.analyzers.attribution import CONTRACT_SIZE, OPTION_COMMISSIONS, PUTS, attribution, daily_attribution
+from fedcut.analyzers import plots, tearsheet
+from fedcut.analyzers.attribution import (
+    CONTRACT_SIZE, OPTION_COMMISSIONS, PUTS, WEIGHT_PREFIX, attribution, daily_attribution, hedge_by_year,
+)
+from fedcut.analyzers.bootstrap import verdict_word
 from fedcut.analyzers.claims import check_claims
+from fedcut.analyzers.episodes import RUNUP_MONTHS, recession_label
+from fedcut.config import changed_parameters, flatten
 from fedcut.data.sources import DataSource
 from fedcut.errors import DataError
-from fedcut.files import own_folder, remove_stale_temporaries, writing
+from fedcut.files import Output, own_folder, remove_stale_temporaries, write_all, writing
 from fedcut.params import iso_date
 from fedcut.signals.plot import MAX_CYCLES_SHOWN
+from fedcut.strategies.baselines import LABELS
 
-PLOTS = ("equity", "underwater", "holdings", "cycles", "hedge")
-REPORT_FILES = ("report.html", "claims.csv", "attribution.csv", *(f"plots/{p}.png" for p in PLOTS))
+PLOTS = ("equity", "underwater", "rolling", "holdings", "cycles", "hedge")
+REPORT_FILES = ("report.html", "claims.csv", "attribution.csv", "tearsheet.csv", *(f"plots/{p}.png" for p in PLOTS))
 RUN_FILES = ("metrics.json", "equity.csv", "trades.csv", "episodes.csv", "config.toml")
+CASH_RATE = "cash_rate.csv"  # the risk-free rate; a run folder of an earlier version has none
+RUNUP_NUMBERS = tuple(f"{side}_return_before_{RUNUP_MONTHS}m" for side in ("strategy", "benchmark"))
 RESIDUAL_TOLERANCE = 1e-6  # attribution that misses the total P&L by more than this share is flagged
-NUMBER = re.compile(r"^([-+]?\$?[\d.,]+%?|n/a)$")  # a cell holding one number (right-aligned)
-SIDES = (("strategy", "fedcut strategy"), ("benchmark", "buy-and-hold IWM"), ("spy", "buy-and-hold SPY"))
+NUMBER = re.compile(r"^([-+]?\$?[\d.,]+( pp|%)?|n/a|[-+]?[\d.,]+ bp)$")  # a cell holding one number (right-aligned)
+# the curves the tables compare; the page names the strategy by the run's own rules (`SavedRun.label`)
+SIDES = (("strategy", LABELS["fedcut"]), ("benchmark", "buy-and-hold IWM"), ("spy", "buy-and-hold SPY"))
 # What the report reads from a run folder, checked before it is used (load_run).
 REQUIRED_SECTIONS = ("run", "hedge", "strategy", "benchmark")
 SIDE_NUMBERS = ("final_value", "total_return", "cagr", "volatility", "sharpe", "sortino", "calmar", "max_drawdown",
@@ -69,10 +82,21 @@ class SavedRun:
     episodes: pd.DataFrame
     config_text: str
     config: dict
+    cash_rate: pd.Series | None = None  # annual, continuous, per day of equity; None in an older folder
 
     @property
     def oracle(self) -> bool:
         return bool(self.metrics["run"].get("oracle", False))
+
+    @property
+    def label(self) -> str:
+        """The run's own strategy, as the pages name it."""
+        own = str(self.metrics["run"].get("strategy", "fedcut"))
+        return LABELS.get(own, own)
+
+    @property
+    def risk_free(self) -> pd.Series | float:
+        return self.cash_rate if self.cash_rate is not None else 0.0
 
     @property
     def contract_size(self) -> int:
@@ -85,7 +109,7 @@ def load_run(run_dir: Path) -> SavedRun:
     may hold anything: text is only ever shown escaped, and the report reads and writes no file
     through a symbolic link (which could point anywhere, e.g. at a key to be embedded)."""
     run_dir = Path(run_dir)
-    for name in (*RUN_FILES, "plots", "plots/regimes.png"):
+    for name in (*RUN_FILES, CASH_RATE, "plots", "plots/regimes.png"):
         if (run_dir / name).is_symlink():
             raise DataError(f"{run_dir / name}: a symbolic link; the report reads and writes only the run "
                             "folder's own files")
@@ -110,8 +134,8 @@ def load_run(run_dir: Path) -> SavedRun:
     equity = equity.set_index("date")
     trades = _table(run_dir / "trades.csv", TRADES_READ, dates=("date",), numbers=TRADES_NUMBERS)
     if (run_dir / "episodes.csv").read_bytes().strip():
-        episodes = _table(run_dir / "episodes.csv", EPISODES_READ, dates=EPISODES_DATES, numbers=EPISODES_NUMBERS,
-                          text=("cycle",), parse_dates=False)
+        episodes = _table(run_dir / "episodes.csv", EPISODES_READ, dates=EPISODES_DATES,
+                          numbers=EPISODES_NUMBERS + RUNUP_NUMBERS, text=("cycle",), parse_dates=False)
         _check_episodes(episodes, equity.index, run_dir / "episodes.csv")
     else:  # no easing cycle falls inside the run
         episodes = pd.DataFrame(columns=["cycle", "first_cut", "window_start", "window_end", "coverage"])
@@ -126,7 +150,22 @@ def load_run(run_dir: Path) -> SavedRun:
     except ValueError as exc:
         raise DataError(f"{run_dir / 'metrics.json'}: not valid JSON ({exc})") from None
     _check_metrics(metrics, run_dir / "metrics.json")
-    return SavedRun(run_dir, metrics, equity, trades, episodes, text, config)
+    return SavedRun(run_dir, metrics, equity, trades, episodes, text, config, _cash_rate(run_dir / CASH_RATE, equity.index))
+
+
+def _cash_rate(path: Path, days: pd.DatetimeIndex) -> pd.Series | None:
+    """cash_rate.csv on the equity curve's days (None when the folder has no such file)."""
+    if not path.is_file():
+        return None
+    table = _table(path, ("date", "cash_rate"), dates=("date",), numbers=("cash_rate",))
+    rate = table.set_index("date")["cash_rate"]
+    if not rate.index.is_monotonic_increasing or rate.index.has_duplicates:
+        raise DataError(f"{path}: dates are not in increasing order")
+    rate = rate.reindex(days)
+    if rate.isna().any() or (rate.abs() > 1.0).any():
+        bad = rate.index[(rate.isna() | (rate.abs() > 1.0)).to_numpy()][0]
+        raise DataError(f"{path}: no rate (an annual fraction) for {bad.date()}, a day of equity.csv")
+    return rate
 
 
 def _text_file(path: Path) -> str:
@@ -225,9 +264,51 @@ def _check_metrics(m, path: Path) -> None:
     if not isinstance(run.get("oracle", False), bool):
         fail("run.oracle", f"must be true or false, got {run['oracle']!r}")
 
+    def section(value, key: str) -> dict:
+        if not isinstance(value, dict):
+            fail(key, "must be an object")
+        return value
 
-def render(run_dir: Path, source: DataSource) -> Path:
-    """Write the report files into `run_dir` (replacing earlier ones) and return the path of report.html."""
+    def interval(value, key: str) -> None:
+        if value is None:  # no interval: a run too short to resample
+            return
+        if not (isinstance(value, list) and len(value) == 2):
+            fail(key, f"must be a [low, high] pair or null, got {value!r}")
+        for k, bound in enumerate(value):
+            number(bound, f"{key}[{k}]")
+
+    for name, figures in section(m.get("baselines", {}), "baselines").items():
+        for key in ("cagr", "volatility", "sharpe", "max_drawdown", "calmar", "time_in_iwm"):
+            number(section(figures, f"baselines.{name}").get(key), f"baselines.{name}.{key}")
+    if "verdict" in m:
+        v = section(m["verdict"], "verdict")
+        number(v.get("n_easing_cycles"), "verdict.n_easing_cycles", whole=True)
+        for name, entry in section(v.get("against"), "verdict.against").items():
+            entry = section(entry, f"verdict.against.{name}")
+            for key in ("sharpe_diff", "cagr_diff", "p_better"):
+                number(entry.get(key), f"verdict.against.{name}.{key}")
+            for key in ("sharpe_diff_ci", "cagr_diff_ci"):
+                interval(entry.get(key), f"verdict.against.{name}.{key}")
+    if "foresight" in m:
+        f = section(m["foresight"], "foresight")
+        number(f.get("cagr_gain"), "foresight.cagr_gain")
+        number(f.get("oracle_lead_days"), "foresight.oracle_lead_days", whole=True)
+        for side in ("real_time", "oracle"):
+            figures = section(f.get(side), f"foresight.{side}")
+            for key in ("cagr", "sharpe", "max_drawdown"):
+                number(figures.get(key), f"foresight.{side}.{key}")
+            for cycle, c in section(figures.get("cycles", {}), f"foresight.{side}.cycles").items():
+                for key in ("max_drawdown", "return"):
+                    number(section(c, f"foresight.{side}.cycles.{cycle}").get(key),
+                           f"foresight.{side}.cycles.{cycle}.{key}")
+
+
+def render(run_dir: Path, source: DataSource, alongside: tuple[Output, ...] = ()) -> Path:
+    """Write the report files into `run_dir` (replacing earlier ones) and return the path of report.html.
+
+    `alongside` are other files of the run folder to write meanwhile (a new run's signals.csv and
+    regimes picture): they are shared out over two processes with the pictures (`files.write_all`).
+    """
     run_dir = Path(run_dir)
     saved = load_run(run_dir)
     remove_stale_temporaries(run_dir)
@@ -236,18 +317,13 @@ def render(run_dir: Path, source: DataSource) -> Path:
     try:
         with writing(scratch / "plots"):
             (scratch / "plots").mkdir(parents=True)
-        iwm = source.prices("IWM")
-        claims = check_claims(iwm["adj_close"], iwm["close"])
-        with writing(scratch / "claims.csv"):
-            claims.to_csv(scratch / "claims.csv", index=False, float_format="%.10g")
-        try:
-            table = attribution(saved.equity, saved.trades, saved.contract_size)
-        except DataError as exc:  # the saved files contradict each other
-            raise DataError(f"{run_dir}: {exc}") from None
-        with writing(scratch / "attribution.csv"):
-            _attribution_csv(table).to_csv(scratch / "attribution.csv", index=False, float_format="%.10g")
-        _draw(saved, scratch / "plots")
-        page = _page(saved, claims, table, iwm.index[-1], scratch / "plots", run_dir / "plots" / "regimes.png")
+        found = write_all([*_drawings(saved, scratch / "plots"), *alongside],
+                          meanwhile=lambda: _findings(saved, source, run_dir), meanwhile_cost=TABLES_COST)
+        for name, frame in (("claims.csv", found.claims), ("attribution.csv", _attribution_csv(found.attribution)),
+                            ("tearsheet.csv", found.statistics.reset_index())):
+            with writing(scratch / name):
+                frame.to_csv(scratch / name, index=False, float_format="%.10g")
+        page = _page(saved, found, scratch / "plots", run_dir / "plots" / "regimes.png")
         with writing(scratch / "report.html"):
             (scratch / "report.html").write_text(page, encoding="utf-8")
         own_folder(run_dir / "plots")
@@ -259,6 +335,69 @@ def render(run_dir: Path, source: DataSource) -> Path:
     return run_dir / "report.html"
 
 
+# Rough seconds of work per picture on an idle machine: they only share the pictures out evenly.
+DRAWING_COSTS = {"equity": 0.25, "underwater": 0.3, "rolling": 0.35, "holdings": 0.25, "cycles": 0.4, "hedge": 0.35}
+TABLES_COST = 0.35  # the claims, attribution, tear sheet and recession labels, computed meanwhile
+
+
+def _drawings(saved: SavedRun, folder: Path) -> list[Output]:
+    eq, oracle, label = saved.equity, saved.oracle, saved.label
+    cuts = list(saved.episodes["first_cut"]) if len(saved.episodes) else []
+    draw = {
+        "equity": lambda p: plots.plot_equity(eq, cuts, p, oracle, label=label),
+        "underwater": lambda p: plots.plot_underwater(eq, p, oracle, first_cuts=cuts, label=label),
+        "rolling": lambda p: plots.plot_rolling(eq, p, saved.risk_free, oracle, label=label),
+        "holdings": lambda p: plots.plot_holdings(eq, p, oracle, label=label),
+        "cycles": lambda p: plots.plot_cycles(eq, saved.episodes, p, oracle, label=label),
+        "hedge": lambda p: plots.plot_hedge(eq, saved.trades, p, oracle, saved.contract_size, first_cuts=cuts),
+    }
+    return [Output(folder / f"{name}.png", DRAWING_COSTS[name], lambda n=name: draw[n](folder / f"{n}.png"))
+            for name in PLOTS]
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the page shows besides the pictures, computed from the saved run (and IWM and USREC)."""
+
+    claims: pd.DataFrame
+    attribution: pd.DataFrame
+    statistics: pd.DataFrame  # tearsheet.csv: one row per statistic, a column per curve
+    outcomes: dict[str, str]  # cycle -> what it turned out to be
+    iwm_last: pd.Timestamp
+
+
+def _findings(saved: SavedRun, source: DataSource, run_dir: Path) -> Findings:
+    iwm = source.prices("IWM")
+    claims = check_claims(iwm["adj_close"], iwm["close"])
+    try:
+        table = attribution(saved.equity, saved.trades, saved.contract_size)
+    except DataError as exc:  # the saved files contradict each other
+        raise DataError(f"{run_dir}: {exc}") from None
+    eq = saved.equity
+    curves = {k: eq[k] for k, _ in SIDES if k in eq}
+    held = (np.arange(len(eq)) >= 1).astype(float)  # buy-and-hold is bought at the second day's open
+    exposure = {k: pd.Series(held, index=eq.index) for k in curves}
+    exposure["strategy"] = eq.filter(regex=f"^{WEIGHT_PREFIX}").clip(lower=0.0).sum(axis=1)
+    statistics = tearsheet.statistics_table(curves, eq["benchmark"], exposure, saved.risk_free)
+    return Findings(claims, table, statistics, _outcomes(saved, source), iwm.index[-1])
+
+
+def _outcomes(saved: SavedRun, source: DataSource) -> dict[str, str]:
+    """Each cycle's recession label (USREC) and the regime the rules called most in its window."""
+    try:
+        usrec = source.macro("USREC")
+    except DataError as exc:
+        usrec, missing = None, f"recession dates unknown ({exc})"
+    out = {}
+    for ep in saved.episodes.itertuples():
+        recession = recession_label(usrec, pd.Timestamp(ep.window_start), pd.Timestamp(ep.window_end)) \
+            if usrec is not None else missing
+        mix = str(getattr(ep, "regime_mix", "") or "")
+        called = f"; rules called mostly {mix.split(', ')[0]}" if mix and mix != "nan" else ""
+        out[str(ep.cycle)] = recession + called
+    return out
+
+
 def _attribution_csv(table: pd.DataFrame) -> pd.DataFrame:
     total = pd.DataFrame([{"component": "total (final - initial value)", "pnl_usd": table.attrs["total_pnl"],
                            "share_of_total": 1.0,
@@ -266,55 +405,47 @@ def _attribution_csv(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([table, total], ignore_index=True)
 
 
-def _draw(saved: SavedRun, folder: Path) -> None:
-    eq, oracle = saved.equity, saved.oracle
-    cuts = list(saved.episodes["first_cut"]) if len(saved.episodes) else []
-    with writing(folder / "equity.png"):
-        plots.plot_equity(eq, cuts, folder / "equity.png", oracle)
-    with writing(folder / "underwater.png"):
-        plots.plot_underwater(eq, folder / "underwater.png", oracle, first_cuts=cuts)
-    with writing(folder / "holdings.png"):
-        plots.plot_holdings(eq, folder / "holdings.png", oracle)
-    with writing(folder / "cycles.png"):
-        plots.plot_cycles(eq, saved.episodes, folder / "cycles.png", oracle)
-    with writing(folder / "hedge.png"):
-        plots.plot_hedge(eq, saved.trades, folder / "hedge.png", oracle, saved.contract_size, first_cuts=cuts)
-
-
 # ---- the page -------------------------------------------------------------------------------
 
 CSS = """
-body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;max-width:1600px;padding:0 18px 40px;color:#1b1b1b;line-height:1.4}
-h1{font-size:1.55em;margin:18px 0 4px}h2{font-size:1.2em;margin:30px 0 8px;border-bottom:2px solid #1f3b73;padding-bottom:3px}
+body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;max-width:1300px;padding:0 18px 40px;color:#1b1b1b;line-height:1.4}
+h1{font-size:1.5em;margin:18px 0 4px}h2{font-size:1.25em;margin:34px 0 8px;border-bottom:2px solid #1f3b73;padding-bottom:3px}
+h3{font-size:1.05em;margin:18px 0 6px}
 .sub{color:#555;margin:0 0 12px}
-.oracle{background:#b00000;color:#fff;font-weight:700;font-size:1.25em;padding:14px 18px;margin:14px 0;border-radius:4px;text-align:center}
+.oracle{background:#b00000;color:#fff;font-weight:700;font-size:1.15em;padding:12px 18px;margin:14px 0;border-radius:4px;text-align:center}
+#verdict{background:#f4f7fb;border:1px solid #c9d3e3;border-radius:6px;padding:4px 18px 12px;margin:14px 0}
+#verdict h2{margin-top:14px}
+.answer{font-size:1.05em;margin:8px 0}
 .warnings{background:#fff6e0;border-left:5px solid #e08a00;padding:8px 14px;margin:12px 0}
 .warnings ul{margin:4px 0 4px 18px;padding:0}
-.pair{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
-.pair figure{flex:3 1 720px;margin:0}.pair .numbers{flex:1 1 360px;min-width:320px}
-figure img{width:100%;height:auto;border:1px solid #ddd}
-figcaption{font-size:.85em;color:#555;margin-top:3px}
-table{border-collapse:collapse;font-size:.86em;margin:0 0 12px}
-th,td{border:1px solid #d5d5d5;padding:3px 7px;vertical-align:top}
-th{background:#eef1f6;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tr.total td{font-weight:700;background:#f6f6f6}
-.neg{color:#a40000}.pos{color:#116611}
+.row{display:flex;flex-wrap:wrap;gap:12px 28px;align-items:flex-start}.row>div{min-width:0;max-width:100%}
+figure{margin:10px 0 16px}figure img{display:block;width:auto;max-width:100%;height:auto;border:1px solid #ddd}
+figcaption{font-size:.88em;color:#555;margin-top:3px;max-width:1240px}
+table{border-collapse:collapse;font-size:.88em;margin:0 0 10px}
+table.full{width:100%}
+th,td{border:1px solid #d5d5d5;padding:3px 6px;vertical-align:top}
+th{background:#eef1f6;text-align:left;font-weight:600}thead th{vertical-align:bottom}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.d{white-space:nowrap}td.good{color:#116611}td.bad{color:#a40000}
+td.heat{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;font-size:.95em}
+tr.total td{font-weight:700;background:#f6f6f6}tr.own td,tr.own th{font-weight:700;background:#fffbe8}
+.neg{color:#a40000}.pos{color:#116611}.flag{color:#a40000;font-weight:600}
 .verdict-holds{color:#116611;font-weight:700}.verdict-overstated,.verdict-understated{color:#a40000;font-weight:700}
-pre{background:#f6f6f6;border:1px solid #ddd;padding:10px;font-size:.8em;overflow-x:auto;max-height:520px}
-.note{font-size:.85em;color:#444}
+pre{background:#f6f6f6;border:1px solid #ddd;padding:10px;font-size:.8em;white-space:pre-wrap;overflow-wrap:anywhere;max-height:520px;overflow-y:auto}
+.note{font-size:.88em;color:#444;max-width:1240px}
 """
 
 
-def _page(saved: SavedRun, claims: pd.DataFrame, table: pd.DataFrame, iwm_last: pd.Timestamp,
-          plot_dir: Path, regimes_png: Path) -> str:
+def _page(saved: SavedRun, found: Findings, plot_dir: Path, regimes_png: Path) -> str:
     m, run = saved.metrics, saved.metrics["run"]
-    title = f"fedcut run report, {run['start']} to {run['end']} (config {run.get('config_hash', '')})"
+    title = f"fedcut run report: {saved.label}, {run['start']} to {run['end']} (config {run.get('config_hash', '')})"
     if saved.oracle:
         title = "ORACLE - " + title
-    parts = [f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{_e(title)}</title>\n"
-             f"<style>{CSS}</style>\n</head>\n<body>"]
+    parts = [f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+             f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>"]
     if saved.oracle:
-        parts.append(f'<div class="oracle">ORACLE - {_e(run.get("label") or "ORACLE MODE: future information")}. '
+        parts.append(f'<div class="oracle">{_e(run.get("label") or "ORACLE MODE: future information")}. '
                      "These results use information no investor had at the time; they measure what foresight "
                      "is worth, not what the strategy could have earned.</div>")
     if run.get("backfilled_indices"):
@@ -322,49 +453,207 @@ def _page(saved: SavedRun, claims: pd.DataFrame, table: pd.DataFrame, iwm_last: 
                      "those dates are full-sample reconstructions nobody could see at the time: these results "
                      "are not what the rules could have done.</div>")
     parts.append(f"<h1>{_e(title)}</h1>")
-    parts.append('<p class="sub">The fedcut strategy against buy-and-hold IWM (total return) and SPY, '
-                 "each starting with the same cash. Pictures first, their numbers beside them.</p>")
-    parts.append(_warnings(saved, table, iwm_last))
+    parts.append(f'<p class="sub">{_e(saved.label)} against buy-and-hold IWM (total return), SPY and the simple '
+                 "rules it has to beat, each starting with the same cash and trading through the same execution. "
+                 "The answer first; the tear sheet and the pictures below it.</p>")
     shown = saved.episodes.iloc[-MAX_CYCLES_SHOWN:]  # bounded whatever the data; episodes.csv has them all
-    hedge_by_cycle = _hedge_by_cycle(saved, shown)
     more = (f" The {len(shown)} most recent of {len(saved.episodes)} cycles; every cycle is in episodes.csv."
             if len(shown) < len(saved.episodes) else "")
-
-    parts.append("<h2>Strategy against buy-and-hold</h2>")
-    parts.append(_pair(_figure(plot_dir / "equity.png", "Value in USD, log scale; background = regime called "
-                                                      "that day; dashed lines = first cut of each easing cycle."),
-                       _headline_table(m)))
-    parts.append("<h2>Drawdowns</h2>")
-    parts.append(_pair(_figure(plot_dir / "underwater.png", "Fall from the running high, %."), _drawdown_table(m)))
-    parts.append("<h2>Easing cycles</h2>")
-    parts.append(_pair(_figure(plot_dir / "cycles.png", "Each cycle's window (6 months before the first cut to "
-                                                       "24 after, clipped to the data), rebased to 100 at the cut."
-                                                       + more),
-                       _cycles_table(shown, hedge_by_cycle)))
-    parts.append("<h2>Holdings and where the P&amp;L came from</h2>")
-    parts.append(_pair(_figure(plot_dir / "holdings.png", "Share of strategy value per holding, cash and puts "
-                                                         "at their marked value."),
-                       _attribution_table(table) + _regime_share_table(m)))
-    parts.append("<h2>Put hedge</h2>")
-    parts.append(_pair(_figure(plot_dir / "hedge.png", "Cumulative P&L of the puts: marked value of the puts "
-                                                      "held plus every premium, sale and settlement, after "
-                                                      "spread and commission."),
-                       _hedge_table(m, table, hedge_by_cycle)))
+    parts.append(_verdict_section(saved, found, shown, more))
+    parts.append(_warnings(saved, found))
+    parts.append('<section id="performance"><h2>Strategy against buy-and-hold</h2>')
+    parts.append(_figure(plot_dir / "equity.png", "Value in USD, log scale; background = regime called that day; "
+                                                  "dashed lines = first cut of each easing cycle."))
+    parts.append(_headline_table(saved) + "</section>")
+    parts.append('<section id="drawdowns"><h2>Drawdowns</h2>')
+    parts.append(_figure(plot_dir / "underwater.png", "Fall from the running high, %, on one scale for the three."))
+    parts.append(f'<section id="top-drawdowns"><h3>The {tearsheet.TOP_DRAWDOWNS} deepest drawdowns</h3>'
+                 f"{_top_drawdowns(saved)}</section></section>")
+    parts.append(_monthly_section(saved))
+    parts.append('<section id="rolling"><h2>Rolling one-year Sharpe, volatility and beta</h2>')
+    parts.append(_figure(plot_dir / "rolling.png", f"Each day, the statistic over the {tearsheet.ROLLING_DAYS} "
+                                                   "trading days ending that day: Sharpe over the T-bill rate, "
+                                                   "annualised volatility, beta of daily excess returns to IWM's."))
+    parts.append("</section>")
+    parts.append(_statistics_section(saved, found.statistics))
+    parts.append('<section id="cycles"><h2>Easing cycles in detail</h2>')
+    parts.append(_figure(plot_dir / "cycles.png", f"Each cycle's window ({_window_words(saved)}), rebased to 100 "
+                                                  f"at the cut.{more}"))
+    parts.append(_cycles_table(shown) + "</section>")
+    parts.append('<section id="holdings"><h2>Holdings and where the P&amp;L came from</h2>')
+    parts.append(_figure(plot_dir / "holdings.png", "Share of strategy value per holding, cash and puts at their "
+                                                    "marked value."))
+    parts.append(f'<div class="row"><div>{_attribution_table(found.attribution)}</div>'
+                 f"<div>{_regime_share_table(m)}</div></div></section>")
+    parts.append('<section id="hedge"><h2>Put hedge</h2>')
+    parts.append(_figure(plot_dir / "hedge.png", "Top: the puts' marked value in % of portfolio value. Bottom: per "
+                                                 "calendar year, the premium paid and the hedge's P&L (change in "
+                                                 "marks plus premium, sales and settlements, after spread and "
+                                                 "commission), each day's amount in bp of the previous close's value, "
+                                                 "summed."))
+    parts.append(_hedge_tables(saved, found.attribution, _hedge_by_cycle(saved, shown)) + "</section>")
     if regimes_png.is_file():
-        parts.append("<h2>Regime signal</h2>")
-        parts.append(_pair(_figure(regimes_png, "IWM total return with the regime called each day (from the run's "
-                                                "plots/regimes.png)."), ""))
-    parts.append("<h2>The seed's claims, measured on IWM's data</h2>")
-    parts.append(_claims_table(claims))
-    parts.append("<h2>Data provenance</h2>")
-    parts.append(_provenance(saved, iwm_last))
-    parts.append("<h2>Resolved configuration (config.toml)</h2>")
-    parts.append(f"<pre>{_e(saved.config_text)}</pre>")
+        parts.append('<section id="regimes"><h2>Regime signal</h2>')
+        parts.append(_figure(regimes_png, "IWM total return with the regime called each day (the run's "
+                                          "plots/regimes.png).") + "</section>")
+    parts.append('<section id="claims"><h2>The seed\'s claims, measured on IWM\'s data</h2>')
+    parts.append(_claims_table(found.claims) + "</section>")
+    parts.append('<section id="provenance"><h2>Data provenance</h2>')
+    parts.append(_provenance(saved, found.iwm_last) + "</section>")
+    parts.append('<section id="configuration"><h2>Resolved configuration (config.toml)</h2>')
+    parts.append(f"<pre>{_e(saved.config_text)}</pre></section>")
     parts.append("</body>\n</html>\n")
     return "\n".join(parts)
 
 
-def _warnings(saved: SavedRun, table: pd.DataFrame, iwm_last: pd.Timestamp) -> str:
+# ---- the answer ------------------------------------------------------------------------------
+
+def _verdict_section(saved: SavedRun, found: Findings, shown: pd.DataFrame, more: str) -> str:
+    m = saved.metrics
+    parts = ['<section id="verdict"><h2>The answer</h2>', f'<p class="answer">{_answer(saved, shown)}</p>']
+    parts.append(f"<h3>Each easing cycle: buying before the cut, holding through it</h3>{_answer_table(shown, found)}")
+    parts.append(f'<p class="note">Window: {_window_words(saved)}. Drawdown avoided = strategy max drawdown - '
+                 "IWM's (positive: shallower); return given up = IWM's window return - the strategy's (positive: "
+                 "it earned less). The recession column uses NBER's dates (USREC), known months or years later: a "
+                 f"label for judging the cycle, never an input to the rules.{_e(more)}</p>")
+    if m.get("baselines") or m.get("verdict"):
+        parts.append(f"<h3>Against the baselines</h3>{_baselines_table(saved)}")
+        v = m.get("verdict")
+        if v:
+            parts.append(f'<p class="note">Differences are {_e(saved.label)} minus the baseline, with 95% intervals '
+                         f"from a paired stationary block bootstrap of daily returns (mean block {_e(v.get('mean_block_days'))} "
+                         f"days, {_e(v.get('resamples'))} resamples, seed {_e(v.get('seed'))}); P(higher) is the share "
+                         "of resamples in which the strategy's Sharpe is the higher. Better or worse only when the "
+                         "whole Sharpe interval is on one side of zero.</p>")
+    side = [_foresight_table(m.get("foresight")), _changed_table(saved)]
+    parts.append('<div class="row">' + "".join(f"<div>{t}</div>" for t in side if t) + "</div>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _answer(saved: SavedRun, shown: pd.DataFrame) -> str:
+    """The bottom line in a few sentences, every number from the run's files."""
+    m = saved.metrics
+    s, b = m["strategy"], m["benchmark"]
+    text = (f"From {_e(m['run']['start'])} to {_e(m['run']['end'])}, {_e(saved.label)} compounded at "
+            f"{_pct(s['cagr'], True)} a year with a worst drawdown of {_pct(s['max_drawdown'], True)}; buy-and-hold "
+            f"IWM at {_pct(b['cagr'], True)} with {_pct(b['max_drawdown'], True)}.")
+    rows = [ep for _, ep in shown.iterrows() if not (_missing(ep.get("strategy_max_drawdown"))
+                                                     or _missing(ep.get("benchmark_max_drawdown")))]
+    if rows:
+        shallower = sum(ep["strategy_max_drawdown"] > ep["benchmark_max_drawdown"] for ep in rows)
+        higher = sum(ep["strategy_return"] > ep["benchmark_return"] for ep in rows)
+        text += (f" In the {_count(len(rows), 'easing cycle')} shown, its drawdown was shallower than IWM's in "
+                 f"{shallower} and its window return higher in {higher}.")
+    v = m.get("verdict")
+    if v and v.get("against"):
+        entries = list(v["against"].values())
+        words = [verdict_word(entry) for entry in entries]
+        tally = ", ".join(f"{words.count(w)} {w}" for w in ("better", "worse", "not distinguishable") if words.count(w))
+        if tally:
+            text += f" Its Sharpe ratio against the {_count(len(words), 'baseline')}: {tally} (95% intervals)."
+        undefined = [e for e, w in zip(entries, words) if w == "undefined"]
+        if undefined:
+            text += (f" Against {len(undefined)} of the {_count(len(words), 'baseline')} it "
+                     f"{_e(undefined[0]['sentence'])}.")
+        text += f" The evidence rests on {_count(v['n_easing_cycles'], 'easing cycle')}: a small sample."
+    return text
+
+
+def _answer_table(shown: pd.DataFrame, found: Findings) -> str:
+    if shown.empty:
+        return "<p>No easing cycle's first cut falls inside the run.</p>"
+    head = ("<thead><tr><th rowspan=\"2\">cycle</th><th rowspan=\"2\">first cut</th>"
+            f"<th rowspan=\"2\">IWM in the {RUNUP_MONTHS} months before the cut</th><th rowspan=\"2\">window</th>"
+            "<th colspan=\"2\">return in window</th><th colspan=\"2\">max drawdown in window</th>"
+            "<th rowspan=\"2\">drawdown avoided</th><th rowspan=\"2\">return given up</th>"
+            "<th rowspan=\"2\">what the cycle turned out to be</th></tr>"
+            "<tr><th>strategy</th><th>IWM</th><th>strategy</th><th>IWM</th></tr></thead>")
+    body = []
+    for _, ep in shown.iterrows():
+        partial = str(ep.get("coverage", "full"))
+        flag = "" if partial in ("full", "nan", "") else f'<br><span class="flag">partial: {_e(partial)}</span>'
+        avoided = _minus(ep["strategy_max_drawdown"], ep["benchmark_max_drawdown"])
+        given_up = _minus(ep["benchmark_return"], ep["strategy_return"])
+        body.append(f"<tr><th>{_e(ep['cycle'])}</th><td class=\"d\">{_e(ep['first_cut'])}</td>"
+                    f"{_cell(_pct(ep.get(f'benchmark_return_before_{RUNUP_MONTHS}m'), True))}"
+                    f"<td><span class=\"d\">{_e(ep['window_start'])} to</span> <span class=\"d\">"
+                    f"{_e(ep['window_end'])}</span>{flag}</td>"
+                    f"{_cell(_pct(ep['strategy_return'], True))}{_cell(_pct(ep['benchmark_return'], True))}"
+                    f"{_cell(_pct(ep['strategy_max_drawdown'], True))}{_cell(_pct(ep['benchmark_max_drawdown'], True))}"
+                    f"{_judged(avoided, good_if_positive=True)}{_judged(given_up, good_if_positive=False)}"
+                    f"<td>{_e(found.outcomes.get(str(ep['cycle']), ''))}</td></tr>")
+    return f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table>'
+
+
+def _baselines_table(saved: SavedRun) -> str:
+    m = saved.metrics
+    against = (m.get("verdict") or {}).get("against", {})
+    own = {**m["strategy"], "time_in_iwm": _time_in_iwm(saved.equity)}
+    rows = [(saved.label, own, None)] + [(LABELS.get(n, n), f, against.get(n)) for n, f in m.get("baselines", {}).items()]
+    head = ("<thead><tr><th rowspan=\"2\"></th><th rowspan=\"2\">CAGR</th><th rowspan=\"2\">volatility</th>"
+            "<th rowspan=\"2\">Sharpe</th><th rowspan=\"2\">max drawdown</th><th rowspan=\"2\">Calmar</th>"
+            "<th rowspan=\"2\">time in IWM</th><th colspan=\"2\">Sharpe difference</th><th colspan=\"2\">CAGR "
+            "difference</th><th rowspan=\"2\">P(strategy's Sharpe higher)</th><th rowspan=\"2\">verdict</th></tr>"
+            "<tr><th>diff.</th><th>95% interval</th><th>diff.</th><th>95% interval</th></tr></thead>")
+    body = []
+    for label, f, v in rows:
+        cells = (f"{_cell(_pct(f.get('cagr'), True))}{_cell(_pct(f.get('volatility')))}{_cell(_ratio(f.get('sharpe')))}"
+                 f"{_cell(_pct(f.get('max_drawdown'), True))}{_cell(_ratio(f.get('calmar')))}"
+                 f"{_cell(_pct(f.get('time_in_iwm')))}")
+        if v is None:
+            cells += '<td colspan="6" class="note">this run</td>'
+        else:
+            cells += (f"{_cell(_signed(v['sharpe_diff']))}{_interval(v['sharpe_diff_ci'], _signed)}"
+                      f"{_cell(_pp(v['cagr_diff']))}{_interval(v['cagr_diff_ci'], _pp)}"
+                      f"{_cell(_pct(v['p_better']))}<td>{_e(_verdict_text(v))}</td>")
+        own_row = ' class="own"' if v is None else ""
+        body.append(f"<tr{own_row}><th>{_e(label)}</th>{cells}</tr>")
+    return f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table>'
+
+
+def _verdict_text(comparison: dict) -> str:
+    """The verdict's word, or the sentence saying why there is none."""
+    word = verdict_word(comparison)
+    return comparison.get("sentence", word) if word == "undefined" else word
+
+
+def _interval(bounds, fmt) -> str:
+    return _cell("n/a") if bounds is None else f'<td class="n">{_e(fmt(bounds[0]))} to {_e(fmt(bounds[1]))}</td>'
+
+
+def _foresight_table(f: dict | None) -> str:
+    if not f:
+        return ""
+    rt, orc = f["real_time"], f["oracle"]
+    rows = [("CAGR", _pct(rt["cagr"], True), _pct(orc["cagr"], True), _pp(f.get("cagr_gain"))),
+            ("Sharpe", _ratio(rt["sharpe"]), _ratio(orc["sharpe"]), _signed(_minus(orc["sharpe"], rt["sharpe"]))),
+            ("max drawdown", _pct(rt["max_drawdown"], True), _pct(orc["max_drawdown"], True),
+             _pp(_minus(orc["max_drawdown"], rt["max_drawdown"])))]
+    for cycle in list(rt.get("cycles", {}))[-MAX_CYCLES_SHOWN:]:
+        a, b = rt["cycles"][cycle], orc.get("cycles", {}).get(cycle, {})
+        rows.append((f"{cycle}: max drawdown", _pct(a.get("max_drawdown"), True), _pct(b.get("max_drawdown"), True),
+                     _pp(_minus(b.get("max_drawdown"), a.get("max_drawdown")))))
+        rows.append((f"{cycle}: return", _pct(a.get("return"), True), _pct(b.get("return"), True),
+                     _pp(_minus(b.get("return"), a.get("return")))))
+    body = "".join(f"<tr><th>{_e(k)}</th>{_cell(a)}{_cell(b)}{_cell(c)}</tr>" for k, a, b, c in rows)
+    return (f"<h3>The price of foresight</h3><table><thead><tr><th></th><th>real time (market pricing)</th>"
+            f"<th>oracle: every cut known {_e(f.get('oracle_lead_days'))} days ahead</th><th>oracle - real time</th>"
+            f"</tr></thead><tbody>{body}</tbody></table><p class=\"note\">The regime strategy run twice in this run, "
+            "once expecting cuts as markets priced them and once from the actual calendar.</p>")
+
+
+def _changed_table(saved: SavedRun) -> str:
+    changed = changed_parameters(flatten(saved.config))
+    if not changed:
+        return "<h3>Parameters changed</h3><p>None: every parameter at its default (config/default.toml).</p>"
+    body = "".join(f"<tr><th>{_e(key)}</th><td>{_e(_setting(value))}</td><td>{_e(_setting(default))}</td>"
+                   f"<td>{_e(unit)}</td></tr>" for key, value, default, unit in changed)
+    return (f"<h3>Parameters changed ({len(changed)})</h3><table><thead><tr><th>parameter</th><th>this run</th>"
+            f"<th>default</th><th>unit</th></tr></thead><tbody>{body}</tbody></table>")
+
+
+def _warnings(saved: SavedRun, found: Findings) -> str:
     m, run = saved.metrics, saved.metrics["run"]
     items = []
     if saved.oracle:
@@ -379,97 +668,152 @@ def _warnings(saved: SavedRun, table: pd.DataFrame, iwm_last: pd.Timestamp) -> s
     end = pd.Timestamp(run["end"])
     if configured_end:
         items.append(f"The run ends at run.end = {_e(configured_end)}, set in the configuration.")
-    elif iwm_last > end:
+    elif found.iwm_last > end:
         items.append(f"Data ends early: the run stops on {_e(run['end'])} because {_e(run['end_set_by'])} ends "
-                     f"there, while IWM has prices to {iwm_last.date()}.")
+                     f"there, while IWM has prices to {found.iwm_last.date()}.")
     elif run.get("end_set_by") not in (None, "IWM"):
         items.append(f"The run's end ({_e(run['end'])}) is set by {_e(run['end_set_by'])}, the series that ends first.")
     for row in saved.episodes.itertuples():
         if str(getattr(row, "coverage", "full")) != "full":
             items.append(f"The {_e(row.cycle)} cycle is only partly covered: {_e(row.coverage)}.")
-    if m.get("rejected_orders"):
-        items.append(f"{_e(m['rejected_orders'])} orders were rejected by the broker (not enough cash); see trades.csv.")
-    total = table.attrs["total_pnl"]
-    residual = table.attrs["residual_usd"]
+    rejected = m.get("rejected_orders", 0)
+    if rejected:
+        items.append(f"{_count(rejected, 'order')} {'was' if rejected == 1 else 'were'} rejected by the broker "
+                     "(not enough cash); see trades.csv.")
+    if saved.cash_rate is None:
+        items.append(f"No {CASH_RATE} (a run folder of an earlier version): alpha, beta and the rolling Sharpe "
+                     "are measured over a zero risk-free rate.")
+    table = found.attribution
+    total, residual = table.attrs["total_pnl"], table.attrs["residual_usd"]
     if total and abs(residual / total) > RESIDUAL_TOLERANCE:
         items.append(f"The P&amp;L attribution misses the total by {_usd(residual)}: strategy value is not "
                      "cash + positions + puts in equity.csv.")
     if not items:
         return ""
-    return '<div class="warnings"><b>Warnings</b><ul>' + "".join(f"<li>{i}</li>" for i in items) + "</ul></div>"
+    return ('<div class="warnings" id="warnings"><b>Warnings</b><ul>' + "".join(f"<li>{i}</li>" for i in items)
+            + "</ul></div>")
 
 
-def _headline_table(m: dict) -> str:
+# ---- the tear sheet --------------------------------------------------------------------------
+
+def _headline_table(saved: SavedRun) -> str:
+    """What the baselines table does not show, for the strategy, IWM and SPY."""
+    m = saved.metrics
     rows = [
         ("final value", lambda s: _usd(s["final_value"])),
         ("total return", lambda s: _pct(s["total_return"], True)),
-        ("CAGR", lambda s: _pct(s["cagr"], True)),
-        ("volatility (annualised)", lambda s: _pct(s["volatility"])),
-        ("Sharpe (over T-bills)", lambda s: _ratio(s["sharpe"])),
         ("Sortino (over T-bills)", lambda s: _ratio(s["sortino"])),
-        ("Calmar (CAGR / max DD)", lambda s: _ratio(s["calmar"])),
-        ("max drawdown", lambda s: _pct(s["max_drawdown"], True)),
-        ("max drawdown peak → trough", lambda s: f"{s['max_drawdown_peak']} → {s['max_drawdown_trough']}"),
+        ("max drawdown: peak → trough", lambda s: f"{s['max_drawdown_peak']} → {s['max_drawdown_trough']}"),
         ("recovered", lambda s: s["max_drawdown_recovery"] or "not recovered"),
-        ("ulcer index (%)", lambda s: _ratio(s["ulcer_index"], 1)),
+        ("days under water (peak to recovery)", lambda s: f"{s['max_drawdown_days']:,}"),
+        ("longest spell under water, days", lambda s: f"{s['longest_drawdown_days']:,}"),
+        ("ulcer index (% points)", lambda s: _ratio(s["ulcer_index"], 1)),
         ("worst month", lambda s: f"{_pct(s['worst_month'], True)} ({s['worst_month_period']})"),
         ("worst year", lambda s: f"{_pct(s['worst_year'], True)} ({s['worst_year_period']})"),
         ("annual turnover (one-way)", lambda s: _pct(s.get("annual_turnover"))),
     ]
-    sides = [(k, label) for k, label in SIDES if k in m]
-    head = "<tr><th></th>" + "".join(f"<th>{_e(label)}</th>" for _, label in sides) + "</tr>"
+    sides = _sides(saved)
+    head = "<thead><tr><th></th>" + "".join(f"<th>{_e(label)}</th>" for _, label in sides) + "</tr></thead>"
     body = "".join("<tr><th>" + _e(name) + "</th>" + "".join(_cell(fn(m[k])) for k, _ in sides) + "</tr>"
                    for name, fn in rows)
-    return f'<table>{head}{body}</table><p class="note">Period {_e(m[sides[0][0]]["start"])} to ' \
-           f'{_e(m[sides[0][0]]["end"])}. Ulcer index in percentage points (root mean square drawdown).</p>'
+    return (f"<table>{head}<tbody>{body}</tbody></table><p class=\"note\">CAGR, volatility, Sharpe, max drawdown "
+            "and Calmar are in the baselines table above. Ulcer index: root mean square drawdown.</p>")
 
 
-def _drawdown_table(m: dict) -> str:
-    rows = [("max drawdown", lambda s: _pct(s["max_drawdown"], True)),
-            ("peak", lambda s: s["max_drawdown_peak"]),
-            ("trough", lambda s: s["max_drawdown_trough"]),
-            ("recovered", lambda s: s["max_drawdown_recovery"] or "not recovered"),
-            ("days under water (peak to recovery)", lambda s: f"{s['max_drawdown_days']:,}"),
-            ("longest spell under water, days", lambda s: f"{s['longest_drawdown_days']:,}"),
-            ("ulcer index (%)", lambda s: _ratio(s["ulcer_index"], 1))]
-    sides = [(k, label) for k, label in SIDES if k in m]
-    head = "<tr><th></th>" + "".join(f"<th>{_e(label)}</th>" for _, label in sides) + "</tr>"
-    body = "".join("<tr><th>" + _e(name) + "</th>" + "".join(_cell(fn(m[k])) for k, _ in sides) + "</tr>"
-                   for name, fn in rows)
-    return f"<table>{head}{body}</table>"
+def _top_drawdowns(saved: SavedRun) -> str:
+    tables = []
+    for key, label in _sides(saved):
+        rows = "".join(f"<tr>{_cell(_pct(d.depth, True))}<td>{d.peak.date()}</td><td>{d.trough.date()}</td>"
+                       f"<td>{d.recovery.date() if d.recovery is not None else 'not recovered'}</td>"
+                       f"{_cell(f'{d.days_under_water:,}')}</tr>"
+                       for d in tearsheet.top_drawdowns(saved.equity[key])) \
+            or '<tr><td colspan="5">no fall below a running high</td></tr>'
+        tables.append(f"<div><table><caption>{_e(label)}</caption><thead><tr><th>depth</th><th>peak</th>"
+                      f"<th>trough</th><th>recovered</th><th>days</th></tr></thead><tbody>{rows}</tbody></table></div>")
+    return (f'<div class="row">{"".join(tables)}</div><p class="note">Separate spells below the running high, '
+            "deepest first; days are calendar days from the peak to the recovery (or to the end of the run).</p>")
 
 
-def _hedge_by_cycle(saved: SavedRun, episodes: pd.DataFrame) -> dict[str, float]:
-    """The puts' P&L (after spread and commission) inside each of `episodes`' windows, from trades and marks."""
+def _monthly_section(saved: SavedRun) -> str:
+    eq = saved.equity
+    months = tearsheet.monthly_returns(eq["strategy"])
+    years = tearsheet.yearly_returns({k: eq[k] for k, _ in _sides(saved)})
+    labels = dict(_sides(saved))
+    head = (f'<thead><tr><th rowspan="2">year</th><th colspan="12">{_e(saved.label)}, month by month</th>'
+            f'<th colspan="{len(years.columns)}">calendar year</th><th rowspan="2">strategy - IWM, year</th></tr><tr>'
+            + "".join(f"<th>{m}</th>" for m in tearsheet.MONTHS)
+            + "".join(f"<th>{_e(labels[k])}</th>" for k in years.columns) + "</tr></thead>")
+    body = []
+    for year, row in months.iterrows():
+        cells = "".join(_heat(row[m], MONTH_SCALE) for m in tearsheet.MONTHS)
+        cells += "".join(_heat(years.loc[year, k], YEAR_SCALE) for k in years.columns)
+        cells += _cell(_pp(years.loc[year, "strategy"] - years.loc[year, "benchmark"]))
+        body.append(f"<tr><th>{year}</th>{cells}</tr>")
+    return (f'<section id="monthly-returns"><h2>Monthly and yearly returns</h2><table class="full">{head}<tbody>'
+            f"{''.join(body)}</tbody></table><p class=\"note\">Months of {_e(saved.label)}; each month and year runs "
+            "from the previous one's last close (the first from the run's first day, so the first and last are "
+            f"partial); empty: outside the run. Colour: green gains, red losses, full at ±{MONTH_SCALE:.0%} a month "
+            f"and ±{YEAR_SCALE:.0%} a year.</p></section>")
+
+
+STATISTIC_NAMES = {"information_ratio": "information ratio", "tracking_error": "tracking error",
+                   "time_in_market": "time in market", "hit_rate": "hit rate", "excess_kurtosis": "excess kurtosis",
+                   "var_5": "daily VaR 5%", "cvar_5": "daily CVaR 5%"}
+MONTH_SCALE, YEAR_SCALE = 0.08, 0.35  # the returns at which a heat-map cell is at its full colour
+
+
+def _statistics_section(saved: SavedRun, stats: pd.DataFrame) -> str:
+    formats = {"alpha": lambda x: _pct(x, True), "beta": _ratio, "information_ratio": _signed,
+               "tracking_error": _pct, "time_in_market": _pct, "hit_rate": _pct, "skew": _signed,
+               "excess_kurtosis": _ratio, "var_5": lambda x: _pct(x, True, 2), "cvar_5": lambda x: _pct(x, True, 2)}
+    sides = [(k, label) for k, label in _sides(saved) if k in stats.columns]
+    head = ("<thead><tr><th>statistic</th>" + "".join(f"<th>{_e(label)}</th>" for _, label in sides)
+            + "<th>definition</th></tr></thead>")
+    body = "".join(f"<tr><th>{_e(STATISTIC_NAMES.get(name, name))}</th>"
+                   + "".join(_cell(formats[name](stats.loc[name, k])) for k, _ in sides)
+                   + f'<td class="note">{_e(tearsheet.STATISTICS[name])}</td></tr>' for name in stats.index)
+    rf = "the T-bill rate the broker pays (cash_rate.csv)" if saved.cash_rate is not None else "a zero rate"
+    return (f'<section id="statistics"><h2>Tear-sheet statistics against IWM</h2><table>{head}<tbody>{body}'
+            f"</tbody></table><p class=\"note\">From daily simple returns; excess returns over {rf}. Also in "
+            "tearsheet.csv. Definitions and where they differ from quantstats: analyzers/tearsheet.py.</p></section>")
+
+
+# ---- details -----------------------------------------------------------------------------------
+
+def _hedge_by_cycle(saved: SavedRun, episodes: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """The puts' P&L (after spread and commission) inside each of `episodes`' windows: USD, and as a
+    fraction of the strategy's value on the window's first day."""
     daily = daily_attribution(saved.equity, saved.trades, saved.contract_size)
     pnl = daily[PUTS] + daily[OPTION_COMMISSIONS]
-    return {str(ep.cycle): float(pnl[ep.window_start:ep.window_end].sum()) for ep in episodes.itertuples()}
+    value = saved.equity["strategy"]
+    out = {}
+    for ep in episodes.itertuples():
+        usd = float(pnl[ep.window_start:ep.window_end].sum())
+        out[str(ep.cycle)] = (usd, usd / float(value[ep.window_start:].iloc[0]))
+    return out
 
 
-def _cycles_table(episodes: pd.DataFrame, hedge: dict[str, float]) -> str:
+def _cycles_table(episodes: pd.DataFrame) -> str:
     if episodes.empty:
         return "<p>No easing cycle falls inside the data.</p>"
-    rows = [("first cut", lambda e: e["first_cut"]),
-            ("window", lambda e: f"{e['window_start']} to {e['window_end']}"),
-            ("coverage", lambda e: e.get("coverage", "")),
-            ("max drawdown: strategy", lambda e: _pct(e["strategy_max_drawdown"], True)),
-            ("max drawdown: IWM", lambda e: _pct(e["benchmark_max_drawdown"], True)),
-            ("strategy peak → trough", lambda e: f"{e['strategy_peak']} → {e['strategy_trough']}"),
-            ("IWM peak → trough", lambda e: f"{e['benchmark_peak']} → {e['benchmark_trough']}"),
-            ("window return: strategy", lambda e: _pct(e["strategy_return"], True)),
-            ("window return: IWM", lambda e: _pct(e["benchmark_return"], True))]
-    for months in (6, 12, 24):
-        rows.append((f"{months} months after the cut: strategy", lambda e, k=months: _pct(e.get(f"strategy_return_{k}m"), True)))
-        rows.append((f"{months} months after the cut: IWM", lambda e, k=months: _pct(e.get(f"benchmark_return_{k}m"), True)))
-    rows += [("put hedge P&L in window", lambda e: _usd(hedge.get(str(e["cycle"])))),
-             ("regimes (share of days)", lambda e: e.get("regime_mix", "")),
-             ("average holdings", lambda e: e.get("holdings_mix", ""))]
-    eps = [row for _, row in episodes.iterrows()]
-    head = "<tr><th>cycle</th>" + "".join(f"<th>{_e(e['cycle'])}</th>" for e in eps) + "</tr>"
-    body = "".join("<tr><th>" + _e(name) + "</th>" + "".join(_cell(fn(e)) for e in eps) + "</tr>"
-                   for name, fn in rows)
-    return f'<table>{head}{body}</table><p class="note">Drawdowns are measured inside each window; returns ' \
-           "after the cut run from the close on the cut day; n/a = the data does not reach that far.</p>"
+    horizons = (6, 12, 24)
+    head = ("<thead><tr><th rowspan=\"2\">cycle</th><th colspan=\"2\">peak → trough in window</th>"
+            + "".join(f"<th colspan=\"2\">{k} months after the cut</th>" for k in horizons)
+            + "<th rowspan=\"2\">regimes called (share of days)</th>"
+            "<th rowspan=\"2\">average holdings</th></tr><tr><th>strategy</th><th>IWM</th>"
+            + "<th>strategy</th><th>IWM</th>" * len(horizons) + "</tr></thead>")
+    body = []
+    for _, e in episodes.iterrows():
+        cells = "".join(f'<td class="d">{_e(e[f"{side}_peak"])} →<br>{_e(e[f"{side}_trough"])}</td>'
+                        for side in ("strategy", "benchmark"))
+        for k in horizons:
+            cells += _cell(_pct(e.get(f"strategy_return_{k}m"), True)) + _cell(_pct(e.get(f"benchmark_return_{k}m"), True))
+        cells += f"<td>{_e(_text(e.get('regime_mix')))}</td><td>{_e(_text(e.get('holdings_mix')))}</td>"
+        body.append(f"<tr><th>{_e(e['cycle'])}</th>{cells}</tr>")
+    return (f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table><p class="note">Drawdowns are '
+            "measured inside each window; returns after the cut run from the close on the cut day; n/a = the data "
+            "does not reach that far. Each cycle's return and drawdown in the window are in the answer above, its "
+            "hedge P&amp;L in the put hedge section.</p>")
 
 
 def _attribution_table(table: pd.DataFrame) -> str:
@@ -478,10 +822,10 @@ def _attribution_table(table: pd.DataFrame) -> str:
     a = table.attrs
     body += (f'<tr class="total"><td>total P&amp;L</td>{_cell(_usd(a["total_pnl"]))}{_cell("100.0%")}'
              f'<td class="note">final {_usd(a["final_value"])} - initial {_usd(a["initial_value"])}</td></tr>')
-    return ("<table><tr><th>P&amp;L component</th><th>USD</th><th>share of total</th><th>what it holds</th></tr>"
-            f"{body}</table><p class=\"note\">ETF lines are valued at fill prices, so the slippage paid on ETF "
-            "fills is inside them; the puts line includes the option bid-ask spread; costs are commissions "
-            "only.</p>")
+    return ("<table><thead><tr><th>P&amp;L component</th><th>USD</th><th>share of total</th><th>what it holds</th>"
+            f"</tr></thead><tbody>{body}</tbody></table><p class=\"note\">ETF lines are valued at fill prices, so the "
+            "slippage paid on ETF fills is inside them; the puts line includes the option bid-ask spread; costs are "
+            "commissions only.</p>")
 
 
 def _regime_share_table(m: dict) -> str:
@@ -490,39 +834,54 @@ def _regime_share_table(m: dict) -> str:
         return ""
     body = "".join(f"<tr><td>{_e(k)}</td>{_cell(_pct(v))}</tr>"
                    for k, v in sorted(shares.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f"<table><tr><th>regime called</th><th>share of days</th></tr>{body}</table>"
+    return f"<table><thead><tr><th>regime called</th><th>share of days</th></tr></thead><tbody>{body}</tbody></table>"
 
 
-def _hedge_table(m: dict, table: pd.DataFrame, by_cycle: dict[str, float]) -> str:
-    h = m.get("hedge", {})
+def _hedge_tables(saved: SavedRun, table: pd.DataFrame, by_cycle: dict[str, tuple[float, float]]) -> str:
+    h = saved.metrics.get("hedge", {})
+    years = hedge_by_year(saved.equity, saved.trades, saved.contract_size)
+    a = years.attrs
     puts = float(table.loc[table["component"] == PUTS, "pnl_usd"].sum())
-    rows = [("option trades", f"{h.get('option_trades', 0):,}"),
-            ("premium paid (incl. commission)", _usd(h.get("premium_paid"))),
-            ("sales and settlements received (after commission)", _usd(h.get("proceeds_and_settlements"))),
-            ("net option cash", _usd(h.get("net_cash"))),
-            ("option commissions", _usd(h.get("commission_included"))),
-            ("puts P&L before commission (attribution)", _usd(puts))]
-    rows += [(f"hedge P&L in the {c} cycle window", _usd(v)) for c, v in by_cycle.items()]
-    body = "".join(f"<tr><th>{_e(k)}</th>{_cell(v)}</tr>" for k, v in rows)
-    return f"<table>{body}</table>"
+    rows = [("option trades", f"{h.get('option_trades', 0):,}", ""),
+            ("premium paid (incl. spread and commission)", _usd(h.get("premium_paid")),
+             _bp(a["premium_bp_per_year"], signed=False)),
+            ("sales and settlements received (after commission)", _usd(h.get("proceeds_and_settlements")), ""),
+            ("net option cash", _usd(h.get("net_cash")), ""),
+            ("option commissions", _usd(h.get("commission_included")), ""),
+            ("hedge P&L after spread and commission (incl. puts still held)", _usd(float(years["pnl_usd"].sum())),
+             _bp(a["pnl_bp_per_year"])),
+            ("puts P&L before commission (attribution)", _usd(puts), ""),
+            ("days with puts held", _pct(a["days_held"]), ""),
+            ("marked value of the puts on those days, mean", _pct(a["mean_share_held"], digits=2) + " of value"
+             if a["mean_share_held"] is not None else "n/a", "")]
+    summary = "".join(f"<tr><th>{_e(k)}</th>{_cell(v)}{_cell(w)}</tr>" for k, v, w in rows)
+    cycles = "".join(f"<tr><th>{_e(c)}</th>{_cell(_usd(usd))}{_cell(_pct(share, True, 2))}</tr>"
+                     for c, (usd, share) in by_cycle.items())
+    cycle_table = (f"<div><table><thead><tr><th>cycle</th><th>hedge P&amp;L in window</th><th>in % of value at the "
+                   f"window's start</th></tr></thead><tbody>{cycles}</tbody></table></div>") if cycles else ""
+    return (f'<div class="row"><div><table><thead><tr><th>the puts over the run</th><th>USD</th><th>bp of value a '
+            f"year</th></tr></thead><tbody>{summary}</tbody></table></div>{cycle_table}</div><p class=\"note\">bp a year: each "
+            "day's amount in basis points of the previous close's portfolio value, summed over the run and divided "
+            "by its length in years.</p>")
 
 
 def _claims_table(claims: pd.DataFrame) -> str:
-    head = ("<tr><th>claim</th><th>claimed</th><th>measured (peak to trough, total return)</th><th>verdict</th>"
-            "<th>peak</th><th>trough</th><th>calendar-year return</th><th>dates used</th><th>note</th></tr>")
+    head = ("<thead><tr><th>claim</th><th>claimed</th><th>measured (peak to trough, total return)</th><th>verdict</th>"
+            "<th>peak</th><th>trough</th><th>calendar-year return</th><th>dates used</th><th>note</th></tr></thead>")
     body = "".join(
         f"<tr><td>{_e(r.claim)}</td>{_cell(_pct(r.claimed, True))}{_cell(_pct(r.measured, True))}"
-        f'<td class="verdict-{_e(r.verdict)}">{_e(r.verdict)}</td><td>{_e(_text(r.peak))}</td>'
-        f"<td>{_e(_text(r.trough))}</td>{_cell(_pct(r.calendar_year_return, True))}"
+        f'<td class="verdict-{_e(r.verdict)}">{_e(r.verdict)}</td><td class="d">{_e(_text(r.peak))}</td>'
+        f'<td class="d">{_e(_text(r.trough))}</td>{_cell(_pct(r.calendar_year_return, True))}'
         f"<td>{_e(_text(r.dates_used))}</td><td class=\"note\">{_e(_text(r.note))}</td></tr>"
         for r in claims.itertuples())
-    return (f"<table>{head}{body}</table><p class=\"note\">Measured on IWM's adjusted close (total return) from "
-            "the data directory; a claim holds within 5 percentage points.</p>")
+    return (f"<table>{head}<tbody>{body}</tbody></table><p class=\"note\">Measured on IWM's adjusted close (total "
+            "return) from the data directory; a claim holds within 5 percentage points.</p>")
 
 
 def _provenance(saved: SavedRun, iwm_last: pd.Timestamp) -> str:
     run = saved.metrics["run"]
-    rows = [("first day", run["start"]), ("last day", run["end"]),
+    rows = [("strategy", f"{saved.label} ({run.get('strategy', 'fedcut')})"),
+            ("first day", run["start"]), ("last day", run["end"]),
             ("end set by", f"{run.get('end_set_by', '')} (the required series that ends first)"),
             ("IWM prices in the data directory end", str(iwm_last.date())),
             ("oracle mode", "yes - ORACLE" if saved.oracle else "no"),
@@ -533,9 +892,20 @@ def _provenance(saved: SavedRun, iwm_last: pd.Timestamp) -> str:
     return f"<table>{body}</table>"
 
 
-def _pair(figure: str, numbers: str) -> str:
-    side = f'<div class="numbers">{numbers}</div>' if numbers else ""
-    return f'<div class="pair">{figure}{side}</div>'
+def _sides(saved: SavedRun) -> list[tuple[str, str]]:
+    """(equity column, label) of the strategy, IWM and SPY, as far as the run has them."""
+    labels = {"strategy": saved.label, **dict(SIDES[1:])}
+    return [(k, labels[k]) for k, _ in SIDES if k in saved.metrics and k in saved.equity.columns]
+
+
+def _time_in_iwm(equity: pd.DataFrame) -> float:
+    return float((equity[f"{WEIGHT_PREFIX}IWM"] > 0).mean()) if f"{WEIGHT_PREFIX}IWM" in equity else 0.0
+
+
+def _window_words(saved: SavedRun) -> str:
+    analysis = saved.config.get("analysis", {})
+    before, after = analysis.get("cycle_months_before", "?"), analysis.get("cycle_months_after", "?")
+    return f"{_e(before)} months before the first cut to {_e(after)} after, clipped to the data"
 
 
 def _figure(png: Path, caption: str) -> str:
@@ -553,6 +923,26 @@ def _cell(text: str) -> str:
     return f'<td class="{" ".join(classes)}">{_e(text)}</td>' if classes else f"<td>{_e(text)}</td>"
 
 
+def _judged(x, good_if_positive: bool) -> str:
+    """A difference in percentage points coloured by what it means (green good, red bad), not by its sign."""
+    text = _pp(x)
+    if _missing(x) or text.lstrip("+-").startswith("0.0 "):
+        return _cell(text)
+    good = (float(x) > 0) == good_if_positive
+    return f'<td class="n {"good" if good else "bad"}">{_e(text)}</td>'
+
+
+def _heat(x, scale: float) -> str:
+    """A right-aligned return cell whose background runs from white to red (losses) or green (gains),
+    full at +-`scale`; empty when missing."""
+    if _missing(x):
+        return '<td class="heat"></td>'
+    strength = min(abs(float(x)) / scale, 1.0) * 0.55
+    base = (46, 139, 87) if x >= 0 else (192, 57, 43)
+    rgb = "".join(f"{round(255 - strength * (255 - c)):02x}" for c in base)
+    return f'<td class="heat" style="background:#{rgb}">{_pct(x, True)}</td>'
+
+
 def _e(x) -> str:
     return html.escape("" if x is None else str(x))
 
@@ -565,19 +955,55 @@ def _text(x) -> str:
     return "" if _missing(x) else str(x)
 
 
-def _pct(x, signed: bool = False) -> str:
-    """0.071 -> '7.1%' ('+7.1%' when signed); None/NaN -> 'n/a'."""
+def _count(n: int, noun: str) -> str:
+    """'1 order', '4 orders'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _pct(x, signed: bool = False, digits: int = 1) -> str:
+    """0.071 -> '7.1%' ('+7.1%' when signed); None/NaN -> 'n/a'; never '-0.0%'."""
     if _missing(x):
         return "n/a"
-    return f"{float(x):+.1%}" if signed else f"{float(x):.1%}"
+    return _number(100 * float(x), f"{'+' if signed else ''}.{digits}f") + "%"
+
+
+def _pp(x) -> str:
+    """A difference of two fractions in percentage points: 0.044 -> '+4.4 pp'."""
+    return "n/a" if _missing(x) else _number(100 * float(x), "+.1f") + " pp"
+
+
+def _bp(x, signed: bool = True) -> str:
+    return "n/a" if _missing(x) else _number(float(x), f"{'+' if signed else ''},.0f") + " bp"
+
+
+def _number(x: float, spec: str) -> str:
+    """`x` formatted by `spec`, with what rounds to zero written as zero (no '-0.0')."""
+    text = format(x, spec)
+    return format(0.0, spec) if not any(c in "123456789" for c in text) else text
+
+
+def _minus(a, b):
+    return None if _missing(a) or _missing(b) else float(a) - float(b)
 
 
 def _ratio(x, digits: int = 2) -> str:
     return "n/a" if _missing(x) else f"{float(x):.{digits}f}"
 
 
+def _signed(x, digits: int = 2) -> str:
+    return "n/a" if _missing(x) else _number(float(x), f"+.{digits}f")
+
+
+def _setting(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return "(empty)" if value == "" else str(value)
+
+
 def _usd(x) -> str:
     """-423026.07 -> '-$423,026'."""
     if _missing(x):
         return "n/a"
-    return f"{'-' if float(x) < 0 else ''}${abs(float(x)):,.0f}"
+    return f"{'-' if round(float(x)) < 0 else ''}${abs(float(x)):,.0f}"

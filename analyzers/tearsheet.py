@@ -32,6 +32,8 @@ from fedcut.errors import DataError
 ROLLING_DAYS = 252  # trading days in the rolling window: one year (quantstats defaults to 126)
 TOP_DRAWDOWNS = 5  # drawdowns listed, deepest first
 TAIL_PROBABILITY = 0.05  # daily VaR and CVaR are at the worst 5% of days
+MIN_DAYS_BENCHMARK = 3  # days of equity (two returns) for a covariance with the benchmark
+MIN_DAYS_TAILS = 5  # days of equity (four returns) for skewness and excess kurtosis
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -128,8 +130,8 @@ def benchmark_statistics(equity: pd.Series, benchmark: pd.Series, rf_annual: pd.
     returns, bench, rf = _aligned(equity, benchmark, rf_annual)
     excess, bench_excess = (returns - rf).to_numpy(), (bench - rf).to_numpy()
     active = (returns - bench).to_numpy()
-    if len(active) < 2:
-        raise DataError("benchmark statistics: at least 3 days of equity are needed")
+    if len(active) < MIN_DAYS_BENCHMARK - 1:
+        raise DataError(f"benchmark statistics: at least {MIN_DAYS_BENCHMARK} days of equity are needed")
     cov = np.cov(excess, bench_excess, ddof=1)
     beta = cov[0, 1] / cov[1, 1] if cov[1, 1] > ZERO_VOLATILITY ** 2 else None
     active_std = active.std(ddof=1)
@@ -171,8 +173,8 @@ def tail_statistics(equity: pd.Series) -> dict:
       quantstats' `cvar(method="historical")`; its default is parametric.
     """
     returns = _checked(equity).pct_change().iloc[1:]
-    if len(returns) < 4:
-        raise DataError("tail statistics: at least 5 days of equity are needed")
+    if len(returns) < MIN_DAYS_TAILS - 1:
+        raise DataError(f"tail statistics: at least {MIN_DAYS_TAILS} days of equity are needed")
     var = float(returns.quantile(TAIL_PROBABILITY))
     return {
         "hit_rate": float((returns > 0).mean()),
@@ -192,3 +194,36 @@ def _aligned(equity: pd.Series, benchmark: pd.Series,
         raise DataError(f"benchmark: no value on {bench.index[bench.isna()][0].date()}, a day the strategy has")
     rf = daily_risk_free(rf_annual, equity.index)
     return equity.pct_change().iloc[1:], bench.pct_change().iloc[1:], rf
+
+
+STATISTICS = {  # row of `statistics_table`: what it is, as the report's table says
+    "alpha": "Jensen's alpha to IWM over T-bills, a year",
+    "beta": "beta to IWM (daily excess returns)",
+    "information_ratio": "mean active return over IWM / its std, annualised",
+    "tracking_error": "std of the daily active return over IWM, annualised",
+    "time_in_market": "share of days with anything but cash held",
+    "hit_rate": "share of days with a positive return",
+    "skew": "skewness of daily returns",
+    "excess_kurtosis": "excess kurtosis of daily returns (normal = 0)",
+    "var_5": "daily VaR 5%: the 5% quantile of daily returns (historical)",
+    "cvar_5": "daily CVaR 5%: mean daily return at or below the VaR",
+}
+
+
+def statistics_table(curves: dict[str, pd.Series], benchmark: pd.Series, exposure: dict[str, pd.Series],
+                     rf_annual: pd.Series | float = 0.0) -> pd.DataFrame:
+    """The tear sheet's statistics of each curve (one column per name in `curves`, one row per key of
+    STATISTICS): `benchmark_statistics` against `benchmark`, `time_in_market` of `exposure[name]`
+    (daily invested weight) and `tail_statistics`; None where a statistic is undefined, also where
+    the run is too short for it (fewer than MIN_DAYS_BENCHMARK or MIN_DAYS_TAILS days)."""
+    columns = {}
+    for name, curve in curves.items():
+        columns[name] = {"time_in_market": time_in_market(exposure[name])}
+        if len(curve) >= MIN_DAYS_BENCHMARK:
+            columns[name].update(benchmark_statistics(curve, benchmark, rf_annual))
+        if len(curve) >= MIN_DAYS_TAILS:
+            columns[name].update(tail_statistics(curve))
+    table = pd.DataFrame(columns, dtype=object).reindex(list(STATISTICS)).astype(object)
+    table = table.where(table.notna(), None)
+    table.index.name = "statistic"
+    return table

@@ -20,6 +20,7 @@ from fedcut.errors import ConfigError
 from fedcut.params import PARAMS, Config
 from fedcut.run import RunResult, run, write_run
 from fedcut.signals.plot import regimes_figure
+from fedcut.strategies.baselines import LABELS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -120,22 +121,27 @@ class Result:
 
     def plot_equity(self) -> Figure:
         """Strategy, buy-and-hold IWM and SPY (log scale) over the regime bands: plots/equity.png."""
-        return plots.equity_figure(self.run.equity, self._first_cuts(), self._oracle)
+        return plots.equity_figure(self.run.equity, self._first_cuts(), self._oracle, self._label)
 
     def plot_underwater(self) -> Figure:
         """Each curve's fall from its running high: plots/underwater.png."""
-        return plots.underwater_figure(self.run.equity, self._oracle, first_cuts=self._first_cuts())
+        return plots.underwater_figure(self.run.equity, self._oracle, first_cuts=self._first_cuts(), label=self._label)
+
+    def plot_rolling(self) -> Figure:
+        """Rolling one-year Sharpe, volatility and beta to IWM: plots/rolling.png."""
+        return plots.rolling_figure(self.run.equity, self.run.prepared.broker_inputs["cash_rate"], self._oracle,
+                                    self._label)
 
     def plot_holdings(self) -> Figure:
         """The share of value in each holding, cash and puts, day by day: plots/holdings.png."""
-        return plots.holdings_figure(self.run.equity, self._oracle)
+        return plots.holdings_figure(self.run.equity, self._oracle, self._label)
 
     def plot_cycles(self) -> Figure:
         """Each easing cycle, rebased to 100 at its first cut: plots/cycles.png."""
-        return plots.cycles_figure(self.run.equity, self.run.episodes, self._oracle)
+        return plots.cycles_figure(self.run.equity, self.run.episodes, self._oracle, self._label)
 
     def plot_hedge(self) -> Figure:
-        """The puts' cumulative P&L and marked value: plots/hedge.png."""
+        """The puts in % of portfolio value and, per year, premium and hedge P&L in bp: plots/hedge.png."""
         return plots.hedge_figure(self.run.equity, self.run.trades, self._oracle, self.config.hedge.contract_size,
                                   first_cuts=self._first_cuts())
 
@@ -149,6 +155,10 @@ class Result:
     @property
     def _oracle(self) -> bool:
         return bool(self.config.run.oracle)
+
+    @property
+    def _label(self) -> str:
+        return LABELS.get(self.config.run.strategy, self.config.run.strategy)
 
     def _first_cuts(self) -> list:
         return list(self.run.episodes["first_cut"])

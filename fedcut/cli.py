@@ -145,7 +145,7 @@ def _run(argv: list[str]) -> int:
     else:  # the default name, with -2, -3, ... when a run of the same configuration is there
         run_info = result.metrics["run"]
         out = write_run(result, results / f"run-{run_info['start']}-{run_info['end']}-{cfg.digest()}", unique=True)
-    print(report_text.summary(result.metrics))
+    print(report_text.summary(result.metrics, result.episodes, config.changed_parameters(cfg.flat())))
     print(f"\nrun folder: {out}")
     return 0
 

@@ -40,13 +40,10 @@ def load_toml(path: Path, what: str = "config file") -> dict[str, Any]:
 def read_toml(path: Path) -> dict[str, Any]:
     """A config file's values as flat `section.name` keys."""
     doc = load_toml(path)
-    flat = {}
     for section, body in doc.items():
         if not isinstance(body, dict):
             raise ConfigError(f"{path}: key {section!r} must be inside a [section]")
-        for name, value in body.items():
-            flat[f"{section}.{name}"] = value
-    return flat
+    return flatten(doc)
 
 
 def parse_set(item: str) -> tuple[str, Any]:
@@ -84,3 +81,31 @@ def to_toml(cfg: Config, header: str = "", comments: bool = True) -> str:
             lines.append(f"# {p.why} ({p.unit})")
         lines.append(f"{p.name} = {_toml_value(values[p.key])}")
     return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def changed_parameters(values: dict[str, Any]) -> list[tuple[str, Any, Any, str]]:
+    """(key, value, default, unit) of every parameter in `values` (flat `section.name` keys, e.g.
+    `Config.flat()` or a saved config.toml read back) that differs from its default, in the
+    registry's order; a key the registry does not know is listed with default None and unit
+    "unknown parameter", so an old or edited file hides nothing."""
+    out = []
+    known = {p.key for p in PARAMS}
+    for p in PARAMS:
+        if p.key in values and not _same(values[p.key], p.default):
+            out.append((p.key, values[p.key], p.default, p.unit))
+    out += [(key, values[key], None, "unknown parameter") for key in sorted(set(values) - known)]
+    return out
+
+
+def flatten(nested: dict[str, Any]) -> dict[str, Any]:
+    """A TOML document's `[section] name = value` as flat `section.name` keys."""
+    return {f"{section}.{name}": value for section, body in nested.items() if isinstance(body, dict)
+            for name, value in body.items()}
+
+
+def _same(value: Any, default: Any) -> bool:
+    if isinstance(default, tuple):
+        return isinstance(value, (list, tuple)) and tuple(value) == default
+    if isinstance(default, bool) or isinstance(value, bool):
+        return value is default
+    return value == default

@@ -4,19 +4,26 @@ failure told as one line naming the file it was for.
 Run folders, reports and sweep pages are built under temporary names that carry the writing
 process's id (`.<name>.partial-<pid>`, `.report-<pid>`, `.<name>.<pid>.tmp`) and renamed into
 place when complete. A process that is killed leaves its temporary behind; the next writer
-into the same folder removes those whose process no longer exists.
+into the same folder removes those whose process no longer exists. `write_all` writes a set
+of files in two processes (there are two cores) and the same bytes as one process would.
 """
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from fedcut.errors import FedcutError
+
+T = TypeVar("T")
 
 TEMPORARY = re.compile(r"\..+\.partial-(?P<a>\d+)|\.report-(?P<b>\d+)|\..+\.(?P<c>\d+)\.tmp")
 
@@ -108,3 +115,82 @@ def _running(pid: int) -> bool:
     except (OverflowError, ValueError):  # no process can have such an id
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file to write: `write()` writes it at `path`; `cost` is a rough share of the work (seconds
+    on an idle machine) used only to share the files out evenly."""
+
+    path: Path
+    cost: float
+    write: Callable[[], object]
+
+
+def write_all(outputs: list[Output], meanwhile: Callable[[], T] | None = None, meanwhile_cost: float = 0.0) -> T | None:
+    """Write every output, in two processes when that is safe, and return what `meanwhile` returns.
+
+    A forked child writes about half of the outputs (by cost, counting `meanwhile_cost` for this
+    process) while this process calls `meanwhile` (work that needs no output, e.g. the tables of a
+    page) and writes the rest; it waits for the child before it returns or raises, so nothing is
+    left running. A failure in either is raised here as the exception the writer raised (an
+    OSError as one FedcutError naming its file). Without fork, or with other threads running
+    (forking them is unsafe), everything is done here in turn; the files are the same bytes either way.
+    """
+    mine, theirs = _share_out(outputs, meanwhile_cost)
+    if not theirs or not hasattr(os, "fork") or threading.active_count() > 1:
+        result = meanwhile() if meanwhile else None
+        for output in outputs:
+            _write_one(output)
+        return result
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write its share, report the first failure through the pipe, never return
+        os.close(read_end)
+        status, payload = 0, b""
+        try:
+            for output in theirs:
+                _write_one(output)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+            status, payload = 1, _pickled(exc)
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(payload)
+        os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
+    os.close(write_end)
+    try:
+        result = meanwhile() if meanwhile else None
+        for output in mine:
+            _write_one(output)
+    finally:
+        with os.fdopen(read_end, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+    if payload:
+        raise pickle.loads(payload)
+    if status != 0:
+        raise FedcutError(f"{theirs[0].path.parent}: the process writing {', '.join(o.path.name for o in theirs)} "
+                          f"ended with status {os.waitstatus_to_exitcode(status)}")
+    return result
+
+
+def _write_one(output: Output) -> None:
+    with writing(output.path):
+        output.write()
+
+
+def _share_out(outputs: list[Output], head_start: float = 0.0) -> tuple[list[Output], list[Output]]:
+    """Two lists of about equal cost, each in the given order (largest first to the lighter list);
+    the first list's process has `head_start` of other work."""
+    loads, shares = [head_start, 0.0], ([], [])
+    for k in sorted(range(len(outputs)), key=lambda k: (-outputs[k].cost, k)):
+        lighter = 0 if loads[0] <= loads[1] else 1
+        loads[lighter] += outputs[k].cost
+        shares[lighter].append(k)
+    return tuple([outputs[k] for k in sorted(share)] for share in shares)
+
+
+def _pickled(exc: BaseException) -> bytes:
+    try:
+        return pickle.dumps(exc)
+    except Exception:  # noqa: BLE001 - an exception that cannot be pickled is sent as its text
+        return pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))

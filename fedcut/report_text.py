@@ -1,14 +1,24 @@
-"""The short text summary a run prints: the strategy against its baselines, the verdict, per cycle."""
+"""The short text summary a run prints: what was run, the warnings, the strategy against its
+baselines, the verdict, and each easing cycle's run-up, return and drawdown.
+
+It says in a few lines what `report.html` opens with (`analyzers/report.py`'s verdict section).
+"""
 from __future__ import annotations
 
+import math
+
+import pandas as pd
+
+from fedcut.analyzers.episodes import RUNUP_MONTHS
 from fedcut.signals.plot import MAX_CYCLES_SHOWN
 from fedcut.strategies.baselines import LABELS
 
 
 def _pct(x, signed: bool = True) -> str:
-    if x is None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
-    return f"{x:+.1%}" if signed else f"{x:.1%}"
+    text = f"{x:+.1%}" if signed else f"{x:.1%}"
+    return text if any(c in "123456789" for c in text) else f"{0.0:+.1%}" if signed else f"{0.0:.1%}"
 
 
 def _usd(x: float) -> str:
@@ -17,7 +27,23 @@ def _usd(x: float) -> str:
     return f"{'-' if whole < 0 else ''}${abs(whole):,}"
 
 
-def summary(metrics: dict) -> str:
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _setting(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return '""' if value == "" else str(value)
+
+
+def summary(metrics: dict, episodes: pd.DataFrame | None = None,
+            changed: list[tuple[str, object, object, str]] | None = None) -> str:
+    """The summary of a run's `metrics` (metrics.json); with its `episodes` (episodes.csv) each cycle's
+    run-up and whether its window is complete, with `changed` (`config.changed_parameters`) the
+    parameters that differ from their defaults."""
     run = metrics["run"]
     lines = []
     if run["oracle"]:
@@ -26,24 +52,36 @@ def summary(metrics: dict) -> str:
         lines.append(f"*** {run['backfilled_label']} ***")
     own = run.get("strategy", "fedcut")
     lines.append(f"{LABELS.get(own, own)} {run['start']} .. {run['end']} (end set by {run['end_set_by']})")
+    if changed is not None:
+        lines.append("parameters changed: " + ("; ".join(f"{key} = {_setting(value)} (default {_setting(default)})"
+                                                         for key, value, default, _ in changed)
+                                               or "none, every parameter at its default"))
     for p in run["proxies"]:
         lines.append(f"  proxy: {p}")
     for note in run.get("notes", []):
         lines.append(f"  {note}" if note.startswith("warning:") else f"  note: {note}")
+    rejected = metrics.get("rejected_orders", 0)
+    if rejected:
+        lines.append(f"  warning: {_count(rejected, 'order')} {'was' if rejected == 1 else 'were'} rejected by the "
+                     "broker (not enough cash); see trades.csv")
+    partial = [] if episodes is None else [e for _, e in episodes.iterrows() if str(e.get("coverage", "full")) != "full"]
+    for e in partial:
+        lines.append(f"  warning: the {e['cycle']} cycle is only partly covered: {e['coverage']}")
     lines.append("")
-    # columns are separated by a space even when a short run's CAGR is too wide for its column
-    lines.append(f"{'':28}{'CAGR':>8} {'total':>9} {'vol':>7} {'max DD':>8} {'Sharpe':>7}")
     rows = [(f"{LABELS.get(own, own)} (this run)", metrics["strategy"])]
     rows += [(LABELS.get(name, name), figures) for name, figures in metrics.get("baselines", {}).items()]
+    width = max(28, *(len(label) + 2 for label, _ in rows))
+    # columns are separated by a space even when a short run's CAGR is too wide for its column
+    lines.append(f"{'':{width}}{'CAGR':>8} {'total':>9} {'vol':>7} {'max DD':>8} {'Sharpe':>7}")
     for label, s in rows:
         sharpe = "n/a" if s["sharpe"] is None else f"{s['sharpe']:.2f}"
-        lines.append(f"{label:28}{_pct(s['cagr']):>8} {_pct(s['total_return']):>9} "
+        lines.append(f"{label:{width}}{_pct(s['cagr']):>8} {_pct(s['total_return']):>9} "
                      f"{_pct(s['volatility'], signed=False):>7} {_pct(s['max_drawdown']):>8} {sharpe:>7}")
     v = metrics.get("verdict")
     if v:
         lines.append("")
         lines.append(f"verdict (95% intervals, paired block bootstrap of daily returns; the evidence rests on "
-                     f"{v['n_easing_cycles']} easing cycles, a small sample):")
+                     f"{_count(v['n_easing_cycles'], 'easing cycle')}, a small sample):")
         lines += [f"  {entry['sentence']}" for entry in v["against"].values()]
     f = metrics.get("foresight")
     if f and f["cagr_gain"] is not None:
@@ -51,14 +89,27 @@ def summary(metrics: dict) -> str:
                      f"days ahead (oracle), {f['real_time']['cagr']:+.1%} from market pricing: "
                      f"{100 * f['cagr_gain']:+.2f} pp a year")
     lines.append("")
-    cycles = list(metrics["cycles"].items())
-    shown = cycles[-MAX_CYCLES_SHOWN:]
-    more = f" ({len(shown)} most recent of {len(cycles)})" if len(shown) < len(cycles) else ""
-    lines.append(f"{'max drawdown by cycle':22}{'strategy':>10} {'IWM':>9}  window{more}")
-    for cycle, c in shown:
-        lines.append(f"{cycle:22}{_pct(c['strategy_max_drawdown']):>10} {_pct(c['benchmark_max_drawdown']):>9}  {c['window']}")
+    lines += _cycle_lines(metrics, episodes)
     h = metrics["hedge"]
     lines.append("")
     lines.append(f"puts: {h['option_trades']} trades, premium paid {_usd(h['premium_paid'])}, "
                  f"received {_usd(h['proceeds_and_settlements'])}, net {_usd(h['net_cash'])}")
     return "\n".join(lines)
+
+
+def _cycle_lines(metrics: dict, episodes: pd.DataFrame | None) -> list[str]:
+    """Per easing cycle: IWM's run-up before the first cut (with `episodes`), the window's return and
+    max drawdown of the strategy and IWM, and the window (flagged when the data ends inside it)."""
+    cycles = list(metrics["cycles"].items())
+    shown = cycles[-MAX_CYCLES_SHOWN:]
+    more = f" ({len(shown)} most recent of {len(cycles)})" if len(shown) < len(cycles) else ""
+    by_cycle = {} if episodes is None else {str(e["cycle"]): e for _, e in episodes.iterrows()}
+    lines = [f"{'easing cycle':18}{f'IWM {RUNUP_MONTHS}m':>9} {'return in window':>19} {'max drawdown in window':>23}",
+             f"{'':18}{'pre-cut':>9} {'strategy':>10} {'IWM':>8} {'strategy':>12} {'IWM':>10}  window{more}"]
+    for cycle, c in shown:
+        e = by_cycle.get(str(cycle))
+        runup = _pct(e.get(f"benchmark_return_before_{RUNUP_MONTHS}m")) if e is not None else "n/a"
+        name = f"{cycle} (partial)" if e is not None and str(e.get("coverage", "full")) != "full" else str(cycle)
+        lines.append(f"{name:18}{runup:>9} {_pct(c['strategy_return']):>10} {_pct(c['benchmark_return']):>8} "
+                     f"{_pct(c['strategy_max_drawdown']):>12} {_pct(c['benchmark_max_drawdown']):>10}  {c['window']}")
+    return lines

@@ -30,7 +30,7 @@ from fedcut.data.market import Market, build_market
 from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
 from fedcut.config import to_toml
 from fedcut.errors import DataError, FedcutError
-from fedcut.files import check_new_folder, free_name, remove_stale_temporaries, writing
+from fedcut.files import Output, check_new_folder, free_name, remove_stale_temporaries, writing
 from fedcut.params import Config, Section, resolve
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from fedcut.signals.plot import plot_regimes
@@ -457,23 +457,33 @@ def _write_files(result: RunResult, folder: Path) -> None:
     tr["date"] = tr["date"].dt.strftime("%Y-%m-%d")
     with writing(folder / "trades.csv"):
         tr.to_csv(folder / "trades.csv", index=False, float_format="%.10g")
-    sig = result.signals.copy()
-    sig.index = sig.index.strftime("%Y-%m-%d")
-    sig.index.name = "date"
-    with writing(folder / "signals.csv"):
-        sig.to_csv(folder / "signals.csv", float_format="%.10g", date_format="%Y-%m-%d")
     with writing(folder / "episodes.csv"):
         result.episodes.to_csv(folder / "episodes.csv", index=False, float_format="%.10g")
     if result.baselines is not None:
         with writing(folder / "baselines.csv"):
             result.baselines.to_csv(folder / "baselines.csv", index=False, float_format="%.10g")
-    m = result.prepared.market
-    with writing(folder / "plots" / "regimes.png"):
+    rate = result.prepared.broker_inputs["cash_rate"].rename("cash_rate")  # the Sharpe ratios' risk-free rate
+    with writing(folder / "cash_rate.csv"):
+        rate.to_csv(folder / "cash_rate.csv", float_format="%.10g", date_format="%Y-%m-%d", index_label="date")
+    with writing(folder / "plots"):
         (folder / "plots").mkdir()
-        plot_regimes(result.signals, m.close["IWM"], [d for d in result.prepared.first_cuts if d >= m.days[0]],
-                     folder / "plots" / "regimes.png",
-                     title_suffix=" (oracle)" if result.config.run.oracle else "")
-    render_report(folder, _source(result.data_dir, result.offline))
+    # signals.csv and the regime picture are not read by the report: written beside its pictures, in two processes
+    render_report(folder, _source(result.data_dir, result.offline),
+                  alongside=(Output(folder / "signals.csv", 0.6, lambda: _signals_csv(result.signals, folder)),
+                             Output(folder / "plots" / "regimes.png", 0.3, lambda: _regimes_png(result, folder))))
+
+
+def _signals_csv(signals: pd.DataFrame, folder: Path) -> None:
+    sig = signals.copy()
+    sig.index = sig.index.strftime("%Y-%m-%d")
+    sig.index.name = "date"
+    sig.to_csv(folder / "signals.csv", float_format="%.10g", date_format="%Y-%m-%d")
+
+
+def _regimes_png(result: RunResult, folder: Path) -> None:
+    m = result.prepared.market
+    plot_regimes(result.signals, m.close["IWM"], [d for d in result.prepared.first_cuts if d >= m.days[0]],
+                 folder / "plots" / "regimes.png", title_suffix=" (oracle)" if result.config.run.oracle else "")
 
 
 def _header(result: RunResult) -> str:

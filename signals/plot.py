@@ -2,7 +2,10 @@
 
 `regimes_figure` returns the matplotlib Figure (what a notebook shows); `plot_regimes` writes it
 as a PNG for the run folder. Uses matplotlib's Agg canvas directly, so it needs no display and
-does not change the global pyplot backend.
+does not change the global pyplot backend. The helpers every dated picture of the project shares
+live here too (regime colours and bands, fixed year and month ticks, fixed margins): the layout
+is set once in inches, never searched for (`tight_layout` and constrained layout draw a figure
+several times), so a picture costs one drawing and the same data give the same bytes.
 """
 from __future__ import annotations
 
@@ -24,14 +27,20 @@ REGIME_COLOURS = {
     "soft_landing": "#2ca02c",
     "neutral": "#d9d9d9",
 }
+# A regime the rules add later gets one of these, in the order of REGIMES (then by name).
+SPARE_REGIME_COLOURS = ("#8c564b", "#17becf", "#e377c2", "#bcbd22", "#393b79", "#7f7f7f")
 REGIME_ALPHA = {"neutral": 0.25, "recession_risk": 0.35}  # neutral stays in the background; orange is pale
 BAND_ALPHA = 0.22
+LEGEND_ALPHA = 0.45  # a legend patch is drawn at least this opaque, so a pale band is still recognisable
 LINE_TOP = 0.78  # the line's high sits this far up the axis; the cut labels use the space above
 IWM_INCEPTION = pd.Timestamp("2000-05-26")  # before it the extended market holds the RUT proxy
 # Pictures, the report and the console summary show at most this many easing cycles (the most
 # recent, and say so) and label at most this many first cuts, so their cost and size stay bounded
 # whatever the data; metrics.json and episodes.csv hold every cycle.
 MAX_CYCLES_SHOWN = 12
+DPI = 100  # 12.4-inch figures are 1240 px wide: the report's column, so 9-point text shows at 12.5 px
+WIDTH = 12.4  # inches
+CUT_COLOUR = "#1f3b73"
 
 
 def regime_spans(regime: pd.Series) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
@@ -43,13 +52,131 @@ def regime_spans(regime: pd.Series) -> list[tuple[str, pd.Timestamp, pd.Timestam
     return [(values[s], days[s], days[e]) for s, e in zip(starts, ends)]
 
 
+def regime_order(names) -> list[str]:
+    """The regimes among `names` in the order of REGIMES, then any other (a regime added later) by name."""
+    present = {str(n) for n in names}
+    return [r for r in REGIMES if r in present] + sorted(present - set(REGIMES))
+
+
+def regime_colour(name: str) -> str:
+    """A regime's colour; one the table does not know gets a spare colour, the same every time."""
+    if name in REGIME_COLOURS:
+        return REGIME_COLOURS[name]
+    spare = [r for r in REGIMES if r not in REGIME_COLOURS]
+    k = spare.index(name) if name in spare else len(spare) + sum(map(ord, name))
+    return SPARE_REGIME_COLOURS[k % len(SPARE_REGIME_COLOURS)]
+
+
+def regime_alpha(name: str) -> float:
+    return REGIME_ALPHA.get(name, BAND_ALPHA)
+
+
+def regime_handles(names, prefix: str = "", alpha: float | None = None) -> list:
+    """Legend patches for the regimes among `names` (at `alpha`, else as bands are drawn but at least LEGEND_ALPHA)."""
+    from matplotlib.patches import Patch
+
+    return [Patch(facecolor=regime_colour(r), alpha=alpha if alpha is not None else max(regime_alpha(r), LEGEND_ALPHA),
+                  label=f"{prefix}{r}") for r in regime_order(names)]
+
+
+def day_numbers(days) -> np.ndarray:
+    """Dates as matplotlib's day numbers. Every dated picture plots these floats: converting a
+    DatetimeIndex at each call costs more than drawing the line."""
+    import matplotlib.dates as mdates
+
+    return mdates.date2num(pd.DatetimeIndex(days).to_numpy())
+
+
+def regime_bands(ax, regime: pd.Series, alpha: float | None = None) -> None:
+    """The regime called each day as full-height bands: one collection per regime (not one patch per run)."""
+    from matplotlib.collections import PolyCollection
+
+    regime = regime.dropna()
+    if regime.empty:
+        return
+    spans: dict[str, list] = {}
+    for name, start, end in regime_spans(regime):
+        spans.setdefault(str(name), []).append((start, end))
+    for name in regime_order(spans):
+        x = day_numbers([d for span in spans[name] for d in span]).reshape(-1, 2)
+        verts = [((a, 0.0), (a, 1.0), (b, 1.0), (b, 0.0)) for a, b in x]
+        ax.add_collection(PolyCollection(verts, facecolors=regime_colour(name), linewidths=0, antialiaseds=False,
+                                         alpha=alpha if alpha is not None else regime_alpha(name), zorder=0,
+                                         transform=ax.get_xaxis_transform()), autolim=False)
+
+
+def new_figure(height: float, rows: int = 1, cols: int = 1, *, width: float = WIDTH, left: float = 0.9,
+               right: float = 0.25, top: float = 0.5, bottom: float = 0.5, hgap: float = 0.25,
+               wgap: float = 0.5, height_ratios=None, squeeze: bool = True, sharex: bool = False,
+               sharey: bool = False):
+    """A Figure on the Agg canvas with its axes placed by fixed margins and gaps in inches."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=squeeze, sharex=sharex, sharey=sharey, height_ratios=height_ratios)
+    inner_h = height - top - bottom
+    inner_w = width - left - right
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height,
+                        hspace=hgap / ((inner_h - (rows - 1) * hgap) / rows),
+                        wspace=wgap / ((inner_w - (cols - 1) * wgap) / cols))
+    return fig, axes
+
+
+def year_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """Dates along x (day numbers) from `first` to `last`: fixed ticks on the first of January every 1, 2
+    or 5 years, or month ticks for a span under four years."""
+    ax.set_xlim(*day_numbers([first, last]))
+    years = (last - first).days / 365.25
+    if years < 4:
+        month_axis(ax, first, last)
+        return
+    step = 1 if years <= 12 else 2 if years <= 32 else 5
+    major = [pd.Timestamp(y, 1, 1) for y in range(first.year, last.year + 1)
+             if pd.Timestamp(y, 1, 1) >= first and y % step == 0]
+    ax.set_xticks(day_numbers(major), [str(d.year) for d in major])
+
+
+def month_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """Five to eight fixed month ticks along x (day numbers); the first and each January carry the year."""
+    months = (last - first).days / 30.44
+    step = next((m for m in (1, 2, 3, 4, 6, 12) if months / m <= 8), 12)
+    ticks = [d for d in pd.date_range(first.to_period("M").to_timestamp(), last, freq="MS")
+             if d >= first and (d.month - 1) % step == 0]
+    labels = [f"{d:%b}\n{d.year}" if k == 0 or d.month == 1 else f"{d:%b}" for k, d in enumerate(ticks)]
+    ax.set_xticks(day_numbers(ticks), labels)
+
+
+def cut_lines(ax, first: pd.Timestamp, last: pd.Timestamp, cuts, labelled: bool, fontsize: float = 9) -> None:
+    """A dashed line at each first cut in [first, last], labelled with its date at the top when asked
+    (and when at most MAX_CYCLES_SHOWN are shown: more labels would only overlap)."""
+    shown = [pd.Timestamp(c) for c in cuts if first <= pd.Timestamp(c) <= last]
+    span = (last - first).days
+    for k, (cut, x) in enumerate(zip(shown, day_numbers(shown))):
+        ax.axvline(x, color=CUT_COLOUR, ls="--", lw=1.0, zorder=4,
+                   label="first cut of an easing cycle" if k == 0 else None)
+        if labelled and len(shown) <= MAX_CYCLES_SHOWN:
+            near_end = (last - cut).days < 0.08 * span
+            ax.annotate(f"first cut\n{cut.date()}", (x, 0.98 if k % 2 == 0 else 0.875),
+                        xycoords=("data", "axes fraction"), xytext=(-4 if near_end else 4, 0),
+                        textcoords="offset points", va="top", ha="right" if near_end else "left",
+                        fontsize=fontsize, color=CUT_COLOUR,
+                        bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8), zorder=6)
+
+
+def save_png(fig: Figure, path) -> Path:
+    """Write `fig` as a PNG without a timestamp (the same figure, the same bytes); return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, metadata={"Software": None})
+    return out
+
+
 def plot_regimes(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timestamp], path,
                  title_suffix: str = "") -> Path:
     """Write `regimes_figure` as a PNG; return its path."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    regimes_figure(sig, iwm, cut_dates, title_suffix).savefig(out)
-    return out
+    return save_png(regimes_figure(sig, iwm, cut_dates, title_suffix), path)
 
 
 def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timestamp],
@@ -60,59 +187,33 @@ def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timesta
     cycle's capitulation was seen (the strategy's buy signal). An oracle frame
     (`sig.attrs["oracle"]`) says so in the title.
     """
-    import matplotlib.dates as mdates
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter, LogLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     iwm = iwm.reindex(sig.index)
     growth = 100 * iwm / iwm.dropna().iloc[0]
-    fig = Figure(figsize=(14, 6), dpi=110)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-
-    for name, start, end in regime_spans(sig["regime"]):
-        ax.axvspan(start, end, color=REGIME_COLOURS[name], alpha=REGIME_ALPHA.get(name, BAND_ALPHA),
-                   lw=0, zorder=0)
-    ax.plot(growth.index, growth.to_numpy(), color="black", lw=1.0, zorder=3, label="IWM total return")
+    first, last = sig.index[0], sig.index[-1]
+    fig, ax = new_figure(5.8, left=0.95, right=2.45, top=0.45, bottom=0.4)
+    regime_bands(ax, sig["regime"])
+    ax.plot(day_numbers(growth.index), growth.to_numpy(), color="black", lw=1.0, zorder=3, label="IWM total return")
     ax.set_yscale("log")
     lo, hi = growth.min(), growth.max()
     # Head room above the line so the cut labels never sit on it.
     ax.set_ylim(lo / 1.15, np.exp(np.log(lo / 1.15) + (np.log(hi) - np.log(lo / 1.15)) / LINE_TOP))
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=20))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
     onset = sig["capitulated"] & ~sig["capitulated"].shift(1, fill_value=False).astype(bool)
     buy = growth[onset.to_numpy()]
-    ax.scatter(buy.index, buy.to_numpy(), marker="^", s=70, color="#1f77b4", edgecolor="white",
-               linewidth=0.8, zorder=5, label="capitulation seen (late cycle)")
-
-    first, last = sig.index[0], sig.index[-1]
-    shown = [pd.Timestamp(c) for c in cut_dates if first <= pd.Timestamp(c) <= last]
-    span = (last - first).days
-    for k, cut in enumerate(shown):
-        ax.axvline(cut, color="#1f3b73", ls="--", lw=1.1, zorder=4)
-        if len(shown) > MAX_CYCLES_SHOWN:  # more labels would only overlap
-            continue
-        near_end = (last - cut).days < 0.08 * span
-        ax.annotate(f"first cut\n{cut.date()}", (cut, 0.98 if k % 2 == 0 else 0.885),
-                    xycoords=("data", "axes fraction"), xytext=(-4 if near_end else 4, 0),
-                    textcoords="offset points", va="top", ha="right" if near_end else "left",
-                    fontsize=9, color="#1f3b73",
-                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8), zorder=6)
-
-    ax.set_xlim(first, last)
-    ax.xaxis.set_major_locator(mdates.YearLocator(2))
-    ax.xaxis.set_minor_locator(mdates.YearLocator(1))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-    ax.tick_params(labelsize=10)
+    ax.scatter(day_numbers(buy.index), buy.to_numpy(), marker="^", s=70, color="#1f77b4", edgecolor="white",
+               linewidth=0.8, zorder=5, label="capitulation seen")
+    cut_lines(ax, first, last, cut_dates, labelled=True)
+    year_axis(ax, first, last)
     label = "IWM total return, growth of 100 (log scale)"
     if first < IWM_INCEPTION:
         label += f"\nRussell 2000 index + dividends before {IWM_INCEPTION.date()}"
-    ax.set_ylabel(label, fontsize=10)
+    ax.set_ylabel(label)
     ax.grid(which="major", alpha=0.3, zorder=1)
 
     oracle = bool(sig.attrs.get("oracle", False))
@@ -121,13 +222,11 @@ def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timesta
         title = "ORACLE MODE (future information: actual cut calendar) - " + title
     if title_suffix:
         title += f" {title_suffix}"
-    ax.set_title(title, fontsize=12, color="#b00000" if oracle else "black")
+    ax.set_title(title, fontsize=11.5, y=1.0, color="#b00000" if oracle else "black")
 
-    bands = [Patch(facecolor=REGIME_COLOURS[r], alpha=max(REGIME_ALPHA.get(r, BAND_ALPHA), 0.45), label=r)
-             for r in REGIMES]
-    lines, _ = ax.get_legend_handles_labels()
-    cut_handle = Line2D([], [], color="#1f3b73", ls="--", lw=1.1, label="first cut of an easing cycle")
-    ax.legend(handles=bands + lines + [cut_handle], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              fontsize=9.5, title="regime (called)", title_fontsize=10, frameon=False)
-    fig.tight_layout()
+    lines = [h for h in ax.get_legend_handles_labels()[0] if h.get_label() != "first cut of an easing cycle"]
+    cut_handle = Line2D([], [], color=CUT_COLOUR, ls="--", lw=1.0, label="first cut of an easing cycle")
+    ax.legend(handles=regime_handles([*REGIMES, *sig["regime"].dropna().unique()]) + lines + [cut_handle],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9.5, title="regime (called)",
+              title_fontsize=10, frameon=False, alignment="left")
     return fig

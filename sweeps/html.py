@@ -8,6 +8,7 @@ a temporary file beside its destination and moved into place, so a reader never 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pandas as pd
 from fedcut.analyzers.report import CSS, _cell, _e, _figure
 from fedcut.files import remove_stale_temporaries, writing
 
+DATES = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(\.\.[0-9]{4}-[0-9]{2}-[0-9]{2})?")  # a date or a span: one line
 SWEEP_CSS = CSS + """
 figure{margin:12px 0 22px}figure img{width:auto;max-width:100%}
 .wide{overflow-x:auto;max-width:100%}
@@ -51,9 +53,14 @@ def render_html(path, title: str, facts: list[tuple[str, object]],
 def _table(frame: pd.DataFrame) -> str:
     head = "<tr>" + "".join(f"<th>{_e(c)}</th>" for c in frame.columns) + "</tr>"
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
-    body = "".join("<tr>" + "".join(_cell(_text(v, n)) for v, n in zip(row, numeric)) + "</tr>"
+    body = "".join("<tr>" + "".join(_date_cell(text) if DATES.fullmatch(text := _text(v, n)) else _cell(text)
+                                    for v, n in zip(row, numeric)) + "</tr>"
                    for row in frame.itertuples(index=False))
     return f'<div class="wide"><table>{head}{body}</table></div>'
+
+
+def _date_cell(text: str) -> str:
+    return f'<td class="d">{_e(text)}</td>'
 
 
 def _text(value, numeric: bool = False) -> str:

@@ -1,11 +1,16 @@
-"""A sweep's pictures, drawn from its summary frame (one row per configuration).
+"""A sweep's pictures, drawn from its summary frame (one row per configuration) and stored returns.
 
 Heatmaps show the objective over each pair of swept parameters, averaged over the others, in
-sample and out of sample on one colour scale; the sensitivity plot shows the objective against
-each parameter alone. Only configurations with status "ok" are drawn. A numeric parameter with
+sample and out of sample, each panel on its own colour scale (one shared scale hides the
+variation inside each when the samples differ), with the number of configurations per cell,
+buy-and-hold's value marked on each scale and empty cells said why; the sensitivity plot shows
+the objective against each parameter alone beside buy-and-hold's; `top_equity_figure` draws the
+best configurations' equity against buy-and-hold's; `overfitting_figure` the CSCV and the
+Deflated Sharpe Ratio. Only configurations with status "ok" are drawn. A numeric parameter with
 more than MAX_LEVELS values (random sampling) is cut into quantile bins, so every picture shows
 a few levels per parameter whatever the sampling. Like `analyzers/plots.py`, they draw on
-matplotlib's Agg canvas (no pyplot, no display) and save PNGs without a timestamp.
+matplotlib's Agg canvas (no pyplot, no display) and save PNGs without a timestamp; they are
+drawn once per sweep, so they let matplotlib's constrained layout place their parts.
 """
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedcut.analyzers.plots import IWM, STRATEGY, _figure, _save
+from fedcut.analyzers.plots import IWM, STRATEGY
+from fedcut.signals.plot import DPI, day_numbers, save_png, year_axis
 
 MAX_LEVELS = 8  # a numeric parameter with more distinct values than this is binned
 ROWS_PER_BIN = 6  # binned parameters get about this many configurations per bin (2 to MAX_LEVELS bins)
@@ -25,6 +31,9 @@ MAX_PAIRS = 6  # heatmaps drawn per sweep, for the first pairs in the order of t
 SAMPLES = (("objective_is", "in-sample", STRATEGY["color"]), ("objective_oos", "out-of-sample", IWM["color"]))
 CMAP = "viridis"
 MISSING_COLOUR = "#f0f0f0"  # heatmap cells where no configuration ran
+REFERENCE = "buy-and-hold IWM"  # the yardstick drawn on every picture
+TOP_CURVES = 5  # equity curves of the best in-sample configurations
+MAX_WIDTH = 12.4  # inches: 1240 px, the pages' column, so figure text shows at its size
 
 
 def levels(values: pd.Series) -> tuple[pd.Series, list[str]]:
@@ -62,69 +71,105 @@ def cell_means(summary: pd.DataFrame, a: str, b: str, column: str) -> pd.DataFra
     return means
 
 
-def heatmaps(summary: pd.DataFrame, params: list[str], out_dir, objective_label: str) -> list[Path]:
+def cell_counts(summary: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """How many ok configurations fall in each cell of `cell_means`' grid (0 where none)."""
+    ok = _ok(summary)
+    rows, row_order = levels(ok[a])
+    cols, col_order = levels(ok[b])
+    counts = ok.groupby([rows, cols]).size().unstack()
+    return counts.reindex(index=row_order, columns=col_order).fillna(0).astype(int)
+
+
+def heatmaps(summary: pd.DataFrame, params: list[str], out_dir, objective_label: str,
+             reference: dict[str, float] | None = None, empty_reason=None) -> list[Path]:
     """Write heatmap_<a>__<b>.png for the first MAX_PAIRS pairs of swept parameters; return the paths.
 
-    None when fewer than two parameters are swept or no configuration ran.
+    None when fewer than two parameters are swept or no configuration ran. `reference` is
+    buy-and-hold's objective per sample column; `empty_reason(a, b)` says why a cell of that
+    pair can hold no configuration.
     """
     paths = []
     pairs = itertools.combinations(params, 2) if len(_ok(summary)) else ()
     for a, b in itertools.islice(pairs, MAX_PAIRS):
         name = f"heatmap_{a.replace('.', '_')}__{b.replace('.', '_')}.png"
-        paths.append(_save(heatmap_figure(summary, a, b, objective_label), Path(out_dir) / name))
+        reason = empty_reason(a, b) if empty_reason else "none ran"
+        paths.append(save_png(heatmap_figure(summary, a, b, objective_label, reference, reason),
+                              Path(out_dir) / name))
     return paths
 
 
-def heatmap_figure(summary: pd.DataFrame, a: str, b: str, objective_label: str):
-    """The objective's mean per level of `a` and `b`: in-sample and out-of-sample panels on one colour scale."""
+def heatmap_figure(summary: pd.DataFrame, a: str, b: str, objective_label: str,
+                   reference: dict[str, float] | None = None, empty_reason: str = "none ran"):
+    """The objective's mean per level of `a` and `b`, in-sample and out-of-sample panels each on its
+    own colour scale, every cell with its count, buy-and-hold's objective marked on each scale."""
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    panels = [(label, cell_means(summary, a, b, column)) for column, label, _ in _samples(summary)]
-    grid = panels[0][1]
-    width = max(5.2, 0.75 * grid.shape[1] + 2.2) * len(panels) + 1.6
-    fig, axes = _figure((width, max(4.4, 0.5 * grid.shape[0] + 3.2)), cols=len(panels), squeeze=False,
-                        layout="constrained", sharey=True)
-    values = np.concatenate([m.to_numpy().ravel() for _, m in panels])
-    norm = Normalize(*_colour_range(values[~np.isnan(values)]))
+    reference = reference or {}
+    samples = _samples(summary)
+    grid = cell_means(summary, a, b, samples[0][0])
+    counts = cell_counts(summary, a, b)
+    panel = (max(5.2, 0.8 * grid.shape[1] + 2.6), max(3.8, 0.55 * grid.shape[0] + 2.2))
+    stacked = len(samples) * panel[0] + 1.0 > MAX_WIDTH  # side by side only while they fit the page's column
+    width = panel[0] + 1.0 if stacked else len(samples) * panel[0] + 1.0
+    height = (len(samples) if stacked else 1) * panel[1] + 1.4
+    fig, axes = _figure((width, height), rows=len(samples) if stacked else 1, cols=1 if stacked else len(samples))
     cmap = colormaps[CMAP].with_extremes(bad=MISSING_COLOUR)
     long_labels = sum(len(str(c)) for c in grid.columns) > 36
-    for ax, (label, means) in zip(axes[0], panels):
-        image = ax.imshow(means.to_numpy(), cmap=cmap, norm=norm, origin="lower", aspect="auto")
-        for (i, j), v in np.ndenumerate(means.to_numpy()):
+    for ax, (column, label, _) in zip(axes.flat, samples):
+        means = cell_means(summary, a, b, column)
+        values = means.to_numpy()
+        norm = Normalize(*_colour_range(values[~np.isnan(values)]))
+        image = ax.imshow(values, cmap=cmap, norm=norm, origin="lower", aspect="auto")
+        for (i, j), v in np.ndenumerate(values):
+            n = int(counts.iloc[i, j])
             if not np.isnan(v):
-                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=10,
+                ax.text(j, i, f"{v:.3g}\nn={n}", ha="center", va="center", fontsize=9.5,
                         color="white" if _dark(cmap(norm(v))) else "black")
+            else:
+                ax.text(j, i, "none", ha="center", va="center", fontsize=9, color="#777777")
         ax.set_xticks(range(means.shape[1]), list(means.columns), rotation=30 if long_labels else 0,
                       ha="right" if long_labels else "center")
         ax.set_yticks(range(means.shape[0]), list(means.index))
         ax.tick_params(length=0)
         ax.set_xlabel(b)
-        ax.set_title(label, fontsize=11)
-    axes[0, 0].set_ylabel(a)
-    bar = fig.colorbar(image, ax=list(axes[0]), shrink=0.9, pad=0.02)
-    bar.set_label(f"{objective_label} (mean per cell)")
+        ax.set_ylabel(a)
+        bar = fig.colorbar(image, ax=ax, shrink=0.92, pad=0.03)
+        bar.set_label(f"{objective_label}, mean per cell")
+        ax.set_title(label + _mark_reference(bar, norm, reference.get(column)), fontsize=11)
+    handles = [Line2D([], [], color="black", lw=2.0, label=f"line on a scale: {REFERENCE}'s {objective_label} "
+                                                            "in that sample")]
+    if (counts.to_numpy() == 0).any():
+        handles.insert(0, Patch(facecolor=MISSING_COLOUR, edgecolor="#999999",
+                                label=textwrap.fill(f"none: no configuration ran in the cell ({empty_reason})",
+                                                    int(width * 12))))
+    fig.legend(handles=handles, loc="outside lower center", ncol=1, fontsize=9, frameon=False)
     _suptitle(fig, width, f"{objective_label} by {a} and {b}: mean over the other parameters",
-              _counts(summary, [a, b]))
+              f"{_counts(summary, [a, b])}; n = configurations per cell; each panel on its own colour scale")
     return fig
 
 
-def sensitivity(summary: pd.DataFrame, params: list[str], out_path, objective_label: str) -> Path:
+def sensitivity(summary: pd.DataFrame, params: list[str], out_path, objective_label: str,
+                reference: dict[str, float] | None = None) -> Path:
     """Write one PNG with the objective against each swept parameter in its own panel; return its path."""
-    return _save(sensitivity_figure(summary, params, objective_label), out_path)
+    return save_png(sensitivity_figure(summary, params, objective_label, reference), out_path)
 
 
-def sensitivity_figure(summary: pd.DataFrame, params: list[str], objective_label: str):
-    """One panel per parameter: every ok configuration as a faint dot, the mean per level as a line."""
+def sensitivity_figure(summary: pd.DataFrame, params: list[str], objective_label: str,
+                       reference: dict[str, float] | None = None):
+    """One panel per parameter: every ok configuration as a faint dot, the mean per level as a line,
+    buy-and-hold's objective in each sample as a dashed line."""
     from matplotlib.lines import Line2D
 
+    reference = reference or {}
     ok = _ok(summary)
     samples = _samples(summary)
     cols = min(3, len(params)) if len(params) != 4 else 2
     rows = math.ceil(len(params) / cols)
-    width = max(4.6 * cols + 0.6, 8.0)
-    fig, axes = _figure((width, 3.6 * rows + 1.3), rows=rows, cols=cols, squeeze=False, layout="constrained",
-                        sharey=True)
+    width = min(max(4.6 * cols + 0.6, 8.0), MAX_WIDTH)
+    fig, axes = _figure((width, 3.6 * rows + 1.4), rows=rows, cols=cols, sharey=True)
     for k, ax in enumerate(axes.flat):
         if k >= len(params):
             ax.set_visible(False)
@@ -141,6 +186,8 @@ def sensitivity_figure(summary: pd.DataFrame, params: list[str], objective_label
             ax.scatter(x + shift, y, s=16, color=colour, alpha=0.28, lw=0, zorder=2)
             ax.plot(level_x + shift, y.groupby(labels).mean().reindex(order), color=colour, lw=1.8, marker="o",
                     ms=5, zorder=3)
+            if reference.get(column) is not None and np.isfinite(reference[column]):
+                ax.axhline(reference[column], color=colour, lw=1.2, ls="--", zorder=1)
         if categorical or len(order) == x.nunique():
             ax.set_xticks(level_x.to_numpy(), order)
         if categorical:
@@ -153,11 +200,71 @@ def sensitivity_figure(summary: pd.DataFrame, params: list[str], objective_label
             ax.set_ylabel(objective_label)
     handles = [Line2D([], [], color=colour, lw=1.8, marker="o", ms=5, label=f"{label}: mean per value or bin")
                for _, label, colour in samples]
+    handles += [Line2D([], [], color=colour, lw=1.2, ls="--", label=f"{REFERENCE}, {label}")
+                for column, label, colour in samples if reference.get(column) is not None]
     handles += [Line2D([], [], color="#777777", lw=0, marker="o", ms=4, alpha=0.5, label="one configuration")]
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9.5, frameon=False)
-    _suptitle(fig, width, f"{objective_label} against each swept parameter (line: mean over the other parameters)",
-              _counts(summary, params))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3), fontsize=9.5, frameon=False)
+    _suptitle(fig, width, f"{objective_label} against each swept parameter (line: mean over the other parameters; "
+                          f"dashed: {REFERENCE})", _counts(summary, params))
     return fig
+
+
+def growth(returns: np.ndarray) -> np.ndarray:
+    """Value of 100 invested, day by day, from daily returns (the first day's value is 100)."""
+    return 100.0 * np.r_[1.0, np.cumprod(1.0 + np.asarray(returns, dtype=float))]
+
+
+def top_equity_figure(days: pd.DatetimeIndex, curves: list[tuple[str, np.ndarray]], benchmark: np.ndarray,
+                      split: pd.Timestamp | None, objective_label: str):
+    """The best in-sample configurations' growth of 100 (log scale, darkest = best) against buy-and-hold
+    IWM's, the in-sample / out-of-sample split marked."""
+    from matplotlib import colormaps
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    fig, axes = _figure((MAX_WIDTH, 5.6))
+    ax = axes[0, 0]
+    x = day_numbers(days)
+    shades = colormaps["Blues"](np.linspace(0.95, 0.45, max(len(curves), 1)))
+    for (label, values), shade in zip(curves, shades):
+        ax.plot(x, values, color=shade, lw=1.3, label=label, zorder=3)
+    ax.plot(x, benchmark, color=IWM["color"], lw=1.6, label=REFERENCE, zorder=4)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0), numticks=20))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    year_axis(ax, days[0], days[-1])
+    if split is not None and days[0] < split < days[-1]:
+        ax.axvline(day_numbers([split])[0], color="black", lw=1.0, ls="--", zorder=5)
+        ax.annotate("in-sample ← | → out-of-sample", (day_numbers([split])[0], 0.97), xycoords=("data", "axes fraction"),
+                    ha="center", va="top", fontsize=9.5, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none"))
+    ax.set_ylabel("growth of 100 (log scale)")
+    ax.grid(alpha=0.3, which="major")
+    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    ax.set_title(f"The {len(curves)} best configurations by in-sample {objective_label} against {REFERENCE}",
+                 fontsize=11.5)
+    return fig
+
+
+def _figure(size, rows: int = 1, cols: int = 1, sharey: bool = False):
+    """A sweep picture: constrained layout (drawn once per sweep), axes always a 2-d array."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(rows, cols, squeeze=False, sharey=sharey)
+
+
+def _mark_reference(bar, norm, value: float | None) -> str:
+    """Buy-and-hold's value as a line across the colour bar; the words for a panel's title when it is
+    off the scale ("" otherwise)."""
+    if value is None or not np.isfinite(value):
+        return ""
+    if norm.vmin <= value <= norm.vmax:
+        bar.ax.axhline(value, color="black", lw=2.0)
+        bar.ax.axhline(value, color="white", lw=0.8)
+        return ""
+    return f"\n{REFERENCE}: {value:.3g}, {'below' if value < norm.vmin else 'above'} every cell"
 
 
 def _ok(summary: pd.DataFrame) -> pd.DataFrame:
@@ -229,10 +336,12 @@ def _nudge(xs: np.ndarray, binned: bool) -> float:
     return 0.1 * float(np.min(np.diff(np.sort(xs))))
 
 
-def overfitting_figure(pbo, out_path) -> Path:
+def overfitting_figure(pbo, out_path, deflated: dict | None = None) -> Path:
     """The CSCV picture: the logits of the in-sample best's out-of-sample rank, and its Sharpe in
-    against out of sample, one dot per split (`analyzers.overfitting.BacktestOverfitting`)."""
-    fig, (left, right) = _figure((12.5, 4.6), cols=2)
+    against out of sample, one dot per split (`analyzers.overfitting.BacktestOverfitting`); with
+    `deflated` (`overfitting_report`'s deflated_sharpe), the Deflated Sharpe Ratio in the title."""
+    fig, axes = _figure((MAX_WIDTH, 5.0), cols=2)
+    left, right = axes[0]
     left.hist(pbo.logits, bins=40, color="#1f3b73", alpha=0.8)
     left.axvline(0.0, color="#b00000", lw=1.2, ls="--")
     left.set_xlabel("logit of the out-of-sample rank (<= 0: below the median)")
@@ -249,4 +358,10 @@ def overfitting_figure(pbo, out_path) -> Path:
     right.legend(fontsize=9, loc="upper left")
     for ax in (left, right):
         ax.grid(alpha=0.3)
-    return _save(fig, out_path)
+    if deflated:
+        _suptitle(fig, MAX_WIDTH, f"Deflated Sharpe Ratio of the in-sample choice: {deflated['dsr']:.2f} (its Sharpe "
+                             f"{deflated['sharpe']:.2f} against {deflated['expected_max_sharpe']:.2f}, what the best "
+                             f"of {deflated['n_trials']} unskilled trials would reach by luck; above 0.95 is "
+                             f"significant). Probability of backtest overfitting: {pbo.pbo:.2f} (0.5 = no better "
+                             "than chance).")
+    return save_png(fig, out_path)

@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 
 from fedcut.files import own_folder, writing
+from fedcut.signals.plot import save_png
 from fedcut.sweeps.html import render_html
-from fedcut.sweeps.plots import heatmaps, overfitting_figure, sensitivity
+from fedcut.sweeps.plots import (
+    REFERENCE, TOP_CURVES, growth, heatmaps, overfitting_figure, sensitivity, top_equity_figure,
+)
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.store import Store
 
@@ -264,25 +267,91 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
                                                              indent=2, sort_keys=True, allow_nan=False) + "\n")
     plots = own_folder(out / "plots")
     label = spec.objective
+    reference = _reference(spec, rows)
     with writing(plots):
-        figures = [(p, f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters: "
-                       "in-sample beside out-of-sample, on one colour scale.")
-                   for p in heatmaps(summary, list(spec.swept), plots, label)]
+        figures = [(p, f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters, "
+                       "in-sample beside out-of-sample, each panel on its own colour scale (compare colours within "
+                       f"a panel, numbers across); n = configurations in the cell; the line on each scale is "
+                       f"{REFERENCE}'s {spec.objective} in that sample.")
+                   for p in heatmaps(summary, list(spec.swept), plots, label, reference,
+                                     _empty_reasons(spec, summary))]
     if spec.swept and (summary["status"] == "ok").any():
         with writing(plots / "sensitivity.png"):
-            figures.append((sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label),
-                            "Each parameter's effect: every configuration (dots) and the mean per value (line)."))
+            figures.append((sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label, reference),
+                            "Each parameter's effect: every configuration (dots), the mean per value (line) and "
+                            f"{REFERENCE}'s {spec.objective} in each sample (dashed)."))
+    top_curves = _top_curves(spec, summary, store, data_dir, offline)
+    if top_curves is not None:
+        with writing(plots / "top_equity.png"):
+            figures.append((save_png(top_equity_figure(*top_curves, label), plots / "top_equity.png"),
+                            f"Growth of 100 for the {TOP_CURVES} best configurations by in-sample {spec.objective} "
+                            f"(from their stored daily returns) against {REFERENCE} through the same execution."))
     if overfit is not None:
         with writing(plots / "overfitting.png"):
-            figures.append((overfitting_figure(overfit["_pbo"], plots / "overfitting.png"),
+            figures.append((overfitting_figure(overfit["_pbo"], plots / "overfitting.png", overfit["deflated_sharpe"]),
                             "Probability of Backtest Overfitting (CSCV): for each of the in/out-of-sample splits, "
                             "where the in-sample best ranked out of sample (left: logit, at or below 0 = worse than "
-                            "the median), and its Sharpe in and out of sample (right)."))
+                            "the median), and its Sharpe in and out of sample (right); the Deflated Sharpe Ratio of "
+                            "the in-sample choice in the title."))
     top_runs = _top_runs(spec, summary, out, data_dir, offline)
     render_html(out / "sweep.html", f"fedcut sweep: {spec.name}",
                 _facts(spec, rows, summary, wf, cycles, top_runs, overfit, store.audits()),
                 _tables(spec, summary, wf, cycles, loco, store.audits()), figures)
     return summary
+
+
+def _reference(spec: Spec, rows: list[dict]) -> dict[str, float]:
+    """Buy-and-hold IWM's objective in each sample column of summary.csv (`benchmark_objective`)."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    if not ok:
+        return {}
+    segments = ok[0]["result"]["segments"]
+    is_name, oos_name = samples(spec)
+    out = {"objective_is": benchmark_objective(segments.get(is_name), spec.objective)}
+    if oos_name:
+        out["objective_oos"] = benchmark_objective(segments.get(oos_name), spec.objective)
+    return out
+
+
+def _empty_reasons(spec: Spec, summary: pd.DataFrame):
+    """Why a cell of a heatmap of parameters a and b can hold no configuration, from what the sweep did."""
+    failed = int((summary["status"] != "ok").sum())
+
+    def reason(a: str, b: str) -> str:
+        reasons = [f"{spec.excluded} configurations excluded by the spec's rules"] if spec.excluded else []
+        if failed:
+            reasons.append(f"{failed} failed")
+        if a in spec.random or b in spec.random:
+            reasons.append(f"or no random draw of {' and '.join(k for k in (a, b) if k in spec.random)} fell there")
+        return "; ".join(reasons) or "not in the grid"
+    return reason
+
+
+def _top_curves(spec: Spec, summary: pd.DataFrame, store: Store, data_dir, offline):
+    """The arguments of `top_equity_figure`: days, the TOP_CURVES best in-sample configurations' growth
+    (those over the base configuration's days), buy-and-hold IWM's, the train_end split; None if none ran."""
+    from fedcut.params import resolve
+    from fedcut.run import benchmark, prepare
+    from fedcut.sweeps.evaluate import unpack_returns
+
+    base = resolve(spec.base)
+    prepared = prepare(base, data_dir, offline)
+    days = prepared.market.days
+    packed = store.returns()
+    curves = []
+    for row in summary[summary["status"] == "ok"].itertuples():
+        returns = unpack_returns(packed[row.config_hash]) if row.config_hash in packed else None
+        if returns is None or len(returns) != len(days) - 1:
+            continue
+        curves.append((f"rank {int(row.rank)}: {row.config_hash} ({spec.objective} {row.objective_is:.3g} in, "
+                       f"{row.objective_oos:.3g} out)", growth(returns)))
+        if len(curves) == TOP_CURVES:
+            break
+    if not curves:
+        return None
+    bench = benchmark(prepared, base, "IWM").to_numpy()
+    split = pd.Timestamp(spec.validation.train_end) if spec.validation.train_end else None
+    return days, curves, 100.0 * bench / bench[0], split
 
 
 def _segments(rows: list[dict]):
@@ -359,7 +428,8 @@ def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame
     if audits:
         bad = [a for a in audits if not a["identical"]]
         facts.append(("audit: re-run in backtrader",
-                      f"{len(audits)} configurations ({', '.join(sorted({a['reason'] for a in audits}))}): "
+                      f"{len(audits)} configuration{'' if len(audits) == 1 else 's'} "
+                      f"({', '.join(sorted({a['reason'] for a in audits}))}): "
                       + (f"{len(bad)} DIFFER - the array engine's results are not trustworthy" if bad
                          else "all identical to the last bit")))
     if top_runs:

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHORT = {"start": "2019-01-01", "end": "2020-12-31"}
 RUN_FILES = ("config.toml", "metrics.json", "equity.csv", "trades.csv", "signals.csv", "episodes.csv",
              "claims.csv", "attribution.csv", "report.html")
-PICTURES = ("equity", "underwater", "holdings", "cycles", "hedge", "regimes")
+PICTURES = ("equity", "underwater", "rolling", "holdings", "cycles", "hedge", "regimes")
 
 
 @pytest.fixture(scope="module")

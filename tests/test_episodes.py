@@ -2,7 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedcut.analyzers.episodes import cycle_windows, episode_table, holdings_mix, regime_mix, return_after
+from fedcut.analyzers.episodes import (
+    cycle_windows, episode_table, holdings_mix, recession_label, regime_mix, return_after, return_before,
+)
 from fedcut.errors import DataError
 
 D = pd.Timestamp
@@ -78,6 +80,35 @@ def test_return_after_uses_last_close_on_or_before_each_date():
     assert return_after(eq, D("2020-01-04"), 6) == pytest.approx(0.10)  # Sat -> Fri close; 2020-07-04 -> 07-02
     assert return_after(eq, D("2020-01-02"), 6) is None  # the cut is before the data
     assert return_after(eq, D("2020-01-10"), 6) is None  # the horizon is after the data
+
+
+def test_the_run_up_before_the_cut_is_the_3_months_to_the_cut_day():
+    """2019-07-31's three months start on 2019-04-30 (not 07-30 shifted back and forth), so the
+    run-up ends exactly at the cut's close."""
+    strategy, benchmark = two_curves()
+    (window,) = cycle_windows([D("2019-07-31")], data_end=D("2020-12-31"))
+    row = episode_table(strategy, benchmark, [window]).iloc[0]
+    b = benchmark
+    assert row.benchmark_return_before_3m == pytest.approx(b["2019-07-31"] / b["2019-04-30"] - 1)
+    assert row.strategy_return_before_3m == pytest.approx(0.0)  # 100 on both days
+    eq = pd.Series([100.0, 90.0, 99.0, 98.0],
+                   index=pd.DatetimeIndex(["2020-01-03", "2020-04-02", "2020-07-03", "2020-07-06"]))
+    assert return_before(eq, D("2020-07-04"), 3) == pytest.approx(0.10)  # Sat -> Fri; 2020-04-04 -> 04-02
+    assert return_before(eq, D("2020-04-02"), 3) is None  # three months before is before the data
+    assert return_before(eq, D("2020-07-07"), 3) is None  # the cut is after the data
+
+
+def test_recession_label_names_each_spell_touching_the_span():
+    months = pd.date_range("2000-01-01", "2009-12-01", freq="MS")
+    usrec = pd.Series(0.0, index=months)
+    usrec["2001-04-01":"2001-11-01"] = 1.0
+    usrec["2008-01-01":"2009-06-01"] = 1.0
+    assert recession_label(usrec, D("2000-07-03"), D("2003-01-03")) == "NBER recession 2001-04 to 2001-11"
+    assert recession_label(usrec, D("2001-11-30"), D("2008-01-02")) == \
+        "NBER recession 2001-04 to 2001-11; NBER recession 2008-01 to 2009-06"  # each spell whole
+    assert recession_label(usrec, D("2002-01-01"), D("2007-12-31")) == "no NBER recession"
+    assert recession_label(usrec, D("2009-01-01"), D("2010-03-31")) == \
+        "NBER recession 2008-01 to 2009-06 (USREC known to 2009-12)"
 
 
 def test_hedge_regimes_and_holdings_columns():

@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from html.parser import HTMLParser
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from fedcut.analyzers.attribution import attribution, daily_attribution, hedge_pnl
 from fedcut.analyzers.report import PLOTS, REPORT_FILES, load_run, render
 from fedcut.errors import DataError
+from fedcut.signals.regime import ORACLE_LABEL
+from fedcut.strategies.baselines import LABELS
 
 D = pd.Timestamp
 ETF_BLANKS = dict(strike=float("nan"), expiry=None)
@@ -162,3 +167,163 @@ def test_rerender_owns_only_its_files_and_is_deterministic(runs, rendered, sourc
 def test_render_refuses_a_folder_that_is_not_a_run(tmp_path, source):
     with pytest.raises(DataError, match="no metrics.json"):
         render(tmp_path, source)
+
+
+# ---- the page: the answer first, the tear sheet, each number recomputed from the run's files ------
+
+class _Tables(HTMLParser):
+    """Every table of a page as rows of cell texts, with the id of the section it is in."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.sections, self._cell = [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "section":
+            self.sections.append(dict(attrs).get("id"))
+        elif tag == "table":
+            self.tables.append((self.sections[-1] if self.sections else None, []))
+        elif tag == "tr" and self.tables:
+            self.tables[-1][1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][1][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables_of(page: str, section: str) -> list[list[list[str]]]:
+    parser = _Tables()
+    parser.feed(page)
+    return [rows for where, rows in parser.tables if where == section]
+
+
+def pct(x: float, digits: int = 1) -> str:
+    return f"{x:+.{digits}%}"
+
+
+def test_the_page_opens_with_the_answer_then_the_tear_sheet(rendered):
+    page = _without_images(rendered["default"].read_text())
+    order = [page.index(marker) for marker in ('<section id="verdict">', 'id="warnings"', '<img alt="equity"',
+                                               'id="top-drawdowns"', 'id="monthly-returns"', 'id="rolling"',
+                                               'id="statistics"', 'id="cycles"', 'id="hedge"')]
+    assert order == sorted(order)
+    assert "a small sample" in page and "Parameters changed" in page
+    oracle = _without_images(rendered["oracle"].read_text())
+    assert f'<div class="oracle">{ORACLE_LABEL}. ' in oracle and "ORACLE - ORACLE" not in oracle
+
+
+def test_each_cycle_in_the_answer_is_recomputed_from_equity_csv(runs, rendered):
+    folder = runs["default"]
+    equity = pd.read_csv(folder / "equity.csv", parse_dates=["date"], index_col="date")
+    episodes = pd.read_csv(folder / "episodes.csv", dtype={"cycle": str})
+    (answer, *_) = tables_of(rendered["default"].read_text(), "verdict")
+    rows = {row[0]: row for row in answer[2:]}  # two header rows
+    assert list(rows) == list(episodes["cycle"])
+    nber = {"2001": "NBER recession 2001-04 to 2001-11", "2007": "NBER recession 2008-01 to 2009-06",
+            "2019": "NBER recession 2020-03 to 2020-04", "2024": "no NBER recession"}  # NBER's dates
+    for ep in episodes.itertuples():
+        row = rows[ep.cycle]
+        cut = pd.Timestamp(ep.first_cut)
+        inside = equity[ep.window_start:ep.window_end]
+        iwm, strategy = inside["benchmark"].to_numpy(), inside["strategy"].to_numpy()
+        runup = equity["benchmark"][:cut].iloc[-1] / equity["benchmark"][:cut - pd.DateOffset(months=3)].iloc[-1] - 1
+        ret = strategy[-1] / strategy[0] - 1, iwm[-1] / iwm[0] - 1
+        dd = (strategy / np.maximum.accumulate(strategy) - 1).min(), (iwm / np.maximum.accumulate(iwm) - 1).min()
+        assert row[1] == ep.first_cut and row[2] == pct(runup)
+        assert row[3].startswith(f"{ep.window_start} to {ep.window_end}")
+        assert row[4:8] == [pct(ret[0]), pct(ret[1]), pct(dd[0]), pct(dd[1])]
+        assert row[8] == f"{100 * (dd[0] - dd[1]):+.1f} pp" and row[9] == f"{100 * (ret[1] - ret[0]):+.1f} pp"
+        assert row[10].startswith(nber[ep.cycle] + "; rules called mostly ")
+    assert "partial: data ends 2025-09-26" in rows["2024"][3]
+
+
+def test_the_baselines_table_holds_the_verdict_and_its_intervals(runs, rendered):
+    m = json.loads((runs["default"] / "metrics.json").read_text())
+    (_, baselines, *_) = tables_of(rendered["default"].read_text(), "verdict")
+    rows = {row[0]: row for row in baselines[2:]}
+    assert list(rows) == ["fedcut regime strategy", *(LABELS[n] for n in m["baselines"])]
+    for name, v in m["verdict"]["against"].items():
+        row = rows[LABELS[name]]
+        lo, hi = v["sharpe_diff_ci"]
+        assert row[7:9] == [f"{v['sharpe_diff']:+.2f}", f"{lo:+.2f} to {hi:+.2f}"]
+        assert row[9] == f"{100 * v['cagr_diff']:+.1f} pp" and row[11] == f"{v['p_better']:.1%}"
+        assert row[12] == ("better" if lo > 0 else "worse" if hi < 0 else "not distinguishable")
+        assert row[1] == pct(m["baselines"][name]["cagr"]) and row[3] == f"{m['baselines'][name]['sharpe']:.2f}"
+
+
+def test_tear_sheet_statistics_equal_independent_arithmetic(runs, rendered):
+    folder = runs["default"]
+    equity = pd.read_csv(folder / "equity.csv", parse_dates=["date"], index_col="date")
+    rate = pd.read_csv(folder / "cash_rate.csv", parse_dates=["date"], index_col="date")["cash_rate"]
+    stats = pd.read_csv(folder / "tearsheet.csv").set_index("statistic")
+    assert list(stats.columns) == ["strategy", "benchmark", "spy"]
+    days = np.diff(equity.index.to_numpy()).astype("timedelta64[D]").astype(float)
+    rf = np.expm1(rate.to_numpy()[:-1] * days / 365)  # the broker's continuous rate over each interval
+    v, b = equity["strategy"].to_numpy(), equity["benchmark"].to_numpy()
+    r, rb = v[1:] / v[:-1] - 1, b[1:] / b[:-1] - 1
+    beta, _ = np.polyfit(rb - rf, r - rf, 1)
+    active = r - rb
+    n, z = len(r), (r - r.mean()) / r.std(ddof=1)
+    expected = {
+        "beta": beta, "alpha": ((r - rf).mean() - beta * (rb - rf).mean()) * 252,
+        "tracking_error": active.std(ddof=1) * np.sqrt(252),
+        "information_ratio": active.mean() / active.std(ddof=1) * np.sqrt(252),
+        "time_in_market": (equity.filter(like="w_").sum(axis=1) > 0).mean(), "hit_rate": (r > 0).mean(),
+        "skew": n / ((n - 1) * (n - 2)) * (z ** 3).sum(),
+        "excess_kurtosis": n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * (z ** 4).sum()
+                           - 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)),
+        "var_5": np.quantile(r, 0.05), "cvar_5": r[r <= np.quantile(r, 0.05)].mean()}
+    for name, value in expected.items():
+        assert stats.loc[name, "strategy"] == pytest.approx(value, rel=1e-6, abs=1e-12), name
+    assert stats.loc["beta", "benchmark"] == pytest.approx(1.0) and stats.loc["tracking_error", "benchmark"] == 0
+    (table,) = tables_of(rendered["default"].read_text(), "statistics")
+    shown = {row[0]: row[1] for row in table[1:]}
+    assert shown["alpha"] == pct(expected["alpha"]) and shown["daily VaR 5%"] == pct(expected["var_5"], 2)
+
+
+def test_monthly_and_yearly_returns_and_the_deepest_drawdowns(runs, rendered):
+    equity = pd.read_csv(runs["default"] / "equity.csv", parse_dates=["date"], index_col="date")
+    page = rendered["default"].read_text()
+    (months,) = tables_of(page, "monthly-returns")
+    row = next(r for r in months if r[0] == "2008")
+    v, b = equity["strategy"], equity["benchmark"]
+    assert row[10] == pct(v[:"2008-10-31"].iloc[-1] / v[:"2008-09-30"].iloc[-1] - 1)  # October
+    year, iwm_year = v[:"2008"].iloc[-1] / v[:"2007"].iloc[-1] - 1, b[:"2008"].iloc[-1] / b[:"2007"].iloc[-1] - 1
+    assert row[13:15] == [pct(year), pct(iwm_year)]
+    assert row[16] == f"{100 * (year - iwm_year):+.1f} pp"
+    deepest = tables_of(page, "top-drawdowns")[0][1]  # the strategy's first row
+    m = json.loads((runs["default"] / "metrics.json").read_text())["strategy"]
+    assert deepest[:3] == [pct(m["max_drawdown"]), m["max_drawdown_peak"], m["max_drawdown_trough"]]
+
+
+def test_hedge_in_basis_points_a_year_from_trades_csv(runs, rendered):
+    folder = runs["default"]
+    equity = pd.read_csv(folder / "equity.csv", parse_dates=["date"], index_col="date")
+    trades = pd.read_csv(folder / "trades.csv", parse_dates=["date"])
+    bought = trades[trades["strike"].notna() & (trades["quantity"] > 0)]
+    previous = equity["strategy"].shift(1).fillna(equity["strategy"].iloc[0])
+    paid = (bought["value"] + bought["commission"]).to_numpy() / previous.loc[bought["date"]].to_numpy()
+    years = (equity.index[-1] - equity.index[0]).days / 365.25
+    table = next(t for t in tables_of(rendered["default"].read_text(), "hedge") if t[0][0] == "the puts over the run")
+    row = next(r for r in table if r[0].startswith("premium paid"))
+    assert row[2] == f"{1e4 * paid.sum() / years:,.0f} bp"
+
+
+def test_plurals_and_changed_parameters_on_a_rerendered_copy(runs, source, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(runs["default"], copy)
+    metrics = json.loads((copy / "metrics.json").read_text())
+    for count, words in ((1, "1 order was rejected"), (3, "3 orders were rejected")):
+        (copy / "metrics.json").write_text(json.dumps({**metrics, "rejected_orders": count}))
+        assert words in render(copy, source).read_text()
+    config = (copy / "config.toml").read_text()
+    (copy / "config.toml").write_text(config.replace("\nmoneyness = 0.9\n", "\nmoneyness = 0.85\n"))
+    changed = tables_of(render(copy, source).read_text(), "verdict")[-1]
+    assert changed == [["parameter", "this run", "default", "unit"], ["hedge.moneyness", "0.85", "0.9", "strike / spot"]]

@@ -268,11 +268,12 @@ def _metrics(folder: Path, edit) -> None:
 
 
 def _mark_texts(value):
-    """Every text in a JSON document replaced by markup, except the dates the report computes with."""
+    """Every text in a JSON document replaced by markup, except the dates and the intervals (lists of
+    numbers) the report computes with."""
     if isinstance(value, dict):
         return {k: v if k in ("start", "end") else _mark_texts(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [MARKUP]
+        return value if all(isinstance(v, (int, float)) for v in value) else [MARKUP]
     return MARKUP if isinstance(value, str) else value
 
 
@@ -317,6 +318,12 @@ def _csv_edit(name, old, new, count=1):
     return lambda folder: (folder / name).write_text((folder / name).read_text().replace(old, new, count))
 
 
+def _csv_drop(name, start):
+    """Remove the lines of a CSV file that start with `start`."""
+    return lambda folder: (folder / name).write_text(
+        "".join(line for line in (folder / name).read_text().splitlines(keepends=True) if not line.startswith(start)))
+
+
 def _csv_field(name, row, column, value):
     """Set one field of a CSV file (row 1 is the header)."""
     def edit(folder):
@@ -337,6 +344,16 @@ DAMAGED = [
      "metrics.json: strategy.cagr must be a number, got 'high'"),
     ("metrics-bad-end", lambda f: _metrics(f, lambda m: m["run"].update(end="31/12/2020")),
      "metrics.json: run.end must be a date YYYY-MM-DD, got '31/12/2020'"),
+    ("metrics-baseline-text-for-number",
+     lambda f: _metrics(f, lambda m: m["baselines"]["credit_rule"].update(cagr="high")),
+     "metrics.json: baselines.credit_rule.cagr must be a number, got 'high'"),
+    ("metrics-verdict-bad-interval",
+     lambda f: _metrics(f, lambda m: m["verdict"]["against"]["buy_and_hold"].update(sharpe_diff_ci="wide")),
+     "metrics.json: verdict.against.buy_and_hold.sharpe_diff_ci must be a [low, high] pair or null, got 'wide'"),
+    ("cash-rate-missing-day", _csv_drop("cash_rate.csv", "2019-01-03,"),
+     "cash_rate.csv: no rate (an annual fraction) for 2019-01-03, a day of equity.csv"),
+    ("cash-rate-not-a-number", _csv_field("cash_rate.csv", 3, 1, "high"),
+     "cash_rate.csv: row 3: cash_rate 'high' is not a number"),
     ("config-not-toml", lambda f: (f / "config.toml").write_text("[hedge\n"), "config.toml: not valid TOML ("),
     ("equity-missing-column", _csv_edit("equity.csv", "date,strategy,", "date,strat,"),
      "equity.csv: no 'strategy' column"),

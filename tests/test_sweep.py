@@ -212,10 +212,17 @@ def test_cycle_selection_is_judged_on_the_other_cycles(serial):
 
 def test_outputs_heatmaps_sensitivity_and_page(serial):
     plots = sorted(p.name for p in (serial / "plots").iterdir())
-    assert plots == ["heatmap_hedge_moneyness__strategy_recession_equity.png", "overfitting.png", "sensitivity.png"]
+    assert plots == ["heatmap_hedge_moneyness__strategy_recession_equity.png", "overfitting.png", "sensitivity.png",
+                     "top_equity.png"]
     page = (serial / "sweep.html").read_text()
     assert "Top 4 by in-sample calmar" in page and "Walk-forward" in page and "out-of-sample" in page
     assert "src=\"data:image/png;base64," in page
+    store = Store(serial / STORE)
+    try:
+        n = len(store.audits())
+    finally:
+        store.close()
+    assert f"<td>{n} configuration{'' if n == 1 else 's'} (" in page
 
 
 def test_parallel_and_serial_sweeps_store_the_same_results(serial, small_spec, shared_data, tmp_path):

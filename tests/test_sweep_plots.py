@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from fedcut.sweeps.html import render_html
-from fedcut.sweeps.plots import MAX_LEVELS, MAX_PAIRS, cell_means, heatmap_figure, heatmaps, levels, sensitivity, \
-    sensitivity_figure
+from fedcut.sweeps.plots import (
+    MAX_LEVELS, MAX_PAIRS, MAX_WIDTH, cell_counts, cell_means, growth, heatmap_figure, heatmaps, levels, sensitivity,
+    sensitivity_figure,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -116,14 +118,25 @@ def test_heatmaps_draw_nothing_when_every_configuration_failed(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_heatmap_panels_share_one_colour_scale_and_annotate_every_cell_that_ran():
-    fig = heatmap_figure(grid_summary(), "a", "b", "Calmar")
-    panels = [ax for ax in fig.axes if ax.get_title()]
-    assert [ax.get_title() for ax in panels] == ["in-sample", "out-of-sample"]
-    assert panels[0].images[0].get_clim() == panels[1].images[0].get_clim() == (5.75, 31.5)
-    assert [t.get_text() for t in panels[0].texts] == ["11.5", "12.5", "21.5", "22.5", "31.5"]  # (3, y) blank
+def test_heatmap_panels_have_their_own_colour_scale_counts_and_buy_and_hold_marked():
+    """The out-of-sample objective is half the in-sample one: on one shared scale a panel would be
+    uniformly dark; each panel spans its own values instead."""
+    fig = heatmap_figure(grid_summary(), "a", "b", "Calmar", reference={"objective_is": 20.0, "objective_oos": 1.0},
+                         empty_reason="2 configurations excluded by the spec's rules")
+    panels = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in panels] == ["in-sample", "out-of-sample\nbuy-and-hold IWM: 1, below every cell"]
+    assert panels[0].images[0].get_clim() == (11.5, 31.5)
+    assert panels[1].images[0].get_clim() == (5.75, 15.75)
+    assert [t.get_text() for t in panels[0].texts] == ["11.5\nn=2", "12.5\nn=2", "21.5\nn=2", "22.5\nn=2",
+                                                      "31.5\nn=2", "none"]  # (3, y) never ran; failed rows not counted
+    bars = [ax for ax in fig.axes if not ax.images]
+    assert all(ax.get_ylabel() == "Calmar, mean per cell" for ax in bars)
+    assert [list(line.get_ydata()) for line in bars[0].lines] == [[20.0, 20.0]] * 2  # inside the in-sample scale
+    assert not bars[1].lines  # 1.0 is off the out-of-sample scale: said in the title instead
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[0] == "none: no configuration ran in the cell (2 configurations excluded by the spec's rules)"
     assert "mean over the other parameters" in fig.get_suptitle() and "Calmar" in fig.get_suptitle()
-    assert any("Calmar" in ax.get_ylabel() for ax in fig.axes if not ax.get_title())  # the colour bar
+    assert cell_counts(grid_summary(), "a", "b").to_numpy().tolist() == [[2, 2], [2, 2], [2, 0]]
 
 
 def test_heatmap_has_one_panel_without_out_of_sample(tmp_path):
@@ -182,3 +195,25 @@ def test_render_html_leaves_the_old_page_when_it_fails(tmp_path):
 
 def _png_width(path) -> int:
     return int.from_bytes(path.read_bytes()[16:20], "big")
+
+
+def test_sensitivity_draws_buy_and_hold_in_each_sample():
+    fig = sensitivity_figure(grid_summary(), ["a", "b"], "Calmar", reference={"objective_is": 20.0, "objective_oos": 3.0})
+    for ax in fig.axes[:2]:
+        assert [list(line.get_ydata()) for line in ax.lines if line.get_linestyle() == "--"] == [[20.0, 20.0],
+                                                                                                [3.0, 3.0]]
+    assert "buy-and-hold IWM, out-of-sample" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def test_growth_compounds_daily_returns_from_100():
+    assert growth(np.array([0.1, -0.5, 0.0])).tolist() == pytest.approx([100.0, 110.0, 55.0, 55.0])
+
+
+def test_wide_heatmaps_stack_their_panels_to_fit_the_page():
+    summary = random_summary(200)
+    fig = heatmap_figure(summary, "strategy.accumulate_days", "hedge.moneyness", "Calmar")  # 8 x 8 bins
+    fig.canvas.draw()
+    top, bottom = [ax for ax in fig.axes if ax.images]
+    assert fig.get_figwidth() <= MAX_WIDTH
+    assert (top.get_title(), bottom.get_title()) == ("in-sample", "out-of-sample")
+    assert top.get_position().y0 > bottom.get_position().y1

@@ -148,3 +148,13 @@ def test_normal_returns_have_excess_kurtosis_near_zero():
     assert out["excess_kurtosis"] == pytest.approx(0.0, abs=0.1)
     assert out["var_5"] == pytest.approx(-1.645 * 0.01, rel=0.05)
     assert out["cvar_5"] == pytest.approx(-2.063 * 0.01, rel=0.05)  # phi(1.645) / 0.05 sigma
+
+
+def test_the_statistics_table_leaves_what_a_short_run_cannot_give_empty():
+    from fedcut.analyzers.tearsheet import STATISTICS, statistics_table
+
+    eq = curve([100.0, 101.0, 100.5])  # three days: a beta, no skew or kurtosis
+    table = statistics_table({"strategy": eq}, eq * 2, {"strategy": pd.Series(1.0, index=eq.index)})
+    assert list(table.index) == list(STATISTICS)
+    assert table.loc["beta", "strategy"] == pytest.approx(1.0) and table.loc["time_in_market", "strategy"] == 1.0
+    assert all(table.loc[k, "strategy"] is None for k in ("hit_rate", "skew", "excess_kurtosis", "var_5", "cvar_5"))
