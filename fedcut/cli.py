@@ -160,6 +160,7 @@ def _now_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="the call of this day, YYYY-MM-DD, from data published by then (default: the data's last day)")
     p.add_argument("--json", action="store_true", help="write the call as JSON")
     p.add_argument("--fetch", action="store_true", help="refresh the download cache first (online)")
+    p.add_argument("--extended", action="store_true", help="the history from 1990, IWM proxied by the Russell 2000 index")
     p.add_argument("--config", type=Path, help="TOML file of parameters (as for run; run.end is ignored)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override one parameter (repeatable)")
@@ -184,7 +185,8 @@ def _now(argv: list[str]) -> int:
         from fedcut import datacli
         if datacli.fetch_all(DataSource(data_dir=None, offline=False), None, out=log.info):
             log.warning("some series could not be refreshed (above); the call uses what the cache holds")
-    call = todays_call(config.load(args.config, args.sets), args.as_of, data_dir, offline)
+    cfg = config.load(args.config, args.sets, {"run.extended": True} if args.extended else None)
+    call = todays_call(cfg, args.as_of, data_dir, offline)
     if args.fetch and offline:
         stale = [s.series for s in call.inputs if s.stale]
         log.warning("offline (--offline or FEDCUT_OFFLINE): nothing was refreshed; "

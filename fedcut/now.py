@@ -126,6 +126,7 @@ class Call:
     case: str  # `strategies.targets.CASES`
     action: str
     weights: dict  # ticker -> target weight (NaN: keep what is held)
+    unlisted: tuple[str, ...]  # holdings with no price (nor proxy) yet: their weight is cash
     hedge: Hedge | None
     reason: str
     policy: dict
@@ -149,20 +150,19 @@ def check_config(cfg: Config) -> None:
         raise ConfigError("now: run.oracle reads the actual cut calendar (future information); "
                           "today's call cannot know it: drop --oracle / run.oracle")
     if cfg.run.strategy != "fedcut":
-        raise ConfigError(f"now: run.strategy = {cfg.run.strategy}: `now` gives the fedcut rules' call only")
+        raise ConfigError(f"now: run.strategy = {cfg.run.strategy}: today's call is the fedcut rules' only")
 
 
-def trading_day(as_of: str | None, days: pd.DatetimeIndex, end_set_by: str) -> tuple[pd.Timestamp, pd.Timestamp | None]:
-    """The trading day of the call and, when `as_of` was no trading day, the date asked for.
-    Without `as_of`: the last day the data covers."""
-    if as_of is None:
+def trading_day(asked: pd.Timestamp | None, days: pd.DatetimeIndex, end_set_by: str) -> tuple[pd.Timestamp, pd.Timestamp | None]:
+    """The trading day of the call and, when the day `asked` was no trading day, that day.
+    Without `asked`: the last day the data covers."""
+    if asked is None:
         return days[-1], None
-    asked = pd.Timestamp(iso_date(as_of, "--as-of"))
     if asked > days[-1]:
-        raise ConfigError(f"--as-of {as_of}: after the last day the data covers, {days[-1].date()} "
+        raise ConfigError(f"--as-of {asked.date()}: after the last day the data covers, {days[-1].date()} "
                           f"(end set by {end_set_by})")
     if asked < days[0]:
-        raise ConfigError(f"--as-of {as_of}: before the history's first day, {days[0].date()} "
+        raise ConfigError(f"--as-of {asked.date()}: before the history's first day, {days[0].date()} "
                           "(run.start, or --extended for the history from 1990)")
     day = days[days.searchsorted(asked, side="right") - 1]
     return day, (None if day == asked else asked)
@@ -173,10 +173,11 @@ def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | No
     """The call on `as_of` (YYYY-MM-DD; default the last day the data covers) under `cfg`, from the
     backtest's own prepared data, signals and targets over the configuration's history."""
     check_config(cfg)
+    asked = None if as_of is None else pd.Timestamp(iso_date(as_of, "--as-of"))
     cfg = cfg.with_overrides({"run.end": ""})  # the day is `as_of`; the history runs to the data's end
     prepared = prepare(cfg, str(data_dir) if data_dir else None, offline)
     market = prepared.market
-    day, requested = trading_day(as_of, market.days, market.end_set_by)
+    day, requested = trading_day(asked, market.days, market.end_set_by)
     sig = signals(prepared, cfg)
     tickers, weights, ratio = strategy_plan("fedcut", prepared, cfg, sig)
     i = market.days.get_loc(day)
@@ -202,7 +203,8 @@ def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | No
         as_of=day, requested=requested, data_end=market.days[-1], end_set_by=market.end_set_by,
         regime=row["regime"], regime_raw=row["regime_raw"], regime_since=regime_since, days_in_regime=days_in,
         raw_days=raw_days, min_dwell_days=cfg.regime.min_dwell_days, case=case,
-        action=action_for(case, cfg.strategy, cfg.hedge), weights=target, hedge=hedge, reason=row["reason"],
+        action=action_for(case, cfg.strategy, cfg.hedge), weights=target,
+        unlisted=tuple(t for t in tickers if pd.isna(market.close[t].iloc[i])), hedge=hedge, reason=row["reason"],
         policy=policy_on(row, day, labelled_changes(prepared.raw, prepared.fomc)),
         cut_pricing=cut_pricing(row, view, cfg.regime),
         indicators=measured,

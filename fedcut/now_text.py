@@ -4,7 +4,7 @@ JSON keys (a contract, tested): `as_of`, `regime`, `regime_raw`, `action`, `weig
 `reason`, `indicators` (per name: `value`, `threshold`, `distance`, and `label`, `group`,
 `condition`, `unit`, `met`, `note`, `inputs`), `inputs` (per series: `observation_date`, `known_date`,
 `stale`, and `kind`, `next_due`, `status`, `note`), then `requested`, `data_end`, `end_set_by`,
-`regime_since`, `days_in_regime`, `raw_days`, `case`, `cash`, `policy`, `cut_pricing`,
+`regime_since`, `days_in_regime`, `raw_days`, `case`, `cash`, `unlisted`, `policy`, `cut_pricing`,
 `warnings`, `config_hash`. Dates are `YYYY-MM-DD`, a missing value is null, numbers are in the
 units the rules use (fractions as fractions; `unit` says which).
 """
@@ -63,7 +63,8 @@ def as_dict(call: Call) -> dict:
         "inputs": {s.series: _input(s) for s in call.inputs},
         "requested": call.requested, "data_end": call.data_end, "end_set_by": call.end_set_by,
         "regime_since": call.regime_since, "days_in_regime": call.days_in_regime, "raw_days": call.raw_days,
-        "case": call.case, "cash": call.cash, "policy": call.policy, "cut_pricing": call.cut_pricing,
+        "case": call.case, "cash": call.cash, "unlisted": list(call.unlisted), "policy": call.policy,
+        "cut_pricing": call.cut_pricing,
         "warnings": list(call.warnings), "config_hash": call.config_hash,
     }
     return _jsonable(out)
@@ -118,7 +119,8 @@ def render(call: Call) -> str:
     lines.append(f"action    {call.action}")
     held = {t: w for t, w in call.weights.items() if math.isnan(w) or w > 0}
     weights = ", ".join(f"{t} {_pct(w)}" for t, w in held.items()) or "none"
-    lines.append(f"weights   {weights}; cash {call.cash:.1%}")
+    unlisted = f"; not listed yet (their weight is cash): {', '.join(call.unlisted)}" if call.unlisted else ""
+    lines.append(f"weights   {weights}; cash {call.cash:.1%}{unlisted}")
     lines.append(f"hedge     {_hedge(call)}")
     lines.append(f"reason    {call.reason}")
     lines.append("")
