@@ -98,7 +98,7 @@ class MacroSeries:
     # reconstruction nobody could see at the time (only the month is known: its first day).
     first_published: str | None = None
     # The day after the last observation of a series that is no longer published: past it the
-    # series is discontinued, not stale (`fedcut now` says so; the rules go on without it).
+    # series is discontinued, not stale (`fedcut now` says so).
     discontinued: str | None = None
 
 

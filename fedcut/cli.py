@@ -173,17 +173,19 @@ def _now(argv: list[str]) -> int:
     from fedcut import config, now_text
     from fedcut.data.sources import DataSource, default_data_dir, offline_from_env
     from fedcut.errors import ConfigError
-    from fedcut.now import todays_call
+    from fedcut.now import shadowed, todays_call
     args = _now_parser().parse_args(argv)
     offline = args.offline or offline_from_env()
     data_dir = args.data_dir or default_data_dir()
     log = logging.getLogger("fedcut.now")
     if args.fetch and not offline:
-        if data_dir is not None:
-            raise ConfigError(f"--fetch: the data directory {data_dir} (--data-dir or FEDCUT_DATA_DIR) is read before "
-                              "the download cache, so a refresh would not be used: unset it to read the refreshed cache")
+        held = shadowed(data_dir) if data_dir is not None else []
+        if held:
+            raise ConfigError(f"--fetch: the data directory {data_dir} (--data-dir or FEDCUT_DATA_DIR) holds {len(held)} "
+                              f"of the series ({', '.join(held[:3])}, ...) and is read before the download cache, so "
+                              "their refresh would not be used: unset it, or keep only calendar/FOMC.csv there")
         from fedcut import datacli
-        if datacli.fetch_all(DataSource(data_dir=None, offline=False), None, out=log.info):
+        if datacli.fetch_all(DataSource(data_dir=data_dir, offline=False), None, out=log.info):
             log.warning("some series could not be refreshed (above); the call uses what the cache holds")
     cfg = config.load(args.config, args.sets, {"run.extended": True} if args.extended else None)
     call = todays_call(cfg, args.as_of, data_dir, offline)
@@ -195,7 +197,7 @@ def _now(argv: list[str]) -> int:
     if args.json:
         for warning in call.warnings:
             log.warning(warning)
-    print(now_text.to_json(call) if args.json else now_text.render(call), end="\n" if not args.json else "")
+    print(now_text.to_json(call) if args.json else now_text.render(call))
     return 0
 
 

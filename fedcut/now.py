@@ -12,8 +12,8 @@ functions of that row and the configuration: the indicators against their thresh
 Staleness: a series is stale on day D when its next observation should have been published, by
 the project's own release rule (`data.asof.known_dates`, the `data.*` lags), more than
 `STALE_GRACE` before D, and the data does not have it. Daily series: more than 5 business days
-old; weekly: about 15 days after the week's date; monthly CPI: past the 24th of the second month
-after its month (the jobs report: 3 days after the first Friday on or after the 5th).
+old; weekly claims: from 16 days after their week's date; monthly CPI: past the 24th of the
+second month after its month (the jobs report: 3 days after the first Friday on or after the 5th).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import pandas as pd
 from pandas.tseries.offsets import BDay
 
 from fedcut.data.asof import asof_frame, published
-from fedcut.data.catalog import BACKFILLED_LABEL, MACRO, REGIME_SERIES
+from fedcut.data.catalog import BACKFILLED_LABEL, INSTRUMENTS, MACRO, REGIME_SERIES
 from fedcut.data.sources import DataSource
 from fedcut.errors import ConfigError
 from fedcut.hedging.book import MarketInputs, OptionBook, contracts_for, contracts_for_budget, expiry_for, \
@@ -144,6 +144,14 @@ class Call:
 
 # --- the call -------------------------------------------------------------------------------------
 
+def shadowed(data_dir: str | Path) -> list[str]:
+    """The catalogued series a data directory holds: read before the download cache, so a refresh
+    of the cache would not reach them (`fedcut now --fetch`)."""
+    source = DataSource(data_dir=Path(data_dir), cache_dir=Path(data_dir) / "no-cache", offline=True)
+    found = [t for t in INSTRUMENTS if source.price_path(t) is not None]
+    return found + [m for m in MACRO if source.macro_path(m) is not None]
+
+
 def check_config(cfg: Config) -> None:
     """Refuse what today's call cannot honour: foresight, and another strategy's rules."""
     if cfg.run.oracle:
@@ -188,7 +196,7 @@ def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | No
     macro = [input_status(sid, _date(view[f"{sid}_obs"]), _date(view[f"{sid}_known"]), day, cfg.data)
              for sid in REGIME_SERIES]
     bank = row["bank_source"]
-    prices = [price_status(t, source.prices(t).index, day) for t in PRICE_INPUTS + ((bank,) if bank else ())]
+    prices = [price_input(source, t, day) for t in PRICE_INPUTS + ((bank,) if bank else ())]
     target = dict(zip(tickers, (float(w) for w in weights[i])))
     inputs = tuple(macro + prices)
     regime_since, days_in = spell(sig["regime"].to_numpy()[: i + 1], market.days)
@@ -265,6 +273,17 @@ def price_status(ticker: str, rows: pd.DatetimeIndex, day: pd.Timestamp) -> Inpu
     last = held[-1]
     due = last + BDay(1)
     return Input(ticker, "price", last, last, due, "stale" if day > due + STALE_GRACE["D"] else "current")
+
+
+def price_input(source: DataSource, ticker: str, day: pd.Timestamp) -> Input:
+    """A price input on `day`: the ticker's own file, or before its first day the declared proxy
+    that stands in for it (RUT for IWM, the S&P 500 index for SPY; `data.catalog.INSTRUMENTS`)."""
+    rows = source.prices(ticker).index
+    proxy = INSTRUMENTS[ticker].proxy
+    if rows[0] > day and proxy and source.price_path(proxy) is not None:
+        return replace(price_status(proxy, source.prices(proxy).index, day),
+                       note=f"stands in for {ticker} before {rows[0].date()}")
+    return price_status(ticker, rows, day)
 
 
 def flag_inputs(measured: tuple[Indicator, ...], inputs: tuple[Input, ...]) -> tuple[Indicator, ...]:

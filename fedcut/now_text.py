@@ -71,7 +71,7 @@ def as_dict(call: Call) -> dict:
 
 
 def to_json(call: Call) -> str:
-    return json.dumps(as_dict(call), indent=2, allow_nan=False) + "\n"
+    return json.dumps(as_dict(call), indent=2, allow_nan=False)
 
 
 # --- text ---------------------------------------------------------------------------------------------

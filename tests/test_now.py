@@ -309,6 +309,9 @@ def test_stale_files_are_flagged_and_named_in_the_warnings(shared_data, tmp_path
     assert any(w.startswith("DGS2 is stale: its last observation 2025-09-17") for w in call["warnings"])
     assert any(w.startswith("ICSA is stale") for w in call["warnings"])
     assert "DGS2 stale" in call["indicators"]["two_year_gap"]["note"]
+    # with --json the warnings go to stderr too, so a pipe reading the JSON still shows them
+    assert main(["now", "--json", "--offline", "--data-dir", str(folder)]) == 0
+    assert "warning: DGS2 is stale: its last observation 2025-09-17" in capsys.readouterr().err
     # offline, --fetch refreshes nothing and names what a fetch online would refresh
     assert main(["now", "--fetch", "--offline", "--data-dir", str(folder)]) == 0
     err = capsys.readouterr().err
@@ -386,13 +389,16 @@ def test_python_run_backtest_now_works(shared_data):
 
 
 def test_fetch_online_refreshes_every_series_then_calls(shared_data, tmp_path, monkeypatch, capsys):
-    """--fetch online refreshes the download cache (the downloads faked here) and reads it."""
+    """--fetch online refreshes the download cache (the downloads faked here) and reads it; a data
+    directory holding only the FOMC calendar (which has no download) is fine."""
     from fedcut.data import fetch
-    cache = tmp_path / "cache"
-    for kind in ("prices", "macro", "calendar"):
+    cache, calendar_only = tmp_path / "cache", tmp_path / "data"
+    for kind in ("prices", "macro"):
         (cache / kind).mkdir(parents=True)
         for src in (shared_data / kind).glob("*.csv"):
             (cache / kind / src.name).symlink_to(src)
+    (calendar_only / "calendar").mkdir(parents=True)
+    (calendar_only / "calendar" / "FOMC.csv").symlink_to(shared_data / "calendar" / "FOMC.csv")
     refreshed = []
 
     def fake_refresh(kind, name, cache_dir, *args, **kwargs):
@@ -404,7 +410,7 @@ def test_fetch_online_refreshes_every_series_then_calls(shared_data, tmp_path, m
     monkeypatch.setattr(fetch, "refresh", fake_refresh)
     monkeypatch.setattr(fetch, "http_get", no_network)
     monkeypatch.setattr(fetch, "yahoo_download", no_network)
-    monkeypatch.delenv("FEDCUT_DATA_DIR", raising=False)
+    monkeypatch.setenv("FEDCUT_DATA_DIR", str(calendar_only))
     monkeypatch.setenv("FEDCUT_OFFLINE", "0")
     monkeypatch.setenv("FEDCUT_CACHE_DIR", str(cache))
     assert main(["now", "--fetch", "--json"]) == 0
@@ -435,9 +441,12 @@ def test_fetch_with_a_data_directory_is_refused_before_any_download(shared_data,
     monkeypatch.setenv("FEDCUT_OFFLINE", "0")
     assert main(["now", "--fetch", "--data-dir", str(shared_data)]) == 2
     line = capsys.readouterr().err.strip()
-    documented = ("error: --fetch: the data directory DATA (--data-dir or FEDCUT_DATA_DIR) is read before the download "
-                  "cache, so a refresh would not be used: unset it to read the refreshed cache")
-    assert line == documented.replace(" DATA ", f" {shared_data} ")
+    documented = ("error: --fetch: the data directory DATA (--data-dir or FEDCUT_DATA_DIR) holds N of the series "
+                  "(IWM, VO, OUSM, ...) and is read before the download cache, so their refresh would not be used: "
+                  "unset it, or keep only calendar/FOMC.csv there")
+    held = [n for n in INSTRUMENTS if (shared_data / "prices" / f"{n}.csv").is_file()]
+    held += [n for n in MACRO if (shared_data / "macro" / f"{n}.csv").is_file()]
+    assert line == documented.replace(" DATA ", f" {shared_data} ").replace(" N ", f" {len(held)} ")
     assert f"`{documented}`" in (ROOT / "docs" / "bad_inputs.md").read_text()
 
 
