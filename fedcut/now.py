@@ -138,8 +138,9 @@ class Call:
 
     @property
     def cash(self) -> float:
-        held = [w for w in self.weights.values() if not math.isnan(w)]
-        return 1.0 - sum(held)
+        """The weight left in cash at the T-bill rate; NaN when a holding is kept as it is (its
+        weight, and so the cash, depends on what the portfolio holds)."""
+        return 1.0 - sum(self.weights.values())
 
 
 # --- the call -------------------------------------------------------------------------------------

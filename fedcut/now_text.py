@@ -120,7 +120,8 @@ def render(call: Call) -> str:
     held = {t: w for t, w in call.weights.items() if math.isnan(w) or w > 0}
     weights = ", ".join(f"{t} {_pct(w)}" for t, w in held.items()) or "none"
     unlisted = f"; not listed yet (their weight is cash): {', '.join(call.unlisted)}" if call.unlisted else ""
-    lines.append(f"weights   {weights}; cash {call.cash:.1%}{unlisted}")
+    cash = "the rest" if math.isnan(call.cash) else f"{call.cash:.1%}"
+    lines.append(f"weights   {weights}; cash {cash}{unlisted}")
     lines.append(f"hedge     {_hedge(call)}")
     lines.append(f"reason    {call.reason}")
     lines.append("")

@@ -264,6 +264,19 @@ def test_the_hedge_is_struck_and_sized_as_the_backtest_would(picked, shared_data
         h["fill_price"] * cfg.hedge.contract_size + cfg.hedge.commission_per_contract))
 
 
+def test_held_through_a_crisis_the_puts_are_sized_per_million_of_iwm_held(backtest, shared_data, capsys):
+    """With hedge.hold_through_crisis the small caps held stay: no IWM weight, so no cash share, and
+    the puts are counted per $1M of IWM held."""
+    sig, _ = backtest
+    day = sig.index[sig["regime"].eq("crisis")][-1]
+    call = now_json(capsys, "--as-of", str(day.date()), "--data-dir", str(shared_data),
+                    "--set", "hedge.hold_through_crisis=true")
+    assert call["regime"] == "crisis" and call["weights"]["IWM"] is None and call["cash"] is None
+    h = call["hedge"]
+    assert h["per"] == "IWM held"
+    assert h["contracts_per_1m"] == math.floor(1e6 * h["hedge_ratio"] / h["spot"] / defaults().hedge.contract_size)
+
+
 # --- inputs and staleness ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("series, observation, current_on, stale_on", [
