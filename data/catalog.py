@@ -97,11 +97,14 @@ class MacroSeries:
     # The day the series itself was first published, for a model index whose earlier history is a
     # reconstruction nobody could see at the time (only the month is known: its first day).
     first_published: str | None = None
+    # The day after the last observation of a series that is no longer published: past it the
+    # series is discontinued, not stale (`fedcut now` says so).
+    discontinued: str | None = None
 
 
 MACRO: dict[str, MacroSeries] = {m.series_id: m for m in (
     MacroSeries("DFEDTAR", "D", "%", "policy", 10_000, "fed funds target (to 2008-12-15), dated on the decision day",
-                valid=RATE_RANGE),
+                valid=RATE_RANGE, discontinued="2008-12-16"),
     MacroSeries("DFEDTARU", "D", "%", "policy", 14, "fed funds target range upper bound (from 2008-12-16), dated on the effective day",
                 valid=RATE_RANGE),
     MacroSeries("DFEDTARL", "D", "%", "policy", 14, "fed funds target range lower bound (from 2008-12-16)",
@@ -139,7 +142,8 @@ MACRO: dict[str, MacroSeries] = {m.series_id: m for m in (
                 valid=Plausible(-10.0, 50.0, "a standardised index: -1.1 to 9.6 (2008) since 1993"),
                 first_published="2010-01-01"),
     MacroSeries("TEDRATE", "D", "pp", "market_daily", 100_000, "TED spread: 3-month LIBOR minus T-bill, a funding-stress gauge; discontinued 2022-01 (missing after, never a reason to end a run)",
-                valid=Plausible(-2.0, 10.0, "the TED spread stayed between -0.1 and 4.6 pp (2008) since 1986")),
+                valid=Plausible(-2.0, 10.0, "the TED spread stayed between -0.1 and 4.6 pp (2008) since 1986"),
+                discontinued="2022-01-22"),
     MacroSeries("USREC", "M", "0/1", "label", 10_000, "NBER recession months: evaluation label only, never a signal",
                 valid=Plausible(0.0, 1.0, "a 0/1 label")),
 )}

@@ -119,9 +119,7 @@ def read_fred_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Ser
         raise DataError(f"{path}: the header names series {series_id}, not {series_name(path)} as the file name "
                         f"says (expected DATE,{series_name(path)}): a file saved under the wrong name")
     dates = _parse_dates(raw.iloc[:, 0], path, today)
-    text = raw.iloc[:, 1].str.strip()
-    text = text.where(text != ".", "")
-    values = _to_numeric(text.to_frame(series_id), path, dates)[series_id]
+    values = _to_numeric(raw.iloc[:, [1]], path, dates, missing=(".",))[series_id]
     _check_dates(dates, path)
     out = pd.Series(values.to_numpy(), index=pd.DatetimeIndex(dates, name="date"), name=series_id).dropna()
     if out.empty:
@@ -200,7 +198,10 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
 
 
 def _parse_dates(col: pd.Series, path: Path, today: pd.Timestamp | None, future_ok: bool = False) -> np.ndarray:
-    parsed = pd.to_datetime(col.str.strip(), format="%Y-%m-%d", errors="coerce")
+    parsed = pd.to_datetime(col, format="%Y-%m-%d", errors="coerce")
+    retry = parsed.isna()
+    if retry.any():  # only a date padded with spaces needs stripping (stripping every row is slow)
+        parsed[retry] = pd.to_datetime(col[retry].str.strip(), format="%Y-%m-%d", errors="coerce")
     if parsed.isna().any():
         i = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         raise DataError(f"{path}: row {i + 2}: date {col.iloc[i]!r} is not YYYY-MM-DD")
@@ -221,15 +222,19 @@ def _check_dates(dates: np.ndarray, path: Path) -> None:
         raise DataError(f"{path}: dates not sorted: {d[i + 1].date()} comes after {d[i].date()}")
 
 
-def _to_numeric(values: pd.DataFrame, path: Path, dates: np.ndarray) -> pd.DataFrame:
+def _to_numeric(values: pd.DataFrame, path: Path, dates: np.ndarray, missing: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Each column as floats; an empty field (or one of the `missing` markers, spaces around it
+    ignored) is NaN, anything else that is no number an error naming the date and the value."""
     out = {}
     for col in values.columns:
-        text = values[col].astype(str).str.strip()
-        num = pd.to_numeric(text.where(text != "", None), errors="coerce")
-        bad = num.isna() & (text != "")
+        raw = values[col].astype(str)
+        num = pd.to_numeric(raw, errors="coerce")  # reads numbers padded with spaces as they are
+        unread = num.isna()
+        text = raw[unread].str.strip()  # only what did not read: empty, a missing marker, or not a number
+        bad = (text != "") & ~text.isin(missing)
         if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{path}: {pd.Timestamp(dates[i]).date()}: {col} value {text.iloc[i]!r} is not a number")
+            i = int(np.flatnonzero(unread.to_numpy())[np.flatnonzero(bad.to_numpy())[0]])
+            raise DataError(f"{path}: {pd.Timestamp(dates[i]).date()}: {col} value {text[bad].iloc[0]!r} is not a number")
         if np.isinf(num.to_numpy(dtype=float)).any():
             i = int(np.flatnonzero(np.isinf(num.to_numpy(dtype=float)))[0])
             raise DataError(f"{path}: {pd.Timestamp(dates[i]).date()}: {col} value is infinite")

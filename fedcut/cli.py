@@ -1,6 +1,6 @@
 """Command line: `fedcut [-q|-v] [COMMAND] [options]`, the same as `python run_backtest.py ...`.
 
-Commands: `run` (the default when none is given), `sweep`, `report`, `data status|fetch`. Each
+Commands: `run` (the default when none is given), `sweep`, `report`, `data status|fetch`, `now`. Each
 is a parser (`_<command>_parser`), a handler (`_<command>(argv) -> exit status`) and one line
 in `COMMANDS`. Results go to stdout; notes and progress to stderr through `logging` (`-q`:
 warnings only and no progress bars, `-v`: debug detail). A user mistake (bad file, bad
@@ -26,6 +26,7 @@ EXAMPLES = {
     "sweep": ("fedcut sweep --spec examples/sweep.toml --workers 2",),
     "report": ("fedcut report results/run-2000-05-26-2025-09-26-0123456789ab",),
     "data": ("fedcut data status", "fedcut -q data fetch IWM VIX"),
+    "now": ("fedcut now", "fedcut now --as-of 2020-03-16 --json", "fedcut now --fetch"),
 }
 
 
@@ -150,6 +151,56 @@ def _run(argv: list[str]) -> int:
     return 0
 
 
+def _now_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=_prog("now"),
+                                description="Today's call: the regime the rules give on the last trading day the data\n"
+                                            "covers (or --as-of), the action, target weights and puts, the reason, each\n"
+                                            "indicator against its threshold, and the age of every input.",
+                                epilog=_examples("now"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--as-of", help="the call of this day, YYYY-MM-DD, from data published by then (default: the data's last day)")
+    p.add_argument("--json", action="store_true", help="write the call as JSON")
+    p.add_argument("--fetch", action="store_true", help="refresh the download cache first (online)")
+    p.add_argument("--extended", action="store_true", help="the history from 1990, IWM proxied by the Russell 2000 index")
+    p.add_argument("--config", type=Path, help="TOML file of parameters (as for run; run.end is ignored)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one parameter (repeatable)")
+    p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
+    p.add_argument("--offline", action="store_true", help="never download")
+    return p
+
+
+def _now(argv: list[str]) -> int:
+    from fedcut import config, now_text
+    from fedcut.data.sources import DataSource, default_data_dir, offline_from_env
+    from fedcut.errors import ConfigError
+    from fedcut.now import shadowed, todays_call
+    args = _now_parser().parse_args(argv)
+    offline = args.offline or offline_from_env()
+    data_dir = args.data_dir or default_data_dir()
+    log = logging.getLogger("fedcut.now")
+    if args.fetch and not offline:
+        held = shadowed(data_dir) if data_dir is not None else []
+        if held:
+            raise ConfigError(f"--fetch: the data directory {data_dir} (--data-dir or FEDCUT_DATA_DIR) holds {len(held)} "
+                              f"of the series ({', '.join(held[:3])}, ...) and is read before the download cache, so "
+                              "their refresh would not be used: unset it, or keep only calendar/FOMC.csv there")
+        from fedcut import datacli
+        if datacli.fetch_all(DataSource(data_dir=data_dir, offline=False), None, out=log.info):
+            log.warning("some series could not be refreshed (above); the call uses what the cache holds")
+    cfg = config.load(args.config, args.sets, {"run.extended": True} if args.extended else None)
+    call = todays_call(cfg, args.as_of, data_dir, offline)
+    if args.fetch and offline:
+        stale = [s.series for s in call.inputs if s.stale]
+        log.warning("offline (--offline or FEDCUT_OFFLINE): nothing was refreshed; "
+                    + (f"stale: {', '.join(stale)}; `fedcut data fetch` online would refresh them" if stale
+                       else "no input is stale"))
+    if args.json:
+        for warning in call.warnings:
+            log.warning(warning)
+    print(now_text.to_json(call) if args.json else now_text.render(call))
+    return 0
+
+
 def _report(argv: list[str]) -> int:
     from fedcut.analyzers.report import render
     args = _report_parser().parse_args(argv)
@@ -182,6 +233,7 @@ COMMANDS = {
     "sweep": Command(_sweep, "run every configuration of a sweep spec, ranked in-sample, judged out-of-sample"),
     "report": Command(_report, "re-render the report, plots, claims and attribution of a saved run folder"),
     "data": Command(_data, "status: what each series covers and where it is read from; fetch: refresh the cache"),
+    "now": Command(_now, "today's call: regime, action, weights and puts, what would change it, each input's age"),
 }
 
 

@@ -59,6 +59,7 @@ class Prepared:
     tickers: tuple[str, ...]
     fomc: pd.DataFrame | None = None  # the FOMC calendar: decision days, scheduled or unscheduled
     bank: pd.DataFrame | None = None  # the bank-stress gauge's inputs (`signals.indicators.bank_relative`)
+    source: DataSource | None = None  # where every series was read from (its files stay loaded)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended,
     first_cuts = tuple(pd.Timestamp(d) for d in cycles["decision"])
     banks = {t: source.prices(t)["adj_close"] for t in BANK_ETFS if source.price_path(t) is not None}
     bank = bank_relative(banks, market.close["SPY"])
-    return Prepared(market, raw, inputs, first_cuts, tickers, source.fomc(), bank)
+    return Prepared(market, raw, inputs, first_cuts, tickers, source.fomc(), bank, source)
 
 
 def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> Prepared:

@@ -1,0 +1,540 @@
+"""Today's call: what the regime rules say on one day, why, how far each indicator stands from
+changing it, and how old every input is.
+
+The call is the backtest's own: `fedcut.run.prepare` over the same history as a backtest of the
+configuration (so the path-dependent states agree: the dwell filter, the stress hysteresis, the
+late-cycle and capitulation states, IWM's scaling in), `fedcut.run.signals` and
+`fedcut.run.strategy_plan`; `todays_call` reads their row for the day. The rest are pure
+functions of that row and the configuration: the indicators against their thresholds
+(`indicators`), the age of each input (`input_status`), the puts (`hedge_on`) and the action
+(`action_for`). `fedcut.now_text` prints a `Call` as text or JSON.
+
+Staleness: a series is stale on day D when its next observation should have been published, by
+the project's own release rule (`data.asof.known_dates`, the `data.*` lags), more than
+`STALE_GRACE` before D, and the data does not have it. Daily series: more than 5 business days
+old; weekly claims: from 16 days after their week's date; monthly CPI: past the 24th of the
+second month after its month (the jobs report: 3 days after the first Friday on or after the 5th).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.offsets import BDay
+
+from fedcut.data.asof import asof_frame, published
+from fedcut.data.catalog import BACKFILLED_LABEL, INSTRUMENTS, MACRO, REGIME_SERIES
+from fedcut.data.sources import DataSource
+from fedcut.errors import ConfigError
+from fedcut.hedging.book import MarketInputs, OptionBook, contracts_for, contracts_for_budget, expiry_for, \
+    listed_expiries, strike_for
+from fedcut.hedging.surface import half_spread
+from fedcut.params import Config, iso_date
+from fedcut.run import prepare, signals, strategy_plan
+from fedcut.signals.indicators import labelled_changes
+from fedcut.strategies.targets import CASES, case_codes
+
+PORTFOLIO = 1_000_000.0  # the hedge is shown per $1M of portfolio
+# How long past its due date (by the release rule) a missing observation is tolerated before the
+# series is called stale: FRED posts the day's market series the next morning and holidays move
+# releases by a day or two; display only, no decision reads it.
+STALE_GRACE = {"D": BDay(3), "W": pd.Timedelta(days=3), "M": pd.Timedelta(days=3)}
+# The step from one observation to the next: daily market series and prices on business days,
+# the fed funds target on every calendar day (a 7-day series), weekly, monthly.
+NEXT_OBSERVATION = {"D": BDay(1), "policy": pd.Timedelta(days=1), "W": pd.Timedelta(days=7), "M": pd.offsets.MonthBegin(1)}
+# The prices the regime reads at each day's close (the bank ETF in use is added on the day).
+PRICE_INPUTS = ("IWM", "VIX", "SPY")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One input of a rule against its threshold. `distance` is how far the value must move to
+    reach the threshold, in the value's unit: positive while it has not, zero or negative once it
+    has (`met` is the rule's own comparison, which settles a value exactly at a strict threshold)."""
+
+    name: str
+    label: str
+    group: str  # the rule it feeds
+    value: float | None
+    threshold: float | None
+    condition: str  # ">=", ">", "<=", "<": value <condition> threshold meets it
+    unit: str  # points, index, %, pp, fraction, price
+    met: bool
+    note: str = ""
+    inputs: tuple[str, ...] = ()  # the series it is computed from (`Call.inputs`)
+
+    @property
+    def distance(self) -> float | None:
+        if self.value is None or self.threshold is None:
+            return None
+        return self.threshold - self.value if self.condition in (">=", ">") else self.value - self.threshold
+
+
+@dataclass(frozen=True)
+class Input:
+    """One series the call reads: its newest observation known on the day and when it became known."""
+
+    series: str
+    kind: str  # macro | price
+    observation_date: pd.Timestamp | None
+    known_date: pd.Timestamp | None
+    next_due: pd.Timestamp | None  # when the next observation is due by the release rule
+    status: str  # current | stale | discontinued | not yet published
+    note: str = ""
+
+    @property
+    def stale(self) -> bool:
+        return self.status == "stale"
+
+
+@dataclass(frozen=True)
+class Hedge:
+    """The puts the playbook holds on the day, struck at its close (the backtest buys them at the
+    next trading day's close, at that day's spot)."""
+
+    hedge_ratio: float
+    sizing: str  # ratio | budget
+    spot: float
+    moneyness: float
+    strike: float
+    expiry: dt.date
+    days_to_expiry: int
+    vol: float
+    model_price: float  # per share, model mid
+    fill_price: float  # per share, with the half-spread a buy pays
+    contracts_per_1m: int
+    per: str  # "portfolio": per $1M of portfolio at the target weights; "IWM held": per $1M of IWM held
+    premium_per_1m: float  # what those contracts cost, spread and commission included
+
+
+@dataclass(frozen=True)
+class Call:
+    as_of: pd.Timestamp
+    requested: pd.Timestamp | None  # the --as-of date asked for, when it was no trading day
+    data_end: pd.Timestamp
+    end_set_by: str
+    regime: str
+    regime_raw: str
+    regime_since: pd.Timestamp
+    days_in_regime: int  # trading days, the day included
+    raw_days: int  # trading days the raw regime has held, the day included
+    min_dwell_days: int
+    case: str  # `strategies.targets.CASES`
+    action: str
+    weights: dict  # ticker -> target weight (NaN: keep what is held)
+    unlisted: tuple[str, ...]  # holdings with no price (nor proxy) yet: their weight is cash
+    hedge: Hedge | None
+    reason: str
+    policy: dict
+    cut_pricing: dict
+    indicators: tuple[Indicator, ...]
+    inputs: tuple[Input, ...]
+    warnings: tuple[str, ...] = field(default=())
+    config_hash: str = ""
+
+    @property
+    def cash(self) -> float:
+        """The weight left in cash at the T-bill rate; NaN when a holding is kept as it is (its
+        weight, and so the cash, depends on what the portfolio holds)."""
+        return 1.0 - sum(self.weights.values())
+
+
+# --- the call -------------------------------------------------------------------------------------
+
+def shadowed(data_dir: str | Path) -> list[str]:
+    """The catalogued series a data directory holds: read before the download cache, so a refresh
+    of the cache would not reach them (`fedcut now --fetch`)."""
+    source = DataSource(data_dir=Path(data_dir), cache_dir=Path(data_dir) / "no-cache", offline=True)
+    found = [t for t in INSTRUMENTS if source.price_path(t) is not None]
+    return found + [m for m in MACRO if source.macro_path(m) is not None]
+
+
+def check_config(cfg: Config) -> None:
+    """Refuse what today's call cannot honour: foresight, and another strategy's rules."""
+    if cfg.run.oracle:
+        raise ConfigError("now: run.oracle reads the actual cut calendar (future information); "
+                          "today's call cannot know it: drop --oracle / run.oracle")
+    if cfg.run.strategy != "fedcut":
+        raise ConfigError(f"now: run.strategy = {cfg.run.strategy}: today's call is the fedcut rules' only")
+
+
+def trading_day(asked: pd.Timestamp | None, days: pd.DatetimeIndex, end_set_by: str) -> tuple[pd.Timestamp, pd.Timestamp | None]:
+    """The trading day of the call and, when the day `asked` was no trading day, that day.
+    Without `asked`: the last day the data covers."""
+    if asked is None:
+        return days[-1], None
+    if asked > days[-1]:
+        raise ConfigError(f"--as-of {asked.date()}: after the last day the data covers, {days[-1].date()} "
+                          f"(end set by {end_set_by})")
+    if asked < days[0]:
+        raise ConfigError(f"--as-of {asked.date()}: before the history's first day, {days[0].date()} "
+                          "(run.start, or --extended for the history from 1990)")
+    day = days[days.searchsorted(asked, side="right") - 1]
+    return day, (None if day == asked else asked)
+
+
+def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | None = None,
+                offline: bool | None = None) -> Call:
+    """The call on `as_of` (YYYY-MM-DD; default the last day the data covers) under `cfg`, from the
+    backtest's own prepared data, signals and targets over the configuration's history."""
+    check_config(cfg)
+    asked = None if as_of is None else pd.Timestamp(iso_date(as_of, "--as-of"))
+    cfg = cfg.with_overrides({"run.end": ""})  # the day is `as_of`; the history runs to the data's end
+    prepared = prepare(cfg, str(data_dir) if data_dir else None, offline)
+    market = prepared.market
+    day, requested = trading_day(asked, market.days, market.end_set_by)
+    sig = signals(prepared, cfg)
+    tickers, weights, ratio = strategy_plan("fedcut", prepared, cfg, sig)
+    i = market.days.get_loc(day)
+    row = sig.iloc[i]
+    source = prepared.source
+
+    view = asof_frame(prepared.raw, pd.DatetimeIndex([day]), cfg.data).iloc[0]
+    macro = [input_status(sid, _date(view[f"{sid}_obs"]), _date(view[f"{sid}_known"]), day, cfg.data)
+             for sid in REGIME_SERIES]
+    bank = row["bank_source"]
+    prices = [price_input(source, t, day) for t in PRICE_INPUTS + ((bank,) if bank else ())]
+    target = dict(zip(tickers, (float(w) for w in weights[i])))
+    inputs = tuple(macro + prices)
+    regime_since, days_in = spell(sig["regime"].to_numpy()[: i + 1], market.days)
+    _, raw_days = spell(sig["regime_raw"].to_numpy()[: i + 1], market.days)
+    case = CASES[int(case_codes(sig.iloc[[i]])[0])]
+    measured = flag_inputs(indicators(row, cfg.regime, sig.iloc[: i + 1]), inputs)
+    hedge = None
+    if ratio[i] > 0:
+        inputs_today = prepared.broker_inputs.iloc[i]
+        hedge = hedge_on(day, float(ratio[i]), target["IWM"], inputs_today, market.days[: i + 1], cfg)
+    return Call(
+        as_of=day, requested=requested, data_end=market.days[-1], end_set_by=market.end_set_by,
+        regime=row["regime"], regime_raw=row["regime_raw"], regime_since=regime_since, days_in_regime=days_in,
+        raw_days=raw_days, min_dwell_days=cfg.regime.min_dwell_days, case=case,
+        action=action_for(case, cfg.strategy, cfg.hedge), weights=target,
+        unlisted=tuple(t for t in tickers if pd.isna(market.close[t].iloc[i])), hedge=hedge, reason=row["reason"],
+        policy=policy_on(row, day, labelled_changes(prepared.raw, prepared.fomc)),
+        cut_pricing=cut_pricing(row, view, cfg.regime),
+        indicators=measured,
+        inputs=inputs,
+        warnings=tuple(warnings_for(inputs, measured, market, source, cfg)),
+        config_hash=cfg.digest(),
+    )
+
+
+def _date(value) -> pd.Timestamp | None:
+    return None if pd.isna(value) else pd.Timestamp(value)
+
+
+def _num(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def spell(values: np.ndarray, days: pd.DatetimeIndex) -> tuple[pd.Timestamp, int]:
+    """The first day of the run of equal values that ends the array, and its length in days."""
+    changed = np.flatnonzero(values[1:] != values[:-1])
+    start = int(changed[-1]) + 1 if len(changed) else 0
+    return days[start], len(values) - start
+
+
+# --- inputs and their age ---------------------------------------------------------------------------
+
+def next_due(series_id: str, observation: pd.Timestamp, data_params) -> pd.Timestamp:
+    """When the observation after `observation` becomes known by the release rule."""
+    meta = MACRO[series_id]
+    step = NEXT_OBSERVATION["policy" if meta.lag_rule == "policy" else meta.frequency]
+    nxt = pd.Series([np.nan], index=pd.DatetimeIndex([observation + step]), name=series_id)
+    return pd.Timestamp(published(nxt, data_params)["known_date"].iloc[0])
+
+
+def input_status(series_id: str, observation: pd.Timestamp | None, known: pd.Timestamp | None,
+                 day: pd.Timestamp, data_params) -> Input:
+    """A macro series on `day`: current, stale (its next observation overdue by more than
+    STALE_GRACE), discontinued, or not yet published."""
+    meta = MACRO[series_id]
+    if meta.discontinued and day >= pd.Timestamp(meta.discontinued):
+        last = f"after {observation.date()}" if observation is not None else f"from {meta.discontinued}"
+        return Input(series_id, "macro", observation, known, None, "discontinued", f"no longer published {last}")
+    if observation is None:
+        first = meta.first_published if meta.first_published and not data_params.allow_backfilled_indices else None
+        why = f"first published {first}" if first else "the data has no observation published by this day"
+        return Input(series_id, "macro", None, None, None, "not yet published", why)
+    due = next_due(series_id, observation, data_params)
+    stale = day > due + STALE_GRACE[meta.frequency]
+    return Input(series_id, "macro", observation, known, due, "stale" if stale else "current")
+
+
+def price_status(ticker: str, rows: pd.DatetimeIndex, day: pd.Timestamp) -> Input:
+    """A price file on `day`: its last row on or before the day, known at that close; stale when
+    the next trading day's row is overdue by more than STALE_GRACE (more than 4 business days old)."""
+    held = rows[rows <= day]
+    if held.empty:
+        return Input(ticker, "price", None, None, None, "not yet published", "no price by this day")
+    last = held[-1]
+    due = last + BDay(1)
+    return Input(ticker, "price", last, last, due, "stale" if day > due + STALE_GRACE["D"] else "current")
+
+
+def price_input(source: DataSource, ticker: str, day: pd.Timestamp) -> Input:
+    """A price input on `day`: the ticker's own file, or before its first day the declared proxy
+    that stands in for it (RUT for IWM, the S&P 500 index for SPY; `data.catalog.INSTRUMENTS`)."""
+    rows = source.prices(ticker).index
+    proxy = INSTRUMENTS[ticker].proxy
+    if rows[0] > day and proxy and source.price_path(proxy) is not None:
+        return replace(price_status(proxy, source.prices(proxy).index, day),
+                       note=f"stands in for {ticker} before {rows[0].date()}")
+    return price_status(ticker, rows, day)
+
+
+def flag_inputs(measured: tuple[Indicator, ...], inputs: tuple[Input, ...]) -> tuple[Indicator, ...]:
+    """Each indicator whose value rests on a stale or discontinued input says so in its note."""
+    status = {s.series: s for s in inputs}
+    out = []
+    for ind in measured:
+        old = [status[n] for n in ind.inputs if n in status and status[n].status in ("stale", "discontinued")]
+        if ind.value is not None and old:
+            why = "; ".join(f"{s.series} {s.status}, last observation {s.observation_date.date()}" for s in old)
+            ind = replace(ind, note="; ".join(n for n in (ind.note, why) if n))
+        out.append(ind)
+    return tuple(out)
+
+
+def warnings_for(inputs: tuple[Input, ...], measured: tuple[Indicator, ...], market, source: DataSource,
+                 cfg: Config) -> list[str]:
+    """What the reader of the call must know: stale inputs, discontinued ones the rules still read,
+    a data end set by a macro series, the data layer's notes, reconstructed indices."""
+    out = []
+    if cfg.data.allow_backfilled_indices:
+        out.append(BACKFILLED_LABEL)
+    for s in inputs:
+        if s.stale:
+            out.append(f"{s.series} is stale: its last observation {s.observation_date.date()} (known "
+                       f"{s.known_date.date()}) should have been followed by one known by {s.next_due.date()}; "
+                       "refresh the data (`fedcut data fetch`, online) or check whether that release was delayed")
+        read = [i for i in measured if s.series in i.inputs and i.value is not None]
+        if s.status == "discontinued" and read:
+            out.append(f"{s.series} is discontinued (last observation {s.observation_date.date()}), yet the rules "
+                       f"still read that last value as the day's: {read[0].label} {read[0].value:g}")
+    sid = market.end_set_by
+    if sid in MACRO:
+        last = source.prices("IWM").index[-1]
+        if last > market.days[-1]:
+            out.append(f"the data ends {market.days[-1].date()} though IWM's prices go on to {last.date()}: {sid}'s "
+                       f"last observation, {source.macro(sid).index[-1].date()}, counts as current for "
+                       f"{MACRO[sid].stale_days} days only; refresh {sid} for a later call")
+    out += [n for n in market.notes if n.startswith("warning:")]
+    return out
+
+
+# --- the rules' inputs against their thresholds ------------------------------------------------------
+
+CRISIS, CALM = "crisis alarm (any one calls crisis)", "crisis ends (when every gauge is calm)"
+LATE = "late cycle (a cut after damage: any one)"
+RECESSION = "recession evidence (any one)"
+INFLATION = "soft landing: inflation declining (either)"
+REAL = "soft landing: real yields not rising"
+PRICED = "cut priced by markets (all three)"
+CAPITULATION = "capitulation in a late cycle (all four)"
+FAILS = "capitulation fails (either)"
+VIX, IWM = ("VIX",), ("IWM",)
+
+
+def _compare(value: float | None, condition: str, threshold: float) -> bool:
+    """The rule's comparison; a missing value meets nothing (callers decide what missing means)."""
+    if value is None:
+        return False
+    return {">=": value >= threshold, ">": value > threshold, "<=": value <= threshold,
+            "<": value < threshold}[condition]
+
+
+def _ind(name, label, group, value, condition, threshold, unit, src, met=None, note="") -> Indicator:
+    value = _num(value)
+    return Indicator(name, label, group, value, threshold, condition, unit,
+                     _compare(value, condition, threshold) if met is None else bool(met), note, tuple(src))
+
+
+def indicators(row: pd.Series, regime, history: pd.DataFrame) -> tuple[Indicator, ...]:
+    """Each numeric input of the rules on the day (`row` of the signal frame) against its
+    `regime.*` threshold, grouped by the rule it feeds. `history` (the frame up to the day) dates
+    a capitulation, whose failure levels are those of the day it was seen."""
+    hy = row["credit_source"] == "HY OAS"
+    credit = row["credit_source"]
+    scale = regime.xlf_scale if row["bank_source"] == "XLF" else 1.0
+    bank = f"{row['bank_source']} vs SPY, {regime.bank_stress_days} days" if row["bank_source"] else "bank ETFs vs SPY"
+    bank_note = "" if row["bank_source"] else "no bank ETF yet (XLF from 1998-12-22)"
+    stl, ted, move = _num(row["stlfsi"]), _num(row["ted_spread"]), _num(row["bank_move"])
+    missing_calm = "missing: does not block calm"
+    banks = (row["bank_source"], "SPY") if row["bank_source"] else ()
+    spread = ("BAMLH0A0HYM2",) if hy else ("BAA10Y",)
+    real = ("DFII10",) if row["real_yield_source"] == "TIPS" else ("DGS10", "CPIAUCSL")
+    out = [
+        _ind("vix", "VIX", CRISIS, row["vix"], ">=", regime.vix_crisis, "points", VIX),
+        _ind("stlfsi4", "STLFSI4", CRISIS, stl, ">=", regime.stlfsi_crisis, "index", ("STLFSI4",),
+             note="" if stl is not None else "not published on this day"),
+        _ind("nfci", "NFCI", CRISIS, row["nfci"], ">=", regime.nfci_crisis, "index", ("NFCI",),
+             note="" if _num(row["nfci"]) is not None else "not published on this day"),
+        _ind("ted_spread", "TED spread", CRISIS, ted, ">=", regime.ted_crisis, "pp", ("TEDRATE",),
+             note="" if ted is not None else "not published on this day"),
+        _ind("bank_move", bank, CRISIS, move, "<=", -regime.bank_stress_drop * scale, "fraction", banks,
+             met=row["bank_alarm"], note=bank_note),
+        _ind("vix_calm", "VIX", CALM, row["vix"], "<", regime.vix_calm, "points", VIX),
+        _ind("stlfsi4_calm", "STLFSI4", CALM, stl, "<", regime.stlfsi_calm, "index", ("STLFSI4",),
+             met=stl is None or stl < regime.stlfsi_calm, note="" if stl is not None else missing_calm),
+        _ind("ted_calm", "TED spread", CALM, ted, "<", regime.ted_calm, "pp", ("TEDRATE",),
+             met=ted is None or ted < regime.ted_calm, note="" if ted is not None else missing_calm),
+        _ind("bank_calm", bank, CALM, move, ">", -regime.bank_calm_drop * scale, "fraction", banks,
+             met=move is None or move > -regime.bank_calm_drop * scale,
+             note=bank_note or ("" if move is not None else missing_calm)),
+        _ind("credit_damage", credit, LATE, row["credit_spread"], ">=",
+             regime.hy_damage if hy else regime.baa_damage, "%", spread, met=row["credit_damage"]),
+        _ind("iwm_drawdown", "IWM from its 252-day high", LATE, row["iwm_drawdown_252d"], "<=",
+             regime.iwm_damage_drawdown, "fraction", IWM),
+        _ind("credit_widening", f"{credit} rise over {regime.credit_window_days} days", RECESSION,
+             row["credit_widening_pp"], ">=", regime.hy_widening if hy else regime.baa_widening, "pp", spread,
+             met=row["credit_widening"]),
+        _ind("sahm", "Sahm rule (real time)", RECESSION, row["sahm"], ">=", regime.sahm_warning, "pp", ("SAHMREALTIME",)),
+        _ind("claims_rise", "claims, 4-week avg vs 52-week low", RECESSION, row["claims_rise"], ">=",
+             regime.claims_rise, "fraction", ("ICSA",)),
+        _ind("core_cpi_trend", f"core CPI y/y vs {regime.inflation_trend_months} months before", INFLATION,
+             row["core_cpi_trend"], "<", 0.0, "pp", ("CPILFESL",)),
+        _ind("cpi_trend_3m", "CPI y/y vs 3 months before", INFLATION, row["cpi_trend_3m"], "<", 0.0, "pp", ("CPIAUCSL",)),
+        _ind("real_yield_change", f"real yield ({row['real_yield_source']}) change, {regime.real_yield_window_days} days",
+             REAL, row["real_yield_change"], "<=", regime.real_yield_max_rise, "pp", real, met=row["real_yields_ok"],
+             note="" if _num(row["real_yield_change"]) is not None else "missing: no objection"),
+        _ind("two_year_gap", "2-year yield minus fed funds", PRICED, row["two_year_gap"], "<=", -regime.two_year_gap, "pp", ("DGS2", "DFF")),
+        _ind("bill_gap", "3-month yield minus fed funds", PRICED, row["bill_gap"], "<=", -regime.bill_gap, "pp", ("DGS3MO", "DFF")),
+        _ind("fed_funds", "fed funds (room to cut)", PRICED, row["fed_funds"], ">=", regime.zero_bound, "%", ("DFF",)),
+    ]
+    peak, low = _num(row["vix_peak_recent"]), _num(row["capitulation_low"])
+    out += [
+        _ind("cycle_damage", "IWM worst 252-day drawdown this cycle", CAPITULATION, row["cycle_worst_drawdown"], "<=",
+             -regime.capitulation_damage, "fraction", IWM,
+             note="" if _num(row["cycle_worst_drawdown"]) is not None else "no easing cycle"),
+        _ind("vix_spike", f"VIX peak, last {regime.capitulation_lookback_days} days", CAPITULATION, peak, ">=",
+             regime.capitulation_vix_peak, "points", VIX),
+        _ind("vix_fade", "VIX against its recent peak", CAPITULATION, row["vix"], "<=",
+             peak * (1 - regime.capitulation_vix_fade), "points", VIX,
+             note=f"{regime.capitulation_vix_fade:.0%} below the peak {peak:.1f}"),
+        _ind("iwm_rebound", "IWM above its low since the spike", CAPITULATION, row["iwm"] / low - 1, ">=",
+             regime.capitulation_rebound, "fraction", IWM + VIX, met=row["iwm"] >= low * (1 + regime.capitulation_rebound)),
+    ]
+    return tuple(out + capitulation_failure(row, history, regime))
+
+
+def capitulation_failure(row: pd.Series, history: pd.DataFrame, regime) -> list[Indicator]:
+    """While a capitulation holds: the levels at which it fails (VIX above the spike's peak, or IWM
+    below the low it rebounded from), those of the event that set them. With
+    `regime.capitulation_ends_crisis` a capitulation is called the day it is seen, so the current
+    run of `capitulated` days starts on that event, and a failure inside the run can only have been
+    a new event the same day (`signals.regime._capitulated`); otherwise no exact levels are known."""
+    if not row["capitulated"] or not regime.capitulation_ends_crisis:
+        return []
+    start, length = spell(history["capitulated"].to_numpy(), history.index)
+    run = history.iloc[len(history) - length:]
+    event = run["capitulation_event"].to_numpy()
+    vix, iwm = run["vix"].to_numpy(), run["iwm"].to_numpy()
+    peaks, lows = run["vix_peak_recent"].to_numpy(), run["capitulation_low"].to_numpy()
+    if not event[0]:
+        return []
+    seen, peak, low = start, peaks[0], lows[0]
+    for j in range(1, len(run)):
+        if vix[j] > peak or iwm[j] < low:
+            if not event[j]:
+                return []  # a failure the run outlived: not the rule this reads
+            seen, peak, low = run.index[j], peaks[j], lows[j]
+    note = f"levels of the capitulation seen {seen.date()}"
+    return [_ind("capitulation_vix_fails", "VIX", FAILS, row["vix"], ">", float(peak), "points", VIX, note=note),
+            _ind("capitulation_iwm_fails", "IWM (total return)", FAILS, row["iwm"], "<", float(low), "price", IWM, note=note)]
+
+
+# --- policy and cut pricing ------------------------------------------------------------------------
+
+def policy_on(row: pd.Series, day: pd.Timestamp, changes: pd.DataFrame) -> dict:
+    """The cycle state, the last target change known on the day and the next scheduled meeting."""
+    known = changes[changes["effective"] <= day]
+    last = known.iloc[-1] if len(known) else None
+    to_meeting = _num(row["days_to_next_meeting"])
+    first_cut = _date(row["cycle_first_cut"])
+    return {
+        "cycle_state": row["cycle_state"],
+        "cycle_first_cut": first_cut,
+        "cuts_in_cycle": int(row["cuts_in_cycle"]),
+        "intermeeting_cut": bool(row["intermeeting_cut"]),
+        "late_cycle": bool(row["late_cycle"]),
+        "capitulated": bool(row["capitulated"]),
+        "recession_evidence": bool(row["recession_evidence"]),
+        "financial_stress": bool(row["financial_stress"]),
+        "last_change": None if last is None else {
+            "decision": pd.Timestamp(last["decision"]), "change_bp": int(last["change_bp"]),
+            "intermeeting": bool(last["intermeeting"]), "days_since": int((day - last["decision"]).days)},
+        "next_meeting": None if to_meeting is None else day + pd.Timedelta(days=to_meeting),
+        "days_to_next_meeting": None if to_meeting is None else int(to_meeting),
+    }
+
+
+def cut_pricing(row: pd.Series, view: pd.Series, regime) -> dict:
+    """Fed funds, the 2-year and 3-month yields as known on the day, their gaps, and whether a cut is priced."""
+    return {"fed_funds": _num(row["fed_funds"]), "two_year": _num(view["DGS2"]), "three_month": _num(view["DGS3MO"]),
+            "two_year_gap": _num(row["two_year_gap"]), "bill_gap": _num(row["bill_gap"]),
+            "two_year_needed": -regime.two_year_gap, "bill_needed": -regime.bill_gap, "zero_bound": regime.zero_bound,
+            "cut_priced": bool(row["cut_priced"])}
+
+
+# --- the action and the hedge --------------------------------------------------------------------------
+
+def action_for(case: str, strategy, hedge) -> str:
+    """What the playbook (`strategies.targets`) does in `case` under this configuration, in words."""
+    held = "keep the small caps already held, with puts"
+    defensive = f"hold defensives ({', '.join(strategy.defensives)}) with {strategy.defensive_weight:.0%}, the rest in T-bills"
+    wait = held if hedge.hold_through_crisis else defensive
+    reenter = f"back into small caps (IWM to {strategy.capitulation_iwm:.0%} over {strategy.reentry_days} trading days)"
+    recession = {
+        "avoid": "stay out of small caps, in cash",
+        "hedge": f"small caps cut to {strategy.recession_equity:.0%}, hedged with puts",
+        "quality": f"rotate into quality small caps (OUSM {strategy.recession_equity:.0%})",
+        "midcap": f"rotate into mid caps (VO {strategy.recession_equity:.0%})",
+        "cyclicals": f"rotate into large-cap cyclicals ({', '.join(strategy.cyclicals)}, {strategy.recession_equity:.0%})",
+    }[strategy.recession_action]
+    in_recession = {
+        "buy": reenter + ", bare (sold again on a new low)",
+        "hedge": reenter + ", with puts",
+        "wait": "wait until the recession evidence eases: " + wait,
+    }[strategy.capitulation_in_recession]
+    return {
+        "soft_landing": f"soft landing: buy small caps (IWM to {strategy.soft_landing_iwm:.0%}, "
+                        f"scaled in over {strategy.accumulate_days} trading days)",
+        "neutral": "no easing in view: hold the neutral mix of small, mid and quality small caps and cyclicals",
+        "recession_risk": f"recession risk rising: {recession}",
+        "crisis": f"crisis: {wait}",
+        "late_panic": f"late cut: await the capitulation; meanwhile {wait}",
+        "late_panic_capitulated": f"capitulation after a late cut: {reenter}",
+        "late_panic_capitulated_recession": f"capitulation after a late cut, with recession evidence: {in_recession}",
+    }[case]
+
+
+def hedge_on(day: pd.Timestamp, ratio: float, iwm_weight: float, inputs: pd.Series, days: pd.DatetimeIndex,
+             cfg: Config) -> Hedge:
+    """The puts of the day's hedge ratio, struck and priced at the day's close as the backtest strikes
+    and prices them (`hedging.book`): per $1M of portfolio at the target IWM weight (less the cash
+    buffer), or per $1M of IWM held when the playbook keeps what is held (weight NaN). Expiries come
+    from the trading days up to `day` (after the data's last day: third Fridays)."""
+    h = cfg.hedge
+    spot, vix = float(inputs["spot"]), float(inputs["vix"])
+    market = MarketInputs(day.date(), spot, vix, float(inputs["rate"]), float(inputs["div_yield"]))
+    strike = strike_for(spot, h.moneyness, h.strike_tick)
+    expiry = expiry_for(day.date(), h.tenor_days, h.roll_days, listed_expiries(days))
+    model, vol, _ = OptionBook(h).quote(market, strike, expiry)
+    fill = model * (1.0 + half_spread(vix, h))
+    per = "IWM held" if math.isnan(iwm_weight) else "portfolio"
+    if h.sizing == "budget":
+        contracts = contracts_for_budget(h.annual_budget * PORTFOLIO * h.tenor_days / 365.0, model, h.contract_size,
+                                         h.commission_per_contract)
+        per = "portfolio"
+    else:
+        notional = PORTFOLIO if per == "IWM held" else iwm_weight * (1.0 - cfg.execution.cash_buffer) * PORTFOLIO
+        contracts = contracts_for(notional, spot, ratio, h.contract_size)
+    return Hedge(hedge_ratio=ratio, sizing=h.sizing, spot=spot, moneyness=h.moneyness, strike=strike, expiry=expiry,
+                 days_to_expiry=(expiry - day.date()).days, vol=vol, model_price=model, fill_price=fill,
+                 contracts_per_1m=contracts, per=per,
+                 premium_per_1m=contracts * (fill * h.contract_size + h.commission_per_contract))
