@@ -58,7 +58,9 @@ def asof_frame(series: dict[str, pd.Series], days: pd.DatetimeIndex, data_params
     """Per trading day, each series' latest value known by that day and its obs/known dates.
 
     Columns: `<ID>`, `<ID>_obs`, `<ID>_known`. A series not yet published on a day is NaN there
-    (missing, not zero).
+    (missing, not zero); so is a discontinued series (`MacroSeries.discontinued`) from the day it
+    stopped: its last value is history, not today's reading (the TED spread's 0.09 of January 2022
+    would otherwise be read forever). `_obs` and `_known` still name that last observation.
     """
     days = pd.DatetimeIndex(days)
     cols = {}
@@ -77,6 +79,9 @@ def asof_frame(series: dict[str, pd.Series], days: pd.DatetimeIndex, data_params
             value = np.where(valid, pub["value"].to_numpy()[take], np.nan)
             obs = np.where(valid, pub["obs_date"].to_numpy()[take], np.datetime64("NaT"))
             known = np.where(valid, pub["known_date"].to_numpy()[take], np.datetime64("NaT"))
+        meta = MACRO.get(str(sid).split(":")[0])
+        if meta is not None and meta.discontinued:
+            value = np.where(days.to_numpy() >= np.datetime64(meta.discontinued), np.nan, value)
         cols[sid] = value
         cols[f"{sid}_obs"] = pd.DatetimeIndex(obs)
         cols[f"{sid}_known"] = pd.DatetimeIndex(known)

@@ -163,6 +163,11 @@ def _starts_after(source: DataSource, name: str, first: pd.Timestamp, day: pd.Ti
     return f"{_where(source, name)}: {name} starts {first.date()}, after the run's first day {day.date()}; {why}"
 
 
+# A file may start a few days after the catalog's first day (a listing's first quotes); later than
+# that it has been cut short, and a proxy standing in would invent the instrument's prices on days
+# it traded, so the run is refused. (Without a proxy the weight is held in cash, declared.)
+FILE_START_SLACK = pd.Timedelta(days=7)
+
 # Valued from a run's first day: VIX (volatility, the regime and option prices; no proxy) and SPY
 # (the buy-and-hold SPY benchmark, bought on the second day; the S&P 500 index before 1993). A
 # later start must be refused: filling the days before it would carry a price from the future.
@@ -226,6 +231,11 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
         if t != "IWM":
             notes.append(gap_note(_where(source, t), missing_days(series.index, days, first, series.index[-1])))
         if first > days[0]:
+            listed = pd.Timestamp(inst.first_date)
+            if inst.proxy and first - listed > FILE_START_SLACK:
+                raise DataError(f"{_where(source, t)}: {t} starts {first.date()}, but {t} traded from {listed.date()} "
+                                f"(data/catalog.py): the file is cut short and no proxy may stand in for days {t} "
+                                f"traded; fetch it again (fedcut data fetch {t})")
             if t == "IWM":
                 proxy_frame, proxy_name = rut, "RUT"
             elif inst.proxy and INSTRUMENTS[inst.proxy].kind == "index":

@@ -27,6 +27,7 @@ FIGURES = {
     "cycles.png": "the default run's plots/cycles.png",
     "vol_surface.png": "hedging.surface.plot_surface with the default hedge settings",
     "sweep_heatmap.png": f"examples/sweep.toml's plots/{SWEEP_HEATMAP}",
+    "state_machine.png": "signals.diagram.plot_state_machine",
 }
 
 
@@ -36,6 +37,7 @@ def make(out: Path, workers: int, data_dir: str | None = None) -> list[Path]:
     from fedcut.hedging.surface import plot_surface
     from fedcut.params import resolve
     from fedcut.run import run
+    from fedcut.signals.diagram import plot_state_machine
     from fedcut.signals.plot import plot_regimes
     from fedcut.sweeps.runner import run_sweep
     from fedcut.sweeps.spec import load_spec
@@ -46,7 +48,8 @@ def make(out: Path, workers: int, data_dir: str | None = None) -> list[Path]:
     written = [plot_regimes(result.signals, m.close["IWM"], [d for d in result.prepared.first_cuts if d >= m.days[0]],
                             out / "regimes.png"),
                plot_cycles(result.equity, result.episodes, out / "cycles.png"),
-               plot_surface(out / "vol_surface.png", cfg.hedge)]
+               plot_surface(out / "vol_surface.png", cfg.hedge),
+               plot_state_machine(out / "state_machine.png")]
     with tempfile.TemporaryDirectory(prefix="fedcut-figures-") as tmp:
         folder = run_sweep(load_spec(EXAMPLE_SWEEP, top=0), Path(tmp) / "sweep", workers=workers, data_dir=data_dir,
                            offline=True, progress=False)

@@ -302,8 +302,7 @@ def flag_inputs(measured: tuple[Indicator, ...], inputs: tuple[Input, ...]) -> t
 
 def warnings_for(inputs: tuple[Input, ...], measured: tuple[Indicator, ...], market, source: DataSource,
                  cfg: Config) -> list[str]:
-    """What the reader of the call must know: stale inputs, discontinued ones the rules still read,
-    a data end set by a macro series, the data layer's notes, reconstructed indices."""
+    """What the reader of the call must know: stale inputs, a data end set by a macro series, the data layer's notes, reconstructed indices."""
     out = []
     if cfg.data.allow_backfilled_indices:
         out.append(BACKFILLED_LABEL)
@@ -312,10 +311,6 @@ def warnings_for(inputs: tuple[Input, ...], measured: tuple[Indicator, ...], mar
             out.append(f"{s.series} is stale: its last observation {s.observation_date.date()} (known "
                        f"{s.known_date.date()}) should have been followed by one known by {s.next_due.date()}; "
                        "refresh the data (`fedcut data fetch`, online) or check whether that release was delayed")
-        read = [i for i in measured if s.series in i.inputs and i.value is not None]
-        if s.status == "discontinued" and read:
-            out.append(f"{s.series} is discontinued (last observation {s.observation_date.date()}), yet the rules "
-                       f"still read that last value as the day's: {read[0].label} {read[0].value:g}")
     sid = market.end_set_by
     if sid in MACRO:
         last = source.prices("IWM").index[-1]
@@ -365,6 +360,8 @@ def indicators(row: pd.Series, regime, history: pd.DataFrame) -> tuple[Indicator
     bank_note = "" if row["bank_source"] else "no bank ETF yet (XLF from 1998-12-22)"
     stl, ted, move = _num(row["stlfsi"]), _num(row["ted_spread"]), _num(row["bank_move"])
     missing_calm = "missing: does not block calm"
+    ted_end = MACRO["TEDRATE"].discontinued
+    ted_missing = f"discontinued from {ted_end}: neither alarms nor blocks calm" if row.name >= pd.Timestamp(ted_end) else None
     banks = (row["bank_source"], "SPY") if row["bank_source"] else ()
     spread = ("BAMLH0A0HYM2",) if hy else ("BAA10Y",)
     real = ("DFII10",) if row["real_yield_source"] == "TIPS" else ("DGS10", "CPIAUCSL")
@@ -375,14 +372,14 @@ def indicators(row: pd.Series, regime, history: pd.DataFrame) -> tuple[Indicator
         _ind("nfci", "NFCI", CRISIS, row["nfci"], ">=", regime.nfci_crisis, "index", ("NFCI",),
              note="" if _num(row["nfci"]) is not None else "not published on this day"),
         _ind("ted_spread", "TED spread", CRISIS, ted, ">=", regime.ted_crisis, "pp", ("TEDRATE",),
-             note="" if ted is not None else "not published on this day"),
+             note="" if ted is not None else ted_missing or "not published on this day"),
         _ind("bank_move", bank, CRISIS, move, "<=", -regime.bank_stress_drop * scale, "fraction", banks,
              met=row["bank_alarm"], note=bank_note),
         _ind("vix_calm", "VIX", CALM, row["vix"], "<", regime.vix_calm, "points", VIX),
         _ind("stlfsi4_calm", "STLFSI4", CALM, stl, "<", regime.stlfsi_calm, "index", ("STLFSI4",),
              met=stl is None or stl < regime.stlfsi_calm, note="" if stl is not None else missing_calm),
         _ind("ted_calm", "TED spread", CALM, ted, "<", regime.ted_calm, "pp", ("TEDRATE",),
-             met=ted is None or ted < regime.ted_calm, note="" if ted is not None else missing_calm),
+             met=ted is None or ted < regime.ted_calm, note="" if ted is not None else ted_missing or missing_calm),
         _ind("bank_calm", bank, CALM, move, ">", -regime.bank_calm_drop * scale, "fraction", banks,
              met=move is None or move > -regime.bank_calm_drop * scale,
              note=bank_note or ("" if move is not None else missing_calm)),

@@ -166,7 +166,8 @@ def _reasons(f: pd.DataFrame, out: pd.DataFrame) -> list[str]:
                     if g["iwm_drawdown_cycle"] == g["iwm_drawdown_cycle"] else "")
             why = f"late cut: {_since(g['cycle_first_cut'], 'cycle from')} ({how}spread {g['credit_spread']:.2f}{fall}); "
             if capitulated[i]:
-                why += "capitulation seen: buy" + (" with puts (recession evidence)" if evidence[i] else "")
+                # The regime names the evidence; strategy.capitulation_in_recession decides what it means.
+                why += "capitulation seen" + (" (recession evidence)" if evidence[i] else "")
             else:
                 why += "awaiting capitulation"
         elif r == "recession_risk":

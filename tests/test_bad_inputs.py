@@ -242,10 +242,11 @@ CASES = [
     Case("vix-starts-late", "prices/VIX.csv truncated to start 2019-06-03", starts_at("prices/VIX.csv", "2019-06-03"),
          expect=("{data}/prices/VIX.csv: VIX starts 2019-06-03, after the run's first day 2019-01-02; VIX has no proxy",),
          names="VIX.csv"),
-    Case("spy-starts-late", "prices/SPY.csv (benchmark, no proxy) truncated to start 2019-06-03",
+    Case("spy-starts-late", "prices/SPY.csv truncated to start 2019-06-03 (GSPC must not stand in for days SPY traded)",
          starts_at("prices/SPY.csv", "2019-06-03"),
-         expect=("{data}/prices/SPY.csv: SPY starts 2019-06-03, after the run's first day 2019-01-02; "
-                 "the buy-and-hold SPY benchmark needs a price from the first day",), names="SPY.csv"),
+         expect=("{data}/prices/SPY.csv: SPY starts 2019-06-03, but SPY traded from 1993-01-29 (data/catalog.py): the "
+                 "file is cut short and no proxy may stand in for days SPY traded; fetch it again (fedcut data fetch SPY)",),
+         names="SPY.csv"),
     Case("rut-starts-late", "--extended --start 1996-01-02 with prices/RUT.csv truncated to start 1997-01-02",
          starts_at("prices/RUT.csv", "1997-01-02"), ["--extended", "--start", "1996-01-02", "--end", "1997-12-31"],
          expect=("{data}/prices/RUT.csv: RUT starts 1997-01-02, after the requested start 1996-01-02",), names="RUT.csv"),

@@ -86,3 +86,21 @@ def test_the_backfilled_mode_is_labelled_everywhere(shared_data, tmp_path):
     assert (out / "config.toml").read_text().startswith(f"# {BACKFILLED_LABEL}")
     page = (out / "report.html").read_text()
     assert page.count("BACKFILLED INDICES") >= 2  # banner and warnings
+
+
+def test_a_discontinued_series_is_missing_after_it_stopped_not_carried_forward():
+    """The TED spread ended 2022-01-21. Its last value must not be read as every later day's: a
+    last value of 1.0 (between calm 0.75 and crisis 1.5) would otherwise keep any crisis from
+    ever ending. Before the stop the value is read as published (a business day later)."""
+    from fedcut.data.asof import asof_frame
+    from fedcut.data.catalog import MACRO
+
+    stop = pd.Timestamp(MACRO["TEDRATE"].discontinued)
+    obs = pd.bdate_range("2022-01-03", stop - pd.Timedelta(days=1))
+    ted = pd.Series(1.0, index=obs, name="TEDRATE")
+    days = pd.bdate_range("2022-01-10", "2022-02-28")
+    view = asof_frame({"TEDRATE": ted}, days, resolve().data)
+    before, after = view.loc[days < stop, "TEDRATE"], view.loc[days >= stop, "TEDRATE"]
+    assert len(before) and (before == 1.0).all()
+    assert len(after) and after.isna().all()
+    assert (view.loc[days >= stop, "TEDRATE_obs"] == obs[-1]).all()  # the last observation is still named

@@ -357,7 +357,7 @@ def test_late_panic_beats_recession_risk_and_waits_for_capitulation():
     assert not cap[30:40].any() and cap[40:].all()  # VIX above the spike's peak: failed, until the next event
     assert out["recession_evidence"].all()
     assert out["reason"].iat[10].endswith("awaiting capitulation")
-    assert out["reason"].iat[25].endswith("capitulation seen: buy with puts (recession evidence)")
+    assert out["reason"].iat[25].endswith("capitulation seen (recession evidence)")
 
 
 def test_a_capitulation_fails_on_a_new_low_and_can_end_a_crisis_at_once():
