@@ -17,7 +17,7 @@ import pandas as pd
 from fedcut import config as config_file
 from fedcut.analyzers import plots
 from fedcut.errors import ConfigError
-from fedcut.params import PARAMS, Config
+from fedcut.params import ENGINES, PARAMS, Config
 from fedcut.run import RunResult, run, write_run
 from fedcut.signals.plot import regimes_figure
 from fedcut.strategies.baselines import LABELS
@@ -30,16 +30,20 @@ WHERE = "fedcut.backtest"
 
 
 def backtest(config: str | Path | Config | None = None, *, data_dir: str | Path | None = None,
-             offline: bool | None = None, params: Mapping[str, Any] | None = None, **overrides: Any) -> Result:
+             offline: bool | None = None, params: Mapping[str, Any] | None = None, engine: str = "fast",
+             **overrides: Any) -> Result:
     """Run one backtest in memory (nothing is written) and return its `Result`.
 
     `config`: a TOML config file (as `--config`) or a `Config` (e.g. another result's `.config`);
     default: every parameter's default. Over it: `start=`/`end=` ("YYYY-MM-DD"), `extended=`,
     `oracle=` (None leaves a value as it is), then `params` (dotted keys). `data_dir` and
-    `offline` as `--data-dir` and `--offline` (default: FEDCUT_DATA_DIR, FEDCUT_OFFLINE).
+    `offline` as `--data-dir` and `--offline` (default: FEDCUT_DATA_DIR, FEDCUT_OFFLINE), `engine`
+    as `--engine` ("fast" or "backtrader": the same numbers).
     """
     cfg = resolve_config(config, params, overrides)
-    return Result(run(cfg, str(data_dir) if data_dir else None, offline))
+    if engine not in ENGINES:
+        raise ConfigError(f"{WHERE}: engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    return Result(run(cfg, str(data_dir) if data_dir else None, offline, engine=engine))
 
 
 def resolve_config(config: str | Path | Config | None, params: Mapping[str, Any] | None,
@@ -174,7 +178,7 @@ class Result:
 def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int = 1, resume: bool = False,
           train_end: str | None = None, top: int | None = None, executor: str = "local",
           scheduler: str | None = None, data_dir: str | Path | None = None, offline: bool | None = None,
-          progress: bool = False) -> pd.DataFrame:
+          progress: bool = False, engine: str = "fast") -> pd.DataFrame:
     """Run a sweep spec as `fedcut sweep` does and return its ranked summary (summary.csv).
 
     `out` defaults to results/sweep-<name>-<spec digest> under the current directory; the
@@ -186,5 +190,5 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
     spec = load_spec(spec_path, train_end=train_end, top=top)
     folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=workers, resume=resume,
                        executor=executor, scheduler=scheduler, data_dir=str(data_dir) if data_dir else None,
-                       offline=offline, progress=progress)
+                       offline=offline, progress=progress, engine=engine)
     return pd.read_csv(folder / "summary.csv")

@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple
 
 from fedcut import __version__
 from fedcut.errors import FedcutError
-from fedcut.params import param
+from fedcut.params import ENGINES, param
 
 STRATEGY_NAMES = param("run.strategy").choices
 
@@ -77,6 +77,9 @@ def _sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="with --executor dask: the scheduler address, e.g. tcp://host:8786")
     p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
     p.add_argument("--offline", action="store_true", help="never download")
+    p.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast (default): the array engine, blocks of configurations at once, audited in "
+                        "backtrader; backtrader: every configuration in the reference engine (no audit needed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -90,7 +93,8 @@ def _sweep(argv: list[str]) -> int:
     try:
         run_sweep(spec, out, workers=args.workers, resume=args.resume, executor=args.executor,
                   scheduler=args.scheduler, data_dir=args.data_dir, offline=True if args.offline else None,
-                  progress=not args.no_progress and _progress_bars(), force_workers=args.force_workers)
+                  progress=not args.no_progress and _progress_bars(), force_workers=args.force_workers,
+                  engine=args.engine)
     except KeyboardInterrupt:
         return 130  # the runner said what is stored and how to resume
     print(f"sweep folder: {out} (summary.csv, sweep.html)")
@@ -106,7 +110,7 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML file of parameters (see config/default.toml)")
     p.add_argument("--start", help="first day, YYYY-MM-DD (default: IWM's first day)")
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: the last day every series covers)")
-    p.add_argument("--extended", action="store_true", help="from 1995, IWM proxied by the Russell 2000 index")
+    p.add_argument("--extended", action="store_true", help="from 1990, IWM proxied by the Russell 2000 index (history the rules were not designed on)")
     p.add_argument("--oracle", action="store_true", help="use the actual cut calendar (future information; labelled)")
     p.add_argument("--strategy", choices=STRATEGY_NAMES,
                    help="the rules to run: fedcut (default) or a baseline (buy_and_hold, spy, sixty_forty, "
@@ -117,6 +121,9 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write the run folder exactly here (must not exist; "
                                             "default results/run-<first day>-<last day>-<config hash>[-N])")
     p.add_argument("--offline", action="store_true", help="never download")
+    p.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast (default): the array engine; backtrader: the reference engine, the same "
+                        "numbers (tests/test_engine.py), several times slower")
     return p
 
 
@@ -140,7 +147,7 @@ def _run(argv: list[str]) -> int:
     if args.strategy:
         extra["run.strategy"] = args.strategy
     cfg = config.load(args.config, args.sets, extra)
-    result = run(cfg, args.data_dir, offline)
+    result = run(cfg, args.data_dir, offline, engine=args.engine)
     if args.out is not None:
         out = write_run(result, args.out)
     else:  # the default name, with -2, -3, ... when a run of the same configuration is there

@@ -49,7 +49,7 @@ def status(source: DataSource, out=print) -> int:
                 out(f"{'extended' if extended else 'default'} history: ERROR {exc}")
                 failed.append("market")
                 continue
-            label = "extended history (from 1995)" if extended else "default history (from IWM's first day)"
+            label = "extended history (from 1990)" if extended else "default history (from IWM's first day)"
             out(f"\n{label}: {market.days[0].date()} .. {market.days[-1].date()} (end set by {market.end_set_by})")
             for span in market.proxies:
                 out(f"  proxy  {span.describe()}")

@@ -97,10 +97,13 @@ def iso_date(value: str, what: str) -> dt.date:
 
 
 TICKERS = ("IWM", "VO", "OUSM", "XLP", "XLU", "IEF", "TLT", "SHY", "SPY")
+# How a run is executed, not what it computes: the array engine and the backtrader reference give
+# the same numbers (tests/test_engine.py), so the engine is an option, not a parameter.
+ENGINES = ("fast", "backtrader")
 
 PARAMS: tuple[Param, ...] = (
     # --- run -------------------------------------------------------------------------------
-    Param("run.start", "", "date", "first trading day; empty = IWM's first day (or 1995-01-03 with run.extended)"),
+    Param("run.start", "", "date", "first trading day; empty = IWM's first day (or 1990-01-02, VIX's first day, with run.extended)"),
     Param("run.end", "", "date", "last trading day; empty = the last day every required series covers"),
     Param("run.extended", False, "flag", "start on 1990-01-02 (VIX's first day) with IWM proxied by the Russell 2000 index plus a dividend accrual: history the rules were not designed on"),
     Param("run.oracle", False, "flag", "use the actual cut calendar (future information) to measure what foresight is worth; never the default"),

@@ -31,7 +31,7 @@ from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir,
 from fedcut.config import to_toml
 from fedcut.errors import DataError, FedcutError
 from fedcut.files import Output, check_new_folder, free_name, remove_stale_temporaries, writing
-from fedcut.params import Config, Section, resolve
+from fedcut.params import ENGINES, Config, Section, resolve
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from fedcut.signals.plot import plot_regimes
 from fedcut.signals.indicators import BANK_ETFS, bank_relative, raw_view
@@ -147,7 +147,6 @@ def signals(prepared: Prepared, cfg: Config, reasons: bool = True) -> pd.DataFra
                            tuple(sorted(cfg.regime.as_dict().items())), cfg.run.oracle, reasons)
 
 
-ENGINES = ("fast", "backtrader")
 
 
 @dataclass(frozen=True)
@@ -254,7 +253,10 @@ def strategy_plan(name: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame)
 
 
 def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, engine: str = "fast") -> RunResult:
-    """Execute one configuration, its benchmarks and baselines; return frames and metrics (nothing written)."""
+    """Execute one configuration, its benchmarks and baselines; return frames and metrics (nothing
+    written). `engine`: "fast" (the array engine) or "backtrader" (the reference); same numbers."""
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     prepared = prepare(cfg, data_dir, offline)
     m = prepared.market
     sig = signals(prepared, cfg)

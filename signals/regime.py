@@ -1,6 +1,6 @@
 """The daily regime: which of the strategy's playbook situations holds, and why.
 
-The state machine (docs/regimes.md draws it), evaluated at each day's close on what was known:
+The state machine (docs/state_machine.png, drawn by `signals.diagram`), evaluated at each day's close on what was known:
 
 1. A stress alarm (VIX, bank ETFs against SPY, the TED spread while it exists, STLFSI4 and NFCI
    once published) puts the day in **crisis** at once; crisis lasts until every gauge is calm.
@@ -19,9 +19,9 @@ The state machine (docs/regimes.md draws it), evaluated at each day's close on w
    an easing cycle under way that is not late) or **neutral**.
 
 A new regime must hold `regime.min_dwell_days` trading days before it is called, except a crisis
-and a capitulation's re-entry, which are called at once. Recession evidence is never overridden:
-the playbook (`strategies.targets`) buys a capitulation seen while layoffs rise or credit widens
-only as `strategy.capitulation_in_recession` says (with puts by default).
+and a capitulation's re-entry, which are called at once. A capitulation seen while layoffs
+rise or credit widens carries `recession_evidence`; the playbook (`strategies.targets`) acts on
+it as `strategy.capitulation_in_recession` says (bought bare by default, with puts, or not yet).
 """
 from __future__ import annotations
 

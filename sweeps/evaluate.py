@@ -47,7 +47,8 @@ class Plan:
     engine: str = "fast"  # or "backtrader": the reference engine, one configuration at a time
 
 
-def plan_for(base: Config, validation: Validation, data_dir: str | None, offline: bool | None) -> Plan:
+def plan_for(base: Config, validation: Validation, data_dir: str | None, offline: bool | None,
+             engine: str = "fast") -> Plan:
     """Cut the samples from the data the base configuration runs on (checks the dates fit)."""
     prepared = prepare(base, data_dir, offline)
     days = prepared.market.days
@@ -75,7 +76,7 @@ def plan_for(base: Config, validation: Validation, data_dir: str | None, offline
             raise ConfigError(f"validation: cycle {cycle} is not in the data (cycles: {', '.join(sorted(known))})")
     segments += [Segment(f"cycle_{w.cycle}", _iso(days[days >= w.start][0]), _iso(days[days <= w.end][-1]))
                  for w in windows]
-    return Plan(tuple(segments), data_dir, offline)
+    return Plan(tuple(segments), data_dir, offline, engine)
 
 
 def walk_forward_windows(days: pd.DatetimeIndex, wf) -> list[tuple[tuple[str, str], tuple[str, str]]]:

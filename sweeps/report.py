@@ -295,7 +295,8 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
                             "the in-sample choice in the title."))
     top_runs = _top_runs(spec, summary, out, data_dir, offline)
     render_html(out / "sweep.html", f"fedcut sweep: {spec.name}",
-                _facts(spec, rows, summary, wf, cycles, top_runs, overfit, store.audits()),
+                _facts(spec, rows, summary, wf, cycles, top_runs, overfit, store.audits(),
+                       store.meta().get("engine", "fast")),
                 _tables(spec, summary, wf, cycles, loco, store.audits()), figures)
     return summary
 
@@ -377,7 +378,7 @@ def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline) -
 
 
 def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.DataFrame,
-           top_runs, overfit: dict | None, audits: list[dict]) -> list:
+           top_runs, overfit: dict | None, audits: list[dict], engine: str) -> list:
     ok = summary[summary["status"] == "ok"]
     is_name, oos_name = samples(spec)
     facts = [("spec", spec.path), ("objective", f"{spec.objective}: {OBJECTIVES[spec.objective]}"),
@@ -425,6 +426,11 @@ def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame
                       f"{pbo['pbo']:.2f} over {pbo['n_splits']:,} splits of {pbo['n_blocks']} time blocks: how often the "
                       "in-sample best ranks at or below the median out of sample (0.5 = no better than chance); "
                       f"its out-of-sample Sharpe is negative in {pbo['prob_oos_loss']:.0%} of splits"))
+    if engine == "backtrader":
+        facts.append(("engine", "backtrader, the reference engine, for every configuration (nothing to audit)"))
+    elif not audits and len(ok):
+        facts.append(("audit: re-run in backtrader", "none: the spec asks for no top configurations and an "
+                      "audit_share of 0, so no result of the array engine was checked in backtrader"))
     if audits:
         bad = [a for a in audits if not a["identical"]]
         facts.append(("audit: re-run in backtrader",

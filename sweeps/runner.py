@@ -28,7 +28,7 @@ from tqdm import tqdm
 from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.errors import ConfigError, FedcutError
 from fedcut.files import check_new_folder, writing
-from fedcut.params import resolve
+from fedcut.params import ENGINES, resolve
 from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
@@ -51,7 +51,7 @@ def default_folder(spec: Spec) -> Path:
 
 def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, executor: str = "local",
               scheduler: str | None = None, data_dir: str | None = None, offline: bool | None = None,
-              progress: bool = True, force_workers: bool = False) -> Path:
+              progress: bool = True, force_workers: bool = False, engine: str = "fast") -> Path:
     """Evaluate every configuration of `spec` not yet stored in `out`, then write the outputs.
 
     Everything that can be refused is refused before any file is written: the settings, the
@@ -60,6 +60,8 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
     out = Path(out)
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if executor == "local" and workers > usable_cpus() and not force_workers:
@@ -80,7 +82,7 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
         data_dir = str(Path(folder).resolve()) if folder else None
         offline = offline_from_env() if offline is None else offline
         base = resolve(spec.base, where=f"{spec.path}: [base]")
-        plan = plan_for(base, spec.validation, data_dir, offline)  # checks the dates before anything is written
+        plan = plan_for(base, spec.validation, data_dir, offline, engine)  # checks the dates before anything is written
         client = None
         if executor == "dask":
             client = _connect(scheduler)
@@ -103,7 +105,7 @@ def usable_cpus() -> int:
 def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool, progress: bool) -> None:
     store = Store(out / STORE)
     try:
-        store.claim(spec.digest(), Path(spec.path).read_text(), plan.data_dir)
+        store.claim(spec.digest(), Path(spec.path).read_text(), plan.data_dir, plan.engine)
         if not resume:
             with writing(out / "spec.toml"):
                 (out / "spec.toml").write_text(Path(spec.path).read_text())
@@ -186,7 +188,10 @@ def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
 
 def _audit(spec: Spec, store: Store, plan: Plan, workers: int, client, progress: bool) -> int:
     """Re-run the audited configurations in backtrader (in the workers) and store, per
-    configuration, whether every stored figure came out the same; returns how many differ."""
+    configuration, whether every stored figure came out the same; returns how many differ. A sweep
+    run in backtrader itself (`--engine backtrader`) has nothing to audit."""
+    if plan.engine == "backtrader":
+        return 0
     rows = {r["config_hash"]: r for r in store.rows()}
     done = {a["config_hash"] for a in store.audits()}
     chosen = {h: why for h, why in audit_choice(spec, list(rows.values())).items() if h not in done}

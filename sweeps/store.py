@@ -77,9 +77,9 @@ class Store:
         with self._errors("cannot read it"):
             return dict(self.db.execute("SELECT key, value FROM meta"))
 
-    def claim(self, spec_digest: str, spec_text: str, data_dir: str | None) -> None:
-        """Tie the store to one spec and one data directory; resuming with another is refused,
-        since its results would be mixed with these."""
+    def claim(self, spec_digest: str, spec_text: str, data_dir: str | None, engine: str = "fast") -> None:
+        """Tie the store to one spec, one data directory and one engine; resuming with another is
+        refused, since its results would be mixed with these (and an audit would cover only part)."""
         meta = self.meta()
         if meta and meta.get("spec_digest") != spec_digest:
             raise ConfigError(f"{self.path}: made by a different sweep spec (digest {meta.get('spec_digest')}, "
@@ -87,10 +87,13 @@ class Store:
         if meta and meta.get("data_dir") != str(data_dir):
             raise ConfigError(f"{self.path}: made with the data in {meta.get('data_dir')}, this sweep reads "
                               f"{data_dir}; use a new --out")
+        if meta and meta.get("engine", "fast") != engine:
+            raise ConfigError(f"{self.path}: made with --engine {meta.get('engine', 'fast')}, this sweep asks for "
+                              f"--engine {engine}; resume with the same engine or use a new --out")
         if not meta:
             with self._errors("cannot write it"), self.db:
-                self.db.executemany("INSERT INTO meta VALUES (?, ?)", [("spec_digest", spec_digest),
-                                                                       ("spec", spec_text), ("data_dir", str(data_dir))])
+                self.db.executemany("INSERT INTO meta VALUES (?, ?)", [
+                    ("spec_digest", spec_digest), ("spec", spec_text), ("data_dir", str(data_dir)), ("engine", engine)])
 
     def done(self) -> set[str]:
         with self._errors("cannot read it"):

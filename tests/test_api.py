@@ -143,6 +143,7 @@ RUN_NAMES = ", ".join(p.name for p in PARAMS if p.section == "run")  # start, en
     ({"config": {"hedge.moneyness": 0.85}}, "fedcut.backtest: config must be a TOML file path or a Config, got dict"),
     ({"start": "2019-02-30"}, "fedcut.backtest: run.start must be a date YYYY-MM-DD, got '2019-02-30'"),
     ({"config": "nowhere.toml"}, "nowhere.toml: config file not found"),
+    ({"engine": "numba"}, "fedcut.backtest: engine must be one of fast, backtrader, got 'numba'"),
 ])
 def test_bad_options_are_one_line_config_errors(kwargs, message):
     with pytest.raises(ConfigError) as caught:

@@ -37,7 +37,7 @@ CONFIGS = {
                                           "execution.commission_bps": 100.0, "execution.cash_interest": False},
     "oracle": {"run.oracle": True},
 }
-EXTENDED = {"extended": {"run.extended": True}}  # another calendar (from 1995): a block of its own
+EXTENDED = {"extended": {"run.extended": True}}  # another calendar (from 1990): a block of its own
 
 
 def _plan(prepared: Prepared, cfg):

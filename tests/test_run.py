@@ -401,6 +401,18 @@ def _cli(shared_data, out, *extra):
     return main(["--data-dir", str(shared_data), "--offline", "--out", str(out), *extra])
 
 
+def test_the_backtrader_engine_writes_the_same_run_folder_as_the_array_engine(shared_data, tmp_path):
+    """`--engine backtrader` (the reference) and the default array engine: the same bytes in every
+    file, baselines and the price of foresight included, over the 2007-2009 crisis with puts."""
+    span = ["--start", "2007-01-02", "--end", "2009-12-31"]
+    assert _cli(shared_data, tmp_path / "fast", *span) == 0
+    assert _cli(shared_data, tmp_path / "reference", *span, "--engine", "backtrader") == 0
+    trades = pd.read_csv(tmp_path / "fast" / "trades.csv")
+    assert trades["instrument"].str.startswith("IWM P ").any()  # puts were traded: the hard path is compared
+    for name in FILES + ("baselines.csv", "cash_rate.csv"):
+        assert (tmp_path / "reference" / name).read_bytes() == (tmp_path / "fast" / name).read_bytes(), name
+
+
 def _no_partials(folder):
     return not [p for p in folder.iterdir() if ".partial-" in p.name]
 

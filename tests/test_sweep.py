@@ -257,6 +257,22 @@ def test_a_failing_configuration_is_stored_with_its_error_and_the_sweep_finishes
     assert "Failed configurations" in (out / "sweep.html").read_text()
 
 
+def test_a_sweep_in_backtrader_stores_what_the_array_engine_stored_and_needs_no_audit(serial, small_spec,
+                                                                                     shared_data, tmp_path):
+    """`--engine backtrader` runs every configuration in the reference engine: the same stored
+    figures and summary as the array engine's sweep, and its page says there was nothing to audit."""
+    out = tmp_path / "reference"
+    code = main(["sweep", "--spec", str(small_spec), "--out", str(out), "--engine", "backtrader",
+                 "--data-dir", str(shared_data), "--offline", "--no-progress"])
+    assert code == 0
+    assert canonical(out) == canonical(serial)
+    assert (out / "summary.csv").read_bytes() == (serial / "summary.csv").read_bytes()
+    store = Store(out / STORE)
+    assert store.audits() == [] and store.meta()["engine"] == "backtrader"
+    assert "nothing to audit" in (out / "sweep.html").read_text()
+    assert Store(serial / STORE).audits()  # the array engine's sweep was audited
+
+
 def test_an_existing_folder_is_not_overwritten_and_another_spec_cannot_resume_it(serial, small_spec, shared_data,
                                                                                  tmp_path, capsys):
     before = {p: p.read_bytes() for p in serial.rglob("*") if p.is_file()}
@@ -275,6 +291,10 @@ def test_an_existing_folder_is_not_overwritten_and_another_spec_cannot_resume_it
                  "--offline", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and f"made with the data in {shared_data}, this sweep reads {elsewhere}" in err
+    code = main(["sweep", "--spec", str(small_spec), "--out", str(serial), "--resume", "--engine", "backtrader",
+                 "--data-dir", str(shared_data), "--offline", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "made with --engine fast, this sweep asks for --engine backtrader" in err
     assert {p: p.read_bytes() for p in serial.rglob("*") if p.is_file()} == before
 
 
