@@ -79,6 +79,53 @@ def _erfc_far(z):
 
 
 @_jit
+def _exp(x):
+    """`hedging.pricing.exp` for one number (Cephes; the same operations, so the same bits)."""
+    n = math.floor(1.4426950408889634073599 * x + 0.5)
+    r = x - n * 6.93145751953125E-1
+    r = r - n * 1.42860682030941723212E-6
+    rr = r * r
+    p = r * ((1.26177193074810590878E-4 * rr + 3.02994407707441961300E-2) * rr + 9.99999999999999999910E-1)
+    q = ((3.00198505138664455042E-6 * rr + 2.52448340349684104192E-3) * rr + 2.27265548208155028766E-1) * rr \
+        + 2.00000000000000000009E0
+    r = p / (q - p)
+    r = 1.0 + 2.0 * r
+    return math.ldexp(r, n)
+
+
+@_jit
+def _log(x):
+    """`hedging.pricing.log` for one positive number (Cephes; the same operations)."""
+    m, exponent = math.frexp(x)
+    e = float(exponent)
+    small = m < 0.70710678118654752440
+    if small:
+        e = e - 1.0
+    if abs(float(exponent)) > 2.0:
+        z = m - 0.5 if small else (m - 0.5) - 0.5
+        y = 0.5 * z + 0.5 if small else 0.5 * m + 0.5
+        u = z / y
+        uu = u * u
+        num = ((-7.89580278884799154124E-1 * uu + 1.63866645699558079767E1) * uu - 6.41409952958715622951E1)
+        den = ((uu - 3.56722798256324312549E1) * uu + 3.12093766372244180303E2) * uu - 7.69691943550460008604E2
+        z = u * (uu * num / den)
+        z = z - e * 2.121944400546905827679E-4
+        z = z + u
+        return z + e * 0.693359375
+    w = math.ldexp(m, 1) - 1.0 if small else m - 1.0
+    ww = w * w
+    num = ((((1.01875663804580931796E-4 * w + 4.97494994976747001425E-1) * w + 4.70579119878881725854E0) * w
+            + 1.44989225341610930846E1) * w + 1.79368678507819816313E1) * w + 7.70838733755885391666E0
+    den = ((((w + 1.12873587189167450590E1) * w + 4.52279145837532221105E1) * w + 8.29875266912776603211E1) * w
+           + 7.11544750618563894466E1) * w + 2.31251620126765340583E1
+    y = w * (ww * num / den)
+    y = y - e * 2.121944400546905827679E-4
+    y = y - math.ldexp(ww, -1)
+    z = w + y
+    return z + e * 0.693359375
+
+
+@_jit
 def _ndtr(a):
     """`hedging.pricing.ndtr` for one number (the same operations)."""
     x = a * _SQRT1_2
@@ -91,7 +138,7 @@ def _ndtr(a):
         erfc = 1.0 - z * num / den
     else:
         num, den = _erfc_mid(z) if z < 8.0 else _erfc_far(z)
-        erfc = math.exp(-z * z) * num / den
+        erfc = _exp(-z * z) * num / den
     tail = 0.5 * erfc
     return 1.0 - tail if x > 0 else tail
 
@@ -100,11 +147,11 @@ def _ndtr(a):
 def _put(s, k, t, r, q, v, want_delta):
     """`hedging.pricing.bsm_put` (or `put_delta`) for one live contract, same operations."""
     sd = v * math.sqrt(t)
-    d1 = (math.log(s / k) + (r - q + 0.5 * v * v) * t) / sd
+    d1 = (_log(s / k) + (r - q + 0.5 * v * v) * t) / sd
     if want_delta:
-        return -math.exp(-q * t) * _ndtr(-d1)
+        return -_exp(-q * t) * _ndtr(-d1)
     d2 = d1 - sd
-    return k * math.exp(-r * t) * _ndtr(-d2) - s * math.exp(-q * t) * _ndtr(-d1)
+    return k * _exp(-r * t) * _ndtr(-d2) - s * _exp(-q * t) * _ndtr(-d1)
 
 
 @_jit
@@ -384,3 +431,24 @@ def pack(settings, k: int) -> np.ndarray:
     p[P_HS_BASE], p[P_HS_VIX], p[P_CPC] = h["half_spread_base"][k], h["half_spread_per_vix"][k], h["commission_per_contract"][k]
     p[P_TICK], p[P_SIZE] = h["strike_tick"][k], h["contract_size"][k]
     return p
+
+
+@_jit
+def scale_in(want, steps, out):
+    """`strategies.targets.target_block`'s IWM scaling, compiled: row k of `out` is row k of
+    `want` (configurations x days) raised by at most `steps[k, i]` a day, cuts at once, NaN
+    (keep what is held) passed through; the same comparisons as the numpy loop, so the same bits."""
+    K, n = want.shape
+    for k in range(K):
+        prev = 0.0
+        for i in range(n):
+            target = want[k, i]
+            if target != target:
+                out[k, i] = np.nan
+                continue
+            step_up = prev + steps[k, i]
+            if target <= prev or step_up >= target - 1e-9:
+                prev = target
+            else:
+                prev = step_up
+            out[k, i] = prev
