@@ -32,6 +32,7 @@ def stages() -> dict[str, float]:
     runmod._prepare_cached.cache_clear()
     runmod._signals_cached.cache_clear()
     runmod._raw_view_cached.cache_clear()
+    runmod._derived_view_cached.cache_clear()
     t0 = time.perf_counter()
     prepared = runmod.prepare(cfg)
     t1 = time.perf_counter()

@@ -34,7 +34,7 @@ from fedcut.files import Output, check_new_folder, free_name, remove_stale_tempo
 from fedcut.params import ENGINES, Config, Section, resolve
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from fedcut.signals.plot import plot_regimes
-from fedcut.signals.indicators import BANK_ETFS, bank_relative, raw_view
+from fedcut.signals.indicators import BANK_ETFS, DERIVED_WINDOWS, bank_relative, derived_view, raw_view
 from fedcut.signals.regime import ORACLE_LABEL, load_raw, regime_frame
 from fedcut.strategies import baselines
 from fedcut.strategies.engine import buy_and_hold, execute, settings_for, tape_for
@@ -132,12 +132,22 @@ def _raw_view_cached(prepared: Prepared, data_values) -> pd.DataFrame:
     return raw_view(prepared.raw, prepared.market.days, Section("data", dict(data_values)))
 
 
+@functools.lru_cache(maxsize=4)
+def _derived_view_cached(prepared: Prepared, data_values, windows) -> pd.DataFrame:
+    """The as-of view of the derived series: only their windows (`DERIVED_WINDOWS`) change it; a
+    section holding nothing else makes reading another regime parameter an error, not a stale cache."""
+    return derived_view(prepared.raw, prepared.market.days, Section("data", dict(data_values)),
+                        Section("regime", dict(windows)))
+
+
 @functools.lru_cache(maxsize=16)
 def _signals_cached(prepared: Prepared, data_values, regime_values, oracle, reasons) -> pd.DataFrame:
     m = prepared.market
-    return regime_frame(prepared.raw, m.close["IWM"], m.vix, Section("data", dict(data_values)),
-                        Section("regime", dict(regime_values)), oracle, reasons, fomc=prepared.fomc,
-                        bank=prepared.bank, view=_raw_view_cached(prepared, data_values))
+    regime = Section("regime", dict(regime_values))
+    windows = tuple((k, getattr(regime, k)) for k in DERIVED_WINDOWS)
+    return regime_frame(prepared.raw, m.close["IWM"], m.vix, Section("data", dict(data_values)), regime, oracle,
+                        reasons, fomc=prepared.fomc, bank=prepared.bank, view=_raw_view_cached(prepared, data_values),
+                        derived=_derived_view_cached(prepared, data_values, windows))
 
 
 def signals(prepared: Prepared, cfg: Config, reasons: bool = True) -> pd.DataFrame:

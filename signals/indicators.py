@@ -50,6 +50,10 @@ def derived_series(raw: dict[str, pd.Series], regime) -> dict[str, pd.Series]:
     return {k: v.dropna().rename(k) for k, v in out.items()}
 
 
+# The only regime parameters `derived_series` reads: callers may cache a derived view by these.
+DERIVED_WINDOWS = ("inflation_trend_months", "credit_window_days", "real_yield_window_days")
+
+
 def derived_view(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params, regime) -> pd.DataFrame:
     """The as-of view of the derived series (their windows are regime parameters)."""
     return asof_frame(derived_series(raw, regime), days, data_params)
@@ -248,21 +252,17 @@ def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -
     values, dd = iwm.to_numpy(), drawdown.to_numpy()
     cycle_high = np.full(len(values), np.nan)
     worst = np.full(len(values), np.nan)  # the deepest 252-day drawdown since the cycle began
-    high, low_dd, current = np.nan, 0.0, None
-    for i in range(len(values)):
-        c = cycle[i]
-        if c != c:  # NaT: outside an easing cycle
-            current = None
-            continue
-        if current is None or c != current:
-            current, high, low_dd = c, values[i], 0.0
-        high = max(high, values[i])
-        low_dd = min(low_dd, dd[i])
-        cycle_high[i], worst[i] = high, low_dd
+    inside = ~pd.isna(cycle)  # NaT: outside an easing cycle
+    if inside.any():
+        # A spell of days in one cycle starts where the cycle changes or one begins after days outside.
+        starts = inside & np.r_[True, (cycle[1:] != cycle[:-1]) | ~inside[:-1]]
+        spell = np.cumsum(starts)[inside]
+        cycle_high[inside] = pd.Series(values[inside]).groupby(spell).cummax().to_numpy()
+        worst[inside] = np.minimum(pd.Series(dd[inside]).groupby(spell).cummin().to_numpy(), 0.0)
     lookback = regime.capitulation_lookback_days
     peak = vix.rolling(lookback, min_periods=1).max()
     spike_day = _rolling_argmax(vix.to_numpy(), lookback)
-    low = np.array([values[spike_day[i]:i + 1].min() for i in range(len(values))])  # IWM's low since the spike
+    low = _low_since(values, spike_day, lookback)  # IWM's low since the spike
     event = ((worst <= -regime.capitulation_damage) & (peak >= regime.capitulation_vix_peak).to_numpy()
              & (vix <= peak * (1 - regime.capitulation_vix_fade)).to_numpy()
              & (values >= low * (1 + regime.capitulation_rebound)))
@@ -270,6 +270,15 @@ def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -
                          "iwm_drawdown_cycle": values / cycle_high - 1, "cycle_worst_drawdown": worst,
                          "vix_peak_recent": peak, "capitulation_low": low,
                          "capitulation_event": event}, index=iwm.index)
+
+
+def _low_since(x: np.ndarray, start: np.ndarray, window: int) -> np.ndarray:
+    """Per day i, the lowest of x[start[i]..i], for starts at most `window` - 1 days back."""
+    padded = np.concatenate([np.full(window - 1, np.inf), x])
+    frames = np.lib.stride_tricks.sliding_window_view(padded, window)  # day i's last `window` values
+    first = np.arange(len(x)) - (window - 1)  # the day in each frame's first column
+    before = np.arange(window)[None, :] < (start - first)[:, None]
+    return np.where(before, np.inf, frames).min(axis=1)
 
 
 def _rolling_argmax(x: np.ndarray, window: int) -> np.ndarray:

@@ -41,12 +41,14 @@ def load_raw(source) -> dict[str, pd.Series]:
 
 def indicator_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,
                     oracle: bool = False, *, fomc: pd.DataFrame, bank: pd.DataFrame,
-                    view: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All indicators on IWM's trading days, and the as-of view they came from. `view` is the
-    raw series' as-of view (`indicators.raw_view`) when the caller already has it."""
+                    view: pd.DataFrame | None = None,
+                    derived: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All indicators on IWM's trading days, and the as-of view they came from. `view` and
+    `derived` are the raw and derived series' as-of views (`indicators.raw_view`,
+    `indicators.derived_view`) when the caller already has them."""
     days = iwm.index
     view = pd.concat([ind.raw_view(raw, days, data_params) if view is None else view,
-                      ind.derived_view(raw, days, data_params, regime)], axis=1)
+                      ind.derived_view(raw, days, data_params, regime) if derived is None else derived], axis=1)
     changes = ind.labelled_changes(raw, fomc)
     pol = ind.policy(changes, view, fomc, regime)
     cut_expected = ind.oracle_cut_expected(changes, days, regime) if oracle else pol["cut_priced"]
@@ -197,10 +199,11 @@ def _since(first_cut, word: str = "since") -> str:
 
 def regime_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,
                  oracle: bool = False, reasons: bool = True, *, fomc: pd.DataFrame, bank: pd.DataFrame,
-                 view: pd.DataFrame | None = None) -> pd.DataFrame:
+                 view: pd.DataFrame | None = None, derived: pd.DataFrame | None = None) -> pd.DataFrame:
     """The daily signal frame: date index, `regime`, `reason`, flags, every indicator and the
     as-of date of each input (`<ID>_obs`)."""
-    frame, view = indicator_frame(raw, iwm, vix, data_params, regime, oracle, fomc=fomc, bank=bank, view=view)
+    frame, view = indicator_frame(raw, iwm, vix, data_params, regime, oracle, fomc=fomc, bank=bank, view=view,
+                                  derived=derived)
     called = classify(frame, regime, reasons)
     obs = view[[c for c in view.columns if c.endswith("_obs") and ":" not in c]]
     out = pd.concat([called, frame, obs], axis=1)

@@ -95,6 +95,7 @@ def backtest(shared_data):
     runmod._prepare_cached.cache_clear()
     runmod._signals_cached.cache_clear()
     runmod._raw_view_cached.cache_clear()
+    runmod._derived_view_cached.cache_clear()
     return res.signals, targets
 
 
