@@ -270,13 +270,22 @@ class Config:
     values: tuple[tuple[str, Any], ...]
 
     def __getattr__(self, section: str) -> Section:
-        if section.startswith("__"):
+        if section.startswith("_"):
             raise AttributeError(section)
-        prefix = section + "."
-        found = {k[len(prefix):]: v for k, v in self.values if k.startswith(prefix)}
-        if not found:
+        sections = self.__dict__.get("_sections")
+        if sections is None:  # built on first use and kept (sweeps read sections thousands of times)
+            grouped: dict[str, dict[str, Any]] = {}
+            for k, v in self.values:
+                name, key = k.split(".", 1)
+                grouped.setdefault(name, {})[key] = v
+            sections = {name: Section(name, found) for name, found in grouped.items()}
+            self.__dict__["_sections"] = sections
+        if section not in sections:
             raise AttributeError(section)
-        return Section(section, found)
+        return sections[section]
+
+    def __reduce__(self):
+        return Config, (self.values,)  # the values only, never the sections built from them
 
     def get(self, key: str) -> Any:
         return dict(self.values)[key]

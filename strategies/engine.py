@@ -156,10 +156,23 @@ def _interest(tape: Tape, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     lend, borrow = np.empty((n, K)), np.empty((n, K))
     for on, spread in set(zip(settings.cash_interest.tolist(), settings.borrow_spread.tolist())):
         rows = np.flatnonzero((settings.cash_interest == on) & (settings.borrow_spread == spread))
-        rate = tape.cash_rate if on else np.zeros(n)
-        g, b = interest_factors(tape.days, rate, spread)
+        g, b = _factors(tape, bool(on), float(spread))
         lend[:, rows], borrow[:, rows] = g[:, None], b[:, None]
     return lend, borrow
+
+
+_FACTORS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _factors(tape: Tape, on: bool, spread: float) -> tuple[np.ndarray, np.ndarray]:
+    """`interest_factors` for the tape's days and cash rate, kept for the process: a sweep worker
+    asks for the same few thousand factors for every configuration (a loop over days, ~10 ms)."""
+    key = (hash(tape.days.asi8.tobytes()), hash(tape.cash_rate.tobytes()), on, spread)
+    if key not in _FACTORS:
+        if len(_FACTORS) >= 16:
+            _FACTORS.clear()
+        _FACTORS[key] = interest_factors(tape.days, tape.cash_rate if on else np.zeros(len(tape.days)), spread)
+    return _FACTORS[key]
 
 
 class _Hedge:
@@ -459,7 +472,7 @@ def _execute_kernel(tape: Tape, targets, hedge_ratio, settings: Settings, record
 
     n, T = tape.close.shape
     K = settings.size
-    lend, borrow = _interest(tape, settings)
+    lend, borrow = (np.ascontiguousarray(x.T) for x in _interest(tape, settings))  # a row per configuration
     value, cash, book = np.empty((K, n)), np.empty((K, n)), np.empty((K, n))
     delta = np.zeros((K, n)) if record else None
     held = np.zeros((K, n, T)) if record else None
@@ -473,7 +486,7 @@ def _execute_kernel(tape: Tape, targets, hedge_ratio, settings: Settings, record
     for k in range(K):
         c = np.zeros(len(kn.COUNTS))
         nf, ne = kn.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.rate, tape.div_yield, tape.ordinals,
-                           np.ascontiguousarray(lend[:, k]), np.ascontiguousarray(borrow[:, k]), tape.expiries,
+                           lend[k], borrow[k], tape.expiries,
                            np.ascontiguousarray(targets[k]), np.ascontiguousarray(hedge_ratio[k]),
                            kn.pack(settings, k), value[k], cash[k], book[k],
                            delta[k] if record else no_delta, held[k] if record else no_held, fill_log, event_log, c)
@@ -553,26 +566,27 @@ def buy_and_hold_shares(cash: float, price: float, cash_buffer: float, slippage:
 
 def buy_and_hold(tape: Tape, column: int, settings: Settings) -> np.ndarray:
     """Value (K, days) of buying one ticker at the second day's open and holding it: the backtrader
-    engine's `BuyAndHold` in closed form (one order, then interest and the close)."""
+    engine's `BuyAndHold` in closed form (one order, then interest and the close), the K
+    configurations stepped together (the same operations on each, so the same bits as one by one)."""
     s = settings
     n, K = len(tape.days), s.size
     opn, cls = tape.open[1, column], tape.close[:, column]
-    b = _Block(tape, s, record=False)
-    values = np.empty((K, n))
-    for k in range(K):
-        cash = float(s.initial_cash[k])
-        qty = buy_and_hold_shares(cash + 0.0, opn, s.cash_buffer[k], s.slippage[k], s.commission[k])
-        price = opn * (1 + s.slippage[k])
-        flows = np.empty(n)
-        flows[0] = cash
-        for i in range(1, n):
-            cash = cash + cash * (b.lend[i, k] if cash > 0 else b.borrow[i, k])
-            if i == 1:
-                cash = (cash - qty * price) - qty * s.commission[k] * price
-            flows[i] = cash
-        held = qty * cls
-        unrealised = qty * (cls - price) * 1.0
-        positions = np.where(held > 0, (0.0 + (held - unrealised) / 1.0) + unrealised, 0.0 + held)
-        positions[0] = 0.0
-        values[k] = flows + positions
-    return values
+    lend, borrow = _interest(tape, s)
+    qty = np.array([buy_and_hold_shares(float(s.initial_cash[k]) + 0.0, opn, s.cash_buffer[k], s.slippage[k],
+                                        s.commission[k]) for k in range(K)], dtype=float)
+    price = opn * (1 + s.slippage)
+    flows = np.empty((K, n))
+    cash = s.initial_cash.astype(float).copy()
+    flows[:, 0] = cash
+    for i in range(1, n):
+        cash = cash + cash * np.where(cash > 0, lend[i], borrow[i])
+        if i == 1:
+            cash = (cash - qty * price) - qty * s.commission * price
+        flows[:, i] = cash
+    held = qty[:, None] * cls[None, :]
+    unrealised = qty[:, None] * (cls[None, :] - price[:, None]) * 1.0
+    positions = np.where(held > 0, (0.0 + (held - unrealised) / 1.0) + unrealised, 0.0 + held)
+    positions[:, 0] = 0.0
+    return flows + positions
+
+

@@ -111,18 +111,25 @@ def target_block(signals: pd.DataFrame, available: np.ndarray, strategies: list,
     weights = np.stack([b[0] for b in books])[:, codes, :]  # (K, days, tickers)
     weights = np.where(available[None] | np.isnan(weights), weights, 0.0)
     steps = np.stack([b[2] for b in books])[:, codes]
-    want = weights[:, :, 0]
+    want = np.ascontiguousarray(weights[:, :, 0])
     iwm = np.empty_like(want)
-    prev = np.zeros(len(books))
+    from fedcut.strategies import kernel
+
+    (kernel.scale_in if kernel.NUMBA else _scale_in)(want, np.ascontiguousarray(steps, dtype=float), iwm)
+    weights[:, :, 0] = iwm
+    return weights, np.stack([b[1] for b in books])[:, codes]
+
+
+def _scale_in(want: np.ndarray, steps: np.ndarray, out: np.ndarray) -> None:
+    """`strategies.kernel.scale_in` without numba: the days in turn, the configurations together."""
+    prev = np.zeros(len(want))
     for i in range(want.shape[1]):
         target = want[:, i]
         step_up = prev + steps[:, i]
         scaled = np.where(target <= prev, target, np.where(step_up >= target - 1e-9, target, step_up))
         hold = np.isnan(target)
-        iwm[:, i] = np.where(hold, np.nan, scaled)
+        out[:, i] = np.where(hold, np.nan, scaled)
         prev = np.where(hold, prev, scaled)
-    weights[:, :, 0] = iwm
-    return weights, np.stack([b[1] for b in books])[:, codes]
 
 
 def target_weights(signals: pd.DataFrame, available: pd.DataFrame, strategy, hedge) -> pd.DataFrame:

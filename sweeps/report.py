@@ -14,17 +14,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedcut.files import own_folder, writing
+from fedcut.files import Output, own_folder, write_all, writing
 from fedcut.signals.plot import save_png
 from fedcut.sweeps.html import render_html
 from fedcut.sweeps.plots import (
-    REFERENCE, TOP_CURVES, growth, heatmaps, overfitting_figure, sensitivity, top_equity_figure,
+    REFERENCE, TOP_CURVES, growth, heatmap_drawings, overfitting_figure, sensitivity, top_equity_figure,
 )
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.store import Store
 
 SAMPLE_METRICS = ("cagr", "max_drawdown", "calmar", "sharpe", "excess_cagr", "drawdown_gain", "worst_cycle_drawdown")
 DRAWDOWN_OBJECTIVES = ("max_drawdown", "worst_cycle_drawdown")  # over several cycles: the worst, not the mean
+# Rough seconds of work on an idle machine, only to share the pictures and the tables out
+# evenly between two processes (`fedcut.files.write_all`); the outputs are the same either way.
+HEATMAP_COST = 0.7  # one heatmap pair
+SENSITIVITY_COST = 0.3  # per swept parameter
+TABLES_COST_PER_CONFIGURATION = 0.0008  # the tables and the overfitting statistics
 TOP_ROWS = 10  # configurations listed in sweep.html's in-sample vs out-of-sample table
 
 log = logging.getLogger(__name__)
@@ -212,7 +217,8 @@ def _plain(name: str) -> str:
     return {"worst_cycle_drawdown": "max_drawdown", "excess_cagr": "cagr", "drawdown_gain": "max_drawdown"}.get(name, name)
 
 
-def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, data_dir, offline) -> dict | None:
+def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, rows: list[dict], data_dir,
+                       offline) -> dict | None:
     """overfitting.json: how many configurations were tried, the in-sample choice's Sharpe and its
     Deflated Sharpe Ratio among them (over the in-sample span), and the Probability of Backtest
     Overfitting over the whole history (CSCV with `validation.pbo_blocks` blocks)."""
@@ -220,19 +226,19 @@ def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, data_dir
     from fedcut.analyzers.performance import daily_risk_free
     from fedcut.params import resolve
     from fedcut.run import prepare
-    from fedcut.sweeps.evaluate import unpack_returns
+    from fedcut.sweeps.evaluate import returns_matrix
 
     ok = summary[summary["status"] == "ok"]
     packed = store.returns()
     hashes = [h for h in ok["config_hash"] if h in packed]
     if len(hashes) < 2:
         return None
-    matrix = np.column_stack([unpack_returns(packed[h]) for h in hashes])  # days x configurations
+    matrix = returns_matrix([packed[h] for h in hashes])  # days x configurations
     prepared = prepare(resolve(spec.base), data_dir, offline)
     days = prepared.market.days
     rf = daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
     is_name, _ = samples(spec)
-    first = next(r for r in store.rows() if r["status"] == "ok")["result"]["segments"][is_name]
+    first = next(r for r in rows if r["status"] == "ok")["result"]["segments"][is_name]
     inside = (days[1:] >= pd.Timestamp(first["start"])) & (days[1:] <= pd.Timestamp(first["end"]))
     sharpes = trial_sharpe_ratios(matrix[inside], rf[inside])
     chosen = 0  # summary order: rank 1 first
@@ -244,42 +250,52 @@ def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, data_dir
             "pbo": pbo.to_dict(), "_pbo": pbo}
 
 
-def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, offline: bool | None) -> pd.DataFrame:
+def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, offline: bool | None,
+                  rows: list[dict] | None = None) -> pd.DataFrame:
     """summary.csv, walk_forward.csv, cycles.csv, loco.csv, overfitting.json, plots/, sweep.html
-    and the requested top runs."""
-    rows = store.rows()
+    and the requested top runs (from `rows`, the store's, when the caller has read them)."""
+    rows = store.rows() if rows is None else rows
     summary = summary_frame(spec, rows)
     with writing(out / "summary.csv"):
         summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
-    wf, cycles = walk_forward_table(spec, rows), cycle_table(spec, rows)
-    loco = pd.DataFrame()
-    if spec.validation.leave_one_cycle_out and any(r["status"] == "ok" for r in rows):
-        segments = [s for s in _segments(rows)]
-        loco = loco_table(spec, rows, baseline_segments(spec, data_dir, offline, segments))
-    for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
-        if len(table):
-            with writing(out / name):
-                table.to_csv(out / name, index=False, float_format="%.10g")
-    overfit = overfitting_report(spec, summary, store, data_dir, offline)
-    if overfit is not None:
-        with writing(out / "overfitting.json"):
-            (out / "overfitting.json").write_text(json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
-                                                             indent=2, sort_keys=True, allow_nan=False) + "\n")
     plots = own_folder(out / "plots")
     label = spec.objective
     reference = _reference(spec, rows)
-    with writing(plots):
-        figures = [(p, f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters, "
-                       "in-sample beside out-of-sample, each panel on its own colour scale (compare colours within "
-                       f"a panel, numbers across); n = configurations in the cell; the line on each scale is "
-                       f"{REFERENCE}'s {spec.objective} in that sample.")
-                   for p in heatmaps(summary, list(spec.swept), plots, label, reference,
-                                     _empty_reasons(spec, summary))]
+    drawings = heatmap_drawings(summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary))
+    pictures = [Output(path, HEATMAP_COST, draw) for path, draw in drawings]
     if spec.swept and (summary["status"] == "ok").any():
-        with writing(plots / "sensitivity.png"):
-            figures.append((sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label, reference),
-                            "Each parameter's effect: every configuration (dots), the mean per value (line) and "
-                            f"{REFERENCE}'s {spec.objective} in each sample (dashed)."))
+        pictures.append(Output(plots / "sensitivity.png", SENSITIVITY_COST * len(spec.swept),
+                               lambda: sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label,
+                                                   reference)))
+
+    def tables():
+        wf, cycles = walk_forward_table(spec, rows), cycle_table(spec, rows)
+        loco = pd.DataFrame()
+        if spec.validation.leave_one_cycle_out and any(r["status"] == "ok" for r in rows):
+            segments = [s for s in _segments(rows)]
+            loco = loco_table(spec, rows, baseline_segments(spec, data_dir, offline, segments))
+        for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
+            if len(table):
+                with writing(out / name):
+                    table.to_csv(out / name, index=False, float_format="%.10g")
+        overfit = overfitting_report(spec, summary, store, rows, data_dir, offline)
+        if overfit is not None:
+            with writing(out / "overfitting.json"):
+                (out / "overfitting.json").write_text(json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
+                                                                 indent=2, sort_keys=True, allow_nan=False) + "\n")
+        return wf, cycles, loco, overfit
+
+    # The pictures are drawn in a second process while this one computes the tables and the
+    # overfitting statistics (the workers are done: both cores are free).
+    wf, cycles, loco, overfit = write_all(pictures, tables, TABLES_COST_PER_CONFIGURATION * len(rows))
+    figures = [(p, f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters, "
+                   "in-sample beside out-of-sample, each panel on its own colour scale (compare colours within "
+                   f"a panel, numbers across); n = configurations in the cell; the line on each scale is "
+                   f"{REFERENCE}'s {spec.objective} in that sample.") for p, _ in drawings]
+    if len(pictures) > len(drawings):
+        figures.append((plots / "sensitivity.png",
+                        "Each parameter's effect: every configuration (dots), the mean per value (line) and "
+                        f"{REFERENCE}'s {spec.objective} in each sample (dashed)."))
     top_curves = _top_curves(spec, summary, store, data_dir, offline)
     if top_curves is not None:
         with writing(plots / "top_equity.png"):

@@ -34,6 +34,9 @@ from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
 from fedcut.sweeps.store import Store
 
+# No monitor thread: the bars are updated by this process anyway, and a thread left running
+# would keep `fedcut.files.write_all` from drawing the pictures in a second process.
+tqdm.monitor_interval = 0
 STORE = "sweep.sqlite"
 LOCK = "sweep.lock"
 EXECUTORS = ("local", "dask")
@@ -135,7 +138,8 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool
                 bar.update(len(block))
                 if failed:
                     bar.set_postfix(failed=failed)
-            audit_failures = _audit(spec, store, plan, workers, client, progress)
+            rows = store.rows()
+            audit_failures = _audit(spec, store, rows, plan, workers, client, progress)
         except KeyboardInterrupt:
             bar.close()
             log.warning("interrupted: %d of %d configurations are stored in %s; continue with --resume",
@@ -145,7 +149,7 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool
             outcomes.close()
             bar.close()
             on_term()
-        write_outputs(spec, out, store, plan.data_dir, plan.offline)
+        write_outputs(spec, out, store, plan.data_dir, plan.offline, rows)
         if audit_failures:
             raise FedcutError(f"{out}: the audit found {audit_failures} configuration(s) whose backtrader re-run "
                               "differs from the array engine (see sweep.html, 'Audit'): the results are not trustworthy")
@@ -172,8 +176,10 @@ def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
     ok = [r for r in rows if r["status"] == "ok"]
     if not ok:
         return {}
-    ranked = summary_frame(spec, rows)
-    chosen = {h: "top" for h in ranked[ranked["status"] == "ok"]["config_hash"].head(spec.top)}
+    chosen = {}
+    if spec.top:
+        ranked = summary_frame(spec, rows)
+        chosen = {h: "top" for h in ranked[ranked["status"] == "ok"]["config_hash"].head(spec.top)}
     rest = sorted(r["config_hash"] for r in ok if r["config_hash"] not in chosen)
     share = spec.validation.audit_share
     if rest and share > 0:
@@ -186,13 +192,13 @@ def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
     return chosen
 
 
-def _audit(spec: Spec, store: Store, plan: Plan, workers: int, client, progress: bool) -> int:
+def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, workers: int, client, progress: bool) -> int:
     """Re-run the audited configurations in backtrader (in the workers) and store, per
     configuration, whether every stored figure came out the same; returns how many differ. A sweep
     run in backtrader itself (`--engine backtrader`) has nothing to audit."""
     if plan.engine == "backtrader":
         return 0
-    rows = {r["config_hash"]: r for r in store.rows()}
+    rows = {r["config_hash"]: r for r in rows}
     done = {a["config_hash"] for a in store.audits()}
     chosen = {h: why for h, why in audit_choice(spec, list(rows.values())).items() if h not in done}
     if not chosen:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -94,8 +95,8 @@ class Point:
     config: Config | None
     error: str = ""
 
-    @property
-    def config_hash(self) -> str:
+    @functools.cached_property
+    def config_hash(self) -> str:  # kept: a sweep asks for it several times per configuration
         if self.config is not None:
             return self.config.digest()
         blob = json.dumps(self.swept, sort_keys=True, default=str).encode()

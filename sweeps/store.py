@@ -3,7 +3,7 @@
 Rows are keyed by the configuration's hash, so a killed sweep loses only the blocks in flight
 and `--resume` skips what is stored. `results` holds what the sweep computed and is the same
 whatever the number of workers or interruptions (tests compare `canonical()`); `returns` each
-configuration's daily returns (compressed float32) for the overfitting statistics; `audit` the
+configuration's daily returns (float32, in a zlib stream) for the overfitting statistics; `audit` the
 configurations re-run in backtrader and whether they agreed; timings and worker ids, which
 differ from run to run, live apart in `timings`.
 """
@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS timings (
 );
 CREATE TABLE IF NOT EXISTS returns (
     config_hash TEXT PRIMARY KEY,
-    data BLOB NOT NULL              -- daily returns, little-endian float32, zlib-compressed
+    data BLOB NOT NULL              -- daily returns, little-endian float32, in a zlib stream
 );
 CREATE TABLE IF NOT EXISTS audit (
     config_hash TEXT PRIMARY KEY,
@@ -128,13 +128,14 @@ class Store:
             return [{"config_hash": h, "reason": r, "identical": bool(i), "difference": d} for h, r, i, d in cur]
 
     def rows(self) -> list[dict]:
-        """Every stored configuration in spec order, JSON decoded."""
+        """Every stored configuration in spec order, JSON decoded, without its full configuration
+        (the `config` column: what the outputs never read and ten thousand of take a second to decode)."""
         with self._errors("cannot read it"):
-            cur = self.db.execute("SELECT config_hash, position, swept, config, status, error, result "
+            cur = self.db.execute("SELECT config_hash, position, swept, status, error, result "
                                   "FROM results ORDER BY position")
-            return [{"config_hash": h, "position": p, "swept": json.loads(s), "config": json.loads(c),
-                     "status": st, "error": e, "result": None if r is None else json.loads(r)}
-                    for h, p, s, c, st, e, r in cur]
+            return [{"config_hash": h, "position": p, "swept": json.loads(s), "status": st, "error": e,
+                     "result": None if r is None else json.loads(r)}
+                    for h, p, s, st, e, r in cur]
 
     def timings(self) -> list[dict]:
         with self._errors("cannot read it"):
