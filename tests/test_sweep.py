@@ -50,8 +50,10 @@ select_cycles = ["2001"]
 test_cycles = ["2007"]
 """
 
-# 2 x 2 grid x 3 random draws = 12 configurations: long enough to interrupt part-way
-LONGER = SMALL.format(extra="samples = 3", grid='\n[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }')
+# 2 x 2 grid x 12 random draws = 48 configurations, each with its own regime setting (so its own
+# signals and its own block, tens of milliseconds each): long enough to interrupt part-way
+LONGER = SMALL.format(extra="samples = 12", grid='\n[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }'
+                      '\n"regime.vix_crisis" = { low = 30.0, high = 50.0 }')
 
 
 def write_spec(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
