@@ -30,7 +30,7 @@ from fedcut.strategies.engine import buy_and_hold, execute, settings_for, tape_f
 from fedcut.strategies.targets import holdings_for, target_block
 from fedcut.sweeps.spec import Validation
 
-BENCHMARK_CACHE = 20_000  # buy-and-hold figures kept per worker (a few kB each)
+BENCHMARK_CACHE = 512  # buy-and-hold figures kept per worker (about 10 kB each: 5 MB, whatever the sweep)
 
 
 @dataclass(frozen=True)
