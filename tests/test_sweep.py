@@ -99,7 +99,9 @@ def test_random_draws_are_seeded_and_within_bounds(tmp_path):
     assert draws == [p.swept["strategy.accumulate_days"] for p in b.points]
     assert draws != [p.swept["strategy.accumulate_days"] for p in c.points]
     assert all(isinstance(d, int) and 5 <= d <= 80 for d in draws)
-    assert len(a.points) + a.duplicates == 12 and a.digest() == b.digest() != c.digest()
+    crisis = [p.swept["regime.vix_crisis"] for p in a.points]
+    assert all(isinstance(v, float) and 30.0 <= v <= 50.0 for v in crisis) and len(set(crisis)) == len(crisis)
+    assert len(a.points) + a.duplicates == 2 * 2 * 12 and a.digest() == b.digest() != c.digest()
 
 
 def test_constraints_drop_combinations_and_bad_pairs_are_recorded_not_fatal(tmp_path):
