@@ -576,17 +576,25 @@ def buy_and_hold(tape: Tape, column: int, settings: Settings) -> np.ndarray:
                                         s.commission[k]) for k in range(K)], dtype=float)
     price = opn * (1 + s.slippage)
     flows = np.empty((K, n))
-    cash = s.initial_cash.astype(float).copy()
-    flows[:, 0] = cash
-    for i in range(1, n):
-        cash = cash + cash * np.where(cash > 0, lend[i], borrow[i])
-        if i == 1:
-            cash = (cash - qty * price) - qty * s.commission * price
-        flows[:, i] = cash
+    cost = np.stack([qty * price, qty * s.commission * price])  # the shares, then the commission
+    from fedcut.strategies import kernel
+
+    (kernel.hold_cash if kernel.NUMBA else _hold_cash)(s.initial_cash.astype(float), lend, borrow, cost, flows)
     held = qty[:, None] * cls[None, :]
     unrealised = qty[:, None] * (cls[None, :] - price[:, None]) * 1.0
     positions = np.where(held > 0, (0.0 + (held - unrealised) / 1.0) + unrealised, 0.0 + held)
     positions[:, 0] = 0.0
     return flows + positions
+
+
+def _hold_cash(cash: np.ndarray, lend: np.ndarray, borrow: np.ndarray, cost: np.ndarray, out: np.ndarray) -> None:
+    """`strategies.kernel.hold_cash` without numba: the days in turn, the configurations together."""
+    cash = cash.copy()
+    out[:, 0] = cash
+    for i in range(1, out.shape[1]):
+        cash = cash + cash * np.where(cash > 0, lend[i], borrow[i])
+        if i == 1:
+            cash = (cash - cost[0]) - cost[1]
+        out[:, i] = cash
 
 

@@ -452,3 +452,19 @@ def scale_in(want, steps, out):
             else:
                 prev = step_up
             out[k, i] = prev
+
+
+@_jit
+def hold_cash(cash, lend, borrow, cost, out):
+    """`strategies.engine.buy_and_hold`'s cash, compiled: row k of `out` is configuration k's cash
+    each day (interest on it, the purchase's `cost[k]` paid on the second day); `lend` and
+    `borrow` are (days, K) growth factors. The same operations as the numpy loop, so the same bits."""
+    K, n = out.shape
+    for k in range(K):
+        c = cash[k]
+        out[k, 0] = c
+        for i in range(1, n):
+            c = c + c * (lend[i, k] if c > 0 else borrow[i, k])
+            if i == 1:
+                c = (c - cost[0, k]) - cost[1, k]
+            out[k, i] = c

@@ -108,6 +108,8 @@ def segment_block(values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarr
     `days`), as `analyzers.performance` defines them: CAGR over calendar years, max drawdown,
     Calmar, Sharpe over the T-bill return of each day (`rf_daily`, aligned with `values[:, 1:]`)."""
     out = [dict() for _ in range(len(values))]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        daily = values[:, 1:] / values[:, :-1] - 1.0 - rf_daily[None, :]  # each day's excess, once
     for seg in segments:
         a, b = days.get_loc(pd.Timestamp(seg.start)), days.get_loc(pd.Timestamp(seg.end))
         v = values[:, a:b + 1]
@@ -116,7 +118,7 @@ def segment_block(values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarr
         with np.errstate(invalid="ignore", divide="ignore"):
             growth = (v[:, -1] / v[:, 0]) ** (1.0 / years) - 1.0 if years > 0 else np.full(len(v), np.nan)
             depth = (v / np.maximum.accumulate(v, axis=1) - 1.0).min(axis=1)
-            excess = v[:, 1:] / v[:, :-1] - 1.0 - rf_daily[a:b][None, :]
+            excess = daily[:, a:b]
             std = excess.std(axis=1, ddof=1) if excess.shape[1] > 1 else np.full(len(v), np.nan)
             sharpe = np.where(std > performance.ZERO_VOLATILITY,
                               excess.mean(axis=1) / std * math.sqrt(performance.TRADING_DAYS_PER_YEAR), np.nan)

@@ -400,3 +400,28 @@ def test_the_compiled_scale_in_equals_the_numpy_loop(seed):
     kernel.scale_in(want, steps, compiled)
     getattr(kernel.scale_in, "py_func", kernel.scale_in)(want, steps, plain)
     assert np.array_equal(compiled, numpy_loop, equal_nan=True) and np.array_equal(plain, numpy_loop, equal_nan=True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_the_compiled_buy_and_hold_cash_equals_the_numpy_loop(seed):
+    """Buy-and-hold's cash: the compiled loop (and the same code as Python) and the numpy loop give
+    the same bits, with interest on positive cash and the margin rate on negative cash (a
+    purchase that costs more than the cash)."""
+    from fedcut.strategies import kernel
+    from fedcut.strategies.engine import _hold_cash
+
+    rng = np.random.default_rng(seed)
+    K, n = 5, 200
+    cash = rng.uniform(1e3, 1e6, K)
+    lend, borrow = rng.uniform(0, 2e-4, (n, K)), rng.uniform(2e-4, 5e-4, (n, K))
+    cost = np.stack([cash * rng.uniform(0.5, 1.2, K), cash * rng.uniform(0, 1e-3, K)])
+    numpy_loop, compiled, plain = (np.empty((K, n)) for _ in range(3))
+    _hold_cash(cash, lend, borrow, cost, numpy_loop)
+    kernel.hold_cash(cash, lend, borrow, cost, compiled)
+    getattr(kernel.hold_cash, "py_func", kernel.hold_cash)(cash, lend, borrow, cost, plain)
+    assert np.array_equal(compiled, numpy_loop) and np.array_equal(plain, numpy_loop)
+    day_one = (cash + cash * lend[1] - cost[0]) - cost[1]  # by hand: a day's interest, then the purchase
+    assert np.array_equal(numpy_loop[:, 1], day_one)
+    below = day_one < 0  # a purchase dearer than the cash: the next day pays the margin rate
+    assert np.array_equal(numpy_loop[below, 2], day_one[below] + day_one[below] * borrow[2, below])
