@@ -6,8 +6,10 @@ is tested without anyone remembering to. Each run is a short real-data run compa
 span and settings at the defaults: the signals frame, equity, trades, episodes, baselines table and
 `metrics.json` (verdict, baselines, foresight and cycles included; numbers that merely echo a setting,
 like the configuration hash or the bootstrap seed, are left out, or every key would "change" the
-metrics). The input checks on the data change results by refusing data: shown by a refusal. A key
-that changes nothing fails its test: it should be removed, not skipped here.
+metrics). It must change what its section acts on (`SHOWS`): the holdings, for every key a run
+trades by, the baselines, the verdict or the episodes for the others. The input checks on the data
+change results by refusing data: shown by a refusal. A key that changes nothing fails its test: it
+should be removed, not skipped here.
 
 The other value is, unless `CASES` says otherwise, the flipped flag, another choice, one name fewer
 in a list, or halfway from the default to its farther bound.
@@ -27,7 +29,7 @@ from fedcut.run import run
 # Short spans of real history; each holds what the parameters tested on it act on.
 SPANS = {
     "crisis": {"run.start": "2006-01-03", "run.end": "2009-12-31"},  # the 2007 cycle: cuts, 2008's crisis, puts
-    "covid": {"run.start": "2019-01-02", "run.end": "2023-12-29"},  # STLFSI and NFCI published, 2020, March 2023's banks
+    "covid": {"run.start": "2019-01-02", "run.end": "2023-12-29"},  # STLFSI4 and NFCI published, 2020, March 2023
     "dotcom": {"run.start": "2000-06-01", "run.end": "2004-12-31"},  # the 2001 cycle; XLF is the bank gauge before 2005
     "early": {"run.start": "1990-01-02", "run.end": "1993-12-31", "run.extended": True},  # RUT, SPX, BAA stand in
     "to_2001": {"run.start": "", "run.end": "2001-12-31"},  # starts on IWM's first day unless extended
@@ -42,14 +44,34 @@ CASES: dict[str, dict] = {
     "run.extended": dict(span="to_2001", why="from 1990 with RUT as IWM instead of from IWM's first day"),
     "data.spx_dividend_yield": dict(span="early", why="SPX stands in for SPY only before 1993-01-29"),
     "data.rut_dividend_yield": dict(span="early", why="RUT stands in for IWM only before 2000-05-26"),
-    "data.nfci_lag_days": dict(span="covid", why="NFCI is read only from its first publication (May 2011)"),
+    "data.jobs_release_min_day": dict(span="covid", why="2020's jobs reports decide a recession call"),
+    "data.weekly_claims_lag_days": dict(span="covid", why="2020's claims decide a recession call"),
+    "data.nfci_lag_days": dict(span="covid", also={"regime.nfci_crisis": -0.5},
+                               why="NFCI is read only from May 2011, and alarms at 0.5 in none of it"),
     "data.stlfsi_lag_days": dict(span="covid", why="STLFSI4 is read only from its first publication (2010)"),
     "data.max_offcalendar_target_changes": dict(value=0, refused="offcalendar",
                                                 why="the real files never move off the calendar: a crafted one "
                                                     "that does twice is accepted at 5, refused at 0"),
     "data.max_target_change": dict(value=0.25, refused="real",
                                    why="the real target moved 0.5 pp in a day (1982): refused at 0.25"),
-    "regime.zero_bound": dict(value=3.0, why="fed funds stood between 1.75 and 3% in 2008"),
+    "data.allow_backfilled_indices": dict(shows="signals",
+                                          why="the reconstructed STLFSI4 and NFCI alarm only when other gauges do: "
+                                              "they show in signals.csv, the regime is unchanged"),
+    "regime.zero_bound": dict(value=3.0, span="covid", why="fed funds stood below 3% through the 2019 cuts"),
+    "regime.oracle_lead_days": dict(shows="metrics.foresight", why="read only by the oracle run beside this one"),
+    "regime.sahm_warning": dict(value=0.25, span="covid",
+                                why="a lower bar changes the 2019-23 calls; halfway (1.25) only columns"),
+    "regime.claims_rise": dict(value=0.1, why="a lower bar changes the 2006-09 calls; halfway (110%) only columns"),
+    "regime.credit_window_days": dict(value=34,
+                                      why="a shorter window changes the calls; halfway (162 days) only columns"),
+    "regime.hy_damage": dict(value=4.0, span="covid", why="the HY OAS stood near 4% in 2019, below 6% and 13%"),
+    "regime.vix_crisis": dict(value=25.0, why="a lower bar changes the calls; at 70 other gauges call 2008's crises"),
+    "regime.vix_calm": dict(value=20.0, why="a lower bar changes the calls; at 65 other gauges hold 2008-09's crises"),
+    "regime.bank_stress_days": dict(span="covid", why="March 2023 is the bank run in the data"),
+    "regime.bank_stress_drop": dict(span="covid", why="March 2023 is the bank run in the data"),
+    "regime.bank_calm_drop": dict(span="covid", why="March 2023 is the bank run in the data"),
+    "regime.capitulation_lookback_days": dict(value=32,
+                                              why="a shorter lookback changes the calls; halfway (155 days) only columns"),
     "regime.intermeeting_late": dict(span="dotcom", also={"regime.hy_damage": 20.0},
                                      why="the 2001 intermeeting cut is late also by its HY spread; "
                                          "without that gauge the intermeeting flag decides"),
@@ -78,6 +100,11 @@ CASES: dict[str, dict] = {
     "hedge.annual_budget": dict(value=0.1, also={"hedge.sizing": "budget"}, why="read only with budget sizing"),
     "hedge.vol_cap": dict(value=0.3, why="the modelled vol never reached 1.5 (halfway up would change nothing)"),
 }
+
+# Where each section's keys must show: what the run trades, or the figures the section feeds
+# (CASES's `shows` for a key that acts elsewhere).
+SHOWS = {"run": "equity", "data": "equity", "regime": "equity", "strategy": "equity", "execution": "equity",
+         "hedge": "equity", "baseline": "metrics.baselines", "verdict": "metrics.verdict", "analysis": "episodes"}
 
 # Figures in metrics.json that repeat a setting rather than result from it.
 ECHOES = {"run": ("config_hash", "oracle", "label", "backfilled_indices", "backfilled_label", "strategy"),
@@ -167,7 +194,7 @@ def test_every_case_is_a_parameter_with_a_reason():
         assert key in keys, key
         assert case.get("why"), key
         assert case.get("span", "crisis") in SPANS, key
-        assert set(case) <= {"value", "span", "also", "refused", "why"}, key
+        assert set(case) <= {"value", "span", "also", "refused", "shows", "why"}, key
 
 
 def test_the_comparison_sees_no_change_where_there_is_none(runs):
@@ -205,3 +232,6 @@ def test_every_parameter_changes_what_a_user_sees(key, runs):
     differ = changed(base, other)
     assert differ, (f"{key} = {value!r} (default {p.default!r}) changes nothing a user sees over "
                     f"{base_settings}: find a setting that does, or remove the parameter")
+    assert p.section in SHOWS, f"{key}: say in SHOWS where the section {p.section!r} must show"
+    shows = case.get("shows", SHOWS[p.section])
+    assert shows in differ, f"{key} = {value!r} changes only {differ}, not {shows}"
