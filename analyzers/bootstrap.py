@@ -86,7 +86,6 @@ def paired_bootstrap(strategy: np.ndarray, baselines: dict[str, np.ndarray], ris
     returns = np.column_stack(columns)  # (n_days, 1 + baselines): strategy first
     excess = returns - np.asarray(risk_free, dtype=float)[:, None]
     growth = np.log1p(returns)
-    n_days = len(returns)
     years = span_days / DAYS_PER_YEAR
 
     point_sharpe = _sharpe(excess.mean(axis=0), excess.std(axis=0, ddof=1))

@@ -248,7 +248,8 @@ def hedge_figure(equity: pd.DataFrame, trades: pd.DataFrame, oracle: bool = Fals
     cut_lines(top, eq.index[0], eq.index[-1], first_cuts, labelled=False)
     year_axis(top, eq.index[0], eq.index[-1])
     top.set_ylim(0, max(float(share.max()) * 1.15, 0.5))
-    decimals = 1 if top.get_ylim()[1] < 3 else 0
+    ticks = top.yaxis.get_major_locator().tick_values(*top.get_ylim())
+    decimals = next(d for d in (0, 1, 2, 3) if np.allclose(ticks, np.round(ticks, d)))  # as many as the ticks need
     top.yaxis.set_major_formatter(_formatter(lambda v: f"{v:.{decimals}f}%"))
     top.set_ylabel("puts held, % of value")
     top.grid(alpha=0.3)

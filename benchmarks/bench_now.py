@@ -29,10 +29,7 @@ def stages() -> dict[str, float]:
     from fedcut import now, now_text, run as runmod
     from fedcut.params import defaults
     cfg = defaults()
-    runmod._prepare_cached.cache_clear()
-    runmod._signals_cached.cache_clear()
-    runmod._raw_view_cached.cache_clear()
-    runmod._derived_view_cached.cache_clear()
+    runmod.clear_caches()
     t0 = time.perf_counter()
     prepared = runmod.prepare(cfg)
     t1 = time.perf_counter()

@@ -20,11 +20,7 @@ from fedcut.strategies.targets import target_weights  # noqa: E402
 
 
 def once(cfg, engine: str) -> dict[str, float]:
-    runmod._prepare_cached.cache_clear()
-    runmod._signals_cached.cache_clear()
-    runmod._benchmark_cached.cache_clear()
-    runmod._raw_view_cached.cache_clear()
-    runmod._derived_view_cached.cache_clear()
+    runmod.clear_caches()
     t0 = time.perf_counter()
     prepared = runmod.prepare(cfg)
     t1 = time.perf_counter()

@@ -29,7 +29,7 @@ from fedcut.data.cuts import easing_cycles, rate_changes, target_series
 from fedcut.data.market import Market, build_market
 from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
 from fedcut.config import to_toml
-from fedcut.errors import DataError, FedcutError
+from fedcut.errors import ConfigError, DataError, FedcutError
 from fedcut.files import Output, check_new_folder, free_name, remove_stale_temporaries, writing
 from fedcut.params import ENGINES, Config, Section, resolve
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
@@ -150,13 +150,18 @@ def _signals_cached(prepared: Prepared, data_values, regime_values, oracle, reas
                         derived=_derived_view_cached(prepared, data_values, windows))
 
 
+def clear_caches() -> None:
+    """Empty this process's caches (data, as-of views, signals, benchmarks): the next run loads and
+    computes everything again (cold timings, tests that must not share state)."""
+    for cached in (_prepare_cached, _raw_view_cached, _derived_view_cached, _signals_cached, _benchmark_cached):
+        cached.cache_clear()
+
+
 def signals(prepared: Prepared, cfg: Config, reasons: bool = True) -> pd.DataFrame:
     """The regime frame of `cfg`'s data and regime settings (cached); `reasons=False` leaves out the
     readable reason text, which only signals.csv needs (sweeps never read it)."""
     return _signals_cached(prepared, tuple(sorted(cfg.data.as_dict().items())),
                            tuple(sorted(cfg.regime.as_dict().items())), cfg.run.oracle, reasons)
-
-
 
 
 @dataclass(frozen=True)
@@ -268,7 +273,6 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     prepared = prepare(cfg, data_dir, offline)
-    m = prepared.market
     sig = signals(prepared, cfg)
     own = cfg.run.strategy
     tickers, weights, ratio = strategy_plan(own, prepared, cfg, sig)

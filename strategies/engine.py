@@ -596,5 +596,3 @@ def _hold_cash(cash: np.ndarray, lend: np.ndarray, borrow: np.ndarray, cost: np.
         if i == 1:
             cash = (cash - cost[0]) - cost[1]
         out[:, i] = cash
-
-

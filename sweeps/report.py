@@ -263,7 +263,8 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
     reference = _reference(spec, rows)
     drawings = heatmap_drawings(summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary))
     pictures = [Output(path, HEATMAP_COST, draw) for path, draw in drawings]
-    if spec.swept and (summary["status"] == "ok").any():
+    show_sensitivity = bool(spec.swept) and (summary["status"] == "ok").any()
+    if show_sensitivity:
         pictures.append(Output(plots / "sensitivity.png", SENSITIVITY_COST * len(spec.swept),
                                lambda: sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label,
                                                    reference)))
@@ -292,7 +293,7 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
                    "in-sample beside out-of-sample, each panel on its own colour scale (compare colours within "
                    f"a panel, numbers across); n = configurations in the cell; the line on each scale is "
                    f"{REFERENCE}'s {spec.objective} in that sample.") for p, _ in drawings]
-    if len(pictures) > len(drawings):
+    if show_sensitivity:
         figures.append((plots / "sensitivity.png",
                         "Each parameter's effect: every configuration (dots), the mean per value (line) and "
                         f"{REFERENCE}'s {spec.objective} in each sample (dashed)."))

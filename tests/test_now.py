@@ -92,10 +92,7 @@ def backtest(shared_data):
     res = runmod.run(defaults(), data_dir=str(shared_data), offline=True)
     available = res.prepared.market.close[list(res.prepared.tickers)].notna()
     targets = target_weights(res.signals, available, res.config.strategy, res.config.hedge)
-    runmod._prepare_cached.cache_clear()
-    runmod._signals_cached.cache_clear()
-    runmod._raw_view_cached.cache_clear()
-    runmod._derived_view_cached.cache_clear()
+    runmod.clear_caches()
     return res.signals, targets
 
 

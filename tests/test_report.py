@@ -327,3 +327,21 @@ def test_plurals_and_changed_parameters_on_a_rerendered_copy(runs, source, tmp_p
     (copy / "config.toml").write_text(config.replace("\nmoneyness = 0.9\n", "\nmoneyness = 0.85\n"))
     changed = tables_of(render(copy, source).read_text(), "verdict")[-1]
     assert changed == [["parameter", "this run", "default", "unit"], ["hedge.moneyness", "0.85", "0.9", "strike / spot"]]
+
+
+@pytest.mark.parametrize("mark", [4.0, 28.0, 40.0, 400.0])
+def test_hedge_panel_tick_labels_are_distinct_and_exact(mark):
+    """The puts' share of value is labelled with as many decimals as its ticks need: no two ticks
+    print the same label (a 2.9% peak once read 0%, 0%, 1%, 2%, 2%, 2%, 3%)."""
+    from fedcut.analyzers.plots import hedge_figure
+
+    equity, trades = hand_example()
+    equity["option_value"] = [0.0, mark, 0.0, 0.0]
+    equity["strategy"] = equity["cash"] + equity["option_value"] + 510.0 * (equity["option_value"] > 0)
+    fig = hedge_figure(equity, trades)
+    top = fig.axes[0]
+    fig.canvas.draw()
+    ticks = [t for t in top.get_yticks() if top.get_ylim()[0] <= t <= top.get_ylim()[1]]
+    labels = [top.yaxis.get_major_formatter()(t, k) for k, t in enumerate(ticks)]
+    assert len(set(labels)) == len(labels), labels
+    assert all(float(label.rstrip("%")) == pytest.approx(t) for label, t in zip(labels, ticks)), labels

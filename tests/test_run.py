@@ -479,3 +479,11 @@ def test_cli_success_prints_summary_and_folder(shared_data, tmp_path, capsys):
     equity = pd.read_csv(out / "equity.csv", parse_dates=["date"])
     assert equity["date"].iloc[0] == pd.Timestamp("2019-01-02") and equity["date"].iloc[-1] == pd.Timestamp("2020-12-31")
     assert _no_partials(out.parent)
+
+
+def test_an_unknown_engine_is_refused_before_any_work(shared_data):
+    """`run(engine=...)` takes only the engines there are, and says which, in a ConfigError."""
+    from fedcut.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"engine must be one of fast, backtrader, got 'numba'"):
+        run(defaults(), data_dir=str(shared_data), offline=True, engine="numba")
