@@ -10,6 +10,7 @@ from fedcut.data.readers import MAX_GAP_DAYS, DataWarning
 from fedcut.data.sources import DataSource
 from fedcut.errors import ConfigError, DataError
 from fedcut.params import defaults
+from fedcut.strategies.targets import holdings_for
 
 REQUIRED_PRICES = ("IWM", "VIX", "SPY")
 
@@ -42,7 +43,7 @@ def status(source: DataSource, out=print) -> int:
         cfg = defaults()
         for extended in (False, True):
             try:
-                market = build_market(source, ("VO", "OUSM", "XLP", "XLU", "IEF", "SPY"), "", "", extended,
+                market = build_market(source, holdings_for(cfg.strategy) + ("SPY",), "", "", extended,
                                       cfg.data.rut_dividend_yield, REGIME_SERIES,
                                       spx_dividend_yield=cfg.data.spx_dividend_yield)
             except DataError as exc:

@@ -203,7 +203,7 @@ def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | No
     regime_since, days_in = spell(sig["regime"].to_numpy()[: i + 1], market.days)
     _, raw_days = spell(sig["regime_raw"].to_numpy()[: i + 1], market.days)
     case = CASES[int(case_codes(sig.iloc[[i]])[0])]
-    measured = flag_inputs(indicators(row, cfg.regime, sig.iloc[: i + 1]), inputs)
+    measured = flag_inputs(indicators(row, cfg.regime), inputs)
     hedge = None
     if ratio[i] > 0:
         inputs_today = prepared.broker_inputs.iloc[i]
@@ -349,10 +349,9 @@ def _ind(name, label, group, value, condition, threshold, unit, src, met=None, n
                      _compare(value, condition, threshold) if met is None else bool(met), note, tuple(src))
 
 
-def indicators(row: pd.Series, regime, history: pd.DataFrame) -> tuple[Indicator, ...]:
+def indicators(row: pd.Series, regime) -> tuple[Indicator, ...]:
     """Each numeric input of the rules on the day (`row` of the signal frame) against its
-    `regime.*` threshold, grouped by the rule it feeds. `history` (the frame up to the day) dates
-    a capitulation, whose failure levels are those of the day it was seen."""
+    `regime.*` threshold, grouped by the rule it feeds."""
     hy = row["credit_source"] == "HY OAS"
     credit = row["credit_source"]
     scale = regime.xlf_scale if row["bank_source"] == "XLF" else 1.0
@@ -416,33 +415,19 @@ def indicators(row: pd.Series, regime, history: pd.DataFrame) -> tuple[Indicator
         _ind("iwm_rebound", "IWM above its low since the spike", CAPITULATION, row["iwm"] / low - 1, ">=",
              regime.capitulation_rebound, "fraction", IWM + VIX, met=row["iwm"] >= low * (1 + regime.capitulation_rebound)),
     ]
-    return tuple(out + capitulation_failure(row, history, regime))
+    return tuple(out + capitulation_failure(row))
 
 
-def capitulation_failure(row: pd.Series, history: pd.DataFrame, regime) -> list[Indicator]:
+def capitulation_failure(row: pd.Series) -> list[Indicator]:
     """While a capitulation holds: the levels at which it fails (VIX above the spike's peak, or IWM
-    below the low it rebounded from), those of the event that set them. With
-    `regime.capitulation_ends_crisis` a capitulation is called the day it is seen, so the current
-    run of `capitulated` days starts on that event, and a failure inside the run can only have been
-    a new event the same day (`signals.regime._capitulated`); otherwise no exact levels are known."""
-    if not row["capitulated"] or not regime.capitulation_ends_crisis:
+    below the low it rebounded from), those of the event that set them (`signals.regime._capitulated`)."""
+    if not row["capitulated"] or pd.isna(row["capitulation_seen"]):
         return []
-    start, length = spell(history["capitulated"].to_numpy(), history.index)
-    run = history.iloc[len(history) - length:]
-    event = run["capitulation_event"].to_numpy()
-    vix, iwm = run["vix"].to_numpy(), run["iwm"].to_numpy()
-    peaks, lows = run["vix_peak_recent"].to_numpy(), run["capitulation_low"].to_numpy()
-    if not event[0]:
-        return []
-    seen, peak, low = start, peaks[0], lows[0]
-    for j in range(1, len(run)):
-        if vix[j] > peak or iwm[j] < low:
-            if not event[j]:
-                return []  # a failure the run outlived: not the rule this reads
-            seen, peak, low = run.index[j], peaks[j], lows[j]
-    note = f"levels of the capitulation seen {seen.date()}"
-    return [_ind("capitulation_vix_fails", "VIX", FAILS, row["vix"], ">", float(peak), "points", VIX, note=note),
-            _ind("capitulation_iwm_fails", "IWM (total return)", FAILS, row["iwm"], "<", float(low), "price", IWM, note=note)]
+    note = f"levels of the capitulation seen {row['capitulation_seen'].date()}"
+    return [_ind("capitulation_vix_fails", "VIX", FAILS, row["vix"], ">", float(row["capitulation_fail_vix"]),
+                 "points", VIX, note=note),
+            _ind("capitulation_iwm_fails", "IWM (total return)", FAILS, row["iwm"], "<",
+                 float(row["capitulation_fail_iwm"]), "price", IWM, note=note)]
 
 
 # --- policy and cut pricing ------------------------------------------------------------------------

@@ -6,6 +6,7 @@ returns plain frames that `write_run` saves atomically.
 """
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import json
@@ -111,6 +112,11 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended,
     first_cuts = tuple(pd.Timestamp(d) for d in cycles["decision"])
     banks = {t: source.prices(t)["adj_close"] for t in BANK_ETFS if source.price_path(t) is not None}
     bank = bank_relative(banks, market.close["SPY"])
+    missing = [t for t in BANK_ETFS if t not in banks]
+    if missing:  # the gauge falls back to the next ETF: a different reading, so the run says so
+        market = dataclasses.replace(market, notes=market.notes + (
+            f"bank-stress gauge: no price file for {', '.join(missing)}; it reads "
+            f"{', '.join(banks) or 'no bank ETF (the gauge is off)'} instead",))
     return Prepared(market, raw, inputs, first_cuts, tickers, source.fomc(), bank, source)
 
 

@@ -67,14 +67,17 @@ def macro_view(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params, r
 def labelled_changes(raw: dict[str, pd.Series], fomc: pd.DataFrame) -> pd.DataFrame:
     """Every target change (`data.cuts.rate_changes`) with `intermeeting`: decided on a day that was
     no scheduled FOMC decision day. Before 1994-02-04 the FOMC did not announce its decisions and
-    moves between meetings were routine, so no change before then is flagged."""
+    moves between meetings were routine, so no change before then is flagged; nor is one after the
+    calendar's last day, which the calendar cannot place (a calendar not yet extended must not turn
+    every later cut into a panic)."""
     changes = rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"]))
     scheduled = fomc.index[(fomc["kind"] == "scheduled").to_numpy()]
     decision = changes["decision"]
     # FRED dates an evening call's move the next morning; since 2017 every move on its effective day.
     on_meeting = decision.isin(scheduled) | ((changes["effective"] >= EFFECTIVE_NEXT_DAY_FROM)
                                               & changes["effective"].isin(scheduled))
-    changes["intermeeting"] = (~on_meeting & (decision >= ANNOUNCED_FROM)).to_numpy()
+    known = decision <= fomc.index.max() if len(fomc) else decision < decision.min()
+    changes["intermeeting"] = (~on_meeting & (decision >= ANNOUNCED_FROM) & known).to_numpy()
     return changes
 
 

@@ -79,14 +79,17 @@ def _late_cycle(frame: pd.DataFrame, regime) -> np.ndarray:
     return late
 
 
-def _capitulated(late: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+def _capitulated(late: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:
     """A capitulation seen in this late cycle that has not failed since: VIX back above the spike's
-    peak, or small caps below the low they rebounded from."""
+    peak, or small caps below the low they rebounded from. Besides the flag, while one holds, the
+    day it was seen and the two levels at which it fails (NaN/NaT otherwise)."""
     event = frame["capitulation_event"].to_numpy()
     vix, iwm = frame["vix"].to_numpy(), frame["iwm"].to_numpy()
     peak, low = frame["vix_peak_recent"].to_numpy(), frame["capitulation_low"].to_numpy()
     out = np.zeros(len(late), dtype=bool)
-    on, ref_peak, ref_low = False, 0.0, 0.0
+    fail_vix, fail_iwm = np.full(len(late), np.nan), np.full(len(late), np.nan)
+    seen = np.full(len(late), -1)
+    on, ref_peak, ref_low, ref_day = False, 0.0, 0.0, -1
     for i in range(len(late)):
         if not late[i]:
             on = False
@@ -94,9 +97,12 @@ def _capitulated(late: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
         if on and (vix[i] > ref_peak or iwm[i] < ref_low):
             on = False
         if not on and event[i]:
-            on, ref_peak, ref_low = True, peak[i], low[i]
-        out[i] = on
-    return out
+            on, ref_peak, ref_low, ref_day = True, peak[i], low[i], i
+        if on:
+            out[i], fail_vix[i], fail_iwm[i], seen[i] = True, ref_peak, ref_low, ref_day
+    seen_on = pd.Series(frame.index[np.maximum(seen, 0)], index=frame.index).where(seen >= 0)
+    return pd.DataFrame({"capitulated": out, "capitulation_seen": seen_on, "capitulation_fail_vix": fail_vix,
+                         "capitulation_fail_iwm": fail_iwm}, index=frame.index)
 
 
 def _dwell(raw: np.ndarray, immediate: np.ndarray, min_dwell: int) -> np.ndarray:
@@ -123,7 +129,8 @@ def classify(frame: pd.DataFrame, regime, reasons: bool = True) -> pd.DataFrame:
     (unless `reasons` is False) a readable reason per day."""
     stress = frame["financial_stress"].to_numpy()
     late = _late_cycle(frame, regime)
-    capitulated = _capitulated(late, frame)
+    capitulation = _capitulated(late, frame)
+    capitulated = capitulation["capitulated"].to_numpy()
     widening = frame["credit_widening"].to_numpy()
     credit_ok = ~(widening | frame["credit_damage"].to_numpy())
     jobs_ok = ~frame["layoffs_rising"].to_numpy()
@@ -139,6 +146,7 @@ def classify(frame: pd.DataFrame, regime, reasons: bool = True) -> pd.DataFrame:
     out = pd.DataFrame({"regime": called, "regime_raw": raw, "late_cycle": late,
                         "capitulated": capitulated & (called == "late_panic"),
                         "recession_evidence": recession}, index=frame.index)
+    out = pd.concat([out, capitulation.drop(columns="capitulated")], axis=1)  # the levels it fails at
     if reasons:
         out["reason"] = _reasons(frame, out)
     return out

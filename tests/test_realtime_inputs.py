@@ -104,3 +104,22 @@ def test_a_discontinued_series_is_missing_after_it_stopped_not_carried_forward()
     assert len(before) and (before == 1.0).all()
     assert len(after) and after.isna().all()
     assert (view.loc[days >= stop, "TEDRATE_obs"] == obs[-1]).all()  # the last observation is still named
+
+
+def test_a_missing_bank_etf_file_is_said_not_silently_replaced(shared_data, tmp_path):
+    """Without KRE.csv and KBE.csv the bank-stress gauge can only read XLF, a different reading of
+    March 2023: the run says so in its notes (and `metrics.json`), naming the missing files."""
+    from fedcut.params import resolve
+    from fedcut.run import run
+
+    for kind in ("prices", "macro", "calendar"):
+        (tmp_path / kind).mkdir()
+        for f in (shared_data / kind).glob("*.csv"):
+            if f.stem not in ("KRE", "KBE"):
+                (tmp_path / kind / f.name).symlink_to(f)
+    cfg = resolve({"run.start": "2022-06-01", "run.end": "2023-06-30"})
+    notes = run(cfg, data_dir=str(tmp_path), offline=True).metrics["run"]["notes"]
+    said = [n for n in notes if n.startswith("bank-stress gauge")]
+    assert said == ["bank-stress gauge: no price file for KRE, KBE; it reads XLF instead"]
+    full = run(cfg, data_dir=str(shared_data), offline=True).metrics["run"]["notes"]
+    assert not any(n.startswith("bank-stress gauge") for n in full)

@@ -156,6 +156,25 @@ def test_the_capitulation_re_enters_while_the_stress_alarm_is_still_fading(real)
     assert sig.loc["2020-03-26", "vix"] >= CFG.regime.vix_crisis  # bought with VIX still above 40
 
 
+@pytest.mark.parametrize("ends_crisis", [True, False])
+def test_a_held_capitulation_carries_the_levels_it_fails_at(inputs, ends_crisis):
+    """While a capitulation holds, the frame names the day it was seen and its failure levels: that
+    day's VIX peak and IWM low; no later day of the spell has broken them (VIX above, IWM below),
+    with or without `regime.capitulation_ends_crisis` (today's call reads them either way)."""
+    raw, iwm, vix, fomc, bank = inputs
+    regime = CFG.regime.replace(capitulation_ends_crisis=ends_crisis)
+    sig = regime_frame(raw, iwm, vix, CFG.data, regime, fomc=fomc, bank=bank)
+    held = sig[sig["capitulation_seen"].notna()]
+    assert len(held) > 100 and sig.loc[sig["capitulated"], "capitulation_seen"].notna().all()
+    seen = held["capitulation_seen"]
+    assert (seen <= held.index).all()
+    assert sig.loc[seen, "capitulation_event"].all()
+    assert np.array_equal(held["capitulation_fail_vix"].to_numpy(), sig.loc[seen, "vix_peak_recent"].to_numpy())
+    assert np.array_equal(held["capitulation_fail_iwm"].to_numpy(), sig.loc[seen, "capitulation_low"].to_numpy())
+    assert (held["vix"] <= held["capitulation_fail_vix"]).all() and (held["iwm"] >= held["capitulation_fail_iwm"]).all()
+    assert sig.loc[sig["capitulation_seen"].isna(), ["capitulation_fail_vix", "capitulation_fail_iwm"]].isna().all().all()
+
+
 def test_no_capitulation_without_prior_damage_the_2001_01_18_case(real):
     """A day after the January 2001 cycle was flagged late, VIX had faded from 31.7 to 23.4 with
     IWM at a 10-day high: that is ordinary calm, not a capitulation."""
@@ -188,6 +207,20 @@ def test_intermeeting_cuts_are_labelled_from_the_fomc_calendar(real):
     # the next scheduled meeting is counted in calendar days and is never in the past
     assert sig.loc["2024-09-17", "days_to_next_meeting"] == 1 and sig.loc["2024-09-18", "days_to_next_meeting"] == 50
     assert (sig["days_to_next_meeting"] >= 1).all()
+
+
+def test_cuts_after_the_calendar_ends_are_not_called_intermeeting(inputs):
+    """A calendar that stops in June 2024 cannot place the September 2024 cut: it is not flagged
+    (the full calendar knows it was a scheduled meeting), while 2020's intermeeting cut still is."""
+    from fedcut.signals.indicators import labelled_changes
+
+    raw, _, _, fomc, _ = inputs
+    full, cut_short = labelled_changes(raw, fomc), labelled_changes(raw, fomc.loc[:"2024-06-30"])
+    later = cut_short["decision"] > pd.Timestamp("2024-06-30")
+    assert later.any() and not cut_short.loc[later, "intermeeting"].any()
+    assert not full.loc[later, "intermeeting"].any()  # the same answer the full calendar gives
+    assert cut_short.loc[~later, "intermeeting"].equals(full.loc[~later, "intermeeting"])
+    assert cut_short.loc[cut_short["decision"] == pd.Timestamp("2020-03-03"), "intermeeting"].tolist() == [True]
 
 
 def test_before_the_2019_cut_markets_price_it_and_the_regime_is_soft_landing(real):
