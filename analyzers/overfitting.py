@@ -28,7 +28,8 @@ from fedcut.analyzers.performance import TRADING_DAYS_PER_YEAR, ZERO_VOLATILITY
 from fedcut.errors import ConfigError, DataError
 
 CSCV_BLOCKS = 16  # time blocks S of the CSCV: C(16, 8) = 12,870 splits, the paper's choice; each block of 25 years is ~1.6 years
-SPLITS_PER_CHUNK = 256  # pairs of splits evaluated at once: bounds memory at ~2 MB per array per 1,000 configurations
+CHUNK_CONFIGURATIONS = 256  # configurations read at once (`_excess_chunks`): memory stays flat whatever N
+SPLITS_PER_CHUNK = 16  # pairs of splits evaluated at once: arrays of 128 kB per 1,000 configurations stay in cache
 EULER_GAMMA = 0.5772156649015329  # Euler-Mascheroni constant, in the expected maximum of N normals
 
 # Acklam's rational approximation of the inverse normal CDF (relative error < 1.15e-9 before refinement)
@@ -123,7 +124,8 @@ def deflated_sharpe_ratio(returns: np.ndarray, trial_sharpes: np.ndarray, risk_f
     estimators (m3 / m2^1.5, m4 / m2^2) of the daily excess returns, as in the paper.
     V[SR_n] uses ddof=1 (mlfinlab uses ddof=0; at N >= 100 trials the two differ by < 1%).
     """
-    excess = _excess(np.asarray(returns, dtype=float)[:, None], risk_free)[:, 0]
+    _, excess = next(_excess_chunks(np.asarray(returns, dtype=float)[:, None], risk_free))
+    excess = excess[0]
     sharpes = np.asarray(trial_sharpes, dtype=float)
     n_trials = len(sharpes) if n_trials is None else n_trials
     if len(sharpes) < 2 or not np.isfinite(sharpes).all():
@@ -159,8 +161,10 @@ def trial_sharpe_ratios(returns: np.ndarray, risk_free: np.ndarray | None = None
     A zero-volatility column (one that only ever earned the risk-free rate) has no excess return
     to reward, so it counts as Sharpe 0 rather than undefined, which keeps the trials comparable.
     """
-    excess = _excess(np.asarray(returns, dtype=float), risk_free)
-    return _sharpe(excess.mean(axis=0), excess.std(axis=0, ddof=1))
+    sharpes = np.empty(np.shape(returns)[1] if np.ndim(returns) == 2 else 0)
+    for first, excess in _excess_chunks(returns, risk_free):
+        sharpes[first:first + len(excess)] = _sharpe(excess.mean(axis=1), excess.std(axis=1, ddof=1))
+    return sharpes
 
 
 @dataclass(frozen=True)
@@ -208,10 +212,13 @@ def backtest_overfitting(returns: np.ndarray, risk_free: np.ndarray | None = Non
     block_days = n_days // n_blocks
     if block_days < 2:
         raise DataError(f"overfitting: {matrix.shape[0]} days cannot be cut into {n_blocks} blocks of at least 2 days")
-    excess = _excess(matrix, risk_free)[-n_days:]
-    mean = excess.mean(axis=0)
-    centred = (excess - mean).reshape(n_blocks, block_days, -1)  # sums of squares without cancellation
-    block_sums, block_squares = centred.sum(axis=1), (centred ** 2).sum(axis=1)
+    mean = np.empty(matrix.shape[1])
+    block_sums, block_squares = np.empty((n_blocks, matrix.shape[1])), np.empty((n_blocks, matrix.shape[1]))
+    for first, excess in _excess_chunks(matrix, risk_free, slice(matrix.shape[0] - n_days, None)):
+        columns = slice(first, first + len(excess))
+        mean[columns] = excess.mean(axis=1)
+        centred = (excess - mean[columns, None]).reshape(len(excess), n_blocks, block_days)  # no cancellation
+        block_sums[:, columns], block_squares[:, columns] = centred.sum(axis=2).T, (centred * centred).sum(axis=2).T
     # The complement of a set holding block 0 is a set without it: each such set and its
     # complement make two splits (A in-sample, B out; then B in, A out) from one computation.
     first_half = np.array([[b in chosen for b in range(n_blocks)]
@@ -272,9 +279,21 @@ def _selected(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _half_sharpe(mean: np.ndarray, sums: np.ndarray, squares: np.ndarray, n: int) -> np.ndarray:
-    """Annualised Sharpe of each configuration on each half, from centred sums over its n days."""
-    variance = np.maximum(squares - sums ** 2 / n, 0.0) / (n - 1)
-    return _sharpe(mean + sums / n, np.sqrt(variance))
+    """Annualised Sharpe of each configuration on each half, from centred sums over its n days
+    (`_sharpe`'s arithmetic, in place: this runs over every split and configuration)."""
+    std = sums * sums
+    std /= n
+    np.subtract(squares, std, out=std)
+    np.maximum(std, 0.0, out=std)
+    std /= n - 1
+    np.sqrt(std, out=std)
+    sharpe = sums / n
+    sharpe += mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sharpe /= std
+    sharpe *= math.sqrt(TRADING_DAYS_PER_YEAR)
+    sharpe[std <= ZERO_VOLATILITY] = 0.0
+    return sharpe
 
 
 def _sharpe(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -282,15 +301,22 @@ def _sharpe(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         return np.where(std > ZERO_VOLATILITY, mean / std * math.sqrt(TRADING_DAYS_PER_YEAR), 0.0)
 
 
-def _excess(returns: np.ndarray, risk_free: np.ndarray | None) -> np.ndarray:
-    """Daily excess returns (T x N) after checking the inputs are finite and aligned."""
+def _excess_chunks(returns: np.ndarray, risk_free: np.ndarray | None, days: slice = slice(None)):
+    """(first column, daily excess returns) of each CHUNK_CONFIGURATIONS columns of a T x N matrix
+    over `days`, as a C-ordered configurations x days array, after checking the inputs are finite
+    and aligned. Chunks bound the memory (a 10,000-configuration matrix is 0.5 GB; each chunk
+    13 MB) and read a transposed configurations x days matrix (`sweeps.evaluate.returns_matrix`)
+    in its own order; C order makes every sum independent of the caller's memory layout."""
+    returns = np.asarray(returns, dtype=float)
     if returns.ndim != 2 or returns.shape[0] < 3:
         raise DataError(f"overfitting: at least 3 days of returns are needed, got shape {returns.shape}")
-    if not np.isfinite(returns).all():
-        raise DataError("overfitting: returns hold a missing (NaN) or infinite value")
-    if risk_free is None:
-        return returns
-    rf = np.asarray(risk_free, dtype=float)
+    rf = np.zeros(returns.shape[0]) if risk_free is None else np.asarray(risk_free, dtype=float)
     if rf.shape != (returns.shape[0],) or not np.isfinite(rf).all():
         raise DataError(f"overfitting: risk_free must be {returns.shape[0]} finite daily returns, got shape {rf.shape}")
-    return returns - rf[:, None]
+    curves, rf = returns.T[:, days], rf[days]
+    for first in range(0, len(curves), CHUNK_CONFIGURATIONS):
+        excess = np.subtract(curves[first:first + CHUNK_CONFIGURATIONS], rf, order="C")
+        if not np.isfinite(excess).all():
+            raise DataError("overfitting: returns hold a missing (NaN) or infinite value")
+        yield first, excess
+

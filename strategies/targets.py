@@ -108,16 +108,18 @@ def target_block(signals: pd.DataFrame, available: np.ndarray, strategies: list,
     """
     codes = case_codes(signals)
     books = [playbook(s, h, tickers) for s, h in zip(strategies, hedges)]
-    weights = np.stack([b[0] for b in books])[:, codes, :]  # (K, days, tickers)
+    # np.take, not [:, codes]: indexing the middle axis would lay the days outermost in memory,
+    # and each configuration's rows are read contiguously by the engine
+    weights = np.take(np.stack([b[0] for b in books]), codes, axis=1)  # (K, days, tickers)
     weights = np.where(available[None] | np.isnan(weights), weights, 0.0)
-    steps = np.stack([b[2] for b in books])[:, codes]
+    steps = np.take(np.stack([b[2] for b in books]), codes, axis=1)
     want = np.ascontiguousarray(weights[:, :, 0])
     iwm = np.empty_like(want)
     from fedcut.strategies import kernel
 
     (kernel.scale_in if kernel.NUMBA else _scale_in)(want, np.ascontiguousarray(steps, dtype=float), iwm)
     weights[:, :, 0] = iwm
-    return weights, np.stack([b[1] for b in books])[:, codes]
+    return weights, np.take(np.stack([b[1] for b in books]), codes, axis=1)
 
 
 def _scale_in(want: np.ndarray, steps: np.ndarray, out: np.ndarray) -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from fedcut.analyzers import performance
 from fedcut.errors import ConfigError
-from fedcut.params import Config
+from fedcut.params import PARAMS, Config
 from fedcut.run import benchmark, prepare, run_cycles, signals, strategy_plan
 from fedcut.strategies.engine import buy_and_hold, execute, settings_for, tape_for
 from fedcut.strategies.targets import holdings_for, target_block
@@ -160,10 +160,15 @@ def unpack_returns(blob: bytes) -> np.ndarray:
 
 
 def returns_matrix(blobs: list[bytes]) -> np.ndarray:
-    """Packed curves as one days x curves float matrix (each column `unpack_returns` of its blob),
-    built in float32 and converted once: ten thousand curves are 0.5 GB as float64."""
-    stored = np.stack([np.frombuffer(zlib.decompress(b), dtype="<f4") for b in blobs])
-    return np.ascontiguousarray(stored.T, dtype=float)
+    """Packed curves as one days x curves float matrix (each column `unpack_returns` of its blob):
+    the transposed view of a curves x days array, so each curve stays contiguous and nothing is
+    copied twice (ten thousand curves are 0.5 GB as float64)."""
+    curves = None
+    for k, blob in enumerate(blobs):
+        returns = np.frombuffer(zlib.decompress(blob), dtype="<f4")
+        curves = np.empty((len(blobs), len(returns))) if curves is None else curves
+        curves[k] = returns
+    return (np.empty((0, 0)) if curves is None else curves).T
 
 
 def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
@@ -238,11 +243,30 @@ def _benchmark_segments(prepared, configs: list[Config], rf: np.ndarray, plan: P
     return out
 
 
+# What configurations must share to be run in one block: data, history, regime and holdings.
+_GROUP_KEYS = frozenset({"run.start", "run.end", "run.extended", "run.oracle", "run.strategy", "strategy.cyclicals",
+                         "strategy.defensives", "hedge.div_yield_window_days"}
+                        | {p.key for p in PARAMS if p.key.startswith(("data.", "regime."))})
+
+
 def group_key(config: Config) -> tuple:
-    """What configurations must share to be run in one block: data, history, regime and holdings."""
-    return (config.run.start, config.run.end, config.run.extended, config.run.oracle, config.run.strategy,
-            tuple(sorted(config.data.as_dict().items())), tuple(sorted(config.regime.as_dict().items())),
-            holdings_for(config.strategy), config.hedge.div_yield_window_days)
+    """The values of `_GROUP_KEYS`, read from the flat values: the parent keys every configuration
+    of a sweep, and building each one's sections would cost a second per 10,000."""
+    return tuple(item for item in config.values if item[0] in _GROUP_KEYS)
+
+
+def warm_up(base: Config, data_dir: str | None, offline: bool | None, engine: str = "fast") -> None:
+    """Fill a new worker's caches: the data, the base configuration's signals and, for the array
+    engine, its compiled code (the base configuration evaluated over the whole history). Never
+    raises: a failure here is met again, and recorded, by the first configuration it concerns."""
+    try:
+        prepared = prepare(base, data_dir, offline)
+        signals(prepared, base, reasons=False)
+        if engine == "fast":
+            days = prepared.market.days
+            evaluate_block([base], Plan((Segment("full", _iso(days[0]), _iso(days[-1])),), data_dir, offline))
+    except Exception:  # noqa: BLE001 - see above
+        pass
 
 
 def task(items: list[tuple[int, Config | None, str]], plan: Plan) -> list[dict]:
@@ -278,8 +302,16 @@ def task(items: list[tuple[int, Config | None, str]], plan: Plan) -> list[dict]:
 
 def _outcome(position: int, status: str, error: str, result: dict | None, seconds: float) -> dict:
     returns = result.pop("returns") if result else None
+    result = _key_order(result)  # as the store's JSON gives it back, so the parent can keep it as it is
     return {"position": position, "status": status, "error": error, "result": result, "returns": returns,
             "seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "worker": os.getpid()}
+
+
+def _key_order(value):
+    """`value` with every dict's keys in sorted order, as `json.loads` of the store's sorted JSON has them."""
+    if isinstance(value, dict):
+        return {k: _key_order(value[k]) for k in sorted(value)}
+    return [_key_order(v) for v in value] if isinstance(value, list) else value
 
 
 def _peak_rss_mib() -> float:

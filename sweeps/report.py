@@ -27,9 +27,10 @@ SAMPLE_METRICS = ("cagr", "max_drawdown", "calmar", "sharpe", "excess_cagr", "dr
 DRAWDOWN_OBJECTIVES = ("max_drawdown", "worst_cycle_drawdown")  # over several cycles: the worst, not the mean
 # Rough seconds of work on an idle machine, only to share the pictures and the tables out
 # evenly between two processes (`fedcut.files.write_all`); the outputs are the same either way.
-HEATMAP_COST = 0.7  # one heatmap pair
-SENSITIVITY_COST = 0.3  # per swept parameter
-TABLES_COST_PER_CONFIGURATION = 0.0008  # the tables and the overfitting statistics
+HEATMAP_COST = 0.75  # one heatmap pair
+SENSITIVITY_COST = 0.15  # per swept parameter
+TOP_EQUITY_COST = 0.9  # the top curves' picture, with buy-and-hold's run through the same execution
+TABLES_COST_PER_CONFIGURATION = 0.00035  # the tables and the overfitting statistics
 TOP_ROWS = 10  # configurations listed in sweep.html's in-sample vs out-of-sample table
 
 log = logging.getLogger(__name__)
@@ -217,7 +218,7 @@ def _plain(name: str) -> str:
     return {"worst_cycle_drawdown": "max_drawdown", "excess_cagr": "cagr", "drawdown_gain": "max_drawdown"}.get(name, name)
 
 
-def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, rows: list[dict], data_dir,
+def overfitting_report(spec: Spec, summary: pd.DataFrame, packed: dict[str, bytes], rows: list[dict], data_dir,
                        offline) -> dict | None:
     """overfitting.json: how many configurations were tried, the in-sample choice's Sharpe and its
     Deflated Sharpe Ratio among them (over the in-sample span), and the Probability of Backtest
@@ -229,7 +230,6 @@ def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, rows: li
     from fedcut.sweeps.evaluate import returns_matrix
 
     ok = summary[summary["status"] == "ok"]
-    packed = store.returns()
     hashes = [h for h in ok["config_hash"] if h in packed]
     if len(hashes) < 2:
         return None
@@ -239,7 +239,7 @@ def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, rows: li
     rf = daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
     is_name, _ = samples(spec)
     first = next(r for r in rows if r["status"] == "ok")["result"]["segments"][is_name]
-    inside = (days[1:] >= pd.Timestamp(first["start"])) & (days[1:] <= pd.Timestamp(first["end"]))
+    inside = slice(*days[1:].slice_locs(pd.Timestamp(first["start"]), pd.Timestamp(first["end"])))  # a view
     sharpes = trial_sharpe_ratios(matrix[inside], rf[inside])
     chosen = 0  # summary order: rank 1 first
     pbo = backtest_overfitting(matrix, rf, spec.validation.pbo_blocks)
@@ -268,6 +268,11 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
         pictures.append(Output(plots / "sensitivity.png", SENSITIVITY_COST * len(spec.swept),
                                lambda: sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label,
                                                    reference)))
+    packed = store.returns()  # read here: a forked process must not use this process's SQLite connection
+    top_curves = _top_curves(spec, summary, packed, data_dir, offline)
+    if top_curves is not None:
+        pictures.append(Output(plots / "top_equity.png", TOP_EQUITY_COST,
+                               lambda: _top_equity(top_curves, plots / "top_equity.png", label)))
 
     def tables():
         wf, cycles = walk_forward_table(spec, rows), cycle_table(spec, rows)
@@ -279,7 +284,7 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
             if len(table):
                 with writing(out / name):
                     table.to_csv(out / name, index=False, float_format="%.10g")
-        overfit = overfitting_report(spec, summary, store, rows, data_dir, offline)
+        overfit = overfitting_report(spec, summary, packed, rows, data_dir, offline)
         if overfit is not None:
             with writing(out / "overfitting.json"):
                 (out / "overfitting.json").write_text(json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
@@ -297,12 +302,10 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
         figures.append((plots / "sensitivity.png",
                         "Each parameter's effect: every configuration (dots), the mean per value (line) and "
                         f"{REFERENCE}'s {spec.objective} in each sample (dashed)."))
-    top_curves = _top_curves(spec, summary, store, data_dir, offline)
     if top_curves is not None:
-        with writing(plots / "top_equity.png"):
-            figures.append((save_png(top_equity_figure(*top_curves, label), plots / "top_equity.png"),
-                            f"Growth of 100 for the {TOP_CURVES} best configurations by in-sample {spec.objective} "
-                            f"(from their stored daily returns) against {REFERENCE} through the same execution."))
+        figures.append((plots / "top_equity.png",
+                        f"Growth of 100 for the {TOP_CURVES} best configurations by in-sample {spec.objective} "
+                        f"(from their stored daily returns) against {REFERENCE} through the same execution."))
     if overfit is not None:
         with writing(plots / "overfitting.png"):
             figures.append((overfitting_figure(overfit["_pbo"], plots / "overfitting.png", overfit["deflated_sharpe"]),
@@ -345,17 +348,17 @@ def _empty_reasons(spec: Spec, summary: pd.DataFrame):
     return reason
 
 
-def _top_curves(spec: Spec, summary: pd.DataFrame, store: Store, data_dir, offline):
-    """The arguments of `top_equity_figure`: days, the TOP_CURVES best in-sample configurations' growth
-    (those over the base configuration's days), buy-and-hold IWM's, the train_end split; None if none ran."""
+def _top_curves(spec: Spec, summary: pd.DataFrame, packed: dict[str, bytes], data_dir, offline):
+    """What `_top_equity` draws: the base configuration and its prepared data, the TOP_CURVES best
+    in-sample configurations' growth (those over the base configuration's days) and the train_end
+    split; None if none ran."""
     from fedcut.params import resolve
-    from fedcut.run import benchmark, prepare
+    from fedcut.run import prepare
     from fedcut.sweeps.evaluate import unpack_returns
 
     base = resolve(spec.base)
     prepared = prepare(base, data_dir, offline)
     days = prepared.market.days
-    packed = store.returns()
     curves = []
     for row in summary[summary["status"] == "ok"].itertuples():
         returns = unpack_returns(packed[row.config_hash]) if row.config_hash in packed else None
@@ -367,9 +370,17 @@ def _top_curves(spec: Spec, summary: pd.DataFrame, store: Store, data_dir, offli
             break
     if not curves:
         return None
-    bench = benchmark(prepared, base, "IWM").to_numpy()
     split = pd.Timestamp(spec.validation.train_end) if spec.validation.train_end else None
-    return days, curves, 100.0 * bench / bench[0], split
+    return base, prepared, curves, split
+
+
+def _top_equity(top_curves, path: Path, label: str) -> Path:
+    """top_equity.png: the best curves against buy-and-hold IWM's through the base configuration's execution."""
+    from fedcut.run import benchmark
+
+    base, prepared, curves, split = top_curves
+    bench = benchmark(prepared, base, "IWM").to_numpy()
+    return save_png(top_equity_figure(prepared.market.days, curves, 100.0 * bench / bench[0], split, label), path)
 
 
 def _segments(rows: list[dict]):
@@ -418,7 +429,7 @@ def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame
                                           f"in-sample, {benchmark_objective(first[oos_name], spec.objective):.3g} "
                                           "out-of-sample: the yardstick for both columns"))
         if len(ok) > 2:
-            rho = ok["objective_is"].corr(ok["objective_oos"], method="spearman")
+            rho = _spearman(ok["objective_is"], ok["objective_oos"])
             facts.append(("in-sample vs out-of-sample rank correlation",
                           f"{rho:.2f} (Spearman; near 0 or below = the in-sample ranking does not carry over)"))
     if len(wf):
@@ -510,6 +521,13 @@ def _tables(spec: Spec, summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.Data
             "config": failed["config_hash"], **{k: failed[k].map(_value) for k in spec.swept},
             "error": failed["error"]}), "Stored with their error; the sweep went on."))
     return tables
+
+
+def _spearman(a: pd.Series, b: pd.Series) -> float:
+    """Spearman's rank correlation over the pairs with both values: Pearson's of the average ranks,
+    as pandas' `corr(method="spearman")` but without importing scipy (a second of a sweep's outputs)."""
+    both = a.notna() & b.notna()
+    return a[both].rank().corr(b[both].rank())
 
 
 def _oos_rank(ok: pd.DataFrame, config_hash: str) -> int:

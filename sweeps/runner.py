@@ -29,7 +29,7 @@ from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.errors import ConfigError, FedcutError
 from fedcut.files import check_new_folder, writing
 from fedcut.params import ENGINES, resolve
-from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task
+from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task, warm_up
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
 from fedcut.sweeps.store import Store
@@ -85,6 +85,10 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
         data_dir = str(Path(folder).resolve()) if folder else None
         offline = offline_from_env() if offline is None else offline
         base = resolve(spec.base, where=f"{spec.path}: [base]")
+        pool = None
+        if executor == "local" and workers > 1 and len(spec.points) > 1:
+            # started now, so the workers' start-up overlaps the checks below
+            pool = stack.enter_context(_pool(workers, base, data_dir, offline, engine))
         plan = plan_for(base, spec.validation, data_dir, offline, engine)  # checks the dates before anything is written
         client = None
         if executor == "dask":
@@ -96,7 +100,7 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
             except FileExistsError:  # another sweep made it since the check above
                 raise FedcutError(f"--out {out}: already exists; add --resume to continue that sweep") from None
             stack.enter_context(_lock(out))
-        _sweep(spec, out, plan, workers, client, resume, progress)
+        _sweep(spec, out, plan, workers, pool, client, resume, progress)
     return out
 
 
@@ -105,7 +109,7 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool, progress: bool) -> None:
+def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume: bool, progress: bool) -> None:
     store = Store(out / STORE)
     try:
         store.claim(spec.digest(), Path(spec.path).read_text(), plan.data_dir, plan.engine)
@@ -116,10 +120,11 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool
         stored = len(done)
         todo = [p for p in spec.points if p.config_hash not in done]
         by_position = {p.position: p for p in spec.points}
-        outcomes = _execute(_blocks(todo, workers), plan, workers, client)
+        outcomes = _execute(_blocks(todo, workers), plan, pool, client)
         bar = tqdm(total=len(spec.points), initial=stored, unit="config",
                    desc=f"sweep {spec.name}", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         failed = 0
+        decoded = {}  # config_hash -> result, as stored: the outputs need not decode them again
         on_term = _stop_on_terminate()
         try:
             for block in outcomes:
@@ -128,6 +133,7 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool
                     point = by_position[outcome["position"]]
                     config = point.config.flat() if point.config is not None else {}
                     entries.append((point.config_hash, point.position, point.swept, config, outcome))
+                    decoded[point.config_hash] = outcome["result"]
                 try:
                     store.add(entries)
                 except FedcutError as exc:  # e.g. a full disk: what is stored stays, consistent
@@ -138,8 +144,8 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool
                 bar.update(len(block))
                 if failed:
                     bar.set_postfix(failed=failed)
-            rows = store.rows()
-            audit_failures = _audit(spec, store, rows, plan, workers, client, progress)
+            rows = store.rows(decoded)
+            audit_failures = _audit(spec, store, rows, plan, pool, client, progress)
         except KeyboardInterrupt:
             bar.close()
             log.warning("interrupted: %d of %d configurations are stored in %s; continue with --resume",
@@ -149,6 +155,9 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, client, resume: bool
             outcomes.close()
             bar.close()
             on_term()
+        if pool is not None:  # done with the workers: their threads would keep the pictures from a second process
+            pool.terminate()
+            pool.join()
         write_outputs(spec, out, store, plan.data_dir, plan.offline, rows)
         if audit_failures:
             raise FedcutError(f"{out}: the audit found {audit_failures} configuration(s) whose backtrader re-run "
@@ -192,7 +201,7 @@ def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
     return chosen
 
 
-def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, workers: int, client, progress: bool) -> int:
+def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client, progress: bool) -> int:
     """Re-run the audited configurations in backtrader (in the workers) and store, per
     configuration, whether every stored figure came out the same; returns how many differ. A sweep
     run in backtrader itself (`--engine backtrader`) has nothing to audit."""
@@ -210,7 +219,7 @@ def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, workers: int,
                dynamic_ncols=True)
     by_position = {p.position: p for p in todo}
     with bar:
-        for block in _execute([[(p.position, p.config, p.error)] for p in todo], reference, workers, client):
+        for block in _execute([[(p.position, p.config, p.error)] for p in todo], reference, pool, client):
             for outcome in block:
                 h = by_position[outcome["position"]].config_hash
                 stored = rows[h]["result"]
@@ -267,23 +276,24 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _execute(blocks: list[list], plan: Plan, workers: int, client) -> Iterator[list[dict]]:
-    """Each block's outcomes, as blocks finish."""
+def _execute(blocks: list[list], plan: Plan, pool, client) -> Iterator[list[dict]]:
+    """Each block's outcomes, as blocks finish: on the Dask client, in the pool, or here."""
     if client is not None:
         return _dask(blocks, plan, client)
-    if workers == 1 or len(blocks) <= 1:
+    if pool is None or len(blocks) <= 1:
         return (task(block, plan) for block in blocks)
-    return _pool(blocks, plan, workers)
+    return (outcome for outcome in pool.imap_unordered(_task_args, [(block, plan) for block in blocks]))
 
 
-def _pool(blocks: list[list], plan: Plan, workers: int) -> Iterator[list[dict]]:
+@contextmanager
+def _pool(workers: int, base, data_dir: str | None, offline: bool | None, engine: str) -> Iterator:
     """Worker processes (spawned: a clean interpreter on every platform) that ignore Ctrl-C, so the
-    parent decides: it stops them and keeps what the store already has."""
+    parent decides: it stops them and keeps what the store already has. Each warms up as it
+    starts (`sweeps.evaluate.warm_up`), while the parent checks the sweep."""
     ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(min(workers, len(blocks)), initializer=_ignore_interrupt)
+    pool = ctx.Pool(workers, initializer=_start_worker, initargs=(base, data_dir, offline, engine))
     try:
-        yield from pool.imap_unordered(_task_args, [(block, plan) for block in blocks])
-        pool.close()
+        yield pool
     finally:
         pool.terminate()
         pool.join()
@@ -293,8 +303,9 @@ def _task_args(args) -> list[dict]:
     return task(*args)
 
 
-def _ignore_interrupt() -> None:
+def _start_worker(base, data_dir: str | None, offline: bool | None, engine: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_up(base, data_dir, offline, engine)
 
 
 def _check_scheduler(scheduler: str | None) -> None:

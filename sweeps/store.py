@@ -127,14 +127,18 @@ class Store:
             cur = self.db.execute("SELECT config_hash, reason, identical, difference FROM audit ORDER BY config_hash")
             return [{"config_hash": h, "reason": r, "identical": bool(i), "difference": d} for h, r, i, d in cur]
 
-    def rows(self) -> list[dict]:
+    def rows(self, decoded: dict[str, dict | None] | None = None) -> list[dict]:
         """Every stored configuration in spec order, JSON decoded, without its full configuration
-        (the `config` column: what the outputs never read and ten thousand of take a second to decode)."""
+        (the `config` column: what the outputs never read and ten thousand of take a second to decode).
+        `decoded` holds results this process stored itself (config_hash -> result): taken as they
+        are instead of decoding their JSON again, another second and a half per 10,000 (they hold
+        only what JSON gives back the same: dicts with str keys, str, int, float and None)."""
+        decoded = decoded or {}
         with self._errors("cannot read it"):
             cur = self.db.execute("SELECT config_hash, position, swept, status, error, result "
                                   "FROM results ORDER BY position")
             return [{"config_hash": h, "position": p, "swept": json.loads(s), "status": st, "error": e,
-                     "result": None if r is None else json.loads(r)}
+                     "result": decoded[h] if h in decoded else None if r is None else json.loads(r)}
                     for h, p, s, st, e, r in cur]
 
     def timings(self) -> list[dict]:
