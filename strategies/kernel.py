@@ -33,6 +33,11 @@ def _jit(fn):
     return _njit(cache=True, nogil=True)(fn) if NUMBA else fn
 
 
+def _jit_ieee(fn):
+    """`_jit` with IEEE division (x / 0 is inf or NaN, as in numpy) instead of Python's ZeroDivisionError."""
+    return _njit(cache=True, nogil=True, error_model="numpy")(fn) if NUMBA else fn
+
+
 # Parameter vector layout (one float per entry), see `pack`.
 P_CASH, P_COMM, P_SLIP, P_BAND, P_BUFFER, P_BUDGET, P_MONEYNESS, P_TENOR, P_ROLL, P_ANNUAL, P_RESIZE, \
     P_VIXMULT, P_SKEW, P_FLOOR, P_CAP, P_HS_BASE, P_HS_VIX, P_CPC, P_TICK, P_SIZE = range(20)
@@ -468,3 +473,26 @@ def hold_cash(cash, lend, borrow, cost, out):
             if i == 1:
                 c = (c - cost[0, k]) - cost[1, k]
             out[k, i] = c
+
+
+@_jit_ieee
+def drawdowns(values, starts, ends, out):
+    """`sweeps.evaluate.segment_block`'s maximum drawdowns, compiled: out[k, j] is the lowest
+    value / running peak - 1 of row k of `values` from day starts[j] to ends[j] (inclusive), the
+    peak restarting at each span's first day; a NaN carried as np.maximum.accumulate and np.min
+    carry it, so the same bits as the numpy expression."""
+    K = values.shape[0]
+    for k in range(K):
+        for j in range(len(starts)):
+            peak = values[k, starts[j]]
+            depth = peak / peak - 1.0
+            for i in range(starts[j] + 1, ends[j] + 1):
+                v = values[k, i]
+                if v > peak or v != v:
+                    peak = v
+                r = v / peak - 1.0
+                if r < depth or r != r:
+                    depth = r
+                if depth != depth:
+                    break
+            out[k, j] = depth
