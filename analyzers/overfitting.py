@@ -205,7 +205,7 @@ def backtest_overfitting(returns: np.ndarray, risk_free: np.ndarray | None = Non
     """
     if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 2 or n_blocks % 2:
         raise ConfigError(f"overfitting: n_blocks must be an even whole number of at least 2, got {n_blocks!r}")
-    matrix = np.asarray(returns, dtype=float)
+    matrix = np.asarray(returns)
     if matrix.ndim != 2 or matrix.shape[1] < 2:
         raise DataError(f"overfitting: returns must be a days x configurations matrix with at least 2 configurations, got shape {matrix.shape}")
     n_days = matrix.shape[0] - matrix.shape[0] % n_blocks
@@ -307,7 +307,9 @@ def _excess_chunks(returns: np.ndarray, risk_free: np.ndarray | None, days: slic
     and aligned. Chunks bound the memory (a 10,000-configuration matrix is 0.5 GB; each chunk
     13 MB) and read a transposed configurations x days matrix (`sweeps.evaluate.returns_matrix`)
     in its own order; C order makes every sum independent of the caller's memory layout."""
-    returns = np.asarray(returns, dtype=float)
+    returns = np.asarray(returns)
+    if returns.dtype not in (np.float32, np.float64):  # float32 is read as it is, each chunk made float64
+        returns = returns.astype(float)
     if returns.ndim != 2 or returns.shape[0] < 3:
         raise DataError(f"overfitting: at least 3 days of returns are needed, got shape {returns.shape}")
     rf = np.zeros(returns.shape[0]) if risk_free is None else np.asarray(risk_free, dtype=float)

@@ -39,7 +39,7 @@ from fedcut.data.sources import DataSource
 from fedcut.errors import DataError
 from fedcut.files import Output, own_folder, remove_stale_temporaries, write_all, writing
 from fedcut.params import iso_date
-from fedcut.signals.plot import MAX_CYCLES_SHOWN
+from fedcut.signals.plot import MAX_CYCLES_SHOWN, preload
 from fedcut.strategies.baselines import LABELS
 
 PLOTS = ("equity", "underwater", "rolling", "holdings", "cycles", "hedge")
@@ -317,6 +317,7 @@ def render(run_dir: Path, source: DataSource, alongside: tuple[Output, ...] = ()
     try:
         with writing(scratch / "plots"):
             (scratch / "plots").mkdir(parents=True)
+        preload()
         found = write_all([*_drawings(saved, scratch / "plots"), *alongside],
                           meanwhile=lambda: _findings(saved, source, run_dir), meanwhile_cost=TABLES_COST)
         for name, frame in (("claims.csv", found.claims), ("attribution.csv", _attribution_csv(found.attribution)),

@@ -9,6 +9,7 @@ setting) ends with one line on stderr and exit status 2; never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -308,6 +309,15 @@ def _split(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:
     if rest[:1] and rest[0] in COMMANDS:
         return verbosity, rest[0], rest[1:]
     return verbosity, "run", rest
+
+
+def entry() -> None:
+    """The `fedcut` command and `run_backtest.py`: `main`, then the process ends. Every object
+    still alive is frozen first, so the interpreter's shutdown skips the garbage collector's passes
+    over them (about 0.4 s after a run, a seventh of it); files are closed and output flushed as usual."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

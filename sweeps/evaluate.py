@@ -183,13 +183,14 @@ def unpack_returns(blob: bytes) -> np.ndarray:
 
 
 def returns_matrix(blobs: list[bytes]) -> np.ndarray:
-    """Packed curves as one days x curves float matrix (each column `unpack_returns` of its blob):
-    the transposed view of a curves x days array, so each curve stays contiguous and nothing is
-    copied twice (ten thousand curves are 0.5 GB as float64)."""
+    """Packed curves as one days x curves float32 matrix (each column `unpack_returns` of its blob,
+    as stored): the transposed view of a curves x days array, so each curve stays contiguous and
+    nothing is copied twice (ten thousand curves are 0.26 GB; `analyzers.overfitting` reads them
+    in chunks as float64, exactly the values `unpack_returns` gives)."""
     curves = None
     for k, blob in enumerate(blobs):
         returns = np.frombuffer(zlib.decompress(blob), dtype="<f4")
-        curves = np.empty((len(blobs), len(returns))) if curves is None else curves
+        curves = np.empty((len(blobs), len(returns)), dtype=np.float32) if curves is None else curves
         curves[k] = returns
     return (np.empty((0, 0)) if curves is None else curves).T
 

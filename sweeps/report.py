@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.files import Output, own_folder, write_all, writing
-from fedcut.signals.plot import save_png
+from fedcut.signals.plot import preload, save_png
 from fedcut.sweeps.html import render_html
 from fedcut.sweeps.plots import (
     REFERENCE, TOP_CURVES, growth, heatmap_drawings, overfitting_figure, sensitivity, top_equity_figure,
@@ -293,6 +293,7 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
 
     # The pictures are drawn in a second process while this one computes the tables and the
     # overfitting statistics (the workers are done: both cores are free).
+    preload()
     wf, cycles, loco, overfit = write_all(pictures, tables, TABLES_COST_PER_CONFIGURATION * len(rows))
     figures = [(p, f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters, "
                    "in-sample beside out-of-sample, each panel on its own colour scale (compare colours within "
