@@ -34,8 +34,7 @@ from fedcut.hedging.book import MarketInputs, OptionBook, contracts_for, contrac
     listed_expiries, strike_for
 from fedcut.hedging.surface import half_spread
 from fedcut.params import Config, iso_date
-from fedcut.run import prepare, signals, strategy_plan
-from fedcut.signals.indicators import labelled_changes
+from fedcut.run import prepare, rate_changes_of, signals, strategy_plan
 from fedcut.strategies.targets import CASES, case_codes
 
 PORTFOLIO = 1_000_000.0  # the hedge is shown per $1M of portfolio
@@ -214,7 +213,7 @@ def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | No
         raw_days=raw_days, min_dwell_days=cfg.regime.min_dwell_days, case=case,
         action=action_for(case, cfg.strategy, cfg.hedge), weights=target,
         unlisted=tuple(t for t in tickers if pd.isna(market.close[t].iloc[i])), hedge=hedge, reason=row["reason"],
-        policy=policy_on(row, day, labelled_changes(prepared.raw, prepared.fomc)),
+        policy=policy_on(row, day, rate_changes_of(prepared)),
         cut_pricing=cut_pricing(row, view, cfg.regime),
         indicators=measured,
         inputs=inputs,

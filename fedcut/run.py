@@ -35,7 +35,9 @@ from fedcut.files import Output, check_new_folder, free_name, remove_stale_tempo
 from fedcut.params import ENGINES, Config, Section, resolve
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from fedcut.signals.plot import plot_regimes
-from fedcut.signals.indicators import BANK_ETFS, DERIVED_WINDOWS, bank_relative, derived_view, raw_view
+from fedcut.signals.indicators import (
+    BANK_ETFS, DERIVED_WINDOWS, bank_relative, derived_view, labelled_changes, raw_view,
+)
 from fedcut.signals.regime import ORACLE_LABEL, load_raw, regime_frame
 from fedcut.strategies import baselines
 from fedcut.strategies.engine import buy_and_hold, execute, settings_for, tape_for
@@ -139,11 +141,20 @@ def _raw_view_cached(prepared: Prepared, data_values) -> pd.DataFrame:
 
 
 @functools.lru_cache(maxsize=4)
-def _derived_view_cached(prepared: Prepared, data_values, windows) -> pd.DataFrame:
-    """The as-of view of the derived series: only their windows (`DERIVED_WINDOWS`) change it; a
-    section holding nothing else makes reading another regime parameter an error, not a stale cache."""
-    return derived_view(prepared.raw, prepared.market.days, Section("data", dict(data_values)),
-                        Section("regime", dict(windows)))
+def _view_cached(prepared: Prepared, data_values, windows) -> pd.DataFrame:
+    """The as-of view of the raw and derived series side by side: besides the data settings, only
+    the derived series' windows (`DERIVED_WINDOWS`) change it; a section holding nothing else makes
+    reading another regime parameter an error, not a stale cache."""
+    derived = derived_view(prepared.raw, prepared.market.days, Section("data", dict(data_values)),
+                           Section("regime", dict(windows)))
+    return pd.concat([_raw_view_cached(prepared, data_values), derived], axis=1)
+
+
+@functools.lru_cache(maxsize=4)
+def rate_changes_of(prepared: Prepared) -> pd.DataFrame:
+    """Every fed-funds target change of the prepared data, labelled (`indicators.labelled_changes`):
+    no parameter changes it, so a sweep of regime settings computes it once."""
+    return labelled_changes(prepared.raw, prepared.fomc)
 
 
 @functools.lru_cache(maxsize=16)
@@ -152,14 +163,14 @@ def _signals_cached(prepared: Prepared, data_values, regime_values, oracle, reas
     regime = Section("regime", dict(regime_values))
     windows = tuple((k, getattr(regime, k)) for k in DERIVED_WINDOWS)
     return regime_frame(prepared.raw, m.close["IWM"], m.vix, Section("data", dict(data_values)), regime, oracle,
-                        reasons, fomc=prepared.fomc, bank=prepared.bank, view=_raw_view_cached(prepared, data_values),
-                        derived=_derived_view_cached(prepared, data_values, windows))
+                        reasons, fomc=prepared.fomc, bank=prepared.bank, view=_view_cached(prepared, data_values, windows),
+                        changes=rate_changes_of(prepared))
 
 
 def clear_caches() -> None:
     """Empty this process's caches (data, as-of views, signals, benchmarks): the next run loads and
     computes everything again (cold timings, tests that must not share state)."""
-    for cached in (_prepare_cached, _raw_view_cached, _derived_view_cached, _signals_cached, _benchmark_cached):
+    for cached in (_prepare_cached, _raw_view_cached, _view_cached, rate_changes_of, _signals_cached, _benchmark_cached):
         cached.cache_clear()
 
 

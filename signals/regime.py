@@ -42,14 +42,14 @@ def load_raw(source) -> dict[str, pd.Series]:
 def indicator_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,
                     oracle: bool = False, *, fomc: pd.DataFrame, bank: pd.DataFrame,
                     view: pd.DataFrame | None = None,
-                    derived: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All indicators on IWM's trading days, and the as-of view they came from. `view` and
-    `derived` are the raw and derived series' as-of views (`indicators.raw_view`,
-    `indicators.derived_view`) when the caller already has them."""
+                    changes: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All indicators on IWM's trading days, and the as-of view they came from. `view` (the raw
+    and derived series' as-of views side by side, `indicators.macro_view`) and `changes`
+    (`indicators.labelled_changes`) are taken as given when the caller already has them: a sweep
+    of regime settings reuses them for every setting with the same data and windows."""
     days = iwm.index
-    view = pd.concat([ind.raw_view(raw, days, data_params) if view is None else view,
-                      ind.derived_view(raw, days, data_params, regime) if derived is None else derived], axis=1)
-    changes = ind.labelled_changes(raw, fomc)
+    view = ind.macro_view(raw, days, data_params, regime) if view is None else view
+    changes = ind.labelled_changes(raw, fomc) if changes is None else changes
     pol = ind.policy(changes, view, fomc, regime)
     cut_expected = ind.oracle_cut_expected(changes, days, regime) if oracle else pol["cut_priced"]
     frame = pd.concat([
@@ -207,11 +207,11 @@ def _since(first_cut, word: str = "since") -> str:
 
 def regime_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,
                  oracle: bool = False, reasons: bool = True, *, fomc: pd.DataFrame, bank: pd.DataFrame,
-                 view: pd.DataFrame | None = None, derived: pd.DataFrame | None = None) -> pd.DataFrame:
+                 view: pd.DataFrame | None = None, changes: pd.DataFrame | None = None) -> pd.DataFrame:
     """The daily signal frame: date index, `regime`, `reason`, flags, every indicator and the
-    as-of date of each input (`<ID>_obs`)."""
+    as-of date of each input (`<ID>_obs`); `view` and `changes` as `indicator_frame` takes them."""
     frame, view = indicator_frame(raw, iwm, vix, data_params, regime, oracle, fomc=fomc, bank=bank, view=view,
-                                  derived=derived)
+                                  changes=changes)
     called = classify(frame, regime, reasons)
     obs = view[[c for c in view.columns if c.endswith("_obs") and ":" not in c]]
     out = pd.concat([called, frame, obs], axis=1)

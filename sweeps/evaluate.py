@@ -11,6 +11,7 @@ buy-and-hold benchmark are cached per worker process by `fedcut.run`.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import resource
@@ -224,8 +225,7 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
                                    for r in runs],
                   "near_boundary": [0] * len(runs)}
     else:
-        inputs = prepared.broker_inputs
-        done = execute(tape_for(prepared.market, inputs, tickers), weights, ratios, settings_for(configs))
+        done = execute(_tape(prepared, tickers), weights, ratios, settings_for(configs))
         values, counts = done.value, done.counts
     rf = performance.daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
     mine = segment_block(values, days, rf, plan.segments)
@@ -243,6 +243,13 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
     return results
 
 
+@functools.lru_cache(maxsize=8)
+def _tape(prepared, tickers: tuple[str, ...]):
+    """The tape of `tickers` over the prepared data (`strategies.engine.tape_for`), built once per
+    worker: no configuration changes it, and a sweep of regime settings would build it 1,000 times."""
+    return tape_for(prepared.market, prepared.broker_inputs, tickers)
+
+
 _BENCHMARK: dict[tuple, dict[str, dict]] = {}  # per worker: (prepared, segments, execution) -> figures
 
 
@@ -257,8 +264,7 @@ def _benchmark_segments(prepared, configs: list[Config], rf: np.ndarray, plan: P
         if plan.engine == "backtrader":
             values = np.stack([benchmark(prepared, c, "IWM", "backtrader").to_numpy() for c in distinct])
         else:
-            tape = tape_for(prepared.market, prepared.broker_inputs, ("IWM",))
-            values = buy_and_hold(tape, 0, settings_for(distinct))
+            values = buy_and_hold(_tape(prepared, ("IWM",)), 0, settings_for(distinct))
         computed = dict(zip(missing, segment_block(values, prepared.market.days, rf, plan.segments)))
     out = [computed[key] if key in computed else _BENCHMARK[key] for key in keys]
     if len(_BENCHMARK) + len(computed) > BENCHMARK_CACHE:
