@@ -304,7 +304,7 @@ def _sharpe(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 def _excess_chunks(returns: np.ndarray, risk_free: np.ndarray | None, days: slice = slice(None)):
     """(first column, daily excess returns) of each CHUNK_CONFIGURATIONS columns of a T x N matrix
     over `days`, as a C-ordered configurations x days array, after checking the inputs are finite
-    and aligned. Chunks bound the memory (a 10,000-configuration matrix is 0.5 GB; each chunk
+    and aligned. Chunks bound the memory (a 10,000-configuration matrix is 0.5 GB in float64; each chunk
     13 MB) and read a transposed configurations x days matrix (`sweeps.evaluate.returns_matrix`)
     in its own order; C order makes every sum independent of the caller's memory layout."""
     returns = np.asarray(returns)
