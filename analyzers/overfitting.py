@@ -321,4 +321,3 @@ def _excess_chunks(returns: np.ndarray, risk_free: np.ndarray | None, days: slic
         if not np.isfinite(excess).all():
             raise DataError("overfitting: returns hold a missing (NaN) or infinite value")
         yield first, excess
-

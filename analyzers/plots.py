@@ -249,7 +249,7 @@ def hedge_figure(equity: pd.DataFrame, trades: pd.DataFrame, oracle: bool = Fals
     year_axis(top, eq.index[0], eq.index[-1])
     top.set_ylim(0, max(float(share.max()) * 1.15, 0.5))
     ticks = top.yaxis.get_major_locator().tick_values(*top.get_ylim())
-    decimals = next(d for d in (0, 1, 2, 3) if np.allclose(ticks, np.round(ticks, d)))  # as many as the ticks need
+    decimals = next((d for d in (0, 1, 2) if np.allclose(ticks, np.round(ticks, d))), 3)  # as many as the ticks need
     top.yaxis.set_major_formatter(_formatter(lambda v: f"{v:.{decimals}f}%"))
     top.set_ylabel("puts held, % of value")
     top.grid(alpha=0.3)

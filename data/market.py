@@ -279,4 +279,3 @@ def coverage(market: Market) -> dict[str, tuple[str, str] | None]:
         s = market.close[t].dropna()
         out[t] = (str(s.index[0].date()), str(s.index[-1].date())) if len(s) else None
     return out
-

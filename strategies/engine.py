@@ -167,7 +167,7 @@ _FACTORS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 def _factors(tape: Tape, on: bool, spread: float) -> tuple[np.ndarray, np.ndarray]:
     """`interest_factors` for the tape's days and cash rate, kept for the process: a sweep worker
     asks for the same few thousand factors for every configuration (a loop over days, ~10 ms)."""
-    key = (hash(tape.days.asi8.tobytes()), hash(tape.cash_rate.tobytes()), on, spread)
+    key = (tape.days.asi8.tobytes(), tape.cash_rate.tobytes(), on, spread)  # the bytes: no two tapes share a key
     if key not in _FACTORS:
         if len(_FACTORS) >= 16:
             _FACTORS.clear()

@@ -278,8 +278,7 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
         wf, cycles = walk_forward_table(spec, rows), cycle_table(spec, rows)
         loco = pd.DataFrame()
         if spec.validation.leave_one_cycle_out and any(r["status"] == "ok" for r in rows):
-            segments = [s for s in _segments(rows)]
-            loco = loco_table(spec, rows, baseline_segments(spec, data_dir, offline, segments))
+            loco = loco_table(spec, rows, baseline_segments(spec, data_dir, offline, _segments(rows)))
         for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
             if len(table):
                 with writing(out / name):
@@ -562,4 +561,3 @@ def _num(x) -> str:
 
 def _pct(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
-

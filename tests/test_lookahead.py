@@ -377,4 +377,3 @@ def test_oracle_runs_say_they_use_future_information(oracle_runs, tmp_path):
     report = (folder / "report.html").read_text()
     assert '<div class="oracle">ORACLE' in report and "future information" in report
     assert pd.read_csv(folder / "signals.csv")["reason"].str.startswith("[ORACLE] ").all()
-
