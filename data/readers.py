@@ -50,7 +50,7 @@ def read_price_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Da
     without prices is refused as partial, `data.fetch`, so a hole is never a holiday).
     """
     path = Path(path)
-    raw = _read_text_csv(path)
+    raw = _read_text_csv(path, numbers=())
     header = tuple(raw.columns)
     if header not in PRICE_SHAPES:
         raise DataError(f"{path}: unexpected columns {','.join(header)}; expected one of "
@@ -111,7 +111,7 @@ def read_fred_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Ser
     """A FRED `DATE,<ID>` file as a float Series named by the series id; missing values
     (`.`, empty, or an absent row) are simply not observations and are dropped."""
     path = Path(path)
-    raw = _read_text_csv(path)
+    raw = _read_text_csv(path, numbers=(".",))
     if len(raw.columns) != 2 or raw.columns[0].upper() not in ("DATE", "OBSERVATION_DATE"):
         raise DataError(f"{path}: unexpected columns {','.join(raw.columns)}; expected DATE,<SERIES_ID>")
     series_id = raw.columns[1]
@@ -177,7 +177,10 @@ def file_problem(path: Path) -> str | None:
     return "file not found"
 
 
-def _read_text_csv(path: Path) -> pd.DataFrame:
+def _read_text_csv(path: Path, numbers: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The file's cells as text; with `numbers` (the missing-value markers), every column but the
+    first as floats straight from pandas' C parser when each of its cells is a plain number, empty or
+    a marker, else as text for `_to_numeric` to read cell by cell and name the first bad one."""
     problem = file_problem(path)
     if problem:
         raise DataError(f"{path}: {problem}")
@@ -187,14 +190,31 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot read ({exc.__class__.__name__})") from None
     if not text.strip():
         raise DataError(f"{path}: empty file")
+    raw = _read_numbers(text, numbers) if numbers is not None else None
     try:
-        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        if raw is None:
+            raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"{path}: not a CSV file ({str(exc).splitlines()[0]})") from None
     raw.columns = [str(c).strip() for c in raw.columns]
     if len(raw) == 0:
         raise DataError(f"{path}: header only, no data rows")
     return raw
+
+
+def _read_numbers(text: str, missing: tuple[str, ...]) -> pd.DataFrame | None:
+    """The first column as text and the others as floats, or None when any cell of theirs is
+    neither a number nor empty (a short row's absent cells are empty, as on the text path) nor one
+    of `missing`: then `_to_numeric` reads the text cell by cell and names the first bad cell. The
+    C parser refuses every other cell and reads the same bits as `pd.to_numeric` (tests/test_data.py)."""
+    try:
+        names = list(pd.read_csv(io.StringIO(text), dtype=str, nrows=0).columns)
+        if len(names) < 2 or len(set(names)) != len(names):
+            return None
+        return pd.read_csv(io.StringIO(text), dtype={names[0]: str} | {n: "float64" for n in names[1:]},
+                           na_values={n: ["", *missing] for n in names[1:]}, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError, TypeError):
+        return None
 
 
 def _parse_dates(col: pd.Series, path: Path, today: pd.Timestamp | None, future_ok: bool = False) -> np.ndarray:
@@ -227,16 +247,25 @@ def _to_numeric(values: pd.DataFrame, path: Path, dates: np.ndarray, missing: tu
     ignored) is NaN, anything else that is no number an error naming the date and the value."""
     out = {}
     for col in values.columns:
-        raw = values[col].astype(str)
-        num = pd.to_numeric(raw, errors="coerce")  # reads numbers padded with spaces as they are
-        unread = num.isna()
-        text = raw[unread].str.strip()  # only what did not read: empty, a missing marker, or not a number
-        bad = (text != "") & ~text.isin(missing)
-        if bad.any():
-            i = int(np.flatnonzero(unread.to_numpy())[np.flatnonzero(bad.to_numpy())[0]])
-            raise DataError(f"{path}: {pd.Timestamp(dates[i]).date()}: {col} value {text[bad].iloc[0]!r} is not a number")
-        if np.isinf(num.to_numpy(dtype=float)).any():
-            i = int(np.flatnonzero(np.isinf(num.to_numpy(dtype=float)))[0])
+        if values[col].dtype == np.float64:  # read by `_read_numbers`: only infinity is left to refuse
+            num = values[col]
+        else:
+            num = _text_to_numbers(values[col], col, path, dates, missing)
+        if np.isinf(num.to_numpy()).any():
+            i = int(np.flatnonzero(np.isinf(num.to_numpy()))[0])
             raise DataError(f"{path}: {pd.Timestamp(dates[i]).date()}: {col} value is infinite")
-        out[col] = num.astype(float)
+        out[col] = num
     return pd.DataFrame(out, index=values.index)
+
+
+def _text_to_numbers(cells: pd.Series, col: str, path: Path, dates: np.ndarray, missing: tuple[str, ...]) -> pd.Series:
+    """One column of text as floats, cell by cell; the first cell that is no number an error."""
+    raw = cells.astype(str)
+    num = pd.to_numeric(raw, errors="coerce")  # reads numbers padded with spaces as they are
+    unread = num.isna()
+    text = raw[unread].str.strip()  # only what did not read: empty, a missing marker, or not a number
+    bad = (text != "") & ~text.isin(missing)
+    if bad.any():
+        i = int(np.flatnonzero(unread.to_numpy())[np.flatnonzero(bad.to_numpy())[0]])
+        raise DataError(f"{path}: {pd.Timestamp(dates[i]).date()}: {col} value {text[bad].iloc[0]!r} is not a number")
+    return num.astype(float)

@@ -74,6 +74,61 @@ def test_fred_missing_markers_and_absent_rows(tmp_path):
     assert s.name == "X" and s.to_dict() == {pd.Timestamp("2020-01-01"): 1.5, pd.Timestamp("2020-01-06"): 2.0}
 
 
+def _numbers_both_ways(path, missing):
+    """The file's value columns read by the C parser's fast path and cell by cell (the text path),
+    each as floats or as the DataError it raised."""
+    out = []
+    for numbers in (missing, None):
+        try:
+            raw = readers._read_text_csv(path, numbers=numbers)
+            dates = raw.iloc[:, 0].to_numpy()
+            frame = readers._to_numeric(raw.iloc[:, 1:], path, pd.to_datetime(dates, errors="coerce"), missing)
+            out.append({c: frame[c].to_numpy() for c in frame})
+        except DataError as exc:
+            out.append(str(exc))
+    return out
+
+
+def test_fast_numbers_are_the_cell_by_cell_numbers_bit_for_bit(shared_data):
+    """Every real file: the fast path reads it (no file falls back) and gives the same bits."""
+    files = [(f, ()) for f in sorted((shared_data / "prices").glob("*.csv"))]
+    files += [(f, (".",)) for f in sorted((shared_data / "macro").glob("*.csv"))]
+    assert len(files) > 40
+    for path, missing in files:
+        assert readers._read_numbers(path.read_text(), missing) is not None, path
+        fast, text = _numbers_both_ways(path, missing)
+        assert fast.keys() == text.keys(), path
+        for col in fast:
+            assert np.array_equal(fast[col].view(np.int64), text[col].view(np.int64)), (path, col)
+
+
+@pytest.mark.parametrize("cell", ["nan", "NaN", " ", " . ", "N/A", "1.5e", "0x10", "1_000", "inf", "1e400", " 2.5 ",
+                                  "+3", ".", "", '"4.5"'])
+def test_fast_numbers_agree_with_the_text_path_on_odd_cells(tmp_path, cell):
+    """A cell the C parser might read otherwise than the text path: the same value or the same error."""
+    for missing in ((), (".",)):
+        path = write(tmp_path, "X.csv", f"DATE,X\n2020-01-01,1.5\n2020-01-02,{cell}\n2020-01-03,2\n")
+        fast, text = _numbers_both_ways(path, missing)
+        if isinstance(text, str):
+            assert fast == text
+        else:
+            assert np.array_equal(fast["X"], text["X"], equal_nan=True)
+
+
+@pytest.mark.parametrize("text", ["DATE,X,Y\n2020-01-01,1,2\n2020-01-02,3\n2020-01-03,4,5\n",
+                                  "DATE,X,Y\n2020-01-01,1,2\n\n2020-01-02,,\n",
+                                  'DATE,X,Y\n2020-01-01,"1,5",2\n2020-01-02,,3\n'])
+def test_short_rows_blank_lines_and_quoted_commas_are_read_as_the_text_path_reads_them(tmp_path, text):
+    """A short row's absent cells are empty on both paths; a quoted comma is refused on both."""
+    path = write(tmp_path, "X.csv", text)
+    fast, slow = _numbers_both_ways(path, ())
+    if isinstance(slow, str):
+        assert fast == slow
+    else:
+        assert fast.keys() == slow.keys()
+        assert all(np.array_equal(fast[c], slow[c], equal_nan=True) for c in fast)
+
+
 def test_real_files_load_with_known_facts(source):
     iwm = source.prices("IWM")
     assert iwm.index[0] == pd.Timestamp("2000-05-26")
