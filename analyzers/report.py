@@ -37,7 +37,7 @@ from fedcut.analyzers.episodes import RUNUP_MONTHS, recession_label
 from fedcut.config import changed_parameters, flatten
 from fedcut.data.sources import DataSource
 from fedcut.errors import DataError
-from fedcut.files import Output, own_folder, remove_stale_temporaries, write_all, writing
+from fedcut.files import Helper, Output, own_folder, remove_stale_temporaries, write_all, writing
 from fedcut.params import iso_date
 from fedcut.signals.plot import MAX_CYCLES_SHOWN, preload
 from fedcut.strategies.baselines import LABELS
@@ -303,11 +303,12 @@ def _check_metrics(m, path: Path) -> None:
                            f"foresight.{side}.cycles.{cycle}.{key}")
 
 
-def render(run_dir: Path, source: DataSource, alongside: tuple[Output, ...] = ()) -> Path:
+def render(run_dir: Path, source: DataSource, helper: Helper | None = None) -> Path:
     """Write the report files into `run_dir` (replacing earlier ones) and return the path of report.html.
 
-    `alongside` are other files of the run folder to write meanwhile (a new run's signals.csv and
-    regimes picture): they are shared out over two processes with the pictures (`files.write_all`).
+    The pictures are drawn by a helper process (two, sharing them: `files.write_all`) while this
+    one computes the tables. `helper` is one started earlier with files of its own for `run_dir`
+    (a new run's signals.csv and regime picture, `fedcut.run.run_ahead`); without it one is started here.
     """
     run_dir = Path(run_dir)
     saved = load_run(run_dir)
@@ -315,11 +316,12 @@ def render(run_dir: Path, source: DataSource, alongside: tuple[Output, ...] = ()
     scratch = run_dir / f".report-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     try:
-        with writing(scratch / "plots"):
-            (scratch / "plots").mkdir(parents=True)
-        preload()
-        found = write_all([*_drawings(saved, scratch / "plots"), *alongside],
-                          meanwhile=lambda: _findings(saved, source, run_dir), meanwhile_cost=TABLES_COST)
+        with helper or Helper(_preloaded) as drawer:  # on a failure, waits for it before the scratch is removed
+            with writing(scratch / "plots"):
+                (scratch / "plots").mkdir(parents=True)
+            drawer.go(run_dir, draw_pictures, run_dir, scratch / "plots")
+            found = _findings(saved, source, run_dir)
+            drawer.join()
         for name, frame in (("claims.csv", found.claims), ("attribution.csv", _attribution_csv(found.attribution)),
                             ("tearsheet.csv", found.statistics.reset_index())):
             with writing(scratch / name):
@@ -336,9 +338,19 @@ def render(run_dir: Path, source: DataSource, alongside: tuple[Output, ...] = ()
     return run_dir / "report.html"
 
 
+def _preloaded() -> dict[str, bytes]:
+    """The helper's work ahead for a saved run: only the import of matplotlib."""
+    preload()
+    return {}
+
+
+def draw_pictures(run_dir: Path, folder: Path) -> None:
+    """Draw the report's pictures of the run saved in `run_dir` into `folder`, in two processes."""
+    write_all(_drawings(load_run(run_dir), folder))
+
+
 # Rough seconds of work per picture on an idle machine: they only share the pictures out evenly.
-DRAWING_COSTS = {"equity": 0.25, "underwater": 0.3, "rolling": 0.35, "holdings": 0.25, "cycles": 0.4, "hedge": 0.35}
-TABLES_COST = 0.35  # the claims, attribution, tear sheet and recession labels, computed meanwhile
+DRAWING_COSTS = {"equity": 0.22, "underwater": 0.28, "rolling": 0.21, "holdings": 0.18, "cycles": 0.32, "hedge": 0.23}
 
 
 def _drawings(saved: SavedRun, folder: Path) -> list[Output]:

@@ -132,7 +132,7 @@ def _run(argv: list[str]) -> int:
     from fedcut import config, report_text
     from fedcut.data.sources import offline_from_env
     from fedcut.files import check_can_create_in, check_new_folder
-    from fedcut.run import run, write_run
+    from fedcut.run import run, run_ahead, write_run
     args = _run_parser().parse_args(argv)
     offline = args.offline or offline_from_env()
     results = Path("results")
@@ -148,12 +148,14 @@ def _run(argv: list[str]) -> int:
     if args.strategy:
         extra["run.strategy"] = args.strategy
     cfg = config.load(args.config, args.sets, extra)
-    result = run(cfg, args.data_dir, offline, engine=args.engine)
-    if args.out is not None:
-        out = write_run(result, args.out)
-    else:  # the default name, with -2, -3, ... when a run of the same configuration is there
-        run_info = result.metrics["run"]
-        out = write_run(result, results / f"run-{run_info['start']}-{run_info['end']}-{cfg.digest()}", unique=True)
+    with run_ahead(cfg, args.data_dir, offline) as helper:  # files that need no result, made while it runs
+        result = run(cfg, args.data_dir, offline, engine=args.engine)
+        if args.out is not None:
+            out = write_run(result, args.out, helper=helper)
+        else:  # the default name, with -2, -3, ... when a run of the same configuration is there
+            run_info = result.metrics["run"]
+            out = write_run(result, results / f"run-{run_info['start']}-{run_info['end']}-{cfg.digest()}",
+                            unique=True, helper=helper)
     print(report_text.summary(result.metrics, result.episodes, config.changed_parameters(cfg.flat())))
     print(f"\nrun folder: {out}")
     return 0

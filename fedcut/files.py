@@ -5,7 +5,10 @@ Run folders, reports and sweep pages are built under temporary names that carry 
 process's id (`.<name>.partial-<pid>`, `.report-<pid>`, `.<name>.<pid>.tmp`) and renamed into
 place when complete. A process that is killed leaves its temporary behind; the next writer
 into the same folder removes those whose process no longer exists. `write_all` writes a set
-of files in two processes (there are two cores) and the same bytes as one process would.
+of files in two processes (there are two cores) and the same bytes as one process would. A
+`Helper` is a second process started before a long computation, to do meanwhile what needs none
+of its results (a run's: importing matplotlib, signals.csv, the regime picture) and then what it
+is sent (the report's pictures).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -138,39 +142,142 @@ def write_all(outputs: list[Output], meanwhile: Callable[[], T] | None = None, m
     (forking them is unsafe), everything is done here in turn; the files are the same bytes either way.
     """
     mine, theirs = _share_out(outputs, meanwhile_cost)
-    if not theirs or not hasattr(os, "fork") or threading.active_count() > 1:
+    if not theirs or not _can_fork():
         result = meanwhile() if meanwhile else None
         for output in outputs:
             _write_one(output)
         return result
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: write its share, report the first failure through the pipe, never return
-        os.close(read_end)
-        status, payload = 0, b""
-        try:
-            for output in theirs:
-                _write_one(output)
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
-            status, payload = 1, _pickled(exc)
-        with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(payload)
-        os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
-    os.close(write_end)
+    child = _Child(lambda: [_write_one(output) for output in theirs])
     try:
         result = meanwhile() if meanwhile else None
         for output in mine:
             _write_one(output)
     finally:
-        with os.fdopen(read_end, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(pid, 0)
-    if payload:
-        raise pickle.loads(payload)
-    if status != 0:
-        raise FedcutError(f"{theirs[0].path.parent}: the process writing {', '.join(o.path.name for o in theirs)} "
-                          f"ended with status {os.waitstatus_to_exitcode(status)}")
+        failure = child.join(f"{theirs[0].path.parent}: the process writing {', '.join(o.path.name for o in theirs)}")
+    if failure:
+        raise failure
     return result
+
+
+class Helper:
+    """A second process forked now, to work while this one computes.
+
+    It calls `ahead()` at once: work that needs nothing still to come (importing matplotlib, files
+    made from inputs already known), returning files as {path relative to a folder: bytes}. It then
+    waits for `go(folder, work, *args)`, writes those files into `folder` and calls `work(*args)`
+    (a module-level function: it is sent pickled; it may itself `write_all` in two processes).
+    `join()` waits for it and raises its failure here. Nothing reaches the disk before `go`, so
+    `close()` before it ends the helper at once; after it, `close()` waits for it, so no file is
+    written into a folder this process is removing. Without fork, or with other threads running,
+    `go` does it all here, in turn: the same bytes either way.
+    """
+
+    def __init__(self, ahead: Callable[[], dict[str, bytes]] | None = None, made_for: object = None):
+        self.made_for = made_for  # the inputs `ahead` used (a caller checks they are its own)
+        self._ahead, self._child, self._orders, self._sent = ahead, None, None, False
+        if _can_fork():
+            read_end, self._orders = os.pipe()
+            self._child = _Child(lambda: self._serve(read_end))
+            os.close(read_end)
+
+    def go(self, folder: Path, work: Callable[..., object], *args) -> None:
+        """Write the files made ahead into `folder`, then do `work(*args)` (in the helper, if forked)."""
+        self._sent = True
+        if self._child is None:
+            _write_files(Path(folder), self._ahead() if self._ahead else {})
+            work(*args)
+            return
+        with os.fdopen(self._orders, "wb") as pipe:
+            pipe.write(pickle.dumps((Path(folder), work, args)))
+        self._orders = None
+
+    def join(self) -> None:
+        """Wait for the helper; raise its failure here."""
+        failure = self._finish("the helper process")
+        if failure:
+            raise failure
+
+    def close(self) -> None:
+        """End the helper without its result: at once before `go`, else when it is done."""
+        if self._child is not None and not self._sent:
+            self._child.kill()
+        self._finish("the helper process")
+
+    def __enter__(self) -> "Helper":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _finish(self, what: str) -> BaseException | None:
+        if self._orders is not None:
+            os.close(self._orders)
+            self._orders = None
+        child, self._child = self._child, None
+        return child.join(what) if child is not None else None
+
+    def _serve(self, orders: int) -> None:
+        """The helper's life: the work ahead, then the order (none if this process gave up)."""
+        os.close(self._orders)  # the parent's end: the order's end of file must come when the parent closes it
+        try:
+            made, failed = (self._ahead() if self._ahead else {}), None
+        except Exception as exc:  # noqa: BLE001 - told when the order comes, never lost
+            made, failed = {}, exc
+        with os.fdopen(orders, "rb") as pipe:
+            order = pipe.read()
+        if not order:
+            return
+        folder, work, args = pickle.loads(order)
+        if failed is not None:
+            raise failed
+        _write_files(folder, made)
+        work(*args)
+
+
+def _write_files(folder: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        with writing(folder / name):
+            (folder / name).write_bytes(data)
+
+
+def _can_fork() -> bool:
+    """Whether a forked child is safe: fork exists and no other thread runs (forking threads is unsafe)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+class _Child:
+    """A forked child calling `work()`; its first failure comes back pickled through a pipe."""
+
+    def __init__(self, work: Callable[[], object]):
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns
+            os.close(read_end)
+            status, payload = 0, b""
+            try:
+                work()
+            except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+                status, payload = 1, _pickled(exc)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(payload)
+            os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
+        os.close(write_end)
+        self._report = read_end
+
+    def kill(self) -> None:
+        os.kill(self.pid, signal.SIGKILL)
+
+    def join(self, what: str) -> BaseException | None:
+        """Wait for the child; its failure (an exception to raise), or None. `what` names it in the
+        message when it ended without saying why (killed)."""
+        with os.fdopen(self._report, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        if payload:
+            return pickle.loads(payload)
+        if status != 0:
+            return FedcutError(f"{what} ended with status {os.waitstatus_to_exitcode(status)}")
+        return None
 
 
 def _write_one(output: Output) -> None:

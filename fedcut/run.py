@@ -14,6 +14,8 @@ import logging
 import math
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +33,10 @@ from fedcut.data.market import Market, build_market
 from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
 from fedcut.config import to_toml
 from fedcut.errors import ConfigError, DataError, FedcutError
-from fedcut.files import Output, check_new_folder, free_name, remove_stale_temporaries, writing
+from fedcut.files import Helper, check_new_folder, free_name, remove_stale_temporaries, writing
 from fedcut.params import ENGINES, Config, Section, resolve
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
-from fedcut.signals.plot import plot_regimes
+from fedcut.signals.plot import png_bytes, preload, regimes_figure
 from fedcut.signals.indicators import (
     BANK_ETFS, DERIVED_WINDOWS, bank_relative, derived_view, labelled_changes, raw_view,
 )
@@ -441,12 +443,27 @@ def _num(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def write_run(result: RunResult, out: Path, unique: bool = False) -> Path:
+@contextmanager
+def run_ahead(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> Iterator[Helper]:
+    """A helper process for `write_run(run(cfg, data_dir, offline), out, helper=...)`, started before
+    the run: while `run` computes, it imports matplotlib and makes the files that need only the
+    data and the signals (signals.csv, the regime picture; `_ahead_files`), so that only the
+    report's pictures are left when the run is done. A single run then takes about 0.5 s less."""
+    prepared = prepare(cfg, data_dir, offline)
+    sig = signals(prepared, cfg)  # run(cfg) finds these two in the caches: the same objects
+    with Helper(functools.partial(_ahead_files, prepared, sig, cfg.run.oracle), made_for=sig) as helper:
+        yield helper
+
+
+def write_run(result: RunResult, out: Path, unique: bool = False, helper: Helper | None = None) -> Path:
     """Write the run folder atomically: into a temporary sibling, renamed when complete; returns
     its path. With `unique`, a taken `out` becomes the first free `out-2`, `out-3`, ... (default
     names never collide); otherwise an existing `out` is refused. A failure names the file in the
-    folder's real location and leaves nothing behind."""
+    folder's real location and leaves nothing behind. `helper`: from `run_ahead` for this result
+    (one made for other signals is refused)."""
     out = Path(out)
+    if helper is not None and helper.made_for is not result.signals:
+        raise ValueError("write_run: the helper was started for another run's signals")
     if not unique:
         check_new_folder(out, "a run never overwrites another")
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
@@ -455,7 +472,7 @@ def write_run(result: RunResult, out: Path, unique: bool = False) -> Path:
         remove_stale_temporaries(out.parent)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        _write_files(result, tmp)
+        _write_files(result, tmp, helper)
         while True:
             final = free_name(out) if unique else out
             try:
@@ -477,47 +494,48 @@ def write_run(result: RunResult, out: Path, unique: bool = False) -> Path:
         raise
 
 
-def _write_files(result: RunResult, folder: Path) -> None:
+def _write_files(result: RunResult, folder: Path, helper: Helper | None) -> None:
     """Every file of a run folder, each write failure naming its file."""
-    with writing(folder / "config.toml"):
-        (folder / "config.toml").write_text(to_toml(result.config, header=_header(result)))
-    with writing(folder / "metrics.json"):
-        (folder / "metrics.json").write_text(json.dumps(result.metrics, indent=2, sort_keys=True, allow_nan=False) + "\n")
-    eq = result.equity.reset_index()
-    eq["date"] = eq["date"].dt.strftime("%Y-%m-%d")
-    with writing(folder / "equity.csv"):
-        eq.to_csv(folder / "equity.csv", index=False, float_format="%.10g")
-    tr = result.trades.copy()
-    tr["date"] = tr["date"].dt.strftime("%Y-%m-%d")
-    with writing(folder / "trades.csv"):
-        tr.to_csv(folder / "trades.csv", index=False, float_format="%.10g")
-    with writing(folder / "episodes.csv"):
-        result.episodes.to_csv(folder / "episodes.csv", index=False, float_format="%.10g")
-    if result.baselines is not None:
-        with writing(folder / "baselines.csv"):
-            result.baselines.to_csv(folder / "baselines.csv", index=False, float_format="%.10g")
-    rate = result.prepared.broker_inputs["cash_rate"].rename("cash_rate")  # the Sharpe ratios' risk-free rate
-    with writing(folder / "cash_rate.csv"):
-        rate.to_csv(folder / "cash_rate.csv", float_format="%.10g", date_format="%Y-%m-%d", index_label="date")
-    with writing(folder / "plots"):
-        (folder / "plots").mkdir()
-    # signals.csv and the regime picture are not read by the report: written beside its pictures, in two processes
-    render_report(folder, _source(result.data_dir, result.offline),
-                  alongside=(Output(folder / "signals.csv", 0.6, lambda: _signals_csv(result.signals, folder)),
-                             Output(folder / "plots" / "regimes.png", 0.3, lambda: _regimes_png(result, folder))))
+    if helper is None:
+        helper = Helper(functools.partial(_ahead_files, result.prepared, result.signals, result.config.run.oracle))
+    with helper:
+        with writing(folder / "config.toml"):
+            (folder / "config.toml").write_text(to_toml(result.config, header=_header(result)))
+        with writing(folder / "metrics.json"):
+            (folder / "metrics.json").write_text(json.dumps(result.metrics, indent=2, sort_keys=True, allow_nan=False) + "\n")
+        eq = result.equity.reset_index()
+        eq["date"] = eq["date"].dt.strftime("%Y-%m-%d")
+        with writing(folder / "equity.csv"):
+            eq.to_csv(folder / "equity.csv", index=False, float_format="%.10g")
+        tr = result.trades.copy()
+        tr["date"] = tr["date"].dt.strftime("%Y-%m-%d")
+        with writing(folder / "trades.csv"):
+            tr.to_csv(folder / "trades.csv", index=False, float_format="%.10g")
+        with writing(folder / "episodes.csv"):
+            result.episodes.to_csv(folder / "episodes.csv", index=False, float_format="%.10g")
+        if result.baselines is not None:
+            with writing(folder / "baselines.csv"):
+                result.baselines.to_csv(folder / "baselines.csv", index=False, float_format="%.10g")
+        rate = result.prepared.broker_inputs["cash_rate"].rename("cash_rate")  # the Sharpe ratios' risk-free rate
+        with writing(folder / "cash_rate.csv"):
+            rate.to_csv(folder / "cash_rate.csv", float_format="%.10g", date_format="%Y-%m-%d", index_label="date")
+        with writing(folder / "plots"):
+            (folder / "plots").mkdir()
+        render_report(folder, _source(result.data_dir, result.offline), helper)
 
 
-def _signals_csv(signals: pd.DataFrame, folder: Path) -> None:
-    sig = signals.copy()
-    sig.index = sig.index.strftime("%Y-%m-%d")
-    sig.index.name = "date"
-    sig.to_csv(folder / "signals.csv", float_format="%.10g", date_format="%Y-%m-%d")
-
-
-def _regimes_png(result: RunResult, folder: Path) -> None:
-    m = result.prepared.market
-    plot_regimes(result.signals, m.close["IWM"], [d for d in result.prepared.first_cuts if d >= m.days[0]],
-                 folder / "plots" / "regimes.png", title_suffix=" (oracle)" if result.config.run.oracle else "")
+def _ahead_files(prepared: Prepared, sig: pd.DataFrame, oracle: bool) -> dict[str, bytes]:
+    """The files of a run folder made from the data and the signals alone (the helper makes them
+    while the run computes): signals.csv and the regime picture; matplotlib is imported first."""
+    preload()
+    table = sig.copy()
+    table.index = table.index.strftime("%Y-%m-%d")
+    table.index.name = "date"
+    m = prepared.market
+    picture = regimes_figure(sig, m.close["IWM"], [d for d in prepared.first_cuts if d >= m.days[0]],
+                             title_suffix=" (oracle)" if oracle else "")
+    return {"signals.csv": table.to_csv(float_format="%.10g", date_format="%Y-%m-%d").encode(),
+            "plots/regimes.png": png_bytes(picture)}
 
 
 def _header(result: RunResult) -> str:

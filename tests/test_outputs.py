@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,64 @@ except ChildProcessError:
     assert result == "tables" and len(list(tmp_path.iterdir())) == 4
     assert len(writers) == 2 and parent in writers  # this process and one child, each a share
     assert left.strip() == "no child left"  # waited for: nothing left running
+
+
+HELPER = """
+import os, sys, threading, time
+from pathlib import Path
+from fedcut.files import Helper
+out = Path(sys.argv[1])
+def ahead():
+    time.sleep(float(os.environ.get("AHEAD_SLEEP", "0")))
+    if os.environ.get("AHEAD_FAILS"):
+        raise ValueError("ahead failed")
+    return {"ahead.txt": str(os.getpid()).encode()}
+def work(name, pause):
+    time.sleep(pause)
+    (out / name).write_text(str(os.getpid()))
+"""
+
+
+def _helper(tmp_path, body, **env):
+    done = subprocess.run([sys.executable, "-c", HELPER + body + "\nprint(os.getpid())\ntry:\n    os.waitpid(-1, os.WNOHANG)\n"
+                           "except ChildProcessError:\n    print('no child left')\n", str(tmp_path)],
+                          capture_output=True, text=True, env=os.environ | env, timeout=60)
+    return done
+
+
+def test_helper_works_ahead_then_writes_its_files_and_does_the_order_in_another_process(tmp_path):
+    done = _helper(tmp_path, "h = Helper(ahead)\nh.go(out, work, 'order.txt', 0.0)\nh.join()")
+    parent, left = done.stdout.split(maxsplit=1)
+    assert done.returncode == 0 and left.strip() == "no child left"
+    helper = (tmp_path / "ahead.txt").read_text()
+    assert helper != parent and (tmp_path / "order.txt").read_text() == helper
+
+
+def test_helper_failure_ahead_is_raised_here_when_the_order_is_given(tmp_path):
+    done = _helper(tmp_path, "h = Helper(ahead)\nh.go(out, work, 'order.txt', 0.0)\nh.join()", AHEAD_FAILS="1")
+    assert done.returncode == 1 and done.stderr.strip().endswith("ValueError: ahead failed")
+    assert not list(tmp_path.iterdir())  # neither its files nor the order
+
+
+def test_helper_closed_before_the_order_ends_at_once_and_writes_nothing(tmp_path):
+    start = time.monotonic()
+    done = _helper(tmp_path, "with Helper(ahead):\n    pass", AHEAD_SLEEP="30")
+    assert done.returncode == 0 and done.stdout.split()[1:] == ["no", "child", "left"]
+    assert time.monotonic() - start < 20 and not list(tmp_path.iterdir())
+
+
+def test_helper_closed_after_the_order_waits_so_nothing_lands_later(tmp_path):
+    done = _helper(tmp_path, "h = Helper(ahead)\nh.go(out, work, 'order.txt', 1.0)\nh.close()\n"
+                             "print(sorted(p.name for p in out.iterdir()))")
+    assert done.returncode == 0 and "['ahead.txt', 'order.txt']" in done.stdout
+
+
+def test_helper_with_other_threads_running_does_everything_here(tmp_path):
+    done = _helper(tmp_path, "stop = threading.Event()\nt = threading.Thread(target=stop.wait)\nt.start()\n"
+                             "h = Helper(ahead)\nh.go(out, work, 'order.txt', 0.0)\nh.join()\nstop.set()\nt.join()")
+    parent = done.stdout.split()[0]
+    assert done.returncode == 0 and (tmp_path / "ahead.txt").read_text() == parent
+    assert (tmp_path / "order.txt").read_text() == parent
 
 
 def test_write_all_raises_the_childs_failure_as_one_line_naming_the_file(tmp_path):

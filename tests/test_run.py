@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -451,11 +453,14 @@ def test_cli_failed_run_leaves_no_folder(shared_data, tmp_path, capsys):
     assert not out.exists() and _no_partials(tmp_path)
 
 
+@pytest.mark.parametrize("where", ["fedcut.run.regimes_figure",  # in the helper, ahead of the run
+                                   "fedcut.analyzers.plots.plot_cycles",  # in the helper or its second process
+                                   "fedcut.analyzers.report._findings"])  # here, while the helper draws
 @pytest.mark.parametrize("error", [FedcutError("plot failed"), OSError("disk full")])
-def test_a_failure_while_writing_removes_the_partial_folder(shared_data, tmp_path, monkeypatch, capsys, error):
+def test_a_failure_while_writing_removes_the_partial_folder(shared_data, tmp_path, monkeypatch, capsys, error, where):
     def boom(*args, **kwargs):
         raise error
-    monkeypatch.setattr("fedcut.run.plot_regimes", boom)
+    monkeypatch.setattr(where, boom)
     out = tmp_path / "x"
     if isinstance(error, FedcutError):
         assert _cli(shared_data, out, *SHORT) == 2
@@ -465,6 +470,20 @@ def test_a_failure_while_writing_removes_the_partial_folder(shared_data, tmp_pat
         err = capsys.readouterr().err
         assert "disk full" in err and err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists() and _no_partials(tmp_path)
+    assert not _children(), "a helper process was left running"
+
+
+def _children() -> list[int]:
+    """This process's live children (Linux), zombies not counted."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
 
 
 def test_cli_success_prints_summary_and_folder(shared_data, tmp_path, capsys):
