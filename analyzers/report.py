@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,12 +304,14 @@ def _check_metrics(m, path: Path) -> None:
                            f"foresight.{side}.cycles.{cycle}.{key}")
 
 
-def render(run_dir: Path, source: DataSource, helper: Helper | None = None) -> Path:
+def render(run_dir: Path, source: DataSource, helper: Helper | None = None,
+           meanwhile: Callable[[], object] | None = None) -> Path:
     """Write the report files into `run_dir` (replacing earlier ones) and return the path of report.html.
 
     The pictures are drawn by a helper process (two, sharing them: `files.write_all`) while this
-    one computes the tables. `helper` is one started earlier with files of its own for `run_dir`
-    (a new run's signals.csv and regime picture, `fedcut.run.run_ahead`); without it one is started here.
+    one computes the tables and calls `meanwhile` (the caller's other work, e.g. a new run's
+    signals.csv). `helper` is one started earlier with files of its own for `run_dir` (a new run's
+    regime picture, `fedcut.run.run_ahead`); without it one is started here.
     """
     run_dir = Path(run_dir)
     saved = load_run(run_dir)
@@ -320,6 +323,8 @@ def render(run_dir: Path, source: DataSource, helper: Helper | None = None) -> P
             with writing(scratch / "plots"):
                 (scratch / "plots").mkdir(parents=True)
             drawer.go(run_dir, draw_pictures, run_dir, scratch / "plots")
+            if meanwhile is not None:
+                meanwhile()
             found = _findings(saved, source, run_dir)
             drawer.join()
         for name, frame in (("claims.csv", found.claims), ("attribution.csv", _attribution_csv(found.attribution)),

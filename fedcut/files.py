@@ -162,29 +162,51 @@ def write_all(outputs: list[Output], meanwhile: Callable[[], T] | None = None, m
 class Helper:
     """A second process forked now, to work while this one computes.
 
-    It calls `ahead()` at once: work that needs nothing still to come (importing matplotlib, files
-    made from inputs already known), returning files as {path relative to a folder: bytes}. It then
-    waits for `go(folder, work, *args)`, writes those files into `folder` and calls `work(*args)`
-    (a module-level function: it is sent pickled; it may itself `write_all` in two processes).
+    It calls `first()`, if given, and sends its result back (`first_result()` here, e.g. data it
+    read while this process loaded something else; it must pickle); then `ahead(result)` (or
+    `ahead()`): work that needs nothing still to come (importing matplotlib, files made from inputs
+    already known), returning files as {path relative to a folder: bytes}. It then waits for
+    `go(folder, work, *args)`, writes those files into `folder` and calls `work(*args)` (a
+    module-level function: it is sent pickled; it may itself `write_all` in two processes).
     `join()` waits for it and raises its failure here. Nothing reaches the disk before `go`, so
     `close()` before it ends the helper at once; after it, `close()` waits for it, so no file is
     written into a folder this process is removing. Without fork, or with other threads running,
-    `go` does it all here, in turn: the same bytes either way.
+    everything is done here when asked for, in turn: the same results and bytes either way.
     """
 
-    def __init__(self, ahead: Callable[[], dict[str, bytes]] | None = None, made_for: object = None):
-        self.made_for = made_for  # the inputs `ahead` used (a caller checks they are its own)
-        self._ahead, self._child, self._orders, self._sent = ahead, None, None, False
+    def __init__(self, ahead: Callable[..., dict[str, bytes]] | None = None, first: Callable[[], object] | None = None):
+        self.made_for: object = None  # what `ahead` used, for a caller to check it is its own
+        self._ahead, self._first, self._child, self._orders, self._replies = ahead, first, None, None, None
+        self._sent, self._value = False, _NOTHING
         if _can_fork():
-            read_end, self._orders = os.pipe()
-            self._child = _Child(lambda: self._serve(read_end))
-            os.close(read_end)
+            orders, self._orders = os.pipe()
+            self._replies, replies = os.pipe()
+            self._child = _Child(lambda: self._serve(orders, replies))
+            os.close(orders)
+            os.close(replies)
+
+    def first_result(self):
+        """What `first()` returned (in the helper, if forked); its failure is raised here."""
+        if self._value is _NOTHING:
+            if self._child is None:
+                self._value = self._first()
+            else:
+                with os.fdopen(self._replies, "rb") as pipe:
+                    reply = pipe.read()
+                self._replies = None
+                if not reply:  # it ended without a word: its report says why
+                    self.join()
+                    raise FedcutError("the helper process ended without sending its result")
+                ok, self._value = pickle.loads(reply)
+                if not ok:
+                    raise self._value
+        return self._value
 
     def go(self, folder: Path, work: Callable[..., object], *args) -> None:
         """Write the files made ahead into `folder`, then do `work(*args)` (in the helper, if forked)."""
         self._sent = True
         if self._child is None:
-            _write_files(Path(folder), self._ahead() if self._ahead else {})
+            _write_files(Path(folder), self._made())
             work(*args)
             return
         with os.fdopen(self._orders, "wb") as pipe:
@@ -209,18 +231,38 @@ class Helper:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _made(self) -> dict[str, bytes]:
+        if self._ahead is None:
+            return {}
+        return self._ahead(self.first_result()) if self._first else self._ahead()
+
     def _finish(self, what: str) -> BaseException | None:
-        if self._orders is not None:
-            os.close(self._orders)
-            self._orders = None
+        for end in (self._orders, self._replies):
+            if end is not None:
+                os.close(end)
+        self._orders = self._replies = None
         child, self._child = self._child, None
         return child.join(what) if child is not None else None
 
-    def _serve(self, orders: int) -> None:
-        """The helper's life: the work ahead, then the order (none if this process gave up)."""
-        os.close(self._orders)  # the parent's end: the order's end of file must come when the parent closes it
+    def _serve(self, orders: int, replies: int) -> None:
+        """The helper's life: `first` (its result sent back), the work ahead, then the order (none if
+        this process gave up)."""
+        os.close(self._orders)  # this process's ends: each end of file must come when the other side closes
+        os.close(self._replies)
+        if self._first is not None:
+            try:
+                reply = (True, self._first())
+            except Exception as exc:  # noqa: BLE001 - raised by first_result in the other process
+                reply = (False, exc)
+            with os.fdopen(replies, "wb") as pipe:
+                pipe.write(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
+            if not reply[0]:
+                return
+            self._value = reply[1]
+        else:
+            os.close(replies)
         try:
-            made, failed = (self._ahead() if self._ahead else {}), None
+            made, failed = self._made(), None
         except Exception as exc:  # noqa: BLE001 - told when the order comes, never lost
             made, failed = {}, exc
         with os.fdopen(orders, "rb") as pipe:
@@ -232,6 +274,9 @@ class Helper:
             raise failed
         _write_files(folder, made)
         work(*args)
+
+
+_NOTHING = object()
 
 
 def _write_files(folder: Path, files: dict[str, bytes]) -> None:

@@ -109,6 +109,25 @@ def test_helper_closed_after_the_order_waits_so_nothing_lands_later(tmp_path):
     assert done.returncode == 0 and "['ahead.txt', 'order.txt']" in done.stdout
 
 
+def test_helper_first_result_comes_back_and_is_handed_to_the_work_ahead(tmp_path):
+    body = ("def made(value):\n    return {'ahead.txt': f'{value} {os.getpid()}'.encode()}\n"
+            "with Helper(made, first=lambda: os.getpid()) as h:\n    print(h.first_result())\n"
+            "    h.go(out, work, 'order.txt', 0.0)\n    h.join()")
+    done = _helper(tmp_path, body)
+    helper, parent = done.stdout.split()[:2]
+    assert done.returncode == 0 and helper != parent
+    assert (tmp_path / "ahead.txt").read_text() == f"{helper} {helper}"  # computed there, handed on there
+
+
+def test_helper_failure_first_is_raised_here_and_leaves_no_process(tmp_path):
+    body = ("def bad():\n    raise LookupError('no data')\n"
+            "with Helper(ahead, first=bad) as h:\n    try:\n        h.first_result()\n"
+            "    except LookupError as exc:\n        print('raised:', exc)")
+    done = _helper(tmp_path, body)
+    assert done.returncode == 0 and done.stdout.startswith("raised: no data") and "no child left" in done.stdout
+    assert not list(tmp_path.iterdir())
+
+
 def test_helper_with_other_threads_running_does_everything_here(tmp_path):
     done = _helper(tmp_path, "stop = threading.Event()\nt = threading.Thread(target=stop.wait)\nt.start()\n"
                              "h = Helper(ahead)\nh.go(out, work, 'order.txt', 0.0)\nh.join()\nstop.set()\nt.join()")

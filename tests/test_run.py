@@ -415,6 +415,51 @@ def test_the_backtrader_engine_writes_the_same_run_folder_as_the_array_engine(sh
         assert (tmp_path / "reference" / name).read_bytes() == (tmp_path / "fast" / name).read_bytes(), name
 
 
+def test_a_run_writes_the_same_bytes_with_its_helper_ahead_at_write_time_or_in_one_process(shared_data, tmp_path):
+    """The command line's run (the data read and the regime picture drawn by a helper process started
+    before the run, `run_ahead`), `write_run` without one (a helper started when writing) and the
+    same with another thread running (no fork: everything in this process): the same bytes in every
+    file, pictures included."""
+    import threading
+
+    from fedcut.files import Helper
+    from fedcut.params import resolve
+    from fedcut.run import run, write_run
+
+    assert _cli(shared_data, tmp_path / "cli", *SHORT) == 0
+    result = run(resolve({"run.start": SHORT[1], "run.end": SHORT[3]}), str(shared_data), True)
+    write_run(result, tmp_path / "later")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert Helper()._child is None  # with a thread running, nothing is forked
+        write_run(result, tmp_path / "here")
+    finally:
+        stop.set()
+        thread.join()
+    names = sorted(str(f.relative_to(tmp_path / "cli")) for f in (tmp_path / "cli").rglob("*") if f.is_file())
+    assert "plots/regimes.png" in names and "signals.csv" in names and len(names) >= 18
+    for other in ("later", "here"):
+        assert sorted(str(f.relative_to(tmp_path / other)) for f in (tmp_path / other).rglob("*") if f.is_file()) == names
+        for name in names:
+            assert (tmp_path / other / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), (other, name)
+    assert not _children()
+
+
+def test_write_run_refuses_a_helper_made_for_other_signals(shared_data, tmp_path):
+    from fedcut.files import Helper
+    from fedcut.params import resolve
+    from fedcut.run import run, write_run
+
+    result = run(resolve({"run.start": SHORT[1], "run.end": SHORT[3]}), str(shared_data), True)
+    with Helper() as helper:
+        helper.made_for = result.signals.copy()
+        with pytest.raises(ValueError, match="another run's signals"):
+            write_run(result, tmp_path / "x", helper=helper)
+    assert not (tmp_path / "x").exists() and not _children()
+
+
 def _no_partials(folder):
     return not [p for p in folder.iterdir() if ".partial-" in p.name]
 
@@ -449,8 +494,9 @@ def test_cli_refuses_an_existing_out_folder_and_leaves_it_alone(shared_data, tmp
 def test_cli_failed_run_leaves_no_folder(shared_data, tmp_path, capsys):
     out = tmp_path / "x"
     assert _cli(shared_data, out, "--start", "2019-01-02", "--end", "2099-12-31") == 2  # beyond the data
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
-    assert not out.exists() and _no_partials(tmp_path)
+    err = capsys.readouterr().err.strip().splitlines()  # found by the helper reading the data: told here
+    assert len(err) == 1 and "2099-12-31" in err[0]
+    assert not out.exists() and _no_partials(tmp_path) and not _children()
 
 
 @pytest.mark.parametrize("where", ["fedcut.run.regimes_figure",  # in the helper, ahead of the run

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from fedcut.data.market import Market
 from fedcut.params import defaults, resolve
-from fedcut.run import Prepared
+from fedcut.run import Prepared, run
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
 from fedcut.strategies.fedcut_strategy import run_cerebro
@@ -400,6 +400,19 @@ def test_the_compiled_scale_in_equals_the_numpy_loop(seed):
     kernel.scale_in(want, steps, compiled)
     getattr(kernel.scale_in, "py_func", kernel.scale_in)(want, steps, plain)
     assert np.array_equal(compiled, numpy_loop, equal_nan=True) and np.array_equal(plain, numpy_loop, equal_nan=True)
+
+
+def test_the_kernels_warm_up_compiles_nothing_a_run_does_not_use(shared_data):
+    """`kernel.warm_up` (a single run's, while a helper reads the data) calls `scale_in` with the
+    types a run calls it with: a run afterwards adds no compiled version of it."""
+    from fedcut.strategies import kernel
+
+    if not kernel.NUMBA:
+        pytest.skip("numba is not installed")
+    kernel.warm_up()
+    warmed = list(kernel.scale_in.signatures)
+    run(resolve({"run.start": "2019-01-02", "run.end": "2019-12-31"}), str(shared_data), True)
+    assert len(warmed) == 1 and list(kernel.scale_in.signatures) == warmed
 
 
 @settings(max_examples=30, deadline=None)
