@@ -294,6 +294,8 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if inputs is not None:
+        if inputs.made_for != _ahead_key(cfg, data_dir, offline):
+            raise ValueError("run: the inputs were read for another configuration, data directory or offline setting")
         prepared, sig = inputs.prepared, inputs.signals
     else:
         prepared = prepare(cfg, data_dir, offline)
@@ -469,6 +471,11 @@ class Ahead:
     signals: pd.DataFrame
     other_signals: pd.DataFrame
     helper: Helper
+    made_for: tuple  # `_ahead_key` of the run these are for: `run` refuses them for another
+
+
+def _ahead_key(cfg: Config, data_dir: str | None, offline: bool | None) -> tuple:
+    return cfg.digest(), str(data_dir) if data_dir else None, offline
 
 
 @contextmanager
@@ -486,7 +493,7 @@ def run_ahead(cfg: Config, data_dir: str | None = None, offline: bool | None = N
         kernel.warm_up()
         prepared, sig, other = helper.first_result()
         helper.made_for = sig
-        yield Ahead(prepared, sig, other, helper)
+        yield Ahead(prepared, sig, other, helper, _ahead_key(cfg, data_dir, offline))
 
 
 def _inputs(cfg: Config, data_dir: str | None, offline: bool | None) -> tuple[Prepared, pd.DataFrame, pd.DataFrame]:

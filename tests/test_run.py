@@ -447,6 +447,20 @@ def test_a_run_writes_the_same_bytes_with_its_helper_ahead_at_write_time_or_in_o
     assert not _children()
 
 
+def test_run_refuses_inputs_read_for_another_configuration(shared_data):
+    from fedcut.params import resolve
+    from fedcut.run import run, run_ahead
+
+    cfg = resolve({"run.start": SHORT[1], "run.end": SHORT[3]})
+    with run_ahead(cfg, str(shared_data), True) as ahead:
+        for other, data_dir, offline in ((cfg.with_overrides({"hedge.moneyness": 0.8}), str(shared_data), True),
+                                         (cfg, None, True), (cfg, str(shared_data), False)):
+            with pytest.raises(ValueError, match="another configuration"):
+                run(other, data_dir, offline, inputs=ahead)
+        assert run(cfg, str(shared_data), True, inputs=ahead).signals is ahead.signals
+    assert not _children()
+
+
 def test_write_run_refuses_a_helper_made_for_other_signals(shared_data, tmp_path):
     from fedcut.files import Helper
     from fedcut.params import resolve
