@@ -565,8 +565,9 @@ def _write_files(result: RunResult, folder: Path, helper: Helper | None) -> None
             with writing(folder / "baselines.csv"):
                 result.baselines.to_csv(folder / "baselines.csv", index=False, float_format="%.10g")
         rate = result.prepared.broker_inputs["cash_rate"].rename("cash_rate")  # the Sharpe ratios' risk-free rate
+        rate.index = rate.index.strftime("%Y-%m-%d")  # as text first: with date_format, to_csv takes 3 times as long
         with writing(folder / "cash_rate.csv"):
-            rate.to_csv(folder / "cash_rate.csv", float_format="%.10g", date_format="%Y-%m-%d", index_label="date")
+            rate.to_csv(folder / "cash_rate.csv", float_format="%.10g", index_label="date")
         with writing(folder / "plots"):
             (folder / "plots").mkdir()
         render_report(folder, _source(result.data_dir, result.offline), helper,
