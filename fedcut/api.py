@@ -187,6 +187,8 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
     from fedcut.sweeps.runner import default_folder, run_sweep
     from fedcut.sweeps.spec import load_spec
 
+    if engine not in ENGINES:  # named as this function's option, not as the command's --engine
+        raise ConfigError(f"fedcut.sweep: engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     spec = load_spec(spec_path, train_end=train_end, top=top)
     folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=workers, resume=resume,
                        executor=executor, scheduler=scheduler, data_dir=str(data_dir) if data_dir else None,

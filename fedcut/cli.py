@@ -41,13 +41,18 @@ def _examples(command: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[command])
 
 
+def _data_options(p: argparse.ArgumentParser) -> None:
+    """`--data-dir` and `--offline`, the same in every command that reads data."""
+    p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
+    p.add_argument("--offline", action="store_true", help="never download")
+
+
 def _data_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=_prog("data"), description="Inspect or refresh the data.",
                                 epilog=_examples("data"), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("action", choices=("status", "fetch"))
     p.add_argument("series", nargs="*", help="with fetch: only these tickers / FRED ids")
-    p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
-    p.add_argument("--offline", action="store_true", help="never download")
+    _data_options(p)
     return p
 
 
@@ -56,8 +61,7 @@ def _report_parser() -> argparse.ArgumentParser:
                                 description="Re-render report.html, plots, claims and attribution of a saved run.",
                                 epilog=_examples("report"), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", type=Path)
-    p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
-    p.add_argument("--offline", action="store_true", help="never download")
+    _data_options(p)
     return p
 
 
@@ -76,8 +80,7 @@ def _sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, help="full runs with report of the best N configurations (overrides the spec)")
     p.add_argument("--executor", default="local", help="local (processes here) or dask")
     p.add_argument("--scheduler", help="with --executor dask: the scheduler address, e.g. tcp://host:8786")
-    p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
-    p.add_argument("--offline", action="store_true", help="never download")
+    _data_options(p)
     p.add_argument("--engine", choices=ENGINES, default="fast",
                    help="fast (default): the array engine, blocks of configurations at once, audited in "
                         "backtrader; backtrader: every configuration in the reference engine (no audit needed)")
@@ -118,10 +121,9 @@ def _run_parser() -> argparse.ArgumentParser:
                         "static_mix, credit_rule, trend_200d, vix_rule); every run also runs the others")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override one parameter, e.g. --set hedge.moneyness=0.85 (repeatable)")
-    p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
     p.add_argument("--out", type=Path, help="write the run folder exactly here (must not exist; "
                                             "default results/run-<first day>-<last day>-<config hash>[-N])")
-    p.add_argument("--offline", action="store_true", help="never download")
+    _data_options(p)
     p.add_argument("--engine", choices=ENGINES, default="fast",
                    help="fast (default): the array engine; backtrader: the reference engine, the same "
                         "numbers (tests/test_engine.py), several times slower")
@@ -174,8 +176,7 @@ def _now_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML file of parameters (as for run; run.end is ignored)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override one parameter (repeatable)")
-    p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
-    p.add_argument("--offline", action="store_true", help="never download")
+    _data_options(p)
     return p
 
 

@@ -153,6 +153,13 @@ def test_bad_options_are_one_line_config_errors(kwargs, message):
     assert f"`{message}`" in documented
 
 
+def test_sweep_refuses_an_unknown_engine_before_reading_the_spec(tmp_path):
+    message = "fedcut.sweep: engine must be one of fast, backtrader, got 'numba'"
+    with pytest.raises(ConfigError) as caught:
+        fedcut.sweep(tmp_path / "absent.toml", engine="numba")  # the engine is told first, not the missing file
+    assert str(caught.value) == message and f"`{message}`" in (ROOT / "docs" / "bad_inputs.md").read_text()
+
+
 def test_sweep_returns_the_ranked_summary_in_results_under_the_current_directory(shared_data, tmp_path,
                                                                                     monkeypatch):
     spec = tmp_path / "spec.toml"
