@@ -16,7 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fedcut import run as runmod  # noqa: E402
 from fedcut.params import resolve  # noqa: E402
-from fedcut.strategies.targets import target_weights  # noqa: E402
 
 
 def once(cfg, engine: str) -> dict[str, float]:
@@ -26,10 +25,7 @@ def once(cfg, engine: str) -> dict[str, float]:
     t1 = time.perf_counter()
     sig = runmod.signals(prepared, cfg)
     t2 = time.perf_counter()
-    available = prepared.market.close[list(prepared.tickers)].notna()
-    targets = target_weights(sig, available, cfg.strategy, cfg.hedge)
-    runmod.execute_strategy(prepared, cfg, prepared.tickers, targets[[f"w_{t}" for t in prepared.tickers]].to_numpy(),
-                            targets["hedge_ratio"].to_numpy(), engine)
+    runmod.execute_strategy(prepared, cfg, *runmod.strategy_plan("fedcut", prepared, cfg, sig), engine)
     t3 = time.perf_counter()
     runmod.benchmark(prepared, cfg, "IWM", engine)
     runmod.benchmark(prepared, cfg, "SPY", engine)
