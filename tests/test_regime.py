@@ -11,7 +11,7 @@ from fedcut.data.asof import known_dates
 from fedcut.data.catalog import MACRO, REGIME_SERIES
 from fedcut.data.cuts import easing_cycles, rate_changes, target_series
 from fedcut.data.market import build_market
-from fedcut.params import defaults
+from fedcut.params import defaults, resolve
 from fedcut.signals.indicators import BANK_ETFS, bank_relative
 from fedcut.signals.regime import REGIMES, classify, indicator_frame, load_raw, regime_frame
 
@@ -503,3 +503,18 @@ def test_plot_writes_a_png(real, oracle_sig, tmp_path):
         assert path.stat().st_size > 10_000
         image = mpimg.imread(path)
         assert image.ndim == 3 and image.shape[1] > 1.8 * image.shape[0] > 600
+
+
+def test_the_state_machine_picture_states_the_thresholds_the_rules_use():
+    """signals.diagram reads its labels' thresholds from the regime parameters: changed ones show."""
+    from fedcut.signals.diagram import edges
+
+    changed = resolve({"regime.vix_crisis": 45.0, "regime.bank_stress_drop": 0.2, "regime.ted_crisis": 2.0,
+                       "regime.iwm_damage_drawdown": -0.3, "regime.capitulation_damage": 0.35,
+                       "regime.capitulation_vix_peak": 30.0, "regime.capitulation_rebound": 0.15}).regime
+    text = " ".join(label for _, _, label, _, _ in edges(changed))
+    for shown in ("VIX >= 45", "banks vs SPY -20%", "TED >= 2", "IWM -30%", "damage (-35%", "spike >= 30",
+                  "IWM +15% off"):
+        assert shown in text, shown
+    default = " ".join(label for _, _, label, _, _ in edges(resolve({}).regime))
+    assert "VIX >= 40" in default and "VIX >= 45" not in default
