@@ -153,11 +153,11 @@ def _run(argv: list[str]) -> int:
     with run_ahead(cfg, args.data_dir, offline) as ahead:  # data read, and files made, by a helper meanwhile
         result = run(cfg, args.data_dir, offline, engine=args.engine, inputs=ahead)
         if args.out is not None:
-            out = write_run(result, args.out, helper=ahead.helper)
+            out = write_run(result, args.out, ahead=ahead)
         else:  # the default name, with -2, -3, ... when a run of the same configuration is there
             run_info = result.metrics["run"]
             out = write_run(result, results / f"run-{run_info['start']}-{run_info['end']}-{cfg.digest()}",
-                            unique=True, helper=ahead.helper)
+                            unique=True, ahead=ahead)
     print(report_text.summary(result.metrics, result.episodes, config.changed_parameters(cfg.flat())))
     print(f"\nrun folder: {out}")
     return 0

@@ -7,8 +7,8 @@ place when complete. A process that is killed leaves its temporary behind; the n
 into the same folder removes those whose process no longer exists. `write_all` writes a set
 of files in two processes (there are two cores) and the same bytes as one process would. A
 `Helper` is a second process started before a long computation, to do meanwhile what needs none
-of its results (a run's: importing matplotlib, signals.csv, the regime picture) and then what it
-is sent (the report's pictures).
+of its results (a run's: reading the data, importing matplotlib, the regime picture) and then
+what it is sent (the report's pictures).
 """
 from __future__ import annotations
 
@@ -175,7 +175,6 @@ class Helper:
     """
 
     def __init__(self, ahead: Callable[..., dict[str, bytes]] | None = None, first: Callable[[], object] | None = None):
-        self.made_for: object = None  # what `ahead` used, for a caller to check it is its own
         self._ahead, self._first, self._child, self._orders, self._replies = ahead, first, None, None, None
         self._sent, self._value = False, _NOTHING
         if _can_fork():

@@ -480,7 +480,7 @@ def _ahead_key(cfg: Config, data_dir: str | None, offline: bool | None) -> tuple
 
 @contextmanager
 def run_ahead(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> Iterator[Ahead]:
-    """A helper process for `write_run(run(cfg, data_dir, offline, inputs=...), out, helper=...)`,
+    """A helper process for `write_run(run(cfg, data_dir, offline, inputs=ahead), out, ahead=ahead)`,
     started before the run. It reads the data and computes the signals while this process loads
     the compiled engine (numba's start, which no process can hand to another), sends them here,
     then imports matplotlib and draws the regime picture, which needs only the data and the
@@ -492,7 +492,6 @@ def run_ahead(cfg: Config, data_dir: str | None = None, offline: bool | None = N
 
         kernel.warm_up()
         prepared, sig, other = helper.first_result()
-        helper.made_for = sig
         yield Ahead(prepared, sig, other, helper, _ahead_key(cfg, data_dir, offline))
 
 
@@ -503,14 +502,14 @@ def _inputs(cfg: Config, data_dir: str | None, offline: bool | None) -> tuple[Pr
     return dataclasses.replace(prepared, source=None), signals(prepared, cfg), _other_signals(prepared, cfg)
 
 
-def write_run(result: RunResult, out: Path, unique: bool = False, helper: Helper | None = None) -> Path:
+def write_run(result: RunResult, out: Path, unique: bool = False, ahead: Ahead | None = None) -> Path:
     """Write the run folder atomically: into a temporary sibling, renamed when complete; returns
     its path. With `unique`, a taken `out` becomes the first free `out-2`, `out-3`, ... (default
     names never collide); otherwise an existing `out` is refused. A failure names the file in the
-    folder's real location and leaves nothing behind. `helper`: from `run_ahead` for this result
-    (one made for other signals is refused)."""
+    folder's real location and leaves nothing behind. `ahead`: the `run_ahead` this result was
+    computed from, whose helper then draws the pictures (one for other signals is refused)."""
     out = Path(out)
-    if helper is not None and helper.made_for is not result.signals:
+    if ahead is not None and ahead.signals is not result.signals:
         raise ValueError("write_run: the helper was started for another run's signals")
     if not unique:
         check_new_folder(out, "a run never overwrites another")
@@ -520,7 +519,7 @@ def write_run(result: RunResult, out: Path, unique: bool = False, helper: Helper
         remove_stale_temporaries(out.parent)
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        _write_files(result, tmp, helper)
+        _write_files(result, tmp, ahead.helper if ahead is not None else None)
         while True:
             final = free_name(out) if unique else out
             try:
@@ -545,7 +544,7 @@ def write_run(result: RunResult, out: Path, unique: bool = False, helper: Helper
 def _write_files(result: RunResult, folder: Path, helper: Helper | None) -> None:
     """Every file of a run folder, each write failure naming its file."""
     if helper is None:
-        helper = Helper(functools.partial(_ahead_files, result.config.run.oracle, (result.prepared, result.signals, None)))
+        helper = Helper(functools.partial(_ahead_files, result.config.run.oracle, (result.prepared, result.signals)))
     with helper:
         with writing(folder / "config.toml"):
             (folder / "config.toml").write_text(to_toml(result.config, header=_header(result)))
@@ -574,10 +573,10 @@ def _write_files(result: RunResult, folder: Path, helper: Helper | None) -> None
                       meanwhile=lambda: _signals_csv(result.signals, folder / "signals.csv"))
 
 
-def _ahead_files(oracle: bool, inputs: tuple[Prepared, pd.DataFrame, pd.DataFrame | None]) -> dict[str, bytes]:
-    """The run folder's regime picture, made from the data and the signals alone (by the helper,
-    while the run computes); matplotlib is imported first."""
-    prepared, sig, _ = inputs
+def _ahead_files(oracle: bool, inputs: tuple) -> dict[str, bytes]:
+    """The run folder's regime picture, made from the data and the signals alone, `inputs`' first
+    two (by the helper, while the run computes); matplotlib is imported first."""
+    prepared, sig = inputs[:2]
     preload()
     m = prepared.market
     picture = regimes_figure(sig, m.close["IWM"], [d for d in prepared.first_cuts if d >= m.days[0]],

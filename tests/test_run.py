@@ -462,15 +462,16 @@ def test_run_refuses_inputs_read_for_another_configuration(shared_data):
 
 
 def test_write_run_refuses_a_helper_made_for_other_signals(shared_data, tmp_path):
-    from fedcut.files import Helper
+    """A result computed without the helper's inputs (its own signals, equal but not the helper's):
+    the helper's regime picture would be of other signals, so write_run refuses it."""
     from fedcut.params import resolve
-    from fedcut.run import run, write_run
+    from fedcut.run import run, run_ahead, write_run
 
-    result = run(resolve({"run.start": SHORT[1], "run.end": SHORT[3]}), str(shared_data), True)
-    with Helper() as helper:
-        helper.made_for = result.signals.copy()
+    cfg = resolve({"run.start": SHORT[1], "run.end": SHORT[3]})
+    with run_ahead(cfg, str(shared_data), True) as ahead:
+        result = run(cfg, str(shared_data), True)
         with pytest.raises(ValueError, match="another run's signals"):
-            write_run(result, tmp_path / "x", helper=helper)
+            write_run(result, tmp_path / "x", ahead=ahead)
     assert not (tmp_path / "x").exists() and not _children()
 
 
