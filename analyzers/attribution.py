@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fedcut.errors import DataError
-from fedcut.params import param
+from fedcut.core.errors import DataError
+from fedcut.core.params import param
 
 WEIGHT_PREFIX = "w_"
 CONTRACT_SIZE = param("hedge.contract_size").default  # when a saved run's config does not say

@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from fedcut.analyzers.performance import DAYS_PER_YEAR, TRADING_DAYS_PER_YEAR, ZERO_VOLATILITY
-from fedcut.errors import ConfigError, DataError
+from fedcut.core.errors import ConfigError, DataError
 
 MEAN_BLOCK_DAYS = 63  # trading days (~3 months): long enough to keep a volatility regime together, short enough for ~100 blocks in 25 years
 N_RESAMPLES = 2000  # resamples: the 2.5% and 97.5% percentiles then rest on 50 resamples each side

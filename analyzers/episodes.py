@@ -16,7 +16,7 @@ import pandas as pd
 
 from fedcut.analyzers.performance import iso_date, max_drawdown
 from fedcut.data.cuts import cycle_names
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 HORIZON_MONTHS = (6, 12, 24)  # returns from the first cut over these horizons
 RUNUP_MONTHS = 3  # the run-up measured before the first cut: about one FOMC meeting cycle and a half of anticipation

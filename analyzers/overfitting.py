@@ -25,7 +25,7 @@ from itertools import combinations
 import numpy as np
 
 from fedcut.analyzers.performance import TRADING_DAYS_PER_YEAR, ZERO_VOLATILITY
-from fedcut.errors import ConfigError, DataError
+from fedcut.core.errors import ConfigError, DataError
 
 CSCV_BLOCKS = 16  # time blocks S of the CSCV: C(16, 8) = 12,870 splits, the paper's choice; each block of 25 years is ~1.6 years
 CHUNK_CONFIGURATIONS = 256  # configurations read at once (`_excess_chunks`): memory stays flat whatever N

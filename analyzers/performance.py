@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 TRADING_DAYS_PER_YEAR = 252  # annualises daily volatility, Sharpe and Sortino
 DAYS_PER_YEAR = 365.25  # calendar days per year for CAGR and turnover

@@ -27,7 +27,7 @@ from fedcut.analyzers.performance import (
     TRADING_DAYS_PER_YEAR, ZERO_VOLATILITY, Drawdown, _checked, daily_risk_free, drawdown_series,
     max_drawdown, period_returns,
 )
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 ROLLING_DAYS = 252  # trading days in the rolling window: one year (quantstats defaults to 126)
 TOP_DRAWDOWNS = 5  # drawdowns listed, deepest first

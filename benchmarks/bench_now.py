@@ -26,8 +26,9 @@ def wall(args: list[str]) -> float:
 
 def stages() -> dict[str, float]:
     """One cold call in this process, by stage (imports excluded)."""
-    from fedcut import now, now_text, run as runmod
-    from fedcut.params import defaults
+    from fedcut import now, now_text
+    from fedcut.run import backtest as runmod
+    from fedcut.core.params import defaults
     cfg = defaults()
     runmod.clear_caches()
     t0 = time.perf_counter()

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fedcut.params import resolve  # noqa: E402
-from fedcut.run import run, write_run  # noqa: E402
+from fedcut.core.params import resolve  # noqa: E402
+from fedcut.run.backtest import run, write_run  # noqa: E402
 
 
 def cpu_seconds() -> float:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fedcut import run as runmod  # noqa: E402
-from fedcut.params import resolve  # noqa: E402
+from fedcut.run import backtest as runmod  # noqa: E402
+from fedcut.core.params import resolve  # noqa: E402
 
 
 def once(cfg, engine: str) -> dict[str, float]:

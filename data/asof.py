@@ -13,7 +13,7 @@ import pandas as pd
 from pandas.tseries.offsets import BDay
 
 from fedcut.data.catalog import MACRO
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 
 def known_dates(obs_dates: pd.DatetimeIndex, lag_rule: str, data_params) -> pd.DatetimeIndex:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 EFFECTIVE_NEXT_DAY_FROM = pd.Timestamp("2017-01-01")  # FRED dates range changes on the effective day from 2017
 # The first announced decision: before it the FOMC did not announce its moves and changes between

@@ -20,7 +20,7 @@ import pandas as pd
 
 from fedcut.data import readers
 from fedcut.data.catalog import INSTRUMENTS
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 FRED_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv?id={series_id}"
 YAHOO_COLUMNS = ["Open", "High", "Low", "Close", "Adj Close", "Volume"]

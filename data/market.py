@@ -15,7 +15,7 @@ import pandas as pd
 from fedcut.data.catalog import INSTRUMENTS, MACRO, TRACKING_LIMIT
 from fedcut.data.plausible import check_tracking
 from fedcut.data.sources import DataSource
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 EXTENDED_START = pd.Timestamp("1990-01-02")  # VIX's first day: the extended history's regimes need it
 RUT_PER_IWM = 10.0  # IWM's split-adjusted close has tracked RUT / 10 (ratio 10.05-10.12 in the data)

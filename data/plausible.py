@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.data.catalog import Plausible
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 
 def check_range(values: pd.Series, valid: Plausible, path: Path, column: str) -> None:

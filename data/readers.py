@@ -18,7 +18,7 @@ import pandas as pd
 
 from fedcut.data.catalog import INSTRUMENTS, MACRO, RATE_RANGE, YIELD_FILES, Instrument
 from fedcut.data.plausible import check_moves, check_range
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 PRICE_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close",
                  "Adj Close": "adj_close", "Volume": "volume"}

@@ -23,8 +23,8 @@ from platformdirs import user_cache_dir
 from fedcut.data import readers
 from fedcut.data.catalog import MACRO
 from fedcut.data.cuts import check_policy_series
-from fedcut.errors import ConfigError, DataError
-from fedcut.params import param
+from fedcut.core.errors import ConfigError, DataError
+from fedcut.core.params import param
 
 log = logging.getLogger(__name__)
 FIX_HINT = "set FEDCUT_DATA_DIR or --data-dir to a folder of yfinance/FRED CSVs (e.g. ../shared/data), or run `fedcut data fetch` online"

@@ -33,12 +33,12 @@ FIGURES = {
 
 def make(out: Path, workers: int, data_dir: str | None = None) -> list[Path]:
     """Draw every picture of FIGURES into `out`; return their paths."""
-    from fedcut.analyzers.plots import plot_cycles
+    from fedcut.plots.run import plot_cycles
     from fedcut.hedging.surface import plot_surface
-    from fedcut.params import resolve
-    from fedcut.run import run
-    from fedcut.signals.diagram import plot_state_machine
-    from fedcut.signals.plot import plot_regimes
+    from fedcut.core.params import resolve
+    from fedcut.run.backtest import run
+    from fedcut.plots.diagram import plot_state_machine
+    from fedcut.plots.kit import plot_regimes
     from fedcut.sweeps.runner import run_sweep
     from fedcut.sweeps.spec import load_spec
 

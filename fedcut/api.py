@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from fedcut import config as config_file
-from fedcut.analyzers import plots
-from fedcut.errors import ConfigError
-from fedcut.params import ENGINES, PARAMS, Config
-from fedcut.run import RunResult, run, write_run
-from fedcut.signals.plot import regimes_figure
+from fedcut.core import config as config_file
+from fedcut.plots import run as plots
+from fedcut.core.errors import ConfigError
+from fedcut.core.params import ENGINES, PARAMS, Config
+from fedcut.run.backtest import RunResult, run, write_run
+from fedcut.plots.kit import regimes_figure
 from fedcut.strategies.baselines import LABELS
 
 if TYPE_CHECKING:

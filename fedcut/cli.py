@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from fedcut import __version__
-from fedcut.errors import FedcutError
-from fedcut.params import ENGINES, param
+from fedcut.core.errors import FedcutError
+from fedcut.core.params import ENGINES, param
 
 STRATEGY_NAMES = param("run.strategy").choices
 
@@ -131,10 +131,11 @@ def _run_parser() -> argparse.ArgumentParser:
 
 
 def _run(argv: list[str]) -> int:
-    from fedcut import config, report_text
+    from fedcut.core import config
+    from fedcut.report import console
     from fedcut.data.sources import offline_from_env
-    from fedcut.files import check_can_create_in, check_new_folder
-    from fedcut.run import run, run_ahead, write_run
+    from fedcut.core.files import check_can_create_in, check_new_folder
+    from fedcut.run.backtest import run, run_ahead, write_run
     args = _run_parser().parse_args(argv)
     offline = args.offline or offline_from_env()
     results = Path("results")
@@ -158,7 +159,7 @@ def _run(argv: list[str]) -> int:
             run_info = result.metrics["run"]
             out = write_run(result, results / f"run-{run_info['start']}-{run_info['end']}-{cfg.digest()}",
                             unique=True, ahead=ahead)
-    print(report_text.summary(result.metrics, result.episodes, config.changed_parameters(cfg.flat())))
+    print(console.summary(result.metrics, result.episodes, config.changed_parameters(cfg.flat())))
     print(f"\nrun folder: {out}")
     return 0
 
@@ -181,9 +182,10 @@ def _now_parser() -> argparse.ArgumentParser:
 
 
 def _now(argv: list[str]) -> int:
-    from fedcut import config, now_text
+    from fedcut import now_text
+    from fedcut.core import config
     from fedcut.data.sources import DataSource, default_data_dir, offline_from_env
-    from fedcut.errors import ConfigError
+    from fedcut.core.errors import ConfigError
     from fedcut.now import shadowed, todays_call
     args = _now_parser().parse_args(argv)
     offline = args.offline or offline_from_env()
@@ -213,7 +215,7 @@ def _now(argv: list[str]) -> int:
 
 
 def _report(argv: list[str]) -> int:
-    from fedcut.analyzers.report import render
+    from fedcut.report.page import render
     args = _report_parser().parse_args(argv)
     print(render(args.run_dir, _source(args)))
     return 0

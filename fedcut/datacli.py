@@ -8,8 +8,8 @@ from fedcut.data.catalog import INSTRUMENTS, MACRO, REGIME_SERIES
 from fedcut.data.market import build_market
 from fedcut.data.readers import MAX_GAP_DAYS, DataWarning
 from fedcut.data.sources import DataSource
-from fedcut.errors import ConfigError, DataError
-from fedcut.params import defaults
+from fedcut.core.errors import ConfigError, DataError
+from fedcut.core.params import defaults
 from fedcut.strategies.targets import holdings_for
 
 REQUIRED_PRICES = ("IWM", "VIX", "SPY")

@@ -1,10 +1,10 @@
 """Today's call: what the regime rules say on one day, why, how far each indicator stands from
 changing it, and how old every input is.
 
-The call is the backtest's own: `fedcut.run.prepare` over the same history as a backtest of the
+The call is the backtest's own: `fedcut.run.backtest.prepare` over the same history as a backtest of the
 configuration (so the path-dependent states agree: the dwell filter, the stress hysteresis, the
-late-cycle and capitulation states, IWM's scaling in), `fedcut.run.signals` and
-`fedcut.run.strategy_plan`; `todays_call` reads their row for the day. The rest are pure
+late-cycle and capitulation states, IWM's scaling in), `fedcut.run.backtest.signals` and
+`fedcut.run.backtest.strategy_plan`; `todays_call` reads their row for the day. The rest are pure
 functions of that row and the configuration: the indicators against their thresholds
 (`indicators`), the age of each input (`input_status`), the puts (`hedge_on`) and the action
 (`action_for`). `fedcut.now_text` prints a `Call` as text or JSON.
@@ -29,12 +29,12 @@ from pandas.tseries.offsets import BDay
 from fedcut.data.asof import asof_frame, published
 from fedcut.data.catalog import BACKFILLED_LABEL, INSTRUMENTS, MACRO, REGIME_SERIES
 from fedcut.data.sources import DataSource
-from fedcut.errors import ConfigError
+from fedcut.core.errors import ConfigError
 from fedcut.hedging.book import MarketInputs, OptionBook, contracts_for, contracts_for_budget, expiry_for, \
     listed_expiries, strike_for
 from fedcut.hedging.surface import half_spread
-from fedcut.params import Config, iso_date
-from fedcut.run import prepare, rate_changes_of, signals, strategy_plan
+from fedcut.core.params import Config, iso_date
+from fedcut.run.backtest import prepare, rate_changes_of, signals, strategy_plan
 from fedcut.strategies.targets import CASES, case_codes
 
 PORTFOLIO = 1_000_000.0  # the hedge is shown per $1M of portfolio

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fedcut.errors import PricingInputError
+from fedcut.core.errors import PricingInputError
 from fedcut.hedging.pricing import bsm_put, put_delta
 from fedcut.hedging.surface import half_spread, implied_vol
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fedcut.errors import PricingInputError
+from fedcut.core.errors import PricingInputError
 
 _INPUT_NAMES = ("spot", "strike", "years", "rate", "div_yield", "vol")
 

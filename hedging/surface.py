@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedcut.errors import PricingInputError
+from fedcut.core.errors import PricingInputError
 
 
 def _checked(name: str, value) -> np.ndarray:

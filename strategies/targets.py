@@ -115,7 +115,7 @@ def target_block(signals: pd.DataFrame, available: np.ndarray, strategies: list,
     steps = np.take(np.stack([b[2] for b in books]), codes, axis=1)
     want = np.ascontiguousarray(weights[:, :, 0])
     iwm = np.empty_like(want)
-    from fedcut.strategies import kernel
+    from fedcut.execution import kernel
 
     (kernel.scale_in if kernel.NUMBA else _scale_in)(want, np.ascontiguousarray(steps, dtype=float), iwm)
     weights[:, :, 0] = iwm

@@ -7,7 +7,7 @@ regime settings (one signal frame each, computed once per worker, without the re
 their targets are built and executed together by the array engine (`strategies.engine`), and the
 sample metrics are computed for all of them at once. A worker returns small JSON-able dicts and
 each configuration's daily returns (float32), never frames. Data, signals and the
-buy-and-hold benchmark are cached per worker process by `fedcut.run`.
+buy-and-hold benchmark are cached per worker process by `fedcut.run.backtest`.
 """
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers import performance
-from fedcut.errors import ConfigError
-from fedcut.params import PARAMS, Config
-from fedcut.run import benchmark, prepare, run_cycles, signals, strategy_plan
-from fedcut.strategies.engine import buy_and_hold, execute, settings_for, tape_for
+from fedcut.core.errors import ConfigError
+from fedcut.core.params import PARAMS, Config
+from fedcut.run.backtest import benchmark, prepare, run_cycles, signals, strategy_plan
+from fedcut.execution.engine import buy_and_hold, execute, settings_for, tape_for
 from fedcut.strategies.targets import holdings_for, target_block
 from fedcut.sweeps.spec import Validation
 
@@ -111,7 +111,7 @@ def segment_block(values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarr
     """Return, risk and their ratio over each segment for every row of `values` (K curves on
     `days`), as `analyzers.performance` defines them: CAGR over calendar years, max drawdown,
     Calmar, Sharpe over the T-bill return of each day (`rf_daily`, aligned with `values[:, 1:]`)."""
-    from fedcut.strategies import kernel
+    from fedcut.execution import kernel
 
     out = [dict() for _ in range(len(values))]
     spans = np.array([(days.get_loc(pd.Timestamp(seg.start)), days.get_loc(pd.Timestamp(seg.end)))
@@ -214,7 +214,7 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
         tickers = plans[0][0]
         weights, ratios = np.stack([p[1] for p in plans]), np.stack([p[2] for p in plans])
     if plan.engine == "backtrader":
-        from fedcut.run import execute_strategy
+        from fedcut.run.backtest import execute_strategy
 
         runs = [execute_strategy(prepared, c, tickers, weights[k], ratios[k], "backtrader") for k, c in enumerate(configs)]
         values = np.stack([r.rows["value"].to_numpy() for r in runs])

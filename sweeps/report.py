@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedcut.files import Output, own_folder, write_all, writing
-from fedcut.signals.plot import preload, save_png
-from fedcut.sweeps.html import render_html
-from fedcut.sweeps.plots import (
+from fedcut.core.files import Output, own_folder, write_all, writing
+from fedcut.plots.kit import preload, save_png
+from fedcut.report.sweep_page import render_html
+from fedcut.plots.sweep import (
     REFERENCE, TOP_CURVES, growth, heatmap_drawings, overfitting_figure, sensitivity, top_equity_figure,
 )
 from fedcut.sweeps.spec import OBJECTIVES, Spec
@@ -26,7 +26,7 @@ from fedcut.sweeps.store import Store
 SAMPLE_METRICS = ("cagr", "max_drawdown", "calmar", "sharpe", "excess_cagr", "drawdown_gain", "worst_cycle_drawdown")
 DRAWDOWN_OBJECTIVES = ("max_drawdown", "worst_cycle_drawdown")  # over several cycles: the worst, not the mean
 # Rough seconds of work on an idle machine, only to share the pictures and the tables out
-# evenly between two processes (`fedcut.files.write_all`); the outputs are the same either way.
+# evenly between two processes (`fedcut.core.files.write_all`); the outputs are the same either way.
 HEATMAP_COST = 0.75  # one heatmap pair
 SENSITIVITY_COST = 0.15  # per swept parameter
 TOP_EQUITY_COST = 0.9  # the top curves' picture, with buy-and-hold's run through the same execution
@@ -167,8 +167,8 @@ def baseline_segments(spec: Spec, data_dir: str | None, offline: bool | None, se
     """Each baseline's figures over the sweep's samples (the base configuration's data and costs),
     so a held-out cycle can show the best simple rule beside the chosen configuration."""
     from fedcut.analyzers.performance import daily_risk_free
-    from fedcut.params import resolve
-    from fedcut.run import _baseline_curves, benchmark, prepare, signals
+    from fedcut.core.params import resolve
+    from fedcut.run.backtest import _baseline_curves, benchmark, prepare, signals
     from fedcut.sweeps.evaluate import segment_block
 
     base = resolve(spec.base)
@@ -225,8 +225,8 @@ def overfitting_report(spec: Spec, summary: pd.DataFrame, packed: dict[str, byte
     Overfitting over the whole history (CSCV with `validation.pbo_blocks` blocks)."""
     from fedcut.analyzers.overfitting import backtest_overfitting, deflated_sharpe_ratio, trial_sharpe_ratios
     from fedcut.analyzers.performance import daily_risk_free
-    from fedcut.params import resolve
-    from fedcut.run import prepare
+    from fedcut.core.params import resolve
+    from fedcut.run.backtest import prepare
     from fedcut.sweeps.evaluate import returns_matrix
 
     ok = summary[summary["status"] == "ok"]
@@ -352,8 +352,8 @@ def _top_curves(spec: Spec, summary: pd.DataFrame, packed: dict[str, bytes], dat
     """What `_top_equity` draws: the base configuration and its prepared data, the TOP_CURVES best
     in-sample configurations' growth (those over the base configuration's days) and the train_end
     split; None if none ran."""
-    from fedcut.params import resolve
-    from fedcut.run import prepare
+    from fedcut.core.params import resolve
+    from fedcut.run.backtest import prepare
     from fedcut.sweeps.evaluate import unpack_returns
 
     base = resolve(spec.base)
@@ -376,7 +376,7 @@ def _top_curves(spec: Spec, summary: pd.DataFrame, packed: dict[str, bytes], dat
 
 def _top_equity(top_curves, path: Path, label: str) -> Path:
     """top_equity.png: the best curves against buy-and-hold IWM's through the base configuration's execution."""
-    from fedcut.run import benchmark
+    from fedcut.run.backtest import benchmark
 
     base, prepared, curves, split = top_curves
     bench = benchmark(prepared, base, "IWM").to_numpy()
@@ -392,7 +392,7 @@ def _segments(rows: list[dict]):
 
 def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline) -> list[Path]:
     """Full runs (with report) of the `spec.top` best configurations; kept if already written."""
-    from fedcut.run import run, write_run
+    from fedcut.run.backtest import run, write_run
     configs = {p.config_hash: p.config for p in spec.points}
     folders = []
     for row in summary[summary["status"] == "ok"].head(spec.top).itertuples():

@@ -4,7 +4,7 @@ then reported.
 Executors: `local` runs in this process (`workers=1`) or in a pool of `workers` processes;
 `dask` sends the same tasks to a Dask distributed scheduler. A task is a block of configurations
 that share their data and regime settings (`sweeps.evaluate.task`); each worker process prepares
-the data, signals and benchmark once (cached in `fedcut.run`) and returns small dicts. The parent
+the data, signals and benchmark once (cached in `fedcut.run.backtest`) and returns small dicts. The parent
 alone writes the store, one transaction per block, so a kill loses only the blocks in flight.
 The audit then re-runs the best configurations, a seeded sample and every configuration whose
 decisions came within 1e-9 of a boundary in backtrader; any difference fails the sweep.
@@ -26,16 +26,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fedcut.data.sources import default_data_dir, offline_from_env
-from fedcut.errors import ConfigError, FedcutError
-from fedcut.files import check_new_folder, writing
-from fedcut.params import ENGINES, resolve
+from fedcut.core.errors import ConfigError, FedcutError
+from fedcut.core.files import check_new_folder, writing
+from fedcut.core.params import ENGINES, resolve
 from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task, warm_up
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
 from fedcut.sweeps.store import Store
 
 # No monitor thread: the bars are updated by this process anyway, and a thread left running
-# would keep `fedcut.files.write_all` from drawing the pictures in a second process.
+# would keep `fedcut.core.files.write_all` from drawing the pictures in a second process.
 tqdm.monitor_interval = 0
 STORE = "sweep.sqlite"
 LOCK = "sweep.lock"

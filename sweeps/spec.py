@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from fedcut.config import load_toml, read_toml
-from fedcut.errors import ConfigError
-from fedcut.params import PARAMS, Config, iso_date, param, resolve
+from fedcut.core.config import load_toml, read_toml
+from fedcut.core.errors import ConfigError
+from fedcut.core.params import PARAMS, Config, iso_date, param, resolve
 
 OBJECTIVES = {
     "calmar": "CAGR / |max drawdown| (higher is better)",

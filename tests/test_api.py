@@ -25,9 +25,9 @@ import fedcut
 from fedcut import cli
 from fedcut.api import resolve_config
 from fedcut.cli import main
-from fedcut.config import load
-from fedcut.errors import ConfigError
-from fedcut.params import PARAMS, resolve
+from fedcut.core.config import load
+from fedcut.core.errors import ConfigError
+from fedcut.core.params import PARAMS, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = {"start": "2019-01-01", "end": "2020-12-31"}
@@ -176,7 +176,7 @@ def test_sweep_returns_the_ranked_summary_in_results_under_the_current_directory
 
 def test_import_fedcut_is_light_and_knows_its_version(tmp_path):
     code = ("import sys, fedcut; print(fedcut.__version__); "
-            "print(sorted(m for m in ('pandas', 'numpy', 'matplotlib', 'backtrader', 'fedcut.run') if m in sys.modules))")
+            "print(sorted(m for m in ('pandas', 'numpy', 'matplotlib', 'backtrader', 'fedcut.run.backtest') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [importlib.metadata.version("fedcut"), "[]"]
     assert {"backtest", "sweep", "Result"} <= set(dir(fedcut))

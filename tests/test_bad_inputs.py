@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fedcut.run
+import fedcut.run.backtest
 from fedcut.data.readers import DataWarning
 from fedcut.cli import main
-from fedcut.errors import DataError
-from fedcut.params import resolve
+from fedcut.core.errors import DataError
+from fedcut.core.params import resolve
 
 SHORT = ["--start", "2019-01-02", "--end", "2020-12-31"]
 FUTURE = (pd.Timestamp.today().normalize() + pd.Timedelta(days=45)).date().isoformat()
@@ -379,8 +379,8 @@ def snapshot(root: Path) -> dict[str, tuple]:
 
 @pytest.fixture(autouse=True)
 def fresh_prepare_cache():
-    """Each case starts cold, as a user's command would (`fedcut.run.prepare` caches per process)."""
-    clear = getattr(getattr(fedcut.run, "_prepare_cached", None), "cache_clear", lambda: None)
+    """Each case starts cold, as a user's command would (`fedcut.run.backtest.prepare` caches per process)."""
+    clear = getattr(getattr(fedcut.run.backtest, "_prepare_cached", None), "cache_clear", lambda: None)
     clear()
     yield
     clear()
@@ -477,7 +477,7 @@ def test_a_late_instrument_without_proxy_is_declared_not_refused(env, shared_dat
     held in cash until its first day, and the run says so (by design; README "Proxies, declared")."""
     starts_at("prices/XLP.csv", "2019-06-03")(env.data)
     cfg = resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"})
-    res = fedcut.run.run(cfg, data_dir=str(env.data), offline=True)
+    res = fedcut.run.backtest.run(cfg, data_dir=str(env.data), offline=True)
     assert "XLP: no data before 2019-06-03 and no proxy; its weight is held in cash before then" in res.metrics["run"]["notes"]
     assert res.equity.loc[:"2019-05-31", "w_XLP"].eq(0).all()
     xlp = res.trades[res.trades["instrument"] == "XLP"]
@@ -489,11 +489,11 @@ def test_a_late_instrument_without_proxy_is_declared_not_refused(env, shared_dat
 def test_changing_fedcut_data_dir_in_one_process_reads_the_new_directory(env, shared_data, monkeypatch):
     cfg = resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"})
     monkeypatch.setenv("FEDCUT_DATA_DIR", str(shared_data))
-    fedcut.run.run(cfg)  # fine on the real data
+    fedcut.run.backtest.run(cfg)  # fine on the real data
     empty("macro/DGS2.csv")(env.data)
     monkeypatch.setenv("FEDCUT_DATA_DIR", str(env.data))
     with pytest.raises(DataError, match="DGS2.csv: empty file"):
-        fedcut.run.run(cfg)
+        fedcut.run.backtest.run(cfg)
 
 
 def test_an_extended_run_that_ends_before_2000_runs(env, capsys):

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from fedcut.data.readers import read_fred_csv, read_price_csv
-from fedcut.params import param, resolve
-from fedcut.run import run, write_run
+from fedcut.core.params import param, resolve
+from fedcut.run.backtest import run, write_run
 from fedcut.strategies.baselines import LABELS, NAMES
 
 ROOT = Path(__file__).resolve().parents[1]

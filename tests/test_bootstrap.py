@@ -7,7 +7,7 @@ import pytest
 
 from fedcut.analyzers.bootstrap import bootstrap_blocks, paired_bootstrap, verdict_sentence
 from fedcut.analyzers.performance import cagr, daily_risk_free, sharpe_ratio
-from fedcut.errors import ConfigError, DataError
+from fedcut.core.errors import ConfigError, DataError
 
 
 def noise(n, seed, mean=3e-4, std=0.01):

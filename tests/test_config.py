@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from fedcut import config
-from fedcut.defaults_file import DEFAULT_TOML, render
-from fedcut.errors import ConfigError
-from fedcut.params import PARAMS, defaults
+from fedcut.core import config
+from fedcut.core.defaults_file import DEFAULT_TOML, render
+from fedcut.core.errors import ConfigError
+from fedcut.core.params import PARAMS, defaults
 
 
 def test_default_toml_is_in_sync_with_the_registry():
-    assert DEFAULT_TOML.read_text() == render(), "regenerate with `python -m fedcut.defaults_file`"
+    assert DEFAULT_TOML.read_text() == render(), "regenerate with `python -m fedcut.core.defaults_file`"
 
 
 def test_every_parameter_has_unit_and_why_and_a_valid_default():

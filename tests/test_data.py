@@ -12,8 +12,8 @@ from fedcut.data.cuts import easing_cycles, rate_changes, target_series
 from fedcut.data.market import build_market
 from fedcut.data.sources import DataSource
 from fedcut.cli import main
-from fedcut.errors import DataError
-from fedcut.params import defaults
+from fedcut.core.errors import DataError
+from fedcut.core.params import defaults
 
 GOOD_OHLC = "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,10.5,10.0,100\n2020-01-03,10.5,11,10,10.8,10.3,100\n"
 

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fedcut.params import resolve
-from fedcut.run import Prepared, execute_strategy, prepare, signals
-from fedcut.strategies.engine import execute, settings_for, tape_for
+from fedcut.core.params import resolve
+from fedcut.run.backtest import Prepared, execute_strategy, prepare, signals
+from fedcut.execution.engine import execute, settings_for, tape_for
 from fedcut.strategies.targets import target_weights
 
 CONFIGS = {
@@ -106,7 +106,7 @@ def test_array_engines_reproduce_backtrader_on_real_history(history, method):
 
 
 def test_a_run_is_the_same_through_either_engine(shared_data):
-    from fedcut.run import run
+    from fedcut.run.backtest import run
 
     cfg = resolve({"run.start": "2018-01-02", "run.end": "2021-06-30", "strategy.recession_equity": 1.0})
     fast, slow = run(cfg, str(shared_data), True), run(cfg, str(shared_data), True, engine="backtrader")

@@ -5,7 +5,7 @@ import pytest
 from fedcut.analyzers.episodes import (
     cycle_windows, episode_table, holdings_mix, recession_label, regime_mix, return_after, return_before,
 )
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 D = pd.Timestamp
 CUTS = [D("1995-07-06"), D("1998-09-29"), D("2001-01-03"), D("2007-09-18"),

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedcut.params import resolve
-from fedcut.run import prepare
-from fedcut.strategies.fedcut_strategy import run_cerebro
+from fedcut.core.params import resolve
+from fedcut.run.backtest import prepare
+from fedcut.execution.reference import run_cerebro
 
 
 @pytest.fixture(scope="module")

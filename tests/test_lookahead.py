@@ -20,9 +20,9 @@ import pytest
 
 from fedcut.data.asof import known_dates
 from fedcut.data.catalog import MACRO
-from fedcut.params import defaults, resolve
-from fedcut.report_text import summary
-from fedcut.run import run, write_run
+from fedcut.core.params import defaults, resolve
+from fedcut.report.console import summary
+from fedcut.run.backtest import run, write_run
 from fedcut.signals.regime import ORACLE_LABEL
 
 DATA_PARAMS = defaults().data
@@ -282,7 +282,7 @@ def _trade_two_days_early(real):
 def test_the_comparison_catches_a_planted_leak(shared_data, tmp_path, monkeypatch, target, leak):
     """The check can fail: with a leak planted in the pipeline, the 2019 crash after D reaches D
     (and without one, the same short runs agree up to D)."""
-    import fedcut.run as runmod
+    import fedcut.run.backtest as runmod
     if leak is not None:
         monkeypatch.setattr(runmod, target, leak(getattr(runmod, target)))
     runmod._signals_cached.cache_clear()  # no leaky signals outlive this test, none cached enter it

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import fedcut.run as runmod
+import fedcut.run.backtest as runmod
 from fedcut.cli import main
 from fedcut.data.catalog import INSTRUMENTS, MACRO, REGIME_SERIES
 from fedcut.now import STALE_GRACE, indicators, input_status, todays_call
-from fedcut.params import defaults
+from fedcut.core.params import defaults
 from fedcut.strategies.targets import target_weights
 
 ROOT = Path(__file__).resolve().parents[1]

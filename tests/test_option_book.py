@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fedcut.errors import DataError, PricingInputError
-from fedcut.params import defaults
+from fedcut.core.errors import DataError, PricingInputError
+from fedcut.core.params import defaults
 from fedcut.hedging.book import (MarketInputs, OptionBook, OptionEvent, PutLot, contracts_for,
                                  contracts_for_budget, expiry_for, listed_expiries, strike_for)
-from fedcut.hedging.broker import HedgedBroker
+from fedcut.execution.broker import HedgedBroker
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import implied_vol
 

@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 
 from fedcut.analyzers.attribution import hedge_by_year
-from fedcut.analyzers.plots import HOLDING_COLOURS, SPARE_COLOURS, holding_colours, underwater_figure
+from fedcut.plots.run import HOLDING_COLOURS, SPARE_COLOURS, holding_colours, underwater_figure
 from fedcut.cli import main
-from fedcut.config import changed_parameters, flatten
-from fedcut.errors import FedcutError
-from fedcut.files import Output, write_all
-from fedcut.params import resolve
-from fedcut.signals.plot import DPI, REGIME_COLOURS, SPARE_REGIME_COLOURS, WIDTH, regime_colour, regime_order
+from fedcut.core.config import changed_parameters, flatten
+from fedcut.core.errors import FedcutError
+from fedcut.core.files import Output, write_all
+from fedcut.core.params import resolve
+from fedcut.plots.kit import DPI, REGIME_COLOURS, SPARE_REGIME_COLOURS, WIDTH, regime_colour, regime_order
 from fedcut.signals.regime import REGIMES
 from test_report import hand_example
 
@@ -40,7 +40,7 @@ def test_write_all_shares_the_files_between_two_processes_and_waits_for_both(tmp
     script = f"""
 import os, sys
 from pathlib import Path
-from fedcut.files import Output, write_all
+from fedcut.core.files import Output, write_all
 out = Path({str(tmp_path)!r})
 def writer(k):
     path = out / f"{{k}}.txt"
@@ -62,7 +62,7 @@ except ChildProcessError:
 HELPER = """
 import os, sys, threading, time
 from pathlib import Path
-from fedcut.files import Helper
+from fedcut.core.files import Helper
 out = Path(sys.argv[1])
 def ahead():
     time.sleep(float(os.environ.get("AHEAD_SLEEP", "0")))

@@ -8,7 +8,7 @@ from fedcut.analyzers.overfitting import (
     backtest_overfitting, deflated_sharpe_ratio, expected_max_sharpe, normal_cdf, normal_quantile,
     overfitting_summary, probabilistic_sharpe, trial_sharpe_ratios,
 )
-from fedcut.errors import ConfigError, DataError
+from fedcut.core.errors import ConfigError, DataError
 
 
 def trials(n_days, n_configs, seed, skilled=None, edge=0.0):

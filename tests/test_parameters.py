@@ -1,4 +1,4 @@
-"""No dead parameters: every key in `fedcut.params.PARAMS`, set to another allowed value, changes
+"""No dead parameters: every key in `fedcut.core.params.PARAMS`, set to another allowed value, changes
 something a user sees.
 
 One test per key (the test id is the key), built from `PARAMS` itself, so a parameter added later
@@ -22,9 +22,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fedcut.errors import DataError, FedcutError
-from fedcut.params import PARAMS, Param, defaults
-from fedcut.run import run
+from fedcut.core.errors import DataError, FedcutError
+from fedcut.core.params import PARAMS, Param, defaults
+from fedcut.run.backtest import run
 
 # Short spans of real history; each holds what the parameters tested on it act on.
 SPANS = {

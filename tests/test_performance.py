@@ -11,7 +11,7 @@ from fedcut.analyzers.performance import (
     cagr, daily_risk_free, drawdown_series, longest_drawdown_days, max_drawdown, period_returns,
     sharpe_ratio, sortino_ratio, summary, ulcer_index,
 )
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 D = pd.Timestamp
 

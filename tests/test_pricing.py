@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fedcut.errors import PricingInputError
-from fedcut.params import defaults
+from fedcut.core.errors import PricingInputError
+from fedcut.core.params import defaults
 from fedcut.hedging.pricing import (bsm_call, exp, log, bsm_put, bsm_put_reference, dividend_yield, put_delta, put_vega,
                              tbill_discount_to_continuous, validate_inputs)
 from fedcut.hedging.surface import half_spread, implied_vol, plot_surface
@@ -44,7 +44,7 @@ def test_cephes_exp_and_log_are_within_two_ulp_and_the_kernel_gives_the_same_bit
     """The engines' exp and log: within 2 ulp of the C library's over the ranges pricing uses and
     far beyond, and the scalar kernel (compiled, and as plain Python) equal to numpy's to the bit,
     which numpy's own vector exp and log are not on every CPU."""
-    from fedcut.strategies import kernel
+    from fedcut.execution import kernel
 
     rng = np.random.default_rng(7)
     x = np.concatenate([rng.uniform(-700.0, 700.0, 20_000), rng.uniform(-1e-3, 1e-3, 5_000), [0.0, -1.0, 1.0]])

@@ -19,7 +19,7 @@ from fedcut.analyzers.episodes import cycle_windows
 from fedcut.analyzers.performance import cagr, drawdown_series, max_drawdown, summary
 from fedcut.data.asof import asof_frame, known_dates, published as publication
 from fedcut.data.catalog import MACRO
-from fedcut.params import PARAMS, defaults, resolve
+from fedcut.core.params import PARAMS, defaults, resolve
 from fedcut.hedging.pricing import bsm_call, bsm_put, bsm_put_reference, dividend_yield, put_delta
 
 PROPS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from fedcut.data.catalog import BACKFILLED, BACKFILLED_LABEL
-from fedcut.params import resolve
-from fedcut.run import run
+from fedcut.core.params import resolve
+from fedcut.run.backtest import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SPAN = {"run.start": "2006-01-03", "run.end": "2012-06-29"}
@@ -109,8 +109,8 @@ def test_a_discontinued_series_is_missing_after_it_stopped_not_carried_forward()
 def test_a_missing_bank_etf_file_is_said_not_silently_replaced(shared_data, tmp_path):
     """Without KRE.csv and KBE.csv the bank-stress gauge can only read XLF, a different reading of
     March 2023: the run says so in its notes (and `metrics.json`), naming the missing files."""
-    from fedcut.params import resolve
-    from fedcut.run import run
+    from fedcut.core.params import resolve
+    from fedcut.run.backtest import run
 
     for kind in ("prices", "macro", "calendar"):
         (tmp_path / kind).mkdir()

@@ -11,7 +11,7 @@ from fedcut.data.asof import known_dates
 from fedcut.data.catalog import MACRO, REGIME_SERIES
 from fedcut.data.cuts import easing_cycles, rate_changes, target_series
 from fedcut.data.market import build_market
-from fedcut.params import defaults, resolve
+from fedcut.core.params import defaults, resolve
 from fedcut.signals.indicators import BANK_ETFS, bank_relative
 from fedcut.signals.regime import REGIMES, classify, indicator_frame, load_raw, regime_frame
 
@@ -493,7 +493,7 @@ def test_hysteresis_on_noisy_conditions(segments, dwell):
 def test_plot_writes_a_png(real, oracle_sig, tmp_path):
     import matplotlib.image as mpimg
 
-    from fedcut.signals.plot import plot_regimes
+    from fedcut.plots.kit import plot_regimes
     raw, iwm, _, sig = real
     cycles = easing_cycles(rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"])))
     cuts = list(cycles.loc[cycles["decision"] >= "1995-01-01", "decision"])
@@ -507,7 +507,7 @@ def test_plot_writes_a_png(real, oracle_sig, tmp_path):
 
 def test_the_state_machine_picture_states_the_thresholds_the_rules_use():
     """signals.diagram reads its labels' thresholds from the regime parameters: changed ones show."""
-    from fedcut.signals.diagram import edges
+    from fedcut.plots.diagram import edges
 
     changed = resolve({"regime.vix_crisis": 45.0, "regime.bank_stress_drop": 0.2, "regime.ted_crisis": 2.0,
                        "regime.iwm_damage_drawdown": -0.3, "regime.capitulation_damage": 0.35,

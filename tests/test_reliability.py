@@ -19,7 +19,7 @@ from fedcut.cli import main
 from fedcut.data import fetch, readers
 from fedcut.data.cuts import cycle_names, offcalendar_changes
 from fedcut.data.sources import DataSource
-from fedcut.signals.plot import MAX_CYCLES_SHOWN
+from fedcut.plots.kit import MAX_CYCLES_SHOWN
 from test_bad_inputs import _rewrite, drop_rows, env, fresh_prepare_cache  # noqa: F401 (fixtures)
 
 SHORT = ["--start", "2019-01-02", "--end", "2020-12-31"]

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from fedcut.analyzers.attribution import attribution, daily_attribution, hedge_pnl
-from fedcut.analyzers.report import PLOTS, REPORT_FILES, load_run, render
-from fedcut.errors import DataError
+from fedcut.report.page import PLOTS, REPORT_FILES, load_run, render
+from fedcut.core.errors import DataError
 from fedcut.signals.regime import ORACLE_LABEL
 from fedcut.strategies.baselines import LABELS
 
@@ -76,8 +76,8 @@ def test_attribution_refuses_a_trade_it_cannot_place():
 
 @pytest.fixture(scope="module")
 def runs(shared_data, tmp_path_factory):
-    from fedcut.params import resolve
-    from fedcut.run import run, write_run
+    from fedcut.core.params import resolve
+    from fedcut.run.backtest import run, write_run
     return {name: write_run(run(resolve(overrides), shared_data, True), tmp_path_factory.mktemp(name) / "r")
             for name, overrides in (("default", {}), ("oracle", {"run.oracle": True}))}
 
@@ -333,7 +333,7 @@ def test_plurals_and_changed_parameters_on_a_rerendered_copy(runs, source, tmp_p
 def test_hedge_panel_tick_labels_are_distinct_and_exact(mark):
     """The puts' share of value is labelled with as many decimals as its ticks need: no two ticks
     print the same label (a 2.9% peak once read 0%, 0%, 1%, 2%, 2%, 2%, 3%)."""
-    from fedcut.analyzers.plots import hedge_figure
+    from fedcut.plots.run import hedge_figure
 
     equity, trades = hand_example()
     equity["option_value"] = [0.0, mark, 0.0, 0.0]

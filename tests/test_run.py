@@ -17,9 +17,9 @@ import pytest
 
 from fedcut.data.readers import read_price_csv
 from fedcut.cli import main
-from fedcut.errors import FedcutError
-from fedcut.params import defaults
-from fedcut.run import run, write_run
+from fedcut.core.errors import FedcutError
+from fedcut.core.params import defaults
+from fedcut.run.backtest import run, write_run
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
 from fedcut.strategies.targets import target_weights
@@ -422,9 +422,9 @@ def test_a_run_writes_the_same_bytes_with_its_helper_ahead_at_write_time_or_in_o
     file, pictures included."""
     import threading
 
-    from fedcut.files import Helper
-    from fedcut.params import resolve
-    from fedcut.run import run, write_run
+    from fedcut.core.files import Helper
+    from fedcut.core.params import resolve
+    from fedcut.run.backtest import run, write_run
 
     assert _cli(shared_data, tmp_path / "cli", *SHORT) == 0
     result = run(resolve({"run.start": SHORT[1], "run.end": SHORT[3]}), str(shared_data), True)
@@ -448,8 +448,8 @@ def test_a_run_writes_the_same_bytes_with_its_helper_ahead_at_write_time_or_in_o
 
 
 def test_run_refuses_inputs_read_for_another_configuration(shared_data):
-    from fedcut.params import resolve
-    from fedcut.run import run, run_ahead
+    from fedcut.core.params import resolve
+    from fedcut.run.backtest import run, run_ahead
 
     cfg = resolve({"run.start": SHORT[1], "run.end": SHORT[3]})
     with run_ahead(cfg, str(shared_data), True) as ahead:
@@ -464,8 +464,8 @@ def test_run_refuses_inputs_read_for_another_configuration(shared_data):
 def test_write_run_refuses_a_helper_made_for_other_signals(shared_data, tmp_path):
     """A result computed without the helper's inputs (its own signals, equal but not the helper's):
     the helper's regime picture would be of other signals, so write_run refuses it."""
-    from fedcut.params import resolve
-    from fedcut.run import run, run_ahead, write_run
+    from fedcut.core.params import resolve
+    from fedcut.run.backtest import run, run_ahead, write_run
 
     cfg = resolve({"run.start": SHORT[1], "run.end": SHORT[3]})
     with run_ahead(cfg, str(shared_data), True) as ahead:
@@ -514,9 +514,9 @@ def test_cli_failed_run_leaves_no_folder(shared_data, tmp_path, capsys):
     assert not out.exists() and _no_partials(tmp_path) and not _children()
 
 
-@pytest.mark.parametrize("where", ["fedcut.run.regimes_figure",  # in the helper, ahead of the run
-                                   "fedcut.analyzers.plots.plot_cycles",  # in the helper or its second process
-                                   "fedcut.analyzers.report._findings"])  # here, while the helper draws
+@pytest.mark.parametrize("where", ["fedcut.run.backtest.regimes_figure",  # in the helper, ahead of the run
+                                   "fedcut.plots.run.plot_cycles",  # in the helper or its second process
+                                   "fedcut.report.page._findings"])  # here, while the helper draws
 @pytest.mark.parametrize("error", [FedcutError("plot failed"), OSError("disk full")])
 def test_a_failure_while_writing_removes_the_partial_folder(shared_data, tmp_path, monkeypatch, capsys, error, where):
     def boom(*args, **kwargs):
@@ -563,7 +563,7 @@ def test_cli_success_prints_summary_and_folder(shared_data, tmp_path, capsys):
 
 def test_an_unknown_engine_is_refused_before_any_work(shared_data):
     """`run(engine=...)` takes only the engines there are, and says which, in a ConfigError."""
-    from fedcut.errors import ConfigError
+    from fedcut.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"engine must be one of fast, backtrader, got 'numba'"):
         run(defaults(), data_dir=str(shared_data), offline=True, engine="numba")

@@ -22,11 +22,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import fedcut.run
+import fedcut.run.backtest
 from fedcut.cli import main
-from fedcut.errors import MAX_MESSAGE
-from fedcut.files import TEMPORARY
-from fedcut.params import resolve
+from fedcut.core.errors import MAX_MESSAGE
+from fedcut.core.files import TEMPORARY
+from fedcut.core.params import resolve
 from fedcut.sweeps.runner import LOCK, STORE, usable_cpus
 from fedcut.sweeps.store import Store
 
@@ -83,7 +83,7 @@ def data_env(shared_data, monkeypatch, tmp_path):
 def short_run(shared_data, tmp_path_factory):
     """A real run folder (2019-2020), written once; tests damage copies of it."""
     out = tmp_path_factory.mktemp("short") / "run"
-    fedcut.run.write_run(fedcut.run.run(resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"}),
+    fedcut.run.backtest.write_run(fedcut.run.backtest.run(resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"}),
                                         str(shared_data), True), out)
     return out
 
@@ -100,14 +100,14 @@ def run_copy(short_run, tmp_path):
 @pytest.mark.parametrize("start, end", [("2008-W02-1", "2009-12-31"), ("20080102", "2007-12-31")])
 def test_dates_other_than_yyyy_mm_dd_are_refused(data_env, capsys, monkeypatch, start, end):
     """Python reads both as dates; `20080102` then passed the start-after-end check, compared as text."""
-    monkeypatch.setattr(fedcut.run, "run", no_run)
+    monkeypatch.setattr(fedcut.run.backtest, "run", no_run)
     line = refused(["--start", start, "--end", end], capsys)
     assert line == f"error: config: run.start must be a date YYYY-MM-DD, got '{start}'"
     assert not (data_env / "results").exists()
 
 
 def test_integers_too_long_for_python_are_one_line(data_env, capsys, monkeypatch):
-    monkeypatch.setattr(fedcut.run, "run", no_run)
+    monkeypatch.setattr(fedcut.run.backtest, "run", no_run)
     (data_env / "big.toml").write_text("[hedge]\ncontract_size = 1" + "0" * 4400 + "\n")
     line = refused(["--config", data_env / "big.toml"], capsys)
     assert line == f"error: {data_env / 'big.toml'}: not valid TOML (an integer of more than 4300 digits)"
@@ -118,7 +118,7 @@ def test_integers_too_long_for_python_are_one_line(data_env, capsys, monkeypatch
 
 
 def test_a_mistake_in_the_config_file_is_blamed_on_it_also_with_set(data_env, capsys, monkeypatch):
-    monkeypatch.setattr(fedcut.run, "run", no_run)
+    monkeypatch.setattr(fedcut.run.backtest, "run", no_run)
     (data_env / "mine.toml").write_text("[hedge]\nmoneyness = 7\n")
     line = refused(["--config", data_env / "mine.toml", "--set", "hedge.tenor_days=120"], capsys)
     assert line == f"error: {data_env / 'mine.toml'}: hedge.moneyness = 7.0 is above its maximum 1.2 (strike / spot)"
@@ -126,7 +126,7 @@ def test_a_mistake_in_the_config_file_is_blamed_on_it_also_with_set(data_env, ca
 
 def test_fedcut_offline_must_be_a_known_value(data_env, capsys, monkeypatch):
     monkeypatch.setenv("FEDCUT_OFFLINE", "maybe")
-    monkeypatch.setattr(fedcut.run, "run", no_run)
+    monkeypatch.setattr(fedcut.run.backtest, "run", no_run)
     line = refused(SHORT, capsys)
     assert line.startswith("error: FEDCUT_OFFLINE='maybe': expected 1, true, yes or on")
 
@@ -134,7 +134,7 @@ def test_fedcut_offline_must_be_a_known_value(data_env, capsys, monkeypatch):
 # --- 11: long values are cut ----------------------------------------------------------------------
 
 def test_long_values_are_cut_and_messages_stay_one_line(data_env, capsys, monkeypatch):
-    monkeypatch.setattr(fedcut.run, "run", no_run)
+    monkeypatch.setattr(fedcut.run.backtest, "run", no_run)
     (data_env / "huge.toml").write_text('[hedge]\nsizing = "' + "x" * 5_000_000 + '"\n')
     line = refused(["--config", data_env / "huge.toml"], capsys)
     assert len(line) <= len("error: ") + MAX_MESSAGE + 60
@@ -159,7 +159,7 @@ def test_the_default_command_twice_gives_two_folders(data_env, capsys):
 
 
 def test_an_existing_out_is_refused_before_any_work(data_env, capsys, monkeypatch):
-    monkeypatch.setattr(fedcut.run, "run", no_run)
+    monkeypatch.setattr(fedcut.run.backtest, "run", no_run)
     (data_env / "mine").mkdir()
     (data_env / "mine" / "keep.txt").write_text("mine")
     line = refused(SHORT + ["--out", data_env / "mine"], capsys)
@@ -169,7 +169,7 @@ def test_an_existing_out_is_refused_before_any_work(data_env, capsys, monkeypatc
 
 @pytest.mark.parametrize("case", ["out-parent-is-a-file", "results-is-a-file", "out-unwritable", "results-unwritable"])
 def test_output_locations_are_checked_before_the_run_and_named(data_env, capsys, monkeypatch, case):
-    monkeypatch.setattr(fedcut.run, "run", no_run)
+    monkeypatch.setattr(fedcut.run.backtest, "run", no_run)
     unwritable = Path("/sys/kernel")  # even root cannot create anything in sysfs
     if "unwritable" in case and not unwritable.is_dir():
         pytest.skip("needs Linux sysfs")

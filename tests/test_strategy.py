@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedcut.data.market import Market
-from fedcut.params import defaults, resolve
-from fedcut.run import Prepared, run
+from fedcut.core.params import defaults, resolve
+from fedcut.run.backtest import Prepared, run
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
-from fedcut.strategies.fedcut_strategy import run_cerebro
+from fedcut.execution.reference import run_cerebro
 from fedcut.strategies.targets import HOLDINGS, holdings_for, target_weights
 
 STRATEGY = defaults().strategy
@@ -370,7 +370,7 @@ def test_frame_feed_gives_the_bars_backtraders_pandas_feed_gives(synthetic_run, 
     """The bulk-loaded feed is a speed change only: same equity, cash and fills as PandasData."""
     import backtrader as bt
 
-    import fedcut.strategies.fedcut_strategy as bt_engine
+    import fedcut.execution.reference as bt_engine
     cfg, prepared, rows, fills, _ = synthetic_run
     monkeypatch.setattr(bt_engine, "FrameFeed", lambda frame: bt.feeds.PandasData(dataname=frame, openinterest=None))
     targets, hedge_ratio = synthetic_plan()
@@ -389,7 +389,7 @@ def test_the_compiled_scale_in_equals_the_numpy_loop(seed):
     """IWM's scaling in: the compiled loop (numba, or the same code as Python) and the numpy loop
     over days give the same bits on random targets with holds (NaN), cuts and steps that land
     within 1e-9 of the target."""
-    from fedcut.strategies import kernel
+    from fedcut.execution import kernel
     from fedcut.strategies.targets import _scale_in
 
     rng = np.random.default_rng(seed)
@@ -405,7 +405,7 @@ def test_the_compiled_scale_in_equals_the_numpy_loop(seed):
 def test_the_kernels_warm_up_compiles_nothing_a_run_does_not_use(shared_data):
     """`kernel.warm_up` (a single run's, while a helper reads the data) calls `scale_in` with the
     types a run calls it with: a run afterwards adds no compiled version of it."""
-    from fedcut.strategies import kernel
+    from fedcut.execution import kernel
 
     if not kernel.NUMBA:
         pytest.skip("numba is not installed")
@@ -421,8 +421,8 @@ def test_the_compiled_buy_and_hold_cash_equals_the_numpy_loop(seed):
     """Buy-and-hold's cash: the compiled loop (and the same code as Python) and the numpy loop give
     the same bits, with interest on positive cash and the margin rate on negative cash (a
     purchase that costs more than the cash)."""
-    from fedcut.strategies import kernel
-    from fedcut.strategies.engine import _hold_cash
+    from fedcut.execution import kernel
+    from fedcut.execution.engine import _hold_cash
 
     rng = np.random.default_rng(seed)
     K, n = 5, 200
@@ -446,7 +446,7 @@ def test_the_compiled_drawdowns_equal_the_numpy_expression(seed):
     """Each sample's maximum drawdown in a sweep: the compiled loop (and the same code as Python)
     and the numpy expression give the same bits, on random curves with a zero, a NaN, and spans
     that overlap, start on the first day and end on the last; one row checked by hand."""
-    from fedcut.strategies import kernel
+    from fedcut.execution import kernel
     from fedcut.sweeps.evaluate import _drawdowns
 
     rng = np.random.default_rng(seed)

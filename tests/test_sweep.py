@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from fedcut.cli import main
-from fedcut.errors import ConfigError
-from fedcut.run import run
+from fedcut.core.errors import ConfigError
+from fedcut.run.backtest import run
 from fedcut.sweeps.runner import STORE, run_sweep
 from fedcut.sweeps.spec import load_spec
 from fedcut.sweeps.store import Store
@@ -244,7 +244,7 @@ def test_results_kept_from_the_workers_are_what_the_store_gives_back(serial, sma
     """The parent keeps the results it stored instead of decoding them again (`Store.rows(decoded)`):
     they must be what JSON gives back, to the type and the order of every key, or a resumed
     sweep's outputs would differ from an uninterrupted one's."""
-    from fedcut.params import resolve
+    from fedcut.core.params import resolve
     from fedcut.sweeps.evaluate import plan_for, task
 
     spec = load_spec(small_spec)

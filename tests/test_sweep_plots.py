@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedcut.sweeps.html import render_html
-from fedcut.sweeps.plots import (
+from fedcut.report.sweep_page import render_html
+from fedcut.plots.sweep import (
     MAX_LEVELS, MAX_PAIRS, MAX_WIDTH, cell_counts, cell_means, growth, heatmap_figure, heatmaps, levels, sensitivity,
     sensitivity_figure,
 )

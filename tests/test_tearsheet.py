@@ -9,7 +9,7 @@ from fedcut.analyzers.tearsheet import (
     benchmark_statistics, monthly_returns, rolling_statistics, tail_statistics, time_in_market,
     top_drawdowns, yearly_returns,
 )
-from fedcut.errors import DataError
+from fedcut.core.errors import DataError
 
 D = pd.Timestamp
 

@@ -28,19 +28,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedcut.analyzers import plots, tearsheet
+from fedcut.analyzers import tearsheet
+
+from fedcut.plots import run as plots
 from fedcut.analyzers.attribution import (
     CONTRACT_SIZE, OPTION_COMMISSIONS, PUTS, WEIGHT_PREFIX, attribution, daily_attribution, hedge_by_year,
 )
 from fedcut.analyzers.bootstrap import verdict_word
 from fedcut.analyzers.claims import check_claims
 from fedcut.analyzers.episodes import RUNUP_MONTHS, recession_label
-from fedcut.config import changed_parameters, flatten
+from fedcut.core.config import changed_parameters, flatten
 from fedcut.data.sources import DataSource
-from fedcut.errors import DataError
-from fedcut.files import Helper, Output, own_folder, remove_stale_temporaries, write_all, writing
-from fedcut.params import iso_date
-from fedcut.signals.plot import MAX_CYCLES_SHOWN, preload
+from fedcut.core.errors import DataError
+from fedcut.core.files import Helper, Output, own_folder, remove_stale_temporaries, write_all, writing
+from fedcut.core.params import iso_date
+from fedcut.plots.kit import MAX_CYCLES_SHOWN, preload
 from fedcut.strategies.baselines import LABELS
 
 PLOTS = ("equity", "underwater", "rolling", "holdings", "cycles", "hedge")
@@ -311,7 +313,7 @@ def render(run_dir: Path, source: DataSource, helper: Helper | None = None,
     The pictures are drawn by a helper process (two, sharing them: `files.write_all`) while this
     one computes the tables and calls `meanwhile` (the caller's other work, e.g. a new run's
     signals.csv). `helper` is one started earlier with files of its own for `run_dir` (a new run's
-    regime picture, `fedcut.run.run_ahead`); without it one is started here.
+    regime picture, `fedcut.run.backtest.run_ahead`); without it one is started here.
     """
     run_dir = Path(run_dir)
     saved = load_run(run_dir)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from fedcut.analyzers.report import CSS, _cell, _e, _figure
-from fedcut.files import remove_stale_temporaries, writing
+from fedcut.report.page import CSS, _cell, _e, _figure
+from fedcut.core.files import remove_stale_temporaries, writing
 
 DATES = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(\.\.[0-9]{4}-[0-9]{2}-[0-9]{2})?")  # a date or a span: one line
 SWEEP_CSS = CSS + """

@@ -5,8 +5,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from fedcut.errors import ConfigError
-from fedcut.params import PARAMS, Config, check, resolve
+from fedcut.core.errors import ConfigError
+from fedcut.core.params import PARAMS, Config, check, resolve
 
 
 def load(path: Path | str | None, sets: list[str] = (), extra: dict[str, Any] | None = None) -> Config:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers import performance
-from fedcut.analyzers.report import render as render_report
+from fedcut.report.page import render as render_report
 from fedcut.analyzers.episodes import cycle_windows, episode_table
 from fedcut.analyzers.verdict import baseline_figures, baselines_frame, foresight, verdict
 from fedcut.data.asof import asof_frame
@@ -31,18 +31,18 @@ from fedcut.data.catalog import BACKFILLED_LABEL, REGIME_SERIES
 from fedcut.data.cuts import easing_cycles, rate_changes, target_series
 from fedcut.data.market import Market, build_market
 from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
-from fedcut.config import to_toml
-from fedcut.errors import ConfigError, DataError, FedcutError
-from fedcut.files import Helper, check_new_folder, free_name, remove_stale_temporaries, writing
-from fedcut.params import ENGINES, Config, Section, resolve
+from fedcut.core.config import to_toml
+from fedcut.core.errors import ConfigError, DataError, FedcutError
+from fedcut.core.files import Helper, check_new_folder, free_name, remove_stale_temporaries, writing
+from fedcut.core.params import ENGINES, Config, Section, resolve
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
-from fedcut.signals.plot import png_bytes, preload, regimes_figure
+from fedcut.plots.kit import png_bytes, preload, regimes_figure
 from fedcut.signals.indicators import (
     BANK_ETFS, DERIVED_WINDOWS, bank_relative, derived_view, labelled_changes, raw_view,
 )
 from fedcut.signals.regime import ORACLE_LABEL, load_raw, regime_frame
 from fedcut.strategies import baselines
-from fedcut.strategies.engine import buy_and_hold, execute, settings_for, tape_for
+from fedcut.execution.engine import buy_and_hold, execute, settings_for, tape_for
 from fedcut.strategies.targets import holdings_for, target_weights
 
 EQUITY_COLUMNS = ("date", "strategy", "benchmark", "regime", "cash", "option_value")
@@ -197,7 +197,7 @@ class Executed:
 
 def _backtrader(prepared: Prepared, cfg: Config, tickers, strategy: str, **kwargs) -> Executed:
     """The reference engine: backtrader with the hedged broker (imported only when asked for)."""
-    from fedcut.strategies.fedcut_strategy import run_cerebro
+    from fedcut.execution.reference import run_cerebro
 
     rows, fills, broker = run_cerebro(prepared.market, _cash_inputs(prepared, cfg), cfg, tickers, strategy, **kwargs)
     rows.index = prepared.market.days.rename("date")
@@ -488,7 +488,7 @@ def run_ahead(cfg: Config, data_dir: str | None = None, offline: bool | None = N
     run is done. A single run takes about 0.9 s less."""
     with Helper(functools.partial(_ahead_files, cfg.run.oracle),
                 first=functools.partial(_inputs, cfg, data_dir, offline)) as helper:
-        from fedcut.strategies import kernel  # numba, imported here only: a report never needs it
+        from fedcut.execution import kernel  # numba, imported here only: a report never needs it
 
         kernel.warm_up()
         prepared, sig, other = helper.first_result()

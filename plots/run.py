@@ -20,7 +20,7 @@ from fedcut.analyzers.attribution import CONTRACT_SIZE, WEIGHT_PREFIX, hedge_by_
 from fedcut.analyzers.performance import drawdown_series, max_drawdown
 from fedcut.analyzers.tearsheet import ROLLING_DAYS, rolling_statistics
 from fedcut.strategies.baselines import LABELS
-from fedcut.signals.plot import (
+from fedcut.plots.kit import (
     CUT_COLOUR, MAX_CYCLES_SHOWN, cut_lines, day_numbers, month_axis, new_figure, regime_bands, regime_handles,
     save_png, year_axis,
 )

@@ -41,7 +41,7 @@ def _jit_ieee(fn):
 def warm_up() -> None:
     """Load numba and the compiled code's cache now: about 0.4 s once per process, mostly the
     compiler's start, which a single run can spend while another process reads the data
-    (`fedcut.run.run_ahead`). `scale_in` on a 1 x 1 block has the types a run calls it with, so
+    (`fedcut.run.backtest.run_ahead`). `scale_in` on a 1 x 1 block has the types a run calls it with, so
     nothing new is compiled. Without numba it does nothing."""
     if NUMBA:
         block = np.zeros((1, 1))

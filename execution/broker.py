@@ -33,9 +33,9 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from fedcut.errors import DataError, PricingInputError
+from fedcut.core.errors import DataError, PricingInputError
 from fedcut.hedging.book import MarketInputs, OptionBook, OptionEvent, expiry_for, listed_expiries, strike_for
-from fedcut.hedging.cash import interest_factors
+from fedcut.execution.cash import interest_factors
 
 MARKET_COLUMNS = ("spot", "vix", "rate", "div_yield", "cash_rate")
 

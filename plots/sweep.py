@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedcut.analyzers.plots import IWM, STRATEGY
-from fedcut.signals.plot import DPI, day_numbers, save_png, year_axis
+from fedcut.plots.run import IWM, STRATEGY
+from fedcut.plots.kit import DPI, day_numbers, save_png, year_axis
 
 MAX_LEVELS = 8  # a numeric parameter with more distinct values than this is binned
 ROWS_PER_BIN = 6  # binned parameters get about this many configurations per bin (2 to MAX_LEVELS bins)

@@ -107,9 +107,9 @@ def regime_bands(ax, regime: pd.Series, alpha: float | None = None) -> None:
 
 
 def preload() -> None:
-    """Import matplotlib's figure and Agg canvas now, before `fedcut.files.write_all` forks a second
+    """Import matplotlib's figure and Agg canvas now, before `fedcut.core.files.write_all` forks a second
     process to draw: the two then share one import instead of paying about 0.3 s each (a run's
-    helper process does it while the run computes, `fedcut.run.run_ahead`)."""
+    helper process does it while the run computes, `fedcut.run.backtest.run_ahead`)."""
     import importlib
 
     for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):

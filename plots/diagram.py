@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedcut.signals.plot import REGIME_COLOURS, save_png
+from fedcut.plots.kit import REGIME_COLOURS, save_png
 
 # state -> (x, y) centre, in axes units
 STATES = {
@@ -48,7 +48,7 @@ def state_machine_figure(regime=None):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from fedcut.params import defaults
+    from fedcut.core.params import defaults
 
     regime = regime if regime is not None else defaults().regime
     fig = Figure(figsize=(13.5, 7.4), dpi=110)

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.hedging.book import OptionEvent, expiry_ordinals, instrument_id, listed_expiries
-from fedcut.hedging.cash import interest_factors
+from fedcut.execution.cash import interest_factors
 from fedcut.hedging.pricing import bsm_put, put_delta
 
 _EPOCH = pd.Timestamp("1970-01-01")
@@ -86,7 +86,7 @@ class Tape:
 
 
 def tape_for(market, broker_inputs: pd.DataFrame, tickers: tuple[str, ...]) -> Tape:
-    """The tape of `tickers` from an aligned market, as `fedcut.run` feeds backtrader."""
+    """The tape of `tickers` from an aligned market, as `fedcut.run.backtest` feeds backtrader."""
     close = np.column_stack([market.close[t].bfill().fillna(0.0).to_numpy(dtype=float) for t in tickers])
     opn = np.column_stack([market.open[t].bfill().fillna(0.0).to_numpy(dtype=float) for t in tickers])
     bi = broker_inputs
@@ -458,7 +458,7 @@ def execute(tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, settings: 
     `kernel` runs them one by one through `strategies.kernel` (compiled when numba is installed);
     `auto` takes the kernel when it is compiled or K is small, the block otherwise.
     """
-    from fedcut.strategies import kernel
+    from fedcut.execution import kernel
 
     if method == "auto":
         method = "kernel" if kernel.NUMBA or settings.size <= 4 else "block"
@@ -468,7 +468,7 @@ def execute(tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, settings: 
 
 
 def _execute_kernel(tape: Tape, targets, hedge_ratio, settings: Settings, record: bool) -> Execution:
-    from fedcut.strategies import kernel as kn
+    from fedcut.execution import kernel as kn
 
     n, T = tape.close.shape
     K = settings.size
@@ -511,7 +511,7 @@ def _fill_row(date, ticker: str, signed: float, price: float, commission: float,
 
 
 def _event(tape: Tape, row: list) -> OptionEvent:
-    from fedcut.strategies.kernel import ACTIONS
+    from fedcut.execution.kernel import ACTIONS
 
     i, action, contracts, strike, expiry, vol, years, model, fill, commission, flow = row
     i = int(i)
@@ -577,7 +577,7 @@ def buy_and_hold(tape: Tape, column: int, settings: Settings) -> np.ndarray:
     price = opn * (1 + s.slippage)
     flows = np.empty((K, n))
     cost = np.stack([qty * price, qty * s.commission * price])  # the shares, then the commission
-    from fedcut.strategies import kernel
+    from fedcut.execution import kernel
 
     (kernel.hold_cash if kernel.NUMBA else _hold_cash)(s.initial_cash.astype(float), lend, borrow, cost, flows)
     held = qty[:, None] * cls[None, :]

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from fedcut.errors import ConfigError
+from fedcut.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

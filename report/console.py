@@ -10,7 +10,7 @@ import math
 import pandas as pd
 
 from fedcut.analyzers.episodes import RUNUP_MONTHS
-from fedcut.signals.plot import MAX_CYCLES_SHOWN
+from fedcut.plots.kit import MAX_CYCLES_SHOWN
 from fedcut.strategies.baselines import LABELS
 
 

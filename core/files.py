@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from fedcut.errors import FedcutError
+from fedcut.core.errors import FedcutError
 
 T = TypeVar("T")
 

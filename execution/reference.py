@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from fedcut.hedging.book import contracts_for, contracts_for_budget, expiry_for, strike_for
-from fedcut.hedging.broker import HedgedBroker
-from fedcut.strategies.engine import buy_and_hold_shares
-from fedcut.strategies.feeds import FrameFeed
+from fedcut.execution.broker import HedgedBroker
+from fedcut.execution.engine import buy_and_hold_shares
+from fedcut.execution.feeds import FrameFeed
 
 
 class _Recorder(bt.Strategy):
