@@ -27,14 +27,14 @@ def wall(args: list[str]) -> float:
 def stages() -> dict[str, float]:
     """One cold call in this process, by stage (imports excluded)."""
     from fedcut import now, now_text
-    from fedcut.run import backtest as runmod
+    from fedcut.run import backtest as runmod, inputs
     from fedcut.core.params import defaults
     cfg = defaults()
     runmod.clear_caches()
     t0 = time.perf_counter()
-    prepared = runmod.prepare(cfg)
+    prepared = inputs.prepare(cfg)
     t1 = time.perf_counter()
-    sig = runmod.signals(prepared, cfg)
+    sig = inputs.signals(prepared, cfg)
     t2 = time.perf_counter()
     runmod.strategy_plan("fedcut", prepared, cfg, sig)
     t3 = time.perf_counter()

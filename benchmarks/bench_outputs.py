@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fedcut.core.params import resolve  # noqa: E402
-from fedcut.run.backtest import run, write_run  # noqa: E402
+from fedcut.run.backtest import run  # noqa: E402
+from fedcut.run.folder import write_run  # noqa: E402
 
 
 def cpu_seconds() -> float:

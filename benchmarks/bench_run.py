@@ -14,16 +14,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fedcut.run import backtest as runmod  # noqa: E402
+from fedcut.run import backtest as runmod, folder, inputs  # noqa: E402
 from fedcut.core.params import resolve  # noqa: E402
 
 
 def once(cfg, engine: str) -> dict[str, float]:
     runmod.clear_caches()
     t0 = time.perf_counter()
-    prepared = runmod.prepare(cfg)
+    prepared = inputs.prepare(cfg)
     t1 = time.perf_counter()
-    sig = runmod.signals(prepared, cfg)
+    sig = inputs.signals(prepared, cfg)
     t2 = time.perf_counter()
     runmod.execute_strategy(prepared, cfg, *runmod.strategy_plan("fedcut", prepared, cfg, sig), engine)
     t3 = time.perf_counter()
@@ -33,7 +33,7 @@ def once(cfg, engine: str) -> dict[str, float]:
     result = runmod.run(cfg, engine=engine)  # cached data, signals and benchmarks: strategy engine + analysis only
     t5 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        runmod.write_run(result, Path(tmp) / "run")
+        folder.write_run(result, Path(tmp) / "run")
     t6 = time.perf_counter()
     return {"load": t1 - t0, "signals": t2 - t1, "engine (strategy)": t3 - t2,
             "engine (2 benchmarks)": t4 - t3, "warm run (cached data, signals, benchmarks)": t5 - t4, "outputs": t6 - t5,

@@ -18,7 +18,8 @@ from fedcut.core import config as config_file
 from fedcut.plots import run as plots
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import ENGINES, PARAMS, Config
-from fedcut.run.backtest import RunResult, run, write_run
+from fedcut.run.backtest import RunResult, run
+from fedcut.run.folder import write_run
 from fedcut.plots.kit import regimes_figure
 from fedcut.strategies.baselines import LABELS
 

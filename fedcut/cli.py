@@ -135,7 +135,8 @@ def _run(argv: list[str]) -> int:
     from fedcut.report import console
     from fedcut.data.sources import offline_from_env
     from fedcut.core.files import check_can_create_in, check_new_folder
-    from fedcut.run.backtest import run, run_ahead, write_run
+    from fedcut.run.backtest import run
+    from fedcut.run.folder import write_run
     args = _run_parser().parse_args(argv)
     offline = args.offline or offline_from_env()
     results = Path("results")
@@ -151,14 +152,12 @@ def _run(argv: list[str]) -> int:
     if args.strategy:
         extra["run.strategy"] = args.strategy
     cfg = config.load(args.config, args.sets, extra)
-    with run_ahead(cfg, args.data_dir, offline) as ahead:  # data read, and files made, by a helper meanwhile
-        result = run(cfg, args.data_dir, offline, engine=args.engine, inputs=ahead)
-        if args.out is not None:
-            out = write_run(result, args.out, ahead=ahead)
-        else:  # the default name, with -2, -3, ... when a run of the same configuration is there
-            run_info = result.metrics["run"]
-            out = write_run(result, results / f"run-{run_info['start']}-{run_info['end']}-{cfg.digest()}",
-                            unique=True, ahead=ahead)
+    result = run(cfg, args.data_dir, offline, engine=args.engine)
+    if args.out is not None:
+        out = write_run(result, args.out)
+    else:  # the default name, with -2, -3, ... when a run of the same configuration is there
+        run_info = result.metrics["run"]
+        out = write_run(result, results / f"run-{run_info['start']}-{run_info['end']}-{cfg.digest()}", unique=True)
     print(console.summary(result.metrics, result.episodes, config.changed_parameters(cfg.flat())))
     print(f"\nrun folder: {out}")
     return 0

@@ -34,7 +34,8 @@ from fedcut.hedging.book import MarketInputs, OptionBook, contracts_for, contrac
     listed_expiries, strike_for
 from fedcut.hedging.surface import half_spread
 from fedcut.core.params import Config, iso_date
-from fedcut.run.backtest import prepare, rate_changes_of, signals, strategy_plan
+from fedcut.run.backtest import strategy_plan
+from fedcut.run.inputs import prepare, rate_changes_of, signals
 from fedcut.strategies.targets import CASES, case_codes
 
 PORTFOLIO = 1_000_000.0  # the hedge is shown per $1M of portfolio

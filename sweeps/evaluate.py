@@ -7,7 +7,7 @@ regime settings (one signal frame each, computed once per worker, without the re
 their targets are built and executed together by the array engine (`strategies.engine`), and the
 sample metrics are computed for all of them at once. A worker returns small JSON-able dicts and
 each configuration's daily returns (float32), never frames. Data, signals and the
-buy-and-hold benchmark are cached per worker process by `fedcut.run.backtest`.
+buy-and-hold benchmark are cached per worker process by `fedcut.run.inputs` and `fedcut.run.backtest`.
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ import pandas as pd
 from fedcut.analyzers import performance
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import PARAMS, Config
-from fedcut.run.backtest import benchmark, prepare, run_cycles, signals, strategy_plan
+from fedcut.run.backtest import benchmark, run_cycles, strategy_plan
+from fedcut.run.inputs import prepare, signals
 from fedcut.execution.engine import buy_and_hold, execute, settings_for, tape_for
 from fedcut.strategies.targets import holdings_for, target_block
 from fedcut.sweeps.spec import Validation

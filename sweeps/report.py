@@ -168,13 +168,14 @@ def baseline_segments(spec: Spec, data_dir: str | None, offline: bool | None, se
     so a held-out cycle can show the best simple rule beside the chosen configuration."""
     from fedcut.analyzers.performance import daily_risk_free
     from fedcut.core.params import resolve
-    from fedcut.run.backtest import _baseline_curves, benchmark, prepare, signals
+    from fedcut.run.backtest import baseline_curves, benchmark
+    from fedcut.run.inputs import prepare, signals
     from fedcut.sweeps.evaluate import segment_block
 
     base = resolve(spec.base)
     prepared = prepare(base, data_dir, offline)
     sig = signals(prepared, base, reasons=False)
-    curves = _baseline_curves(prepared, base, sig, base.run.strategy, "fast", benchmark(prepared, base, "IWM"),
+    curves = baseline_curves(prepared, base, sig, base.run.strategy, "fast", benchmark(prepared, base, "IWM"),
                               benchmark(prepared, base, "SPY"))
     days = prepared.market.days
     rf = daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
@@ -226,7 +227,7 @@ def overfitting_report(spec: Spec, summary: pd.DataFrame, packed: dict[str, byte
     from fedcut.analyzers.overfitting import backtest_overfitting, deflated_sharpe_ratio, trial_sharpe_ratios
     from fedcut.analyzers.performance import daily_risk_free
     from fedcut.core.params import resolve
-    from fedcut.run.backtest import prepare
+    from fedcut.run.inputs import prepare
     from fedcut.sweeps.evaluate import returns_matrix
 
     ok = summary[summary["status"] == "ok"]
@@ -353,7 +354,7 @@ def _top_curves(spec: Spec, summary: pd.DataFrame, packed: dict[str, bytes], dat
     in-sample configurations' growth (those over the base configuration's days) and the train_end
     split; None if none ran."""
     from fedcut.core.params import resolve
-    from fedcut.run.backtest import prepare
+    from fedcut.run.inputs import prepare
     from fedcut.sweeps.evaluate import unpack_returns
 
     base = resolve(spec.base)
@@ -392,7 +393,8 @@ def _segments(rows: list[dict]):
 
 def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline) -> list[Path]:
     """Full runs (with report) of the `spec.top` best configurations; kept if already written."""
-    from fedcut.run.backtest import run, write_run
+    from fedcut.run.backtest import run
+    from fedcut.run.folder import write_run
     configs = {p.config_hash: p.config for p in spec.points}
     folders = []
     for row in summary[summary["status"] == "ok"].head(spec.top).itertuples():

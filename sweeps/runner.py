@@ -4,7 +4,7 @@ then reported.
 Executors: `local` runs in this process (`workers=1`) or in a pool of `workers` processes;
 `dask` sends the same tasks to a Dask distributed scheduler. A task is a block of configurations
 that share their data and regime settings (`sweeps.evaluate.task`); each worker process prepares
-the data, signals and benchmark once (cached in `fedcut.run.backtest`) and returns small dicts. The parent
+the data, signals and benchmark once (cached in `fedcut.run.inputs`) and returns small dicts. The parent
 alone writes the store, one transaction per block, so a kill loses only the blocks in flight.
 The audit then re-runs the best configurations, a seeded sample and every configuration whose
 decisions came within 1e-9 of a boundary in backtrader; any difference fails the sweep.

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import fedcut.run.folder
+import fedcut.run.inputs
 import fedcut.run.backtest
 from fedcut.data.readers import DataWarning
 from fedcut.cli import main
@@ -380,7 +382,7 @@ def snapshot(root: Path) -> dict[str, tuple]:
 @pytest.fixture(autouse=True)
 def fresh_prepare_cache():
     """Each case starts cold, as a user's command would (`fedcut.run.backtest.prepare` caches per process)."""
-    clear = getattr(getattr(fedcut.run.backtest, "_prepare_cached", None), "cache_clear", lambda: None)
+    clear = getattr(getattr(fedcut.run.inputs, "_prepare_cached", None), "cache_clear", lambda: None)
     clear()
     yield
     clear()

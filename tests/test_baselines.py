@@ -19,7 +19,7 @@ import pytest
 
 from fedcut.data.readers import read_fred_csv, read_price_csv
 from fedcut.core.params import param, resolve
-from fedcut.run.backtest import run, write_run
+from fedcut.run.backtest import run
 from fedcut.strategies.baselines import LABELS, NAMES
 
 ROOT = Path(__file__).resolve().parents[1]

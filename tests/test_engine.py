@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fedcut.core.params import resolve
-from fedcut.run.backtest import Prepared, execute_strategy, prepare, signals
+from fedcut.run.backtest import execute_strategy
+from fedcut.run.inputs import Prepared, prepare, signals
 from fedcut.execution.engine import execute, settings_for, tape_for
 from fedcut.strategies.targets import target_weights
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from fedcut.core.params import resolve
-from fedcut.run.backtest import prepare
+from fedcut.run.inputs import prepare
 from fedcut.execution.reference import run_cerebro
 
 

@@ -22,7 +22,8 @@ from fedcut.data.asof import known_dates
 from fedcut.data.catalog import MACRO
 from fedcut.core.params import defaults, resolve
 from fedcut.report.console import summary
-from fedcut.run.backtest import run, write_run
+from fedcut.run.backtest import run
+from fedcut.run.folder import write_run
 from fedcut.signals.regime import ORACLE_LABEL
 
 DATA_PARAMS = defaults().data
@@ -282,17 +283,19 @@ def _trade_two_days_early(real):
 def test_the_comparison_catches_a_planted_leak(shared_data, tmp_path, monkeypatch, target, leak):
     """The check can fail: with a leak planted in the pipeline, the 2019 crash after D reaches D
     (and without one, the same short runs agree up to D)."""
-    import fedcut.run.backtest as runmod
+    import fedcut.run.backtest
+    import fedcut.run.inputs as inputs
     if leak is not None:
-        monkeypatch.setattr(runmod, target, leak(getattr(runmod, target)))
-    runmod._signals_cached.cache_clear()  # no leaky signals outlive this test, none cached enter it
+        where = inputs if target == "regime_frame" else fedcut.run.backtest
+        monkeypatch.setattr(where, target, leak(getattr(where, target)))
+    inputs.clear_caches()  # no leaky signals outlive this test, none cached enter it
     try:
         cutoff = "2019-07-30"
         cfg = resolve({"run.start": "2018-01-02", "run.end": "2020-06-30"})
         base = run(cfg, data_dir=str(shared_data), offline=True)
         other = run(cfg, data_dir=str(perturbed_copy(shared_data, tmp_path / "p", cutoff, "crash")), offline=True)
     finally:
-        runmod._signals_cached.cache_clear()
+        inputs.clear_caches()
     if leak is None:
         assert_identical_through(base, other, pd.Timestamp(cutoff))
         return

@@ -43,7 +43,8 @@ leave_one_cycle_out = true
 @pytest.fixture(scope="module")
 def pages(shared_data, tmp_path_factory):
     from fedcut.core.params import resolve
-    from fedcut.run.backtest import run, write_run
+    from fedcut.run.backtest import run
+    from fedcut.run.folder import write_run
     from fedcut.sweeps.runner import run_sweep
     from fedcut.sweeps.spec import load_spec
 

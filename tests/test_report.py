@@ -77,7 +77,8 @@ def test_attribution_refuses_a_trade_it_cannot_place():
 @pytest.fixture(scope="module")
 def runs(shared_data, tmp_path_factory):
     from fedcut.core.params import resolve
-    from fedcut.run.backtest import run, write_run
+    from fedcut.run.backtest import run
+    from fedcut.run.folder import write_run
     return {name: write_run(run(resolve(overrides), shared_data, True), tmp_path_factory.mktemp(name) / "r")
             for name, overrides in (("default", {}), ("oracle", {"run.oracle": True}))}
 

@@ -19,7 +19,8 @@ from fedcut.data.readers import read_price_csv
 from fedcut.cli import main
 from fedcut.core.errors import FedcutError
 from fedcut.core.params import defaults
-from fedcut.run.backtest import run, write_run
+from fedcut.run.backtest import run
+from fedcut.run.folder import write_run
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
 from fedcut.strategies.targets import target_weights
@@ -415,64 +416,24 @@ def test_the_backtrader_engine_writes_the_same_run_folder_as_the_array_engine(sh
         assert (tmp_path / "reference" / name).read_bytes() == (tmp_path / "fast" / name).read_bytes(), name
 
 
-def test_a_run_writes_the_same_bytes_with_its_helper_ahead_at_write_time_or_in_one_process(shared_data, tmp_path):
-    """The command line's run (the data read and the regime picture drawn by a helper process started
-    before the run, `run_ahead`), `write_run` without one (a helper started when writing) and the
-    same with another thread running (no fork: everything in this process): the same bytes in every
-    file, pictures included."""
-    import threading
-
-    from fedcut.core.files import Helper
+def test_a_run_writes_the_same_bytes_from_the_command_line_and_from_write_run(shared_data, tmp_path):
+    """The command line's run and `write_run` of the same configuration, twice: the same files, the
+    same bytes in every one, pictures included (no timestamp, no process-dependent state)."""
     from fedcut.core.params import resolve
-    from fedcut.run.backtest import run, write_run
+    from fedcut.run.backtest import run
+    from fedcut.run.folder import write_run
 
     assert _cli(shared_data, tmp_path / "cli", *SHORT) == 0
     result = run(resolve({"run.start": SHORT[1], "run.end": SHORT[3]}), str(shared_data), True)
     write_run(result, tmp_path / "later")
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        assert Helper()._child is None  # with a thread running, nothing is forked
-        write_run(result, tmp_path / "here")
-    finally:
-        stop.set()
-        thread.join()
+    write_run(result, tmp_path / "again")
     names = sorted(str(f.relative_to(tmp_path / "cli")) for f in (tmp_path / "cli").rglob("*") if f.is_file())
     assert "plots/regimes.png" in names and "signals.csv" in names and len(names) >= 18
-    for other in ("later", "here"):
+    for other in ("later", "again"):
         assert sorted(str(f.relative_to(tmp_path / other)) for f in (tmp_path / other).rglob("*") if f.is_file()) == names
         for name in names:
             assert (tmp_path / other / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), (other, name)
     assert not _children()
-
-
-def test_run_refuses_inputs_read_for_another_configuration(shared_data):
-    from fedcut.core.params import resolve
-    from fedcut.run.backtest import run, run_ahead
-
-    cfg = resolve({"run.start": SHORT[1], "run.end": SHORT[3]})
-    with run_ahead(cfg, str(shared_data), True) as ahead:
-        for other, data_dir, offline in ((cfg.with_overrides({"hedge.moneyness": 0.8}), str(shared_data), True),
-                                         (cfg, None, True), (cfg, str(shared_data), False)):
-            with pytest.raises(ValueError, match="another configuration"):
-                run(other, data_dir, offline, inputs=ahead)
-        assert run(cfg, str(shared_data), True, inputs=ahead).signals is ahead.signals
-    assert not _children()
-
-
-def test_write_run_refuses_a_helper_made_for_other_signals(shared_data, tmp_path):
-    """A result computed without the helper's inputs (its own signals, equal but not the helper's):
-    the helper's regime picture would be of other signals, so write_run refuses it."""
-    from fedcut.core.params import resolve
-    from fedcut.run.backtest import run, run_ahead, write_run
-
-    cfg = resolve({"run.start": SHORT[1], "run.end": SHORT[3]})
-    with run_ahead(cfg, str(shared_data), True) as ahead:
-        result = run(cfg, str(shared_data), True)
-        with pytest.raises(ValueError, match="another run's signals"):
-            write_run(result, tmp_path / "x", ahead=ahead)
-    assert not (tmp_path / "x").exists() and not _children()
 
 
 def _no_partials(folder):
@@ -514,7 +475,7 @@ def test_cli_failed_run_leaves_no_folder(shared_data, tmp_path, capsys):
     assert not out.exists() and _no_partials(tmp_path) and not _children()
 
 
-@pytest.mark.parametrize("where", ["fedcut.run.backtest.regimes_figure",  # in the helper, ahead of the run
+@pytest.mark.parametrize("where", ["fedcut.run.folder.regimes_figure",  # the regime picture
                                    "fedcut.plots.run.plot_cycles",  # in the helper or its second process
                                    "fedcut.report.page._findings"])  # here, while the helper draws
 @pytest.mark.parametrize("error", [FedcutError("plot failed"), OSError("disk full")])

@@ -22,6 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import fedcut.run.folder
+import fedcut.run.inputs
 import fedcut.run.backtest
 from fedcut.cli import main
 from fedcut.core.errors import MAX_MESSAGE
@@ -83,7 +85,7 @@ def data_env(shared_data, monkeypatch, tmp_path):
 def short_run(shared_data, tmp_path_factory):
     """A real run folder (2019-2020), written once; tests damage copies of it."""
     out = tmp_path_factory.mktemp("short") / "run"
-    fedcut.run.backtest.write_run(fedcut.run.backtest.run(resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"}),
+    fedcut.run.folder.write_run(fedcut.run.backtest.run(resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"}),
                                         str(shared_data), True), out)
     return out
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from fedcut.data.market import Market
 from fedcut.core.params import defaults, resolve
-from fedcut.run.backtest import Prepared, run
+from fedcut.run.backtest import run
+from fedcut.run.inputs import Prepared
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
 from fedcut.execution.reference import run_cerebro
