@@ -35,6 +35,7 @@ from fedcut.hedging.book import MarketInputs, OptionBook, contracts_for, contrac
 from fedcut.hedging.surface import half_spread
 from fedcut.core.params import Config, iso_date
 from fedcut.run.backtest import strategy_plan
+from fedcut.signals.thresholds import OPS, RULE, THRESHOLDS
 from fedcut.run.inputs import prepare, rate_changes_of, signals
 from fedcut.strategies.targets import CASES, case_codes
 
@@ -324,23 +325,13 @@ def warnings_for(inputs: tuple[Input, ...], measured: tuple[Indicator, ...], mar
 
 # --- the rules' inputs against their thresholds ------------------------------------------------------
 
-CRISIS, CALM = "crisis alarm (any one calls crisis)", "crisis ends (when every gauge is calm)"
-LATE = "late cycle (a cut after damage: any one)"
-RECESSION = "recession evidence (any one)"
-INFLATION = "soft landing: inflation declining (either)"
-REAL = "soft landing: real yields not rising"
-PRICED = "cut priced by markets (all three)"
-CAPITULATION = "capitulation in a late cycle (all four)"
 FAILS = "capitulation fails (either)"
 VIX, IWM = ("VIX",), ("IWM",)
 
 
 def _compare(value: float | None, condition: str, threshold: float) -> bool:
     """The rule's comparison; a missing value meets nothing (callers decide what missing means)."""
-    if value is None:
-        return False
-    return {">=": value >= threshold, ">": value > threshold, "<=": value <= threshold,
-            "<": value < threshold}[condition]
+    return value is not None and bool(OPS[condition](value, threshold))
 
 
 def _ind(name, label, group, value, condition, threshold, unit, src, met=None, note="") -> Indicator:
@@ -350,72 +341,63 @@ def _ind(name, label, group, value, condition, threshold, unit, src, met=None, n
 
 
 def indicators(row: pd.Series, regime) -> tuple[Indicator, ...]:
-    """Each numeric input of the rules on the day (`row` of the signal frame) against its
-    `regime.*` threshold, grouped by the rule it feeds."""
+    """Each numeric input of the rules on the day (`row` of the signal frame) against its threshold
+    (`signals.thresholds`), grouped by the rule it feeds, in the table's order."""
     hy = row["credit_source"] == "HY OAS"
-    credit = row["credit_source"]
-    scale = regime.xlf_scale if row["bank_source"] == "XLF" else 1.0
-    bank = f"{row['bank_source']} vs SPY, {regime.bank_stress_days} days" if row["bank_source"] else "bank ETFs vs SPY"
-    bank_note = "" if row["bank_source"] else "no bank ETF yet (XLF from 1998-12-22)"
-    stl, ted, move = _num(row["stlfsi"]), _num(row["ted_spread"]), _num(row["bank_move"])
-    missing_calm = "missing: does not block calm"
-    ted_end = MACRO["TEDRATE"].discontinued
-    ted_missing = f"discontinued from {ted_end}: neither alarms nor blocks calm" if row.name >= pd.Timestamp(ted_end) else None
-    banks = (row["bank_source"], "SPY") if row["bank_source"] else ()
-    spread = ("BAMLH0A0HYM2",) if hy else ("BAA10Y",)
-    real = ("DFII10",) if row["real_yield_source"] == "TIPS" else ("DGS10", "CPIAUCSL")
-    out = [
-        _ind("vix", "VIX", CRISIS, row["vix"], ">=", regime.vix_crisis, "points", VIX),
-        _ind("stlfsi4", "STLFSI4", CRISIS, stl, ">=", regime.stlfsi_crisis, "index", ("STLFSI4",),
-             note="" if stl is not None else "not published on this day"),
-        _ind("nfci", "NFCI", CRISIS, row["nfci"], ">=", regime.nfci_crisis, "index", ("NFCI",),
-             note="" if _num(row["nfci"]) is not None else "not published on this day"),
-        _ind("ted_spread", "TED spread", CRISIS, ted, ">=", regime.ted_crisis, "pp", ("TEDRATE",),
-             note="" if ted is not None else ted_missing or "not published on this day"),
-        _ind("bank_move", bank, CRISIS, move, "<=", -regime.bank_stress_drop * scale, "fraction", banks,
-             met=row["bank_alarm"], note=bank_note),
-        _ind("vix_calm", "VIX", CALM, row["vix"], "<", regime.vix_calm, "points", VIX),
-        _ind("stlfsi4_calm", "STLFSI4", CALM, stl, "<", regime.stlfsi_calm, "index", ("STLFSI4",),
-             met=stl is None or stl < regime.stlfsi_calm, note="" if stl is not None else missing_calm),
-        _ind("ted_calm", "TED spread", CALM, ted, "<", regime.ted_calm, "pp", ("TEDRATE",),
-             met=ted is None or ted < regime.ted_calm, note="" if ted is not None else ted_missing or missing_calm),
-        _ind("bank_calm", bank, CALM, move, ">", -regime.bank_calm_drop * scale, "fraction", banks,
-             met=move is None or move > -regime.bank_calm_drop * scale,
-             note=bank_note or ("" if move is not None else missing_calm)),
-        _ind("credit_damage", credit, LATE, row["credit_spread"], ">=",
-             regime.hy_damage if hy else regime.baa_damage, "%", spread, met=row["credit_damage"]),
-        _ind("iwm_drawdown", "IWM from its 252-day high", LATE, row["iwm_drawdown_252d"], "<=",
-             regime.iwm_damage_drawdown, "fraction", IWM),
-        _ind("credit_widening", f"{credit} rise over {regime.credit_window_days} days", RECESSION,
-             row["credit_widening_pp"], ">=", regime.hy_widening if hy else regime.baa_widening, "pp", spread,
-             met=row["credit_widening"]),
-        _ind("sahm", "Sahm rule (real time)", RECESSION, row["sahm"], ">=", regime.sahm_warning, "pp", ("SAHMREALTIME",)),
-        _ind("claims_rise", "claims, 4-week avg vs 52-week low", RECESSION, row["claims_rise"], ">=",
-             regime.claims_rise, "fraction", ("ICSA",)),
-        _ind("core_cpi_trend", f"core CPI y/y vs {regime.inflation_trend_months} months before", INFLATION,
-             row["core_cpi_trend"], "<", 0.0, "pp", ("CPILFESL",)),
-        _ind("cpi_trend_3m", "CPI y/y vs 3 months before", INFLATION, row["cpi_trend_3m"], "<", 0.0, "pp", ("CPIAUCSL",)),
-        _ind("real_yield_change", f"real yield ({row['real_yield_source']}) change, {regime.real_yield_window_days} days",
-             REAL, row["real_yield_change"], "<=", regime.real_yield_max_rise, "pp", real, met=row["real_yields_ok"],
-             note="" if _num(row["real_yield_change"]) is not None else "missing: no objection"),
-        _ind("two_year_gap", "2-year yield minus fed funds", PRICED, row["two_year_gap"], "<=", -regime.two_year_gap, "pp", ("DGS2", "DFF")),
-        _ind("bill_gap", "3-month yield minus fed funds", PRICED, row["bill_gap"], "<=", -regime.bill_gap, "pp", ("DGS3MO", "DFF")),
-        _ind("fed_funds", "fed funds (room to cut)", PRICED, row["fed_funds"], ">=", regime.zero_bound, "%", ("DFF",)),
-    ]
+    bank = row["bank_source"]
+    scale = regime.xlf_scale if bank == "XLF" else 1.0
     peak, low = _num(row["vix_peak_recent"]), _num(row["capitulation_low"])
-    out += [
-        _ind("cycle_damage", "IWM worst 252-day drawdown this cycle", CAPITULATION, row["cycle_worst_drawdown"], "<=",
-             -regime.capitulation_damage, "fraction", IWM,
-             note="" if _num(row["cycle_worst_drawdown"]) is not None else "no easing cycle"),
-        _ind("vix_spike", f"VIX peak, last {regime.capitulation_lookback_days} days", CAPITULATION, peak, ">=",
-             regime.capitulation_vix_peak, "points", VIX),
-        _ind("vix_fade", "VIX against its recent peak", CAPITULATION, row["vix"], "<=",
-             peak * (1 - regime.capitulation_vix_fade), "points", VIX,
-             note=f"{regime.capitulation_vix_fade:.0%} below the peak {peak:.1f}"),
-        _ind("iwm_rebound", "IWM above its low since the spike", CAPITULATION, row["iwm"] / low - 1, ">=",
-             regime.capitulation_rebound, "fraction", IWM + VIX, met=row["iwm"] >= low * (1 + regime.capitulation_rebound)),
-    ]
+    names = {"bank": f"{bank} vs SPY, {regime.bank_stress_days} days" if bank else "bank ETFs vs SPY",
+             "credit": row["credit_source"], "real": row["real_yield_source"], "regime": regime}
+    values = {"vix": row["vix"], "stlfsi4": row["stlfsi"], "nfci": row["nfci"], "ted_spread": row["ted_spread"],
+              "bank_move": row["bank_move"], "vix_calm": row["vix"], "stlfsi4_calm": row["stlfsi"],
+              "ted_calm": row["ted_spread"], "bank_calm": row["bank_move"], "credit_damage": row["credit_spread"],
+              "iwm_drawdown": row["iwm_drawdown_252d"], "credit_widening": row["credit_widening_pp"],
+              "sahm": row["sahm"], "claims_rise": row["claims_rise"], "core_cpi_trend": row["core_cpi_trend"],
+              "cpi_trend_3m": row["cpi_trend_3m"], "real_yield_change": row["real_yield_change"],
+              "two_year_gap": row["two_year_gap"], "bill_gap": row["bill_gap"], "fed_funds": row["fed_funds"],
+              "cycle_damage": row["cycle_worst_drawdown"], "vix_spike": peak, "vix_fade": row["vix"],
+              "iwm_rebound": row["iwm"] / low - 1}
+    level = {"bank_move": {"scale": scale}, "bank_calm": {"scale": scale}, "credit_damage": {"preferred": hy},
+             "credit_widening": {"preferred": hy}, "vix_fade": {"base": peak}}
+    decided = {"bank_move": row["bank_alarm"], "credit_damage": row["credit_damage"],  # the frame's own flags
+               "credit_widening": row["credit_widening"], "real_yield_change": row["real_yields_ok"],
+               "iwm_rebound": RULE["iwm_rebound"].check(row["iwm"], regime, base=low)}
+    spread = ("BAMLH0A0HYM2",) if hy else ("BAA10Y",)
+    inputs = {"bank_move": (bank, "SPY") if bank else (), "bank_calm": (bank, "SPY") if bank else (),
+              "credit_damage": spread, "credit_widening": spread,
+              "real_yield_change": ("DFII10",) if row["real_yield_source"] == "TIPS" else ("DGS10", "CPIAUCSL")}
+    notes = _notes(row, values, regime)
+    out = []
+    for rule in THRESHOLDS:
+        value = _num(values[rule.name])
+        threshold = (rule.parameter(regime) if rule.name == "iwm_rebound"  # shown as the rebound itself
+                     else rule.level(regime, **level.get(rule.name, {})))
+        met = decided.get(rule.name, rule.met(value, threshold))
+        out.append(_ind(rule.name, rule.label.format(**names), rule.group, value, rule.op, threshold, rule.unit,
+                        inputs.get(rule.name, rule.inputs), met=met, note=notes.get(rule.name, "")))
     return tuple(out + capitulation_failure(row))
+
+
+def _notes(row: pd.Series, values: dict, regime) -> dict[str, str]:
+    """Why an indicator shows no value (or what its level means)."""
+    missing = {name: values[name] is None or values[name] != values[name] for name in values}
+    calm = "missing: does not block calm"
+    ted_end = MACRO["TEDRATE"].discontinued
+    ted = f"discontinued from {ted_end}: neither alarms nor blocks calm" if row.name >= pd.Timestamp(ted_end) else None
+    no_bank = "" if row["bank_source"] else "no bank ETF yet (XLF from 1998-12-22)"
+    return {
+        "stlfsi4": "not published on this day" if missing["stlfsi4"] else "",
+        "nfci": "not published on this day" if missing["nfci"] else "",
+        "ted_spread": (ted or "not published on this day") if missing["ted_spread"] else "",
+        "bank_move": no_bank,
+        "stlfsi4_calm": calm if missing["stlfsi4_calm"] else "",
+        "ted_calm": (ted or calm) if missing["ted_calm"] else "",
+        "bank_calm": no_bank or (calm if missing["bank_calm"] else ""),
+        "real_yield_change": "missing: no objection" if missing["real_yield_change"] else "",
+        "cycle_damage": "no easing cycle" if missing["cycle_damage"] else "",
+        "vix_fade": f"{RULE['vix_fade'].parameter(regime):.0%} below the peak {_num(row['vix_peak_recent']):.1f}",
+    }
 
 
 def capitulation_failure(row: pd.Series) -> list[Indicator]:
@@ -459,7 +441,8 @@ def cut_pricing(row: pd.Series, view: pd.Series, regime) -> dict:
     """Fed funds, the 2-year and 3-month yields as known on the day, their gaps, and whether a cut is priced."""
     return {"fed_funds": _num(row["fed_funds"]), "two_year": _num(view["DGS2"]), "three_month": _num(view["DGS3MO"]),
             "two_year_gap": _num(row["two_year_gap"]), "bill_gap": _num(row["bill_gap"]),
-            "two_year_needed": -regime.two_year_gap, "bill_needed": -regime.bill_gap, "zero_bound": regime.zero_bound,
+            "two_year_needed": RULE["two_year_gap"].level(regime), "bill_needed": RULE["bill_gap"].level(regime),
+            "zero_bound": RULE["fed_funds"].level(regime),
             "cut_priced": bool(row["cut_priced"])}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fedcut.plots.kit import REGIME_COLOURS, save_png
+from fedcut.signals.thresholds import RULE
 
 # state -> (x, y) centre, in axes units
 STATES = {
@@ -19,23 +20,26 @@ COLOUR = {"late_panic\n(waiting)": REGIME_COLOURS["late_panic"],
           "late_panic\n(capitulated: buy)": REGIME_COLOURS["late_panic"]}
 
 def edges(regime) -> list[tuple[str, str, str, float, tuple[float, float]]]:
-    """(from, to, label, curvature, label position) of each move, the thresholds in the labels
-    read from `regime` (a Config's regime section), so the picture says what the rules do."""
-    r = regime
+    """(from, to, label, curvature, label position) of each move, the thresholds in the labels read
+    from the rules' table (`signals.thresholds`) under `regime` (a Config's regime section), so the
+    picture says what the rules do."""
+    r, t = regime, RULE
+    bank = t["bank_move"].level(r)
     return [
-        ("neutral", "crisis", f"stress alarm (from any state, at once): VIX >= {r.vix_crisis:g}, banks vs SPY "
-         f"-{r.bank_stress_drop:.0%}\nin {r.bank_stress_days} days, TED >= {r.ted_crisis:g}, STLFSI4 / NFCI once "
-         "published", 0.0, (0.39, 0.715)),
+        ("neutral", "crisis", f"stress alarm (from any state, at once): {t['vix'].text(r)}, banks vs SPY "
+         f"{bank:.0%}\nin {r.bank_stress_days} days, TED {t['ted_spread'].op} {t['ted_spread'].level(r):g}, "
+         "STLFSI4 / NFCI once published", 0.0, (0.39, 0.715)),
         ("crisis", "neutral", "every gauge calm, then the dwell", 0.3, (0.39, 0.895)),
         ("neutral", "soft_landing", "inflation falling, no layoff or credit warning,\n"
          "real yields not rising, a cut priced or an early cycle", 0.2, (0.2, 0.6)),
         ("soft_landing", "recession_risk", "credit widening\nor layoffs rising", 0.2, (0.245, 0.25)),
         ("soft_landing", "late_panic\n(waiting)", "a cut after the damage: credit spreads,\n"
-         f"IWM {r.iwm_damage_drawdown:.0%}, stress, or a cut between meetings", 0.0, (0.39, 0.43)),
+         f"IWM {t['iwm_drawdown'].level(r):.0%}, stress, or a cut between meetings", 0.0, (0.39, 0.43)),
         ("crisis", "late_panic\n(waiting)", "crisis over\nin a late cycle", 0.0, (0.67, 0.55)),
-        ("late_panic\n(waiting)", "late_panic\n(capitulated: buy)", f"capitulation: damage (-{r.capitulation_damage:.0%} "
-         f"from the\n252-day high), a VIX spike >= {r.capitulation_vix_peak:g} faded {r.capitulation_vix_fade:.0%},"
-         f"\nIWM +{r.capitulation_rebound:.0%} off its low since the spike", 0.25, (0.68, 0.06)),
+        ("late_panic\n(waiting)", "late_panic\n(capitulated: buy)",
+         f"capitulation: damage ({t['cycle_damage'].level(r):.0%} from the\n252-day high), a VIX spike "
+         f"{t['vix_spike'].op} {t['vix_spike'].level(r):g} faded {t['vix_fade'].parameter(r):.0%},"
+         f"\nIWM +{t['iwm_rebound'].parameter(r):.0%} off its low since the spike", 0.25, (0.68, 0.06)),
         ("crisis", "late_panic\n(capitulated: buy)", "capitulation while the\ngauges still fade\n"
          "(capitulation_ends_crisis)", -0.15, (0.92, 0.48)),
         ("late_panic\n(capitulated: buy)", "late_panic\n(waiting)", "failed: VIX above the spike's\n"

@@ -14,6 +14,7 @@ import pandas as pd
 
 from fedcut.data.asof import asof_frame
 from fedcut.data.cuts import ANNOUNCED_FROM, EFFECTIVE_NEXT_DAY_FROM, rate_changes, target_series
+from fedcut.signals.thresholds import RULE
 
 BANK_ETFS = ("KRE", "KBE", "XLF")  # most sensitive first: regional banks, banks, then all financials
 
@@ -108,7 +109,8 @@ def policy(changes: pd.DataFrame, view: pd.DataFrame, fomc: pd.DataFrame, regime
     ff = view["DFF"]
     two_year_gap = view["DGS2"] - ff
     bill_gap = view["DGS3MO"] - ff
-    priced = (two_year_gap <= -regime.two_year_gap) & (bill_gap <= -regime.bill_gap) & (ff >= regime.zero_bound)
+    priced = (RULE["two_year_gap"].check(two_year_gap, regime) & RULE["bill_gap"].check(bill_gap, regime)
+              & RULE["fed_funds"].check(ff, regime))
     first = pd.DatetimeIndex(first_cut)
     return pd.DataFrame({
         "cycle_state": state,
@@ -122,7 +124,7 @@ def policy(changes: pd.DataFrame, view: pd.DataFrame, fomc: pd.DataFrame, regime
         "fed_funds": ff,
         "two_year_gap": two_year_gap,
         "bill_gap": bill_gap,
-        "cut_priced": priced.to_numpy(),
+        "cut_priced": priced,
     }, index=days)
 
 
@@ -156,8 +158,9 @@ def inflation(view: pd.DataFrame) -> pd.DataFrame:
         "core_cpi_yoy": view["CPILFESL:yoy"],
         "core_cpi_trend": view["CPILFESL:yoy_change"],
         "cpi_trend_3m": view["CPIAUCSL:yoy_change_3m"],
-        "inflation_declining": (view["CPILFESL:yoy_change"] < 0) | (view["CPIAUCSL:yoy_change_3m"] < 0),
-    })
+        "inflation_declining": (RULE["core_cpi_trend"].check(view["CPILFESL:yoy_change"], None)
+                                | RULE["cpi_trend_3m"].check(view["CPIAUCSL:yoy_change_3m"], None)),
+    }, index=view.index)
 
 
 def labour(view: pd.DataFrame, regime) -> pd.DataFrame:
@@ -168,22 +171,22 @@ def labour(view: pd.DataFrame, regime) -> pd.DataFrame:
         "sahm": sahm,
         "claims_4w": view["ICSA:avg4w"],
         "claims_rise": rise,
-        "layoffs_rising": (sahm >= regime.sahm_warning) | (rise >= regime.claims_rise),
-    })
+        "layoffs_rising": RULE["sahm"].check(sahm, regime) | RULE["claims_rise"].check(rise, regime),
+    }, index=view.index)
 
 
 def credit(view: pd.DataFrame, regime) -> pd.DataFrame:
     """HY OAS where it exists (from 1997), the BAA-10y spread before."""
     has_hy = view["BAMLH0A0HYM2"].notna()
-    widening = np.where(has_hy, view["BAMLH0A0HYM2:widening"] >= regime.hy_widening,
-                        view["BAA10Y:widening"] >= regime.baa_widening)
-    damage = np.where(has_hy, view["BAMLH0A0HYM2"] >= regime.hy_damage, view["BAA10Y"] >= regime.baa_damage)
+    spread = view["BAMLH0A0HYM2"].where(has_hy, view["BAA10Y"])
+    widening = view["BAMLH0A0HYM2:widening"].where(has_hy, view["BAA10Y:widening"])
+    hy = has_hy.to_numpy()
     return pd.DataFrame({
         "credit_source": np.where(has_hy, "HY OAS", "BAA-10y"),
-        "credit_spread": view["BAMLH0A0HYM2"].where(has_hy, view["BAA10Y"]),
-        "credit_widening_pp": view["BAMLH0A0HYM2:widening"].where(has_hy, view["BAA10Y:widening"]),
-        "credit_widening": widening,
-        "credit_damage": damage,
+        "credit_spread": spread,
+        "credit_widening_pp": widening,
+        "credit_widening": RULE["credit_widening"].check(widening, regime, preferred=hy),
+        "credit_damage": RULE["credit_damage"].check(spread, regime, preferred=hy),
     }, index=view.index)
 
 
@@ -213,12 +216,11 @@ def stress(view: pd.DataFrame, vix: pd.Series, bank: pd.DataFrame, regime) -> pd
     same = bank["bank_source"].eq(bank["bank_source"].shift(days))  # no change of ETF inside the window
     bank_move = (ratio / ratio.shift(days) - 1).where(same)
     scale = np.where(bank["bank_source"].eq("XLF"), regime.xlf_scale, 1.0)
-    bank_alarm = (bank_move <= -regime.bank_stress_drop * scale).to_numpy()
-    bank_calm = ~(bank_move <= -regime.bank_calm_drop * scale).to_numpy()
-    alarm = ((stl >= regime.stlfsi_crisis) | (nfci >= regime.nfci_crisis) | (vix >= regime.vix_crisis)
-             | (ted >= regime.ted_crisis)).to_numpy() | bank_alarm
-    calm = ((stl.fillna(-np.inf) < regime.stlfsi_calm) & (vix < regime.vix_calm)
-            & (ted.fillna(-np.inf) < regime.ted_calm)).to_numpy() & bank_calm
+    bank_alarm = RULE["bank_move"].check(bank_move, regime, scale=scale)
+    alarm = (RULE["stlfsi4"].check(stl, regime) | RULE["nfci"].check(nfci, regime) | RULE["vix"].check(vix, regime)
+             | RULE["ted_spread"].check(ted, regime) | bank_alarm)
+    calm = (RULE["stlfsi4_calm"].check(stl, regime) & RULE["vix_calm"].check(vix, regime)
+            & RULE["ted_calm"].check(ted, regime) & RULE["bank_calm"].check(bank_move, regime, scale=scale))
     on = np.zeros(len(alarm), dtype=bool)
     held = False
     for i, (a, c) in enumerate(zip(alarm.tolist(), calm.tolist())):
@@ -239,7 +241,7 @@ def real_yield(view: pd.DataFrame, regime) -> pd.DataFrame:
     return pd.DataFrame({"real_yield_10y": level,
                          "real_yield_source": np.where(has_tips, "TIPS", "DGS10 - CPI y/y"),
                          "real_yield_change": change,
-                         "real_yields_ok": ~(change > regime.real_yield_max_rise).to_numpy()},
+                         "real_yields_ok": RULE["real_yield_change"].check(change, regime)},
                         index=view.index)
 
 
@@ -266,9 +268,8 @@ def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -
     peak = vix.rolling(lookback, min_periods=1).max()
     spike_day = _rolling_argmax(vix.to_numpy(), lookback)
     low = _low_since(values, spike_day, lookback)  # IWM's low since the spike
-    event = ((worst <= -regime.capitulation_damage) & (peak >= regime.capitulation_vix_peak).to_numpy()
-             & (vix <= peak * (1 - regime.capitulation_vix_fade)).to_numpy()
-             & (values >= low * (1 + regime.capitulation_rebound)))
+    event = (RULE["cycle_damage"].check(worst, regime) & RULE["vix_spike"].check(peak, regime)
+             & RULE["vix_fade"].check(vix, regime, base=peak) & RULE["iwm_rebound"].check(values, regime, base=low))
     return pd.DataFrame({"iwm": values, "iwm_drawdown_252d": drawdown,
                          "iwm_drawdown_cycle": values / cycle_high - 1, "cycle_worst_drawdown": worst,
                          "vix_peak_recent": peak, "capitulation_low": low,

@@ -30,6 +30,7 @@ import pandas as pd
 
 from fedcut.data.catalog import REGIME_SERIES
 from fedcut.signals import indicators as ind
+from fedcut.signals.thresholds import RULE
 
 REGIMES = ("crisis", "late_panic", "recession_risk", "soft_landing", "neutral")
 ORACLE_LABEL = "ORACLE MODE: regimes use the actual cut calendar (future information)"
@@ -64,7 +65,7 @@ def indicator_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, d
 def _late_cycle(frame: pd.DataFrame, regime) -> np.ndarray:
     """True from a cycle's first cut made after the damage, until the cycle ends."""
     damage = (frame["credit_damage"].to_numpy()
-              | (frame["iwm_drawdown_252d"] <= regime.iwm_damage_drawdown).to_numpy()
+              | RULE["iwm_drawdown"].check(frame["iwm_drawdown_252d"], regime)
               | frame["financial_stress"].to_numpy())
     if regime.intermeeting_late:
         damage = damage | frame["intermeeting_cut"].to_numpy()
