@@ -14,6 +14,7 @@ import ast
 import base64
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -224,5 +225,5 @@ def test_readme_set_up_is_what_ci_runs():
     assert not [d for d in dependencies if "==" in d]  # ranges here, exact versions in constraints.txt
     pinned = {line.split("==")[0].lower() for line in (ROOT / "constraints.txt").read_text().splitlines()
               if line and not line.startswith("#")}
-    named = {d.split(">")[0].split("<")[0].split("=")[0].strip().lower() for d in dependencies}
+    named = {re.split(r"[\[<>=]", d, maxsplit=1)[0].strip().lower() for d in dependencies}  # "pkg[extra]>=1" -> pkg
     assert named <= pinned
