@@ -476,7 +476,7 @@ def test_every_case_of_the_issue_is_in_the_matrix():
 
 def test_a_late_instrument_without_proxy_is_declared_not_refused(env, shared_data):
     """XLP starting after the run's first day is not a bad file: it has no proxy, so its weight is
-    held in cash until its first day, and the run says so (by design; README "Proxies, declared")."""
+    held in cash until its first day, and the run says so (by design; docs/data.md, "Proxies, declared")."""
     starts_at("prices/XLP.csv", "2019-06-03")(env.data)
     cfg = resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"})
     res = fedcut.run.backtest.run(cfg, data_dir=str(env.data), offline=True)

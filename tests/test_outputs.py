@@ -229,11 +229,17 @@ def test_the_console_summary_shows_each_cycles_run_up_return_and_drawdown_and_th
     assert row[7] == c["window"]
 
 
-def test_every_picture_in_docs_is_drawn_by_make_figures_and_the_readme_shows_only_those():
+def test_every_picture_in_docs_is_drawn_by_make_figures_and_shown_on_a_page():
+    """The README and the site's pages show only pictures docs/make_figures.py redraws, and each of them somewhere."""
     make_figures = _module(ROOT / "docs" / "make_figures.py")
     assert make_figures.stale() == []  # a PNG nothing redraws would go stale
-    shown = set(re.findall(r"\]\(docs/([^)]+\.png)\)", (ROOT / "README.md").read_text()))
-    assert shown and shown <= set(make_figures.FIGURES)
+    shown = set()
+    for page in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
+        for target in re.findall(r"!\[[^]]*\]\(([^)]+\.png)\)", page.read_text()):
+            picture = (page.parent / target).resolve()
+            assert picture.parent == ROOT / "docs" and picture.is_file(), (page, target)
+            shown.add(picture.name)
+    assert shown == set(make_figures.FIGURES)
 
 
 def _module(path):
