@@ -1,9 +1,10 @@
 """A book of long synthetic IWM puts: buy, sell, roll, cash-settle at expiry, mark, delta.
 
 Pure Python, independent of backtrader, so the hedge mechanics can be tested on
-hand-made market paths; `hedging.broker.HedgedBroker` embeds one book in the broker.
+hand-made market paths; `execution.broker.HedgedBroker` embeds one book in the broker: this is
+the backtrader reference's hedge (the array engine's is `execution.kernel`).
 
-Pricing: BSM (`hedging.pricing`) on IWM's traded `Close`, with the vol from
+Pricing: the one BSM pricer (`hedging.pricing`) on IWM's traded `Close`, with the vol from
 `hedging.surface.implied_vol` at the contract's own moneyness K/S and
 time to expiry in calendar days / 365. Contracts are treated as European and
 cash-settled: real IWM options are American, which matters little for 3-month OTM puts.
@@ -28,7 +29,7 @@ from fedcut.core.errors import PricingInputError
 from fedcut.hedging.pricing import bsm_put, put_delta
 from fedcut.hedging.surface import half_spread, implied_vol
 
-_EPOCH = dt.date(1970, 1, 1)  # day ordinals in the array engine count from here
+_EPOCH = dt.date(1970, 1, 1)  # day ordinals count from here
 
 
 @dataclass(frozen=True)
@@ -133,11 +134,20 @@ def listed_expiries(trading_days, years_ahead: int = 3) -> np.ndarray:
     return np.where(third_friday <= traded[-1], traded[at], third_friday)
 
 
+def day_ordinal(date: dt.date) -> int:
+    """Days since 1970-01-01: how listed expiries and the array engine count days."""
+    return (date - _EPOCH).days
+
+
+def ordinal_date(ordinal) -> dt.date:
+    """The date of a day ordinal (`day_ordinal`)."""
+    return _EPOCH + dt.timedelta(days=int(ordinal))
+
+
 def expiry_for(date: dt.date, tenor_days: int, roll_days: int, expiries: np.ndarray) -> dt.date:
     """The listed monthly expiry nearest `date + tenor_days` among those more than `roll_days` away
     (so a new put is never due for a roll at once); of two equally near, the later."""
-    return _EPOCH + dt.timedelta(days=int(expiry_ordinals(np.array([(date - _EPOCH).days]), tenor_days,
-                                                          roll_days, expiries)[0]))
+    return ordinal_date(expiry_ordinals(np.array([day_ordinal(date)]), tenor_days, roll_days, expiries)[0])
 
 
 def expiry_ordinals(day: np.ndarray, tenor_days, roll_days, expiries: np.ndarray) -> np.ndarray:

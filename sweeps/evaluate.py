@@ -4,7 +4,7 @@ The samples (`Segment`s: the whole run, in-sample, out-of-sample, each walk-forw
 each easing cycle) are cut once by the parent from the data's trading days, so every worker
 measures the same spans. A block's configurations are grouped by what they share: the data and
 regime settings (one signal frame each, computed once per worker, without the reason text), then
-their targets are built and executed together by the array engine (`strategies.engine`), and the
+their targets are built and executed together by the array engine (`execution.engine`), and the
 sample metrics are computed for all of them at once. A worker returns small JSON-able dicts and
 each configuration's daily returns (float32), never frames. Data, signals and the
 buy-and-hold benchmark are cached per worker process by `fedcut.run.inputs` and `fedcut.run.backtest`.
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers import performance
+from fedcut.analyzers.kernels import drawdowns
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import PARAMS, Config
 from fedcut.run.backtest import benchmark, run_cycles, strategy_plan
@@ -112,16 +113,13 @@ def segment_block(values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarr
     """Return, risk and their ratio over each segment for every row of `values` (K curves on
     `days`), as `analyzers.performance` defines them: CAGR over calendar years, max drawdown,
     Calmar, Sharpe over the T-bill return of each day (`rf_daily`, aligned with `values[:, 1:]`)."""
-    from fedcut.execution import kernel
-
     out = [dict() for _ in range(len(values))]
     spans = np.array([(days.get_loc(pd.Timestamp(seg.start)), days.get_loc(pd.Timestamp(seg.end)))
                       for seg in segments], dtype=np.int64).reshape(-1, 2)
     depths = np.empty((len(values), len(segments)))
     with np.errstate(invalid="ignore", divide="ignore"):
         daily = values[:, 1:] / values[:, :-1] - 1.0 - rf_daily[None, :]  # each day's excess, once
-        (kernel.drawdowns if kernel.NUMBA else _drawdowns)(np.ascontiguousarray(values, dtype=float),
-                                                           spans[:, 0].copy(), spans[:, 1].copy(), depths)
+        drawdowns(np.ascontiguousarray(values, dtype=float), spans[:, 0].copy(), spans[:, 1].copy(), depths)
     for j, (seg, (a, b)) in enumerate(zip(segments, spans)):
         v = values[:, a:b + 1]
         years = (days[b] - days[a]).days / performance.DAYS_PER_YEAR
@@ -139,13 +137,6 @@ def segment_block(values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarr
                                 "cagr": _clean(float(growth[k])), "max_drawdown": float(depth[k]),
                                 "calmar": _clean(float(calmar[k])), "sharpe": _clean(float(sharpe[k]))}
     return out
-
-
-def _drawdowns(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> None:
-    """`strategies.kernel.drawdowns` in numpy: each span's lowest value / running peak - 1."""
-    for j, (a, b) in enumerate(zip(starts, ends)):
-        v = values[:, a:b + 1]
-        out[:, j] = (v / np.maximum.accumulate(v, axis=1) - 1.0).min(axis=1)
 
 
 METRICS = ("total_return", "cagr", "max_drawdown", "calmar", "sharpe")  # per segment, as `segment_block` gives them
@@ -246,7 +237,7 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
 
 @functools.lru_cache(maxsize=8)
 def _tape(prepared, tickers: tuple[str, ...]):
-    """The tape of `tickers` over the prepared data (`strategies.engine.tape_for`), built once per
+    """The tape of `tickers` over the prepared data (`execution.engine.tape_for`), built once per
     worker: no configuration changes it, and a sweep of regime settings would build it 1,000 times."""
     return tape_for(prepared.market, prepared.broker_inputs, tickers)
 

@@ -1,13 +1,12 @@
-"""The array engines against backtrader: the same rules must give the same numbers.
+"""The array engine against backtrader: the same rules must give the same numbers.
 
 On the real data (2000-2025, and 1995-2025 extended) for fixed configurations that reach every
 rule (each recession action, no band, no cash buffer, leveraged puts, budget sizing, extreme
 tenors and strikes, heavy costs, no interest, oracle signals), and on random synthetic markets:
-equity, cash, option value and option delta are identical, bit for bit, for the numpy block
-engine and the scalar kernel (compiled by numba when installed): all price puts with the same
-Cephes exp, log and ndtr (`hedging.pricing`), not numpy's vector exp and log, which on CPUs with
-AVX-512 round differently in the last bit from the C library's; fills, refusals and option
-events are the same streams.
+equity, cash, option value and option delta are identical, bit for bit, between the compiled
+kernel and the backtrader reference; fills, refusals and option events are the same streams.
+Both price puts with the one compiled pricer (`hedging.pricing`), so the differences this test
+can find are in the execution rules.
 """
 from __future__ import annotations
 
@@ -86,17 +85,16 @@ def history(request, shared_data):
     return request.param, prepared, configs, plans, references
 
 
-@pytest.mark.parametrize("method", ["block", "kernel"])
-def test_array_engines_reproduce_backtrader_on_real_history(history, method):
+def test_the_array_engine_reproduces_backtrader_on_real_history(history):
     label, prepared, configs, plans, references = history
     names = list(configs)
     tape = tape_for(prepared.market, prepared.broker_inputs, prepared.tickers)
     weights = np.stack([plans[n][0] for n in names])
     ratios = np.stack([plans[n][1] for n in names])
     # One block: every configuration steps through the same days together.
-    got = execute(tape, weights, ratios, settings_for([configs[n] for n in names]), record=True, method=method)
+    got = execute(tape, weights, ratios, settings_for([configs[n] for n in names]), record=True)
     for k, name in enumerate(names):
-        _same(references[name], got, k, label=f"{label}, {name}, {method}")
+        _same(references[name], got, k, label=f"{label}, {name}")
     if label == "default history":  # the configurations reach the rules they are meant to reach
         count = {key: dict(zip(names, values)) for key, values in got.counts.items()}
         assert count["rejected_orders"]["no cash buffer"] > count["rejected_orders"]["default"]
@@ -158,9 +156,8 @@ def test_engines_agree_on_random_synthetic_markets(seed, n, band, buffer, budget
                    "hedge.roll_days": tenor // 3, "execution.initial_cash": 100_000.0})
     reference = execute_strategy(prepared, cfg, TICKERS, weights, ratios, engine="backtrader")
     tape = tape_for(prepared.market, prepared.broker_inputs, TICKERS)
-    for method in ("block", "kernel"):
-        got = execute(tape, weights[None], ratios[None], settings_for([cfg]), record=True, method=method)
-        _same(reference, got, 0, label=f"seed {seed}, {method}")
+    got = execute(tape, weights[None], ratios[None], settings_for([cfg]), record=True)
+    _same(reference, got, 0, label=f"seed {seed}")
 
 
 def test_settings_stack_one_array_entry_per_configuration():
