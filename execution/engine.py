@@ -1,6 +1,6 @@
 """The array execution engine: backtrader's execution, compiled, for many configurations at a time.
 
-Both engines follow the same rules, stated here once: this engine in
+Both engines (`execution.engines`) follow the same rules, stated here once: this engine in
 `execution.kernel`, the backtrader reference in `execution.reference`, `execution.broker` and
 `hedging.book`. `tests/test_engine.py` runs them side by side and requires identical equity,
 cash, option value, fills, refusals and option events.
@@ -135,7 +135,7 @@ def settings_for(configs) -> Settings:
 
 @dataclass
 class Execution:
-    """What the engine returns. `value`, `cash`, `option_value` are (K, days); the rest only when
+    """What an engine returns. `value`, `cash`, `option_value` are (K, days); the rest only when
     recorded: `option_delta`, `held` (K, days, tickers) in USD, and per configuration the ETF fills
     and refusals (dicts shaped like trades.csv rows) and the option events. Counters per configuration:
     `etf_trades`, `rejected_orders`, `option_trades`, `premium_paid`, `interest_earned`, `interest_paid`,

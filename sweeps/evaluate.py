@@ -4,10 +4,10 @@ The samples (`Segment`s: the whole run, in-sample, out-of-sample, each walk-forw
 each easing cycle) are cut once by the parent from the data's trading days, so every worker
 measures the same spans. A block's configurations are grouped by what they share: the data and
 regime settings (one signal frame each, computed once per worker, without the reason text), then
-their targets are built and executed together by the array engine (`execution.engine`), and the
+their targets are built and executed together by the sweep's engine (`execution.engines`), and the
 sample metrics are computed for all of them at once. A worker returns small JSON-able dicts and
-each configuration's daily returns (float32), never frames. Data, signals and the
-buy-and-hold benchmark are cached per worker process by `fedcut.run.inputs` and `fedcut.run.backtest`.
+each configuration's daily returns (float32), never frames. Data and signals are cached per worker
+process by `fedcut.run.inputs`, the buy-and-hold benchmark's figures here.
 """
 from __future__ import annotations
 
@@ -24,12 +24,13 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers import performance
-from fedcut.analyzers.kernels import drawdowns
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import PARAMS, Config
-from fedcut.run.backtest import benchmark, run_cycles, strategy_plan
+from fedcut.run.backtest import run_cycles, strategy_plan
 from fedcut.run.inputs import prepare, signals
-from fedcut.execution.engine import buy_and_hold, execute, settings_for, tape_for
+from fedcut.analyzers.kernels import drawdowns
+from fedcut.execution.engine import tape_for
+from fedcut.execution.engines import ARRAY, Engine
 from fedcut.strategies.targets import holdings_for, target_block
 from fedcut.sweeps.spec import Validation
 
@@ -53,11 +54,11 @@ class Plan:
     segments: tuple[Segment, ...]
     data_dir: str | None
     offline: bool | None
-    engine: str = "fast"  # or "backtrader": the reference engine, one configuration at a time
+    engine: Engine = ARRAY
 
 
 def plan_for(base: Config, validation: Validation, data_dir: str | None, offline: bool | None,
-             engine: str = "fast") -> Plan:
+             engine: Engine = ARRAY) -> Plan:
     """Cut the samples from the data the base configuration runs on (checks the dates fit)."""
     prepared = prepare(base, data_dir, offline)
     days = prepared.market.days
@@ -205,20 +206,8 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
         plans = [strategy_plan(own, prepared, c, sig) for c in configs]
         tickers = plans[0][0]
         weights, ratios = np.stack([p[1] for p in plans]), np.stack([p[2] for p in plans])
-    if plan.engine == "backtrader":
-        from fedcut.run.backtest import execute_strategy
-
-        runs = [execute_strategy(prepared, c, tickers, weights[k], ratios[k], "backtrader") for k, c in enumerate(configs)]
-        values = np.stack([r.rows["value"].to_numpy() for r in runs])
-        counts = {"etf_trades": [sum(f["action"] != "rejected" for f in r.fills) for r in runs],
-                  "rejected_orders": [sum(f["action"] == "rejected" for f in r.fills) for r in runs],
-                  "option_trades": [len(r.option_events) for r in runs],
-                  "premium_paid": [-sum(e.cash for e in r.option_events if e.cash < 0 and e.action != "expire")
-                                   for r in runs],
-                  "near_boundary": [0] * len(runs)}
-    else:
-        done = execute(_tape(prepared, tickers), weights, ratios, settings_for(configs))
-        values, counts = done.value, done.counts
+    done = plan.engine.execute(_tape(prepared, tickers), configs, weights, ratios)
+    values, counts = done.value, done.counts
     rf = performance.daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
     mine = segment_block(values, days, rf, plan.segments)
     cycles = [s for s in plan.segments if s.name.startswith("cycle_")]
@@ -253,10 +242,7 @@ def _benchmark_segments(prepared, configs: list[Config], rf: np.ndarray, plan: P
     computed = {}
     if missing:
         distinct = [configs[k] for k in missing.values()]
-        if plan.engine == "backtrader":
-            values = np.stack([benchmark(prepared, c, "IWM", "backtrader").to_numpy() for c in distinct])
-        else:
-            values = buy_and_hold(_tape(prepared, ("IWM",)), 0, settings_for(distinct))
+        values = plan.engine.buy_and_hold(_tape(prepared, ("IWM",)), distinct)
         computed = dict(zip(missing, segment_block(values, prepared.market.days, rf, plan.segments)))
     out = [computed[key] if key in computed else _BENCHMARK[key] for key in keys]
     if len(_BENCHMARK) + len(computed) > BENCHMARK_CACHE:
@@ -277,16 +263,17 @@ def group_key(config: Config) -> tuple:
     return tuple(item for item in config.values if item[0] in _GROUP_KEYS)
 
 
-def warm_up(base: Config, data_dir: str | None, offline: bool | None, engine: str = "fast") -> None:
-    """Fill a new worker's caches: the data, the base configuration's signals and, for the array
-    engine, its compiled code (the base configuration evaluated over the whole history). Never
-    raises: a failure here is met again, and recorded, by the first configuration it concerns."""
+def warm_up(base: Config, data_dir: str | None, offline: bool | None, engine: Engine = ARRAY) -> None:
+    """Fill a new worker's caches: the data, the base configuration's signals and, unless the engine
+    is the reference (seconds a configuration, whatever is warm), its compiled code (the base
+    configuration evaluated over the whole history). Never raises: a failure here is met again,
+    and recorded, by the first configuration it concerns."""
     try:
         prepared = prepare(base, data_dir, offline)
         signals(prepared, base, reasons=False)
-        if engine == "fast":
+        if not engine.reference:
             days = prepared.market.days
-            evaluate_block([base], Plan((Segment("full", _iso(days[0]), _iso(days[-1])),), data_dir, offline))
+            evaluate_block([base], Plan((Segment("full", _iso(days[0]), _iso(days[-1])),), data_dir, offline, engine))
     except Exception:  # noqa: BLE001 - see above
         pass
 

@@ -19,6 +19,7 @@ from fedcut.core.params import defaults, resolve
 from fedcut.run.inputs import Prepared
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
+from fedcut.execution.engine import tape_for
 from fedcut.execution.reference import run_cerebro
 from fedcut.strategies.targets import HOLDINGS, holdings_for, scale_in, target_weights
 
@@ -247,7 +248,7 @@ def synthetic_run():
     cfg = resolve(HEDGE_OVERRIDES)
     prepared = synthetic_prepared()
     targets, hedge_ratio = synthetic_plan()
-    rows, fills, broker = run_cerebro(prepared.market, prepared.broker_inputs, cfg, SYN_TICKERS, "fedcut",
+    rows, fills, broker = run_cerebro(tape_for(prepared.market, prepared.broker_inputs, SYN_TICKERS), cfg, "fedcut",
                                       targets=targets, hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
                                       cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
     fills = pd.DataFrame(fills)
@@ -374,7 +375,7 @@ def test_frame_feed_gives_the_bars_backtraders_pandas_feed_gives(synthetic_run, 
     cfg, prepared, rows, fills, _ = synthetic_run
     monkeypatch.setattr(bt_engine, "FrameFeed", lambda frame: bt.feeds.PandasData(dataname=frame, openinterest=None))
     targets, hedge_ratio = synthetic_plan()
-    rows_pd, fills_pd, _ = run_cerebro(prepared.market, prepared.broker_inputs, cfg, SYN_TICKERS, "fedcut",
+    rows_pd, fills_pd, _ = run_cerebro(tape_for(prepared.market, prepared.broker_inputs, SYN_TICKERS), cfg, "fedcut",
                                        targets=targets, hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
                                        cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
     pd.testing.assert_frame_equal(rows_pd, rows)
