@@ -3,7 +3,9 @@
 The rules of `execution.engine`'s docstring, in backtrader's floating-point order, written as plain
 loops over days that numba compiles (`fedcut.core.jit`): one configuration over 25 years takes well
 under a millisecond. `execution.engine.execute` calls `kernel` through `pack` and turns its logs
-into the shapes `execution.engine.Execution` uses. Puts are priced by `hedging.pricing`.
+into the shapes `execution.engine.Execution` uses. The hedge's rules for one day (`new_put`,
+`quote`, `fill_price`, `contracts_needed`) are functions of their own, which `fedcut now` calls
+too, so today's call strikes, prices and counts its puts as the backtest does.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ C_ETF, C_REJ, C_OPT, C_PREMIUM, C_EARNED, C_PAID, C_NEG, C_LOW, C_NEAR = range(9
 
 
 @jit
-def _vol(vix, moneyness, p):
+def put_vol(vix, moneyness, p):
     """`hedging.surface.implied_vol` of a put with strike / spot `moneyness`."""
     vol = vix / 100.0 * p[P_VIXMULT] + p[P_SKEW] * max(1.0 - moneyness, 0.0)
     return min(max(vol, p[P_FLOOR]), p[P_CAP])
@@ -48,7 +50,7 @@ def _floor_round9(x, counts):
 
 @jit
 def _expiry(day, tenor, roll, expiries):
-    """`hedging.book.expiry_ordinals` for one day."""
+    """`hedging.book.expiry_for` for one day ordinal."""
     first = np.searchsorted(expiries, day + roll, side="right")
     want = day + tenor
     at = max(np.searchsorted(expiries, want, side="left"), first)
@@ -57,6 +59,39 @@ def _expiry(day, tenor, roll, expiries):
     if at - 1 >= first and want - before < after - want:
         return before
     return after
+
+
+@jit
+def new_put(p, day, spot, expiries):
+    """Rule 11: the strike and expiry (a day ordinal) of a put bought on `day` at `spot`."""
+    strike = round(p[P_MONEYNESS] * spot / p[P_TICK]) * p[P_TICK]
+    return strike, _expiry(day, int(p[P_TENOR]), int(p[P_ROLL]), expiries)
+
+
+@jit
+def quote(p, day, strike, expiry, spot, vix, rate, divy):
+    """(model mid price per share, vol, years to expiry) of a live put on `day`."""
+    years = (expiry - day) / 365.0
+    vol = put_vol(vix, strike / spot, p)
+    return bsm_put_one(spot, strike, years, rate, divy, vol), vol, years
+
+
+@jit
+def fill_price(p, model, vix, buying):
+    """Rule 10's fill per share: the model price plus the half-spread for a buy, less it for a sale."""
+    if buying:
+        return model * (1.0 + (p[P_HS_BASE] + p[P_HS_VIX] * vix))
+    return model * (1.0 - (p[P_HS_BASE] + p[P_HS_VIX] * vix))
+
+
+@jit
+def contracts_needed(p, value, exposure, ratio, spot, model, counts):
+    """Rule 10's contracts: `ratio` of the IWM `exposure` held (USD), or with budget sizing what the
+    budget on portfolio `value` buys at the new put's `model` price (read only then)."""
+    if p[P_BUDGET] > 0:
+        budget = p[P_ANNUAL] * value * p[P_TENOR] / 365.0
+        return _floor_round9(budget / (model * p[P_SIZE] + p[P_CPC]), counts)
+    return _floor_round9(exposure * ratio / spot / p[P_SIZE], counts)
 
 
 @jit
@@ -189,7 +224,7 @@ def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, ta
             flow = intrinsic * lot_n * size
             cash += flow
             cached += flow
-            ne = _log_event(event_log, ne, i, A_EXPIRE, lot_n, lot_k, lot_e, _vol(vix[i], lot_k / spot[i], p), 0.0,
+            ne = _log_event(event_log, ne, i, A_EXPIRE, lot_n, lot_k, lot_e, put_vol(vix[i], lot_k / spot[i], p), 0.0,
                             intrinsic, intrinsic, 0.0, flow, counts)
             lot_n = 0.0
         book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record)
@@ -204,16 +239,11 @@ def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, ta
                     lot_n = 0.0
                     book, delta = 0.0, 0.0
             else:
-                value = cached + book
+                model = 0.0
                 if p[P_BUDGET] > 0:
-                    strike = round(p[P_MONEYNESS] * spot[i] / p[P_TICK]) * p[P_TICK]
-                    expiry = _expiry(ordinals[i], int(p[P_TENOR]), int(p[P_ROLL]), expiries)
-                    years = (expiry - ordinals[i]) / 365.0
-                    model = bsm_put_one(spot[i], strike, years, rate[i], divy[i], _vol(vix[i], strike / spot[i], p))
-                    budget = p[P_ANNUAL] * value * p[P_TENOR] / 365.0
-                    needed = _floor_round9(budget / (model * size + p[P_CPC]), counts)
-                else:
-                    needed = _floor_round9(shares[0] * cls[i, 0] * ratio / spot[i] / size, counts)
+                    strike, expiry = new_put(p, ordinals[i], spot[i], expiries)
+                    model = quote(p, ordinals[i], strike, expiry, spot[i], vix[i], rate[i], divy[i])[0]
+                needed = contracts_needed(p, cached + book, shares[0] * cls[i, 0], ratio, spot[i], model, counts)
                 if lot_n > 0 and abs(lot_n - needed) <= p[P_RESIZE] * max(needed, 1.0):
                     if lot_e - ordinals[i] < p[P_ROLL]:
                         contracts = lot_n
@@ -258,9 +288,8 @@ def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, ta
 def _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record):
     if lot_n <= 0:
         return 0.0, 0.0
-    years = (lot_e - ordinals[i]) / 365.0
-    vol = _vol(vix[i], lot_k / spot[i], p)
-    book = 0 + bsm_put_one(spot[i], lot_k, years, rate[i], divy[i], vol) * lot_n * p[P_SIZE]
+    model, vol, years = quote(p, ordinals[i], lot_k, lot_e, spot[i], vix[i], rate[i], divy[i])
+    book = 0 + model * lot_n * p[P_SIZE]
     delta = 0.0
     if record:
         delta = 0.0 + put_delta_one(spot[i], lot_k, years, rate[i], divy[i], vol) * lot_n * p[P_SIZE]
@@ -269,10 +298,8 @@ def _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record):
 
 @jit
 def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, rate, divy, ordinals, p, log, ne, counts):
-    years = (lot_e - ordinals[i]) / 365.0
-    vol = _vol(vix[i], lot_k / spot[i], p)
-    model = bsm_put_one(spot[i], lot_k, years, rate[i], divy[i], vol)
-    fill = model * (1.0 - (p[P_HS_BASE] + p[P_HS_VIX] * vix[i]))
+    model, vol, years = quote(p, ordinals[i], lot_k, lot_e, spot[i], vix[i], rate[i], divy[i])
+    fill = fill_price(p, model, vix[i], False)
     commission = p[P_CPC] * lot_n
     flow = fill * lot_n * p[P_SIZE] - commission
     ne = _log_event(log, ne, i, action, lot_n, lot_k, lot_e, vol, years, model, fill, commission, flow, counts)
@@ -281,12 +308,9 @@ def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, rate, divy, ordinals, 
 
 @jit
 def _buy_puts(contracts, i, action, spot, vix, rate, divy, ordinals, expiries, p, log, ne, counts):
-    strike = round(p[P_MONEYNESS] * spot[i] / p[P_TICK]) * p[P_TICK]
-    expiry = _expiry(ordinals[i], int(p[P_TENOR]), int(p[P_ROLL]), expiries)
-    years = (expiry - ordinals[i]) / 365.0
-    vol = _vol(vix[i], strike / spot[i], p)
-    model = bsm_put_one(spot[i], strike, years, rate[i], divy[i], vol)
-    fill = model * (1.0 + (p[P_HS_BASE] + p[P_HS_VIX] * vix[i]))
+    strike, expiry = new_put(p, ordinals[i], spot[i], expiries)
+    model, vol, years = quote(p, ordinals[i], strike, expiry, spot[i], vix[i], rate[i], divy[i])
+    fill = fill_price(p, model, vix[i], True)
     commission = p[P_CPC] * contracts
     flow = -(fill * contracts * p[P_SIZE] + commission)
     ne = _log_event(log, ne, i, action, contracts, strike, expiry, vol, years, model, fill, commission, flow, counts)

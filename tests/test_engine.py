@@ -182,6 +182,30 @@ def test_settings_stack_one_array_entry_per_configuration():
     assert s.size == 2 and s.slippage.tolist() == [2e-4, 7e-4] and s.budget_sizing.tolist() == [False, True]
 
 
+def test_the_contract_count_forgives_float_noise_and_flags_it():
+    """Rule 10's whole contracts (`kernel.contracts_needed`): a count short of a whole number by
+    float noise (within 1e-9) is that number, and is counted as near the boundary, where compiled
+    rounding is not promised to be CPython's (a sweep re-runs such a configuration in backtrader);
+    further below, the count is floored and nothing is flagged. Ratio sizing: IWM held x ratio /
+    (spot x 100); budget sizing: the budget / (model x 100 + commission)."""
+    from fedcut.execution.kernel import C_NEAR, COUNTS, contracts_needed, pack
+
+    ratio = pack(settings_for([resolve()]), 0)
+    budget = pack(settings_for([resolve({"hedge.sizing": "budget", "hedge.annual_budget": 0.04, "hedge.tenor_days": 91,
+                                         "hedge.commission_per_contract": 0.65})]), 0)
+    for p, args, want, flagged in (
+            (ratio, (0.0, 33_000.0, 1.0, 1.1, 0.0), 300, True),  # 299.99999999999994 by float noise
+            (ratio, (0.0, (300 - 1e-7) * 50 * 100, 1.0, 50.0, 0.0), 299, False),
+            (ratio, (0.0, 300.5 * 50 * 100, 1.0, 50.0, 0.0), 300, False),
+            (ratio, (0.0, -5e3, 1.0, 50.0, 0.0), 0, False),  # never a negative count
+            (budget, (1e6, 0.0, 1.0, 50.0, 9.96610273972603), 10, True),  # 9,972.60 / 997.26 = 9.999999999999998
+            (budget, (1e6, 0.0, 1.0, 50.0, 9.967), 9, False),
+    ):
+        counts = np.zeros(len(COUNTS))
+        x = contracts_needed(p, *args, counts)
+        assert (x, counts[C_NEAR] == 1) == (want, flagged), (args, x)
+
+
 def test_an_engine_is_named_by_its_name_and_anything_else_is_refused():
     assert [engine_named(name, "--engine") for name in ENGINES] == [ARRAY, BACKTRADER]
     assert ARRAY.name == "fast" and BACKTRADER.name == "backtrader" and BACKTRADER.reference and not ARRAY.reference
