@@ -147,22 +147,16 @@ def ordinal_date(ordinal) -> dt.date:
 def expiry_for(date: dt.date, tenor_days: int, roll_days: int, expiries: np.ndarray) -> dt.date:
     """The listed monthly expiry nearest `date + tenor_days` among those more than `roll_days` away
     (so a new put is never due for a roll at once); of two equally near, the later."""
-    return ordinal_date(expiry_ordinals(np.array([day_ordinal(date)]), tenor_days, roll_days, expiries)[0])
-
-
-def expiry_ordinals(day: np.ndarray, tenor_days, roll_days, expiries: np.ndarray) -> np.ndarray:
-    """`expiry_for` on arrays of day ordinals (days since 1970-01-01); tenor and roll broadcast."""
-    day = np.asarray(day, dtype=np.int64)
-    first = np.searchsorted(expiries, day + np.asarray(roll_days), side="right")  # first e - day > roll_days
-    want = day + np.asarray(tenor_days)
-    at = np.maximum(np.searchsorted(expiries, want, side="left"), first)  # first e >= want, and allowed
-    after = expiries[np.minimum(at, len(expiries) - 1)]
-    before_at = np.maximum(at - 1, 0)
-    before = expiries[before_at]
-    use_before = (at - 1 >= first) & (want - before < after - want)
-    if (at >= len(expiries)).any():
+    day = day_ordinal(date)
+    first = int(np.searchsorted(expiries, day + roll_days, side="right"))  # the first more than roll_days away
+    want = day + tenor_days
+    at = max(int(np.searchsorted(expiries, want, side="left")), first)  # the first on or after want, allowed
+    if at >= len(expiries):
         raise PricingInputError("no listed expiry far enough ahead: the expiry calendar is too short")
-    return np.where(use_before, before, after)
+    after = expiries[at]
+    if at - 1 >= first and want - expiries[at - 1] < after - want:
+        return ordinal_date(expiries[at - 1])
+    return ordinal_date(after)
 
 
 def contracts_for(notional: float, spot: float, hedge_ratio: float, size: int) -> int:
