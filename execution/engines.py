@@ -61,11 +61,21 @@ class BacktraderEngine:
     reference: ClassVar[bool] = True
 
     def execute(self, tape, configs, targets, hedge_ratio, record=False):
+        from fedcut.execution.engine import Execution
         from fedcut.execution.reference import run_cerebro
 
-        return _stacked([run_cerebro(tape, cfg, "fedcut", targets=targets[k], hedge_ratio=hedge_ratio[k],
-                                     band=cfg.execution.rebalance_band, cash_buffer=cfg.execution.cash_buffer,
-                                     hedge=cfg.hedge) for k, cfg in enumerate(configs)], configs)
+        runs = []
+        for k, cfg in enumerate(configs):
+            rows, fills, broker = run_cerebro(tape, cfg, "fedcut", targets=targets[k], hedge_ratio=hedge_ratio[k],
+                                              band=cfg.execution.rebalance_band, cash_buffer=cfg.execution.cash_buffer,
+                                              hedge=cfg.hedge)
+            events = list(broker.option_events)
+            runs.append((rows, fills, events, _counts(rows, fills, events, broker, cfg)))  # the broker can go
+        column = lambda name: np.stack([rows[name].to_numpy() for rows, *_ in runs])  # noqa: E731
+        return Execution(column("value"), column("cash"), column("option_value"), column("option_delta"),
+                         np.stack([rows.iloc[:, 4:].to_numpy() for rows, *_ in runs]), [run[1] for run in runs],
+                         [run[2] for run in runs],
+                         {name: np.array([run[3][name] for run in runs], dtype=float) for name in runs[0][3]})
 
     def buy_and_hold(self, tape, configs):
         from fedcut.execution.reference import run_cerebro
@@ -83,26 +93,16 @@ class BacktraderEngine:
         return np.stack(values)
 
 
-def _stacked(runs: list, configs: list) -> Execution:
-    """backtrader's runs (`run_cerebro`'s rows, fills and broker) as the array engine's `Execution`."""
-    from fedcut.execution.engine import Execution
-
-    counts = {"etf_trades": [sum(f["action"] != "rejected" for f in fills) for _, fills, _ in runs],
-              "rejected_orders": [sum(f["action"] == "rejected" for f in fills) for _, fills, _ in runs],
-              "option_trades": [len(broker.option_events) for _, _, broker in runs],
-              "premium_paid": [-sum(e.cash for e in broker.option_events if e.cash < 0 and e.action != "expire")
-                               for _, _, broker in runs],
-              "interest_earned": [broker.interest_earned for _, _, broker in runs],
-              "interest_paid": [broker.interest_paid for _, _, broker in runs],
-              "negative_cash_days": [(rows["cash"] < 0).sum() for rows, _, _ in runs],
-              "lowest_cash": [min(rows["cash"].min(), cfg.execution.initial_cash)
-                              for (rows, _, _), cfg in zip(runs, configs)],
-              "near_boundary": [0] * len(runs)}  # backtrader rounds contracts with CPython's own `round`
-    column = lambda name: np.stack([rows[name].to_numpy() for rows, _, _ in runs])  # noqa: E731
-    return Execution(column("value"), column("cash"), column("option_value"), column("option_delta"),
-                     np.stack([rows.iloc[:, 4:].to_numpy() for rows, _, _ in runs]),
-                     [fills for _, fills, _ in runs], [list(broker.option_events) for _, _, broker in runs],
-                     {name: np.array(values, dtype=float) for name, values in counts.items()})
+def _counts(rows, fills: list, events: list, broker, cfg) -> dict:
+    """The array engine's counters (`Execution.counts`) of one backtrader run."""
+    cash = rows["cash"]
+    return {"etf_trades": sum(f["action"] != "rejected" for f in fills),
+            "rejected_orders": sum(f["action"] == "rejected" for f in fills),
+            "option_trades": len(events),
+            "premium_paid": -sum(e.cash for e in events if e.cash < 0 and e.action != "expire"),
+            "interest_earned": broker.interest_earned, "interest_paid": broker.interest_paid,
+            "negative_cash_days": (cash < 0).sum(), "lowest_cash": min(cash.min(), cfg.execution.initial_cash),
+            "near_boundary": 0}  # backtrader rounds contracts with CPython's own `round`
 
 
 ARRAY, BACKTRADER = ArrayEngine(), BacktraderEngine()
