@@ -16,9 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fedcut.run import backtest as runmod, folder, inputs  # noqa: E402
 from fedcut.core.params import resolve  # noqa: E402
+from fedcut.execution.engines import ARRAY, ENGINES, Engine, engine_named  # noqa: E402
 
 
-def once(cfg, engine: str) -> dict[str, float]:
+def once(cfg, engine: Engine) -> dict[str, float]:
     runmod.clear_caches()
     t0 = time.perf_counter()
     prepared = inputs.prepare(cfg)
@@ -45,10 +46,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--extended", action="store_true")
-    ap.add_argument("--engine", default="fast", choices=runmod.ENGINES)
+    ap.add_argument("--engine", default=ARRAY.name, choices=tuple(ENGINES))
     args = ap.parse_args()
     cfg = resolve({"run.extended": args.extended})
-    runs = [once(cfg, args.engine) for _ in range(args.repeat)]
+    runs = [once(cfg, engine_named(args.engine, "--engine")) for _ in range(args.repeat)]
     print(f"median of {args.repeat} runs ({'extended' if args.extended else 'default'} history)")
     for stage in runs[0]:
         print(f"  {stage:<52} {statistics.median(r[stage] for r in runs):6.2f} s")

@@ -97,9 +97,6 @@ def iso_date(value: str, what: str) -> dt.date:
 
 
 TICKERS = ("IWM", "VO", "OUSM", "XLP", "XLU", "IEF", "TLT", "SHY", "SPY")
-# How a run is executed, not what it computes: the array engine and the backtrader reference give
-# the same numbers (tests/test_engine.py), so the engine is an option, not a parameter.
-ENGINES = ("fast", "backtrader")
 
 PARAMS: tuple[Param, ...] = (
     # --- run -------------------------------------------------------------------------------

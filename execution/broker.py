@@ -7,7 +7,7 @@ Keeping the option book and the cash interest in the broker makes that one numbe
 hedge and no side ledger has to be reconciled afterwards.
 
 Daily order of work in `next()` (called by cerebro before the strategy's `next`):
-  1. interest (`hedging.cash`): positive cash grows by exp(r * days / 365) for the calendar
+  1. interest (`execution.cash`): positive cash grows by exp(r * days / 365) for the calendar
      days since the previous bar, at the `cash_rate` known at that previous bar; negative
      cash (a margin loan: puts bought with money the account does not have) pays
      `cash_rate + borrow_spread`;

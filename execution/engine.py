@@ -1,7 +1,9 @@
-"""The array execution engine: backtrader's execution, for a block of configurations at once.
+"""The array execution engine: backtrader's execution, compiled, for many configurations at a time.
 
-Both engines follow the same rules, stated here once; `tests/test_engine.py` runs them side by
-side and requires identical equity, cash, option value, fills, refusals and option events.
+Both engines (`execution.engines`) follow the same rules, stated here once: this engine in
+`execution.kernel`, the backtrader reference in `execution.reference`, `execution.broker` and
+`hedging.book`. `tests/test_engine.py` runs them side by side and requires identical equity,
+cash, option value, fills, refusals and option events.
 
 1. Timing. The decision of day D's close (target weights, hedge ratio) trades on D+1: ETF orders
    at D+1's open, puts at D+1's close. Nothing trades on the first day.
@@ -12,7 +14,7 @@ side and requires identical equity, cash, option value, fills, refusals and opti
    NaN target (no decision that day: a monthly rebalance's other days), is left as it is.
 4. Whole shares. The order is floor(target x investable / open) - shares held.
 5. Order of orders. Sells first, then buys, each group in ticker order.
-6. Interest (`hedging.cash`). Before the orders are checked, cash earns the previous bar's T-bill
+6. Interest (`execution.cash`). Before the orders are checked, cash earns the previous bar's T-bill
    rate over the calendar days since; negative cash pays that rate plus
    `execution.borrow_spread_bps`.
 7. Cash check at the open (backtrader's `check_submitted`). The orders are tried in order against
@@ -52,9 +54,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fedcut.hedging.book import OptionEvent, expiry_ordinals, instrument_id, listed_expiries
+from fedcut.execution import kernel
 from fedcut.execution.cash import interest_factors
-from fedcut.hedging.pricing import bsm_put, put_delta
+from fedcut.hedging.book import OptionEvent, instrument_id, listed_expiries, ordinal_date
 
 _EPOCH = pd.Timestamp("1970-01-01")
 HEDGE_FIELDS = ("moneyness", "tenor_days", "roll_days", "annual_budget", "resize_band", "vix_multiplier",
@@ -86,7 +88,7 @@ class Tape:
 
 
 def tape_for(market, broker_inputs: pd.DataFrame, tickers: tuple[str, ...]) -> Tape:
-    """The tape of `tickers` from an aligned market, as `fedcut.run.backtest` feeds backtrader."""
+    """The tape of `tickers` from an aligned market and its broker inputs: what either engine reads."""
     close = np.column_stack([market.close[t].bfill().fillna(0.0).to_numpy(dtype=float) for t in tickers])
     opn = np.column_stack([market.open[t].bfill().fillna(0.0).to_numpy(dtype=float) for t in tickers])
     bi = broker_inputs
@@ -133,11 +135,12 @@ def settings_for(configs) -> Settings:
 
 @dataclass
 class Execution:
-    """What the engine returns. `value`, `cash`, `option_value` are (K, days); the rest only when
+    """What an engine returns. `value`, `cash`, `option_value` are (K, days); the rest only when
     recorded: `option_delta`, `held` (K, days, tickers) in USD, and per configuration the ETF fills
     and refusals (dicts shaped like trades.csv rows) and the option events. Counters per configuration:
     `etf_trades`, `rejected_orders`, `option_trades`, `premium_paid`, `interest_earned`, `interest_paid`,
-    `negative_cash_days`, `lowest_cash`."""
+    `negative_cash_days`, `lowest_cash`, and `near_boundary`: contract counts that came within 1e-9
+    of a whole number, where compiled rounding may differ from CPython's (a sweep audits them)."""
 
     value: np.ndarray
     cash: np.ndarray
@@ -175,301 +178,14 @@ def _factors(tape: Tape, on: bool, spread: float) -> tuple[np.ndarray, np.ndarra
     return _FACTORS[key]
 
 
-class _Hedge:
-    """The hedge parameters of some configurations, as attributes (arrays), like a config section."""
-
-    def __init__(self, hedge: dict[str, np.ndarray], rows: np.ndarray):
-        for name, values in hedge.items():
-            setattr(self, name, values[rows])
-
-
-def _implied_vol(vix: float, moneyness: np.ndarray, h: _Hedge) -> np.ndarray:
-    """`hedging.surface.implied_vol`, element-wise over configurations."""
-    vol = np.asarray(vix, dtype=float) / 100.0 * h.vix_multiplier + h.skew_slope * np.maximum(1.0 - moneyness, 0.0)
-    return np.clip(vol, h.vol_floor, h.vol_cap)
-
-
-def _floor_round9(x: np.ndarray) -> np.ndarray:
-    """max(0, floor(round(x, 9))) with Python's decimal-exact `round`, element-wise: only values
-    within 1e-9 below a whole number can differ from floor(x), and those take Python's path."""
-    out = np.floor(x)
-    for k in np.flatnonzero((out + 1.0 - x) <= 1e-9):
-        out[k] = math.floor(round(float(x[k]), 9))
-    return np.maximum(out, 0.0)
-
-
-class _Block:
-    """The state of K portfolios stepped together through the tape (one instance per `execute`)."""
-
-    def __init__(self, tape: Tape, settings: Settings, record: bool):
-        K, T = settings.size, len(tape.tickers)
-        self.tape, self.s, self.h, self.record = tape, settings, settings.hedge, record
-        self.lend, self.borrow = _interest(tape, settings)
-        self.cash = settings.initial_cash.astype(float).copy()
-        self.cached = np.zeros(K)  # backtrader's cached broker value: cash + positions, moved by option cash
-        self.book = np.zeros(K)  # the puts at model mid
-        self.delta = np.zeros(K)
-        self.shares = np.zeros((K, T))
-        self.basis = np.zeros((K, T))  # backtrader's position price (average cost)
-        self.lot_n = np.zeros(K)  # contracts held: one lot at most, since the strategy sells before it buys
-        self.lot_k = np.zeros(K)
-        self.lot_e = np.zeros(K, dtype=np.int64)
-        self.counts = {name: np.zeros(K) for name in ("etf_trades", "rejected_orders", "option_trades",
-                                                       "premium_paid", "interest_earned", "interest_paid",
-                                                       "negative_cash_days")}
-        self.counts["lowest_cash"] = self.cash.copy()
-        self.fills = [[] for _ in range(K)] if record else None
-        self.events = [[] for _ in range(K)] if record else None
-        self.dates = tape.days.date
-
-    # --- ETFs: rules 2-8 -------------------------------------------------------------------------
-    def orders(self, i: int, target: np.ndarray) -> np.ndarray:
-        """Signed share orders at day i's open for the targets decided at day i-1 (rules 2-4)."""
-        s, opn = self.s, self.tape.open[i]
-        value = self.cached + self.book
-        investable = value * (1.0 - s.cash_buffer)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            current = self.shares * opn / value[:, None]
-            wanted = np.floor(target * investable[:, None] / opn)
-        keep = (np.abs(current - target) <= s.band[:, None]) & ~((target == 0) & (self.shares != 0))
-        return np.where(keep | ~(opn > 0) | np.isnan(target), 0.0, wanted - self.shares)
-
-    def interest(self, i: int) -> None:
-        """Rule 6."""
-        cash = self.cash
-        lending = cash > 0
-        accrued = cash * np.where(lending, self.lend[i], self.borrow[i])
-        self.counts["interest_earned"] += np.where(lending, accrued, 0.0)
-        self.counts["interest_paid"] -= np.where(lending, 0.0, accrued)
-        self.cash = cash + accrued
-
-    def trade(self, i: int, order: np.ndarray) -> None:
-        """Rules 5, 7 and 8: check every order against the running cash, then fill the accepted ones."""
-        s, opn, cls = self.s, self.tape.open[i], self.tape.close[i]
-        T = order.shape[1]
-        slots = [(j, True) for j in range(T)] + [(j, False) for j in range(T)]  # sells, then buys
-        running = self.cash.copy()
-        accepted = np.zeros(order.shape, dtype=bool)
-        for j, sell in slots:
-            rows = np.flatnonzero(order[:, j] < 0 if sell else order[:, j] > 0)
-            if not len(rows):
-                continue
-            qty = np.abs(order[rows, j])
-            if sell:
-                running[rows] = (running[rows] + qty * opn[j]) - qty * s.commission[rows] * opn[j]
-            else:
-                running[rows] = (running[rows] - qty * opn[j]) - qty * s.commission[rows] * opn[j]
-            ok = running[rows] >= 0.0
-            accepted[rows[ok], j] = True
-            self._refused(i, rows[~ok], j, -qty[~ok] if sell else qty[~ok], cls[j])
-        for j, sell in slots:
-            rows = np.flatnonzero(accepted[:, j] & (order[:, j] < 0 if sell else order[:, j] > 0))
-            if len(rows):
-                (self._sell if sell else self._buy)(i, rows, j, np.abs(order[rows, j]))
-
-    def _sell(self, i, rows, j, qty):
-        s = self.s
-        price = self.tape.open[i, j] * (1 - s.slippage[rows])
-        basis = self.basis[rows, j]
-        pnl = qty * (price - basis) * 1.0
-        commission = qty * s.commission[rows] * price
-        self.cash[rows] = ((self.cash[rows] + (qty * basis + pnl)) - commission) + 0.0
-        left = self.shares[rows, j] - qty
-        self.shares[rows, j] = left
-        self.basis[rows, j] = np.where(left == 0, 0.0, basis)
-        self._filled(i, rows, j, -qty, price, commission)
-
-    def _buy(self, i, rows, j, qty):
-        s = self.s
-        price = self.tape.open[i, j] * (1 + s.slippage[rows])
-        commission = qty * s.commission[rows] * price
-        after = (self.cash[rows] - qty * price) - commission
-        paid = after >= 0.0
-        self._refused(i, rows[~paid], j, qty[~paid], self.tape.close[i, j])
-        rows, qty, price, commission, after = rows[paid], qty[paid], price[paid], commission[paid], after[paid]
-        old = self.shares[rows, j]
-        self.cash[rows] = np.where(old != 0, after + 0.0, after)
-        new = old + qty
-        self.basis[rows, j] = np.where(old == 0, price, (self.basis[rows, j] * old + qty * price) / new)
-        self.shares[rows, j] = new
-        self._filled(i, rows, j, qty, price, commission)
-
-    def _filled(self, i, rows, j, signed, price, commission):
-        self.counts["etf_trades"][rows] += 1
-        if self.record:
-            for k, q, p, c in zip(rows.tolist(), signed.tolist(), price.tolist(), (0.0 + commission).tolist()):
-                self.fills[k].append(_fill_row(self.dates[i], self.tape.tickers[j], q, p, c, False))
-
-    def _refused(self, i, rows, j, signed, created_price):
-        if not len(rows):
-            return
-        self.counts["rejected_orders"][rows] += 1
-        if self.record:
-            for k, q in zip(rows.tolist(), signed.tolist()):
-                self.fills[k].append(_fill_row(self.dates[i], self.tape.tickers[j], q, float(created_price), 0.0, True))
-
-    def value(self, i: int) -> None:
-        """Rule 9: backtrader's `_get_value`, position by position in ticker order."""
-        cls = self.tape.close[i]
-        total = np.zeros(len(self.cash))
-        for j in range(len(cls)):
-            held = self.shares[:, j] * cls[j]
-            unrealised = self.shares[:, j] * (cls[j] - self.basis[:, j]) * 1.0
-            total = np.where(held > 0, (total + (held - unrealised) / 1.0) + unrealised, total + held)
-        self.cached = self.cash + total
-
-    # --- puts: rules 10-11 -----------------------------------------------------------------------
-    def _quote(self, rows, i, strike, expiry):
-        tape = self.tape
-        hh = _Hedge(self.h, rows)
-        vol = _implied_vol(tape.vix[i], strike / tape.spot[i], hh)
-        years = (expiry - tape.ordinals[i]) / 365.0
-        model = np.atleast_1d(bsm_put(tape.spot[i], strike, years, tape.rate[i], tape.div_yield[i], vol))
-        return model, vol, years, hh
-
-    def _option_cash(self, rows, flows):
-        self.cash[rows] += flows
-        self.cached[rows] += flows
-
-    def settle(self, i: int) -> None:
-        """Expired puts pay their intrinsic value."""
-        rows = np.flatnonzero((self.lot_n > 0) & (self.lot_e <= self.tape.ordinals[i]))
-        if not len(rows):
-            return
-        hh = _Hedge(self.h, rows)
-        intrinsic = np.maximum(self.lot_k[rows] - self.tape.spot[i], 0.0)
-        flows = intrinsic * self.lot_n[rows] * hh.contract_size
-        self._option_cash(rows, flows)
-        vol = _implied_vol(self.tape.vix[i], self.lot_k[rows] / self.tape.spot[i], hh)
-        zero = np.zeros(len(rows))
-        self._log(rows, i, "expire", self.lot_n[rows], self.lot_k[rows], self.lot_e[rows], vol, zero, intrinsic,
-                  intrinsic, zero, flows)
-        self.lot_n[rows] = 0.0
-
-    def mark(self, rows: np.ndarray, i: int) -> None:
-        """The book of `rows` at model mid (0 without puts), and its delta when recording."""
-        self.book[rows] = 0.0
-        self.delta[rows] = 0.0
-        held = rows[self.lot_n[rows] > 0]
-        if not len(held):
-            return
-        model, vol, years, hh = self._quote(held, i, self.lot_k[held], self.lot_e[held])
-        self.book[held] = 0 + model * self.lot_n[held] * hh.contract_size
-        if self.record:
-            tape = self.tape
-            d = np.atleast_1d(put_delta(tape.spot[i], self.lot_k[held], years, tape.rate[i], tape.div_yield[i], vol))
-            self.delta[held] = 0.0 + d * self.lot_n[held] * hh.contract_size
-
-    def _sell_puts(self, rows, i, action):
-        model, vol, years, hh = self._quote(rows, i, self.lot_k[rows], self.lot_e[rows])
-        fill = model * (1.0 - (hh.half_spread_base + hh.half_spread_per_vix * self.tape.vix[i]))
-        commission = hh.commission_per_contract * self.lot_n[rows]
-        flows = fill * self.lot_n[rows] * hh.contract_size - commission
-        self._option_cash(rows, flows)
-        self._log(rows, i, action, self.lot_n[rows], self.lot_k[rows], self.lot_e[rows], vol, years, model, fill,
-                  commission, flows)
-        self.lot_n[rows] = 0.0
-
-    def _new_contract(self, rows, i):
-        """Strike and expiry of a new put (rule 11)."""
-        hh = _Hedge(self.h, rows)
-        strike = np.rint(hh.moneyness * self.tape.spot[i] / hh.strike_tick) * hh.strike_tick
-        expiry = expiry_ordinals(np.full(len(rows), self.tape.ordinals[i]), hh.tenor_days.astype(np.int64),
-                                 hh.roll_days.astype(np.int64), self.tape.expiries)
-        return strike, expiry
-
-    def _buy_puts(self, rows, i, contracts, action):
-        strike, expiry = self._new_contract(rows, i)
-        model, vol, years, hh = self._quote(rows, i, strike, expiry)
-        fill = model * (1.0 + (hh.half_spread_base + hh.half_spread_per_vix * self.tape.vix[i]))
-        commission = hh.commission_per_contract * contracts
-        flows = -(fill * contracts * hh.contract_size + commission)
-        self._option_cash(rows, flows)
-        self._log(rows, i, action, contracts, strike, expiry, vol, years, model, fill, commission, flows)
-        self.lot_n[rows], self.lot_k[rows], self.lot_e[rows] = contracts, strike, expiry
-
-    def hedge(self, i: int, ratio: np.ndarray) -> None:
-        """Rule 10 for the decision of day i-1, at day i's close."""
-        s, h, tape = self.s, self.h, self.tape
-        off = np.flatnonzero((ratio <= 0) & (self.lot_n > 0))
-        if len(off):
-            self._sell_puts(off, i, "sell")
-            self.mark(off, i)
-        on = np.flatnonzero(ratio > 0)
-        if not len(on):
-            return
-        value = self.cached[on] + self.book[on]
-        size = h["contract_size"][on]
-        exposure = self.shares[on, 0] * tape.close[i, 0]  # the IWM position actually held
-        needed = _floor_round9(exposure * ratio[on] / tape.spot[i] / size)
-        budget = np.flatnonzero(s.budget_sizing[on])
-        if len(budget):
-            rows = on[budget]
-            strike, expiry = self._new_contract(rows, i)
-            model, _, _, hh = self._quote(rows, i, strike, expiry)
-            cash = h["annual_budget"][rows] * value[budget] * h["tenor_days"][rows] / 365.0
-            needed[budget] = _floor_round9(cash / (model * hh.contract_size + hh.commission_per_contract))
-        held = self.lot_n[on]
-        only_roll = (held > 0) & (np.abs(held - needed) <= h["resize_band"][on] * np.maximum(needed, 1))
-        rolling = on[only_roll]
-        due = rolling[(self.lot_e[rolling] - tape.ordinals[i]) < h["roll_days"][rolling]]
-        if len(due):
-            contracts = self.lot_n[due].copy()
-            self._sell_puts(due, i, "roll_sell")
-            self._buy_puts(due, i, contracts, "roll_buy")
-        if len(rolling):
-            self.mark(rolling, i)
-        rest, need = on[~only_roll], needed[~only_roll]
-        closing = rest[held[~only_roll] > 0]
-        if len(closing):
-            self._sell_puts(closing, i, "sell")
-            self.mark(closing, i)
-        buying = need > 0
-        if buying.any():
-            self._buy_puts(rest[buying], i, need[buying], "buy")
-            self.mark(rest[buying], i)
-
-    def _log(self, rows, i, action, contracts, strike, expiry, vol, years, model, fill, commission, flows):
-        self.counts["option_trades"][rows] += 1
-        if action != "expire":
-            self.counts["premium_paid"][rows] += np.where(flows < 0, -flows, 0.0)
-        if not self.record:
-            return
-        tape = self.tape
-        for pos, k in enumerate(rows.tolist()):
-            ex = (_EPOCH + pd.Timedelta(days=int(expiry[pos]))).date()
-            self.events[k].append(OptionEvent(
-                date=self.dates[i], instrument=instrument_id(float(strike[pos]), ex), action=action,
-                contracts=int(contracts[pos]), strike=float(strike[pos]), expiry=ex, spot=float(tape.spot[i]),
-                vol=float(vol[pos]), rate=float(tape.rate[i]), div_yield=float(tape.div_yield[i]),
-                years_to_expiry=float(years[pos]), model_price=float(model[pos]), fill_price=float(fill[pos]),
-                commission=float(commission[pos]), cash=float(flows[pos])))
-
-
-METHODS = ("auto", "block", "kernel")
-
-
 def execute(tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, settings: Settings,
-            record: bool = False, method: str = "auto") -> Execution:
-    """Run K configurations over the tape; each gets exactly what the backtrader engine gives it.
+            record: bool = False) -> Execution:
+    """Run K configurations over the tape, one by one through the compiled `execution.kernel`; each
+    gets exactly what the backtrader engine gives it.
 
     `targets`: (K, days, tickers) weights decided at each day's close (ticker order = the tape's,
-    IWM first); `hedge_ratio`: (K, days). `method`: `block` steps all K together in numpy,
-    `kernel` runs them one by one through `strategies.kernel` (compiled when numba is installed);
-    `auto` takes the kernel when it is compiled or K is small, the block otherwise.
+    IWM first); `hedge_ratio`: (K, days).
     """
-    from fedcut.execution import kernel
-
-    if method == "auto":
-        method = "kernel" if kernel.NUMBA or settings.size <= 4 else "block"
-    if method == "kernel":
-        return _execute_kernel(tape, targets, hedge_ratio, settings, record)
-    return _execute_block(tape, targets, hedge_ratio, settings, record)
-
-
-def _execute_kernel(tape: Tape, targets, hedge_ratio, settings: Settings, record: bool) -> Execution:
-    from fedcut.execution import kernel as kn
-
     n, T = tape.close.shape
     K = settings.size
     lend, borrow = (np.ascontiguousarray(x.T) for x in _interest(tape, settings))  # a row per configuration
@@ -478,19 +194,19 @@ def _execute_kernel(tape: Tape, targets, hedge_ratio, settings: Settings, record
     held = np.zeros((K, n, T)) if record else None
     fills = [[] for _ in range(K)] if record else None
     events = [[] for _ in range(K)] if record else None
-    counts = {name: np.zeros(K) for name in kn.COUNTS}
+    counts = {name: np.zeros(K) for name in kernel.COUNTS}
     fill_log = np.zeros((2 * n * T if record else 0, 6))
     event_log = np.zeros((4 * n if record else 0, 11))
     no_delta, no_held = np.zeros(0), np.zeros((0, T))
     dates = tape.days.date
     for k in range(K):
-        c = np.zeros(len(kn.COUNTS))
-        nf, ne = kn.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.rate, tape.div_yield, tape.ordinals,
-                           lend[k], borrow[k], tape.expiries,
-                           np.ascontiguousarray(targets[k]), np.ascontiguousarray(hedge_ratio[k]),
-                           kn.pack(settings, k), value[k], cash[k], book[k],
-                           delta[k] if record else no_delta, held[k] if record else no_held, fill_log, event_log, c)
-        for name, x in zip(kn.COUNTS, c):
+        c = np.zeros(len(kernel.COUNTS))
+        nf, ne = kernel.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.rate, tape.div_yield, tape.ordinals,
+                               lend[k], borrow[k], tape.expiries,
+                               np.ascontiguousarray(targets[k]), np.ascontiguousarray(hedge_ratio[k]),
+                               kernel.pack(settings, k), value[k], cash[k], book[k],
+                               delta[k] if record else no_delta, held[k] if record else no_held, fill_log, event_log, c)
+        for name, x in zip(kernel.COUNTS, c):
             counts[name][k] = x
         if record:
             fills[k] = [_fill_row(dates[int(r[0])], tape.tickers[int(r[1])], r[2], r[3], r[4], bool(r[5]))
@@ -511,46 +227,13 @@ def _fill_row(date, ticker: str, signed: float, price: float, commission: float,
 
 
 def _event(tape: Tape, row: list) -> OptionEvent:
-    from fedcut.execution.kernel import ACTIONS
-
     i, action, contracts, strike, expiry, vol, years, model, fill, commission, flow = row
     i = int(i)
-    ex = (_EPOCH + pd.Timedelta(days=int(expiry))).date()
-    return OptionEvent(date=tape.days[i].date(), instrument=instrument_id(strike, ex), action=ACTIONS[int(action)],
+    ex = ordinal_date(expiry)
+    return OptionEvent(date=tape.days[i].date(), instrument=instrument_id(strike, ex), action=kernel.ACTIONS[int(action)],
                        contracts=int(contracts), strike=strike, expiry=ex, spot=float(tape.spot[i]),
                        vol=vol, rate=float(tape.rate[i]), div_yield=float(tape.div_yield[i]),
                        years_to_expiry=years, model_price=model, fill_price=fill, commission=commission, cash=flow)
-
-
-def _execute_block(tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, settings: Settings,
-                   record: bool = False) -> Execution:
-    n, T = tape.close.shape
-    K = settings.size
-    b = _Block(tape, settings, record)
-    every = np.arange(K)
-    value, cash, book = np.empty((K, n)), np.empty((K, n)), np.empty((K, n))
-    delta = np.empty((K, n)) if record else None
-    held = np.empty((K, n, T)) if record else None
-    for i in range(n):
-        if i:
-            order = b.orders(i, targets[:, i - 1])
-            b.interest(i)
-            if order.any():
-                b.trade(i, order)
-        b.value(i)
-        b.settle(i)
-        b.mark(every, i)
-        if i:
-            b.hedge(i, hedge_ratio[:, i - 1])
-        value[:, i] = b.cached + b.book
-        cash[:, i] = b.cash
-        book[:, i] = b.book
-        b.counts["negative_cash_days"] += b.cash < 0
-        b.counts["lowest_cash"] = np.minimum(b.counts["lowest_cash"], b.cash)
-        if record:
-            delta[:, i] = b.delta
-            held[:, i, :] = np.where(b.shares != 0, b.shares * tape.close[i], 0.0)
-    return Execution(value, cash, book, delta, held, b.fills, b.events, b.counts)
 
 
 def buy_and_hold_shares(cash: float, price: float, cash_buffer: float, slippage: float, commission: float) -> int:
@@ -566,8 +249,7 @@ def buy_and_hold_shares(cash: float, price: float, cash_buffer: float, slippage:
 
 def buy_and_hold(tape: Tape, column: int, settings: Settings) -> np.ndarray:
     """Value (K, days) of buying one ticker at the second day's open and holding it: the backtrader
-    engine's `BuyAndHold` in closed form (one order, then interest and the close), the K
-    configurations stepped together (the same operations on each, so the same bits as one by one)."""
+    engine's `BuyAndHold` in closed form (one order, then interest and the close)."""
     s = settings
     n, K = len(tape.days), s.size
     opn, cls = tape.open[1, column], tape.close[:, column]
@@ -577,22 +259,10 @@ def buy_and_hold(tape: Tape, column: int, settings: Settings) -> np.ndarray:
     price = opn * (1 + s.slippage)
     flows = np.empty((K, n))
     cost = np.stack([qty * price, qty * s.commission * price])  # the shares, then the commission
-    from fedcut.execution import kernel
-
-    (kernel.hold_cash if kernel.NUMBA else _hold_cash)(s.initial_cash.astype(float), lend, borrow, cost, flows)
+    kernel.hold_cash(s.initial_cash.astype(float), lend, borrow, cost, flows)
     held = qty[:, None] * cls[None, :]
     unrealised = qty[:, None] * (cls[None, :] - price[:, None]) * 1.0
     positions = np.where(held > 0, (0.0 + (held - unrealised) / 1.0) + unrealised, 0.0 + held)
     positions[:, 0] = 0.0
     return flows + positions
 
-
-def _hold_cash(cash: np.ndarray, lend: np.ndarray, borrow: np.ndarray, cost: np.ndarray, out: np.ndarray) -> None:
-    """`strategies.kernel.hold_cash` without numba: the days in turn, the configurations together."""
-    cash = cash.copy()
-    out[:, 0] = cash
-    for i in range(1, out.shape[1]):
-        cash = cash + cash * np.where(cash > 0, lend[i], borrow[i])
-        if i == 1:
-            cash = (cash - cost[0]) - cost[1]
-        out[:, i] = cash

@@ -131,28 +131,30 @@ class BuyAndHold(_Recorder):
 STRATEGIES = {"fedcut": FedcutStrategy, "buy_and_hold": BuyAndHold}
 
 
-def run_cerebro(market, inputs: pd.DataFrame, cfg, tickers: tuple[str, ...], strategy: str, **kwargs):
-    """Run a strategy (`STRATEGIES`) over `tickers` in cerebro with the hedged broker; return the
-    daily rows (value, cash, option_value, option_delta, USD held per ticker), the recorded ETF
-    fills and refusals, and the broker (option events, interest)."""
+def run_cerebro(tape, cfg, strategy: str, **kwargs):
+    """Run a strategy (`STRATEGIES`) over the tape's tickers (`execution.engine.Tape`) in cerebro with
+    the hedged broker; return the daily rows (value, cash, option_value, option_delta, USD held per
+    ticker), the recorded ETF fills and refusals, and the broker (option events, interest)."""
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, cheat_on_open=True)
     broker = HedgedBroker(cfg.hedge, borrow_spread=cfg.execution.borrow_spread_bps / 1e4)
     broker.set_cash(cfg.execution.initial_cash)
-    broker.set_market(inputs)
+    broker.set_market(pd.DataFrame({"spot": tape.spot, "vix": tape.vix, "rate": tape.rate, "div_yield": tape.div_yield,
+                                    "cash_rate": tape.cash_rate if cfg.execution.cash_interest else 0.0},
+                                   index=tape.days))
     broker.setcommission(commission=cfg.execution.commission_bps / 1e4)
     broker.set_slippage_perc(cfg.execution.slippage_bps / 1e4, slip_open=True, slip_match=True, slip_out=True)
     cerebro.broker = broker
-    for t in tickers:
+    for j, t in enumerate(tape.tickers):
         # Before a ticker exists its target weight is 0 (targets.target_weights), so it is never
-        # traded; the feed carries its first price (or 0 if it has none in the run, which
+        # traded; the tape carries its first price (or 0 if it has none in the run, which
         # `_rebalance` skips) only so that a zero position values to 0, not NaN.
-        close, opn = market.close[t].bfill().fillna(0.0), market.open[t].bfill().fillna(0.0)
+        opn, close = tape.open[:, j], tape.close[:, j]
         frame = pd.DataFrame({"open": opn, "high": np.fmax(opn, close), "low": np.fmin(opn, close),
-                              "close": close, "volume": 0.0}, index=market.days)
+                              "close": close, "volume": 0.0}, index=tape.days)
         cerebro.adddata(FrameFeed(frame=frame), name=t)
     cerebro.addstrategy(STRATEGIES[strategy], **kwargs)
     strat = cerebro.run()[0]
-    rows = pd.DataFrame(strat.rows, columns=["date", "value", "cash", "option_value", *tickers])
+    rows = pd.DataFrame(strat.rows, columns=["date", "value", "cash", "option_value", *tape.tickers])
     rows["date"] = pd.to_datetime(rows["date"])
     rows = rows.set_index("date")
     rows.insert(3, "option_delta", pd.DataFrame(broker.book_history)["option_delta"].to_numpy())

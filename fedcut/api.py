@@ -17,7 +17,8 @@ import pandas as pd
 from fedcut.core import config as config_file
 from fedcut.plots import run as plots
 from fedcut.core.errors import ConfigError
-from fedcut.core.params import ENGINES, PARAMS, Config
+from fedcut.core.params import PARAMS, Config
+from fedcut.execution.engines import ARRAY, engine_named
 from fedcut.run.backtest import RunResult, run
 from fedcut.run.folder import write_run
 from fedcut.plots.kit import regimes_figure
@@ -31,7 +32,7 @@ WHERE = "fedcut.backtest"
 
 
 def backtest(config: str | Path | Config | None = None, *, data_dir: str | Path | None = None,
-             offline: bool | None = None, params: Mapping[str, Any] | None = None, engine: str = "fast",
+             offline: bool | None = None, params: Mapping[str, Any] | None = None, engine: str = ARRAY.name,
              **overrides: Any) -> Result:
     """Run one backtest in memory (nothing is written) and return its `Result`.
 
@@ -39,12 +40,10 @@ def backtest(config: str | Path | Config | None = None, *, data_dir: str | Path 
     default: every parameter's default. Over it: `start=`/`end=` ("YYYY-MM-DD"), `extended=`,
     `oracle=` (None leaves a value as it is), then `params` (dotted keys). `data_dir` and
     `offline` as `--data-dir` and `--offline` (default: FEDCUT_DATA_DIR, FEDCUT_OFFLINE), `engine`
-    as `--engine` ("fast" or "backtrader": the same numbers).
+    as `--engine` (a name of `fedcut.execution.engines.ENGINES`; every engine gives the same numbers).
     """
     cfg = resolve_config(config, params, overrides)
-    if engine not in ENGINES:
-        raise ConfigError(f"{WHERE}: engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    return Result(run(cfg, str(data_dir) if data_dir else None, offline, engine=engine))
+    return Result(run(cfg, str(data_dir) if data_dir else None, offline, engine=engine_named(engine, WHERE)))
 
 
 def resolve_config(config: str | Path | Config | None, params: Mapping[str, Any] | None,
@@ -179,7 +178,7 @@ class Result:
 def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int = 1, resume: bool = False,
           train_end: str | None = None, top: int | None = None, executor: str = "local",
           scheduler: str | None = None, data_dir: str | Path | None = None, offline: bool | None = None,
-          progress: bool = False, engine: str = "fast") -> pd.DataFrame:
+          progress: bool = False, engine: str = ARRAY.name) -> pd.DataFrame:
     """Run a sweep spec as `fedcut sweep` does and return its ranked summary (summary.csv).
 
     `out` defaults to results/sweep-<name>-<spec digest> under the current directory; the
@@ -188,10 +187,9 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
     from fedcut.sweeps.runner import default_folder, run_sweep
     from fedcut.sweeps.spec import load_spec
 
-    if engine not in ENGINES:  # named as this function's option, not as the command's --engine
-        raise ConfigError(f"fedcut.sweep: engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    chosen = engine_named(engine, "fedcut.sweep")  # before the spec is read: the option is this function's
     spec = load_spec(spec_path, train_end=train_end, top=top)
     folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=workers, resume=resume,
                        executor=executor, scheduler=scheduler, data_dir=str(data_dir) if data_dir else None,
-                       offline=offline, progress=progress, engine=engine)
+                       offline=offline, progress=progress, engine=chosen)
     return pd.read_csv(folder / "summary.csv")

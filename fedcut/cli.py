@@ -17,7 +17,7 @@ from typing import Callable, NamedTuple
 
 from fedcut import __version__
 from fedcut.core.errors import FedcutError
-from fedcut.core.params import ENGINES, param
+from fedcut.core.params import param
 
 STRATEGY_NAMES = param("run.strategy").choices
 
@@ -45,6 +45,18 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     """`--data-dir` and `--offline`, the same in every command that reads data."""
     p.add_argument("--data-dir", type=Path, help="folder of yfinance/FRED CSVs (default: $FEDCUT_DATA_DIR)")
     p.add_argument("--offline", action="store_true", help="never download")
+
+
+def _engine_option(p: argparse.ArgumentParser, text: str) -> None:
+    """`--engine` of `run` and `sweep`: one of the names of `execution.engines.ENGINES`."""
+    from fedcut.execution.engines import ARRAY, ENGINES
+    p.add_argument("--engine", choices=tuple(ENGINES), default=ARRAY.name, help=text)
+
+
+def _engine(args: argparse.Namespace):
+    """The engine `--engine` names."""
+    from fedcut.execution.engines import engine_named
+    return engine_named(args.engine, "--engine")
 
 
 def _data_parser() -> argparse.ArgumentParser:
@@ -81,9 +93,8 @@ def _sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", default="local", help="local (processes here) or dask")
     p.add_argument("--scheduler", help="with --executor dask: the scheduler address, e.g. tcp://host:8786")
     _data_options(p)
-    p.add_argument("--engine", choices=ENGINES, default="fast",
-                   help="fast (default): the array engine, blocks of configurations at once, audited in "
-                        "backtrader; backtrader: every configuration in the reference engine (no audit needed)")
+    _engine_option(p, "fast (default): the compiled array engine, audited in backtrader; backtrader: every "
+                      "configuration in the reference engine (no audit needed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -98,7 +109,7 @@ def _sweep(argv: list[str]) -> int:
         run_sweep(spec, out, workers=args.workers, resume=args.resume, executor=args.executor,
                   scheduler=args.scheduler, data_dir=args.data_dir, offline=True if args.offline else None,
                   progress=not args.no_progress and _progress_bars(), force_workers=args.force_workers,
-                  engine=args.engine)
+                  engine=_engine(args))
     except KeyboardInterrupt:
         return 130  # the runner said what is stored and how to resume
     print(f"sweep folder: {out} (summary.csv, sweep.html)")
@@ -124,9 +135,8 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write the run folder exactly here (must not exist; "
                                             "default results/run-<first day>-<last day>-<config hash>[-N])")
     _data_options(p)
-    p.add_argument("--engine", choices=ENGINES, default="fast",
-                   help="fast (default): the array engine; backtrader: the reference engine, the same "
-                        "numbers (tests/test_engine.py), several times slower")
+    _engine_option(p, "fast (default): the compiled array engine; backtrader: the reference engine, the same "
+                      "numbers (tests/test_engine.py), several times slower")
     return p
 
 
@@ -152,7 +162,7 @@ def _run(argv: list[str]) -> int:
     if args.strategy:
         extra["run.strategy"] = args.strategy
     cfg = config.load(args.config, args.sets, extra)
-    result = run(cfg, args.data_dir, offline, engine=args.engine)
+    result = run(cfg, args.data_dir, offline, engine=_engine(args))
     if args.out is not None:
         out = write_run(result, args.out)
     else:  # the default name, with -2, -3, ... when a run of the same configuration is there

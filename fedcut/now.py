@@ -6,8 +6,8 @@ configuration (so the path-dependent states agree: the dwell filter, the stress 
 late-cycle and capitulation states, IWM's scaling in), `fedcut.run.backtest.signals` and
 `fedcut.run.backtest.strategy_plan`; `todays_call` reads their row for the day. The rest are pure
 functions of that row and the configuration: the indicators against their thresholds
-(`indicators`), the age of each input (`input_status`), the puts (`hedge_on`) and the action
-(`action_for`). `fedcut.now_text` prints a `Call` as text or JSON.
+(`indicators`), the age of each input (`input_status`), the puts (`hedge_on`, by the backtest's
+execution rules) and the action (`action_for`). `fedcut.now_text` prints a `Call` as text or JSON.
 
 Staleness: a series is stale on day D when its next observation should have been published, by
 the project's own release rule (`data.asof.known_dates`, the `data.*` lags), more than
@@ -30,9 +30,9 @@ from fedcut.data.asof import asof_frame, published
 from fedcut.data.catalog import BACKFILLED_LABEL, INSTRUMENTS, MACRO, REGIME_SERIES
 from fedcut.data.sources import DataSource
 from fedcut.core.errors import ConfigError
-from fedcut.hedging.book import MarketInputs, OptionBook, contracts_for, contracts_for_budget, expiry_for, \
-    listed_expiries, strike_for
-from fedcut.hedging.surface import half_spread
+from fedcut.execution.engine import settings_for
+from fedcut.execution.kernel import COUNTS, contracts_needed, fill_price, new_put, pack, quote
+from fedcut.hedging.book import day_ordinal, listed_expiries, ordinal_date
 from fedcut.core.params import Config, iso_date
 from fedcut.run.backtest import strategy_plan
 from fedcut.signals.thresholds import OPS, RULE, THRESHOLDS
@@ -480,26 +480,22 @@ def action_for(case: str, strategy, hedge) -> str:
 
 def hedge_on(day: pd.Timestamp, ratio: float, iwm_weight: float, inputs: pd.Series, days: pd.DatetimeIndex,
              cfg: Config) -> Hedge:
-    """The puts of the day's hedge ratio, struck and priced at the day's close as the backtest strikes
-    and prices them (`hedging.book`): per $1M of portfolio at the target IWM weight (less the cash
-    buffer), or per $1M of IWM held when the playbook keeps what is held (weight NaN). Expiries come
-    from the trading days up to `day` (after the data's last day: third Fridays)."""
+    """The puts of the day's hedge ratio, struck, priced and counted at the day's close by the
+    backtest's own rules (`execution.kernel`: `new_put`, `quote`, `fill_price`, `contracts_needed`):
+    per $1M of portfolio at the target IWM weight (less the cash buffer), or per $1M of IWM held
+    when the playbook keeps what is held (weight NaN). Expiries come from the trading days up to
+    `day` (after the data's last day: third Fridays)."""
     h = cfg.hedge
-    spot, vix = float(inputs["spot"]), float(inputs["vix"])
-    market = MarketInputs(day.date(), spot, vix, float(inputs["rate"]), float(inputs["div_yield"]))
-    strike = strike_for(spot, h.moneyness, h.strike_tick)
-    expiry = expiry_for(day.date(), h.tenor_days, h.roll_days, listed_expiries(days))
-    model, vol, _ = OptionBook(h).quote(market, strike, expiry)
-    fill = model * (1.0 + half_spread(vix, h))
-    per = "IWM held" if math.isnan(iwm_weight) else "portfolio"
-    if h.sizing == "budget":
-        contracts = contracts_for_budget(h.annual_budget * PORTFOLIO * h.tenor_days / 365.0, model, h.contract_size,
-                                         h.commission_per_contract)
-        per = "portfolio"
-    else:
-        notional = PORTFOLIO if per == "IWM held" else iwm_weight * (1.0 - cfg.execution.cash_buffer) * PORTFOLIO
-        contracts = contracts_for(notional, spot, ratio, h.contract_size)
-    return Hedge(hedge_ratio=ratio, sizing=h.sizing, spot=spot, moneyness=h.moneyness, strike=strike, expiry=expiry,
-                 days_to_expiry=(expiry - day.date()).days, vol=vol, model_price=model, fill_price=fill,
-                 contracts_per_1m=contracts, per=per,
+    p = pack(settings_for([cfg]), 0)
+    spot, vix, rate, div_yield = (float(inputs[c]) for c in ("spot", "vix", "rate", "div_yield"))
+    today = day_ordinal(day.date())
+    strike, expiry = new_put(p, today, spot, listed_expiries(days))
+    model, vol, _ = quote(p, today, strike, expiry, spot, vix, rate, div_yield)
+    per = "IWM held" if math.isnan(iwm_weight) and h.sizing == "ratio" else "portfolio"
+    exposure = PORTFOLIO if per == "IWM held" else iwm_weight * (1.0 - cfg.execution.cash_buffer) * PORTFOLIO
+    contracts = int(contracts_needed(p, PORTFOLIO, exposure, ratio, spot, model, np.zeros(len(COUNTS))))
+    fill = fill_price(p, model, vix, True)
+    return Hedge(hedge_ratio=ratio, sizing=h.sizing, spot=spot, moneyness=h.moneyness, strike=strike,
+                 expiry=ordinal_date(expiry), days_to_expiry=int(expiry - today), vol=vol, model_price=model,
+                 fill_price=fill, contracts_per_1m=contracts, per=per,
                  premium_per_1m=contracts * (fill * h.contract_size + h.commission_per_contract))

@@ -1,9 +1,10 @@
 """A book of long synthetic IWM puts: buy, sell, roll, cash-settle at expiry, mark, delta.
 
 Pure Python, independent of backtrader, so the hedge mechanics can be tested on
-hand-made market paths; `hedging.broker.HedgedBroker` embeds one book in the broker.
+hand-made market paths; `execution.broker.HedgedBroker` embeds one book in the broker: this is
+the backtrader reference's hedge (the array engine's is `execution.kernel`).
 
-Pricing: BSM (`hedging.pricing`) on IWM's traded `Close`, with the vol from
+Pricing: the one BSM pricer (`hedging.pricing`) on IWM's traded `Close`, with the vol from
 `hedging.surface.implied_vol` at the contract's own moneyness K/S and
 time to expiry in calendar days / 365. Contracts are treated as European and
 cash-settled: real IWM options are American, which matters little for 3-month OTM puts.
@@ -28,7 +29,7 @@ from fedcut.core.errors import PricingInputError
 from fedcut.hedging.pricing import bsm_put, put_delta
 from fedcut.hedging.surface import half_spread, implied_vol
 
-_EPOCH = dt.date(1970, 1, 1)  # day ordinals in the array engine count from here
+_EPOCH = dt.date(1970, 1, 1)  # day ordinals count from here
 
 
 @dataclass(frozen=True)
@@ -133,26 +134,29 @@ def listed_expiries(trading_days, years_ahead: int = 3) -> np.ndarray:
     return np.where(third_friday <= traded[-1], traded[at], third_friday)
 
 
+def day_ordinal(date: dt.date) -> int:
+    """Days since 1970-01-01: how listed expiries and the array engine count days."""
+    return (date - _EPOCH).days
+
+
+def ordinal_date(ordinal) -> dt.date:
+    """The date of a day ordinal (`day_ordinal`)."""
+    return _EPOCH + dt.timedelta(days=int(ordinal))
+
+
 def expiry_for(date: dt.date, tenor_days: int, roll_days: int, expiries: np.ndarray) -> dt.date:
     """The listed monthly expiry nearest `date + tenor_days` among those more than `roll_days` away
     (so a new put is never due for a roll at once); of two equally near, the later."""
-    return _EPOCH + dt.timedelta(days=int(expiry_ordinals(np.array([(date - _EPOCH).days]), tenor_days,
-                                                          roll_days, expiries)[0]))
-
-
-def expiry_ordinals(day: np.ndarray, tenor_days, roll_days, expiries: np.ndarray) -> np.ndarray:
-    """`expiry_for` on arrays of day ordinals (days since 1970-01-01); tenor and roll broadcast."""
-    day = np.asarray(day, dtype=np.int64)
-    first = np.searchsorted(expiries, day + np.asarray(roll_days), side="right")  # first e - day > roll_days
-    want = day + np.asarray(tenor_days)
-    at = np.maximum(np.searchsorted(expiries, want, side="left"), first)  # first e >= want, and allowed
-    after = expiries[np.minimum(at, len(expiries) - 1)]
-    before_at = np.maximum(at - 1, 0)
-    before = expiries[before_at]
-    use_before = (at - 1 >= first) & (want - before < after - want)
-    if (at >= len(expiries)).any():
+    day = day_ordinal(date)
+    first = int(np.searchsorted(expiries, day + roll_days, side="right"))  # the first more than roll_days away
+    want = day + tenor_days
+    at = max(int(np.searchsorted(expiries, want, side="left")), first)  # the first on or after want, allowed
+    if at >= len(expiries):
         raise PricingInputError("no listed expiry far enough ahead: the expiry calendar is too short")
-    return np.where(use_before, before, after)
+    after = expiries[at]
+    if at - 1 >= first and want - expiries[at - 1] < after - want:
+        return ordinal_date(expiries[at - 1])
+    return ordinal_date(after)
 
 
 def contracts_for(notional: float, spot: float, hedge_ratio: float, size: int) -> int:

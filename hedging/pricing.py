@@ -1,10 +1,11 @@
-"""Black-Scholes-Merton prices and greeks for the synthetic IWM puts, and their market inputs.
+"""Black-Scholes-Merton put price and delta for the synthetic IWM puts, and their market inputs.
 
 No option prices exist in the data, so the hedge is priced with a model: European
 Black-Scholes-Merton with a continuous risk-free rate and a continuous dividend yield.
-The functions are vectorised with numpy (arrays and scalars broadcast) because a
-backtest prices thousands of contracts; `bsm_put_reference` wraps vollib's scalar
-implementation so the tests can check the vectorised path against it.
+The pricer is written once, as compiled functions of one contract (`bsm_put_one`,
+`put_delta_one`) that every engine and `fedcut now` call; `bsm_put` and `put_delta` are
+the same functions for Python callers, checked and over arrays. `bsm_put_reference` wraps
+vollib's implementation so the tests can check ours against it.
 
 Conventions: `years` is the time to expiry in years (calendar days / 365), `rate` and
 `div_yield` are annual continuously compounded, `vol` is annual (0.20 = 20%).
@@ -13,10 +14,13 @@ PricingInputError instead of returning NaN.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from fedcut.core.errors import PricingInputError
+from fedcut.core.jit import jit
 
 _INPUT_NAMES = ("spot", "strike", "years", "rate", "div_yield", "vol")
 
@@ -64,116 +68,145 @@ def validate_inputs(spot, strike, years, rate, div_yield, vol) -> tuple[np.ndarr
         raise PricingInputError(f"pricing inputs do not broadcast: {shapes}") from None
 
 
-# Cephes' ndtr (Moshier, Cephes Math Library 2.9, as in SciPy): erf by a rational function of
-# x^2 for |x| < 1, erfc by rational functions of x on [1, 8) and [8, inf). Written with numpy
-# element-wise operations only, so a scalar and an array give the same bits (the two execution
-# engines price the same puts one by one and in blocks) and no SciPy import is needed.
-_ERF_T = (9.60497373987051638749E0, 9.00260197203842689217E1, 2.23200534594684319226E3,
-          7.00332514112805075473E3, 5.55923013010394962768E4)
-_ERF_U = (3.35617141647503099647E1, 5.21357949780152679795E2, 4.59432382970980127987E3,
-          2.26290000613890934246E4, 4.92673942608635921086E4)
-_ERFC_P = (2.46196981473530512524E-10, 5.64189564831068821977E-1, 7.46321056442269912687E0,
-           4.86371970985681366614E1, 1.96520832956077098242E2, 5.26445194995477358631E2,
-           9.34528527171957607540E2, 1.02755188689515710272E3, 5.57535335369399327526E2)
-_ERFC_Q = (1.32281951154744992508E1, 8.67072140885989742329E1, 3.54937778887819891062E2,
-           9.75708501743205489753E2, 1.82390916687909736289E3, 2.24633760818710981792E3,
-           1.65666309194161350182E3, 5.57535340817727675546E2)
-_ERFC_R = (5.64189583547755073984E-1, 1.27536670759978104416E0, 5.01905042251180477414E0,
-           6.16021097993053585195E0, 7.40974269950448939160E0, 2.97886665372100240670E0)
-_ERFC_S = (2.26052863220117276590E0, 9.39603524938001434673E0, 1.20489539808096656605E1,
-           1.70814450747565897222E1, 9.60896809063285878198E0, 3.36907645100081516050E0)
+# Cephes' exp, log and ndtr (Moshier, Cephes Math Library 2.8 and 2.9, as in SciPy), with the
+# polynomials written out by Horner's rule. The C library's exp and log differ between platforms
+# in the last bit, and numpy's vector exp and log on CPUs with AVX-512 from both; with these, a
+# put has the same price to the bit on every CPU, whichever engine prices it. exp and log are
+# within 2 ulp of the correctly rounded value (tests/test_pricing.py).
 _SQRT1_2 = 7.07106781186547524401E-1
 
 
-def _polevl(x, coef):
-    out = coef[0] * np.ones_like(x)
-    for c in coef[1:]:
-        out = out * x + c
-    return out
-
-
-def _p1evl(x, coef):
-    out = x + coef[0]
-    for c in coef[1:]:
-        out = out * x + c
-    return out
-
-
-# Cephes' exp and log (Moshier, Cephes Math Library 2.8), in the same element-wise operations as
-# `strategies.kernel._exp` and `_log`. numpy's own exp and log are vector code that on CPUs with
-# AVX-512 rounds about one value in twenty differently in the last bit from the C library the
-# compiled kernel calls; with these, every engine prices every put to the same bits on every
-# CPU. Both are within 2 ulp of the correctly rounded value (tests/test_pricing.py).
-_EXP_P = (1.26177193074810590878E-4, 3.02994407707441961300E-2, 9.99999999999999999910E-1)
-_EXP_Q = (3.00198505138664455042E-6, 2.52448340349684104192E-3, 2.27265548208155028766E-1,
-          2.00000000000000000009E0)
-_LOG2E = 1.4426950408889634073599
-_LN2_C1, _LN2_C2 = 6.93145751953125E-1, 1.42860682030941723212E-6  # C1 + C2 = ln 2, C1 exact in few bits
-_LOG_P = (1.01875663804580931796E-4, 4.97494994976747001425E-1, 4.70579119878881725854E0,
-          1.44989225341610930846E1, 1.79368678507819816313E1, 7.70838733755885391666E0)
-_LOG_Q = (1.12873587189167450590E1, 4.52279145837532221105E1, 8.29875266912776603211E1,
-          7.11544750618563894466E1, 2.31251620126765340583E1)
-_LOG_R = (-7.89580278884799154124E-1, 1.63866645699558079767E1, -6.41409952958715622951E1)
-_LOG_S = (-3.56722798256324312549E1, 3.12093766372244180303E2, -7.69691943550460008604E2)
-_LN2_HI, _LN2_LO = 0.693359375, 2.121944400546905827679E-4  # ln 2 = HI - LO
-_SQRTH = 0.70710678118654752440
-
-
+@jit
 def exp(x):
-    """e**x for a float array (Cephes: x = n ln 2 + r, a rational function of r, times 2**n)."""
-    x = np.asarray(x, dtype=float)
-    n = np.floor(_LOG2E * x + 0.5)
-    r = x - n * _LN2_C1
-    r = r - n * _LN2_C2
+    """e**x (Cephes: x = n ln 2 + r, a rational function of r, times 2**n)."""
+    if abs(x) > 1.0e4:  # 0 or inf long before 2**n leaves the exponents ldexp takes
+        return 0.0 if x < 0 else math.inf
+    n = math.floor(1.4426950408889634073599 * x + 0.5)
+    r = x - n * 6.93145751953125E-1  # ln 2 in two parts, the first exact in few bits
+    r = r - n * 1.42860682030941723212E-6
     rr = r * r
-    p = r * _polevl(rr, _EXP_P)
-    r = p / (_polevl(rr, _EXP_Q) - p)
+    p = r * ((1.26177193074810590878E-4 * rr + 3.02994407707441961300E-2) * rr + 9.99999999999999999910E-1)
+    q = ((3.00198505138664455042E-6 * rr + 2.52448340349684104192E-3) * rr + 2.27265548208155028766E-1) * rr \
+        + 2.00000000000000000009E0
+    r = p / (q - p)
     r = 1.0 + 2.0 * r
-    with np.errstate(under="ignore", over="ignore"):
-        return np.ldexp(r, n.astype(np.int64))
+    return math.ldexp(r, n)
 
 
+@jit
 def log(x):
-    """Natural logarithm of a positive float array (Cephes: mantissa and exponent apart)."""
-    m, e = np.frexp(np.asarray(x, dtype=float))
-    e = e.astype(float)
-    small = m < _SQRTH
-    e = np.where(small, e - 1.0, e)
-    # |e| > 2: log((1 + u) / (1 - u)) with u = (m - 1) / (m + 1), m taken in [sqrt(1/2), sqrt(2))
-    z = np.where(small, m - 0.5, (m - 0.5) - 0.5)
-    y = np.where(small, 0.5 * z + 0.5, 0.5 * m + 0.5)
-    u = z / y
-    uu = u * u
-    far = u * (uu * _polevl(uu, _LOG_R) / _p1evl(uu, _LOG_S))
-    far = far - e * _LN2_LO
-    far = far + u
-    far = far + e * _LN2_HI
-    # |e| <= 2: log(1 + w) with w = m - 1 (or 2m - 1)
-    w = np.where(small, np.ldexp(m, 1) - 1.0, m - 1.0)
+    """Natural logarithm of a positive number (Cephes: mantissa and exponent apart)."""
+    m, exponent = math.frexp(x)
+    e = float(exponent)
+    small = m < 0.70710678118654752440
+    if small:
+        e = e - 1.0
+    if abs(float(exponent)) > 2.0:  # log((1 + u) / (1 - u)), u = (m - 1) / (m + 1), m in [sqrt(1/2), sqrt(2))
+        z = m - 0.5 if small else (m - 0.5) - 0.5
+        y = 0.5 * z + 0.5 if small else 0.5 * m + 0.5
+        u = z / y
+        uu = u * u
+        num = ((-7.89580278884799154124E-1 * uu + 1.63866645699558079767E1) * uu - 6.41409952958715622951E1)
+        den = ((uu - 3.56722798256324312549E1) * uu + 3.12093766372244180303E2) * uu - 7.69691943550460008604E2
+        z = u * (uu * num / den)
+        z = z - e * 2.121944400546905827679E-4  # ln 2 = 0.693359375 - 2.12194...E-4
+        z = z + u
+        return z + e * 0.693359375
+    w = math.ldexp(m, 1) - 1.0 if small else m - 1.0  # log(1 + w)
     ww = w * w
-    near = w * (ww * _polevl(w, _LOG_P) / _p1evl(w, _LOG_Q))
-    near = near - e * _LN2_LO
-    near = near - np.ldexp(ww, -1)
-    near = w + near
-    near = near + e * _LN2_HI
-    return np.where(np.abs(np.where(small, e + 1.0, e)) > 2, far, near)
+    num = ((((1.01875663804580931796E-4 * w + 4.97494994976747001425E-1) * w + 4.70579119878881725854E0) * w
+            + 1.44989225341610930846E1) * w + 1.79368678507819816313E1) * w + 7.70838733755885391666E0
+    den = ((((w + 1.12873587189167450590E1) * w + 4.52279145837532221105E1) * w + 8.29875266912776603211E1) * w
+           + 7.11544750618563894466E1) * w + 2.31251620126765340583E1
+    y = w * (ww * num / den)
+    y = y - e * 2.121944400546905827679E-4
+    y = y - math.ldexp(ww, -1)
+    z = w + y
+    return z + e * 0.693359375
 
 
+@jit
+def _erf_ratio(zz):
+    """P(zz)/Q(zz) of Cephes' erf for |x| < 1 (zz = x^2)."""
+    num = (((9.60497373987051638749E0 * zz + 9.00260197203842689217E1) * zz + 2.23200534594684319226E3) * zz
+           + 7.00332514112805075473E3) * zz + 5.55923013010394962768E4
+    den = ((((zz + 3.35617141647503099647E1) * zz + 5.21357949780152679795E2) * zz + 4.59432382970980127987E3) * zz
+           + 2.26290000613890934246E4) * zz + 4.92673942608635921086E4
+    return num, den
+
+
+@jit
+def _erfc_mid(z):
+    """P(z)/Q(z) of Cephes' erfc for 1 <= z < 8."""
+    num = (((((((2.46196981473530512524E-10 * z + 5.64189564831068821977E-1) * z + 7.46321056442269912687E0) * z
+               + 4.86371970985681366614E1) * z + 1.96520832956077098242E2) * z + 5.26445194995477358631E2) * z
+            + 9.34528527171957607540E2) * z + 1.02755188689515710272E3) * z + 5.57535335369399327526E2
+    den = (((((((z + 1.32281951154744992508E1) * z + 8.67072140885989742329E1) * z + 3.54937778887819891062E2) * z
+              + 9.75708501743205489753E2) * z + 1.82390916687909736289E3) * z + 2.24633760818710981792E3) * z
+           + 1.65666309194161350182E3) * z + 5.57535340817727675546E2
+    return num, den
+
+
+@jit
+def _erfc_far(z):
+    """R(z)/S(z) of Cephes' erfc for z >= 8."""
+    num = ((((5.64189583547755073984E-1 * z + 1.27536670759978104416E0) * z + 5.01905042251180477414E0) * z
+            + 6.16021097993053585195E0) * z + 7.40974269950448939160E0) * z + 2.97886665372100240670E0
+    den = (((((z + 2.26052863220117276590E0) * z + 9.39603524938001434673E0) * z + 1.20489539808096656605E1) * z
+            + 1.70814450747565897222E1) * z + 9.60896809063285878198E0) * z + 3.36907645100081516050E0
+    return num, den
+
+
+@jit
 def ndtr(a):
-    """Standard normal CDF of a float array (Cephes' algorithm; relative error about 1e-15)."""
-    a = np.asarray(a, dtype=float)
+    """Standard normal CDF (Cephes: erf below 1/sqrt(2) in |a|, erfc beyond; relative error below 5e-14
+    for |a| <= 10, growing with a^2 in the far tail)."""
     x = a * _SQRT1_2
-    z = np.abs(x)
+    z = abs(x)
     zz = x * x
-    erf_small = x * _polevl(zz, _ERF_T) / _p1evl(zz, _ERF_U)  # erf(x) for |x| < 1
-    with np.errstate(under="ignore"):
-        e = exp(-z * z)
-    erfc_mid = e * _polevl(z, _ERFC_P) / _p1evl(z, _ERFC_Q)  # erfc(z) for 1 <= z < 8
-    erfc_far = e * _polevl(z, _ERFC_R) / _p1evl(z, _ERFC_S)  # erfc(z) for z >= 8
-    erf_z = z * _polevl(zz, _ERF_T) / _p1evl(zz, _ERF_U)
-    erfc_z = np.where(z < 1.0, 1.0 - erf_z, np.where(z < 8.0, erfc_mid, erfc_far))
-    tail = 0.5 * erfc_z
-    return np.where(z < _SQRT1_2, 0.5 + 0.5 * erf_small, np.where(x > 0, 1.0 - tail, tail))
+    if z < 1.0:
+        num, den = _erf_ratio(zz)
+        if z < _SQRT1_2:
+            return 0.5 + 0.5 * (x * num / den)
+        erfc = 1.0 - z * num / den
+    else:
+        num, den = _erfc_mid(z) if z < 8.0 else _erfc_far(z)
+        erfc = exp(-z * z) * num / den
+    tail = 0.5 * erfc
+    return 1.0 - tail if x > 0 else tail
+
+
+@jit
+def _d1(spot, strike, years, rate, div_yield, vol):
+    """BSM's d1 and vol x sqrt(years) of a live contract."""
+    sd = vol * math.sqrt(years)
+    return (log(spot / strike) + (rate - div_yield + 0.5 * vol * vol) * years) / sd, sd
+
+
+@jit
+def bsm_put_one(spot, strike, years, rate, div_yield, vol):
+    """European put value of one contract, inputs unchecked; at years <= 0 the intrinsic value."""
+    if years <= 0.0:
+        return max(strike - spot, 0.0)
+    d1, sd = _d1(spot, strike, years, rate, div_yield, vol)
+    d2 = d1 - sd
+    return strike * exp(-rate * years) * ndtr(-d2) - spot * exp(-div_yield * years) * ndtr(-d1)
+
+
+@jit
+def put_delta_one(spot, strike, years, rate, div_yield, vol):
+    """dPut/dSpot of one contract, inputs unchecked; at years <= 0: -1 in the money, else 0."""
+    if years <= 0.0:
+        return -1.0 if spot < strike else 0.0
+    d1, _ = _d1(spot, strike, years, rate, div_yield, vol)
+    return -exp(-div_yield * years) * ndtr(-d1)
+
+
+def _each(one, inputs: tuple) -> float | np.ndarray:
+    """`one` on each element of the checked, broadcast inputs: a float for scalars, else an array."""
+    arrays = validate_inputs(*inputs)
+    values = [one(*x) for x in zip(*(a.ravel().tolist() for a in arrays))]
+    return _out(np.array(values, dtype=float).reshape(arrays[0].shape))
 
 
 def _out(a: np.ndarray):
@@ -181,47 +214,19 @@ def _out(a: np.ndarray):
     return float(a) if a.ndim == 0 else a
 
 
-def _d1_d2(s, k, t, r, q, v):
-    """BSM d1 and d2 where t > 0; zero placeholders where t == 0 (callers mask them)."""
-    live = t > 0
-    sd = v * np.sqrt(np.where(live, t, 1.0))
-    d1 = np.where(live, (log(s / k) + (r - q + 0.5 * v * v) * t) / sd, 0.0)
-    return d1, d1 - sd, live
-
-
 def bsm_put(spot, strike, years, rate, div_yield, vol):
-    """European put value under BSM; at years == 0 the intrinsic value max(K - S, 0)."""
-    s, k, t, r, q, v = validate_inputs(spot, strike, years, rate, div_yield, vol)
-    d1, d2, live = _d1_d2(s, k, t, r, q, v)
-    model = k * exp(-r * t) * ndtr(-d2) - s * exp(-q * t) * ndtr(-d1)
-    return _out(np.where(live, model, np.maximum(k - s, 0.0)))
-
-
-def bsm_call(spot, strike, years, rate, div_yield, vol):
-    """European call value under BSM; at years == 0 the intrinsic value max(S - K, 0)."""
-    s, k, t, r, q, v = validate_inputs(spot, strike, years, rate, div_yield, vol)
-    d1, d2, live = _d1_d2(s, k, t, r, q, v)
-    model = s * exp(-q * t) * ndtr(d1) - k * exp(-r * t) * ndtr(d2)
-    return _out(np.where(live, model, np.maximum(s - k, 0.0)))
+    """European put value under BSM (`bsm_put_one`, checked, any shape); at years == 0 max(K - S, 0)."""
+    return _each(bsm_put_one, (spot, strike, years, rate, div_yield, vol))
 
 
 def put_delta(spot, strike, years, rate, div_yield, vol):
-    """dPut/dSpot, between -1 and 0; at expiry -1 in the money and 0 otherwise (0 at S == K)."""
-    s, k, t, r, q, v = validate_inputs(spot, strike, years, rate, div_yield, vol)
-    d1, _, live = _d1_d2(s, k, t, r, q, v)
-    return _out(np.where(live, -exp(-q * t) * ndtr(-d1), -(s < k).astype(float)))
-
-
-def put_vega(spot, strike, years, rate, div_yield, vol):
-    """dPut/dVol per 1.00 of annual vol (divide by 100 for one vol point); 0 at expiry."""
-    s, k, t, r, q, v = validate_inputs(spot, strike, years, rate, div_yield, vol)
-    d1, _, live = _d1_d2(s, k, t, r, q, v)
-    density = exp(-0.5 * d1 * d1) / np.sqrt(2.0 * np.pi)
-    return _out(np.where(live, s * exp(-q * t) * density * np.sqrt(t), 0.0))
+    """dPut/dSpot (`put_delta_one`, checked, any shape), between -1 and 0; at expiry -1 in the money,
+    0 otherwise (0 at S == K)."""
+    return _each(put_delta_one, (spot, strike, years, rate, div_yield, vol))
 
 
 def bsm_put_reference(spot, strike, years, rate, div_yield, vol) -> float:
-    """Scalar put value from vollib (reference for the vectorised `bsm_put`)."""
+    """Scalar put value from vollib (the reference the tests check `bsm_put` against)."""
     from vollib.black_scholes_merton import black_scholes_merton  # a test reference only (dev extra)
 
     s, k, t, r, q, v = (float(x) for x in validate_inputs(spot, strike, years, rate, div_yield, vol))

@@ -17,11 +17,11 @@ from fedcut.analyzers import performance
 from fedcut.analyzers.episodes import cycle_windows, episode_table
 from fedcut.analyzers.verdict import baseline_figures, baselines_frame, foresight, verdict
 from fedcut.data.catalog import BACKFILLED_LABEL
-from fedcut.core.errors import ConfigError, FedcutError
-from fedcut.core.params import ENGINES, Config, resolve
+from fedcut.core.params import Config, resolve
+from fedcut.execution.engine import tape_for
+from fedcut.execution.engines import ARRAY, Engine
 from fedcut.signals.regime import ORACLE_LABEL
 from fedcut.strategies import baselines
-from fedcut.execution.engine import buy_and_hold, execute, settings_for, tape_for
 from fedcut.strategies.targets import target_weights
 from fedcut.run.inputs import Prepared, clear_caches as clear_input_caches, prepare, signals
 
@@ -60,23 +60,11 @@ class Executed:
     cash: dict
 
 
-def _backtrader(prepared: Prepared, cfg: Config, tickers, strategy: str, **kwargs) -> Executed:
-    """The reference engine: backtrader with the hedged broker (imported only when asked for)."""
-    from fedcut.execution.reference import run_cerebro
-
-    rows, fills, broker = run_cerebro(prepared.market, _cash_inputs(prepared, cfg), cfg, tickers, strategy, **kwargs)
-    rows.index = prepared.market.days.rename("date")
-    cash = rows["cash"]
-    return Executed(rows, fills, list(broker.option_events),
-                    {"interest_earned": float(broker.interest_earned), "interest_paid": float(broker.interest_paid),
-                     "negative_cash_days": int((cash < 0).sum()),
-                     "lowest_cash": float(min(cash.min(), cfg.execution.initial_cash))})
-
-
-def _fast(prepared: Prepared, cfg: Config, tickers, weights: np.ndarray, hedge_ratio: np.ndarray) -> Executed:
-    """The array engine (`strategies.engine`): the same rules, the same numbers."""
-    tape = tape_for(prepared.market, _cash_inputs(prepared, cfg), tickers)
-    ex = execute(tape, weights[None], hedge_ratio[None], settings_for([cfg]), record=True)
+def execute_strategy(prepared: Prepared, cfg: Config, tickers, weights: np.ndarray, hedge_ratio: np.ndarray,
+                     engine: Engine = ARRAY) -> Executed:
+    """Follow daily target weights and hedge ratios with `engine` (every engine gives the same numbers)."""
+    tape = tape_for(prepared.market, prepared.broker_inputs, tuple(tickers))
+    ex = engine.execute(tape, [cfg], weights[None], hedge_ratio[None], record=True)
     rows = pd.DataFrame({"value": ex.value[0], "cash": ex.cash[0], "option_value": ex.option_value[0],
                          "option_delta": ex.option_delta[0]}, index=prepared.market.days)
     for j, t in enumerate(tickers):
@@ -88,37 +76,14 @@ def _fast(prepared: Prepared, cfg: Config, tickers, weights: np.ndarray, hedge_r
                      "negative_cash_days": int(c["negative_cash_days"][0]), "lowest_cash": float(c["lowest_cash"][0])})
 
 
-def _cash_inputs(prepared: Prepared, cfg: Config) -> pd.DataFrame:
-    inputs = prepared.broker_inputs
-    return inputs if cfg.execution.cash_interest else inputs.assign(cash_rate=0.0)
-
-
-def execute_strategy(prepared: Prepared, cfg: Config, tickers, weights: np.ndarray, hedge_ratio: np.ndarray,
-                     engine: str = "fast") -> Executed:
-    """Follow daily target weights and hedge ratios with `engine` (both give identical results)."""
-    if engine == "backtrader":
-        return _backtrader(prepared, cfg, tickers, "fedcut", targets=weights, hedge_ratio=hedge_ratio,
-                           band=cfg.execution.rebalance_band, cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
-    return _fast(prepared, cfg, tickers, weights, hedge_ratio)
-
-
 @functools.lru_cache(maxsize=8)
-def _benchmark_cached(prepared: Prepared, ticker: str, execution_values, engine: str) -> pd.Series:
+def _benchmark_cached(prepared: Prepared, ticker: str, execution_values, engine: Engine) -> pd.Series:
     cfg = resolve({f"execution.{k}": v for k, v in execution_values})  # puts are never bought: hedge.* is moot
-    ex = cfg.execution
-    if engine == "backtrader":
-        run = _backtrader(prepared, cfg, (ticker,), "buy_and_hold", cash_buffer=ex.cash_buffer,
-                          slippage=ex.slippage_bps / 1e4, commission=ex.commission_bps / 1e4)
-        refused = [f for f in run.fills if f["action"] == "rejected"]
-        if refused:
-            raise FedcutError(f"buy-and-hold {ticker}: the broker refused its order on {refused[0]['date']}; "
-                              "the benchmark would be all cash")
-        return run.rows["value"].rename("value")
-    tape = tape_for(prepared.market, _cash_inputs(prepared, cfg), (ticker,))
-    return pd.Series(buy_and_hold(tape, 0, settings_for([cfg]))[0], index=prepared.market.days, name="value")
+    tape = tape_for(prepared.market, prepared.broker_inputs, (ticker,))
+    return pd.Series(engine.buy_and_hold(tape, [cfg])[0], index=prepared.market.days, name="value")
 
 
-def benchmark(prepared: Prepared, cfg: Config, ticker: str, engine: str = "fast") -> pd.Series:
+def benchmark(prepared: Prepared, cfg: Config, ticker: str, engine: Engine = ARRAY) -> pd.Series:
     """Buy-and-hold `ticker`'s daily value through the same execution; cached, since only
     execution.* settings change it."""
     return _benchmark_cached(prepared, ticker, tuple(sorted(cfg.execution.as_dict().items())), engine)
@@ -151,11 +116,9 @@ def strategy_plan(name: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame)
     return tickers, weights, np.zeros(len(m.days))
 
 
-def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, engine: str = "fast") -> RunResult:
+def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, engine: Engine = ARRAY) -> RunResult:
     """Execute one configuration, its benchmarks and baselines; return frames and metrics (nothing
-    written). `engine`: "fast" (the array engine) or "backtrader" (the reference); same numbers."""
-    if engine not in ENGINES:
-        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    written). Every engine (`execution.engines`) gives the same numbers."""
     prepared = prepare(cfg, data_dir, offline)
     sig = signals(prepared, cfg)
     own = cfg.run.strategy
@@ -195,10 +158,10 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     return RunResult(cfg, prepared, sig, equity, trades, metrics, episodes, data_dir, offline, table)
 
 
-def baseline_curves(prepared: Prepared, cfg: Config, sig: pd.DataFrame, own: str, engine: str,
-                     bench: pd.Series, spy: pd.Series) -> dict[str, tuple[pd.Series, pd.Series]]:
+def baseline_curves(prepared: Prepared, cfg: Config, sig: pd.DataFrame, own: str, engine: Engine,
+                    bench: pd.Series, spy: pd.Series) -> dict[str, tuple[pd.Series, pd.Series]]:
     """Every named strategy but the run's own: daily value and whether IWM is held, through the
-    same execution (one block of the array engine, or backtrader one by one)."""
+    same execution (one call of the engine for all of them)."""
     days = prepared.market.days
     out: dict[str, tuple[pd.Series, pd.Series]] = {}
     names = [n for n in baselines.NAMES if n != own]
@@ -207,21 +170,17 @@ def baseline_curves(prepared: Prepared, cfg: Config, sig: pd.DataFrame, own: str
     if "spy" in names:
         out["spy"] = (spy, pd.Series(False, index=days))
     rest = [n for n in names if n not in out]
-    plans = {n: strategy_plan(n, prepared, cfg, sig) for n in rest}
-    if engine == "backtrader":
-        for n in rest:
-            rows = execute_strategy(prepared, cfg, *plans[n], engine="backtrader").rows
-            out[n] = (rows["value"].rename("value"), rows["IWM"] > 0)
-    elif rest:
-        tape = tape_for(prepared.market, _cash_inputs(prepared, cfg), prepared.tickers)
-        ex = execute(tape, np.stack([plans[n][1] for n in rest]), np.stack([plans[n][2] for n in rest]),
-                     settings_for([cfg] * len(rest)), record=True)
+    if rest:
+        plans = [strategy_plan(n, prepared, cfg, sig) for n in rest]  # each trades the run's tickers
+        tape = tape_for(prepared.market, prepared.broker_inputs, prepared.tickers)
+        ex = engine.execute(tape, [cfg] * len(rest), np.stack([p[1] for p in plans]), np.stack([p[2] for p in plans]),
+                            record=True)
         for k, n in enumerate(rest):
             out[n] = (pd.Series(ex.value[k], index=days, name="value"), pd.Series(ex.held[k, :, 0] > 0, index=days))
     return {n: out[n] for n in names}
 
 
-def _foresight(prepared: Prepared, cfg: Config, engine: str, curve: pd.Series, rf: pd.Series, windows) -> dict:
+def _foresight(prepared: Prepared, cfg: Config, engine: Engine, curve: pd.Series, rf: pd.Series, windows) -> dict:
     """The regime strategy with the other cut expectation (the actual calendar, or the market's)."""
     other = _other(cfg)
     sig = signals(prepared, other, reasons=False)  # no one reads its reasons

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fedcut.core.jit import jit
+
 HOLDINGS = ("IWM", "VO", "OUSM", "XLI", "XLF", "ITB", "XLP", "XLU", "IEF", "TLT", "SHY")
 
 
@@ -115,23 +117,30 @@ def target_block(signals: pd.DataFrame, available: np.ndarray, strategies: list,
     steps = np.take(np.stack([b[2] for b in books]), codes, axis=1)
     want = np.ascontiguousarray(weights[:, :, 0])
     iwm = np.empty_like(want)
-    from fedcut.execution import kernel
-
-    (kernel.scale_in if kernel.NUMBA else _scale_in)(want, np.ascontiguousarray(steps, dtype=float), iwm)
+    scale_in(want, np.ascontiguousarray(steps, dtype=float), iwm)
     weights[:, :, 0] = iwm
     return weights, np.take(np.stack([b[1] for b in books]), codes, axis=1)
 
 
-def _scale_in(want: np.ndarray, steps: np.ndarray, out: np.ndarray) -> None:
-    """`strategies.kernel.scale_in` without numba: the days in turn, the configurations together."""
-    prev = np.zeros(len(want))
-    for i in range(want.shape[1]):
-        target = want[:, i]
-        step_up = prev + steps[:, i]
-        scaled = np.where(target <= prev, target, np.where(step_up >= target - 1e-9, target, step_up))
-        hold = np.isnan(target)
-        out[:, i] = np.where(hold, np.nan, scaled)
-        prev = np.where(hold, prev, scaled)
+@jit
+def scale_in(want, steps, out):
+    """IWM's scaling in: row k of `out` is row k of `want` (configurations x days) raised by at most
+    `steps[k, i]` a day, every cut at once, a step within 1e-9 of the target landing on it; a NaN
+    (keep what is held) passes through and the scaling resumes from the last target before it."""
+    K, n = want.shape
+    for k in range(K):
+        prev = 0.0
+        for i in range(n):
+            target = want[k, i]
+            if target != target:
+                out[k, i] = np.nan
+                continue
+            step_up = prev + steps[k, i]
+            if target <= prev or step_up >= target - 1e-9:
+                prev = target
+            else:
+                prev = step_up
+            out[k, i] = prev
 
 
 def target_weights(signals: pd.DataFrame, available: pd.DataFrame, strategy, hedge) -> pd.DataFrame:

@@ -4,10 +4,10 @@ The samples (`Segment`s: the whole run, in-sample, out-of-sample, each walk-forw
 each easing cycle) are cut once by the parent from the data's trading days, so every worker
 measures the same spans. A block's configurations are grouped by what they share: the data and
 regime settings (one signal frame each, computed once per worker, without the reason text), then
-their targets are built and executed together by the array engine (`strategies.engine`), and the
+their targets are built and executed together by the sweep's engine (`execution.engines`), and the
 sample metrics are computed for all of them at once. A worker returns small JSON-able dicts and
-each configuration's daily returns (float32), never frames. Data, signals and the
-buy-and-hold benchmark are cached per worker process by `fedcut.run.inputs` and `fedcut.run.backtest`.
+each configuration's daily returns (float32), never frames. Data and signals are cached per worker
+process by `fedcut.run.inputs`, the buy-and-hold benchmark's figures here.
 """
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ import pandas as pd
 from fedcut.analyzers import performance
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import PARAMS, Config
-from fedcut.run.backtest import benchmark, run_cycles, strategy_plan
+from fedcut.run.backtest import run_cycles, strategy_plan
 from fedcut.run.inputs import prepare, signals
-from fedcut.execution.engine import buy_and_hold, execute, settings_for, tape_for
+from fedcut.analyzers.kernels import drawdowns
+from fedcut.execution.engine import tape_for
+from fedcut.execution.engines import ARRAY, Engine
 from fedcut.strategies.targets import holdings_for, target_block
 from fedcut.sweeps.spec import Validation
 
@@ -52,11 +54,11 @@ class Plan:
     segments: tuple[Segment, ...]
     data_dir: str | None
     offline: bool | None
-    engine: str = "fast"  # or "backtrader": the reference engine, one configuration at a time
+    engine: Engine = ARRAY
 
 
 def plan_for(base: Config, validation: Validation, data_dir: str | None, offline: bool | None,
-             engine: str = "fast") -> Plan:
+             engine: Engine = ARRAY) -> Plan:
     """Cut the samples from the data the base configuration runs on (checks the dates fit)."""
     prepared = prepare(base, data_dir, offline)
     days = prepared.market.days
@@ -112,16 +114,13 @@ def segment_block(values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarr
     """Return, risk and their ratio over each segment for every row of `values` (K curves on
     `days`), as `analyzers.performance` defines them: CAGR over calendar years, max drawdown,
     Calmar, Sharpe over the T-bill return of each day (`rf_daily`, aligned with `values[:, 1:]`)."""
-    from fedcut.execution import kernel
-
     out = [dict() for _ in range(len(values))]
     spans = np.array([(days.get_loc(pd.Timestamp(seg.start)), days.get_loc(pd.Timestamp(seg.end)))
                       for seg in segments], dtype=np.int64).reshape(-1, 2)
     depths = np.empty((len(values), len(segments)))
     with np.errstate(invalid="ignore", divide="ignore"):
         daily = values[:, 1:] / values[:, :-1] - 1.0 - rf_daily[None, :]  # each day's excess, once
-        (kernel.drawdowns if kernel.NUMBA else _drawdowns)(np.ascontiguousarray(values, dtype=float),
-                                                           spans[:, 0].copy(), spans[:, 1].copy(), depths)
+        drawdowns(np.ascontiguousarray(values, dtype=float), spans[:, 0].copy(), spans[:, 1].copy(), depths)
     for j, (seg, (a, b)) in enumerate(zip(segments, spans)):
         v = values[:, a:b + 1]
         years = (days[b] - days[a]).days / performance.DAYS_PER_YEAR
@@ -139,13 +138,6 @@ def segment_block(values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarr
                                 "cagr": _clean(float(growth[k])), "max_drawdown": float(depth[k]),
                                 "calmar": _clean(float(calmar[k])), "sharpe": _clean(float(sharpe[k]))}
     return out
-
-
-def _drawdowns(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> None:
-    """`strategies.kernel.drawdowns` in numpy: each span's lowest value / running peak - 1."""
-    for j, (a, b) in enumerate(zip(starts, ends)):
-        v = values[:, a:b + 1]
-        out[:, j] = (v / np.maximum.accumulate(v, axis=1) - 1.0).min(axis=1)
 
 
 METRICS = ("total_return", "cagr", "max_drawdown", "calmar", "sharpe")  # per segment, as `segment_block` gives them
@@ -214,20 +206,8 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
         plans = [strategy_plan(own, prepared, c, sig) for c in configs]
         tickers = plans[0][0]
         weights, ratios = np.stack([p[1] for p in plans]), np.stack([p[2] for p in plans])
-    if plan.engine == "backtrader":
-        from fedcut.run.backtest import execute_strategy
-
-        runs = [execute_strategy(prepared, c, tickers, weights[k], ratios[k], "backtrader") for k, c in enumerate(configs)]
-        values = np.stack([r.rows["value"].to_numpy() for r in runs])
-        counts = {"etf_trades": [sum(f["action"] != "rejected" for f in r.fills) for r in runs],
-                  "rejected_orders": [sum(f["action"] == "rejected" for f in r.fills) for r in runs],
-                  "option_trades": [len(r.option_events) for r in runs],
-                  "premium_paid": [-sum(e.cash for e in r.option_events if e.cash < 0 and e.action != "expire")
-                                   for r in runs],
-                  "near_boundary": [0] * len(runs)}
-    else:
-        done = execute(_tape(prepared, tickers), weights, ratios, settings_for(configs))
-        values, counts = done.value, done.counts
+    done = plan.engine.execute(_tape(prepared, tickers), configs, weights, ratios)
+    values, counts = done.value, done.counts
     rf = performance.daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
     mine = segment_block(values, days, rf, plan.segments)
     cycles = [s for s in plan.segments if s.name.startswith("cycle_")]
@@ -246,7 +226,7 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
 
 @functools.lru_cache(maxsize=8)
 def _tape(prepared, tickers: tuple[str, ...]):
-    """The tape of `tickers` over the prepared data (`strategies.engine.tape_for`), built once per
+    """The tape of `tickers` over the prepared data (`execution.engine.tape_for`), built once per
     worker: no configuration changes it, and a sweep of regime settings would build it 1,000 times."""
     return tape_for(prepared.market, prepared.broker_inputs, tickers)
 
@@ -262,10 +242,7 @@ def _benchmark_segments(prepared, configs: list[Config], rf: np.ndarray, plan: P
     computed = {}
     if missing:
         distinct = [configs[k] for k in missing.values()]
-        if plan.engine == "backtrader":
-            values = np.stack([benchmark(prepared, c, "IWM", "backtrader").to_numpy() for c in distinct])
-        else:
-            values = buy_and_hold(_tape(prepared, ("IWM",)), 0, settings_for(distinct))
+        values = plan.engine.buy_and_hold(_tape(prepared, ("IWM",)), distinct)
         computed = dict(zip(missing, segment_block(values, prepared.market.days, rf, plan.segments)))
     out = [computed[key] if key in computed else _BENCHMARK[key] for key in keys]
     if len(_BENCHMARK) + len(computed) > BENCHMARK_CACHE:
@@ -286,16 +263,17 @@ def group_key(config: Config) -> tuple:
     return tuple(item for item in config.values if item[0] in _GROUP_KEYS)
 
 
-def warm_up(base: Config, data_dir: str | None, offline: bool | None, engine: str = "fast") -> None:
-    """Fill a new worker's caches: the data, the base configuration's signals and, for the array
-    engine, its compiled code (the base configuration evaluated over the whole history). Never
-    raises: a failure here is met again, and recorded, by the first configuration it concerns."""
+def warm_up(base: Config, data_dir: str | None, offline: bool | None, engine: Engine = ARRAY) -> None:
+    """Fill a new worker's caches: the data, the base configuration's signals and, unless the engine
+    is the reference (seconds a configuration, whatever is warm), its compiled code (the base
+    configuration evaluated over the whole history). Never raises: a failure here is met again,
+    and recorded, by the first configuration it concerns."""
     try:
         prepared = prepare(base, data_dir, offline)
         signals(prepared, base, reasons=False)
-        if engine == "fast":
+        if not engine.reference:
             days = prepared.market.days
-            evaluate_block([base], Plan((Segment("full", _iso(days[0]), _iso(days[-1])),), data_dir, offline))
+            evaluate_block([base], Plan((Segment("full", _iso(days[0]), _iso(days[-1])),), data_dir, offline, engine))
     except Exception:  # noqa: BLE001 - see above
         pass
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.core.files import Output, own_folder, write_all, writing
+from fedcut.execution.engines import ARRAY, Engine, engine_named
 from fedcut.plots.kit import preload, save_png
 from fedcut.report.sweep_page import render_html
 from fedcut.plots.sweep import (
@@ -175,8 +176,8 @@ def baseline_segments(spec: Spec, data_dir: str | None, offline: bool | None, se
     base = resolve(spec.base)
     prepared = prepare(base, data_dir, offline)
     sig = signals(prepared, base, reasons=False)
-    curves = baseline_curves(prepared, base, sig, base.run.strategy, "fast", benchmark(prepared, base, "IWM"),
-                              benchmark(prepared, base, "SPY"))
+    curves = baseline_curves(prepared, base, sig, base.run.strategy, ARRAY, benchmark(prepared, base, "IWM"),
+                             benchmark(prepared, base, "SPY"))
     days = prepared.market.days
     rf = daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
     names = list(curves)
@@ -317,7 +318,7 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
     top_runs = _top_runs(spec, summary, out, data_dir, offline)
     render_html(out / "sweep.html", f"fedcut sweep: {spec.name}",
                 _facts(spec, rows, summary, wf, cycles, top_runs, overfit, store.audits(),
-                       store.meta().get("engine", "fast")),
+                       engine_named(store.meta().get("engine"), str(store.path))),
                 _tables(spec, summary, wf, cycles, loco, store.audits()), figures)
     return summary
 
@@ -408,7 +409,7 @@ def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline) -
 
 
 def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.DataFrame,
-           top_runs, overfit: dict | None, audits: list[dict], engine: str) -> list:
+           top_runs, overfit: dict | None, audits: list[dict], engine: Engine) -> list:
     ok = summary[summary["status"] == "ok"]
     is_name, oos_name = samples(spec)
     facts = [("spec", spec.path), ("objective", f"{spec.objective}: {OBJECTIVES[spec.objective]}"),
@@ -456,8 +457,8 @@ def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame
                       f"{pbo['pbo']:.2f} over {pbo['n_splits']:,} splits of {pbo['n_blocks']} time blocks: how often the "
                       "in-sample best ranks at or below the median out of sample (0.5 = no better than chance); "
                       f"its out-of-sample Sharpe is negative in {pbo['prob_oos_loss']:.0%} of splits"))
-    if engine == "backtrader":
-        facts.append(("engine", "backtrader, the reference engine, for every configuration (nothing to audit)"))
+    if engine.reference:
+        facts.append(("engine", f"{engine.name}, the reference engine, for every configuration (nothing to audit)"))
     elif not audits and len(ok):
         facts.append(("audit: re-run in backtrader", "none: the spec asks for no top configurations and an "
                       "audit_share of 0, so no result of the array engine was checked in backtrader"))

@@ -28,7 +28,8 @@ from tqdm import tqdm
 from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.core.errors import ConfigError, FedcutError
 from fedcut.core.files import check_new_folder, writing
-from fedcut.core.params import ENGINES, resolve
+from fedcut.core.params import resolve
+from fedcut.execution.engines import ARRAY, BACKTRADER, Engine
 from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task, warm_up
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
@@ -54,7 +55,7 @@ def default_folder(spec: Spec) -> Path:
 
 def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, executor: str = "local",
               scheduler: str | None = None, data_dir: str | None = None, offline: bool | None = None,
-              progress: bool = True, force_workers: bool = False, engine: str = "fast") -> Path:
+              progress: bool = True, force_workers: bool = False, engine: Engine = ARRAY) -> Path:
     """Evaluate every configuration of `spec` not yet stored in `out`, then write the outputs.
 
     Everything that can be refused is refused before any file is written: the settings, the
@@ -63,8 +64,6 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
     out = Path(out)
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    if engine not in ENGINES:
-        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if executor == "local" and workers > usable_cpus() and not force_workers:
@@ -112,7 +111,7 @@ def usable_cpus() -> int:
 def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume: bool, progress: bool) -> None:
     store = Store(out / STORE)
     try:
-        store.claim(spec.digest(), Path(spec.path).read_text(), plan.data_dir, plan.engine)
+        store.claim(spec.digest(), Path(spec.path).read_text(), plan.data_dir, plan.engine.name)
         if not resume:
             with writing(out / "spec.toml"):
                 (out / "spec.toml").write_text(Path(spec.path).read_text())
@@ -204,8 +203,8 @@ def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
 def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client, progress: bool) -> int:
     """Re-run the audited configurations in backtrader (in the workers) and store, per
     configuration, whether every stored figure came out the same; returns how many differ. A sweep
-    run in backtrader itself (`--engine backtrader`) has nothing to audit."""
-    if plan.engine == "backtrader":
+    run in the reference engine itself (`--engine backtrader`) has nothing to audit."""
+    if plan.engine.reference:
         return 0
     rows = {r["config_hash"]: r for r in rows}
     done = {a["config_hash"] for a in store.audits()}
@@ -214,7 +213,7 @@ def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client,
         return sum(not a["identical"] for a in store.audits())
     points = {p.config_hash: p for p in spec.points}
     todo = [points[h] for h in chosen]
-    reference = Plan(plan.segments, plan.data_dir, plan.offline, engine="backtrader")
+    reference = Plan(plan.segments, plan.data_dir, plan.offline, BACKTRADER)
     bar = tqdm(total=len(todo), unit="config", desc="audit in backtrader", disable=not progress, file=sys.stderr,
                dynamic_ncols=True)
     by_position = {p.position: p for p in todo}
@@ -286,7 +285,7 @@ def _execute(blocks: list[list], plan: Plan, pool, client) -> Iterator[list[dict
 
 
 @contextmanager
-def _pool(workers: int, base, data_dir: str | None, offline: bool | None, engine: str) -> Iterator:
+def _pool(workers: int, base, data_dir: str | None, offline: bool | None, engine: Engine) -> Iterator:
     """Worker processes (spawned: a clean interpreter on every platform) that ignore Ctrl-C, so the
     parent decides: it stops them and keeps what the store already has. Each warms up as it
     starts (`sweeps.evaluate.warm_up`), while the parent checks the sweep."""
@@ -303,7 +302,7 @@ def _task_args(args) -> list[dict]:
     return task(*args)
 
 
-def _start_worker(base, data_dir: str | None, offline: bool | None, engine: str) -> None:
+def _start_worker(base, data_dir: str | None, offline: bool | None, engine: Engine) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up(base, data_dir, offline, engine)
 

@@ -77,9 +77,10 @@ class Store:
         with self._errors("cannot read it"):
             return dict(self.db.execute("SELECT key, value FROM meta"))
 
-    def claim(self, spec_digest: str, spec_text: str, data_dir: str | None, engine: str = "fast") -> None:
-        """Tie the store to one spec, one data directory and one engine; resuming with another is
-        refused, since its results would be mixed with these (and an audit would cover only part)."""
+    def claim(self, spec_digest: str, spec_text: str, data_dir: str | None, engine: str) -> None:
+        """Tie the store to one spec, one data directory and one engine (its name); resuming with
+        another is refused, since its results would be mixed with these (and an audit would cover
+        only part)."""
         meta = self.meta()
         if meta and meta.get("spec_digest") != spec_digest:
             raise ConfigError(f"{self.path}: made by a different sweep spec (digest {meta.get('spec_digest')}, "
@@ -87,8 +88,8 @@ class Store:
         if meta and meta.get("data_dir") != str(data_dir):
             raise ConfigError(f"{self.path}: made with the data in {meta.get('data_dir')}, this sweep reads "
                               f"{data_dir}; use a new --out")
-        if meta and meta.get("engine", "fast") != engine:
-            raise ConfigError(f"{self.path}: made with --engine {meta.get('engine', 'fast')}, this sweep asks for "
+        if meta and meta.get("engine") != engine:
+            raise ConfigError(f"{self.path}: made with --engine {meta.get('engine')}, this sweep asks for "
                               f"--engine {engine}; resume with the same engine or use a new --out")
         if not meta:
             with self._errors("cannot write it"), self.db:

@@ -1,13 +1,12 @@
-"""The array engines against backtrader: the same rules must give the same numbers.
+"""The array engine against backtrader: the same rules must give the same numbers.
 
 On the real data (2000-2025, and 1995-2025 extended) for fixed configurations that reach every
 rule (each recession action, no band, no cash buffer, leveraged puts, budget sizing, extreme
 tenors and strikes, heavy costs, no interest, oracle signals), and on random synthetic markets:
-equity, cash, option value and option delta are identical, bit for bit, for the numpy block
-engine and the scalar kernel (compiled by numba when installed): all price puts with the same
-Cephes exp, log and ndtr (`hedging.pricing`), not numpy's vector exp and log, which on CPUs with
-AVX-512 round differently in the last bit from the C library's; fills, refusals and option
-events are the same streams.
+equity, cash, option value and option delta are identical, bit for bit, between the compiled
+kernel (`ARRAY`) and the backtrader reference (`BACKTRADER`); fills, refusals, option events and
+the counters are the same streams. Both price puts with the one compiled pricer
+(`hedging.pricing`), so the differences this test can find are in the execution rules.
 """
 from __future__ import annotations
 
@@ -17,10 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fedcut.core.errors import ConfigError
 from fedcut.core.params import resolve
-from fedcut.run.backtest import execute_strategy
+from fedcut.execution.engine import settings_for, tape_for
+from fedcut.execution.engines import ARRAY, BACKTRADER, ENGINES, engine_named
 from fedcut.run.inputs import Prepared, prepare, signals
-from fedcut.execution.engine import execute, settings_for, tape_for
 from fedcut.strategies.targets import target_weights
 
 CONFIGS = {
@@ -50,21 +50,21 @@ def _plan(prepared: Prepared, cfg):
 
 
 def _same(reference, fast, k: int, label: str) -> None:
-    """Engine output k equals the reference `Executed`, bit for bit."""
-    rows = reference.rows
+    """Configuration k of two `Execution`s is the same, bit for bit."""
     check = np.testing.assert_array_equal
-    for name, got in (("value", fast.value[k]), ("cash", fast.cash[k]), ("option_value", fast.option_value[k]),
-                      ("option_delta", fast.option_delta[k])):
-        check(rows[name].to_numpy(), got), f"{label}: {name}"
-    check(rows.iloc[:, 4:].to_numpy(), fast.held[k])
-    ref_fills, got_fills = pd.DataFrame(reference.fills), pd.DataFrame(fast.fills[k])
+    for name in ("value", "cash", "option_value", "option_delta", "held"):
+        check(getattr(reference, name)[k], getattr(fast, name)[k], err_msg=f"{label}: {name}")
+    for name, values in reference.counts.items():
+        if name != "near_boundary":  # the kernel's own flag: backtrader rounds with CPython's `round`
+            assert values[k] == fast.counts[name][k], (label, name)
+    ref_fills, got_fills = pd.DataFrame(reference.fills[k]), pd.DataFrame(fast.fills[k])
     assert len(ref_fills) == len(got_fills), label
     if len(ref_fills):
         for col in ("date", "instrument", "action", "quantity"):
             assert ref_fills[col].tolist() == got_fills[col].tolist(), (label, col)
         for col in ("price", "value", "commission"):
             check(ref_fills[col].to_numpy(dtype=float), got_fills[col].to_numpy(dtype=float))
-    ref_ev = [e.as_row() for e in reference.option_events]
+    ref_ev = [e.as_row() for e in reference.option_events[k]]
     got_ev = [e.as_row() for e in fast.option_events[k]]
     assert len(ref_ev) == len(got_ev), label
     for a, b in zip(ref_ev, got_ev):
@@ -81,22 +81,19 @@ def history(request, shared_data):
     configs = {name: resolve(o) for name, o in group.items()}
     prepared = prepare(next(iter(configs.values())), str(shared_data), True)
     plans = {name: _plan(prepared, cfg) for name, cfg in configs.items()}
-    references = {name: execute_strategy(prepared, cfg, prepared.tickers, *plans[name], engine="backtrader")
-                  for name, cfg in configs.items()}
-    return request.param, prepared, configs, plans, references
-
-
-@pytest.mark.parametrize("method", ["block", "kernel"])
-def test_array_engines_reproduce_backtrader_on_real_history(history, method):
-    label, prepared, configs, plans, references = history
-    names = list(configs)
     tape = tape_for(prepared.market, prepared.broker_inputs, prepared.tickers)
-    weights = np.stack([plans[n][0] for n in names])
-    ratios = np.stack([plans[n][1] for n in names])
-    # One block: every configuration steps through the same days together.
-    got = execute(tape, weights, ratios, settings_for([configs[n] for n in names]), record=True, method=method)
+    weights = np.stack([plans[n][0] for n in configs])
+    ratios = np.stack([plans[n][1] for n in configs])
+    reference = BACKTRADER.execute(tape, list(configs.values()), weights, ratios)
+    return request.param, prepared, tape, configs, weights, ratios, reference
+
+
+def test_the_array_engine_reproduces_backtrader_on_real_history(history):
+    label, _, tape, configs, weights, ratios, reference = history
+    names = list(configs)
+    got = ARRAY.execute(tape, list(configs.values()), weights, ratios, record=True)
     for k, name in enumerate(names):
-        _same(references[name], got, k, label=f"{label}, {name}, {method}")
+        _same(reference, got, k, label=f"{label}, {name}")
     if label == "default history":  # the configurations reach the rules they are meant to reach
         count = {key: dict(zip(names, values)) for key, values in got.counts.items()}
         assert count["rejected_orders"]["no cash buffer"] > count["rejected_orders"]["default"]
@@ -106,11 +103,29 @@ def test_array_engines_reproduce_backtrader_on_real_history(history, method):
         assert count["interest_earned"]["in the money, costly, no interest"] == 0
 
 
+def test_unrecorded_execution_gives_the_recorded_numbers(history):
+    """A sweep's execution (nothing recorded) follows the same path: the same curves and counters."""
+    _, _, tape, configs, weights, ratios, _ = history
+    recorded = ARRAY.execute(tape, list(configs.values()), weights, ratios, record=True)
+    bare = ARRAY.execute(tape, list(configs.values()), weights, ratios)
+    assert bare.fills is None and bare.held is None
+    np.testing.assert_array_equal(bare.value, recorded.value)
+    for name, values in recorded.counts.items():
+        np.testing.assert_array_equal(bare.counts[name], values)
+
+
+def test_buy_and_hold_is_the_same_through_either_engine(history):
+    _, prepared, _, configs, *_ = history
+    iwm = tape_for(prepared.market, prepared.broker_inputs, ("IWM",))
+    chosen = [c for name, c in configs.items() if name in ("in the money, costly, no interest", "extended")]
+    np.testing.assert_array_equal(ARRAY.buy_and_hold(iwm, chosen), BACKTRADER.buy_and_hold(iwm, chosen))
+
+
 def test_a_run_is_the_same_through_either_engine(shared_data):
     from fedcut.run.backtest import run
 
     cfg = resolve({"run.start": "2018-01-02", "run.end": "2021-06-30", "strategy.recession_equity": 1.0})
-    fast, slow = run(cfg, str(shared_data), True), run(cfg, str(shared_data), True, engine="backtrader")
+    fast, slow = run(cfg, str(shared_data), True), run(cfg, str(shared_data), True, engine=BACKTRADER)
     pd.testing.assert_frame_equal(fast.equity, slow.equity, check_exact=True)
     pd.testing.assert_frame_equal(fast.trades, slow.trades, check_exact=True)
     assert fast.metrics == slow.metrics
@@ -156,14 +171,44 @@ def test_engines_agree_on_random_synthetic_markets(seed, n, band, buffer, budget
     cfg = resolve({"execution.rebalance_band": band, "execution.cash_buffer": buffer,
                    "hedge.sizing": "budget" if budget else "ratio", "hedge.tenor_days": tenor,
                    "hedge.roll_days": tenor // 3, "execution.initial_cash": 100_000.0})
-    reference = execute_strategy(prepared, cfg, TICKERS, weights, ratios, engine="backtrader")
     tape = tape_for(prepared.market, prepared.broker_inputs, TICKERS)
-    for method in ("block", "kernel"):
-        got = execute(tape, weights[None], ratios[None], settings_for([cfg]), record=True, method=method)
-        _same(reference, got, 0, label=f"seed {seed}, {method}")
+    reference = BACKTRADER.execute(tape, [cfg], weights[None], ratios[None])
+    _same(reference, ARRAY.execute(tape, [cfg], weights[None], ratios[None], record=True), 0, label=f"seed {seed}")
 
 
 def test_settings_stack_one_array_entry_per_configuration():
     a, b = resolve(), resolve({"hedge.sizing": "budget", "execution.slippage_bps": 7.0})
     s = settings_for([a, b])
     assert s.size == 2 and s.slippage.tolist() == [2e-4, 7e-4] and s.budget_sizing.tolist() == [False, True]
+
+
+def test_the_contract_count_forgives_float_noise_and_flags_it():
+    """Rule 10's whole contracts (`kernel.contracts_needed`): a count short of a whole number by
+    float noise (within 1e-9) is that number, and is counted as near the boundary, where compiled
+    rounding is not promised to be CPython's (a sweep re-runs such a configuration in backtrader);
+    further below, the count is floored and nothing is flagged. Ratio sizing: IWM held x ratio /
+    (spot x 100); budget sizing: the budget / (model x 100 + commission)."""
+    from fedcut.execution.kernel import C_NEAR, COUNTS, contracts_needed, pack
+
+    ratio = pack(settings_for([resolve()]), 0)
+    budget = pack(settings_for([resolve({"hedge.sizing": "budget", "hedge.annual_budget": 0.04, "hedge.tenor_days": 91,
+                                         "hedge.commission_per_contract": 0.65})]), 0)
+    for p, args, want, flagged in (
+            (ratio, (0.0, 33_000.0, 1.0, 1.1, 0.0), 300, True),  # 299.99999999999994 by float noise
+            (ratio, (0.0, (300 - 1e-7) * 50 * 100, 1.0, 50.0, 0.0), 299, False),
+            (ratio, (0.0, 300.5 * 50 * 100, 1.0, 50.0, 0.0), 300, False),
+            (ratio, (0.0, -5e3, 1.0, 50.0, 0.0), 0, False),  # never a negative count
+            (budget, (1e6, 0.0, 1.0, 50.0, 9.96610273972603), 10, True),  # 9,972.60 / 997.26 = 9.999999999999998
+            (budget, (1e6, 0.0, 1.0, 50.0, 9.967), 9, False),
+    ):
+        counts = np.zeros(len(COUNTS))
+        x = contracts_needed(p, *args, counts)
+        assert (x, counts[C_NEAR] == 1) == (want, flagged), (args, x)
+
+
+def test_an_engine_is_named_by_its_name_and_anything_else_is_refused():
+    assert [engine_named(name, "--engine") for name in ENGINES] == [ARRAY, BACKTRADER]
+    assert ARRAY.name == "fast" and BACKTRADER.name == "backtrader" and BACKTRADER.reference and not ARRAY.reference
+    for wrong in ("numba", "Fast", None, ["fast"]):
+        with pytest.raises(ConfigError, match=r"^somewhere: engine must be one of fast, backtrader, got "):
+            engine_named(wrong, "somewhere")

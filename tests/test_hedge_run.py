@@ -7,6 +7,7 @@ import pytest
 
 from fedcut.core.params import resolve
 from fedcut.run.inputs import prepare
+from fedcut.execution.engine import tape_for
 from fedcut.execution.reference import run_cerebro
 
 
@@ -18,10 +19,9 @@ def hedged(shared_data):
     weights = np.zeros((n, len(prepared.tickers)))
     weights[:, 0] = 1.0  # IWM only
     args = dict(band=cfg.execution.rebalance_band, cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
-    rows, _, broker = run_cerebro(prepared.market, prepared.broker_inputs, cfg, prepared.tickers, "fedcut",
-                                  targets=weights, hedge_ratio=np.ones(n), **args)
-    bare, _, _ = run_cerebro(prepared.market, prepared.broker_inputs, cfg, prepared.tickers, "fedcut",
-                             targets=weights, hedge_ratio=np.zeros(n), **args)
+    tape = tape_for(prepared.market, prepared.broker_inputs, prepared.tickers)
+    rows, _, broker = run_cerebro(tape, cfg, "fedcut", targets=weights, hedge_ratio=np.ones(n), **args)
+    bare, _, _ = run_cerebro(tape, cfg, "fedcut", targets=weights, hedge_ratio=np.zeros(n), **args)
     return cfg, rows, bare, broker
 
 

@@ -262,6 +262,18 @@ def test_the_hedge_is_struck_and_sized_as_the_backtest_would(picked, shared_data
         h["fill_price"] * cfg.hedge.contract_size + cfg.hedge.commission_per_contract))
 
 
+def test_with_budget_sizing_the_puts_are_what_the_premium_budget_buys(picked, shared_data, capsys):
+    """hedge.sizing = budget: annual_budget x tenor / 365 of each $1M of portfolio buys whole
+    contracts at the model price plus commission, as the backtest counts them."""
+    call = now_json(capsys, "--as-of", str(picked["hedged"].date()), "--data-dir", str(shared_data),
+                    "--set", "hedge.sizing=budget")
+    h, hedge = call["hedge"], defaults().hedge
+    budget = hedge.annual_budget * 1e6 * hedge.tenor_days / 365
+    assert h["sizing"] == "budget" and h["per"] == "portfolio" and h["contracts_per_1m"] > 0
+    assert h["contracts_per_1m"] == math.floor(budget / (h["model_price"] * hedge.contract_size
+                                                         + hedge.commission_per_contract))
+
+
 def test_held_through_a_crisis_the_puts_are_sized_per_million_of_iwm_held(backtest, shared_data, capsys):
     """With hedge.hold_through_crisis the small caps held stay: no IWM weight, so no cash share, and
     the puts are counted per $1M of IWM held."""

@@ -95,9 +95,8 @@ def _snapshot(site: Path, names) -> dict[str, bytes]:
 
 def _user_env(shared_data: Path, tmp: Path) -> dict:
     """A user's shell: the data directory set, offline, no PYTHONPATH, caches in `tmp`."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "FEDCUT_CACHE_DIR")}
-    env.update(FEDCUT_DATA_DIR=str(shared_data), FEDCUT_OFFLINE="1", MPLBACKEND="Agg", XDG_CACHE_HOME=str(tmp / "xdg"),
-               FEDCUT_NUMBA="0")  # the kernel in plain Python: no minute of compiling here (test_engine covers numba)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "FEDCUT_CACHE_DIR", "NUMBA_CACHE_DIR")}
+    env.update(FEDCUT_DATA_DIR=str(shared_data), FEDCUT_OFFLINE="1", MPLBACKEND="Agg", XDG_CACHE_HOME=str(tmp / "xdg"))
     return env
 
 
@@ -158,6 +157,7 @@ def test_the_installed_command_and_api_work_outside_the_checkout(installed, shar
     years = (value.index[-1] - value.index[0]).days / 365.25
     assert abs(cagr - ((value.iloc[-1] / value.iloc[0]) ** (1 / years) - 1)) < 1e-12
     assert not list((site / "fedcut").rglob("*.csv"))  # nothing downloaded or written into site-packages
+    assert not list((site / "fedcut").rglob("*.nbi")) and list((installed["tmp"] / "xdg" / "fedcut" / "numba").rglob("*.nbi"))
 
 
 def test_uninstalling_fedcut_leaves_data_and_sweeps(installed):

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fedcut.analyzers.kernels import drawdowns
 from fedcut.analyzers.performance import (
     cagr, daily_risk_free, drawdown_series, longest_drawdown_days, max_drawdown, period_returns,
     sharpe_ratio, sortino_ratio, summary, ulcer_index,
@@ -211,3 +212,28 @@ def test_a_new_high_after_the_trough_sets_the_recovery(returns):
     assert (after.depth, after.peak, after.trough) == (before.depth, before.peak, before.trough)
     if before.depth < 0:
         assert after.recovery == (before.recovery if before.recovery is not None else new_day)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_compiled_drawdowns_equal_the_numpy_expression(seed):
+    """Each sample's maximum drawdown in a sweep (`analyzers.kernels.drawdowns`, compiled) and the
+    numpy expression give the same bits, on random curves with a zero, a NaN, and spans that overlap,
+    start on the first day and end on the last; one row checked by hand."""
+    rng = np.random.default_rng(seed)
+    K, n = 6, 250
+    values = 100 * np.cumprod(1 + rng.normal(0, 0.02, (K, n)), axis=1)
+    values[1, rng.integers(0, n)] = np.nan
+    values[2, rng.integers(0, n)] = 0.0
+    starts = np.array([0, *rng.integers(0, n - 1, 5)], dtype=np.int64)
+    ends = np.array([n - 1, *(min(n - 1, a + int(rng.integers(0, 120))) for a in starts[1:])], dtype=np.int64)
+    compiled = np.empty((K, len(starts)))
+    drawdowns(values, starts, ends, compiled)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j, (a, b) in enumerate(zip(starts, ends)):
+            v = values[:, a:b + 1]
+            assert np.array_equal(compiled[:, j], (v / np.maximum.accumulate(v, axis=1) - 1.0).min(axis=1),
+                                  equal_nan=True), j
+    row = values[0, starts[0]:ends[0] + 1]
+    assert compiled[0, 0] == min(v / max(row[:i + 1]) - 1.0 for i, v in enumerate(row))
+    assert np.isnan(compiled[1, 0])  # the whole history holds the NaN

@@ -522,9 +522,11 @@ def test_cli_success_prints_summary_and_folder(shared_data, tmp_path, capsys):
     assert _no_partials(out.parent)
 
 
-def test_an_unknown_engine_is_refused_before_any_work(shared_data):
-    """`run(engine=...)` takes only the engines there are, and says which, in a ConfigError."""
-    from fedcut.core.errors import ConfigError
-
-    with pytest.raises(ConfigError, match=r"engine must be one of fast, backtrader, got 'numba'"):
-        run(defaults(), data_dir=str(shared_data), offline=True, engine="numba")
+def test_an_unknown_engine_is_refused_before_any_work(shared_data, tmp_path, capsys):
+    """`--engine` takes only the engines there are (`execution.engines.ENGINES`), and says which."""
+    with pytest.raises(SystemExit) as stopped:
+        _cli(shared_data, tmp_path / "out", "--engine", "numba")
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "--engine: invalid choice: 'numba'" in err
+    assert "fast" in err.split("choose from")[1] and "backtrader" in err.split("choose from")[1]
+    assert not (tmp_path / "out").exists()

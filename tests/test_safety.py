@@ -29,6 +29,7 @@ from fedcut.cli import main
 from fedcut.core.errors import MAX_MESSAGE
 from fedcut.core.files import TEMPORARY
 from fedcut.core.params import resolve
+from fedcut.execution.engines import ARRAY
 from fedcut.sweeps.runner import LOCK, STORE, usable_cpus
 from fedcut.sweeps.store import Store
 
@@ -595,7 +596,7 @@ def test_a_second_sweep_in_the_same_folder_is_refused_while_one_runs(tmp_path, s
     (out / "spec.toml").write_text(spec.read_text())
     loaded = load_spec(spec)
     store = Store(out / STORE)  # an empty store made by this spec: a sweep to resume
-    store.claim(loaded.digest(), spec.read_text(), str(shared_data.resolve()))
+    store.claim(loaded.digest(), spec.read_text(), str(shared_data.resolve()), ARRAY.name)
     store.close()
     env = dict(os.environ, FEDCUT_OFFLINE="1", MPLBACKEND="Agg")
     first = subprocess.Popen([sys.executable, str(ROOT / "run_backtest.py"), *map(str, sweep(spec, out, shared_data,

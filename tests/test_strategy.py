@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 from fedcut.data.market import Market
 from fedcut.core.params import defaults, resolve
-from fedcut.run.backtest import run
 from fedcut.run.inputs import Prepared
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
+from fedcut.execution.engine import tape_for
 from fedcut.execution.reference import run_cerebro
-from fedcut.strategies.targets import HOLDINGS, holdings_for, target_weights
+from fedcut.strategies.targets import HOLDINGS, holdings_for, scale_in, target_weights
 
 STRATEGY = defaults().strategy
 TICKERS = holdings_for(STRATEGY)  # IWM, VO, OUSM, XLP, XLU, IEF with the defaults
@@ -248,7 +248,7 @@ def synthetic_run():
     cfg = resolve(HEDGE_OVERRIDES)
     prepared = synthetic_prepared()
     targets, hedge_ratio = synthetic_plan()
-    rows, fills, broker = run_cerebro(prepared.market, prepared.broker_inputs, cfg, SYN_TICKERS, "fedcut",
+    rows, fills, broker = run_cerebro(tape_for(prepared.market, prepared.broker_inputs, SYN_TICKERS), cfg, "fedcut",
                                       targets=targets, hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
                                       cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
     fills = pd.DataFrame(fills)
@@ -375,7 +375,7 @@ def test_frame_feed_gives_the_bars_backtraders_pandas_feed_gives(synthetic_run, 
     cfg, prepared, rows, fills, _ = synthetic_run
     monkeypatch.setattr(bt_engine, "FrameFeed", lambda frame: bt.feeds.PandasData(dataname=frame, openinterest=None))
     targets, hedge_ratio = synthetic_plan()
-    rows_pd, fills_pd, _ = run_cerebro(prepared.market, prepared.broker_inputs, cfg, SYN_TICKERS, "fedcut",
+    rows_pd, fills_pd, _ = run_cerebro(tape_for(prepared.market, prepared.broker_inputs, SYN_TICKERS), cfg, "fedcut",
                                        targets=targets, hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
                                        cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
     pd.testing.assert_frame_equal(rows_pd, rows)
@@ -384,85 +384,61 @@ def test_frame_feed_gives_the_bars_backtraders_pandas_feed_gives(synthetic_run, 
     pd.testing.assert_frame_equal(fills_pd, fills)
 
 
+def test_scale_in_by_hand():
+    """IWM's scaling in (`scale_in`, compiled) on days worked out by hand: steps up, a cut at once,
+    a hold (NaN) that resumes from the last target, a step short of the target by float noise."""
+    want = np.array([[0.4, 0.4, 0.4, 0.4, 0.4], [1.0, 1.0, 0.2, 0.6, 0.6], [0.5, np.nan, np.nan, 0.5, 0.5],
+                     [0.4, 0.4, 0.4, 0.4, 0.4]])
+    steps = np.array([[0.1] * 5, [0.5] * 5, [0.25] * 5, [0.4 - 1e-10] * 5])
+    out = np.empty_like(want)
+    scale_in(want, steps, out)
+    expected = [[0.1, 0.1 + 0.1, 0.1 + 0.1 + 0.1, 0.4, 0.4], [0.5, 1.0, 0.2, 0.6, 0.6],
+                [0.25, np.nan, np.nan, 0.5, 0.5], [0.4] * 5]
+    assert np.array_equal(out, np.array(expected), equal_nan=True)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1))
-def test_the_compiled_scale_in_equals_the_numpy_loop(seed):
-    """IWM's scaling in: the compiled loop (numba, or the same code as Python) and the numpy loop
-    over days give the same bits on random targets with holds (NaN), cuts and steps that land
-    within 1e-9 of the target."""
-    from fedcut.execution import kernel
-    from fedcut.strategies.targets import _scale_in
-
+def test_compiled_scale_in_follows_its_rule_on_random_targets(seed):
+    """`scale_in` compiled against the rule spelled out for one configuration at a time, on random
+    targets with holds (NaN), cuts and steps that land within 1e-9 of the target: the same bits."""
     rng = np.random.default_rng(seed)
     want = rng.choice([0.0, 0.2, 0.4, 1.0, np.nan], size=(7, 300))
     steps = rng.choice([0.1, 1 / 3, 0.4 - 1e-10, 0.25], size=(7, 300))
-    numpy_loop, compiled, plain = (np.empty_like(want) for _ in range(3))
-    _scale_in(want, steps, numpy_loop)
-    kernel.scale_in(want, steps, compiled)
-    getattr(kernel.scale_in, "py_func", kernel.scale_in)(want, steps, plain)
-    assert np.array_equal(compiled, numpy_loop, equal_nan=True) and np.array_equal(plain, numpy_loop, equal_nan=True)
-
-
-def test_the_kernels_warm_up_compiles_nothing_a_run_does_not_use(shared_data):
-    """`kernel.warm_up` (a single run's, while a helper reads the data) calls `scale_in` with the
-    types a run calls it with: a run afterwards adds no compiled version of it."""
-    from fedcut.execution import kernel
-
-    if not kernel.NUMBA:
-        pytest.skip("numba is not installed")
-    kernel.warm_up()
-    warmed = list(kernel.scale_in.signatures)
-    run(resolve({"run.start": "2019-01-02", "run.end": "2019-12-31"}), str(shared_data), True)
-    assert len(warmed) == 1 and list(kernel.scale_in.signatures) == warmed
+    compiled = np.empty_like(want)
+    scale_in(want, steps, compiled)
+    for k in range(len(want)):
+        held = 0.0
+        for i, (target, step) in enumerate(zip(want[k].tolist(), steps[k].tolist())):
+            if math.isnan(target):
+                assert math.isnan(compiled[k, i])
+                continue
+            held = target if target <= held or held + step >= target - 1e-9 else held + step
+            assert compiled[k, i] == held, (k, i)
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**32 - 1))
-def test_the_compiled_buy_and_hold_cash_equals_the_numpy_loop(seed):
-    """Buy-and-hold's cash: the compiled loop (and the same code as Python) and the numpy loop give
-    the same bits, with interest on positive cash and the margin rate on negative cash (a
-    purchase that costs more than the cash)."""
-    from fedcut.execution import kernel
-    from fedcut.execution.engine import _hold_cash
+def test_buy_and_hold_cash_day_by_day(seed):
+    """Buy-and-hold's cash (`kernel.hold_cash`, compiled) equals the days worked through in numpy,
+    with interest on positive cash and the margin rate on negative cash (a purchase that costs more
+    than the cash)."""
+    from fedcut.execution.kernel import hold_cash
 
     rng = np.random.default_rng(seed)
     K, n = 5, 200
     cash = rng.uniform(1e3, 1e6, K)
     lend, borrow = rng.uniform(0, 2e-4, (n, K)), rng.uniform(2e-4, 5e-4, (n, K))
     cost = np.stack([cash * rng.uniform(0.5, 1.2, K), cash * rng.uniform(0, 1e-3, K)])
-    numpy_loop, compiled, plain = (np.empty((K, n)) for _ in range(3))
-    _hold_cash(cash, lend, borrow, cost, numpy_loop)
-    kernel.hold_cash(cash, lend, borrow, cost, compiled)
-    getattr(kernel.hold_cash, "py_func", kernel.hold_cash)(cash, lend, borrow, cost, plain)
-    assert np.array_equal(compiled, numpy_loop) and np.array_equal(plain, numpy_loop)
+    compiled = np.empty((K, n))
+    hold_cash(cash, lend, borrow, cost, compiled)
+    held = cash.copy()
+    for i in range(1, n):
+        held = held + held * np.where(held > 0, lend[i], borrow[i])
+        if i == 1:
+            held = (held - cost[0]) - cost[1]
+        assert np.array_equal(compiled[:, i], held), i
     day_one = (cash + cash * lend[1] - cost[0]) - cost[1]  # by hand: a day's interest, then the purchase
-    assert np.array_equal(numpy_loop[:, 1], day_one)
+    assert np.array_equal(compiled[:, 0], cash) and np.array_equal(compiled[:, 1], day_one)
     below = day_one < 0  # a purchase dearer than the cash: the next day pays the margin rate
-    assert np.array_equal(numpy_loop[below, 2], day_one[below] + day_one[below] * borrow[2, below])
-
-
-@settings(max_examples=30, deadline=None)
-@given(st.integers(0, 2**32 - 1))
-def test_the_compiled_drawdowns_equal_the_numpy_expression(seed):
-    """Each sample's maximum drawdown in a sweep: the compiled loop (and the same code as Python)
-    and the numpy expression give the same bits, on random curves with a zero, a NaN, and spans
-    that overlap, start on the first day and end on the last; one row checked by hand."""
-    from fedcut.execution import kernel
-    from fedcut.sweeps.evaluate import _drawdowns
-
-    rng = np.random.default_rng(seed)
-    K, n = 6, 250
-    values = 100 * np.cumprod(1 + rng.normal(0, 0.02, (K, n)), axis=1)
-    values[1, rng.integers(0, n)] = np.nan
-    values[2, rng.integers(0, n)] = 0.0
-    starts = np.array([0, *rng.integers(0, n - 1, 5)], dtype=np.int64)
-    ends = np.array([n - 1, *(min(n - 1, a + int(rng.integers(0, 120))) for a in starts[1:])], dtype=np.int64)
-    numpy_loop, compiled, plain = (np.empty((K, len(starts))) for _ in range(3))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        _drawdowns(values, starts, ends, numpy_loop)
-        kernel.drawdowns(values, starts, ends, compiled)
-        getattr(kernel.drawdowns, "py_func", kernel.drawdowns)(values, starts, ends, plain)
-    assert np.array_equal(compiled, numpy_loop, equal_nan=True) and np.array_equal(plain, numpy_loop, equal_nan=True)
-    row = values[0, starts[0]:ends[0] + 1]
-    assert numpy_loop[0, 0] == min(v / max(row[:i + 1]) - 1.0 for i, v in enumerate(row))
-    assert np.isnan(numpy_loop[1, 0])  # the whole history holds the NaN
+    assert np.array_equal(compiled[below, 2], day_one[below] + day_one[below] * borrow[2, below])

@@ -549,6 +549,19 @@ def test_the_audit_reruns_chosen_configurations_in_backtrader_and_fails_on_a_dif
     assert "DIFFER" in (again / "sweep.html").read_text()
 
 
+def test_every_configuration_near_a_rounding_boundary_is_audited(tmp_path):
+    """A configuration whose contract count came within 1e-9 of a whole number (where the compiled
+    kernel's rounding may differ from CPython's) is re-run in backtrader, with no top configurations
+    asked for and no sample drawn."""
+    from fedcut.sweeps.runner import audit_choice
+
+    spec = load_spec(write_spec(tmp_path, SMALL.format(extra="", grid="") + "audit_share = 0.0\n"))
+    rows = [{"status": "ok", "config_hash": "a", "result": {"near_boundary": 0}},
+            {"status": "ok", "config_hash": "b", "result": {"near_boundary": 2}},
+            {"status": "failed", "config_hash": "c", "result": None}]
+    assert audit_choice(spec, rows) == {"b": "boundary"}
+
+
 def test_rank_correlation_is_spearmans_over_the_pairs_with_both_values():
     """sweep.html's in-sample vs out-of-sample rank correlation, without scipy, equals scipy's
     Spearman over the complete pairs (ties averaged)."""
