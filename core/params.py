@@ -119,8 +119,6 @@ PARAMS: tuple[Param, ...] = (
     Param("data.nfci_lag_days", 5, "calendar days", "NFCI for the week ending Friday is published the following Wednesday", 0, 14),
     Param("data.stlfsi_lag_days", 6, "calendar days", "STLFSI4 for the week ending Friday is published the following Thursday", 0, 14),
     Param("data.allow_backfilled_indices", False, "flag", "use STLFSI4 before 2010 and NFCI before May 2011: full-sample reconstructions nobody had then; for research only, and labelled"),
-    Param("data.max_offcalendar_target_changes", 5, "target changes since 1994",
-          "a fed funds target file may move on a day that is no FOMC decision day (nor FRED's next-day effective date, nor the morning after an unscheduled call) only this often: the real files do so 0 times, a calendar can lack a recent call, and a noisy or wrong file does so on hundreds of days", 0, 100),
     Param("data.max_target_change", 1.5, "pp per day",
           "a fed funds target move larger than this in one day is a broken file: the largest since 1982 is 1.125 pp (1984), since 1994 1.0 pp (2020-03-15)", 0.25, 10.0),
     # --- regime: policy -------------------------------------------------------------------------

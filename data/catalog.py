@@ -88,6 +88,7 @@ INSTRUMENTS: dict[str, Instrument] = {i.ticker: i for i in (
 @dataclass(frozen=True)
 class MacroSeries:
     series_id: str
+    first_date: str  # first observation in the reference data: a file starting later is cut short
     frequency: str  # D, W, M
     units: str
     lag_rule: str  # see data.asof.known_dates
@@ -103,50 +104,68 @@ class MacroSeries:
 
 
 MACRO: dict[str, MacroSeries] = {m.series_id: m for m in (
-    MacroSeries("DFEDTAR", "D", "%", "policy", 10_000, "fed funds target (to 2008-12-15), dated on the decision day",
+    MacroSeries("DFEDTAR", "1982-09-27", "D", "%", "policy", 10_000, "fed funds target (to 2008-12-15), dated on the decision day",
                 valid=RATE_RANGE, discontinued="2008-12-16"),
-    MacroSeries("DFEDTARU", "D", "%", "policy", 14, "fed funds target range upper bound (from 2008-12-16), dated on the effective day",
+    MacroSeries("DFEDTARU", "2008-12-16", "D", "%", "policy", 14, "fed funds target range upper bound (from 2008-12-16), dated on the effective day",
                 valid=RATE_RANGE),
-    MacroSeries("DFEDTARL", "D", "%", "policy", 14, "fed funds target range lower bound (from 2008-12-16)",
+    MacroSeries("DFEDTARL", "2008-12-16", "D", "%", "policy", 14, "fed funds target range lower bound (from 2008-12-16)",
                 valid=RATE_RANGE),
-    MacroSeries("DFF", "D", "%", "market_daily", 10, "effective fed funds rate",
+    MacroSeries("DFF", "1954-07-01", "D", "%", "market_daily", 10, "effective fed funds rate",
                 valid=RATE_RANGE),
-    MacroSeries("DTB3", "D", "% discount", "market_daily", 10, "3-month T-bill, bank-discount yield",
+    MacroSeries("DTB3", "1954-01-04", "D", "% discount", "market_daily", 10, "3-month T-bill, bank-discount yield",
                 valid=RATE_RANGE),
-    MacroSeries("DGS2", "D", "%", "market_daily", 10, "2-year Treasury yield",
+    MacroSeries("DGS2", "1976-06-01", "D", "%", "market_daily", 10, "2-year Treasury yield",
                 valid=RATE_RANGE),
-    MacroSeries("DGS3MO", "D", "%", "market_daily", 10, "3-month Treasury yield (constant maturity)",
+    MacroSeries("DGS3MO", "1981-09-01", "D", "%", "market_daily", 10, "3-month Treasury yield (constant maturity)",
                 valid=RATE_RANGE),
-    MacroSeries("DGS10", "D", "%", "market_daily", 10, "10-year Treasury yield",
+    MacroSeries("DGS10", "1962-01-02", "D", "%", "market_daily", 10, "10-year Treasury yield",
                 valid=RATE_RANGE),
-    MacroSeries("DFII10", "D", "%", "market_daily", 10, "10-year TIPS real yield (from 2003)",
+    MacroSeries("DFII10", "2003-01-02", "D", "%", "market_daily", 10, "10-year TIPS real yield (from 2003)",
                 valid=Plausible(-10.0, 20.0, "the TIPS real yield stayed between -1.2% (2021) and 3.2% (2008)")),
-    MacroSeries("BAMLH0A0HYM2", "D", "%", "market_daily", 10, "ICE BofA high-yield OAS (from 1996-12-31)",
+    MacroSeries("BAMLH0A0HYM2", "1996-12-31", "D", "%", "market_daily", 10, "ICE BofA high-yield OAS (from 1996-12-31)",
                 valid=Plausible(0.0, 50.0, "the HY OAS stayed between 2.4% (2007) and 21.8% (2008)")),
-    MacroSeries("BAA10Y", "D", "%", "market_daily", 10, "Moody's Baa minus 10-year yield",
+    MacroSeries("BAA10Y", "1986-01-02", "D", "%", "market_daily", 10, "Moody's Baa minus 10-year yield",
                 valid=Plausible(0.0, 20.0, "Baa minus the 10-year yield stayed between 1.2 and 6.2 pp")),
-    MacroSeries("CPIAUCSL", "M", "index", "cpi", 75, "CPI, all items",
+    MacroSeries("CPIAUCSL", "1947-01-01", "M", "index", "cpi", 75, "CPI, all items",
                 valid=CPI_RANGE),
-    MacroSeries("CPILFESL", "M", "index", "cpi", 75, "core CPI",
+    MacroSeries("CPILFESL", "1957-01-01", "M", "index", "cpi", 75, "core CPI",
                 valid=CPI_RANGE),
-    MacroSeries("UNRATE", "M", "%", "jobs", 75, "unemployment rate",
+    MacroSeries("UNRATE", "1948-01-01", "M", "%", "jobs", 75, "unemployment rate",
                 valid=Plausible(0.0, 100.0, "a share of the labour force, in %")),
-    MacroSeries("SAHMREALTIME", "M", "pp", "jobs", 75, "real-time Sahm rule indicator",
+    MacroSeries("SAHMREALTIME", "1959-12-01", "M", "pp", "jobs", 75, "real-time Sahm rule indicator",
                 valid=Plausible(-10.0, 50.0, "unemployment above its 12-month low: -0.4 to 9.5 pp since 1959")),
-    MacroSeries("ICSA", "W", "claims", "weekly_claims", 21, "initial jobless claims, week ending Saturday",
+    MacroSeries("ICSA", "1967-01-07", "W", "claims", "weekly_claims", 21, "initial jobless claims, week ending Saturday",
                 valid=Plausible(1e3, 5e7, "weekly initial claims stayed between 162 thousand (1968) and 6.1 million (2020)")),
-    MacroSeries("NFCI", "W", "index", "weekly_nfci", 21, "Chicago Fed financial conditions (first published May 2011)",
+    MacroSeries("NFCI", "1971-01-08", "W", "index", "weekly_nfci", 21, "Chicago Fed financial conditions (first published May 2011)",
                 valid=Plausible(-10.0, 30.0, "a standardised index: -1.1 to 5.2 since 1971"), first_published="2011-05-01"),
-    MacroSeries("STLFSI4", "W", "index", "weekly_stlfsi", 21,
+    MacroSeries("STLFSI4", "1993-12-31", "W", "index", "weekly_stlfsi", 21,
                 "St. Louis Fed financial stress (data from 1993-12-31; first published January 2010)",
                 valid=Plausible(-10.0, 50.0, "a standardised index: -1.1 to 9.6 (2008) since 1993"),
                 first_published="2010-01-01"),
-    MacroSeries("TEDRATE", "D", "pp", "market_daily", 100_000, "TED spread: 3-month LIBOR minus T-bill, a funding-stress gauge; discontinued 2022-01 (missing after, never a reason to end a run)",
+    MacroSeries("TEDRATE", "1986-01-02", "D", "pp", "market_daily", 100_000, "TED spread: 3-month LIBOR minus T-bill, a funding-stress gauge; discontinued 2022-01 (missing after, never a reason to end a run)",
                 valid=Plausible(-2.0, 10.0, "the TED spread stayed between -0.1 and 4.6 pp (2008) since 1986"),
                 discontinued="2022-01-22"),
-    MacroSeries("USREC", "M", "0/1", "label", 10_000, "NBER recession months: evaluation label only, never a signal",
+    MacroSeries("USREC", "1854-12-01", "M", "0/1", "label", 10_000, "NBER recession months: evaluation label only, never a signal",
                 valid=Plausible(0.0, 1.0, "a 0/1 label")),
 )}
+
+# How far apart a series' observations may lie, in calendar days, by frequency. The real files'
+# longest gaps: 6 days (daily: the TED spread over a year's end), 7 (weekly), 61 (monthly: the
+# October 2025 CPI and jobs reports, never published after the shutdown, the one missing month).
+# A longer gap than GAP_NOTE_DAYS inside the span a run reads is named in its notes (more than a
+# week of a daily series, a missing week or month); beyond GAP_LIMIT_DAYS (two weeks of a daily
+# series, two missing weeks or months) the run is refused: one value would be carried across
+# months in silence (DTB3 with a year deleted).
+GAP_NOTE_DAYS = {"D": 7, "W": 7, "M": 31}
+GAP_LIMIT_DAYS = {"D": 14, "W": 14, "M": 62}
+# A macro file may start this long after its catalogued first observation (a download's first
+# rows); later, it has been cut short, and a run that needs the missing start is refused.
+START_SLACK_DAYS = {"D": 7, "W": 14, "M": 62}
+
+# The bank-stress gauge's ETFs, most sensitive first: regional banks, banks, then all financials.
+# Each is read from its first day (`Instrument.first_date`); a less sensitive one stands in only
+# before a more sensitive one existed, never for a file that is short or holed.
+BANK_ETFS = ("KRE", "KBE", "XLF")
 
 # Series whose early history is a later reconstruction (see MacroSeries.first_published).
 BACKFILLED = {sid: m.first_published for sid, m in MACRO.items() if m.first_published}

@@ -7,7 +7,8 @@ whose previous change was a hike.
 
 Each target file is checked against the FOMC calendar when it is read (`check_policy_series`):
 the target changes a few times a year on decision days, so a file that moves on other days, or
-by an implausible step, is a corrupt download or another series and is refused.
+by an implausible step, is a corrupt download, another series or a calendar missing a decision,
+and is refused; the calendar itself must hold every scheduled meeting (`check_calendar`).
 """
 from __future__ import annotations
 
@@ -22,8 +23,35 @@ ANNOUNCED_FROM = pd.Timestamp("1994-02-04")
 SHOWN_DATES = 3  # offending dates named in an error
 
 
+# The FOMC has held eight scheduled meetings a year since 1981; a calendar with fewer in a year
+# since decisions were announced has lost a row, and a lost decision day turns a scheduled cut
+# into an "intermeeting" one (a late panic) in silence. The one exception since 1994:
+SCHEDULED_PER_YEAR = 8
+SCHEDULED_EXCEPTIONS = {2020: 7}  # the March 17-18 meeting was replaced by the calls of March 3 and 15
+
+
+def check_calendar(fomc: pd.DataFrame, path) -> None:
+    """Refuse an FOMC calendar that lacks a scheduled meeting in a year it covers since 1994: one
+    line naming the year and the count. A year counts when the calendar starts before it and
+    reaches its December."""
+    scheduled = fomc.index[(fomc["kind"] == "scheduled").to_numpy()]
+    if scheduled.empty:
+        raise DataError(f"{path}: no scheduled meeting")
+    first = max(ANNOUNCED_FROM.year, fomc.index[0].year + (fomc.index[0] > pd.Timestamp(fomc.index[0].year, 1, 1)))
+    last = scheduled[-1].year - (scheduled[-1].month < 12)
+    counts = pd.Series(scheduled.year).value_counts()
+    for year in range(first, last + 1):
+        want = SCHEDULED_EXCEPTIONS.get(year, SCHEDULED_PER_YEAR)
+        have = int(counts.get(year, 0))
+        if have != want:
+            raise DataError(f"{path}: {year} has {have} scheduled meetings, {want} expected (eight a year since "
+                            "1981, seven in 2020): a decision day is missing or added; restore the calendar "
+                            "from ../shared/data/calendar/FOMC.csv or the Federal Reserve's list")
+
+
 def offcalendar_changes(target: pd.Series, fomc: pd.DataFrame) -> pd.DatetimeIndex:
-    """Days since 1994-02-04 on which `target` changes but no FOMC decision explains it.
+    """Days from 1994-02-04 to the calendar's last day on which `target` changes but no FOMC
+    decision explains it.
 
     A change is explained on a decision day (scheduled or unscheduled), on the day after one
     since 2017 (FRED's effective date), and on the day after an unscheduled call (evening calls
@@ -31,7 +59,7 @@ def offcalendar_changes(target: pd.Series, fomc: pd.DataFrame) -> pd.DatetimeInd
     """
     step = target.diff()
     moved = target.index[(step.fillna(0) != 0).to_numpy()]
-    moved = moved[moved >= ANNOUNCED_FROM]
+    moved = moved[(moved >= ANNOUNCED_FROM) & (moved <= fomc.index.max())]
     decisions = fomc.index
     calls = fomc.index[(fomc["kind"] == "unscheduled").to_numpy()]
     before = moved - pd.Timedelta(days=1)
@@ -40,17 +68,16 @@ def offcalendar_changes(target: pd.Series, fomc: pd.DataFrame) -> pd.DatetimeInd
     return moved[~explained]
 
 
-def check_policy_series(target: pd.Series, fomc: pd.DataFrame, path, fomc_path: str,
-                        max_offcalendar: int, max_change: float) -> None:
-    """Refuse a target file that moves off the FOMC calendar more than `max_offcalendar` times,
-    or by more than `max_change` percentage points in a day; one line naming the file and dates."""
+def check_policy_series(target: pd.Series, fomc: pd.DataFrame, path, fomc_path: str, max_change: float) -> None:
+    """Refuse a target file that moves on a day no FOMC decision explains, or by more than
+    `max_change` percentage points in a day; one line naming the file and dates."""
     off = offcalendar_changes(target, fomc)
-    if len(off) > max_offcalendar:
+    if len(off):
         shown = ", ".join(str(d.date()) for d in off[:SHOWN_DATES])
-        raise DataError(f"{path}: the target changes on {len(off):,} days that are no FOMC decision day ({shown}"
-                        f"{', ...' if len(off) > SHOWN_DATES else ''}; calendar {fomc_path}, "
-                        f"{fomc.index[0].date()}..{fomc.index[-1].date()}), more than "
-                        f"data.max_offcalendar_target_changes = {max_offcalendar}: not a policy-rate series")
+        raise DataError(f"{path}: the target changes on {len(off):,} day{'s' if len(off) > 1 else ''} that no FOMC "
+                        f"decision explains ({shown}{', ...' if len(off) > SHOWN_DATES else ''}; calendar {fomc_path}, "
+                        f"{fomc.index[0].date()}..{fomc.index[-1].date()}): a decision missing from the calendar, "
+                        "or not a policy-rate series")
     step = target.diff().abs()
     big = step[step > max_change + 1e-9]
     if len(big):

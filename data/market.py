@@ -177,9 +177,10 @@ REQUIRED_FROM_FIRST_DAY = {"VIX": "VIX has no proxy and is needed every day",
 
 def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: str,
                  extended: bool, rut_dividend_yield: float, macro_ids: tuple[str, ...] = (), *,
-                 spx_dividend_yield: float) -> Market:
+                 spx_dividend_yield: float, end_bounds: tuple[str, ...] = ()) -> Market:
     """Align `tickers` (IWM first) on IWM's trading days between `start` and `end`; before an
-    instrument existed its declared proxy stands in (an index with `*_dividend_yield` accrued)."""
+    instrument existed its declared proxy stands in (an index with `*_dividend_yield` accrued).
+    `end_bounds`: other price series the run reads to its last day (the bank ETF in use)."""
     tickers = tuple(dict.fromkeys(("IWM",) + tuple(tickers)))
     unknown = [t for t in tickers if t not in INSTRUMENTS]
     if unknown:
@@ -190,7 +191,7 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
     vix_px = source.prices("VIX")
     notes = [n for n in (tracking_note(source, t) for t in tickers) if n]
 
-    last, end_by = natural_end(source, tickers + ("VIX",), macro_ids)
+    last, end_by = natural_end(source, tickers + ("VIX",) + tuple(end_bounds), macro_ids)
     if extended:
         rut = _with_dividends(source, "RUT", rut_dividend_yield)
         first_day = pd.Timestamp(start) if start else EXTENDED_START

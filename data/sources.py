@@ -22,7 +22,7 @@ from platformdirs import user_cache_dir
 
 from fedcut.data import readers
 from fedcut.data.catalog import MACRO
-from fedcut.data.cuts import check_policy_series
+from fedcut.data.cuts import check_calendar, check_policy_series
 from fedcut.core.errors import ConfigError, DataError
 from fedcut.core.params import param
 
@@ -62,8 +62,7 @@ class DataSource:
     data_dir: Path | None = field(default_factory=default_data_dir)
     cache_dir: Path = field(default_factory=default_cache_dir)
     offline: bool = field(default_factory=offline_from_env)
-    # limits of the policy-rate check against the FOMC calendar (data.* parameters)
-    max_offcalendar_target_changes: int = param("data.max_offcalendar_target_changes").default
+    # the policy-rate check's largest daily move (data.max_target_change)
     max_target_change: float = param("data.max_target_change").default
     _prices: dict = field(default_factory=dict, repr=False)
     _macro: dict = field(default_factory=dict, repr=False)
@@ -97,8 +96,7 @@ class DataSource:
             series = readers.read_fred_csv(path)
             meta = MACRO.get(series_id)
             if meta is not None and meta.lag_rule == "policy":
-                check_policy_series(series, self.fomc(), path, self.origin["FOMC"],
-                                    self.max_offcalendar_target_changes, self.max_target_change)
+                check_policy_series(series, self.fomc(), path, self.origin["FOMC"], self.max_target_change)
             self._macro[series_id] = series
             self.origin[series_id] = str(path)
             log.debug("%s: read %s", series_id, path)
@@ -113,7 +111,9 @@ class DataSource:
                 raise DataError(f"calendar/FOMC.csv not found ({where}; cache {self.cache_dir}); it is not "
                                 "downloaded: put the FOMC calendar (date,kind) in the data directory's calendar/ "
                                 "folder, as in ../shared/data")
-            self._fomc = readers.read_fomc_csv(path)
+            fomc = readers.read_fomc_csv(path)
+            check_calendar(fomc, path)
+            self._fomc = fomc
             self.origin["FOMC"] = str(path)
         return self._fomc
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from fedcut.data.asof import asof_frame
+from fedcut.data.coverage import bank_etfs, bank_prices, macro_notes
 from fedcut.data.catalog import REGIME_SERIES
 from fedcut.data.cuts import easing_cycles, rate_changes, target_series
 from fedcut.data.market import Market, build_market
@@ -22,7 +23,7 @@ from fedcut.core.errors import DataError
 from fedcut.core.params import Config, Section
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from fedcut.signals.indicators import (
-    BANK_ETFS, DERIVED_WINDOWS, bank_relative, derived_view, labelled_changes, raw_view,
+    DERIVED_WINDOWS, bank_relative, derived_view, labelled_changes, raw_view,
 )
 from fedcut.signals.regime import load_raw, regime_frame
 from fedcut.strategies.targets import holdings_for
@@ -60,13 +61,14 @@ def source_for(data_dir: str | None, offline: bool | None) -> DataSource:
 def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended, data_values) -> Prepared:
     data_params = dict(data_values)
     source = DataSource(data_dir=Path(data_dir) if data_dir else None, cache_dir=Path(cache_dir), offline=offline,
-                        max_offcalendar_target_changes=data_params["max_offcalendar_target_changes"],
                         max_target_change=data_params["max_target_change"])
     log.debug("loading and aligning %s (data directory %s, cache %s)", ", ".join(tickers), data_dir, cache_dir)
     market = build_market(source, tickers + ("SPY",), start, end, extended,
                           data_params["rut_dividend_yield"], REGIME_SERIES,
-                          spx_dividend_yield=data_params["spx_dividend_yield"])
+                          spx_dividend_yield=data_params["spx_dividend_yield"], end_bounds=bank_etfs(source)[:1])
     raw = load_raw(source)
+    banks, bank_notes = bank_prices(source, market.days)
+    notes = macro_notes(source, REGIME_SERIES, market.days) + bank_notes
     params = Section("data", data_params)
     rates = asof_frame({"DTB3": raw["DTB3"]}, market.days, params)["DTB3"]
     if rates.isna().any():
@@ -80,13 +82,9 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended,
                            "div_yield": div, "cash_rate": rate}, index=market.days)
     cycles = easing_cycles(rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"])))
     first_cuts = tuple(pd.Timestamp(d) for d in cycles["decision"])
-    banks = {t: source.prices(t)["adj_close"] for t in BANK_ETFS if source.price_path(t) is not None}
     bank = bank_relative(banks, market.close["SPY"])
-    missing = [t for t in BANK_ETFS if t not in banks]
-    if missing:  # the gauge falls back to the next ETF: a different reading, so the run says so
-        market = dataclasses.replace(market, notes=market.notes + (
-            f"bank-stress gauge: no price file for {', '.join(missing)}; it reads "
-            f"{', '.join(banks) or 'no bank ETF (the gauge is off)'} instead",))
+    if notes:
+        market = dataclasses.replace(market, notes=market.notes + tuple(notes))
     return Prepared(market, raw, inputs, first_cuts, tickers, source.fomc(), bank, source)
 
 

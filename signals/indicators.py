@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from fedcut.data.asof import asof_frame
+from fedcut.data.catalog import BANK_ETFS
 from fedcut.data.cuts import ANNOUNCED_FROM, EFFECTIVE_NEXT_DAY_FROM, rate_changes, target_series
 from fedcut.signals.thresholds import RULE
 
-BANK_ETFS = ("KRE", "KBE", "XLF")  # most sensitive first: regional banks, banks, then all financials
 
 
 def raw_view(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params) -> pd.DataFrame:

@@ -49,9 +49,6 @@ CASES: dict[str, dict] = {
     "data.nfci_lag_days": dict(span="covid", also={"regime.nfci_crisis": -0.5},
                                why="NFCI is read only from May 2011, and alarms at 0.5 in none of it"),
     "data.stlfsi_lag_days": dict(span="covid", why="STLFSI4 is read only from its first publication (2010)"),
-    "data.max_offcalendar_target_changes": dict(value=0, refused="offcalendar",
-                                                why="the real files never move off the calendar: a crafted one "
-                                                    "that does twice is accepted at 5, refused at 0"),
     "data.max_target_change": dict(value=0.25, refused="real",
                                    why="the real target moved 0.5 pp in a day (1982): refused at 0.25"),
     "data.allow_backfilled_indices": dict(shows="signals",
@@ -153,31 +150,12 @@ def changed(a, b) -> list[str]:
     return out
 
 
-def offcalendar_folder(shared_data: Path, folder: Path) -> Path:
-    """The real data as links, but DFEDTARU 0.25 pp higher on 2019-06-03 only: two moves (up, back
-    down) on days that are no FOMC decision day."""
-    for kind in ("prices", "macro", "calendar"):
-        (folder / kind).mkdir(parents=True)
-        for f in (shared_data / kind).glob("*.csv"):
-            (folder / kind / f.name).symlink_to(f)
-    target = folder / "macro" / "DFEDTARU.csv"
-    lines = target.resolve().read_text().splitlines(keepends=True)
-    target.unlink()
-    out = lines[:1]
-    for line in lines[1:]:
-        day, value = line.rstrip("\n").split(",")
-        out.append(f"{day},{float(value) + 0.25!r}\n" if day == "2019-06-03" else line)
-    target.write_text("".join(out))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runs(shared_data, tmp_path_factory):
     """`runs(settings, folder)`: the run of the defaults with `settings` on the real data (or the
     crafted folder named), kept for the module, so each span's default run is made once."""
     done: dict = {}
-    folders = {"real": shared_data,
-               "offcalendar": offcalendar_folder(shared_data, tmp_path_factory.mktemp("offcalendar"))}
+    folders = {"real": shared_data}
 
     def get(settings: dict, folder: str = "real"):
         key = (folder, tuple(sorted(settings.items())))

@@ -12,7 +12,8 @@ from fedcut.data.catalog import MACRO, REGIME_SERIES
 from fedcut.data.cuts import easing_cycles, rate_changes, target_series
 from fedcut.data.market import build_market
 from fedcut.core.params import defaults, resolve
-from fedcut.signals.indicators import BANK_ETFS, bank_relative
+from fedcut.data.catalog import BANK_ETFS
+from fedcut.signals.indicators import bank_relative
 from fedcut.signals.regime import REGIMES, classify, indicator_frame, load_raw, regime_frame
 
 CFG = defaults()
