@@ -81,7 +81,7 @@ def bank_prices(source: DataSource, days: pd.DatetimeIndex) -> tuple[dict[str, p
     notes = []
     missing = [t for t in BANK_ETFS if t not in present]
     if missing:
-        notes.append(f"bank-stress gauge: no price file for {', '.join(missing)}; it reads "
+        notes.append(f"warning: bank-stress gauge: no price file for {', '.join(missing)}; it reads "
                      f"{', '.join(present) or 'no bank ETF (the gauge is off)'} instead")
     prices = {}
     for k, t in enumerate(present):

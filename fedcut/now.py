@@ -165,10 +165,10 @@ def check_config(cfg: Config) -> None:
 
 def trading_day(asked: pd.Timestamp | None, days: pd.DatetimeIndex, end_set_by: str) -> tuple[pd.Timestamp, pd.Timestamp | None]:
     """The trading day of the call and, when the day `asked` was no trading day, that day.
-    Without `asked`: the last day the data covers."""
+    Without `asked`: the last day the data covers (also for a weekend just after it)."""
     if asked is None:
         return days[-1], None
-    if asked > days[-1]:
+    if asked > days[-1] and len(pd.bdate_range(days[-1] + pd.Timedelta(days=1), asked)):
         raise ConfigError(f"--as-of {asked.date()}: after the last day the data covers, {days[-1].date()} "
                           f"(end set by {end_set_by})")
     if asked < days[0]:
@@ -313,12 +313,14 @@ def warnings_for(inputs: tuple[Input, ...], measured: tuple[Indicator, ...], mar
                        f"{s.known_date.date()}) should have been followed by one known by {s.next_due.date()}; "
                        "refresh the data (`fedcut data fetch`, online) or check whether that release was delayed")
     sid = market.end_set_by
-    if sid in MACRO:
-        last = source.prices("IWM").index[-1]
-        if last > market.days[-1]:
-            out.append(f"the data ends {market.days[-1].date()} though IWM's prices go on to {last.date()}: {sid}'s "
-                       f"last observation, {source.macro(sid).index[-1].date()}, counts as current for "
-                       f"{MACRO[sid].stale_days} days only; refresh {sid} for a later call")
+    last = source.prices("IWM").index[-1]
+    if sid in MACRO and last > market.days[-1]:
+        out.append(f"the data ends {market.days[-1].date()} though IWM's prices go on to {last.date()}: {sid}'s "
+                   f"last observation, {source.macro(sid).index[-1].date()}, counts as current for "
+                   f"{MACRO[sid].stale_days} days only; refresh {sid} for a later call")
+    elif sid != "IWM" and last > market.days[-1]:
+        out.append(f"the call is for {market.days[-1].date()}, the last day {source.origin.get(sid, sid)} covers, "
+                   f"though IWM's prices go on to {last.date()}: refresh {sid} for a later call")
     out += [n for n in market.notes if n.startswith("warning:")]
     return out
 

@@ -112,3 +112,28 @@ def test_a_calendar_with_an_added_or_a_lost_meeting_is_refused_naming_the_year(s
     with pytest.raises(DataError, match="2020 has 6 scheduled meetings, 7 expected"):
         check_calendar(lost, "FOMC.csv")
     check_calendar(fomc[fomc.index < "2026-06-01"], "FOMC.csv")  # a year not yet complete is not counted
+
+
+def test_todays_call_says_which_lagging_file_set_its_day_and_names_a_missing_bank_etf(tmp_path, shared_data):
+    """A VIX file ending before IWM's moves the call back: the call says so and names the file; a
+    missing KRE (the gauge reads KBE) is a warning of the call, not only a note of a run."""
+    from fedcut.now import todays_call
+
+    data = _linked(shared_data, tmp_path / "v", {"prices/VIX.csv": lambda rows: [r for r in rows if r[:10] <= "2025-09-19"]})
+    (data / "prices" / "KRE.csv").unlink()
+    call = todays_call(resolve({"run.start": "2024-01-02"}), None, data, True)
+    assert call.as_of == pd.Timestamp("2025-09-19") and call.end_set_by == "VIX"
+    assert (f"the call is for 2025-09-19, the last day {data}/prices/VIX.csv covers, though IWM's prices go on to "
+            "2025-09-26: refresh VIX for a later call") in call.warnings
+    assert "warning: bank-stress gauge: no price file for KRE; it reads KBE, XLF instead" in call.warnings
+
+
+def test_a_weekend_just_after_the_data_is_the_last_trading_days_call_and_a_weekday_is_refused(shared_data):
+    from fedcut.core.errors import ConfigError
+    from fedcut.now import todays_call
+
+    cfg = resolve({"run.start": "2024-01-02"})
+    saturday = todays_call(cfg, "2025-09-27", shared_data, True)  # the data ends Friday 2025-09-26
+    assert saturday.as_of == pd.Timestamp("2025-09-26") and saturday.requested == pd.Timestamp("2025-09-27")
+    with pytest.raises(ConfigError, match="--as-of 2025-09-29: after the last day the data covers, 2025-09-26"):
+        todays_call(cfg, "2025-09-29", shared_data, True)
