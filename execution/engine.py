@@ -37,9 +37,9 @@ side and requires identical equity, cash, option value, fills, refusals and opti
     commission per contract, sells get model x (1 - half-spread) less it; half-spread =
     half_spread_base + half_spread_per_vix x VIX. Option cash is never checked: it can take cash
     below zero, which rule 6 charges for and rule 7 then refuses buys against.
-11. Contracts. New puts strike at the nearest `strike_tick` to moneyness x spot and expire on the
-    listed monthly expiry (third Friday, or the trading day before) nearest the tenor among those
-    more than `roll_days` away (`hedging.book.expiry_for`).
+11. Contracts. New puts strike at the nearest `strike_tick` x unit (`hedging.book.MarketInputs`, it
+    scales commissions too) to moneyness x spot and expire on the listed monthly expiry (third
+    Friday, or the trading day before) nearest the tenor among those more than `roll_days` away.
 
 Floating-point operations are written in backtrader's order (e.g. a sale credits cost basis plus
 realised P&L, not shares x price), so the two engines agree to the last bit.
@@ -60,6 +60,7 @@ _EPOCH = pd.Timestamp("1970-01-01")
 HEDGE_FIELDS = ("moneyness", "tenor_days", "roll_days", "annual_budget", "resize_band", "vix_multiplier",
                 "skew_slope", "vol_floor", "vol_cap", "half_spread_base", "half_spread_per_vix",
                 "commission_per_contract", "strike_tick", "contract_size")
+DAILY = ("spot", "vix", "rate", "div_yield", "cash_rate", "option_unit")  # the tape's daily inputs, in order
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Tape:
     rate: np.ndarray
     div_yield: np.ndarray
     cash_rate: np.ndarray
+    unit: np.ndarray  # `hedging.book.MarketInputs.unit`
     ordinals: np.ndarray = field(init=False)
     expiries: np.ndarray = field(init=False)
 
@@ -89,9 +91,7 @@ def tape_for(market, broker_inputs: pd.DataFrame, tickers: tuple[str, ...]) -> T
     """The tape of `tickers` from an aligned market, as `fedcut.run.backtest` feeds backtrader."""
     close = np.column_stack([market.close[t].bfill().fillna(0.0).to_numpy(dtype=float) for t in tickers])
     opn = np.column_stack([market.open[t].bfill().fillna(0.0).to_numpy(dtype=float) for t in tickers])
-    bi = broker_inputs
-    return Tape(market.days, tuple(tickers), opn, close, *(bi[c].to_numpy(dtype=float) for c in
-                                                           ("spot", "vix", "rate", "div_yield", "cash_rate")))
+    return Tape(market.days, tuple(tickers), opn, close, *(broker_inputs[c].to_numpy(dtype=float) for c in DAILY))
 
 
 @dataclass(frozen=True)
@@ -363,7 +363,7 @@ class _Block:
     def _sell_puts(self, rows, i, action):
         model, vol, years, hh = self._quote(rows, i, self.lot_k[rows], self.lot_e[rows])
         fill = model * (1.0 - (hh.half_spread_base + hh.half_spread_per_vix * self.tape.vix[i]))
-        commission = hh.commission_per_contract * self.lot_n[rows]
+        commission = hh.commission_per_contract * self.tape.unit[i] * self.lot_n[rows]
         flows = fill * self.lot_n[rows] * hh.contract_size - commission
         self._option_cash(rows, flows)
         self._log(rows, i, action, self.lot_n[rows], self.lot_k[rows], self.lot_e[rows], vol, years, model, fill,
@@ -373,7 +373,7 @@ class _Block:
     def _new_contract(self, rows, i):
         """Strike and expiry of a new put (rule 11)."""
         hh = _Hedge(self.h, rows)
-        strike = np.rint(hh.moneyness * self.tape.spot[i] / hh.strike_tick) * hh.strike_tick
+        strike = np.rint(hh.moneyness * self.tape.spot[i] / (tick := hh.strike_tick * self.tape.unit[i])) * tick
         expiry = expiry_ordinals(np.full(len(rows), self.tape.ordinals[i]), hh.tenor_days.astype(np.int64),
                                  hh.roll_days.astype(np.int64), self.tape.expiries)
         return strike, expiry
@@ -382,7 +382,7 @@ class _Block:
         strike, expiry = self._new_contract(rows, i)
         model, vol, years, hh = self._quote(rows, i, strike, expiry)
         fill = model * (1.0 + (hh.half_spread_base + hh.half_spread_per_vix * self.tape.vix[i]))
-        commission = hh.commission_per_contract * contracts
+        commission = hh.commission_per_contract * self.tape.unit[i] * contracts
         flows = -(fill * contracts * hh.contract_size + commission)
         self._option_cash(rows, flows)
         self._log(rows, i, action, contracts, strike, expiry, vol, years, model, fill, commission, flows)
@@ -408,7 +408,8 @@ class _Block:
             strike, expiry = self._new_contract(rows, i)
             model, _, _, hh = self._quote(rows, i, strike, expiry)
             cash = h["annual_budget"][rows] * value[budget] * h["tenor_days"][rows] / 365.0
-            needed[budget] = _floor_round9(cash / (model * hh.contract_size + hh.commission_per_contract))
+            per_contract = model * hh.contract_size + hh.commission_per_contract * tape.unit[i]
+            needed[budget] = _floor_round9(cash / per_contract)
         held = self.lot_n[on]
         only_roll = (held > 0) & (np.abs(held - needed) <= h["resize_band"][on] * np.maximum(needed, 1))
         rolling = on[only_roll]
@@ -485,8 +486,8 @@ def _execute_kernel(tape: Tape, targets, hedge_ratio, settings: Settings, record
     dates = tape.days.date
     for k in range(K):
         c = np.zeros(len(kn.COUNTS))
-        nf, ne = kn.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.rate, tape.div_yield, tape.ordinals,
-                           lend[k], borrow[k], tape.expiries,
+        nf, ne = kn.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.rate, tape.div_yield, tape.unit,
+                           tape.ordinals, lend[k], borrow[k], tape.expiries,
                            np.ascontiguousarray(targets[k]), np.ascontiguousarray(hedge_ratio[k]),
                            kn.pack(settings, k), value[k], cash[k], book[k],
                            delta[k] if record else no_delta, held[k] if record else no_held, fill_log, event_log, c)

@@ -212,7 +212,7 @@ def _log_event(log, ne, i, action, contracts, strike, expiry, vol, years, model,
 
 
 @_jit
-def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, targets, hedge_ratio, p,
+def kernel(opn, cls, spot, vix, rate, divy, unit, ordinals, lend, borrow, expiries, targets, hedge_ratio, p,
            out_value, out_cash, out_book, out_delta, out_held, fill_log, event_log, counts):
     """One configuration through the tape; fills the outputs in place, returns (fills, events)."""
     n, T = cls.shape
@@ -338,7 +338,7 @@ def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, ta
             ratio = hedge_ratio[i - 1]
             if ratio <= 0:
                 if lot_n > 0:
-                    flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, rate, divy, ordinals, p,
+                    flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, rate, divy, unit, ordinals, p,
                                           event_log, ne, counts)
                     cash += flow
                     cached += flow
@@ -347,37 +347,38 @@ def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, ta
             else:
                 value = cached + book
                 if p[P_BUDGET] > 0:
-                    strike = round(p[P_MONEYNESS] * spot[i] / p[P_TICK]) * p[P_TICK]
+                    tick = p[P_TICK] * unit[i]
+                    strike = round(p[P_MONEYNESS] * spot[i] / tick) * tick
                     expiry = _expiry(ordinals[i], int(p[P_TENOR]), int(p[P_ROLL]), expiries)
                     years = (expiry - ordinals[i]) / 365.0
                     model = _put(spot[i], strike, years, rate[i], divy[i], _vol(vix[i], strike / spot[i], p), False)
                     budget = p[P_ANNUAL] * value * p[P_TENOR] / 365.0
-                    needed = _floor_round9(budget / (model * size + p[P_CPC]), counts)
+                    needed = _floor_round9(budget / (model * size + p[P_CPC] * unit[i]), counts)
                 else:
                     needed = _floor_round9(shares[0] * cls[i, 0] * ratio / spot[i] / size, counts)
                 if lot_n > 0 and abs(lot_n - needed) <= p[P_RESIZE] * max(needed, 1.0):
                     if lot_e - ordinals[i] < p[P_ROLL]:
                         contracts = lot_n
-                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_ROLL_SELL, spot, vix, rate, divy, ordinals, p,
-                                              event_log, ne, counts)
+                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_ROLL_SELL, spot, vix, rate, divy, unit,
+                                              ordinals, p, event_log, ne, counts)
                         cash += flow
                         cached += flow
-                        flow, lot_k, lot_e, ne = _buy_puts(contracts, i, A_ROLL_BUY, spot, vix, rate, divy, ordinals,
-                                                           expiries, p, event_log, ne, counts)
+                        flow, lot_k, lot_e, ne = _buy_puts(contracts, i, A_ROLL_BUY, spot, vix, rate, divy, unit,
+                                                           ordinals, expiries, p, event_log, ne, counts)
                         cash += flow
                         cached += flow
                     book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record)
                 else:
                     if lot_n > 0:
-                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, rate, divy, ordinals, p,
+                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, rate, divy, unit, ordinals, p,
                                               event_log, ne, counts)
                         cash += flow
                         cached += flow
                         lot_n = 0.0
                         book, delta = 0.0, 0.0
                     if needed > 0:
-                        flow, lot_k, lot_e, ne = _buy_puts(needed, i, A_BUY, spot, vix, rate, divy, ordinals, expiries,
-                                                           p, event_log, ne, counts)
+                        flow, lot_k, lot_e, ne = _buy_puts(needed, i, A_BUY, spot, vix, rate, divy, unit, ordinals,
+                                                           expiries, p, event_log, ne, counts)
                         cash += flow
                         cached += flow
                         lot_n = needed
@@ -409,26 +410,27 @@ def _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record):
 
 
 @_jit
-def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, rate, divy, ordinals, p, log, ne, counts):
+def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, rate, divy, unit, ordinals, p, log, ne, counts):
     years = (lot_e - ordinals[i]) / 365.0
     vol = _vol(vix[i], lot_k / spot[i], p)
     model = _put(spot[i], lot_k, years, rate[i], divy[i], vol, False)
     fill = model * (1.0 - (p[P_HS_BASE] + p[P_HS_VIX] * vix[i]))
-    commission = p[P_CPC] * lot_n
+    commission = p[P_CPC] * unit[i] * lot_n
     flow = fill * lot_n * p[P_SIZE] - commission
     ne = _log_event(log, ne, i, action, lot_n, lot_k, lot_e, vol, years, model, fill, commission, flow, counts)
     return flow, ne
 
 
 @_jit
-def _buy_puts(contracts, i, action, spot, vix, rate, divy, ordinals, expiries, p, log, ne, counts):
-    strike = round(p[P_MONEYNESS] * spot[i] / p[P_TICK]) * p[P_TICK]
+def _buy_puts(contracts, i, action, spot, vix, rate, divy, unit, ordinals, expiries, p, log, ne, counts):
+    tick = p[P_TICK] * unit[i]
+    strike = round(p[P_MONEYNESS] * spot[i] / tick) * tick
     expiry = _expiry(ordinals[i], int(p[P_TENOR]), int(p[P_ROLL]), expiries)
     years = (expiry - ordinals[i]) / 365.0
     vol = _vol(vix[i], strike / spot[i], p)
     model = _put(spot[i], strike, years, rate[i], divy[i], vol, False)
     fill = model * (1.0 + (p[P_HS_BASE] + p[P_HS_VIX] * vix[i]))
-    commission = p[P_CPC] * contracts
+    commission = p[P_CPC] * unit[i] * contracts
     flow = -(fill * contracts * p[P_SIZE] + commission)
     ne = _log_event(log, ne, i, action, contracts, strike, expiry, vol, years, model, fill, commission, flow, counts)
     return flow, strike, expiry, ne

@@ -38,7 +38,7 @@ class Prepared:
 
     market: Market
     raw: dict
-    broker_inputs: pd.DataFrame  # spot, vix, rate, div_yield, cash_rate per day, as known that day
+    broker_inputs: pd.DataFrame  # spot, vix, rate, div_yield, cash_rate, option_unit per day, as known that day
     first_cuts: tuple[pd.Timestamp, ...]
     tickers: tuple[str, ...]
     fomc: pd.DataFrame | None = None  # the FOMC calendar: decision days, scheduled or unscheduled
@@ -79,7 +79,7 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended,
     div = dividend_yield(iwm["adj_close"], iwm["close"], data_params["div_yield_window_days"])
     div = div.reindex(market.days).ffill().fillna(data_params["rut_dividend_yield"])
     inputs = pd.DataFrame({"spot": market.spot, "vix": market.vix, "rate": rate,
-                           "div_yield": div, "cash_rate": rate}, index=market.days)
+                           "div_yield": div, "cash_rate": rate, "option_unit": 1.0}, index=market.days)
     cycles = easing_cycles(rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"])))
     first_cuts = tuple(pd.Timestamp(d) for d in cycles["decision"])
     bank = bank_relative(banks, market.close["SPY"])
