@@ -14,17 +14,22 @@ from __future__ import annotations
 import pandas as pd
 
 from fedcut.core.errors import DataError
-from fedcut.data.catalog import BANK_ETFS, GAP_LIMIT_DAYS, GAP_NOTE_DAYS, INSTRUMENTS, MACRO, START_SLACK_DAYS
+from fedcut.data.catalog import (
+    BANK_ETFS, GAP_LIMIT_DAYS, GAP_NOTE_DAYS, INSTRUMENTS, MACRO, START_SLACK_DAYS, successor_first,
+)
 from fedcut.data.market import FILE_START_SLACK, gap_note, missing_days
 from fedcut.data.sources import DataSource
 
 
 def needed_span(series_id: str, days: pd.DatetimeIndex) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The days of the run on which `series_id` can be read: from its first catalogued observation
-    (or the run's start) to its discontinuation (or the run's end); None if the run has none."""
+    (or the run's start) to its discontinuation, its successor's first day (a fallback of the long
+    history) or the run's end; None if the run has none."""
     meta = MACRO[series_id]
     start = max(days[0], pd.Timestamp(meta.first_date))
     end = days[-1] if meta.discontinued is None else min(days[-1], pd.Timestamp(meta.discontinued) - pd.Timedelta(days=1))
+    until = successor_first(series_id)  # a fallback: read until its successor existed
+    end = end if until is None else min(end, pd.Timestamp(until))
     return (start, end) if start <= end else None
 
 

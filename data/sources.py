@@ -21,7 +21,7 @@ import pandas as pd
 from platformdirs import user_cache_dir
 
 from fedcut.data import readers
-from fedcut.data.catalog import MACRO
+from fedcut.data.catalog import MACRO, ROMER_FILE
 from fedcut.data.cuts import check_calendar, check_policy_series
 from fedcut.core.errors import ConfigError, DataError
 from fedcut.core.params import param
@@ -67,6 +67,7 @@ class DataSource:
     _prices: dict = field(default_factory=dict, repr=False)
     _macro: dict = field(default_factory=dict, repr=False)
     _fomc: pd.DataFrame | None = field(default=None, repr=False)
+    _tables: dict = field(default_factory=dict, repr=False)  # the long history's files, by relative path
     origin: dict = field(default_factory=dict, repr=False)  # series -> file it was read from
 
     def __post_init__(self):
@@ -116,6 +117,28 @@ class DataSource:
             self._fomc = fomc
             self.origin["FOMC"] = str(path)
         return self._fomc
+
+    def french(self, rel: str) -> pd.DataFrame:
+        """A Ken French daily file (`data.catalog.FRENCH_SIZE`, `FRENCH_FACTORS`): returns in percent."""
+        return self._table(rel, readers.read_french_csv)
+
+    def romer(self) -> pd.DataFrame:
+        """Romer and Romer's record of the intended rate at each FOMC meeting, 1969-1996."""
+        return self._table(ROMER_FILE, readers.read_romer_csv)
+
+    def _table(self, rel: str, reader) -> pd.DataFrame:
+        """A file of the long history (`folder/name.csv` under the data directory): never downloaded."""
+        if rel not in self._tables:
+            kind, name = rel.split("/")
+            path = self._find(kind, Path(name).stem)
+            if path is None:
+                where = f"{self.data_dir}" if self.data_dir else "no data directory"
+                raise DataError(f"{rel} not found ({where}; cache {self.cache_dir}); it is not downloaded: put it in "
+                                f"the data directory's {kind}/ folder, as in ../shared/data (the long history needs it)")
+            self._tables[rel] = reader(path)
+            self.origin[rel] = str(path)
+            log.debug("%s: read %s", rel, path)
+        return self._tables[rel]
 
     def _find(self, kind: str, name: str) -> Path | None:
         """The first place holding `name`; a place that exists but is no readable file is an error."""

@@ -1,6 +1,7 @@
 """The array engines against backtrader: the same rules must give the same numbers.
 
-On the real data (2000-2025, and 1995-2025 extended) for fixed configurations that reach every
+On the real data (2000-2025, 1990-2025 extended, and 1954-1990 of the long history, where the
+puts before 1987 strike and pay commissions in the scaled spot's unit) for fixed configurations that reach every
 rule (each recession action, no band, no cash buffer, leveraged puts, budget sizing, extreme
 tenors and strikes, heavy costs, no interest, oracle signals), and on random synthetic markets:
 equity, cash, option value and option delta are identical, bit for bit, for the numpy block
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fedcut.core.params import resolve
+from fedcut.data.catalog import SMALL_CAP_SPOT_SCALE
 from fedcut.run.backtest import execute_strategy
 from fedcut.run.inputs import Prepared, prepare, signals
 from fedcut.execution.engine import execute, settings_for, tape_for
@@ -39,7 +41,14 @@ CONFIGS = {
                                           "execution.commission_bps": 100.0, "execution.cash_interest": False},
     "oracle": {"run.oracle": True},
 }
-EXTENDED = {"extended": {"run.extended": True}}  # another calendar (from 1990): a block of its own
+# Other calendars, each a block of its own: the extended history (from 1990), and the long one to 1990
+# (the modelled volatility, the spot scaled back before RUT with its option unit, then RUT / 10).
+OTHER_HISTORIES = {
+    "extended history": {"extended": {"run.history": "extended"}},
+    "long history": {"long": {"run.history": "long", "run.end": "1990-12-31"},
+                     "long, budget sizing": {"run.history": "long", "run.end": "1990-12-31", "hedge.sizing": "budget",
+                                             "hedge.annual_budget": 0.05}},
+}
 
 
 def _plan(prepared: Prepared, cfg):
@@ -75,9 +84,9 @@ def _same(reference, fast, k: int, label: str) -> None:
                 assert value == b[key], (label, key, a, b)
 
 
-@pytest.fixture(scope="module", params=["default history", "extended history"])
+@pytest.fixture(scope="module", params=["default history", *OTHER_HISTORIES])
 def history(request, shared_data):
-    group = CONFIGS if request.param == "default history" else EXTENDED
+    group = CONFIGS if request.param == "default history" else OTHER_HISTORIES[request.param]
     configs = {name: resolve(o) for name, o in group.items()}
     prepared = prepare(next(iter(configs.values())), str(shared_data), True)
     plans = {name: _plan(prepared, cfg) for name, cfg in configs.items()}
@@ -104,6 +113,13 @@ def test_array_engines_reproduce_backtrader_on_real_history(history, method):
         assert count["interest_paid"]["double puts on full equity"] > 0
         assert count["option_trades"]["weekly puts"] > 2 * count["option_trades"]["default"]
         assert count["interest_earned"]["in the money, costly, no interest"] == 0
+    if label == "long history":  # puts were traded in the scaled unit, before RUT's first day
+        unit = prepared.broker_inputs["option_unit"]
+        for name in names:
+            cost = configs[name].hedge.commission_per_contract
+            early = [e for e in references[name].option_events if unit[pd.Timestamp(e.date)] != 1.0]
+            assert len(early) > 10, name
+            assert all(e.commission == cost * SMALL_CAP_SPOT_SCALE * e.contracts for e in early if e.commission), name
 
 
 def test_a_run_is_the_same_through_either_engine(shared_data):
