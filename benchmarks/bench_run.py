@@ -1,6 +1,6 @@
 """Time the default run by stage: load, signals, engine, outputs (median of --repeat cold runs).
 
-Usage: FEDCUT_DATA_DIR=../shared/data python benchmarks/bench_run.py [--repeat 3] [--extended]
+Usage: FEDCUT_DATA_DIR=../shared/data python benchmarks/bench_run.py [--repeat 3] [--history iwm|extended|long]
 Each repetition clears the per-process caches, so every stage is measured cold.
 """
 from __future__ import annotations
@@ -45,12 +45,12 @@ def once(cfg, engine: Engine) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--extended", action="store_true")
+    ap.add_argument("--history", default="iwm", choices=("iwm", "extended", "long"))
     ap.add_argument("--engine", default=ARRAY.name, choices=tuple(ENGINES))
     args = ap.parse_args()
-    cfg = resolve({"run.extended": args.extended})
+    cfg = resolve({"run.history": args.history})
     runs = [once(cfg, engine_named(args.engine, "--engine")) for _ in range(args.repeat)]
-    print(f"median of {args.repeat} runs ({'extended' if args.extended else 'default'} history)")
+    print(f"median of {args.repeat} runs ({args.history} history)")
     for stage in runs[0]:
         print(f"  {stage:<52} {statistics.median(r[stage] for r in runs):6.2f} s")
 

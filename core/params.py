@@ -96,13 +96,21 @@ def iso_date(value: str, what: str) -> dt.date:
         raise ConfigError(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
+HISTORIES = ("iwm", "extended", "long")
+# Keys that no longer exist, with what replaced them: a file or --set still using one is told the new key.
+RENAMED = {"run.extended": 'run.history (write history = "extended" under [run], or --history extended)'}
+
 TICKERS = ("IWM", "VO", "OUSM", "XLP", "XLU", "IEF", "TLT", "SHY", "SPY")
 
 PARAMS: tuple[Param, ...] = (
     # --- run -------------------------------------------------------------------------------
-    Param("run.start", "", "date", "first trading day; empty = IWM's first day (or 1990-01-02, VIX's first day, with run.extended)"),
+    Param("run.start", "", "date", "first trading day; empty = the first day of the history (run.history)"),
     Param("run.end", "", "date", "last trading day; empty = the last day every required series covers"),
-    Param("run.extended", False, "flag", "start on 1990-01-02 (VIX's first day) with IWM proxied by the Russell 2000 index plus a dividend accrual: history the rules were not designed on"),
+    Param("run.history", "iwm", "choice", "the history the run covers: iwm, from IWM's first day (2000-05-26); extended, from "
+          "1990-01-02 (VIX's first day) with IWM proxied by the Russell 2000 index plus a dividend accrual; long, from "
+          "1954-07-02 (fed funds' first day) with small caps, mid caps and the market from Ken French's portfolios and "
+          "the Russell 2000 total-return index, and each regime input's declared fallback (data.*) before its series "
+          "existed. Before 2000 is history the rules were not designed on", choices=HISTORIES),
     Param("run.oracle", False, "flag", "use the actual cut calendar (future information) to measure what foresight is worth; never the default"),
     Param("run.strategy", "fedcut", "choice", "which rules the run follows: the fedcut regime strategy or one of the simple baselines it is measured against",
           choices=("fedcut", "buy_and_hold", "spy", "sixty_forty", "static_mix", "credit_rule", "trend_200d", "vix_rule")),
@@ -116,8 +124,33 @@ PARAMS: tuple[Param, ...] = (
     Param("data.nfci_lag_days", 5, "calendar days", "NFCI for the week ending Friday is published the following Wednesday", 0, 14),
     Param("data.stlfsi_lag_days", 6, "calendar days", "STLFSI4 for the week ending Friday is published the following Thursday", 0, 14),
     Param("data.allow_backfilled_indices", False, "flag", "use STLFSI4 before 2010 and NFCI before May 2011: full-sample reconstructions nobody had then; for research only, and labelled"),
-    Param("data.max_offcalendar_target_changes", 5, "target changes since 1994",
-          "a fed funds target file may move on a day that is no FOMC decision day (nor FRED's next-day effective date, nor the morning after an unscheduled call) only this often: the real files do so 0 times, a calendar can lack a recent call, and a noisy or wrong file does so on hundreds of days", 0, 100),
+    Param("data.vix_backcalculated", False, "flag", "read Cboe's VIX back-calculated to 1990 (first published in "
+          "September 2003) before 2003-09-22 instead of VXO, the implied-volatility index Cboe published then: for "
+          "comparison with earlier results only, and labelled"),
+    Param("data.realised_vol_days", 21, "trading days", "before 1986-01-02 no implied volatility was published: the "
+          "stress gauge and the puts read the US market's realised volatility (Ken French's daily market return) over "
+          "this window, about the 30 calendar days VIX looks ahead", 5, 252),
+    Param("data.realised_vol_multiplier", 1.045, "x realised vol", "realised volatility times this is the VIX-scale "
+          "gauge before 1986: matched on 1990-2025 so that as many days reach 35 as VIX did (4.0% of days; "
+          "tests/test_fallbacks.py refits it); calm days read lower than VIX did (median VIX / gauge 1.28)", 0.5, 3.0),
+    Param("data.monthly_average_lag_days", 1, "business days", "a monthly average (GS1, GS10, BAA10YM, MDISCRT) is known "
+          "only once its month has ended: from this many business days after the month's last day, when every daily "
+          "value it averages has been published", 0, 25),
+    Param("data.romer_lag_days", 2, "calendar days", "before 1994 the FOMC did not announce its decisions: a change of "
+          "Romer and Romer's intended rate at a meeting (1969-1982) is known this long after the meeting, the median "
+          "delay from a meeting to FRED's target change in the same direction over 1982-10..1994-01 (35 decisions)",
+          0, 45),
+    Param("data.gs1_gap", 0.24, "pp below fed funds", "before DGS2 (1976-06-01) the 1-year yield's monthly average "
+          "(GS1) stands in: this far below fed funds prices cuts as regime.two_year_gap does with DGS2, matched on "
+          "1976-2023 (both on 17% of days)", 0.0, 3.0),
+    Param("data.dtb3_gap", 0.18, "pp below fed funds", "before DGS3MO (1981-09-01) the 3-month bill's discount yield "
+          "(DTB3, below the bond-equivalent yield) stands in: this far below fed funds prices a cut as regime.bill_gap "
+          "does with DGS3MO, matched on 1981-2025 (both on 45% of days)", 0.0, 2.0),
+    Param("data.baa_monthly_widening", 0.22, "pp", "before the daily BAA-10y spread (1986-01-02) its monthly average "
+          "(BAA10YM) stands in: a rise this large over regime.credit_window_days (in months of 21 trading days) is "
+          "widening, matched on 1986-2023 to regime.baa_widening (both on 14% of days)", 0.01, 5.0),
+    Param("data.baa_monthly_damage", 2.99, "%", "and BAA10YM at or above this is damage, matched on 1986-2023 to "
+          "regime.baa_damage (both on 13% of days)", 0.5, 10.0),
     Param("data.max_target_change", 1.5, "pp per day",
           "a fed funds target move larger than this in one day is a broken file: the largest since 1982 is 1.125 pp (1984), since 1994 1.0 pp (2020-03-15)", 0.25, 10.0),
     # --- regime: policy -------------------------------------------------------------------------
@@ -228,10 +261,16 @@ _BY_KEY = {p.key: p for p in PARAMS}
 
 
 def param(key: str) -> Param:
-    try:
-        return _BY_KEY[key]
-    except KeyError:
-        raise ConfigError(f"config: unknown key {key!r}") from None
+    if key not in _BY_KEY:
+        _unknown(key, "config")
+    return _BY_KEY[key]
+
+
+def _unknown(key: str, where: str):
+    """Refuse a key the registry does not hold, naming its successor when it was renamed."""
+    if key in RENAMED:
+        raise ConfigError(f"{where}: {key} was replaced by {RENAMED[key]}")
+    raise ConfigError(f"{where}: unknown key {key!r}")
 
 
 class Section:
@@ -318,7 +357,7 @@ def resolve(overrides: dict[str, Any] | None = None, where: str = "config") -> C
 def check(key: str, value: Any, where: str = "config") -> Any:
     """One parameter's value checked alone (key, type, range; not against other parameters)."""
     if key not in _BY_KEY:
-        raise ConfigError(f"{where}: unknown key {key!r}")
+        _unknown(key, where)
     return _BY_KEY[key].check(value, where)
 
 

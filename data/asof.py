@@ -28,6 +28,8 @@ def known_dates(obs_dates: pd.DatetimeIndex, lag_rule: str, data_params) -> pd.D
     if lag_rule == "jobs":
         earliest = d + pd.offsets.MonthBegin(1) + pd.to_timedelta(data_params.jobs_release_min_day - 1, "D")
         return earliest + pd.to_timedelta((4 - earliest.day_of_week) % 7, "D")  # next Friday on or after
+    if lag_rule == "monthly_average":  # known once the month is over and its last daily value published
+        return d + pd.offsets.MonthEnd(0) + BDay(data_params.monthly_average_lag_days)
     if lag_rule == "weekly_claims":
         return d + pd.to_timedelta(data_params.weekly_claims_lag_days, "D")
     if lag_rule == "weekly_nfci":
@@ -37,6 +39,13 @@ def known_dates(obs_dates: pd.DatetimeIndex, lag_rule: str, data_params) -> pd.D
     if lag_rule == "label":
         raise DataError("lag rule 'label': recession dates are known only long after; they are never a signal")
     raise DataError(f"unknown lag rule {lag_rule!r}")
+
+
+def first_known(series_id: str, data_params) -> pd.Timestamp:
+    """The day a catalogued series' first observation (`MacroSeries.first_date`) became known: from
+    then on the rules read it, before then its fallback (`MacroSeries.successor`)."""
+    meta = MACRO[series_id]
+    return pd.Timestamp(known_dates(pd.DatetimeIndex([meta.first_date]), meta.lag_rule, data_params)[0])
 
 
 def published(series: pd.Series, data_params) -> pd.DataFrame:

@@ -16,7 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedcut.data.catalog import INSTRUMENTS, MACRO, RATE_RANGE, YIELD_FILES, Instrument
+from fedcut.data.catalog import (
+    FRENCH_RETURN, INSTRUMENTS, MACRO, MARKET_FRED, MAX_MOVE, RATE_RANGE, ROMER_COLUMNS, SPIKE_MOVE, YIELD_FILES,
+    Instrument, Plausible,
+)
 from fedcut.data.plausible import check_moves, check_range
 from fedcut.core.errors import DataError
 
@@ -127,7 +130,56 @@ def read_fred_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Ser
     meta = MACRO.get(series_id.upper())
     if meta is not None and meta.valid is not None:
         check_range(out, meta.valid, path, series_id)
+    if series_id.upper() in MARKET_FRED:
+        valid, is_price = MARKET_FRED[series_id.upper()]
+        check_range(out, valid, path, series_id)
+        if is_price:
+            check_moves(out, SPIKE_MOVE, MAX_MOVE, path, series_id)
     return out
+
+
+def read_french_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.DataFrame:
+    """A Ken French daily file (`Date,<portfolio or factor>,...`, returns in percent) as floats indexed
+    by date. Every cell must be a number within `FRENCH_RETURN`: an empty cell is a hole, refused."""
+    path = Path(path)
+    raw = _read_text_csv(path, numbers=())
+    if raw.columns[0] != "Date" or len(raw.columns) < 2:
+        raise DataError(f"{path}: unexpected columns {','.join(raw.columns)}; expected Date,<portfolio>,... "
+                        "(a Ken French daily file, returns in percent)")
+    dates = _parse_dates(raw["Date"], path, today)
+    values = _to_numeric(raw.drop(columns="Date"), path, dates)
+    _check_dates(dates, path)
+    frame = values.set_axis(pd.DatetimeIndex(dates, name="date"))
+    holes = frame.isna().any(axis=1).to_numpy()
+    if holes.any():
+        day = frame.index[holes][0]
+        raise DataError(f"{path}: {day.date()}: no return in column {frame.columns[frame.loc[day].isna()][0]!r}")
+    for col in frame.columns:
+        check_range(frame[col], FRENCH_RETURN, path, col)
+    return frame
+
+
+# The intended rate and its change at a meeting, in %: 3% to 18.75% and -3.875 to +3 pp in the file.
+ROMER_CHANGE = Plausible(-10.0, 10.0, "a change of the intended fed funds rate at one meeting, in pp")
+
+
+def read_romer_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Romer and Romer's meetings (`date,DTARG,OLDTARG`): the change of the intended rate decided at
+    each FOMC meeting and the intended rate before it, in %."""
+    path = Path(path)
+    raw = _read_text_csv(path, numbers=())
+    if tuple(raw.columns) != ROMER_COLUMNS:
+        raise DataError(f"{path}: unexpected columns {','.join(raw.columns)}; expected {','.join(ROMER_COLUMNS)}")
+    dates = _parse_dates(raw["date"], path, today)
+    values = _to_numeric(raw[list(ROMER_COLUMNS[1:])], path, dates)
+    _check_dates(dates, path)
+    frame = values.set_axis(pd.DatetimeIndex(dates, name="date"))
+    if frame.isna().any(axis=None):
+        day = frame.index[frame.isna().any(axis=1).to_numpy()][0]
+        raise DataError(f"{path}: {day.date()}: a meeting without its intended rate or change")
+    check_range(frame["DTARG"], ROMER_CHANGE, path, "DTARG")
+    check_range(frame["OLDTARG"], RATE_RANGE, path, "OLDTARG")
+    return frame
 
 
 def read_fomc_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.DataFrame:

@@ -21,8 +21,8 @@ import pandas as pd
 from platformdirs import user_cache_dir
 
 from fedcut.data import readers
-from fedcut.data.catalog import MACRO
-from fedcut.data.cuts import check_policy_series
+from fedcut.data.catalog import MACRO, ROMER_FILE
+from fedcut.data.cuts import check_calendar, check_policy_series
 from fedcut.core.errors import ConfigError, DataError
 from fedcut.core.params import param
 
@@ -62,12 +62,12 @@ class DataSource:
     data_dir: Path | None = field(default_factory=default_data_dir)
     cache_dir: Path = field(default_factory=default_cache_dir)
     offline: bool = field(default_factory=offline_from_env)
-    # limits of the policy-rate check against the FOMC calendar (data.* parameters)
-    max_offcalendar_target_changes: int = param("data.max_offcalendar_target_changes").default
+    # the policy-rate check's largest daily move (data.max_target_change)
     max_target_change: float = param("data.max_target_change").default
     _prices: dict = field(default_factory=dict, repr=False)
     _macro: dict = field(default_factory=dict, repr=False)
     _fomc: pd.DataFrame | None = field(default=None, repr=False)
+    _tables: dict = field(default_factory=dict, repr=False)  # the long history's files, by relative path
     origin: dict = field(default_factory=dict, repr=False)  # series -> file it was read from
 
     def __post_init__(self):
@@ -97,8 +97,7 @@ class DataSource:
             series = readers.read_fred_csv(path)
             meta = MACRO.get(series_id)
             if meta is not None and meta.lag_rule == "policy":
-                check_policy_series(series, self.fomc(), path, self.origin["FOMC"],
-                                    self.max_offcalendar_target_changes, self.max_target_change)
+                check_policy_series(series, self.fomc(), path, self.origin["FOMC"], self.max_target_change)
             self._macro[series_id] = series
             self.origin[series_id] = str(path)
             log.debug("%s: read %s", series_id, path)
@@ -113,9 +112,33 @@ class DataSource:
                 raise DataError(f"calendar/FOMC.csv not found ({where}; cache {self.cache_dir}); it is not "
                                 "downloaded: put the FOMC calendar (date,kind) in the data directory's calendar/ "
                                 "folder, as in ../shared/data")
-            self._fomc = readers.read_fomc_csv(path)
+            fomc = readers.read_fomc_csv(path)
+            check_calendar(fomc, path)
+            self._fomc = fomc
             self.origin["FOMC"] = str(path)
         return self._fomc
+
+    def french(self, rel: str) -> pd.DataFrame:
+        """A Ken French daily file (`data.catalog.FRENCH_SIZE`, `FRENCH_FACTORS`): returns in percent."""
+        return self._table(rel, readers.read_french_csv)
+
+    def romer(self) -> pd.DataFrame:
+        """Romer and Romer's record of the intended rate at each FOMC meeting, 1969-1996."""
+        return self._table(ROMER_FILE, readers.read_romer_csv)
+
+    def _table(self, rel: str, reader) -> pd.DataFrame:
+        """A file of the long history (`folder/name.csv` under the data directory): never downloaded."""
+        if rel not in self._tables:
+            kind, name = rel.split("/")
+            path = self._find(kind, Path(name).stem)
+            if path is None:
+                where = f"{self.data_dir}" if self.data_dir else "no data directory"
+                raise DataError(f"{rel} not found ({where}; cache {self.cache_dir}); it is not downloaded: put it in "
+                                f"the data directory's {kind}/ folder, as in ../shared/data (the long history needs it)")
+            self._tables[rel] = reader(path)
+            self.origin[rel] = str(path)
+            log.debug("%s: read %s", rel, path)
+        return self._tables[rel]
 
     def _find(self, kind: str, name: str) -> Path | None:
         """The first place holding `name`; a place that exists but is no readable file is an error."""

@@ -19,8 +19,9 @@ print("fedcut", fedcut.__version__)
 # ## One backtest
 #
 # 2007-2012: the 2007 easing cycle and the 2008 crash, with puts 15% out of the money instead of
-# 10%. `start`, `end`, `extended` and `oracle` are named options; every other parameter goes in
-# `params` by its dotted key (`config/default.toml` lists them all). Nothing is written yet.
+# 10%. `start`, `end`, `history` ("iwm", "extended" or "long"), `oracle` and `strategy` are named
+# options; every other parameter goes in `params` by its dotted key (`config/default.toml` lists
+# them all). Nothing is written yet.
 
 # %%
 result = fedcut.backtest(start="2007-01-01", end="2012-12-31", params={"hedge.moneyness": 0.85})

@@ -20,9 +20,9 @@ and move cash and the cached value at once; ETF orders still fill as backtrader
 fills them.
 
 Market inputs come from `set_market(frame)`: a DataFrame indexed by trading day
-with columns spot (IWM `Close`), vix, rate, div_yield (see `hedging.book.MarketInputs`)
-and cash_rate (annual continuous rate earned by idle cash), each already lagged to
-what was known on that day. Fund mode is not supported: backtrader's fund value would
+with columns spot (IWM `Close`), vix, rate, div_yield, optionally option_unit (see
+`hedging.book.MarketInputs`; 1 without it) and cash_rate (annual continuous rate earned by
+idle cash), each already lagged to what was known on that day. Fund mode is not supported: backtrader's fund value would
 leave the book out.
 """
 from __future__ import annotations
@@ -47,6 +47,7 @@ class HedgedBroker(bt.brokers.BackBroker):
         self.hedge = hedge  # before super().__init__, which calls init()
         self.borrow_spread = borrow_spread
         self._market: dict[dt.date, tuple[float, ...]] = {}
+        self._units: dict[dt.date, float] = {}
         self._expiries = None
         super().__init__()
 
@@ -78,6 +79,8 @@ class HedgedBroker(bt.brokers.BackBroker):
                 raise PricingInputError(f"market input {column} on {dates[i]} is {values[i, j]!r}")
         lend, borrow = interest_factors(frame.index, values[:, MARKET_COLUMNS.index("cash_rate")], self.borrow_spread)
         self._market = {d: (*row, g, b) for d, row, g, b in zip(dates, values.tolist(), lend.tolist(), borrow.tolist())}
+        units = frame["option_unit"].to_numpy(dtype=float) if "option_unit" in frame else np.ones(len(frame))
+        self._units = dict(zip(dates, units.tolist()))
         self._expiries = self.book.expiries = listed_expiries(frame.index)
 
     def _row(self, date: dt.date) -> tuple[float, ...]:
@@ -96,7 +99,7 @@ class HedgedBroker(bt.brokers.BackBroker):
         if self._date is None:
             raise DataError("hedged broker has no current bar yet: option trades start in next()")
         spot, vix, rate, div_yield = self._row(self._date)[:4]
-        return MarketInputs(self._date, spot, vix, rate, div_yield)
+        return MarketInputs(self._date, spot, vix, rate, div_yield, self._units[self._date])
 
     def next(self):
         """Accrue interest, run the ETF broker, settle expired puts and re-mark (see module docstring)."""
@@ -149,7 +152,8 @@ class HedgedBroker(bt.brokers.BackBroker):
                  expiry: dt.date | None = None) -> OptionEvent:
         """Buy puts at today's close; strike and expiry default to hedge.moneyness and hedge.tenor_days."""
         inputs = self.inputs()
-        strike = strike_for(inputs.spot, self.hedge.moneyness, self.hedge.strike_tick) if strike is None else strike
+        strike = strike_for(inputs.spot, self.hedge.moneyness, self.hedge.strike_tick * inputs.unit) \
+            if strike is None else strike
         if expiry is None:
             expiry = expiry_for(inputs.date, self.hedge.tenor_days, self.hedge.roll_days, self._expiries)
         event = self._apply([self.book.buy(inputs, contracts, strike, expiry)])[0]

@@ -39,9 +39,9 @@ cash, option value, fills, refusals and option events.
     commission per contract, sells get model x (1 - half-spread) less it; half-spread =
     half_spread_base + half_spread_per_vix x VIX. Option cash is never checked: it can take cash
     below zero, which rule 6 charges for and rule 7 then refuses buys against.
-11. Contracts. New puts strike at the nearest `strike_tick` to moneyness x spot and expire on the
-    listed monthly expiry (third Friday, or the trading day before) nearest the tenor among those
-    more than `roll_days` away (`hedging.book.expiry_for`).
+11. Contracts. New puts strike at the nearest `strike_tick` x unit (`hedging.book.MarketInputs`, it
+    scales commissions too) to moneyness x spot and expire on the listed monthly expiry (third
+    Friday, or the trading day before) nearest the tenor among those more than `roll_days` away.
 
 Floating-point operations are written in backtrader's order (e.g. a sale credits cost basis plus
 realised P&L, not shares x price), so the two engines agree to the last bit.
@@ -62,6 +62,7 @@ _EPOCH = pd.Timestamp("1970-01-01")
 HEDGE_FIELDS = ("moneyness", "tenor_days", "roll_days", "annual_budget", "resize_band", "vix_multiplier",
                 "skew_slope", "vol_floor", "vol_cap", "half_spread_base", "half_spread_per_vix",
                 "commission_per_contract", "strike_tick", "contract_size")
+DAILY = ("spot", "vix", "rate", "div_yield", "cash_rate", "option_unit")  # the tape's daily inputs, in order
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Tape:
     rate: np.ndarray
     div_yield: np.ndarray
     cash_rate: np.ndarray
+    unit: np.ndarray  # `hedging.book.MarketInputs.unit`
     ordinals: np.ndarray = field(init=False)
     expiries: np.ndarray = field(init=False)
 
@@ -91,9 +93,7 @@ def tape_for(market, broker_inputs: pd.DataFrame, tickers: tuple[str, ...]) -> T
     """The tape of `tickers` from an aligned market and its broker inputs: what either engine reads."""
     close = np.column_stack([market.close[t].bfill().fillna(0.0).to_numpy(dtype=float) for t in tickers])
     opn = np.column_stack([market.open[t].bfill().fillna(0.0).to_numpy(dtype=float) for t in tickers])
-    bi = broker_inputs
-    return Tape(market.days, tuple(tickers), opn, close, *(bi[c].to_numpy(dtype=float) for c in
-                                                           ("spot", "vix", "rate", "div_yield", "cash_rate")))
+    return Tape(market.days, tuple(tickers), opn, close, *(broker_inputs[c].to_numpy(dtype=float) for c in DAILY))
 
 
 @dataclass(frozen=True)
@@ -201,8 +201,8 @@ def execute(tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, settings: 
     dates = tape.days.date
     for k in range(K):
         c = np.zeros(len(kernel.COUNTS))
-        nf, ne = kernel.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.rate, tape.div_yield, tape.ordinals,
-                               lend[k], borrow[k], tape.expiries,
+        nf, ne = kernel.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.rate, tape.div_yield, tape.unit,
+                               tape.ordinals, lend[k], borrow[k], tape.expiries,
                                np.ascontiguousarray(targets[k]), np.ascontiguousarray(hedge_ratio[k]),
                                kernel.pack(settings, k), value[k], cash[k], book[k],
                                delta[k] if record else no_delta, held[k] if record else no_held, fill_log, event_log, c)

@@ -62,9 +62,11 @@ def _expiry(day, tenor, roll, expiries):
 
 
 @jit
-def new_put(p, day, spot, expiries):
-    """Rule 11: the strike and expiry (a day ordinal) of a put bought on `day` at `spot`."""
-    strike = round(p[P_MONEYNESS] * spot / p[P_TICK]) * p[P_TICK]
+def new_put(p, day, spot, unit, expiries):
+    """Rule 11: the strike and expiry (a day ordinal) of a put bought on `day` at `spot`; strikes
+    lie `strike_tick` x `unit` apart (`hedging.book.MarketInputs.unit`)."""
+    tick = p[P_TICK] * unit
+    strike = round(p[P_MONEYNESS] * spot / tick) * tick
     return strike, _expiry(day, int(p[P_TENOR]), int(p[P_ROLL]), expiries)
 
 
@@ -85,12 +87,13 @@ def fill_price(p, model, vix, buying):
 
 
 @jit
-def contracts_needed(p, value, exposure, ratio, spot, model, counts):
+def contracts_needed(p, value, exposure, ratio, spot, unit, model, counts):
     """Rule 10's contracts: `ratio` of the IWM `exposure` held (USD), or with budget sizing what the
-    budget on portfolio `value` buys at the new put's `model` price (read only then)."""
+    budget on portfolio `value` buys at the new put's `model` price (read only then), a contract's
+    commission scaled by `unit`."""
     if p[P_BUDGET] > 0:
         budget = p[P_ANNUAL] * value * p[P_TENOR] / 365.0
-        return _floor_round9(budget / (model * p[P_SIZE] + p[P_CPC]), counts)
+        return _floor_round9(budget / (model * p[P_SIZE] + p[P_CPC] * unit), counts)
     return _floor_round9(exposure * ratio / spot / p[P_SIZE], counts)
 
 
@@ -106,7 +109,7 @@ def _log_event(log, ne, i, action, contracts, strike, expiry, vol, years, model,
 
 
 @jit
-def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, targets, hedge_ratio, p,
+def kernel(opn, cls, spot, vix, rate, divy, unit, ordinals, lend, borrow, expiries, targets, hedge_ratio, p,
            out_value, out_cash, out_book, out_delta, out_held, fill_log, event_log, counts):
     """One configuration through the tape; fills the outputs in place, returns (fills, events)."""
     n, T = cls.shape
@@ -232,7 +235,7 @@ def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, ta
             ratio = hedge_ratio[i - 1]
             if ratio <= 0:
                 if lot_n > 0:
-                    flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, rate, divy, ordinals, p,
+                    flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, rate, divy, unit, ordinals, p,
                                           event_log, ne, counts)
                     cash += flow
                     cached += flow
@@ -241,31 +244,31 @@ def kernel(opn, cls, spot, vix, rate, divy, ordinals, lend, borrow, expiries, ta
             else:
                 model = 0.0
                 if p[P_BUDGET] > 0:
-                    strike, expiry = new_put(p, ordinals[i], spot[i], expiries)
+                    strike, expiry = new_put(p, ordinals[i], spot[i], unit[i], expiries)
                     model = quote(p, ordinals[i], strike, expiry, spot[i], vix[i], rate[i], divy[i])[0]
-                needed = contracts_needed(p, cached + book, shares[0] * cls[i, 0], ratio, spot[i], model, counts)
+                needed = contracts_needed(p, cached + book, shares[0] * cls[i, 0], ratio, spot[i], unit[i], model, counts)
                 if lot_n > 0 and abs(lot_n - needed) <= p[P_RESIZE] * max(needed, 1.0):
                     if lot_e - ordinals[i] < p[P_ROLL]:
                         contracts = lot_n
-                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_ROLL_SELL, spot, vix, rate, divy, ordinals, p,
+                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_ROLL_SELL, spot, vix, rate, divy, unit, ordinals, p,
                                               event_log, ne, counts)
                         cash += flow
                         cached += flow
-                        flow, lot_k, lot_e, ne = _buy_puts(contracts, i, A_ROLL_BUY, spot, vix, rate, divy, ordinals,
+                        flow, lot_k, lot_e, ne = _buy_puts(contracts, i, A_ROLL_BUY, spot, vix, rate, divy, unit, ordinals,
                                                            expiries, p, event_log, ne, counts)
                         cash += flow
                         cached += flow
                     book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record)
                 else:
                     if lot_n > 0:
-                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, rate, divy, ordinals, p,
+                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, rate, divy, unit, ordinals, p,
                                               event_log, ne, counts)
                         cash += flow
                         cached += flow
                         lot_n = 0.0
                         book, delta = 0.0, 0.0
                     if needed > 0:
-                        flow, lot_k, lot_e, ne = _buy_puts(needed, i, A_BUY, spot, vix, rate, divy, ordinals, expiries,
+                        flow, lot_k, lot_e, ne = _buy_puts(needed, i, A_BUY, spot, vix, rate, divy, unit, ordinals, expiries,
                                                            p, event_log, ne, counts)
                         cash += flow
                         cached += flow
@@ -297,21 +300,21 @@ def _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record):
 
 
 @jit
-def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, rate, divy, ordinals, p, log, ne, counts):
+def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, rate, divy, unit, ordinals, p, log, ne, counts):
     model, vol, years = quote(p, ordinals[i], lot_k, lot_e, spot[i], vix[i], rate[i], divy[i])
     fill = fill_price(p, model, vix[i], False)
-    commission = p[P_CPC] * lot_n
+    commission = p[P_CPC] * unit[i] * lot_n
     flow = fill * lot_n * p[P_SIZE] - commission
     ne = _log_event(log, ne, i, action, lot_n, lot_k, lot_e, vol, years, model, fill, commission, flow, counts)
     return flow, ne
 
 
 @jit
-def _buy_puts(contracts, i, action, spot, vix, rate, divy, ordinals, expiries, p, log, ne, counts):
-    strike, expiry = new_put(p, ordinals[i], spot[i], expiries)
+def _buy_puts(contracts, i, action, spot, vix, rate, divy, unit, ordinals, expiries, p, log, ne, counts):
+    strike, expiry = new_put(p, ordinals[i], spot[i], unit[i], expiries)
     model, vol, years = quote(p, ordinals[i], strike, expiry, spot[i], vix[i], rate[i], divy[i])
     fill = fill_price(p, model, vix[i], True)
-    commission = p[P_CPC] * contracts
+    commission = p[P_CPC] * unit[i] * contracts
     flow = -(fill * contracts * p[P_SIZE] + commission)
     ne = _log_event(log, ne, i, action, contracts, strike, expiry, vol, years, model, fill, commission, flow, counts)
     return flow, strike, expiry, ne

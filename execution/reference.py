@@ -95,11 +95,12 @@ class FedcutStrategy(_Recorder):
         inputs = broker.inputs()
         exposure = self.getposition(self.datas[0]).size * self.datas[0].close[0]
         if hedge.sizing == "budget":
-            strike = strike_for(inputs.spot, hedge.moneyness, hedge.strike_tick)
+            strike = strike_for(inputs.spot, hedge.moneyness, hedge.strike_tick * inputs.unit)
             expiry = expiry_for(inputs.date, hedge.tenor_days, hedge.roll_days, broker.expiries)
             model, _, _ = broker.book.quote(inputs, strike, expiry)
             budget = hedge.annual_budget * broker.getvalue() * hedge.tenor_days / 365.0
-            needed = contracts_for_budget(budget, model, hedge.contract_size, hedge.commission_per_contract)
+            needed = contracts_for_budget(budget, model, hedge.contract_size,
+                                          hedge.commission_per_contract * inputs.unit)
         else:
             needed = contracts_for(exposure, inputs.spot, hedge_ratio, hedge.contract_size)
         held = sum(lot.contracts for lot in broker.book.lots)
@@ -139,8 +140,8 @@ def run_cerebro(tape, cfg, strategy: str, **kwargs):
     broker = HedgedBroker(cfg.hedge, borrow_spread=cfg.execution.borrow_spread_bps / 1e4)
     broker.set_cash(cfg.execution.initial_cash)
     broker.set_market(pd.DataFrame({"spot": tape.spot, "vix": tape.vix, "rate": tape.rate, "div_yield": tape.div_yield,
-                                    "cash_rate": tape.cash_rate if cfg.execution.cash_interest else 0.0},
-                                   index=tape.days))
+                                    "cash_rate": tape.cash_rate if cfg.execution.cash_interest else 0.0,
+                                    "option_unit": tape.unit}, index=tape.days))
     broker.setcommission(commission=cfg.execution.commission_bps / 1e4)
     broker.set_slippage_perc(cfg.execution.slippage_bps / 1e4, slip_open=True, slip_match=True, slip_out=True)
     cerebro.broker = broker

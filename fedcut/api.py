@@ -1,7 +1,7 @@
 """The Python API, for notebooks: `fedcut.backtest(...)` returns a `Result`, `fedcut.sweep(...)` a table.
 
-Overrides are named as on the command line: `start`, `end`, `extended` and `oracle` (the `run.*`
-parameters, like `--start` ...), and any parameter by its dotted key in `params`
+Overrides are named as on the command line: `start`, `end`, `history`, `oracle` and `strategy` (the
+`run.*` parameters, like `--start` ...), and any parameter by its dotted key in `params`
 (`params={"hedge.moneyness": 0.85}`, like `--set`). Anything else is refused with one
 `ConfigError` line, as an unknown key in a config file is.
 """
@@ -27,7 +27,7 @@ from fedcut.strategies.baselines import LABELS
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-RUN_OPTIONS = {p.name: p.key for p in PARAMS if p.section == "run"}  # start, end, extended, oracle
+RUN_OPTIONS = {p.name: p.key for p in PARAMS if p.section == "run"}  # start, end, history, oracle, strategy
 WHERE = "fedcut.backtest"
 
 
@@ -37,10 +37,11 @@ def backtest(config: str | Path | Config | None = None, *, data_dir: str | Path 
     """Run one backtest in memory (nothing is written) and return its `Result`.
 
     `config`: a TOML config file (as `--config`) or a `Config` (e.g. another result's `.config`);
-    default: every parameter's default. Over it: `start=`/`end=` ("YYYY-MM-DD"), `extended=`,
-    `oracle=` (None leaves a value as it is), then `params` (dotted keys). `data_dir` and
-    `offline` as `--data-dir` and `--offline` (default: FEDCUT_DATA_DIR, FEDCUT_OFFLINE), `engine`
-    as `--engine` (a name of `fedcut.execution.engines.ENGINES`; every engine gives the same numbers).
+    default: every parameter's default. Over it: `start=`/`end=` ("YYYY-MM-DD"), `history=`
+    ("iwm", "extended" or "long"), `oracle=`, `strategy=` (None leaves a value as it is), then
+    `params` (dotted keys). `data_dir` and `offline` as `--data-dir` and `--offline` (default:
+    FEDCUT_DATA_DIR, FEDCUT_OFFLINE), `engine` as `--engine` (a name of
+    `fedcut.execution.engines.ENGINES`; every engine gives the same numbers).
     """
     cfg = resolve_config(config, params, overrides)
     return Result(run(cfg, str(data_dir) if data_dir else None, offline, engine=engine_named(engine, WHERE)))

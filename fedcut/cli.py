@@ -20,14 +20,20 @@ from fedcut.core.errors import FedcutError
 from fedcut.core.params import param
 
 STRATEGY_NAMES = param("run.strategy").choices
+HISTORY_NAMES = param("run.history").choices
+HISTORY_HELP = ("the history to run: iwm (default: from IWM's first day, 2000-05-26), extended (from 1990, IWM "
+                "proxied by the Russell 2000 index) or long (from 1954, small caps from Ken French's size portfolios "
+                "and the Russell 2000 total-return index, each regime input's declared fallback before its series "
+                "existed); before 2000 is history the rules were not designed on")
 
 EXAMPLES = {
     "run": ("fedcut", "fedcut run --start 2007-01-01 --end 2012-12-31 --set hedge.moneyness=0.85",
-            "fedcut run --config my.toml --out results/my-run --oracle"),
+            "fedcut run --history long", "fedcut run --config my.toml --out results/my-run --oracle"),
     "sweep": ("fedcut sweep --spec examples/sweep.toml --workers 2",),
     "report": ("fedcut report results/run-2000-05-26-2025-09-26-0123456789ab",),
     "data": ("fedcut data status", "fedcut -q data fetch IWM VIX"),
-    "now": ("fedcut now", "fedcut now --as-of 2020-03-16 --json", "fedcut now --fetch"),
+    "now": ("fedcut now", "fedcut now --as-of 2020-03-16 --json", "fedcut now --history long --as-of 1974-09-13",
+            "fedcut now --fetch"),
 }
 
 
@@ -57,6 +63,21 @@ def _engine(args: argparse.Namespace):
     """The engine `--engine` names."""
     from fedcut.execution.engines import engine_named
     return engine_named(args.engine, "--engine")
+
+
+def _history_options(p: argparse.ArgumentParser) -> None:
+    """`--history` and `--extended` (the same as `--history extended`), in `run` and `now`."""
+    p.add_argument("--history", choices=HISTORY_NAMES, help=HISTORY_HELP)
+    p.add_argument("--extended", action="store_true", help="the same as --history extended")
+
+
+def _history(args) -> dict:
+    """The `run.history` the options ask for ({} when neither is given)."""
+    from fedcut.core.errors import ConfigError
+    if args.extended and args.history not in (None, "extended"):
+        raise ConfigError(f"--extended and --history {args.history}: choose one history")
+    history = "extended" if args.extended else args.history
+    return {"run.history": history} if history else {}
 
 
 def _data_parser() -> argparse.ArgumentParser:
@@ -125,7 +146,7 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML file of parameters (see config/default.toml)")
     p.add_argument("--start", help="first day, YYYY-MM-DD (default: IWM's first day)")
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: the last day every series covers)")
-    p.add_argument("--extended", action="store_true", help="from 1990, IWM proxied by the Russell 2000 index (history the rules were not designed on)")
+    _history_options(p)
     p.add_argument("--oracle", action="store_true", help="use the actual cut calendar (future information; labelled)")
     p.add_argument("--strategy", choices=STRATEGY_NAMES,
                    help="the rules to run: fedcut (default) or a baseline (buy_and_hold, spy, sixty_forty, "
@@ -154,9 +175,7 @@ def _run(argv: list[str]) -> int:
         check_new_folder(args.out, "a run never overwrites another", label="--out")
     else:
         check_can_create_in(results, f"so no run folder can be written in {results}")
-    extra = {k: v for k, v in (("run.start", args.start), ("run.end", args.end)) if v}
-    if args.extended:
-        extra["run.extended"] = True
+    extra = {k: v for k, v in (("run.start", args.start), ("run.end", args.end)) if v} | _history(args)
     if args.oracle:
         extra["run.oracle"] = True
     if args.strategy:
@@ -182,7 +201,7 @@ def _now_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="the call of this day, YYYY-MM-DD, from data published by then (default: the data's last day)")
     p.add_argument("--json", action="store_true", help="write the call as JSON")
     p.add_argument("--fetch", action="store_true", help="refresh the download cache first (online)")
-    p.add_argument("--extended", action="store_true", help="the history from 1990, IWM proxied by the Russell 2000 index")
+    _history_options(p)
     p.add_argument("--config", type=Path, help="TOML file of parameters (as for run; run.end is ignored)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override one parameter (repeatable)")
@@ -209,7 +228,7 @@ def _now(argv: list[str]) -> int:
         from fedcut import datacli
         if datacli.fetch_all(DataSource(data_dir=data_dir, offline=False), None, out=log.info):
             log.warning("some series could not be refreshed (above); the call uses what the cache holds")
-    cfg = config.load(args.config, args.sets, {"run.extended": True} if args.extended else None)
+    cfg = config.load(args.config, args.sets, _history(args) or None)
     call = todays_call(cfg, args.as_of, data_dir, offline)
     if args.fetch and offline:
         stale = [s.series for s in call.inputs if s.stale]

@@ -2,37 +2,45 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 from fedcut.data import fetch
-from fedcut.data.catalog import INSTRUMENTS, MACRO, REGIME_SERIES
+from fedcut.data.catalog import FRENCH_FACTORS, FRENCH_SIZE, INSTRUMENTS, MACRO, MARKET_FRED, REGIME_SERIES, ROMER_FILE
 from fedcut.data.market import build_market
 from fedcut.data.readers import MAX_GAP_DAYS, DataWarning
 from fedcut.data.sources import DataSource
 from fedcut.core.errors import ConfigError, DataError
-from fedcut.core.params import defaults
+from fedcut.core.params import HISTORIES, defaults
 from fedcut.strategies.targets import holdings_for
 
 REQUIRED_PRICES = ("IWM", "VIX", "SPY")
+HISTORY_LABELS = {"iwm": "the default, from IWM's first day", "extended": "from 1990, IWM proxied by the Russell 2000",
+                  "long": "from 1954: Ken French's portfolios, the Russell 2000 total return, each input's fallback"}
 
 
 def status(source: DataSource, out=print) -> int:
-    """Print one line per series; return 1 if a required series is missing or invalid."""
+    """Print one line per series (the long history's files too), then each history's span, proxies
+    and notes; return 1 if a required series is missing or invalid, or a history cannot be built."""
     failed = []
     out(f"{'series':<13} {'first':<10} {'last':<10} {'rows':>6} {'gaps>7d':>7}  file")
-    for name in list(INSTRUMENTS) + list(MACRO):
-        is_price = name in INSTRUMENTS
+    readers = ([(name, source.prices, name) for name in INSTRUMENTS] + [(name, source.macro, name) for name in MACRO]
+               + [(name, source.macro, name) for name in MARKET_FRED]
+               + [(Path(rel).stem, source.french, rel) for rel in (FRENCH_SIZE, FRENCH_FACTORS)]
+               + [("romer", lambda _: source.romer(), ROMER_FILE)])
+    for name, read, key in readers:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DataWarning)
-                data = source.prices(name) if is_price else source.macro(name)
+                data = read(key)
         except DataError as exc:
             required = name in REQUIRED_PRICES or name in REGIME_SERIES
             out(f"{name:<13} {'ERROR' if required else 'missing':<10} {exc}")
             if required:
                 failed.append(name)
             continue
-        gaps = int((data.index.to_series().diff().dt.days > MAX_GAP_DAYS).sum()) if is_price else ""
-        out(f"{name:<13} {data.index[0].date()!s:<10} {data.index[-1].date()!s:<10} {len(data):>6} {gaps!s:>7}  {source.origin[name]}")
+        gaps = int((data.index.to_series().diff().dt.days > MAX_GAP_DAYS).sum()) if name in INSTRUMENTS else ""
+        out(f"{name[:13]:<13} {data.index[0].date()!s:<10} {data.index[-1].date()!s:<10} {len(data):>6} {gaps!s:>7}  "
+            f"{source.origin[key]}")
     try:
         fomc = source.fomc()
         out(f"{'FOMC':<13} {fomc.index[0].date()!s:<10} {fomc.index[-1].date()!s:<10} {len(fomc):>6} {'':>7}  {source.origin['FOMC']}")
@@ -41,17 +49,16 @@ def status(source: DataSource, out=print) -> int:
         failed.append("FOMC")
     if not failed:
         cfg = defaults()
-        for extended in (False, True):
+        for history in HISTORIES:
             try:
-                market = build_market(source, holdings_for(cfg.strategy) + ("SPY",), "", "", extended,
-                                      cfg.data.rut_dividend_yield, REGIME_SERIES,
-                                      spx_dividend_yield=cfg.data.spx_dividend_yield)
+                market = build_market(source, holdings_for(cfg.strategy) + ("SPY",), "", "", history, cfg.data,
+                                      REGIME_SERIES)
             except DataError as exc:
-                out(f"{'extended' if extended else 'default'} history: ERROR {exc}")
-                failed.append("market")
+                out(f"{history} history: ERROR {exc}")
+                failed.append(f"the {history} history")
                 continue
-            label = "extended history (from 1990)" if extended else "default history (from IWM's first day)"
-            out(f"\n{label}: {market.days[0].date()} .. {market.days[-1].date()} (end set by {market.end_set_by})")
+            out(f"\n{history} history ({HISTORY_LABELS[history]}): {market.days[0].date()} .. "
+                f"{market.days[-1].date()} (end set by {market.end_set_by})")
             for span in market.proxies:
                 out(f"  proxy  {span.describe()}")
             for note in market.notes:

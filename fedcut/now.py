@@ -27,7 +27,12 @@ import pandas as pd
 from pandas.tseries.offsets import BDay
 
 from fedcut.data.asof import asof_frame, published
-from fedcut.data.catalog import BACKFILLED_LABEL, INSTRUMENTS, MACRO, REGIME_SERIES
+from fedcut.data.asof import first_known
+from fedcut.data.catalog import (
+    BACKFILLED_LABEL, FRENCH_FACTORS, INSTRUMENTS, MACRO, REGIME_SERIES, ROMER_FILE, ROMER_FIRST, STAND_INS,
+)
+from fedcut.data.gauge import MODELLED
+from fedcut.data.splices import stand_in_level
 from fedcut.data.sources import DataSource
 from fedcut.core.errors import ConfigError
 from fedcut.execution.engine import settings_for
@@ -35,6 +40,7 @@ from fedcut.execution.kernel import COUNTS, contracts_needed, fill_price, new_pu
 from fedcut.hedging.book import day_ordinal, listed_expiries, ordinal_date
 from fedcut.core.params import Config, iso_date
 from fedcut.run.backtest import strategy_plan
+from fedcut.signals.indicators import BILL_SOURCES, CREDIT_SOURCES, SAHM_SOURCES, TWO_YEAR_SOURCES
 from fedcut.signals.thresholds import OPS, RULE, THRESHOLDS
 from fedcut.run.inputs import prepare, rate_changes_of, signals
 from fedcut.strategies.targets import CASES, case_codes
@@ -80,7 +86,7 @@ class Input:
     """One series the call reads: its newest observation known on the day and when it became known."""
 
     series: str
-    kind: str  # macro | price
+    kind: str  # macro | price | policy (the long history's meeting record)
     observation_date: pd.Timestamp | None
     known_date: pd.Timestamp | None
     next_due: pd.Timestamp | None  # when the next observation is due by the release rule
@@ -165,15 +171,15 @@ def check_config(cfg: Config) -> None:
 
 def trading_day(asked: pd.Timestamp | None, days: pd.DatetimeIndex, end_set_by: str) -> tuple[pd.Timestamp, pd.Timestamp | None]:
     """The trading day of the call and, when the day `asked` was no trading day, that day.
-    Without `asked`: the last day the data covers."""
+    Without `asked`: the last day the data covers (also for a weekend just after it)."""
     if asked is None:
         return days[-1], None
-    if asked > days[-1]:
+    if asked > days[-1] and len(pd.bdate_range(days[-1] + pd.Timedelta(days=1), asked)):
         raise ConfigError(f"--as-of {asked.date()}: after the last day the data covers, {days[-1].date()} "
                           f"(end set by {end_set_by})")
     if asked < days[0]:
         raise ConfigError(f"--as-of {asked.date()}: before the history's first day, {days[0].date()} "
-                          "(run.start, or --extended for the history from 1990)")
+                          "(run.start, or --history extended or long for an earlier history)")
     day = days[days.searchsorted(asked, side="right") - 1]
     return day, (None if day == asked else asked)
 
@@ -194,17 +200,18 @@ def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | No
     row = sig.iloc[i]
     source = prepared.source
 
-    view = asof_frame(prepared.raw, pd.DatetimeIndex([day]), cfg.data).iloc[0]
+    read = macro_read(prepared, day, cfg.data)
+    view = asof_frame(read, pd.DatetimeIndex([day]), cfg.data).iloc[0]
     macro = [input_status(sid, _date(view[f"{sid}_obs"]), _date(view[f"{sid}_known"]), day, cfg.data)
-             for sid in REGIME_SERIES]
+             for sid in read] + policy_inputs(prepared, day, cfg.data)
     bank = row["bank_source"]
-    prices = [price_input(source, t, day) for t in PRICE_INPUTS + ((bank,) if bank else ())]
+    prices = [price_input(source, t, day, market) for t in PRICE_INPUTS + ((bank,) if bank else ())]
     target = dict(zip(tickers, (float(w) for w in weights[i])))
     inputs = tuple(macro + prices)
     regime_since, days_in = spell(sig["regime"].to_numpy()[: i + 1], market.days)
     _, raw_days = spell(sig["regime_raw"].to_numpy()[: i + 1], market.days)
     case = CASES[int(case_codes(sig.iloc[[i]])[0])]
-    measured = flag_inputs(indicators(row, cfg.regime), inputs)
+    measured = flag_inputs(indicators(row, cfg.regime, cfg.data), inputs)
     hedge = None
     if ratio[i] > 0:
         inputs_today = prepared.broker_inputs.iloc[i]
@@ -216,7 +223,7 @@ def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | No
         action=action_for(case, cfg.strategy, cfg.hedge), weights=target,
         unlisted=tuple(t for t in tickers if pd.isna(market.close[t].iloc[i])), hedge=hedge, reason=row["reason"],
         policy=policy_on(row, day, rate_changes_of(prepared)),
-        cut_pricing=cut_pricing(row, view, cfg.regime),
+        cut_pricing=cut_pricing(row, view, cfg.regime, cfg.data),
         indicators=measured,
         inputs=inputs,
         warnings=tuple(warnings_for(inputs, measured, market, source, cfg)),
@@ -277,9 +284,58 @@ def price_status(ticker: str, rows: pd.DatetimeIndex, day: pd.Timestamp) -> Inpu
     return Input(ticker, "price", last, last, due, "stale" if day > due + STALE_GRACE["D"] else "current")
 
 
-def price_input(source: DataSource, ticker: str, day: pd.Timestamp) -> Input:
-    """A price input on `day`: the ticker's own file, or before its first day the declared proxy
-    that stands in for it (RUT for IWM, the S&P 500 index for SPY; `data.catalog.INSTRUMENTS`)."""
+def macro_read(prepared, day: pd.Timestamp, data_params) -> dict[str, pd.Series]:
+    """The macro series the rules read on `day`: every regime series, and the long history's
+    fallbacks until their successors were known (`MacroSeries.successor`)."""
+    read = {sid: prepared.raw[sid] for sid in REGIME_SERIES}
+    for sid, series in prepared.raw.items():
+        successor = MACRO[sid].successor
+        if successor is not None and sid not in read and day < first_known(successor, data_params):
+            read[sid] = series
+    return read
+
+
+def policy_inputs(prepared, day: pd.Timestamp, data_params) -> list[Input]:
+    """The long history's older policy records on a day of their era: the discount rate's monthly
+    average before Romer and Romer's first meeting, their meetings before DFEDTAR's first day."""
+    record, out = prepared.policy, []
+    if record is None or day >= pd.Timestamp(MACRO["DFEDTAR"].first_date) or record["decision"].iloc[0] >= \
+            pd.Timestamp(MACRO["DFEDTAR"].first_date):
+        return out
+    if day < pd.Timestamp(ROMER_FIRST):
+        rate = prepared.source.macro("MDISCRT")
+        pub = published(rate, data_params)
+        pub = pub[pub["known_date"] <= day]
+        last = pub.iloc[-1] if len(pub) else None
+        out.append(input_status("MDISCRT", None if last is None else pd.Timestamp(last["obs_date"]),
+                                None if last is None else pd.Timestamp(last["known_date"]), day, data_params))
+    else:
+        meetings = prepared.source.romer().index
+        known = meetings[meetings + pd.Timedelta(days=data_params.romer_lag_days) <= day]
+        last = known[-1] if len(known) else None
+        out.append(Input("Romer-Romer", "policy", last, None if last is None else
+                         last + pd.Timedelta(days=data_params.romer_lag_days), None, "current",
+                         f"the intended rate at each FOMC meeting ({ROMER_FILE}), known "
+                         f"{data_params.romer_lag_days} days after it"))
+    return out
+
+
+def price_input(source: DataSource, ticker: str, day: pd.Timestamp, market=None) -> Input:
+    """A price input on `day`: the ticker's own file, or before its first day what stands in for it
+    in the run's history (`market.proxies`: RUT for IWM, the S&P 500 index for SPY, the long
+    history's French portfolios and indices; VXO or the modelled volatility for VIX)."""
+    span = next((p for p in (market.proxies if market is not None else ()) if p.ticker == ticker
+                 and p.start <= day <= p.end), None)
+    if span is not None:
+        if span.proxy in STAND_INS:
+            rows = stand_in_level(source, span.proxy).index
+        elif span.proxy == "VXO":
+            rows = source.macro("VXOCLS").index
+        elif span.proxy == MODELLED:
+            rows = source.french(FRENCH_FACTORS).index
+        else:
+            rows = source.prices(span.proxy).index
+        return replace(price_status(span.proxy, rows, day), note=f"stands in for {ticker} until {span.end.date()}")
     rows = source.prices(ticker).index
     proxy = INSTRUMENTS[ticker].proxy
     if rows[0] > day and proxy and source.price_path(proxy) is not None:
@@ -313,12 +369,14 @@ def warnings_for(inputs: tuple[Input, ...], measured: tuple[Indicator, ...], mar
                        f"{s.known_date.date()}) should have been followed by one known by {s.next_due.date()}; "
                        "refresh the data (`fedcut data fetch`, online) or check whether that release was delayed")
     sid = market.end_set_by
-    if sid in MACRO:
-        last = source.prices("IWM").index[-1]
-        if last > market.days[-1]:
-            out.append(f"the data ends {market.days[-1].date()} though IWM's prices go on to {last.date()}: {sid}'s "
-                       f"last observation, {source.macro(sid).index[-1].date()}, counts as current for "
-                       f"{MACRO[sid].stale_days} days only; refresh {sid} for a later call")
+    last = source.prices("IWM").index[-1]
+    if sid in MACRO and last > market.days[-1]:
+        out.append(f"the data ends {market.days[-1].date()} though IWM's prices go on to {last.date()}: {sid}'s "
+                   f"last observation, {source.macro(sid).index[-1].date()}, counts as current for "
+                   f"{MACRO[sid].stale_days} days only; refresh {sid} for a later call")
+    elif sid != "IWM" and last > market.days[-1]:
+        out.append(f"the call is for {market.days[-1].date()}, the last day {source.origin.get(sid, sid)} covers, "
+                   f"though IWM's prices go on to {last.date()}: refresh {sid} for a later call")
     out += [n for n in market.notes if n.startswith("warning:")]
     return out
 
@@ -340,15 +398,19 @@ def _ind(name, label, group, value, condition, threshold, unit, src, met=None, n
                      _compare(value, condition, threshold) if met is None else bool(met), note, tuple(src))
 
 
-def indicators(row: pd.Series, regime) -> tuple[Indicator, ...]:
+def indicators(row: pd.Series, regime, data=None) -> tuple[Indicator, ...]:
     """Each numeric input of the rules on the day (`row` of the signal frame) against its threshold
-    (`signals.thresholds`), grouped by the rule it feeds, in the table's order."""
-    hy = row["credit_source"] == "HY OAS"
+    (`signals.thresholds`) in the day's era (`data`: the data section, for the long history's
+    fallbacks), grouped by the rule it feeds, in the table's order."""
+    eras = {"credit": CREDIT_SOURCES.index(row["credit_source"]),
+            "two_year": TWO_YEAR_SOURCES.index(row["two_year_source"]),
+            "bill": BILL_SOURCES.index(row["bill_source"])}
     bank = row["bank_source"]
     scale = regime.xlf_scale if bank == "XLF" else 1.0
     peak, low = _num(row["vix_peak_recent"]), _num(row["capitulation_low"])
     names = {"bank": f"{bank} vs SPY, {regime.bank_stress_days} days" if bank else "bank ETFs vs SPY",
-             "credit": row["credit_source"], "real": row["real_yield_source"], "regime": regime}
+             "credit": row["credit_source"], "real": row["real_yield_source"], "sahm": row["sahm_source"],
+             "two_year": row["two_year_source"], "bill": row["bill_source"], "regime": regime}
     values = {"vix": row["vix"], "stlfsi4": row["stlfsi"], "nfci": row["nfci"], "ted_spread": row["ted_spread"],
               "bank_move": row["bank_move"], "vix_calm": row["vix"], "stlfsi4_calm": row["stlfsi"],
               "ted_calm": row["ted_spread"], "bank_calm": row["bank_move"], "credit_damage": row["credit_spread"],
@@ -358,15 +420,21 @@ def indicators(row: pd.Series, regime) -> tuple[Indicator, ...]:
               "two_year_gap": row["two_year_gap"], "bill_gap": row["bill_gap"], "fed_funds": row["fed_funds"],
               "cycle_damage": row["cycle_worst_drawdown"], "vix_spike": peak, "vix_fade": row["vix"],
               "iwm_rebound": row["iwm"] / low - 1}
-    level = {"bank_move": {"scale": scale}, "bank_calm": {"scale": scale}, "credit_damage": {"preferred": hy},
-             "credit_widening": {"preferred": hy}, "vix_fade": {"base": peak}}
+    level = {"bank_move": {"scale": scale}, "bank_calm": {"scale": scale},
+             "credit_damage": {"era": eras["credit"], "data": data},
+             "credit_widening": {"era": eras["credit"], "data": data}, "vix_fade": {"base": peak},
+             "two_year_gap": {"era": eras["two_year"], "data": data}, "bill_gap": {"era": eras["bill"], "data": data}}
     decided = {"bank_move": row["bank_alarm"], "credit_damage": row["credit_damage"],  # the frame's own flags
                "credit_widening": row["credit_widening"], "real_yield_change": row["real_yields_ok"],
                "iwm_rebound": RULE["iwm_rebound"].check(row["iwm"], regime, base=low)}
-    spread = ("BAMLH0A0HYM2",) if hy else ("BAA10Y",)
+    spread = (("BAMLH0A0HYM2",), ("BAA10Y",), ("BAA10YM",))[eras["credit"]]
     inputs = {"bank_move": (bank, "SPY") if bank else (), "bank_calm": (bank, "SPY") if bank else (),
               "credit_damage": spread, "credit_widening": spread,
-              "real_yield_change": ("DFII10",) if row["real_yield_source"] == "TIPS" else ("DGS10", "CPIAUCSL")}
+              "real_yield_change": ("DFII10",) if row["real_yield_source"] == "TIPS" else
+              (row["real_yield_source"].split(" ")[0], "CPIAUCSL"),
+              "sahm": ("SAHMREALTIME",) if row["sahm_source"] == SAHM_SOURCES[0] else ("UNRATE",),
+              "two_year_gap": (("DGS2", "DFF"), ("GS1", "DFF"))[eras["two_year"]],
+              "bill_gap": (("DGS3MO", "DFF"), ("DTB3", "DFF"))[eras["bill"]]}
     notes = _notes(row, values, regime)
     out = []
     for rule in THRESHOLDS:
@@ -437,13 +505,19 @@ def policy_on(row: pd.Series, day: pd.Timestamp, changes: pd.DataFrame) -> dict:
     }
 
 
-def cut_pricing(row: pd.Series, view: pd.Series, regime) -> dict:
-    """Fed funds, the 2-year and 3-month yields as known on the day, their gaps, and whether a cut is priced."""
-    return {"fed_funds": _num(row["fed_funds"]), "two_year": _num(view["DGS2"]), "three_month": _num(view["DGS3MO"]),
+def cut_pricing(row: pd.Series, view: pd.Series, regime, data) -> dict:
+    """Fed funds, the 2-year and 3-month yields as known on the day (in the long history, the series
+    standing in before them: `two_year_series`, `three_month_series`), their gaps, and whether a cut
+    is priced."""
+    two, bill = TWO_YEAR_SOURCES.index(row["two_year_source"]), BILL_SOURCES.index(row["bill_source"])
+    return {"fed_funds": _num(row["fed_funds"]), "two_year": _num(view[("DGS2", "GS1")[two]]),
+            "three_month": _num(view[("DGS3MO", "DTB3")[bill]]),
             "two_year_gap": _num(row["two_year_gap"]), "bill_gap": _num(row["bill_gap"]),
-            "two_year_needed": RULE["two_year_gap"].level(regime), "bill_needed": RULE["bill_gap"].level(regime),
+            "two_year_needed": RULE["two_year_gap"].level(regime, era=two, data=data),
+            "bill_needed": RULE["bill_gap"].level(regime, era=bill, data=data),
             "zero_bound": RULE["fed_funds"].level(regime),
-            "cut_priced": bool(row["cut_priced"])}
+            "cut_priced": bool(row["cut_priced"]),
+            "two_year_series": row["two_year_source"], "three_month_series": row["bill_source"]}
 
 
 # --- the action and the hedge --------------------------------------------------------------------------
@@ -487,15 +561,15 @@ def hedge_on(day: pd.Timestamp, ratio: float, iwm_weight: float, inputs: pd.Seri
     `day` (after the data's last day: third Fridays)."""
     h = cfg.hedge
     p = pack(settings_for([cfg]), 0)
-    spot, vix, rate, div_yield = (float(inputs[c]) for c in ("spot", "vix", "rate", "div_yield"))
+    spot, vix, rate, div_yield, unit = (float(inputs[c]) for c in ("spot", "vix", "rate", "div_yield", "option_unit"))
     today = day_ordinal(day.date())
-    strike, expiry = new_put(p, today, spot, listed_expiries(days))
+    strike, expiry = new_put(p, today, spot, unit, listed_expiries(days))
     model, vol, _ = quote(p, today, strike, expiry, spot, vix, rate, div_yield)
     per = "IWM held" if math.isnan(iwm_weight) and h.sizing == "ratio" else "portfolio"
     exposure = PORTFOLIO if per == "IWM held" else iwm_weight * (1.0 - cfg.execution.cash_buffer) * PORTFOLIO
-    contracts = int(contracts_needed(p, PORTFOLIO, exposure, ratio, spot, model, np.zeros(len(COUNTS))))
+    contracts = int(contracts_needed(p, PORTFOLIO, exposure, ratio, spot, unit, model, np.zeros(len(COUNTS))))
     fill = fill_price(p, model, vix, True)
     return Hedge(hedge_ratio=ratio, sizing=h.sizing, spot=spot, moneyness=h.moneyness, strike=strike,
                  expiry=ordinal_date(expiry), days_to_expiry=int(expiry - today), vol=vol, model_price=model,
                  fill_price=fill, contracts_per_1m=contracts, per=per,
-                 premium_per_1m=contracts * (fill * h.contract_size + h.commission_per_contract))
+                 premium_per_1m=contracts * (fill * h.contract_size + h.commission_per_contract * unit))

@@ -155,9 +155,14 @@ def _hedge(call: Call) -> str:
         return "none"
     size = (f"{h.contracts_per_1m} contracts per $1M of {'portfolio' if h.per == 'portfolio' else 'IWM held'}"
             + (f" (a {h.hedge_ratio:.0%} hedge ratio)" if h.sizing == "ratio" else " (sized by the premium budget)"))
-    return (f"IWM puts, strike {h.strike:g} ({h.moneyness:.0%} of {h.spot:.2f}), expiry {h.expiry} "
-            f"({h.days_to_expiry} days); {size}; model {h.model_price:.2f} a share at vol {h.vol:.1%}, "
+    return (f"IWM puts, strike {h.strike:g} ({h.moneyness:.0%} of {_price(h.spot)}), expiry {h.expiry} "
+            f"({h.days_to_expiry} days); {size}; model {_price(h.model_price)} a share at vol {h.vol:.1%}, "
             f"${h.premium_per_1m:,.0f} with spread and commission (at this close; the backtest buys at the next)")
+
+
+def _price(x: float) -> str:
+    """Cents; below ten cents (the long history's spot scaled back before 1987) three significant digits."""
+    return f"{x:.2f}" if x >= 0.1 else f"{x:.3g}"
 
 
 def _policy(call: Call) -> list[str]:
@@ -189,6 +194,6 @@ def _policy(call: Call) -> list[str]:
         return f"{label} {level:.2f}% ({value:+.2f} pp; priced at <= {needed:+.2f})"
     lines.append(f"cut priced {'yes' if c['cut_priced'] else 'no'}: fed funds {_value(c['fed_funds'], '%')} "
                  f"(room to cut from {c['zero_bound']:.2f}%), "
-                 f"{gap('2-year', c['two_year'], c['two_year_gap'], c['two_year_needed'])}, "
-                 f"{gap('3-month', c['three_month'], c['bill_gap'], c['bill_needed'])}")
+                 f"{gap(c['two_year_series'], c['two_year'], c['two_year_gap'], c['two_year_needed'])}, "
+                 f"{gap(c['three_month_series'], c['three_month'], c['bill_gap'], c['bill_needed'])}")
     return lines

@@ -37,7 +37,10 @@ class MarketInputs:
     """What the hedge is priced from on one day, all known at that day's close.
 
     spot: IWM traded `Close` (USD); vix: VIX close (points); rate: risk-free rate and
-    div_yield: IWM dividend yield, both annual, continuously compounded.
+    div_yield: IWM dividend yield, both annual, continuously compounded; unit: the spot's scale
+    against the one `hedge.strike_tick` and `hedge.commission_per_contract` are written for (1 but
+    where the spot is a level scaled back in time, `data.market.Market.option_unit`): strikes round
+    to strike_tick x unit and a contract pays commission_per_contract x unit.
     """
 
     date: dt.date
@@ -45,15 +48,16 @@ class MarketInputs:
     vix: float
     rate: float
     div_yield: float
+    unit: float = 1.0
 
     def __post_init__(self):
         if isinstance(self.date, dt.datetime):
             object.__setattr__(self, "date", self.date.date())
-        for name in ("spot", "vix", "rate", "div_yield"):
+        for name in ("spot", "vix", "rate", "div_yield", "unit"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise PricingInputError(f"market input {name} on {self.date} must be a finite number, got {value!r}")
-        for name in ("spot", "vix"):
+        for name in ("spot", "vix", "unit"):
             if getattr(self, name) <= 0:
                 raise PricingInputError(
                     f"market input {name} on {self.date} must be positive, got {getattr(self, name)!r}")
@@ -220,7 +224,7 @@ class OptionBook:
             raise PricingInputError(f"strike must be a positive number, got {strike!r}")
         model, vol, years = self.quote(inputs, strike, expiry)
         fill = model * (1.0 + half_spread(inputs.vix, self.hedge))
-        commission = self.hedge.commission_per_contract * contracts
+        commission = self.hedge.commission_per_contract * inputs.unit * contracts
         cash = -(fill * contracts * self.hedge.contract_size + commission)
         self.lots.append(PutLot(strike, expiry, contracts, inputs.date, fill))
         return self._event(inputs, action, contracts, strike, expiry, model, vol, years, fill, commission, cash)
@@ -231,7 +235,7 @@ class OptionBook:
             raise ValueError(f"{lot.instrument} x{lot.contracts} is not in the book")
         model, vol, years = self.quote(inputs, lot.strike, lot.expiry)
         fill = model * (1.0 - half_spread(inputs.vix, self.hedge))
-        commission = self.hedge.commission_per_contract * lot.contracts
+        commission = self.hedge.commission_per_contract * inputs.unit * lot.contracts
         cash = fill * lot.contracts * self.hedge.contract_size - commission
         self.lots.remove(lot)
         return self._event(inputs, action, lot.contracts, lot.strike, lot.expiry, model, vol, years, fill,
@@ -265,7 +269,7 @@ class OptionBook:
         events = []
         for lot in [lot for lot in self.lots if (lot.expiry - inputs.date).days < self.hedge.roll_days]:
             events.append(self.sell(lot, inputs, action="roll_sell"))
-            events.append(self.buy(inputs, lot.contracts, strike_for(inputs.spot, moneyness, self.hedge.strike_tick),
+            events.append(self.buy(inputs, lot.contracts, strike_for(inputs.spot, moneyness, self.hedge.strike_tick * inputs.unit),
                                    expiry_for(inputs.date, tenor_days, self.hedge.roll_days, self.expiries),
                                    action="roll_buy"))
         return events

@@ -34,7 +34,7 @@ REGIME_ALPHA = {"neutral": 0.25, "recession_risk": 0.35}  # neutral stays in the
 BAND_ALPHA = 0.22
 LEGEND_ALPHA = 0.45  # a legend patch is drawn at least this opaque, so a pale band is still recognisable
 LINE_TOP = 0.78  # the line's high sits this far up the axis; the cut labels use the space above
-IWM_INCEPTION = pd.Timestamp("2000-05-26")  # before it the extended market holds the RUT proxy
+IWM_INCEPTION = pd.Timestamp("2000-05-26")  # before it the extended and long histories hold stand-ins
 # Pictures, the report and the console summary show at most this many easing cycles (the most
 # recent, and say so) and label at most this many first cuts, so their cost and size stay bounded
 # whatever the data; metrics.json and episodes.csv hold every cycle.
@@ -235,7 +235,7 @@ def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timesta
     year_axis(ax, first, last)
     label = "IWM total return, growth of 100 (log scale)"
     if first < IWM_INCEPTION:
-        label += f"\nRussell 2000 index + dividends before {IWM_INCEPTION.date()}"
+        label += f"\nits stand-ins before {IWM_INCEPTION.date()} (the run's proxies)"
     ax.set_ylabel(label)
     ax.grid(which="major", alpha=0.3, zorder=1)
 

@@ -14,15 +14,16 @@ from pathlib import Path
 import pandas as pd
 
 from fedcut.data.asof import asof_frame
-from fedcut.data.catalog import REGIME_SERIES
-from fedcut.data.cuts import easing_cycles, rate_changes, target_series
+from fedcut.data.coverage import bank_etfs, bank_prices, macro_notes
+from fedcut.data.catalog import LONG_SERIES, REGIME_SERIES
+from fedcut.data.cuts import easing_cycles, policy_record
 from fedcut.data.market import Market, build_market
 from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
 from fedcut.core.errors import DataError
 from fedcut.core.params import Config, Section
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 from fedcut.signals.indicators import (
-    BANK_ETFS, DERIVED_WINDOWS, bank_relative, derived_view, labelled_changes, raw_view,
+    DERIVED_WINDOWS, bank_relative, derived_view, labelled_changes, raw_view,
 )
 from fedcut.signals.regime import load_raw, regime_frame
 from fedcut.strategies.targets import holdings_for
@@ -37,12 +38,13 @@ class Prepared:
 
     market: Market
     raw: dict
-    broker_inputs: pd.DataFrame  # spot, vix, rate, div_yield, cash_rate per day, as known that day
-    first_cuts: tuple[pd.Timestamp, ...]
+    broker_inputs: pd.DataFrame  # spot, vix, rate, div_yield, cash_rate, option_unit per day, as known that day
+    first_cuts: tuple[pd.Timestamp, ...]  # the easing cycles' chronology (`data.cuts.easing_cycles`)
     tickers: tuple[str, ...]
     fomc: pd.DataFrame | None = None  # the FOMC calendar: decision days, scheduled or unscheduled
     bank: pd.DataFrame | None = None  # the bank-stress gauge's inputs (`signals.indicators.bank_relative`)
     source: DataSource | None = None  # where every series was read from (its files stay loaded)
+    policy: pd.DataFrame | None = None  # every policy-rate change and when it was known (`data.cuts.policy_record`)
 
 
 
@@ -57,17 +59,18 @@ def source_for(data_dir: str | None, offline: bool | None) -> DataSource:
 
 
 @functools.lru_cache(maxsize=8)
-def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended, data_values) -> Prepared:
+def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, history, data_values) -> Prepared:
     data_params = dict(data_values)
+    params = Section("data", data_params)
     source = DataSource(data_dir=Path(data_dir) if data_dir else None, cache_dir=Path(cache_dir), offline=offline,
-                        max_offcalendar_target_changes=data_params["max_offcalendar_target_changes"],
                         max_target_change=data_params["max_target_change"])
     log.debug("loading and aligning %s (data directory %s, cache %s)", ", ".join(tickers), data_dir, cache_dir)
-    market = build_market(source, tickers + ("SPY",), start, end, extended,
-                          data_params["rut_dividend_yield"], REGIME_SERIES,
-                          spx_dividend_yield=data_params["spx_dividend_yield"])
-    raw = load_raw(source)
-    params = Section("data", data_params)
+    market = build_market(source, tickers + ("SPY",), start, end, history, params, REGIME_SERIES,
+                          end_bounds=bank_etfs(source)[:1])
+    fallbacks = LONG_SERIES if history == "long" else ()
+    raw = load_raw(source, REGIME_SERIES + tuple(s for s in fallbacks if s != "MDISCRT"))
+    banks, bank_notes = bank_prices(source, market.days)
+    notes = macro_notes(source, REGIME_SERIES + fallbacks, market.days) + bank_notes
     rates = asof_frame({"DTB3": raw["DTB3"]}, market.days, params)["DTB3"]
     if rates.isna().any():
         raise DataError(f"{source.origin.get('DTB3', 'DTB3')}: no T-bill rate known on "
@@ -76,18 +79,16 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, extended,
     iwm = source.prices("IWM")
     div = dividend_yield(iwm["adj_close"], iwm["close"], data_params["div_yield_window_days"])
     div = div.reindex(market.days).ffill().fillna(data_params["rut_dividend_yield"])
+    div = div.where(~market.spot_total_return, 0.0)  # a total-return level holds its dividends
     inputs = pd.DataFrame({"spot": market.spot, "vix": market.vix, "rate": rate,
-                           "div_yield": div, "cash_rate": rate}, index=market.days)
-    cycles = easing_cycles(rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"])))
-    first_cuts = tuple(pd.Timestamp(d) for d in cycles["decision"])
-    banks = {t: source.prices(t)["adj_close"] for t in BANK_ETFS if source.price_path(t) is not None}
+                           "div_yield": div, "cash_rate": rate, "option_unit": market.option_unit}, index=market.days)
+    older = (source.macro("MDISCRT"), source.romer()) if history == "long" else (None, None)
+    record = policy_record(raw["DFEDTAR"], raw["DFEDTARU"], params, *older)
+    first_cuts = tuple(pd.Timestamp(d) for d in easing_cycles(record)["decision"])
     bank = bank_relative(banks, market.close["SPY"])
-    missing = [t for t in BANK_ETFS if t not in banks]
-    if missing:  # the gauge falls back to the next ETF: a different reading, so the run says so
-        market = dataclasses.replace(market, notes=market.notes + (
-            f"bank-stress gauge: no price file for {', '.join(missing)}; it reads "
-            f"{', '.join(banks) or 'no bank ETF (the gauge is off)'} instead",))
-    return Prepared(market, raw, inputs, first_cuts, tickers, source.fomc(), bank, source)
+    if notes:
+        market = dataclasses.replace(market, notes=market.notes + tuple(notes))
+    return Prepared(market, raw, inputs, first_cuts, tickers, source.fomc(), bank, source, record)
 
 
 def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> Prepared:
@@ -99,7 +100,7 @@ def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = Non
     offline = offline_from_env() if offline is None else offline
     return _prepare_cached(str(data_dir) if data_dir else None, str(default_cache_dir()), offline,
                            holdings_for(cfg.strategy),
-                           cfg.run.start, cfg.run.end, cfg.run.extended, tuple(sorted(data_values.items())))
+                           cfg.run.start, cfg.run.end, cfg.run.history, tuple(sorted(data_values.items())))
 
 
 @functools.lru_cache(maxsize=4)
@@ -120,9 +121,9 @@ def _view_cached(prepared: Prepared, data_values, windows) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=4)
 def rate_changes_of(prepared: Prepared) -> pd.DataFrame:
-    """Every fed-funds target change of the prepared data, labelled (`indicators.labelled_changes`):
-    no parameter changes it, so a sweep of regime settings computes it once."""
-    return labelled_changes(prepared.raw, prepared.fomc)
+    """Every policy-rate change of the prepared data, labelled (`indicators.labelled_changes`): no
+    regime parameter changes it, so a sweep of regime settings computes it once."""
+    return labelled_changes(prepared.policy, prepared.fomc)
 
 
 @functools.lru_cache(maxsize=16)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fedcut.data.asof import asof_frame
-from fedcut.data.cuts import ANNOUNCED_FROM, EFFECTIVE_NEXT_DAY_FROM, rate_changes, target_series
+from fedcut.data.asof import asof_frame, first_known
+from fedcut.data.catalog import BANK_ETFS
+from fedcut.data.cuts import ANNOUNCED_FROM, EFFECTIVE_NEXT_DAY_FROM
 from fedcut.signals.thresholds import RULE
 
-BANK_ETFS = ("KRE", "KBE", "XLF")  # most sensitive first: regional banks, banks, then all financials
+TRADING_DAYS_A_MONTH = 21  # a window in trading days, read on a monthly series (BAA10YM), in months
+
 
 
 def raw_view(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params) -> pd.DataFrame:
@@ -36,6 +38,8 @@ def derived_series(raw: dict[str, pd.Series], regime) -> dict[str, pd.Series]:
     window = regime.credit_window_days
     hy, baa = raw["BAMLH0A0HYM2"], raw["BAA10Y"]
     tips = raw["DFII10"]
+    baa_months = max(1, round(window / TRADING_DAYS_A_MONTH))
+    unrate_3m = unrate.rolling(3, min_periods=3).mean()
     out = {
         "CPIAUCSL:yoy": cpi_yoy,
         "CPILFESL:yoy": core_yoy,
@@ -47,7 +51,13 @@ def derived_series(raw: dict[str, pd.Series], regime) -> dict[str, pd.Series]:
         "BAMLH0A0HYM2:widening": hy - hy.rolling(window, min_periods=window // 2).min(),
         "BAA10Y:widening": baa - baa.rolling(window, min_periods=window // 2).min(),
         "DFII10:change": tips - tips.shift(regime.real_yield_window_days),
+        # The Sahm rule on today's vintage of unemployment, before the real-time series (1959-12):
+        # the 3-month average against the lowest 3-month average of the 12 months before.
+        "UNRATE:sahm": unrate_3m - unrate_3m.rolling(12, min_periods=12).min().shift(1),
     }
+    if "BAA10YM" in raw:  # the long history's credit before the daily spread (1986)
+        baa_m = raw["BAA10YM"]
+        out["BAA10YM:widening"] = baa_m - baa_m.rolling(baa_months, min_periods=1).min()
     return {k: v.dropna().rename(k) for k, v in out.items()}
 
 
@@ -65,13 +75,13 @@ def macro_view(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params, r
     return pd.concat([raw_view(raw, days, data_params), derived_view(raw, days, data_params, regime)], axis=1)
 
 
-def labelled_changes(raw: dict[str, pd.Series], fomc: pd.DataFrame) -> pd.DataFrame:
-    """Every target change (`data.cuts.rate_changes`) with `intermeeting`: decided on a day that was
-    no scheduled FOMC decision day. Before 1994-02-04 the FOMC did not announce its decisions and
+def labelled_changes(changes: pd.DataFrame, fomc: pd.DataFrame) -> pd.DataFrame:
+    """Every policy-rate change (`data.cuts.policy_record`) with `intermeeting`: decided on a day that
+    was no scheduled FOMC decision day. Before 1994-02-04 the FOMC did not announce its decisions and
     moves between meetings were routine, so no change before then is flagged; nor is one after the
     calendar's last day, which the calendar cannot place (a calendar not yet extended must not turn
     every later cut into a panic)."""
-    changes = rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"]))
+    changes = changes.copy()
     scheduled = fomc.index[(fomc["kind"] == "scheduled").to_numpy()]
     decision = changes["decision"]
     # FRED dates an evening call's move the next morning; since 2017 every move on its effective day.
@@ -82,12 +92,25 @@ def labelled_changes(raw: dict[str, pd.Series], fomc: pd.DataFrame) -> pd.DataFr
     return changes
 
 
-def policy(changes: pd.DataFrame, view: pd.DataFrame, fomc: pd.DataFrame, regime) -> pd.DataFrame:
+def era(days: pd.DatetimeIndex, data_params, *preferred: str) -> np.ndarray:
+    """Per day, which series of an input's eras the rules read: 0 from the day `preferred[0]`'s first
+    observation was known, 1 from `preferred[1]`'s (before the first), ..., len(preferred) before all."""
+    out = np.full(len(days), len(preferred))
+    for k in reversed(range(len(preferred))):
+        out[days >= first_known(preferred[k], data_params)] = k
+    return out
+
+
+def policy(changes: pd.DataFrame, view: pd.DataFrame, fomc: pd.DataFrame, regime, data_params) -> pd.DataFrame:
     """Cycle state, days since the first cut, cut sizes, intermeeting cuts, the next scheduled
-    meeting, and whether markets price a cut. A change is known on FRED's date (on or after the
-    decision, never early); the schedule of meetings is published a year or more ahead."""
+    meeting, and whether markets price a cut. A change is read from the day it became known
+    (`known`: FRED's date for the target, on or after the decision, never early; later for the
+    long history's older records); the schedule of meetings is published a year or more ahead,
+    and before the calendar's first meeting (1987) there is none. Cuts are priced by the 2-year
+    yield (the 1-year's monthly average, GS1, before DGS2) and the 3-month yield (the bill's
+    discount yield, DTB3, before DGS3MO) against fed funds."""
     days = view.index
-    known = changes["effective"].to_numpy()
+    known = changes["known"].to_numpy()
     pos = np.searchsorted(known, days.to_numpy(), side="right") - 1
     # A last placeholder change stands in on days before any change is known (masked by `seen`).
     bp = np.append(changes["change_bp"].to_numpy(), 0)
@@ -105,11 +128,14 @@ def policy(changes: pd.DataFrame, view: pd.DataFrame, fomc: pd.DataFrame, regime
     first_cut = np.where(easing, dec[k], np.datetime64("NaT")).astype("datetime64[ns]")
     scheduled = fomc.index[(fomc["kind"] == "scheduled").to_numpy()].to_numpy()
     nxt = np.searchsorted(scheduled, days.to_numpy(), side="right")
-    next_meeting = np.where(nxt < len(scheduled), scheduled[np.minimum(nxt, len(scheduled) - 1)], np.datetime64("NaT"))
+    listed = (nxt < len(scheduled)) & (days.to_numpy() >= (scheduled[0] if len(scheduled) else np.datetime64("NaT")))
+    next_meeting = np.where(listed, scheduled[np.minimum(nxt, len(scheduled) - 1)], np.datetime64("NaT"))
     ff = view["DFF"]
-    two_year_gap = view["DGS2"] - ff
-    bill_gap = view["DGS3MO"] - ff
-    priced = (RULE["two_year_gap"].check(two_year_gap, regime) & RULE["bill_gap"].check(bill_gap, regime)
+    two_era, bill_era = era(days, data_params, "DGS2"), era(days, data_params, "DGS3MO")
+    two_year_gap = (view["DGS2"] - ff).where(two_era == 0, _column(view, "GS1") - ff)
+    bill_gap = (view["DGS3MO"] - ff).where(bill_era == 0, view["DTB3"] - ff)
+    priced = (RULE["two_year_gap"].check(two_year_gap, regime, era=two_era, data=data_params)
+              & RULE["bill_gap"].check(bill_gap, regime, era=bill_era, data=data_params)
               & RULE["fed_funds"].check(ff, regime))
     first = pd.DatetimeIndex(first_cut)
     return pd.DataFrame({
@@ -123,9 +149,22 @@ def policy(changes: pd.DataFrame, view: pd.DataFrame, fomc: pd.DataFrame, regime
         "days_to_next_meeting": (pd.DatetimeIndex(next_meeting) - days).days.astype(float),
         "fed_funds": ff,
         "two_year_gap": two_year_gap,
+        "two_year_source": np.array(TWO_YEAR_SOURCES)[two_era],
         "bill_gap": bill_gap,
+        "bill_source": np.array(BILL_SOURCES)[bill_era],
         "cut_priced": priced,
     }, index=days)
+
+
+TWO_YEAR_SOURCES = ("2-year yield", "1-year yield (GS1, monthly)")
+BILL_SOURCES = ("3-month yield", "3-month bill (DTB3, discount)")
+CREDIT_SOURCES = ("HY OAS", "BAA-10y", "BAA-10y (monthly)")
+SAHM_SOURCES = ("Sahm rule (real time)", "Sahm rule (UNRATE, today's vintage)")
+
+
+def _column(view: pd.DataFrame, series_id: str) -> pd.Series:
+    """A fallback's as-of column; all missing in a history that does not read it."""
+    return view[series_id] if series_id in view else pd.Series(np.nan, index=view.index)
 
 
 def _cut_runs(bp: np.ndarray, intermeeting: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -163,30 +202,35 @@ def inflation(view: pd.DataFrame) -> pd.DataFrame:
     }, index=view.index)
 
 
-def labour(view: pd.DataFrame, regime) -> pd.DataFrame:
-    sahm, rise = view["SAHMREALTIME"], view["ICSA:rise"]
+def labour(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
+    """The Sahm rule (in real time from 1959-12; before, computed on today's vintage of UNRATE) and
+    initial claims (from 1967; missing before, so they never alarm)."""
+    sahm_era = era(view.index, data_params, "SAHMREALTIME")
+    sahm, rise = view["SAHMREALTIME"].where(sahm_era == 0, view["UNRATE:sahm"]), view["ICSA:rise"]
     return pd.DataFrame({
         "unemployment": view["UNRATE"],
         "unemployment_rise_12m": view["UNRATE:rise_12m"],
         "sahm": sahm,
+        "sahm_source": np.array(SAHM_SOURCES)[sahm_era],
         "claims_4w": view["ICSA:avg4w"],
         "claims_rise": rise,
         "layoffs_rising": RULE["sahm"].check(sahm, regime) | RULE["claims_rise"].check(rise, regime),
     }, index=view.index)
 
 
-def credit(view: pd.DataFrame, regime) -> pd.DataFrame:
-    """HY OAS where it exists (from 1997), the BAA-10y spread before."""
-    has_hy = view["BAMLH0A0HYM2"].notna()
-    spread = view["BAMLH0A0HYM2"].where(has_hy, view["BAA10Y"])
-    widening = view["BAMLH0A0HYM2:widening"].where(has_hy, view["BAA10Y:widening"])
-    hy = has_hy.to_numpy()
+def credit(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
+    """HY OAS from its first publication (1997), the daily BAA-10y spread before (from 1986), its
+    monthly average (BAA10YM) before that, each with its own thresholds."""
+    eras = era(view.index, data_params, "BAMLH0A0HYM2", "BAA10Y")
+    spread = view["BAMLH0A0HYM2"].where(eras == 0, view["BAA10Y"].where(eras == 1, _column(view, "BAA10YM")))
+    widening = view["BAMLH0A0HYM2:widening"].where(
+        eras == 0, view["BAA10Y:widening"].where(eras == 1, _column(view, "BAA10YM:widening")))
     return pd.DataFrame({
-        "credit_source": np.where(has_hy, "HY OAS", "BAA-10y"),
+        "credit_source": np.array(CREDIT_SOURCES)[eras],
         "credit_spread": spread,
         "credit_widening_pp": widening,
-        "credit_widening": RULE["credit_widening"].check(widening, regime, preferred=hy),
-        "credit_damage": RULE["credit_damage"].check(spread, regime, preferred=hy),
+        "credit_widening": RULE["credit_widening"].check(widening, regime, era=eras, data=data_params),
+        "credit_damage": RULE["credit_damage"].check(spread, regime, era=eras, data=data_params),
     }, index=view.index)
 
 
@@ -231,15 +275,18 @@ def stress(view: pd.DataFrame, vix: pd.Series, bank: pd.DataFrame, regime) -> pd
                          "bank_alarm": bank_alarm, "stress_alarm": alarm, "financial_stress": on}, index=view.index)
 
 
-def real_yield(view: pd.DataFrame, regime) -> pd.DataFrame:
-    """10-year TIPS yield from 2003; before, the 10-year yield minus CPI inflation y/y. `real_yields_ok`:
-    not risen more than `real_yield_max_rise` over the window (missing: no objection)."""
-    proxy = view["DGS10"] - view["CPIAUCSL:yoy"]
+def real_yield(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
+    """10-year TIPS yield from 2003; before, the 10-year yield (its monthly average, GS10, before DGS10
+    in 1962) minus CPI inflation y/y. `real_yields_ok`: not risen more than `real_yield_max_rise`
+    over the window (missing: no objection)."""
+    nominal = view["DGS10"].where(era(view.index, data_params, "DGS10") == 0, _column(view, "GS10"))
+    proxy = nominal - view["CPIAUCSL:yoy"]
     has_tips = view["DFII10"].notna()
     level = view["DFII10"].where(has_tips, proxy)
     change = view["DFII10:change"].where(has_tips, proxy - proxy.shift(regime.real_yield_window_days))
     return pd.DataFrame({"real_yield_10y": level,
-                         "real_yield_source": np.where(has_tips, "TIPS", "DGS10 - CPI y/y"),
+                         "real_yield_source": np.where(has_tips, "TIPS", np.where(
+                             era(view.index, data_params, "DGS10") == 0, "DGS10 - CPI y/y", "GS10 - CPI y/y")),
                          "real_yield_change": change,
                          "real_yields_ok": RULE["real_yield_change"].check(change, regime)},
                         index=view.index)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.data.catalog import REGIME_SERIES
+from fedcut.data.cuts import policy_record
 from fedcut.signals import indicators as ind
 from fedcut.signals.thresholds import RULE
 
@@ -36,8 +37,10 @@ REGIMES = ("crisis", "late_panic", "recession_risk", "soft_landing", "neutral")
 ORACLE_LABEL = "ORACLE MODE: regimes use the actual cut calendar (future information)"
 
 
-def load_raw(source) -> dict[str, pd.Series]:
-    return {sid: source.macro(sid) for sid in REGIME_SERIES}
+def load_raw(source, series: tuple[str, ...] = REGIME_SERIES) -> dict[str, pd.Series]:
+    """The macro series the rules read (`data.catalog.REGIME_SERIES`, and the long history's
+    fallbacks `LONG_SERIES` when asked), each as its file holds it."""
+    return {sid: source.macro(sid) for sid in series}
 
 
 def indicator_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,
@@ -46,17 +49,19 @@ def indicator_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, d
                     changes: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All indicators on IWM's trading days, and the as-of view they came from. `view` (the raw
     and derived series' as-of views side by side, `indicators.macro_view`) and `changes`
-    (`indicators.labelled_changes`) are taken as given when the caller already has them: a sweep
-    of regime settings reuses them for every setting with the same data and windows."""
+    (`indicators.labelled_changes` of the policy record; by default the target's) are taken as
+    given when the caller already has them: a sweep of regime settings reuses them for every
+    setting with the same data and windows."""
     days = iwm.index
     view = ind.macro_view(raw, days, data_params, regime) if view is None else view
-    changes = ind.labelled_changes(raw, fomc) if changes is None else changes
-    pol = ind.policy(changes, view, fomc, regime)
+    if changes is None:
+        changes = ind.labelled_changes(policy_record(raw["DFEDTAR"], raw["DFEDTARU"], data_params), fomc)
+    pol = ind.policy(changes, view, fomc, regime, data_params)
     cut_expected = ind.oracle_cut_expected(changes, days, regime) if oracle else pol["cut_priced"]
     frame = pd.concat([
         pol.assign(cut_expected=cut_expected.to_numpy()),
-        ind.inflation(view), ind.labour(view, regime), ind.credit(view, regime),
-        ind.stress(view, vix, bank, regime), ind.real_yield(view, regime),
+        ind.inflation(view), ind.labour(view, regime, data_params), ind.credit(view, regime, data_params),
+        ind.stress(view, vix, bank, regime), ind.real_yield(view, regime, data_params),
         ind.market(iwm, vix, pol["cycle_first_cut"], regime),
     ], axis=1)
     return frame, view

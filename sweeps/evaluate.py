@@ -252,7 +252,7 @@ def _benchmark_segments(prepared, configs: list[Config], rf: np.ndarray, plan: P
 
 
 # What configurations must share to be run in one block: data, history, regime and holdings.
-_GROUP_KEYS = frozenset({"run.start", "run.end", "run.extended", "run.oracle", "run.strategy", "strategy.cyclicals",
+_GROUP_KEYS = frozenset({"run.start", "run.end", "run.history", "run.oracle", "run.strategy", "strategy.cyclicals",
                          "strategy.defensives", "hedge.div_yield_window_days"}
                         | {p.key for p in PARAMS if p.key.startswith(("data.", "regime."))})
 

@@ -119,7 +119,7 @@ def test_options_reach_the_run_and_oracle_says_so(shared_data):
 
 
 def test_overrides_stack_as_on_the_command_line(tmp_path):
-    """config file, then start/end/extended/oracle, then params: the Config `--config`, `--start`
+    """config file, then start/end/history/oracle, then params: the Config `--config`, `--start`
     and `--set` build."""
     path = tmp_path / "my.toml"
     path.write_text('[hedge]\nmoneyness = 0.8\ntenor_days = 120\n[run]\nstart = "2005-01-03"\n')
@@ -127,11 +127,11 @@ def test_overrides_stack_as_on_the_command_line(tmp_path):
     cli_cfg = load(path, ["hedge.moneyness=0.85"], {"run.start": "2019-01-02", "run.oracle": True})
     assert api == cli_cfg
     assert (api.hedge.moneyness, api.hedge.tenor_days, api.run.start, api.run.end) == (0.85, 120, "2019-01-02", "")
-    assert resolve_config(api, None, {"extended": True}) == cli_cfg.with_overrides({"run.extended": True})
+    assert resolve_config(api, None, {"history": "long"}) == cli_cfg.with_overrides({"run.history": "long"})
     assert resolve_config(None, None, {}) == resolve()
 
 
-RUN_NAMES = ", ".join(p.name for p in PARAMS if p.section == "run")  # start, end, extended, oracle
+RUN_NAMES = ", ".join(p.name for p in PARAMS if p.section == "run")  # start, end, history, oracle, strategy
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -22,12 +22,14 @@ import pytest
 import fedcut.run.folder
 import fedcut.run.inputs
 import fedcut.run.backtest
+from fedcut.data.catalog import FRENCH_FACTORS, FRENCH_SIZE, ROMER_FILE
 from fedcut.data.readers import DataWarning
 from fedcut.cli import main
 from fedcut.core.errors import DataError
 from fedcut.core.params import resolve
 
 SHORT = ["--start", "2019-01-02", "--end", "2020-12-31"]
+LONG = ["--history", "long", "--start", "1970-01-02", "--end", "1971-12-31"]
 FUTURE = (pd.Timestamp.today().normalize() + pd.Timedelta(days=45)).date().isoformat()
 
 
@@ -174,6 +176,20 @@ def noisy_fred(seed=19):
     return make
 
 
+def copy_column(rel, source_column, column):
+    """A CSV whose `column` holds `source_column`'s values (the wrong series under the right name)."""
+    def edit(lines):
+        names = lines[0].rstrip("\n").split(",")
+        src, dst = names.index(source_column), names.index(column)
+        out = lines[:1]
+        for line in lines[1:]:
+            parts = line.rstrip("\n").split(",")
+            parts[dst] = parts[src]
+            out.append(",".join(parts) + "\n")
+        return out
+    return lambda data: _rewrite(data, rel, edit)
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -236,9 +252,9 @@ CASES = [
     Case("end-beyond-data", "--end 2030-01-02 (the data ends 2025-09-26)", None,
          ["--start", "2019-01-02", "--end", "2030-01-02"],
          expect=("{data}/prices/IWM.csv: IWM ends 2025-09-26, before the requested end 2030-01-02",), names="IWM.csv"),
-    Case("start-before-iwm", "--start 1996-01-02 without --extended", None, ["--start", "1996-01-02", "--end", "1997-12-31"],
-         expect=("IWM: starts 2000-05-26, after the requested start 1996-01-02; use run.extended (--extended)",),
-         names="IWM"),
+    Case("start-before-iwm", "--start 1996-01-02 without --history", None, ["--start", "1996-01-02", "--end", "1997-12-31"],
+         expect=("IWM: starts 2000-05-26, after the requested start 1996-01-02; use run.history extended or long "
+                 "(--history)",), names="IWM"),
     Case("iwm-starts-late", "prices/IWM.csv truncated to start 2019-06-03", starts_at("prices/IWM.csv", "2019-06-03"),
          expect=("IWM: starts 2019-06-03, after the requested start 2019-01-02",), names="IWM"),
     Case("vix-starts-late", "prices/VIX.csv truncated to start 2019-06-03", starts_at("prices/VIX.csv", "2019-06-03"),
@@ -253,7 +269,32 @@ CASES = [
          starts_at("prices/RUT.csv", "1997-01-02"), ["--extended", "--start", "1996-01-02", "--end", "1997-12-31"],
          expect=("{data}/prices/RUT.csv: RUT starts 1997-01-02, after the requested start 1996-01-02",), names="RUT.csv"),
     Case("dtb3-starts-late", "macro/DTB3.csv truncated to start 2019-06-03", starts_at("macro/DTB3.csv", "2019-06-03"),
-         expect=("DTB3.csv: no T-bill rate known on 2019-01-02 (the series starts later)",), names="DTB3"),
+         expect=("{data}/macro/DTB3.csv: DTB3 starts 2019-06-03, but its history begins 1954-01-04 (data/catalog.py) "
+                 "and the run reads it from 2019-01-02: the file is cut short",), names="DTB3.csv"),
+    Case("macro-starts-late", "macro/DGS2.csv truncated to start 2019-06-03", starts_at("macro/DGS2.csv", "2019-06-03"),
+         expect=("{data}/macro/DGS2.csv: DGS2 starts 2019-06-03, but its history begins 1976-06-01",
+                 "the file is cut short; fetch it again (fedcut data fetch DGS2)"), names="DGS2.csv"),
+    Case("macro-hole", "macro/DTB3.csv without any row of 2008, --start 2007-01-02 --end 2009-12-31",
+         lambda data: _rewrite(data, "macro/DTB3.csv", lambda lines: [x for x in lines if not x.startswith("2008-")]),
+         ["--start", "2007-01-02", "--end", "2009-12-31"],
+         expect=("{data}/macro/DTB3.csv: no DTB3 observation from 2007-12-31 to 2009-01-02 (368 days), inside the span "
+                 "the run reads it: a hole longer than 14 days",), names="DTB3.csv"),
+    Case("weekly-hole", "macro/ICSA.csv without the four weeks of June 2019", drop_rows(
+         "macro/ICSA.csv", "2019-06-01", "2019-06-08", "2019-06-15", "2019-06-22", "2019-06-29"),
+         expect=("{data}/macro/ICSA.csv: no ICSA observation from 2019-05-25 to 2019-07-06 (42 days)",), names="ICSA.csv"),
+    Case("kre-starts-late", "prices/KRE.csv truncated to start 2019-06-03 (KBE must not stand in for days KRE traded)",
+         starts_at("prices/KRE.csv", "2019-06-03"),
+         expect=("{data}/prices/KRE.csv: KRE starts 2019-06-03, but KRE traded from 2006-06-22 (data/catalog.py): the "
+                 "file is cut short and the bank-stress gauge may not read another ETF",), names="KRE.csv"),
+    Case("kre-ends-early", "prices/KRE.csv cut after 2020-06-30, --end 2020-12-31", ends_before("prices/KRE.csv", "2020-07-01"),
+         expect=("{data}/prices/KRE.csv: KRE ends 2020-06-30, before the requested end 2020-12-31",), names="KRE.csv"),
+    Case("kre-one-row", "prices/KRE.csv holding only the row of 2020-03-02",
+         lambda data: _rewrite(data, "prices/KRE.csv", lambda lines: lines[:1] + [lines[_at(lines, "2020-03-02")]]),
+         expect=("{data}/prices/KRE.csv: KRE ends 2020-03-02, before the requested end 2020-12-31",), names="KRE.csv"),
+    Case("kre-holed", "prices/KRE.csv without six scattered trading days of March 2020", drop_rows(
+         "prices/KRE.csv", "2020-03-03", "2020-03-05", "2020-03-09", "2020-03-11", "2020-03-13", "2020-03-17"),
+         expect=("{data}/prices/KRE.csv: no row for 6 trading days of the run (2020-03-03, 2020-03-05",
+                 "at most 5 missing days are allowed"), names="KRE.csv"),
     Case("unknown-key-set", "--set nope.x=1", None, SHORT + ["--set", "nope.x=1"],
          expect=("config: unknown key 'nope.x'",), names="nope.x"),
     Case("unknown-key-file", "--config bad.toml with [nope] x = 1", config_file("[nope]\nx = 1\n"),
@@ -263,9 +304,15 @@ CASES = [
          expect=("{tmp}/bad.toml: unknown key 'hedge.moneyness_x'",), names="hedge.moneyness_x"),
     Case("wrong-type-set", "--set hedge.moneyness=abc", None, SHORT + ["--set", "hedge.moneyness=abc"],
          expect=("config: hedge.moneyness must be a number (strike / spot), got 'abc'",), names="hedge.moneyness"),
-    Case("wrong-type-file", "--config bad.toml with [run] extended = \"yes\"", config_file('[run]\nextended = "yes"\n'),
-         SHORT + ["--config", "{tmp}/bad.toml"], expect=("{tmp}/bad.toml: run.extended must be true or false, got 'yes'",),
-         names="run.extended"),
+    Case("wrong-type-file", "--config bad.toml with `[run] oracle = \"yes\"`", config_file('[run]\noracle = "yes"\n'),
+         SHORT + ["--config", "{tmp}/bad.toml"], expect=("{tmp}/bad.toml: run.oracle must be true or false, got 'yes'",),
+         names="run.oracle"),
+    Case("renamed-key-file", "--config bad.toml with the old `[run] extended = true`", config_file("[run]\nextended = true\n"),
+         SHORT + ["--config", "{tmp}/bad.toml"],
+         expect=('{tmp}/bad.toml: run.extended was replaced by run.history (write history = "extended" under [run], '
+                 "or --history extended)",), names="run.history"),
+    Case("history-and-extended", "--extended --history long", None, SHORT + ["--extended", "--history", "long"],
+         expect=("--extended and --history long: choose one history",), names="--history"),
     Case("out-of-range", "--set hedge.moneyness=7", None, SHORT + ["--set", "hedge.moneyness=7"],
          expect=("config: hedge.moneyness = 7.0 is above its maximum 1.2 (strike / spot)",), names="hedge.moneyness"),
     Case("out-of-range-int", "--set regime.min_dwell_days=-1", None, SHORT + ["--set", "regime.min_dwell_days=-1"],
@@ -342,18 +389,68 @@ CASES = [
          lambda data: _rewrite(data, "calendar/FOMC.csv",
                                lambda lines: lines[:1] + sorted(lines[1:] + [f"{FUTURE},unscheduled\n"])),
          expect=(f"{{data}}/calendar/FOMC.csv: {FUTURE}: an unscheduled call in the future",), names="FOMC.csv"),
-    Case("target-off-calendar", "DFEDTARU 0.25 higher on 2019-06-03, 2019-06-10 and 2019-06-17 only",
-         target_shift("macro/DFEDTARU.csv", 0.25, *[(d, d) for d in ("2019-06-03", "2019-06-10", "2019-06-17")]),
-         expect=("{data}/macro/DFEDTARU.csv: the target changes on 6 days that are no FOMC decision day (2019-06-03, "
-                 "2019-06-04, 2019-06-10, ...; calendar {data}/calendar/FOMC.csv",
-                 "more than data.max_offcalendar_target_changes = 5: not a policy-rate series"), names="DFEDTARU.csv"),
+    Case("target-off-calendar", "DFEDTARU 0.25 higher on 2019-06-03 only (up and back down off the calendar)",
+         target_shift("macro/DFEDTARU.csv", 0.25, ("2019-06-03", "2019-06-03")),
+         expect=("{data}/macro/DFEDTARU.csv: the target changes on 2 days that no FOMC decision explains (2019-06-03, "
+                 "2019-06-04; calendar {data}/calendar/FOMC.csv",
+                 "a decision missing from the calendar, or not a policy-rate series"), names="DFEDTARU.csv"),
+    Case("fomc-scheduled-missing", "the scheduled meeting of 2019-07-31 deleted from calendar/FOMC.csv",
+         drop_rows("calendar/FOMC.csv", "2019-07-31"),
+         expect=("{data}/calendar/FOMC.csv: 2019 has 7 scheduled meetings, 8 expected",), names="FOMC.csv"),
+    Case("fomc-call-missing", "the unscheduled call of 2020-03-15 deleted from calendar/FOMC.csv",
+         drop_rows("calendar/FOMC.csv", "2020-03-15"),
+         expect=("{data}/macro/DFEDTARU.csv: the target changes on 1 day that no FOMC decision explains (2020-03-16;",),
+         names="DFEDTARU.csv"),
     Case("target-jump", "DFEDTARU 2 pp higher from 2019-08-01 to 2019-09-18 (moves on FOMC days only)",
          target_shift("macro/DFEDTARU.csv", 2.0, ("2019-08-01", "2019-09-18")),
          expect=("{data}/macro/DFEDTARU.csv: 2019-08-01: the target moves from 2.5 to 4.25, more than "
                  "data.max_target_change = 1.5 pp in one day",), names="DFEDTARU.csv"),
+    # --- the long history's files (issue 25): missing, malformed, cut short, or a splice that fails ---
+    Case("long-french-missing", "french/size_deciles_vw_daily.csv absent, --history long", remove(FRENCH_SIZE),
+         LONG, expect=(f"{FRENCH_SIZE} not found ({{data}}; cache {{cache}}); it is not downloaded",), names=FRENCH_SIZE),
+    Case("long-romer-missing", "policy/romer_romer_fomc_1969_1996.csv absent, --history long", remove(ROMER_FILE),
+         LONG, expect=(f"{ROMER_FILE} not found", "the long history needs it"), names=ROMER_FILE),
+    Case("long-russell-missing", "macro/RU2000TR.csv absent, --history long", remove("macro/RU2000TR.csv"), LONG,
+         expect=("series RU2000TR not found", "downloads are off"), names="RU2000TR"),
+    Case("long-vxo-missing", "macro/VXOCLS.csv absent, a run from 2001 (VXO is the volatility gauge before "
+         "2003-09-22)", remove("macro/VXOCLS.csv"), ["--start", "2001-01-02", "--end", "2002-12-31"],
+         expect=("series VXOCLS not found", "downloads are off"), names="VXOCLS"),
+    Case("long-monthly-missing", "macro/GS1.csv absent, --history long", remove("macro/GS1.csv"), LONG,
+         expect=("series GS1 not found", "downloads are off"), names="GS1"),
+    Case("long-french-header", "the French size file's first column named `date`", header(
+         FRENCH_SIZE, "date,Lo 30,Med 40,Hi 30,Lo 20,Qnt 2,Qnt 3,Qnt 4,Hi 20,Lo 10,Dec 2,Dec 3,Dec 4,Dec 5,Dec 6,Dec 7,"
+         "Dec 8,Dec 9,Hi 10"), LONG, expect=(f"{{data}}/{FRENCH_SIZE}: unexpected columns date,Lo 30,",
+                                          "expected Date,<portfolio>,..."), names=FRENCH_SIZE),
+    Case("long-french-column", "the French size file without its `Qnt 2` column (renamed `Qnt2`)", header(
+         FRENCH_SIZE, "Date,Lo 30,Med 40,Hi 30,Lo 20,Qnt2,Qnt 3,Qnt 4,Hi 20,Lo 10,Dec 2,Dec 3,Dec 4,Dec 5,Dec 6,Dec 7,"
+         "Dec 8,Dec 9,Hi 10"), LONG, expect=(f"{{data}}/{FRENCH_SIZE}: no column 'Qnt 2'",), names=FRENCH_SIZE),
+    Case("long-french-text", "a French return `n/a` on 1970-03-02", set_field(FRENCH_SIZE, "1970-03-02", 5, "n/a"),
+         LONG, expect=(f"{{data}}/{FRENCH_SIZE}: 1970-03-02: Qnt 2 value 'n/a' is not a number",), names=FRENCH_SIZE),
+    Case("long-french-hole", "a French return left empty on 1970-03-02", set_field(FRENCH_SIZE, "1970-03-02", 5, ""),
+         LONG, expect=(f"{{data}}/{FRENCH_SIZE}: 1970-03-02: no return in column 'Qnt 2'",), names=FRENCH_SIZE),
+    Case("long-french-missing-marker", "French's missing marker -99.99 as the market's return on 1970-03-02",
+         set_field(FRENCH_FACTORS, "1970-03-02", 1, "-99.99"), LONG,
+         expect=(f"{{data}}/{FRENCH_FACTORS}: 1970-03-02: Mkt-RF value -99.99 is outside the plausible range -50 to 100",),
+         names=FRENCH_FACTORS),
+    Case("long-french-cut-short", "the French size file starting 1960-01-04", starts_at(FRENCH_SIZE, "1960-01-04"),
+         LONG, expect=(f"{{data}}/{FRENCH_SIZE}: Qnt 2 starts 1960-01-04, but its history begins 1926-07-01",
+                       "the file is cut short"), names=FRENCH_SIZE),
+    Case("long-romer-columns", "the Romer and Romer file with the header date,change,level",
+         header(ROMER_FILE, "date,change,level"), LONG,
+         expect=(f"{{data}}/{ROMER_FILE}: unexpected columns date,change,level; expected date,DTARG,OLDTARG",),
+         names=ROMER_FILE),
+    Case("long-russell-text", "RU2000TR `x` on 1990-03-01", set_field("macro/RU2000TR.csv", "1990-03-01", 1, "x"),
+         LONG, expect=("{data}/macro/RU2000TR.csv: 1990-03-01: RU2000TR value 'x' is not a number",),
+         names="RU2000TR.csv"),
+    Case("long-splice-fails", "the French `Qnt 2` column holding micro caps (`Lo 10`): its splice into RU2000TR "
+         "fails its overlap check", copy_column(FRENCH_SIZE, "Lo 10", "Qnt 2"), LONG,
+         expect=(f"{{data}}/{FRENCH_SIZE} (Qnt 2) against {{data}}/macro/RU2000TR.csv (RU2000TR), the splice of IWM: "
+                 "Qnt 2 into RU2000TR over 1978-12-29..2019-01-10: daily correlation 0.913, tracking error 8.1% a "
+                 "year, 2007-09 drawdowns -66.4% and -58.9%", "drawdowns at most 5 points apart (data/catalog.py "
+                 "SPLICE_LIMITS): not the same market (correlation, tracking error, drawdown)"), names=FRENCH_SIZE),
     Case("noisy-fred-folder", "every FRED value after 2015-06-30 times a seeded random factor in [0.3, 3] (issue 19)",
-         noisy_fred(), expect=("{data}/macro/DFEDTARU.csv: the target changes on ", " days that are no FOMC decision "
-                               "day (2015-07-01, 2015-07-02, 2015-07-03, ...",), names="DFEDTARU.csv"),
+         noisy_fred(), expect=("{data}/macro/DFEDTARU.csv: the target changes on ", " days that no FOMC decision "
+                               "explains (2015-07-01, 2015-07-02, 2015-07-03, ...",), names="DFEDTARU.csv"),
 ]
 
 
@@ -391,7 +488,7 @@ def fresh_prepare_cache():
 @pytest.fixture
 def env(tmp_path, shared_data, monkeypatch) -> Env:
     data = tmp_path / "data"
-    for kind in ("prices", "macro", "calendar"):
+    for kind in ("prices", "macro", "calendar", "french", "policy"):
         (data / kind).mkdir(parents=True)
         for f in (shared_data / kind).glob("*.csv"):
             (data / kind / f.name).symlink_to(f)
@@ -499,6 +596,6 @@ def test_changing_fedcut_data_dir_in_one_process_reads_the_new_directory(env, sh
 
 
 def test_an_extended_run_that_ends_before_2000_runs(env, capsys):
-    code, out, err = run_cli(env, ["--extended", "--end", "1999-12-31"], capsys)
+    code, out, err = run_cli(env, ["--history", "extended", "--end", "1999-12-31"], capsys)
     assert code == 0 and "Traceback" not in err
     assert (env.out / "equity.csv").is_file()

@@ -15,6 +15,7 @@ from fedcut.cli import main
 from fedcut.core.errors import DataError
 from fedcut.core.params import defaults
 
+DATA = defaults().data
 GOOD_OHLC = "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,10.5,10.0,100\n2020-01-03,10.5,11,10,10.8,10.3,100\n"
 
 
@@ -249,7 +250,7 @@ def test_missing_indicator_is_nan_not_zero(source):
 # --- market and proxies ----------------------------------------------------------------------
 
 def test_extended_history_chains_rut_into_iwm_by_returns(source):
-    m = build_market(source, ("VO",), "", "2001-12-31", True, 0.013, spx_dividend_yield=0.03)
+    m = build_market(source, ("VO",), "", "2001-12-31", "extended", DATA)
     assert m.days[0] == pd.Timestamp("1990-01-02")
     iwm_ret = m.close["IWM"].pct_change()
     own = source.prices("IWM")["adj_close"].pct_change()
@@ -265,7 +266,7 @@ def test_extended_history_chains_rut_into_iwm_by_returns(source):
 
 
 def test_proxy_spans_and_no_backfill_without_proxy(source):
-    m = build_market(source, ("VO", "OUSM", "IEF"), "", "", False, 0.013, spx_dividend_yield=0.03)
+    m = build_market(source, ("VO", "OUSM", "IEF"), "", "", "iwm", DATA)
     spans = {s.ticker: s for s in m.proxies}
     assert spans["VO"].proxy == "MDY" and spans["VO"].end == pd.Timestamp("2004-01-29")
     assert spans["OUSM"].proxy == "IJR" and spans["OUSM"].end == pd.Timestamp("2016-12-29")
@@ -278,9 +279,11 @@ def test_proxy_spans_and_no_backfill_without_proxy(source):
 
 def test_requested_range_outside_the_data_is_refused(source):
     with pytest.raises(DataError, match="IWM: starts 2000-05-26, after the requested start 1999-01-04"):
-        build_market(source, (), "1999-01-04", "", False, 0.013, spx_dividend_yield=0.03)
+        build_market(source, (), "1999-01-04", "", "iwm", DATA)
     with pytest.raises(DataError, match="before the requested end 2030-01-02"):
-        build_market(source, (), "", "2030-01-02", False, 0.013, spx_dividend_yield=0.03)
+        build_market(source, (), "", "2030-01-02", "iwm", DATA)
+    with pytest.raises(DataError, match="run.start 1950-01-03: before 1954-07-02, the long history's first day"):
+        build_market(source, (), "1950-01-03", "", "long", DATA)
 
 
 # --- rate-cut calendar -----------------------------------------------------------------------

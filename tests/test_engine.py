@@ -1,6 +1,7 @@
 """The array engine against backtrader: the same rules must give the same numbers.
 
-On the real data (2000-2025, and 1995-2025 extended) for fixed configurations that reach every
+On the real data (2000-2025, 1990-2025 extended, and 1954-1990 of the long history, where the
+puts before 1987 strike and pay commissions in the scaled spot's unit) for fixed configurations that reach every
 rule (each recession action, no band, no cash buffer, leveraged puts, budget sizing, extreme
 tenors and strikes, heavy costs, no interest, oracle signals), and on random synthetic markets:
 equity, cash, option value and option delta are identical, bit for bit, between the compiled
@@ -20,6 +21,7 @@ from fedcut.core.errors import ConfigError
 from fedcut.core.params import resolve
 from fedcut.execution.engine import settings_for, tape_for
 from fedcut.execution.engines import ARRAY, BACKTRADER, ENGINES, engine_named
+from fedcut.data.catalog import SMALL_CAP_SPOT_SCALE
 from fedcut.run.inputs import Prepared, prepare, signals
 from fedcut.strategies.targets import target_weights
 
@@ -39,7 +41,14 @@ CONFIGS = {
                                           "execution.commission_bps": 100.0, "execution.cash_interest": False},
     "oracle": {"run.oracle": True},
 }
-EXTENDED = {"extended": {"run.extended": True}}  # another calendar (from 1990): a block of its own
+# Other calendars, each a block of its own: the extended history (from 1990), and the long one to 1990
+# (the modelled volatility, the spot scaled back before RUT with its option unit, then RUT / 10).
+OTHER_HISTORIES = {
+    "extended history": {"extended": {"run.history": "extended"}},
+    "long history": {"long": {"run.history": "long", "run.end": "1990-12-31"},
+                     "long, budget sizing": {"run.history": "long", "run.end": "1990-12-31", "hedge.sizing": "budget",
+                                             "hedge.annual_budget": 0.05}},
+}
 
 
 def _plan(prepared: Prepared, cfg):
@@ -75,9 +84,9 @@ def _same(reference, fast, k: int, label: str) -> None:
                 assert value == b[key], (label, key, a, b)
 
 
-@pytest.fixture(scope="module", params=["default history", "extended history"])
+@pytest.fixture(scope="module", params=["default history", *OTHER_HISTORIES])
 def history(request, shared_data):
-    group = CONFIGS if request.param == "default history" else EXTENDED
+    group = CONFIGS if request.param == "default history" else OTHER_HISTORIES[request.param]
     configs = {name: resolve(o) for name, o in group.items()}
     prepared = prepare(next(iter(configs.values())), str(shared_data), True)
     plans = {name: _plan(prepared, cfg) for name, cfg in configs.items()}
@@ -89,7 +98,7 @@ def history(request, shared_data):
 
 
 def test_the_array_engine_reproduces_backtrader_on_real_history(history):
-    label, _, tape, configs, weights, ratios, reference = history
+    label, prepared, tape, configs, weights, ratios, reference = history
     names = list(configs)
     got = ARRAY.execute(tape, list(configs.values()), weights, ratios, record=True)
     for k, name in enumerate(names):
@@ -101,6 +110,13 @@ def test_the_array_engine_reproduces_backtrader_on_real_history(history):
         assert count["interest_paid"]["double puts on full equity"] > 0
         assert count["option_trades"]["weekly puts"] > 2 * count["option_trades"]["default"]
         assert count["interest_earned"]["in the money, costly, no interest"] == 0
+    if label == "long history":  # puts were traded in the scaled unit, before RUT's first day
+        unit = prepared.broker_inputs["option_unit"]
+        for k, name in enumerate(names):
+            cost = configs[name].hedge.commission_per_contract
+            early = [e for e in reference.option_events[k] if unit[pd.Timestamp(e.date)] != 1.0]
+            assert len(early) > 10, name
+            assert all(e.commission == cost * SMALL_CAP_SPOT_SCALE * e.contracts for e in early if e.commission), name
 
 
 def test_unrecorded_execution_gives_the_recorded_numbers(history):
@@ -117,7 +133,7 @@ def test_unrecorded_execution_gives_the_recorded_numbers(history):
 def test_buy_and_hold_is_the_same_through_either_engine(history):
     _, prepared, _, configs, *_ = history
     iwm = tape_for(prepared.market, prepared.broker_inputs, ("IWM",))
-    chosen = [c for name, c in configs.items() if name in ("in the money, costly, no interest", "extended")]
+    chosen = [c for name, c in configs.items() if name in ("in the money, costly, no interest", "extended", "long")]
     np.testing.assert_array_equal(ARRAY.buy_and_hold(iwm, chosen), BACKTRADER.buy_and_hold(iwm, chosen))
 
 
@@ -153,7 +169,9 @@ def _synthetic(seed: int, n: int):
     spot = close["IWM"] * 0.5
     vix = pd.Series(15 + 40 * rng.random(n), index=days)
     rate = pd.Series(rng.uniform(-0.005, 0.06), index=days)
-    inputs = pd.DataFrame({"spot": spot, "vix": vix, "rate": rate, "div_yield": 0.012, "cash_rate": rate})
+    unit = np.where(np.arange(n) < int(rng.integers(0, n)), 0.002, 1.0)  # a spot scaled back, then quoted
+    inputs = pd.DataFrame({"spot": spot, "vix": vix, "rate": rate, "div_yield": 0.012, "cash_rate": rate,
+                           "option_unit": unit}, index=days)
     market = Market(days=days, close=close, open=opn, spot=spot.rename("spot"), vix=vix.rename("vix"),
                     proxies=(), end_set_by="test")
     weights = np.round(rng.dirichlet(np.ones(4), size=n)[:, :3] * rng.integers(0, 2, size=(n, 1)), 2)
@@ -187,19 +205,21 @@ def test_the_contract_count_forgives_float_noise_and_flags_it():
     float noise (within 1e-9) is that number, and is counted as near the boundary, where compiled
     rounding is not promised to be CPython's (a sweep re-runs such a configuration in backtrader);
     further below, the count is floored and nothing is flagged. Ratio sizing: IWM held x ratio /
-    (spot x 100); budget sizing: the budget / (model x 100 + commission)."""
+    (spot x 100); budget sizing: the budget / (model x 100 + commission x the option unit)."""
     from fedcut.execution.kernel import C_NEAR, COUNTS, contracts_needed, pack
 
     ratio = pack(settings_for([resolve()]), 0)
     budget = pack(settings_for([resolve({"hedge.sizing": "budget", "hedge.annual_budget": 0.04, "hedge.tenor_days": 91,
                                          "hedge.commission_per_contract": 0.65})]), 0)
     for p, args, want, flagged in (
-            (ratio, (0.0, 33_000.0, 1.0, 1.1, 0.0), 300, True),  # 299.99999999999994 by float noise
-            (ratio, (0.0, (300 - 1e-7) * 50 * 100, 1.0, 50.0, 0.0), 299, False),
-            (ratio, (0.0, 300.5 * 50 * 100, 1.0, 50.0, 0.0), 300, False),
-            (ratio, (0.0, -5e3, 1.0, 50.0, 0.0), 0, False),  # never a negative count
-            (budget, (1e6, 0.0, 1.0, 50.0, 9.96610273972603), 10, True),  # 9,972.60 / 997.26 = 9.999999999999998
-            (budget, (1e6, 0.0, 1.0, 50.0, 9.967), 9, False),
+            (ratio, (0.0, 33_000.0, 1.0, 1.1, 1.0, 0.0), 300, True),  # 299.99999999999994 by float noise
+            (ratio, (0.0, (300 - 1e-7) * 50 * 100, 1.0, 50.0, 1.0, 0.0), 299, False),
+            (ratio, (0.0, 300.5 * 50 * 100, 1.0, 50.0, 1.0, 0.0), 300, False),
+            (ratio, (0.0, -5e3, 1.0, 50.0, 1.0, 0.0), 0, False),  # never a negative count
+            (budget, (1e6, 0.0, 1.0, 50.0, 1.0, 9.96610273972603), 10, True),  # 9,972.60 / 997.26 = 9.999999999999998
+            (budget, (1e6, 0.0, 1.0, 50.0, 1.0, 9.967), 9, False),
+            (budget, (1e6, 0.0, 1.0, 50.0, 1.0, 9.96), 10, False),  # 9,972.60 / 996.65
+            (budget, (1e6, 0.0, 1.0, 50.0, 2.0, 9.96), 9, False),  # a contract's commission in the unit: / 997.30
     ):
         counts = np.zeros(len(COUNTS))
         x = contracts_needed(p, *args, counts)

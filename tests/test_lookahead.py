@@ -1,8 +1,10 @@
 """Whole-run look-ahead: change everything that became known after a day D, and nothing up to D moves.
 
-For each cut-off D, a copy of the data directory is made in which every price observation
-dated after D and every FRED observation published after D (`data.asof.known_dates` with the
-default lags) is scaled, shuffled, drifted or crashed. The same configuration is run on the
+For each cut-off D, a copy of the data directory is made in which every price observation and
+every French return or index level dated after D, every FRED observation published after D
+(`data.asof.known_dates` with the default lags) and every Romer and Romer meeting known after D is
+scaled, shuffled, drifted or crashed: the modern histories and the long one (D in the 1960s-1980s
+and on the days a fallback hands over to its successor). The same configuration is run on the
 real and on the perturbed data; up to and including D the regime frame, the option inputs,
 the equity curve (strategy, benchmarks, cash, puts), the ETF orders and fills and the option
 trades (with their model prices) must be identical to the last bit, and after D something
@@ -34,25 +36,37 @@ RATES = {"DFF", "DTB3", "DGS2", "DGS3MO", "DGS10", "DFII10", "DFEDTAR", "DFEDTAR
          "TB3MS", "T10Y2Y", "T10YIE"}
 SHUFFLE_BLOCK = 5  # rows are shuffled within blocks of this many observations
 FED_TARGET = ("DFEDTAR", "DFEDTARU", "DFEDTARL")  # data/catalog.py: the policy series, known on their date
+FOLDERS = ("prices", "macro", "french", "policy")  # every dated file (the FOMC calendar is published ahead)
 
-# (cut-off day, perturbation, extended history): around first cuts and crises
+# (cut-off day, perturbation, history): around first cuts and crises, and in the long history in the
+# 1960s-1980s and on the days a fallback hands over to its successor (scaled: a drift compounded
+# over decades would send yields to hundreds of percent)
 CASES = [
-    ("2001-09-10", "scale", False),  # the day before 9/11, in the 2001 easing cycle
-    ("2008-09-12", "shuffle", False),  # the Friday before Lehman
-    ("2019-07-30", "crash", False),  # the day before the 2019 first cut, in a calm soft landing
-    ("2024-09-17", "drift", False),  # the day before the 2024 first cut
-    ("1998-09-28", "scale", True),  # the day before the 1998 first cut: IWM is the RUT proxy then
+    ("2001-09-10", "scale", "iwm"),  # the day before 9/11, in the 2001 easing cycle
+    ("2008-09-12", "shuffle", "iwm"),  # the Friday before Lehman
+    ("2019-07-30", "crash", "iwm"),  # the day before the 2019 first cut, in a calm soft landing
+    ("2024-09-17", "drift", "iwm"),  # the day before the 2024 first cut
+    ("1998-09-28", "scale", "extended"),  # the day before the 1998 first cut: IWM is the RUT proxy then
+    ("1962-01-02", "scale", "long"),  # GS10's last day: DGS10 (from 1962-01-02) is known the next
+    ("1969-01-14", "scale", "long"),  # Romer and Romer's first meeting: the discount rate's record ends
+    ("1974-09-13", "scale", "long"),  # the 1973-74 bear market, small caps the French quintile
+    ("1976-06-01", "scale", "long"),  # DGS2's first day: GS1 stands in until it is known
+    ("1982-09-24", "scale", "long"),  # the Friday before DFEDTAR: Romer and Romer's record ends
+    ("1985-12-31", "scale", "long"),  # the modelled volatility's last day: VXO from 1986-01-02
 ]
 
 
 # --- building perturbed data directories ------------------------------------------------------------
 
 def _late_rows(kind: str, series_id: str, dates: pd.DatetimeIndex, cutoff: pd.Timestamp) -> np.ndarray:
-    """Rows that became known after `cutoff`: prices by their date, FRED series by publication date."""
+    """Rows that became known after `cutoff`: prices, French returns and index levels by their date,
+    FRED series by publication date, Romer and Romer's meetings `data.romer_lag_days` after them."""
     meta = MACRO.get(series_id)
     if kind == "macro" and meta is not None and meta.lag_rule != "label":
         return np.asarray(known_dates(dates, meta.lag_rule, DATA_PARAMS) > cutoff)
-    return np.asarray(dates > cutoff)  # prices; uncatalogued FRED files (never read by a run) by date
+    if kind == "policy":
+        return np.asarray(dates + pd.Timedelta(days=DATA_PARAMS.romer_lag_days) > cutoff)
+    return np.asarray(dates > cutoff)  # prices and levels; uncatalogued FRED files (never read by a run) by date
 
 
 def _price_factors(name: str, how: str, n: int, rng) -> np.ndarray:
@@ -127,7 +141,7 @@ def perturbed_copy(shared, dest, cutoff: str, how: str, only=None, seed: int = 0
     rng = np.random.default_rng(seed or d.toordinal())
     (dest / "calendar").mkdir(parents=True)
     (dest / "calendar" / "FOMC.csv").symlink_to(shared / "calendar" / "FOMC.csv")  # published ahead
-    for kind in ("prices", "macro"):
+    for kind in FOLDERS:
         (dest / kind).mkdir(parents=True)
         for src in sorted((shared / kind).glob("*.csv")):
             target = dest / kind / src.name
@@ -141,7 +155,7 @@ def never_cuts_after(shared, dest, cutoff: str):
     d = pd.Timestamp(cutoff)
     (dest / "calendar").mkdir(parents=True)
     (dest / "calendar" / "FOMC.csv").symlink_to(shared / "calendar" / "FOMC.csv")
-    for kind in ("prices", "macro"):
+    for kind in FOLDERS:
         (dest / kind).mkdir(parents=True)
         for src in sorted((shared / kind).glob("*.csv")):
             target = dest / kind / src.name
@@ -204,54 +218,57 @@ def implausible_futures_allowed():
     """The perturbations are deliberately implausible (a 45% one-day crash, VIX tripled, a fed funds
     target moving every day) so that any leak would show. The plausibility checks refuse such files
     (tests/test_bad_inputs.py); this module tests look-ahead, not validation, so they are off here."""
-    from fedcut.data import market, readers, sources
+    from fedcut.data import market, readers, sources, splices
 
     with pytest.MonkeyPatch.context() as patch:
         for module, check in ((readers, "check_range"), (readers, "check_moves"), (market, "check_tracking"),
                               (sources, "check_policy_series")):
             patch.setattr(module, check, lambda *args, **kwargs: None)
+        # a splice is measured on its whole overlap: the perturbed future would fail it
+        patch.setattr(market, "check_splice", lambda source, ticker, before, after, levels:
+                      splices.measure(levels[before], levels[after]))
         yield
 
 
 @pytest.fixture(scope="module")
 def base_runs(shared_data):
-    """Unperturbed runs, one per history (default, extended), shared by every cut-off."""
+    """Unperturbed runs, one per history (iwm, extended, long), shared by every cut-off."""
     cache = {}
 
-    def get(extended: bool):
-        if extended not in cache:
-            cfg = resolve({"run.extended": True}) if extended else defaults()
-            cache[extended] = run(cfg, data_dir=str(shared_data), offline=True)
-        return cache[extended]
+    def get(history: str):
+        if history not in cache:
+            cache[history] = run(resolve({"run.history": history}), data_dir=str(shared_data), offline=True)
+        return cache[history]
     return get
 
 
-@pytest.fixture(scope="module", params=CASES, ids=[f"{d}-{how}{'-extended' if ext else ''}" for d, how, ext in CASES])
+@pytest.fixture(scope="module", params=CASES, ids=[f"{d}-{how}-{history}" for d, how, history in CASES])
 def case(request, shared_data, base_runs, tmp_path_factory):
-    cutoff, how, extended = request.param
-    base = base_runs(extended)
+    cutoff, how, history = request.param
+    base = base_runs(history)
     folder = perturbed_copy(shared_data, tmp_path_factory.mktemp(f"perturbed-{cutoff}"), cutoff, how)
     other = run(base.config, data_dir=str(folder), offline=True)
-    return pd.Timestamp(cutoff), how, extended, base, other
+    return pd.Timestamp(cutoff), how, history, base, other
 
 
 # --- the whole run up to D does not see what came after D ----------------------------------------
 
 def test_nothing_known_after_d_changes_the_run_up_to_d(case):
-    day, how, extended, base, other = case
+    day, how, history, base, other = case
     assert day in base.equity.index  # D is a trading day of the run
     assert_identical_through(base, other, day)
     # the comparison had substance: decisions, fills and a regime history up to D
     fills = trades_upto(base, day)
     assert (fills["strike"].isna() & fills["action"].isin(["buy", "sell"])).sum() >= 5
     assert base.signals.loc[:day, "regime"].nunique() >= 2
-    if extended:
-        assert day < pd.Timestamp("2000-05-26")  # before IWM existed: the RUT proxy carried the run
-        assert any(p.startswith("IWM <- RUT") for p in base.metrics["run"]["proxies"])
+    if history != "iwm":
+        assert day < pd.Timestamp("2000-05-26")  # before IWM existed: a proxy or stand-in carried the run
+        proxy = "IWM <- RUT" if history == "extended" else ("IWM <- Qnt 2" if day.year < 1979 else "IWM <- RU2000TR")
+        assert any(p.startswith(proxy) for p in base.metrics["run"]["proxies"])
 
 
 def test_the_perturbation_is_real_after_d(case):
-    day, how, extended, base, other = case
+    day, how, history, base, other = case
     moved = differs_after(base, other, day)
     assert all(moved.values()), moved
     # the day after D is the first that may move; D itself is settled
@@ -306,11 +323,12 @@ def test_the_comparison_catches_a_planted_leak(shared_data, tmp_path, monkeypatc
 def test_option_trades_with_model_prices_are_compared_somewhere(base_runs):
     """At least one cut-off has put trades (with their model prices) before it, so the look-ahead
     comparison covers option pricing, not only ETF fills."""
-    base = base_runs(False)
-    opts = base.trades[base.trades["strike"].notna()]
-    covered = [d for d, _, ext in CASES if not ext and (opts["date"] <= pd.Timestamp(d)).any()]
-    assert len(covered) >= 3, covered
-    assert opts["model_price"].notna().sum() > 10
+    for history in ("iwm", "long"):
+        base = base_runs(history)
+        opts = base.trades[base.trades["strike"].notna()]
+        covered = [d for d, _, h in CASES if h == history and (opts["date"] <= pd.Timestamp(d)).any()]
+        assert len(covered) >= 3, (history, covered)
+        assert opts["model_price"].notna().sum() > 10
 
 
 # --- oracle mode: labelled, and it does read the future ---------------------------------------------

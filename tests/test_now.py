@@ -24,7 +24,7 @@ import fedcut.run.backtest as runmod
 from fedcut.cli import main
 from fedcut.data.catalog import INSTRUMENTS, MACRO, REGIME_SERIES
 from fedcut.now import STALE_GRACE, indicators, input_status, todays_call
-from fedcut.core.params import defaults
+from fedcut.core.params import defaults, resolve
 from fedcut.strategies.targets import target_weights
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,6 +178,41 @@ def test_now_on_data_cut_off_after_d_is_now_as_of_d(name, picked, backtest, shar
         del live[key], past[key]
     assert live == past
     assert_backtest_call(live, day, backtest)
+
+
+# --- the long history: now --as-of a day of the 1970s and 1980s is the long backtest's call ----------------------
+
+@pytest.fixture(scope="module")
+def long_backtest(shared_data):
+    """The long history's backtest and its daily targets (caches emptied after, as for `backtest`)."""
+    res = runmod.run(resolve({"run.history": "long"}), data_dir=str(shared_data), offline=True)
+    available = res.prepared.market.close[list(res.prepared.tickers)].notna()
+    targets = target_weights(res.signals, available, res.config.strategy, res.config.hedge)
+    runmod.clear_caches()
+    return res.signals, targets
+
+
+@pytest.mark.parametrize("day", ["1974-04-08", "1974-09-13", "1981-06-05"])
+def test_now_in_the_long_history_is_the_long_backtests_call(day, long_backtest, shared_data, capsys):
+    """Puts held in a recession call (1974-04), the late cycle of 1974's cut, a recession call held by
+    the dwell filter (1981-06): the call reads each input's era, as the backtest did."""
+    call = now_json(capsys, "--history", "long", "--as-of", day, "--data-dir", str(shared_data))
+    assert_backtest_call(call, pd.Timestamp(day), long_backtest)
+    inputs = call["inputs"]
+    stand_ins = {name: v["note"] for name, v in inputs.items() if v["kind"] == "price"}
+    if day.startswith("1974"):
+        assert stand_ins["Qnt 2"] == "stands in for IWM until 1978-12-28"
+        assert stand_ins["realised vol"] == "stands in for VIX until 1985-12-31"
+        assert {"GS1", "BAA10YM"} <= set(inputs) and "GS10" not in inputs  # the fallbacks of 1974, not 1961's
+        assert call["cut_pricing"]["two_year_series"] == "1-year yield (GS1, monthly)"
+        assert call["indicators"]["two_year_gap"]["threshold"] == -defaults().data.gs1_gap
+        assert call["indicators"]["credit_damage"]["label"] == "BAA-10y (monthly)"
+    else:
+        assert stand_ins["RU2000TR"] == "stands in for IWM until 2000-05-25" and "GS1" not in inputs
+        assert call["cut_pricing"]["two_year_series"] == "2-year yield"
+        assert call["cut_pricing"]["three_month_series"] == "3-month bill (DTB3, discount)"
+    if call["hedge"] is not None:
+        assert call["hedge"]["strike"] / call["hedge"]["spot"] == pytest.approx(0.9, abs=0.01)
 
 
 # --- indicators: the rules' own comparisons -----------------------------------------------------------------
@@ -377,7 +412,8 @@ def test_json_keys_are_stable(shared_data, capsys):
                                     "capitulated", "recession_evidence", "financial_stress", "last_change",
                                     "next_meeting", "days_to_next_meeting"]
     assert list(call["cut_pricing"]) == ["fed_funds", "two_year", "three_month", "two_year_gap", "bill_gap",
-                                         "two_year_needed", "bill_needed", "zero_bound", "cut_priced"]
+                                         "two_year_needed", "bill_needed", "zero_bound", "cut_priced",
+                                         "two_year_series", "three_month_series"]
 
 
 def test_json_hedge_keys(picked, shared_data, capsys):
@@ -446,7 +482,7 @@ def test_fetch_online_refreshes_every_series_then_calls(shared_data, tmp_path, m
 @pytest.mark.parametrize("args, message", [
     (["--as-of", "2030-01-02"], "error: --as-of 2030-01-02: after the last day the data covers, 2025-09-26 (end set by IWM)"),
     (["--as-of", "1999-01-04"], "error: --as-of 1999-01-04: before the history's first day, 2000-05-26 "
-                                "(run.start, or --extended for the history from 1990)"),
+                                "(run.start, or --history extended or long for an earlier history)"),
     (["--as-of", "2020-02-30"], "error: --as-of must be a date YYYY-MM-DD, got '2020-02-30'"),
     (["--as-of", "20200302"], "error: --as-of must be a date YYYY-MM-DD, got '20200302'"),
     (["--set", "run.oracle=true"], "error: now: run.oracle reads the actual cut calendar (future information); "

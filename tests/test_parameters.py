@@ -17,7 +17,6 @@ in a list, or halfway from the default to its farther bound.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -31,8 +30,10 @@ SPANS = {
     "crisis": {"run.start": "2006-01-03", "run.end": "2009-12-31"},  # the 2007 cycle: cuts, 2008's crisis, puts
     "covid": {"run.start": "2019-01-02", "run.end": "2023-12-29"},  # STLFSI4 and NFCI published, 2020, March 2023
     "dotcom": {"run.start": "2000-06-01", "run.end": "2004-12-31"},  # the 2001 cycle; XLF is the bank gauge before 2005
-    "early": {"run.start": "1990-01-02", "run.end": "1993-12-31", "run.extended": True},  # RUT, SPX, BAA stand in
-    "to_2001": {"run.start": "", "run.end": "2001-12-31"},  # starts on IWM's first day unless extended
+    "early": {"run.start": "1990-01-02", "run.end": "1993-12-31", "run.history": "extended"},  # RUT, SPX, BAA, VXO
+    "to_2001": {"run.start": "", "run.end": "2001-12-31"},  # starts on IWM's first day in the iwm history
+    # the long history's fallbacks: Romer and Romer's meetings, GS1, DTB3, BAA10YM, the modelled volatility
+    "long_1970s": {"run.history": "long", "run.start": "1969-01-02", "run.end": "1976-05-28"},
     "late_start": {"run.start": "2008-06-02", "run.end": "2009-12-31"},  # begins inside the 2007 cycle
 }
 
@@ -41,7 +42,18 @@ SPANS = {
 CASES: dict[str, dict] = {
     "run.start": dict(value="2007-01-03", why="a year later: fewer days"),
     "run.end": dict(value="2008-12-31", why="a year earlier: fewer days"),
-    "run.extended": dict(span="to_2001", why="from 1990 with RUT as IWM instead of from IWM's first day"),
+    "run.history": dict(span="to_2001", why="from 1990 with RUT as IWM instead of from IWM's first day"),
+    "data.vix_backcalculated": dict(span="early", why="VIX and VXO differ only before 2003-09-22"),
+    "data.realised_vol_days": dict(span="long_1970s", why="the modelled volatility is read only before 1986"),
+    "data.realised_vol_multiplier": dict(span="long_1970s", why="the modelled volatility is read only before 1986"),
+    "data.monthly_average_lag_days": dict(span="long_1970s", why="GS1, GS10 and BAA10YM are read only before "
+                                                                  "1976, 1962 and 1986"),
+    "data.romer_lag_days": dict(span="long_1970s", why="Romer and Romer's meetings are read only in 1969-1982"),
+    "data.gs1_gap": dict(span="long_1970s", why="GS1 prices cuts only before DGS2 (1976)"),
+    "data.dtb3_gap": dict(span="long_1970s", why="DTB3 prices a cut only before DGS3MO (1981)"),
+    "data.baa_monthly_widening": dict(span="long_1970s", why="BAA10YM is the credit gauge only before 1986"),
+    "data.baa_monthly_damage": dict(value=1.5, span="long_1970s",
+                                    why="BAA10YM stayed below 2.99 (and 6.5, halfway up) in 1969-1976"),
     "data.spx_dividend_yield": dict(span="early", why="SPX stands in for SPY only before 1993-01-29"),
     "data.rut_dividend_yield": dict(span="early", why="RUT stands in for IWM only before 2000-05-26"),
     "data.jobs_release_min_day": dict(span="covid", why="2020's jobs reports decide a recession call"),
@@ -49,9 +61,6 @@ CASES: dict[str, dict] = {
     "data.nfci_lag_days": dict(span="covid", also={"regime.nfci_crisis": -0.5},
                                why="NFCI is read only from May 2011, and alarms at 0.5 in none of it"),
     "data.stlfsi_lag_days": dict(span="covid", why="STLFSI4 is read only from its first publication (2010)"),
-    "data.max_offcalendar_target_changes": dict(value=0, refused="offcalendar",
-                                                why="the real files never move off the calendar: a crafted one "
-                                                    "that does twice is accepted at 5, refused at 0"),
     "data.max_target_change": dict(value=0.25, refused="real",
                                    why="the real target moved 0.5 pp in a day (1982): refused at 0.25"),
     "data.allow_backfilled_indices": dict(shows="signals",
@@ -153,31 +162,12 @@ def changed(a, b) -> list[str]:
     return out
 
 
-def offcalendar_folder(shared_data: Path, folder: Path) -> Path:
-    """The real data as links, but DFEDTARU 0.25 pp higher on 2019-06-03 only: two moves (up, back
-    down) on days that are no FOMC decision day."""
-    for kind in ("prices", "macro", "calendar"):
-        (folder / kind).mkdir(parents=True)
-        for f in (shared_data / kind).glob("*.csv"):
-            (folder / kind / f.name).symlink_to(f)
-    target = folder / "macro" / "DFEDTARU.csv"
-    lines = target.resolve().read_text().splitlines(keepends=True)
-    target.unlink()
-    out = lines[:1]
-    for line in lines[1:]:
-        day, value = line.rstrip("\n").split(",")
-        out.append(f"{day},{float(value) + 0.25!r}\n" if day == "2019-06-03" else line)
-    target.write_text("".join(out))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runs(shared_data, tmp_path_factory):
     """`runs(settings, folder)`: the run of the defaults with `settings` on the real data (or the
     crafted folder named), kept for the module, so each span's default run is made once."""
     done: dict = {}
-    folders = {"real": shared_data,
-               "offcalendar": offcalendar_folder(shared_data, tmp_path_factory.mktemp("offcalendar"))}
+    folders = {"real": shared_data}
 
     def get(settings: dict, folder: str = "real"):
         key = (folder, tuple(sorted(settings.items())))

@@ -85,7 +85,7 @@ def test_a_day_missing_from_the_calendar_file_is_named(env, capsys):
 
 
 def test_the_real_files_miss_no_trading_day(env, capsys):
-    code, out, err, _ = cli(env, ["--extended", "--end", "2001-12-31"], capsys)
+    code, out, err, _ = cli(env, ["--history", "extended", "--end", "2001-12-31"], capsys)
     assert code == 0, err
     assert not [n for n in metrics(env.out)["run"]["notes"] if "has no row" in n]
 

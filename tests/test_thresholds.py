@@ -22,14 +22,21 @@ PACKAGE = ("core", "data", "signals", "hedging", "strategies", "execution", "ana
 
 
 def _parameters() -> set[str]:
-    return {name for t in THRESHOLDS for name in (t.param, t.fallback) if name}
+    """Every parameter name a row reads (a `data.*` fallback by its name in the data section)."""
+    return {name.removeprefix("data.") for t in THRESHOLDS for name in (t.param, *t.fallbacks) if name}
 
 
 def test_every_row_reads_a_regime_parameter_of_the_registry():
-    regime = {p.name for p in PARAMS if p.section == "regime"}
-    assert _parameters() <= regime
+    """Each row's level is a `regime.*` parameter; its fallbacks before the preferred series existed
+    are `regime.*` or, matched on the overlap in the long history, `data.*` parameters."""
+    keys = {p.key for p in PARAMS}
+    for t in THRESHOLDS:
+        assert t.param is None or f"regime.{t.param}" in keys, t.name
+        for name in t.fallbacks:
+            assert (name if name.startswith("data.") else f"regime.{name}") in keys, (t.name, name)
     assert len({t.name for t in THRESHOLDS}) == len(THRESHOLDS)
-    assert {"vix_crisis", "bank_stress_drop", "hy_damage", "baa_damage", "capitulation_rebound"} <= _parameters()
+    assert {"vix_crisis", "bank_stress_drop", "hy_damage", "baa_damage", "capitulation_rebound", "gs1_gap",
+            "baa_monthly_damage"} <= _parameters()
 
 
 def test_no_module_but_the_table_reads_a_threshold_parameter():
@@ -57,11 +64,14 @@ def test_one_value_and_an_array_are_judged_alike(values, name):
 
 
 def test_levels_negate_scale_fall_back_and_stand_relative():
-    regime = resolve({"regime.bank_stress_drop": 0.2, "regime.hy_damage": 7.0, "regime.baa_damage": 2.5,
-                      "regime.capitulation_vix_fade": 0.3}).regime
+    cfg = resolve({"regime.bank_stress_drop": 0.2, "regime.hy_damage": 7.0, "regime.baa_damage": 2.5,
+                   "regime.capitulation_vix_fade": 0.3, "data.baa_monthly_damage": 2.75, "data.gs1_gap": 0.3})
+    regime, data = cfg.regime, cfg.data
     assert RULE["bank_move"].level(regime) == -0.2
     assert RULE["bank_move"].level(regime, scale=0.5) == pytest.approx(-0.1)
-    assert list(RULE["credit_damage"].level(regime, preferred=np.array([True, False]))) == [7.0, 2.5]
+    assert list(RULE["credit_damage"].level(regime, era=np.array([0, 1, 2, 1]), data=data)) == [7.0, 2.5, 2.75, 2.5]
+    assert RULE["credit_damage"].level(regime, era=2, data=data) == 2.75
+    assert RULE["two_year_gap"].level(regime, era=1, data=data) == -0.3  # GS1 before DGS2, below fed funds
     assert RULE["vix_fade"].level(regime, base=50.0) == pytest.approx(35.0)
     assert RULE["core_cpi_trend"].level(regime) == 0.0
 
@@ -82,7 +92,8 @@ def test_todays_call_shows_each_row_against_the_level_the_rules_used():
     from fedcut.now import indicators as call_indicators
 
     regime = resolve({"regime.sahm_warning": 0.3, "regime.bill_gap": 0.2}).regime
-    row = pd.Series({"credit_source": "HY OAS", "bank_source": "XLF", "vix_peak_recent": 50.0,
+    row = pd.Series({"credit_source": "HY OAS", "bank_source": "XLF", "two_year_source": "2-year yield",
+                     "bill_source": "3-month yield", "sahm_source": "Sahm rule (real time)", "vix_peak_recent": 50.0,
                      "capitulation_low": 100.0, "vix": 30.0, "stlfsi": np.nan, "nfci": np.nan, "ted_spread": 0.5,
                      "bank_move": -0.07, "credit_spread": 5.0, "iwm_drawdown_252d": -0.1, "credit_widening_pp": 1.0,
                      "sahm": 0.35, "claims_rise": 0.1, "core_cpi_trend": -0.1, "cpi_trend_3m": 0.1,
