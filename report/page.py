@@ -13,8 +13,6 @@ opens offline; it carries no timestamp, so the same run renders to the same byte
 """
 from __future__ import annotations
 
-import base64
-import html
 import json
 import math
 import os
@@ -43,6 +41,10 @@ from fedcut.core.errors import DataError
 from fedcut.core.files import Helper, Output, own_folder, remove_stale_temporaries, write_all, writing
 from fedcut.core.params import iso_date
 from fedcut.plots.kit import MAX_CYCLES_SHOWN, preload
+from fedcut.report.html import (
+    CSS, bp, cell, count, difference, escape, figure, heat, judged, missing, pct, pp, ratio, setting, signed,
+    text_or_blank, usd,
+)
 from fedcut.strategies.baselines import LABELS
 
 PLOTS = ("equity", "underwater", "rolling", "holdings", "cycles", "hedge")
@@ -51,7 +53,6 @@ RUN_FILES = ("metrics.json", "equity.csv", "trades.csv", "episodes.csv", "config
 CASH_RATE = "cash_rate.csv"  # the risk-free rate; a run folder of an earlier version has none
 RUNUP_NUMBERS = tuple(f"{side}_return_before_{RUNUP_MONTHS}m" for side in ("strategy", "benchmark"))
 RESIDUAL_TOLERANCE = 1e-6  # attribution that misses the total P&L by more than this share is flagged
-NUMBER = re.compile(r"^([-+]?\$?[\d.,]+( pp|%)?|n/a|[-+]?[\d.,]+ bp)$")  # a cell holding one number (right-aligned)
 # the curves the tables compare; the page names the strategy by the run's own rules (`SavedRun.label`)
 SIDES = (("strategy", LABELS["fedcut"]), ("benchmark", "buy-and-hold IWM"), ("spy", "buy-and-hold SPY"))
 # What the report reads from a run folder, checked before it is used (load_run).
@@ -116,9 +117,9 @@ def load_run(run_dir: Path) -> SavedRun:
         if (run_dir / name).is_symlink():
             raise DataError(f"{run_dir / name}: a symbolic link; the report reads and writes only the run "
                             "folder's own files")
-    missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
-    if missing:
-        raise DataError(f"{run_dir}: not a complete run folder (no {missing[0]})")
+    absent = [name for name in RUN_FILES if not (run_dir / name).is_file()]
+    if absent:
+        raise DataError(f"{run_dir}: not a complete run folder (no {absent[0]})")
     if (run_dir / "plots").exists() and not (run_dir / "plots").is_dir():
         raise DataError(f"{run_dir / 'plots'}: not a folder")
     equity = _table(run_dir / "equity.csv", EQUITY_READ, dates=("date",), numbers=EQUITY_NUMBERS)
@@ -407,11 +408,11 @@ def _outcomes(saved: SavedRun, source: DataSource) -> dict[str, str]:
     try:
         usrec = source.macro("USREC")
     except DataError as exc:
-        usrec, missing = None, f"recession dates unknown ({exc})"
+        usrec, unknown = None, f"recession dates unknown ({exc})"
     out = {}
     for ep in saved.episodes.itertuples():
         recession = recession_label(usrec, pd.Timestamp(ep.window_start), pd.Timestamp(ep.window_end)) \
-            if usrec is not None else missing
+            if usrec is not None else unknown
         mix = str(getattr(ep, "regime_mix", "") or "")
         called = f"; rules called mostly {mix.split(', ')[0]}" if mix and mix != "nan" else ""
         out[str(ep.cycle)] = recession + called
@@ -427,35 +428,6 @@ def _attribution_csv(table: pd.DataFrame) -> pd.DataFrame:
 
 # ---- the page -------------------------------------------------------------------------------
 
-CSS = """
-body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;max-width:1300px;padding:0 18px 40px;color:#1b1b1b;line-height:1.4}
-h1{font-size:1.5em;margin:18px 0 4px}h2{font-size:1.25em;margin:34px 0 8px;border-bottom:2px solid #1f3b73;padding-bottom:3px}
-h3{font-size:1.05em;margin:18px 0 6px}
-.sub{color:#555;margin:0 0 12px}
-.oracle{background:#b00000;color:#fff;font-weight:700;font-size:1.15em;padding:12px 18px;margin:14px 0;border-radius:4px;text-align:center}
-#verdict{background:#f4f7fb;border:1px solid #c9d3e3;border-radius:6px;padding:4px 18px 12px;margin:14px 0}
-#verdict h2{margin-top:14px}
-.answer{font-size:1.05em;margin:8px 0}
-.warnings{background:#fff6e0;border-left:5px solid #e08a00;padding:8px 14px;margin:12px 0}
-.warnings ul{margin:4px 0 4px 18px;padding:0}
-.row{display:flex;flex-wrap:wrap;gap:12px 28px;align-items:flex-start}.row>div{min-width:0;max-width:100%}
-figure{margin:10px 0 16px}figure img{display:block;width:auto;max-width:100%;height:auto;border:1px solid #ddd}
-figcaption{font-size:.88em;color:#555;margin-top:3px;max-width:1240px}
-table{border-collapse:collapse;font-size:.88em;margin:0 0 10px}
-table.full{width:100%}
-th,td{border:1px solid #d5d5d5;padding:3px 6px;vertical-align:top}
-th{background:#eef1f6;text-align:left;font-weight:600}thead th{vertical-align:bottom}
-td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.d{white-space:nowrap}td.good{color:#116611}td.bad{color:#a40000}
-td.heat{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;font-size:.95em}
-tr.total td{font-weight:700;background:#f6f6f6}tr.own td,tr.own th{font-weight:700;background:#fffbe8}
-.neg{color:#a40000}.pos{color:#116611}.flag{color:#a40000;font-weight:600}
-.verdict-holds{color:#116611;font-weight:700}.verdict-overstated,.verdict-understated{color:#a40000;font-weight:700}
-pre{background:#f6f6f6;border:1px solid #ddd;padding:10px;font-size:.8em;white-space:pre-wrap;overflow-wrap:anywhere;max-height:520px;overflow-y:auto}
-.note{font-size:.88em;color:#444;max-width:1240px}
-"""
-
-
 def _page(saved: SavedRun, found: Findings, plot_dir: Path, regimes_png: Path) -> str:
     m, run = saved.metrics, saved.metrics["run"]
     title = f"fedcut run report: {saved.label}, {run['start']} to {run['end']} (config {run.get('config_hash', '')})"
@@ -463,17 +435,17 @@ def _page(saved: SavedRun, found: Findings, plot_dir: Path, regimes_png: Path) -
         title = "ORACLE - " + title
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-             f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>"]
+             f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>"]
     if saved.oracle:
-        parts.append(f'<div class="oracle">{_e(run.get("label") or "ORACLE MODE: future information")}. '
+        parts.append(f'<div class="oracle">{escape(run.get("label") or "ORACLE MODE: future information")}. '
                      "These results use information no investor had at the time; they measure what foresight "
                      "is worth, not what the strategy could have earned.</div>")
     if run.get("backfilled_indices"):
-        parts.append(f'<div class="oracle">{_e(run.get("backfilled_label"))}. The stress indices before '
+        parts.append(f'<div class="oracle">{escape(run.get("backfilled_label"))}. The stress indices before '
                      "those dates are full-sample reconstructions nobody could see at the time: these results "
                      "are not what the rules could have done.</div>")
-    parts.append(f"<h1>{_e(title)}</h1>")
-    parts.append(f'<p class="sub">{_e(saved.label)} against buy-and-hold IWM (total return), SPY and the simple '
+    parts.append(f"<h1>{escape(title)}</h1>")
+    parts.append(f'<p class="sub">{escape(saved.label)} against buy-and-hold IWM (total return), SPY and the simple '
                  "rules it has to beat, each starting with the same cash and trading through the same execution. "
                  "The answer first; the tear sheet and the pictures below it.</p>")
     shown = saved.episodes.iloc[-MAX_CYCLES_SHOWN:]  # bounded whatever the data; episodes.csv has them all
@@ -482,31 +454,31 @@ def _page(saved: SavedRun, found: Findings, plot_dir: Path, regimes_png: Path) -
     parts.append(_verdict_section(saved, found, shown, more))
     parts.append(_warnings(saved, found))
     parts.append('<section id="performance"><h2>Strategy against buy-and-hold</h2>')
-    parts.append(_figure(plot_dir / "equity.png", "Value in USD, log scale; background = regime called that day; "
+    parts.append(_embedded(plot_dir / "equity.png", "Value in USD, log scale; background = regime called that day; "
                                                   "dashed lines = first cut of each easing cycle."))
     parts.append(_headline_table(saved) + "</section>")
     parts.append('<section id="drawdowns"><h2>Drawdowns</h2>')
-    parts.append(_figure(plot_dir / "underwater.png", "Fall from the running high, %, on one scale for the three."))
+    parts.append(_embedded(plot_dir / "underwater.png", "Fall from the running high, %, on one scale for the three."))
     parts.append(f'<section id="top-drawdowns"><h3>The {tearsheet.TOP_DRAWDOWNS} deepest drawdowns</h3>'
                  f"{_top_drawdowns(saved)}</section></section>")
     parts.append(_monthly_section(saved))
     parts.append('<section id="rolling"><h2>Rolling one-year Sharpe, volatility and beta</h2>')
-    parts.append(_figure(plot_dir / "rolling.png", f"Each day, the statistic over the {tearsheet.ROLLING_DAYS} "
+    parts.append(_embedded(plot_dir / "rolling.png", f"Each day, the statistic over the {tearsheet.ROLLING_DAYS} "
                                                    "trading days ending that day: Sharpe over the T-bill rate, "
                                                    "annualised volatility, beta of daily excess returns to IWM's."))
     parts.append("</section>")
     parts.append(_statistics_section(saved, found.statistics))
     parts.append('<section id="cycles"><h2>Easing cycles in detail</h2>')
-    parts.append(_figure(plot_dir / "cycles.png", f"Each cycle's window ({_window_words(saved)}), rebased to 100 "
+    parts.append(_embedded(plot_dir / "cycles.png", f"Each cycle's window ({_window_words(saved)}), rebased to 100 "
                                                   f"at the cut.{more}"))
     parts.append(_cycles_table(shown) + "</section>")
     parts.append('<section id="holdings"><h2>Holdings and where the P&amp;L came from</h2>')
-    parts.append(_figure(plot_dir / "holdings.png", "Share of strategy value per holding, cash and puts at their "
+    parts.append(_embedded(plot_dir / "holdings.png", "Share of strategy value per holding, cash and puts at their "
                                                     "marked value."))
     parts.append(f'<div class="row"><div>{_attribution_table(found.attribution)}</div>'
                  f"<div>{_regime_share_table(m)}</div></div></section>")
     parts.append('<section id="hedge"><h2>Put hedge</h2>')
-    parts.append(_figure(plot_dir / "hedge.png", "Top: the puts' marked value in % of portfolio value. Bottom: per "
+    parts.append(_embedded(plot_dir / "hedge.png", "Top: the puts' marked value in % of portfolio value. Bottom: per "
                                                  "calendar year, the premium paid and the hedge's P&L (change in "
                                                  "marks plus premium, sales and settlements, after spread and "
                                                  "commission), each day's amount in bp of the previous close's value, "
@@ -514,14 +486,14 @@ def _page(saved: SavedRun, found: Findings, plot_dir: Path, regimes_png: Path) -
     parts.append(_hedge_tables(saved, found.attribution, _hedge_by_cycle(saved, shown)) + "</section>")
     if regimes_png.is_file():
         parts.append('<section id="regimes"><h2>Regime signal</h2>')
-        parts.append(_figure(regimes_png, "IWM total return with the regime called each day (the run's "
+        parts.append(_embedded(regimes_png, "IWM total return with the regime called each day (the run's "
                                           "plots/regimes.png).") + "</section>")
     parts.append('<section id="claims"><h2>The seed\'s claims, measured on IWM\'s data</h2>')
     parts.append(_claims_table(found.claims) + "</section>")
     parts.append('<section id="provenance"><h2>Data provenance</h2>')
     parts.append(_provenance(saved, found.iwm_last) + "</section>")
     parts.append('<section id="configuration"><h2>Resolved configuration (config.toml)</h2>')
-    parts.append(f"<pre>{_e(saved.config_text)}</pre></section>")
+    parts.append(f"<pre>{escape(saved.config_text)}</pre></section>")
     parts.append("</body>\n</html>\n")
     return "\n".join(parts)
 
@@ -535,14 +507,14 @@ def _verdict_section(saved: SavedRun, found: Findings, shown: pd.DataFrame, more
     parts.append(f'<p class="note">Window: {_window_words(saved)}. Drawdown avoided = strategy max drawdown - '
                  "IWM's (positive: shallower); return given up = IWM's window return - the strategy's (positive: "
                  "it earned less). The recession column uses NBER's dates (USREC), known months or years later: a "
-                 f"label for judging the cycle, never an input to the rules.{_e(more)}</p>")
+                 f"label for judging the cycle, never an input to the rules.{escape(more)}</p>")
     if m.get("baselines") or m.get("verdict"):
         parts.append(f"<h3>Against the baselines</h3>{_baselines_table(saved)}")
         v = m.get("verdict")
         if v:
-            parts.append(f'<p class="note">Differences are {_e(saved.label)} minus the baseline, with 95% intervals '
-                         f"from a paired stationary block bootstrap of daily returns (mean block {_e(v.get('mean_block_days'))} "
-                         f"days, {_e(v.get('resamples'))} resamples, seed {_e(v.get('seed'))}); P(higher) is the share "
+            parts.append(f'<p class="note">Differences are {escape(saved.label)} minus the baseline, with 95% intervals '
+                         f"from a paired stationary block bootstrap of daily returns (mean block {escape(v.get('mean_block_days'))} "
+                         f"days, {escape(v.get('resamples'))} resamples, seed {escape(v.get('seed'))}); P(higher) is the share "
                          "of resamples in which the strategy's Sharpe is the higher. Better or worse only when the "
                          "whole Sharpe interval is on one side of zero.</p>")
     side = [_foresight_table(m.get("foresight")), _changed_table(saved)]
@@ -555,15 +527,15 @@ def _answer(saved: SavedRun, shown: pd.DataFrame) -> str:
     """The bottom line in a few sentences, every number from the run's files."""
     m = saved.metrics
     s, b = m["strategy"], m["benchmark"]
-    text = (f"From {_e(m['run']['start'])} to {_e(m['run']['end'])}, {_e(saved.label)} compounded at "
-            f"{_pct(s['cagr'], True)} a year with a worst drawdown of {_pct(s['max_drawdown'], True)}; buy-and-hold "
-            f"IWM at {_pct(b['cagr'], True)} with {_pct(b['max_drawdown'], True)}.")
-    rows = [ep for _, ep in shown.iterrows() if not (_missing(ep.get("strategy_max_drawdown"))
-                                                     or _missing(ep.get("benchmark_max_drawdown")))]
+    text = (f"From {escape(m['run']['start'])} to {escape(m['run']['end'])}, {escape(saved.label)} compounded at "
+            f"{pct(s['cagr'], True)} a year with a worst drawdown of {pct(s['max_drawdown'], True)}; buy-and-hold "
+            f"IWM at {pct(b['cagr'], True)} with {pct(b['max_drawdown'], True)}.")
+    rows = [ep for _, ep in shown.iterrows() if not (missing(ep.get("strategy_max_drawdown"))
+                                                     or missing(ep.get("benchmark_max_drawdown")))]
     if rows:
         shallower = sum(ep["strategy_max_drawdown"] > ep["benchmark_max_drawdown"] for ep in rows)
         higher = sum(ep["strategy_return"] > ep["benchmark_return"] for ep in rows)
-        text += (f" In the {_count(len(rows), 'easing cycle')} shown, its drawdown was shallower than IWM's in "
+        text += (f" In the {count(len(rows), 'easing cycle')} shown, its drawdown was shallower than IWM's in "
                  f"{shallower} and its window return higher in {higher}.")
     v = m.get("verdict")
     if v and v.get("against"):
@@ -571,12 +543,12 @@ def _answer(saved: SavedRun, shown: pd.DataFrame) -> str:
         words = [verdict_word(entry) for entry in entries]
         tally = ", ".join(f"{words.count(w)} {w}" for w in ("better", "worse", "not distinguishable") if words.count(w))
         if tally:
-            text += f" Its Sharpe ratio against the {_count(len(words), 'baseline')}: {tally} (95% intervals)."
+            text += f" Its Sharpe ratio against the {count(len(words), 'baseline')}: {tally} (95% intervals)."
         undefined = [e for e, w in zip(entries, words) if w == "undefined"]
         if undefined:
-            text += (f" Against {len(undefined)} of the {_count(len(words), 'baseline')} it "
-                     f"{_e(undefined[0]['sentence'])}.")
-        text += f" The evidence rests on {_count(v['n_easing_cycles'], 'easing cycle')}: a small sample."
+            text += (f" Against {len(undefined)} of the {count(len(words), 'baseline')} it "
+                     f"{escape(undefined[0]['sentence'])}.")
+        text += f" The evidence rests on {count(v['n_easing_cycles'], 'easing cycle')}: a small sample."
     return text
 
 
@@ -592,17 +564,17 @@ def _answer_table(shown: pd.DataFrame, found: Findings) -> str:
     body = []
     for _, ep in shown.iterrows():
         partial = str(ep.get("coverage", "full"))
-        flag = "" if partial in ("full", "nan", "") else f'<br><span class="flag">partial: {_e(partial)}</span>'
-        avoided = _minus(ep["strategy_max_drawdown"], ep["benchmark_max_drawdown"])
-        given_up = _minus(ep["benchmark_return"], ep["strategy_return"])
-        body.append(f"<tr><th>{_e(ep['cycle'])}</th><td class=\"d\">{_e(ep['first_cut'])}</td>"
-                    f"{_cell(_pct(ep.get(f'benchmark_return_before_{RUNUP_MONTHS}m'), True))}"
-                    f"<td><span class=\"d\">{_e(ep['window_start'])} to</span> <span class=\"d\">"
-                    f"{_e(ep['window_end'])}</span>{flag}</td>"
-                    f"{_cell(_pct(ep['strategy_return'], True))}{_cell(_pct(ep['benchmark_return'], True))}"
-                    f"{_cell(_pct(ep['strategy_max_drawdown'], True))}{_cell(_pct(ep['benchmark_max_drawdown'], True))}"
-                    f"{_judged(avoided, good_if_positive=True)}{_judged(given_up, good_if_positive=False)}"
-                    f"<td>{_e(found.outcomes.get(str(ep['cycle']), ''))}</td></tr>")
+        flag = "" if partial in ("full", "nan", "") else f'<br><span class="flag">partial: {escape(partial)}</span>'
+        avoided = difference(ep["strategy_max_drawdown"], ep["benchmark_max_drawdown"])
+        given_up = difference(ep["benchmark_return"], ep["strategy_return"])
+        body.append(f"<tr><th>{escape(ep['cycle'])}</th><td class=\"d\">{escape(ep['first_cut'])}</td>"
+                    f"{cell(pct(ep.get(f'benchmark_return_before_{RUNUP_MONTHS}m'), True))}"
+                    f"<td><span class=\"d\">{escape(ep['window_start'])} to</span> <span class=\"d\">"
+                    f"{escape(ep['window_end'])}</span>{flag}</td>"
+                    f"{cell(pct(ep['strategy_return'], True))}{cell(pct(ep['benchmark_return'], True))}"
+                    f"{cell(pct(ep['strategy_max_drawdown'], True))}{cell(pct(ep['benchmark_max_drawdown'], True))}"
+                    f"{judged(avoided, good_if_positive=True)}{judged(given_up, good_if_positive=False)}"
+                    f"<td>{escape(found.outcomes.get(str(ep['cycle']), ''))}</td></tr>")
     return f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table>'
 
 
@@ -618,17 +590,17 @@ def _baselines_table(saved: SavedRun) -> str:
             "<tr><th>diff.</th><th>95% interval</th><th>diff.</th><th>95% interval</th></tr></thead>")
     body = []
     for label, f, v in rows:
-        cells = (f"{_cell(_pct(f.get('cagr'), True))}{_cell(_pct(f.get('volatility')))}{_cell(_ratio(f.get('sharpe')))}"
-                 f"{_cell(_pct(f.get('max_drawdown'), True))}{_cell(_ratio(f.get('calmar')))}"
-                 f"{_cell(_pct(f.get('time_in_iwm')))}")
+        cells = (f"{cell(pct(f.get('cagr'), True))}{cell(pct(f.get('volatility')))}{cell(ratio(f.get('sharpe')))}"
+                 f"{cell(pct(f.get('max_drawdown'), True))}{cell(ratio(f.get('calmar')))}"
+                 f"{cell(pct(f.get('time_in_iwm')))}")
         if v is None:
             cells += '<td colspan="6" class="note">this run</td>'
         else:
-            cells += (f"{_cell(_signed(v['sharpe_diff']))}{_interval(v['sharpe_diff_ci'], _signed)}"
-                      f"{_cell(_pp(v['cagr_diff']))}{_interval(v['cagr_diff_ci'], _pp)}"
-                      f"{_cell(_pct(v['p_better']))}<td>{_e(_verdict_text(v))}</td>")
+            cells += (f"{cell(signed(v['sharpe_diff']))}{_interval(v['sharpe_diff_ci'], signed)}"
+                      f"{cell(pp(v['cagr_diff']))}{_interval(v['cagr_diff_ci'], pp)}"
+                      f"{cell(pct(v['p_better']))}<td>{escape(_verdict_text(v))}</td>")
         own_row = ' class="own"' if v is None else ""
-        body.append(f"<tr{own_row}><th>{_e(label)}</th>{cells}</tr>")
+        body.append(f"<tr{own_row}><th>{escape(label)}</th>{cells}</tr>")
     return f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table>'
 
 
@@ -639,26 +611,26 @@ def _verdict_text(comparison: dict) -> str:
 
 
 def _interval(bounds, fmt) -> str:
-    return _cell("n/a") if bounds is None else f'<td class="n">{_e(fmt(bounds[0]))} to {_e(fmt(bounds[1]))}</td>'
+    return cell("n/a") if bounds is None else f'<td class="n">{escape(fmt(bounds[0]))} to {escape(fmt(bounds[1]))}</td>'
 
 
 def _foresight_table(f: dict | None) -> str:
     if not f:
         return ""
     rt, orc = f["real_time"], f["oracle"]
-    rows = [("CAGR", _pct(rt["cagr"], True), _pct(orc["cagr"], True), _pp(f.get("cagr_gain"))),
-            ("Sharpe", _ratio(rt["sharpe"]), _ratio(orc["sharpe"]), _signed(_minus(orc["sharpe"], rt["sharpe"]))),
-            ("max drawdown", _pct(rt["max_drawdown"], True), _pct(orc["max_drawdown"], True),
-             _pp(_minus(orc["max_drawdown"], rt["max_drawdown"])))]
+    rows = [("CAGR", pct(rt["cagr"], True), pct(orc["cagr"], True), pp(f.get("cagr_gain"))),
+            ("Sharpe", ratio(rt["sharpe"]), ratio(orc["sharpe"]), signed(difference(orc["sharpe"], rt["sharpe"]))),
+            ("max drawdown", pct(rt["max_drawdown"], True), pct(orc["max_drawdown"], True),
+             pp(difference(orc["max_drawdown"], rt["max_drawdown"])))]
     for cycle in list(rt.get("cycles", {}))[-MAX_CYCLES_SHOWN:]:
         a, b = rt["cycles"][cycle], orc.get("cycles", {}).get(cycle, {})
-        rows.append((f"{cycle}: max drawdown", _pct(a.get("max_drawdown"), True), _pct(b.get("max_drawdown"), True),
-                     _pp(_minus(b.get("max_drawdown"), a.get("max_drawdown")))))
-        rows.append((f"{cycle}: return", _pct(a.get("return"), True), _pct(b.get("return"), True),
-                     _pp(_minus(b.get("return"), a.get("return")))))
-    body = "".join(f"<tr><th>{_e(k)}</th>{_cell(a)}{_cell(b)}{_cell(c)}</tr>" for k, a, b, c in rows)
+        rows.append((f"{cycle}: max drawdown", pct(a.get("max_drawdown"), True), pct(b.get("max_drawdown"), True),
+                     pp(difference(b.get("max_drawdown"), a.get("max_drawdown")))))
+        rows.append((f"{cycle}: return", pct(a.get("return"), True), pct(b.get("return"), True),
+                     pp(difference(b.get("return"), a.get("return")))))
+    body = "".join(f"<tr><th>{escape(k)}</th>{cell(a)}{cell(b)}{cell(c)}</tr>" for k, a, b, c in rows)
     return (f"<h3>The price of foresight</h3><table><thead><tr><th></th><th>real time (market pricing)</th>"
-            f"<th>oracle: every cut known {_e(f.get('oracle_lead_days'))} days ahead</th><th>oracle - real time</th>"
+            f"<th>oracle: every cut known {escape(f.get('oracle_lead_days'))} days ahead</th><th>oracle - real time</th>"
             f"</tr></thead><tbody>{body}</tbody></table><p class=\"note\">The regime strategy run twice in this run, "
             "once expecting cuts as markets priced them and once from the actual calendar.</p>")
 
@@ -667,8 +639,8 @@ def _changed_table(saved: SavedRun) -> str:
     changed = changed_parameters(flatten(saved.config))
     if not changed:
         return "<h3>Parameters changed</h3><p>None: every parameter at its default (config/default.toml).</p>"
-    body = "".join(f"<tr><th>{_e(key)}</th><td>{_e(_setting(value))}</td><td>{_e(_setting(default))}</td>"
-                   f"<td>{_e(unit)}</td></tr>" for key, value, default, unit in changed)
+    body = "".join(f"<tr><th>{escape(key)}</th><td>{escape(setting(value))}</td><td>{escape(setting(default))}</td>"
+                   f"<td>{escape(unit)}</td></tr>" for key, value, default, unit in changed)
     return (f"<h3>Parameters changed ({len(changed)})</h3><table><thead><tr><th>parameter</th><th>this run</th>"
             f"<th>default</th><th>unit</th></tr></thead><tbody>{body}</tbody></table>")
 
@@ -679,26 +651,26 @@ def _warnings(saved: SavedRun, found: Findings) -> str:
     if saved.oracle:
         items.append("<b>ORACLE mode</b>: regimes use the actual cut calendar (future information).")
     if run.get("backfilled_indices"):
-        items.append("<b>Backfilled indices</b>: " + _e(run.get("backfilled_label")) + ".")
+        items.append("<b>Backfilled indices</b>: " + escape(run.get("backfilled_label")) + ".")
     for proxy in run.get("proxies", []):
-        items.append(f"Proxy used: {_e(proxy)} (the proxy's prices stand in before the instrument existed).")
+        items.append(f"Proxy used: {escape(proxy)} (the proxy's prices stand in before the instrument existed).")
     for note in run.get("notes", []):
-        items.append(_e(note))
+        items.append(escape(note))
     configured_end = str(saved.config.get("run", {}).get("end", "") or "")
     end = pd.Timestamp(run["end"])
     if configured_end:
-        items.append(f"The run ends at run.end = {_e(configured_end)}, set in the configuration.")
+        items.append(f"The run ends at run.end = {escape(configured_end)}, set in the configuration.")
     elif found.iwm_last > end:
-        items.append(f"Data ends early: the run stops on {_e(run['end'])} because {_e(run['end_set_by'])} ends "
+        items.append(f"Data ends early: the run stops on {escape(run['end'])} because {escape(run['end_set_by'])} ends "
                      f"there, while IWM has prices to {found.iwm_last.date()}.")
     elif run.get("end_set_by") not in (None, "IWM"):
-        items.append(f"The run's end ({_e(run['end'])}) is set by {_e(run['end_set_by'])}, the series that ends first.")
+        items.append(f"The run's end ({escape(run['end'])}) is set by {escape(run['end_set_by'])}, the series that ends first.")
     for row in saved.episodes.itertuples():
         if str(getattr(row, "coverage", "full")) != "full":
-            items.append(f"The {_e(row.cycle)} cycle is only partly covered: {_e(row.coverage)}.")
+            items.append(f"The {escape(row.cycle)} cycle is only partly covered: {escape(row.coverage)}.")
     rejected = m.get("rejected_orders", 0)
     if rejected:
-        items.append(f"{_count(rejected, 'order')} {'was' if rejected == 1 else 'were'} rejected by the broker "
+        items.append(f"{count(rejected, 'order')} {'was' if rejected == 1 else 'were'} rejected by the broker "
                      "(not enough cash); see trades.csv.")
     if saved.cash_rate is None:
         items.append(f"No {CASH_RATE} (a run folder of an earlier version): alpha, beta and the rolling Sharpe "
@@ -706,7 +678,7 @@ def _warnings(saved: SavedRun, found: Findings) -> str:
     table = found.attribution
     total, residual = table.attrs["total_pnl"], table.attrs["residual_usd"]
     if total and abs(residual / total) > RESIDUAL_TOLERANCE:
-        items.append(f"The P&amp;L attribution misses the total by {_usd(residual)}: strategy value is not "
+        items.append(f"The P&amp;L attribution misses the total by {usd(residual)}: strategy value is not "
                      "cash + positions + puts in equity.csv.")
     if not items:
         return ""
@@ -720,21 +692,21 @@ def _headline_table(saved: SavedRun) -> str:
     """What the baselines table does not show, for the strategy, IWM and SPY."""
     m = saved.metrics
     rows = [
-        ("final value", lambda s: _usd(s["final_value"])),
-        ("total return", lambda s: _pct(s["total_return"], True)),
-        ("Sortino (over T-bills)", lambda s: _ratio(s["sortino"])),
+        ("final value", lambda s: usd(s["final_value"])),
+        ("total return", lambda s: pct(s["total_return"], True)),
+        ("Sortino (over T-bills)", lambda s: ratio(s["sortino"])),
         ("max drawdown: peak → trough", lambda s: f"{s['max_drawdown_peak']} → {s['max_drawdown_trough']}"),
         ("recovered", lambda s: s["max_drawdown_recovery"] or "not recovered"),
         ("days under water (peak to recovery)", lambda s: f"{s['max_drawdown_days']:,}"),
         ("longest spell under water, days", lambda s: f"{s['longest_drawdown_days']:,}"),
-        ("ulcer index (% points)", lambda s: _ratio(s["ulcer_index"], 1)),
-        ("worst month", lambda s: f"{_pct(s['worst_month'], True)} ({s['worst_month_period']})"),
-        ("worst year", lambda s: f"{_pct(s['worst_year'], True)} ({s['worst_year_period']})"),
-        ("annual turnover (one-way)", lambda s: _pct(s.get("annual_turnover"))),
+        ("ulcer index (% points)", lambda s: ratio(s["ulcer_index"], 1)),
+        ("worst month", lambda s: f"{pct(s['worst_month'], True)} ({s['worst_month_period']})"),
+        ("worst year", lambda s: f"{pct(s['worst_year'], True)} ({s['worst_year_period']})"),
+        ("annual turnover (one-way)", lambda s: pct(s.get("annual_turnover"))),
     ]
     sides = _sides(saved)
-    head = "<thead><tr><th></th>" + "".join(f"<th>{_e(label)}</th>" for _, label in sides) + "</tr></thead>"
-    body = "".join("<tr><th>" + _e(name) + "</th>" + "".join(_cell(fn(m[k])) for k, _ in sides) + "</tr>"
+    head = "<thead><tr><th></th>" + "".join(f"<th>{escape(label)}</th>" for _, label in sides) + "</tr></thead>"
+    body = "".join("<tr><th>" + escape(name) + "</th>" + "".join(cell(fn(m[k])) for k, _ in sides) + "</tr>"
                    for name, fn in rows)
     return (f"<table>{head}<tbody>{body}</tbody></table><p class=\"note\">CAGR, volatility, Sharpe, max drawdown "
             "and Calmar are in the baselines table above. Ulcer index: root mean square drawdown.</p>")
@@ -743,12 +715,12 @@ def _headline_table(saved: SavedRun) -> str:
 def _top_drawdowns(saved: SavedRun) -> str:
     tables = []
     for key, label in _sides(saved):
-        rows = "".join(f"<tr>{_cell(_pct(d.depth, True))}<td>{d.peak.date()}</td><td>{d.trough.date()}</td>"
+        rows = "".join(f"<tr>{cell(pct(d.depth, True))}<td>{d.peak.date()}</td><td>{d.trough.date()}</td>"
                        f"<td>{d.recovery.date() if d.recovery is not None else 'not recovered'}</td>"
-                       f"{_cell(f'{d.days_under_water:,}')}</tr>"
+                       f"{cell(f'{d.days_under_water:,}')}</tr>"
                        for d in tearsheet.top_drawdowns(saved.equity[key])) \
             or '<tr><td colspan="5">no fall below a running high</td></tr>'
-        tables.append(f"<div><table><caption>{_e(label)}</caption><thead><tr><th>depth</th><th>peak</th>"
+        tables.append(f"<div><table><caption>{escape(label)}</caption><thead><tr><th>depth</th><th>peak</th>"
                       f"<th>trough</th><th>recovered</th><th>days</th></tr></thead><tbody>{rows}</tbody></table></div>")
     return (f'<div class="row">{"".join(tables)}</div><p class="note">Separate spells below the running high, '
             "deepest first; days are calendar days from the peak to the recovery (or to the end of the run).</p>")
@@ -759,18 +731,18 @@ def _monthly_section(saved: SavedRun) -> str:
     months = tearsheet.monthly_returns(eq["strategy"])
     years = tearsheet.yearly_returns({k: eq[k] for k, _ in _sides(saved)})
     labels = dict(_sides(saved))
-    head = (f'<thead><tr><th rowspan="2">year</th><th colspan="12">{_e(saved.label)}, month by month</th>'
+    head = (f'<thead><tr><th rowspan="2">year</th><th colspan="12">{escape(saved.label)}, month by month</th>'
             f'<th colspan="{len(years.columns)}">calendar year</th><th rowspan="2">strategy - IWM, year</th></tr><tr>'
             + "".join(f"<th>{m}</th>" for m in tearsheet.MONTHS)
-            + "".join(f"<th>{_e(labels[k])}</th>" for k in years.columns) + "</tr></thead>")
+            + "".join(f"<th>{escape(labels[k])}</th>" for k in years.columns) + "</tr></thead>")
     body = []
     for year, row in months.iterrows():
-        cells = "".join(_heat(row[m], MONTH_SCALE) for m in tearsheet.MONTHS)
-        cells += "".join(_heat(years.loc[year, k], YEAR_SCALE) for k in years.columns)
-        cells += _cell(_pp(years.loc[year, "strategy"] - years.loc[year, "benchmark"]))
+        cells = "".join(heat(row[m], MONTH_SCALE) for m in tearsheet.MONTHS)
+        cells += "".join(heat(years.loc[year, k], YEAR_SCALE) for k in years.columns)
+        cells += cell(pp(years.loc[year, "strategy"] - years.loc[year, "benchmark"]))
         body.append(f"<tr><th>{year}</th>{cells}</tr>")
     return (f'<section id="monthly-returns"><h2>Monthly and yearly returns</h2><table class="full">{head}<tbody>'
-            f"{''.join(body)}</tbody></table><p class=\"note\">Months of {_e(saved.label)}; each month and year runs "
+            f"{''.join(body)}</tbody></table><p class=\"note\">Months of {escape(saved.label)}; each month and year runs "
             "from the previous one's last close (the first from the run's first day, so the first and last are "
             f"partial); empty: outside the run. Colour: green gains, red losses, full at ±{MONTH_SCALE:.0%} a month "
             f"and ±{YEAR_SCALE:.0%} a year.</p></section>")
@@ -783,15 +755,15 @@ MONTH_SCALE, YEAR_SCALE = 0.08, 0.35  # the returns at which a heat-map cell is 
 
 
 def _statistics_section(saved: SavedRun, stats: pd.DataFrame) -> str:
-    formats = {"alpha": lambda x: _pct(x, True), "beta": _ratio, "information_ratio": _signed,
-               "tracking_error": _pct, "time_in_market": _pct, "hit_rate": _pct, "skew": _signed,
-               "excess_kurtosis": _ratio, "var_5": lambda x: _pct(x, True, 2), "cvar_5": lambda x: _pct(x, True, 2)}
+    formats = {"alpha": lambda x: pct(x, True), "beta": ratio, "information_ratio": signed,
+               "tracking_error": pct, "time_in_market": pct, "hit_rate": pct, "skew": signed,
+               "excess_kurtosis": ratio, "var_5": lambda x: pct(x, True, 2), "cvar_5": lambda x: pct(x, True, 2)}
     sides = [(k, label) for k, label in _sides(saved) if k in stats.columns]
-    head = ("<thead><tr><th>statistic</th>" + "".join(f"<th>{_e(label)}</th>" for _, label in sides)
+    head = ("<thead><tr><th>statistic</th>" + "".join(f"<th>{escape(label)}</th>" for _, label in sides)
             + "<th>definition</th></tr></thead>")
-    body = "".join(f"<tr><th>{_e(STATISTIC_NAMES.get(name, name))}</th>"
-                   + "".join(_cell(formats[name](stats.loc[name, k])) for k, _ in sides)
-                   + f'<td class="note">{_e(tearsheet.STATISTICS[name])}</td></tr>' for name in stats.index)
+    body = "".join(f"<tr><th>{escape(STATISTIC_NAMES.get(name, name))}</th>"
+                   + "".join(cell(formats[name](stats.loc[name, k])) for k, _ in sides)
+                   + f'<td class="note">{escape(tearsheet.STATISTICS[name])}</td></tr>' for name in stats.index)
     rf = "the T-bill rate the broker pays (cash_rate.csv)" if saved.cash_rate is not None else "a zero rate"
     return (f'<section id="statistics"><h2>Tear-sheet statistics against IWM</h2><table>{head}<tbody>{body}'
             f"</tbody></table><p class=\"note\">From daily simple returns; excess returns over {rf}. Also in "
@@ -808,8 +780,8 @@ def _hedge_by_cycle(saved: SavedRun, episodes: pd.DataFrame) -> dict[str, tuple[
     value = saved.equity["strategy"]
     out = {}
     for ep in episodes.itertuples():
-        usd = float(pnl[ep.window_start:ep.window_end].sum())
-        out[str(ep.cycle)] = (usd, usd / float(value[ep.window_start:].iloc[0]))
+        dollars = float(pnl[ep.window_start:ep.window_end].sum())
+        out[str(ep.cycle)] = (dollars, dollars / float(value[ep.window_start:].iloc[0]))
     return out
 
 
@@ -824,12 +796,12 @@ def _cycles_table(episodes: pd.DataFrame) -> str:
             + "<th>strategy</th><th>IWM</th>" * len(horizons) + "</tr></thead>")
     body = []
     for _, e in episodes.iterrows():
-        cells = "".join(f'<td class="d">{_e(e[f"{side}_peak"])} →<br>{_e(e[f"{side}_trough"])}</td>'
+        cells = "".join(f'<td class="d">{escape(e[f"{side}_peak"])} →<br>{escape(e[f"{side}_trough"])}</td>'
                         for side in ("strategy", "benchmark"))
         for k in horizons:
-            cells += _cell(_pct(e.get(f"strategy_return_{k}m"), True)) + _cell(_pct(e.get(f"benchmark_return_{k}m"), True))
-        cells += f"<td>{_e(_text(e.get('regime_mix')))}</td><td>{_e(_text(e.get('holdings_mix')))}</td>"
-        body.append(f"<tr><th>{_e(e['cycle'])}</th>{cells}</tr>")
+            cells += cell(pct(e.get(f"strategy_return_{k}m"), True)) + cell(pct(e.get(f"benchmark_return_{k}m"), True))
+        cells += f"<td>{escape(text_or_blank(e.get('regime_mix')))}</td><td>{escape(text_or_blank(e.get('holdings_mix')))}</td>"
+        body.append(f"<tr><th>{escape(e['cycle'])}</th>{cells}</tr>")
     return (f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table><p class="note">Drawdowns are '
             "measured inside each window; returns after the cut run from the close on the cut day; n/a = the data "
             "does not reach that far. Each cycle's return and drawdown in the window are in the answer above, its "
@@ -837,11 +809,11 @@ def _cycles_table(episodes: pd.DataFrame) -> str:
 
 
 def _attribution_table(table: pd.DataFrame) -> str:
-    body = "".join(f"<tr><td>{_e(r.component)}</td>{_cell(_usd(r.pnl_usd))}{_cell(_pct(r.share_of_total, True))}"
-                   f"<td class=\"note\">{_e(r.includes)}</td></tr>" for r in table.itertuples())
+    body = "".join(f"<tr><td>{escape(r.component)}</td>{cell(usd(r.pnl_usd))}{cell(pct(r.share_of_total, True))}"
+                   f"<td class=\"note\">{escape(r.includes)}</td></tr>" for r in table.itertuples())
     a = table.attrs
-    body += (f'<tr class="total"><td>total P&amp;L</td>{_cell(_usd(a["total_pnl"]))}{_cell("100.0%")}'
-             f'<td class="note">final {_usd(a["final_value"])} - initial {_usd(a["initial_value"])}</td></tr>')
+    body += (f'<tr class="total"><td>total P&amp;L</td>{cell(usd(a["total_pnl"]))}{cell("100.0%")}'
+             f'<td class="note">final {usd(a["final_value"])} - initial {usd(a["initial_value"])}</td></tr>')
     return ("<table><thead><tr><th>P&amp;L component</th><th>USD</th><th>share of total</th><th>what it holds</th>"
             f"</tr></thead><tbody>{body}</tbody></table><p class=\"note\">ETF lines are valued at fill prices, so the "
             "slippage paid on ETF fills is inside them; the puts line includes the option bid-ask spread; costs are "
@@ -852,7 +824,7 @@ def _regime_share_table(m: dict) -> str:
     shares = m.get("regime_share") or {}
     if not shares:
         return ""
-    body = "".join(f"<tr><td>{_e(k)}</td>{_cell(_pct(v))}</tr>"
+    body = "".join(f"<tr><td>{escape(k)}</td>{cell(pct(v))}</tr>"
                    for k, v in sorted(shares.items(), key=lambda kv: (-kv[1], kv[0])))
     return f"<table><thead><tr><th>regime called</th><th>share of days</th></tr></thead><tbody>{body}</tbody></table>"
 
@@ -863,20 +835,20 @@ def _hedge_tables(saved: SavedRun, table: pd.DataFrame, by_cycle: dict[str, tupl
     a = years.attrs
     puts = float(table.loc[table["component"] == PUTS, "pnl_usd"].sum())
     rows = [("option trades", f"{h.get('option_trades', 0):,}", ""),
-            ("premium paid (incl. spread and commission)", _usd(h.get("premium_paid")),
-             _bp(a["premium_bp_per_year"], signed=False)),
-            ("sales and settlements received (after commission)", _usd(h.get("proceeds_and_settlements")), ""),
-            ("net option cash", _usd(h.get("net_cash")), ""),
-            ("option commissions", _usd(h.get("commission_included")), ""),
-            ("hedge P&L after spread and commission (incl. puts still held)", _usd(float(years["pnl_usd"].sum())),
-             _bp(a["pnl_bp_per_year"])),
-            ("puts P&L before commission (attribution)", _usd(puts), ""),
-            ("days with puts held", _pct(a["days_held"]), ""),
-            ("marked value of the puts on those days, mean", _pct(a["mean_share_held"], digits=2) + " of value"
+            ("premium paid (incl. spread and commission)", usd(h.get("premium_paid")),
+             bp(a["premium_bp_per_year"], signed=False)),
+            ("sales and settlements received (after commission)", usd(h.get("proceeds_and_settlements")), ""),
+            ("net option cash", usd(h.get("net_cash")), ""),
+            ("option commissions", usd(h.get("commission_included")), ""),
+            ("hedge P&L after spread and commission (incl. puts still held)", usd(float(years["pnl_usd"].sum())),
+             bp(a["pnl_bp_per_year"])),
+            ("puts P&L before commission (attribution)", usd(puts), ""),
+            ("days with puts held", pct(a["days_held"]), ""),
+            ("marked value of the puts on those days, mean", pct(a["mean_share_held"], digits=2) + " of value"
              if a["mean_share_held"] is not None else "n/a", "")]
-    summary = "".join(f"<tr><th>{_e(k)}</th>{_cell(v)}{_cell(w)}</tr>" for k, v, w in rows)
-    cycles = "".join(f"<tr><th>{_e(c)}</th>{_cell(_usd(usd))}{_cell(_pct(share, True, 2))}</tr>"
-                     for c, (usd, share) in by_cycle.items())
+    summary = "".join(f"<tr><th>{escape(k)}</th>{cell(v)}{cell(w)}</tr>" for k, v, w in rows)
+    cycles = "".join(f"<tr><th>{escape(c)}</th>{cell(usd(dollars))}{cell(pct(share, True, 2))}</tr>"
+                     for c, (dollars, share) in by_cycle.items())
     cycle_table = (f"<div><table><thead><tr><th>cycle</th><th>hedge P&amp;L in window</th><th>in % of value at the "
                    f"window's start</th></tr></thead><tbody>{cycles}</tbody></table></div>") if cycles else ""
     return (f'<div class="row"><div><table><thead><tr><th>the puts over the run</th><th>USD</th><th>bp of value a '
@@ -889,10 +861,10 @@ def _claims_table(claims: pd.DataFrame) -> str:
     head = ("<thead><tr><th>claim</th><th>claimed</th><th>measured (peak to trough, total return)</th><th>verdict</th>"
             "<th>peak</th><th>trough</th><th>calendar-year return</th><th>dates used</th><th>note</th></tr></thead>")
     body = "".join(
-        f"<tr><td>{_e(r.claim)}</td>{_cell(_pct(r.claimed, True))}{_cell(_pct(r.measured, True))}"
-        f'<td class="verdict-{_e(r.verdict)}">{_e(r.verdict)}</td><td class="d">{_e(_text(r.peak))}</td>'
-        f'<td class="d">{_e(_text(r.trough))}</td>{_cell(_pct(r.calendar_year_return, True))}'
-        f"<td>{_e(_text(r.dates_used))}</td><td class=\"note\">{_e(_text(r.note))}</td></tr>"
+        f"<tr><td>{escape(r.claim)}</td>{cell(pct(r.claimed, True))}{cell(pct(r.measured, True))}"
+        f'<td class="verdict-{escape(r.verdict)}">{escape(r.verdict)}</td><td class="d">{escape(text_or_blank(r.peak))}</td>'
+        f'<td class="d">{escape(text_or_blank(r.trough))}</td>{cell(pct(r.calendar_year_return, True))}'
+        f"<td>{escape(text_or_blank(r.dates_used))}</td><td class=\"note\">{escape(text_or_blank(r.note))}</td></tr>"
         for r in claims.itertuples())
     return (f"<table>{head}<tbody>{body}</tbody></table><p class=\"note\">Measured on IWM's adjusted close (total "
             "return) from the data directory; a claim holds within 5 percentage points.</p>")
@@ -908,7 +880,7 @@ def _provenance(saved: SavedRun, iwm_last: pd.Timestamp) -> str:
             ("configuration hash", run.get("config_hash", "")),
             ("proxies", "; ".join(run.get("proxies", [])) or "none"),
             ("notes", "; ".join(run.get("notes", [])) or "none")]
-    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return f"<table>{body}</table>"
 
 
@@ -925,105 +897,8 @@ def _time_in_iwm(equity: pd.DataFrame) -> float:
 def _window_words(saved: SavedRun) -> str:
     analysis = saved.config.get("analysis", {})
     before, after = analysis.get("cycle_months_before", "?"), analysis.get("cycle_months_after", "?")
-    return f"{_e(before)} months before the first cut to {_e(after)} after, clipped to the data"
+    return f"{escape(before)} months before the first cut to {escape(after)} after, clipped to the data"
 
 
-def _figure(png: Path, caption: str) -> str:
-    data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{_e(Path(png).stem)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{_e(caption)}</figcaption></figure>")
-
-
-def _cell(text: str) -> str:
-    """A table cell: numbers right-aligned on one line, text wrapped; negative values in red."""
-    text = "" if text is None else str(text)
-    classes = ["n"] if NUMBER.match(text) else []
-    if text.startswith("-") and len(text) > 1:
-        classes.append("neg")
-    return f'<td class="{" ".join(classes)}">{_e(text)}</td>' if classes else f"<td>{_e(text)}</td>"
-
-
-def _judged(x, good_if_positive: bool) -> str:
-    """A difference in percentage points coloured by what it means (green good, red bad), not by its sign."""
-    text = _pp(x)
-    if _missing(x) or text.lstrip("+-").startswith("0.0 "):
-        return _cell(text)
-    good = (float(x) > 0) == good_if_positive
-    return f'<td class="n {"good" if good else "bad"}">{_e(text)}</td>'
-
-
-def _heat(x, scale: float) -> str:
-    """A right-aligned return cell whose background runs from white to red (losses) or green (gains),
-    full at +-`scale`; empty when missing."""
-    if _missing(x):
-        return '<td class="heat"></td>'
-    strength = min(abs(float(x)) / scale, 1.0) * 0.55
-    base = (46, 139, 87) if x >= 0 else (192, 57, 43)
-    rgb = "".join(f"{round(255 - strength * (255 - c)):02x}" for c in base)
-    return f'<td class="heat" style="background:#{rgb}">{_pct(x, True)}</td>'
-
-
-def _e(x) -> str:
-    return html.escape("" if x is None else str(x))
-
-
-def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def _text(x) -> str:
-    return "" if _missing(x) else str(x)
-
-
-def _count(n: int, noun: str) -> str:
-    """'1 order', '4 orders'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _pct(x, signed: bool = False, digits: int = 1) -> str:
-    """0.071 -> '7.1%' ('+7.1%' when signed); None/NaN -> 'n/a'; never '-0.0%'."""
-    if _missing(x):
-        return "n/a"
-    return _number(100 * float(x), f"{'+' if signed else ''}.{digits}f") + "%"
-
-
-def _pp(x) -> str:
-    """A difference of two fractions in percentage points: 0.044 -> '+4.4 pp'."""
-    return "n/a" if _missing(x) else _number(100 * float(x), "+.1f") + " pp"
-
-
-def _bp(x, signed: bool = True) -> str:
-    return "n/a" if _missing(x) else _number(float(x), f"{'+' if signed else ''},.0f") + " bp"
-
-
-def _number(x: float, spec: str) -> str:
-    """`x` formatted by `spec`, with what rounds to zero written as zero (no '-0.0')."""
-    text = format(x, spec)
-    return format(0.0, spec) if not any(c in "123456789" for c in text) else text
-
-
-def _minus(a, b):
-    return None if _missing(a) or _missing(b) else float(a) - float(b)
-
-
-def _ratio(x, digits: int = 2) -> str:
-    return "n/a" if _missing(x) else f"{float(x):.{digits}f}"
-
-
-def _signed(x, digits: int = 2) -> str:
-    return "n/a" if _missing(x) else _number(float(x), f"+.{digits}f")
-
-
-def _setting(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(map(str, value))
-    return "(empty)" if value == "" else str(value)
-
-
-def _usd(x) -> str:
-    """-423026.07 -> '-$423,026'."""
-    if _missing(x):
-        return "n/a"
-    return f"{'-' if round(float(x)) < 0 else ''}${abs(float(x)):,.0f}"
+def _embedded(png: Path, caption: str) -> str:
+    return figure(png.stem, png.read_bytes(), caption)
