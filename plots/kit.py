@@ -108,8 +108,7 @@ def regime_bands(ax, regime: pd.Series, alpha: float | None = None) -> None:
 
 def preload() -> None:
     """Import matplotlib's figure and Agg canvas now, before `fedcut.core.files.write_all` forks a second
-    process to draw: the two then share one import instead of paying about 0.3 s each (a run's
-    helper process does it while the run computes, `fedcut.run.backtest.run_ahead`)."""
+    process to draw (a sweep's pictures): the two then share one import instead of paying about 0.3 s each."""
     import importlib
 
     for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
@@ -196,19 +195,17 @@ def png_bytes(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def plot_regimes(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timestamp], path,
-                 title_suffix: str = "") -> Path:
+def plot_regimes(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, path, oracle: bool = False) -> Path:
     """Write `regimes_figure` as a PNG; return its path."""
-    return save_png(regimes_figure(sig, iwm, cut_dates, title_suffix), path)
+    return save_png(regimes_figure(sig, iwm, cut_dates, oracle), path)
 
 
-def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timestamp],
-                   title_suffix: str = "") -> Figure:
-    """IWM total return (log scale) over regime bands.
+def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, oracle: bool = False) -> Figure:
+    """IWM total return (log scale) over the regime called each day (`sig["regime"]`).
 
     Vertical lines mark the first cut of each easing cycle; triangles mark the days a late
-    cycle's capitulation was seen (the strategy's buy signal). An oracle frame
-    (`sig.attrs["oracle"]`) says so in the title.
+    cycle's capitulation was seen (`sig["capitulated"]`, the strategy's buy signal). An oracle
+    run's regimes (`oracle`) say so in the title.
     """
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -239,12 +236,9 @@ def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list[pd.Timesta
     ax.set_ylabel(label)
     ax.grid(which="major", alpha=0.3, zorder=1)
 
-    oracle = bool(sig.attrs.get("oracle", False))
     title = f"Regime signal and IWM total return, {first.date()} to {last.date()}"
     if oracle:
         title = "ORACLE MODE (future information: actual cut calendar) - " + title
-    if title_suffix:
-        title += f" {title_suffix}"
     ax.set_title(title, fontsize=11.5, y=1.0, color="#b00000" if oracle else "black")
 
     lines = [h for h in ax.get_legend_handles_labels()[0] if h.get_label() != "first cut of an easing cycle"]
