@@ -106,15 +106,6 @@ def regime_bands(ax, regime: pd.Series, alpha: float | None = None) -> None:
                                          transform=ax.get_xaxis_transform()), autolim=False)
 
 
-def preload() -> None:
-    """Import matplotlib's figure and Agg canvas now, before `fedcut.core.files.write_all` forks a second
-    process to draw (a sweep's pictures): the two then share one import instead of paying about 0.3 s each."""
-    import importlib
-
-    for module in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
-        importlib.import_module(module)
-
-
 def new_figure(height: float, rows: int = 1, cols: int = 1, *, width: float = WIDTH, left: float = 0.9,
                right: float = 0.25, top: float = 0.5, bottom: float = 0.5, hgap: float = 0.25,
                wgap: float = 0.5, height_ratios=None, squeeze: bool = True, sharex: bool = False,
