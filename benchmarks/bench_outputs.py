@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fedcut.core.params import resolve  # noqa: E402
-from fedcut.plots.kit import png_bytes  # noqa: E402
 from fedcut.report import pictures  # noqa: E402
 from fedcut.report.schema import PICTURES  # noqa: E402
 from fedcut.run.backtest import run  # noqa: E402
@@ -41,7 +40,7 @@ def picture_seconds(data) -> dict[str, float]:
     spent = {}
     for name in PICTURES:
         start = time.process_time()
-        png_bytes(pictures.figure(name, data))
+        pictures.png(name, data)
         spent[name] = time.process_time() - start
     return spent
 

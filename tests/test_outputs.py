@@ -3,6 +3,7 @@ colours and sizes."""
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import re
 from pathlib import Path
@@ -16,7 +17,9 @@ from fedcut.plots.run import HOLDING_COLOURS, SPARE_COLOURS, holding_colours, un
 from fedcut.cli import main
 from fedcut.core.config import changed_parameters, flatten
 from fedcut.core.params import resolve
-from fedcut.plots.kit import DPI, REGIME_COLOURS, SPARE_REGIME_COLOURS, WIDTH, regime_colour, regime_order
+from fedcut.plots.kit import (
+    DPI, REGIME_COLOURS, SPARE_REGIME_COLOURS, WIDTH, png_bytes, png_encoded, regime_colour, regime_order,
+)
 from fedcut.signals.regime import REGIMES
 from test_report import hand_example
 
@@ -72,6 +75,25 @@ def test_the_underwater_figure_has_spy_and_every_figure_fits_the_page():
     assert [t.get_text() for ax in fig.axes for t in ax.texts if "buy-and-hold" in t.get_text() or "fedcut" in
             t.get_text()] == ["fedcut regime strategy", "buy-and-hold IWM", "buy-and-hold SPY"]
     assert round(fig.get_figwidth() * fig.get_dpi()) == round(WIDTH * DPI) == 1240
+
+
+def test_the_png_writer_keeps_every_pixel_and_the_resolution():
+    """Read back by PIL, the file holds exactly the image's RGB (the row differences wrap around
+    modulo 256, as PNG's Up filter does) and its dots per inch; a figure's PNG is its canvas."""
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    rgba = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    image = Image.open(io.BytesIO(png_encoded(rgba, 100)))
+    assert image.mode == "RGB" and image.size == (53, 37)
+    assert image.info["dpi"] == pytest.approx((100, 100), abs=1e-3)
+    np.testing.assert_array_equal(np.asarray(image), rgba[..., :3])
+    days = pd.bdate_range("2019-01-01", periods=300)
+    curve = pd.Series(np.linspace(100, 130, 300), index=days)
+    fig = underwater_figure(pd.DataFrame({"strategy": curve, "benchmark": curve[::-1].to_numpy(), "regime": "neutral"}))
+    drawn = np.asarray(Image.open(io.BytesIO(png_bytes(fig))))
+    np.testing.assert_array_equal(drawn, np.asarray(fig.canvas.buffer_rgba())[..., :3])
+    assert drawn.shape == (round(fig.get_figheight() * DPI), round(WIDTH * DPI), 3)
 
 
 def test_the_console_summary_shows_each_cycles_run_up_return_and_drawdown_and_the_changes(shared_data, tmp_path,

@@ -1,6 +1,7 @@
 """The run report: P&L attribution that adds up, the pictures, the claims and one offline HTML page."""
 from __future__ import annotations
 
+import gc
 import json
 import re
 import shutil
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from fedcut.analyzers.attribution import attribution, daily_attribution, hedge_pnl
+from fedcut.report import pictures
 from fedcut.report.page import render
 from fedcut.report.schema import PICTURES, REPORT_FILES, read
 from fedcut.core.errors import DataError
@@ -345,6 +347,28 @@ def test_plurals_and_changed_parameters_on_a_rerendered_copy(runs, source, tmp_p
     (copy / "config.toml").write_text(config.replace("\nmoneyness = 0.9\n", "\nmoneyness = 0.85\n"))
     changed = tables_of(render(copy, read(copy), source).read_text(), "verdict")[-1]
     assert changed == [["parameter", "this run", "default", "unit"], ["hedge.moneyness", "0.85", "0.9", "strike / spot"]]
+
+
+def test_a_picture_pauses_the_garbage_collector_and_gives_it_back(runs, monkeypatch):
+    """Each picture is drawn with the collector off (pictures.png), and the collector is left as it
+    was found: on, off, or on again after a drawing that failed."""
+    data = read(runs["default"])
+    assert gc.isenabled()
+    assert pictures.png("regimes", data).startswith(b"\x89PNG\r\n") and gc.isenabled()
+    gc.disable()
+    try:
+        pictures.png("regimes", data)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    def fails(fig):
+        assert not gc.isenabled()
+        raise OSError("disk full")
+    monkeypatch.setattr(pictures, "png_bytes", fails)
+    with pytest.raises(OSError):
+        pictures.png("regimes", data)
+    assert gc.isenabled()
 
 
 @pytest.mark.parametrize("mark", [4.0, 28.0, 40.0, 400.0])
