@@ -42,7 +42,7 @@ class Drawdown:
 
 def drawdown_series(equity: pd.Series) -> pd.Series:
     """Each day's fall from the highest value so far (0 at a new high)."""
-    equity = _checked(equity)
+    equity = checked_equity(equity)
     return equity / equity.cummax() - 1.0
 
 
@@ -89,7 +89,7 @@ def period_returns(equity: pd.Series, freq: str) -> pd.Series:
     Each period runs from the previous period's last value; the first runs from the first
     value, so the first and last periods can be partial.
     """
-    equity = _checked(equity)
+    equity = checked_equity(equity)
     closes = equity.groupby(equity.index.to_period(freq)).last()
     opens = closes.shift(1)
     opens.iloc[0] = equity.iloc[0]
@@ -138,7 +138,7 @@ def sortino_ratio(equity: pd.Series, rf_annual: pd.Series | float = 0.0) -> floa
 
 def cagr(equity: pd.Series) -> float | None:
     """Compound annual growth over calendar years (days / 365.25); None for a single day."""
-    equity = _checked(equity)
+    equity = checked_equity(equity)
     years = (equity.index[-1] - equity.index[0]).days / DAYS_PER_YEAR
     return _finite((equity.iloc[-1] / equity.iloc[0]) ** (1.0 / years) - 1.0) if years > 0 else None
 
@@ -152,7 +152,7 @@ def summary(equity: pd.Series, rf_annual: pd.Series | float = 0.0,
     volatility, no drawdown, a single day) are None, never NaN. Sharpe and Sortino are over
     the risk-free rate as `daily_risk_free` accrues it (continuous, per calendar day, as cash).
     """
-    equity = _checked(equity)
+    equity = checked_equity(equity)
     returns = equity.pct_change().iloc[1:]
     growth = cagr(equity)
     worst_dd = max_drawdown(equity)
@@ -187,11 +187,11 @@ def summary(equity: pd.Series, rf_annual: pd.Series | float = 0.0,
 
 
 def _excess_returns(equity: pd.Series, rf_annual: pd.Series | float) -> pd.Series:
-    equity = _checked(equity)
+    equity = checked_equity(equity)
     return equity.pct_change().iloc[1:] - daily_risk_free(rf_annual, equity.index)
 
 
-def _checked(equity: pd.Series) -> pd.Series:
+def checked_equity(equity: pd.Series) -> pd.Series:
     """The curve as floats, after checking it can be analysed: dated, ordered, positive, no NaN."""
     if not isinstance(equity.index, pd.DatetimeIndex):
         raise DataError("equity: index must be dates (DatetimeIndex)")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers.performance import (
-    TRADING_DAYS_PER_YEAR, ZERO_VOLATILITY, Drawdown, _checked, daily_risk_free, drawdown_series,
+    TRADING_DAYS_PER_YEAR, ZERO_VOLATILITY, Drawdown, checked_equity, daily_risk_free, drawdown_series,
     max_drawdown, period_returns,
 )
 from fedcut.core.errors import DataError
@@ -172,7 +172,7 @@ def tail_statistics(equity: pd.Series) -> dict:
     - cvar_5: the mean of the daily returns at or below var_5 (expected shortfall), as
       quantstats' `cvar(method="historical")`; its default is parametric.
     """
-    returns = _checked(equity).pct_change().iloc[1:]
+    returns = checked_equity(equity).pct_change().iloc[1:]
     if len(returns) < MIN_DAYS_TAILS - 1:
         raise DataError(f"tail statistics: at least {MIN_DAYS_TAILS} days of equity are needed")
     var = float(returns.quantile(TAIL_PROBABILITY))
@@ -188,8 +188,8 @@ def tail_statistics(equity: pd.Series) -> dict:
 def _aligned(equity: pd.Series, benchmark: pd.Series,
              rf_annual: pd.Series | float) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Daily returns of the strategy and the benchmark on the strategy's days, and the risk-free return."""
-    equity = _checked(equity)
-    bench = _checked(benchmark).reindex(equity.index)
+    equity = checked_equity(equity)
+    bench = checked_equity(benchmark).reindex(equity.index)
     if bench.isna().any():
         raise DataError(f"benchmark: no value on {bench.index[bench.isna()][0].date()}, a day the strategy has")
     rf = daily_risk_free(rf_annual, equity.index)

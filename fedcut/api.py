@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from fedcut.core import config as config_file
-from fedcut.plots import run as plots
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import PARAMS, Config
 from fedcut.execution.engines import ARRAY, engine_named
+from fedcut.report import pictures
 from fedcut.run.backtest import RunResult, run
-from fedcut.run.folder import write_run
-from fedcut.plots.kit import regimes_figure
-from fedcut.strategies.baselines import LABELS
+from fedcut.run.folder import run_data, write_run
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -126,47 +124,35 @@ class Result:
 
     def plot_equity(self) -> Figure:
         """Strategy, buy-and-hold IWM and SPY (log scale) over the regime bands: plots/equity.png."""
-        return plots.equity_figure(self.run.equity, self._first_cuts(), self._oracle, self._label)
+        return self._figure("equity")
 
     def plot_underwater(self) -> Figure:
         """Each curve's fall from its running high: plots/underwater.png."""
-        return plots.underwater_figure(self.run.equity, self._oracle, first_cuts=self._first_cuts(), label=self._label)
+        return self._figure("underwater")
 
     def plot_rolling(self) -> Figure:
         """Rolling one-year Sharpe, volatility and beta to IWM: plots/rolling.png."""
-        return plots.rolling_figure(self.run.equity, self.run.prepared.broker_inputs["cash_rate"], self._oracle,
-                                    self._label)
+        return self._figure("rolling")
 
     def plot_holdings(self) -> Figure:
         """The share of value in each holding, cash and puts, day by day: plots/holdings.png."""
-        return plots.holdings_figure(self.run.equity, self._oracle, self._label)
+        return self._figure("holdings")
 
     def plot_cycles(self) -> Figure:
         """Each easing cycle, rebased to 100 at its first cut: plots/cycles.png."""
-        return plots.cycles_figure(self.run.equity, self.run.episodes, self._oracle, self._label)
+        return self._figure("cycles")
 
     def plot_hedge(self) -> Figure:
         """The puts in % of portfolio value and, per year, premium and hedge P&L in bp: plots/hedge.png."""
-        return plots.hedge_figure(self.run.equity, self.run.trades, self._oracle, self.config.hedge.contract_size,
-                                  first_cuts=self._first_cuts())
+        return self._figure("hedge")
 
     def plot_regimes(self) -> Figure:
         """The regime called each day over IWM's total return: plots/regimes.png."""
-        market = self.run.prepared.market
-        cuts = [d for d in self.run.prepared.first_cuts if d >= market.days[0]]
-        return regimes_figure(self.run.signals, market.close["IWM"], cuts,
-                              title_suffix=" (oracle)" if self._oracle else "")
+        return self._figure("regimes")
 
-    @property
-    def _oracle(self) -> bool:
-        return bool(self.config.run.oracle)
-
-    @property
-    def _label(self) -> str:
-        return LABELS.get(self.config.run.strategy, self.config.run.strategy)
-
-    def _first_cuts(self) -> list:
-        return list(self.run.episodes["first_cut"])
+    def _figure(self, name: str) -> Figure:
+        """The report's picture `name`, drawn from what the run folder would hold."""
+        return pictures.figure(name, run_data(self.run))
 
     def __repr__(self) -> str:
         m, run_info = self.metrics, self.metrics["run"]

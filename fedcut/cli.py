@@ -244,8 +244,9 @@ def _now(argv: list[str]) -> int:
 
 def _report(argv: list[str]) -> int:
     from fedcut.report.page import render
+    from fedcut.report.schema import read
     args = _report_parser().parse_args(argv)
-    print(render(args.run_dir, _source(args)))
+    print(render(args.run_dir, read(args.run_dir), _source(args)))
     return 0
 
 

@@ -21,8 +21,8 @@ from fedcut.analyzers.performance import drawdown_series, max_drawdown
 from fedcut.analyzers.tearsheet import ROLLING_DAYS, rolling_statistics
 from fedcut.strategies.baselines import LABELS
 from fedcut.plots.kit import (
-    CUT_COLOUR, MAX_CYCLES_SHOWN, cut_lines, day_numbers, month_axis, new_figure, regime_bands, regime_handles,
-    save_png, year_axis,
+    CUT_COLOUR, MAX_CYCLES_SHOWN, cut_lines, day_numbers, few_ticks, log_ticks, month_axis, new_figure,
+    regime_bands, regime_handles, save_png, year_axis,
 )
 
 if TYPE_CHECKING:  # matplotlib is imported when a picture is drawn, not when the report module loads
@@ -103,8 +103,9 @@ def underwater_figure(equity: pd.DataFrame, oracle: bool = False, first_cuts: li
         cut_lines(ax, eq.index[0], eq.index[-1], first_cuts, labelled=False)
         ax.axhline(0, color="black", lw=0.6)
         ax.set_ylim(low * 1.12 - 2, 2)
-        ax.yaxis.set_major_formatter(_formatter(lambda v: f"{v:.0f}%"))
         ax.grid(alpha=0.3)
+    few_ticks(axes[0, 0].yaxis, 4)  # the panels share it: 20% steps for a fall of 60%
+    axes[0, 0].yaxis.set_major_formatter(_formatter(lambda v: f"{v:.0f}%"))
     axes[len(sides) // 2, 0].set_ylabel("below the running high, %")
     year_axis(axes[-1, 0], eq.index[0], eq.index[-1])
     _title(axes[0, 0], f"Underwater: fall from the running high, {_span(eq.index)} "
@@ -125,7 +126,7 @@ def holdings_figure(equity: pd.DataFrame, oracle: bool = False, label: str = LAB
                                   sharex=True)
     regime_bands(strip, eq["regime"], alpha=0.75)
     strip.set_yticks([])
-    strip.tick_params(labelbottom=False, bottom=False)
+    strip.xaxis.set_visible(False)  # the dates are the holdings' below
     strip.set_ylabel("regime", rotation=0, ha="right", va="center", fontsize=9)
     colours = holding_colours(shares.columns)
     positive = shares.clip(lower=0.0)
@@ -248,6 +249,7 @@ def hedge_figure(equity: pd.DataFrame, trades: pd.DataFrame, oracle: bool = Fals
     cut_lines(top, eq.index[0], eq.index[-1], first_cuts, labelled=False)
     year_axis(top, eq.index[0], eq.index[-1])
     top.set_ylim(0, max(float(share.max()) * 1.15, 0.5))
+    few_ticks(top.yaxis)
     ticks = top.yaxis.get_major_locator().tick_values(*top.get_ylim())
     decimals = next((d for d in (0, 1, 2) if np.allclose(ticks, np.round(ticks, d))), 3)  # as many as the ticks need
     top.yaxis.set_major_formatter(_formatter(lambda v: f"{v:.{decimals}f}%"))
@@ -271,6 +273,7 @@ def hedge_figure(equity: pd.DataFrame, trades: pd.DataFrame, oracle: bool = Fals
     else:
         bars.text(0.5, 0.5, "no puts were held in this run", transform=bars.transAxes, ha="center", fontsize=11)
     bars.set_ylabel("bp of the year's portfolio value")
+    few_ticks(bars.yaxis)
     bars.grid(axis="y", alpha=0.3)
     bars.set_title("Each calendar year (first and last partial): premium paid (drawn below 0) and the hedge's P&L",
                    fontsize=10.5, y=1.0)
@@ -334,14 +337,11 @@ def _dated(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _usd_log_axis(ax, ratio: float) -> None:
     """USD labels on a log axis: 1-2-5 steps, or evenly spaced values when the curve spans under 4x."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+    from matplotlib.ticker import MaxNLocator
 
+    log_ticks(ax.yaxis, _formatter(_usd))
     if ratio < 4:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=7))
-    else:
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=20))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _usd(v)))
-    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _formatter(fn):

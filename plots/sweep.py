@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import math
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -89,19 +88,12 @@ def heatmaps(summary: pd.DataFrame, params: list[str], out_dir, objective_label:
     buy-and-hold's objective per sample column; `empty_reason(a, b)` says why a cell of that
     pair can hold no configuration.
     """
-    return [draw() for _, draw in heatmap_drawings(summary, params, out_dir, objective_label, reference, empty_reason)]
-
-
-def heatmap_drawings(summary: pd.DataFrame, params: list[str], out_dir, objective_label: str,
-                     reference: dict[str, float] | None = None, empty_reason=None) -> list[tuple[Path, Callable]]:
-    """`heatmaps`' files, each with the call that draws it, so they can be drawn in other processes."""
     out = []
     pairs = itertools.combinations(params, 2) if len(_ok(summary)) else ()
     for a, b in itertools.islice(pairs, MAX_PAIRS):
         path = Path(out_dir) / f"heatmap_{a.replace('.', '_')}__{b.replace('.', '_')}.png"
         reason = empty_reason(a, b) if empty_reason else "none ran"
-        out.append((path, lambda a=a, b=b, path=path, reason=reason:
-                    save_png(heatmap_figure(summary, a, b, objective_label, reference, reason), path)))
+        out.append(save_png(heatmap_figure(summary, a, b, objective_label, reference, reason), path))
     return out
 
 

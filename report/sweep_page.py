@@ -1,6 +1,6 @@
 """A sweep's HTML page: facts, tables and pictures on one self-contained page.
 
-It looks like the run report (`analyzers/report.py`, whose CSS and cell helpers it reuses): images
+It looks like the run report (the same HTML kit, `fedcut.report.html`): images
 are embedded as base64 data URIs and nothing is linked, so the page opens offline; it carries no
 timestamp, so the same inputs give the same bytes. Every text is escaped. The page is written to
 a temporary file beside its destination and moved into place, so a reader never sees half a page.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fedcut.report.page import CSS, _cell, _e, _figure
+from fedcut.report.html import CSS, cell, escape, figure
 from fedcut.core.files import remove_stale_temporaries, writing
 
 DATES = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(\.\.[0-9]{4}-[0-9]{2}-[0-9]{2})?")  # a date or a span: one line
@@ -34,33 +34,33 @@ def render_html(path, title: str, facts: list[tuple[str, object]],
     `figures` are (png path, caption), in order after the tables.
     """
     path = Path(path)
-    parts = [f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{_e(title)}</title>\n'
-             f"<style>{SWEEP_CSS}</style>\n</head>\n<body>", f"<h1>{_e(title)}</h1>"]
+    parts = [f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{escape(title)}</title>\n'
+             f"<style>{SWEEP_CSS}</style>\n</head>\n<body>", f"<h1>{escape(title)}</h1>"]
     if facts:
-        rows = "".join(f"<tr><th>{_e(label)}</th>{_cell(_text(value))}</tr>" for label, value in facts)
+        rows = "".join(f"<tr><th>{escape(label)}</th>{cell(_text(value))}</tr>" for label, value in facts)
         parts.append(f'<table class="facts">{rows}</table>')
     for heading, frame, caption in tables:
-        parts.append(f"<h2>{_e(heading)}</h2>")
+        parts.append(f"<h2>{escape(heading)}</h2>")
         parts.append(_table(frame))
         if caption:
-            parts.append(f'<p class="note">{_e(caption)}</p>')
+            parts.append(f'<p class="note">{escape(caption)}</p>')
     for png, caption in figures:
-        parts.append(_figure(Path(png), caption))
+        parts.append(figure(Path(png).stem, Path(png).read_bytes(), caption))
     parts.append("</body>\n</html>\n")
     return _write_atomically(path, "\n".join(parts))
 
 
 def _table(frame: pd.DataFrame) -> str:
-    head = "<tr>" + "".join(f"<th>{_e(c)}</th>" for c in frame.columns) + "</tr>"
+    head = "<tr>" + "".join(f"<th>{escape(c)}</th>" for c in frame.columns) + "</tr>"
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
-    body = "".join("<tr>" + "".join(_date_cell(text) if DATES.fullmatch(text := _text(v, n)) else _cell(text)
+    body = "".join("<tr>" + "".join(_date_cell(text) if DATES.fullmatch(text := _text(v, n)) else cell(text)
                                     for v, n in zip(row, numeric)) + "</tr>"
                    for row in frame.itertuples(index=False))
     return f'<div class="wide"><table>{head}{body}</table></div>'
 
 
 def _date_cell(text: str) -> str:
-    return f'<td class="d">{_e(text)}</td>'
+    return f'<td class="d">{escape(text)}</td>'
 
 
 def _text(value, numeric: bool = False) -> str:

@@ -1,24 +1,21 @@
-"""A run's folder: every file of a `RunResult`, written atomically."""
+"""A run's folder: every file of a `RunResult` (`fedcut.report.schema`) and its report, written atomically."""
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import shutil
 from pathlib import Path
 
-import pandas as pd
-
-from fedcut.report.page import render as render_report
-from fedcut.data.catalog import BACKFILLED_LABEL
 from fedcut.core.config import to_toml
 from fedcut.core.errors import FedcutError
-from fedcut.core.files import check_new_folder, free_name, remove_stale_temporaries, writing
-from fedcut.plots.kit import png_bytes, regimes_figure
-from fedcut.signals.regime import ORACLE_LABEL
+from fedcut.core.files import check_new_folder, free_name, remove_stale_temporaries
+from fedcut.data.catalog import BACKFILLED_LABEL
+from fedcut.report import schema
+from fedcut.report.page import render as render_report
 from fedcut.run.backtest import RunResult
 from fedcut.run.inputs import source_for
+from fedcut.signals.regime import ORACLE_LABEL
 
 
 log = logging.getLogger(__name__)
@@ -61,45 +58,18 @@ def write_run(result: RunResult, out: Path, unique: bool = False) -> Path:
 
 
 def _write_files(result: RunResult, folder: Path) -> None:
-    """Every file of a run folder, each write failure naming its file."""
-    with writing(folder / "config.toml"):
-        (folder / "config.toml").write_text(to_toml(result.config, header=_header(result)))
-    with writing(folder / "metrics.json"):
-        (folder / "metrics.json").write_text(json.dumps(result.metrics, indent=2, sort_keys=True, allow_nan=False) + "\n")
-    eq = result.equity.reset_index()
-    eq["date"] = eq["date"].dt.strftime("%Y-%m-%d")
-    with writing(folder / "equity.csv"):
-        eq.to_csv(folder / "equity.csv", index=False, float_format="%.10g")
-    tr = result.trades.copy()
-    tr["date"] = tr["date"].dt.strftime("%Y-%m-%d")
-    with writing(folder / "trades.csv"):
-        tr.to_csv(folder / "trades.csv", index=False, float_format="%.10g")
-    with writing(folder / "episodes.csv"):
-        result.episodes.to_csv(folder / "episodes.csv", index=False, float_format="%.10g")
-    if result.baselines is not None:
-        with writing(folder / "baselines.csv"):
-            result.baselines.to_csv(folder / "baselines.csv", index=False, float_format="%.10g")
-    rate = result.prepared.broker_inputs["cash_rate"].rename("cash_rate")  # the Sharpe ratios' risk-free rate
-    rate.index = rate.index.strftime("%Y-%m-%d")  # as text first: with date_format, to_csv takes 3 times as long
-    with writing(folder / "cash_rate.csv"):
-        rate.to_csv(folder / "cash_rate.csv", float_format="%.10g", index_label="date")
-    _signals_csv(result.signals, folder / "signals.csv")
-    with writing(folder / "plots"):
-        (folder / "plots").mkdir()
-    m = result.prepared.market
-    picture = regimes_figure(result.signals, m.close["IWM"], [d for d in result.prepared.first_cuts if d >= m.days[0]],
-                             title_suffix=" (oracle)" if result.config.run.oracle else "")
-    with writing(folder / "plots" / "regimes.png"):
-        (folder / "plots" / "regimes.png").write_bytes(png_bytes(picture))
-    render_report(folder, source_for(result.data_dir, result.offline))
+    """Every file of a run folder: the run's (`schema.write`), then its report, rendered from the same
+    data in memory."""
+    data = run_data(result)
+    schema.write(folder, data)
+    render_report(folder, data, source_for(result.data_dir, result.offline))
 
 
-def _signals_csv(sig: pd.DataFrame, path: Path) -> None:
-    table = sig.copy()
-    table.index = table.index.strftime("%Y-%m-%d")
-    table.index.name = "date"
-    with writing(path):
-        table.to_csv(path, float_format="%.10g", date_format="%Y-%m-%d")
+def run_data(result: RunResult) -> schema.RunData:
+    """The run's files in memory, as its folder holds them."""
+    return schema.stored(to_toml(result.config, header=_header(result)), result.metrics, result.equity,
+                         result.trades, result.episodes, result.signals,
+                         result.prepared.broker_inputs["cash_rate"], result.baselines)
 
 
 def _header(result: RunResult) -> str:

@@ -14,24 +14,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedcut.core.files import Output, own_folder, write_all, writing
+from fedcut.core.files import own_folder, writing
 from fedcut.execution.engines import ARRAY, Engine, engine_named
-from fedcut.plots.kit import preload, save_png
+from fedcut.plots.kit import save_png
 from fedcut.report.sweep_page import render_html
 from fedcut.plots.sweep import (
-    REFERENCE, TOP_CURVES, growth, heatmap_drawings, overfitting_figure, sensitivity, top_equity_figure,
+    REFERENCE, TOP_CURVES, growth, heatmaps, overfitting_figure, sensitivity, top_equity_figure,
 )
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.store import Store
 
 SAMPLE_METRICS = ("cagr", "max_drawdown", "calmar", "sharpe", "excess_cagr", "drawdown_gain", "worst_cycle_drawdown")
 DRAWDOWN_OBJECTIVES = ("max_drawdown", "worst_cycle_drawdown")  # over several cycles: the worst, not the mean
-# Rough seconds of work on an idle machine, only to share the pictures and the tables out
-# evenly between two processes (`fedcut.core.files.write_all`); the outputs are the same either way.
-HEATMAP_COST = 0.75  # one heatmap pair
-SENSITIVITY_COST = 0.15  # per swept parameter
-TOP_EQUITY_COST = 0.9  # the top curves' picture, with buy-and-hold's run through the same execution
-TABLES_COST_PER_CONFIGURATION = 0.00035  # the tables and the overfitting statistics
 TOP_ROWS = 10  # configurations listed in sweep.html's in-sample vs out-of-sample table
 
 log = logging.getLogger(__name__)
@@ -263,43 +257,32 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
     plots = own_folder(out / "plots")
     label = spec.objective
     reference = _reference(spec, rows)
-    drawings = heatmap_drawings(summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary))
-    pictures = [Output(path, HEATMAP_COST, draw) for path, draw in drawings]
     show_sensitivity = bool(spec.swept) and (summary["status"] == "ok").any()
-    if show_sensitivity:
-        pictures.append(Output(plots / "sensitivity.png", SENSITIVITY_COST * len(spec.swept),
-                               lambda: sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label,
-                                                   reference)))
-    packed = store.returns()  # read here: a forked process must not use this process's SQLite connection
+    packed = store.returns()
     top_curves = _top_curves(spec, summary, packed, data_dir, offline)
-    if top_curves is not None:
-        pictures.append(Output(plots / "top_equity.png", TOP_EQUITY_COST,
-                               lambda: _top_equity(top_curves, plots / "top_equity.png", label)))
-
-    def tables():
-        wf, cycles = walk_forward_table(spec, rows), cycle_table(spec, rows)
-        loco = pd.DataFrame()
-        if spec.validation.leave_one_cycle_out and any(r["status"] == "ok" for r in rows):
-            loco = loco_table(spec, rows, baseline_segments(spec, data_dir, offline, _segments(rows)))
-        for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
-            if len(table):
-                with writing(out / name):
-                    table.to_csv(out / name, index=False, float_format="%.10g")
-        overfit = overfitting_report(spec, summary, packed, rows, data_dir, offline)
-        if overfit is not None:
-            with writing(out / "overfitting.json"):
-                (out / "overfitting.json").write_text(json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
-                                                                 indent=2, sort_keys=True, allow_nan=False) + "\n")
-        return wf, cycles, loco, overfit
-
-    # The pictures are drawn in a second process while this one computes the tables and the
-    # overfitting statistics (the workers are done: both cores are free).
-    preload()
-    wf, cycles, loco, overfit = write_all(pictures, tables, TABLES_COST_PER_CONFIGURATION * len(rows))
+    with writing(plots):  # a write failure names its picture
+        drawn = heatmaps(summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary))
+        if show_sensitivity:
+            sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label, reference)
+        if top_curves is not None:
+            _top_equity(top_curves, plots / "top_equity.png", label)
+    wf, cycles = walk_forward_table(spec, rows), cycle_table(spec, rows)
+    loco = pd.DataFrame()
+    if spec.validation.leave_one_cycle_out and any(r["status"] == "ok" for r in rows):
+        loco = loco_table(spec, rows, baseline_segments(spec, data_dir, offline, _segments(rows)))
+    for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
+        if len(table):
+            with writing(out / name):
+                table.to_csv(out / name, index=False, float_format="%.10g")
+    overfit = overfitting_report(spec, summary, packed, rows, data_dir, offline)
+    if overfit is not None:
+        with writing(out / "overfitting.json"):
+            (out / "overfitting.json").write_text(json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
+                                                             indent=2, sort_keys=True, allow_nan=False) + "\n")
     figures = [(p, f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters, "
                    "in-sample beside out-of-sample, each panel on its own colour scale (compare colours within "
                    f"a panel, numbers across); n = configurations in the cell; the line on each scale is "
-                   f"{REFERENCE}'s {spec.objective} in that sample.") for p, _ in drawings]
+                   f"{REFERENCE}'s {spec.objective} in that sample.") for p in drawn]
     if show_sensitivity:
         figures.append((plots / "sensitivity.png",
                         "Each parameter's effect: every configuration (dots), the mean per value (line) and "

@@ -35,8 +35,7 @@ from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
 from fedcut.sweeps.store import Store
 
-# No monitor thread: the bars are updated by this process anyway, and a thread left running
-# would keep `fedcut.core.files.write_all` from drawing the pictures in a second process.
+# No monitor thread: the bars are updated by this process anyway.
 tqdm.monitor_interval = 0
 STORE = "sweep.sqlite"
 LOCK = "sweep.lock"

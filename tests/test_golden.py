@@ -10,7 +10,9 @@ parameter changes every configuration hash; a calibrated default changes the num
 
 JSON outputs are compared after rounding every float to 12 significant digits: the last bit of
 a sum can differ between CPUs (numpy's vector code), and nothing a user reads lives there. The
-CSVs are written with 10 significant digits and compared byte for byte.
+CSVs are written with 10 significant digits and compared byte for byte. A run note naming a data
+file names it by its full path; the data directory's own path is replaced by `{data}` first, so
+the digests do not depend on where the checkout lives.
 """
 from __future__ import annotations
 
@@ -39,7 +41,17 @@ def _canonical(value):
     return value
 
 
+def _data_dir() -> str:
+    return str(Path(os.environ.get("FEDCUT_DATA_DIR", str(ROOT.parent / "shared" / "data"))).resolve())
+
+
+def _portable(text: str) -> str:
+    """`text` with the data directory's path written `{data}`."""
+    return text.replace(_data_dir(), "{data}")
+
+
 def _json_digest(text: str) -> str:
+    text = _portable(text)
     blob = json.dumps(_canonical(json.loads(text)), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -49,9 +61,7 @@ def _digest(data: bytes) -> str:
 
 
 def _fedcut(args: list[str], cwd: Path) -> str:
-    env = {**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg",
-           "FEDCUT_DATA_DIR": os.environ.get("FEDCUT_DATA_DIR", str(ROOT.parent / "shared" / "data"))}
-    env["FEDCUT_DATA_DIR"] = str(Path(env["FEDCUT_DATA_DIR"]).resolve())
+    env = {**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg", "FEDCUT_DATA_DIR": _data_dir()}
     done = subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), "-q", *args], cwd=cwd, env=env,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -70,9 +80,9 @@ def outputs(work: Path) -> dict[str, dict[str, str]]:
     for name, extra in (("default", []), ("extended", ["--extended"])):
         text = _fedcut(["run", *extra, "--out", f"run-{name}"], work)
         console = "\n".join(line for line in text.splitlines() if not line.startswith("run folder:"))
-        found[f"run {name}"] = {**_run_folder(work / f"run-{name}"), "console": _digest(console.encode())}
+        found[f"run {name}"] = {**_run_folder(work / f"run-{name}"), "console": _digest(_portable(console).encode())}
     found["now"] = {day: _json_digest(_fedcut(["now", "--json", "--as-of", day], work)) for day in NOW_DAYS}
-    found["now"]["text"] = _digest(_fedcut(["now", "--as-of", NOW_DAYS[-1]], work).encode())
+    found["now"]["text"] = _digest(_portable(_fedcut(["now", "--as-of", NOW_DAYS[-1]], work)).encode())
     _fedcut(["sweep", "--spec", str(ROOT / "examples" / "notebook_sweep.toml"), "--out", "sweep", "--no-progress"], work)
     found["sweep"] = {"summary.csv": _digest((work / "sweep" / "summary.csv").read_bytes()),
                       "overfitting.json": _json_digest((work / "sweep" / "overfitting.json").read_text())}

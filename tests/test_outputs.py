@@ -1,15 +1,11 @@
-"""The output stage's parts: files written in two processes, the hedge per year, the parameters a run
-changed, and the pictures' colours and sizes."""
+"""The output stage's parts: the hedge per year, the parameters a run changed, and the pictures'
+colours and sizes."""
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
-import os
 import re
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,143 +16,14 @@ from fedcut.analyzers.attribution import hedge_by_year
 from fedcut.plots.run import HOLDING_COLOURS, SPARE_COLOURS, holding_colours, underwater_figure
 from fedcut.cli import main
 from fedcut.core.config import changed_parameters, flatten
-from fedcut.core.errors import FedcutError
-from fedcut.core.files import Output, write_all
 from fedcut.core.params import resolve
-from fedcut.plots.kit import DPI, REGIME_COLOURS, SPARE_REGIME_COLOURS, WIDTH, regime_colour, regime_order
+from fedcut.plots.kit import (
+    DPI, REGIME_COLOURS, SPARE_REGIME_COLOURS, WIDTH, png_bytes, png_encoded, regime_colour, regime_order,
+)
 from fedcut.signals.regime import REGIMES
 from test_report import hand_example
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def writer(path, text):
-    return Output(path, 1.0, lambda: path.write_text(f"{text} written by {os.getpid()}"))
-
-
-def test_write_all_shares_the_files_between_two_processes_and_waits_for_both(tmp_path):
-    """In a fresh process, as the command line runs (a test process may hold other libraries' threads,
-    and then write_all rightly writes everything itself)."""
-    script = f"""
-import os, sys
-from pathlib import Path
-from fedcut.core.files import Output, write_all
-out = Path({str(tmp_path)!r})
-def writer(k):
-    path = out / f"{{k}}.txt"
-    return Output(path, 1.0, lambda: path.write_text(str(os.getpid())))
-print(write_all([writer(k) for k in range(4)], meanwhile=lambda: "tables", meanwhile_cost=0.5), os.getpid())
-try:
-    os.waitpid(-1, os.WNOHANG)
-except ChildProcessError:
-    print("no child left")
-"""
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    result, parent, left = done.stdout.split(maxsplit=2)
-    writers = {p.read_text() for p in tmp_path.iterdir()}
-    assert result == "tables" and len(list(tmp_path.iterdir())) == 4
-    assert len(writers) == 2 and parent in writers  # this process and one child, each a share
-    assert left.strip() == "no child left"  # waited for: nothing left running
-
-
-HELPER = """
-import os, sys, threading, time
-from pathlib import Path
-from fedcut.core.files import Helper
-out = Path(sys.argv[1])
-def ahead():
-    time.sleep(float(os.environ.get("AHEAD_SLEEP", "0")))
-    if os.environ.get("AHEAD_FAILS"):
-        raise ValueError("ahead failed")
-    return {"ahead.txt": str(os.getpid()).encode()}
-def work(name, pause):
-    time.sleep(pause)
-    (out / name).write_text(str(os.getpid()))
-"""
-
-
-def _helper(tmp_path, body, **env):
-    done = subprocess.run([sys.executable, "-c", HELPER + body + "\nprint(os.getpid())\ntry:\n    os.waitpid(-1, os.WNOHANG)\n"
-                           "except ChildProcessError:\n    print('no child left')\n", str(tmp_path)],
-                          capture_output=True, text=True, env=os.environ | env, timeout=60)
-    return done
-
-
-def test_helper_works_ahead_then_writes_its_files_and_does_the_order_in_another_process(tmp_path):
-    done = _helper(tmp_path, "h = Helper(ahead)\nh.go(out, work, 'order.txt', 0.0)\nh.join()")
-    parent, left = done.stdout.split(maxsplit=1)
-    assert done.returncode == 0 and left.strip() == "no child left"
-    helper = (tmp_path / "ahead.txt").read_text()
-    assert helper != parent and (tmp_path / "order.txt").read_text() == helper
-
-
-def test_helper_failure_ahead_is_raised_here_when_the_order_is_given(tmp_path):
-    done = _helper(tmp_path, "h = Helper(ahead)\nh.go(out, work, 'order.txt', 0.0)\nh.join()", AHEAD_FAILS="1")
-    assert done.returncode == 1 and done.stderr.strip().endswith("ValueError: ahead failed")
-    assert not list(tmp_path.iterdir())  # neither its files nor the order
-
-
-def test_helper_closed_before_the_order_ends_at_once_and_writes_nothing(tmp_path):
-    start = time.monotonic()
-    done = _helper(tmp_path, "with Helper(ahead):\n    pass", AHEAD_SLEEP="30")
-    assert done.returncode == 0 and done.stdout.split()[1:] == ["no", "child", "left"]
-    assert time.monotonic() - start < 20 and not list(tmp_path.iterdir())
-
-
-def test_helper_closed_after_the_order_waits_so_nothing_lands_later(tmp_path):
-    done = _helper(tmp_path, "h = Helper(ahead)\nh.go(out, work, 'order.txt', 1.0)\nh.close()\n"
-                             "print(sorted(p.name for p in out.iterdir()))")
-    assert done.returncode == 0 and "['ahead.txt', 'order.txt']" in done.stdout
-
-
-def test_helper_first_result_comes_back_and_is_handed_to_the_work_ahead(tmp_path):
-    body = ("def made(value):\n    return {'ahead.txt': f'{value} {os.getpid()}'.encode()}\n"
-            "with Helper(made, first=lambda: os.getpid()) as h:\n    print(h.first_result())\n"
-            "    h.go(out, work, 'order.txt', 0.0)\n    h.join()")
-    done = _helper(tmp_path, body)
-    helper, parent = done.stdout.split()[:2]
-    assert done.returncode == 0 and helper != parent
-    assert (tmp_path / "ahead.txt").read_text() == f"{helper} {helper}"  # computed there, handed on there
-
-
-def test_helper_failure_first_is_raised_here_and_leaves_no_process(tmp_path):
-    body = ("def bad():\n    raise LookupError('no data')\n"
-            "with Helper(ahead, first=bad) as h:\n    try:\n        h.first_result()\n"
-            "    except LookupError as exc:\n        print('raised:', exc)")
-    done = _helper(tmp_path, body)
-    assert done.returncode == 0 and done.stdout.startswith("raised: no data") and "no child left" in done.stdout
-    assert not list(tmp_path.iterdir())
-
-
-def test_helper_with_other_threads_running_does_everything_here(tmp_path):
-    done = _helper(tmp_path, "stop = threading.Event()\nt = threading.Thread(target=stop.wait)\nt.start()\n"
-                             "h = Helper(ahead)\nh.go(out, work, 'order.txt', 0.0)\nh.join()\nstop.set()\nt.join()")
-    parent = done.stdout.split()[0]
-    assert done.returncode == 0 and (tmp_path / "ahead.txt").read_text() == parent
-    assert (tmp_path / "order.txt").read_text() == parent
-
-
-def test_write_all_raises_the_childs_failure_as_one_line_naming_the_file(tmp_path):
-    def fail():
-        raise OSError(28, "No space left on device")
-
-    outputs = [writer(tmp_path / "small.txt", "x"), Output(tmp_path / "big.png", 9.0, fail)]
-    with pytest.raises(FedcutError, match=f"^{tmp_path / 'big.png'}: cannot write \\(No space left on device\\)$"):
-        write_all(outputs, meanwhile_cost=5.0)  # this process has 5 to do: the big one goes to the child
-    assert (tmp_path / "small.txt").read_text().endswith(str(os.getpid()))  # this process's share is done
-    assert not (tmp_path / "big.png").exists()
-
-
-def test_write_all_with_other_threads_running_writes_everything_here(tmp_path):
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        write_all([writer(tmp_path / f"{k}.txt", k) for k in range(3)])
-    finally:
-        stop.set()
-        thread.join()
-    assert {p.read_text().split(" written by ")[1] for p in tmp_path.iterdir()} == {str(os.getpid())}
 
 
 def test_hedge_by_year_by_hand():
@@ -208,6 +75,25 @@ def test_the_underwater_figure_has_spy_and_every_figure_fits_the_page():
     assert [t.get_text() for ax in fig.axes for t in ax.texts if "buy-and-hold" in t.get_text() or "fedcut" in
             t.get_text()] == ["fedcut regime strategy", "buy-and-hold IWM", "buy-and-hold SPY"]
     assert round(fig.get_figwidth() * fig.get_dpi()) == round(WIDTH * DPI) == 1240
+
+
+def test_the_png_writer_keeps_every_pixel_and_the_resolution():
+    """Read back by PIL, the file holds exactly the image's RGB (the row differences wrap around
+    modulo 256, as PNG's Up filter does) and its dots per inch; a figure's PNG is its canvas."""
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    rgba = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    image = Image.open(io.BytesIO(png_encoded(rgba, 100)))
+    assert image.mode == "RGB" and image.size == (53, 37)
+    assert image.info["dpi"] == pytest.approx((100, 100), abs=1e-3)
+    np.testing.assert_array_equal(np.asarray(image), rgba[..., :3])
+    days = pd.bdate_range("2019-01-01", periods=300)
+    curve = pd.Series(np.linspace(100, 130, 300), index=days)
+    fig = underwater_figure(pd.DataFrame({"strategy": curve, "benchmark": curve[::-1].to_numpy(), "regime": "neutral"}))
+    drawn = np.asarray(Image.open(io.BytesIO(png_bytes(fig))))
+    np.testing.assert_array_equal(drawn, np.asarray(fig.canvas.buffer_rgba())[..., :3])
+    assert drawn.shape == (round(fig.get_figheight() * DPI), round(WIDTH * DPI), 3)
 
 
 def test_the_console_summary_shows_each_cycles_run_up_return_and_drawdown_and_the_changes(shared_data, tmp_path,

@@ -501,8 +501,8 @@ def test_plot_writes_a_png(real, oracle_sig, tmp_path):
     cycles = easing_cycles(rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"])))
     cuts = list(cycles.loc[cycles["decision"] >= "1995-01-01", "decision"])
     assert [c.year for c in cuts][:6] == [1995, 1998, 2001, 2007, 2019, 2024]
-    for name, frame_ in (("default.png", sig), ("oracle.png", oracle_sig)):
-        path = plot_regimes(frame_, iwm, cuts, tmp_path / name)
+    for name, frame_, oracle in (("default.png", sig, False), ("oracle.png", oracle_sig, True)):
+        path = plot_regimes(frame_, iwm, cuts, tmp_path / name, oracle)
         assert path.stat().st_size > 10_000
         image = mpimg.imread(path)
         assert image.ndim == 3 and image.shape[1] > 1.8 * image.shape[0] > 600

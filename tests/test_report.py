@@ -1,6 +1,7 @@
 """The run report: P&L attribution that adds up, the pictures, the claims and one offline HTML page."""
 from __future__ import annotations
 
+import gc
 import json
 import re
 import shutil
@@ -11,7 +12,9 @@ import pandas as pd
 import pytest
 
 from fedcut.analyzers.attribution import attribution, daily_attribution, hedge_pnl
-from fedcut.report.page import PLOTS, REPORT_FILES, load_run, render
+from fedcut.report import pictures
+from fedcut.report.page import render
+from fedcut.report.schema import PICTURES, REPORT_FILES, read
 from fedcut.core.errors import DataError
 from fedcut.signals.regime import ORACLE_LABEL
 from fedcut.strategies.baselines import LABELS
@@ -84,8 +87,15 @@ def runs(shared_data, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def rendered(runs, source):
-    return {name: render(folder, source) for name, folder in runs.items()}
+def fresh(runs):
+    """Each run's report files as the run wrote them, rendered from memory."""
+    return {name: {file: (folder / file).read_bytes() for file in REPORT_FILES} for name, folder in runs.items()}
+
+
+@pytest.fixture(scope="module")
+def rendered(runs, fresh, source):
+    """Each run's report rendered again from its folder, as `fedcut report` does."""
+    return {name: render(folder, read(folder), source) for name, folder in runs.items()}
 
 
 def _without_images(page: str) -> str:
@@ -93,7 +103,7 @@ def _without_images(page: str) -> str:
 
 
 def test_attribution_adds_up_on_a_real_run(runs):
-    saved = load_run(runs["default"])
+    saved = read(runs["default"])
     table = attribution(saved.equity, saved.trades)
     total = saved.metrics["strategy"]["final_value"] - saved.equity["strategy"].iloc[0]
     assert table["pnl_usd"].sum() == pytest.approx(total, rel=1e-6)
@@ -123,7 +133,7 @@ def test_html_is_self_contained(rendered):
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
     assert "url(" not in page and "<link" not in page and "<script" not in page
     images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', page)
-    assert set(PLOTS) <= set(images)
+    assert set(PICTURES) <= set(images)
     text = _without_images(page)
     assert "ORACLE" not in text
     for heading in ("Strategy against buy-and-hold", "Easing cycles", "P&amp;L came from", "Put hedge",
@@ -152,22 +162,31 @@ def test_claims_on_the_data(runs, rendered):
         assert row.measured == pytest.approx(fall, abs=0.0005)
 
 
+def test_a_rerender_from_the_folder_is_the_fresh_report_byte_for_byte(runs, fresh, rendered):
+    """A run's report is rendered from memory; `fedcut report` renders it from the folder's files
+    (schema.read): every file the same bytes, pictures included."""
+    for name, folder in runs.items():
+        assert sorted(p.name for p in (folder / "plots").iterdir()) == sorted(f"{p}.png" for p in PICTURES)
+        for file in REPORT_FILES:
+            assert (folder / file).read_bytes() == fresh[name][file], (name, file)
+
+
 def test_rerender_owns_only_its_files_and_is_deterministic(runs, rendered, source):
     folder = runs["default"]
     kept = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*")
             if p.is_file() and p.relative_to(folder).as_posix() not in REPORT_FILES}
     assert {"metrics.json", "equity.csv", "trades.csv", "signals.csv"} <= {p.name for p in kept}
     before = (folder / "report.html").read_bytes()
-    render(folder, source)
+    render(folder, read(folder), source)
     assert (folder / "report.html").read_bytes() == before
     for path, (data, mtime) in kept.items():
         assert path.read_bytes() == data and path.stat().st_mtime_ns == mtime, path.name
     assert json.loads((folder / "metrics.json").read_text())["run"]["oracle"] is False
 
 
-def test_render_refuses_a_folder_that_is_not_a_run(tmp_path, source):
+def test_reading_refuses_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(DataError, match="no metrics.json"):
-        render(tmp_path, source)
+        read(tmp_path)
 
 
 # ---- the page: the answer first, the tear sheet, each number recomputed from the run's files ------
@@ -323,11 +342,33 @@ def test_plurals_and_changed_parameters_on_a_rerendered_copy(runs, source, tmp_p
     metrics = json.loads((copy / "metrics.json").read_text())
     for count, words in ((1, "1 order was rejected"), (3, "3 orders were rejected")):
         (copy / "metrics.json").write_text(json.dumps({**metrics, "rejected_orders": count}))
-        assert words in render(copy, source).read_text()
+        assert words in render(copy, read(copy), source).read_text()
     config = (copy / "config.toml").read_text()
     (copy / "config.toml").write_text(config.replace("\nmoneyness = 0.9\n", "\nmoneyness = 0.85\n"))
-    changed = tables_of(render(copy, source).read_text(), "verdict")[-1]
+    changed = tables_of(render(copy, read(copy), source).read_text(), "verdict")[-1]
     assert changed == [["parameter", "this run", "default", "unit"], ["hedge.moneyness", "0.85", "0.9", "strike / spot"]]
+
+
+def test_a_picture_pauses_the_garbage_collector_and_gives_it_back(runs, monkeypatch):
+    """Each picture is drawn with the collector off (pictures.png), and the collector is left as it
+    was found: on, off, or on again after a drawing that failed."""
+    data = read(runs["default"])
+    assert gc.isenabled()
+    assert pictures.png("regimes", data).startswith(b"\x89PNG\r\n") and gc.isenabled()
+    gc.disable()
+    try:
+        pictures.png("regimes", data)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    def fails(fig):
+        assert not gc.isenabled()
+        raise OSError("disk full")
+    monkeypatch.setattr(pictures, "png_bytes", fails)
+    with pytest.raises(OSError):
+        pictures.png("regimes", data)
+    assert gc.isenabled()
 
 
 @pytest.mark.parametrize("mark", [4.0, 28.0, 40.0, 400.0])

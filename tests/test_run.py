@@ -470,14 +470,14 @@ def test_cli_refuses_an_existing_out_folder_and_leaves_it_alone(shared_data, tmp
 def test_cli_failed_run_leaves_no_folder(shared_data, tmp_path, capsys):
     out = tmp_path / "x"
     assert _cli(shared_data, out, "--start", "2019-01-02", "--end", "2099-12-31") == 2  # beyond the data
-    err = capsys.readouterr().err.strip().splitlines()  # found by the helper reading the data: told here
+    err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "2099-12-31" in err[0]
     assert not out.exists() and _no_partials(tmp_path) and not _children()
 
 
-@pytest.mark.parametrize("where", ["fedcut.run.folder.regimes_figure",  # the regime picture
-                                   "fedcut.plots.run.plot_cycles",  # in the helper or its second process
-                                   "fedcut.report.page._findings"])  # here, while the helper draws
+@pytest.mark.parametrize("where", ["fedcut.report.pictures.regimes_figure",  # the report's first picture
+                                   "fedcut.plots.run.cycles_figure",  # one drawn later
+                                   "fedcut.report.page.findings"])  # the tables, once every picture is drawn
 @pytest.mark.parametrize("error", [FedcutError("plot failed"), OSError("disk full")])
 def test_a_failure_while_writing_removes_the_partial_folder(shared_data, tmp_path, monkeypatch, capsys, error, where):
     def boom(*args, **kwargs):
@@ -492,7 +492,7 @@ def test_a_failure_while_writing_removes_the_partial_folder(shared_data, tmp_pat
         err = capsys.readouterr().err
         assert "disk full" in err and err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists() and _no_partials(tmp_path)
-    assert not _children(), "a helper process was left running"
+    assert not _children(), "a process was left running"
 
 
 def _children() -> list[int]:

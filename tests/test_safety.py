@@ -338,6 +338,15 @@ def _csv_field(name, row, column, value):
     return edit
 
 
+def _csv_cell(name, row, column, value):
+    """Set one cell of a CSV file, found by its column's name (row 0 is the first under the header)."""
+    def edit(folder):
+        frame = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+        frame.loc[row, column] = value
+        frame.to_csv(folder / name, index=False)
+    return edit
+
+
 DAMAGED = [
     ("metrics-not-json", lambda f: (f / "metrics.json").write_text('{"run": '), "metrics.json: not valid JSON ("),
     ("metrics-not-an-object", lambda f: (f / "metrics.json").write_text("[]"), "metrics.json: must hold a JSON object"),
@@ -374,9 +383,19 @@ DAMAGED = [
      "episodes.csv: row 2: cycle '$\\\\frac{1}{0}$' is not the year (or date) of a first cut"),
     ("plots-is-a-file", lambda f: (shutil.rmtree(f / "plots"), (f / "plots").write_text("")), "plots: not a folder"),
 ]
+# The report draws the regime picture from signals.csv (docs/bad_inputs.md does not list these yet).
+DAMAGED_SIGNALS = [
+    ("signals-missing-column", _csv_edit("signals.csv", ",capitulated,", ",capitulation,"),
+     "signals.csv: no 'capitulated' column"),
+    ("signals-capitulated-not-true-or-false", _csv_cell("signals.csv", 5, "capitulated", "maybe"),
+     "signals.csv: capitulated must be True or False on every row"),
+    ("signals-iwm-not-a-number", _csv_cell("signals.csv", 5, "iwm", "high"),
+     "signals.csv: row 7: iwm 'high' is not a number"),
+]
 
 
-@pytest.mark.parametrize("case, damage, message", DAMAGED, ids=[c[0] for c in DAMAGED])
+@pytest.mark.parametrize("case, damage, message", DAMAGED + DAMAGED_SIGNALS,
+                         ids=[c[0] for c in DAMAGED + DAMAGED_SIGNALS])
 def test_report_on_a_damaged_run_folder_is_one_line(run_copy, capsys, data_env, case, damage, message):
     damage(run_copy)
     before = snapshot(run_copy)
