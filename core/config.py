@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ from fedcut.core.errors import ConfigError
 from fedcut.core.params import PARAMS, Config, check, resolve
 
 
-def load(path: Path | str | None, sets: list[str] = (), extra: dict[str, Any] | None = None) -> Config:
+def load(path: Path | str | None, sets: Sequence[str] = (), extra: dict[str, Any] | None = None) -> Config:
     """Defaults, then the file's values, then `extra` (command-line options), then `--set`s."""
     values: dict[str, Any] = {}
     if path is not None:

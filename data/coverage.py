@@ -83,7 +83,7 @@ def bank_prices(source: DataSource, days: pd.DatetimeIndex) -> tuple[dict[str, p
     a file exists; a file cut short at its start, or missing more than `MAX_MISSING_DAYS` of those
     days, is refused. A missing file is noted: the gauge reads the next ETF, said in the notes."""
     present = bank_etfs(source)
-    notes = []
+    notes: list[str | None] = []
     missing = [t for t in BANK_ETFS if t not in present]
     if missing:
         notes.append(f"warning: bank-stress gauge: no price file for {', '.join(missing)}; it reads "

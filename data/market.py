@@ -146,7 +146,7 @@ def tracking_note(source: DataSource, ticker: str) -> str | None:
 def natural_end(source: DataSource, tickers: tuple[str, ...], macro_ids: tuple[str, ...]) -> tuple[pd.Timestamp, str]:
     """The last day every required series covers, and the series that sets it."""
     ends = {t: source.prices(t).index[-1] for t in tickers}
-    end_t = min(ends, key=ends.get)
+    end_t = min(ends, key=ends.__getitem__)
     end = ends[end_t]
     for sid in macro_ids:
         last = source.macro(sid).index[-1]
@@ -258,7 +258,7 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
     iwm_px = source.prices("IWM")
     own = {t: _tr_frame(source.prices(t), t) for t in tickers}
     vix_px = source.prices("VIX")
-    notes = [n for n in (tracking_note(source, t) for t in tickers) if n]
+    notes: list[str | None] = [n for n in (tracking_note(source, t) for t in tickers) if n]
 
     last, end_by = natural_end(source, tickers + ("VIX",) + tuple(end_bounds), macro_ids)
     calendar, first_day = _calendar(source, history, start, iwm_px)
@@ -312,7 +312,7 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
 
 
 def _chained(source: DataSource, ticker: str, series: pd.DataFrame, history: str, days: pd.DatetimeIndex,
-             data_params) -> tuple[pd.DataFrame, list[ProxySpan], list, list[str]]:
+             data_params) -> tuple[pd.DataFrame, list[ProxySpan], list, list[str | None]]:
     """`ticker`'s total return with what stands in before its first day chained in (`links_of`), the
     spans each stand-in covers in the run, the splices checked (the long history's) and the notes.
 
@@ -320,7 +320,7 @@ def _chained(source: DataSource, ticker: str, series: pd.DataFrame, history: str
     day; the other histories chain a proxy only when the instrument starts after the run's first day."""
     inst = INSTRUMENTS[ticker]
     first = series.index[0]
-    notes = [] if ticker == "IWM" else [gap_note(_where(source, ticker), missing_days(series.index, days, first,
+    notes: list[str | None] = [] if ticker == "IWM" else [gap_note(_where(source, ticker), missing_days(series.index, days, first,
                                                                                     series.index[-1]))]
     links = links_of(ticker, history)
     if first <= days[0] and not (history == "long" and ticker in LONG_CHAINS):

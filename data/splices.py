@@ -92,12 +92,13 @@ def measure(before: pd.Series, after: pd.Series) -> Splice:
     a, b = before.reindex(common).to_numpy(float), after.reindex(common).to_numpy(float)
     ra, rb = a[1:] / a[:-1] - 1.0, b[1:] / b[:-1] - 1.0
     inside = (common >= pd.Timestamp(DRAWDOWN_SPAN[0])) & (common <= pd.Timestamp(DRAWDOWN_SPAN[1]))
-    deepest = tuple(float(np.min(x[inside] / np.maximum.accumulate(x[inside]) - 1.0)) if inside.any() else np.nan
-                    for x in (a, b))
+    def deepest(x: np.ndarray) -> float:
+        return float(np.min(x[inside] / np.maximum.accumulate(x[inside]) - 1.0)) if inside.any() else np.nan
+
     correlation = float(np.corrcoef(ra, rb)[0, 1]) if len(ra) > 2 else np.nan
     return Splice(str(before.name), str(after.name), common[0] if len(common) else pd.NaT,
                   common[-1] if len(common) else pd.NaT, correlation,
-                  float(np.std(ra - rb, ddof=1) * np.sqrt(DAYS_A_YEAR)) if len(ra) > 2 else np.nan, deepest)
+                  float(np.std(ra - rb, ddof=1) * np.sqrt(DAYS_A_YEAR)) if len(ra) > 2 else np.nan, (deepest(a), deepest(b)))
 
 
 def check_splice(source: DataSource, ticker: str, before: str, after: str, levels: dict[str, pd.Series]) -> Splice:

@@ -266,11 +266,17 @@ class OptionBook:
         The new strike is `strike_for(spot, moneyness)` and the new expiry the listed one
         `expiry_for` gives. Returns roll_sell / roll_buy events in pairs.
         """
+        due = [lot for lot in self.lots if (lot.expiry - inputs.date).days < self.hedge.roll_days]
+        expiries = self.expiries
+        if not due:
+            return []
+        if expiries is None:
+            raise ValueError("OptionBook.roll needs the listed expiries (OptionBook(hedge, expiries))")
         events = []
-        for lot in [lot for lot in self.lots if (lot.expiry - inputs.date).days < self.hedge.roll_days]:
+        for lot in due:
             events.append(self.sell(lot, inputs, action="roll_sell"))
             events.append(self.buy(inputs, lot.contracts, strike_for(inputs.spot, moneyness, self.hedge.strike_tick * inputs.unit),
-                                   expiry_for(inputs.date, tenor_days, self.hedge.roll_days, self.expiries),
+                                   expiry_for(inputs.date, tenor_days, self.hedge.roll_days, expiries),
                                    action="roll_buy"))
         return events
 
