@@ -28,6 +28,8 @@ from fedcut.core.config import load
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import PARAMS, resolve
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = {"start": "2019-01-01", "end": "2020-12-31"}
 RUN_FILES = ("config.toml", "metrics.json", "equity.csv", "trades.csv", "signals.csv", "episodes.csv",

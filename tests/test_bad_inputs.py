@@ -28,6 +28,8 @@ from fedcut.cli import main
 from fedcut.core.errors import DataError
 from fedcut.core.params import resolve
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 SHORT = ["--start", "2019-01-02", "--end", "2020-12-31"]
 LONG = ["--history", "long", "--start", "1970-01-02", "--end", "1971-12-31"]
 FUTURE = (pd.Timestamp.today().normalize() + pd.Timedelta(days=45)).date().isoformat()

@@ -25,6 +25,8 @@ from fedcut.data.catalog import SMALL_CAP_SPOT_SCALE
 from fedcut.run.inputs import Prepared, prepare, signals
 from fedcut.strategies.targets import target_weights
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 CONFIGS = {
     "default": {},
     "avoid": {"strategy.recession_action": "avoid"},

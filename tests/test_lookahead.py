@@ -28,6 +28,8 @@ from fedcut.run.backtest import run
 from fedcut.run.folder import write_run
 from fedcut.signals.regime import ORACLE_LABEL
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 DATA_PARAMS = defaults().data
 VOLATILITY_FILES = {"VIX"}  # a crash sends these up, not down
 YIELD_FILES = {"IRX", "TNX"}

@@ -27,6 +27,8 @@ from fedcut.now import STALE_GRACE, indicators, input_status, todays_call
 from fedcut.core.params import defaults, resolve
 from fedcut.strategies.targets import target_weights
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 ROOT = Path(__file__).resolve().parents[1]
 LAST_DAY = "2025-09-26"  # the shared data's last trading day (IWM's file)
 TOP_KEYS = ["as_of", "regime", "regime_raw", "action", "weights", "hedge", "reason", "indicators", "inputs",

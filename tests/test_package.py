@@ -27,6 +27,8 @@ import pytest
 
 import fedcut
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PACKAGE_DIRS = PYPROJECT["tool"]["setuptools"]["package-dir"]  # "fedcut.data" -> "data", ...

@@ -16,9 +16,9 @@ spec = importlib.util.spec_from_file_location("check_pages", ROOT / "docs" / "ch
 check_pages = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(check_pages)
 
-pytestmark = pytest.mark.skipif(check_pages.browser() is None,
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(check_pages.browser() is None,
                                 reason="no Chromium on PATH (apt-get install chromium): run "
-                                       "`python docs/check_pages.py report.html sweep.html` where one is installed")
+                                       "`python docs/check_pages.py report.html sweep.html` where one is installed")]
 
 SWEEP = """
 [sweep]

@@ -25,6 +25,8 @@ from fedcut.core.errors import DataError, FedcutError
 from fedcut.core.params import PARAMS, Param, defaults
 from fedcut.run.backtest import run
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 # Short spans of real history; each holds what the parameters tested on it act on.
 SPANS = {
     "crisis": {"run.start": "2006-01-03", "run.end": "2009-12-31"},  # the 2007 cycle: cuts, 2008's crisis, puts

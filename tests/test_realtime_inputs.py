@@ -21,6 +21,8 @@ from fedcut.data.catalog import BACKFILLED, BACKFILLED_LABEL
 from fedcut.core.params import resolve
 from fedcut.run.backtest import run
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 ROOT = Path(__file__).resolve().parents[1]
 SPAN = {"run.start": "2006-01-03", "run.end": "2012-06-29"}
 

@@ -22,6 +22,8 @@ from fedcut.data.sources import DataSource
 from fedcut.plots.kit import MAX_CYCLES_SHOWN
 from test_bad_inputs import _rewrite, drop_rows, env, fresh_prepare_cache  # noqa: F401 (fixtures)
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 SHORT = ["--start", "2019-01-02", "--end", "2020-12-31"]
 ALL_CASH = [f"strategy.{k}=0" for k in ("soft_landing_iwm", "neutral_iwm", "neutral_vo", "neutral_ousm",
                                         "neutral_cyclicals", "recession_equity", "defensive_weight",

@@ -19,6 +19,8 @@ from fedcut.core.errors import DataError
 from fedcut.signals.regime import ORACLE_LABEL
 from fedcut.strategies.baselines import LABELS
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 D = pd.Timestamp
 ETF_BLANKS = dict(strike=float("nan"), expiry=None)
 

@@ -25,6 +25,8 @@ from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
 from fedcut.strategies.targets import target_weights
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 FILES = ("config.toml", "metrics.json", "equity.csv", "trades.csv", "signals.csv", "episodes.csv")
 EQUITY_HEAD = ["date", "strategy", "benchmark", "regime", "cash", "option_value"]
 TRADE_HEADER = ["date", "instrument", "action", "quantity", "price", "value", "commission",

@@ -33,6 +33,8 @@ from fedcut.execution.engines import ARRAY
 from fedcut.sweeps.runner import LOCK, STORE, usable_cpus
 from fedcut.sweeps.store import Store
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = ["--start", "2019-01-02", "--end", "2020-12-31"]
 MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)>'

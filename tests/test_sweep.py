@@ -26,6 +26,8 @@ from fedcut.sweeps.runner import STORE, run_sweep
 from fedcut.sweeps.spec import load_spec
 from fedcut.sweeps.store import Store
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 ROOT = Path(__file__).resolve().parents[1]
 
 SMALL = """

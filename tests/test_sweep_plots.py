@@ -14,6 +14,8 @@ from fedcut.plots.sweep import (
     sensitivity_figure,
 )
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
