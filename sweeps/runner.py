@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.core.errors import ConfigError, FedcutError
-from fedcut.core.files import check_new_folder, writing
+from fedcut.core.files import check_new_folder, check_own_entry, writing
 from fedcut.core.params import resolve
 from fedcut.execution.engines import ARRAY, BACKTRADER, Engine
 from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task, warm_up
@@ -73,6 +73,7 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
         _check_scheduler(scheduler)
     with ExitStack() as stack:
         if resume:
+            _check_own_folder(out)
             if not (out / STORE).is_file():
                 raise FedcutError(f"--resume: {out} holds no sweep store ({STORE})")
             stack.enter_context(_lock(out))
@@ -246,8 +247,8 @@ def _lock(out: Path) -> Iterator[None]:
     is refused instead of writing the same store. The operating system releases the lock when
     the process ends, however it ends."""
     path = out / LOCK
-    with writing(path):
-        handle = open(path, "a+")
+    with writing(path):  # O_NOFOLLOW: a link put there since the check is not followed either
+        handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644), "r+")
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -260,6 +261,17 @@ def _lock(out: Path) -> Iterator[None]:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield
+
+
+def _check_own_folder(out: Path) -> None:
+    """Refuse to resume in a folder that is a link, or holds a link or anything but regular files and
+    folders (`core.files.check_own_entry`): the sweep rewrites its files, and would write through them."""
+    if out.is_symlink():
+        check_own_entry(out)
+    with writing(out):
+        entries = sorted(out.iterdir()) if out.is_dir() else []
+    for entry in entries:
+        check_own_entry(entry)
 
 
 def _stop_on_terminate():
