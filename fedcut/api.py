@@ -165,7 +165,7 @@ class Result:
 def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int = 1, resume: bool = False,
           train_end: str | None = None, top: int | None = None, executor: str = "local",
           scheduler: str | None = None, data_dir: str | Path | None = None, offline: bool | None = None,
-          progress: bool = False, engine: str = ARRAY.name) -> pd.DataFrame:
+          progress: bool = False, engine: str = ARRAY.name, worker_wait: float | None = None) -> pd.DataFrame:
     """Run a sweep spec as `fedcut sweep` does and return its ranked summary (summary.csv).
 
     `out` defaults to results/sweep-<name>-<spec digest> under the current directory; the
@@ -178,5 +178,6 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
     spec = load_spec(spec_path, train_end=train_end, top=top)
     folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=workers, resume=resume,
                        executor=executor, scheduler=scheduler, data_dir=str(data_dir) if data_dir else None,
-                       offline=offline, progress=progress, engine=chosen)
+                       offline=offline, progress=progress, engine=chosen,
+                       **({} if worker_wait is None else {"worker_wait": worker_wait}))
     return pd.read_csv(folder / "summary.csv")

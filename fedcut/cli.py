@@ -113,6 +113,10 @@ def _sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, help="full runs with report of the best N configurations (overrides the spec)")
     p.add_argument("--executor", default="local", help="local (processes here) or dask")
     p.add_argument("--scheduler", help="with --executor dask: the scheduler address, e.g. tcp://host:8786")
+    from fedcut.sweeps.runner import WORKER_WAIT
+    p.add_argument("--worker-wait", type=float, default=WORKER_WAIT, metavar="SECONDS",
+                   help="with --executor dask: stop (keeping what is stored) when the scheduler has had no worker "
+                        "and nothing finished for this long (default %(default)g)")
     _data_options(p)
     _engine_option(p, "fast (default): the compiled array engine, audited in backtrader; backtrader: every "
                       "configuration in the reference engine (no audit needed)")
@@ -130,7 +134,7 @@ def _sweep(argv: list[str]) -> int:
         run_sweep(spec, out, workers=args.workers, resume=args.resume, executor=args.executor,
                   scheduler=args.scheduler, data_dir=args.data_dir, offline=True if args.offline else None,
                   progress=not args.no_progress and _progress_bars(), force_workers=args.force_workers,
-                  engine=_engine(args))
+                  engine=_engine(args), worker_wait=args.worker_wait)
     except KeyboardInterrupt:
         return 130  # the runner said what is stored and how to resume
     print(f"sweep folder: {out} (summary.csv, sweep.html)")
