@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ import pandas as pd
 
 from fedcut.core import config as config_file
 from fedcut.core.errors import ConfigError
-from fedcut.core.params import PARAMS, Config
+from fedcut.core.params import PARAMS, Config, is_flag, is_whole_number
 from fedcut.execution.engines import ARRAY, engine_named
 from fedcut.report import pictures
 from fedcut.run.backtest import RunResult, run
@@ -175,8 +176,12 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
     from fedcut.sweeps.spec import load_spec
 
     chosen = engine_named(engine, "fedcut.sweep")  # before the spec is read: the option is this function's
+    if not is_whole_number(workers):
+        raise ConfigError(f"fedcut.sweep: workers must be a whole number of worker processes, got {workers!r}")
+    if worker_wait is not None and (is_flag(worker_wait) or not isinstance(worker_wait, Real)):
+        raise ConfigError(f"fedcut.sweep: worker_wait must be a number of seconds, got {worker_wait!r}")
     spec = load_spec(spec_path, train_end=train_end, top=top)
-    folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=workers, resume=resume,
+    folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=int(workers), resume=resume,
                        executor=executor, scheduler=scheduler, data_dir=str(data_dir) if data_dir else None,
                        offline=offline, progress=progress, engine=chosen,
                        **({} if worker_wait is None else {"worker_wait": worker_wait}))

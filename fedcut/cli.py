@@ -135,8 +135,10 @@ def _sweep(argv: list[str]) -> int:
                   scheduler=args.scheduler, data_dir=args.data_dir, offline=True if args.offline else None,
                   progress=not args.no_progress and _progress_bars(), force_workers=args.force_workers,
                   engine=_engine(args), worker_wait=args.worker_wait)
-    except KeyboardInterrupt:
-        return 130  # the runner said what is stored and how to resume
+    except KeyboardInterrupt as exc:
+        if not getattr(exc, "reported", False):  # else the runner said what is stored and how to resume
+            print("interrupted", file=sys.stderr)
+        return 130
     print(f"sweep folder: {out} (summary.csv, sweep.html)")
     return 0
 
@@ -274,6 +276,7 @@ class Command(NamedTuple):
     summary: str
 
 
+DRAWING = ("run", "sweep", "report")  # the commands that draw pictures
 COMMANDS = {
     "run": Command(_run, "backtest one configuration against buy-and-hold IWM and SPY (the default)"),
     "sweep": Command(_sweep, "run every configuration of a sweep spec, ranked in-sample, judged out-of-sample"),
@@ -363,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         verbosity, command, args = _split(argv)
         _log_to_stderr(verbosity.quiet, verbosity.verbose)
+        if command in DRAWING:
+            from fedcut.plots.backend import check_backend
+            check_backend()
         return COMMANDS[command].handler(args)
     except FedcutError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -161,10 +161,11 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
         except Stopped as exc:  # the blocks in flight are lost; what is stored stays, consistent
             raise FedcutError(f"{exc}; {stored} of {len(spec.points)} configurations are stored: continue with "
                               "--resume") from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             bar.close()
             log.warning("interrupted: %d of %d configurations are stored in %s; continue with --resume",
                         stored, len(spec.points), out)
+            exc.reported = True  # the command adds no second line
             raise
         finally:
             outcomes.close()
@@ -317,7 +318,15 @@ def _pool(workers: int, base, data_dir: str | None, offline: bool | None, engine
     parent decides: it stops them and keeps what the store already has. Each warms up as it
     starts (`sweeps.evaluate.warm_up`), while the parent checks the sweep."""
     ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(workers, initializer=_start_worker, initargs=(base, data_dir, offline, engine))
+    # Started with Ctrl-C ignored, which a new interpreter inherits: a Ctrl-C while they import would
+    # otherwise print one traceback per worker.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        pool = ctx.Pool(workers, initializer=_start_worker, initargs=(base, data_dir, offline, engine))
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     try:
         yield pool
     finally:
