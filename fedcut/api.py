@@ -7,6 +7,7 @@ Overrides are named as on the command line: `start`, `end`, `history`, `oracle` 
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Real
@@ -83,8 +84,9 @@ class Result:
 
     @property
     def metrics(self) -> dict:
-        """metrics.json as a dict: `strategy`, `benchmark` (buy-and-hold IWM), `spy`, `cycles`, `hedge`, `run` ..."""
-        return self.run.metrics
+        """metrics.json as a dict: `strategy`, `benchmark` (buy-and-hold IWM), `spy`, `cycles`, `hedge`, `run` ...
+        A fresh copy on each access: editing it changes neither this result nor what `.save` writes."""
+        return copy.deepcopy(self.run.metrics)
 
     @property
     def equity(self) -> pd.DataFrame:
@@ -156,7 +158,8 @@ class Result:
         return pictures.figure(name, run_data(self.run))
 
     def __repr__(self) -> str:
-        m, run_info = self.metrics, self.metrics["run"]
+        m = self.run.metrics
+        run_info = m["run"]
         label = " ORACLE (future information)" if run_info["oracle"] else ""
         return (f"<fedcut.Result{label} {run_info['start']}..{run_info['end']} config {run_info['config_hash']}: "
                 f"strategy CAGR {m['strategy']['cagr']:.1%}, max drawdown {m['strategy']['max_drawdown']:.1%}; "

@@ -193,3 +193,16 @@ def test_numpy_numbers_are_numbers_and_bools_are_not():
         for key, kind in (("hedge.moneyness", "a number (strike / spot)"), ("hedge.tenor_days", "a whole number")):
             with pytest.raises(ConfigError, match=f"{key} must be {re.escape(kind)}"):
                 check(key, value)
+
+
+def test_result_metrics_are_a_copy_so_edits_are_not_saved(shared_data, tmp_path):
+    import json
+
+    import fedcut
+    result = fedcut.backtest(start="2019-01-02", end="2019-06-28", data_dir=shared_data, offline=True)
+    cagr = result.metrics["strategy"]["cagr"]
+    result.metrics["strategy"]["cagr"] = 99.0
+    result.metrics["run"].clear()
+    assert result.metrics["strategy"]["cagr"] == cagr and result.metrics["run"]
+    saved = json.loads((result.save(tmp_path / "run") / "metrics.json").read_text())
+    assert saved["strategy"]["cagr"] == cagr
