@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import numbers
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -38,13 +39,15 @@ class Param:
         """Return `value` coerced to this parameter's type, or raise ConfigError naming the key."""
         kind = type(self.default)
         if kind is bool:
-            if not isinstance(value, bool):
+            if not is_flag(value):
                 raise ConfigError(f"{where}: {self.key} must be true or false, got {value!r}")
+            value = bool(value)
         elif kind is int:
-            if isinstance(value, bool) or not isinstance(value, int):
+            if not is_whole_number(value):
                 raise ConfigError(f"{where}: {self.key} must be a whole number ({self.unit}), got {value!r}")
+            value = int(value)
         elif kind is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if is_flag(value) or not isinstance(value, numbers.Real):
                 raise ConfigError(f"{where}: {self.key} must be a number ({self.unit}), got {value!r}")
             try:
                 value = float(value)
@@ -77,6 +80,17 @@ class Param:
         if self.hi is not None and value > self.hi:
             raise ConfigError(f"{where}: {self.key} = {value} is above its maximum {self.hi} ({self.unit})")
         return value
+
+
+def is_flag(value: Any) -> bool:
+    """A true/false value: Python's bool or numpy's (never a number, though Python counts bool as one);
+    told by its type's name, so that numpy is not imported to check a setting."""
+    return isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"))
+
+
+def is_whole_number(value: Any) -> bool:
+    """A whole number: Python's int or a numpy integer such as np.int64(3), never a bool."""
+    return isinstance(value, numbers.Integral) and not is_flag(value)
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

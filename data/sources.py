@@ -151,6 +151,8 @@ class DataSource:
                 return place
             if place.exists() or place.is_symlink():
                 raise DataError(f"{place}: {readers.file_problem(place)}")
+            if place.parent.is_symlink() and not place.parent.exists():  # the folder itself is a dead link
+                raise DataError(f"{place.parent}: {readers.file_problem(place.parent)}")
         return None
 
     def _download(self, kind: str, name: str) -> Path:

@@ -15,6 +15,18 @@ __all__ = ["Result", "__version__", "backtest", "sweep"]
 _API = ("Result", "backtest", "sweep")
 
 
+def entry() -> None:
+    """The `fedcut` command and `run_backtest.py`: a Ctrl-C while the command line is still loading
+    ends as one later does, with one line and status 130, not an import's traceback."""
+    import sys
+    try:
+        from fedcut.cli import entry as command
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    command()
+
+
 def __getattr__(name: str):
     if name in _API:
         from fedcut import api

@@ -7,8 +7,10 @@ Overrides are named as on the command line: `start`, `end`, `history`, `oracle` 
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +18,7 @@ import pandas as pd
 
 from fedcut.core import config as config_file
 from fedcut.core.errors import ConfigError
-from fedcut.core.params import PARAMS, Config
+from fedcut.core.params import PARAMS, Config, is_flag, is_whole_number
 from fedcut.execution.engines import ARRAY, engine_named
 from fedcut.report import pictures
 from fedcut.run.backtest import RunResult, run
@@ -82,8 +84,9 @@ class Result:
 
     @property
     def metrics(self) -> dict:
-        """metrics.json as a dict: `strategy`, `benchmark` (buy-and-hold IWM), `spy`, `cycles`, `hedge`, `run` ..."""
-        return self.run.metrics
+        """metrics.json as a dict: `strategy`, `benchmark` (buy-and-hold IWM), `spy`, `cycles`, `hedge`, `run` ...
+        A fresh copy on each access: editing it changes neither this result nor what `.save` writes."""
+        return copy.deepcopy(self.run.metrics)
 
     @property
     def equity(self) -> pd.DataFrame:
@@ -155,7 +158,8 @@ class Result:
         return pictures.figure(name, run_data(self.run))
 
     def __repr__(self) -> str:
-        m, run_info = self.metrics, self.metrics["run"]
+        m = self.run.metrics
+        run_info = m["run"]
         label = " ORACLE (future information)" if run_info["oracle"] else ""
         return (f"<fedcut.Result{label} {run_info['start']}..{run_info['end']} config {run_info['config_hash']}: "
                 f"strategy CAGR {m['strategy']['cagr']:.1%}, max drawdown {m['strategy']['max_drawdown']:.1%}; "
@@ -165,7 +169,7 @@ class Result:
 def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int = 1, resume: bool = False,
           train_end: str | None = None, top: int | None = None, executor: str = "local",
           scheduler: str | None = None, data_dir: str | Path | None = None, offline: bool | None = None,
-          progress: bool = False, engine: str = ARRAY.name) -> pd.DataFrame:
+          progress: bool = False, engine: str = ARRAY.name, worker_wait: float | None = None) -> pd.DataFrame:
     """Run a sweep spec as `fedcut sweep` does and return its ranked summary (summary.csv).
 
     `out` defaults to results/sweep-<name>-<spec digest> under the current directory; the
@@ -175,8 +179,13 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
     from fedcut.sweeps.spec import load_spec
 
     chosen = engine_named(engine, "fedcut.sweep")  # before the spec is read: the option is this function's
+    if not is_whole_number(workers):
+        raise ConfigError(f"fedcut.sweep: workers must be a whole number of worker processes, got {workers!r}")
+    if worker_wait is not None and (is_flag(worker_wait) or not isinstance(worker_wait, Real)):
+        raise ConfigError(f"fedcut.sweep: worker_wait must be a number of seconds, got {worker_wait!r}")
     spec = load_spec(spec_path, train_end=train_end, top=top)
-    folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=workers, resume=resume,
+    folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=int(workers), resume=resume,
                        executor=executor, scheduler=scheduler, data_dir=str(data_dir) if data_dir else None,
-                       offline=offline, progress=progress, engine=chosen)
+                       offline=offline, progress=progress, engine=chosen,
+                       **({} if worker_wait is None else {"worker_wait": worker_wait}))
     return pd.read_csv(folder / "summary.csv")

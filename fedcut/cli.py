@@ -113,6 +113,10 @@ def _sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, help="full runs with report of the best N configurations (overrides the spec)")
     p.add_argument("--executor", default="local", help="local (processes here) or dask")
     p.add_argument("--scheduler", help="with --executor dask: the scheduler address, e.g. tcp://host:8786")
+    from fedcut.sweeps.runner import WORKER_WAIT
+    p.add_argument("--worker-wait", type=float, default=WORKER_WAIT, metavar="SECONDS",
+                   help="with --executor dask: stop (keeping what is stored) when the scheduler has had no worker "
+                        "and nothing finished for this long (default %(default)g)")
     _data_options(p)
     _engine_option(p, "fast (default): the compiled array engine, audited in backtrader; backtrader: every "
                       "configuration in the reference engine (no audit needed)")
@@ -130,9 +134,11 @@ def _sweep(argv: list[str]) -> int:
         run_sweep(spec, out, workers=args.workers, resume=args.resume, executor=args.executor,
                   scheduler=args.scheduler, data_dir=args.data_dir, offline=True if args.offline else None,
                   progress=not args.no_progress and _progress_bars(), force_workers=args.force_workers,
-                  engine=_engine(args))
-    except KeyboardInterrupt:
-        return 130  # the runner said what is stored and how to resume
+                  engine=_engine(args), worker_wait=args.worker_wait)
+    except KeyboardInterrupt as exc:
+        if not getattr(exc, "reported", False):  # else the runner said what is stored and how to resume
+            print("interrupted", file=sys.stderr)
+        return 130
     print(f"sweep folder: {out} (summary.csv, sweep.html)")
     return 0
 
@@ -270,6 +276,7 @@ class Command(NamedTuple):
     summary: str
 
 
+DRAWING = ("run", "sweep", "report")  # the commands that draw pictures
 COMMANDS = {
     "run": Command(_run, "backtest one configuration against buy-and-hold IWM and SPY (the default)"),
     "sweep": Command(_sweep, "run every configuration of a sweep spec, ranked in-sample, judged out-of-sample"),
@@ -359,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         verbosity, command, args = _split(argv)
         _log_to_stderr(verbosity.quiet, verbosity.verbose)
+        if command in DRAWING:
+            from fedcut.plots.backend import check_backend
+            check_backend()
         return COMMANDS[command].handler(args)
     except FedcutError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -14,7 +14,6 @@ nothing, so it opens offline; it carries no timestamp, so the same run renders t
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +23,7 @@ from fedcut.analyzers.attribution import OPTION_COMMISSIONS, PUTS, WEIGHT_PREFIX
 from fedcut.analyzers.bootstrap import verdict_word
 from fedcut.analyzers.episodes import RUNUP_MONTHS
 from fedcut.core.config import changed_parameters, flatten
-from fedcut.core.files import own_folder, remove_stale_temporaries, writing
+from fedcut.core.files import check_own_entry, own_folder, temporary_folder, writing
 from fedcut.data.sources import DataSource
 from fedcut.plots.kit import MAX_CYCLES_SHOWN
 from fedcut.report import pictures as drawing
@@ -45,10 +44,9 @@ def render(run_dir: Path, data: RunData, source: DataSource) -> Path:
     """Write the report files of the run `data` into its folder `run_dir` (replacing earlier ones) and
     return the path of report.html. Everything happens in this process: the pictures are drawn in turn."""
     run_dir = Path(run_dir)
-    remove_stale_temporaries(run_dir)
-    scratch = run_dir / f".report-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    try:
+    for name in (PLOTS, *REPORT_FILES):  # all refused before anything is replaced
+        check_own_entry(run_dir / name)
+    with temporary_folder(run_dir, "report", run_dir) as scratch:
         pictures = drawing.draw(data)
         found = findings(data, source, run_dir)
         with writing(scratch / PLOTS):
@@ -65,8 +63,6 @@ def render(run_dir: Path, data: RunData, source: DataSource) -> Path:
         for name in REPORT_FILES:
             with writing(run_dir / name):
                 os.replace(scratch / name, run_dir / name)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return run_dir / "report.html"
 
 

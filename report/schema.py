@@ -225,6 +225,8 @@ def read(folder: Path) -> RunData:
         metrics = json.loads(_text_file(folder / METRICS))
     except ValueError as exc:
         raise DataError(f"{folder / METRICS}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise DataError(f"{folder / METRICS}: nested too deeply to be a run's metrics") from None
     _check_metrics(metrics, folder / METRICS)
     signals = _table(folder / SIGNALS.name, SIGNALS)
     _check_dates(signals.index, folder / SIGNALS.name)

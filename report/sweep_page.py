@@ -3,7 +3,7 @@
 It looks like the run report (the same HTML kit, `fedcut.report.html`): images
 are embedded as base64 data URIs and nothing is linked, so the page opens offline; it carries no
 timestamp, so the same inputs give the same bytes. Every text is escaped. The page is written to
-a temporary file beside its destination and moved into place, so a reader never sees half a page.
+a temporary folder beside its destination and moved into place, so a reader never sees half a page.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from fedcut.report.html import CSS, cell, escape, figure
-from fedcut.core.files import remove_stale_temporaries, writing
+from fedcut.core.files import temporary_folder, writing
 
 DATES = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(\.\.[0-9]{4}-[0-9]{2}-[0-9]{2})?")  # a date or a span: one line
 SWEEP_CSS = CSS + """
@@ -74,13 +74,10 @@ def _text(value, numeric: bool = False) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> Path:
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with temporary_folder(path.parent, path.name, path.parent) as scratch:
         with writing(path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            remove_stale_temporaries(path.parent)
-            scratch.write_text(text, encoding="utf-8")
-            os.replace(scratch, path)
-    finally:
-        scratch.unlink(missing_ok=True)
+            (scratch / path.name).write_text(text, encoding="utf-8")
+            os.replace(scratch / path.name, path)
     return path

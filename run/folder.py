@@ -4,12 +4,10 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import shutil
 from pathlib import Path
 
 from fedcut.core.config import to_toml
-from fedcut.core.errors import FedcutError
-from fedcut.core.files import check_new_folder, free_name, remove_stale_temporaries
+from fedcut.core.files import check_new_folder, free_name, temporary_folder, unmark, writing
 from fedcut.data.catalog import BACKFILLED_LABEL
 from fedcut.report import schema
 from fedcut.report.page import render as render_report
@@ -29,13 +27,11 @@ def write_run(result: RunResult, out: Path, unique: bool = False) -> Path:
     out = Path(out)
     if not unique:
         check_new_folder(out, "a run never overwrites another")
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    try:
+    with writing(out.parent):
         out.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(out.parent)
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
+    with temporary_folder(out.parent, f"{out.name}.partial", out) as tmp:
         _write_files(result, tmp)
+        unmark(tmp)
         while True:
             final = free_name(out) if unique else out
             try:
@@ -45,16 +41,6 @@ def write_run(result: RunResult, out: Path, unique: bool = False) -> Path:
             except OSError as exc:
                 if not (unique and exc.errno in (errno.EEXIST, errno.ENOTEMPTY)):  # else another run took the name
                     raise
-    except OSError as exc:  # the temporary folder's name is ours: messages name the real place
-        shutil.rmtree(tmp, ignore_errors=True)
-        message = f"{exc.filename or out}: cannot write ({exc.strerror or exc})"
-        raise FedcutError(message.replace(str(tmp), str(out))) from None
-    except FedcutError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise type(exc)(str(exc).replace(str(tmp), str(out))) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _write_files(result: RunResult, folder: Path) -> None:

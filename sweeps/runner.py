@@ -19,15 +19,18 @@ import os
 import signal
 import sys
 import threading
+import time
+from concurrent.futures import CancelledError
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from tqdm import tqdm
 
 from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.core.errors import ConfigError, FedcutError
-from fedcut.core.files import check_new_folder, writing
+from fedcut.core.files import check_new_folder, check_own_entry, writing
 from fedcut.core.params import resolve
 from fedcut.execution.engines import ARRAY, BACKTRADER, Engine
 from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task, warm_up
@@ -41,6 +44,10 @@ STORE = "sweep.sqlite"
 LOCK = "sweep.lock"
 EXECUTORS = ("local", "dask")
 SCHEDULER_TIMEOUT = "10s"  # to connect to a Dask scheduler
+# Seconds a Dask sweep waits while the scheduler has no worker and nothing finishes: long enough for a
+# cluster manager to start or replace workers, short enough that a sweep left alone does not wait forever.
+WORKER_WAIT = 300.0
+DASK_POLL = 1.0  # seconds between looks at the scheduler's workers while nothing finishes
 BLOCK_MAX = 256  # configurations per task: enough to amortise a task, few enough to keep every worker busy
 BLOCKS_PER_WORKER = 4  # smaller blocks for small sweeps, so the work spreads over the workers
 
@@ -54,12 +61,14 @@ def default_folder(spec: Spec) -> Path:
 
 def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, executor: str = "local",
               scheduler: str | None = None, data_dir: str | None = None, offline: bool | None = None,
-              progress: bool = True, force_workers: bool = False, engine: Engine = ARRAY) -> Path:
+              progress: bool = True, force_workers: bool = False, engine: Engine = ARRAY,
+              worker_wait: float = WORKER_WAIT) -> Path:
     """Evaluate every configuration of `spec` not yet stored in `out`, then write the outputs.
 
     Everything that can be refused is refused before any file is written: the settings, the
     output location, the dates, the scheduler's connection. One sweep at a time works in a
-    folder (a lock held while it runs)."""
+    folder (a lock held while it runs). A Dask sweep stops with one line when the scheduler has had no
+    worker for `worker_wait` seconds or is lost; what is stored stays, for --resume."""
     out = Path(out)
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
@@ -71,8 +80,11 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
                           "(add --force-workers to start them anyway)")
     if executor == "dask":
         _check_scheduler(scheduler)
+        if not worker_wait > 0:
+            raise ConfigError(f"--worker-wait must be a positive number of seconds, got {worker_wait}")
     with ExitStack() as stack:
         if resume:
+            _check_own_folder(out)
             if not (out / STORE).is_file():
                 raise FedcutError(f"--resume: {out} holds no sweep store ({STORE})")
             stack.enter_context(_lock(out))
@@ -90,8 +102,10 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
         plan = plan_for(base, spec.validation, data_dir, offline, engine)  # checks the dates before anything is written
         client = None
         if executor == "dask":
-            client = _connect(scheduler)
-            stack.callback(client.close)
+            stack.enter_context(_quiet_distributed())
+            connection = _connect(scheduler)
+            stack.callback(connection.close)
+            client = Cluster(connection, worker_wait)
         if not resume:
             try:
                 out.mkdir(parents=True)
@@ -144,10 +158,14 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
                     bar.set_postfix(failed=failed)
             rows = store.rows(decoded)
             audit_failures = _audit(spec, store, rows, plan, pool, client, progress)
-        except KeyboardInterrupt:
+        except Stopped as exc:  # the blocks in flight are lost; what is stored stays, consistent
+            raise FedcutError(f"{exc}; {stored} of {len(spec.points)} configurations are stored: continue with "
+                              "--resume") from None
+        except KeyboardInterrupt as exc:
             bar.close()
             log.warning("interrupted: %d of %d configurations are stored in %s; continue with --resume",
                         stored, len(spec.points), out)
+            exc.reported = True  # the command adds no second line
             raise
         finally:
             outcomes.close()
@@ -246,8 +264,8 @@ def _lock(out: Path) -> Iterator[None]:
     is refused instead of writing the same store. The operating system releases the lock when
     the process ends, however it ends."""
     path = out / LOCK
-    with writing(path):
-        handle = open(path, "a+")
+    with writing(path):  # O_NOFOLLOW: a link put there since the check is not followed either
+        handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644), "r+")
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -260,6 +278,17 @@ def _lock(out: Path) -> Iterator[None]:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield
+
+
+def _check_own_folder(out: Path) -> None:
+    """Refuse to resume in a folder that is a link, or holds a link or anything but regular files and
+    folders (`core.files.check_own_entry`): the sweep rewrites its files, and would write through them."""
+    if out.is_symlink():
+        check_own_entry(out)
+    with writing(out):
+        entries = sorted(out.iterdir()) if out.is_dir() else []
+    for entry in entries:
+        check_own_entry(entry)
 
 
 def _stop_on_terminate():
@@ -289,7 +318,15 @@ def _pool(workers: int, base, data_dir: str | None, offline: bool | None, engine
     parent decides: it stops them and keeps what the store already has. Each warms up as it
     starts (`sweeps.evaluate.warm_up`), while the parent checks the sweep."""
     ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(workers, initializer=_start_worker, initargs=(base, data_dir, offline, engine))
+    # Started with Ctrl-C ignored, which a new interpreter inherits: a Ctrl-C while they import would
+    # otherwise print one traceback per worker.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        pool = ctx.Pool(workers, initializer=_start_worker, initargs=(base, data_dir, offline, engine))
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     try:
         yield pool
     finally:
@@ -334,8 +371,56 @@ def _connect(scheduler: str):
         raise FedcutError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
 
 
-def _dask(blocks: list[list], plan: Plan, client) -> Iterator[list[dict]]:
-    from distributed import as_completed
-    futures = [client.submit(task, block, plan, pure=False) for block in blocks]
-    for future in as_completed(futures):
-        yield future.result()
+class Cluster(NamedTuple):
+    """A Dask client and how long a sweep on it waits without a worker."""
+    client: object
+    worker_wait: float
+
+
+class Stopped(FedcutError):
+    """The executor cannot go on (no Dask worker, the scheduler lost); the sweep says what is stored."""
+
+
+@contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """Keep distributed's own log lines (reconnection attempts, a lost scheduler) off the terminal while
+    the sweep uses it: what went wrong is the sweep's one line."""
+    loggers = [logging.getLogger(name) for name in ("distributed", *logging.root.manager.loggerDict)
+               if name == "distributed" or name.startswith("distributed.")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _dask(blocks: list[list], plan: Plan, cluster: Cluster) -> Iterator[list[dict]]:
+    """Each block's outcome as it finishes on the cluster; `Stopped` when no worker has been there and
+    nothing has finished for `cluster.worker_wait` seconds, or when the scheduler is lost."""
+    from distributed import wait
+    from distributed.comm.core import CommClosedError
+
+    client, wait_for = cluster
+    address = client.scheduler.address
+    try:
+        pending = [client.submit(task, block, plan, pure=False) for block in blocks]
+        progress_at = time.monotonic()
+        while pending:
+            try:
+                done, rest = wait(pending, timeout=DASK_POLL, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done, rest = set(), pending
+            for future in done:
+                yield future.result()
+            pending = list(rest)
+            if done or client.scheduler_info().get("workers"):
+                progress_at = time.monotonic()
+            elif time.monotonic() - progress_at >= wait_for:
+                raise Stopped(f"--scheduler {address}: no worker for {wait_for:g} s (--worker-wait), the sweep "
+                              "stopped; start workers (dask worker ADDRESS)")
+    except (CancelledError, CommClosedError, OSError) as exc:
+        raise Stopped(f"--scheduler {address}: lost the connection to the scheduler ({type(exc).__name__}), the "
+                      "sweep stopped") from None

@@ -82,6 +82,12 @@ class Store:
         another is refused, since its results would be mixed with these (and an audit would cover
         only part)."""
         meta = self.meta()
+        with self._errors("cannot read it"):
+            results = self.db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        if (meta or results) and not all(meta.get(k) for k in ("spec_digest", "data_dir", "engine")):
+            raise FedcutError(f"{self.path}: holds {results} result(s) but not the record of the spec, data and engine "
+                              "that made them (a damaged store): they cannot be told apart from another spec's; "
+                              "use a new --out")
         if meta and meta.get("spec_digest") != spec_digest:
             raise ConfigError(f"{self.path}: made by a different sweep spec (digest {meta.get('spec_digest')}, "
                               f"this spec {spec_digest}); use a new --out")
@@ -138,9 +144,17 @@ class Store:
         with self._errors("cannot read it"):
             cur = self.db.execute("SELECT config_hash, position, swept, status, error, result "
                                   "FROM results ORDER BY position")
-            return [{"config_hash": h, "position": p, "swept": json.loads(s), "status": st, "error": e,
-                     "result": decoded[h] if h in decoded else None if r is None else json.loads(r)}
+            return [{"config_hash": h, "position": p, "swept": self._decoded(h, "swept", s), "status": st, "error": e,
+                     "result": decoded[h] if h in decoded else None if r is None else self._decoded(h, "result", r)}
                     for h, p, s, st, e, r in cur]
+
+    def _decoded(self, config_hash: str, column: str, text):
+        """A stored JSON value; one that is not JSON (a store edited or damaged) is one line naming the row."""
+        try:
+            return json.loads(text)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise FedcutError(f"{self.path}: the stored {column} of configuration {config_hash} is not JSON ({exc}): "
+                              "a damaged store; use a new --out") from None
 
     def timings(self) -> list[dict]:
         with self._errors("cannot read it"):

@@ -549,7 +549,7 @@ def test_bad_input_is_one_line_and_leaves_nothing_behind(case, env, capsys):
     # no results folder, no half-written one, nothing else in results/
     assert not env.out.exists()
     assert sorted(p.name for p in env.results.iterdir()) == ["run-earlier"]
-    assert not list(env.tmp.rglob(".run.partial-*"))
+    assert not list(env.tmp.rglob(".run.partial*"))
     assert not (env.tmp / "results" / "run").exists() and not (env.tmp / "data" / "cache").exists()
     # the cache, the earlier run and the data directory are byte for byte and mtime for mtime the same
     assert snapshot(env.cache) == before["cache"]

@@ -124,7 +124,7 @@ def test_the_wheel_holds_only_the_fedcut_package_and_every_module(installed):
     dist_info = f"fedcut-{VERSION}.dist-info/"
     assert {n.split("/")[0] + "/" for n in names} == {"fedcut/", dist_info}
     assert zipfile.ZipFile(installed["wheel"]).read(dist_info + "top_level.txt").decode().split() == ["fedcut"]
-    assert "fedcut = fedcut.cli:entry" in zipfile.ZipFile(installed["wheel"]).read(dist_info + "entry_points.txt").decode()
+    assert "fedcut = fedcut:entry" in zipfile.ZipFile(installed["wheel"]).read(dist_info + "entry_points.txt").decode()
     for package, folder in PACKAGE_DIRS.items():
         inside = package.replace(".", "/")
         for module in (ROOT / folder).glob("*.py"):

@@ -123,7 +123,7 @@ def test_report_writes_every_file(runs, rendered):
         assert rendered[name] == folder / "report.html"
         for file in REPORT_FILES:
             assert (folder / file).is_file() and (folder / file).stat().st_size > 0, f"{name}: {file}"
-        assert not list(folder.glob(".report-*")), "scratch folder left behind"
+        assert not list(folder.glob(".report*")), "scratch folder left behind"
         table = pd.read_csv(folder / "attribution.csv")
         parts, total = table.iloc[:-1], table.iloc[-1]
         assert total["component"].startswith("total")

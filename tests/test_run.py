@@ -439,7 +439,7 @@ def test_a_run_writes_the_same_bytes_from_the_command_line_and_from_write_run(sh
 
 
 def _no_partials(folder):
-    return not [p for p in folder.iterdir() if ".partial-" in p.name]
+    return not [p for p in folder.iterdir() if ".partial" in p.name]
 
 
 @pytest.mark.parametrize("args, key", [

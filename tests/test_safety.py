@@ -195,7 +195,7 @@ def test_output_locations_are_checked_before_the_run_and_named(data_env, capsys,
         line = refused(SHORT, capsys)
         assert line.startswith("error: results: cannot create anything there (")
         assert line.endswith("so no run folder can be written in results")
-    assert not list(data_env.rglob("*.partial-*"))
+    assert not list(data_env.rglob("*.partial*"))
 
 
 def test_a_full_disk_names_the_file_where_it_was_going(data_env, capsys, monkeypatch):
@@ -214,21 +214,28 @@ def test_a_full_disk_names_the_file_where_it_was_going(data_env, capsys, monkeyp
     out = data_env / "runs" / "mine"
     line = refused(SHORT + ["--out", out], capsys)
     assert line == f"error: {out / 'metrics.json'}: cannot write (No space left on device)"
-    assert not out.exists() and not list(data_env.rglob("*.partial-*"))
+    assert not out.exists() and not list(data_env.rglob("*.partial*"))
+
+
+def killed_temporary(folder: Path, what: str) -> Path:
+    """A temporary fedcut made in `folder` (name, token and marker) whose process then died mid-write."""
+    code = ("import os, sys; from pathlib import Path; from fedcut.core.files import temporary_folder\n"
+            "with temporary_folder(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[1])) as t:\n"
+            "    (t / 'plots').mkdir(); print(t.name, flush=True); os._exit(0)")
+    name = subprocess.run([sys.executable, "-c", code, str(folder), what], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    return folder / name
 
 
 def test_temporaries_of_dead_processes_are_removed_by_the_next_run(data_env, capsys):
     results = data_env / "results"
-    dead, alive = dead_pid(), os.getppid()
-    for name in (f".run-a.partial-{dead}", f".run-b.partial-{alive}"):
-        (results / name / "plots").mkdir(parents=True)
-        (results / name / "equity.csv").write_text("date,strategy\n")
+    results.mkdir()
+    dead = killed_temporary(results, "run-a.partial")
     (results / "keep-me").mkdir()
     assert cli(SHORT, capsys)[0] == 0
     names = sorted(p.name for p in results.iterdir())
-    assert f".run-a.partial-{dead}" not in names  # its process is gone
-    assert f".run-b.partial-{alive}" in names and "keep-me" in names  # a running process's, and not ours
-    assert all(TEMPORARY.fullmatch(n) is None or n.endswith(str(alive)) for n in names)
+    assert dead.name not in names  # fedcut's, and its process is gone
+    assert "keep-me" in names and all(TEMPORARY.fullmatch(n) is None for n in names)
 
 
 # --- 13: data fetch --------------------------------------------------------------------------------
@@ -404,7 +411,7 @@ def test_report_on_a_damaged_run_folder_is_one_line(run_copy, capsys, data_env, 
     line = refused(["report", run_copy], capsys)
     assert line.startswith(f"error: {run_copy}/") and message in line, line
     assert snapshot(run_copy) == before  # the earlier report is left as it was
-    assert not list(run_copy.glob(".report-*"))
+    assert not list(run_copy.glob(".report*"))
 
 
 def test_report_never_writes_through_a_symlinked_plots_folder(run_copy, capsys, data_env, tmp_path):
@@ -420,11 +427,9 @@ def test_report_never_writes_through_a_symlinked_plots_folder(run_copy, capsys, 
 
 
 def test_a_killed_reports_scratch_folder_is_removed_by_the_next_report(run_copy, capsys, data_env):
-    dead, alive = dead_pid(), os.getppid()
-    for pid in (dead, alive):
-        (run_copy / f".report-{pid}" / "plots").mkdir(parents=True)
+    dead = killed_temporary(run_copy, "report")
     assert cli(["report", run_copy], capsys)[0] == 0
-    assert not (run_copy / f".report-{dead}").exists() and (run_copy / f".report-{alive}").is_dir()
+    assert not dead.exists()
 
 
 # --- sweeps: 9, 10, 12, 14, 16 -------------------------------------------------------------------------
