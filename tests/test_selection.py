@@ -28,3 +28,20 @@ def test_places_are_pandas_min_and_max_ranks_in_descending_order(seed):
 def test_a_position_outside_the_values_is_refused():
     with pytest.raises(ValueError, match="position 3 is outside"):
         place_among([1.0, 2.0], 3)
+
+
+def test_the_long_example_sweeps_the_same_768_variants_as_the_1990_one_and_holds_the_default():
+    from pathlib import Path
+
+    from fedcut.sweeps.selection import default_config
+    from fedcut.sweeps.spec import load_spec
+
+    root = Path(__file__).resolve().parents[1] / "examples"
+    long, extended = load_spec(root / "rules_loco_long.toml"), load_spec(root / "rules_loco.toml")
+    assert long.base == {"run.history": "long"} and extended.base == {"run.history": "extended"}
+    assert [p.swept for p in long.points] == [p.swept for p in extended.points] and len(long.points) == 768
+    assert long.validation.leave_one_cycle_out and long.top == 1
+    for spec in (long, extended):
+        own = default_config(spec)
+        assert own.run.history == spec.base["run.history"]
+        assert sum(p.config_hash == own.digest() for p in spec.points) == 1
