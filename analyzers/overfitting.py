@@ -7,6 +7,8 @@ per configuration) and ask how much of the best one's Sharpe ratio the search it
   Correcting for Selection Bias, Backtest Overfitting and Non-Normality", J. Portfolio
   Management 40(5):94-107) is the probability that the selected configuration's true Sharpe
   exceeds the Sharpe the best of `n_trials` unskilled configurations would show by chance;
+  "unskilled" means a true Sharpe of zero in the paper, or of a benchmark's (buy-and-hold's)
+  when one is given: the bar a rule must clear to be worth more than holding the index;
 - the Probability of Backtest Overfitting (Bailey, Borwein, Lopez de Prado & Zhu 2015, "The
   Probability of Backtest Overfitting", J. Computational Finance 20(4)) is, over every way of
   splitting the history's S blocks into two halves, the share of splits in which the
@@ -102,6 +104,7 @@ class DeflatedSharpe:
     dsr: float  # probability (0-1) that the true Sharpe exceeds expected_max_sharpe
     sharpe: float  # the selected configuration's Sharpe, annualised
     expected_max_sharpe: float  # best Sharpe expected from n_trials unskilled trials, annualised
+    benchmark_sharpe: float  # an unskilled trial's true Sharpe, annualised: 0, or buy-and-hold's
     n_trials: int
     sharpe_std: float  # standard deviation (ddof=1) of the trials' annualised Sharpe ratios
     n_obs: int  # days of returns
@@ -113,7 +116,7 @@ class DeflatedSharpe:
 
 
 def deflated_sharpe_ratio(returns: np.ndarray, trial_sharpes: np.ndarray, risk_free: np.ndarray | None = None,
-                          n_trials: int | None = None) -> DeflatedSharpe:
+                          n_trials: int | None = None, benchmark_sharpe: float = 0.0) -> DeflatedSharpe:
     """Deflated Sharpe Ratio of the selected configuration's daily `returns`.
 
     `trial_sharpes` holds the annualised Sharpe of every configuration tried (the selected one
@@ -123,6 +126,12 @@ def deflated_sharpe_ratio(returns: np.ndarray, trial_sharpes: np.ndarray, risk_f
     ratios (annualised ones divided by sqrt(252)); skewness and kurtosis are the moment
     estimators (m3 / m2^1.5, m4 / m2^2) of the daily excess returns, as in the paper.
     V[SR_n] uses ddof=1 (mlfinlab uses ddof=0; at N >= 100 trials the two differ by < 1%).
+
+    `benchmark_sharpe` (annualised) is the true Sharpe of an unskilled trial: the paper's 0 by
+    default; buy-and-hold's over the same days asks whether the choice beats holding the index
+    once the search is allowed for. The False Strategy theorem then centres the trials' Sharpe
+    ratios there, so SR_0 = benchmark + `expected_max_sharpe(n_trials, V[SR_n])`. The benchmark's
+    Sharpe is taken as known, as a PSR's benchmark is (its own estimation error is not added).
     """
     _, excess = next(_excess_chunks(np.asarray(returns, dtype=float)[:, None], risk_free))
     excess = excess[0]
@@ -142,11 +151,14 @@ def deflated_sharpe_ratio(returns: np.ndarray, trial_sharpes: np.ndarray, risk_f
     kurtosis = float(np.mean(centred ** 4) / m2 ** 2)
     root_year = math.sqrt(TRADING_DAYS_PER_YEAR)
     sharpe_std = float(sharpes.std(ddof=1))
-    threshold = expected_max_sharpe(n_trials, (sharpe_std / root_year) ** 2)
+    if not math.isfinite(benchmark_sharpe):
+        raise DataError(f"deflated Sharpe: the benchmark's Sharpe must be a finite number, got {benchmark_sharpe!r}")
+    threshold = benchmark_sharpe / root_year + expected_max_sharpe(n_trials, (sharpe_std / root_year) ** 2)
     return DeflatedSharpe(
         dsr=probabilistic_sharpe(daily, threshold, len(excess), skew, kurtosis),
         sharpe=float(daily * root_year),
         expected_max_sharpe=threshold * root_year,
+        benchmark_sharpe=float(benchmark_sharpe),
         n_trials=n_trials,
         sharpe_std=sharpe_std,
         n_obs=len(excess),

@@ -173,7 +173,10 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
     """Run a sweep spec as `fedcut sweep` does and return its ranked summary (summary.csv).
 
     `out` defaults to results/sweep-<name>-<spec digest> under the current directory; the
-    other options are the command's (`--workers`, `--resume`, ...).
+    other options are the command's (`--workers`, `--resume`, ...). The table's
+    `attrs["overfitting"]` holds overfitting.json as a dict (the Deflated Sharpe Ratios against
+    zero and against buy-and-hold IWM, the Probability of Backtest Overfitting, where the default
+    ranks and the median variant), or None when fewer than two configurations ran.
     """
     from fedcut.sweeps.runner import default_folder, run_sweep
     from fedcut.sweeps.spec import load_spec
@@ -188,4 +191,8 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
                        executor=executor, scheduler=scheduler, data_dir=str(data_dir) if data_dir else None,
                        offline=offline, progress=progress, engine=chosen,
                        **({} if worker_wait is None else {"worker_wait": worker_wait}))
-    return pd.read_csv(folder / "summary.csv")
+    from fedcut.sweeps.report import read_overfitting
+
+    summary = pd.read_csv(folder / "summary.csv")
+    summary.attrs["overfitting"] = read_overfitting(folder)
+    return summary

@@ -139,7 +139,12 @@ def _sweep(argv: list[str]) -> int:
         if not getattr(exc, "reported", False):  # else the runner said what is stored and how to resume
             print("interrupted", file=sys.stderr)
         return 130
-    print(f"sweep folder: {out} (summary.csv, sweep.html)")
+    from fedcut.report.sweep_facts import overfitting_facts
+    from fedcut.sweeps.report import read_overfitting
+    overfit = read_overfitting(out)
+    for label, text in overfitting_facts(overfit) if overfit else ():
+        print(f"{label}: {text}")
+    print(f"sweep folder: {out} (summary.csv, overfitting.json, sweep.html)")
     return 0
 
 

@@ -335,10 +335,11 @@ def _nudge(xs: np.ndarray, binned: bool) -> float:
     return 0.1 * float(np.min(np.diff(np.sort(xs))))
 
 
-def overfitting_figure(pbo, out_path, deflated: dict | None = None) -> Path:
+def overfitting_figure(pbo, out_path, deflated: dict | None = None, against_benchmark: dict | None = None) -> Path:
     """The CSCV picture: the logits of the in-sample best's out-of-sample rank, and its Sharpe in
     against out of sample, one dot per split (`analyzers.overfitting.BacktestOverfitting`); with
-    `deflated` (`overfitting_report`'s deflated_sharpe), the Deflated Sharpe Ratio in the title."""
+    `deflated` (`overfitting_report`'s deflated_sharpe, against zero) and `against_benchmark` (its
+    deflated_sharpe_vs_buy_and_hold), the Deflated Sharpe Ratios in the title."""
     fig, axes = _figure((MAX_WIDTH, 5.0), cols=2)
     left, right = axes[0]
     left.hist(pbo.logits, bins=40, color="#1f3b73", alpha=0.8)
@@ -358,9 +359,13 @@ def overfitting_figure(pbo, out_path, deflated: dict | None = None) -> Path:
     for ax in (left, right):
         ax.grid(alpha=0.3)
     if deflated:
-        _suptitle(fig, MAX_WIDTH, f"Deflated Sharpe Ratio of the in-sample choice: {deflated['dsr']:.2f} (its Sharpe "
-                             f"{deflated['sharpe']:.2f} against {deflated['expected_max_sharpe']:.2f}, what the best "
-                             f"of {deflated['n_trials']} unskilled trials would reach by luck; above 0.95 is "
-                             f"significant). Probability of backtest overfitting: {pbo.pbo:.2f} (0.5 = no better "
-                             "than chance).")
+        bench = "" if against_benchmark is None else (
+            f", {against_benchmark['dsr']:.2f} against {REFERENCE} (a bar of "
+            f"{against_benchmark['expected_max_sharpe']:.2f}: its Sharpe {against_benchmark['benchmark_sharpe']:.2f} "
+            "plus the same luck)")
+        _suptitle(fig, MAX_WIDTH, f"Deflated Sharpe Ratio of the in-sample choice: {deflated['dsr']:.2f} against zero "
+                             f"(its Sharpe {deflated['sharpe']:.2f} against {deflated['expected_max_sharpe']:.2f}, what "
+                             f"the best of {deflated['n_trials']} unskilled trials would reach by luck){bench}; above "
+                             f"0.95 is significant. Probability of backtest overfitting: {pbo.pbo:.2f} (0.5 = no "
+                             "better than chance).")
     return save_png(fig, out_path)

@@ -17,15 +17,18 @@ import pandas as pd
 from fedcut.core.files import own_folder, writing
 from fedcut.execution.engines import ARRAY, Engine, engine_named
 from fedcut.plots.kit import save_png
+from fedcut.report.sweep_facts import overfitting_facts
 from fedcut.report.sweep_page import render_html
 from fedcut.plots.sweep import (
     REFERENCE, TOP_CURVES, growth, heatmaps, overfitting_figure, sensitivity, top_equity_figure,
 )
+from fedcut.sweeps.selection import benchmark_objective, objective, selection_report
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.store import Store
 
 SAMPLE_METRICS = ("cagr", "max_drawdown", "calmar", "sharpe", "excess_cagr", "drawdown_gain", "worst_cycle_drawdown")
 DRAWDOWN_OBJECTIVES = ("max_drawdown", "worst_cycle_drawdown")  # over several cycles: the worst, not the mean
+OVERFITTING = "overfitting.json"
 TOP_ROWS = 10  # configurations listed in sweep.html's in-sample vs out-of-sample table
 
 log = logging.getLogger(__name__)
@@ -34,20 +37,6 @@ log = logging.getLogger(__name__)
 def samples(spec: Spec) -> tuple[str, str | None]:
     """The segment ranked on (in-sample) and the one held out (None without a date split)."""
     return ("is", "oos") if spec.validation.train_end else ("full", None)
-
-
-def objective(segment: dict | None, name: str) -> float:
-    value = None if segment is None else segment.get(name)
-    return math.nan if value is None else float(value)
-
-
-def benchmark_objective(segment: dict | None, name: str) -> float:
-    """Buy-and-hold IWM's value of the same objective (0 for objectives measured against it)."""
-    if name in ("excess_cagr", "drawdown_gain"):
-        return 0.0
-    if name == "worst_cycle_drawdown":
-        name = "max_drawdown"
-    return objective(segment, "bh_" + name)
 
 
 def cycles_objective(result: dict, cycles: tuple[str, ...], name: str) -> float:
@@ -217,8 +206,10 @@ def _plain(name: str) -> str:
 def overfitting_report(spec: Spec, summary: pd.DataFrame, packed: dict[str, bytes], rows: list[dict], data_dir,
                        offline) -> dict | None:
     """overfitting.json: how many configurations were tried, the in-sample choice's Sharpe and its
-    Deflated Sharpe Ratio among them (over the in-sample span), and the Probability of Backtest
-    Overfitting over the whole history (CSCV with `validation.pbo_blocks` blocks)."""
+    Deflated Sharpe Ratio among them (over the in-sample span) against zero and against buy-and-hold
+    IWM's Sharpe over the same span (as stored with the choice's figures), the Probability of
+    Backtest Overfitting over the whole history (CSCV with `validation.pbo_blocks` blocks), and
+    where the default ranks among the variants (`sweeps.selection`)."""
     from fedcut.analyzers.overfitting import backtest_overfitting, deflated_sharpe_ratio, trial_sharpe_ratios
     from fedcut.analyzers.performance import daily_risk_free
     from fedcut.core.params import resolve
@@ -239,11 +230,20 @@ def overfitting_report(spec: Spec, summary: pd.DataFrame, packed: dict[str, byte
     sharpes = trial_sharpe_ratios(matrix[inside], rf[inside])
     chosen = 0  # summary order: rank 1 first
     pbo = backtest_overfitting(matrix, rf, spec.validation.pbo_blocks)
+    selected = next(r for r in rows if r["config_hash"] == hashes[chosen])["result"]["segments"][is_name]
     return {"n_trials": len(hashes), "selected": hashes[chosen],
             "selected_on": f"{spec.objective}, {first['start']}..{first['end']}",
             "selected_sharpe_in_sample": float(sharpes[chosen]),
             "deflated_sharpe": deflated_sharpe_ratio(matrix[inside, chosen], sharpes, rf[inside]).to_dict(),
-            "pbo": pbo.to_dict(), "_pbo": pbo}
+            "deflated_sharpe_vs_buy_and_hold": None if selected["bh_sharpe"] is None else deflated_sharpe_ratio(
+                matrix[inside, chosen], sharpes, rf[inside], benchmark_sharpe=selected["bh_sharpe"]).to_dict(),
+            "pbo": pbo.to_dict(), "selection": selection_report(spec, summary, rows), "_pbo": pbo}
+
+
+def read_overfitting(out: Path) -> dict | None:
+    """A finished sweep folder's overfitting.json (None when it has none: fewer than two configurations ran)."""
+    path = Path(out) / OVERFITTING
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, offline: bool | None,
@@ -276,9 +276,9 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
                 table.to_csv(out / name, index=False, float_format="%.10g")
     overfit = overfitting_report(spec, summary, packed, rows, data_dir, offline)
     if overfit is not None:
-        with writing(out / "overfitting.json"):
-            (out / "overfitting.json").write_text(json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
-                                                             indent=2, sort_keys=True, allow_nan=False) + "\n")
+        with writing(out / OVERFITTING):
+            (out / OVERFITTING).write_text(json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
+                                                      indent=2, sort_keys=True, allow_nan=False) + "\n")
     figures = [(p, f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters, "
                    "in-sample beside out-of-sample, each panel on its own colour scale (compare colours within "
                    f"a panel, numbers across); n = configurations in the cell; the line on each scale is "
@@ -293,11 +293,12 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
                         f"(from their stored daily returns) against {REFERENCE} through the same execution."))
     if overfit is not None:
         with writing(plots / "overfitting.png"):
-            figures.append((overfitting_figure(overfit["_pbo"], plots / "overfitting.png", overfit["deflated_sharpe"]),
+            figures.append((overfitting_figure(overfit["_pbo"], plots / "overfitting.png", overfit["deflated_sharpe"],
+                                               overfit["deflated_sharpe_vs_buy_and_hold"]),
                             "Probability of Backtest Overfitting (CSCV): for each of the in/out-of-sample splits, "
                             "where the in-sample best ranked out of sample (left: logit, at or below 0 = worse than "
-                            "the median), and its Sharpe in and out of sample (right); the Deflated Sharpe Ratio of "
-                            "the in-sample choice in the title."))
+                            "the median), and its Sharpe in and out of sample (right); the Deflated Sharpe Ratios of "
+                            "the in-sample choice, against zero and against buy-and-hold IWM, in the title."))
     top_runs = _top_runs(spec, summary, out, data_dir, offline)
     render_html(out / "sweep.html", f"fedcut sweep: {spec.name}",
                 _facts(spec, rows, summary, wf, cycles, top_runs, overfit, store.audits(),
@@ -431,15 +432,7 @@ def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame
                       f"{cycles['selected'].iloc[0]}: {spec.objective} {_agg(sel, spec.objective):.3g} on the selection "
                       f"cycles, {_agg(test, spec.objective):.3g} on " + ", ".join(spec.validation.test_cycles)))
     if overfit is not None:
-        d, pbo = overfit["deflated_sharpe"], overfit["pbo"]
-        facts.append(("deflated Sharpe ratio of the in-sample choice",
-                      f"{d['dsr']:.2f}: probability that its true Sharpe ({d['sharpe']:.2f} in-sample) beats the "
-                      f"{d['expected_max_sharpe']:.2f} that the best of {d['n_trials']} unskilled trials would reach "
-                      "by luck (above 0.95 is significant)"))
-        facts.append(("probability of backtest overfitting",
-                      f"{pbo['pbo']:.2f} over {pbo['n_splits']:,} splits of {pbo['n_blocks']} time blocks: how often the "
-                      "in-sample best ranks at or below the median out of sample (0.5 = no better than chance); "
-                      f"its out-of-sample Sharpe is negative in {pbo['prob_oos_loss']:.0%} of splits"))
+        facts += overfitting_facts(overfit)
     if engine.reference:
         facts.append(("engine", f"{engine.name}, the reference engine, for every configuration (nothing to audit)"))
     elif not audits and len(ok):

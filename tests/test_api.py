@@ -170,6 +170,9 @@ def test_sweep_returns_the_ranked_summary_in_results_under_the_current_directory
     assert summary.equals(pd.read_csv(folders[0] / "summary.csv"))
     assert list(summary["rank"]) == [1, 2] and sorted(summary["hedge.moneyness"]) == [0.85, 0.95]
     assert summary["objective_is"].is_monotonic_decreasing  # ranked on in-sample numbers only
+    overfit = json.loads((folders[0] / "overfitting.json").read_text())
+    assert summary.attrs["overfitting"] == overfit and overfit["selection"]["family"] == 2
+    assert "hedge.moneyness (default 0.9) is not in the grid" == overfit["selection"]["default"]["why_not"]
 
 
 def test_import_fedcut_is_light_and_knows_its_version(tmp_path):

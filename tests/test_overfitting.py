@@ -81,6 +81,42 @@ def test_more_trials_deflate_more():
     assert dsr == sorted(dsr, reverse=True) and dsr[0] > dsr[-1]
 
 
+def scipy_deflated_sharpe(returns, risk_free, trial_sharpes, benchmark_sharpe):
+    """Bailey & Lopez de Prado (2014), eq. 2 and the SR_0 of the False Strategy theorem, written out
+    with scipy: the trials' Sharpe ratios centred on `benchmark_sharpe` (annualised) instead of 0."""
+    from scipy.stats import kurtosis, norm, skew
+
+    excess = returns - risk_free
+    sr = excess.mean() / excess.std(ddof=1)
+    n = len(trial_sharpes)
+    spread = np.std(trial_sharpes, ddof=1) / math.sqrt(252)
+    gamma = 0.5772156649015329
+    sr0 = benchmark_sharpe / math.sqrt(252) + spread * ((1 - gamma) * norm.ppf(1 - 1 / n)
+                                                        + gamma * norm.ppf(1 - 1 / (n * math.e)))
+    g3, g4 = skew(excess), kurtosis(excess, fisher=False)
+    return norm.cdf((sr - sr0) * math.sqrt(len(excess) - 1) / math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr ** 2)), sr0
+
+
+def test_deflated_sharpe_against_buy_and_hold_equals_the_paper_recomputed_with_scipy():
+    """Skewed, fat-tailed crafted returns (a calm normal day or, 3% of days, a crash), a risk-free
+    rate that moves, 50 trials: the DSR against zero and against a benchmark's Sharpe of 0.4."""
+    rng = np.random.default_rng(21)
+    crash = rng.random(3000) < 0.03
+    r = np.where(crash, rng.normal(-0.03, 0.02, 3000), rng.normal(0.0012, 0.008, 3000))
+    rf = np.linspace(1e-4, 2e-5, 3000)
+    trial = rng.normal(0.3, 0.25, 50)
+    for bench in (0.0, 0.4):
+        expected, sr0 = scipy_deflated_sharpe(r, rf, trial, bench)
+        out = deflated_sharpe_ratio(r, trial, risk_free=rf, benchmark_sharpe=bench)
+        assert out.dsr == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        assert out.expected_max_sharpe == pytest.approx(sr0 * math.sqrt(252), rel=1e-12)
+        assert out.benchmark_sharpe == bench
+    assert out.skew < -1 and out.kurtosis > 6  # the crafted tails matter to the result
+    assert deflated_sharpe_ratio(r, trial, risk_free=rf).dsr > out.dsr > 0.0  # a higher bar, a lower probability
+    with pytest.raises(DataError, match="benchmark's Sharpe must be a finite number"):
+        deflated_sharpe_ratio(r, trial, risk_free=rf, benchmark_sharpe=math.nan)
+
+
 def naive_cscv(m, s):
     """The paper's procedure written out: concatenate the chosen blocks, compute every Sharpe directly."""
     t, n = m.shape

@@ -6,6 +6,8 @@ configuration takes a fraction of a second.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import os
@@ -16,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -562,6 +565,86 @@ def test_every_configuration_near_a_rounding_boundary_is_audited(tmp_path):
             {"status": "ok", "config_hash": "b", "result": {"near_boundary": 2}},
             {"status": "failed", "config_hash": "c", "result": None}]
     assert audit_choice(spec, rows) == {"b": "boundary"}
+
+
+# --- honest about selection: the default's place, the median variant, the DSR against buy-and-hold -----
+
+DEFAULTS = SMALL.replace("[0.85, 0.95]", "[0.90, 0.95]").replace("[0.4, 0.8]", "[0.6, 0.8]")  # holds the defaults
+
+
+@pytest.fixture(scope="module")
+def with_default(shared_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("defaults")
+    spec = write_spec(folder, DEFAULTS.format(extra="", grid=""))
+    out = folder / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["sweep", "--spec", str(spec), "--out", str(out), "--no-progress", "--data-dir", str(shared_data),
+                     "--offline"])
+    assert code == 0
+    return out, printed.getvalue()
+
+
+def test_the_defaults_place_and_the_median_variant_are_recomputed_from_the_summary(with_default, shared_data):
+    from fedcut.core.params import resolve
+
+    out, printed = with_default
+    sel = json.loads((out / "overfitting.json").read_text())["selection"]
+    summary = pd.read_csv(out / "summary.csv")
+    own = summary[(summary["hedge.moneyness"] == 0.9) & (summary["strategy.recession_equity"] == 0.6)]
+    assert sel["default"]["config_hash"] == own["config_hash"].item() == resolve({"run.end": "2009-12-31"}).digest()
+    assert sel["default"]["in_family"] and sel["family"] == 4
+    for metric in ("calmar", "sharpe"):
+        ranks = [summary[f"full_{metric}"].rank(ascending=False, method=m)[own.index[0]] for m in ("min", "max")]
+        assert [sel["default"]["place"][metric][k] for k in ("best", "worst")] == ranks
+        assert sel["default"][metric] == pytest.approx(own[f"full_{metric}"].item())
+    assert sel["median_variant"]["sharpe"] == pytest.approx(summary["full_sharpe"].median())
+    assert sel["median_variant"]["max_drawdown"] == pytest.approx(summary["full_max_drawdown"].median())
+    # buy-and-hold IWM's figures are those of the backtest of the default, computed there independently
+    reference = run(resolve({"run.end": "2009-12-31"}), str(shared_data), True).metrics["benchmark"]
+    for metric in ("sharpe", "cagr", "max_drawdown"):
+        assert sel["buy_and_hold"][metric] == pytest.approx(reference[metric], abs=1e-9)
+        assert sel["variants_above_buy_and_hold"][metric] == int((summary[f"full_{metric}"] > reference[metric]).sum())
+    place = sel["default"]["place"]["calmar"]
+    assert f"the shipped default among the variants: ranks {place['best']}" in printed
+
+
+def test_the_deflated_sharpe_against_buy_and_hold_is_the_paper_with_its_sharpe_as_the_bar(with_default):
+    from test_overfitting import scipy_deflated_sharpe
+    from fedcut.analyzers.overfitting import trial_sharpe_ratios
+    from fedcut.analyzers.performance import daily_risk_free
+    from fedcut.core.params import resolve
+    from fedcut.run.inputs import prepare
+    from fedcut.sweeps.evaluate import unpack_returns
+
+    out, printed = with_default
+    report = json.loads((out / "overfitting.json").read_text())
+    rows = {r["config_hash"]: r for r in Store(out / STORE).rows()}
+    chosen = rows[report["selected"]]["result"]["segments"]["is"]
+    prepared = prepare(resolve({"run.end": "2009-12-31"}), None, True)
+    days = prepared.market.days
+    rf = daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
+    inside = (days[1:] >= chosen["start"]) & (days[1:] <= chosen["end"])
+    matrix = np.column_stack([unpack_returns(b) for b in Store(out / STORE).returns().values()])
+    trials = trial_sharpe_ratios(matrix[inside], rf[inside])
+    mine = unpack_returns(Store(out / STORE).returns()[report["selected"]])[inside]
+    against = report["deflated_sharpe_vs_buy_and_hold"]
+    assert against["benchmark_sharpe"] == chosen["bh_sharpe"] and report["deflated_sharpe"]["benchmark_sharpe"] == 0
+    for key, bench in (("deflated_sharpe", 0.0), ("deflated_sharpe_vs_buy_and_hold", chosen["bh_sharpe"])):
+        expected, _ = scipy_deflated_sharpe(mine, rf[inside], trials, bench)
+        assert report[key]["dsr"] == pytest.approx(expected, rel=1e-9)
+    assert f"against buy-and-hold IWM: {against['dsr']:.2f}" in printed
+
+
+def test_a_sweep_without_the_default_says_why_and_one_with_baselines_ranks_the_rules_only(serial, loco):
+    sel = json.loads((serial / "overfitting.json").read_text())["selection"]
+    assert not sel["default"]["in_family"] and "place" not in sel["default"]
+    assert sel["default"]["why_not"] == ("hedge.moneyness (default 0.9) is not in the grid; "
+                                         "strategy.recession_equity (default 0.6) is not in the grid")
+    summary = pd.read_csv(serial / "summary.csv")
+    assert sel["median_variant"]["cagr"] == pytest.approx(summary["full_cagr"].median())
+    sel = json.loads((loco[1] / "overfitting.json").read_text())["selection"]
+    assert sel["family"] == 4 and "run.strategy = fedcut" in sel["family_note"]
 
 
 def test_rank_correlation_is_spearmans_over_the_pairs_with_both_values():

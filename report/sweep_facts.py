@@ -1,0 +1,77 @@
+"""What a sweep says about its own selection, in words: the Deflated Sharpe Ratios, the Probability
+of Backtest Overfitting, where the shipped default ranks and what the median variant earns.
+
+One text, from overfitting.json's dict, for the console and for `sweep.html`.
+"""
+from __future__ import annotations
+
+from fedcut.plots.sweep import REFERENCE
+
+SIGNIFICANT = 0.95  # a Deflated Sharpe Ratio above this is read as significant (the paper's 5% level)
+
+
+def overfitting_facts(overfit: dict) -> list[tuple[str, str]]:
+    """(label, text) rows, in reading order, from `sweeps.report.overfitting_report`'s dict."""
+    d, b, pbo = overfit["deflated_sharpe"], overfit.get("deflated_sharpe_vs_buy_and_hold"), overfit["pbo"]
+    facts = [("deflated Sharpe ratio of the in-sample choice, against zero",
+              f"{d['dsr']:.2f}: probability that its true Sharpe ({d['sharpe']:.2f} in-sample) beats the "
+              f"{d['expected_max_sharpe']:.2f} that the best of {d['n_trials']} unskilled trials would reach by luck "
+              f"(above {SIGNIFICANT} is significant)")]
+    if b is not None:
+        facts.append((f"deflated Sharpe ratio of the in-sample choice, against {REFERENCE}",
+                      f"{b['dsr']:.2f}: probability that its true Sharpe beats {b['expected_max_sharpe']:.2f}, what "
+                      f"the best of {b['n_trials']} trials no better than {REFERENCE} (Sharpe "
+                      f"{b['benchmark_sharpe']:.2f} over the same days) would reach by luck"))
+    facts.append(("probability of backtest overfitting",
+                  f"{pbo['pbo']:.2f} over {pbo['n_splits']:,} splits of {pbo['n_blocks']} time blocks: how often the "
+                  "in-sample best ranks at or below the median out of sample (0.5 = no better than chance); "
+                  f"its out-of-sample Sharpe is negative in {pbo['prob_oos_loss']:.0%} of splits"))
+    if overfit.get("selection"):
+        facts += selection_facts(overfit["selection"])
+    return facts
+
+
+def selection_facts(sel: dict) -> list[tuple[str, str]]:
+    """Where the default ranks among the variants, and the median variant against buy-and-hold."""
+    span = f"over the whole run, {sel['start']}..{sel['end']}"
+    family = f"{sel['family']:,} variants" + (f" ({sel['family_note']})" if sel["family_note"] else "")
+    default = sel["default"]
+    if default["in_family"]:
+        places = " and ".join(f"{_place(p)} by {m}" for m, p in default["place"].items())
+        text = (f"ranks {places} of the {family} {span}: {_figures(default, sel['objective'])}; ties share a range "
+                "of places (first to last of the equal values)")
+    else:
+        text = f"not among this sweep's {family}, so it has no rank here: {default['why_not']}"
+    median, bench, above = sel["median_variant"], sel["buy_and_hold"], sel["variants_above_buy_and_hold"]
+    beat = ", ".join(f"{above[m]} on {_name(m)}" for m in above if above[m] is not None)
+    return [("the shipped default among the variants", text),
+            ("the median variant", f"{_figures(median, sel['objective'])} (each figure the median over the {family} "
+                                   f"{span}) against {REFERENCE}'s {_figures(bench, sel['objective'])}; variants "
+                                   f"better than {REFERENCE}: {beat} of {sel['family']:,}")]
+
+
+def _place(place: dict) -> str:
+    if place["best"] == place["worst"]:
+        return _ordinal(place["best"])
+    return f"{_ordinal(place['best'])}-{_ordinal(place['worst'])} ({place['tied'] + 1} equal)"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
+
+
+def _figures(values: dict, objective: str) -> str:
+    parts = [f"Sharpe {_num(values.get('sharpe'), '.2f')}", f"CAGR {_num(values.get('cagr'), '.1%')}",
+             f"max drawdown {_num(values.get('max_drawdown'), '.1%')}"]
+    if objective not in ("sharpe", "cagr", "max_drawdown"):
+        parts.append(f"{objective} {_num(values.get(objective), '.2f')}")
+    return ", ".join(parts)
+
+
+def _name(metric: str) -> str:
+    return {"max_drawdown": "max drawdown (shallower)", "cagr": "CAGR", "sharpe": "Sharpe"}.get(metric, metric)
+
+
+def _num(x, fmt: str) -> str:
+    return "n/a" if x is None else format(x, fmt)
