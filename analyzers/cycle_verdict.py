@@ -25,7 +25,8 @@ from scipy import stats
 
 from fedcut.analyzers.bootstrap import CONFIDENCE
 
-BENCHMARK = "buy_and_hold"  # the per-cycle verdict is against buy-and-hold small caps
+BENCHMARK = "buy_and_hold"
+LONGEST_SAID_YEARS = 1000  # a longer track record is said as "more than 1,000 years" (metrics.json keeps the figure)  # the per-cycle verdict is against buy-and-hold small caps
 
 
 def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> list[float] | None:
@@ -95,6 +96,8 @@ def track_record_words(entry: dict | None) -> str:
         return "minimum track record n/a"
     if entry["never"]:
         return "minimum track record: never (the Sharpe difference is not positive)"
+    if entry["years"] > LONGEST_SAID_YEARS:
+        return f"distinguishable at 95% only after more than {LONGEST_SAID_YEARS:,} years of track record (minimum track record)"
     return (f"distinguishable at 95% after {entry['years']:.0f} years ({entry['cycles']:.0f} easing cycles) of "
             "track record (minimum track record)")
 

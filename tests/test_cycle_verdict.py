@@ -10,7 +10,9 @@ import pytest
 from scipy import stats
 
 from fedcut.analyzers.bootstrap import paired_bootstrap
-from fedcut.analyzers.cycle_verdict import best_baseline, clopper_pearson, cycle_tally, min_track_record, tally_words
+from fedcut.analyzers.cycle_verdict import (
+    best_baseline, clopper_pearson, cycle_tally, min_track_record, tally_words, track_record_words,
+)
 
 
 @pytest.mark.parametrize("k,n", [(0, 1), (1, 1), (0, 7), (3, 7), (7, 7), (15, 25), (25, 25), (1, 26), (12, 40)])
@@ -95,3 +97,11 @@ def test_the_bootstrap_error_of_a_sharpe_difference_matches_the_closed_form():
     closed = min_track_record(out["sharpe_diff"], closed_se, years, 1)["years"]
     boot = min_track_record(out["sharpe_diff"], out["sharpe_diff_se"], years, 1)["years"]
     assert boot == pytest.approx(closed, rel=0.1)
+
+
+def test_a_track_record_beyond_a_thousand_years_is_said_so():
+    assert track_record_words(min_track_record(0.001, 0.1, 25.0, 4)) == (
+        "distinguishable at 95% only after more than 1,000 years of track record (minimum track record)")
+    assert track_record_words(min_track_record(-0.1, 0.1, 25.0, 4)) == (
+        "minimum track record: never (the Sharpe difference is not positive)")
+    assert track_record_words(min_track_record(0.12, 0.09, 71.0, 26)).startswith("distinguishable at 95% after 153 years (56 easing cycles)")
