@@ -7,7 +7,7 @@ import pandas as pd
 
 from fedcut.analyzers.attribution import WEIGHT_PREFIX
 from fedcut.analyzers.bootstrap import verdict_word
-from fedcut.analyzers.cycle_verdict import tally_words
+from fedcut.analyzers.cycle_verdict import LONGEST_SAID_YEARS, tally_words
 from fedcut.analyzers.episodes import RUNUP_MONTHS
 from fedcut.core.config import changed_parameters, flatten
 from fedcut.plots.kit import MAX_CYCLES_SHOWN
@@ -38,7 +38,9 @@ def verdict_section(data: RunData, found: Findings, shown: pd.DataFrame, more: s
                          f"{escape(v.get('mean_block_days'))} days, {escape(v.get('resamples'))} resamples, seed "
                          f"{escape(v.get('seed'))}); P(higher) is the share "
                          "of resamples in which the strategy's Sharpe is the higher. Better or worse only when the "
-                         "whole Sharpe interval is on one side of zero.</p>")
+                         "whole Sharpe interval is on one side of zero. Minimum track record: the years (and easing "
+                         "cycles, at this run's rate) the observed Sharpe difference would need to lie 1.96 of the "
+                         "bootstrap's standard errors from zero; never when it is not positive.</p>")
     side = [_foresight_table(m.get("foresight")), _changed_table(data)]
     parts.append('<div class="row">' + "".join(f"<div>{t}</div>" for t in side if t) + "</div>")
     parts.append("</section>")
@@ -121,7 +123,8 @@ def _baselines_table(data: RunData) -> str:
     head = ("<thead><tr><th rowspan=\"2\"></th><th rowspan=\"2\">CAGR</th><th rowspan=\"2\">volatility</th>"
             "<th rowspan=\"2\">Sharpe</th><th rowspan=\"2\">max drawdown</th><th rowspan=\"2\">Calmar</th>"
             "<th rowspan=\"2\">time in IWM</th><th colspan=\"2\">Sharpe difference</th><th colspan=\"2\">CAGR "
-            "difference</th><th rowspan=\"2\">P(strategy's Sharpe higher)</th><th rowspan=\"2\">verdict</th></tr>"
+            "difference</th><th rowspan=\"2\">P(strategy's Sharpe higher)</th><th rowspan=\"2\">verdict</th>"
+            "<th rowspan=\"2\">minimum track record to tell apart at 95%</th></tr>"
             "<tr><th>diff.</th><th>95% interval</th><th>diff.</th><th>95% interval</th></tr></thead>")
     body = []
     for label, f, v in rows:
@@ -129,14 +132,26 @@ def _baselines_table(data: RunData) -> str:
                  f"{cell(pct(f.get('max_drawdown'), True))}{cell(ratio(f.get('calmar')))}"
                  f"{cell(pct(f.get('time_in_iwm')))}")
         if v is None:
-            cells += '<td colspan="6" class="note">this run</td>'
+            cells += '<td colspan="7" class="note">this run</td>'
         else:
             cells += (f"{cell(signed(v['sharpe_diff']))}{_interval(v['sharpe_diff_ci'], signed)}"
                       f"{cell(pp(v['cagr_diff']))}{_interval(v['cagr_diff_ci'], pp)}"
-                      f"{cell(pct(v['p_better']))}<td>{escape(_verdict_text(v))}</td>")
+                      f"{cell(pct(v['p_better']))}<td>{escape(_verdict_text(v))}</td>"
+                      f"{cell(_track_record(v.get('min_track_record')))}")
         own_row = ' class="own"' if v is None else ""
         body.append(f"<tr{own_row}><th>{escape(label)}</th>{cells}</tr>")
     return f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table>'
+
+
+def _track_record(entry: dict | None) -> str:
+    """'152 years (55 cycles)', 'never', '> 1,000 years' or 'n/a' (`cycle_verdict.min_track_record`)."""
+    if not entry or (entry.get("years") is None and not entry.get("never")):
+        return "n/a"
+    if entry["never"]:
+        return "never"
+    if entry["years"] > LONGEST_SAID_YEARS:
+        return f"> {LONGEST_SAID_YEARS:,} years"
+    return f"{entry['years']:.0f} years ({entry['cycles']:.0f} cycles)"
 
 
 def _verdict_text(comparison: dict) -> str:

@@ -279,6 +279,10 @@ def test_the_baselines_table_holds_the_verdict_and_its_intervals(runs, rendered)
         assert row[7:9] == [f"{v['sharpe_diff']:+.2f}", f"{lo:+.2f} to {hi:+.2f}"]
         assert row[9] == f"{100 * v['cagr_diff']:+.1f} pp" and row[11] == f"{v['p_better']:.1%}"
         assert row[12] == ("better" if lo > 0 else "worse" if hi < 0 else "not distinguishable")
+        years = v["sharpe_diff"] > 0 and (1.959963984540054 * v["sharpe_diff_se"] / v["sharpe_diff"]) ** 2 * (
+            (pd.Timestamp(m["run"]["end"]) - pd.Timestamp(m["run"]["start"])).days / 365.25)
+        assert row[13] == ("never" if not years else "> 1,000 years" if years > 1000
+                           else f"{years:.0f} years ({years * m['verdict']['n_easing_cycles'] / ((pd.Timestamp(m['run']['end']) - pd.Timestamp(m['run']['start'])).days / 365.25):.0f} cycles)")
         assert row[1] == pct(m["baselines"][name]["cagr"]) and row[3] == f"{m['baselines'][name]['sharpe']:.2f}"
 
 
