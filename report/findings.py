@@ -1,4 +1,8 @@
-"""What the run report shows besides its pictures: computed from the run's files, IWM's prices and USREC."""
+"""What the run report shows besides its pictures: computed from the run's files, IWM's prices and USREC.
+
+IWM's prices and USREC come from the run folder (`iwm.csv`, `usrec.csv`) when it holds them, so a folder
+re-renders without the data directory; `report_inputs` reads them from the data directory when a run is
+written (and for a folder of an earlier version, which lacks them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,7 +42,7 @@ class Findings:
 def findings(data: RunData, source: DataSource, run_dir: Path) -> Findings:
     """The claims checked on IWM's prices, the P&L attribution, the tear sheet's statistics and each
     cycle's outcome, for the run `data` saved in `run_dir` (named by an error: its files disagree)."""
-    iwm = source.prices("IWM")
+    iwm = data.iwm if data.iwm is not None else source.prices("IWM")
     claims = check_claims(iwm["adj_close"], iwm["close"])
     try:
         table = attribution(data.equity, data.trades, data.contract_size)
@@ -55,10 +59,12 @@ def findings(data: RunData, source: DataSource, run_dir: Path) -> Findings:
 
 def _outcomes(data: RunData, source: DataSource) -> dict[str, str]:
     """Each cycle's recession label (USREC) and the regime the rules called most in its window."""
-    try:
-        usrec = source.macro("USREC")
-    except DataError as exc:
-        usrec, unknown = None, f"recession dates unknown ({exc})"
+    usrec, unknown = data.usrec, ""
+    if usrec is None:
+        try:
+            usrec = source.macro("USREC")
+        except DataError as exc:
+            unknown = f"recession dates unknown ({exc})"
     out = {}
     for ep in data.episodes.itertuples():
         recession = recession_label(usrec, pd.Timestamp(ep.window_start), pd.Timestamp(ep.window_end)) \
@@ -67,3 +73,14 @@ def _outcomes(data: RunData, source: DataSource) -> dict[str, str]:
         called = f"; rules called mostly {mix.split(', ')[0]}" if mix and mix != "nan" else ""
         out[str(ep.cycle)] = recession + called
     return out
+
+
+def report_inputs(source: DataSource) -> tuple[pd.DataFrame, pd.Series | None]:
+    """What the report reads besides the run, from the data directory: IWM's prices (required: the
+    claims) and USREC (None when it cannot be read: the report then says the recession dates are unknown)."""
+    iwm = source.prices("IWM")
+    try:
+        usrec = source.macro("USREC")
+    except DataError:
+        usrec = None
+    return iwm, usrec

@@ -9,7 +9,9 @@ YYYY-MM-DD; `stored` brings a computed run to exactly what its files will hold, 
 made from it in memory (the report) is what a later `read` of the folder makes again.
 
 The report writes its own files into the folder (`REPORT_FILES`, `fedcut.report.page`); they are
-outputs, never read back.
+outputs, never read back. What the report reads besides the run (IWM's prices for the claims, NBER's
+recession months for each cycle's outcome) is stored in the folder too (`iwm.csv`, `usrec.csv`), so
+`fedcut report` re-renders a folder moved to a machine without the data directory.
 """
 from __future__ import annotations
 
@@ -78,9 +80,13 @@ CASH_RATE = Table("cash_rate.csv", ("date", "cash_rate"), dates=("date",), numbe
 # signals.csv holds every indicator (the signals layer's columns); the report draws these.
 SIGNALS = Table("signals.csv", ("date", "regime", "capitulated", "iwm"), dates=("date",), numbers=("iwm",),
                 index="date", only_required=True)
+# The report's own inputs, copied from the data directory when the run is written (see the module's doc).
+IWM_PRICES = Table("iwm.csv", ("date", "adj_close", "close"), dates=("date",), numbers=("adj_close", "close"),
+                   index="date")
+RECESSIONS = Table("usrec.csv", ("date", "USREC"), dates=("date",), numbers=("USREC",), index="date")
 BASELINES = Table("baselines.csv", ("name", "label", "role"), text=("name", "label", "role"),
                   numbers=(*HEADLINE, "time_in_iwm"), number_prefixes=("cycle_",))
-OPTIONAL = (CASH_RATE, BASELINES)  # a run folder of an earlier version has no cash_rate.csv
+OPTIONAL = (CASH_RATE, BASELINES, IWM_PRICES, RECESSIONS)  # a run folder of an earlier version lacks these
 
 # What metrics.json must hold for the report: numbers where it computes, dates where it compares.
 REQUIRED_SECTIONS = ("run", "hedge", "strategy", "benchmark")
@@ -103,6 +109,8 @@ class RunData:
     signals: pd.DataFrame  # signals.csv, dated index (`read` keeps SIGNALS.required)
     cash_rate: pd.Series | None = None  # annual, continuous, per day of equity; None in an older folder
     baselines: pd.DataFrame | None = None
+    iwm: pd.DataFrame | None = None  # iwm.csv: IWM's adj_close and close; None in an older folder
+    usrec: pd.Series | None = None  # usrec.csv: NBER's recession months; None in an older folder or without USREC
 
     @property
     def oracle(self) -> bool:
@@ -130,7 +138,8 @@ class RunData:
 
 def stored(config_text: str, metrics: dict, equity: pd.DataFrame, trades: pd.DataFrame, episodes: pd.DataFrame,
            signals: pd.DataFrame, cash_rate: pd.Series | None = None,
-           baselines: pd.DataFrame | None = None) -> RunData:
+           baselines: pd.DataFrame | None = None, iwm: pd.DataFrame | None = None,
+           usrec: pd.Series | None = None) -> RunData:
     """A computed run as its folder will hold it: every float in a CSV file at the files' precision
     (`stored_numbers`), metrics.json as JSON reads it back (keys sorted, lists for tuples)."""
     def frame(table: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -141,8 +150,11 @@ def stored(config_text: str, metrics: dict, equity: pd.DataFrame, trades: pd.Dat
 
     rate = None if cash_rate is None else pd.Series(stored_numbers(cash_rate.to_numpy()), index=cash_rate.index,
                                                     name=CASH_RATE.required[1])
+    recessions = None if usrec is None else pd.Series(stored_numbers(usrec.to_numpy()), index=usrec.index,
+                                                      name=RECESSIONS.required[1])
+    prices = None if iwm is None else frame(iwm[list(IWM_PRICES.required[1:])].astype(float))
     return RunData(config_text, _config(config_text, Path(CONFIG)), json.loads(_json(metrics)), frame(equity),
-                   frame(trades), frame(episodes), frame(signals), rate, frame(baselines))
+                   frame(trades), frame(episodes), frame(signals), rate, frame(baselines), prices, recessions)
 
 
 def stored_numbers(values: np.ndarray) -> np.ndarray:
@@ -178,7 +190,8 @@ def write(folder: Path, data: RunData) -> None:
     with writing(folder / METRICS):
         (folder / METRICS).write_text(_json(data.metrics))
     for table, frame in ((EQUITY, data.equity), (TRADES, data.trades), (EPISODES, data.episodes),
-                         (SIGNALS, data.signals), (CASH_RATE, data.cash_rate), (BASELINES, data.baselines)):
+                         (SIGNALS, data.signals), (CASH_RATE, data.cash_rate), (BASELINES, data.baselines),
+                         (IWM_PRICES, data.iwm), (RECESSIONS, data.usrec)):
         if frame is not None:
             _write_table(folder / table.name, table, frame)
 
@@ -234,7 +247,19 @@ def read(folder: Path) -> RunData:
         raise DataError(f"{folder / SIGNALS.name}: capitulated must be True or False on every row")
     cash_rate = _cash_rate(folder / CASH_RATE.name, equity.index) if (folder / CASH_RATE.name).is_file() else None
     baselines = _table(folder / BASELINES.name, BASELINES) if (folder / BASELINES.name).is_file() else None
-    return RunData(config_text, config, metrics, equity, trades, episodes, signals, cash_rate, baselines)
+    iwm = _dated(folder / IWM_PRICES.name, IWM_PRICES)
+    usrec = _dated(folder / RECESSIONS.name, RECESSIONS)
+    return RunData(config_text, config, metrics, equity, trades, episodes, signals, cash_rate, baselines, iwm,
+                   None if usrec is None else usrec["USREC"])
+
+
+def _dated(path: Path, table: Table) -> pd.DataFrame | None:
+    """An optional dated table of the report's inputs, its dates checked; None when the folder has none."""
+    if not path.is_file():
+        return None
+    frame = _table(path, table)
+    _check_dates(frame.index, path)
+    return frame
 
 
 def _equity(path: Path) -> pd.DataFrame:

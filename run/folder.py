@@ -10,6 +10,7 @@ from fedcut.core.config import to_toml
 from fedcut.core.files import check_new_folder, free_name, temporary_folder, unmark, writing
 from fedcut.data.catalog import BACKFILLED_LABEL
 from fedcut.report import schema
+from fedcut.report.findings import report_inputs
 from fedcut.report.page import render as render_report
 from fedcut.run.backtest import RunResult
 from fedcut.run.inputs import source_for
@@ -48,14 +49,15 @@ def _write_files(result: RunResult, folder: Path) -> None:
     data in memory."""
     data = run_data(result)
     schema.write(folder, data)
-    render_report(folder, data, source_for(result.data_dir, result.offline))
+    render_report(folder, data, source_for(result.data_dir, result.offline))  # reads only the folder's inputs
 
 
 def run_data(result: RunResult) -> schema.RunData:
-    """The run's files in memory, as its folder holds them."""
+    """The run's files in memory, as its folder holds them, with the report's inputs from the data directory."""
+    iwm, usrec = report_inputs(source_for(result.data_dir, result.offline))
     return schema.stored(to_toml(result.config, header=_header(result)), result.metrics, result.equity,
                          result.trades, result.episodes, result.signals,
-                         result.prepared.broker_inputs["cash_rate"], result.baselines)
+                         result.prepared.broker_inputs["cash_rate"], result.baselines, iwm, usrec)
 
 
 def _header(result: RunResult) -> str:

@@ -5,6 +5,7 @@ import gc
 import json
 import re
 import shutil
+from pathlib import Path
 from html.parser import HTMLParser
 
 import numpy as np
@@ -184,6 +185,30 @@ def test_rerender_owns_only_its_files_and_is_deterministic(runs, rendered, sourc
     for path, (data, mtime) in kept.items():
         assert path.read_bytes() == data and path.stat().st_mtime_ns == mtime, path.name
     assert json.loads((folder / "metrics.json").read_text())["run"]["oracle"] is False
+
+
+def test_a_folder_moved_to_a_machine_without_data_rerenders_the_same(runs, fresh, tmp_path):
+    """`fedcut report` on a copy of a run folder, with no data directory and an empty cache: every
+    report file the same bytes as the run wrote (IWM's prices and USREC travel in the folder)."""
+    import os
+    import subprocess
+    import sys
+
+    moved = tmp_path / "elsewhere" / "run"
+    shutil.copytree(runs["default"], moved)
+    for name in REPORT_FILES:
+        (moved / name).unlink()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "FEDCUT_DATA_DIR"}
+    env.update(FEDCUT_CACHE_DIR=str(empty), FEDCUT_OFFLINE="1", HOME=str(empty), MPLBACKEND="Agg")
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "run_backtest.py"), "report", str(moved)], cwd=empty, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for name in REPORT_FILES:
+        assert (moved / name).read_bytes() == fresh["default"][name], name
+    saved = read(moved)  # and the inputs it rendered from are IWM's and NBER's own
+    assert saved.iwm.index[0] == D("2000-05-26") and saved.usrec.loc["2008-12-01"] == 1.0
 
 
 def test_reading_refuses_a_folder_that_is_not_a_run(tmp_path):
