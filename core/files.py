@@ -20,7 +20,7 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,6 +68,24 @@ def free_name(out: Path) -> Path:
         n += 1
         candidate = out.with_name(f"{out.name}-{n}")
     return candidate
+
+
+def replacing(target: Path, write: Callable[[Path], Path]) -> Path:
+    """`write(target)` with the folder at `target` set aside under a temporary name while it runs:
+    removed once the new one is complete, put back if writing fails, so a failure leaves the earlier
+    folder as it was. The caller has checked that `target` is one fedcut made."""
+    target = Path(target)
+    aside = target.with_name(temporary_name(f"{target.name}.replaced"))
+    with writing(target):
+        os.rename(target, aside)
+    try:
+        written = write(target)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(aside, target)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+    return written
 
 
 def own_folder(folder: Path) -> Path:

@@ -40,13 +40,24 @@ print(result.signals["regime"].value_counts().to_string())
 print(result.trades.groupby("action").size().to_string())
 
 # %% [markdown]
-# `result.returns` is the strategy's daily returns, the Series that quantstats
-# (`quantstats.reports.html(result.returns)`) and empyrical (`empyrical.sharpe_ratio(result.returns)`)
-# take. Compounded, they give back the final value over the initial one.
+# `result.stats` is the run's key figures in one Series; in a notebook, `result` itself shows the
+# answer table (the strategy against every baseline, with the verdict).
+
+# %%
+print(result.stats.to_string())
+
+# %% [markdown]
+# `result.returns` is the strategy's daily returns, the Series that quantstats and empyrical take,
+# and `result.risk_free` the T-bill return of each of those days. Pass both: fedcut's Sharpe is over
+# the T-bill rate, quantstats' default rate is zero
+# (`quantstats.stats.sharpe(result.returns, rf=result.risk_free)` is fedcut's Sharpe).
+# Compounded, the returns give back the final value over the initial one.
 
 # %%
 growth = (1 + result.returns).prod()
 print(f"{len(result.returns)} daily returns, compounded growth {growth:.6f}")
+excess = result.returns - result.risk_free
+print(f"Sharpe over T-bills {excess.mean() / excess.std() * 252 ** 0.5:.2f}")
 
 # %% [markdown]
 # ## Pictures
@@ -73,23 +84,21 @@ print(f"ORACLE (future information): strategy CAGR {oracle.metrics['strategy']['
 # ## The run folder
 #
 # `save` writes what `fedcut run` writes: config.toml, metrics.json, the CSV files, the plots and
-# report.html. A folder is never overwritten, so the name carries the configuration's hash.
+# report.html. `overwrite=True` replaces the run folder fedcut wrote there before (and refuses
+# anything else); without it a taken name gets the next free one (`-2`, `-3`, ...).
 
 # %%
-run_dir = Path("results") / f"notebook-run-{result.config.digest()}"
-if not run_dir.exists():
-    result.save(run_dir)
+run_dir = result.save(Path("results") / f"notebook-run-{result.config.digest()}", overwrite=True)
 print(f"run folder: {run_dir}")
 
 # %% [markdown]
 # ## A sweep
 #
 # `fedcut.sweep` runs a spec as `fedcut sweep` does and returns the ranked summary table: ranked
-# in-sample (2000-2004), judged out of sample (2005-2009). Run again, it resumes the finished
-# sweep instead of starting over.
+# in-sample (2000-2004), judged out of sample (2005-2009), with a progress bar. Run again, it
+# replaces the sweep it wrote (`overwrite=True`; `resume=True` would continue one instead).
 
 # %%
-sweep_dir = Path("results") / "notebook-sweep"
-summary = fedcut.sweep("examples/notebook_sweep.toml", out=sweep_dir, resume=sweep_dir.exists())
+summary = fedcut.sweep("examples/notebook_sweep.toml", out=Path("results") / "notebook-sweep", overwrite=True)
 print(summary[["rank", "hedge.moneyness", "strategy.recession_equity", "objective_is", "objective_oos"]]
       .to_string(index=False))

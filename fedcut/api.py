@@ -17,10 +17,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from fedcut.core import config as config_file
-from fedcut.core.errors import ConfigError
+from fedcut.analyzers.bootstrap import verdict_word
+from fedcut.analyzers.performance import daily_risk_free
+from fedcut.core.errors import ConfigError, FedcutError
+from fedcut.core.files import free_name, replacing
 from fedcut.core.params import PARAMS, Config, is_flag, is_whole_number
 from fedcut.execution.engines import ARRAY, engine_named
 from fedcut.report import pictures
+from fedcut.report.answer import summary_html
 from fedcut.run.backtest import RunResult, run
 from fedcut.run.folder import run_data, write_run
 
@@ -117,13 +121,33 @@ class Result:
     @property
     def returns(self) -> pd.Series:
         """The strategy's daily simple returns (DatetimeIndex, from the second day), as quantstats and
-        empyrical take them."""
+        empyrical take them. Pass `risk_free` with them: every Sharpe fedcut prints is over the T-bill
+        rate, and quantstats' default risk-free rate is zero."""
         value = self.run.equity["strategy"]
         return (value / value.shift(1) - 1.0).iloc[1:].rename("fedcut")
 
-    def save(self, path: str | Path) -> Path:
-        """Write the run folder (files, plots, report.html) to `path`, which must not exist; return it."""
-        return write_run(self.run, Path(path))
+    @property
+    def risk_free(self) -> pd.Series:
+        """The risk-free return of each day of `returns` (the T-bill rate idle cash earns over that day's
+        calendar days): `quantstats.stats.sharpe(result.returns, rf=result.risk_free)` is fedcut's Sharpe."""
+        return daily_risk_free(self.run.prepared.broker_inputs["cash_rate"], self.run.equity.index).rename("risk_free")
+
+    @property
+    def stats(self) -> pd.Series:
+        """The run's key figures in one Series (as backtesting.py's `stats`): strategy, buy-and-hold IWM
+        and the verdict against it; fractions as fractions, days as whole numbers."""
+        return run_stats(self.run.metrics)
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the run folder (files, plots, report.html) to `path` and return where it went. A taken
+        `path` is left alone and the run goes to the first free `path-2`, `path-3`, ...; with
+        `overwrite=True` a run folder fedcut wrote at `path` is replaced (anything else there is refused),
+        so re-running a notebook cell never fails and never writes over what fedcut did not make."""
+        return write_run(self.run, Path(path), unique=not overwrite, replace=overwrite)
+
+    def _repr_html_(self) -> str:
+        """The answer, as Jupyter shows the result: the bottom line and the table against every baseline."""
+        return summary_html(run_data(self.run, with_inputs=False))
 
     def plot_equity(self) -> Figure:
         """Strategy, buy-and-hold IWM and SPY (log scale) over the regime bands: plots/equity.png."""
@@ -166,19 +190,52 @@ class Result:
                 f"buy-and-hold IWM {m['benchmark']['cagr']:.1%}, {m['benchmark']['max_drawdown']:.1%}>")
 
 
+def run_stats(m: dict) -> pd.Series:
+    """metrics.json's key figures as one Series, labelled for reading (the `Result.stats` view)."""
+    s, b, run_info = m["strategy"], m["benchmark"], m["run"]
+    against = (m.get("verdict") or {}).get("against", {}).get("buy_and_hold") or {}
+    low, high = against.get("sharpe_diff_ci") or (None, None)
+    tally = m.get("cycle_verdict") or {}
+    rows = {
+        "Start": run_info["start"], "End": run_info["end"], "Strategy": run_info.get("strategy", "fedcut"),
+        "Equity Final [$]": s["final_value"], "Return [%]": 100 * s["total_return"], "CAGR [%]": 100 * s["cagr"],
+        "Volatility (Ann.) [%]": 100 * s["volatility"], "Sharpe Ratio": s["sharpe"], "Sortino Ratio": s["sortino"],
+        "Calmar Ratio": s["calmar"], "Max. Drawdown [%]": 100 * s["max_drawdown"],
+        "Max. Drawdown Peak": s.get("max_drawdown_peak"), "Max. Drawdown Trough": s.get("max_drawdown_trough"),
+        "Max. Drawdown Duration [days]": s["max_drawdown_days"],
+        "Longest Drawdown Duration [days]": s["longest_drawdown_days"],
+        "Worst Month [%]": 100 * s["worst_month"], "Worst Year [%]": 100 * s["worst_year"],
+        "ETF Trades": m.get("etf_trades"), "Option Trades": m.get("hedge", {}).get("option_trades"),
+        "Buy & Hold IWM Return [%]": 100 * b["total_return"], "Buy & Hold IWM CAGR [%]": 100 * b["cagr"],
+        "Buy & Hold IWM Sharpe Ratio": b["sharpe"], "Buy & Hold IWM Max. Drawdown [%]": 100 * b["max_drawdown"],
+        "Sharpe Difference vs IWM": against.get("sharpe_diff"),
+        "Sharpe Difference 95% CI Low": low, "Sharpe Difference 95% CI High": high,
+        "Verdict vs IWM": verdict_word(against) if against else None,
+        "Easing Cycles": (m.get("verdict") or {}).get("n_easing_cycles"),
+        "Cycles With Shallower Drawdown": (tally.get("shallower_drawdown") or {}).get("k"),
+        "Complete Cycles": tally.get("n"),
+    }
+    return pd.Series(rows, dtype=object, name=run_info.get("strategy", "fedcut"))
+
+
 def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int = 1, resume: bool = False,
           train_end: str | None = None, top: int | None = None, executor: str = "local",
           scheduler: str | None = None, data_dir: str | Path | None = None, offline: bool | None = None,
-          progress: bool = False, engine: str = ARRAY.name, worker_wait: float | None = None) -> pd.DataFrame:
+          progress: bool = True, engine: str = ARRAY.name, worker_wait: float | None = None,
+          overwrite: bool = False) -> pd.DataFrame:
     """Run a sweep spec as `fedcut sweep` does and return its ranked summary (summary.csv).
 
-    `out` defaults to results/sweep-<name>-<spec digest> under the current directory; the
-    other options are the command's (`--workers`, `--resume`, ...). The table's
-    `attrs["overfitting"]` holds overfitting.json as a dict (the Deflated Sharpe Ratios against
-    zero and against buy-and-hold IWM, the Probability of Backtest Overfitting, where the default
-    ranks and the median variant), or None when fewer than two configurations ran.
+    `out` defaults to results/sweep-<name>-<spec digest> under the current directory. A taken `out`
+    is left alone and the sweep goes to the first free `out-2`, `out-3`, ...; with `overwrite=True`
+    a sweep folder fedcut wrote there (it holds sweep.sqlite) is replaced once the new sweep is
+    complete (anything else there is refused); with `resume=True` the sweep continues in it. The
+    other options are the command's (`--workers`, `--resume`, ...); `progress` shows a progress bar
+    (a widget in Jupyter). The table's `attrs["folder"]` is where it went, `attrs["overfitting"]`
+    holds overfitting.json as a dict (the Deflated Sharpe Ratios against zero and against
+    buy-and-hold IWM, the Probability of Backtest Overfitting, where the default ranks and the
+    median variant), or None when fewer than two configurations ran.
     """
-    from fedcut.sweeps.runner import default_folder, run_sweep
+    from fedcut.sweeps.runner import STORE, default_folder, run_sweep
     from fedcut.sweeps.spec import load_spec
 
     chosen = engine_named(engine, "fedcut.sweep")  # before the spec is read: the option is this function's
@@ -187,12 +244,26 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
     if worker_wait is not None and (is_flag(worker_wait) or not isinstance(worker_wait, Real)):
         raise ConfigError(f"fedcut.sweep: worker_wait must be a number of seconds, got {worker_wait!r}")
     spec = load_spec(spec_path, train_end=train_end, top=top)
-    folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=int(workers), resume=resume,
-                       executor=executor, scheduler=scheduler, data_dir=str(data_dir) if data_dir else None,
-                       offline=offline, progress=progress, engine=chosen,
-                       **({} if worker_wait is None else {"worker_wait": worker_wait}))
+    target = Path(out) if out else default_folder(spec)
+    taken = not resume and (target.exists() or target.is_symlink())
+    if taken and overwrite and not is_sweep_folder(target, STORE):
+        raise FedcutError(f"{target}: not a sweep folder fedcut wrote (no {STORE}); overwrite replaces only those")
+    options = dict(workers=int(workers), resume=resume, executor=executor, scheduler=scheduler,
+                   data_dir=str(data_dir) if data_dir else None, offline=offline, progress=progress, engine=chosen,
+                   **({} if worker_wait is None else {"worker_wait": worker_wait}))
+    if taken and overwrite:
+        folder = replacing(target, lambda fresh: run_sweep(spec, fresh, **options))
+    else:
+        folder = run_sweep(spec, free_name(target) if taken else target, **options)
     from fedcut.sweeps.report import read_overfitting
 
     summary = pd.read_csv(folder / "summary.csv")
+    summary.attrs["folder"] = folder
     summary.attrs["overfitting"] = read_overfitting(folder)
     return summary
+
+
+def is_sweep_folder(folder: Path, store: str) -> bool:
+    """Whether `folder` is a real folder (not a link) holding a sweep store: what `overwrite` may replace."""
+    return folder.is_dir() and not folder.is_symlink() and (folder / store).is_file() \
+        and not (folder / store).is_symlink()

@@ -47,6 +47,11 @@ def verdict_section(data: RunData, found: Findings, shown: pd.DataFrame, more: s
     return "\n".join(parts)
 
 
+def summary_html(data: RunData) -> str:
+    """The answer as a notebook shows a result: the bottom line and the table against every baseline."""
+    return f'<div class="fedcut-result"><p>{_answer(data, data.episodes)}</p>{_baselines_table(data)}</div>'
+
+
 def _answer(data: RunData, shown: pd.DataFrame) -> str:
     """The bottom line in a few sentences, every number from the run's files."""
     m = data.metrics

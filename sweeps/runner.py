@@ -26,7 +26,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
 
 from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.core.errors import ConfigError, FedcutError

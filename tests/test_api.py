@@ -289,3 +289,95 @@ def test_notebook_example_runs_as_a_script(shared_data, tmp_path):
     assert (tmp_path / "results" / "notebook-cycles.png").stat().st_size > 10_000
     summary = pd.read_csv(tmp_path / "results" / "notebook-sweep" / "summary.csv")
     assert len(summary) == 4 and (summary["status"] == "ok").all()
+
+
+# --- notebooks: re-running a cell, the rich display, stats, quantstats' Sharpe -------------------------
+
+def test_save_twice_takes_a_fresh_name_and_overwrite_replaces_only_a_run_folder(result, saved, tmp_path):
+    first = result.save(tmp_path / "run")
+    assert first == tmp_path / "run"
+    assert result.save(tmp_path / "run") == tmp_path / "run-2"  # the cell run again: no error, a new name
+    (first / "metrics.json").write_text((first / "metrics.json").read_text().replace('"cagr"', '"CAGR"'))
+    assert result.save(tmp_path / "run", overwrite=True) == first  # replaced: what fedcut writes, again
+    for name in RUN_FILES:
+        assert (first / name).read_bytes() == (saved / name).read_bytes(), name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run-2"]  # nothing set aside is left
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "metrics.json").write_text("{}")
+    (mine / "config.toml").write_text("# my notes\n")
+    for target in (mine, tmp_path / "file.txt"):
+        target.touch() if target.suffix else None
+        with pytest.raises(fedcut.core.errors.FedcutError, match="not a run folder fedcut wrote"):
+            result.save(target, overwrite=True)
+    assert (mine / "config.toml").read_text() == "# my notes\n"
+
+
+def test_stats_view_holds_the_metrics_it_names(result):
+    stats, m = result.stats, result.metrics
+    s, b = m["strategy"], m["benchmark"]
+    v = m["verdict"]["against"]["buy_and_hold"]
+    assert stats["CAGR [%]"] == pytest.approx(100 * s["cagr"])
+    assert stats["Max. Drawdown [%]"] == pytest.approx(100 * s["max_drawdown"])
+    assert stats["Sharpe Ratio"] == s["sharpe"] and stats["Buy & Hold IWM Sharpe Ratio"] == b["sharpe"]
+    assert (stats["Sharpe Difference 95% CI Low"], stats["Sharpe Difference 95% CI High"]) == tuple(v["sharpe_diff_ci"])
+    growth = result.equity["strategy"].iloc[-1] / result.equity["strategy"].iloc[0]
+    assert stats["Return [%]"] == pytest.approx(100 * (growth - 1), rel=1e-9)
+    assert (stats["Start"], stats["End"]) == (m["run"]["start"], m["run"]["end"])
+
+
+def test_a_notebook_shows_the_answer_table(result):
+    from fedcut.strategies.baselines import LABELS
+    page = result._repr_html_()
+    assert page.startswith('<div class="fedcut-result">') and "<table" in page
+    for name in result.metrics["baselines"]:
+        assert f"<th>{LABELS.get(name, name)}</th>" in page
+    assert f"{result.metrics['strategy']['cagr']:+.1%}" in page
+
+
+def test_quantstats_sharpe_with_the_documented_risk_free_series_is_fedcuts(result):
+    """quantstats' formula, mean(excess) / std(excess) * sqrt(252) with excess = returns - rf, on
+    `result.returns` and `result.risk_free`; rf recomputed here from the T-bill rate the broker paid."""
+    rate = result.run.prepared.broker_inputs["cash_rate"].reindex(result.equity.index)
+    days = np.diff(result.equity.index.to_numpy()).astype("timedelta64[D]").astype(float)
+    rf = np.exp(rate.to_numpy()[:-1] * days / 365.0) - 1.0
+    np.testing.assert_allclose(result.risk_free.to_numpy(), rf, rtol=1e-9)
+    assert result.risk_free.index.equals(result.returns.index)
+    excess = result.returns - result.risk_free
+    sharpe = excess.mean() / excess.std(ddof=1) * math.sqrt(252)
+    assert sharpe == pytest.approx(result.metrics["strategy"]["sharpe"], rel=1e-12)
+    plain = result.returns.mean() / result.returns.std(ddof=1) * math.sqrt(252)  # quantstats' default rf=0
+    assert abs(plain - sharpe) > 0.01
+
+
+def test_the_readme_notebook_cell_runs_twice_in_one_process(shared_data, tmp_path, monkeypatch):
+    """The README's Python block, executed twice as a notebook kernel would: no error, the same folders."""
+    block = (ROOT / "README.md").read_text().split("```python\n", 1)[1].split("```", 1)[0]
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FEDCUT_DATA_DIR", str(shared_data))
+    for _ in range(2):
+        namespace: dict = {}
+        exec(compile(block, "README.md", "exec"), namespace)
+        assert (tmp_path / "results" / "my-run" / "report.html").is_file()
+        assert namespace["summary"].attrs["folder"] == Path("results/my-sweep")
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["my-run", "my-sweep"]
+    saved = json.loads((tmp_path / "results" / "my-run" / "metrics.json").read_text())
+    assert saved["strategy"]["max_drawdown"] == namespace["result"].metrics["strategy"]["max_drawdown"]
+
+
+def test_sweep_twice_takes_a_fresh_name_and_overwrite_replaces_only_a_sweep(shared_data, tmp_path, monkeypatch):
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[sweep]\nname = "tiny"\n[base]\n"run.end" = "2001-12-31"\n'
+                    '[grid]\n"hedge.moneyness" = [0.85, 0.95]\n[validation]\ntrain_end = "2000-12-31"\n')
+    monkeypatch.chdir(tmp_path)
+    first = fedcut.sweep("spec.toml", out="s", data_dir=shared_data, progress=False)
+    again = fedcut.sweep("spec.toml", out="s", data_dir=shared_data, progress=False)
+    assert (first.attrs["folder"], again.attrs["folder"]) == (Path("s"), Path("s-2"))
+    (tmp_path / "s" / "note.txt").write_text("from the first sweep")
+    replaced = fedcut.sweep("spec.toml", out="s", data_dir=shared_data, overwrite=True, progress=False)
+    assert replaced.attrs["folder"] == Path("s") and not (tmp_path / "s" / "note.txt").exists()
+    assert replaced.equals(first) and sorted(p.name for p in tmp_path.iterdir()) == ["s", "s-2", "spec.toml"]
+    (tmp_path / "other").mkdir()
+    with pytest.raises(fedcut.core.errors.FedcutError, match="other: not a sweep folder fedcut wrote"):
+        fedcut.sweep("spec.toml", out="other", data_dir=shared_data, overwrite=True)
