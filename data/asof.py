@@ -13,12 +13,28 @@ import pandas as pd
 from pandas.tseries.offsets import BDay
 
 from fedcut.data.catalog import MACRO
+from fedcut.data.release_exceptions import DELAYED_RELEASES
 from fedcut.core.errors import DataError
 
 
 def known_dates(obs_dates: pd.DatetimeIndex, lag_rule: str, data_params) -> pd.DatetimeIndex:
-    """The publication date of each observation under `lag_rule` (see `data.catalog.MACRO`)."""
+    """The publication date of each observation under `lag_rule` (see `data.catalog.MACRO`), never
+    before the day a delayed release actually came out (`data.release_exceptions`)."""
     d = pd.DatetimeIndex(obs_dates)
+    rule = _rule_dates(d, lag_rule, data_params)
+    delayed = [r for r in DELAYED_RELEASES if r.release == lag_rule]
+    if not delayed or not len(d):
+        return rule
+    months = d.strftime("%Y-%m")
+    later = rule.to_numpy().copy()
+    for r in delayed:
+        hit = months == r.period
+        later[hit] = np.maximum(later[hit], np.datetime64(r.published, "ns").astype(later.dtype))
+    return pd.DatetimeIndex(later)
+
+
+def _rule_dates(d: pd.DatetimeIndex, lag_rule: str, data_params) -> pd.DatetimeIndex:
+    """The publication date of each observation by the release rule alone."""
     if lag_rule == "policy":
         return d  # announced at 2:15 pm on the decision day (DFEDTARU dates the next day: later, so safe)
     if lag_rule == "market_daily":

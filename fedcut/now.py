@@ -142,6 +142,7 @@ class Call:
     inputs: tuple[Input, ...]
     warnings: tuple[str, ...] = field(default=())
     config_hash: str = ""
+    today: pd.Timestamp | None = None  # the clock the call's age was checked against; None for --as-of
 
     @property
     def cash(self) -> float:
@@ -185,10 +186,14 @@ def trading_day(asked: pd.Timestamp | None, days: pd.DatetimeIndex, end_set_by: 
 
 
 def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | None = None,
-                offline: bool | None = None) -> Call:
+                offline: bool | None = None, today: str | None = None) -> Call:
     """The call on `as_of` (YYYY-MM-DD; default the last day the data covers) under `cfg`, from the
-    backtest's own prepared data, signals and targets over the configuration's history."""
+    backtest's own prepared data, signals and targets over the configuration's history. Without
+    `as_of`, the call's age is checked against `today` (YYYY-MM-DD; default $FEDCUT_TODAY, else the
+    machine's date: `fedcut.now_age`)."""
+    from fedcut.now_age import age_warnings, today as clock
     check_config(cfg)
+    now = None if as_of is not None else clock(today)
     asked = None if as_of is None else pd.Timestamp(iso_date(as_of, "--as-of"))
     cfg = cfg.with_overrides({"run.end": ""})  # the day is `as_of`; the history runs to the data's end
     prepared = prepare(cfg, str(data_dir) if data_dir else None, offline)
@@ -226,8 +231,9 @@ def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | No
         cut_pricing=cut_pricing(row, view, cfg.regime, cfg.data),
         indicators=measured,
         inputs=inputs,
-        warnings=tuple(warnings_for(inputs, measured, market, source, cfg)),
-        config_hash=cfg.digest(),
+        warnings=tuple(warnings_for(inputs, measured, market, source, cfg)
+                       + (age_warnings(day, now, inputs, prepared, cfg) if now is not None else [])),
+        config_hash=cfg.digest(), today=now,
     )
 
 

@@ -5,7 +5,8 @@ JSON keys (a contract, tested): `as_of`, `regime`, `regime_raw`, `action`, `weig
 `condition`, `unit`, `met`, `note`, `inputs`), `inputs` (per series: `observation_date`, `known_date`,
 `stale`, and `kind`, `next_due`, `status`, `note`), then `requested`, `data_end`, `end_set_by`,
 `regime_since`, `days_in_regime`, `raw_days`, `case`, `cash`, `unlisted`, `policy`, `cut_pricing`,
-`warnings`, `config_hash`. Dates are `YYYY-MM-DD`, a missing value is null, numbers are in the
+`warnings`, `config_hash`, `today` (the date the call's age was checked against; null for an
+`--as-of` call). Dates are `YYYY-MM-DD`, a missing value is null, numbers are in the
 units the rules use (fractions as fractions; `unit` says which).
 """
 from __future__ import annotations
@@ -65,7 +66,7 @@ def as_dict(call: Call) -> dict:
         "regime_since": call.regime_since, "days_in_regime": call.days_in_regime, "raw_days": call.raw_days,
         "case": call.case, "cash": call.cash, "unlisted": list(call.unlisted), "policy": call.policy,
         "cut_pricing": call.cut_pricing,
-        "warnings": list(call.warnings), "config_hash": call.config_hash,
+        "warnings": list(call.warnings), "config_hash": call.config_hash, "today": call.today,
     }
     return _jsonable(out)
 

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAST_DAY = "2025-09-26"  # the shared data's last trading day (IWM's file)
 TOP_KEYS = ["as_of", "regime", "regime_raw", "action", "weights", "hedge", "reason", "indicators", "inputs",
             "requested", "data_end", "end_set_by", "regime_since", "days_in_regime", "raw_days", "case", "cash",
-            "unlisted", "policy", "cut_pricing", "warnings", "config_hash"]
+            "unlisted", "policy", "cut_pricing", "warnings", "config_hash", "today"]
 INDICATOR_KEYS = ["value", "threshold", "distance", "label", "group", "condition", "unit", "met", "note", "inputs"]
 INPUT_KEYS = ["observation_date", "known_date", "stale", "kind", "next_due", "status", "note"]
 INDICATORS = ["vix", "stlfsi4", "nfci", "ted_spread", "bank_move", "vix_calm", "stlfsi4_calm", "ted_calm", "bank_calm",
@@ -168,15 +168,19 @@ def test_the_picked_days_show_what_the_history_decides(backtest, picked, shared_
 
 
 @pytest.mark.parametrize("name", ["dwell", "hysteresis", "accumulating", "capitulated", "bank_run", "hedged"])
-def test_now_on_data_cut_off_after_d_is_now_as_of_d(name, picked, backtest, shared_data, tmp_path, capsys):
+def test_now_on_data_cut_off_after_d_is_now_as_of_d(name, picked, backtest, shared_data, tmp_path, capsys,
+                                                     monkeypatch):
     """A data directory holding only what existed on D (every row dated after D removed): the call
-    without --as-of is the call --as-of D on the whole data, key for key, and the backtest's."""
+    without --as-of, made on D (the clock set to D), is the call --as-of D on the whole data, key for
+    key, and the backtest's."""
     day = picked[name]
     cut = copy_cut(shared_data, tmp_path / "cut", every=str(day.date()))
+    monkeypatch.setenv("FEDCUT_TODAY", str(day.date()))
     live = now_json(capsys, "--data-dir", str(cut))
     past = now_json(capsys, "--as-of", str(day.date()), "--data-dir", str(shared_data))
     assert live["data_end"] == str(day.date()) and past["data_end"] == LAST_DAY
-    for key in ("data_end", "end_set_by"):
+    assert (live["today"], past["today"]) == (str(day.date()), None)  # an --as-of call's age is not checked
+    for key in ("data_end", "end_set_by", "today"):
         del live[key], past[key]
     assert live == past
     assert_backtest_call(live, day, backtest)
@@ -515,3 +519,58 @@ def test_todays_call_from_python(shared_data):
     call = todays_call(defaults(), "2024-09-20", data_dir=shared_data, offline=True)
     assert str(call.as_of.date()) == "2024-09-20" and call.regime in ("crisis", "late_panic", "recession_risk",
                                                                         "soft_landing", "neutral")
+
+
+# --- a call that knows its age --------------------------------------------------------------------
+
+def test_a_call_older_than_the_release_lags_allow_warns_in_text_and_json(shared_data, monkeypatch, capsys):
+    """The data ends 2025-09-26; on 2026-12-07 the call is 437 days old and every file whose next
+    observation was due by then is named; on the next Monday nothing is overdue yet."""
+    monkeypatch.setenv("FEDCUT_TODAY", "2026-12-07")
+    call = now_json(capsys, "--data-dir", str(shared_data))
+    assert call["today"] == "2026-12-07" and call["as_of"] == LAST_DAY
+    assert call["warnings"][-22].startswith(f"the call is for {LAST_DAY}, 437 days before today (2026-12-07)")
+    iwm = next(w for w in call["warnings"] if w.startswith("IWM: "))
+    assert iwm == (f"IWM: newest observation {LAST_DAY} (known {LAST_DAY}), the next was due 2025-09-29: refresh "
+                   f"{shared_data / 'prices' / 'IWM.csv'}")
+    unrate = pd.read_csv(shared_data / "macro" / "UNRATE.csv", na_values=".").dropna()
+    assert any(w.startswith(f"UNRATE: newest observation {unrate['DATE'].iloc[-1]}") for w in call["warnings"])
+    assert main(["now", "--offline", "--data-dir", str(shared_data)]) == 0
+    text = capsys.readouterr()
+    assert "437 days before today (2026-12-07)" in text.out and "437 days before today" in text.err
+    monkeypatch.setenv("FEDCUT_TODAY", "2025-09-29")  # the next trading day: IWM's next row is not overdue yet
+    calm = now_json(capsys, "--data-dir", str(shared_data))
+    assert not any("before today" in w or "refresh /" in w for w in calm["warnings"])
+    assert now_json(capsys, "--as-of", "2025-09-25", "--data-dir", str(shared_data))["today"] is None
+
+
+def test_a_malformed_clock_is_one_line(shared_data, monkeypatch, capsys):
+    monkeypatch.setenv("FEDCUT_TODAY", "2025-13-01")
+    assert main(["now", "--offline", "--data-dir", str(shared_data)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["error: FEDCUT_TODAY must be a date YYYY-MM-DD, got '2025-13-01'"]
+
+
+@pytest.mark.parametrize("release", ["jobs", "cpi"])
+def test_delayed_releases_are_read_only_from_the_day_they_came_out(release, source):
+    """The backtest's as-of view (the one the regime reads) on the shutdowns' days: each delayed
+    report is read from its real day, not the rule's. The rule's days are worked out here by hand."""
+    from fedcut.data.asof import asof_frame
+    from fedcut.data.release_exceptions import DELAYED_RELEASES
+    series = {"jobs": "UNRATE", "cpi": "CPIAUCSL"}[release]
+    days = pd.DatetimeIndex(["2013-10-21", "2013-10-22", "2013-10-29", "2013-10-30", "2025-10-10", "2025-11-19",
+                             "2025-11-20", "2025-10-23", "2025-10-24"])
+    seen = asof_frame({series: source.macro(series)}, days, defaults().data)[f"{series}_obs"].dt.strftime("%Y-%m")
+    if release == "jobs":  # by the rule, first Friday on or after the 5th: 2013-10-11 and 2025-10-10
+        assert list(seen[:2]) == ["2013-08", "2013-09"]  # came out 2013-10-22
+        assert list(seen[4:7]) == ["2025-08", "2025-08", "2025-09"]  # came out 2025-11-20, not on 2025-10-10
+    else:  # by the rule, the 21st of the next month
+        assert list(seen[2:4]) == ["2013-08", "2013-09"]  # came out 2013-10-30
+        assert list(seen[7:]) == ["2025-08", "2025-09"]  # came out 2025-10-24
+    rows = [r for r in DELAYED_RELEASES if r.release == release]
+    assert rows and all(r.source.startswith("https://") for r in rows)
+    for r in rows:  # each row is a delay past the rule's day (the table only ever removes information)
+        month = pd.Timestamp(r.period + "-01")
+        rule = month + pd.offsets.MonthBegin(1) + pd.Timedelta(days=(4 if release == "jobs" else 20))
+        if release == "jobs":
+            rule += pd.Timedelta(days=(4 - rule.day_of_week) % 7)
+        assert pd.Timestamp(r.published) > rule, r
