@@ -227,3 +227,46 @@ def statistics_table(curves: dict[str, pd.Series], benchmark: pd.Series, exposur
     table = table.where(table.notna(), None)
     table.index.name = "statistic"
     return table
+
+
+TRAILING_YEARS = (1, 3, 5, 10)  # quantstats' trailing windows; 3 years and longer are annualised
+
+
+def trailing_returns(equity: pd.Series) -> dict[str, float | None]:
+    """Return over the windows ending on the curve's last day, as quantstats' tear sheet lists them:
+    month to date and year to date (from the previous month's and year's last value), 1 year (total),
+    3, 5 and 10 years and the whole curve (annualised by calendar days / 365.25). A window longer
+    than the curve is None. Each window starts at the last value on or before its first day."""
+    v = equity.dropna()
+    end, last = v.index[-1], float(v.iloc[-1])
+
+    def since(start: pd.Timestamp) -> float | None:
+        before = v[v.index <= start]
+        return None if before.empty else last / float(before.iloc[-1]) - 1.0
+
+    out = {"MTD": since(end.replace(day=1) - pd.Timedelta(days=1)) if (v.index < end.replace(day=1)).any()
+           else None,
+           "YTD": since(pd.Timestamp(end.year - 1, 12, 31)) if (v.index.year < end.year).any() else None}
+    for years in TRAILING_YEARS:
+        start = end - pd.DateOffset(years=years)
+        total = since(start) if v.index[0] <= start else None
+        out[f"{years}Y"] = total if total is None or years == 1 else (1 + total) ** (1 / years) - 1
+    span = (end - v.index[0]).days / 365.25
+    out["all (annualised)"] = (last / float(v.iloc[0])) ** (1 / span) - 1 if span > 0 else None
+    return out
+
+
+def win_loss(equity: pd.Series) -> dict[str, float | None]:
+    """Win/loss statistics of daily and monthly returns (a month runs from the previous month's last
+    value; the first is partial): share of positive periods among those not flat, average gain and
+    loss, best and worst."""
+    out = {}
+    for name, returns in (("day", equity.dropna().pct_change().iloc[1:]), ("month", period_returns(equity, "M"))):
+        moved = returns[returns != 0]
+        wins, losses = moved[moved > 0], moved[moved < 0]
+        out[f"win rate, {name}s"] = float(len(wins) / len(moved)) if len(moved) else None
+        out[f"average winning {name}"] = float(wins.mean()) if len(wins) else None
+        out[f"average losing {name}"] = float(losses.mean()) if len(losses) else None
+        out[f"best {name}"] = float(returns.max()) if len(returns) else None
+        out[f"worst {name}"] = float(returns.min()) if len(returns) else None
+    return out

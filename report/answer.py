@@ -24,8 +24,8 @@ def verdict_section(data: RunData, found: Findings, shown: pd.DataFrame, more: s
     parts.append(f"<h3>Each easing cycle: buying before the cut, holding through it</h3>"
                  f"{_answer_table(shown, found, _best(m))}")
     parts.append(f'<p class="note">Window: {window_words(data)}. Drawdown avoided = strategy max drawdown - '
-                 "IWM's (positive: shallower); return given up = IWM's window return - the strategy's (positive: "
-                 "it earned less). Best baseline: of the baselines other than buy-and-hold IWM, the one with the highest "
+                 "IWM's (positive: shallower); return gained = the strategy's window return - IWM's (positive: "
+                 "it earned more); both green when better for the strategy, red when worse. Best baseline: of the baselines other than buy-and-hold IWM, the one with the highest "
                  "Sharpe ratio over the whole run, picked after the fact: the hardest yardstick, not a flattering one. "
                  "The recession column uses NBER's dates (USREC), known months or years later: a "
                  f"label for judging the cycle, never an input to the rules.{escape(more)}</p>")
@@ -99,7 +99,7 @@ def _answer_table(shown: pd.DataFrame, found: Findings, best: str) -> str:
     head = ("<thead><tr><th rowspan=\"2\">cycle</th><th rowspan=\"2\">first cut</th>"
             f"<th rowspan=\"2\">IWM in the {RUNUP_MONTHS} months before the cut</th><th rowspan=\"2\">window</th>"
             f"<th colspan=\"{len(sides)}\">return in window</th><th colspan=\"{len(sides)}\">max drawdown in window</th>"
-            "<th rowspan=\"2\">drawdown avoided</th><th rowspan=\"2\">return given up</th>"
+            "<th rowspan=\"2\">drawdown avoided</th><th rowspan=\"2\">return gained</th>"
             "<th rowspan=\"2\">what the cycle turned out to be</th></tr>"
             f"<tr>{names}{names}</tr></thead>")
     body = []
@@ -107,14 +107,14 @@ def _answer_table(shown: pd.DataFrame, found: Findings, best: str) -> str:
         partial = str(ep.get("coverage", "full"))
         flag = "" if partial in ("full", "nan", "") else f'<br><span class="flag">partial: {escape(partial)}</span>'
         avoided = difference(ep["strategy_max_drawdown"], ep["benchmark_max_drawdown"])
-        given_up = difference(ep["benchmark_return"], ep["strategy_return"])
+        gained = difference(ep["strategy_return"], ep["benchmark_return"])
         body.append(f"<tr><th>{escape(ep['cycle'])}</th><td class=\"d\">{escape(ep['first_cut'])}</td>"
                     f"{cell(pct(ep.get(f'benchmark_return_before_{RUNUP_MONTHS}m'), True))}"
                     f"<td><span class=\"d\">{escape(ep['window_start'])} to</span> <span class=\"d\">"
                     f"{escape(ep['window_end'])}</span>{flag}</td>"
                     + "".join(cell(pct(ep.get(f"{side}_return"), True)) for side in sides)
                     + "".join(cell(pct(ep.get(f"{side}_max_drawdown"), True)) for side in sides)
-                    + f"{judged(avoided, good_if_positive=True)}{judged(given_up, good_if_positive=False)}"
+                    + f"{judged(avoided, good_if_positive=True)}{judged(gained, good_if_positive=True)}"
                     f"<td>{escape(found.outcomes.get(str(ep['cycle']), ''))}</td></tr>")
     return f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table>'
 

@@ -33,7 +33,9 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.d{white-space:nowrap}td.good{color:#116611}td.bad{color:#a40000}
 td.heat{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;font-size:.95em}
 tr.total td{font-weight:700;background:#f6f6f6}tr.own td,tr.own th{font-weight:700;background:#fffbe8}
-.neg{color:#a40000}.pos{color:#116611}.flag{color:#a40000;font-weight:600}
+td.neg{color:inherit}.neg{color:#a40000}.pos{color:#116611}
+#contents{background:#f7f7f7;border:1px solid #ddd;border-radius:6px;padding:6px 16px;margin:10px 0}
+#contents ol{columns:3;margin:4px 0;padding-left:20px}dl dt{font-weight:600;margin-top:6px}dl dd{margin:0 0 0 18px}.flag{color:#a40000;font-weight:600}
 .verdict-holds{color:#116611;font-weight:700}.verdict-overstated,.verdict-understated{color:#a40000;font-weight:700}
 pre{background:#f6f6f6;border:1px solid #ddd;padding:10px;font-size:.8em;white-space:pre-wrap;overflow-wrap:anywhere;max-height:520px;overflow-y:auto}
 .note{font-size:.88em;color:#444;max-width:1240px}
@@ -48,7 +50,8 @@ def figure(name: str, png: bytes, caption: str) -> str:
 
 
 def cell(text: str) -> str:
-    """A table cell: numbers right-aligned on one line, text wrapped; negative values in red."""
+    """A table cell: numbers right-aligned on one line, text wrapped. A negative number keeps its
+    sign only: red means worse for the strategy (`judged`), which a sign alone does not say."""
     text = "" if text is None else str(text)
     classes = ["n"] if NUMBER.match(text) else []
     if text.startswith("-") and len(text) > 1:

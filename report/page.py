@@ -25,8 +25,9 @@ from fedcut.data.sources import DataSource
 from fedcut.plots.kit import MAX_CYCLES_LISTED, MAX_CYCLES_SHOWN
 from fedcut.report import pictures as drawing
 from fedcut.report.html import (
-    CSS, bp, cell, count, escape, figure, heat, pct, pp, ratio, signed, text_or_blank, usd,
+    CSS, bp, cell, count, escape, figure, heat, judged, pct, ratio, signed, text_or_blank, usd,
 )
+from fedcut.report.contents import GLOSSARY, contents, glossary, returns_section
 from fedcut.report.answer import verdict_section, window_words
 from fedcut.report.findings import Findings, findings
 from fedcut.report.schema import CASH_RATE, CURVES, FLOAT_FORMAT, PLOTS, REPORT_FILES, RunData
@@ -110,6 +111,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
                                      "excess returns to IWM's."))
     parts.append("</section>")
     parts.append(_statistics_section(data, found.statistics))
+    parts.append(returns_section([(k, label, data.equity[k]) for k, label in _sides(data)]))
     parts.append('<section id="cycles"><h2>Easing cycles in detail</h2>')
     parts.append(embedded("cycles", f"Each cycle's window ({window_words(data)}), rebased to 100 at the cut.{drawn_words}"))
     parts.append(_cycles_table(shown) + "</section>")
@@ -126,13 +128,16 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     parts.append('<section id="regimes"><h2>Regime signal</h2>')
     parts.append(embedded("regimes", "IWM total return with the regime called each day (the run's "
                                      "plots/regimes.png).") + "</section>")
-    parts.append('<section id="claims"><h2>The seed\'s claims, measured on IWM\'s data</h2>')
+    parts.append('<section id="claims"><h2>The seed\'s claims, measured on IWM\'s data</h2><p class="note">'
+                 + escape(GLOSSARY["the seed's claims"]).capitalize() + ".</p>")
     parts.append(_claims_table(found.claims) + "</section>")
     parts.append('<section id="provenance"><h2>Data provenance</h2>')
     parts.append(_provenance(data, found.iwm_last) + "</section>")
     parts.append('<section id="configuration"><h2>Resolved configuration (config.toml)</h2>')
     parts.append(f"<pre>{escape(data.config_text)}</pre></section>")
+    parts.append(glossary())
     parts.append("</body>\n</html>\n")
+    parts.insert(parts.index(f"<h1>{escape(title)}</h1>") + 2, contents("\n".join(parts)))
     return "\n".join(parts)
 
 
@@ -161,9 +166,9 @@ def _warnings(data: RunData, found: Findings) -> str:
         if str(getattr(row, "coverage", "full")) != "full":
             items.append(f"The {escape(row.cycle)} cycle is only partly covered: {escape(row.coverage)}.")
     rejected = m.get("rejected_orders", 0)
-    if rejected:
-        items.append(f"{count(rejected, 'order')} {'was' if rejected == 1 else 'were'} rejected by the broker "
-                     "(not enough cash); see trades.csv.")
+    notes = [f"{count(rejected, 'order')} {'was' if rejected == 1 else 'were'} rejected by the broker (not enough "
+             "cash at the next open for a buy sized at the close, the execution rules' normal outcome; the rest "
+             "stays in cash); see trades.csv."] if rejected else []
     if data.cash_rate is None:
         items.append(f"No {CASH_RATE.name} (a run folder of an earlier version): alpha, beta and the rolling Sharpe "
                      "are measured over a zero risk-free rate.")
@@ -172,10 +177,11 @@ def _warnings(data: RunData, found: Findings) -> str:
     if total and abs(residual / total) > RESIDUAL_TOLERANCE:
         items.append(f"The P&amp;L attribution misses the total by {usd(residual)}: strategy value is not "
                      "cash + positions + puts in equity.csv.")
+    note = "".join(f'<p class="note">Note: {n}</p>' for n in notes)
     if not items:
-        return ""
+        return note
     return ('<div class="warnings" id="warnings"><b>Warnings</b><ul>' + "".join(f"<li>{i}</li>" for i in items)
-            + "</ul></div>")
+            + "</ul></div>" + note)
 
 
 # ---- the tear sheet --------------------------------------------------------------------------
@@ -231,7 +237,7 @@ def _monthly_section(data: RunData) -> str:
     for year, row in months.iterrows():
         cells = "".join(heat(row[m], MONTH_SCALE) for m in tearsheet.MONTHS)
         cells += "".join(heat(years.loc[year, k], YEAR_SCALE) for k in years.columns)
-        cells += cell(pp(years.loc[year, "strategy"] - years.loc[year, "benchmark"]))
+        cells += judged(years.loc[year, "strategy"] - years.loc[year, "benchmark"], good_if_positive=True)
         body.append(f"<tr><th>{year}</th>{cells}</tr>")
     return (f'<section id="monthly-returns"><h2>Monthly and yearly returns</h2><table class="full">{head}<tbody>'
             f"{''.join(body)}</tbody></table><p class=\"note\">Months of {escape(data.label)}; each month and year "

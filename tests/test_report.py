@@ -290,7 +290,7 @@ def test_each_cycle_in_the_answer_is_recomputed_from_equity_csv(runs, rendered):
         best = baselines.loc[baselines["sharpe"].idxmax()]  # the best baseline: highest Sharpe, IWM aside
         best_ret, best_dd = best[f"cycle_{ep.cycle}_return"], best[f"cycle_{ep.cycle}_max_drawdown"]
         assert row[4:10] == [pct(ret[0]), pct(ret[1]), pct(best_ret), pct(dd[0]), pct(dd[1]), pct(best_dd)]
-        assert row[10] == f"{100 * (dd[0] - dd[1]):+.1f} pp" and row[11] == f"{100 * (ret[1] - ret[0]):+.1f} pp"
+        assert row[10] == f"{100 * (dd[0] - dd[1]):+.1f} pp" and row[11] == f"{100 * (ret[0] - ret[1]):+.1f} pp"
         assert row[12].startswith(nber[ep.cycle] + "; rules called mostly ")
     assert "partial: data ends 2025-09-26" in rows["2024"][3]
 

@@ -158,3 +158,31 @@ def test_the_statistics_table_leaves_what_a_short_run_cannot_give_empty():
     assert list(table.index) == list(STATISTICS)
     assert table.loc["beta", "strategy"] == pytest.approx(1.0) and table.loc["time_in_market", "strategy"] == 1.0
     assert all(table.loc[k, "strategy"] is None for k in ("hit_rate", "skew", "excess_kurtosis", "var_5", "cvar_5"))
+
+
+def test_trailing_returns_and_win_loss_equal_a_pandas_recomputation(shared_data):
+    """On IWM's adjusted close: every window recomputed with plain pandas lookups."""
+    from fedcut.analyzers.tearsheet import trailing_returns, win_loss
+    iwm = pd.read_csv(shared_data / "prices" / "IWM.csv", index_col=0, parse_dates=True)["Adj Close"].dropna()
+    got = trailing_returns(iwm)
+    end = iwm.index[-1]
+    at = lambda day: iwm.loc[:day].iloc[-1]  # noqa: E731 - the last close on or before a day
+    assert got["MTD"] == pytest.approx(iwm.iloc[-1] / at(pd.Timestamp(end.year, end.month, 1) - pd.Timedelta(days=1)) - 1)
+    assert got["YTD"] == pytest.approx(iwm.iloc[-1] / at(pd.Timestamp(f"{end.year - 1}-12-31")) - 1)
+    assert got["1Y"] == pytest.approx(iwm.iloc[-1] / at(end - pd.DateOffset(years=1)) - 1)
+    for years in (3, 5, 10):
+        assert got[f"{years}Y"] == pytest.approx((iwm.iloc[-1] / at(end - pd.DateOffset(years=years))) ** (1 / years) - 1)
+    span = (end - iwm.index[0]).days / 365.25
+    assert got["all (annualised)"] == pytest.approx((iwm.iloc[-1] / iwm.iloc[0]) ** (1 / span) - 1)
+    assert trailing_returns(iwm.loc[:"2001-12-31"])["3Y"] is None  # a window longer than the curve
+    days = iwm.pct_change().dropna()
+    month_ends = iwm.groupby(iwm.index.to_period("M")).last()
+    months = month_ends.pct_change()
+    months.iloc[0] = month_ends.iloc[0] / iwm.iloc[0] - 1
+    w = win_loss(iwm)
+    for name, r in (("day", days), ("month", months)):
+        moved = r[r != 0]
+        assert w[f"win rate, {name}s"] == pytest.approx((moved > 0).mean())
+        assert w[f"average winning {name}"] == pytest.approx(moved[moved > 0].mean())
+        assert w[f"average losing {name}"] == pytest.approx(moved[moved < 0].mean())
+        assert (w[f"best {name}"], w[f"worst {name}"]) == pytest.approx((r.max(), r.min()))
