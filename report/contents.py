@@ -57,7 +57,7 @@ def returns_section(curves: list[tuple[str, str, object]]) -> str:
 
     def table(rows: dict[str, dict]) -> str:
         names = list(next(iter(rows.values())))
-        body = "".join(f"<tr><th>{escape(n)}</th>" + "".join(cell(pct(rows[k][n], True)) for k, _, _ in curves)
+        body = "".join(f"<tr><th>{escape(n)}</th>" + "".join(cell(pct(rows[k][n], not n.startswith("win rate"))) for k, _, _ in curves)
                        + "</tr>" for n in names)
         return f"<table>{head}<tbody>{body}</tbody></table>"
 
