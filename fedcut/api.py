@@ -19,6 +19,7 @@ import pandas as pd
 from fedcut.core import config as config_file
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import PARAMS, Config, is_flag, is_whole_number
+from fedcut.core.user_code import register as register_user_code
 from fedcut.execution.engines import ARRAY, engine_named
 from fedcut.report import pictures
 from fedcut.run.backtest import RunResult, run
@@ -38,7 +39,8 @@ def backtest(config: str | Path | Config | None = None, *, data_dir: str | Path 
 
     `config`: a TOML config file (as `--config`) or a `Config` (e.g. another result's `.config`);
     default: every parameter's default. Over it: `start=`/`end=` ("YYYY-MM-DD"), `history=`
-    ("iwm", "extended" or "long"), `oracle=`, `strategy=` (None leaves a value as it is), then
+    ("iwm", "extended" or "long"), `oracle=`, `strategy=` (a built-in name, your own rule as
+    "package.module:function" or the function itself: docs "Your own rules"; None leaves a value as it is), then
     `params` (dotted keys). `data_dir` and `offline` as `--data-dir` and `--offline` (default:
     FEDCUT_DATA_DIR, FEDCUT_OFFLINE), `engine` as `--engine` (a name of
     `fedcut.execution.engines.ENGINES`; every engine gives the same numbers).
@@ -62,6 +64,8 @@ def resolve_config(config: str | Path | Config | None, params: Mapping[str, Any]
         base = config
     else:
         raise ConfigError(f"{WHERE}: config must be a TOML file path or a Config, got {type(config).__name__}")
+    if callable(overrides.get("strategy")):  # your own rule, handed over as the function itself
+        overrides = {**overrides, "strategy": register_user_code(overrides["strategy"], WHERE)}
     values = {RUN_OPTIONS[name]: value for name, value in overrides.items() if value is not None}
     values.update(params or {})
     return base.with_overrides(values, where=WHERE) if values else base

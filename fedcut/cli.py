@@ -19,7 +19,6 @@ from fedcut import __version__
 from fedcut.core.errors import FedcutError
 from fedcut.core.params import param
 
-STRATEGY_NAMES = param("run.strategy").choices
 HISTORY_NAMES = param("run.history").choices
 HISTORY_HELP = ("the history to run: iwm (default: from IWM's first day, 2000-05-26), extended (from 1990, IWM "
                 "proxied by the Russell 2000 index) or long (from 1954, small caps from Ken French's size portfolios "
@@ -28,7 +27,8 @@ HISTORY_HELP = ("the history to run: iwm (default: from IWM's first day, 2000-05
 
 EXAMPLES = {
     "run": ("fedcut", "fedcut run --start 2007-01-01 --end 2012-12-31 --set hedge.moneyness=0.85",
-            "fedcut run --history long", "fedcut run --config my.toml --out results/my-run --oracle"),
+            "fedcut run --history long", "fedcut run --config my.toml --out results/my-run --oracle",
+            "fedcut run --strategy examples.user_rules:credit_rule --baseline examples.user_rules:sell_in_may"),
     "sweep": ("fedcut sweep --spec examples/sweep.toml --workers 2",),
     "report": ("fedcut report results/run-2000-05-26-2025-09-26-0123456789ab",),
     "data": ("fedcut data status", "fedcut -q data fetch IWM VIX"),
@@ -159,9 +159,13 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: the last day every series covers)")
     _history_options(p)
     p.add_argument("--oracle", action="store_true", help="use the actual cut calendar (future information; labelled)")
-    p.add_argument("--strategy", choices=STRATEGY_NAMES,
-                   help="the rules to run: fedcut (default) or a baseline (buy_and_hold, spy, sixty_forty, "
-                        "static_mix, credit_rule, trend_200d, vix_rule); every run also runs the others")
+    p.add_argument("--strategy", metavar="NAME",
+                   help="the rules to run: fedcut (default), a baseline (buy_and_hold, spy, sixty_forty, "
+                        "static_mix, credit_rule, trend_200d, vix_rule) or your own, package.module:function "
+                        "(docs: own rules); every run also runs the others")
+    p.add_argument("--baseline", dest="baselines", action="append", default=[], metavar="MODULE:FUNCTION",
+                   help="add your own baseline (package.module:function) to the comparison and the verdict "
+                        "(repeatable)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override one parameter, e.g. --set hedge.moneyness=0.85 (repeatable)")
     p.add_argument("--out", type=Path, help="write the run folder exactly here (must not exist; "
@@ -191,6 +195,8 @@ def _run(argv: list[str]) -> int:
         extra["run.oracle"] = True
     if args.strategy:
         extra["run.strategy"] = args.strategy
+    if args.baselines:
+        extra["user.baselines"] = tuple(args.baselines)
     cfg = config.load(args.config, args.sets, extra)
     result = run(cfg, args.data_dir, offline, engine=_engine(args))
     if args.out is not None:
