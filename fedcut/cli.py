@@ -139,8 +139,10 @@ def _sweep(argv: list[str]) -> int:
         if not getattr(exc, "reported", False):  # else the runner said what is stored and how to resume
             print("interrupted", file=sys.stderr)
         return 130
-    from fedcut.report.sweep_facts import overfitting_facts
+    import pandas as pd
+    from fedcut.report.sweep_facts import overfitting_facts, top_table
     from fedcut.sweeps.report import read_overfitting
+    print("\n".join(top_table(pd.read_csv(Path(out) / "summary.csv"), list(spec.swept), spec.objective)))
     overfit = read_overfitting(out)
     for label, text in overfitting_facts(overfit) if overfit else ():
         print(f"{label}: {text}")

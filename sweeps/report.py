@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedcut.analyzers.performance import DAYS_PER_YEAR
 from fedcut.core.files import own_folder, writing
 from fedcut.execution.engines import ARRAY, Engine, engine_named
 from fedcut.plots.kit import save_png
@@ -261,7 +262,8 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
     packed = store.returns()
     top_curves = _top_curves(spec, summary, packed, data_dir, offline)
     with writing(plots):  # a write failure names its picture
-        drawn = heatmaps(summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary))
+        drawn = heatmaps(summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary),
+                         _noise(spec, rows))
         if show_sensitivity:
             sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label, reference)
         if top_curves is not None:
@@ -317,6 +319,22 @@ def _reference(spec: Spec, rows: list[dict]) -> dict[str, float]:
     out = {"objective_is": benchmark_objective(segments.get(is_name), spec.objective)}
     if oos_name:
         out["objective_oos"] = benchmark_objective(segments.get(oos_name), spec.objective)
+    return out
+
+
+def _noise(spec: Spec, rows: list[dict]) -> dict[str, dict]:
+    """What `plots.sweep.noise_cells` needs per sample column: buy-and-hold's Sharpe and the sample's years."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    if not ok:
+        return {}
+    segments, out = ok[0]["result"]["segments"], {}
+    for column, name in zip(("objective_is", "objective_oos"), samples(spec)):
+        seg = segments.get(name) if name else None
+        if seg is None or seg.get("bh_sharpe") is None:
+            continue
+        years = (pd.Timestamp(seg["end"]) - pd.Timestamp(seg["start"])).days / DAYS_PER_YEAR
+        out[column] = {"sharpe_column": f"{name}_sharpe", "benchmark_sharpe": seg["bh_sharpe"],
+                       "years": years}
     return out
 
 
