@@ -1,6 +1,7 @@
 """Command line: `fedcut [-q|-v] [COMMAND] [options]`, the same as `python run_backtest.py ...`.
 
-Commands: `run` (the default when none is given), `sweep`, `report`, `data status|fetch`, `now`. Each
+Commands: `run` (the default when none is given), `sweep`, `report`, `data status|fetch`, `now`,
+`calibrate`. Each
 is a parser (`_<command>_parser`), a handler (`_<command>(argv) -> exit status`) and one line
 in `COMMANDS`. Results go to stdout; notes and progress to stderr through `logging` (`-q`:
 warnings only and no progress bars, `-v`: debug detail). A user mistake (bad file, bad
@@ -34,6 +35,8 @@ EXAMPLES = {
     "data": ("fedcut data status", "fedcut -q data fetch IWM VIX"),
     "now": ("fedcut now", "fedcut now --as-of 2020-03-16 --json", "fedcut now --history long --as-of 1974-09-13",
             "fedcut now --fetch"),
+    "calibrate": ("fedcut calibrate", "fedcut calibrate --out results/my-calibration",
+                  "fedcut calibrate --check other_spy_puts.csv --json"),
 }
 
 
@@ -253,6 +256,63 @@ def _now(argv: list[str]) -> int:
     return 0
 
 
+def _calibrate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=_prog("calibrate"),
+                                description="Fit the SPY put surface (at-the-money level against VIX, skew by moneyness\n"
+                                            "and days to expiry, half-spread) on the quotes before --split\n"
+                                            "and print its errors on the later quotes; write calibration.json, .txt and\n"
+                                            "a picture. --check FILE prices another SPY quotes file with the surface the\n"
+                                            "defaults hold, fitting nothing.",
+                                epilog=_examples("calibrate"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("quotes", nargs="?", type=Path,
+                   help="quotes file (default: options/SPY_puts_2010_2019.csv in the data directory)")
+    p.add_argument("--check", type=Path, metavar="FILE", help="price FILE with the defaults' SPY surface; fit nothing")
+    p.add_argument("--json", action="store_true", help="with --check: print one JSON object")
+    p.add_argument("--config", type=Path, help="TOML file of parameters (as for run)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one parameter, e.g. --set hedge.skew_slope=1.2 (repeatable)")
+    p.add_argument("--split", default=None, metavar="DATE",
+                   help="fit on the quotes before DATE, judge on the rest (default 2016-01-01: six years to fit, four to judge)")
+    p.add_argument("--out", type=Path, help="write the calibration folder exactly here (must not exist; default "
+                                            "results/calibration-<split>-<hash of the file and split>[-N])")
+    _data_options(p)
+    return p
+
+
+def _calibrate(argv: list[str]) -> int:
+    import json
+    from fedcut import calibrate
+    from fedcut.core import config
+    from fedcut.core.errors import ConfigError
+    from fedcut.core.files import check_can_create_in, check_new_folder
+    from fedcut.report.calibration import calibration_text, check_text
+    args = _calibrate_parser().parse_args(argv)
+    if args.json and args.check is None:
+        raise ConfigError("--json: only with --check FILE")
+    if args.check is not None and (args.quotes is not None or args.out is not None):
+        raise ConfigError("--check: prices FILE and writes nothing; give no other quotes file and no --out")
+    from fedcut.core.params import iso_date
+    from fedcut.hedging.calibration import SPLIT
+    split = args.split or SPLIT
+    iso_date(split, "--split")
+    source = _source(args)
+    cfg = config.load(args.config, args.sets, None)
+    if args.check is not None:
+        result = calibrate.check(args.check, source, cfg.hedge)
+        print(json.dumps(result, indent=1, sort_keys=True) if args.json else check_text(result))
+        return 0
+    quotes = args.quotes or calibrate.default_quotes(source)
+    if args.out is not None:
+        check_new_folder(args.out, "a calibration never overwrites another", label="--out")
+    else:
+        check_can_create_in(Path("results"), "so no calibration folder can be written in results")
+    result, priced = calibrate.calibrate(quotes, source, cfg.hedge, split)
+    out = calibrate.write(result, priced, args.out or calibrate.default_out(quotes, split), args.out is None)
+    print(calibration_text(result))
+    print(f"\ncalibration folder: {out}")
+    return 0
+
+
 def _report(argv: list[str]) -> int:
     from fedcut.report.page import render
     from fedcut.report.schema import read
@@ -281,13 +341,14 @@ class Command(NamedTuple):
     summary: str
 
 
-DRAWING = ("run", "sweep", "report")  # the commands that draw pictures
+DRAWING = ("run", "sweep", "report", "calibrate")  # the commands that draw pictures
 COMMANDS = {
     "run": Command(_run, "backtest one configuration against buy-and-hold IWM and SPY (the default)"),
     "sweep": Command(_sweep, "run every configuration of a sweep spec, ranked in-sample, judged out-of-sample"),
     "report": Command(_report, "re-render the report, plots, claims and attribution of a saved run folder"),
     "data": Command(_data, "status: what each series covers and where it is read from; fetch: refresh the cache"),
     "now": Command(_now, "today's call: regime, action, weights and puts, what would change it, each input's age"),
+    "calibrate": Command(_calibrate, "fit the put surface to real SPY quotes, out-of-sample errors; --check FILE"),
 }
 
 
