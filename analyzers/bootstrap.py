@@ -72,7 +72,8 @@ def paired_bootstrap(strategy: np.ndarray, baselines: dict[str, np.ndarray], ris
     Per baseline (JSON-able): `sharpe_diff` and `cagr_diff` (strategy minus baseline, on the
     original series), `sharpe_diff_ci` and `cagr_diff_ci` ([lo, hi], 95% percentile intervals),
     `p_better` (share of resamples in which the strategy's Sharpe is the higher, a tie counting
-    half, so identical series give 0.5), `n_resamples` (resamples in which both Sharpe ratios are
+    half, so identical series give 0.5), `sharpe_diff_se` (the standard deviation of the resampled
+    Sharpe differences: their standard error), `n_resamples` (resamples in which both Sharpe ratios are
     defined), `mean_block` and `seed`. Sharpe values are None where a series has zero volatility.
     """
     names = list(baselines)
@@ -103,6 +104,7 @@ def paired_bootstrap(strategy: np.ndarray, baselines: dict[str, np.ndarray], ris
             "sharpe_diff": float(point_sharpe[0] - point_sharpe[j]) if point_defined else None,
             "sharpe_diff_ci": _interval(sharpe_diffs) if point_defined and len(sharpe_diffs) else None,
             "p_better": float(np.mean(np.sign(sharpe_diffs)) / 2 + 0.5) if point_defined and len(sharpe_diffs) else None,
+            "sharpe_diff_se": float(sharpe_diffs.std(ddof=1)) if point_defined and len(sharpe_diffs) > 1 else None,
             "cagr_diff": float(point_cagr[0] - point_cagr[j]),
             "cagr_diff_ci": _interval(cagr_diffs),
             "n_resamples": int(defined.sum()),

@@ -12,6 +12,7 @@ import pandas as pd
 
 from fedcut.analyzers import performance
 from fedcut.analyzers.bootstrap import paired_bootstrap, verdict_sentence
+from fedcut.analyzers.cycle_verdict import min_track_record, track_record_words
 from fedcut.analyzers.episodes import Window
 
 HEADLINE = ("cagr", "total_return", "volatility", "sharpe", "sortino", "max_drawdown", "calmar")
@@ -55,7 +56,9 @@ def baselines_frame(strategy_name: str, strategy: dict, baselines: dict[str, dic
 def verdict(strategy: pd.Series, baselines: dict[str, pd.Series], cash_rate: pd.Series, n_cycles: int,
             labels: dict[str, str], params) -> dict:
     """The strategy against each baseline: Sharpe and CAGR differences with 95% intervals from a
-    paired stationary block bootstrap of daily returns, `p_better`, and one sentence each.
+    paired stationary block bootstrap of daily returns, `p_better`, the minimum track record length
+    at which the Sharpe difference would be distinguishable (`cycle_verdict.min_track_record`), and
+    one sentence each.
 
     `params` is the `verdict` config section (mean block, resamples, seed). `n_easing_cycles` says
     how many easing cycles the evidence rests on.
@@ -65,7 +68,8 @@ def verdict(strategy: pd.Series, baselines: dict[str, pd.Series], cash_rate: pd.
         sentence = f"cannot be compared: {len(days)} days are too few for a bootstrap of daily returns"
         return {"n_easing_cycles": n_cycles, "mean_block_days": params.mean_block_days, "resamples": params.resamples,
                 "seed": params.seed, "against": {name: {"sharpe_diff": None, "sharpe_diff_ci": None, "p_better": None,
-                                                        "cagr_diff": None, "cagr_diff_ci": None, "sentence": sentence}
+                                                        "cagr_diff": None, "cagr_diff_ci": None, "sentence": sentence,
+                                                        "min_track_record": min_track_record(None, None, 0.0, n_cycles)}
                                                  for name in baselines}}
     returns = strategy.pct_change().iloc[1:].to_numpy()
     others = {name: curve.reindex(days).pct_change().iloc[1:].to_numpy() for name, curve in baselines.items()}
@@ -74,7 +78,10 @@ def verdict(strategy: pd.Series, baselines: dict[str, pd.Series], cash_rate: pd.
     against = paired_bootstrap(returns, others, rf, span, mean_block=params.mean_block_days,
                                n_resamples=params.resamples, seed=params.seed)
     for name, entry in against.items():
-        entry["sentence"] = verdict_sentence(labels.get(name, name), entry)
+        entry["min_track_record"] = min_track_record(entry["sharpe_diff"], entry["sharpe_diff_se"],
+                                                     span / performance.DAYS_PER_YEAR, n_cycles)
+        entry["sentence"] = (f"{verdict_sentence(labels.get(name, name), entry)}; "
+                             f"{track_record_words(entry['min_track_record'])}")
     return {"n_easing_cycles": n_cycles, "mean_block_days": params.mean_block_days,
             "resamples": params.resamples, "seed": params.seed, "against": against}
 

@@ -233,6 +233,8 @@ PARAMS: tuple[Param, ...] = (
     Param("baseline.credit_window_days", 63, "trading days", "credit rule: the widening is measured over about three months", 5, 260),
     Param("baseline.baa_widening_pp", 0.15, "pp", "credit rule before the HY OAS exists (1997): the BAA-10y spread moves about 3.5 times less than the HY OAS over three months", 0.01, 2.0),
     Param("baseline.baa_level", 3.0, "%", "credit rule before 1997: BAA-10y above 3% was as rare (17% of days since 1997) as HY OAS above 7%", 1.0, 10.0),
+    Param("baseline.baa_monthly_widening_pp", 0.16, "pp", "credit rule before the daily BAA-10y spread (1986-01-02): its monthly average (BAA10YM, known once its month is over) up this much over three months flags as many days on 1986-2023 as baseline.baa_widening_pp does on the daily spread (24%; tests/test_fallbacks.py refits it)", 0.01, 2.0),
+    Param("baseline.baa_monthly_level", 3.0, "%", "credit rule before 1986: BAA10YM above this flags as many days on 1986-2023 as baseline.baa_level on the daily spread (13%)", 1.0, 10.0),
     Param("baseline.trend_days", 200, "trading days", "trend rule: IWM while its total return is above this moving average, the classic 200-day filter", 20, 400),
     Param("baseline.vix_exit", 35.0, "VIX points", "VIX rule: IWM while VIX closes at or below this, cash above: a level reached in stress spells only (1990-91, 1997-98, 2001-02, 2008-11, 2015, 2018, 2020-22, 2024-25)", 10.0, 100.0),
     # --- verdict: how sure "better than the baseline" is ---------------------------------------------

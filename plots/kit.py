@@ -40,6 +40,9 @@ IWM_INCEPTION = pd.Timestamp("2000-05-26")  # before it the extended and long hi
 # recent, and say so) and label at most this many first cuts, so their cost and size stay bounded
 # whatever the data; metrics.json and episodes.csv hold every cycle.
 MAX_CYCLES_SHOWN = 12
+# Tables (the console's and the report's) list at most this many, the most recent: every cycle of the
+# long history (26 since 1957) has its row, and a crafted calendar of hundreds of cuts still prints a page.
+MAX_CYCLES_LISTED = 40
 DPI = 100  # 12.4-inch figures are 1240 px wide: the report's column, so 9-point text shows at 12.5 px
 WIDTH = 12.4  # inches
 CUT_COLOUR = "#1f3b73"

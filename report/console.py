@@ -9,8 +9,9 @@ import math
 
 import pandas as pd
 
+from fedcut.analyzers.cycle_verdict import tally_words
 from fedcut.analyzers.episodes import RUNUP_MONTHS
-from fedcut.plots.kit import MAX_CYCLES_SHOWN
+from fedcut.plots.kit import MAX_CYCLES_LISTED
 from fedcut.strategies.baselines import LABELS
 
 
@@ -19,6 +20,10 @@ def _pct(x, signed: bool = True) -> str:
         return "n/a"
     text = f"{x:+.1%}" if signed else f"{x:.1%}"
     return text if any(c in "123456789" for c in text) else f"{0.0:+.1%}" if signed else f"{0.0:.1%}"
+
+
+def _ratio(x) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
 
 
 def _usd(x: float) -> str:
@@ -74,7 +79,7 @@ def summary(metrics: dict, episodes: pd.DataFrame | None = None,
     # columns are separated by a space even when a short run's CAGR is too wide for its column
     lines.append(f"{'':{width}}{'CAGR':>8} {'total':>9} {'vol':>7} {'max DD':>8} {'Sharpe':>7}")
     for label, s in rows:
-        sharpe = "n/a" if s["sharpe"] is None else f"{s['sharpe']:.2f}"
+        sharpe = _ratio(s["sharpe"])
         lines.append(f"{label:{width}}{_pct(s['cagr']):>8} {_pct(s['total_return']):>9} "
                      f"{_pct(s['volatility'], signed=False):>7} {_pct(s['max_drawdown']):>8} {sharpe:>7}")
     v = metrics.get("verdict")
@@ -83,6 +88,9 @@ def summary(metrics: dict, episodes: pd.DataFrame | None = None,
         lines.append(f"verdict (95% intervals, paired block bootstrap of daily returns; the evidence rests on "
                      f"{_count(v['n_easing_cycles'], 'easing cycle')}, a small sample):")
         lines += [f"  {entry['sentence']}" for entry in v["against"].values()]
+    tally = metrics.get("cycle_verdict")
+    if tally:
+        lines.append(f"  {tally_words(tally, LABELS['buy_and_hold'])}")
     f = metrics.get("foresight")
     if f and f["cagr_gain"] is not None:
         lines.append(f"  price of foresight: CAGR {f['oracle']['cagr']:+.1%} knowing every cut {f['oracle_lead_days']} "
@@ -94,22 +102,42 @@ def summary(metrics: dict, episodes: pd.DataFrame | None = None,
     lines.append("")
     lines.append(f"puts: {h['option_trades']} trades, premium paid {_usd(h['premium_paid'])}, "
                  f"received {_usd(h['proceeds_and_settlements'])}, net {_usd(h['net_cash'])}")
+    w = h.get("without_puts")
+    if w and h["option_trades"]:
+        s = metrics["strategy"]
+        lines.append(f"  without puts the run would have earned CAGR {_pct(w['cagr'])}, Sharpe {_ratio(w['sharpe'])}, "
+                     f"max DD {_pct(w['max_drawdown'])} (with them {_pct(s['cagr'])}, {_ratio(s['sharpe'])}, "
+                     f"{_pct(s['max_drawdown'])}): the same decisions, the puts left out")
+    if h.get("volatility_modelled_to"):
+        lines.append(f"  note: until {h['volatility_modelled_to']} the puts' volatility is modelled from the market's "
+                     "realised volatility (no implied volatility was published)")
     return "\n".join(lines)
 
 
 def _cycle_lines(metrics: dict, episodes: pd.DataFrame | None) -> list[str]:
     """Per easing cycle: IWM's run-up before the first cut (with `episodes`), the window's return and
-    max drawdown of the strategy and IWM, and the window (flagged when the data ends inside it)."""
+    max drawdown of the strategy, IWM and the best baseline, and the window (flagged when the data ends
+    inside it)."""
     cycles = list(metrics["cycles"].items())
-    shown = cycles[-MAX_CYCLES_SHOWN:]
+    shown = cycles[-MAX_CYCLES_LISTED:]
     more = f" ({len(shown)} most recent of {len(cycles)})" if len(shown) < len(cycles) else ""
     by_cycle = {} if episodes is None else {str(e["cycle"]): e for _, e in episodes.iterrows()}
-    lines = [f"{'easing cycle':18}{f'IWM {RUNUP_MONTHS}m':>9} {'return in window':>19} {'max drawdown in window':>23}",
-             f"{'':18}{'pre-cut':>9} {'strategy':>10} {'IWM':>8} {'strategy':>12} {'IWM':>10}  window{more}"]
+    best = (metrics.get("cycle_verdict") or {}).get("best_baseline")
+    sides = ("strategy", "benchmark", *(("best_baseline",) if best else ()))
+    lines = []
+    if best:
+        lines.append(f"best baseline: {LABELS.get(best, best)} (the highest Sharpe over the run among the baselines "
+                     "other than buy-and-hold IWM, picked after the fact)")
+    names = f"{'strategy':>9}{'IWM':>8}" + (f"{'best':>8}" if best else "")
+    lines += [f"{'easing cycle':18}{f'IWM {RUNUP_MONTHS}m':>9} {'return in window':^{len(names)}} "
+              f"{'max drawdown in window':^{len(names)}}",
+              f"{'':18}{'pre-cut':>9} {names} {names}  window{more}"]
     for cycle, c in shown:
         e = by_cycle.get(str(cycle))
         runup = _pct(e.get(f"benchmark_return_before_{RUNUP_MONTHS}m")) if e is not None else "n/a"
         name = f"{cycle} (partial)" if e is not None and str(e.get("coverage", "full")) != "full" else str(cycle)
-        lines.append(f"{name:18}{runup:>9} {_pct(c['strategy_return']):>10} {_pct(c['benchmark_return']):>8} "
-                     f"{_pct(c['strategy_max_drawdown']):>12} {_pct(c['benchmark_max_drawdown']):>10}  {c['window']}")
+        returns = "".join(f"{_pct(c.get(f'{side}_return')):>{9 if side == 'strategy' else 8}}" for side in sides)
+        drawdowns = "".join(f"{_pct(c.get(f'{side}_max_drawdown')):>{9 if side == 'strategy' else 8}}"
+                            for side in sides)
+        lines.append(f"{name:18}{runup:>9} {returns} {drawdowns}  {c['window']}")
     return lines

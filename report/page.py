@@ -19,21 +19,17 @@ from pathlib import Path
 import pandas as pd
 
 from fedcut.analyzers import tearsheet
-from fedcut.analyzers.attribution import OPTION_COMMISSIONS, PUTS, WEIGHT_PREFIX, daily_attribution, hedge_by_year
-from fedcut.analyzers.bootstrap import verdict_word
-from fedcut.analyzers.episodes import RUNUP_MONTHS
-from fedcut.core.config import changed_parameters, flatten
+from fedcut.analyzers.attribution import OPTION_COMMISSIONS, PUTS, daily_attribution, hedge_by_year
 from fedcut.core.files import check_own_entry, own_folder, temporary_folder, writing
 from fedcut.data.sources import DataSource
-from fedcut.plots.kit import MAX_CYCLES_SHOWN
+from fedcut.plots.kit import MAX_CYCLES_LISTED, MAX_CYCLES_SHOWN
 from fedcut.report import pictures as drawing
 from fedcut.report.html import (
-    CSS, bp, cell, count, difference, escape, figure, heat, judged, missing, pct, pp, ratio, setting, signed,
-    text_or_blank, usd,
+    CSS, bp, cell, count, escape, figure, heat, pct, pp, ratio, signed, text_or_blank, usd,
 )
+from fedcut.report.answer import verdict_section, window_words
 from fedcut.report.findings import Findings, findings
 from fedcut.report.schema import CASH_RATE, CURVES, FLOAT_FORMAT, PLOTS, REPORT_FILES, RunData
-from fedcut.strategies.baselines import LABELS
 
 RESIDUAL_TOLERANCE = 1e-6  # attribution that misses the total P&L by more than this share is flagged
 # the curves the tables compare besides the strategy, which the page names by its rules (`RunData.label`)
@@ -91,10 +87,13 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     parts.append(f'<p class="sub">{escape(data.label)} against buy-and-hold IWM (total return), SPY and the simple '
                  "rules it has to beat, each starting with the same cash and trading through the same execution. "
                  "The answer first; the tear sheet and the pictures below it.</p>")
-    shown = data.episodes.iloc[-MAX_CYCLES_SHOWN:]  # bounded whatever the data; episodes.csv has them all
+    shown = data.episodes.iloc[-MAX_CYCLES_LISTED:]  # bounded whatever the data; episodes.csv has them all
     more = (f" The {len(shown)} most recent of {len(data.episodes)} cycles; every cycle is in episodes.csv."
             if len(shown) < len(data.episodes) else "")
-    parts.append(_verdict_section(data, found, shown, more))
+    drawn = min(len(data.episodes), MAX_CYCLES_SHOWN)
+    drawn_words = (f" The picture draws the {drawn} most recent of {len(data.episodes)} cycles; the table lists "
+                   f"{len(shown)}." if drawn < len(data.episodes) else "")
+    parts.append(verdict_section(data, found, shown, more))
     parts.append(_warnings(data, found))
     parts.append('<section id="performance"><h2>Strategy against buy-and-hold</h2>')
     parts.append(embedded("equity", "Value in USD, log scale; background = regime called that day; dashed lines = "
@@ -112,7 +111,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     parts.append("</section>")
     parts.append(_statistics_section(data, found.statistics))
     parts.append('<section id="cycles"><h2>Easing cycles in detail</h2>')
-    parts.append(embedded("cycles", f"Each cycle's window ({_window_words(data)}), rebased to 100 at the cut.{more}"))
+    parts.append(embedded("cycles", f"Each cycle's window ({window_words(data)}), rebased to 100 at the cut.{drawn_words}"))
     parts.append(_cycles_table(shown) + "</section>")
     parts.append('<section id="holdings"><h2>Holdings and where the P&amp;L came from</h2>')
     parts.append(embedded("holdings", "Share of strategy value per holding, cash and puts at their marked value."))
@@ -135,156 +134,6 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     parts.append(f"<pre>{escape(data.config_text)}</pre></section>")
     parts.append("</body>\n</html>\n")
     return "\n".join(parts)
-
-
-# ---- the answer ------------------------------------------------------------------------------
-
-def _verdict_section(data: RunData, found: Findings, shown: pd.DataFrame, more: str) -> str:
-    m = data.metrics
-    parts = ['<section id="verdict"><h2>The answer</h2>', f'<p class="answer">{_answer(data, shown)}</p>']
-    parts.append(f"<h3>Each easing cycle: buying before the cut, holding through it</h3>{_answer_table(shown, found)}")
-    parts.append(f'<p class="note">Window: {_window_words(data)}. Drawdown avoided = strategy max drawdown - '
-                 "IWM's (positive: shallower); return given up = IWM's window return - the strategy's (positive: "
-                 "it earned less). The recession column uses NBER's dates (USREC), known months or years later: a "
-                 f"label for judging the cycle, never an input to the rules.{escape(more)}</p>")
-    if m.get("baselines") or m.get("verdict"):
-        parts.append(f"<h3>Against the baselines</h3>{_baselines_table(data)}")
-        v = m.get("verdict")
-        if v:
-            parts.append(f'<p class="note">Differences are {escape(data.label)} minus the baseline, with 95% intervals '
-                         "from a paired stationary block bootstrap of daily returns (mean block "
-                         f"{escape(v.get('mean_block_days'))} days, {escape(v.get('resamples'))} resamples, seed "
-                         f"{escape(v.get('seed'))}); P(higher) is the share "
-                         "of resamples in which the strategy's Sharpe is the higher. Better or worse only when the "
-                         "whole Sharpe interval is on one side of zero.</p>")
-    side = [_foresight_table(m.get("foresight")), _changed_table(data)]
-    parts.append('<div class="row">' + "".join(f"<div>{t}</div>" for t in side if t) + "</div>")
-    parts.append("</section>")
-    return "\n".join(parts)
-
-
-def _answer(data: RunData, shown: pd.DataFrame) -> str:
-    """The bottom line in a few sentences, every number from the run's files."""
-    m = data.metrics
-    s, b = m["strategy"], m["benchmark"]
-    text = (f"From {escape(m['run']['start'])} to {escape(m['run']['end'])}, {escape(data.label)} compounded at "
-            f"{pct(s['cagr'], True)} a year with a worst drawdown of {pct(s['max_drawdown'], True)}; buy-and-hold "
-            f"IWM at {pct(b['cagr'], True)} with {pct(b['max_drawdown'], True)}.")
-    rows = [ep for _, ep in shown.iterrows() if not (missing(ep.get("strategy_max_drawdown"))
-                                                     or missing(ep.get("benchmark_max_drawdown")))]
-    if rows:
-        shallower = sum(ep["strategy_max_drawdown"] > ep["benchmark_max_drawdown"] for ep in rows)
-        higher = sum(ep["strategy_return"] > ep["benchmark_return"] for ep in rows)
-        text += (f" In the {count(len(rows), 'easing cycle')} shown, its drawdown was shallower than IWM's in "
-                 f"{shallower} and its window return higher in {higher}.")
-    v = m.get("verdict")
-    if v and v.get("against"):
-        entries = list(v["against"].values())
-        words = [verdict_word(entry) for entry in entries]
-        tally = ", ".join(f"{words.count(w)} {w}" for w in ("better", "worse", "not distinguishable") if words.count(w))
-        if tally:
-            text += f" Its Sharpe ratio against the {count(len(words), 'baseline')}: {tally} (95% intervals)."
-        undefined = [e for e, w in zip(entries, words) if w == "undefined"]
-        if undefined:
-            text += (f" Against {len(undefined)} of the {count(len(words), 'baseline')} it "
-                     f"{escape(undefined[0]['sentence'])}.")
-        text += f" The evidence rests on {count(v['n_easing_cycles'], 'easing cycle')}: a small sample."
-    return text
-
-
-def _answer_table(shown: pd.DataFrame, found: Findings) -> str:
-    if shown.empty:
-        return "<p>No easing cycle's first cut falls inside the run.</p>"
-    head = ("<thead><tr><th rowspan=\"2\">cycle</th><th rowspan=\"2\">first cut</th>"
-            f"<th rowspan=\"2\">IWM in the {RUNUP_MONTHS} months before the cut</th><th rowspan=\"2\">window</th>"
-            "<th colspan=\"2\">return in window</th><th colspan=\"2\">max drawdown in window</th>"
-            "<th rowspan=\"2\">drawdown avoided</th><th rowspan=\"2\">return given up</th>"
-            "<th rowspan=\"2\">what the cycle turned out to be</th></tr>"
-            "<tr><th>strategy</th><th>IWM</th><th>strategy</th><th>IWM</th></tr></thead>")
-    body = []
-    for _, ep in shown.iterrows():
-        partial = str(ep.get("coverage", "full"))
-        flag = "" if partial in ("full", "nan", "") else f'<br><span class="flag">partial: {escape(partial)}</span>'
-        avoided = difference(ep["strategy_max_drawdown"], ep["benchmark_max_drawdown"])
-        given_up = difference(ep["benchmark_return"], ep["strategy_return"])
-        body.append(f"<tr><th>{escape(ep['cycle'])}</th><td class=\"d\">{escape(ep['first_cut'])}</td>"
-                    f"{cell(pct(ep.get(f'benchmark_return_before_{RUNUP_MONTHS}m'), True))}"
-                    f"<td><span class=\"d\">{escape(ep['window_start'])} to</span> <span class=\"d\">"
-                    f"{escape(ep['window_end'])}</span>{flag}</td>"
-                    f"{cell(pct(ep['strategy_return'], True))}{cell(pct(ep['benchmark_return'], True))}"
-                    f"{cell(pct(ep['strategy_max_drawdown'], True))}{cell(pct(ep['benchmark_max_drawdown'], True))}"
-                    f"{judged(avoided, good_if_positive=True)}{judged(given_up, good_if_positive=False)}"
-                    f"<td>{escape(found.outcomes.get(str(ep['cycle']), ''))}</td></tr>")
-    return f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table>'
-
-
-def _baselines_table(data: RunData) -> str:
-    m = data.metrics
-    against = (m.get("verdict") or {}).get("against", {})
-    own = {**m["strategy"], "time_in_iwm": _time_in_iwm(data.equity)}
-    rows = [(data.label, own, None)] + [(LABELS.get(n, n), f, against.get(n))
-                                        for n, f in m.get("baselines", {}).items()]
-    head = ("<thead><tr><th rowspan=\"2\"></th><th rowspan=\"2\">CAGR</th><th rowspan=\"2\">volatility</th>"
-            "<th rowspan=\"2\">Sharpe</th><th rowspan=\"2\">max drawdown</th><th rowspan=\"2\">Calmar</th>"
-            "<th rowspan=\"2\">time in IWM</th><th colspan=\"2\">Sharpe difference</th><th colspan=\"2\">CAGR "
-            "difference</th><th rowspan=\"2\">P(strategy's Sharpe higher)</th><th rowspan=\"2\">verdict</th></tr>"
-            "<tr><th>diff.</th><th>95% interval</th><th>diff.</th><th>95% interval</th></tr></thead>")
-    body = []
-    for label, f, v in rows:
-        cells = (f"{cell(pct(f.get('cagr'), True))}{cell(pct(f.get('volatility')))}{cell(ratio(f.get('sharpe')))}"
-                 f"{cell(pct(f.get('max_drawdown'), True))}{cell(ratio(f.get('calmar')))}"
-                 f"{cell(pct(f.get('time_in_iwm')))}")
-        if v is None:
-            cells += '<td colspan="6" class="note">this run</td>'
-        else:
-            cells += (f"{cell(signed(v['sharpe_diff']))}{_interval(v['sharpe_diff_ci'], signed)}"
-                      f"{cell(pp(v['cagr_diff']))}{_interval(v['cagr_diff_ci'], pp)}"
-                      f"{cell(pct(v['p_better']))}<td>{escape(_verdict_text(v))}</td>")
-        own_row = ' class="own"' if v is None else ""
-        body.append(f"<tr{own_row}><th>{escape(label)}</th>{cells}</tr>")
-    return f'<table class="full">{head}<tbody>{"".join(body)}</tbody></table>'
-
-
-def _verdict_text(comparison: dict) -> str:
-    """The verdict's word, or the sentence saying why there is none."""
-    word = verdict_word(comparison)
-    return comparison.get("sentence", word) if word == "undefined" else word
-
-
-def _interval(bounds, fmt) -> str:
-    return cell("n/a") if bounds is None else f'<td class="n">{escape(fmt(bounds[0]))} to {escape(fmt(bounds[1]))}</td>'
-
-
-def _foresight_table(f: dict | None) -> str:
-    if not f:
-        return ""
-    rt, orc = f["real_time"], f["oracle"]
-    rows = [("CAGR", pct(rt["cagr"], True), pct(orc["cagr"], True), pp(f.get("cagr_gain"))),
-            ("Sharpe", ratio(rt["sharpe"]), ratio(orc["sharpe"]), signed(difference(orc["sharpe"], rt["sharpe"]))),
-            ("max drawdown", pct(rt["max_drawdown"], True), pct(orc["max_drawdown"], True),
-             pp(difference(orc["max_drawdown"], rt["max_drawdown"])))]
-    for cycle in list(rt.get("cycles", {}))[-MAX_CYCLES_SHOWN:]:
-        a, b = rt["cycles"][cycle], orc.get("cycles", {}).get(cycle, {})
-        rows.append((f"{cycle}: max drawdown", pct(a.get("max_drawdown"), True), pct(b.get("max_drawdown"), True),
-                     pp(difference(b.get("max_drawdown"), a.get("max_drawdown")))))
-        rows.append((f"{cycle}: return", pct(a.get("return"), True), pct(b.get("return"), True),
-                     pp(difference(b.get("return"), a.get("return")))))
-    body = "".join(f"<tr><th>{escape(k)}</th>{cell(a)}{cell(b)}{cell(c)}</tr>" for k, a, b, c in rows)
-    return (f"<h3>The price of foresight</h3><table><thead><tr><th></th><th>real time (market pricing)</th>"
-            f"<th>oracle: every cut known {escape(f.get('oracle_lead_days'))} days ahead</th>"
-            "<th>oracle - real time</th>"
-            f"</tr></thead><tbody>{body}</tbody></table><p class=\"note\">The regime strategy run twice in this run, "
-            "once expecting cuts as markets priced them and once from the actual calendar.</p>")
-
-
-def _changed_table(data: RunData) -> str:
-    changed = changed_parameters(flatten(data.config))
-    if not changed:
-        return "<h3>Parameters changed</h3><p>None: every parameter at its default (config/default.toml).</p>"
-    body = "".join(f"<tr><th>{escape(key)}</th><td>{escape(setting(value))}</td><td>{escape(setting(default))}</td>"
-                   f"<td>{escape(unit)}</td></tr>" for key, value, default, unit in changed)
-    return (f"<h3>Parameters changed ({len(changed)})</h3><table><thead><tr><th>parameter</th><th>this run</th>"
-            f"<th>default</th><th>unit</th></tr></thead><tbody>{body}</tbody></table>")
 
 
 def _warnings(data: RunData, found: Findings) -> str:
@@ -492,15 +341,44 @@ def _hedge_tables(data: RunData, table: pd.DataFrame, by_cycle: dict[str, tuple[
             ("marked value of the puts on those days, mean", pct(a["mean_share_held"], digits=2) + " of value"
              if a["mean_share_held"] is not None else "n/a", "")]
     summary = "".join(f"<tr><th>{escape(k)}</th>{cell(v)}{cell(w)}</tr>" for k, v, w in rows)
-    cycles = "".join(f"<tr><th>{escape(c)}</th>{cell(usd(dollars))}{cell(pct(share, True, 2))}</tr>"
+    without = h.get("without_puts")
+    twin = (without or {}).get("cycles", {})
+    own = data.metrics.get("cycles", {})
+    cycles = "".join(f"<tr><th>{escape(c)}</th>{cell(usd(dollars))}{cell(pct(share, True, 2))}"
+                     + (cell(pct(own.get(c, {}).get("strategy_return"), True)) + cell(pct(twin.get(c, {}).get("return"), True))
+                        + cell(pct(own.get(c, {}).get("strategy_max_drawdown"), True))
+                        + cell(pct(twin.get(c, {}).get("max_drawdown"), True)) if without else "") + "</tr>"
                      for c, (dollars, share) in by_cycle.items())
+    twin_head = ("<th>return in window, with puts</th><th>without</th><th>max drawdown in window, with puts</th>"
+                 "<th>without</th>") if without else ""
     cycle_table = (f"<div><table><thead><tr><th>cycle</th><th>hedge P&amp;L in window</th><th>in % of value at the "
-                   f"window's start</th></tr></thead><tbody>{cycles}</tbody></table></div>") if cycles else ""
+                   f"window's start</th>{twin_head}</tr></thead><tbody>{cycles}</tbody></table></div>") if cycles else ""
     return (f'<div class="row"><div><table><thead><tr><th>the puts over the run</th><th>USD</th><th>bp of value a '
-            f"year</th></tr></thead><tbody>{summary}</tbody></table></div>{cycle_table}</div>"
-            "<p class=\"note\">bp a year: each "
+            f"year</th></tr></thead><tbody>{summary}</tbody></table>{_without_puts_table(data.metrics)}</div>"
+            f"{cycle_table}</div><p class=\"note\">bp a year: each "
             "day's amount in basis points of the previous close's portfolio value, summed over the run and divided "
-            "by its length in years.</p>")
+            f"by its length in years.{_modelled_words(h)}</p>")
+
+
+def _without_puts_table(m: dict) -> str:
+    """The run beside the same run with its puts left out: what the puts bought."""
+    without = m.get("hedge", {}).get("without_puts")
+    if not without:
+        return ""
+    s = m["strategy"]
+    body = "".join(f"<tr><th>{name}</th>{cell(a)}{cell(b)}</tr>" for name, a, b in (
+        ("CAGR", pct(s["cagr"], True), pct(without["cagr"], True)),
+        ("Sharpe", ratio(s["sharpe"]), ratio(without["sharpe"])),
+        ("max drawdown", pct(s["max_drawdown"], True), pct(without["max_drawdown"], True))))
+    return ("<table><thead><tr><th>the hedge's own line</th><th>this run</th><th>the same decisions without puts"
+            f"</th></tr></thead><tbody>{body}</tbody></table>")
+
+
+def _modelled_words(h: dict) -> str:
+    """Whether the puts were priced, on some days, from modelled rather than published volatility."""
+    to = h.get("volatility_modelled_to")
+    return (f" Until {escape(to)} no implied volatility was published: the puts' volatility on those days is modelled "
+            "from the market's realised volatility." if to else "")
 
 
 def _claims_table(claims: pd.DataFrame) -> str:
@@ -535,13 +413,3 @@ def _sides(data: RunData) -> list[tuple[str, str]]:
     """(equity column, label) of the strategy, IWM and SPY, as far as the run has them."""
     labels = {"strategy": data.label, **CURVE_LABELS}
     return [(k, labels[k]) for k in CURVES if k in data.metrics and k in data.equity.columns]
-
-
-def _time_in_iwm(equity: pd.DataFrame) -> float:
-    return float((equity[f"{WEIGHT_PREFIX}IWM"] > 0).mean()) if f"{WEIGHT_PREFIX}IWM" in equity else 0.0
-
-
-def _window_words(data: RunData) -> str:
-    analysis = data.config.get("analysis", {})
-    before, after = analysis.get("cycle_months_before", "?"), analysis.get("cycle_months_after", "?")
-    return f"{escape(before)} months before the first cut to {escape(after)} after, clipped to the data"

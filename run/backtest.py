@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers import performance
+from fedcut.analyzers.cycle_verdict import best_baseline, cycle_tally
 from fedcut.analyzers.episodes import cycle_windows, episode_table
-from fedcut.analyzers.verdict import baseline_figures, baselines_frame, foresight, verdict
+from fedcut.analyzers.verdict import baseline_figures, baselines_frame, cycle_figures, foresight, verdict
 from fedcut.data.catalog import BACKFILLED_LABEL
+from fedcut.data.gauge import MODELLED
 from fedcut.core.params import Config, resolve
 from fedcut.execution.engine import tape_for
 from fedcut.execution.engines import ARRAY, Engine
@@ -152,10 +154,30 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     metrics["baselines"] = figures
     metrics["verdict"] = verdict(equity["strategy"], {n: v for n, (v, _) in curves.items()}, rf, len(windows),
                                  baselines.LABELS, cfg.verdict)
+    best = best_baseline(figures)
+    episodes = _with_best_baseline(episodes, figures.get(best, {}).get("cycles", {}), metrics["cycles"])
+    metrics["cycle_verdict"] = {"best_baseline": best, **cycle_tally(episodes.to_dict("records"))}
     if own == "fedcut":
         metrics["foresight"] = _foresight(prepared, cfg, engine, equity["strategy"], rf, windows)
+        without = execute_strategy(prepared, cfg, tickers, weights, np.zeros_like(ratio)).rows["value"]
+        s = performance.summary(without, rf)
+        metrics["hedge"]["without_puts"] = {"cagr": s["cagr"], "sharpe": s["sharpe"], "max_drawdown": s["max_drawdown"],
+                                            "cycles": cycle_figures(without, windows)}
     metrics["run"]["strategy"] = own
     return RunResult(cfg, prepared, sig, equity, trades, metrics, episodes, data_dir, offline, table)
+
+
+def _with_best_baseline(episodes: pd.DataFrame, best: dict[str, dict], cycles: dict[str, dict]) -> pd.DataFrame:
+    """Each cycle's return and drawdown of the best baseline (`cycle_verdict.best_baseline`), as columns
+    of episodes.csv and entries of metrics.json's cycles."""
+    if episodes.empty:  # no easing cycle in the run: episodes.csv stays empty
+        return episodes
+    out = episodes.copy()
+    for key in ("return", "max_drawdown"):
+        out[f"best_baseline_{key}"] = [best.get(str(c), {}).get(key, math.nan) for c in out["cycle"]]
+    for c, entry in cycles.items():
+        entry.update({f"best_baseline_{k}": _num(best.get(c, {}).get(k)) for k in ("return", "max_drawdown")})
+    return out
 
 
 def baseline_curves(prepared: Prepared, cfg: Config, sig: pd.DataFrame, own: str, engine: Engine,
@@ -237,7 +259,7 @@ def _metrics(cfg, prepared, equity, trades, rf, episodes, done: Executed) -> dic
         "cycles": cycles,
         "hedge": {"premium_paid": premium, "proceeds_and_settlements": proceeds,
                   "commission_included": hedge_commission, "net_cash": proceeds - premium,
-                  "option_trades": len(done.option_events)},
+                  "option_trades": len(done.option_events), "volatility_modelled_to": _modelled_to(m)},
         "etf_trades": int((trades["strike"].isna() & (trades["action"] != "rejected")).sum()),
         "rejected_orders": int((trades["action"] == "rejected").sum()),
         "interest_earned": done.cash["interest_earned"],
@@ -252,6 +274,13 @@ def _metrics(cfg, prepared, equity, trades, rf, episodes, done: Executed) -> dic
                 "backfilled_label": BACKFILLED_LABEL if cfg.data.allow_backfilled_indices else "",
                 "config_hash": cfg.digest()},
     }
+
+
+def _modelled_to(market) -> str | None:
+    """The last day the puts' volatility was modelled from realised volatility (no implied volatility
+    published yet), or None when every day of the run had a published index."""
+    spans = [p.end for p in market.proxies if p.ticker == "VIX" and p.proxy == MODELLED]
+    return str(max(spans).date()) if spans else None
 
 
 def _span_notes(days: pd.DatetimeIndex) -> list[str]:

@@ -11,8 +11,8 @@ and rebalance band. A NaN target means "no decision today": the holding is left 
 | buy_and_hold  | IWM, bought on the first day and held |
 | spy           | SPY, bought on the first day and held |
 | sixty_forty   | `baseline.sixty_forty_iwm` (60%) IWM, the rest T-bill cash, rebalanced monthly |
-| static_mix    | the regime strategy's neutral mix (IWM, VO, OUSM), rebalanced monthly |
-| credit_rule   | IWM, or cash while the HY OAS (BAA-10y before it exists) has widened too much or is too high |
+| static_mix    | the regime strategy's neutral mix, rebalanced monthly: `strategy.neutral_iwm` IWM, `neutral_vo` VO, `neutral_ousm` OUSM (40/20/20 by default) and the rest, the cyclicals' share (20%), in T-bill cash |
+| credit_rule   | IWM, or cash while the HY OAS (BAA-10y before it exists, its monthly average before 1986) has widened too much or is too high |
 | trend_200d    | IWM while its total return closes above its 200-day average, else cash |
 | vix_rule      | IWM while VIX closes at or below `baseline.vix_exit`, else cash |
 """
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.data.asof import asof_frame
+from fedcut.signals.indicators import TRADING_DAYS_A_MONTH
 
 NAMES = ("fedcut", "buy_and_hold", "spy", "sixty_forty", "static_mix", "credit_rule", "trend_200d", "vix_rule")
 LABELS = {
@@ -29,7 +30,7 @@ LABELS = {
     "buy_and_hold": "buy-and-hold IWM",
     "spy": "buy-and-hold SPY",
     "sixty_forty": "60/40 IWM / T-bills",
-    "static_mix": "static neutral mix",
+    "static_mix": "static mix: IWM, VO, OUSM, rest T-bills",
     "credit_rule": "credit rule",
     "trend_200d": "200-day trend rule",
     "vix_rule": "VIX rule",
@@ -81,15 +82,27 @@ def month_ends(days: pd.DatetimeIndex) -> np.ndarray:
 
 
 def credit_alarm(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params, baseline) -> np.ndarray:
-    """True when credit says stay out, as known each day (FRED's next-business-day lag): the HY OAS
-    up more than `credit_widening_pp` over `credit_window_days` trading days or above
-    `credit_level`; before the HY OAS exists (1997), the BAA-10y spread with its own thresholds."""
+    """True when credit says stay out, as known each day (FRED's next-business-day lag for the daily
+    spreads, a month's end for a monthly average): the HY OAS up more than `credit_widening_pp` over
+    `credit_window_days` trading days or above `credit_level`; before the HY OAS is known (1997), the
+    daily BAA-10y spread with its own thresholds; before that is known (1986, the long history), its
+    monthly average BAA10YM over the same window in months, with thresholds matched on the overlap."""
     window = baseline.credit_window_days
     hy, baa = raw["BAMLH0A0HYM2"], raw["BAA10Y"]
-    view = asof_frame({"BAMLH0A0HYM2": hy, "BAMLH0A0HYM2:change": (hy - hy.shift(window)).dropna(),
-                       "BAA10Y": baa, "BAA10Y:change": (baa - baa.shift(window)).dropna()}, days, data_params)
-    has_hy = view["BAMLH0A0HYM2"].notna().to_numpy()
+    series = {"BAMLH0A0HYM2": hy, "BAMLH0A0HYM2:change": (hy - hy.shift(window)).dropna(),
+              "BAA10Y": baa, "BAA10Y:change": (baa - baa.shift(window)).dropna()}
+    monthly = raw.get("BAA10YM")
+    if monthly is not None:
+        months = max(1, round(window / TRADING_DAYS_A_MONTH))
+        series.update({"BAA10YM": monthly, "BAA10YM:change": (monthly - monthly.shift(months)).dropna()})
+    view = asof_frame(series, days, data_params)
+    has_hy, has_baa = view["BAMLH0A0HYM2"].notna().to_numpy(), view["BAA10Y"].notna().to_numpy()
     hy_out = ((view["BAMLH0A0HYM2:change"] > baseline.credit_widening_pp)
               | (view["BAMLH0A0HYM2"] > baseline.credit_level)).to_numpy()
     baa_out = ((view["BAA10Y:change"] > baseline.baa_widening_pp) | (view["BAA10Y"] > baseline.baa_level)).to_numpy()
-    return np.where(has_hy, hy_out, baa_out)
+    if monthly is None:
+        monthly_out = np.zeros(len(days), dtype=bool)
+    else:
+        monthly_out = ((view["BAA10YM:change"] > baseline.baa_monthly_widening_pp)
+                       | (view["BAA10YM"] > baseline.baa_monthly_level)).to_numpy()
+    return np.where(has_hy, hy_out, np.where(has_baa, baa_out, monthly_out))

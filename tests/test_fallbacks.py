@@ -211,3 +211,131 @@ def test_the_long_history_counts_the_easing_cycles_since_1957(long_run):
         assert any(c.startswith(month) for c in cuts), month
     assert cuts[cuts.index("1989-06-06"):] == ["1989-06-06", "1995-07-06", "1998-09-29", "2001-01-03",
                                                "2007-09-18", "2019-07-31", "2024-09-18"]
+
+
+# --- the baselines on the long history ------------------------------------------------------------------
+
+def test_the_credit_rules_monthly_thresholds_are_matched_on_their_overlap(shared_data, calendar):
+    """baseline.baa_monthly_*: BAA10YM's 3-month rise and level flag as many days of 1986-2023 as the
+    daily BAA-10y rule does."""
+    b = resolve().baseline
+    window = b.credit_window_days
+    daily, monthly = _fred(shared_data, "BAA10Y"), _fred(shared_data, "BAA10YM")
+    current = calendar <= pd.Timestamp("2023-12-31")
+    change = _daily((daily - daily.shift(window)).dropna(), calendar)[current]
+    change_m = _monthly((monthly - monthly.shift(round(window / 21))).dropna(), calendar)[current]
+    def above(modern, level, fallback):  # the rule flags a value strictly above its threshold
+        both = pd.concat([modern, fallback], axis=1).dropna()
+        return float(np.quantile(both.iloc[:, 1], 1 - (both.iloc[:, 0] > level).mean()))
+
+    assert round(above(change, b.baa_widening_pp, change_m), 2) == b.baa_monthly_widening_pp
+    level, level_m = _daily(daily, calendar)[current], _monthly(monthly, calendar)[current]
+    assert round(above(level, b.baa_level, level_m), 2) == b.baa_monthly_level
+
+
+def _credit_by_hand(shared, days: pd.DatetimeIndex, b) -> pd.Series:
+    """The credit rule's alarm recomputed from the files: HY OAS once known, the daily BAA-10y before,
+    the monthly BAA10YM before that, each read at its publication lag."""
+    window = b.credit_window_days
+    hy, baa, baa_m = _fred(shared, "BAMLH0A0HYM2"), _fred(shared, "BAA10Y"), _fred(shared, "BAA10YM")
+    hy_out = (_daily((hy - hy.shift(window)).dropna(), days) > b.credit_widening_pp) | (_daily(hy, days) > b.credit_level)
+    baa_out = (_daily((baa - baa.shift(window)).dropna(), days) > b.baa_widening_pp) | (_daily(baa, days) > b.baa_level)
+    m_out = ((_monthly((baa_m - baa_m.shift(3)).dropna(), days) > b.baa_monthly_widening_pp)
+             | (_monthly(baa_m, days) > b.baa_monthly_level))
+    return hy_out.where(_daily(hy, days).notna(), baa_out.where(_daily(baa, days).notna(), m_out))
+
+
+def test_the_credit_rule_reads_the_monthly_baa_spread_before_1986_and_switches_the_day_the_daily_is_known(
+        long_run, shared_data):
+    from fedcut.strategies.baselines import credit_alarm
+    cfg, days = long_run.config, long_run.prepared.market.days
+    alarm = pd.Series(credit_alarm(long_run.prepared.raw, days, cfg.data, cfg.baseline), index=days)
+    expected = _credit_by_hand(shared_data, days, cfg.baseline).astype(bool)
+    assert (alarm == expected).all(), alarm[alarm != expected].index[:5]
+    switch = _first_day(days, _fred(shared_data, "BAA10Y").index[0] + BDay(1))
+    assert switch == pd.Timestamp("1986-01-03")
+    before = days < switch
+    assert alarm[before].mean() > 0.05  # the rule steps out before 1986: it is not buy-and-hold there
+    # the day before the switch reads December 1985's monthly average (known from 1986-01-02), not the daily
+    monthly_only = _credit_by_hand(shared_data, days[before], cfg.baseline)
+    assert (alarm[before] == monthly_only).all()
+
+
+def test_the_credit_rule_before_1986_uses_nothing_published_later(long_run):
+    """Perturb BAA10YM after a day: every decision up to that day is unchanged."""
+    from fedcut.strategies.baselines import credit_alarm
+    cfg, days = long_run.config, long_run.prepared.market.days
+    raw = dict(long_run.prepared.raw)
+    cut = pd.Timestamp("1975-06-30")
+    base = credit_alarm(raw, days, cfg.data, cfg.baseline)
+    raw["BAA10YM"] = raw["BAA10YM"].where(raw["BAA10YM"].index <= cut, raw["BAA10YM"] * 3 + 1)
+    moved = credit_alarm(raw, days, cfg.data, cfg.baseline)
+    known = days <= cut + pd.offsets.MonthEnd(0)  # June's average is known only in July
+    assert (base[known] == moved[known]).all()
+    assert (base[(days > cut + pd.offsets.MonthEnd(1)) & (days < pd.Timestamp("1986-01-03"))]
+            != moved[(days > cut + pd.offsets.MonthEnd(1)) & (days < pd.Timestamp("1986-01-03"))]).any()
+
+
+def test_the_volatility_rule_reads_the_eras_gauge(long_run):
+    """The VIX rule reads the same gauge as the regime: realised volatility before 1986, VXO to
+    2003-09-19, VIX after; its days out are the gauge's days above baseline.vix_exit."""
+    from fedcut.strategies.baselines import plan
+    p, cfg = long_run.prepared, long_run.config
+    m = p.market
+    weights = plan("vix_rule", p.tickers, m.days, m.close["IWM"], m.vix, p.raw, cfg.data, cfg.strategy, cfg.baseline)
+    out = weights[:, 0] == 0.0
+    assert (out == (m.vix > cfg.baseline.vix_exit).to_numpy()).all()
+    assert out[m.days < pd.Timestamp("1986-01-02")].any()  # the modelled gauge reaches 35 before 1986 (1962, 1970, ...)
+
+
+def test_every_cycle_is_in_episodes_metrics_and_the_count(long_run):
+    episodes, m = long_run.episodes, long_run.metrics
+    assert len(episodes) == 26 and list(m["cycles"]) == list(episodes["cycle"])
+    tally = m["cycle_verdict"]
+    partial = list(episodes.loc[~episodes["complete"], "cycle"])
+    assert tally["excluded"] == partial == ["2024"] and tally["n"] == 25
+    complete = episodes[episodes["complete"]]
+    assert tally["shallower_drawdown"]["k"] == int((complete["strategy_max_drawdown"]
+                                                    > complete["benchmark_max_drawdown"]).sum())
+    assert tally["higher_return"]["k"] == int((complete["strategy_return"] > complete["benchmark_return"]).sum())
+    best = m["cycle_verdict"]["best_baseline"]
+    others = {n: f["sharpe"] for n, f in m["baselines"].items() if n != "buy_and_hold"}
+    assert best == max(others, key=others.get)
+    for ep in episodes.itertuples():
+        assert ep.best_baseline_return == m["baselines"][best]["cycles"][ep.cycle]["return"]
+
+
+def test_buy_and_hold_small_caps_is_an_independent_compounding_of_the_spliced_files(long_run, shared_data):
+    """French Qnt 2's daily returns to 1978-12-29 (the Russell index's first day, on which it takes
+    over at Qnt 2's level), the Russell 2000 total-return index's own returns to 2000-05-26, IWM's
+    adjusted close's after: compounded here from the files, equal to the level buy-and-hold holds to
+    1e-9; buy-and-hold's value is whole shares of that level plus its T-bill cash."""
+    days = long_run.prepared.market.days
+    french = pd.read_csv(shared_data / "french" / "size_deciles_vw_daily.csv", index_col=0, parse_dates=True)
+    russell = _fred(shared_data, "RU2000TR")
+    iwm = pd.read_csv(shared_data / "prices" / "IWM.csv", index_col=0, parse_dates=True)["Adj Close"]
+    r_first, i_first = russell.index[0], iwm.index[0]
+    growth = pd.Series(np.nan, index=days)
+    early = days[days <= r_first]
+    growth[early] = 1 + french.loc[early, "Qnt 2"].to_numpy() / 100.0
+    mid = days[(days > r_first) & (days <= i_first)]
+    growth[mid] = (russell.reindex(days[(days >= r_first) & (days <= i_first)]).pct_change().dropna() + 1).to_numpy()
+    late = days[days > i_first]
+    growth[late] = (iwm.reindex(days[days >= i_first]).pct_change().dropna() + 1).to_numpy()
+    level = np.cumprod(growth.to_numpy()[1:])
+    held = long_run.prepared.market.close["IWM"].to_numpy()
+    assert np.allclose(held[1:] / held[0], level, rtol=1e-9, atol=0)
+    bh = long_run.equity["benchmark"].to_numpy()
+    shares = round((bh[-1] - bh[-2]) / (held[-1] - held[-2]))  # the cash's day of interest is a rounding error here
+    cash = bh[1:] - shares * held[1:]
+    assert (cash >= 0).all() and (cash / bh[1:] < 0.02).all()  # the buffer and the whole share, earning T-bills
+    # cash only earns interest (below 20% a year, over at most 5 calendar days): the rest is the level's moves
+    assert (np.abs(np.diff(cash)) <= cash[:-1] * 0.20 * 5 / 365).all()
+
+
+def test_the_hedges_line_and_its_modelled_volatility(long_run):
+    h = long_run.metrics["hedge"]
+    assert h["volatility_modelled_to"] == "1985-12-31"
+    without = h["without_puts"]
+    assert set(without) == {"cagr", "sharpe", "max_drawdown", "cycles"}
+    assert list(without["cycles"]) == list(long_run.metrics["cycles"])

@@ -55,3 +55,23 @@ def test_the_hedge_pays_in_the_crash_and_cuts_the_drawdown(hedged):
     dd = lambda v: (v / v.cummax() - 1).min()  # noqa: E731
     assert dd(rows["value"]) > dd(bare["value"]) + 0.05  # at least 5 points shallower
     assert rows["value"].iloc[-1] < bare["value"].iloc[-1] * 1.5  # and not a free lunch
+
+
+def test_the_hedges_own_line_is_the_run_with_puts_off(shared_data):
+    """metrics.json's hedge.without_puts is what `--set hedge.hedge_ratio=0` earns: the same decisions
+    with no puts, whatever engine ran the main run."""
+    from fedcut.execution.engines import BACKTRADER
+    from fedcut.run.backtest import run
+
+    span = {"run.start": "2007-01-03", "run.end": "2009-12-31"}
+    hedged = run(resolve(span), str(shared_data), True, engine=BACKTRADER)
+    bare = run(resolve({**span, "hedge.hedge_ratio": 0.0}), str(shared_data), True)
+    assert hedged.metrics["hedge"]["option_trades"] > 0 and bare.metrics["hedge"]["option_trades"] == 0
+    without, s = hedged.metrics["hedge"]["without_puts"], bare.metrics["strategy"]
+    for key in ("cagr", "sharpe", "max_drawdown"):
+        assert without[key] == pytest.approx(s[key], rel=1e-9), key
+    for cycle, c in bare.metrics["cycles"].items():
+        assert without["cycles"][cycle]["return"] == pytest.approx(c["strategy_return"], rel=1e-9)
+        assert without["cycles"][cycle]["max_drawdown"] == pytest.approx(c["strategy_max_drawdown"], rel=1e-9)
+    assert without["cagr"] != pytest.approx(hedged.metrics["strategy"]["cagr"], rel=1e-6)  # the puts did something
+    assert hedged.metrics["hedge"]["volatility_modelled_to"] is None  # VIX/VXO were published then

@@ -110,9 +110,11 @@ def test_the_console_summary_shows_each_cycles_run_up_return_and_drawdown_and_th
     runup = equity[:"2019-07-31"].iloc[-1] / equity[:"2019-04-30"].iloc[-1] - 1
     c = m["cycles"]["2019"]
     row = next(line for line in lines if line.startswith("2019 (partial)")).split()
-    assert row[2:7] == [f"{x:+.1%}" for x in (runup, c["strategy_return"], c["benchmark_return"],
-                                              c["strategy_max_drawdown"], c["benchmark_max_drawdown"])]
-    assert row[7] == c["window"]
+    best = m["baselines"][m["cycle_verdict"]["best_baseline"]]["cycles"]["2019"]
+    assert row[2:9] == [f"{x:+.1%}" for x in (runup, c["strategy_return"], c["benchmark_return"], best["return"],
+                                              c["strategy_max_drawdown"], c["benchmark_max_drawdown"],
+                                              best["max_drawdown"])]
+    assert row[9] == c["window"]
 
 
 def test_every_picture_in_docs_is_drawn_by_make_figures_and_shown_on_a_page():

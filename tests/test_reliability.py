@@ -19,7 +19,7 @@ from fedcut.cli import main
 from fedcut.data import fetch, readers
 from fedcut.data.cuts import cycle_names, offcalendar_changes
 from fedcut.data.sources import DataSource
-from fedcut.plots.kit import MAX_CYCLES_SHOWN
+from fedcut.plots.kit import MAX_CYCLES_LISTED, MAX_CYCLES_SHOWN
 from test_bad_inputs import _rewrite, drop_rows, env, fresh_prepare_cache  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
@@ -130,12 +130,17 @@ def test_premium_of_nothing_is_zero_dollars_and_a_loss_is_minus_dollars(env, cap
     sets = [a for k in ALL_CASH for a in ("--set", k)]
     code, out, err, _ = cli(env, days + sets, capsys)  # no puts at all: the premium is -0.0 in metrics.json
     assert code == 0, err
-    assert out.splitlines()[-3] == "puts: 0 trades, premium paid $0, received $0, net $0"
+    puts = [line for line in out.splitlines() if line.startswith("puts:")]
+    assert puts == ["puts: 0 trades, premium paid $0, received $0, net $0"]
+    assert "without puts" not in out  # nothing to compare: the run bought none
     code, out, err, _ = cli(env, days, capsys, out=env.results / "hedged")  # puts bought: net option cash < 0
     assert code == 0, err
     h = metrics(env.results / "hedged")["hedge"]
     assert h["net_cash"] < 0
-    assert out.splitlines()[-3].endswith(f", net -${-h['net_cash']:,.0f}") and "$-" not in out
+    puts = next(line for line in out.splitlines() if line.startswith("puts:"))
+    assert puts.endswith(f", net -${-h['net_cash']:,.0f}") and "$-" not in out
+    w = h["without_puts"]
+    assert f"without puts the run would have earned CAGR {w['cagr']:+.1%}" in out
 
 
 def test_zero_and_minus_zero_are_one_configuration(env, capsys):
@@ -255,18 +260,19 @@ def test_a_run_with_many_legitimate_cycles_shows_the_most_recent_and_keeps_them_
     assert code == 0, err
     episodes = pd.read_csv(env.out / "episodes.csv", dtype={"cycle": str})
     n = len(episodes)
-    assert n > 3 * MAX_CYCLES_SHOWN and episodes["cycle"].is_unique
+    assert n > MAX_CYCLES_LISTED > MAX_CYCLES_SHOWN and episodes["cycle"].is_unique
     assert len(metrics(env.out)["cycles"]) == n  # metrics.json keeps every cycle too
     run_end = pd.Timestamp(metrics(env.out)["run"]["end"])
     assert (pd.to_datetime(episodes["first_cut"]) <= run_end).all()  # no cycle that starts after the run
-    assert f"window ({MAX_CYCLES_SHOWN} most recent of {n})" in out
+    assert f"window ({MAX_CYCLES_LISTED} most recent of {n})" in out
     listed = [line.split()[0] for line in out.splitlines() if line[:4].isdigit() and ".." in line]
-    assert listed == list(episodes["cycle"].iloc[-MAX_CYCLES_SHOWN:])
+    assert listed == list(episodes["cycle"].iloc[-MAX_CYCLES_LISTED:])
     report = (env.out / "report.html").read_text()
-    assert f"The {MAX_CYCLES_SHOWN} most recent of {n} cycles; every cycle is in episodes.csv." in report
-    for section in ("verdict", "cycles"):  # one row per cycle shown, in the answer and in the details
+    assert f"The {MAX_CYCLES_LISTED} most recent of {n} cycles; every cycle is in episodes.csv." in report
+    assert f"The picture draws the {MAX_CYCLES_SHOWN} most recent of {n} cycles" in report
+    for section in ("verdict", "cycles"):  # one row per cycle listed, in the answer and in the details
         body = report.split(f'<section id="{section}">')[1].split("<tbody>")[1].split("</tbody>")[0]
-        assert body.count("<tr>") == MAX_CYCLES_SHOWN, section
+        assert body.count("<tr>") == MAX_CYCLES_LISTED, section
     assert math.isclose(episodes["benchmark_return"].iloc[-1],
                         metrics(env.out)["cycles"][episodes["cycle"].iloc[-1]]["benchmark_return"])
 

@@ -245,6 +245,8 @@ def test_each_cycle_in_the_answer_is_recomputed_from_equity_csv(runs, rendered):
     folder = runs["default"]
     equity = pd.read_csv(folder / "equity.csv", parse_dates=["date"], index_col="date")
     episodes = pd.read_csv(folder / "episodes.csv", dtype={"cycle": str})
+    baselines = pd.read_csv(folder / "baselines.csv")
+    baselines = baselines[(baselines["role"] == "baseline") & (baselines["name"] != "buy_and_hold")]
     (answer, *_) = tables_of(rendered["default"].read_text(), "verdict")
     rows = {row[0]: row for row in answer[2:]}  # two header rows
     assert list(rows) == list(episodes["cycle"])
@@ -260,9 +262,11 @@ def test_each_cycle_in_the_answer_is_recomputed_from_equity_csv(runs, rendered):
         dd = (strategy / np.maximum.accumulate(strategy) - 1).min(), (iwm / np.maximum.accumulate(iwm) - 1).min()
         assert row[1] == ep.first_cut and row[2] == pct(runup)
         assert row[3].startswith(f"{ep.window_start} to {ep.window_end}")
-        assert row[4:8] == [pct(ret[0]), pct(ret[1]), pct(dd[0]), pct(dd[1])]
-        assert row[8] == f"{100 * (dd[0] - dd[1]):+.1f} pp" and row[9] == f"{100 * (ret[1] - ret[0]):+.1f} pp"
-        assert row[10].startswith(nber[ep.cycle] + "; rules called mostly ")
+        best = baselines.loc[baselines["sharpe"].idxmax()]  # the best baseline: highest Sharpe, IWM aside
+        best_ret, best_dd = best[f"cycle_{ep.cycle}_return"], best[f"cycle_{ep.cycle}_max_drawdown"]
+        assert row[4:10] == [pct(ret[0]), pct(ret[1]), pct(best_ret), pct(dd[0]), pct(dd[1]), pct(best_dd)]
+        assert row[10] == f"{100 * (dd[0] - dd[1]):+.1f} pp" and row[11] == f"{100 * (ret[1] - ret[0]):+.1f} pp"
+        assert row[12].startswith(nber[ep.cycle] + "; rules called mostly ")
     assert "partial: data ends 2025-09-26" in rows["2024"][3]
 
 
@@ -277,6 +281,10 @@ def test_the_baselines_table_holds_the_verdict_and_its_intervals(runs, rendered)
         assert row[7:9] == [f"{v['sharpe_diff']:+.2f}", f"{lo:+.2f} to {hi:+.2f}"]
         assert row[9] == f"{100 * v['cagr_diff']:+.1f} pp" and row[11] == f"{v['p_better']:.1%}"
         assert row[12] == ("better" if lo > 0 else "worse" if hi < 0 else "not distinguishable")
+        years = v["sharpe_diff"] > 0 and (1.959963984540054 * v["sharpe_diff_se"] / v["sharpe_diff"]) ** 2 * (
+            (pd.Timestamp(m["run"]["end"]) - pd.Timestamp(m["run"]["start"])).days / 365.25)
+        assert row[13] == ("never" if not years else "> 1,000 years" if years > 1000
+                           else f"{years:.0f} years ({years * m['verdict']['n_easing_cycles'] / ((pd.Timestamp(m['run']['end']) - pd.Timestamp(m['run']['start'])).days / 365.25):.0f} cycles)")
         assert row[1] == pct(m["baselines"][name]["cagr"]) and row[3] == f"{m['baselines'][name]['sharpe']:.2f}"
 
 
