@@ -61,3 +61,66 @@ def test_a_broken_pipe_that_is_not_the_output_is_still_an_error(data_env, capsys
 
     monkeypatch.setitem(command_line.COMMANDS, "now", command_line.Command(broken, ""))
     assert cli(["now"], capsys) == (2, "", "error: Broken pipe\n")
+
+
+# --- FEDCUT_OFFLINE and offline= as a user types them ---------------------------------------------
+
+@pytest.mark.parametrize("text, offline", [("false\n", False), (" 0 ", False), ("\n", False), ("Off", False),
+                                           ("TRUE\n", True), (" 1", True), ("yes\r\n", True)])
+def test_fedcut_offline_is_read_whatever_the_spaces_and_case(monkeypatch, text, offline):
+    """A value set from a file's line keeps its newline (a Windows file's, a carriage return too)."""
+    from fedcut.data.sources import DataSource, offline_from_env
+    monkeypatch.setenv("FEDCUT_OFFLINE", text)
+    assert offline_from_env() is offline
+    assert DataSource(data_dir=None).offline is offline
+
+
+def test_fedcut_offline_false_with_a_newline_allows_downloads(tmp_path, monkeypatch, capsys, shared_data):
+    """Read as online: a series missing offline is downloaded (the download faked here)."""
+    calls = []
+
+    def refresh(kind, name, cache_dir):
+        calls.append((kind, name))
+        target = Path(cache_dir) / kind / f"{name}.csv"
+        target.parent.mkdir(parents=True)
+        target.write_bytes((shared_data / kind / f"{name}.csv").read_bytes())
+        return target
+
+    monkeypatch.setattr("fedcut.data.fetch.refresh", refresh)
+    data = tmp_path / "data"
+    data.mkdir()
+    for kind in ("prices", "macro", "calendar"):
+        (data / kind).mkdir()
+        for f in (shared_data / kind).glob("*.csv"):
+            (data / kind / f.name).symlink_to(f)
+    (data / "prices" / "VIX.csv").unlink()
+    monkeypatch.setenv("FEDCUT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FEDCUT_OFFLINE", "false\n")
+    code, out, err = cli(["now", "--data-dir", data, "--as-of", "2020-03-16", "--json"], capsys)
+    assert code == 0, err
+    assert calls == [("prices", "VIX")]
+
+
+@pytest.mark.parametrize("text", ["maybe", "false\nrm -rf /", "ja"])
+def test_an_unknown_fedcut_offline_is_one_line_naming_it(data_env, capsys, monkeypatch, text):
+    monkeypatch.setenv("FEDCUT_OFFLINE", text)
+    code, out, err = cli(["now"], capsys)
+    assert (code, out) == (2, "")
+    assert err == (f"error: FEDCUT_OFFLINE={text!r}: expected 1, true, yes or on (no downloads), or 0, false, no, off "
+                   "or empty (downloads allowed)\n")  # one line: repr writes a newline out as \n
+
+
+@pytest.mark.parametrize("call", ["backtest", "sweep"])
+@pytest.mark.parametrize("offline", ["false", "false\n", 0, 1.0])
+def test_the_api_refuses_an_offline_that_is_not_true_or_false(call, offline, tmp_path):
+    """`fedcut.backtest(offline="false")` used to run offline: any non-empty text is true in Python."""
+    import fedcut
+    from fedcut.core.errors import ConfigError
+    with pytest.raises(ConfigError) as raised:
+        if call == "backtest":
+            fedcut.backtest(offline=offline)
+        else:
+            fedcut.sweep(spec_file(tmp_path), out=tmp_path / "out", offline=offline)
+    assert str(raised.value) == (f"fedcut.{call}: offline must be True, False or None (None: FEDCUT_OFFLINE "
+                                 f"decides), got {offline!r}")
+    assert not (tmp_path / "out").exists()
