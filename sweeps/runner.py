@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from concurrent.futures import CancelledError
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -339,7 +340,10 @@ def _task_args(args) -> list[dict]:
 
 
 def _start_worker(base, data_dir: str | None, offline: bool | None, engine: Engine) -> None:
+    """Ctrl-C is the parent's to handle; warnings too: the parent reads the same files before any
+    configuration runs and tells theirs once (`fedcut.cli`), where each worker would print them again."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.simplefilter("ignore")
     warm_up(base, data_dir, offline, engine)
 
 

@@ -124,3 +124,63 @@ def test_the_api_refuses_an_offline_that_is_not_true_or_false(call, offline, tmp
     assert str(raised.value) == (f"fedcut.{call}: offline must be True, False or None (None: FEDCUT_OFFLINE "
                                  f"decides), got {offline!r}")
     assert not (tmp_path / "out").exists()
+
+
+# --- warnings: told as one line, or not at all after an error -------------------------------------
+
+def command(args, cwd: Path, timeout=300) -> subprocess.CompletedProcess:
+    """`python run_backtest.py ARGS` in its own process: Python prints warnings there (under pytest they
+    are only recorded), with the source line that raised them."""
+    return subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), *map(str, args)], cwd=cwd,
+                          env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"},
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def linked_data(shared_data: Path, into: Path, kinds=("prices", "macro", "calendar")) -> Path:
+    """A data directory of links to the real files, so that a test may replace one."""
+    for kind in kinds:
+        (into / kind).mkdir(parents=True)
+        for f in (shared_data / kind).glob("*.csv"):
+            (into / kind / f.name).symlink_to(f)
+    return into
+
+
+@pytest.fixture
+def vix_without_june_2019(shared_data, tmp_path) -> Path:
+    """The real data, VIX without its rows of June 2019: a 31-day gap, a `DataWarning` of the reader."""
+    data = linked_data(shared_data, tmp_path / "data")
+    lines = (shared_data / "prices" / "VIX.csv").read_text().splitlines(keepends=True)
+    (data / "prices" / "VIX.csv").unlink()
+    (data / "prices" / "VIX.csv").write_text("".join(line for line in lines if not line.startswith("2019-06")))
+    return data
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["--start", "2019-01-02", "--end", "2019-12-31"], ["now", "--as-of", "2019-09-03"]])
+def test_a_warning_is_not_printed_before_the_error(vix_without_june_2019, tmp_path, args):
+    """The reader's gap warning came first, with the line of fedcut's source that raised it."""
+    done = command([*args, "--data-dir", vix_without_june_2019], tmp_path)
+    vix = vix_without_june_2019 / "prices" / "VIX.csv"
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {vix}: no row for 20 trading days of the run (2019-06-03, ")
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+
+
+@pytest.mark.slow
+def test_a_warning_of_a_run_that_succeeds_is_one_line(vix_without_june_2019, tmp_path):
+    done = command(["--start", "2019-07-02", "--end", "2019-12-31", "--out", tmp_path / "run",
+                    "--data-dir", vix_without_june_2019], tmp_path)
+    assert done.returncode == 0, done.stderr
+    vix = vix_without_june_2019 / "prices" / "VIX.csv"
+    assert done.stderr.splitlines().count(f"warning: {vix}: 31-day gap before 2019-07-01") == 1
+    assert "DataWarning" not in done.stderr and "read_price_csv" not in done.stderr
+
+
+@pytest.mark.slow
+def test_sweep_workers_leave_the_warnings_to_the_parent(vix_without_june_2019, tmp_path):
+    """Each worker reads the files again; the parent, which read them first, tells their warnings once."""
+    done = command(sweep(spec_file(tmp_path), tmp_path / "out", vix_without_june_2019, "--workers", "2",
+                         "--force-workers"), tmp_path)
+    assert done.returncode == 0, done.stderr
+    vix = vix_without_june_2019 / "prices" / "VIX.csv"
+    assert done.stderr == f"warning: {vix}: 31-day gap before 2019-07-01\n"
