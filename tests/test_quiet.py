@@ -184,3 +184,76 @@ def test_sweep_workers_leave_the_warnings_to_the_parent(vix_without_june_2019, t
     assert done.returncode == 0, done.stderr
     vix = vix_without_june_2019 / "prices" / "VIX.csv"
     assert done.stderr == f"warning: {vix}: 31-day gap before 2019-07-01\n"
+
+
+# --- yfinance: never offline, and never its own lines -------------------------------------------
+
+@pytest.fixture
+def fake_yfinance(monkeypatch, tmp_path):
+    """yfinance and the HTTP layer faked at their entry points: a download logs as yfinance does when it
+    finds nothing (its "possibly delisted" lines) and returns an empty frame; every call is recorded."""
+    import logging
+    import urllib.request
+
+    import pandas as pd
+    import yfinance
+    calls = []
+
+    def download(symbol, **kwargs):
+        calls.append(symbol)
+        log = logging.getLogger("yfinance")
+        log.error("\n1 Failed download:")
+        log.error(f"['{symbol}']: YFPricesMissingError('possibly delisted; no price data found  (1d 1926-01-01 -> "
+                  "2026-12-07)')")
+        return pd.DataFrame()
+
+    def urlopen(url, *args, **kwargs):
+        calls.append(url)
+        raise OSError("no network in a test")
+
+    monkeypatch.setattr(yfinance, "download", download)
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    monkeypatch.setenv("FEDCUT_CACHE_DIR", str(tmp_path / "cache"))
+    return calls
+
+
+@pytest.fixture
+def without_vix(shared_data, tmp_path) -> Path:
+    data = linked_data(shared_data, tmp_path / "data", ("prices", "macro", "calendar", "french", "policy", "cboe"))
+    (data / "prices" / "VIX.csv").unlink()
+    return data
+
+
+@pytest.mark.parametrize("args", [["--start", "2019-01-02", "--end", "2019-12-31"], ["now"], ["now", "--fetch"],
+                                  ["now", "--history", "long", "--as-of", "1974-09-13"], ["data", "status"],
+                                  ["data", "fetch", "VIX"], "sweep"])
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_offline_never_calls_yfinance(fake_yfinance, without_vix, tmp_path, monkeypatch, capsys, args, how):
+    """A missing price file offline is one line saying downloads are off; nothing is downloaded."""
+    if args == "sweep":
+        args = sweep(spec_file(tmp_path), tmp_path / "out", without_vix)[:-2]  # without --offline, added below
+    monkeypatch.setenv("FEDCUT_OFFLINE", "1" if how == "env" else "0")
+    monkeypatch.chdir(tmp_path)
+    full = [*args, *(["--data-dir", without_vix] if args[0] != "sweep" else [])]
+    code, out, err = cli(full + (["--offline"] if how == "option" else []), capsys)
+    assert fake_yfinance == []
+    assert "possibly delisted" not in out + err and "Failed download" not in out + err
+    if args[:2] != ["data", "status"]:
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert "downloads are off" in err
+
+
+def test_a_failed_download_online_is_one_fedcut_line(fake_yfinance, without_vix, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FEDCUT_OFFLINE", "0")
+    code, out, err = cli(["now", "--data-dir", without_vix], capsys)
+    assert (code, out) == (2, "")
+    assert err == (f"error: series VIX not found ({without_vix}; cache {tmp_path / 'cache'}) and the download failed: "
+                   "yfinance returned no rows for ^VIX: ['^VIX']: YFPricesMissingError('possibly delisted; no price data "
+                   "found  (1d 1926-01-01 -> 2026-12-07)'); set FEDCUT_DATA_DIR or --data-dir to a folder of "
+                   "yfinance/FRED CSVs (e.g. ../shared/data), or run `fedcut data fetch` online\n")
+    assert fake_yfinance == ["^VIX"]
+    code, out, err = cli(["data", "fetch", "VIX", "DGS2"], capsys)
+    assert code == 1 and err == ""
+    assert out.splitlines() == ["VIX: FAILED yfinance returned no rows for ^VIX: ['^VIX']: YFPricesMissingError("
+                                "'possibly delisted; no price data found  (1d 1926-01-01 -> 2026-12-07)')",
+                                "DGS2: FAILED FRED download of DGS2 failed (OSError)"]
