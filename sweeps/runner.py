@@ -31,13 +31,13 @@ from tqdm import tqdm
 
 from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.core.errors import ConfigError, FedcutError
-from fedcut.core.files import check_new_folder, check_own_entry, writing
+from fedcut.core.files import check_new_folder, check_own_entry, write_whole, writing
 from fedcut.core.params import resolve
 from fedcut.execution.engines import ARRAY, BACKTRADER, Engine
 from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task, warm_up
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
-from fedcut.sweeps.store import Store
+from fedcut.sweeps.store import DiskFull, Store
 
 # No monitor thread: the bars are updated by this process anyway.
 tqdm.monitor_interval = 0
@@ -123,12 +123,18 @@ def usable_cpus() -> int:
 
 
 def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume: bool, progress: bool) -> None:
-    store = Store(out / STORE)
     try:
-        store.claim(spec.digest(), Path(spec.path).read_text(), plan.data_dir, plan.engine.name)
-        if not resume:
-            with writing(out / "spec.toml"):
-                (out / "spec.toml").write_text(Path(spec.path).read_text())
+        store = Store(out / STORE)
+    except DiskFull as exc:
+        raise DiskFull(f"{exc}; make room and continue with --resume") from None
+    try:
+        spec_text = Path(spec.path).read_text()
+        try:
+            store.claim(spec.digest(), spec_text, plan.data_dir, plan.engine.name)
+        except DiskFull as exc:
+            raise DiskFull(f"{exc}; make room and continue with --resume") from None
+        if not (resume and (out / "spec.toml").is_file()):  # a sweep stopped by a full disk may not have it yet
+            write_whole(out / "spec.toml", spec_text)
         done = store.done()
         stored = len(done)
         todo = [p for p in spec.points if p.config_hash not in done]
@@ -275,9 +281,10 @@ def _lock(out: Path) -> Iterator[None]:
             holder = handle.read().strip() or "?"
             raise FedcutError(f"{out}: another sweep (process {holder}) is running in this folder; wait for it "
                               "to finish") from None
-        handle.truncate(0)
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        with writing(path):  # a full disk names the lock file
+            handle.truncate(0)
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
         yield
 
 

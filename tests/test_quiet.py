@@ -257,3 +257,85 @@ def test_a_failed_download_online_is_one_fedcut_line(fake_yfinance, without_vix,
     assert out.splitlines() == ["VIX: FAILED yfinance returned no rows for ^VIX: ['^VIX']: YFPricesMissingError("
                                 "'possibly delisted; no price data found  (1d 1926-01-01 -> 2026-12-07)')",
                                 "DGS2: FAILED FRED download of DGS2 failed (OSError)"]
+
+
+# --- a full disk ----------------------------------------------------------------------------------
+
+def on_a_full_disk(tmp_path: Path, leave_kb: int, args: list, copy_from: Path | None = None) -> dict:
+    """ARGS (`run_backtest.py ...`, with MOUNT for the disk) on a real full disk: a private tmpfs (a user
+    and mount namespace, no privilege needed) filled to leave `leave_kb` kB; `tests/full_disk.py`."""
+    import json
+    import shutil
+    if not shutil.which("unshare"):
+        pytest.skip("needs unshare (util-linux)")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    script = 'mount -t tmpfs -o size=16m tmpfs "$1" || exit 99; shift; exec "$@"'
+    done = subprocess.run(["unshare", "-Urm", "sh", "-c", script, "sh", str(mount), sys.executable,
+                           str(ROOT / "tests" / "full_disk.py"), str(mount), str(leave_kb), str(copy_from or "-"),
+                           str(ROOT / "run_backtest.py"), *(str(a).replace("MOUNT", str(mount)) for a in args)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"})
+    if done.returncode == 99 or (done.returncode and "unshare" in done.stderr):
+        pytest.skip(f"no private tmpfs here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    result["stderr"] = result["stderr"].replace(str(mount), "MOUNT")
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("leave_kb", [8, 400])
+def test_a_full_disk_under_a_run_folder_is_one_line_and_leaves_nothing(tmp_path, shared_data, leave_kb):
+    done = on_a_full_disk(tmp_path, leave_kb, [*SHORT, "--out", "MOUNT/run", "--data-dir", shared_data])
+    assert done["code"] == 2 and len(done["stderr"].splitlines()) == 1, done["stderr"]
+    assert done["stderr"].startswith("error: MOUNT") and "No space left on device" in done["stderr"]
+    assert ".tmp" not in done["stderr"]  # the file in its real place, never the temporary
+    assert done["after"] == {}  # nothing half-written, no temporary left
+
+
+@pytest.mark.slow
+def test_a_full_disk_under_a_report_changes_nothing(tmp_path, shared_data):
+    run = tmp_path / "run"
+    assert command([*SHORT, "--out", run, "--data-dir", shared_data], tmp_path).returncode == 0
+    done = on_a_full_disk(tmp_path, 200, ["report", "MOUNT/run", "--data-dir", shared_data], copy_from=run)
+    assert done["code"] == 2 and len(done["stderr"].splitlines()) == 1, done["stderr"]
+    assert done["stderr"].startswith("error: MOUNT/run/") and "No space left on device" in done["stderr"]
+    assert ".tmp" not in done["stderr"]
+    assert done["after"] == done["before"]  # the run folder as it was: no file replaced by half of one
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("leave_kb", [4, 80, 300])
+def test_a_full_disk_under_a_sweep_is_one_line_never_a_damaged_store(tmp_path, shared_data, leave_kb):
+    """Full when the store is made (4 kB), when results are stored (80 kB), when the outputs are written."""
+    done = on_a_full_disk(tmp_path, leave_kb, sweep(spec_file(tmp_path), "MOUNT/out", shared_data))
+    line = done["stderr"]
+    assert done["code"] == 2 and len(line.splitlines()) == 1, line
+    assert line.startswith("error: MOUNT/out/") and "no space left on device" in line.lower()
+    assert "damaged" not in line and ".tmp" not in line
+    assert not [name for name in done["after"] if ".tmp" in name]
+
+
+def test_a_store_that_cannot_be_made_for_a_full_disk_says_so_and_resumes(tmp_path, shared_data, capsys, monkeypatch):
+    """SQLite's "database or disk is full" (SQLITE_FULL) when the store is made, by capping it at one page:
+    it used to be called "not a sweep store, or a damaged one". After room is made, --resume completes it."""
+    import sqlite3
+
+    from fedcut.sweeps import store
+    real = sqlite3.connect
+
+    def capped(path, *args, **kwargs):
+        db = real(path, *args, **kwargs)
+        db.execute("PRAGMA max_page_count = 1")
+        return db
+
+    monkeypatch.setattr(store.sqlite3, "connect", capped)
+    spec, out = spec_file(tmp_path), tmp_path / "out"
+    code, _, err = cli(sweep(spec, out, shared_data), capsys)
+    assert (code, err) == (2, f"error: {out / 'sweep.sqlite'}: cannot write it: no space left on device (database or "
+                              "disk is full); make room and continue with --resume\n")
+    monkeypatch.undo()
+    code, _, err = cli(sweep(spec, out, shared_data, "--resume"), capsys)
+    assert code == 0, err
+    assert (out / "spec.toml").read_text() == spec.read_text() and (out / "summary.csv").is_file()
