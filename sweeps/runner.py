@@ -50,6 +50,8 @@ SCHEDULER_TIMEOUT = "10s"  # to connect to a Dask scheduler
 WORKER_WAIT = 300.0
 DASK_POLL = 1.0  # seconds between looks at the scheduler's workers while nothing finishes
 BLOCK_MAX = 256  # configurations per task: enough to amortise a task, few enough to keep every worker busy
+PR_SET_PDEATHSIG = 1  # Linux prctl(2): the signal a process gets when its parent ends
+QUIET_TRACKER = "ignore:resource_tracker:UserWarning"  # -W: its "There appear to be N leaked semaphore objects"
 BLOCKS_PER_WORKER = 4  # smaller blocks for small sweeps, so the work spreads over the workers
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,9 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
         if not worker_wait > 0:
             raise ConfigError(f"--worker-wait must be a positive number of seconds, got {worker_wait}")
     with ExitStack() as stack:
+        # From the start, before the workers: a plain `kill` while they start used to end this process at
+        # once, the pool never stopped, and Python's resource tracker report its semaphores as leaked.
+        stack.callback(_stop_on_terminate())
         if resume:
             _check_own_folder(out)
             if not (out / STORE).is_file():
@@ -144,7 +149,6 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
                    desc=f"sweep {spec.name}", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         failed = 0
         decoded = {}  # config_hash -> result, as stored: the outputs need not decode them again
-        on_term = _stop_on_terminate()
         try:
             for block in outcomes:
                 entries = []
@@ -177,7 +181,6 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
         finally:
             outcomes.close()
             bar.close()
-            on_term()
         if pool is not None:  # done with the workers: their threads would keep the pictures from a second process
             pool.terminate()
             pool.join()
@@ -300,7 +303,8 @@ def _check_own_folder(out: Path) -> None:
 
 
 def _stop_on_terminate():
-    """Treat SIGTERM (a plain `kill`) like Ctrl-C while configurations run; returns the undo."""
+    """Treat SIGTERM (a plain `kill`) like Ctrl-C while the sweep runs, so the workers are stopped and
+    their resources released; returns the undo."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -326,6 +330,10 @@ def _pool(workers: int, base, data_dir: str | None, offline: bool | None, engine
     parent decides: it stops them and keeps what the store already has. Each warms up as it
     starts (`sweeps.evaluate.warm_up`), while the parent checks the sweep."""
     ctx = multiprocessing.get_context("spawn")
+    # Python's resource tracker, started with the pool, takes this process's -W options: after a `kill -9`
+    # of this process it still removes the pool's semaphores, without a warning about each kill.
+    if QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(QUIET_TRACKER)
     # Started with Ctrl-C ignored, which a new interpreter inherits: a Ctrl-C while they import would
     # otherwise print one traceback per worker.
     main = threading.current_thread() is threading.main_thread()
@@ -351,7 +359,21 @@ def _start_worker(base, data_dir: str | None, offline: bool | None, engine: Engi
     configuration runs and tells theirs once (`fedcut.cli`), where each worker would print them again."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.simplefilter("ignore")
+    _die_with_parent()
     warm_up(base, data_dir, offline, engine)
+
+
+def _die_with_parent() -> None:
+    """On Linux, end this worker when the sweep's process ends, however it ends: after a `kill -9` no worker
+    computes on for nobody, then prints a traceback when it cannot hand its result back."""
+    import ctypes
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the pool's own checks stand
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it ended before the request took hold
+        os._exit(0)
 
 
 def _check_scheduler(scheduler: str | None) -> None:

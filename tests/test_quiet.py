@@ -7,8 +7,10 @@ Each case is listed in docs/bad_inputs.md.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -339,3 +341,50 @@ def test_a_store_that_cannot_be_made_for_a_full_disk_says_so_and_resumes(tmp_pat
     code, _, err = cli(sweep(spec, out, shared_data, "--resume"), capsys)
     assert code == 0, err
     assert (out / "spec.toml").read_text() == spec.read_text() and (out / "summary.csv").is_file()
+
+
+# --- a multi-worker sweep killed ------------------------------------------------------------------
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc): a sweep's workers and Python's resource tracker."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_two_worker_sweep_leaves_no_noise_and_no_worker(tmp_path, shared_data, signum):
+    """`kill -9` (or a plain `kill`) of the sweep while its two workers compute: the resource tracker used to
+    warn of "6 leaked semaphore objects" and the orphaned workers to compute on, then print a traceback."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_backtest.py"),
+                             *map(str, sweep(spec_file(tmp_path), tmp_path / "out", shared_data, "--workers", "2",
+                                             "--force-workers"))],
+                            cwd=tmp_path, env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(children(proc.pid)) < 3 and time.monotonic() < deadline:  # two workers and the tracker
+        time.sleep(0.1)
+    helpers = children(proc.pid)
+    assert len(helpers) >= 3, helpers
+    time.sleep(1.0)  # the workers warm up and compute
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in helpers if Path(f"/proc/{pid}").exists()]
+    if signum == signal.SIGKILL:
+        assert (proc.returncode, err) == (-signal.SIGKILL, "")
+    else:
+        assert proc.returncode == 130 and len(err.splitlines()) == 1, err
+        assert err.startswith(("interrupted", "warning: interrupted: ")), err
+    assert "leaked" not in err and "Traceback" not in err
