@@ -388,3 +388,14 @@ def test_a_killed_two_worker_sweep_leaves_no_noise_and_no_worker(tmp_path, share
         assert proc.returncode == 130 and len(err.splitlines()) == 1, err
         assert err.startswith(("interrupted", "warning: interrupted: ")), err
     assert "leaked" not in err and "Traceback" not in err
+
+
+DOCUMENTED = ("stdout-closed", "offline-with-newline", "warning-before-error", "offline-never-downloads", "disk-full-run",
+              "disk-full-report", "disk-full-store-made", "disk-full-sweep-outputs", "sweep-killed",
+              "ctrl-c-while-python-starts")
+
+
+def test_every_case_here_is_documented():
+    documented = (ROOT / "docs" / "bad_inputs.md").read_text()
+    for case in DOCUMENTED:
+        assert f"| `{case}` |" in documented or f"| `{case}` (a limit) |" in documented, case
