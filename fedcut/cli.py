@@ -13,6 +13,7 @@ import argparse
 import gc
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -421,27 +422,97 @@ def _split(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:
 def entry() -> None:
     """The `fedcut` command and `run_backtest.py`: `main`, then the process ends. Every object
     still alive is frozen first, so the interpreter's shutdown skips the garbage collector's passes
-    over them (about 0.4 s after a run, a seventh of it); files are closed and output flushed as usual."""
-    code = main()
+    over them (about 0.4 s after a run, a seventh of it); files are closed and output flushed as usual.
+
+    When the reader of the output has gone (`fedcut now | head -1`), the process ends quietly with
+    `READER_GONE`, as `cat` or `seq` would, the output left pointing at /dev/null so that the
+    interpreter's last flush has nowhere to fail."""
+    try:
+        code = main()
+        sys.stdout.flush()  # here, not at shutdown, where a failure is printed as "Exception ignored"
+    except BrokenPipeError:
+        code = READER_GONE
+    if code == READER_GONE:
+        _point_output_at_devnull()
     gc.freeze()
     sys.exit(code)
 
 
+READER_GONE = 141  # exit status when stdout's reader has gone: 128 + SIGPIPE, what a shell shows for `seq 9999 | head -1`
+
+
+def _reader_gone() -> bool:
+    """Whether stdout or stderr is a pipe whose reading end is closed (the kernel flags it as an error)."""
+    import select
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            poller = select.poll()
+            poller.register(stream.fileno(), 0)
+            if any(event & select.POLLERR for _, event in poller.poll(0)):
+                return True
+        except (AttributeError, OSError, ValueError):  # a stream without a file (a test's capture)
+            continue
+    return False
+
+
+def _point_output_at_devnull() -> None:
+    """Send whatever stdout and stderr still hold, and will be given, to /dev/null."""
+    import os
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings(record=True) as caught:  # the filters stay the user's; only the showing is ours
+        code, failed = _main(argv)
+    _tell_warnings(caught, failed)
+    return code
+
+
+def _main(argv: list[str]) -> tuple[int, bool]:
+    """The command's exit status, and whether it ended in an error (then its one line is all there is to say)."""
     try:
         verbosity, command, args = _split(argv)
         _log_to_stderr(verbosity.quiet, verbosity.verbose)
         if command in DRAWING:
             from fedcut.plots.backend import check_backend
             check_backend()
-        return COMMANDS[command].handler(args)
+        return COMMANDS[command].handler(args), False
     except FedcutError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 2, True
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and _reader_gone():  # `| head -1` stopped reading: no one to tell
+            return READER_GONE, True
         print(f"error: {f'{exc.filename}: ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return 2, True
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return 130, True
+
+
+def _tell_warnings(caught: list[warnings.WarningMessage], failed: bool) -> None:
+    """The warnings raised while the command ran, as log lines, never as Python prints them (with the
+    source line that raised them): a `DataWarning` (something unusual in a file) as `warning: ...`
+    once, anything else (a library's FutureWarning, numpy's RuntimeWarning) as debug detail (-v). After
+    an error none is a warning: the error's one line is what went wrong."""
+    if not caught:
+        return
+    from fedcut.data.readers import DataWarning
+    log = logging.getLogger("fedcut.cli")
+    told = set()
+    for w in caught:
+        text = str(w.message)
+        if text in told:
+            continue
+        told.add(text)
+        if issubclass(w.category, DataWarning) and not failed:
+            log.warning(text)
+        else:
+            log.debug("%s: %s (%s:%s)", w.category.__name__, text, w.filename, w.lineno)

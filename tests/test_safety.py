@@ -600,8 +600,8 @@ def test_a_full_disk_during_a_sweep_is_one_line_and_the_store_stays_consistent(t
     out = tmp_path / "out"
     spec = tiny_reference.parent / "tiny.toml"
     line = refused(sweep(spec, out, shared_data), capsys)
-    assert line == (f"error: {out / STORE}: cannot store a result in it (database or disk is full); 2 of 6 "
-                    "configurations are stored: make room and continue with --resume")
+    assert line == (f"error: {out / STORE}: cannot store a result in it: no space left on device (database or disk "
+                    "is full); 2 of 6 configurations are stored: make room and continue with --resume")
     with sqlite3.connect(out / STORE) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 2
