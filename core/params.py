@@ -113,7 +113,8 @@ def iso_date(value: str, what: str) -> dt.date:
 
 HISTORIES = ("iwm", "extended", "long")
 # Keys that no longer exist, with what replaced them: a file or --set still using one is told the new key.
-RENAMED = {"run.extended": 'run.history (write history = "extended" under [run], or --history extended)'}
+RENAMED = {"run.extended": 'run.history (write history = "extended" under [run], or --history extended)',
+           "hedge.vix_multiplier": "hedge.atm_vix_ratio x hedge.small_cap_ratio (the calibrated SPY surface scaled to small caps)"}
 
 TICKERS = ("IWM", "VO", "OUSM", "XLP", "XLU", "IEF", "TLT", "SHY", "SPY")
 
@@ -262,13 +263,16 @@ PARAMS: tuple[Param, ...] = (
     Param("hedge.hold_through_crisis", False, "flag", "in a crisis or a late-cycle wait, keep the small caps held and their puts (sized on what is held) instead of selling both for defensives"),
     Param("hedge.annual_budget", 0.03, "fraction of portfolio/year", "premium budget when hedge.sizing = budget", 0.0, 0.5),
     Param("hedge.resize_band", 0.25, "fraction of contracts", "held puts are resized only when the count needed differs by more than this (else just rolled)", 0.0, 5.0),
-    Param("hedge.vix_multiplier", 1.3, "x VIX", "Russell 2000 implied vol has run about 1.2-1.4 times VIX", 0.5, 3.0),
-    Param("hedge.skew_slope", 0.6, "vol per unit of (1 - K/S)", "out-of-the-money puts trade at higher vol: +6 vol points at 90% moneyness", 0.0, 5.0),
+    Param("hedge.atm_vix_ratio", 0.823, "x VIX", "SPY at-the-money put IV per unit of VIX (VIX, a variance-swap rate, sits above at-the-money vol): fitted by `fedcut calibrate` on the SPY put quotes before hedge.calibration_split", 0.3, 2.0),
+    Param("hedge.skew_slope", 1.008, "vol per unit of (1 - K/S) at 30 days", "SPY out-of-the-money puts trade at higher vol, the more so the nearer expiry: fitted by `fedcut calibrate`", 0.0, 5.0),
+    Param("hedge.skew_term_exponent", 0.438, "power of 30/days", "the skew in moneyness steepens as expiry nears, as (30 / days to expiry) to this power: fitted by `fedcut calibrate` on 21-51 days, extrapolated to the 91-day tenor", 0.0, 1.0),
+    Param("hedge.small_cap_ratio", 1.25, "x SPY implied vol", "IWM implied vol over SPY's: no IWM quotes or RVX history are in the data; RVX/VIX has run about 1.1-1.4, and 1.25 is its middle (never fitted, least of all on pre-1990 data)", 0.5, 3.0),
     Param("hedge.vol_floor", 0.12, "annual vol", "small-cap implied vol has not traded below about 12%", 0.01, 1.0),
     Param("hedge.vol_cap", 1.5, "annual vol", "cap on the modelled vol so a VIX spike cannot give absurd prices", 0.1, 5.0),
     Param("hedge.div_yield_window_days", 365, "calendar days", "IWM dividend yield is measured from total return minus price return over this trailing window", 30, 1825),
-    Param("hedge.half_spread_base", 0.02, "fraction of model price", "half of the bid-ask spread paid on each option fill in calm markets", 0.0, 0.5),
-    Param("hedge.half_spread_per_vix", 0.001, "fraction per VIX point", "spreads widen in stress: +1% of price per 10 VIX points", 0.0, 0.05),
+    Param("hedge.half_spread_dollars", 0.0054, "USD per share", "half the bid-ask spread has a tick-like floor in dollars (scaled by the spot's unit as strikes are): fitted by `fedcut calibrate`", 0.0, 1.0),
+    Param("hedge.half_spread_base", 0.0044, "fraction of model price", "and a share of the put's price: fitted by `fedcut calibrate`", 0.0, 0.5),
+    Param("hedge.half_spread_per_vix", 0.0001, "fraction per VIX point", "a share that grows with VIX: fitted by `fedcut calibrate`", 0.0, 0.05),
     Param("hedge.commission_per_contract", 0.65, "USD per contract", "a typical retail option commission", 0.0, 20.0),
     Param("hedge.strike_tick", 0.5, "USD", "new puts take the nearest listed strike; IWM strikes are $0.5-1 apart (0.5 on the split-adjusted price = $1 before 2005)", 0.01, 10.0),
     Param("hedge.contract_size", 100, "shares", "one listed equity option covers 100 shares", 1, 1000),

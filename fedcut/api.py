@@ -46,7 +46,16 @@ def backtest(config: str | Path | Config | None = None, *, data_dir: str | Path 
     `fedcut.execution.engines.ENGINES`; every engine gives the same numbers).
     """
     cfg = resolve_config(config, params, overrides)
-    return Result(run(cfg, str(data_dir) if data_dir else None, offline, engine=engine_named(engine, WHERE)))
+    return Result(run(cfg, str(data_dir) if data_dir else None, offline_flag(offline, WHERE),
+                      engine=engine_named(engine, WHERE)))
+
+
+def offline_flag(offline: Any, where: str) -> bool | None:
+    """`offline` as given, if it is True, False or None: a text such as "false" would count as true."""
+    if offline is not None and not is_flag(offline):
+        raise ConfigError(f"{where}: offline must be True, False or None (None: FEDCUT_OFFLINE decides), "
+                          f"got {offline!r}")
+    return None if offline is None else bool(offline)
 
 
 def resolve_config(config: str | Path | Config | None, params: Mapping[str, Any] | None,
@@ -190,6 +199,7 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
         raise ConfigError(f"fedcut.sweep: workers must be a whole number of worker processes, got {workers!r}")
     if worker_wait is not None and (is_flag(worker_wait) or not isinstance(worker_wait, Real)):
         raise ConfigError(f"fedcut.sweep: worker_wait must be a number of seconds, got {worker_wait!r}")
+    offline = offline_flag(offline, "fedcut.sweep")
     spec = load_spec(spec_path, train_end=train_end, top=top)
     folder = run_sweep(spec, Path(out) if out else default_folder(spec), workers=int(workers), resume=resume,
                        executor=executor, scheduler=scheduler, data_dir=str(data_dir) if data_dir else None,
