@@ -213,3 +213,9 @@ def _finite(x) -> float | None:
 def iso_date(day: pd.Timestamp | None) -> str | None:
     """YYYY-MM-DD, or None for no date (e.g. not recovered)."""
     return day.date().isoformat() if day is not None else None
+
+
+def sharpe_standard_error(sharpe: float | np.ndarray, years: float) -> float | np.ndarray:
+    """The standard error of an annualised Sharpe ratio estimated over `years` of i.i.d. returns
+    (Lo 2002): sqrt((1 + SR^2 / 2) / years)."""
+    return np.sqrt((1.0 + np.square(sharpe) / 2.0) / years)

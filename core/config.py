@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fedcut.core.errors import ConfigError
-from fedcut.core.params import PARAMS, Config, check, resolve
+from fedcut.core.params import PARAMS, Config, check, params_for, resolve
 
 
 def load(path: Path | str | None, sets: Sequence[str] = (), extra: dict[str, Any] | None = None) -> Config:
@@ -74,7 +74,7 @@ def to_toml(cfg: Config, header: str = "", comments: bool = True) -> str:
     lines = [f"# {h}" for h in header.splitlines()] if header else []
     values = cfg.flat()
     section = None
-    for p in PARAMS:
+    for p in params_for(values).values():  # the registry's order, then the user code's parameters
         if p.section != section:
             section = p.section
             lines += ["", f"[{section}]"]
@@ -90,8 +90,12 @@ def changed_parameters(values: dict[str, Any]) -> list[tuple[str, Any, Any, str]
     registry's order; a key the registry does not know is listed with default None and unit
     "unknown parameter", so an old or edited file hides nothing."""
     out = []
-    known = {p.key for p in PARAMS}
-    for p in PARAMS:
+    try:
+        registry = params_for(values)
+    except ConfigError:  # user code that cannot be loaded here: its keys are listed as unknown
+        registry = {p.key: p for p in PARAMS}
+    known = set(registry)
+    for p in registry.values():
         if p.key in values and not _same(values[p.key], p.default):
             out.append((p.key, values[p.key], p.default, p.unit))
     out += [(key, values[key], None, "unknown parameter") for key in sorted(set(values) - known)]

@@ -37,3 +37,7 @@ class ConfigError(FedcutError):
 
 class PricingInputError(FedcutError):
     """An option pricing input is invalid (non-positive spot or volatility, NaN, expired contract)."""
+
+
+class UserCodeError(FedcutError):
+    """A user rule or baseline (`package.module:function`) raised, returned a bad decision or looked ahead."""

@@ -128,6 +128,19 @@ def writing(path: Path) -> Iterator[None]:
         raise FedcutError(f"{exc.filename or path}: cannot write ({exc.strerror or exc})") from None
 
 
+def write_whole(path: Path, content: str | bytes) -> Path:
+    """Write `content` (text as UTF-8) to `path` whole or not at all (a full disk leaves the earlier file,
+    or none): into a marked temporary folder beside it, then renamed over it. Its folder is made if absent."""
+    path = Path(path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with temporary_folder(path.parent, path.name, path) as scratch:
+        with writing(path):
+            (scratch / path.name).write_bytes(content.encode() if isinstance(content, str) else content)
+            os.replace(scratch / path.name, path)
+    return path
+
+
 def temporary_name(what: str) -> str:
     """The name of this process's temporary for `what` (see the module's doc)."""
     return f".{what}.{os.getpid()}-{TOKEN}.tmp"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedcut.core.errors import ConfigError
+from fedcut.core.user_code import BASELINES, SECTION as USER_SECTION, is_ref, load as load_user, refs_in
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ def iso_date(value: str, what: str) -> dt.date:
 
 HISTORIES = ("iwm", "extended", "long")
 # Keys that no longer exist, with what replaced them: a file or --set still using one is told the new key.
-RENAMED = {"run.extended": 'run.history (write history = "extended" under [run], or --history extended)'}
+RENAMED = {"run.extended": 'run.history (write history = "extended" under [run], or --history extended)',
+           "hedge.vix_multiplier": "hedge.atm_vix_ratio x hedge.small_cap_ratio (the calibrated SPY surface scaled to small caps)"}
 
 TICKERS = ("IWM", "VO", "OUSM", "XLP", "XLU", "IEF", "TLT", "SHY", "SPY")
 
@@ -126,7 +128,7 @@ PARAMS: tuple[Param, ...] = (
           "the Russell 2000 total-return index, and each regime input's declared fallback (data.*) before its series "
           "existed. Before 2000 is history the rules were not designed on", choices=HISTORIES),
     Param("run.oracle", False, "flag", "use the actual cut calendar (future information) to measure what foresight is worth; never the default"),
-    Param("run.strategy", "fedcut", "choice", "which rules the run follows: the fedcut regime strategy or one of the simple baselines it is measured against",
+    Param("run.strategy", "fedcut", "choice", "which rules the run follows: the fedcut regime strategy, one of the simple baselines it is measured against, or your own rule as package.module:function (docs: own rules)",
           choices=("fedcut", "buy_and_hold", "spy", "sixty_forty", "static_mix", "credit_rule", "trend_200d", "vix_rule")),
     # --- data --------------------------------------------------------------------------------
     Param("data.spx_dividend_yield", 0.03, "fraction/year", "dividends added to the S&P 500 price index when it stands in for SPY before 1993-01-29 (its yield ran 2.8-3.7% in 1990-1993)", 0.0, 0.08),
@@ -261,19 +263,25 @@ PARAMS: tuple[Param, ...] = (
     Param("hedge.hold_through_crisis", False, "flag", "in a crisis or a late-cycle wait, keep the small caps held and their puts (sized on what is held) instead of selling both for defensives"),
     Param("hedge.annual_budget", 0.03, "fraction of portfolio/year", "premium budget when hedge.sizing = budget", 0.0, 0.5),
     Param("hedge.resize_band", 0.25, "fraction of contracts", "held puts are resized only when the count needed differs by more than this (else just rolled)", 0.0, 5.0),
-    Param("hedge.vix_multiplier", 1.3, "x VIX", "Russell 2000 implied vol has run about 1.2-1.4 times VIX", 0.5, 3.0),
-    Param("hedge.skew_slope", 0.6, "vol per unit of (1 - K/S)", "out-of-the-money puts trade at higher vol: +6 vol points at 90% moneyness", 0.0, 5.0),
+    Param("hedge.atm_vix_ratio", 0.823, "x VIX", "SPY at-the-money put IV per unit of VIX (VIX, a variance-swap rate, sits above at-the-money vol): fitted by `fedcut calibrate` on the SPY put quotes before hedge.calibration_split", 0.3, 2.0),
+    Param("hedge.skew_slope", 1.008, "vol per unit of (1 - K/S) at 30 days", "SPY out-of-the-money puts trade at higher vol, the more so the nearer expiry: fitted by `fedcut calibrate`", 0.0, 5.0),
+    Param("hedge.skew_term_exponent", 0.438, "power of 30/days", "the skew in moneyness steepens as expiry nears, as (30 / days to expiry) to this power: fitted by `fedcut calibrate` on 21-51 days, extrapolated to the 91-day tenor", 0.0, 1.0),
+    Param("hedge.small_cap_ratio", 1.25, "x SPY implied vol", "IWM implied vol over SPY's: no IWM quotes or RVX history are in the data; RVX/VIX has run about 1.1-1.4, and 1.25 is its middle (never fitted, least of all on pre-1990 data)", 0.5, 3.0),
     Param("hedge.vol_floor", 0.12, "annual vol", "small-cap implied vol has not traded below about 12%", 0.01, 1.0),
     Param("hedge.vol_cap", 1.5, "annual vol", "cap on the modelled vol so a VIX spike cannot give absurd prices", 0.1, 5.0),
     Param("hedge.div_yield_window_days", 365, "calendar days", "IWM dividend yield is measured from total return minus price return over this trailing window", 30, 1825),
-    Param("hedge.half_spread_base", 0.02, "fraction of model price", "half of the bid-ask spread paid on each option fill in calm markets", 0.0, 0.5),
-    Param("hedge.half_spread_per_vix", 0.001, "fraction per VIX point", "spreads widen in stress: +1% of price per 10 VIX points", 0.0, 0.05),
+    Param("hedge.half_spread_dollars", 0.0054, "USD per share", "half the bid-ask spread has a tick-like floor in dollars (scaled by the spot's unit as strikes are): fitted by `fedcut calibrate`", 0.0, 1.0),
+    Param("hedge.half_spread_base", 0.0044, "fraction of model price", "and a share of the put's price: fitted by `fedcut calibrate`", 0.0, 0.5),
+    Param("hedge.half_spread_per_vix", 0.0001, "fraction per VIX point", "a share that grows with VIX: fitted by `fedcut calibrate`", 0.0, 0.05),
     Param("hedge.commission_per_contract", 0.65, "USD per contract", "a typical retail option commission", 0.0, 20.0),
     Param("hedge.strike_tick", 0.5, "USD", "new puts take the nearest listed strike; IWM strikes are $0.5-1 apart (0.5 on the split-adjusted price = $1 before 2005)", 0.01, 10.0),
     Param("hedge.contract_size", 100, "shares", "one listed equity option covers 100 shares", 1, 1000),
 )
 
 _BY_KEY = {p.key: p for p in PARAMS}
+# Present in a configuration only when it names user code, so every other configuration's hash stays as it was.
+USER_BASELINES = Param(BASELINES, (), "package.module:function list", "your own baselines, each added to the "
+                       "comparison table and the verdict beside the built-in ones (docs: own rules)")
 
 
 def param(key: str) -> Param:
@@ -356,25 +364,85 @@ class Config:
         return resolve({**self.flat(), **overrides}, where=where)
 
     def digest(self) -> str:
-        """A short stable hash of the resolved values (names runs, keys sweep results)."""
-        blob = json.dumps(self.nested(), sort_keys=True, default=str).encode()
+        """A short stable hash of the resolved values (names runs, keys sweep results); with user code,
+        of each reference's source file too, so results of an edited rule are never mixed."""
+        doc: dict[str, Any] = self.nested()
+        refs = refs_in(self.flat(), "run.strategy")
+        if refs:
+            doc["user_code"] = {ref: load_user(ref).source_hash for ref in refs}
+        blob = json.dumps(doc, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+    def user_refs(self) -> tuple[str, ...]:
+        """The user code this configuration names: its strategy, then its user baselines."""
+        return refs_in(self.flat(), "run.strategy")
 
 
 def resolve(overrides: dict[str, Any] | None = None, where: str = "config") -> Config:
-    """Defaults overlaid with `overrides` (flat "section.name" keys), each checked."""
-    values = {p.key: p.default for p in PARAMS}
-    for key, value in (overrides or {}).items():
-        values[key] = check(key, value, where)
+    """Defaults overlaid with `overrides` (flat "section.name" keys), each checked; with the
+    parameters (`user.*`) of the user code that `run.strategy` and `user.baselines` name."""
+    overrides = overrides or {}
+    user = user_params(overrides, where)
+    values = {p.key: p.default for p in (*PARAMS, *user.values())}
+    for key, value in overrides.items():
+        values[key] = check(key, value, where, user)
     _check_cross(values, where)
     return Config(tuple(sorted(values.items())))
 
 
-def check(key: str, value: Any, where: str = "config") -> Any:
-    """One parameter's value checked alone (key, type, range; not against other parameters)."""
+def check(key: str, value: Any, where: str = "config", user: dict[str, Param] | None = None) -> Any:
+    """One parameter's value checked alone (key, type, range; not against other parameters). A
+    `user.*` key is checked against `user` (`user_params`), or left to `resolve` when it is None."""
+    if key == "run.strategy" and is_ref(value):
+        _user_function(value, where, key)
+        return value
+    if key == "run.strategy" and value not in _BY_KEY[key].choices:
+        raise ConfigError(f"{where}: run.strategy must be one of {', '.join(_BY_KEY[key].choices)}, or your own "
+                          f"rule as package.module:function; got {value!r}")
+    if key.startswith(USER_SECTION + "."):
+        if user is None:
+            return value
+        if key not in user:
+            raise ConfigError(f"{where}: unknown key {key!r}: no user rule that run.strategy or user.baselines "
+                              "names declares it")
+        return user[key].check(value, where)
     if key not in _BY_KEY:
         _unknown(key, where)
     return _BY_KEY[key].check(value, where)
+
+
+def _user_function(ref: Any, where: str, key: str):
+    try:
+        return load_user(ref)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {key} = {exc}") from None
+
+
+def user_params(values: dict[str, Any], where: str = "config") -> dict[str, Param]:
+    """The registry entries of the user code `values` names: `user.baselines` and each function's
+    declared parameters as `user.<name>` (two functions may share a name only with one definition)."""
+    listed = USER_BASELINES.check(values.get(BASELINES, ()), where)
+    for ref in listed:
+        if not is_ref(ref):
+            raise ConfigError(f"{where}: {BASELINES}: {ref!r} is not package.module:function")
+    refs = refs_in({**values, BASELINES: listed}, "run.strategy")
+    if not refs:
+        return {}
+    out = {BASELINES: USER_BASELINES}
+    owner: dict[str, str] = {}
+    for ref in refs:
+        fn = _user_function(ref, where, BASELINES if ref in listed else "run.strategy")
+        for name, s in fn.settings.items():
+            p = Param(f"{USER_SECTION}.{name}", **s)
+            if p.key in out and out[p.key] != p:
+                raise ConfigError(f"{where}: {ref} and {owner[p.key]} both declare {p.key}, differently")
+            out[p.key], owner[p.key] = p, ref
+    return out
+
+
+def params_for(values: dict[str, Any], where: str = "config") -> dict[str, Param]:
+    """Every registry entry a configuration with `values` can set: the registry's and its user code's."""
+    return {**_BY_KEY, **user_params(values, where)}
 
 
 def _check_cross(values: dict[str, Any], where: str) -> None:

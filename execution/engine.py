@@ -36,8 +36,9 @@ cash, option value, fills, refusals and option events.
     tenor / 365 (`"budget"`); held puts within `resize_band` of the need are only rolled (with
     fewer than `roll_days` left they are sold and as many bought at the new strike and expiry),
     otherwise the book is sold and the need bought. Buys pay model x (1 + half-spread) plus
-    commission per contract, sells get model x (1 - half-spread) less it; half-spread =
-    half_spread_base + half_spread_per_vix x VIX. Option cash is never checked: it can take cash
+    commission per contract, sells get model - half-spread (not below 0) less it; half-spread per share =
+    half_spread_dollars x unit + (half_spread_base + half_spread_per_vix x VIX) x model
+    (`hedging.surface`). Option cash is never checked: it can take cash
     below zero, which rule 6 charges for and rule 7 then refuses buys against.
 11. Contracts. New puts strike at the nearest `strike_tick` x unit (`hedging.book.MarketInputs`, it
     scales commissions too) to moneyness x spot and expire on the listed monthly expiry (third
@@ -59,8 +60,9 @@ from fedcut.execution.cash import interest_factors
 from fedcut.hedging.book import OptionEvent, instrument_id, listed_expiries, ordinal_date
 
 _EPOCH = pd.Timestamp("1970-01-01")
-HEDGE_FIELDS = ("moneyness", "tenor_days", "roll_days", "annual_budget", "resize_band", "vix_multiplier",
-                "skew_slope", "vol_floor", "vol_cap", "half_spread_base", "half_spread_per_vix",
+HEDGE_FIELDS = ("moneyness", "tenor_days", "roll_days", "annual_budget", "resize_band", "atm_vix_ratio",
+                "skew_slope", "skew_term_exponent", "small_cap_ratio", "vol_floor", "vol_cap", "half_spread_dollars",
+                "half_spread_base", "half_spread_per_vix",
                 "commission_per_contract", "strike_tick", "contract_size")
 DAILY = ("spot", "vix", "rate", "div_yield", "cash_rate", "option_unit")  # the tape's daily inputs, in order
 

@@ -15,11 +15,13 @@ import numpy as np
 
 from fedcut.core.jit import jit
 from fedcut.hedging.pricing import bsm_put_one, put_delta_one
+from fedcut.hedging.surface import fill_one, iwm_vol_one
 
 # Parameter vector layout (one float per entry), see `pack`.
 P_CASH, P_COMM, P_SLIP, P_BAND, P_BUFFER, P_BUDGET, P_MONEYNESS, P_TENOR, P_ROLL, P_ANNUAL, P_RESIZE, \
-    P_VIXMULT, P_SKEW, P_FLOOR, P_CAP, P_HS_BASE, P_HS_VIX, P_CPC, P_TICK, P_SIZE = range(20)
-N_PARAMS = 20
+    P_ATM, P_SKEW, P_SKEW_TERM, P_RATIO, P_FLOOR, P_CAP, P_HS_DOLLARS, P_HS_BASE, P_HS_VIX, P_CPC, P_TICK, \
+    P_SIZE = range(23)
+N_PARAMS = 23
 # Option event actions (codes in the event log).
 ACTIONS = ("buy", "sell", "roll_sell", "roll_buy", "expire")
 A_BUY, A_SELL, A_ROLL_SELL, A_ROLL_BUY, A_EXPIRE = range(5)
@@ -30,10 +32,9 @@ C_ETF, C_REJ, C_OPT, C_PREMIUM, C_EARNED, C_PAID, C_NEG, C_LOW, C_NEAR = range(9
 
 
 @jit
-def put_vol(vix, moneyness, p):
-    """`hedging.surface.implied_vol` of a put with strike / spot `moneyness`."""
-    vol = vix / 100.0 * p[P_VIXMULT] + p[P_SKEW] * max(1.0 - moneyness, 0.0)
-    return min(max(vol, p[P_FLOOR]), p[P_CAP])
+def put_vol(vix, moneyness, days, p):
+    """`hedging.surface.implied_vol` of a put with strike / spot `moneyness` and `days` to expiry."""
+    return iwm_vol_one(vix, moneyness, days, p[P_ATM], p[P_SKEW], p[P_SKEW_TERM], p[P_RATIO], p[P_FLOOR], p[P_CAP])
 
 
 @jit
@@ -74,16 +75,14 @@ def new_put(p, day, spot, unit, expiries):
 def quote(p, day, strike, expiry, spot, vix, rate, divy):
     """(model mid price per share, vol, years to expiry) of a live put on `day`."""
     years = (expiry - day) / 365.0
-    vol = put_vol(vix, strike / spot, p)
+    vol = put_vol(vix, strike / spot, float(expiry - day), p)
     return bsm_put_one(spot, strike, years, rate, divy, vol), vol, years
 
 
 @jit
-def fill_price(p, model, vix, buying):
+def fill_price(p, model, vix, unit, buying):
     """Rule 10's fill per share: the model price plus the half-spread for a buy, less it for a sale."""
-    if buying:
-        return model * (1.0 + (p[P_HS_BASE] + p[P_HS_VIX] * vix))
-    return model * (1.0 - (p[P_HS_BASE] + p[P_HS_VIX] * vix))
+    return fill_one(model, vix, unit, p[P_HS_DOLLARS], p[P_HS_BASE], p[P_HS_VIX], buying)
 
 
 @jit
@@ -227,7 +226,7 @@ def kernel(opn, cls, spot, vix, rate, divy, unit, ordinals, lend, borrow, expiri
             flow = intrinsic * lot_n * size
             cash += flow
             cached += flow
-            ne = _log_event(event_log, ne, i, A_EXPIRE, lot_n, lot_k, lot_e, put_vol(vix[i], lot_k / spot[i], p), 0.0,
+            ne = _log_event(event_log, ne, i, A_EXPIRE, lot_n, lot_k, lot_e, put_vol(vix[i], lot_k / spot[i], float(lot_e - ordinals[i]), p), 0.0,
                             intrinsic, intrinsic, 0.0, flow, counts)
             lot_n = 0.0
         book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record)
@@ -302,7 +301,7 @@ def _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record):
 @jit
 def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, rate, divy, unit, ordinals, p, log, ne, counts):
     model, vol, years = quote(p, ordinals[i], lot_k, lot_e, spot[i], vix[i], rate[i], divy[i])
-    fill = fill_price(p, model, vix[i], False)
+    fill = fill_price(p, model, vix[i], unit[i], False)
     commission = p[P_CPC] * unit[i] * lot_n
     flow = fill * lot_n * p[P_SIZE] - commission
     ne = _log_event(log, ne, i, action, lot_n, lot_k, lot_e, vol, years, model, fill, commission, flow, counts)
@@ -313,7 +312,7 @@ def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, rate, divy, unit, ordi
 def _buy_puts(contracts, i, action, spot, vix, rate, divy, unit, ordinals, expiries, p, log, ne, counts):
     strike, expiry = new_put(p, ordinals[i], spot[i], unit[i], expiries)
     model, vol, years = quote(p, ordinals[i], strike, expiry, spot[i], vix[i], rate[i], divy[i])
-    fill = fill_price(p, model, vix[i], True)
+    fill = fill_price(p, model, vix[i], unit[i], True)
     commission = p[P_CPC] * unit[i] * contracts
     flow = -(fill * contracts * p[P_SIZE] + commission)
     ne = _log_event(log, ne, i, action, contracts, strike, expiry, vol, years, model, fill, commission, flow, counts)
@@ -327,8 +326,9 @@ def pack(settings, k: int) -> np.ndarray:
     p[P_CASH], p[P_COMM], p[P_SLIP] = settings.initial_cash[k], settings.commission[k], settings.slippage[k]
     p[P_BAND], p[P_BUFFER], p[P_BUDGET] = settings.band[k], settings.cash_buffer[k], float(settings.budget_sizing[k])
     p[P_MONEYNESS], p[P_TENOR], p[P_ROLL] = h["moneyness"][k], h["tenor_days"][k], h["roll_days"][k]
-    p[P_ANNUAL], p[P_RESIZE], p[P_VIXMULT] = h["annual_budget"][k], h["resize_band"][k], h["vix_multiplier"][k]
-    p[P_SKEW], p[P_FLOOR], p[P_CAP] = h["skew_slope"][k], h["vol_floor"][k], h["vol_cap"][k]
+    p[P_ANNUAL], p[P_RESIZE], p[P_ATM] = h["annual_budget"][k], h["resize_band"][k], h["atm_vix_ratio"][k]
+    p[P_SKEW], p[P_SKEW_TERM], p[P_RATIO] = h["skew_slope"][k], h["skew_term_exponent"][k], h["small_cap_ratio"][k]
+    p[P_FLOOR], p[P_CAP], p[P_HS_DOLLARS] = h["vol_floor"][k], h["vol_cap"][k], h["half_spread_dollars"][k]
     p[P_HS_BASE], p[P_HS_VIX], p[P_CPC] = h["half_spread_base"][k], h["half_spread_per_vix"][k], h["commission_per_contract"][k]
     p[P_TICK], p[P_SIZE] = h["strike_tick"][k], h["contract_size"][k]
     return p

@@ -22,6 +22,7 @@ from fedcut.analyzers.performance import daily_risk_free
 from fedcut.core.errors import ConfigError, FedcutError
 from fedcut.core.files import free_name, replacing
 from fedcut.core.params import PARAMS, Config, is_flag, is_whole_number
+from fedcut.core.user_code import register as register_user_code
 from fedcut.execution.engines import ARRAY, engine_named
 from fedcut.report import pictures
 from fedcut.report.answer import summary_html
@@ -42,13 +43,23 @@ def backtest(config: str | Path | Config | None = None, *, data_dir: str | Path 
 
     `config`: a TOML config file (as `--config`) or a `Config` (e.g. another result's `.config`);
     default: every parameter's default. Over it: `start=`/`end=` ("YYYY-MM-DD"), `history=`
-    ("iwm", "extended" or "long"), `oracle=`, `strategy=` (None leaves a value as it is), then
+    ("iwm", "extended" or "long"), `oracle=`, `strategy=` (a built-in name, your own rule as
+    "package.module:function" or the function itself: docs "Your own rules"; None leaves a value as it is), then
     `params` (dotted keys). `data_dir` and `offline` as `--data-dir` and `--offline` (default:
     FEDCUT_DATA_DIR, FEDCUT_OFFLINE), `engine` as `--engine` (a name of
     `fedcut.execution.engines.ENGINES`; every engine gives the same numbers).
     """
     cfg = resolve_config(config, params, overrides)
-    return Result(run(cfg, str(data_dir) if data_dir else None, offline, engine=engine_named(engine, WHERE)))
+    return Result(run(cfg, str(data_dir) if data_dir else None, offline_flag(offline, WHERE),
+                      engine=engine_named(engine, WHERE)))
+
+
+def offline_flag(offline: Any, where: str) -> bool | None:
+    """`offline` as given, if it is True, False or None: a text such as "false" would count as true."""
+    if offline is not None and not is_flag(offline):
+        raise ConfigError(f"{where}: offline must be True, False or None (None: FEDCUT_OFFLINE decides), "
+                          f"got {offline!r}")
+    return None if offline is None else bool(offline)
 
 
 def resolve_config(config: str | Path | Config | None, params: Mapping[str, Any] | None,
@@ -66,6 +77,8 @@ def resolve_config(config: str | Path | Config | None, params: Mapping[str, Any]
         base = config
     else:
         raise ConfigError(f"{WHERE}: config must be a TOML file path or a Config, got {type(config).__name__}")
+    if callable(overrides.get("strategy")):  # your own rule, handed over as the function itself
+        overrides = {**overrides, "strategy": register_user_code(overrides["strategy"], WHERE)}
     values = {RUN_OPTIONS[name]: value for name, value in overrides.items() if value is not None}
     values.update(params or {})
     return base.with_overrides(values, where=WHERE) if values else base
@@ -243,6 +256,7 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
         raise ConfigError(f"fedcut.sweep: workers must be a whole number of worker processes, got {workers!r}")
     if worker_wait is not None and (is_flag(worker_wait) or not isinstance(worker_wait, Real)):
         raise ConfigError(f"fedcut.sweep: worker_wait must be a number of seconds, got {worker_wait!r}")
+    offline = offline_flag(offline, "fedcut.sweep")
     spec = load_spec(spec_path, train_end=train_end, top=top)
     target = Path(out) if out else default_folder(spec)
     taken = not resume and (target.exists() or target.is_symlink())

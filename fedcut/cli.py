@@ -1,6 +1,7 @@
 """Command line: `fedcut [-q|-v] [COMMAND] [options]`, the same as `python run_backtest.py ...`.
 
-Commands: `run` (the default when none is given), `sweep`, `report`, `data status|fetch`, `now`. Each
+Commands: `run` (the default when none is given), `sweep`, `report`, `data status|fetch`, `now`,
+`calibrate`. Each
 is a parser (`_<command>_parser`), a handler (`_<command>(argv) -> exit status`) and one line
 in `COMMANDS`. Results go to stdout; notes and progress to stderr through `logging` (`-q`:
 warnings only and no progress bars, `-v`: debug detail). A user mistake (bad file, bad
@@ -12,6 +13,7 @@ import argparse
 import gc
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -19,7 +21,6 @@ from fedcut import __version__
 from fedcut.core.errors import FedcutError
 from fedcut.core.params import param
 
-STRATEGY_NAMES = param("run.strategy").choices
 HISTORY_NAMES = param("run.history").choices
 HISTORY_HELP = ("the history to run: iwm (default: from IWM's first day, 2000-05-26), extended (from 1990, IWM "
                 "proxied by the Russell 2000 index) or long (from 1954, small caps from Ken French's size portfolios "
@@ -28,12 +29,15 @@ HISTORY_HELP = ("the history to run: iwm (default: from IWM's first day, 2000-05
 
 EXAMPLES = {
     "run": ("fedcut", "fedcut run --start 2007-01-01 --end 2012-12-31 --set hedge.moneyness=0.85",
-            "fedcut run --history long", "fedcut run --config my.toml --out results/my-run --oracle"),
+            "fedcut run --history long", "fedcut run --config my.toml --out results/my-run --oracle",
+            "fedcut run --strategy examples.user_rules:credit_rule --baseline examples.user_rules:sell_in_may"),
     "sweep": ("fedcut sweep --spec examples/sweep.toml --workers 2",),
     "report": ("fedcut report results/run-2000-05-26-2025-09-26-0123456789ab",),
     "data": ("fedcut data status", "fedcut -q data fetch IWM VIX"),
     "now": ("fedcut now", "fedcut now --as-of 2020-03-16 --json", "fedcut now --history long --as-of 1974-09-13",
             "fedcut now --fetch"),
+    "calibrate": ("fedcut calibrate", "fedcut calibrate --out results/my-calibration",
+                  "fedcut calibrate --check other_spy_puts.csv --json"),
 }
 
 
@@ -139,8 +143,10 @@ def _sweep(argv: list[str]) -> int:
         if not getattr(exc, "reported", False):  # else the runner said what is stored and how to resume
             print("interrupted", file=sys.stderr)
         return 130
-    from fedcut.report.sweep_facts import overfitting_facts
+    import pandas as pd
+    from fedcut.report.sweep_facts import overfitting_facts, top_table
     from fedcut.sweeps.report import read_overfitting
+    print("\n".join(top_table(pd.read_csv(Path(out) / "summary.csv"), list(spec.swept), spec.objective)))
     overfit = read_overfitting(out)
     for label, text in overfitting_facts(overfit) if overfit else ():
         print(f"{label}: {text}")
@@ -159,9 +165,13 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", help="last day, YYYY-MM-DD (default: the last day every series covers)")
     _history_options(p)
     p.add_argument("--oracle", action="store_true", help="use the actual cut calendar (future information; labelled)")
-    p.add_argument("--strategy", choices=STRATEGY_NAMES,
-                   help="the rules to run: fedcut (default) or a baseline (buy_and_hold, spy, sixty_forty, "
-                        "static_mix, credit_rule, trend_200d, vix_rule); every run also runs the others")
+    p.add_argument("--strategy", metavar="NAME",
+                   help="the rules to run: fedcut (default), a baseline (buy_and_hold, spy, sixty_forty, "
+                        "static_mix, credit_rule, trend_200d, vix_rule) or your own, package.module:function "
+                        "(docs: own rules); every run also runs the others")
+    p.add_argument("--baseline", dest="baselines", action="append", default=[], metavar="MODULE:FUNCTION",
+                   help="add your own baseline (package.module:function) to the comparison and the verdict "
+                        "(repeatable)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override one parameter, e.g. --set hedge.moneyness=0.85 (repeatable)")
     p.add_argument("--out", type=Path, help="write the run folder exactly here (must not exist; "
@@ -191,6 +201,8 @@ def _run(argv: list[str]) -> int:
         extra["run.oracle"] = True
     if args.strategy:
         extra["run.strategy"] = args.strategy
+    if args.baselines:
+        extra["user.baselines"] = tuple(args.baselines)
     cfg = config.load(args.config, args.sets, extra)
     result = run(cfg, args.data_dir, offline, engine=_engine(args))
     if args.out is not None:
@@ -253,6 +265,63 @@ def _now(argv: list[str]) -> int:
     return 0
 
 
+def _calibrate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=_prog("calibrate"),
+                                description="Fit the SPY put surface (at-the-money level against VIX, skew by moneyness\n"
+                                            "and days to expiry, half-spread) on the quotes before --split\n"
+                                            "and print its errors on the later quotes; write calibration.json, .txt and\n"
+                                            "a picture. --check FILE prices another SPY quotes file with the surface the\n"
+                                            "defaults hold, fitting nothing.",
+                                epilog=_examples("calibrate"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("quotes", nargs="?", type=Path,
+                   help="quotes file (default: options/SPY_puts_2010_2019.csv in the data directory)")
+    p.add_argument("--check", type=Path, metavar="FILE", help="price FILE with the defaults' SPY surface; fit nothing")
+    p.add_argument("--json", action="store_true", help="with --check: print one JSON object")
+    p.add_argument("--config", type=Path, help="TOML file of parameters (as for run)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one parameter, e.g. --set hedge.skew_slope=1.2 (repeatable)")
+    p.add_argument("--split", default=None, metavar="DATE",
+                   help="fit on the quotes before DATE, judge on the rest (default 2016-01-01: six years to fit, four to judge)")
+    p.add_argument("--out", type=Path, help="write the calibration folder exactly here (must not exist; default "
+                                            "results/calibration-<split>-<hash of the file and split>[-N])")
+    _data_options(p)
+    return p
+
+
+def _calibrate(argv: list[str]) -> int:
+    import json
+    from fedcut import calibrate
+    from fedcut.core import config
+    from fedcut.core.errors import ConfigError
+    from fedcut.core.files import check_can_create_in, check_new_folder
+    from fedcut.report.calibration import calibration_text, check_text
+    args = _calibrate_parser().parse_args(argv)
+    if args.json and args.check is None:
+        raise ConfigError("--json: only with --check FILE")
+    if args.check is not None and (args.quotes is not None or args.out is not None):
+        raise ConfigError("--check: prices FILE and writes nothing; give no other quotes file and no --out")
+    from fedcut.core.params import iso_date
+    from fedcut.hedging.calibration import SPLIT
+    split = args.split or SPLIT
+    iso_date(split, "--split")
+    source = _source(args)
+    cfg = config.load(args.config, args.sets, None)
+    if args.check is not None:
+        result = calibrate.check(args.check, source, cfg.hedge)
+        print(json.dumps(result, indent=1, sort_keys=True) if args.json else check_text(result))
+        return 0
+    quotes = args.quotes or calibrate.default_quotes(source)
+    if args.out is not None:
+        check_new_folder(args.out, "a calibration never overwrites another", label="--out")
+    else:
+        check_can_create_in(Path("results"), "so no calibration folder can be written in results")
+    result, priced = calibrate.calibrate(quotes, source, cfg.hedge, split)
+    out = calibrate.write(result, priced, args.out or calibrate.default_out(quotes, split), args.out is None)
+    print(calibration_text(result))
+    print(f"\ncalibration folder: {out}")
+    return 0
+
+
 def _report(argv: list[str]) -> int:
     from fedcut.report.page import render
     from fedcut.report.schema import read
@@ -281,13 +350,14 @@ class Command(NamedTuple):
     summary: str
 
 
-DRAWING = ("run", "sweep", "report")  # the commands that draw pictures
+DRAWING = ("run", "sweep", "report", "calibrate")  # the commands that draw pictures
 COMMANDS = {
     "run": Command(_run, "backtest one configuration against buy-and-hold IWM and SPY (the default)"),
     "sweep": Command(_sweep, "run every configuration of a sweep spec, ranked in-sample, judged out-of-sample"),
     "report": Command(_report, "re-render the report, plots, claims and attribution of a saved run folder"),
     "data": Command(_data, "status: what each series covers and where it is read from; fetch: refresh the cache"),
     "now": Command(_now, "today's call: regime, action, weights and puts, what would change it, each input's age"),
+    "calibrate": Command(_calibrate, "fit the put surface to real SPY quotes, out-of-sample errors; --check FILE"),
 }
 
 
@@ -360,27 +430,97 @@ def _split(argv: list[str]) -> tuple[argparse.Namespace, str, list[str]]:
 def entry() -> None:
     """The `fedcut` command and `run_backtest.py`: `main`, then the process ends. Every object
     still alive is frozen first, so the interpreter's shutdown skips the garbage collector's passes
-    over them (about 0.4 s after a run, a seventh of it); files are closed and output flushed as usual."""
-    code = main()
+    over them (about 0.4 s after a run, a seventh of it); files are closed and output flushed as usual.
+
+    When the reader of the output has gone (`fedcut now | head -1`), the process ends quietly with
+    `READER_GONE`, as `cat` or `seq` would, the output left pointing at /dev/null so that the
+    interpreter's last flush has nowhere to fail."""
+    try:
+        code = main()
+        sys.stdout.flush()  # here, not at shutdown, where a failure is printed as "Exception ignored"
+    except BrokenPipeError:
+        code = READER_GONE
+    if code == READER_GONE:
+        _point_output_at_devnull()
     gc.freeze()
     sys.exit(code)
 
 
+READER_GONE = 141  # exit status when stdout's reader has gone: 128 + SIGPIPE, what a shell shows for `seq 9999 | head -1`
+
+
+def _reader_gone() -> bool:
+    """Whether stdout or stderr is a pipe whose reading end is closed (the kernel flags it as an error)."""
+    import select
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            poller = select.poll()
+            poller.register(stream.fileno(), 0)
+            if any(event & select.POLLERR for _, event in poller.poll(0)):
+                return True
+        except (AttributeError, OSError, ValueError):  # a stream without a file (a test's capture)
+            continue
+    return False
+
+
+def _point_output_at_devnull() -> None:
+    """Send whatever stdout and stderr still hold, and will be given, to /dev/null."""
+    import os
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings(record=True) as caught:  # the filters stay the user's; only the showing is ours
+        code, failed = _main(argv)
+    _tell_warnings(caught, failed)
+    return code
+
+
+def _main(argv: list[str]) -> tuple[int, bool]:
+    """The command's exit status, and whether it ended in an error (then its one line is all there is to say)."""
     try:
         verbosity, command, args = _split(argv)
         _log_to_stderr(verbosity.quiet, verbosity.verbose)
         if command in DRAWING:
             from fedcut.plots.backend import check_backend
             check_backend()
-        return COMMANDS[command].handler(args)
+        return COMMANDS[command].handler(args), False
     except FedcutError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 2, True
     except OSError as exc:
+        if isinstance(exc, BrokenPipeError) and _reader_gone():  # `| head -1` stopped reading: no one to tell
+            return READER_GONE, True
         print(f"error: {f'{exc.filename}: ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return 2, True
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return 130, True
+
+
+def _tell_warnings(caught: list[warnings.WarningMessage], failed: bool) -> None:
+    """The warnings raised while the command ran, as log lines, never as Python prints them (with the
+    source line that raised them): a `DataWarning` (something unusual in a file) as `warning: ...`
+    once, anything else (a library's FutureWarning, numpy's RuntimeWarning) as debug detail (-v). After
+    an error none is a warning: the error's one line is what went wrong."""
+    if not caught:
+        return
+    from fedcut.data.readers import DataWarning
+    log = logging.getLogger("fedcut.cli")
+    told = set()
+    for w in caught:
+        text = str(w.message)
+        if text in told:
+            continue
+        told.add(text)
+        if issubclass(w.category, DataWarning) and not failed:
+            log.warning(text)
+        else:
+            log.debug("%s: %s (%s:%s)", w.category.__name__, text, w.filename, w.lineno)

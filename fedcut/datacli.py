@@ -14,6 +14,10 @@ from fedcut.core.params import HISTORIES, defaults
 from fedcut.strategies.targets import holdings_for
 
 REQUIRED_PRICES = ("IWM", "VIX", "SPY")
+# A fetch whose first downloads all fail stops: with no network each of the ~40 series would print
+# its own "FAILED ... possibly delisted" line (yfinance cannot tell an unreachable server from a
+# delisted ticker); three in a row, none fetched, is past a one-off outage of a single series.
+STOP_AFTER_FAILURES = 3
 HISTORY_LABELS = {"iwm": "the default, from IWM's first day", "extended": "from 1990, IWM proxied by the Russell 2000",
                   "long": "from 1954: Ken French's portfolios, the Russell 2000 total return, each input's fallback"}
 
@@ -76,13 +80,26 @@ def fetch_all(source: DataSource, names: list[str] | None, out=print) -> int:
         raise ConfigError("data fetch: downloads are off (--offline or FEDCUT_OFFLINE); "
                           "run it without them to refresh the cache")
     todo = names or (list(INSTRUMENTS) + [m for m in MACRO])
-    failed = 0
-    for name in todo:
+    failed: list[str] = []
+    held: list[str] = []  # failures before any success, printed once one download works
+    for k, name in enumerate(todo):
         kind = "prices" if name in INSTRUMENTS else "macro"
         try:
             path = fetch.refresh(kind, name, source.cache_dir)
-            out(f"{name}: cached {path}")
         except DataError as exc:
-            out(f"{name}: FAILED {exc}")
-            failed += 1
+            failed.append(f"{name}: {exc}")
+            held.append(f"{name}: FAILED {exc}")
+            if len(failed) == k + 1 == STOP_AFTER_FAILURES and len(todo) > STOP_AFTER_FAILURES:
+                raise DataError(f"data fetch: the first {k + 1} downloads failed and none succeeded "
+                                f"({'; '.join(failed)}): the network or the sources are unreachable; stopped, "
+                                f"the cache is unchanged") from None
+            if len(failed) < k + 1:  # something was fetched: a failure is this series' own
+                out(held.pop())
+            continue
+        for line in held:
+            out(line)
+        held.clear()
+        out(f"{name}: cached {path}")
+    for line in held:
+        out(line)
     return 1 if failed else 0

@@ -574,7 +574,7 @@ def hedge_on(day: pd.Timestamp, ratio: float, iwm_weight: float, inputs: pd.Seri
     per = "IWM held" if math.isnan(iwm_weight) and h.sizing == "ratio" else "portfolio"
     exposure = PORTFOLIO if per == "IWM held" else iwm_weight * (1.0 - cfg.execution.cash_buffer) * PORTFOLIO
     contracts = int(contracts_needed(p, PORTFOLIO, exposure, ratio, spot, unit, model, np.zeros(len(COUNTS))))
-    fill = fill_price(p, model, vix, True)
+    fill = fill_price(p, model, vix, unit, True)
     return Hedge(hedge_ratio=ratio, sizing=h.sizing, spot=spot, moneyness=h.moneyness, strike=strike,
                  expiry=ordinal_date(expiry), days_to_expiry=int(expiry - today), vol=vol, model_price=model,
                  fill_price=fill, contracts_per_1m=contracts, per=per,

@@ -9,7 +9,7 @@ Pricing: the one BSM pricer (`hedging.pricing`) on IWM's traded `Close`, with th
 time to expiry in calendar days / 365. Contracts are treated as European and
 cash-settled: real IWM options are American, which matters little for 3-month OTM puts.
 
-Costs: a buy fills at model * (1 + half_spread), a sell at model * (1 - half_spread),
+Costs: a buy fills at model + half-spread, a sell at model - half-spread (`hedging.surface.fill_one`),
 each paying `commission_per_contract`; settlement at expiry pays the intrinsic value
 max(K - S, 0) without spread or commission. Every action returns an `OptionEvent`
 whose `cash` is the signed cash flow (negative when paying), which the owner applies.
@@ -27,7 +27,7 @@ import pandas as pd
 
 from fedcut.core.errors import PricingInputError
 from fedcut.hedging.pricing import bsm_put, put_delta
-from fedcut.hedging.surface import half_spread, implied_vol
+from fedcut.hedging.surface import fill, implied_vol
 
 _EPOCH = dt.date(1970, 1, 1)  # day ordinals count from here
 
@@ -202,7 +202,7 @@ class OptionBook:
         if years <= 0:
             raise PricingInputError(
                 f"{instrument_id(strike, expiry)} has expired on {inputs.date}: settle it, do not price it")
-        return implied_vol(inputs.vix, strike / inputs.spot, self.hedge), years
+        return implied_vol(inputs.vix, strike / inputs.spot, (expiry - inputs.date).days, self.hedge), years
 
     def quote(self, inputs: MarketInputs, strike: float, expiry: dt.date) -> tuple[float, float, float]:
         """(model mid price per share, vol, years to expiry) of a live put series."""
@@ -217,28 +217,28 @@ class OptionBook:
 
     def buy(self, inputs: MarketInputs, contracts: int, strike: float, expiry: dt.date,
             action: str = "buy") -> OptionEvent:
-        """Buy `contracts` puts at model * (1 + half_spread) plus commission; add the lot."""
+        """Buy `contracts` puts at model + half-spread plus commission; add the lot."""
         if isinstance(contracts, bool) or not isinstance(contracts, int) or contracts <= 0:
             raise PricingInputError(f"contracts to buy must be a positive whole number, got {contracts!r}")
         if not (math.isfinite(strike) and strike > 0):
             raise PricingInputError(f"strike must be a positive number, got {strike!r}")
         model, vol, years = self.quote(inputs, strike, expiry)
-        fill = model * (1.0 + half_spread(inputs.vix, self.hedge))
+        price = fill(model, inputs.vix, inputs.unit, self.hedge, True)
         commission = self.hedge.commission_per_contract * inputs.unit * contracts
-        cash = -(fill * contracts * self.hedge.contract_size + commission)
-        self.lots.append(PutLot(strike, expiry, contracts, inputs.date, fill))
-        return self._event(inputs, action, contracts, strike, expiry, model, vol, years, fill, commission, cash)
+        cash = -(price * contracts * self.hedge.contract_size + commission)
+        self.lots.append(PutLot(strike, expiry, contracts, inputs.date, price))
+        return self._event(inputs, action, contracts, strike, expiry, model, vol, years, price, commission, cash)
 
     def sell(self, lot: PutLot, inputs: MarketInputs, action: str = "sell") -> OptionEvent:
-        """Sell a held lot at model * (1 - half_spread) less commission; remove it."""
+        """Sell a held lot at model - half-spread less commission; remove it."""
         if lot not in self.lots:
             raise ValueError(f"{lot.instrument} x{lot.contracts} is not in the book")
         model, vol, years = self.quote(inputs, lot.strike, lot.expiry)
-        fill = model * (1.0 - half_spread(inputs.vix, self.hedge))
+        price = fill(model, inputs.vix, inputs.unit, self.hedge, False)
         commission = self.hedge.commission_per_contract * inputs.unit * lot.contracts
-        cash = fill * lot.contracts * self.hedge.contract_size - commission
+        cash = price * lot.contracts * self.hedge.contract_size - commission
         self.lots.remove(lot)
-        return self._event(inputs, action, lot.contracts, lot.strike, lot.expiry, model, vol, years, fill,
+        return self._event(inputs, action, lot.contracts, lot.strike, lot.expiry, model, vol, years, price,
                            commission, cash)
 
     def sell_all(self, inputs: MarketInputs) -> list[OptionEvent]:
@@ -253,7 +253,7 @@ class OptionBook:
         events = []
         for lot in [lot for lot in self.lots if lot.expiry <= inputs.date]:
             intrinsic = max(lot.strike - inputs.spot, 0.0)
-            vol = implied_vol(inputs.vix, lot.strike / inputs.spot, self.hedge)
+            vol = implied_vol(inputs.vix, lot.strike / inputs.spot, (lot.expiry - inputs.date).days, self.hedge)
             cash = intrinsic * lot.contracts * self.hedge.contract_size
             self.lots.remove(lot)
             events.append(self._event(inputs, "expire", lot.contracts, lot.strike, lot.expiry, intrinsic, vol,

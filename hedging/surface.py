@@ -1,13 +1,25 @@
-"""Implied volatility and bid-ask spread of synthetic IWM puts, built from VIX.
+"""Implied volatility and bid-ask spread of synthetic IWM puts: the SPY put surface calibrated on
+real quotes (`fedcut calibrate`, `hedging.calibration`), scaled to small caps.
 
-There is no Russell 2000 vol index (RVX) in the data, so small-cap implied vol is
-modelled as a multiple of VIX (it has run about 1.2-1.4 times VIX) plus a linear skew
-that charges out-of-the-money puts more vol, clipped to a plausible range:
+No Russell 2000 option quotes or RVX history exist in the data; SPY put quotes do
+(`options/SPY_puts_2010_2019.csv`). The SPY surface is fitted on them:
 
-    vol = clip(VIX/100 * vix_multiplier + skew_slope * max(1 - K/S, 0), vol_floor, vol_cap)
+    SPY vol = atm_vix_ratio x VIX/100 + skew_slope x u,   u = max(1 - K/S, 0) x (30 / days)^skew_term_exponent
 
-Spreads widen in stress, so the half-spread paid on each fill grows with VIX. All
-coefficients come from the `hedge` config section.
+(the skew is quoted per unit of out-of-the-moneyness at 30 days to expiry, and steepens in
+moneyness as expiry nears), and the IWM surface is it times the small-cap ratio, clipped:
+
+    IWM vol = clip(small_cap_ratio x SPY vol, vol_floor, vol_cap)
+
+The half-spread paid on each fill, per share, is a tick-like dollar amount (scaled by the spot's
+unit, as strikes and commissions are) plus a share of the model price that grows with VIX:
+
+    half-spread = half_spread_dollars x unit + (half_spread_base + half_spread_per_vix x VIX) x model
+
+Cheap far out-of-the-money puts thus pay a larger share of their price, as they do in the quotes.
+The functions of one contract (`spy_vol_one`, `iwm_vol_one`, `fill_one`) are compiled and shared by
+the array engine (`execution.kernel`), the reference (`hedging.book`) and the calibration, so every
+caller gets the same bits. All coefficients come from the `hedge` config section.
 """
 from __future__ import annotations
 
@@ -16,6 +28,40 @@ from pathlib import Path
 import numpy as np
 
 from fedcut.core.errors import PricingInputError
+from fedcut.core.jit import jit
+from fedcut.hedging.pricing import exp, log
+
+SKEW_REFERENCE_DAYS = 30.0  # hedge.skew_slope is the skew per unit of (1 - K/S) at this many days to expiry
+MIN_DAYS = 1.0  # a put on its last day (or settling) reads the skew of one day, never of zero
+
+
+@jit
+def spy_vol_one(vix, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent):
+    """SPY put implied vol (annual) at VIX `vix` (points), strike/spot `moneyness`, `days` to expiry."""
+    term = exp(skew_term_exponent * log(SKEW_REFERENCE_DAYS / max(days, MIN_DAYS)))
+    return vix / 100.0 * atm_vix_ratio + skew_slope * (max(1.0 - moneyness, 0.0) * term)
+
+
+@jit
+def iwm_vol_one(vix, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, ratio, floor, cap):
+    """IWM put implied vol: `ratio` x the SPY surface, clipped to [floor, cap]."""
+    vol = ratio * spy_vol_one(vix, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent)
+    return min(max(vol, floor), cap)
+
+
+@jit
+def half_spread_one(model, vix, unit, dollars, base, per_vix):
+    """Half the bid-ask spread per share of a put whose model mid is `model`."""
+    return dollars * unit + (base + per_vix * vix) * model
+
+
+@jit
+def fill_one(model, vix, unit, dollars, base, per_vix, buying):
+    """The fill per share: the model mid plus the half-spread for a buy, less it (not below 0) for a sale."""
+    h = half_spread_one(model, vix, unit, dollars, base, per_vix)
+    if buying:
+        return model + h
+    return max(model - h, 0.0)
 
 
 def _checked(name: str, value) -> np.ndarray:
@@ -28,23 +74,44 @@ def _checked(name: str, value) -> np.ndarray:
     return a
 
 
-def implied_vol(vix, moneyness, hedge):
-    """Annual implied vol of an IWM put with strike/spot `moneyness` when VIX is `vix` (points)."""
-    v = _checked("VIX", vix)
-    m = _checked("moneyness (K/S)", moneyness)
-    vol = v / 100.0 * hedge.vix_multiplier + hedge.skew_slope * np.maximum(1.0 - m, 0.0)
-    vol = np.clip(vol, hedge.vol_floor, hedge.vol_cap)
-    return float(vol) if vol.ndim == 0 else vol
+def _each(one, *arrays):
+    """`one` over broadcast arrays: a float for scalars, else an array."""
+    b = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in arrays))
+    out = np.array([one(*x) for x in zip(*(a.ravel().tolist() for a in b))], dtype=float).reshape(b[0].shape)
+    return float(out) if out.ndim == 0 else out
 
 
-def half_spread(vix, hedge):
-    """Half of the bid-ask spread, as a fraction of the model price, paid on each option fill."""
-    h = hedge.half_spread_base + hedge.half_spread_per_vix * _checked("VIX", vix)
-    return float(h) if h.ndim == 0 else h
+def spy_vol(vix, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent):
+    """`spy_vol_one` over arrays (checked): the SPY surface of the given coefficients."""
+    return _each(lambda v, m, d: spy_vol_one(v, m, d, atm_vix_ratio, skew_slope, skew_term_exponent),
+                 _checked("VIX", vix), _checked("moneyness (K/S)", moneyness), np.asarray(days, dtype=float))
+
+
+def implied_vol(vix, moneyness, days, hedge):
+    """Annual implied vol of an IWM put with strike/spot `moneyness` and `days` to expiry when VIX is `vix`."""
+    h = hedge
+    return _each(lambda v, m, d: iwm_vol_one(v, m, d, h.atm_vix_ratio, h.skew_slope, h.skew_term_exponent,
+                                             h.small_cap_ratio, h.vol_floor, h.vol_cap),
+                 _checked("VIX", vix), _checked("moneyness (K/S)", moneyness), np.asarray(days, dtype=float))
+
+
+def half_spread(model, vix, unit, hedge):
+    """Half the bid-ask spread per share (USD) paid on a fill of a put whose model mid is `model`."""
+    h = hedge
+    return _each(lambda p, v, u: half_spread_one(p, v, u, h.half_spread_dollars, h.half_spread_base,
+                                                 h.half_spread_per_vix),
+                 np.asarray(model, dtype=float), _checked("VIX", vix), _checked("unit", unit))
+
+
+def fill(model: float, vix: float, unit: float, hedge, buying: bool) -> float:
+    """`fill_one` with the `hedge` section's spread coefficients."""
+    return fill_one(float(model), float(vix), float(unit), hedge.half_spread_dollars, hedge.half_spread_base,
+                    hedge.half_spread_per_vix, buying)
 
 
 def plot_surface(path, hedge) -> Path:
-    """Write a PNG of modelled vol against moneyness at VIX 12, 20, 40 and 80; return its path.
+    """Write a PNG of modelled IWM vol against moneyness at VIX 12, 20, 40 and 80 for a put with the
+    default tenor (solid) and 30 days left (dashed); return its path.
 
     Uses matplotlib's Agg canvas directly, so it needs no display and does not change
     the global pyplot backend.
@@ -56,15 +123,18 @@ def plot_surface(path, hedge) -> Path:
     fig = Figure(figsize=(8.2, 4.8), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for vix in (12, 20, 40, 80):
-        ax.plot(moneyness, 100 * implied_vol(vix, moneyness, hedge), lw=2, label=f"VIX {vix}")
+    for vix, color in zip((12, 20, 40, 80), ("C0", "C1", "C2", "C3")):
+        ax.plot(moneyness, 100 * implied_vol(vix, moneyness, hedge.tenor_days, hedge), lw=2, color=color,
+                label=f"VIX {vix}")
+        ax.plot(moneyness, 100 * implied_vol(vix, moneyness, hedge.roll_days, hedge), lw=1, ls="--", color=color)
     ax.axvline(hedge.moneyness, color="grey", ls="--", lw=1)
     ax.annotate(f"default strike\nK/S = {hedge.moneyness:.2f}", (hedge.moneyness, 0.97),
                 xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points",
                 va="top", fontsize=8, color="dimgrey")
-    ax.set_title(f"Modelled IWM put implied vol: VIX x {hedge.vix_multiplier} + skew "
-                 f"{hedge.skew_slope} x (1 - K/S), clipped to "
-                 f"[{100 * hedge.vol_floor:.0f}%, {100 * hedge.vol_cap:.0f}%]", fontsize=9.5)
+    ax.set_title(f"Modelled IWM put implied vol: {hedge.small_cap_ratio} x (VIX x {hedge.atm_vix_ratio} + "
+                 f"{hedge.skew_slope} x (1 - K/S) x (30/days)^{hedge.skew_term_exponent})\n"
+                 f"solid: {hedge.tenor_days} days to expiry, dashed: {hedge.roll_days} days; clipped to "
+                 f"[{100 * hedge.vol_floor:.0f}%, {100 * hedge.vol_cap:.0f}%]", fontsize=9)
     ax.set_xlabel("moneyness K/S (strike / spot)")
     ax.set_ylabel("implied volatility (% per year)")
     ax.set_xlim(0.7, 1.1)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from fedcut.core.files import write_whole
 from fedcut.signals.regime import REGIMES
 
 if TYPE_CHECKING:  # matplotlib is imported when the picture is drawn
@@ -190,11 +191,9 @@ def cut_lines(ax, first: pd.Timestamp, last: pd.Timestamp, cuts, labelled: bool,
 
 
 def save_png(fig: Figure, path) -> Path:
-    """Write `fig` as a PNG without a timestamp (the same figure, the same bytes); return the path."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(png_bytes(fig))
-    return out
+    """Write `fig` as a PNG without a timestamp (the same figure, the same bytes), whole or not at all;
+    return the path."""
+    return write_whole(Path(path), png_bytes(fig))
 
 
 # zlib's fastest level: the pictures' files are about 5% larger and encoded in half the time.

@@ -1,9 +1,10 @@
 """A sweep's pictures, drawn from its summary frame (one row per configuration) and stored returns.
 
 Heatmaps show the objective over each pair of swept parameters, averaged over the others, in
-sample and out of sample, each panel on its own colour scale (one shared scale hides the
-variation inside each when the samples differ), with the number of configurations per cell,
-buy-and-hold's value marked on each scale and empty cells said why; the sensitivity plot shows
+sample and out of sample, on one diverging colour scale centred on buy-and-hold's value (so a
+spread of 0.185-0.207 stays a pale spread, not the whole range), with the number of
+configurations per cell, the cells whose Sharpe is inside the sampling noise hatched and empty
+cells said why; the sensitivity plot shows
 the objective against each parameter alone beside buy-and-hold's; `top_equity_figure` draws the
 best configurations' equity against buy-and-hold's; `overfitting_figure` the CSCV and the
 Deflated Sharpe Ratio. Only configurations with status "ok" are drawn. A numeric parameter with
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedcut.analyzers.performance import sharpe_standard_error
 from fedcut.plots.run import IWM, STRATEGY
 from fedcut.plots.kit import DPI, day_numbers, save_png, year_axis
 
@@ -29,7 +31,6 @@ MAX_LEVELS = 8  # a numeric parameter with more distinct values than this is bin
 ROWS_PER_BIN = 6  # binned parameters get about this many configurations per bin (2 to MAX_LEVELS bins)
 MAX_PAIRS = 6  # heatmaps drawn per sweep, for the first pairs in the order of the parameters
 SAMPLES = (("objective_is", "in-sample", STRATEGY["color"]), ("objective_oos", "out-of-sample", IWM["color"]))
-CMAP = "viridis"
 MISSING_COLOUR = "#f0f0f0"  # heatmap cells where no configuration ran
 REFERENCE = "buy-and-hold IWM"  # the yardstick drawn on every picture
 TOP_CURVES = 5  # equity curves of the best in-sample configurations
@@ -81,7 +82,8 @@ def cell_counts(summary: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 
 
 def heatmaps(summary: pd.DataFrame, params: list[str], out_dir, objective_label: str,
-             reference: dict[str, float] | None = None, empty_reason=None) -> list[Path]:
+             reference: dict[str, float] | None = None, empty_reason=None,
+             noise: dict[str, dict] | None = None) -> list[Path]:
     """Write heatmap_<a>__<b>.png for the first MAX_PAIRS pairs of swept parameters; return the paths.
 
     None when fewer than two parameters are swept or no configuration ran. `reference` is
@@ -93,60 +95,91 @@ def heatmaps(summary: pd.DataFrame, params: list[str], out_dir, objective_label:
     for a, b in itertools.islice(pairs, MAX_PAIRS):
         path = Path(out_dir) / f"heatmap_{a.replace('.', '_')}__{b.replace('.', '_')}.png"
         reason = empty_reason(a, b) if empty_reason else "none ran"
-        out.append(save_png(heatmap_figure(summary, a, b, objective_label, reference, reason), path))
+        out.append(save_png(heatmap_figure(summary, a, b, objective_label, reference, reason, noise), path))
     return out
 
 
-def heatmap_figure(summary: pd.DataFrame, a: str, b: str, objective_label: str,
-                   reference: dict[str, float] | None = None, empty_reason: str = "none ran"):
-    """The objective's mean per level of `a` and `b`, in-sample and out-of-sample panels each on its
-    own colour scale, every cell with its count, buy-and-hold's objective marked on each scale."""
-    from matplotlib import colormaps
-    from matplotlib.colors import Normalize
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+NOISE_Z = 1.96  # a cell within this many standard errors of buy-and-hold's Sharpe is inside the sampling noise
+DIVERGING = ("#b2182b", "#f7f7f7", "#1a9850")  # worse than buy-and-hold, the same, better
 
-    reference = reference or {}
+
+def noise_cells(summary: pd.DataFrame, a: str, b: str, sharpe_column: str, benchmark_sharpe: float,
+                years: float) -> pd.DataFrame:
+    """True where a cell's mean Sharpe lies within NOISE_Z standard errors (`performance.sharpe_standard_error`,
+    Lo 2002, over the sample's `years`) of buy-and-hold's Sharpe over the same days: a difference the
+    sample cannot tell from luck."""
+    sharpe = cell_means(summary, a, b, sharpe_column)
+    inside = (sharpe - benchmark_sharpe).abs() < NOISE_Z * sharpe_standard_error(sharpe, years)
+    return inside & sharpe.notna()
+
+
+def heatmap_figure(summary: pd.DataFrame, a: str, b: str, objective_label: str,
+                   reference: dict[str, float] | None = None, empty_reason: str = "none ran",
+                   noise: dict[str, dict] | None = None):
+    """The objective's mean per level of `a` and `b`, in-sample and out-of-sample panels on one shared
+    diverging colour scale centred on buy-and-hold's objective in each panel's sample (green better,
+    red worse), every cell with its value, its difference and its count; with `noise` ({sample column:
+    {"sharpe_column", "benchmark_sharpe", "years"}}) the cells inside the sampling noise hatched."""
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+    from matplotlib.patches import Patch, Rectangle
+
+    reference, noise = reference or {}, noise or {}
     samples = _samples(summary)
     grid = cell_means(summary, a, b, samples[0][0])
     counts = cell_counts(summary, a, b)
-    panel = (max(5.2, 0.8 * grid.shape[1] + 2.6), max(3.8, 0.55 * grid.shape[0] + 2.2))
+    panel = (max(5.2, 0.8 * grid.shape[1] + 2.6), max(3.8, 0.6 * grid.shape[0] + 2.2))
     stacked = len(samples) * panel[0] + 1.0 > MAX_WIDTH  # side by side only while they fit the page's column
     width = panel[0] + 1.0 if stacked else len(samples) * panel[0] + 1.0
-    height = (len(samples) if stacked else 1) * panel[1] + 1.4
+    height = (len(samples) if stacked else 1) * panel[1] + 1.8
     fig, axes = _figure((width, height), rows=len(samples) if stacked else 1, cols=1 if stacked else len(samples))
-    cmap = colormaps[CMAP].with_extremes(bad=MISSING_COLOUR)
+    cmap = LinearSegmentedColormap.from_list("better_worse", DIVERGING).with_extremes(bad=MISSING_COLOUR)
+    diffs = {column: cell_means(summary, a, b, column) - reference.get(column, 0.0) for column, _, _ in samples}
+    spread = max([float(np.nanmax(np.abs(d.to_numpy()))) for d in diffs.values() if d.notna().any().any()] or [1.0])
+    norm = Normalize(-(spread or 1.0), spread or 1.0)  # one scale for every panel, buy-and-hold at its centre
     long_labels = sum(len(str(c)) for c in grid.columns) > 36
+    hatched = False
+    image = None
     for ax, (column, label, _) in zip(axes.flat, samples):
-        means = cell_means(summary, a, b, column)
-        values = means.to_numpy()
-        norm = Normalize(*_colour_range(values[~np.isnan(values)]))
-        image = ax.imshow(values, cmap=cmap, norm=norm, origin="lower", aspect="auto")
-        for (i, j), v in np.ndenumerate(values):
-            n = int(counts.iloc[i, j])
-            if not np.isnan(v):
-                ax.text(j, i, f"{v:.3g}\nn={n}", ha="center", va="center", fontsize=9.5,
-                        color="white" if _dark(cmap(norm(v))) else "black")
-            else:
+        means, diff = cell_means(summary, a, b, column), diffs[column].to_numpy()
+        inside = (noise_cells(summary, a, b, **noise[column]).to_numpy() if column in noise
+                  else np.zeros(diff.shape, dtype=bool))
+        image = ax.imshow(diff, cmap=cmap, norm=norm, origin="lower", aspect="auto")
+        for (i, j), v in np.ndenumerate(means.to_numpy()):
+            if np.isnan(v):
                 ax.text(j, i, "none", ha="center", va="center", fontsize=9, color="#777777")
+                continue
+            if inside[i, j]:
+                hatched = True
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", alpha=0.55, hatch="///",
+                                       edgecolor="#888888", lw=0))
+            sign = f"\n{diff[i, j]:+.2g}" if column in reference else ""
+            ax.text(j, i, f"{v:.3g}{sign}\nn={int(counts.iloc[i, j])}", ha="center", va="center", fontsize=9,
+                    color="white" if not inside[i, j] and _dark(cmap(norm(diff[i, j]))) else "black")
         ax.set_xticks(range(means.shape[1]), list(means.columns), rotation=30 if long_labels else 0,
                       ha="right" if long_labels else "center")
         ax.set_yticks(range(means.shape[0]), list(means.index))
         ax.tick_params(length=0)
         ax.set_xlabel(b)
         ax.set_ylabel(a)
-        bar = fig.colorbar(image, ax=ax, shrink=0.92, pad=0.03)
-        bar.set_label(f"{objective_label}, mean per cell")
-        ax.set_title(label + _mark_reference(bar, norm, reference.get(column)), fontsize=11)
-    handles = [Line2D([], [], color="black", lw=2.0, label=f"line on a scale: {REFERENCE}'s {objective_label} "
-                                                            "in that sample")]
+        bench = reference.get(column)
+        ax.set_title(f"{label}: {REFERENCE} {bench:.3g}" if bench is not None and np.isfinite(bench) else label,
+                     fontsize=11)
+    bar = fig.colorbar(image, ax=list(axes.flat), shrink=0.92, pad=0.03)
+    bar.set_label(f"{objective_label} minus {REFERENCE}'s in that sample")
+    handles = []
+    if hatched:
+        handles.append(Patch(facecolor="white", edgecolor="#888888", hatch="///", label=textwrap.fill(
+            f"hatched: inside the sampling noise, the cell's mean Sharpe within {NOISE_Z} standard errors (Lo 2002, "
+            f"i.i.d. returns over the sample's years) of {REFERENCE}'s", int(width * 12))))
     if (counts.to_numpy() == 0).any():
-        handles.insert(0, Patch(facecolor=MISSING_COLOUR, edgecolor="#999999",
-                                label=textwrap.fill(f"none: no configuration ran in the cell ({empty_reason})",
-                                                    int(width * 12))))
-    fig.legend(handles=handles, loc="outside lower center", ncol=1, fontsize=9, frameon=False)
+        handles.append(Patch(facecolor=MISSING_COLOUR, edgecolor="#999999",
+                             label=textwrap.fill(f"none: no configuration ran in the cell ({empty_reason})",
+                                                 int(width * 12))))
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=1, fontsize=9, frameon=False)
     _suptitle(fig, width, f"{objective_label} by {a} and {b}: mean over the other parameters",
-              f"{_counts(summary, [a, b])}; n = configurations per cell; each panel on its own colour scale")
+              f"{_counts(summary, [a, b])}; each cell: the mean, its difference from {REFERENCE} and n, the "
+              "configurations in it; one colour scale for every panel, white at buy-and-hold")
     return fig
 
 
@@ -254,18 +287,6 @@ def _figure(size, rows: int = 1, cols: int = 1, sharey: bool = False):
     return fig, fig.subplots(rows, cols, squeeze=False, sharey=sharey)
 
 
-def _mark_reference(bar, norm, value: float | None) -> str:
-    """Buy-and-hold's value as a line across the colour bar; the words for a panel's title when it is
-    off the scale ("" otherwise)."""
-    if value is None or not np.isfinite(value):
-        return ""
-    if norm.vmin <= value <= norm.vmax:
-        bar.ax.axhline(value, color="black", lw=2.0)
-        bar.ax.axhline(value, color="white", lw=0.8)
-        return ""
-    return f"\n{REFERENCE}: {value:.3g}, {'below' if value < norm.vmin else 'above'} every cell"
-
-
 def _ok(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[summary["status"] == "ok"]
 
@@ -314,13 +335,6 @@ def _resolution(values: pd.Series) -> int:
 
 def _number(x: float, decimals: int) -> str:
     return f"{x:.{decimals}f}"
-
-
-def _colour_range(values: np.ndarray) -> tuple[float, float]:
-    if values.size == 0:
-        return 0.0, 1.0
-    lo, hi = float(values.min()), float(values.max())
-    return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
 
 
 def _dark(rgba) -> bool:

@@ -75,3 +75,47 @@ def _name(metric: str) -> str:
 
 def _num(x, fmt: str) -> str:
     return "n/a" if x is None else format(x, fmt)
+
+
+TOP_ROWS = 5  # configurations listed in the console's table of the best in sample
+TOP_HINDSIGHT = 3  # and of the best out of sample (picked after the fact)
+
+
+def top_table(summary, swept: list[str], objective: str, rows: int = TOP_ROWS,
+              hindsight: int = TOP_HINDSIGHT) -> list[str]:
+    """The console's short table: the best configurations in sample (the sweep's own ranking, summary.csv's
+    `rank`, which puts first those meeting the CAGR constraint) with their out-of-sample figure and rank,
+    then the best out of sample (picked after the fact, so not a choice anyone could have made)."""
+    ok = summary[summary["status"] == "ok"]
+    if ok.empty:
+        return ["no configuration ran: nothing to rank"]
+    is_rank = ok["rank"]
+    oos_rank = ok["objective_oos"].rank(ascending=False, method="min")
+    has_oos = ok["objective_oos"].notna().any()
+    width = max(max(len(_swept_text(row, swept)) for _, row in ok.iterrows()), len("configuration"))
+    head = f"  {'in':>3} {'out':>4}  {'configuration':<{width}}  {objective + ' in':>12}  {'out of sample':>13}"
+    lines = [f"best {min(rows, len(ok))} of {len(ok)} configurations in sample, by {objective} (the sweep's ranking; "
+             "place in and out of sample):",
+             head]
+
+    def line(i) -> str:
+        row = ok.loc[i]
+        out = f"{row['objective_oos']:+.3f}" if has_oos and row["objective_oos"] == row["objective_oos"] else "-"
+        place = f"{int(oos_rank[i])}" if has_oos and oos_rank[i] == oos_rank[i] else "-"
+        return (f"  {int(is_rank[i]):>3} {place:>4}  {_swept_text(row, swept):<{width}}  "
+                f"{row['objective_is']:>+12.3f}  {out:>13}")
+
+    lines += [line(i) for i in ok.sort_values("rank", kind="stable").index[:rows]]
+    if has_oos:
+        lines.append(f"best {min(hindsight, len(ok))} out of sample (picked after the fact: no one could have chosen "
+                     "them in advance):")
+        lines += [line(i) for i in ok.sort_values("objective_oos", ascending=False, kind="stable").index[:hindsight]]
+    return lines
+
+
+def _swept_text(row, swept: list[str]) -> str:
+    return ", ".join(f"{key.rsplit('.', 1)[-1]}={_plain(row[key])}" for key in swept) or "(base)"
+
+
+def _plain(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

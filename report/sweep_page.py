@@ -7,14 +7,13 @@ a temporary folder beside its destination and moved into place, so a reader neve
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from fedcut.report.html import CSS, cell, escape, figure
-from fedcut.core.files import temporary_folder, writing
+from fedcut.core.files import write_whole
 
 DATES = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(\.\.[0-9]{4}-[0-9]{2}-[0-9]{2})?")  # a date or a span: one line
 SWEEP_CSS = CSS + """
@@ -47,7 +46,7 @@ def render_html(path, title: str, facts: list[tuple[str, object]],
     for png, caption in figures:
         parts.append(figure(Path(png).stem, Path(png).read_bytes(), caption))
     parts.append("</body>\n</html>\n")
-    return _write_atomically(path, "\n".join(parts))
+    return write_whole(path, "\n".join(parts))
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -71,13 +70,3 @@ def _text(value, numeric: bool = False) -> str:
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     return str(value)
-
-
-def _write_atomically(path: Path, text: str) -> Path:
-    with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    with temporary_folder(path.parent, path.name, path.parent) as scratch:
-        with writing(path):
-            (scratch / path.name).write_text(text, encoding="utf-8")
-            os.replace(scratch / path.name, path)
-    return path

@@ -20,11 +20,13 @@ from fedcut.analyzers.verdict import baseline_figures, baselines_frame, cycle_fi
 from fedcut.data.catalog import BACKFILLED_LABEL
 from fedcut.data.gauge import MODELLED
 from fedcut.core.params import Config, resolve
+from fedcut.core.user_code import is_ref, load as load_user
 from fedcut.execution.engine import tape_for
 from fedcut.execution.engines import ARRAY, Engine
 from fedcut.signals.regime import ORACLE_LABEL
 from fedcut.strategies import baselines
 from fedcut.strategies.targets import target_weights
+from fedcut.strategies.user import RuleInputs, decide
 from fedcut.run.inputs import Prepared, clear_caches as clear_input_caches, prepare, signals
 
 EQUITY_COLUMNS = ("date", "strategy", "benchmark", "regime", "cash", "option_value")
@@ -106,6 +108,8 @@ def run_cycles(prepared: Prepared, cfg: Config) -> list:
 def strategy_plan(name: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """Tickers, daily target weights and hedge ratios of a named strategy (`strategies.baselines`)."""
     m = prepared.market
+    if is_ref(name):
+        return prepared.tickers, *user_plan(name, prepared, cfg, sig)
     if name == "fedcut":
         available = m.close[list(prepared.tickers)].notna()
         t = target_weights(sig, available, cfg.strategy, cfg.hedge)
@@ -116,6 +120,23 @@ def strategy_plan(name: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame)
     listed = m.close[list(tickers)].notna().to_numpy()
     weights = np.where(listed | np.isnan(weights), weights, 0.0)  # nothing is bought before it exists
     return tickers, weights, np.zeros(len(m.days))
+
+
+def user_plan(ref: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Daily target weights (over the run's tickers) and hedge ratios of user code (`strategies.user`),
+    checked and its look-ahead tested; nothing is bought before it exists, as for the built-in rules."""
+    m = prepared.market
+    role = "user rule" if ref == cfg.run.strategy else "user baseline"
+    inputs = RuleInputs(m.days, sig.drop(columns=["reason"], errors="ignore"), m.close, prepared.raw,
+                        prepared.tickers, cfg.data)
+    weights, ratio = decide(load_user(ref), inputs, cfg.user.as_dict(), role)
+    listed = m.close[list(prepared.tickers)].notna().to_numpy()
+    return np.where(listed, weights, 0.0), ratio
+
+
+def labels_for(cfg: Config) -> dict[str, str]:
+    """Every strategy's name in tables: the built-in labels, and user code by its reference."""
+    return {**baselines.LABELS, **{ref: ref for ref in cfg.user_refs()}}
 
 
 def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, engine: Engine = ARRAY) -> RunResult:
@@ -150,10 +171,11 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     iwm_held = rows["IWM"] > 0 if "IWM" in rows else pd.Series(False, index=rows.index)
     figures = {name: baseline_figures(value, held, rf, windows) for name, (value, held) in curves.items()}
     own_figures = baseline_figures(equity["strategy"], iwm_held, rf, windows)
-    table = baselines_frame(own, own_figures, figures, baselines.LABELS)
+    labels = labels_for(cfg)
+    table = baselines_frame(own, own_figures, figures, labels)
     metrics["baselines"] = figures
     metrics["verdict"] = verdict(equity["strategy"], {n: v for n, (v, _) in curves.items()}, rf, len(windows),
-                                 baselines.LABELS, cfg.verdict)
+                                 labels, cfg.verdict)
     best = best_baseline(figures)
     episodes = _with_best_baseline(episodes, figures.get(best, {}).get("cycles", {}), metrics["cycles"])
     metrics["cycle_verdict"] = {"best_baseline": best, **cycle_tally(episodes.to_dict("records"))}
@@ -164,6 +186,8 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
         metrics["hedge"]["without_puts"] = {"cagr": s["cagr"], "sharpe": s["sharpe"], "max_drawdown": s["max_drawdown"],
                                             "cycles": cycle_figures(without, windows)}
     metrics["run"]["strategy"] = own
+    if cfg.user_refs():  # which code, and which version of its file, made these numbers
+        metrics["run"]["user_code"] = {ref: load_user(ref).source_hash for ref in cfg.user_refs()}
     return RunResult(cfg, prepared, sig, equity, trades, metrics, episodes, data_dir, offline, table)
 
 
@@ -182,11 +206,11 @@ def _with_best_baseline(episodes: pd.DataFrame, best: dict[str, dict], cycles: d
 
 def baseline_curves(prepared: Prepared, cfg: Config, sig: pd.DataFrame, own: str, engine: Engine,
                     bench: pd.Series, spy: pd.Series) -> dict[str, tuple[pd.Series, pd.Series]]:
-    """Every named strategy but the run's own: daily value and whether IWM is held, through the
-    same execution (one call of the engine for all of them)."""
+    """Every named strategy but the run's own, then the user baselines: daily value and whether IWM is
+    held, through the same execution (one call of the engine for all of them)."""
     days = prepared.market.days
     out: dict[str, tuple[pd.Series, pd.Series]] = {}
-    names = [n for n in baselines.NAMES if n != own]
+    names = [n for n in (*baselines.NAMES, *cfg.user_refs()) if n != own]
     if "buy_and_hold" in names:
         out["buy_and_hold"] = (bench, pd.Series(np.arange(len(days)) >= 1, index=days))  # bought on day 2's open
     if "spy" in names:

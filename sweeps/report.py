@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fedcut.core.files import own_folder, writing
+from fedcut.analyzers.performance import DAYS_PER_YEAR
+from fedcut.core.files import own_folder, write_whole, writing
 from fedcut.execution.engines import ARRAY, Engine, engine_named
 from fedcut.plots.kit import save_png
 from fedcut.report.sweep_facts import overfitting_facts
@@ -252,8 +253,7 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
     and the requested top runs (from `rows`, the store's, when the caller has read them)."""
     rows = store.rows() if rows is None else rows
     summary = summary_frame(spec, rows)
-    with writing(out / "summary.csv"):
-        summary.to_csv(out / "summary.csv", index=False, float_format="%.10g")
+    write_whole(out / "summary.csv", summary.to_csv(index=False, float_format="%.10g"))
     plots = own_folder(out / "plots")
     label = spec.objective
     reference = _reference(spec, rows)
@@ -261,7 +261,8 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
     packed = store.returns()
     top_curves = _top_curves(spec, summary, packed, data_dir, offline)
     with writing(plots):  # a write failure names its picture
-        drawn = heatmaps(summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary))
+        drawn = heatmaps(summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary),
+                         _noise(spec, rows))
         if show_sensitivity:
             sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label, reference)
         if top_curves is not None:
@@ -272,13 +273,11 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
         loco = loco_table(spec, rows, baseline_segments(spec, data_dir, offline, _segments(rows)))
     for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
         if len(table):
-            with writing(out / name):
-                table.to_csv(out / name, index=False, float_format="%.10g")
+            write_whole(out / name, table.to_csv(index=False, float_format="%.10g"))
     overfit = overfitting_report(spec, summary, packed, rows, data_dir, offline)
     if overfit is not None:
-        with writing(out / OVERFITTING):
-            (out / OVERFITTING).write_text(json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
-                                                      indent=2, sort_keys=True, allow_nan=False) + "\n")
+        write_whole(out / OVERFITTING, json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
+                                                  indent=2, sort_keys=True, allow_nan=False) + "\n")
     figures = [(p, f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters, "
                    "in-sample beside out-of-sample, each panel on its own colour scale (compare colours within "
                    f"a panel, numbers across); n = configurations in the cell; the line on each scale is "
@@ -317,6 +316,22 @@ def _reference(spec: Spec, rows: list[dict]) -> dict[str, float]:
     out = {"objective_is": benchmark_objective(segments.get(is_name), spec.objective)}
     if oos_name:
         out["objective_oos"] = benchmark_objective(segments.get(oos_name), spec.objective)
+    return out
+
+
+def _noise(spec: Spec, rows: list[dict]) -> dict[str, dict]:
+    """What `plots.sweep.noise_cells` needs per sample column: buy-and-hold's Sharpe and the sample's years."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    if not ok:
+        return {}
+    segments, out = ok[0]["result"]["segments"], {}
+    for column, name in zip(("objective_is", "objective_oos"), samples(spec)):
+        seg = segments.get(name) if name else None
+        if seg is None or seg.get("bh_sharpe") is None:
+            continue
+        years = (pd.Timestamp(seg["end"]) - pd.Timestamp(seg["start"])).days / DAYS_PER_YEAR
+        out[column] = {"sharpe_column": f"{name}_sharpe", "benchmark_sharpe": seg["bh_sharpe"],
+                       "years": years}
     return out
 
 

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from concurrent.futures import CancelledError
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,13 +31,13 @@ from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
 
 from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.core.errors import ConfigError, FedcutError
-from fedcut.core.files import check_new_folder, check_own_entry, writing
+from fedcut.core.files import check_new_folder, check_own_entry, write_whole, writing
 from fedcut.core.params import resolve
 from fedcut.execution.engines import ARRAY, BACKTRADER, Engine
 from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task, warm_up
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
-from fedcut.sweeps.store import Store
+from fedcut.sweeps.store import DiskFull, Store
 
 # No monitor thread: the bars are updated by this process anyway.
 tqdm.monitor_interval = 0
@@ -49,6 +50,8 @@ SCHEDULER_TIMEOUT = "10s"  # to connect to a Dask scheduler
 WORKER_WAIT = 300.0
 DASK_POLL = 1.0  # seconds between looks at the scheduler's workers while nothing finishes
 BLOCK_MAX = 256  # configurations per task: enough to amortise a task, few enough to keep every worker busy
+PR_SET_PDEATHSIG = 1  # Linux prctl(2): the signal a process gets when its parent ends
+QUIET_TRACKER = "ignore:resource_tracker:UserWarning"  # -W: its "There appear to be N leaked semaphore objects"
 BLOCKS_PER_WORKER = 4  # smaller blocks for small sweeps, so the work spreads over the workers
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,9 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
         if not worker_wait > 0:
             raise ConfigError(f"--worker-wait must be a positive number of seconds, got {worker_wait}")
     with ExitStack() as stack:
+        # From the start, before the workers: a plain `kill` while they start used to end this process at
+        # once, the pool never stopped, and Python's resource tracker report its semaphores as leaked.
+        stack.callback(_stop_on_terminate())
         if resume:
             _check_own_folder(out)
             if not (out / STORE).is_file():
@@ -122,12 +128,18 @@ def usable_cpus() -> int:
 
 
 def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume: bool, progress: bool) -> None:
-    store = Store(out / STORE)
     try:
-        store.claim(spec.digest(), Path(spec.path).read_text(), plan.data_dir, plan.engine.name)
-        if not resume:
-            with writing(out / "spec.toml"):
-                (out / "spec.toml").write_text(Path(spec.path).read_text())
+        store = Store(out / STORE)
+    except DiskFull as exc:
+        raise DiskFull(f"{exc}; make room and continue with --resume") from None
+    try:
+        spec_text = Path(spec.path).read_text()
+        try:
+            store.claim(spec.digest(), spec_text, plan.data_dir, plan.engine.name)
+        except DiskFull as exc:
+            raise DiskFull(f"{exc}; make room and continue with --resume") from None
+        if not (resume and (out / "spec.toml").is_file()):  # a sweep stopped by a full disk may not have it yet
+            write_whole(out / "spec.toml", spec_text)
         done = store.done()
         stored = len(done)
         todo = [p for p in spec.points if p.config_hash not in done]
@@ -137,7 +149,6 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
                    desc=f"sweep {spec.name}", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         failed = 0
         decoded = {}  # config_hash -> result, as stored: the outputs need not decode them again
-        on_term = _stop_on_terminate()
         try:
             for block in outcomes:
                 entries = []
@@ -170,7 +181,6 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
         finally:
             outcomes.close()
             bar.close()
-            on_term()
         if pool is not None:  # done with the workers: their threads would keep the pictures from a second process
             pool.terminate()
             pool.join()
@@ -274,9 +284,10 @@ def _lock(out: Path) -> Iterator[None]:
             holder = handle.read().strip() or "?"
             raise FedcutError(f"{out}: another sweep (process {holder}) is running in this folder; wait for it "
                               "to finish") from None
-        handle.truncate(0)
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        with writing(path):  # a full disk names the lock file
+            handle.truncate(0)
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
         yield
 
 
@@ -292,7 +303,8 @@ def _check_own_folder(out: Path) -> None:
 
 
 def _stop_on_terminate():
-    """Treat SIGTERM (a plain `kill`) like Ctrl-C while configurations run; returns the undo."""
+    """Treat SIGTERM (a plain `kill`) like Ctrl-C while the sweep runs, so the workers are stopped and
+    their resources released; returns the undo."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -318,6 +330,10 @@ def _pool(workers: int, base, data_dir: str | None, offline: bool | None, engine
     parent decides: it stops them and keeps what the store already has. Each warms up as it
     starts (`sweeps.evaluate.warm_up`), while the parent checks the sweep."""
     ctx = multiprocessing.get_context("spawn")
+    # Python's resource tracker, started with the pool, takes this process's -W options: after a `kill -9`
+    # of this process it still removes the pool's semaphores, without a warning about each kill.
+    if QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(QUIET_TRACKER)
     # Started with Ctrl-C ignored, which a new interpreter inherits: a Ctrl-C while they import would
     # otherwise print one traceback per worker.
     main = threading.current_thread() is threading.main_thread()
@@ -339,8 +355,25 @@ def _task_args(args) -> list[dict]:
 
 
 def _start_worker(base, data_dir: str | None, offline: bool | None, engine: Engine) -> None:
+    """Ctrl-C is the parent's to handle; warnings too: the parent reads the same files before any
+    configuration runs and tells theirs once (`fedcut.cli`), where each worker would print them again."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.simplefilter("ignore")
+    _die_with_parent()
     warm_up(base, data_dir, offline, engine)
+
+
+def _die_with_parent() -> None:
+    """On Linux, end this worker when the sweep's process ends, however it ends: after a `kill -9` no worker
+    computes on for nobody, then prints a traceback when it cannot hand its result back."""
+    import ctypes
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the pool's own checks stand
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it ended before the request took hold
+        os._exit(0)
 
 
 def _check_scheduler(scheduler: str | None) -> None:

@@ -35,7 +35,7 @@ import numpy as np
 
 from fedcut.core.config import load_toml, read_toml
 from fedcut.core.errors import ConfigError
-from fedcut.core.params import PARAMS, Config, iso_date, param, resolve
+from fedcut.core.params import PARAMS, Config, Param, iso_date, params_for, resolve
 
 OBJECTIVES = {
     "calmar": "CAGR / |max drawdown| (higher is better)",
@@ -147,8 +147,10 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
         base.update(read_toml(config_file))
     fixed = _params(_table(doc, "base", where), f"{where}: [base]")
     base.update(fixed)
-    grid = {k: _values(k, v, f"{where}: [grid]") for k, v in _params(_table(doc, "grid", where), f"{where}: [grid]").items()}
-    random = {k: _distribution(k, v, f"{where}: [random]")
+    registry = _registry(base, where)
+    grid = {k: _values(k, v, f"{where}: [grid]", registry)
+            for k, v in _params(_table(doc, "grid", where), f"{where}: [grid]").items()}
+    random = {k: _distribution(k, v, f"{where}: [random]", registry)
               for k, v in _params(_table(doc, "random", where), f"{where}: [random]", leaf=_is_distribution).items()}
     for key in grid.keys() & random.keys():
         raise ConfigError(f"{where}: {key} is in both [grid] and [random]")
@@ -177,7 +179,8 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
     top = head.get("top", 0) if top is None else top
     if isinstance(top, bool) or not isinstance(top, int) or top < 0:
         raise ConfigError(f"{where}: [sweep] top must be a whole number >= 0, got {top!r}")
-    rules = _rules(_table(doc, "constraints", where), f"{where}: [constraints]")
+    rules = _rules(_table(doc, "constraints", where), f"{where}: [constraints]",
+                   {key: p.default for key, p in registry.items()})
     validation = _validation(_table(doc, "validation", where), f"{where}: [validation]", train_end)
     try:
         resolve(base, where=f"{where}: [base]")
@@ -196,13 +199,14 @@ def expand(spec: Spec) -> Spec:
     rng = np.random.default_rng(spec.seed)
     grid_points = [dict(zip(spec.grid, combo)) for combo in itertools.product(*spec.grid.values())] or [{}]
     draws = max(spec.samples, 1) if spec.random else 1
-    fixed = _defaults_with(spec.base)  # what the rules see for parameters the point does not set
+    registry = _registry(spec.base, spec.path)
+    fixed = {key: p.default for key, p in registry.items()} | spec.base  # what the rules see for parameters the point does not set
     points, seen, excluded, duplicates = [], set(), 0, 0
     for grid_point in grid_points:
         for _ in range(draws):
             swept = dict(grid_point)
             for key, dist in spec.random.items():
-                swept[key] = _draw(key, dist, rng)
+                swept[key] = _draw(registry[key], dist, rng)
             try:
                 kept = all(_holds(rule, {**fixed, **swept}) for rule in spec.rules)
             except ConfigError as exc:  # e.g. a division by a swept value that is 0 here
@@ -225,17 +229,19 @@ def expand(spec: Spec) -> Spec:
     return dataclasses.replace(spec, points=tuple(points), excluded=excluded, duplicates=duplicates)
 
 
-def _defaults_with(base: dict[str, Any]) -> dict[str, Any]:
-    values = {p.key: p.default for p in PARAMS}
-    values.update(base)
-    return values
+def _registry(base: dict[str, Any], where: str) -> dict[str, Param]:
+    """The parameters a point may set: the registry's and those of the user code [base] names."""
+    try:
+        return params_for(base, f"{where}: [base]")
+    except ConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
-def _draw(key: str, dist: dict, rng: np.random.Generator) -> Any:
+def _draw(p: Param, dist: dict, rng: np.random.Generator) -> Any:
     if "choices" in dist:
         return dist["choices"][int(rng.integers(len(dist["choices"])))]
     lo, hi = dist["low"], dist["high"]
-    if isinstance(param(key).default, int):
+    if isinstance(p.default, int):
         return int(rng.integers(lo, hi + 1))
     return round(float(rng.uniform(lo, hi)), 6)  # 6 decimals: a readable value that hashes the same everywhere
 
@@ -297,9 +303,10 @@ def _params(table: dict, where: str, leaf=lambda v: not isinstance(v, dict)) -> 
     def walk(prefix: str, body: dict) -> None:
         for name, value in body.items():
             key = f"{prefix}.{name}" if prefix else name
-            if key in _PARAM_KEYS and (leaf(value) or not isinstance(value, dict)):
+            known = key in _PARAM_KEYS or key.startswith("user.")  # user code's: checked against its declarations
+            if known and (leaf(value) or not isinstance(value, dict)):
                 out[key] = value
-            elif isinstance(value, dict) and not leaf(value) and any(k.startswith(key + ".") for k in _PARAM_KEYS):
+            elif isinstance(value, dict) and not leaf(value) and (key == "user" or any(k.startswith(key + ".") for k in _PARAM_KEYS)):
                 walk(key, value)
             else:
                 raise ConfigError(f"{where}: unknown parameter {key!r}")
@@ -308,25 +315,30 @@ def _params(table: dict, where: str, leaf=lambda v: not isinstance(v, dict)) -> 
     return out
 
 
-def _values(key: str, values: Any, where: str) -> tuple:
+def _values(key: str, values: Any, where: str, registry: dict[str, Param]) -> tuple:
     if not isinstance(values, list):
         raise ConfigError(f"{where}: {key} must be a list of values, got {values!r}")
     if not values:
         raise ConfigError(f"{where}: {key} has an empty list of values")
-    checked = tuple(param(key).check(v, where) for v in values)
+    if key not in registry:
+        raise ConfigError(f"{where}: unknown parameter {key!r}" + (": no user rule named in [base] declares it"
+                                                                  if key.startswith("user.") else ""))
+    checked = tuple(registry[key].check(v, where) for v in values)
     if len(set(map(repr, checked))) < len(checked):
         raise ConfigError(f"{where}: {key} lists a value twice")
     return checked
 
 
-def _distribution(key: str, dist: Any, where: str) -> dict:
-    p = param(key)
+def _distribution(key: str, dist: Any, where: str, registry: dict[str, Param]) -> dict:
+    if key not in registry:
+        raise ConfigError(f"{where}: unknown parameter {key!r}")
+    p = registry[key]
     if not _is_distribution(dist):
         raise ConfigError(f"{where}: {key} must be {{low = a, high = b}} or {{choices = [...]}}, got {dist!r}")
     if "choices" in dist:
         if set(dist) != {"choices"}:
             raise ConfigError(f"{where}: {key} takes either choices or low/high, not both")
-        return {"choices": _values(key, dist["choices"], where)}
+        return {"choices": _values(key, dist["choices"], where, registry)}
     if set(dist) != {"low", "high"}:
         raise ConfigError(f"{where}: {key} needs both low and high")
     if not isinstance(p.default, (int, float)) or isinstance(p.default, bool):
@@ -343,12 +355,11 @@ _ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, 
 MAX_RULE_CHARS = 500  # a rule is one comparison of a few parameters, never a program
 
 
-def _rules(table: dict, where: str) -> tuple[str, ...]:
+def _rules(table: dict, where: str, defaults: dict[str, Any]) -> tuple[str, ...]:
     _only(table, {"rules"}, where, "key")
     rules = table.get("rules", [])
     if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
         raise ConfigError(f"{where}: rules must be a list of text expressions")
-    defaults = _defaults_with({})
     for rule in rules:
         try:
             ok = _holds(rule, defaults)

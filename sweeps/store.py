@@ -43,6 +43,14 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 """
 
+DAMAGED = "not a sweep store, or a damaged one"
+SQLITE_FULL = 13  # SQLite's primary result code for "database or disk is full" (a write met ENOSPC)
+
+
+
+class DiskFull(FedcutError):
+    """The store cannot be written: the disk (or its quota) is full."""
+
 
 class Store:
     """The results of one sweep in one SQLite file. Every SQLite failure (a file that is not a
@@ -55,7 +63,7 @@ class Store:
         with self._errors("cannot open it"):
             self.db = sqlite3.connect(self.path)
         try:
-            with self._errors("not a sweep store, or a damaged one"):
+            with self._errors(DAMAGED):
                 if existed and self.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     raise sqlite3.DatabaseError("database disk image is malformed")
                 self.db.executescript(SCHEMA)
@@ -65,9 +73,14 @@ class Store:
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
+        """An SQLite failure as one line naming the store and what was being done; a full disk as one,
+        whatever was being done (a store that cannot be written when it is opened is not damaged)."""
         try:
             yield
         except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF == SQLITE_FULL:
+                raise DiskFull(f"{self.path}: {'cannot write it' if doing == DAMAGED else doing}: no space left "
+                                  f"on device ({exc})") from None
             raise FedcutError(f"{self.path}: {doing} ({exc})") from None
 
     def close(self) -> None:

@@ -181,6 +181,36 @@ def test_empty_or_failed_downloads_are_errors_and_leave_the_cache_alone(tmp_path
     assert not cache.exists() or not any(cache.rglob("*.csv"))
 
 
+def test_a_fetch_with_no_network_stops_after_its_first_failures_in_one_line(tmp_path, monkeypatch):
+    """No network: each download fails ("possibly delisted" from yfinance); the fetch stops after
+    STOP_AFTER_FAILURES with one error naming them, instead of one FAILED line per series. One
+    failure among successes is still reported and the fetch goes on."""
+    from fedcut import datacli
+
+    calls = []
+
+    def unreachable(kind, name, cache_dir):
+        calls.append(name)
+        raise DataError(f"yfinance returned no rows for {name} (possibly delisted)")
+    monkeypatch.setattr(datacli.fetch, "refresh", unreachable)
+    source = DataSource(data_dir=None, cache_dir=tmp_path / "cache", offline=False)
+    printed = []
+    with pytest.raises(DataError) as err:
+        datacli.fetch_all(source, None, out=printed.append)
+    assert len(calls) == datacli.STOP_AFTER_FAILURES and printed == []
+    assert str(err.value).startswith(f"data fetch: the first {datacli.STOP_AFTER_FAILURES} downloads failed")
+    assert "\n" not in str(err.value) and all(name in str(err.value) for name in calls)
+
+    def one_bad(kind, name, cache_dir):
+        if name == "SPY":
+            raise DataError("yfinance returned no rows for SPY")
+        return tmp_path / f"{name}.csv"
+    monkeypatch.setattr(datacli.fetch, "refresh", one_bad)
+    printed.clear()
+    assert datacli.fetch_all(source, ["SPY", "IWM", "VO", "DGS2"], out=printed.append) == 1
+    assert printed[0] == "SPY: FAILED yfinance returned no rows for SPY" and len(printed) == 4
+
+
 def test_price_download_is_written_in_the_file_format(tmp_path):
     idx = pd.DatetimeIndex(["2020-01-02", "2020-01-03"], name="Date")
     frame = pd.DataFrame({"Open": [1.0, 1.2], "High": [1.5, 1.5], "Low": [0.5, 1.0], "Close": [1.2, 1.3],

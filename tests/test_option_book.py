@@ -19,7 +19,7 @@ from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import implied_vol
 
 HEDGE = defaults().hedge
-FREE = HEDGE.replace(half_spread_base=0.0, half_spread_per_vix=0.0, commission_per_contract=0.0)
+FREE = HEDGE.replace(half_spread_dollars=0.0, half_spread_base=0.0, half_spread_per_vix=0.0, commission_per_contract=0.0)
 D0 = dt.date(2008, 9, 15)
 
 
@@ -43,11 +43,14 @@ def test_buy_records_model_fill_costs_and_cash():
     expiry = dt.date(2008, 12, 19)
     ev = book.buy(inputs, 10, 63.0, expiry)
     years = (expiry - D0).days / 365
-    vol = 0.25 * 1.3 + 0.6 * (1 - 63.0 / 70.0)
+    days = (expiry - D0).days  # 95: the skew is (30/95)^exponent of its 30-day slope
+    h = HEDGE
+    vol = h.small_cap_ratio * (0.25 * h.atm_vix_ratio + h.skew_slope * (1 - 63.0 / 70.0) * (30 / days) ** h.skew_term_exponent)
     model = bsm_put(70.0, 63.0, years, 0.02, 0.015, vol)
     assert ev.instrument == "IWM P 2008-12-19 K=63.0" and ev.action == "buy"
     assert (ev.vol, ev.years_to_expiry, ev.model_price) == (pytest.approx(vol), years, pytest.approx(model))
-    assert ev.fill_price == pytest.approx(model * (1 + 0.02 + 0.001 * 25))
+    half = h.half_spread_dollars + (h.half_spread_base + h.half_spread_per_vix * 25) * model
+    assert ev.fill_price == pytest.approx(model + half)
     assert ev.commission == pytest.approx(6.5)
     assert ev.cash == pytest.approx(-(ev.fill_price * 10 * 100 + 6.5))
     assert book.lots == [PutLot(63.0, expiry, 10, D0, ev.fill_price)]
@@ -58,7 +61,9 @@ def test_sell_fills_below_model_and_removes_lot():
     book.buy(mkt(), 4, 63.0, dt.date(2008, 12, 19))
     later = mkt(dt.date(2008, 10, 10), spot=55.0, vix=60.0)
     ev = book.sell(book.lots[0], later)
-    assert ev.action == "sell" and ev.fill_price == pytest.approx(ev.model_price * (1 - 0.02 - 0.06))
+    h = HEDGE
+    half = h.half_spread_dollars + (h.half_spread_base + h.half_spread_per_vix * 60) * ev.model_price
+    assert ev.action == "sell" and ev.fill_price == pytest.approx(ev.model_price - half)
     assert ev.cash == pytest.approx(ev.fill_price * 400 - 4 * 0.65)
     assert book.lots == [] and book.mark(later) == 0.0
 
@@ -275,7 +280,7 @@ class Recorder(bt.Analyzer):
         inputs = broker.inputs()
         book_value = sum(
             bsm_put(inputs.spot, lot.strike, (lot.expiry - date).days / 365, inputs.rate, inputs.div_yield,
-                    implied_vol(inputs.vix, lot.strike / inputs.spot, HEDGE)) * lot.contracts * 100
+                    implied_vol(inputs.vix, lot.strike / inputs.spot, (lot.expiry - date).days, HEDGE)) * lot.contracts * 100
             for lot in broker.book.lots)
         position = broker.getposition(data).size * data.close[0]
         self.rows.append(dict(date=date, value=broker.getvalue(), cash=broker.getcash(), position=position,

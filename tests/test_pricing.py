@@ -230,23 +230,32 @@ def test_dividend_yield_is_clipped_at_zero():
 # --- vol surface and spreads ------------------------------------------------------------------------
 
 def test_implied_vol_formula_floor_and_cap():
-    assert implied_vol(20, 0.9, HEDGE) == pytest.approx(0.20 * 1.3 + 0.6 * 0.1)
-    assert implied_vol(20, 1.05, HEDGE) == pytest.approx(0.26)  # no skew above the money
-    assert implied_vol(5, 1.0, HEDGE) == HEDGE.vol_floor
-    assert implied_vol(150, 0.8, HEDGE) == HEDGE.vol_cap
-    grid = implied_vol(np.array([[12.0], [40.0]]), np.array([0.8, 0.9, 1.0]), HEDGE)
+    h = HEDGE
+    at_30 = h.small_cap_ratio * (0.20 * h.atm_vix_ratio + h.skew_slope * 0.1)  # at 30 days the term factor is 1
+    assert implied_vol(20, 0.9, 30, HEDGE) == pytest.approx(at_30)
+    at_91 = h.small_cap_ratio * (0.20 * h.atm_vix_ratio + h.skew_slope * 0.1 * (30 / 91) ** h.skew_term_exponent)
+    assert implied_vol(20, 0.9, 91, HEDGE) == pytest.approx(at_91) and at_91 < at_30  # flatter further out
+    assert implied_vol(20, 1.05, 91, HEDGE) == pytest.approx(h.small_cap_ratio * 0.20 * h.atm_vix_ratio)  # no skew above
+    assert implied_vol(20, 0.9, 0, HEDGE) == implied_vol(20, 0.9, 1, HEDGE)  # a settling put reads one day's skew
+    assert implied_vol(5, 1.0, 91, HEDGE) == HEDGE.vol_floor
+    assert implied_vol(150, 0.8, 91, HEDGE) == HEDGE.vol_cap
+    grid = implied_vol(np.array([[12.0], [40.0]]), np.array([0.8, 0.9, 1.0]), 91, HEDGE)
     assert grid.shape == (2, 3) and (np.diff(grid, axis=1) <= 0).all()
 
 
 @pytest.mark.parametrize("vix", [float("nan"), 0.0, -3.0, np.array([20.0, np.nan])])
 def test_implied_vol_rejects_bad_vix(vix):
     with pytest.raises(PricingInputError, match="VIX"):
-        implied_vol(vix, 0.9, HEDGE)
+        implied_vol(vix, 0.9, 91, HEDGE)
 
 
-def test_half_spread_widens_with_vix():
-    assert half_spread(20, HEDGE) == pytest.approx(0.02 + 0.001 * 20)
-    assert half_spread(80, HEDGE) > half_spread(12, HEDGE)
+def test_half_spread_widens_with_vix_and_has_a_dollar_floor():
+    h = HEDGE
+    assert half_spread(1.5, 20, 1.0, HEDGE) == pytest.approx(h.half_spread_dollars + (h.half_spread_base + h.half_spread_per_vix * 20) * 1.5)
+    assert half_spread(1.5, 80, 1.0, HEDGE) > half_spread(1.5, 12, 1.0, HEDGE)
+    assert half_spread(0.0, 20, 2.0, HEDGE) == pytest.approx(2 * h.half_spread_dollars)  # scaled by the spot's unit
+    cheap, dear = half_spread(0.05, 20, 1.0, HEDGE) / 0.05, half_spread(3.0, 20, 1.0, HEDGE) / 3.0
+    assert cheap > 2 * dear  # far out-of-the-money puts pay a larger share of their price, as quoted
 
 
 def test_plot_surface_writes_png(tmp_path):

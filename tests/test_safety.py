@@ -506,7 +506,7 @@ def test_workers_beyond_the_cpus_need_force(tmp_path, shared_data, capsys):
     ('[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }',
      "[sweep] samples = 100000000 is more than the 10,000 configurations a sweep may have"),
     ('"hedge.tenor_days" = [' + ", ".join(str(d) for d in range(40, 240)) + "]\n"
-     '"hedge.vix_multiplier" = [' + ", ".join(f"{0.5 + i / 100:.2f}" for i in range(20)) + "]",
+     '"hedge.atm_vix_ratio" = [' + ", ".join(f"{0.5 + i / 100:.2f}" for i in range(20)) + "]",
      "3 x 2 x 200 x 20 = 24,000 configurations, more than the 10,000 a sweep may have"),
 ])
 def test_a_spec_too_big_is_refused_before_it_is_expanded(tmp_path, shared_data, capsys, monkeypatch, more, message):
@@ -600,8 +600,8 @@ def test_a_full_disk_during_a_sweep_is_one_line_and_the_store_stays_consistent(t
     out = tmp_path / "out"
     spec = tiny_reference.parent / "tiny.toml"
     line = refused(sweep(spec, out, shared_data), capsys)
-    assert line == (f"error: {out / STORE}: cannot store a result in it (database or disk is full); 2 of 6 "
-                    "configurations are stored: make room and continue with --resume")
+    assert line == (f"error: {out / STORE}: cannot store a result in it: no space left on device (database or disk "
+                    "is full); 2 of 6 configurations are stored: make room and continue with --resume")
     with sqlite3.connect(out / STORE) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 2

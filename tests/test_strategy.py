@@ -340,11 +340,11 @@ def test_hedge_ratio_on_day_k_buys_puts_on_day_k_plus_1_and_they_settle_or_close
     for e in events:
         k = days.get_loc(pd.Timestamp(e.date))
         if e.action != "expire":
-            hs = half_spread(inputs["vix"].iloc[k], hedge)
             model = bsm_put(e.spot, e.strike, (e.expiry - e.date).days / 365.0, RATE, 0.012,
-                            implied_vol(inputs["vix"].iloc[k], e.strike / e.spot, hedge))
+                            implied_vol(inputs["vix"].iloc[k], e.strike / e.spot, (e.expiry - e.date).days, hedge))
+            hs = half_spread(model, inputs["vix"].iloc[k], 1.0, hedge)
             assert e.model_price == pytest.approx(model, rel=1e-12)
-            assert e.fill_price == pytest.approx(model * (1 + hs if e.action == "buy" else 1 - hs), rel=1e-12)
+            assert e.fill_price == pytest.approx(model + hs if e.action == "buy" else model - hs, rel=1e-12)
 
 
 def test_option_value_is_the_model_mark_of_the_lots_held(synthetic_run):
@@ -362,7 +362,7 @@ def test_option_value_is_the_model_mark_of_the_lots_held(synthetic_run):
                 del lots[key]
         spot, vix = inputs["spot"].iloc[k], inputs["vix"].iloc[k]
         mark = sum(n * hedge.contract_size * bsm_put(spot, strike, (expiry - day.date()).days / 365.0, RATE, 0.012,
-                                                      implied_vol(vix, strike / spot, hedge))
+                                                      implied_vol(vix, strike / spot, (expiry - day.date()).days, hedge))
                    for (strike, expiry), n in lots.items())
         assert rows["option_value"].iloc[k] == pytest.approx(mark, rel=1e-12, abs=1e-9), day
 

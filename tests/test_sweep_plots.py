@@ -120,25 +120,46 @@ def test_heatmaps_draw_nothing_when_every_configuration_failed(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_heatmap_panels_have_their_own_colour_scale_counts_and_buy_and_hold_marked():
-    """The out-of-sample objective is half the in-sample one: on one shared scale a panel would be
-    uniformly dark; each panel spans its own values instead."""
-    fig = heatmap_figure(grid_summary(), "a", "b", "Calmar", reference={"objective_is": 20.0, "objective_oos": 1.0},
-                         empty_reason="2 configurations excluded by the spec's rules")
+def test_heatmap_panels_share_one_scale_centred_on_buy_and_hold_and_hatch_the_noise():
+    """The out-of-sample objective is half the in-sample one. Both panels show the difference from buy-and-hold
+    in their sample on one symmetric scale (the largest absolute difference, 31.5 - 20 = 11.5), and a cell whose
+    mean Sharpe is within 1.96 Lo standard errors of buy-and-hold's is hatched: recomputed here with scipy's
+    normal quantile."""
+    from scipy.stats import norm as normal
+    summary = grid_summary().assign(is_sharpe=lambda f: f["a"] * 0.3, oos_sharpe=0.4)
+    years = 40.0
+    noise = {"objective_is": {"sharpe_column": "is_sharpe", "benchmark_sharpe": 0.3, "years": years}}
+    fig = heatmap_figure(summary, "a", "b", "Calmar", reference={"objective_is": 20.0, "objective_oos": 1.0},
+                         empty_reason="2 configurations excluded by the spec's rules", noise=noise)
     panels = [ax for ax in fig.axes if ax.images]
-    assert [ax.get_title() for ax in panels] == ["in-sample", "out-of-sample\nbuy-and-hold IWM: 1, below every cell"]
-    assert panels[0].images[0].get_clim() == (11.5, 31.5)
-    assert panels[1].images[0].get_clim() == (5.75, 15.75)
-    assert [t.get_text() for t in panels[0].texts] == ["11.5\nn=2", "12.5\nn=2", "21.5\nn=2", "22.5\nn=2",
-                                                      "31.5\nn=2", "none"]  # (3, y) never ran; failed rows not counted
-    bars = [ax for ax in fig.axes if not ax.images]
-    assert all(ax.get_ylabel() == "Calmar, mean per cell" for ax in bars)
-    assert [list(line.get_ydata()) for line in bars[0].lines] == [[20.0, 20.0]] * 2  # inside the in-sample scale
-    assert not bars[1].lines  # 1.0 is off the out-of-sample scale: said in the title instead
+    assert [ax.get_title() for ax in panels] == ["in-sample: buy-and-hold IWM 20", "out-of-sample: buy-and-hold IWM 1"]
+    assert panels[0].images[0].get_clim() == panels[1].images[0].get_clim() == (-14.75, 14.75)  # 15.75 - 1
+    np.testing.assert_allclose(panels[0].images[0].get_array().filled(np.nan),
+                               [[-8.5, -7.5], [1.5, 2.5], [11.5, np.nan]])
+    assert [t.get_text() for t in panels[0].texts] == ["11.5\n-8.5\nn=2", "12.5\n-7.5\nn=2", "21.5\n+1.5\nn=2",
+                                                      "22.5\n+2.5\nn=2", "31.5\n+12\nn=2", "none"]
+    # Sharpe 0.3 a (a = 1, 2, 3) against 0.3: inside the noise where |0.3 a - 0.3| < z * sqrt((1 + (0.3 a)^2 / 2) / 40)
+    z = normal.ppf(0.975)
+    inside = [abs(0.3 * a - 0.3) < z * np.sqrt((1 + (0.3 * a) ** 2 / 2) / years) for a in (1, 2, 3)]
+    hatched_rows = sorted({int(round(p.get_y() + 0.5)) for p in panels[0].patches if p.get_hatch()})
+    assert hatched_rows == [k for k, yes in enumerate(inside) if yes] and inside == [True, True, False]
+    assert not [p for p in panels[1].patches if p.get_hatch()]  # no noise given for out-of-sample
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend[0] == "none: no configuration ran in the cell (2 configurations excluded by the spec's rules)"
-    assert "mean over the other parameters" in fig.get_suptitle() and "Calmar" in fig.get_suptitle()
+    assert legend[0].startswith("hatched: inside the sampling noise") and legend[1].startswith("none: no configuration")
     assert cell_counts(grid_summary(), "a", "b").to_numpy().tolist() == [[2, 2], [2, 2], [2, 0]]
+
+
+def test_the_console_table_lists_the_best_in_and_out_of_sample():
+    from fedcut.report.sweep_facts import top_table
+    summary = grid_summary()
+    lines = top_table(summary, ["a", "b"], "calmar", rows=3, hindsight=2)
+    ok = summary[summary["status"] == "ok"]
+    assert lines[0].startswith("best 3 of 10 configurations in sample")
+    first = ok.sort_values("rank").iloc[0]
+    oos_place = int((ok["objective_oos"] > first["objective_oos"]).sum()) + 1
+    assert lines[2].split()[:3] == [str(first["rank"]), str(oos_place), f"a={first['a']},"]
+    best_oos = ok.loc[ok["objective_oos"].idxmax()]
+    assert "after the fact" in lines[5] and lines[6].split()[:2] == [str(best_oos["rank"]), "1"]
 
 
 def test_heatmap_has_one_panel_without_out_of_sample(tmp_path):
