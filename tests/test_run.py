@@ -22,7 +22,7 @@ from fedcut.core.params import defaults
 from fedcut.run.backtest import run
 from fedcut.run.folder import write_run
 from fedcut.hedging.pricing import bsm_put
-from fedcut.hedging.surface import half_spread, implied_vol
+from fedcut.hedging.surface import implied_vol
 from fedcut.strategies.targets import target_weights
 
 pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
@@ -355,10 +355,11 @@ def _check_option_rows(result):
         assert r.vol == pytest.approx(implied_vol(vix, r.strike / r.spot, (expiry - day.date()).days, hedge), rel=1e-12)
         model = bsm_put(r.spot, r.strike, r.years_to_expiry, r.rate, r.div_yield, r.vol)
         assert r.model_price == pytest.approx(model, rel=1e-12)
-        hs = half_spread(vix, hedge)
+        unit = inputs.at[day, "option_unit"] if "option_unit" in inputs else 1.0
+        hs = hedge.half_spread_dollars * unit + (hedge.half_spread_base + hedge.half_spread_per_vix * vix) * model
         buying = r.action in ("buy", "roll_buy")
         assert (r.quantity > 0) == buying
-        assert r.fill_price == pytest.approx(model * (1 + hs if buying else 1 - hs), rel=1e-12)
+        assert r.fill_price == pytest.approx(model + hs if buying else max(model - hs, 0.0), rel=1e-12)
         if buying:  # a new series: the configured moneyness, and the listed expiry nearest the tenor
             assert r.strike == round(hedge.moneyness * r.spot / hedge.strike_tick) * hedge.strike_tick
             assert expiry == _listed_expiry_nearest(day.date(), hedge.tenor_days, hedge.roll_days, m.days)
