@@ -88,11 +88,11 @@ def premium_by_vix(lots: pd.DataFrame, vix: pd.Series) -> list[dict]:
     at = pd.Series(vix, dtype=float).reindex(pd.DatetimeIndex(lots["opened"]))
     if at.isna().any():
         raise DataError(f"no VIX known on {at.index[at.isna().to_numpy()][0].date()}, a day puts were bought")
-    labels = [vix_bucket(v) for v in at.to_numpy()]
+    labels = np.array([vix_bucket(v) for v in at.to_numpy()], dtype=object)
     total = float(lots["premium_usd"].sum())
     out = []
     for bucket in BUCKETS:
-        mine = lots[[b == bucket for b in labels]]
+        mine = lots[labels == bucket] if len(lots) else lots
         premium, returned = float(mine["premium_usd"].sum()), float(mine["returned_usd"].sum())
         out.append({"vix": bucket, "purchases": int(len(mine)), "contracts": int(mine["contracts"].sum()),
                     "premium_usd": premium, "premium_share": premium / total if total > 0 else None,
