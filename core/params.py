@@ -275,6 +275,8 @@ PARAMS: tuple[Param, ...] = (
     Param("hedge.half_spread_per_vix", 0.0001, "fraction per VIX point", "a share that grows with VIX: fitted by `fedcut calibrate`", 0.0, 0.05),
     Param("hedge.commission_per_contract", 0.65, "USD per contract", "a typical retail option commission", 0.0, 20.0),
     Param("hedge.strike_tick", 0.5, "USD", "new puts take the nearest listed strike; IWM strikes are $0.5-1 apart (0.5 on the split-adjusted price = $1 before 2005)", 0.01, 10.0),
+    Param("hedge.buy_vix_floor", 0.0, "VIX points", "puts are bought (or rolled) only when the VIX of the deciding close is at least this: cheap puts in a calm market may be worth skipping (0 = no floor, the default; a timing sweep judges it)", 0.0, 100.0),
+    Param("hedge.buy_vix_ceiling", 0.0, "VIX points", "puts are bought (or rolled) only when the VIX of the deciding close is below this: puts bought in a panic are dear (0 = no ceiling, the default; a timing sweep judges it)", 0.0, 200.0),
     Param("hedge.contract_size", 100, "shares", "one listed equity option covers 100 shares", 1, 1000),
 )
 
@@ -456,6 +458,10 @@ def _check_cross(values: dict[str, Any], where: str) -> None:
     if neutral > 1.0 + 1e-9:
         raise ConfigError(f"{where}: strategy.neutral_iwm + neutral_vo + neutral_ousm + neutral_cyclicals = {neutral:g} "
                           "exceeds 1 (no leverage)")
+    floor, ceiling = values["hedge.buy_vix_floor"], values["hedge.buy_vix_ceiling"]
+    if ceiling > 0 and floor >= ceiling:
+        raise ConfigError(f"{where}: hedge.buy_vix_floor {floor:g} must be below hedge.buy_vix_ceiling {ceiling:g} "
+                          "(else no put is ever bought; hedge.hedge_ratio = 0 says that)")
     if values["hedge.vol_floor"] > values["hedge.vol_cap"]:
         raise ConfigError(f"{where}: hedge.vol_floor must not exceed hedge.vol_cap")
 

@@ -43,6 +43,10 @@ cash, option value, fills, refusals and option events.
 11. Contracts. New puts strike at the nearest `strike_tick` x unit (`hedging.book.MarketInputs`, it
     scales commissions too) to moneyness x spot and expire on the listed monthly expiry (third
     Friday, or the trading day before) nearest the tenor among those more than `roll_days` away.
+12. VIX bounds (`execution.kernel.buying_allowed`). With a hedge ratio > 0, puts are bought, resized
+    or rolled only when the VIX of the deciding close D lies in [buy_vix_floor, buy_vix_ceiling)
+    (0 = no bound); otherwise the book is left as it is: held puts stay, settle at expiry, and are
+    sold only when the hedge ratio falls to 0.
 
 Floating-point operations are written in backtrader's order (e.g. a sale credits cost basis plus
 realised P&L, not shares x price), so the two engines agree to the last bit.
@@ -63,7 +67,7 @@ _EPOCH = pd.Timestamp("1970-01-01")
 HEDGE_FIELDS = ("moneyness", "tenor_days", "roll_days", "annual_budget", "resize_band", "atm_vix_ratio",
                 "skew_slope", "skew_term_exponent", "small_cap_ratio", "vol_floor", "vol_cap", "half_spread_dollars",
                 "half_spread_base", "half_spread_per_vix",
-                "commission_per_contract", "strike_tick", "contract_size")
+                "commission_per_contract", "strike_tick", "contract_size", "buy_vix_floor", "buy_vix_ceiling")
 DAILY = ("spot", "vix", "rate", "div_yield", "cash_rate", "option_unit")  # the tape's daily inputs, in order
 
 

@@ -20,8 +20,8 @@ from fedcut.hedging.surface import fill_one, iwm_vol_one
 # Parameter vector layout (one float per entry), see `pack`.
 P_CASH, P_COMM, P_SLIP, P_BAND, P_BUFFER, P_BUDGET, P_MONEYNESS, P_TENOR, P_ROLL, P_ANNUAL, P_RESIZE, \
     P_ATM, P_SKEW, P_SKEW_TERM, P_RATIO, P_FLOOR, P_CAP, P_HS_DOLLARS, P_HS_BASE, P_HS_VIX, P_CPC, P_TICK, \
-    P_SIZE = range(23)
-N_PARAMS = 23
+    P_SIZE, P_VIX_FLOOR, P_VIX_CEILING = range(25)
+N_PARAMS = 25
 # Option event actions (codes in the event log).
 ACTIONS = ("buy", "sell", "roll_sell", "roll_buy", "expire")
 A_BUY, A_SELL, A_ROLL_SELL, A_ROLL_BUY, A_EXPIRE = range(5)
@@ -60,6 +60,13 @@ def _expiry(day, tenor, roll, expiries):
     if at - 1 >= first and want - before < after - want:
         return before
     return after
+
+
+@jit
+def buying_allowed(vix, floor, ceiling):
+    """Rule 12: puts may be bought, resized or rolled when the deciding close's `vix` is at least `floor`
+    and below `ceiling` (a bound of 0 is none)."""
+    return vix >= floor and (ceiling <= 0 or vix < ceiling)
 
 
 @jit
@@ -240,7 +247,7 @@ def kernel(opn, cls, spot, vix, rate, divy, unit, ordinals, lend, borrow, expiri
                     cached += flow
                     lot_n = 0.0
                     book, delta = 0.0, 0.0
-            else:
+            elif buying_allowed(vix[i - 1], p[P_VIX_FLOOR], p[P_VIX_CEILING]):
                 model = 0.0
                 if p[P_BUDGET] > 0:
                     strike, expiry = new_put(p, ordinals[i], spot[i], unit[i], expiries)
@@ -331,6 +338,7 @@ def pack(settings, k: int) -> np.ndarray:
     p[P_FLOOR], p[P_CAP], p[P_HS_DOLLARS] = h["vol_floor"][k], h["vol_cap"][k], h["half_spread_dollars"][k]
     p[P_HS_BASE], p[P_HS_VIX], p[P_CPC] = h["half_spread_base"][k], h["half_spread_per_vix"][k], h["commission_per_contract"][k]
     p[P_TICK], p[P_SIZE] = h["strike_tick"][k], h["contract_size"][k]
+    p[P_VIX_FLOOR], p[P_VIX_CEILING] = h["buy_vix_floor"][k], h["buy_vix_ceiling"][k]
     return p
 
 

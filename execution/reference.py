@@ -21,6 +21,7 @@ import pandas as pd
 from fedcut.hedging.book import contracts_for, contracts_for_budget, expiry_for, strike_for
 from fedcut.execution.broker import HedgedBroker
 from fedcut.execution.engine import buy_and_hold_shares
+from fedcut.execution.kernel import buying_allowed
 from fedcut.execution.feeds import FrameFeed
 
 
@@ -60,10 +61,16 @@ class FedcutStrategy(_Recorder):
         if i > 0:
             self._rebalance(self.p.targets[i - 1])
 
+    def start(self):
+        super().start()
+        self._decided_vix = None  # the VIX of the previous close, when its hedge ratio was decided
+
     def next(self):
         i = len(self) - 1
         if i > 0 and self.p.hedge_ratio is not None:
-            self._hedge(float(self.p.hedge_ratio[i - 1]))
+            self._hedge(float(self.p.hedge_ratio[i - 1]), self._decided_vix)
+        if self.p.hedge_ratio is not None:
+            self._decided_vix = self.broker.inputs().vix
         self.record()
 
     def _rebalance(self, targets: np.ndarray) -> None:
@@ -85,12 +92,15 @@ class FedcutStrategy(_Recorder):
         for delta, data in sorted(orders, key=lambda o: o[0] > 0):  # sells first: their cash pays for buys
             (self.buy if delta > 0 else self.sell)(data=data, size=abs(delta))
 
-    def _hedge(self, hedge_ratio: float) -> None:
-        """Hold puts on `hedge_ratio` of the IWM position actually held (the first feed)."""
+    def _hedge(self, hedge_ratio: float, decided_vix: float) -> None:
+        """Hold puts on `hedge_ratio` of the IWM position actually held (the first feed), bought only
+        within the VIX bounds at the deciding close (`decided_vix`)."""
         broker, hedge = self.broker, self.p.hedge
         if hedge_ratio <= 0:
             if broker.book.lots:
                 broker.close_puts()
+            return
+        if not buying_allowed(decided_vix, hedge.buy_vix_floor, hedge.buy_vix_ceiling):
             return
         inputs = broker.inputs()
         exposure = self.getposition(self.datas[0]).size * self.datas[0].close[0]

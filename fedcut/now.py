@@ -36,7 +36,7 @@ from fedcut.data.splices import stand_in_level
 from fedcut.data.sources import DataSource
 from fedcut.core.errors import ConfigError
 from fedcut.execution.engine import settings_for
-from fedcut.execution.kernel import COUNTS, contracts_needed, fill_price, new_put, pack, quote
+from fedcut.execution.kernel import COUNTS, buying_allowed, contracts_needed, fill_price, new_put, pack, quote
 from fedcut.hedging.book import day_ordinal, listed_expiries, ordinal_date
 from fedcut.core.params import Config, iso_date
 from fedcut.run.backtest import strategy_plan
@@ -116,6 +116,7 @@ class Hedge:
     contracts_per_1m: int
     per: str  # "portfolio": per $1M of portfolio at the target weights; "IWM held": per $1M of IWM held
     premium_per_1m: float  # what those contracts cost, spread and commission included
+    blocked: str = ""  # why no put is bought or rolled today (the VIX bounds), or "" when they may be
 
 
 @dataclass(frozen=True)
@@ -575,7 +576,10 @@ def hedge_on(day: pd.Timestamp, ratio: float, iwm_weight: float, inputs: pd.Seri
     exposure = PORTFOLIO if per == "IWM held" else iwm_weight * (1.0 - cfg.execution.cash_buffer) * PORTFOLIO
     contracts = int(contracts_needed(p, PORTFOLIO, exposure, ratio, spot, unit, model, np.zeros(len(COUNTS))))
     fill = fill_price(p, model, vix, unit, True)
+    blocked = "" if buying_allowed(vix, h.buy_vix_floor, h.buy_vix_ceiling) else (
+        f"VIX {vix:.1f} is outside [hedge.buy_vix_floor {h.buy_vix_floor:g}, hedge.buy_vix_ceiling "
+        f"{h.buy_vix_ceiling:g}): no put is bought or rolled on this call; puts held are kept")
     return Hedge(hedge_ratio=ratio, sizing=h.sizing, spot=spot, moneyness=h.moneyness, strike=strike,
                  expiry=ordinal_date(expiry), days_to_expiry=int(expiry - today), vol=vol, model_price=model,
                  fill_price=fill, contracts_per_1m=contracts, per=per,
-                 premium_per_1m=contracts * (fill * h.contract_size + h.commission_per_contract * unit))
+                 premium_per_1m=contracts * (fill * h.contract_size + h.commission_per_contract * unit), blocked=blocked)

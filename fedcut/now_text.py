@@ -158,7 +158,8 @@ def _hedge(call: Call) -> str:
             + (f" (a {h.hedge_ratio:.0%} hedge ratio)" if h.sizing == "ratio" else " (sized by the premium budget)"))
     return (f"IWM puts, strike {h.strike:g} ({h.moneyness:.0%} of {_price(h.spot)}), expiry {h.expiry} "
             f"({h.days_to_expiry} days); {size}; model {_price(h.model_price)} a share at vol {h.vol:.1%}, "
-            f"${h.premium_per_1m:,.0f} with spread and commission (at this close; the backtest buys at the next)")
+            f"${h.premium_per_1m:,.0f} with spread and commission (at this close; the backtest buys at the next)"
+            + (f"; but {h.blocked}" if h.blocked else ""))
 
 
 def _price(x: float) -> str:

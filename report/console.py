@@ -12,6 +12,7 @@ import pandas as pd
 from fedcut.analyzers.cycle_verdict import tally_words
 from fedcut.analyzers.episodes import RUNUP_MONTHS
 from fedcut.plots.kit import MAX_CYCLES_LISTED
+from fedcut.report.hedge import console_lines as hedge_lines
 from fedcut.strategies.baselines import LABELS
 
 
@@ -108,6 +109,7 @@ def summary(metrics: dict, episodes: pd.DataFrame | None = None,
         lines.append(f"  without puts the run would have earned CAGR {_pct(w['cagr'])}, Sharpe {_ratio(w['sharpe'])}, "
                      f"max DD {_pct(w['max_drawdown'])} (with them {_pct(s['cagr'])}, {_ratio(s['sharpe'])}, "
                      f"{_pct(s['max_drawdown'])}): the same decisions, the puts left out")
+    lines += hedge_lines(h)
     if h.get("volatility_modelled_to"):
         lines.append(f"  note: until {h['volatility_modelled_to']} the puts' volatility is modelled from the market's "
                      "realised volatility (no implied volatility was published)")

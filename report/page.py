@@ -29,6 +29,7 @@ from fedcut.report.html import (
 )
 from fedcut.report.contents import GLOSSARY, contents, glossary, returns_section
 from fedcut.report.answer import verdict_section, window_words
+from fedcut.report.hedge import outcome_tables
 from fedcut.report.findings import Findings, findings
 from fedcut.report.schema import CASH_RATE, CURVES, FLOAT_FORMAT, PLOTS, REPORT_FILES, RunData
 
@@ -124,7 +125,8 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
                                    "the premium paid and the hedge's P&L (change in marks plus premium, sales and "
                                    "settlements, after spread and commission), each day's amount in bp of the "
                                    "previous close's value, summed."))
-    parts.append(_hedge_tables(data, found.attribution, _hedge_by_cycle(data, shown)) + "</section>")
+    parts.append(_hedge_tables(data, found.attribution, _hedge_by_cycle(data, shown)) + outcome_tables(data.metrics)
+                 + "</section>")
     parts.append('<section id="regimes"><h2>Regime signal</h2>')
     parts.append(embedded("regimes", "IWM total return with the regime called each day (the run's "
                                      "plots/regimes.png).") + "</section>")

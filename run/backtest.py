@@ -16,6 +16,7 @@ import pandas as pd
 from fedcut.analyzers import performance
 from fedcut.analyzers.cycle_verdict import best_baseline, cycle_tally
 from fedcut.analyzers.episodes import cycle_windows, episode_table
+from fedcut.analyzers.hedge_outcome import hedge_outcome
 from fedcut.analyzers.verdict import baseline_figures, baselines_frame, cycle_figures, foresight, verdict
 from fedcut.data.catalog import BACKFILLED_LABEL
 from fedcut.data.gauge import MODELLED
@@ -166,6 +167,7 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     episodes = episode_table(equity["strategy"], equity["benchmark"], windows, hedge_pnl=hedge_pnl,
                              regimes=equity["regime"], weights=equity[[f"w_{t}" for t in tickers]])
     metrics = _metrics(cfg, prepared, equity, trades, rf, episodes, done)
+    metrics["hedge"].update(hedge_outcome(equity, trades, prepared.broker_inputs["vix"], cfg.hedge.contract_size))
 
     curves = baseline_curves(prepared, cfg, sig, own, engine, bench, spy)
     iwm_held = rows["IWM"] > 0 if "IWM" in rows else pd.Series(False, index=rows.index)

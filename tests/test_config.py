@@ -60,3 +60,12 @@ def test_bad_files(tmp_path):
     flat.write_text("moneyness = 0.9\n")
     with pytest.raises(ConfigError, match="must be inside a \\[section\\]"):
         config.load(flat)
+
+
+def test_a_vix_floor_at_or_above_the_ceiling_is_one_line():
+    from fedcut.core.errors import ConfigError
+    from fedcut.core.params import resolve
+
+    with pytest.raises(ConfigError, match=r"hedge\.buy_vix_floor 25 must be below hedge\.buy_vix_ceiling 25"):
+        resolve({"hedge.buy_vix_floor": 25.0, "hedge.buy_vix_ceiling": 25.0})
+    assert resolve({"hedge.buy_vix_floor": 25.0}).hedge.buy_vix_ceiling == 0.0  # no ceiling: any floor stands

@@ -43,6 +43,8 @@ CONFIGS = {
     "in the money, costly, no interest": {"hedge.moneyness": 1.2, "execution.slippage_bps": 100.0,
                                           "execution.commission_bps": 100.0, "execution.cash_interest": False},
     "oracle": {"run.oracle": True},
+    "puts only at VIX 16-25, held through crises": {"hedge.buy_vix_floor": 16.0, "hedge.buy_vix_ceiling": 25.0,
+                                                    "hedge.hold_through_crisis": True},
 }
 # Other calendars, each a block of its own: the extended history (from 1990), and the long one to 1990
 # (the modelled volatility, the spot scaled back before RUT with its option unit, then RUT / 10).
@@ -113,6 +115,14 @@ def test_the_array_engine_reproduces_backtrader_on_real_history(history):
         assert count["interest_paid"]["double puts on full equity"] > 0
         assert count["option_trades"]["weekly puts"] > 2 * count["option_trades"]["default"]
         assert count["interest_earned"]["in the money, costly, no interest"] == 0
+        gated = names.index("puts only at VIX 16-25, held through crises")
+        vix = pd.Series(tape.vix, index=tape.days)
+        decided = [vix.shift(1)[pd.Timestamp(e.date)] for e in got.option_events[gated] if e.action in ("buy", "roll_buy")]
+        assert len(decided) > 10 and all(16.0 <= v < 25.0 for v in decided)  # rule 12: the deciding close's VIX
+        ungated = resolve({"hedge.hold_through_crisis": True})
+        free = ARRAY.execute(tape, [ungated], weights[gated][None], ratios[gated][None], record=True)
+        assert any(not 16.0 <= vix.shift(1)[pd.Timestamp(e.date)] < 25.0 for e in free.option_events[0]
+                   if e.action in ("buy", "roll_buy"))  # without the bounds some purchases fall outside them
     if label == "long history":  # puts were traded in the scaled unit, before RUT's first day
         unit = prepared.broker_inputs["option_unit"]
         for k, name in enumerate(names):
@@ -186,12 +196,14 @@ def _synthetic(seed: int, n: int):
 
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(30, 90), band=st.sampled_from([0.0, 0.05]),
-       buffer=st.sampled_from([0.0, 0.01]), budget=st.booleans(), tenor=st.sampled_from([14, 35, 91]))
-def test_engines_agree_on_random_synthetic_markets(seed, n, band, buffer, budget, tenor):
+       buffer=st.sampled_from([0.0, 0.01]), budget=st.booleans(), tenor=st.sampled_from([14, 35, 91]),
+       vix_bounds=st.sampled_from([(0.0, 0.0), (25.0, 45.0), (0.0, 30.0)]))
+def test_engines_agree_on_random_synthetic_markets(seed, n, band, buffer, budget, tenor, vix_bounds):
     prepared, weights, ratios = _synthetic(seed, n)
     cfg = resolve({"execution.rebalance_band": band, "execution.cash_buffer": buffer,
                    "hedge.sizing": "budget" if budget else "ratio", "hedge.tenor_days": tenor,
-                   "hedge.roll_days": tenor // 3, "execution.initial_cash": 100_000.0})
+                   "hedge.roll_days": tenor // 3, "execution.initial_cash": 100_000.0,
+                   "hedge.buy_vix_floor": vix_bounds[0], "hedge.buy_vix_ceiling": vix_bounds[1]})
     tape = tape_for(prepared.market, prepared.broker_inputs, TICKERS)
     reference = BACKTRADER.execute(tape, [cfg], weights[None], ratios[None])
     _same(reference, ARRAY.execute(tape, [cfg], weights[None], ratios[None], record=True), 0, label=f"seed {seed}")

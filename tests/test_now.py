@@ -41,7 +41,7 @@ INDICATORS = ["vix", "stlfsi4", "nfci", "ted_spread", "bank_move", "vix_calm", "
               "cpi_trend_3m", "real_yield_change", "two_year_gap", "bill_gap", "fed_funds", "cycle_damage",
               "vix_spike", "vix_fade", "iwm_rebound"]
 HEDGE_KEYS = ["hedge_ratio", "sizing", "spot", "moneyness", "strike", "expiry", "days_to_expiry", "vol", "model_price",
-              "fill_price", "contracts_per_1m", "per", "premium_per_1m"]
+              "fill_price", "contracts_per_1m", "per", "premium_per_1m", "blocked"]
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -574,3 +574,17 @@ def test_delayed_releases_are_read_only_from_the_day_they_came_out(release, sour
         if release == "jobs":
             rule += pd.Timedelta(days=(4 - rule.day_of_week) % 7)
         assert pd.Timestamp(r.published) > rule, r
+
+
+def test_the_vix_bounds_say_when_no_put_is_bought(picked, shared_data, capsys):
+    """Rule 12 (`execution.kernel.buying_allowed`) in today's call: the VIX of the day against the bounds."""
+    day = str(picked["hedged"].date())
+    vix = pd.read_csv(shared_data / "prices" / "VIX.csv", index_col="Date", parse_dates=True)
+    level = float(vix["Close"].loc[:day].iloc[-1])
+    assert now_json(capsys, "--as-of", day, "--data-dir", str(shared_data))["hedge"]["blocked"] == ""
+    below = now_json(capsys, "--as-of", day, "--data-dir", str(shared_data), "--set",
+                     f"hedge.buy_vix_ceiling={level - 0.5}")["hedge"]
+    assert f"VIX {level:.1f} is outside" in below["blocked"] and below["contracts_per_1m"] > 0
+    inside = now_json(capsys, "--as-of", day, "--data-dir", str(shared_data), "--set", f"hedge.buy_vix_floor={level - 0.5}",
+                      "--set", f"hedge.buy_vix_ceiling={level + 0.5}")["hedge"]
+    assert inside["blocked"] == ""

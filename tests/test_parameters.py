@@ -113,6 +113,8 @@ CASES: dict[str, dict] = {
                             why="below hedge.tenor_days; puts held through 2008 live long enough to roll"),
     "hedge.annual_budget": dict(value=0.1, also={"hedge.sizing": "budget"}, why="read only with budget sizing"),
     "hedge.vol_cap": dict(value=0.3, why="the modelled vol never reached 1.5 (halfway up would change nothing)"),
+    "hedge.buy_vix_floor": dict(value=30.0, why="a floor halfway up its range (50) would stop every purchase"),
+    "hedge.buy_vix_ceiling": dict(value=25.0, why="0 is none; halfway up (100) is above every VIX the puts met"),
 }
 
 # Where each section's keys must show: what the run trades, or the figures the section feeds
