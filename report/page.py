@@ -29,6 +29,7 @@ from fedcut.report.html import (
 )
 from fedcut.report.contents import GLOSSARY, contents, glossary, returns_section
 from fedcut.report.answer import verdict_section, window_words
+from fedcut.report.chart import CHART_CSS, interactive_chart
 from fedcut.report.hedge import outcome_tables
 from fedcut.report.findings import Findings, findings
 from fedcut.report.schema import CASH_RATE, CURVES, FLOAT_FORMAT, PLOTS, REPORT_FILES, RunData
@@ -76,7 +77,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
         title = "ORACLE - " + title
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-             f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>"]
+             f"<title>{escape(title)}</title>\n<style>{CSS}{CHART_CSS}</style>\n</head>\n<body>"]
     if data.oracle:
         parts.append(f'<div class="oracle">{escape(run.get("label") or "ORACLE MODE: future information")}. '
                      "These results use information no investor had at the time; they measure what foresight "
@@ -98,8 +99,9 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     parts.append(verdict_section(data, found, shown, more))
     parts.append(_warnings(data, found))
     parts.append('<section id="performance"><h2>Strategy against buy-and-hold</h2>')
-    parts.append(embedded("equity", "Value in USD, log scale; background = regime called that day; dashed lines = "
-                                    "first cut of each easing cycle."))
+    parts.append(interactive_chart(data.equity, data.episodes, data.label, embedded(
+        "equity", "Value in USD, log scale; background = regime called that day; dashed lines = first cut of each "
+                  "easing cycle.")))
     parts.append(_headline_table(data) + "</section>")
     parts.append('<section id="drawdowns"><h2>Drawdowns</h2>')
     parts.append(embedded("underwater", "Fall from the running high, %, on one scale for the three."))

@@ -1,0 +1,120 @@
+"""What a reader of report.html navigates: the interactive chart driven in a real headless browser,
+the plain-language findings (page and console) recomputed from the run's CSVs, the answer on a run
+with no complete easing cycle, and the terms explained where they appear."""
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fedcut.report.chart import DAILY_UP_TO, chart_data
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+pytestmark = pytest.mark.slow  # whole runs
+
+
+@pytest.fixture(scope="module")
+def runs(shared_data, tmp_path_factory):
+    from fedcut.core.params import resolve
+    from fedcut.run.backtest import run
+    from fedcut.run.folder import write_run
+    return {name: write_run(run(resolve(overrides), shared_data, True), tmp_path_factory.mktemp(name) / "r")
+            for name, overrides in (("default", {}), ("short", {"run.start": "2021-01-04"}))}
+
+
+def _equity(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / "equity.csv", index_col="date", parse_dates=["date"])
+
+
+def _week_ends(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The last trading day of each Saturday-to-Friday week, found from each day's coming Friday."""
+    friday = days + pd.to_timedelta((4 - days.day_of_week) % 7, unit="D")
+    following = pd.Series(days[1:].append(pd.DatetimeIndex([pd.Timestamp.max.normalize()])), index=days)
+    return days[following.to_numpy() > friday]
+
+
+def _browse(page: Path, fragment: str, width: int = 1280) -> dict[str, str]:
+    """The chart's `<output id="chart-state">` after the page loads at `page#fragment`: its data- attributes
+    and its text."""
+    with tempfile.TemporaryDirectory(prefix="fedcut-chart-") as profile:
+        dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+                              f"--window-size={width},1000", "--virtual-time-budget=5000", "--dump-dom",
+                              f"{page.as_uri()}#{fragment}"], capture_output=True, text=True, timeout=120).stdout
+    tag = re.search(r'<output id="chart-state"([^>]*)>(.*?)</output>', dom, re.S)
+    assert tag, f"no chart state in the page at #{fragment}"
+    state = {k: html.unescape(v) for k, v in re.findall(r'data-([a-z-]+)="([^"]*)"', tag.group(1))}
+    return {**state, "text": html.unescape(tag.group(2))}
+
+
+def test_the_chart_data_is_weekly_with_each_weeks_deepest_drawdown(runs):
+    eq = _equity(runs["default"])
+    episodes = pd.read_csv(runs["default"] / "episodes.csv")
+    data = chart_data(eq, episodes, "x")
+    assert len(eq) > DAILY_UP_TO and data["weekly"]
+    ends = _week_ends(eq.index)
+    assert data["dates"] == [d.strftime("%Y-%m-%d") for d in ends]
+    drawdown = eq["benchmark"] / eq["benchmark"].cummax() - 1.0
+    week = drawdown.groupby(ends.searchsorted(eq.index)).min()  # each day to the week end on or after it
+    assert data["benchmark_drawdown"] == pytest.approx(list(week.round(5)), abs=1e-5)
+    assert min(data["strategy_drawdown"]) == pytest.approx(
+        (eq["strategy"] / eq["strategy"].cummax() - 1.0).min(), abs=1e-5)  # the deepest day is kept
+    assert data["strategy"][-1] == pytest.approx(eq["strategy"].iloc[-1], abs=0.01)
+    assert [c["name"] for c in data["cycles"]] == [str(c) for c in episodes["cycle"]]
+
+
+def test_a_short_run_is_drawn_day_by_day(runs):
+    eq = _equity(runs["short"])
+    data = chart_data(eq, pd.read_csv(runs["short"] / "episodes.csv"), "x")
+    assert len(eq) <= DAILY_UP_TO and not data["weekly"] and len(data["dates"]) == len(eq)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)")
+def test_the_chart_zooms_and_reads_out_in_a_real_browser(runs):
+    folder = runs["default"]
+    eq = _equity(folder)
+    ends = _week_ends(eq.index)
+    episodes = pd.read_csv(folder / "episodes.csv", parse_dates=["window_start", "window_end"]).set_index("cycle")
+    start, end = episodes.loc[2007, "window_start"], episodes.loc[2007, "window_end"]
+
+    state = _browse(folder / "report.html", "zoom=2007&hover=2008-10-10")
+    assert state["zoom"] == "2007"
+    assert state["from"] == str(ends[ends >= start][0].date()) and state["to"] == str(ends[ends <= end][-1].date())
+    assert int(state["points"]) == ((ends >= start) & (ends <= end)).sum()
+    day = pd.Timestamp("2008-10-10")  # a Friday: the week's last trading day
+    assert state["hover"] == "2008-10-10"
+    assert float(state["strategy"]) == pytest.approx(eq.loc[day, "strategy"], abs=0.01)
+    assert float(state["benchmark"]) == pytest.approx(eq.loc[day, "benchmark"], abs=0.01)
+    week = eq.loc["2008-10-04":"2008-10-10", "benchmark"]
+    deepest = (week / eq.loc[:"2008-10-10", "benchmark"].cummax().loc[week.index] - 1.0).min()
+    assert float(state["benchmark-drawdown"]) == pytest.approx(deepest, abs=1e-5)
+    assert state["regime"] == eq.loc[day, "regime"]
+    assert "2008-10-10" in state["text"] and "buy-and-hold IWM $" in state["text"]
+
+    everything = _browse(folder / "report.html", "", width=1920)
+    assert (everything["zoom"], everything["from"], everything["to"]) == ("all", str(ends[0].date()), str(ends[-1].date()))
+    assert "hover" not in everything
+
+    span = _browse(folder / "report.html", "zoom=2008-01-01..2009-06-30&hover=2008-10-12")  # a Sunday
+    assert (span["from"], span["to"]) == (str(ends[ends >= "2008-01-01"][0].date()),
+                                          str(ends[ends <= "2009-06-30"][-1].date()))
+    assert span["hover"] == "2008-10-10"  # the last week's end on or before the day asked
+
+
+def test_the_answer_on_a_run_without_a_complete_cycle_says_there_is_none(runs):
+    from fedcut.report.schema import read
+    folder = runs["short"]
+    episodes = pd.read_csv(folder / "episodes.csv")
+    assert not episodes["complete"].any()  # the premise: 2021 on holds only the 2024 cycle, cut short
+    left = ", ".join(str(c) for c in episodes["cycle"])
+    answer = re.search(r'<p class="answer">(.*?)</p>', (folder / "report.html").read_text(encoding="utf-8"), re.S)
+    text = html.unescape(answer.group(1))
+    assert "In the no" not in text
+    assert ("There is no complete easing cycle to count against buy-and-hold IWM; left out, the data ends inside "
+            f"the window: {left}.") in text
+    assert read(folder).metrics["cycle_verdict"]["n"] == 0
