@@ -27,7 +27,7 @@ from fedcut.report import pictures as drawing
 from fedcut.report.html import (
     CSS, bp, cell, count, escape, figure, heat, judged, pct, ratio, signed, text_or_blank, usd,
 )
-from fedcut.report.contents import GLOSSARY, contents, glossary, returns_section
+from fedcut.report.contents import GLOSSARY, contents, explained, glossary, returns_section
 from fedcut.report.answer import verdict_section, window_words
 from fedcut.report.chart import CHART_CSS, interactive_chart
 from fedcut.report.hedge import outcome_tables
@@ -142,7 +142,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     parts.append(glossary())
     parts.append("</body>\n</html>\n")
     parts.insert(parts.index(f"<h1>{escape(title)}</h1>") + 2, contents("\n".join(parts)))
-    return "\n".join(parts)
+    return explained("\n".join(parts), names=tuple(label for _, label in _sides(data)))
 
 
 def _warnings(data: RunData, found: Findings) -> str:

@@ -118,3 +118,20 @@ def test_the_answer_on_a_run_without_a_complete_cycle_says_there_is_none(runs):
     assert ("There is no complete easing cycle to count against buy-and-hold IWM; left out, the data ends inside "
             f"the window: {left}.") in text
     assert read(folder).metrics["cycle_verdict"]["n"] == 0
+
+
+def test_table_headers_explain_their_terms_in_the_glossarys_words(runs):
+    page = (runs["default"] / "report.html").read_text(encoding="utf-8")
+    defined = {html.unescape(t): html.unescape(d) for t, d in re.findall(r"<dt[^>]*>(.*?)</dt><dd>(.*?)</dd>", page)}
+    tips = {}
+    for attrs, text in re.findall(r"<th([^>]*)>([^<]*)</th>", page):
+        title = re.search(r'title="([^"]*)"', attrs)
+        tips.setdefault(html.unescape(text), set()).add(html.unescape(title.group(1)) if title else None)
+    expected = {"Calmar": "Calmar ratio", "Sharpe": "Sharpe ratio", "max drawdown": "max drawdown",
+                "time in market": "time in market", "time in IWM": "time in market", "CAGR": "CAGR",
+                "max drawdown in window": "max drawdown", "95% interval": "95% interval",
+                "ulcer index (% points)": "ulcer index", "volatility": "volatility"}
+    for header, term in expected.items():
+        assert tips[header] == {f"{term}: {defined[term]}"}, header
+    strategy = "fedcut regime strategy"  # holds the word "regime", but names a strategy
+    assert tips[strategy] == {None} and tips["buy-and-hold IWM"] == {None} and tips["peak"] == {None}
