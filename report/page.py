@@ -31,6 +31,7 @@ from fedcut.report.contents import GLOSSARY, contents, explained, glossary, retu
 from fedcut.report.answer import verdict_section, window_words
 from fedcut.report.chart import CHART_CSS, interactive_chart
 from fedcut.report.hedge import outcome_tables
+from fedcut.report.in_short import in_short
 from fedcut.report.findings import Findings, findings
 from fedcut.report.schema import CASH_RATE, CURVES, FLOAT_FORMAT, PLOTS, REPORT_FILES, RunData
 
@@ -96,6 +97,10 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     drawn = min(len(data.episodes), MAX_CYCLES_SHOWN)
     drawn_words = (f" The picture draws the {drawn} most recent of {len(data.episodes)} cycles; the table lists "
                    f"{len(shown)}." if drawn < len(data.episodes) else "")
+    findings_words = in_short(data.metrics, data.episodes)
+    if findings_words:
+        parts.append('<section id="in-short"><h2>In short</h2><ul class="in-short">'
+                     + "".join(f"<li>{escape(s)}</li>" for s in findings_words) + "</ul></section>")
     parts.append(verdict_section(data, found, shown, more))
     parts.append(_warnings(data, found))
     parts.append('<section id="performance"><h2>Strategy against buy-and-hold</h2>')

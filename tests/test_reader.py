@@ -4,6 +4,7 @@ with no complete easing cycle, and the terms explained where they appear."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import subprocess
 import tempfile
@@ -135,3 +136,67 @@ def test_table_headers_explain_their_terms_in_the_glossarys_words(runs):
         assert tips[header] == {f"{term}: {defined[term]}"}, header
     strategy = "fedcut regime strategy"  # holds the word "regime", but names a strategy
     assert tips[strategy] == {None} and tips["buy-and-hold IWM"] == {None} and tips["peak"] == {None}
+
+
+def _in_short(folder: Path) -> tuple[list[str], list[str]]:
+    """The run's findings as the console prints them and as report.html lists them."""
+    from fedcut.report.console import summary
+    from fedcut.report.schema import read
+    data = read(folder)
+    lines = summary(data.metrics, data.episodes, []).splitlines()
+    start = lines.index("In short:") + 1
+    console = [line.strip() for line in lines[start:lines.index("", start)]]
+    block = re.search(r'<section id="in-short"><h2>In short</h2><ul class="in-short">(.*?)</ul>',
+                      (folder / "report.html").read_text(encoding="utf-8"), re.S).group(1)
+    return console, [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", block)]
+
+
+def _asof(series: pd.Series, day: pd.Timestamp) -> float:
+    return float(series[series.index <= day].iloc[-1])
+
+
+@pytest.mark.parametrize("name", ["default", "short"])
+def test_the_findings_are_recomputed_from_the_runs_csvs(runs, name):
+    folder = runs[name]
+    console, page = _in_short(folder)
+    assert console == page and 3 <= len(console) <= 5  # the same sentences, right after the header
+    lines = (folder / "report.html").read_text(encoding="utf-8")
+    assert lines.index('id="in-short"') < lines.index('<section id="verdict">')
+    eq = _equity(folder)
+    episodes = pd.read_csv(folder / "episodes.csv", parse_dates=["first_cut", "window_start", "window_end"])
+
+    # IWM's run-up: buy-and-hold IWM's value 3 months before each first cut against the cut day's close
+    runup = {str(e.cycle): _asof(eq["benchmark"], e.first_cut) / _asof(eq["benchmark"], e.first_cut - pd.DateOffset(months=3)) - 1
+             for e in episodes.itertuples()}
+    fell = sum(r < 0 for r in runup.values())
+    words = "easing cycle" if len(runup) == 1 else "easing cycles"
+    assert console[0].startswith(f"IWM fell in the 3 months before the first cut in {fell} of {len(runup)} {words} (")
+    for cycle, r in runup.items():
+        assert f"{cycle} {100 * r:+.1f}%" in console[0]
+
+    # the collapses: the worst fall inside each window, from its own start, of the rules and of IWM
+    said = {c: (float(s), float(b)) for c, s, b in
+            re.findall(r"(\d{4})(?: \(partial\))? ([-+]\d+\.\d)% against ([-+]\d+\.\d)%", console[1])}
+    less = 0
+    for e in episodes.itertuples():
+        span = eq.loc[e.window_start:e.window_end]
+        worst = {side: (span[side] / span[side].cummax() - 1).min() for side in ("strategy", "benchmark")}
+        assert said[str(e.cycle)] == pytest.approx((round(100 * worst["strategy"], 1), round(100 * worst["benchmark"], 1)))
+        less += worst["strategy"] > worst["benchmark"]
+        assert ("(partial)" in console[1].split(f"{e.cycle}")[1][:11]) == (e.coverage != "full")
+    assert console[1].endswith(f"the rules fell less in {less} of {len(episodes)}.")
+
+    # the puts: this run's CAGR and drawdown from equity.csv against the same decisions without puts
+    without = json.loads((folder / "metrics.json").read_text())["hedge"]["without_puts"]
+    years = (eq.index[-1] - eq.index[0]).days / 365.25
+    cagr = (eq["strategy"].iloc[-1] / eq["strategy"].iloc[0]) ** (1 / years) - 1
+    worst = (eq["strategy"] / eq["strategy"].cummax() - 1).min()
+    paid = "paid for themselves" if cagr > without["cagr"] else "did not pay for themselves"
+    assert console[2] == (f"The puts {paid}: CAGR {100 * cagr:+.1f}% and max drawdown {100 * worst:+.1f}% with them, "
+                          f"{100 * without['cagr']:+.1f}% and {100 * without['max_drawdown']:+.1f}% for the same "
+                          "decisions without them.")
+
+    # the verdict: the word follows from where the Sharpe interval lies
+    lo, hi = map(float, re.search(r"95% CI ([-+][\d.]+) to ([-+][\d.]+)\)", console[3]).groups())
+    word = "better than" if lo > 0 else "worse than" if hi < 0 else "not distinguishable from"
+    assert console[3].startswith(f"Verdict: {word} buy-and-hold IWM (Sharpe difference ")
