@@ -182,7 +182,7 @@
 
   function pointAt(clientX) {
     const box = svg.getBoundingClientRect(), g = svg._x;
-    const ms = g.t0 + (clientX - box.left - M.left) / g.plotW * (g.t1 - g.t0);
+    const ms = g.t0 + (clientX - box.left - svg.clientLeft - M.left) / g.plotW * (g.t1 - g.t0);  // inside the border
     const k = at(ms);
     const j = k > view.from && Math.abs(t[k - 1] - ms) < Math.abs(t[k] - ms) ? k - 1 : k;
     return Math.min(Math.max(j, view.from), view.to);

@@ -50,7 +50,8 @@ def _browse(page: Path, fragment: str, width: int = 1280) -> dict[str, str]:
     tag = re.search(r'<output id="chart-state"([^>]*)>(.*?)</output>', dom, re.S)
     assert tag, f"no chart state in the page at #{fragment}"
     state = {k: html.unescape(v) for k, v in re.findall(r'data-([a-z-]+)="([^"]*)"', tag.group(1))}
-    return {**state, "text": html.unescape(tag.group(2))}
+    dragged = re.search(r'<output id="dragged">(.*?)</output>', dom)
+    return {**state, "text": html.unescape(tag.group(2)), **({"dragged": dragged.group(1)} if dragged else {})}
 
 
 def test_the_chart_data_is_weekly_with_each_weeks_deepest_drawdown(runs):
@@ -200,3 +201,38 @@ def test_the_findings_are_recomputed_from_the_runs_csvs(runs, name):
     lo, hi = map(float, re.search(r"95% CI ([-+][\d.]+) to ([-+][\d.]+)\)", console[3]).groups())
     word = "better than" if lo > 0 else "worse than" if hi < 0 else "not distinguishable from"
     assert console[3].startswith(f"Verdict: {word} buy-and-hold IWM (Sharpe difference ")
+
+
+DRAG = """<script>
+addEventListener("load", () => {
+  const svg = document.getElementById("chart-svg"), box = svg.getBoundingClientRect();
+  const left = box.left + svg.clientLeft + 86, width = svg.clientWidth - 86 - 14;  // chart.js's margins
+  const x = (share) => Math.round(left + share * width);  // a mouse event's position is whole pixels
+  const at = (share) => ({clientX: x(share), clientY: box.top + 120, bubbles: true});
+  svg.dispatchEvent(new MouseEvent("mousedown", at(0.3)));
+  svg.dispatchEvent(new MouseEvent("mousemove", at(0.6)));
+  window.dispatchEvent(new MouseEvent("mouseup", at(0.6)));
+  const out = document.createElement("output");
+  out.id = "dragged";
+  out.textContent = [0.3, 0.6].map((s) => (x(s) - left) / width).join(" ");
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)")
+def test_dragging_across_the_chart_zooms_to_the_span(runs, tmp_path):
+    page = tmp_path / "report.html"  # the report with a script that drags from 30% to 60% of the chart's width
+    page.write_text((runs["default"] / "report.html").read_text(encoding="utf-8").replace("</body>", DRAG + "</body>"),
+                    encoding="utf-8")
+    ends = _week_ends(_equity(runs["default"]).index)
+    first, last = ends[0].value, ends[-1].value
+
+    def nearest(share: float) -> str:
+        return str(ends[abs(ends.as_unit("ns").asi8 - (first + share * (last - first))).argmin()].date())
+
+    state = _browse(page, "")
+    a, b = map(float, state["dragged"].split())  # the shares of the width the whole-pixel drag covered
+    assert 0.29 < a < 0.31 and 0.59 < b < 0.61
+    assert (state["from"], state["to"]) == (nearest(a), nearest(b))
+    assert state["zoom"] == f"{nearest(a)}..{nearest(b)}" and state["hover"] == nearest(b)
