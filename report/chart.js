@@ -101,11 +101,12 @@
     // axes: value ticks (log), drawdown ticks, year ticks
     const grid = {stroke: "#ccc", "stroke-width": 0.6};
     let ticks = [];
-    for (const steps of [[1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]]) {  // finer steps on a narrow span
+    for (const steps of [[1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9],  // finer steps on a narrow span
+                         [1, 1.2, 1.4, 1.6, 1.8, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9]]) {
       ticks = [];
       for (let p = Math.pow(10, Math.floor(lo / Math.LN10)); p <= Math.exp(hi); p *= 10)
         for (const m of steps) { const v = m * p; if (Math.log(v) >= lo && Math.log(v) <= hi) ticks.push(v); }
-      if (ticks.length >= 3) break;
+      if (ticks.length >= 4) break;
     }
     ticks.sort((a, b) => a - b);
     const every = Math.max(1, Math.ceil(ticks.length / 7));
