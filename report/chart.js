@@ -45,9 +45,11 @@
   }
 
   function readout(k) {
-    const parts = [data.dates[k]];
+    // drawn week by week, a point is the week's last close and the deepest drawdown of its days
+    const parts = [data.weekly ? `week to ${data.dates[k]}` : data.dates[k]];
+    const fall = data.weekly ? "deepest drawdown that week" : "drawdown";
     for (const side of ["strategy", "benchmark"])
-      parts.push(`${data.labels[side]} ${usd(data[side][k])} (drawdown ${pct(data[side + "_drawdown"][k])})`);
+      parts.push(`${data.labels[side]} ${usd(data[side][k])} (${fall} ${pct(data[side + "_drawdown"][k])})`);
     parts.push("regime " + data.regimes[data.regime[k]].replace(/_/g, " "));
     return parts.join(" · ");
   }
