@@ -72,7 +72,9 @@ def interactive_chart(equity: pd.DataFrame, episodes: pd.DataFrame, label: str, 
     """The chart's HTML: its buttons, the SVG the script fills, the read-out, the data as JSON and the
     script; `fallback` (the static picture's figure) shows where scripts do not run."""
     data = chart_data(equity, episodes, label)
-    payload = json.dumps(data, separators=(",", ":"), sort_keys=True).replace("</", "<\\/")
+    # <, > and & as JSON escapes: no text of the run (a regime name, a date) can open or close a tag
+    payload = (json.dumps(data, separators=(",", ":"), sort_keys=True)
+               .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
     buttons = "".join(f'<button type="button" data-zoom="{escape(c["name"])}">{escape(c["name"])}</button>'
                       for c in data["cycles"])
     step = "week by week (each week's last close; its deepest drawdown)" if data["weekly"] else "day by day"
