@@ -67,8 +67,9 @@ _EPOCH = pd.Timestamp("1970-01-01")
 HEDGE_FIELDS = ("moneyness", "tenor_days", "roll_days", "annual_budget", "resize_band", "atm_vix_ratio",
                 "skew_slope", "skew_term_exponent", "small_cap_ratio", "vol_floor", "vol_cap", "half_spread_dollars",
                 "half_spread_base", "half_spread_per_vix",
-                "commission_per_contract", "strike_tick", "contract_size", "buy_vix_floor", "buy_vix_ceiling")
-DAILY = ("spot", "vix", "rate", "div_yield", "cash_rate", "option_unit")  # the tape's daily inputs, in order
+                "commission_per_contract", "strike_tick", "contract_size", "buy_vix_floor", "buy_vix_ceiling",
+                "skew_index_slope", "skew_index_centre")
+DAILY = ("spot", "vix", "rate", "div_yield", "cash_rate", "option_unit", "skew")  # the tape's daily inputs, in order
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Tape:
     div_yield: np.ndarray
     cash_rate: np.ndarray
     unit: np.ndarray  # `hedging.book.MarketInputs.unit`
+    skew: np.ndarray  # Cboe's SKEW index at the close, NaN before it exists (`hedging.book.MarketInputs.skew`)
     ordinals: np.ndarray = field(init=False)
     expiries: np.ndarray = field(init=False)
 
@@ -207,7 +209,7 @@ def execute(tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, settings: 
     dates = tape.days.date
     for k in range(K):
         c = np.zeros(len(kernel.COUNTS))
-        nf, ne = kernel.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.rate, tape.div_yield, tape.unit,
+        nf, ne = kernel.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.skew, tape.rate, tape.div_yield, tape.unit,
                                tape.ordinals, lend[k], borrow[k], tape.expiries,
                                np.ascontiguousarray(targets[k]), np.ascontiguousarray(hedge_ratio[k]),
                                kernel.pack(settings, k), value[k], cash[k], book[k],

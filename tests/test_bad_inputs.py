@@ -490,7 +490,7 @@ def fresh_prepare_cache():
 @pytest.fixture
 def env(tmp_path, shared_data, monkeypatch) -> Env:
     data = tmp_path / "data"
-    for kind in ("prices", "macro", "calendar", "french", "policy"):
+    for kind in ("prices", "macro", "calendar", "french", "policy", "cboe"):
         (data / kind).mkdir(parents=True)
         for f in (shared_data / kind).glob("*.csv"):
             (data / kind / f.name).symlink_to(f)

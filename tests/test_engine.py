@@ -183,8 +183,10 @@ def _synthetic(seed: int, n: int):
     vix = pd.Series(15 + 40 * rng.random(n), index=days)
     rate = pd.Series(rng.uniform(-0.005, 0.06), index=days)
     unit = np.where(np.arange(n) < int(rng.integers(0, n)), 0.002, 1.0)  # a spot scaled back, then quoted
+    # SKEW unknown (NaN: the surface reads it at its centre) for a while, then between 100 and 180
+    skew = np.where(np.arange(n) < int(rng.integers(0, n)), np.nan, 100 + 80 * rng.random(n))
     inputs = pd.DataFrame({"spot": spot, "vix": vix, "rate": rate, "div_yield": 0.012, "cash_rate": rate,
-                           "option_unit": unit}, index=days)
+                           "option_unit": unit, "skew": skew}, index=days)
     market = Market(days=days, close=close, open=opn, spot=spot.rename("spot"), vix=vix.rename("vix"),
                     proxies=(), end_set_by="test")
     weights = np.round(rng.dirichlet(np.ones(4), size=n)[:, :3] * rng.integers(0, 2, size=(n, 1)), 2)

@@ -91,7 +91,7 @@ def test_fedcut_offline_false_with_a_newline_allows_downloads(tmp_path, monkeypa
     monkeypatch.setattr("fedcut.data.fetch.refresh", refresh)
     data = tmp_path / "data"
     data.mkdir()
-    for kind in ("prices", "macro", "calendar"):
+    for kind in ("prices", "macro", "calendar", "cboe"):
         (data / kind).mkdir()
         for f in (shared_data / kind).glob("*.csv"):
             (data / kind / f.name).symlink_to(f)

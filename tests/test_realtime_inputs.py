@@ -114,7 +114,7 @@ def test_a_missing_bank_etf_file_is_said_not_silently_replaced(shared_data, tmp_
     from fedcut.core.params import resolve
     from fedcut.run.backtest import run
 
-    for kind in ("prices", "macro", "calendar"):
+    for kind in ("prices", "macro", "calendar", "cboe"):
         (tmp_path / kind).mkdir()
         for f in (shared_data / kind).glob("*.csv"):
             if f.stem not in ("KRE", "KBE"):
