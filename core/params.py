@@ -269,6 +269,10 @@ PARAMS: tuple[Param, ...] = (
     Param("hedge.skew_index_slope", 0.709, "vol per unit of (1 - K/S) at 30 days per 100 SKEW points", "the skew steepens on days Cboe's SKEW index stands high (it lowered the out-of-sample IV error, median 0.88 -> 0.74 vol points): fitted by `fedcut calibrate`", 0.0, 5.0),
     Param("hedge.skew_index_centre", 123.9, "SKEW points", "SKEW's mean over the fitted quotes: the SKEW term is 0 there, and a day without SKEW (before its first close, 1990-01-02) is priced at it, so the surface then is the fit's at an average SKEW: computed by `fedcut calibrate`", 100.0, 200.0),
     Param("hedge.small_cap_ratio", 1.25, "x SPY implied vol", "IWM implied vol over SPY's: no IWM quotes or RVX history are in the data; RVX/VIX has run about 1.1-1.4, and 1.25 is its middle (never fitted, least of all on pre-1990 data)", 0.5, 3.0),
+    Param("hedge.small_cap_ratio_mode", "fixed", "choice", "the small-cap ratio is hedge.small_cap_ratio (fixed), or point in time (realised): IWM's over SPY's trailing realised volatility, clipped to [hedge.small_cap_ratio_min, hedge.small_cap_ratio_max]; fixed until leave-one-cycle-out evidence says otherwise", choices=("fixed", "realised")),
+    Param("hedge.small_cap_ratio_window", 63, "trading days", "the realised ratio's window: about a quarter, the puts' tenor (a day without that much history of both prices falls back to hedge.small_cap_ratio)", 10, 504),
+    Param("hedge.small_cap_ratio_min", 1.0, "x SPY implied vol", "the realised ratio is clipped here: small caps have not been less volatile than the S&P 500 for long", 0.5, 3.0),
+    Param("hedge.small_cap_ratio_max", 1.6, "x SPY implied vol", "and here: RVX/VIX has run about 1.1-1.4, a realised ratio far above it is noise of a short window", 0.5, 3.0),
     Param("hedge.vol_floor", 0.12, "annual vol", "small-cap implied vol has not traded below about 12%", 0.01, 1.0),
     Param("hedge.vol_cap", 1.5, "annual vol", "cap on the modelled vol so a VIX spike cannot give absurd prices", 0.1, 5.0),
     Param("hedge.div_yield_window_days", 365, "calendar days", "IWM dividend yield is measured from total return minus price return over this trailing window", 30, 1825),
@@ -464,6 +468,8 @@ def _check_cross(values: dict[str, Any], where: str) -> None:
     if ceiling > 0 and floor >= ceiling:
         raise ConfigError(f"{where}: hedge.buy_vix_floor {floor:g} must be below hedge.buy_vix_ceiling {ceiling:g} "
                           "(else no put is ever bought; hedge.hedge_ratio = 0 says that)")
+    if values["hedge.small_cap_ratio_min"] > values["hedge.small_cap_ratio_max"]:
+        raise ConfigError(f"{where}: hedge.small_cap_ratio_min must not exceed hedge.small_cap_ratio_max")
     if values["hedge.vol_floor"] > values["hedge.vol_cap"]:
         raise ConfigError(f"{where}: hedge.vol_floor must not exceed hedge.vol_cap")
 

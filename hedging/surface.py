@@ -58,6 +58,15 @@ def spy_vol_one(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term
 
 
 @jit
+def small_cap_ratio_one(realised_mode, fixed, realised, lo, hi):
+    """IWM's implied vol over SPY's: `fixed`, or with `realised_mode` the day's `realised` ratio of
+    trailing realised vols clipped to [lo, hi] (`fixed` on a day without one, NaN)."""
+    if not realised_mode or realised != realised:
+        return fixed
+    return min(max(realised, lo), hi)
+
+
+@jit
 def iwm_vol_one(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope,
                 skew_index_centre, ratio, floor, cap):
     """IWM put implied vol: `ratio` x the SPY surface, clipped to [floor, cap]."""
@@ -108,15 +117,18 @@ def spy_vol(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exp
                  np.asarray(days, dtype=float))
 
 
-def implied_vol(vix, moneyness, days, hedge, skew=np.nan):
+def implied_vol(vix, moneyness, days, hedge, skew=np.nan, vol_ratio=np.nan):
     """Annual implied vol of an IWM put with strike/spot `moneyness` and `days` to expiry when VIX is
-    `vix` and SKEW `skew` (NaN: not known, read at hedge.skew_index_centre)."""
+    `vix`, SKEW `skew` (NaN: not known, read at hedge.skew_index_centre) and IWM's over SPY's trailing
+    realised vol `vol_ratio` (read with hedge.small_cap_ratio_mode = realised; NaN: not known)."""
     h = hedge
-    return _each(lambda v, s, m, d: iwm_vol_one(v, s, m, d, h.atm_vix_ratio, h.skew_slope, h.skew_term_exponent,
-                                                h.skew_index_slope, h.skew_index_centre, h.small_cap_ratio,
-                                                h.vol_floor, h.vol_cap),
-                 _checked("VIX", vix), np.asarray(skew, dtype=float), _checked("moneyness (K/S)", moneyness),
-                 np.asarray(days, dtype=float))
+    realised = h.small_cap_ratio_mode == "realised"
+    return _each(lambda v, s, r, m, d: iwm_vol_one(
+        v, s, m, d, h.atm_vix_ratio, h.skew_slope, h.skew_term_exponent, h.skew_index_slope, h.skew_index_centre,
+        small_cap_ratio_one(realised, h.small_cap_ratio, r, h.small_cap_ratio_min, h.small_cap_ratio_max),
+        h.vol_floor, h.vol_cap),
+        _checked("VIX", vix), np.asarray(skew, dtype=float), np.asarray(vol_ratio, dtype=float),
+        _checked("moneyness (K/S)", moneyness), np.asarray(days, dtype=float))
 
 
 def half_spread(model, vix, unit, hedge):

@@ -115,6 +115,13 @@ CASES: dict[str, dict] = {
     "hedge.vol_cap": dict(value=0.3, why="the modelled vol never reached 1.5 (halfway up would change nothing)"),
     "hedge.buy_vix_floor": dict(value=30.0, why="a floor halfway up its range (50) would stop every purchase"),
     "hedge.buy_vix_ceiling": dict(value=25.0, why="0 is none; halfway up (100) is above every VIX the puts met"),
+    "hedge.small_cap_ratio_window": dict(value=21, also={"hedge.small_cap_ratio_mode": "realised"},
+                                         why="read only with the realised small-cap ratio"),
+    "hedge.small_cap_ratio_min": dict(value=1.4, also={"hedge.small_cap_ratio_mode": "realised"},
+                                      why="read only with the realised ratio; a floor it crosses"),
+    "hedge.small_cap_ratio_max": dict(value=1.2, also={"hedge.small_cap_ratio_mode": "realised",
+                                                       "hedge.small_cap_ratio_min": 0.8},
+                                      why="read only with the realised ratio; a cap it crosses"),
 }
 
 # Where each section's keys must show: what the run trades, or the figures the section feeds

@@ -138,7 +138,7 @@ def command(args, cwd: Path, timeout=300) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
-def linked_data(shared_data: Path, into: Path, kinds=("prices", "macro", "calendar")) -> Path:
+def linked_data(shared_data: Path, into: Path, kinds=("prices", "macro", "calendar", "cboe")) -> Path:
     """A data directory of links to the real files, so that a test may replace one."""
     for kind in kinds:
         (into / kind).mkdir(parents=True)

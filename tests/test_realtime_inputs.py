@@ -30,7 +30,7 @@ SPAN = {"run.start": "2006-01-03", "run.end": "2012-06-29"}
 def _perturbed(shared: Path, folder: Path) -> Path:
     """A data folder whose STLFSI4 and NFCI values before their first publication scream crisis."""
     (folder / "macro").mkdir(parents=True)
-    for kind in ("prices", "calendar"):
+    for kind in ("prices", "calendar", "cboe"):
         if (shared / kind).exists():
             (folder / kind).symlink_to(shared / kind)
     for f in (shared / "macro").glob("*.csv"):
