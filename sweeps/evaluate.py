@@ -253,7 +253,7 @@ def _benchmark_segments(prepared, configs: list[Config], rf: np.ndarray, plan: P
 
 # What configurations must share to be run in one block: data, history, regime and holdings.
 _GROUP_KEYS = frozenset({"run.start", "run.end", "run.history", "run.oracle", "run.strategy", "strategy.cyclicals",
-                         "strategy.defensives", "hedge.div_yield_window_days"}
+                         "strategy.defensives", "hedge.div_yield_window_days", "hedge.small_cap_ratio_window"}
                         | {p.key for p in PARAMS if p.key.startswith(("data.", "regime."))})
 
 

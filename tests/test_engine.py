@@ -252,3 +252,15 @@ def test_an_engine_is_named_by_its_name_and_anything_else_is_refused():
     for wrong in ("numba", "Fast", None, ["fast"]):
         with pytest.raises(ConfigError, match=r"^somewhere: engine must be one of fast, backtrader, got "):
             engine_named(wrong, "somewhere")
+
+
+def test_a_sweep_never_shares_a_tape_between_small_cap_ratio_windows(shared_data):
+    """The realised ratio's window shapes the tape's daily inputs (`run.inputs.prepare`), so a sweep
+    must run configurations of different windows in different blocks, each with its own tape."""
+    from fedcut.sweeps.evaluate import group_key
+
+    short, default = resolve({"hedge.small_cap_ratio_window": 21}), resolve({})
+    assert group_key(short) != group_key(default)
+    assert group_key(resolve({"hedge.small_cap_ratio_mode": "realised"})) == group_key(default)
+    a, b = (prepare(c, str(shared_data), True).broker_inputs["small_cap_vol_ratio"] for c in (short, default))
+    assert a.first_valid_index() < b.first_valid_index() and not a.dropna().equals(b.dropna())
