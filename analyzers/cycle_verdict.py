@@ -106,7 +106,8 @@ def tally_words(tally: dict, benchmark_label: str) -> str:
     """The count of cycles in words, with the intervals and what was left out."""
     n = tally["n"]
     if not n:
-        return f"no complete easing cycle to count against {benchmark_label}"
+        left = f"; left out, the data ends inside the window: {', '.join(tally['excluded'])}" if tally["excluded"] else ""
+        return f"no complete easing cycle to count against {benchmark_label}{left}"
 
     def share(key: str, what: str) -> str:
         t = tally[key]

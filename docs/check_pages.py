@@ -2,8 +2,8 @@
 
 Usage: python docs/check_pages.py PAGE.html [PAGE.html ...] [--widths 1280 1920] [--shots DIR]
 
-For each page and width it loads a copy of the page with a small measuring script added (the
-page itself carries no script), then asserts that nothing is wider than the window: no element
+For each page and width it loads a copy of the page with a small measuring script added (run
+after the page's own chart script), then asserts that nothing is wider than the window: no element
 reaches past its right or left edge, the page does not scroll sideways, no box scrolls sideways
 inside it, and every picture is shown at a scale where its smallest text (9 points at 100 dpi,
 12.5 px) is at least MIN_TEXT_PX on screen. With --shots it also writes a full-page screenshot

@@ -61,7 +61,8 @@ def _answer(data: RunData, shown: pd.DataFrame) -> str:
             f"IWM at {pct(b['cagr'], True)} with {pct(b['max_drawdown'], True)}.")
     tally = m.get("cycle_verdict")
     if tally:
-        text += f" In the {escape(tally_words(tally, 'buy-and-hold IWM'))}."
+        words = escape(tally_words(tally, "buy-and-hold IWM"))
+        text += f" In the {words}." if tally["n"] else f" There is {words}."
     else:  # a run folder of an earlier version
         rows = [ep for _, ep in shown.iterrows() if not (missing(ep.get("strategy_max_drawdown"))
                                                          or missing(ep.get("benchmark_max_drawdown")))]

@@ -13,6 +13,7 @@ from fedcut.analyzers.cycle_verdict import tally_words
 from fedcut.analyzers.episodes import RUNUP_MONTHS
 from fedcut.plots.kit import MAX_CYCLES_LISTED
 from fedcut.report.hedge import console_lines as hedge_lines
+from fedcut.report.in_short import in_short
 from fedcut.strategies.baselines import LABELS
 
 
@@ -62,6 +63,9 @@ def summary(metrics: dict, episodes: pd.DataFrame | None = None,
         lines.append("parameters changed: " + ("; ".join(f"{key} = {_setting(value)} (default {_setting(default)})"
                                                          for key, value, default, _ in changed)
                                                or "none, every parameter at its default"))
+    findings = in_short(metrics, episodes)
+    if findings:
+        lines += ["In short:", *(f"  {sentence}" for sentence in findings), ""]
     for p in run["proxies"]:
         lines.append(f"  proxy: {p}")
     for note in run.get("notes", []):

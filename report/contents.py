@@ -2,6 +2,7 @@
 glossary it links to, and the trailing-return and win/loss tables of the tear sheet."""
 from __future__ import annotations
 
+import html
 import re
 
 from fedcut.analyzers import tearsheet
@@ -30,7 +31,16 @@ GLOSSARY = {
                          "prices",
     "ulcer index": "the root mean square of the drawdowns: depth and length of the falls together",
     "put hedge": "IWM put options bought when recession risk rises, priced by Black-Scholes on the day",
+    "volatility": "standard deviation of daily returns, annualised (x sqrt 252)",
+    "Sortino ratio": "like the Sharpe ratio, but dividing by the downside deviation only: losses count as risk, "
+                     "gains do not",
+    "P(strategy's Sharpe higher)": "share of the bootstrap resamples in which the strategy's Sharpe ratio is the "
+                                   "higher",
 }
+# Table headers that name a glossary term in short: "Sharpe" is the Sharpe ratio.
+SHORT_NAMES = {"Sharpe": "Sharpe ratio", "Calmar": "Calmar ratio", "Sortino": "Sortino ratio",
+               "time in IWM": "time in market"}
+_HEADER = re.compile(r"<th([^>]*)>([^<]*)</th>")
 COLOURS = ("Colours mean one thing everywhere: <span class=\"pos\">green</span> is better for the strategy, "
            "<span class=\"neg\">red</span> worse (in the heat maps: a gain or a loss of the strategy's); "
            "a plain number is neither.")
@@ -41,6 +51,32 @@ def contents(page: str) -> str:
     items = "".join(f'<li><a href="#{sid}">{title}</a></li>' for sid, title in SECTION.findall(page))
     return (f'<nav id="contents"><b>Contents</b><ol>{items}</ol>'
             f'<p class="note">{COLOURS}</p></nav>')
+
+
+def _term_pattern() -> re.Pattern:
+    names = sorted([*GLOSSARY, *SHORT_NAMES], key=len, reverse=True)  # "max drawdown" before "drawdown"
+    return re.compile("|".join(rf"(?<![\w-]){re.escape(n)}(?![\w-])" for n in names), re.IGNORECASE)
+
+
+TERM = _term_pattern()
+_LOWER = {name.lower(): SHORT_NAMES.get(name, name) for name in [*GLOSSARY, *SHORT_NAMES]}
+
+
+def explained(page: str, names: tuple[str, ...] = ()) -> str:
+    """`page` with each table header that names a glossary term ("Sharpe", "max drawdown in window",
+    "time in market") carrying the term's meaning as a tooltip: the glossary's own words. A header
+    holding one of `names` (the strategies', which may hold a term: "fedcut regime strategy") is left alone."""
+    def header(match: re.Match) -> str:
+        attrs, text = match.groups()
+        plain = html.unescape(text)
+        found = TERM.search(plain)
+        if found is None or "title=" in attrs or any(n and n in plain for n in names):
+            return match.group(0)
+        term = _LOWER[found.group(0).lower()]
+        tip = escape(f"{term}: {GLOSSARY[term]}")
+        attrs = attrs.replace('class="', 'class="term ', 1) if 'class="' in attrs else attrs + ' class="term"'
+        return f'<th{attrs} title="{tip}">{text}</th>'
+    return _HEADER.sub(header, page)
 
 
 def glossary() -> str:

@@ -37,8 +37,8 @@ def outcome_tables(metrics: dict) -> str:
     """The report's tables: premium by VIX at purchase, and each deep drawdown with the puts' P&L over it."""
     h = metrics.get("hedge", {})
     by_vix, drawdowns = h.get("by_vix"), h.get("drawdowns")
-    if by_vix is None or drawdowns is None:
-        return ""
+    if not all(isinstance(rows, list) and all(isinstance(r, dict) for r in rows) for rows in (by_vix, drawdowns)):
+        return ""  # an older run folder, or one whose metrics.json was edited: no tables rather than a traceback
     vix_rows = "".join(
         f"<tr><th>{escape(b['vix'])}</th>{cell(str(b['purchases']))}{cell(usd(b['premium_usd']))}"
         f"{cell(pct(b['premium_share']))}{cell(usd(b['returned_usd']))}{cell(usd(b['net_usd']))}</tr>" for b in by_vix)

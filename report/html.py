@@ -39,6 +39,7 @@ td.neg{color:inherit}.neg{color:#a40000}.pos{color:#116611}
 .verdict-holds{color:#116611;font-weight:700}.verdict-overstated,.verdict-understated{color:#a40000;font-weight:700}
 pre{background:#f6f6f6;border:1px solid #ddd;padding:10px;font-size:.8em;white-space:pre-wrap;overflow-wrap:anywhere;max-height:520px;overflow-y:auto}
 .note{font-size:.88em;color:#444;max-width:1240px}
+th.term{text-decoration:underline dotted #888;cursor:help}
 """
 
 

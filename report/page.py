@@ -27,9 +27,11 @@ from fedcut.report import pictures as drawing
 from fedcut.report.html import (
     CSS, bp, cell, count, escape, figure, heat, judged, pct, ratio, signed, text_or_blank, usd,
 )
-from fedcut.report.contents import GLOSSARY, contents, glossary, returns_section
+from fedcut.report.contents import GLOSSARY, contents, explained, glossary, returns_section
 from fedcut.report.answer import verdict_section, window_words
+from fedcut.report.chart import CHART_CSS, interactive_chart
 from fedcut.report.hedge import outcome_tables
+from fedcut.report.in_short import in_short
 from fedcut.report.findings import Findings, findings
 from fedcut.report.schema import CASH_RATE, CURVES, FLOAT_FORMAT, PLOTS, REPORT_FILES, RunData
 
@@ -76,7 +78,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
         title = "ORACLE - " + title
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-             f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>"]
+             f"<title>{escape(title)}</title>\n<style>{CSS}{CHART_CSS}</style>\n</head>\n<body>"]
     if data.oracle:
         parts.append(f'<div class="oracle">{escape(run.get("label") or "ORACLE MODE: future information")}. '
                      "These results use information no investor had at the time; they measure what foresight "
@@ -95,11 +97,16 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     drawn = min(len(data.episodes), MAX_CYCLES_SHOWN)
     drawn_words = (f" The picture draws the {drawn} most recent of {len(data.episodes)} cycles; the table lists "
                    f"{len(shown)}." if drawn < len(data.episodes) else "")
+    findings_words = in_short(data.metrics, data.episodes)
+    if findings_words:
+        parts.append('<section id="in-short"><h2>In short</h2><ul class="in-short">'
+                     + "".join(f"<li>{escape(s)}</li>" for s in findings_words) + "</ul></section>")
     parts.append(verdict_section(data, found, shown, more))
     parts.append(_warnings(data, found))
     parts.append('<section id="performance"><h2>Strategy against buy-and-hold</h2>')
-    parts.append(embedded("equity", "Value in USD, log scale; background = regime called that day; dashed lines = "
-                                    "first cut of each easing cycle."))
+    parts.append(interactive_chart(data.equity, data.episodes, data.label, embedded(
+        "equity", "Value in USD, log scale; background = regime called that day; dashed lines = first cut of each "
+                  "easing cycle.")))
     parts.append(_headline_table(data) + "</section>")
     parts.append('<section id="drawdowns"><h2>Drawdowns</h2>')
     parts.append(embedded("underwater", "Fall from the running high, %, on one scale for the three."))
@@ -140,7 +147,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     parts.append(glossary())
     parts.append("</body>\n</html>\n")
     parts.insert(parts.index(f"<h1>{escape(title)}</h1>") + 2, contents("\n".join(parts)))
-    return "\n".join(parts)
+    return explained("\n".join(parts), names=tuple(label for _, label in _sides(data)))
 
 
 def _warnings(data: RunData, found: Findings) -> str:

@@ -130,6 +130,7 @@ def test_the_wheel_holds_only_the_fedcut_package_and_every_module(installed):
         for module in (ROOT / folder).glob("*.py"):
             assert f"{inside}/{module.name}" in names, (folder, module.name)
     assert not [n for n in names if n.startswith(("fedcut/tests", "fedcut/results", "fedcut/examples"))]
+    assert "fedcut/report/chart.js" in names  # the report's chart script, read as package data
 
 
 def test_installing_beside_data_and_sweeps_leaves_them_intact(installed):

@@ -134,7 +134,11 @@ def test_report_writes_every_file(runs, rendered):
 def test_html_is_self_contained(rendered):
     page = rendered["default"].read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
-    assert "url(" not in page and "<link" not in page and "<script" not in page
+    assert "url(" not in page and "<link" not in page
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)  # the chart's, inline: its data and code
+    assert [attrs for attrs, _ in scripts] == [' type="application/json" id="chart-data"', ""]
+    code = scripts[1][1].replace('"http://www.w3.org/2000/svg"', "")  # SVG's namespace: a name, never fetched
+    assert not re.search(r"fetch\(|XMLHttpRequest|import\(|https?:", code)
     images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', page)
     assert set(PICTURES) <= set(images)
     text = _without_images(page)
