@@ -33,6 +33,7 @@ from fedcut.execution.engine import tape_for
 from fedcut.execution.engines import ARRAY, Engine
 from fedcut.strategies.targets import holdings_for, target_block
 from fedcut.sweeps.spec import Validation
+from fedcut.sweeps.store import stored_json
 
 # Configurations evaluated together: their targets (CHUNK x days x tickers, 26 MB) stay within
 # the processor's cache, where 256 at once (the runner's blocks) were 15% slower a configuration.
@@ -298,21 +299,26 @@ def task(items: list[tuple[int, Config | None, str]], plan: Plan) -> list[dict]:
         seconds = (time.perf_counter() - started) / len(members)
         for k, (position, config) in enumerate(members):
             if results is not None:
-                outcomes.append(_outcome(position, "ok", "", results[k], seconds))
+                outcomes.append(_outcome(position, "ok", "", results[k], seconds, config))
                 continue
             started = time.perf_counter()
             try:
                 outcomes.append(_outcome(position, "ok", "", evaluate_block([config], plan)[0],
-                                         time.perf_counter() - started))
+                                         time.perf_counter() - started, config))
             except Exception as exc:  # recorded with the configuration; the sweep goes on
                 message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500]
-                outcomes.append(_outcome(position, "failed", message, None, time.perf_counter() - started))
+                outcomes.append(_outcome(position, "failed", message, None, time.perf_counter() - started, config))
     return outcomes
 
 
-def _outcome(position: int, status: str, error: str, result: dict | None, seconds: float) -> dict:
+def _outcome(position: int, status: str, error: str, result: dict | None, seconds: float,
+             config: Config | None = None) -> dict:
+    """One configuration's outcome, with its configuration and result already in the store's JSON
+    (`sweeps.store.stored_json`): encoded here, in parallel, not once per configuration by the parent."""
     returns = result.pop("returns") if result else None
     return {"position": position, "status": status, "error": error, "result": result, "returns": returns,
+            "result_json": None if result is None else stored_json(result),
+            "config_json": stored_json({} if config is None else config.flat()),
             "seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "worker": os.getpid()}
 
 

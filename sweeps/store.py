@@ -119,14 +119,15 @@ class Store:
         with self._errors("cannot read it"):
             return {h for (h,) in self.db.execute("SELECT config_hash FROM results")}
 
-    def add(self, entries: list[tuple[str, int, dict, dict, dict]]) -> None:
-        """Store a finished block of (config_hash, position, swept, config, outcome) in one
-        transaction: all of it, or nothing."""
+    def add(self, entries: list[tuple[str, int, dict, dict]]) -> None:
+        """Store a finished block of (config_hash, position, swept, outcome) in one transaction: all
+        of it, or nothing. The outcome carries its configuration and result already as JSON text
+        (`stored_json`, written by the worker), so the parent's work per configuration is the insert."""
         with self._errors("cannot store a result in it"), self.db:
-            for config_hash, position, swept, config, outcome in entries:
+            for config_hash, position, swept, outcome in entries:
                 self.db.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                (config_hash, position, _json(swept), _json(config), outcome["status"],
-                                 outcome["error"], None if outcome["result"] is None else _json(outcome["result"])))
+                                (config_hash, position, stored_json(swept), outcome["config_json"], outcome["status"],
+                                 outcome["error"], outcome["result_json"]))
                 self.db.execute("INSERT INTO timings VALUES (?, ?, ?, ?)",
                                 (config_hash, outcome.get("seconds"), outcome.get("peak_rss_mib"), outcome.get("worker")))
                 if outcome.get("returns") is not None:
@@ -180,5 +181,6 @@ class Store:
             return list(self.db.execute("SELECT * FROM results ORDER BY config_hash"))
 
 
-def _json(value) -> str:
+def stored_json(value) -> str:
+    """A value as the store's columns hold it: the one JSON form, whoever writes it."""
     return json.dumps(value, sort_keys=True, allow_nan=False, default=str)
