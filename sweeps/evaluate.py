@@ -177,17 +177,11 @@ def unpack_returns(blob: bytes) -> np.ndarray:
     return np.frombuffer(zlib.decompress(blob), dtype="<f4").astype(float)
 
 
-def returns_matrix(blobs: list[bytes]) -> np.ndarray:
-    """Packed curves as one days x curves float32 matrix (each column `unpack_returns` of its blob,
-    as stored): the transposed view of a curves x days array, so each curve stays contiguous and
-    nothing is copied twice (ten thousand curves are 0.26 GB; `analyzers.overfitting` reads them
-    in chunks as float64, exactly the values `unpack_returns` gives)."""
-    curves = None
-    for k, blob in enumerate(blobs):
-        returns = np.frombuffer(zlib.decompress(blob), dtype="<f4")
-        curves = np.empty((len(blobs), len(returns)), dtype=np.float32) if curves is None else curves
-        curves[k] = returns
-    return (np.empty((0, 0)) if curves is None else curves).T
+def curves_of(blobs: list[bytes]) -> np.ndarray:
+    """Packed curves as one curves x days float32 array (each row `unpack_returns` of its blob, as
+    stored, before its cast to float64): a chunk of what `analyzers.overfitting.Curves` reads."""
+    rows = [np.frombuffer(zlib.decompress(blob), dtype="<f4") for blob in blobs]
+    return np.stack(rows) if rows else np.empty((0, 0), dtype=np.float32)
 
 
 def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:

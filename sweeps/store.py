@@ -138,6 +138,24 @@ class Store:
         with self._errors("cannot read it"):
             return dict(self.db.execute("SELECT config_hash, data FROM returns"))
 
+    def with_returns(self) -> set[str]:
+        """The configurations whose daily returns are stored."""
+        with self._errors("cannot read it"):
+            return {h for (h,) in self.db.execute("SELECT config_hash FROM returns")}
+
+    def returns_of(self, hashes: list[str], chunk: int) -> Iterator[list[bytes]]:
+        """The packed daily returns of `hashes` (each stored), in their order, `chunk` at a time: what
+        the overfitting statistics read, so the parent never holds every configuration's at once."""
+        for first in range(0, len(hashes), chunk):
+            wanted = hashes[first:first + chunk]
+            with self._errors("cannot read it"):
+                found = dict(self.db.execute(f"SELECT config_hash, data FROM returns WHERE config_hash IN "
+                                             f"({', '.join('?' * len(wanted))})", wanted))
+            if len(found) != len(wanted):
+                raise FedcutError(f"{self.path}: the daily returns of {len(wanted) - len(found)} configuration(s) are "
+                                  "missing: a damaged store; use a new --out")
+            yield [found[h] for h in wanted]
+
     def add_audit(self, config_hash: str, reason: str, identical: bool, difference: str) -> None:
         with self._errors("cannot store an audit in it"), self.db:
             self.db.execute("INSERT OR REPLACE INTO audit VALUES (?, ?, ?, ?)",
