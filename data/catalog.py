@@ -293,4 +293,4 @@ MARKET_FRED = {
 }
 # Market series of Cboe's own downloads (`cboe/<NAME>.csv`, FRED format): read from that folder.
 CBOE_SERIES = ("SKEW",)
-SKEW_PUBLISHED = "2011-02-01"  # Cboe began publishing SKEW in February 2011: its values before were computed then, each from its own day's S&P 500 option quotes
+SKEW_PUBLISHED = "2011-02-23"  # Cboe began publishing SKEW on 2011-02-23 (its press release of 2011-02-07); its values before were computed then, each from its own day's S&P 500 option quotes

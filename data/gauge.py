@@ -117,12 +117,15 @@ def volatility_gauge(source: DataSource, days: pd.DatetimeIndex, data_params) ->
     return Gauge(value.rename("vix"), label.rename("vix_source"), tuple(n for n in notes if n))
 
 
-def skew_index(source: DataSource, days: pd.DatetimeIndex) -> tuple[pd.Series, tuple[str, ...]]:
+def skew_index(source: DataSource, days: pd.DatetimeIndex, data_params) -> tuple[pd.Series, tuple[str, ...]]:
     """Cboe's SKEW on `days` (points, known at each day's close: Cboe publishes it at the end of the
-    day, as VIX), NaN before its first close; the notes name the days it lacks (the day before's
-    value is carried), its back-calculated years, and a file ending before the run does (its last
-    close carried, with a warning: SKEW is not downloaded, so `fedcut now` still answers)."""
+    day, as VIX), NaN before Cboe first published it (2011-02-23; its back-calculation to 1990 with
+    `data.skew_backcalculated`, labelled); the notes name the days it lacks (the day before's value
+    is carried) and a file ending before the run does (its last close carried, with a warning: SKEW
+    is not downloaded, so `fedcut now` still answers)."""
     series = source.macro("SKEW").dropna()
+    if not data_params["skew_backcalculated"]:
+        series = series[series.index >= pd.Timestamp(SKEW_PUBLISHED)]
     path = source.origin.get("SKEW", "SKEW")
     inside = days >= series.index[0]
     value = pd.Series(np.nan, index=days)
@@ -133,8 +136,9 @@ def skew_index(source: DataSource, days: pd.DatetimeIndex) -> tuple[pd.Series, t
                      f"its last close is carried over {int((days > series.index[-1]).sum())} trading days (Cboe's "
                      "SKEW is not downloaded; refresh the file)")
     if (~inside).any():
-        notes.append(f"before {series.index[0].date()} (no SKEW close) the puts' skew is read at SKEW = hedge.skew_index_centre")
+        notes.append(f"before {series.index[0].date()} (no SKEW published) the puts' skew is read at SKEW = "
+                     "hedge.skew_index_centre")
     if (inside & (days < pd.Timestamp(SKEW_PUBLISHED))).any():
-        notes.append(f"SKEW before {SKEW_PUBLISHED[:7]} prices the puts' skew from Cboe's later computation on each "
-                     "day's own S&P 500 option quotes (first published February 2011); the rules never read it")
+        notes.append(f"warning: SKEW BEFORE {SKEW_PUBLISHED} IS A BACK-CALCULATION (data.skew_backcalculated): it "
+                     "prices the puts' skew from Cboe's later computation; no one could read it then")
     return value.rename("skew"), tuple(n for n in notes if n)

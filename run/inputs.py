@@ -81,7 +81,7 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, history, 
     div = dividend_yield(iwm["adj_close"], iwm["close"], data_params["div_yield_window_days"])
     div = div.reindex(market.days).ffill().fillna(data_params["rut_dividend_yield"])
     div = div.where(~market.spot_total_return, 0.0)  # a total-return level holds its dividends
-    skew, skew_notes = skew_index(source, market.days)
+    skew, skew_notes = skew_index(source, market.days, data_params)
     notes += list(skew_notes)
     vol_ratio = realised_vol_ratio(market.close["IWM"], market.close["SPY"], data_params["small_cap_ratio_window"])
     inputs = pd.DataFrame({"spot": market.spot, "vix": market.vix, "rate": rate, "div_yield": div, "cash_rate": rate,

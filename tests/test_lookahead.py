@@ -300,8 +300,8 @@ def _trade_two_days_early(real):
 
 def _price_on_tomorrows_skew(real):
     """The puts priced on the next day's SKEW close: a one-day leak in the option inputs only."""
-    def peek(source, days):
-        skew, notes = real(source, days)
+    def peek(source, days, *args):
+        skew, notes = real(source, days, *args)
         return skew.shift(-1).fillna(skew), notes
     return peek
 

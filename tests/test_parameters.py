@@ -46,6 +46,10 @@ CASES: dict[str, dict] = {
     "run.end": dict(value="2008-12-31", why="a year earlier: fewer days"),
     "run.history": dict(span="to_2001", why="from 1990 with RUT as IWM instead of from IWM's first day"),
     "data.vix_backcalculated": dict(span="early", why="VIX and VXO differ only before 2003-09-22"),
+    "hedge.skew_index_slope": dict(span="covid", why="SKEW prices the puts only from 2011-02-23, when Cboe first "
+                                                     "published it (before, the surface is read at the centre)"),
+    "hedge.skew_index_centre": dict(span="covid", why="SKEW prices the puts only from 2011-02-23, when Cboe first "
+                                                      "published it (before, the surface is read at the centre)"),
     "data.realised_vol_days": dict(span="long_1970s", why="the modelled volatility is read only before 1986"),
     "data.realised_vol_multiplier": dict(span="long_1970s", why="the modelled volatility is read only before 1986"),
     "data.monthly_average_lag_days": dict(span="long_1970s", why="GS1, GS10 and BAA10YM are read only before "
