@@ -21,6 +21,7 @@ approximation polished by one Halley step to full double precision.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -167,14 +168,43 @@ def deflated_sharpe_ratio(returns: np.ndarray, trial_sharpes: np.ndarray, risk_f
     )
 
 
-def trial_sharpe_ratios(returns: np.ndarray, risk_free: np.ndarray | None = None) -> np.ndarray:
-    """Annualised Sharpe of each column of a T x N matrix of daily returns; 0 where a column has zero volatility.
+@dataclass(frozen=True)
+class Curves:
+    """Daily returns of `n_curves` configurations over `n_days` days, read a chunk of configurations
+    at a time: `chunks()` yields, in configuration order, arrays of at most CHUNK_CONFIGURATIONS
+    curves x `n_days` (float32 or float64). The statistics below read nothing else, so their memory
+    is that of one chunk plus a few numbers per configuration, however many there are."""
+
+    n_days: int
+    n_curves: int
+    chunks: Callable[[], Iterator[np.ndarray]]
+
+    @classmethod
+    def of(cls, returns) -> "Curves":
+        """A T x N matrix (one column per configuration) as `Curves`, read without copying it."""
+        if isinstance(returns, Curves):
+            return returns
+        matrix = np.asarray(returns)
+        if matrix.dtype not in (np.float32, np.float64):  # float32 is read as it is, each chunk made float64
+            matrix = matrix.astype(float)
+        if matrix.ndim != 2:
+            raise DataError(f"overfitting: returns must be a days x configurations matrix, got shape {matrix.shape}")
+        curves = matrix.T
+        return cls(matrix.shape[0], matrix.shape[1],
+                   lambda: (curves[k:k + CHUNK_CONFIGURATIONS] for k in range(0, len(curves), CHUNK_CONFIGURATIONS)))
+
+
+def trial_sharpe_ratios(returns: np.ndarray | Curves, risk_free: np.ndarray | None = None,
+                        days: slice = slice(None)) -> np.ndarray:
+    """Annualised Sharpe of each column of a T x N matrix of daily returns (or of each of `Curves`)
+    over `days` (`risk_free` covers all T); 0 where a column has zero volatility.
 
     A zero-volatility column (one that only ever earned the risk-free rate) has no excess return
     to reward, so it counts as Sharpe 0 rather than undefined, which keeps the trials comparable.
     """
-    sharpes = np.empty(np.shape(returns)[1] if np.ndim(returns) == 2 else 0)
-    for first, excess in _excess_chunks(returns, risk_free):
+    curves = Curves.of(returns)
+    sharpes = np.empty(curves.n_curves)
+    for first, excess in _excess_chunks(curves, risk_free, days):
         sharpes[first:first + len(excess)] = _sharpe(excess.mean(axis=1), excess.std(axis=1, ddof=1))
     return sharpes
 
@@ -201,7 +231,7 @@ class BacktestOverfitting:
                 "n_blocks": self.n_blocks, "n_days_used": self.n_days_used}
 
 
-def backtest_overfitting(returns: np.ndarray, risk_free: np.ndarray | None = None,
+def backtest_overfitting(returns: np.ndarray | Curves, risk_free: np.ndarray | None = None,
                          n_blocks: int = CSCV_BLOCKS) -> BacktestOverfitting:
     """Probability of Backtest Overfitting by combinatorially symmetric cross-validation (CSCV).
 
@@ -213,20 +243,23 @@ def backtest_overfitting(returns: np.ndarray, risk_free: np.ndarray | None = Non
     (the first of equals), w = its out-of-sample rank among the N (1 = worst, ties averaged)
     / (N + 1), logit = ln(w / (1 - w)); PBO = the share of splits with logit <= 0, as in pypbo
     (esvhd/pypbo). Sharpe as `trial_sharpe_ratios` (a zero-volatility half counts as 0).
-    Vectorised over splits from per-block sums, so S = 16, T = 6,400, N = 1,000 takes about a second.
+    Vectorised over splits from per-block sums, so S = 16, T = 6,400, N = 1,000 takes about a second;
+    `returns` may be `Curves`, read a chunk at a time, so only the per-block sums (2 S numbers per
+    configuration) are held.
     """
     if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 2 or n_blocks % 2:
         raise ConfigError(f"overfitting: n_blocks must be an even whole number of at least 2, got {n_blocks!r}")
-    matrix = np.asarray(returns)
-    if matrix.ndim != 2 or matrix.shape[1] < 2:
-        raise DataError(f"overfitting: returns must be a days x configurations matrix with at least 2 configurations, got shape {matrix.shape}")
-    n_days = matrix.shape[0] - matrix.shape[0] % n_blocks
+    curves = Curves.of(returns)
+    if curves.n_curves < 2:
+        raise DataError(f"overfitting: returns must be a days x configurations matrix with at least 2 configurations, "
+                        f"got shape {(curves.n_days, curves.n_curves)}")
+    n_days = curves.n_days - curves.n_days % n_blocks
     block_days = n_days // n_blocks
     if block_days < 2:
-        raise DataError(f"overfitting: {matrix.shape[0]} days cannot be cut into {n_blocks} blocks of at least 2 days")
-    mean = np.empty(matrix.shape[1])
-    block_sums, block_squares = np.empty((n_blocks, matrix.shape[1])), np.empty((n_blocks, matrix.shape[1]))
-    for first, excess in _excess_chunks(matrix, risk_free, slice(matrix.shape[0] - n_days, None)):
+        raise DataError(f"overfitting: {curves.n_days} days cannot be cut into {n_blocks} blocks of at least 2 days")
+    mean = np.empty(curves.n_curves)
+    block_sums, block_squares = np.empty((n_blocks, curves.n_curves)), np.empty((n_blocks, curves.n_curves))
+    for first, excess in _excess_chunks(curves, risk_free, slice(curves.n_days - n_days, None)):
         columns = slice(first, first + len(excess))
         mean[columns] = excess.mean(axis=1)
         centred = (excess - mean[columns, None]).reshape(len(excess), n_blocks, block_days)  # no cancellation
@@ -240,7 +273,9 @@ def backtest_overfitting(returns: np.ndarray, risk_free: np.ndarray | None = Non
     logits, is_sharpe, oos_sharpe = [], [], []
     for first in range(0, len(first_half), SPLITS_PER_CHUNK):
         chosen = first_half[first:first + SPLITS_PER_CHUNK]
-        sums, squares = chosen @ block_sums, chosen @ block_squares
+        # einsum's own loop, not BLAS: the same sums to the bit, without a thread pool that, for
+        # these 16-row products, cost five times the work on a machine whose cores are busy
+        sums, squares = np.einsum("sk,kn->sn", chosen, block_sums), np.einsum("sk,kn->sn", chosen, block_squares)
         a = _half_sharpe(mean, sums, squares, half)
         b = _half_sharpe(mean, total_sums - sums, total_squares - squares, half)
         for train, test in ((a, b), (b, a)):
@@ -313,23 +348,26 @@ def _sharpe(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         return np.where(std > ZERO_VOLATILITY, mean / std * math.sqrt(TRADING_DAYS_PER_YEAR), 0.0)
 
 
-def _excess_chunks(returns: np.ndarray, risk_free: np.ndarray | None, days: slice = slice(None)):
-    """(first column, daily excess returns) of each CHUNK_CONFIGURATIONS columns of a T x N matrix
-    over `days`, as a C-ordered configurations x days array, after checking the inputs are finite
-    and aligned. Chunks bound the memory (a 10,000-configuration matrix is 0.5 GB in float64; each chunk
-    13 MB) and read a transposed configurations x days matrix (`sweeps.evaluate.returns_matrix`)
-    in its own order; C order makes every sum independent of the caller's memory layout."""
-    returns = np.asarray(returns)
-    if returns.dtype not in (np.float32, np.float64):  # float32 is read as it is, each chunk made float64
-        returns = returns.astype(float)
-    if returns.ndim != 2 or returns.shape[0] < 3:
-        raise DataError(f"overfitting: at least 3 days of returns are needed, got shape {returns.shape}")
-    rf = np.zeros(returns.shape[0]) if risk_free is None else np.asarray(risk_free, dtype=float)
-    if rf.shape != (returns.shape[0],) or not np.isfinite(rf).all():
-        raise DataError(f"overfitting: risk_free must be {returns.shape[0]} finite daily returns, got shape {rf.shape}")
-    curves, rf = returns.T[:, days], rf[days]
-    for first in range(0, len(curves), CHUNK_CONFIGURATIONS):
-        excess = np.subtract(curves[first:first + CHUNK_CONFIGURATIONS], rf, order="C")
+def _excess_chunks(returns: np.ndarray | Curves, risk_free: np.ndarray | None, days: slice = slice(None)):
+    """(first configuration, daily excess returns) of each chunk of `Curves` (or of CHUNK_CONFIGURATIONS
+    columns of a T x N matrix) over `days`, as a C-ordered configurations x days float64 array, after
+    checking the inputs are finite and aligned. Chunks bound the memory (a 10,000-configuration matrix
+    is 0.5 GB in float64; each chunk 13 MB); C order makes every sum independent of the caller's
+    memory layout and of how the configurations are cut into chunks."""
+    curves = Curves.of(returns)
+    if curves.n_days < 3:
+        raise DataError(f"overfitting: at least 3 days of returns are needed, got shape {(curves.n_days, curves.n_curves)}")
+    rf = np.zeros(curves.n_days) if risk_free is None else np.asarray(risk_free, dtype=float)
+    if rf.shape != (curves.n_days,) or not np.isfinite(rf).all():
+        raise DataError(f"overfitting: risk_free must be {curves.n_days} finite daily returns, got shape {rf.shape}")
+    rf, first = rf[days], 0
+    for chunk in curves.chunks():
+        if chunk.shape[1:] != (curves.n_days,):
+            raise DataError(f"overfitting: a chunk of curves has shape {chunk.shape}, not curves x {curves.n_days} days")
+        excess = np.subtract(chunk[:, days], rf, order="C")
         if not np.isfinite(excess).all():
             raise DataError("overfitting: returns hold a missing (NaN) or infinite value")
         yield first, excess
+        first += len(excess)
+    if first != curves.n_curves:
+        raise DataError(f"overfitting: {first} curves read, {curves.n_curves} expected")

@@ -288,4 +288,9 @@ MARKET_FRED = {
     "RU2000TR": (Plausible(1.0, 1e6, "the index stood between 100 (1978-12-29) and 8,632 (2018)"), True),
     "VXOCLS": (Plausible(5.0, 200.0, "VXO closed between 6.3 and 150.2 (1987-10-19); an implied volatility "
                                      "outside 5..200 is not a market"), False),
+    "SKEW": (Plausible(50.0, 300.0, "Cboe's SKEW closed between 101.2 (1991) and 183.1 (2021); 100 is a "
+                                    "lognormal market, a value outside 50..300 is not a SKEW close"), False),
 }
+# Market series of Cboe's own downloads (`cboe/<NAME>.csv`, FRED format): read from that folder.
+CBOE_SERIES = ("SKEW",)
+SKEW_PUBLISHED = "2011-02-23"  # Cboe began publishing SKEW on 2011-02-23 (its press release of 2011-02-07); its values before were computed then, each from its own day's S&P 500 option quotes

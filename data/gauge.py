@@ -9,6 +9,8 @@ the puts are priced from.
   volatility (Ken French's daily market return over `data.realised_vol_days`) times
   `data.realised_vol_multiplier`, matched to VIX on 1990-2025.
 
+Beside it, Cboe's SKEW (`skew_index`): the puts' skew steepens with it (`hedging.surface`).
+
 Every value is known at its day's close. A day an era's series lacks carries the day before's value,
 named in the run's notes.
 """
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.core.errors import DataError
-from fedcut.data.catalog import FRENCH_FACTORS, VIX_PUBLISHED, VXO_FIRST
+from fedcut.data.catalog import FRENCH_FACTORS, SKEW_PUBLISHED, VIX_PUBLISHED, VXO_FIRST
 from fedcut.data.sources import DataSource
 
 DAYS_A_YEAR = 252
@@ -113,3 +115,30 @@ def volatility_gauge(source: DataSource, days: pd.DatetimeIndex, data_params) ->
     if data_params.vix_backcalculated and ((label == "VIX") & (days < pd.Timestamp(VIX_PUBLISHED))).any():
         notes.append("warning: " + BACKCALCULATED_LABEL)
     return Gauge(value.rename("vix"), label.rename("vix_source"), tuple(n for n in notes if n))
+
+
+def skew_index(source: DataSource, days: pd.DatetimeIndex, data_params) -> tuple[pd.Series, tuple[str, ...]]:
+    """Cboe's SKEW on `days` (points, known at each day's close: Cboe publishes it at the end of the
+    day, as VIX), NaN before Cboe first published it (2011-02-23; its back-calculation to 1990 with
+    `data.skew_backcalculated`, labelled); the notes name the days it lacks (the day before's value
+    is carried) and a file ending before the run does (its last close carried, with a warning: SKEW
+    is not downloaded, so `fedcut now` still answers)."""
+    series = source.macro("SKEW").dropna()
+    if not data_params["skew_backcalculated"]:
+        series = series[series.index >= pd.Timestamp(SKEW_PUBLISHED)]
+    path = source.origin.get("SKEW", "SKEW")
+    inside = days >= series.index[0]
+    value = pd.Series(np.nan, index=days)
+    value[inside] = _carried(series, days[inside]).to_numpy()
+    notes = [_holes(path, "SKEW", series, days[inside & (days <= series.index[-1])])] if inside.any() else []
+    if series.index[-1] < days[-1]:
+        notes.append(f"warning: {path} ends {series.index[-1].date()}, before the run's last day {days[-1].date()}: "
+                     f"its last close is carried over {int((days > series.index[-1]).sum())} trading days (Cboe's "
+                     "SKEW is not downloaded; refresh the file)")
+    if (~inside).any():
+        notes.append(f"before {series.index[0].date()} (no SKEW published) the puts' skew is read at SKEW = "
+                     "hedge.skew_index_centre")
+    if (inside & (days < pd.Timestamp(SKEW_PUBLISHED))).any():
+        notes.append(f"warning: SKEW BEFORE {SKEW_PUBLISHED} IS A BACK-CALCULATION (data.skew_backcalculated): it "
+                     "prices the puts' skew from Cboe's later computation; no one could read it then")
+    return value.rename("skew"), tuple(n for n in notes if n)

@@ -21,7 +21,7 @@ import pandas as pd
 from platformdirs import user_cache_dir
 
 from fedcut.data import readers
-from fedcut.data.catalog import MACRO, ROMER_FILE
+from fedcut.data.catalog import CBOE_SERIES, MACRO, ROMER_FILE
 from fedcut.data.cuts import check_calendar, check_policy_series
 from fedcut.core.errors import ConfigError, DataError
 from fedcut.core.params import param
@@ -80,6 +80,8 @@ class DataSource:
         return self._find("prices", ticker)
 
     def macro_path(self, series_id: str) -> Path | None:
+        if series_id in CBOE_SERIES:
+            return self._find("cboe", series_id) or self._find("macro", series_id)
         return self._find("macro", series_id)
 
     def prices(self, ticker: str) -> pd.DataFrame:
@@ -93,7 +95,13 @@ class DataSource:
     def macro(self, series_id: str) -> pd.Series:
         """A FRED series; a policy rate (the fed funds target) is checked against the FOMC calendar."""
         if series_id not in self._macro:
-            path = self.macro_path(series_id) or self._download("macro", series_id)
+            path = self.macro_path(series_id)
+            if path is None and series_id in CBOE_SERIES:
+                where = f"{self.data_dir}" if self.data_dir else "no data directory"
+                raise DataError(f"cboe/{series_id}.csv not found ({where}; cache {self.cache_dir}); it is not downloaded: "
+                                f"put Cboe's {series_id} history (Date,{series_id}) in the data directory's cboe/ folder, "
+                                "as in ../shared/data (the puts' surface reads it)")
+            path = path or self._download("macro", series_id)
             series = readers.read_fred_csv(path)
             meta = MACRO.get(series_id)
             if meta is not None and meta.lag_rule == "policy":

@@ -21,7 +21,7 @@ fills them.
 
 Market inputs come from `set_market(frame)`: a DataFrame indexed by trading day
 with columns spot (IWM `Close`), vix, rate, div_yield, optionally option_unit (see
-`hedging.book.MarketInputs`; 1 without it) and cash_rate (annual continuous rate earned by
+`hedging.book.MarketInputs`; 1 without it), skew and small_cap_vol_ratio (NaN without them) and cash_rate (annual continuous rate earned by
 idle cash), each already lagged to what was known on that day. Fund mode is not supported: backtrader's fund value would
 leave the book out.
 """
@@ -48,6 +48,7 @@ class HedgedBroker(bt.brokers.BackBroker):
         self.borrow_spread = borrow_spread
         self._market: dict[dt.date, tuple[float, ...]] = {}
         self._units: dict[dt.date, float] = {}
+        self._optional: dict[str, dict[dt.date, float]] = {}  # the optional daily inputs, NaN where absent
         self._expiries = None
         super().__init__()
 
@@ -81,6 +82,8 @@ class HedgedBroker(bt.brokers.BackBroker):
         self._market = {d: (*row, g, b) for d, row, g, b in zip(dates, values.tolist(), lend.tolist(), borrow.tolist())}
         units = frame["option_unit"].to_numpy(dtype=float) if "option_unit" in frame else np.ones(len(frame))
         self._units = dict(zip(dates, units.tolist()))
+        self._optional = {c: dict(zip(dates, (frame[c].to_numpy(dtype=float) if c in frame else np.full(len(frame), np.nan)
+                                          ).tolist())) for c in ("skew", "small_cap_vol_ratio")}
         self._expiries = self.book.expiries = listed_expiries(frame.index)
 
     def _row(self, date: dt.date) -> tuple[float, ...]:
@@ -99,7 +102,8 @@ class HedgedBroker(bt.brokers.BackBroker):
         if self._date is None:
             raise DataError("hedged broker has no current bar yet: option trades start in next()")
         spot, vix, rate, div_yield = self._row(self._date)[:4]
-        return MarketInputs(self._date, spot, vix, rate, div_yield, self._units[self._date])
+        return MarketInputs(self._date, spot, vix, rate, div_yield, self._units[self._date],
+                            self._optional["skew"][self._date], self._optional["small_cap_vol_ratio"][self._date])
 
     def next(self):
         """Accrue interest, run the ETF broker, settle expired puts and re-mark (see module docstring)."""

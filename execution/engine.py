@@ -67,8 +67,9 @@ _EPOCH = pd.Timestamp("1970-01-01")
 HEDGE_FIELDS = ("moneyness", "tenor_days", "roll_days", "annual_budget", "resize_band", "atm_vix_ratio",
                 "skew_slope", "skew_term_exponent", "small_cap_ratio", "vol_floor", "vol_cap", "half_spread_dollars",
                 "half_spread_base", "half_spread_per_vix",
-                "commission_per_contract", "strike_tick", "contract_size", "buy_vix_floor", "buy_vix_ceiling")
-DAILY = ("spot", "vix", "rate", "div_yield", "cash_rate", "option_unit")  # the tape's daily inputs, in order
+                "commission_per_contract", "strike_tick", "contract_size", "buy_vix_floor", "buy_vix_ceiling",
+                "skew_index_slope", "skew_index_centre", "small_cap_ratio_min", "small_cap_ratio_max")
+DAILY = ("spot", "vix", "rate", "div_yield", "cash_rate", "option_unit", "skew", "small_cap_vol_ratio")  # the tape's daily inputs, in order
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class Tape:
     div_yield: np.ndarray
     cash_rate: np.ndarray
     unit: np.ndarray  # `hedging.book.MarketInputs.unit`
+    skew: np.ndarray  # Cboe's SKEW index at the close, NaN before it exists (`hedging.book.MarketInputs.skew`)
+    small_cap_vol_ratio: np.ndarray  # IWM's over SPY's trailing realised vol, NaN without the history
     ordinals: np.ndarray = field(init=False)
     expiries: np.ndarray = field(init=False)
 
@@ -135,7 +138,8 @@ def settings_for(configs) -> Settings:
         cash_interest=arr([e.cash_interest for e in ex], bool),
         borrow_spread=arr([e.borrow_spread_bps / 1e4 for e in ex]),
         budget_sizing=arr([h.sizing == "budget" for h in hedges], bool),
-        hedge={name: arr([getattr(h, name) for h in hedges]) for name in HEDGE_FIELDS},
+        hedge={**{name: arr([getattr(h, name) for h in hedges]) for name in HEDGE_FIELDS},
+               "realised_ratio": arr([h.small_cap_ratio_mode == "realised" for h in hedges])},
     )
 
 
@@ -207,7 +211,7 @@ def execute(tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, settings: 
     dates = tape.days.date
     for k in range(K):
         c = np.zeros(len(kernel.COUNTS))
-        nf, ne = kernel.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.rate, tape.div_yield, tape.unit,
+        nf, ne = kernel.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.skew, tape.small_cap_vol_ratio, tape.rate, tape.div_yield, tape.unit,
                                tape.ordinals, lend[k], borrow[k], tape.expiries,
                                np.ascontiguousarray(targets[k]), np.ascontiguousarray(hedge_ratio[k]),
                                kernel.pack(settings, k), value[k], cash[k], book[k],

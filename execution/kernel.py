@@ -15,13 +15,13 @@ import numpy as np
 
 from fedcut.core.jit import jit
 from fedcut.hedging.pricing import bsm_put_one, put_delta_one
-from fedcut.hedging.surface import fill_one, iwm_vol_one
+from fedcut.hedging.surface import fill_one, iwm_vol_one, small_cap_ratio_one
 
 # Parameter vector layout (one float per entry), see `pack`.
 P_CASH, P_COMM, P_SLIP, P_BAND, P_BUFFER, P_BUDGET, P_MONEYNESS, P_TENOR, P_ROLL, P_ANNUAL, P_RESIZE, \
     P_ATM, P_SKEW, P_SKEW_TERM, P_RATIO, P_FLOOR, P_CAP, P_HS_DOLLARS, P_HS_BASE, P_HS_VIX, P_CPC, P_TICK, \
-    P_SIZE, P_VIX_FLOOR, P_VIX_CEILING = range(25)
-N_PARAMS = 25
+    P_SIZE, P_VIX_FLOOR, P_VIX_CEILING, P_SKEW_INDEX, P_SKEW_CENTRE, P_RATIO_MODE, P_RATIO_MIN, P_RATIO_MAX = range(30)
+N_PARAMS = 30
 # Option event actions (codes in the event log).
 ACTIONS = ("buy", "sell", "roll_sell", "roll_buy", "expire")
 A_BUY, A_SELL, A_ROLL_SELL, A_ROLL_BUY, A_EXPIRE = range(5)
@@ -32,9 +32,12 @@ C_ETF, C_REJ, C_OPT, C_PREMIUM, C_EARNED, C_PAID, C_NEG, C_LOW, C_NEAR = range(9
 
 
 @jit
-def put_vol(vix, moneyness, days, p):
-    """`hedging.surface.implied_vol` of a put with strike / spot `moneyness` and `days` to expiry."""
-    return iwm_vol_one(vix, moneyness, days, p[P_ATM], p[P_SKEW], p[P_SKEW_TERM], p[P_RATIO], p[P_FLOOR], p[P_CAP])
+def put_vol(vix, skew, scr, moneyness, days, p):
+    """`hedging.surface.implied_vol` of a put with strike / spot `moneyness` and `days` to expiry;
+    `scr`: the day's realised small-cap vol ratio (`hedging.book.MarketInputs.small_cap_vol_ratio`)."""
+    ratio = small_cap_ratio_one(p[P_RATIO_MODE] > 0, p[P_RATIO], scr, p[P_RATIO_MIN], p[P_RATIO_MAX])
+    return iwm_vol_one(vix, skew, moneyness, days, p[P_ATM], p[P_SKEW], p[P_SKEW_TERM], p[P_SKEW_INDEX],
+                       p[P_SKEW_CENTRE], ratio, p[P_FLOOR], p[P_CAP])
 
 
 @jit
@@ -79,10 +82,10 @@ def new_put(p, day, spot, unit, expiries):
 
 
 @jit
-def quote(p, day, strike, expiry, spot, vix, rate, divy):
+def quote(p, day, strike, expiry, spot, vix, skew, scr, rate, divy):
     """(model mid price per share, vol, years to expiry) of a live put on `day`."""
     years = (expiry - day) / 365.0
-    vol = put_vol(vix, strike / spot, float(expiry - day), p)
+    vol = put_vol(vix, skew, scr, strike / spot, float(expiry - day), p)
     return bsm_put_one(spot, strike, years, rate, divy, vol), vol, years
 
 
@@ -115,7 +118,7 @@ def _log_event(log, ne, i, action, contracts, strike, expiry, vol, years, model,
 
 
 @jit
-def kernel(opn, cls, spot, vix, rate, divy, unit, ordinals, lend, borrow, expiries, targets, hedge_ratio, p,
+def kernel(opn, cls, spot, vix, skew, scr, rate, divy, unit, ordinals, lend, borrow, expiries, targets, hedge_ratio, p,
            out_value, out_cash, out_book, out_delta, out_held, fill_log, event_log, counts):
     """One configuration through the tape; fills the outputs in place, returns (fills, events)."""
     n, T = cls.shape
@@ -233,15 +236,15 @@ def kernel(opn, cls, spot, vix, rate, divy, unit, ordinals, lend, borrow, expiri
             flow = intrinsic * lot_n * size
             cash += flow
             cached += flow
-            ne = _log_event(event_log, ne, i, A_EXPIRE, lot_n, lot_k, lot_e, put_vol(vix[i], lot_k / spot[i], float(lot_e - ordinals[i]), p), 0.0,
+            ne = _log_event(event_log, ne, i, A_EXPIRE, lot_n, lot_k, lot_e, put_vol(vix[i], skew[i], scr[i], lot_k / spot[i], float(lot_e - ordinals[i]), p), 0.0,
                             intrinsic, intrinsic, 0.0, flow, counts)
             lot_n = 0.0
-        book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record)
+        book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record)
         if i:
             ratio = hedge_ratio[i - 1]
             if ratio <= 0:
                 if lot_n > 0:
-                    flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, rate, divy, unit, ordinals, p,
+                    flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, skew, scr, rate, divy, unit, ordinals, p,
                                           event_log, ne, counts)
                     cash += flow
                     cached += flow
@@ -251,35 +254,35 @@ def kernel(opn, cls, spot, vix, rate, divy, unit, ordinals, lend, borrow, expiri
                 model = 0.0
                 if p[P_BUDGET] > 0:
                     strike, expiry = new_put(p, ordinals[i], spot[i], unit[i], expiries)
-                    model = quote(p, ordinals[i], strike, expiry, spot[i], vix[i], rate[i], divy[i])[0]
+                    model = quote(p, ordinals[i], strike, expiry, spot[i], vix[i], skew[i], scr[i], rate[i], divy[i])[0]
                 needed = contracts_needed(p, cached + book, shares[0] * cls[i, 0], ratio, spot[i], unit[i], model, counts)
                 if lot_n > 0 and abs(lot_n - needed) <= p[P_RESIZE] * max(needed, 1.0):
                     if lot_e - ordinals[i] < p[P_ROLL]:
                         contracts = lot_n
-                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_ROLL_SELL, spot, vix, rate, divy, unit, ordinals, p,
+                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_ROLL_SELL, spot, vix, skew, scr, rate, divy, unit, ordinals, p,
                                               event_log, ne, counts)
                         cash += flow
                         cached += flow
-                        flow, lot_k, lot_e, ne = _buy_puts(contracts, i, A_ROLL_BUY, spot, vix, rate, divy, unit, ordinals,
+                        flow, lot_k, lot_e, ne = _buy_puts(contracts, i, A_ROLL_BUY, spot, vix, skew, scr, rate, divy, unit, ordinals,
                                                            expiries, p, event_log, ne, counts)
                         cash += flow
                         cached += flow
-                    book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record)
+                    book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record)
                 else:
                     if lot_n > 0:
-                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, rate, divy, unit, ordinals, p,
+                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, skew, scr, rate, divy, unit, ordinals, p,
                                               event_log, ne, counts)
                         cash += flow
                         cached += flow
                         lot_n = 0.0
                         book, delta = 0.0, 0.0
                     if needed > 0:
-                        flow, lot_k, lot_e, ne = _buy_puts(needed, i, A_BUY, spot, vix, rate, divy, unit, ordinals, expiries,
+                        flow, lot_k, lot_e, ne = _buy_puts(needed, i, A_BUY, spot, vix, skew, scr, rate, divy, unit, ordinals, expiries,
                                                            p, event_log, ne, counts)
                         cash += flow
                         cached += flow
                         lot_n = needed
-                        book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record)
+                        book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record)
         out_value[i] = cached + book
         out_cash[i] = cash
         out_book[i] = book
@@ -294,10 +297,10 @@ def kernel(opn, cls, spot, vix, rate, divy, unit, ordinals, lend, borrow, expiri
 
 
 @jit
-def _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record):
+def _mark(lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record):
     if lot_n <= 0:
         return 0.0, 0.0
-    model, vol, years = quote(p, ordinals[i], lot_k, lot_e, spot[i], vix[i], rate[i], divy[i])
+    model, vol, years = quote(p, ordinals[i], lot_k, lot_e, spot[i], vix[i], skew[i], scr[i], rate[i], divy[i])
     book = 0 + model * lot_n * p[P_SIZE]
     delta = 0.0
     if record:
@@ -306,8 +309,8 @@ def _mark(lot_n, lot_k, lot_e, i, spot, vix, rate, divy, ordinals, p, record):
 
 
 @jit
-def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, rate, divy, unit, ordinals, p, log, ne, counts):
-    model, vol, years = quote(p, ordinals[i], lot_k, lot_e, spot[i], vix[i], rate[i], divy[i])
+def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, skew, scr, rate, divy, unit, ordinals, p, log, ne, counts):
+    model, vol, years = quote(p, ordinals[i], lot_k, lot_e, spot[i], vix[i], skew[i], scr[i], rate[i], divy[i])
     fill = fill_price(p, model, vix[i], unit[i], False)
     commission = p[P_CPC] * unit[i] * lot_n
     flow = fill * lot_n * p[P_SIZE] - commission
@@ -316,9 +319,9 @@ def _sell_puts(lot_n, lot_k, lot_e, i, action, spot, vix, rate, divy, unit, ordi
 
 
 @jit
-def _buy_puts(contracts, i, action, spot, vix, rate, divy, unit, ordinals, expiries, p, log, ne, counts):
+def _buy_puts(contracts, i, action, spot, vix, skew, scr, rate, divy, unit, ordinals, expiries, p, log, ne, counts):
     strike, expiry = new_put(p, ordinals[i], spot[i], unit[i], expiries)
-    model, vol, years = quote(p, ordinals[i], strike, expiry, spot[i], vix[i], rate[i], divy[i])
+    model, vol, years = quote(p, ordinals[i], strike, expiry, spot[i], vix[i], skew[i], scr[i], rate[i], divy[i])
     fill = fill_price(p, model, vix[i], unit[i], True)
     commission = p[P_CPC] * unit[i] * contracts
     flow = -(fill * contracts * p[P_SIZE] + commission)
@@ -339,6 +342,9 @@ def pack(settings, k: int) -> np.ndarray:
     p[P_HS_BASE], p[P_HS_VIX], p[P_CPC] = h["half_spread_base"][k], h["half_spread_per_vix"][k], h["commission_per_contract"][k]
     p[P_TICK], p[P_SIZE] = h["strike_tick"][k], h["contract_size"][k]
     p[P_VIX_FLOOR], p[P_VIX_CEILING] = h["buy_vix_floor"][k], h["buy_vix_ceiling"][k]
+    p[P_SKEW_INDEX], p[P_SKEW_CENTRE] = h["skew_index_slope"][k], h["skew_index_centre"][k]
+    p[P_RATIO_MODE], p[P_RATIO_MIN] = h["realised_ratio"][k], h["small_cap_ratio_min"][k]
+    p[P_RATIO_MAX] = h["small_cap_ratio_max"][k]
     return p
 
 

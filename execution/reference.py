@@ -151,7 +151,8 @@ def run_cerebro(tape, cfg, strategy: str, **kwargs):
     broker.set_cash(cfg.execution.initial_cash)
     broker.set_market(pd.DataFrame({"spot": tape.spot, "vix": tape.vix, "rate": tape.rate, "div_yield": tape.div_yield,
                                     "cash_rate": tape.cash_rate if cfg.execution.cash_interest else 0.0,
-                                    "option_unit": tape.unit}, index=tape.days))
+                                    "option_unit": tape.unit, "skew": tape.skew,
+                                    "small_cap_vol_ratio": tape.small_cap_vol_ratio}, index=tape.days))
     broker.setcommission(commission=cfg.execution.commission_bps / 1e4)
     broker.set_slippage_perc(cfg.execution.slippage_bps / 1e4, slip_open=True, slip_match=True, slip_out=True)
     cerebro.broker = broker

@@ -3,7 +3,7 @@
 
 The numbers are `hedging.calibration`'s, the text `report.calibration`'s, the picture
 `plots.calibration`'s; this module reads the market data a quote needs (VIX close, the T-bill
-rate, SPY's trailing dividend yield, and for the candidate inputs Cboe's SKEW and VIX3M), and
+rate, SPY's trailing dividend yield, Cboe's SKEW, and for the candidate input Cboe's VIX3M), and
 writes the output folder atomically as `fedcut run` does (`core.files`).
 """
 from __future__ import annotations
@@ -20,12 +20,10 @@ import pandas as pd
 
 from fedcut.core.errors import DataError
 from fedcut.core.files import free_name, temporary_folder, unmark, writing
-from fedcut.data import readers
 from fedcut.hedging import calibration as cal
 from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
 
 QUOTES_FILE = "options/SPY_puts_2010_2019.csv"  # the default quotes file, under the data directory
-SKEW_CENTRE = 130.0  # SKEW's typical level (its 1990-2025 median is about 120-130): the candidate term is 0 there
 
 
 def default_quotes(source) -> Path:
@@ -42,15 +40,13 @@ def market_quotes(path: Path, source, hedge) -> pd.DataFrame:
     rate = tbill_discount_to_continuous(source.macro("DTB3"))
     spy = source.prices("SPY")
     div = dividend_yield(spy["adj_close"], spy["close"], hedge.div_yield_window_days)
-    return cal.with_market(quotes, vix, rate, div, path)
+    return cal.with_market(quotes, vix, rate, div, path, source.macro("SKEW"))
 
 
-def _cboe(source, name: str) -> pd.Series:
-    path = (source.data_dir or Path(".")) / "cboe" / f"{name}.csv"
+def _vix3m(source) -> pd.Series:
+    path = (source.data_dir or Path(".")) / "cboe" / "VIX3M.csv"
     if not path.is_file():
-        raise DataError(f"cboe/{name}.csv not found in the data directory ({source.data_dir})")
-    if name == "SKEW":
-        return readers.read_fred_csv(path)
+        raise DataError(f"cboe/VIX3M.csv not found in the data directory ({source.data_dir})")
     table = pd.read_csv(path, usecols=["Date", "Close"], index_col="Date", parse_dates=["Date"])  # OHLC, no volume
     return table["Close"].astype(float).dropna()
 
@@ -59,15 +55,12 @@ def _span(q: pd.DataFrame) -> dict:
     return {"first": str(q["quote_date"].min().date()), "last": str(q["quote_date"].max().date()), "quotes": len(q)}
 
 
-def _candidate(name, fit_q, test_q, extra, base_oos) -> dict:
-    """One candidate input refitted and judged on the same split."""
-    surface, coef = cal.fit(fit_q, extra)
-    priced = cal.price(test_q, surface, float(coef[0]) * extra(test_q, surface.skew_term_exponent))
-    e = cal.errors(priced)
+def _candidate(name, e: dict, coefficient: float, base_oos: dict, kept: str) -> dict:
+    """One candidate input's out-of-sample errors `e`, judged against the surface without it."""
     lower = (e["median_abs_iv_error"] < base_oos["median_abs_iv_error"]
              and e["p90_abs_iv_error"] < base_oos["p90_abs_iv_error"])
-    verdict = ("lowers both: a candidate for the surface" if lower else "does not lower both: left out")
-    return {"name": name, "coefficient": float(coef[0]), "median_abs_iv_error": e["median_abs_iv_error"],
+    verdict = kept if lower else "does not lower both: left out"
+    return {"name": name, "coefficient": coefficient, "median_abs_iv_error": e["median_abs_iv_error"],
             "p90_abs_iv_error": e["p90_abs_iv_error"], "lowers_error": bool(lower), "verdict": verdict}
 
 
@@ -85,22 +78,24 @@ def calibrate(path: Path, source, hedge, split_date: str = cal.SPLIT) -> tuple[d
     rounded = surface.rounded()
     priced = cal.price(test_q, rounded)
     oos = cal.errors(priced)
-    skew = _cboe(source, "SKEW").sort_index()
-    vix3m = _cboe(source, "VIX3M").sort_index()
-
-    def skew_extra(q, exponent):
-        level = skew.reindex(pd.DatetimeIndex(q["quote_date"]), method="ffill").to_numpy()
-        return (np.nan_to_num(level, nan=SKEW_CENTRE) - SKEW_CENTRE) / 100.0 * cal.skew_term(q, exponent)
+    plain = cal.fit(fit_q, use_skew=False)[0].rounded()
+    plain_oos = cal.errors(cal.price(test_q, plain))
+    vix3m = _vix3m(source).sort_index()
 
     def vix3m_extra(q, exponent):
         level = vix3m.reindex(pd.DatetimeIndex(q["quote_date"]), method="ffill").to_numpy()
         return (np.where(np.isnan(level), q["vix"].to_numpy(), level) - q["vix"].to_numpy()) / 100.0
 
-    candidates = [_candidate("SKEW index, scaling the skew", fit_q, test_q, skew_extra, oos),
-                  _candidate("VIX3M minus VIX, on the level", fit_q, test_q, vix3m_extra, oos)]
+    with_vix3m, coef = cal.fit(fit_q, vix3m_extra)
+    vix3m_oos = cal.errors(cal.price(test_q, with_vix3m, float(coef[0]) * vix3m_extra(test_q, with_vix3m.skew_term_exponent)))
+    candidates = [_candidate("SKEW index, scaling the skew", oos, rounded.skew_index_slope, plain_oos,
+                             "lowers both: in the surface"),
+                  _candidate("VIX3M minus VIX, on the level", vix3m_oos, float(coef[0]), oos,
+                             "lowers both: a candidate for the surface")]
     result = {"quotes_file": str(path), "split": split_date, "fit": _span(fit_q),
               "test": _span(test_q), "surface": asdict(rounded), "surface_unrounded": asdict(surface),
-              "out_of_sample": oos, "in_sample": cal.errors(cal.price(fit_q, rounded)), "candidates": candidates}
+              "out_of_sample": oos, "in_sample": cal.errors(cal.price(fit_q, rounded)),
+              "without_skew": {"surface": asdict(plain), "out_of_sample": plain_oos}, "candidates": candidates}
     return result, priced
 
 

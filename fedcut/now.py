@@ -568,10 +568,11 @@ def hedge_on(day: pd.Timestamp, ratio: float, iwm_weight: float, inputs: pd.Seri
     `day` (after the data's last day: third Fridays)."""
     h = cfg.hedge
     p = pack(settings_for([cfg]), 0)
-    spot, vix, rate, div_yield, unit = (float(inputs[c]) for c in ("spot", "vix", "rate", "div_yield", "option_unit"))
+    spot, vix, rate, div_yield, unit, skew, scr = (float(inputs[c]) for c in (
+        "spot", "vix", "rate", "div_yield", "option_unit", "skew", "small_cap_vol_ratio"))
     today = day_ordinal(day.date())
     strike, expiry = new_put(p, today, spot, unit, listed_expiries(days))
-    model, vol, _ = quote(p, today, strike, expiry, spot, vix, rate, div_yield)
+    model, vol, _ = quote(p, today, strike, expiry, spot, vix, skew, scr, rate, div_yield)
     per = "IWM held" if math.isnan(iwm_weight) and h.sizing == "ratio" else "portfolio"
     exposure = PORTFOLIO if per == "IWM held" else iwm_weight * (1.0 - cfg.execution.cash_buffer) * PORTFOLIO
     contracts = int(contracts_needed(p, PORTFOLIO, exposure, ratio, spot, unit, model, np.zeros(len(COUNTS))))

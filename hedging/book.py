@@ -40,7 +40,10 @@ class MarketInputs:
     div_yield: IWM dividend yield, both annual, continuously compounded; unit: the spot's scale
     against the one `hedge.strike_tick` and `hedge.commission_per_contract` are written for (1 but
     where the spot is a level scaled back in time, `data.market.Market.option_unit`): strikes round
-    to strike_tick x unit and a contract pays commission_per_contract x unit.
+    to strike_tick x unit and a contract pays commission_per_contract x unit; skew: Cboe's SKEW index
+    at the close (points), NaN on a day it has no value (before 1990-01-02): the surface then reads it
+    at `hedge.skew_index_centre` (`hedging.surface`); small_cap_vol_ratio: IWM's over SPY's trailing
+    realised vol (`hedge.small_cap_ratio_mode` = realised), NaN without the history.
     """
 
     date: dt.date
@@ -49,6 +52,8 @@ class MarketInputs:
     rate: float
     div_yield: float
     unit: float = 1.0
+    skew: float = math.nan
+    small_cap_vol_ratio: float = math.nan
 
     def __post_init__(self):
         if isinstance(self.date, dt.datetime):
@@ -61,6 +66,10 @@ class MarketInputs:
             if getattr(self, name) <= 0:
                 raise PricingInputError(
                     f"market input {name} on {self.date} must be positive, got {getattr(self, name)!r}")
+        for name in ("skew", "small_cap_vol_ratio"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isinf(value) or value <= 0:
+                raise PricingInputError(f"market input {name} on {self.date} must be a positive number or NaN, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -202,7 +211,8 @@ class OptionBook:
         if years <= 0:
             raise PricingInputError(
                 f"{instrument_id(strike, expiry)} has expired on {inputs.date}: settle it, do not price it")
-        return implied_vol(inputs.vix, strike / inputs.spot, (expiry - inputs.date).days, self.hedge), years
+        return implied_vol(inputs.vix, strike / inputs.spot, (expiry - inputs.date).days, self.hedge, inputs.skew,
+                           inputs.small_cap_vol_ratio), years
 
     def quote(self, inputs: MarketInputs, strike: float, expiry: dt.date) -> tuple[float, float, float]:
         """(model mid price per share, vol, years to expiry) of a live put series."""
@@ -253,7 +263,8 @@ class OptionBook:
         events = []
         for lot in [lot for lot in self.lots if lot.expiry <= inputs.date]:
             intrinsic = max(lot.strike - inputs.spot, 0.0)
-            vol = implied_vol(inputs.vix, lot.strike / inputs.spot, (lot.expiry - inputs.date).days, self.hedge)
+            vol = implied_vol(inputs.vix, lot.strike / inputs.spot, (lot.expiry - inputs.date).days, self.hedge,
+                              inputs.skew, inputs.small_cap_vol_ratio)
             cash = intrinsic * lot.contracts * self.hedge.contract_size
             self.lots.remove(lot)
             events.append(self._event(inputs, "expire", lot.contracts, lot.strike, lot.expiry, intrinsic, vol,

@@ -8,8 +8,10 @@ of premium (model mid minus the quoted mid, per share) and dollars of half-sprea
 
 The fit is least squares and deterministic: for the skew's term exponent on a grid of
 `EXPONENT_STEP`, the level and the skew are an ordinary linear regression of the quoted IV on
-VIX and on the term-scaled out-of-the-moneyness; the exponent with the smallest sum of squares
-wins. The half-spread (per share) is a linear regression on a constant, the mid, and VIX x the
+VIX, on the term-scaled out-of-the-moneyness u and on u x (SKEW - centre) / 100, where the centre is
+Cboe's SKEW averaged over the fitted quotes (so the skew at SKEW's centre is the surface of a day
+without SKEW); the exponent with the smallest sum of squares wins. Without a `skew` column (or with
+`use_skew=False`) the SKEW term is left out. The half-spread (per share) is a linear regression on a constant, the mid, and VIX x the
 mid; crossed quotes (ask below bid) are left out of it, they are not spreads.
 """
 from __future__ import annotations
@@ -35,8 +37,9 @@ EXPONENT_GRID = np.round(np.arange(0.0, 1.0005, 0.001), 3)  # the skew's term ex
 MONEYNESS_EDGES = (-np.inf, 5.0, 10.0, 15.0, np.inf)  # % out of the money: buckets below 5 (the money included), ...
 MONEYNESS_LABELS = ("< 5%", "5-10%", "10-15%", ">= 15%")
 SHORT_DAYS = 35  # a quote with at most this many days to expiry is in the "about 21 days" bucket
-DIGITS = {"atm_vix_ratio": 3, "skew_slope": 3, "skew_term_exponent": 3, "half_spread_dollars": 4,
-          "half_spread_base": 4, "half_spread_per_vix": 5}  # the precision printed and stored in the registry
+DIGITS = {"atm_vix_ratio": 3, "skew_slope": 3, "skew_term_exponent": 3, "skew_index_slope": 3,
+          "skew_index_centre": 1, "half_spread_dollars": 4, "half_spread_base": 4,
+          "half_spread_per_vix": 5}  # the precision printed and stored in the registry
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class Surface:
     atm_vix_ratio: float
     skew_slope: float
     skew_term_exponent: float
+    skew_index_slope: float
+    skew_index_centre: float
     half_spread_dollars: float
     half_spread_base: float
     half_spread_per_vix: float
@@ -121,18 +126,25 @@ def read_quotes(path: Path | str) -> pd.DataFrame:
 
 
 def with_market(quotes: pd.DataFrame, vix: pd.Series, rate: pd.Series, div_yield: pd.Series,
-                path: Path | str) -> pd.DataFrame:
-    """`quotes` with the day's VIX close, risk-free rate and SPY dividend yield (each the last value
-    known on the quote date); a DataError if VIX has no value on or before a quote date."""
+                path: Path | str, skew: pd.Series | None = None) -> pd.DataFrame:
+    """`quotes` with the day's VIX close, risk-free rate, SPY dividend yield and SKEW close (each the
+    last value known on the quote date; SKEW NaN before its first); a DataError if VIX has no value on
+    or before a quote date."""
     out = quotes.copy()
     days = pd.DatetimeIndex(out["quote_date"])
-    for name, series in (("vix", vix), ("rate", rate), ("div_yield", div_yield)):
+    series_of = (("vix", vix), ("rate", rate), ("div_yield", div_yield)) + ((("skew", skew),) if skew is not None else ())
+    for name, series in series_of:
         values = series.sort_index().reindex(days, method="ffill").to_numpy(dtype=float)
         if name == "vix" and np.isnan(values).any():
             first = days[np.isnan(values)][0]
             raise DataError(f"{path}: no VIX close on or before the quote date {first.date()}")
-        out[name] = np.nan_to_num(values, nan=0.0)
+        out[name] = values if name == "skew" else np.nan_to_num(values, nan=0.0)
     return out
+
+
+def skew_of(quotes: pd.DataFrame) -> np.ndarray:
+    """Each quote's SKEW close (NaN where none is known or the quotes carry none)."""
+    return quotes["skew"].to_numpy(dtype=float) if "skew" in quotes else np.full(len(quotes), np.nan)
 
 
 def skew_term(quotes: pd.DataFrame, exponent: float) -> np.ndarray:
@@ -141,37 +153,48 @@ def skew_term(quotes: pd.DataFrame, exponent: float) -> np.ndarray:
     return otm * (SKEW_REFERENCE_DAYS / quotes["dte"].to_numpy()) ** exponent
 
 
-def fit(quotes: pd.DataFrame, extra=None) -> tuple[Surface, np.ndarray]:
-    """The surface fitted on `quotes` (with VIX, `with_market`); rows without an IV are left out of
-    the vol fit. `extra(quotes, exponent)`, if given, is a further regressor (one value per quote)
-    with its own coefficient c: how a candidate input (SKEW, VIX3M) is tried. Returns the
-    coefficients and, with `extra`, c."""
+def fit(quotes: pd.DataFrame, extra=None, use_skew: bool = True) -> tuple[Surface, np.ndarray]:
+    """The surface fitted on `quotes` (with VIX and SKEW, `with_market`); rows without an IV are left
+    out of the vol fit, and of the SKEW term's centre. `extra(quotes, exponent)`, if given, is a
+    further regressor (one value per quote) with its own coefficient c: how a candidate input (VIX3M)
+    is tried. Returns the coefficients and, with `extra`, c."""
     has_iv = quotes["iv"].notna().to_numpy()
     q = quotes[has_iv]
     iv, vix = q["iv"].to_numpy(), q["vix"].to_numpy() / 100.0
+    skew = skew_of(q)
+    if use_skew and np.isnan(skew).any() and not np.isnan(skew).all():
+        raise DataError(f"no SKEW close on or before the quote date {q['quote_date'][np.isnan(skew)].iloc[0].date()}")
+    known = not np.isnan(skew).any()
+    use_skew = use_skew and known
+    centre = round(float(skew.mean()), DIGITS["skew_index_centre"]) if known else 0.0  # no SKEW: slope 0, unused
     best = None
     for exponent in EXPONENT_GRID:
-        cols = [vix, skew_term(q, exponent)] + ([extra(q, exponent)] if extra is not None else [])
+        u = skew_term(q, exponent)
+        cols = [vix, u] + ([u * (skew - centre) / 100.0] if use_skew else [])
+        cols += [extra(q, exponent)] if extra is not None else []
         x = np.column_stack(cols)
         coef, *_ = np.linalg.lstsq(x, iv, rcond=None)
         sse = float(np.sum((x @ coef - iv) ** 2))
         if best is None or sse < best[0]:
             best = (sse, exponent, coef)
     _, exponent, coef = best
+    if not use_skew:
+        coef = np.concatenate([coef[:2], [0.0], coef[2:]])
     crossed = quotes["ask"].to_numpy() < quotes["bid"].to_numpy()
     s = quotes[~crossed]
     mid, half = s["mid"].to_numpy(), (s["ask"] - s["bid"]).to_numpy() / 2.0
     spread, *_ = np.linalg.lstsq(np.column_stack([np.ones_like(mid), mid, s["vix"].to_numpy() * mid]), half, rcond=None)
-    surface = Surface(float(coef[0]), float(coef[1]), float(exponent), *(float(c) for c in spread))
-    return surface, coef[2:]
+    surface = Surface(float(coef[0]), float(coef[1]), float(exponent), float(coef[2]), centre,
+                      *(float(c) for c in spread))
+    return surface, coef[3:]
 
 
 def price(quotes: pd.DataFrame, surface: Surface, extra: np.ndarray | None = None) -> pd.DataFrame:
     """`quotes` with the model's IV, mid and half-spread (SPY surface, no small-cap ratio); `extra`
     (one value per quote, vol) is added to the IV: a candidate input's term."""
     out = quotes.copy()
-    vol = spy_vol(out["vix"], out["moneyness"], out["dte"], surface.atm_vix_ratio, surface.skew_slope,
-                  surface.skew_term_exponent)
+    vol = spy_vol(out["vix"], skew_of(out), out["moneyness"], out["dte"], surface.atm_vix_ratio, surface.skew_slope,
+                  surface.skew_term_exponent, surface.skew_index_slope, surface.skew_index_centre)
     if extra is not None:
         vol = vol + extra
     out["model_iv"] = vol

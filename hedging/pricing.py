@@ -274,3 +274,12 @@ def dividend_yield(total_return: pd.Series, price: pd.Series, window_days: int) 
         q = np.log((tr / tr[s]) / (px / px[s])) * 365.0 / span
     q = np.where(has_window, np.maximum(q, 0.0), np.nan)
     return pd.Series(q, index=both.index, name="div_yield").reindex(price.index)
+
+
+def realised_vol_ratio(small: pd.Series, large: pd.Series, window: int) -> pd.Series:
+    """IWM's over SPY's trailing realised volatility (log returns of the total-return closes over
+    `window` trading days, both ending at the day's close, so known then); NaN until both have
+    `window` returns (`hedge.small_cap_ratio_mode` = realised falls back to the fixed ratio)."""
+    def vol(close):
+        return np.log(close).diff().rolling(window, min_periods=window).std()
+    return (vol(small) / vol(large)).rename("small_cap_vol_ratio")

@@ -4,10 +4,14 @@ real quotes (`fedcut calibrate`, `hedging.calibration`), scaled to small caps.
 No Russell 2000 option quotes or RVX history exist in the data; SPY put quotes do
 (`options/SPY_puts_2010_2019.csv`). The SPY surface is fitted on them:
 
-    SPY vol = atm_vix_ratio x VIX/100 + skew_slope x u,   u = max(1 - K/S, 0) x (30 / days)^skew_term_exponent
+    SPY vol = atm_vix_ratio x VIX/100 + slope x u,   u = max(1 - K/S, 0) x (30 / days)^skew_term_exponent
+    slope = max(skew_slope + skew_index_slope x (SKEW - skew_index_centre) / 100, 0)
 
 (the skew is quoted per unit of out-of-the-moneyness at 30 days to expiry, and steepens in
-moneyness as expiry nears), and the IWM surface is it times the small-cap ratio, clipped:
+moneyness as expiry nears; it is steeper on days Cboe's SKEW index stands high, as the calibration
+measured out of sample; on a day without a SKEW value, before its first on 1990-01-02, SKEW is taken
+at `skew_index_centre`, the surface's level at SKEW's mean over the fit's quote days), and the IWM
+surface is it times the small-cap ratio, clipped:
 
     IWM vol = clip(small_cap_ratio x SPY vol, vol_floor, vol_cap)
 
@@ -36,16 +40,38 @@ MIN_DAYS = 1.0  # a put on its last day (or settling) reads the skew of one day,
 
 
 @jit
-def spy_vol_one(vix, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent):
-    """SPY put implied vol (annual) at VIX `vix` (points), strike/spot `moneyness`, `days` to expiry."""
-    term = exp(skew_term_exponent * log(SKEW_REFERENCE_DAYS / max(days, MIN_DAYS)))
-    return vix / 100.0 * atm_vix_ratio + skew_slope * (max(1.0 - moneyness, 0.0) * term)
+def skew_slope_one(skew, skew_slope, skew_index_slope, skew_index_centre):
+    """The skew per unit of out-of-the-moneyness at 30 days when Cboe's SKEW index is `skew` (points;
+    NaN: not published, read at `skew_index_centre`)."""
+    if skew != skew:
+        return skew_slope
+    return max(skew_slope + skew_index_slope * (skew - skew_index_centre) / 100.0, 0.0)
 
 
 @jit
-def iwm_vol_one(vix, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, ratio, floor, cap):
+def spy_vol_one(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope,
+                skew_index_centre):
+    """SPY put implied vol (annual) at VIX `vix` and SKEW `skew` (points), strike/spot `moneyness`, `days` to expiry."""
+    term = exp(skew_term_exponent * log(SKEW_REFERENCE_DAYS / max(days, MIN_DAYS)))
+    slope = skew_slope_one(skew, skew_slope, skew_index_slope, skew_index_centre)
+    return vix / 100.0 * atm_vix_ratio + slope * (max(1.0 - moneyness, 0.0) * term)
+
+
+@jit
+def small_cap_ratio_one(realised_mode, fixed, realised, lo, hi):
+    """IWM's implied vol over SPY's: `fixed`, or with `realised_mode` the day's `realised` ratio of
+    trailing realised vols clipped to [lo, hi] (`fixed` on a day without one, NaN)."""
+    if not realised_mode or realised != realised:
+        return fixed
+    return min(max(realised, lo), hi)
+
+
+@jit
+def iwm_vol_one(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope,
+                skew_index_centre, ratio, floor, cap):
     """IWM put implied vol: `ratio` x the SPY surface, clipped to [floor, cap]."""
-    vol = ratio * spy_vol_one(vix, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent)
+    vol = ratio * spy_vol_one(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent,
+                              skew_index_slope, skew_index_centre)
     return min(max(vol, floor), cap)
 
 
@@ -81,18 +107,28 @@ def _each(one, *arrays):
     return float(out) if out.ndim == 0 else out
 
 
-def spy_vol(vix, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent):
-    """`spy_vol_one` over arrays (checked): the SPY surface of the given coefficients."""
-    return _each(lambda v, m, d: spy_vol_one(v, m, d, atm_vix_ratio, skew_slope, skew_term_exponent),
-                 _checked("VIX", vix), _checked("moneyness (K/S)", moneyness), np.asarray(days, dtype=float))
+def spy_vol(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope,
+            skew_index_centre):
+    """`spy_vol_one` over arrays (checked; `skew` NaN where SKEW is not known): the SPY surface of the
+    given coefficients."""
+    return _each(lambda v, s, m, d: spy_vol_one(v, s, m, d, atm_vix_ratio, skew_slope, skew_term_exponent,
+                                                skew_index_slope, skew_index_centre),
+                 _checked("VIX", vix), np.asarray(skew, dtype=float), _checked("moneyness (K/S)", moneyness),
+                 np.asarray(days, dtype=float))
 
 
-def implied_vol(vix, moneyness, days, hedge):
-    """Annual implied vol of an IWM put with strike/spot `moneyness` and `days` to expiry when VIX is `vix`."""
+def implied_vol(vix, moneyness, days, hedge, skew=np.nan, vol_ratio=np.nan):
+    """Annual implied vol of an IWM put with strike/spot `moneyness` and `days` to expiry when VIX is
+    `vix`, SKEW `skew` (NaN: not known, read at hedge.skew_index_centre) and IWM's over SPY's trailing
+    realised vol `vol_ratio` (read with hedge.small_cap_ratio_mode = realised; NaN: not known)."""
     h = hedge
-    return _each(lambda v, m, d: iwm_vol_one(v, m, d, h.atm_vix_ratio, h.skew_slope, h.skew_term_exponent,
-                                             h.small_cap_ratio, h.vol_floor, h.vol_cap),
-                 _checked("VIX", vix), _checked("moneyness (K/S)", moneyness), np.asarray(days, dtype=float))
+    realised = h.small_cap_ratio_mode == "realised"
+    return _each(lambda v, s, r, m, d: iwm_vol_one(
+        v, s, m, d, h.atm_vix_ratio, h.skew_slope, h.skew_term_exponent, h.skew_index_slope, h.skew_index_centre,
+        small_cap_ratio_one(realised, h.small_cap_ratio, r, h.small_cap_ratio_min, h.small_cap_ratio_max),
+        h.vol_floor, h.vol_cap),
+        _checked("VIX", vix), np.asarray(skew, dtype=float), np.asarray(vol_ratio, dtype=float),
+        _checked("moneyness (K/S)", moneyness), np.asarray(days, dtype=float))
 
 
 def half_spread(model, vix, unit, hedge):
@@ -132,7 +168,8 @@ def plot_surface(path, hedge) -> Path:
                 xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points",
                 va="top", fontsize=8, color="dimgrey")
     ax.set_title(f"Modelled IWM put implied vol: {hedge.small_cap_ratio} x (VIX x {hedge.atm_vix_ratio} + "
-                 f"{hedge.skew_slope} x (1 - K/S) x (30/days)^{hedge.skew_term_exponent})\n"
+                 f"{hedge.skew_slope} x (1 - K/S) x (30/days)^{hedge.skew_term_exponent}), "
+                 f"SKEW at {hedge.skew_index_centre:g}\n"
                  f"solid: {hedge.tenor_days} days to expiry, dashed: {hedge.roll_days} days; clipped to "
                  f"[{100 * hedge.vol_floor:.0f}%, {100 * hedge.vol_cap:.0f}%]", fontsize=9)
     ax.set_xlabel("moneyness K/S (strike / spot)")

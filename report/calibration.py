@@ -43,7 +43,11 @@ def calibration_text(result: dict) -> str:
     lines += ["", "out-of-sample errors (absolute; model minus quote):"] + error_table(result["out_of_sample"])
     ins = result["in_sample"]
     lines += ["", f"in sample: IV error median {ins['median_abs_iv_error']:.2f}, p90 {ins['p90_abs_iv_error']:.2f} vol points",
-              "", "candidate inputs (each refitted on the same years; kept only if it lowers the out-of-sample error):"]
+              "", "candidate inputs (each judged on the same years against the surface without it; kept only if "
+                  "it lowers the out-of-sample error):",
+              f"  {'without SKEW (the skew constant)':<34} out-of-sample IV error median "
+              f"{result['without_skew']['out_of_sample']['median_abs_iv_error']:.2f}, "
+              f"p90 {result['without_skew']['out_of_sample']['p90_abs_iv_error']:.2f} vol points"]
     for c in result["candidates"]:
         lines.append(f"  {c['name']:<34} out-of-sample IV error median {c['median_abs_iv_error']:.2f}, "
                      f"p90 {c['p90_abs_iv_error']:.2f} vol points: {c['verdict']}")

@@ -17,11 +17,12 @@ from fedcut.data.asof import asof_frame
 from fedcut.data.coverage import bank_etfs, bank_prices, macro_notes
 from fedcut.data.catalog import LONG_SERIES, REGIME_SERIES
 from fedcut.data.cuts import easing_cycles, policy_record
+from fedcut.data.gauge import skew_index
 from fedcut.data.market import Market, build_market
 from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
 from fedcut.core.errors import DataError
 from fedcut.core.params import Config, Section
-from fedcut.hedging.pricing import dividend_yield, tbill_discount_to_continuous
+from fedcut.hedging.pricing import dividend_yield, realised_vol_ratio, tbill_discount_to_continuous
 from fedcut.signals.indicators import (
     DERIVED_WINDOWS, bank_relative, derived_view, labelled_changes, raw_view,
 )
@@ -38,7 +39,7 @@ class Prepared:
 
     market: Market
     raw: dict
-    broker_inputs: pd.DataFrame  # spot, vix, rate, div_yield, cash_rate, option_unit per day, as known that day
+    broker_inputs: pd.DataFrame  # spot, vix, rate, div_yield, cash_rate, option_unit, skew, small_cap_vol_ratio per day, as known that day
     first_cuts: tuple[pd.Timestamp, ...]  # the easing cycles' chronology (`data.cuts.easing_cycles`)
     tickers: tuple[str, ...]
     fomc: pd.DataFrame | None = None  # the FOMC calendar: decision days, scheduled or unscheduled
@@ -80,8 +81,12 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, history, 
     div = dividend_yield(iwm["adj_close"], iwm["close"], data_params["div_yield_window_days"])
     div = div.reindex(market.days).ffill().fillna(data_params["rut_dividend_yield"])
     div = div.where(~market.spot_total_return, 0.0)  # a total-return level holds its dividends
-    inputs = pd.DataFrame({"spot": market.spot, "vix": market.vix, "rate": rate,
-                           "div_yield": div, "cash_rate": rate, "option_unit": market.option_unit}, index=market.days)
+    skew, skew_notes = skew_index(source, market.days, data_params)
+    notes += list(skew_notes)
+    vol_ratio = realised_vol_ratio(market.close["IWM"], market.close["SPY"], data_params["small_cap_ratio_window"])
+    inputs = pd.DataFrame({"spot": market.spot, "vix": market.vix, "rate": rate, "div_yield": div, "cash_rate": rate,
+                           "option_unit": market.option_unit, "skew": skew, "small_cap_vol_ratio": vol_ratio},
+                          index=market.days)
     older = (source.macro("MDISCRT"), source.romer()) if history == "long" else (None, None)
     record = policy_record(raw["DFEDTAR"], raw["DFEDTARU"], params, *older)
     first_cuts = tuple(pd.Timestamp(d) for d in easing_cycles(record)["decision"])
@@ -93,7 +98,8 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, history, 
 
 def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> Prepared:
     """Load and align everything the configuration's parameters do not change (cached per process)."""
-    data_values = dict(cfg.data.as_dict(), div_yield_window_days=cfg.hedge.div_yield_window_days)
+    data_values = dict(cfg.data.as_dict(), div_yield_window_days=cfg.hedge.div_yield_window_days,
+                       small_cap_ratio_window=cfg.hedge.small_cap_ratio_window)
     # The cache key holds the folders and offline setting actually used, environment included, so a
     # later run in this process with another FEDCUT_DATA_DIR or FEDCUT_CACHE_DIR reads that one.
     data_dir = data_dir or default_data_dir()

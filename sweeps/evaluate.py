@@ -33,6 +33,7 @@ from fedcut.execution.engine import tape_for
 from fedcut.execution.engines import ARRAY, Engine
 from fedcut.strategies.targets import holdings_for, target_block
 from fedcut.sweeps.spec import Validation
+from fedcut.sweeps.store import stored_json
 
 # Configurations evaluated together: their targets (CHUNK x days x tickers, 26 MB) stay within
 # the processor's cache, where 256 at once (the runner's blocks) were 15% slower a configuration.
@@ -176,17 +177,11 @@ def unpack_returns(blob: bytes) -> np.ndarray:
     return np.frombuffer(zlib.decompress(blob), dtype="<f4").astype(float)
 
 
-def returns_matrix(blobs: list[bytes]) -> np.ndarray:
-    """Packed curves as one days x curves float32 matrix (each column `unpack_returns` of its blob,
-    as stored): the transposed view of a curves x days array, so each curve stays contiguous and
-    nothing is copied twice (ten thousand curves are 0.26 GB; `analyzers.overfitting` reads them
-    in chunks as float64, exactly the values `unpack_returns` gives)."""
-    curves = None
-    for k, blob in enumerate(blobs):
-        returns = np.frombuffer(zlib.decompress(blob), dtype="<f4")
-        curves = np.empty((len(blobs), len(returns)), dtype=np.float32) if curves is None else curves
-        curves[k] = returns
-    return (np.empty((0, 0)) if curves is None else curves).T
+def curves_of(blobs: list[bytes]) -> np.ndarray:
+    """Packed curves as one curves x days float32 array (each row `unpack_returns` of its blob, as
+    stored, before its cast to float64): a chunk of what `analyzers.overfitting.Curves` reads."""
+    rows = [np.frombuffer(zlib.decompress(blob), dtype="<f4") for blob in blobs]
+    return np.stack(rows) if rows else np.empty((0, 0), dtype=np.float32)
 
 
 def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
@@ -253,7 +248,7 @@ def _benchmark_segments(prepared, configs: list[Config], rf: np.ndarray, plan: P
 
 # What configurations must share to be run in one block: data, history, regime and holdings.
 _GROUP_KEYS = frozenset({"run.start", "run.end", "run.history", "run.oracle", "run.strategy", "strategy.cyclicals",
-                         "strategy.defensives", "hedge.div_yield_window_days"}
+                         "strategy.defensives", "hedge.div_yield_window_days", "hedge.small_cap_ratio_window"}
                         | {p.key for p in PARAMS if p.key.startswith(("data.", "regime."))})
 
 
@@ -298,21 +293,26 @@ def task(items: list[tuple[int, Config | None, str]], plan: Plan) -> list[dict]:
         seconds = (time.perf_counter() - started) / len(members)
         for k, (position, config) in enumerate(members):
             if results is not None:
-                outcomes.append(_outcome(position, "ok", "", results[k], seconds))
+                outcomes.append(_outcome(position, "ok", "", results[k], seconds, config))
                 continue
             started = time.perf_counter()
             try:
                 outcomes.append(_outcome(position, "ok", "", evaluate_block([config], plan)[0],
-                                         time.perf_counter() - started))
+                                         time.perf_counter() - started, config))
             except Exception as exc:  # recorded with the configuration; the sweep goes on
                 message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500]
-                outcomes.append(_outcome(position, "failed", message, None, time.perf_counter() - started))
+                outcomes.append(_outcome(position, "failed", message, None, time.perf_counter() - started, config))
     return outcomes
 
 
-def _outcome(position: int, status: str, error: str, result: dict | None, seconds: float) -> dict:
+def _outcome(position: int, status: str, error: str, result: dict | None, seconds: float,
+             config: Config | None = None) -> dict:
+    """One configuration's outcome, with its configuration and result already in the store's JSON
+    (`sweeps.store.stored_json`): encoded here, in parallel, not once per configuration by the parent."""
     returns = result.pop("returns") if result else None
     return {"position": position, "status": status, "error": error, "result": result, "returns": returns,
+            "result_json": None if result is None else stored_json(result),
+            "config_json": stored_json({} if config is None else config.flat()),
             "seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "worker": os.getpid()}
 
 

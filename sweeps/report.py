@@ -204,40 +204,46 @@ def _plain(name: str) -> str:
     return {"worst_cycle_drawdown": "max_drawdown", "excess_cagr": "cagr", "drawdown_gain": "max_drawdown"}.get(name, name)
 
 
-def overfitting_report(spec: Spec, summary: pd.DataFrame, packed: dict[str, bytes], rows: list[dict], data_dir,
+def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, rows: list[dict], data_dir,
                        offline) -> dict | None:
     """overfitting.json: how many configurations were tried, the in-sample choice's Sharpe and its
     Deflated Sharpe Ratio among them (over the in-sample span) against zero and against buy-and-hold
     IWM's Sharpe over the same span (as stored with the choice's figures), the Probability of
     Backtest Overfitting over the whole history (CSCV with `validation.pbo_blocks` blocks), and
-    where the default ranks among the variants (`sweeps.selection`)."""
-    from fedcut.analyzers.overfitting import backtest_overfitting, deflated_sharpe_ratio, trial_sharpe_ratios
+    where the default ranks among the variants (`sweeps.selection`). The daily returns are read from
+    the store a chunk of configurations at a time (`analyzers.overfitting.Curves`), never all at once."""
+    from fedcut.analyzers.overfitting import (
+        CHUNK_CONFIGURATIONS, Curves, backtest_overfitting, deflated_sharpe_ratio, trial_sharpe_ratios,
+    )
     from fedcut.analyzers.performance import daily_risk_free
     from fedcut.core.params import resolve
     from fedcut.run.inputs import prepare
-    from fedcut.sweeps.evaluate import returns_matrix
+    from fedcut.sweeps.evaluate import curves_of
 
     ok = summary[summary["status"] == "ok"]
-    hashes = [h for h in ok["config_hash"] if h in packed]
+    stored = store.with_returns()
+    hashes = [h for h in ok["config_hash"] if h in stored]
     if len(hashes) < 2:
         return None
-    matrix = returns_matrix([packed[h] for h in hashes])  # days x configurations
     prepared = prepare(resolve(spec.base), data_dir, offline)
     days = prepared.market.days
+    curves = Curves(len(days) - 1, len(hashes),
+                    lambda: (curves_of(blobs) for blobs in store.returns_of(hashes, CHUNK_CONFIGURATIONS)))
     rf = daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
     is_name, _ = samples(spec)
     first = next(r for r in rows if r["status"] == "ok")["result"]["segments"][is_name]
-    inside = slice(*days[1:].slice_locs(pd.Timestamp(first["start"]), pd.Timestamp(first["end"])))  # a view
-    sharpes = trial_sharpe_ratios(matrix[inside], rf[inside])
+    inside = slice(*days[1:].slice_locs(pd.Timestamp(first["start"]), pd.Timestamp(first["end"])))
+    sharpes = trial_sharpe_ratios(curves, rf, inside)
     chosen = 0  # summary order: rank 1 first
-    pbo = backtest_overfitting(matrix, rf, spec.validation.pbo_blocks)
+    pbo = backtest_overfitting(curves, rf, spec.validation.pbo_blocks)
+    mine = curves_of(next(store.returns_of([hashes[chosen]], 1)))[0, inside]
     selected = next(r for r in rows if r["config_hash"] == hashes[chosen])["result"]["segments"][is_name]
     return {"n_trials": len(hashes), "selected": hashes[chosen],
             "selected_on": f"{spec.objective}, {first['start']}..{first['end']}",
             "selected_sharpe_in_sample": float(sharpes[chosen]),
-            "deflated_sharpe": deflated_sharpe_ratio(matrix[inside, chosen], sharpes, rf[inside]).to_dict(),
+            "deflated_sharpe": deflated_sharpe_ratio(mine, sharpes, rf[inside]).to_dict(),
             "deflated_sharpe_vs_buy_and_hold": None if selected["bh_sharpe"] is None else deflated_sharpe_ratio(
-                matrix[inside, chosen], sharpes, rf[inside], benchmark_sharpe=selected["bh_sharpe"]).to_dict(),
+                mine, sharpes, rf[inside], benchmark_sharpe=selected["bh_sharpe"]).to_dict(),
             "pbo": pbo.to_dict(), "selection": selection_report(spec, summary, rows), "_pbo": pbo}
 
 
@@ -258,8 +264,7 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
     label = spec.objective
     reference = _reference(spec, rows)
     show_sensitivity = bool(spec.swept) and (summary["status"] == "ok").any()
-    packed = store.returns()
-    top_curves = _top_curves(spec, summary, packed, data_dir, offline)
+    top_curves = _top_curves(spec, summary, store, data_dir, offline)
     with writing(plots):  # a write failure names its picture
         drawn = heatmaps(summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary),
                          _noise(spec, rows))
@@ -274,7 +279,7 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
     for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
         if len(table):
             write_whole(out / name, table.to_csv(index=False, float_format="%.10g"))
-    overfit = overfitting_report(spec, summary, packed, rows, data_dir, offline)
+    overfit = overfitting_report(spec, summary, store, rows, data_dir, offline)
     if overfit is not None:
         write_whole(out / OVERFITTING, json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
                                                   indent=2, sort_keys=True, allow_nan=False) + "\n")
@@ -349,7 +354,7 @@ def _empty_reasons(spec: Spec, summary: pd.DataFrame):
     return reason
 
 
-def _top_curves(spec: Spec, summary: pd.DataFrame, packed: dict[str, bytes], data_dir, offline):
+def _top_curves(spec: Spec, summary: pd.DataFrame, store: Store, data_dir, offline):
     """What `_top_equity` draws: the base configuration and its prepared data, the TOP_CURVES best
     in-sample configurations' growth (those over the base configuration's days) and the train_end
     split; None if none ran."""
@@ -360,9 +365,9 @@ def _top_curves(spec: Spec, summary: pd.DataFrame, packed: dict[str, bytes], dat
     base = resolve(spec.base)
     prepared = prepare(base, data_dir, offline)
     days = prepared.market.days
-    curves = []
+    curves, stored = [], store.with_returns()
     for row in summary[summary["status"] == "ok"].itertuples():
-        returns = unpack_returns(packed[row.config_hash]) if row.config_hash in packed else None
+        returns = unpack_returns(next(store.returns_of([row.config_hash], 1))[0]) if row.config_hash in stored else None
         if returns is None or len(returns) != len(days) - 1:
             continue
         curves.append((f"rank {int(row.rank)}: {row.config_hash} ({spec.objective} {row.objective_is:.3g} in, "

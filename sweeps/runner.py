@@ -154,8 +154,7 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
                 entries = []
                 for outcome in block:
                     point = by_position[outcome["position"]]
-                    config = point.config.flat() if point.config is not None else {}
-                    entries.append((point.config_hash, point.position, point.swept, config, outcome))
+                    entries.append((point.config_hash, point.position, point.swept, outcome))
                     decoded[point.config_hash] = outcome["result"]
                 try:
                     store.add(entries)

@@ -55,7 +55,7 @@ WALK_FORWARD_KEYS = {"train_years", "test_years", "min_test_years"}
 TABLES = {"sweep", "base", "grid", "random", "constraints", "validation"}
 _PARAM_KEYS = {p.key for p in PARAMS}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a sweep name is part of a folder name
-MAX_CONFIGURATIONS = 10_000  # half a minute on 2 cores; each 10,000 more add 0.26 GB to the overfitting matrix
+MAX_CONFIGURATIONS = 10_000  # half a minute on 2 cores; the parent holds about 32 kB more per configuration (docs/speed.md)
 
 
 @dataclass(frozen=True)

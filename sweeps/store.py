@@ -119,14 +119,15 @@ class Store:
         with self._errors("cannot read it"):
             return {h for (h,) in self.db.execute("SELECT config_hash FROM results")}
 
-    def add(self, entries: list[tuple[str, int, dict, dict, dict]]) -> None:
-        """Store a finished block of (config_hash, position, swept, config, outcome) in one
-        transaction: all of it, or nothing."""
+    def add(self, entries: list[tuple[str, int, dict, dict]]) -> None:
+        """Store a finished block of (config_hash, position, swept, outcome) in one transaction: all
+        of it, or nothing. The outcome carries its configuration and result already as JSON text
+        (`stored_json`, written by the worker), so the parent's work per configuration is the insert."""
         with self._errors("cannot store a result in it"), self.db:
-            for config_hash, position, swept, config, outcome in entries:
+            for config_hash, position, swept, outcome in entries:
                 self.db.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                (config_hash, position, _json(swept), _json(config), outcome["status"],
-                                 outcome["error"], None if outcome["result"] is None else _json(outcome["result"])))
+                                (config_hash, position, stored_json(swept), outcome["config_json"], outcome["status"],
+                                 outcome["error"], outcome["result_json"]))
                 self.db.execute("INSERT INTO timings VALUES (?, ?, ?, ?)",
                                 (config_hash, outcome.get("seconds"), outcome.get("peak_rss_mib"), outcome.get("worker")))
                 if outcome.get("returns") is not None:
@@ -136,6 +137,24 @@ class Store:
         """Each stored configuration's packed daily returns (`sweeps.evaluate.unpack_returns`)."""
         with self._errors("cannot read it"):
             return dict(self.db.execute("SELECT config_hash, data FROM returns"))
+
+    def with_returns(self) -> set[str]:
+        """The configurations whose daily returns are stored."""
+        with self._errors("cannot read it"):
+            return {h for (h,) in self.db.execute("SELECT config_hash FROM returns")}
+
+    def returns_of(self, hashes: list[str], chunk: int) -> Iterator[list[bytes]]:
+        """The packed daily returns of `hashes` (each stored), in their order, `chunk` at a time: what
+        the overfitting statistics read, so the parent never holds every configuration's at once."""
+        for first in range(0, len(hashes), chunk):
+            wanted = hashes[first:first + chunk]
+            with self._errors("cannot read it"):
+                found = dict(self.db.execute(f"SELECT config_hash, data FROM returns WHERE config_hash IN "
+                                             f"({', '.join('?' * len(wanted))})", wanted))
+            if len(found) != len(wanted):
+                raise FedcutError(f"{self.path}: the daily returns of {len(wanted) - len(found)} configuration(s) are "
+                                  "missing: a damaged store; use a new --out")
+            yield [found[h] for h in wanted]
 
     def add_audit(self, config_hash: str, reason: str, identical: bool, difference: str) -> None:
         with self._errors("cannot store an audit in it"), self.db:
@@ -180,5 +199,6 @@ class Store:
             return list(self.db.execute("SELECT * FROM results ORDER BY config_hash"))
 
 
-def _json(value) -> str:
+def stored_json(value) -> str:
+    """A value as the store's columns hold it: the one JSON form, whoever writes it."""
     return json.dumps(value, sort_keys=True, allow_nan=False, default=str)

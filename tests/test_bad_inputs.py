@@ -417,6 +417,12 @@ CASES = [
     Case("long-vxo-missing", "macro/VXOCLS.csv absent, a run from 2001 (VXO is the volatility gauge before "
          "2003-09-22)", remove("macro/VXOCLS.csv"), ["--start", "2001-01-02", "--end", "2002-12-31"],
          expect=("series VXOCLS not found", "downloads are off"), names="VXOCLS"),
+    Case("skew-missing", "cboe/SKEW.csv absent (the puts' skew reads it every day)", remove("cboe/SKEW.csv"),
+         ["--start", "2019-01-02", "--end", "2020-12-31"],
+         expect=("cboe/SKEW.csv not found ({data}; cache {cache}); it is not downloaded",), names="SKEW"),
+    Case("skew-text", "a SKEW close `n/a` on 2020-03-02", set_field("cboe/SKEW.csv", "2020-03-02", 1, "n/a"),
+         ["--start", "2019-01-02", "--end", "2020-12-31"],
+         expect=("{data}/cboe/SKEW.csv: 2020-03-02: SKEW value 'n/a' is not a number",), names="SKEW.csv"),
     Case("long-monthly-missing", "macro/GS1.csv absent, --history long", remove("macro/GS1.csv"), LONG,
          expect=("series GS1 not found", "downloads are off"), names="GS1"),
     Case("long-french-header", "the French size file's first column named `date`", header(
@@ -490,7 +496,7 @@ def fresh_prepare_cache():
 @pytest.fixture
 def env(tmp_path, shared_data, monkeypatch) -> Env:
     data = tmp_path / "data"
-    for kind in ("prices", "macro", "calendar", "french", "policy"):
+    for kind in ("prices", "macro", "calendar", "french", "policy", "cboe"):
         (data / kind).mkdir(parents=True)
         for f in (shared_data / kind).glob("*.csv"):
             (data / kind / f.name).symlink_to(f)

@@ -38,12 +38,17 @@ def test_the_fit_recovers_a_known_surface_exactly():
     q = pd.DataFrame({"quote_date": pd.date_range("2012-01-02", periods=n, freq="D"),
                       "dte": rng.choice([21, 45], n).astype(float), "moneyness": rng.uniform(0.75, 1.0, n),
                       "vix": rng.uniform(10, 40, n), "mid": rng.uniform(0.05, 3, n)})
-    q["iv"] = 0.8 * q["vix"] / 100 + 1.1 * (1 - q["moneyness"]) * (30 / q["dte"]) ** 0.4
+    q["skew"] = rng.uniform(105, 165, n)
+    centre = round(q["skew"].mean(), 1)
+    q["iv"] = 0.8 * q["vix"] / 100 + (1.1 + 0.6 * (q["skew"] - centre) / 100) * (1 - q["moneyness"]) * (30 / q["dte"]) ** 0.4
     half = 0.005 + (0.004 + 0.0002 * q["vix"]) * q["mid"]
     q["bid"], q["ask"] = q["mid"] - half, q["mid"] + half
     surface, _ = cal.fit(q)
     assert surface.skew_term_exponent == pytest.approx(0.4)
     assert (surface.atm_vix_ratio, surface.skew_slope) == (pytest.approx(0.8), pytest.approx(1.1))
+    assert (surface.skew_index_slope, surface.skew_index_centre) == (pytest.approx(0.6), centre)
+    plain, _ = cal.fit(q, use_skew=False)  # without the SKEW term the skew is about its average
+    assert plain.skew_index_slope == 0.0 and plain.skew_slope == pytest.approx(1.1, abs=0.05)
     assert (surface.half_spread_dollars, surface.half_spread_base, surface.half_spread_per_vix) == (
         pytest.approx(0.005), pytest.approx(0.004), pytest.approx(0.0002))
 
@@ -53,8 +58,11 @@ def test_check_json_errors_are_the_quotes_own(source, capsys):
     out = json.loads(capsys.readouterr().out)
     raw = pd.read_csv(QUOTES, na_values=["", "."])
     vix = source.macro("VIXCLS").reindex(pd.DatetimeIndex(raw["quote_date"]), method="ffill").to_numpy()
+    skew = pd.read_csv(DATA / "cboe" / "SKEW.csv", index_col=0, parse_dates=True)["SKEW"]
+    skew = skew.reindex(pd.DatetimeIndex(raw["quote_date"]), method="ffill").to_numpy()
     h = defaults().hedge
-    model = (h.atm_vix_ratio * vix / 100 + h.skew_slope * np.maximum(1 - raw["strike"] / raw["spot"], 0)
+    slope = h.skew_slope + h.skew_index_slope * (skew - h.skew_index_centre) / 100
+    model = (h.atm_vix_ratio * vix / 100 + slope * np.maximum(1 - raw["strike"] / raw["spot"], 0)
              * (30 / raw["dte"]) ** h.skew_term_exponent)
     err = (100 * (model - raw["iv"])).abs().dropna()
     assert len(err) == out["quotes_with_iv"] == 10893 - 18

@@ -21,7 +21,7 @@ from fedcut.run.inputs import clear_caches
 
 def _linked(shared: Path, folder: Path, edits: dict[str, callable]) -> Path:
     """The real data as links, the files in `edits` replaced by edited copies (a list of lines in, out)."""
-    for kind in ("prices", "macro", "calendar"):
+    for kind in ("prices", "macro", "calendar", "cboe"):
         (folder / kind).mkdir(parents=True)
         for f in (shared / kind).glob("*.csv"):
             (folder / kind / f.name).symlink_to(f)

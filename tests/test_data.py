@@ -342,7 +342,7 @@ def test_data_status_lists_every_series_and_exits_zero(shared_data, capsys):
 
 
 def test_data_status_names_a_broken_file_and_exits_nonzero(shared_data, tmp_path, capsys):
-    for kind in ("prices", "macro", "calendar"):
+    for kind in ("prices", "macro", "calendar", "cboe"):
         (tmp_path / kind).mkdir()
         for f in (shared_data / kind).glob("*.csv"):
             (tmp_path / kind / f.name).symlink_to(f)

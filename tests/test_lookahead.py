@@ -38,7 +38,7 @@ RATES = {"DFF", "DTB3", "DGS2", "DGS3MO", "DGS10", "DFII10", "DFEDTAR", "DFEDTAR
          "TB3MS", "T10Y2Y", "T10YIE"}
 SHUFFLE_BLOCK = 5  # rows are shuffled within blocks of this many observations
 FED_TARGET = ("DFEDTAR", "DFEDTARU", "DFEDTARL")  # data/catalog.py: the policy series, known on their date
-FOLDERS = ("prices", "macro", "french", "policy")  # every dated file (the FOMC calendar is published ahead)
+FOLDERS = ("prices", "macro", "french", "policy", "cboe")  # every dated file (the FOMC calendar is published ahead)
 
 # (cut-off day, perturbation, history): around first cuts and crises, and in the long history in the
 # 1960s-1980s and on the days a fallback hands over to its successor (scaled: a drift compounded
@@ -68,7 +68,7 @@ def _late_rows(kind: str, series_id: str, dates: pd.DatetimeIndex, cutoff: pd.Ti
         return np.asarray(known_dates(dates, meta.lag_rule, DATA_PARAMS) > cutoff)
     if kind == "policy":
         return np.asarray(dates + pd.Timedelta(days=DATA_PARAMS.romer_lag_days) > cutoff)
-    return np.asarray(dates > cutoff)  # prices and levels; uncatalogued FRED files (never read by a run) by date
+    return np.asarray(dates > cutoff)  # prices, levels, Cboe's SKEW (a close); uncatalogued FRED files by date
 
 
 def _price_factors(name: str, how: str, n: int, rng) -> np.ndarray:
@@ -210,6 +210,7 @@ def differs_after(base, other, day: pd.Timestamp) -> dict[str, bool]:
         "fed_funds": not base.signals.loc[later, "fed_funds"].equals(other.signals.loc[later, "fed_funds"]),
         "trades": not t_base.equals(t_other),
         "option_inputs": not base.prepared.broker_inputs.loc[later].equals(other.prepared.broker_inputs.loc[later]),
+        "skew": not base.prepared.broker_inputs.loc[later, "skew"].equals(other.prepared.broker_inputs.loc[later, "skew"]),
     }
 
 
@@ -297,15 +298,24 @@ def _trade_two_days_early(real):
     return early
 
 
+def _price_on_tomorrows_skew(real):
+    """The puts priced on the next day's SKEW close: a one-day leak in the option inputs only."""
+    def peek(source, days, *args):
+        skew, notes = real(source, days, *args)
+        return skew.shift(-1).fillna(skew), notes
+    return peek
+
+
 @pytest.mark.parametrize("target, leak", [("regime_frame", None), ("regime_frame", _peek_at_tomorrows_vix),
-                                          ("target_weights", _trade_two_days_early)])
+                                          ("target_weights", _trade_two_days_early),
+                                          ("skew_index", _price_on_tomorrows_skew)])
 def test_the_comparison_catches_a_planted_leak(shared_data, tmp_path, monkeypatch, target, leak):
     """The check can fail: with a leak planted in the pipeline, the 2019 crash after D reaches D
     (and without one, the same short runs agree up to D)."""
     import fedcut.run.backtest
     import fedcut.run.inputs as inputs
     if leak is not None:
-        where = inputs if target == "regime_frame" else fedcut.run.backtest
+        where = inputs if target in ("regime_frame", "skew_index") else fedcut.run.backtest
         monkeypatch.setattr(where, target, leak(getattr(where, target)))
     inputs.clear_caches()  # no leaky signals outlive this test, none cached enter it
     try:

@@ -72,7 +72,7 @@ def copy_cut(shared: Path, dest: Path, every: str | None = None, files: dict[str
     fomc = (shared / "calendar" / "FOMC.csv").read_text().splitlines(keepends=True)
     (dest / "calendar" / "FOMC.csv").write_text("".join(
         fomc[:1] + [r for r in fomc[1:] if every is None or r[:10] <= every or "unscheduled" not in r]))
-    for kind in ("prices", "macro"):
+    for kind in ("prices", "macro", "cboe"):
         (dest / kind).mkdir()
         for src in sorted((shared / kind).glob("*.csv")):
             day = files.get(f"{kind}/{src.name}", every)
@@ -458,7 +458,7 @@ def test_fetch_online_refreshes_every_series_then_calls(shared_data, tmp_path, m
     directory holding only the FOMC calendar (which has no download) is fine."""
     from fedcut.data import fetch
     cache, calendar_only = tmp_path / "cache", tmp_path / "data"
-    for kind in ("prices", "macro"):
+    for kind in ("prices", "macro", "cboe"):
         (cache / kind).mkdir(parents=True)
         for src in (shared_data / kind).glob("*.csv"):
             (cache / kind / src.name).symlink_to(src)

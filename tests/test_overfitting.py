@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from fedcut.analyzers.overfitting import (
-    backtest_overfitting, deflated_sharpe_ratio, expected_max_sharpe, normal_cdf, normal_quantile,
+    Curves, backtest_overfitting, deflated_sharpe_ratio, expected_max_sharpe, normal_cdf, normal_quantile,
     overfitting_summary, probabilistic_sharpe, trial_sharpe_ratios,
 )
 from fedcut.core.errors import ConfigError, DataError
@@ -148,6 +148,33 @@ def test_cscv_equals_the_procedure_written_out():
     assert got[np.lexsort(got.T[::-1])] == pytest.approx(pairs[np.lexsort(pairs.T[::-1])], abs=1e-9)
     assert out.pbo == pytest.approx(np.mean(logits <= 0))
     assert out.prob_oos_loss == pytest.approx(np.mean(pairs[:, 1] < 0))
+
+
+def test_curves_read_in_uneven_chunks_give_the_matrix_figures_to_the_bit():
+    """A sweep reads its configurations' returns from the store a chunk at a time: however they
+    are cut, every configuration's Sharpe and every split of the CSCV come out the same, bit for bit,
+    as from the whole float32 matrix; a chunk too few or of the wrong length is refused."""
+    m = trials(16 * 25 + 7, 11, 8).astype(np.float32)
+    rf = np.linspace(1e-4, 3e-5, len(m))
+    inside = slice(30, 300)
+    cuts = [0, 4, 5, 11]  # chunks of 4, 1 and 6 configurations
+
+    def chunks():
+        return (np.ascontiguousarray(m.T[a:b]) for a, b in zip(cuts, cuts[1:]))
+    curves = Curves(len(m), m.shape[1], chunks)
+    whole, streamed = backtest_overfitting(m, rf), backtest_overfitting(curves, rf)
+    for name in ("logits", "is_sharpe", "oos_sharpe"):
+        assert np.array_equal(getattr(whole, name), getattr(streamed, name))
+    assert whole.pbo == streamed.pbo
+    assert np.array_equal(trial_sharpe_ratios(curves, rf, inside), trial_sharpe_ratios(m[inside], rf[inside]))
+    # each Sharpe recomputed by hand, column by column in float64
+    excess = m[inside].astype(float) - rf[inside, None]
+    assert trial_sharpe_ratios(curves, rf, inside) == pytest.approx(
+        excess.mean(axis=0) / excess.std(axis=0, ddof=1) * math.sqrt(252), rel=1e-12)
+    with pytest.raises(DataError, match="10 curves read, 11 expected"):
+        trial_sharpe_ratios(Curves(len(m), 11, lambda: iter([m.T[:10]])), rf)
+    with pytest.raises(DataError, match="not curves x"):
+        trial_sharpe_ratios(Curves(len(m), 11, lambda: iter([m.T[:, 1:]])), rf)
 
 
 def test_cscv_drops_the_oldest_days_and_subtracts_the_risk_free_rate():

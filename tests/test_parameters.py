@@ -46,6 +46,10 @@ CASES: dict[str, dict] = {
     "run.end": dict(value="2008-12-31", why="a year earlier: fewer days"),
     "run.history": dict(span="to_2001", why="from 1990 with RUT as IWM instead of from IWM's first day"),
     "data.vix_backcalculated": dict(span="early", why="VIX and VXO differ only before 2003-09-22"),
+    "hedge.skew_index_slope": dict(span="covid", why="SKEW prices the puts only from 2011-02-23, when Cboe first "
+                                                     "published it (before, the surface is read at the centre)"),
+    "hedge.skew_index_centre": dict(span="covid", why="SKEW prices the puts only from 2011-02-23, when Cboe first "
+                                                      "published it (before, the surface is read at the centre)"),
     "data.realised_vol_days": dict(span="long_1970s", why="the modelled volatility is read only before 1986"),
     "data.realised_vol_multiplier": dict(span="long_1970s", why="the modelled volatility is read only before 1986"),
     "data.monthly_average_lag_days": dict(span="long_1970s", why="GS1, GS10 and BAA10YM are read only before "
@@ -115,6 +119,13 @@ CASES: dict[str, dict] = {
     "hedge.vol_cap": dict(value=0.3, why="the modelled vol never reached 1.5 (halfway up would change nothing)"),
     "hedge.buy_vix_floor": dict(value=30.0, why="a floor halfway up its range (50) would stop every purchase"),
     "hedge.buy_vix_ceiling": dict(value=25.0, why="0 is none; halfway up (100) is above every VIX the puts met"),
+    "hedge.small_cap_ratio_window": dict(value=21, also={"hedge.small_cap_ratio_mode": "realised"},
+                                         why="read only with the realised small-cap ratio"),
+    "hedge.small_cap_ratio_min": dict(value=1.4, also={"hedge.small_cap_ratio_mode": "realised"},
+                                      why="read only with the realised ratio; a floor it crosses"),
+    "hedge.small_cap_ratio_max": dict(value=1.2, also={"hedge.small_cap_ratio_mode": "realised",
+                                                       "hedge.small_cap_ratio_min": 0.8},
+                                      why="read only with the realised ratio; a cap it crosses"),
 }
 
 # Where each section's keys must show: what the run trades, or the figures the section feeds

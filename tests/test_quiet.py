@@ -91,7 +91,7 @@ def test_fedcut_offline_false_with_a_newline_allows_downloads(tmp_path, monkeypa
     monkeypatch.setattr("fedcut.data.fetch.refresh", refresh)
     data = tmp_path / "data"
     data.mkdir()
-    for kind in ("prices", "macro", "calendar"):
+    for kind in ("prices", "macro", "calendar", "cboe"):
         (data / kind).mkdir()
         for f in (shared_data / kind).glob("*.csv"):
             (data / kind / f.name).symlink_to(f)
@@ -138,7 +138,7 @@ def command(args, cwd: Path, timeout=300) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
-def linked_data(shared_data: Path, into: Path, kinds=("prices", "macro", "calendar")) -> Path:
+def linked_data(shared_data: Path, into: Path, kinds=("prices", "macro", "calendar", "cboe")) -> Path:
     """A data directory of links to the real files, so that a test may replace one."""
     for kind in kinds:
         (into / kind).mkdir(parents=True)

@@ -30,7 +30,7 @@ SPAN = {"run.start": "2006-01-03", "run.end": "2012-06-29"}
 def _perturbed(shared: Path, folder: Path) -> Path:
     """A data folder whose STLFSI4 and NFCI values before their first publication scream crisis."""
     (folder / "macro").mkdir(parents=True)
-    for kind in ("prices", "calendar"):
+    for kind in ("prices", "calendar", "cboe"):
         if (shared / kind).exists():
             (folder / kind).symlink_to(shared / kind)
     for f in (shared / "macro").glob("*.csv"):
@@ -114,7 +114,7 @@ def test_a_missing_bank_etf_file_is_said_not_silently_replaced(shared_data, tmp_
     from fedcut.core.params import resolve
     from fedcut.run.backtest import run
 
-    for kind in ("prices", "macro", "calendar"):
+    for kind in ("prices", "macro", "calendar", "cboe"):
         (tmp_path / kind).mkdir()
         for f in (shared_data / kind).glob("*.csv"):
             if f.stem not in ("KRE", "KBE"):
