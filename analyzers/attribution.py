@@ -16,6 +16,7 @@ These add up to the change in strategy value whenever strategy = cash + ETF posi
 row's close: a trade dated on the first row is part of the starting state (a run never fills
 on its first bar).
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -80,9 +81,14 @@ def daily_attribution(equity: pd.DataFrame, trades: pd.DataFrame, size: int = CO
     if len(outside):
         raise DataError(f"trades: a fill on {outside[0].date()}, which is not a day of the equity curve")
 
-    traded = (etf.groupby(["date", "instrument"])["value"].sum().unstack("instrument")
-              .reindex(index=days, columns=tickers).fillna(0.0))
-    option_traded = (options["quantity"].astype(float) * options["price"].astype(float) * size)
+    traded = (
+        etf.groupby(["date", "instrument"])["value"]
+        .sum()
+        .unstack("instrument")
+        .reindex(index=days, columns=tickers)
+        .fillna(0.0)
+    )
+    option_traded = options["quantity"].astype(float) * options["price"].astype(float) * size
     option_traded = _per_day(option_traded, options["date"], days)
     etf_commission = _per_day(etf["commission"].astype(float), etf["date"], days)
     option_commission = _per_day(options["commission"].astype(float), options["date"], days)
@@ -114,16 +120,25 @@ def attribution(equity: pd.DataFrame, trades: pd.DataFrame, size: int = CONTRACT
         rows.append((name, float(sum(summed[t] for t in members if t in summed.index))))
     grouped = {t for members in GROUPS.values() for t in members}
     rows += [(t, float(summed[t])) for t in tickers if t not in grouped]
-    rows += [(INTEREST, float(summed[INTEREST])), (PUTS, float(summed[PUTS])),
-             (COSTS, float(summed[ETF_COMMISSIONS] + summed[OPTION_COMMISSIONS]))]
+    rows += [
+        (INTEREST, float(summed[INTEREST])),
+        (PUTS, float(summed[PUTS])),
+        (COSTS, float(summed[ETF_COMMISSIONS] + summed[OPTION_COMMISSIONS])),
+    ]
     value = _dated(equity, "equity").sort_index()["strategy"].astype(float)
     total = float(value.iloc[-1] - value.iloc[0])
     table = pd.DataFrame(rows, columns=["component", "pnl_usd"])
     table["share_of_total"] = table["pnl_usd"] / total if total != 0 else float("nan")
-    table["includes"] = [DESCRIPTIONS.get(name, f"{name} position, at fill prices (ETF slippage included)")
-                         for name in table["component"]]
-    table.attrs.update(total_pnl=total, initial_value=float(value.iloc[0]), final_value=float(value.iloc[-1]),
-                       residual_usd=total - float(table["pnl_usd"].sum()))
+    table["includes"] = [
+        DESCRIPTIONS.get(name, f"{name} position, at fill prices (ETF slippage included)")
+        for name in table["component"]
+    ]
+    table.attrs.update(
+        total_pnl=total,
+        initial_value=float(value.iloc[0]),
+        final_value=float(value.iloc[-1]),
+        residual_usd=total - float(table["pnl_usd"].sum()),
+    )
     return table
 
 
@@ -154,15 +169,25 @@ def hedge_by_year(equity: pd.DataFrame, trades: pd.DataFrame, size: int = CONTRA
     premium = _per_day(paid, bought["date"], days)
     pnl = hedge_pnl(equity, trades, size).diff().fillna(0.0)
     previous = value.shift(1).fillna(value.iloc[0])
-    daily = pd.DataFrame({"premium_usd": premium, "pnl_usd": pnl, "premium_bp": 1e4 * premium / previous,
-                          "pnl_bp": 1e4 * pnl / previous}, index=days)
+    daily = pd.DataFrame(
+        {
+            "premium_usd": premium,
+            "pnl_usd": pnl,
+            "premium_bp": 1e4 * premium / previous,
+            "pnl_bp": 1e4 * pnl / previous,
+        },
+        index=days,
+    )
     table = daily.groupby(days.year).sum()
     table.index.name = "year"
     years = max((days[-1] - days[0]).days, 1) / 365.25
     held = eq["option_value"].astype(float) > 0
-    table.attrs.update(premium_bp_per_year=float(daily["premium_bp"].sum() / years),
-                       pnl_bp_per_year=float(daily["pnl_bp"].sum() / years), days_held=float(held.mean()),
-                       mean_share_held=float((eq["option_value"] / value)[held].mean()) if held.any() else None)
+    table.attrs.update(
+        premium_bp_per_year=float(daily["premium_bp"].sum() / years),
+        pnl_bp_per_year=float(daily["pnl_bp"].sum() / years),
+        days_held=float(held.mean()),
+        mean_share_held=float((eq["option_value"] / value)[held].mean()) if held.any() else None,
+    )
     return table
 
 

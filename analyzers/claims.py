@@ -11,6 +11,7 @@ with its dates. The verdict compares the claimed fall with the peak-to-trough:
 The note says when the calendar-year return tells a different story, when the data starts
 after the window opens, and (given a price-only series) what the fall was without dividends.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,18 @@ class Claim:
     to_low_in: str | None = None  # month: the year's return runs only to this month's low
 
 
-COLUMNS = ["claim", "claimed", "measured", "verdict", "calendar_year_return", "peak", "trough",
-           "peak_to_trough", "dates_used", "note"]
+COLUMNS = [
+    "claim",
+    "claimed",
+    "measured",
+    "verdict",
+    "calendar_year_return",
+    "peak",
+    "trough",
+    "peak_to_trough",
+    "dates_used",
+    "note",
+]
 
 SEED_CLAIMS = (
     Claim("IWM fell -44% in 2001", -0.44, ("2000-01", "2002-12"), 2001),
@@ -73,7 +84,7 @@ def check_claims(iwm_total_return: pd.Series, iwm_price: pd.Series | None = None
 def calendar_year_return(series: pd.Series, claim: Claim) -> tuple[float | None, str]:
     """The claim year's return from the previous year's last close to its last close (or to
     the lowest close of `claim.to_low_in`), and the dates it used."""
-    before = series.loc[:f"{claim.year - 1}-12-31"]
+    before = series.loc[: f"{claim.year - 1}-12-31"]
     span = claim.to_low_in or str(claim.year)
     period = series.loc[span:span]
     if before.empty or period.empty:
@@ -102,14 +113,20 @@ def _check(claim: Claim, total_return: pd.Series, price: pd.Series | None) -> di
     gap = fall.depth - claim.claimed
     notes = [f"measured fall {abs(gap) * 100:.1f} pp {'shallower' if gap > 0 else 'deeper'} than claimed"]
     if total_return.index[0] > pd.Period(first, "M").start_time:
-        notes.append(f"data starts {iso_date(searched.index[0])}, after the window opens ({first}): an earlier peak is not seen")
+        notes.append(
+            f"data starts {iso_date(searched.index[0])}, after the window opens ({first}): an earlier peak is not seen"
+        )
     if year_return is not None and abs(year_return - claim.claimed) > CLAIM_TOLERANCE:
-        notes.append(f"{_year_label(claim)} return {year_return:+.1%} differs from the claim: "
-                     f"the fall ran from {iso_date(fall.peak)} to {iso_date(fall.trough)}")
+        notes.append(
+            f"{_year_label(claim)} return {year_return:+.1%} differs from the claim: "
+            f"the fall ran from {iso_date(fall.peak)} to {iso_date(fall.trough)}"
+        )
     if price is not None and not price.loc[first:last].empty:
         price_fall = max_drawdown(price.loc[first:last])
-        notes.append(f"price only (no dividends): {price_fall.depth:.1%} from {iso_date(price_fall.peak)} "
-                     f"to {iso_date(price_fall.trough)}, on which the claim {_verb(verdict(claim.claimed, price_fall.depth))}")
+        notes.append(
+            f"price only (no dividends): {price_fall.depth:.1%} from {iso_date(price_fall.peak)} "
+            f"to {iso_date(price_fall.trough)}, on which the claim {_verb(verdict(claim.claimed, price_fall.depth))}"
+        )
     return row | {
         "measured": fall.depth,
         "verdict": verdict(claim.claimed, fall.depth),

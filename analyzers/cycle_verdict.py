@@ -17,6 +17,7 @@
 
 All are pure functions of plain numbers.
 """
+
 from __future__ import annotations
 
 import math
@@ -61,20 +62,36 @@ def cycle_tally(rows: list[dict], confidence: float = CONFIDENCE) -> dict:
     not independent trials, and the binomial interval then claims more certainty than they hold."""
     counted = [r for r in rows if r["complete"]]
     n = len(counted)
-    overlapping = sum(any(o is not r and o["window_start"] <= r["window_end"] and r["window_start"] <= o["window_end"]
-                          for o in counted) for r in counted)
+    overlapping = sum(
+        any(
+            o is not r and o["window_start"] <= r["window_end"] and r["window_start"] <= o["window_end"]
+            for o in counted
+        )
+        for r in counted
+    )
     shallower = sum(r["strategy_max_drawdown"] > r["benchmark_max_drawdown"] for r in counted)
     higher = sum(r["strategy_return"] > r["benchmark_return"] for r in counted)
-    return {"n": n, "excluded": [str(r["cycle"]) for r in rows if not r["complete"]], "confidence": confidence,
-            "overlapping": int(overlapping),
-            "shallower_drawdown": {"k": int(shallower), "share": shallower / n if n else None,
-                                   "ci": clopper_pearson(shallower, n, confidence)},
-            "higher_return": {"k": int(higher), "share": higher / n if n else None,
-                              "ci": clopper_pearson(higher, n, confidence)}}
+    return {
+        "n": n,
+        "excluded": [str(r["cycle"]) for r in rows if not r["complete"]],
+        "confidence": confidence,
+        "overlapping": int(overlapping),
+        "shallower_drawdown": {
+            "k": int(shallower),
+            "share": shallower / n if n else None,
+            "ci": clopper_pearson(shallower, n, confidence),
+        },
+        "higher_return": {
+            "k": int(higher),
+            "share": higher / n if n else None,
+            "ci": clopper_pearson(higher, n, confidence),
+        },
+    }
 
 
-def min_track_record(sharpe_diff: float | None, sharpe_diff_se: float | None, years: float, n_cycles: int,
-                     confidence: float = CONFIDENCE) -> dict:
+def min_track_record(
+    sharpe_diff: float | None, sharpe_diff_se: float | None, years: float, n_cycles: int, confidence: float = CONFIDENCE
+) -> dict:
     """Years (and easing cycles at the run's rate of `n_cycles` in `years`) a track record needs for
     `sharpe_diff` to lie `z` standard errors from zero, z the two-sided normal quantile of
     `confidence` (1.96 at 95%, the verdict's rule): years * (z * se / diff)**2. `never` when the
@@ -98,15 +115,19 @@ def track_record_words(entry: dict | None) -> str:
         return "minimum track record: never (the Sharpe difference is not positive)"
     if entry["years"] > LONGEST_SAID_YEARS:
         return f"distinguishable at 95% only after more than {LONGEST_SAID_YEARS:,} years of track record (minimum track record)"
-    return (f"distinguishable at 95% after {entry['years']:.0f} years ({entry['cycles']:.0f} easing cycles) of "
-            "track record (minimum track record)")
+    return (
+        f"distinguishable at 95% after {entry['years']:.0f} years ({entry['cycles']:.0f} easing cycles) of "
+        "track record (minimum track record)"
+    )
 
 
 def tally_words(tally: dict, benchmark_label: str) -> str:
     """The count of cycles in words, with the intervals and what was left out."""
     n = tally["n"]
     if not n:
-        left = f"; left out, the data ends inside the window: {', '.join(tally['excluded'])}" if tally["excluded"] else ""
+        left = (
+            f"; left out, the data ends inside the window: {', '.join(tally['excluded'])}" if tally["excluded"] else ""
+        )
         return f"no complete easing cycle to count against {benchmark_label}{left}"
 
     def share(key: str, what: str) -> str:
@@ -114,11 +135,15 @@ def tally_words(tally: dict, benchmark_label: str) -> str:
         lo, hi = t["ci"]
         return f"{what} in {t['k']} of {n} ({t['share']:.0%}, 95% CI {lo:.0%} to {hi:.0%})"
 
-    text = (f"complete easing cycles against {benchmark_label}: {share('shallower_drawdown', 'shallower drawdown')}, "
-            f"{share('higher_return', 'higher window return')} (exact binomial intervals)")
+    text = (
+        f"complete easing cycles against {benchmark_label}: {share('shallower_drawdown', 'shallower drawdown')}, "
+        f"{share('higher_return', 'higher window return')} (exact binomial intervals)"
+    )
     if tally["excluded"]:
         text += f"; left out, the data ends inside the window: {', '.join(tally['excluded'])}"
     if tally["overlapping"]:
-        text += (f"; {tally['overlapping']} of the {n} windows overlap another, so these are not independent "
-                 "trials and the intervals are too narrow")
+        text += (
+            f"; {tally['overlapping']} of the {n} windows overlap another, so these are not independent "
+            "trials and the intervals are too narrow"
+        )
     return text

@@ -7,6 +7,7 @@ on (or last before) the cut day to the close on (or last before) the horizon. Th
 (`*_return_before_3m`) is the "buy before the cuts" half of the question: the return over the
 RUNUP_MONTHS before the cut, to the close on (or last before) the cut day.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers.performance import iso_date, max_drawdown
-from fedcut.data.cuts import cycle_names
 from fedcut.core.errors import DataError
+from fedcut.data.cuts import cycle_names
 
 HORIZON_MONTHS = (6, 12, 24)  # returns from the first cut over these horizons
 RUNUP_MONTHS = 3  # the run-up measured before the first cut: about one FOMC meeting cycle and a half of anticipation
@@ -55,8 +56,14 @@ class Window:
         return "; ".join(cut) or "full"
 
 
-def cycle_windows(first_cuts: list[pd.Timestamp], months_before: int = 6, months_after: int = 24, *,
-                  data_end: pd.Timestamp, data_start: pd.Timestamp | None = None) -> list[Window]:
+def cycle_windows(
+    first_cuts: list[pd.Timestamp],
+    months_before: int = 6,
+    months_after: int = 24,
+    *,
+    data_end: pd.Timestamp,
+    data_start: pd.Timestamp | None = None,
+) -> list[Window]:
     """A window per first cut, clipped to [data_start, data_end]; cycles wholly outside the data are left out."""
     data_end = pd.Timestamp(data_end)
     data_start = pd.Timestamp(data_start) if data_start is not None else None
@@ -72,9 +79,14 @@ def cycle_windows(first_cuts: list[pd.Timestamp], months_before: int = 6, months
     return windows
 
 
-def episode_table(strategy: pd.Series, benchmark: pd.Series, windows: list[Window],
-                  hedge_pnl: pd.Series | None = None, regimes: pd.Series | None = None,
-                  weights: pd.DataFrame | None = None) -> pd.DataFrame:
+def episode_table(
+    strategy: pd.Series,
+    benchmark: pd.Series,
+    windows: list[Window],
+    hedge_pnl: pd.Series | None = None,
+    regimes: pd.Series | None = None,
+    weights: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per cycle window comparing the strategy's equity with the benchmark's.
 
     `hedge_pnl` is the hedge's daily profit in USD (summed over the window, and as a fraction
@@ -98,7 +110,7 @@ def episode_table(strategy: pd.Series, benchmark: pd.Series, windows: list[Windo
         for name, equity in (("strategy", strategy), ("benchmark", benchmark)):
             row.update(_side(name, equity, window))
         if hedge_pnl is not None:
-            pnl = float(hedge_pnl[window.start:window.end].sum())
+            pnl = float(hedge_pnl[window.start : window.end].sum())
             row["hedge_pnl"] = pnl
             row["hedge_pnl_fraction"] = pnl / float(in_strategy.iloc[0])
         else:
@@ -170,8 +182,11 @@ def recession_label(usrec: pd.Series, start: pd.Timestamp, end: pd.Timestamp) ->
     flagged = (months > 0.5).to_numpy()
     starts = np.flatnonzero(flagged & ~np.r_[False, flagged[:-1]])
     ends = np.flatnonzero(flagged & ~np.r_[flagged[1:], False])
-    spells = [(months.index[a], months.index[b]) for a, b in zip(starts, ends)
-              if months.index[a] <= end and months.index[b] + pd.offsets.MonthEnd(0) >= start]
+    spells = [
+        (months.index[a], months.index[b])
+        for a, b in zip(starts, ends)
+        if months.index[a] <= end and months.index[b] + pd.offsets.MonthEnd(0) >= start
+    ]
     text = "; ".join(f"NBER recession {a:%Y-%m} to {b:%Y-%m}" for a, b in spells) or "no NBER recession"
     last = months.index[-1]
     if last + pd.offsets.MonthEnd(0) < end:
@@ -180,7 +195,7 @@ def recession_label(usrec: pd.Series, start: pd.Timestamp, end: pd.Timestamp) ->
 
 
 def _inside(equity: pd.Series, window: Window, name: str) -> pd.Series:
-    inside = equity[window.start:window.end]
+    inside = equity[window.start : window.end]
     if inside.empty:
         raise DataError(f"{name}: no values in the {window.cycle} window {window.start.date()} to {window.end.date()}")
     return inside

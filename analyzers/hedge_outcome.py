@@ -16,6 +16,7 @@ at, signals.csv's `vix`), so a run folder can be re-analysed without re-running 
   cumulative P&L (`analyzers.attribution.hedge_pnl`: marks plus every option cash flow after
   spread and commission) from the peak's close to the trough's.
 """
+
 from __future__ import annotations
 
 import math
@@ -61,17 +62,29 @@ def put_lots(trades: pd.DataFrame, final_mark: float) -> pd.DataFrame:
         quantity, value, commission = float(r.quantity), float(r.value), float(r.commission)
         if r.action in OPENING:
             open_lots.setdefault(r.instrument, []).append(len(rows))
-            rows.append(dict(opened=pd.Timestamp(r.date), instrument=r.instrument, contracts=quantity,
-                             premium_usd=value + commission, closed=pd.NaT, returned_usd=math.nan))
+            rows.append(
+                dict(
+                    opened=pd.Timestamp(r.date),
+                    instrument=r.instrument,
+                    contracts=quantity,
+                    premium_usd=value + commission,
+                    closed=pd.NaT,
+                    returned_usd=math.nan,
+                )
+            )
         elif r.action in CLOSING:
             held = open_lots.get(r.instrument)
             if not held:
-                raise DataError(f"trades: {r.action} of {r.instrument} on {pd.Timestamp(r.date).date()} "
-                                "closes puts that were never bought")
+                raise DataError(
+                    f"trades: {r.action} of {r.instrument} on {pd.Timestamp(r.date).date()} "
+                    "closes puts that were never bought"
+                )
             lot = rows[held.pop(0)]
             if abs(lot["contracts"] + quantity) > 1e-9:
-                raise DataError(f"trades: {r.action} of {r.instrument} on {pd.Timestamp(r.date).date()} closes "
-                                f"{-quantity:g} contracts of a lot of {lot['contracts']:g}")
+                raise DataError(
+                    f"trades: {r.action} of {r.instrument} on {pd.Timestamp(r.date).date()} closes "
+                    f"{-quantity:g} contracts of a lot of {lot['contracts']:g}"
+                )
             lot.update(closed=pd.Timestamp(r.date), returned_usd=-value - commission)
         else:
             raise DataError(f"trades: unknown option action {r.action!r}")
@@ -94,14 +107,23 @@ def premium_by_vix(lots: pd.DataFrame, vix: pd.Series) -> list[dict]:
     for bucket in BUCKETS:
         mine = lots[labels == bucket] if len(lots) else lots
         premium, returned = float(mine["premium_usd"].sum()), float(mine["returned_usd"].sum())
-        out.append({"vix": bucket, "purchases": int(len(mine)), "contracts": int(mine["contracts"].sum()),
-                    "premium_usd": premium, "premium_share": premium / total if total > 0 else None,
-                    "returned_usd": returned, "net_usd": returned - premium})
+        out.append(
+            {
+                "vix": bucket,
+                "purchases": int(len(mine)),
+                "contracts": int(mine["contracts"].sum()),
+                "premium_usd": premium,
+                "premium_share": premium / total if total > 0 else None,
+                "returned_usd": returned,
+                "net_usd": returned - premium,
+            }
+        )
     return out
 
 
-def drawdown_payoffs(equity: pd.DataFrame, trades: pd.DataFrame, size: int = CONTRACT_SIZE,
-                     min_depth: float = DEEP_DRAWDOWN) -> list[dict]:
+def drawdown_payoffs(
+    equity: pd.DataFrame, trades: pd.DataFrame, size: int = CONTRACT_SIZE, min_depth: float = DEEP_DRAWDOWN
+) -> list[dict]:
     """Each drawdown of the strategy at least `min_depth` deep, in time order: peak, trough, recovery
     (None if not regained), depth, the puts' P&L from the peak's close to the trough's (USD and in %
     of the value at the peak), the share of the fall it offset (P&L / (peak - trough value)) and the
@@ -115,10 +137,19 @@ def drawdown_payoffs(equity: pd.DataFrame, trades: pd.DataFrame, size: int = CON
     for d in sorted(deep, key=lambda d: d.peak):
         top, low = float(value[d.peak]), float(value[d.trough])
         gained = float(pnl[d.trough] - pnl[d.peak])
-        held = eq["option_value"].astype(float).loc[d.peak:d.trough] > 0
-        out.append({"peak": iso_date(d.peak), "trough": iso_date(d.trough), "recovery": iso_date(d.recovery),
-                    "depth": d.depth, "puts_pnl_usd": gained, "puts_pnl_of_peak": gained / top,
-                    "share_of_fall_offset": gained / (top - low), "days_with_puts": float(held.mean())})
+        held = eq["option_value"].astype(float).loc[d.peak : d.trough] > 0
+        out.append(
+            {
+                "peak": iso_date(d.peak),
+                "trough": iso_date(d.trough),
+                "recovery": iso_date(d.recovery),
+                "depth": d.depth,
+                "puts_pnl_usd": gained,
+                "puts_pnl_of_peak": gained / top,
+                "share_of_fall_offset": gained / (top - low),
+                "days_with_puts": float(held.mean()),
+            }
+        )
     return out
 
 

@@ -3,6 +3,7 @@
 `analyzers.performance` defines each figure for one curve in pandas; these give the same numbers
 for every row of a (curves x days) array without a Python loop over rows.
 """
+
 from __future__ import annotations
 
 from fedcut.core.jit import jit_ieee

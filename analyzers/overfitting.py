@@ -18,6 +18,7 @@ Sharpe ratios are the project's (mean daily excess return / std with ddof=1, x s
 annualised). No scipy: the normal CDF comes from `math.erfc`, its inverse from Acklam's rational
 approximation polished by one Halley step to full double precision.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,19 +31,32 @@ import numpy as np
 from fedcut.analyzers.performance import TRADING_DAYS_PER_YEAR, ZERO_VOLATILITY
 from fedcut.core.errors import ConfigError, DataError
 
-CSCV_BLOCKS = 16  # time blocks S of the CSCV: C(16, 8) = 12,870 splits, the paper's choice; each block of 25 years is ~1.6 years
+CSCV_BLOCKS = (
+    16  # time blocks S of the CSCV: C(16, 8) = 12,870 splits, the paper's choice; each block of 25 years is ~1.6 years
+)
 CHUNK_CONFIGURATIONS = 256  # configurations read at once (`_excess_chunks`): memory stays flat whatever N
 SPLITS_PER_CHUNK = 16  # pairs of splits evaluated at once: arrays of 128 kB per 1,000 configurations stay in cache
 EULER_GAMMA = 0.5772156649015329  # Euler-Mascheroni constant, in the expected maximum of N normals
 
 # Acklam's rational approximation of the inverse normal CDF (relative error < 1.15e-9 before refinement)
-_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-      1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00)
-_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-      6.680131188771972e+01, -1.328068155288572e+01)
-_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-      -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00)
+_A = (
+    -3.969683028665376e01,
+    2.209460984245205e02,
+    -2.759285104469687e02,
+    1.383577518672690e02,
+    -3.066479806614716e01,
+    2.506628277459239e00,
+)
+_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01, -1.328068155288572e01)
+_C = (
+    -7.784894002430293e-03,
+    -3.223964580411365e-01,
+    -2.400758277161838e00,
+    -2.549732539343734e00,
+    4.374664141464968e00,
+    2.938163982698783e00,
+)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
 _P_LOW = 0.02425  # below this (and above 1 - it) the tail form of the approximation applies
 
 
@@ -57,14 +71,18 @@ def normal_quantile(p: float) -> float:
         raise ValueError(f"normal_quantile: p must lie strictly between 0 and 1, got {p!r}")
     if p < _P_LOW or p > 1.0 - _P_LOW:
         q = math.sqrt(-2.0 * math.log(min(p, 1.0 - p)))
-        x = (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5]) / \
-            ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0)
+        x = (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5]) / (
+            (((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0
+        )
         x = x if p < _P_LOW else -x
     else:
         q = p - 0.5
         r = q * q
-        x = (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q / \
-            (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0)
+        x = (
+            (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5])
+            * q
+            / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0)
+        )
     error = normal_cdf(x) - p
     u = error * math.sqrt(2.0 * math.pi) * math.exp(x * x / 2.0)
     return x - u / (1.0 + x * u / 2.0)
@@ -82,8 +100,9 @@ def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:
         raise ValueError(f"expected_max_sharpe: n_trials must be at least 1, got {n_trials}")
     if n_trials == 1:
         return 0.0
-    z = (1.0 - EULER_GAMMA) * normal_quantile(1.0 - 1.0 / n_trials) \
-        + EULER_GAMMA * normal_quantile(1.0 - 1.0 / (n_trials * math.e))
+    z = (1.0 - EULER_GAMMA) * normal_quantile(1.0 - 1.0 / n_trials) + EULER_GAMMA * normal_quantile(
+        1.0 - 1.0 / (n_trials * math.e)
+    )
     return math.sqrt(sharpe_variance) * z
 
 
@@ -94,7 +113,7 @@ def probabilistic_sharpe(sharpe: float, benchmark: float, n_obs: int, skew: floa
     Z[(SR - SR*) sqrt(T - 1) / sqrt(1 - skew SR + (kurtosis - 1) / 4 SR^2)], with `kurtosis` the
     plain (non-excess) fourth standardised moment, 3 for normal returns.
     """
-    spread = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe ** 2
+    spread = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
     return normal_cdf((sharpe - benchmark) * math.sqrt(n_obs - 1) / math.sqrt(spread))
 
 
@@ -116,8 +135,13 @@ class DeflatedSharpe:
         return dict(self.__dict__)
 
 
-def deflated_sharpe_ratio(returns: np.ndarray, trial_sharpes: np.ndarray, risk_free: np.ndarray | None = None,
-                          n_trials: int | None = None, benchmark_sharpe: float = 0.0) -> DeflatedSharpe:
+def deflated_sharpe_ratio(
+    returns: np.ndarray,
+    trial_sharpes: np.ndarray,
+    risk_free: np.ndarray | None = None,
+    n_trials: int | None = None,
+    benchmark_sharpe: float = 0.0,
+) -> DeflatedSharpe:
     """Deflated Sharpe Ratio of the selected configuration's daily `returns`.
 
     `trial_sharpes` holds the annualised Sharpe of every configuration tried (the selected one
@@ -147,9 +171,9 @@ def deflated_sharpe_ratio(returns: np.ndarray, trial_sharpes: np.ndarray, risk_f
         raise DataError("deflated Sharpe: the selected returns have zero volatility; Sharpe is undefined")
     daily = excess.mean() / std
     centred = excess - excess.mean()
-    m2 = np.mean(centred ** 2)
-    skew = float(np.mean(centred ** 3) / m2 ** 1.5)
-    kurtosis = float(np.mean(centred ** 4) / m2 ** 2)
+    m2 = np.mean(centred**2)
+    skew = float(np.mean(centred**3) / m2**1.5)
+    kurtosis = float(np.mean(centred**4) / m2**2)
     root_year = math.sqrt(TRADING_DAYS_PER_YEAR)
     sharpe_std = float(sharpes.std(ddof=1))
     if not math.isfinite(benchmark_sharpe):
@@ -180,7 +204,7 @@ class Curves:
     chunks: Callable[[], Iterator[np.ndarray]]
 
     @classmethod
-    def of(cls, returns) -> "Curves":
+    def of(cls, returns) -> Curves:
         """A T x N matrix (one column per configuration) as `Curves`, read without copying it."""
         if isinstance(returns, Curves):
             return returns
@@ -190,12 +214,16 @@ class Curves:
         if matrix.ndim != 2:
             raise DataError(f"overfitting: returns must be a days x configurations matrix, got shape {matrix.shape}")
         curves = matrix.T
-        return cls(matrix.shape[0], matrix.shape[1],
-                   lambda: (curves[k:k + CHUNK_CONFIGURATIONS] for k in range(0, len(curves), CHUNK_CONFIGURATIONS)))
+        return cls(
+            matrix.shape[0],
+            matrix.shape[1],
+            lambda: (curves[k : k + CHUNK_CONFIGURATIONS] for k in range(0, len(curves), CHUNK_CONFIGURATIONS)),
+        )
 
 
-def trial_sharpe_ratios(returns: np.ndarray | Curves, risk_free: np.ndarray | None = None,
-                        days: slice = slice(None)) -> np.ndarray:
+def trial_sharpe_ratios(
+    returns: np.ndarray | Curves, risk_free: np.ndarray | None = None, days: slice = slice(None)
+) -> np.ndarray:
     """Annualised Sharpe of each column of a T x N matrix of daily returns (or of each of `Curves`)
     over `days` (`risk_free` covers all T); 0 where a column has zero volatility.
 
@@ -205,7 +233,7 @@ def trial_sharpe_ratios(returns: np.ndarray | Curves, risk_free: np.ndarray | No
     curves = Curves.of(returns)
     sharpes = np.empty(curves.n_curves)
     for first, excess in _excess_chunks(curves, risk_free, days):
-        sharpes[first:first + len(excess)] = _sharpe(excess.mean(axis=1), excess.std(axis=1, ddof=1))
+        sharpes[first : first + len(excess)] = _sharpe(excess.mean(axis=1), excess.std(axis=1, ddof=1))
     return sharpes
 
 
@@ -227,12 +255,18 @@ class BacktestOverfitting:
 
     def to_dict(self) -> dict:
         """The scalars, JSON-able (the per-split arrays are attributes)."""
-        return {"pbo": self.pbo, "prob_oos_loss": self.prob_oos_loss, "n_splits": self.n_splits,
-                "n_blocks": self.n_blocks, "n_days_used": self.n_days_used}
+        return {
+            "pbo": self.pbo,
+            "prob_oos_loss": self.prob_oos_loss,
+            "n_splits": self.n_splits,
+            "n_blocks": self.n_blocks,
+            "n_days_used": self.n_days_used,
+        }
 
 
-def backtest_overfitting(returns: np.ndarray | Curves, risk_free: np.ndarray | None = None,
-                         n_blocks: int = CSCV_BLOCKS) -> BacktestOverfitting:
+def backtest_overfitting(
+    returns: np.ndarray | Curves, risk_free: np.ndarray | None = None, n_blocks: int = CSCV_BLOCKS
+) -> BacktestOverfitting:
     """Probability of Backtest Overfitting by combinatorially symmetric cross-validation (CSCV).
 
     `returns` is a T x N matrix of daily returns, one column per configuration; `risk_free`
@@ -251,8 +285,10 @@ def backtest_overfitting(returns: np.ndarray | Curves, risk_free: np.ndarray | N
         raise ConfigError(f"overfitting: n_blocks must be an even whole number of at least 2, got {n_blocks!r}")
     curves = Curves.of(returns)
     if curves.n_curves < 2:
-        raise DataError(f"overfitting: returns must be a days x configurations matrix with at least 2 configurations, "
-                        f"got shape {(curves.n_days, curves.n_curves)}")
+        raise DataError(
+            f"overfitting: returns must be a days x configurations matrix with at least 2 configurations, "
+            f"got shape {(curves.n_days, curves.n_curves)}"
+        )
     n_days = curves.n_days - curves.n_days % n_blocks
     block_days = n_days // n_blocks
     if block_days < 2:
@@ -266,13 +302,19 @@ def backtest_overfitting(returns: np.ndarray | Curves, risk_free: np.ndarray | N
         block_sums[:, columns], block_squares[:, columns] = centred.sum(axis=2).T, (centred * centred).sum(axis=2).T
     # The complement of a set holding block 0 is a set without it: each such set and its
     # complement make two splits (A in-sample, B out; then B in, A out) from one computation.
-    first_half = np.array([[b in chosen for b in range(n_blocks)]
-                           for chosen in combinations(range(n_blocks), n_blocks // 2) if 0 in chosen], dtype=float)
+    first_half = np.array(
+        [
+            [b in chosen for b in range(n_blocks)]
+            for chosen in combinations(range(n_blocks), n_blocks // 2)
+            if 0 in chosen
+        ],
+        dtype=float,
+    )
     half = n_days // 2
     total_sums, total_squares = block_sums.sum(axis=0), block_squares.sum(axis=0)
     logits, is_sharpe, oos_sharpe = [], [], []
     for first in range(0, len(first_half), SPLITS_PER_CHUNK):
-        chosen = first_half[first:first + SPLITS_PER_CHUNK]
+        chosen = first_half[first : first + SPLITS_PER_CHUNK]
         # einsum's own loop, not BLAS: the same sums to the bit, without a thread pool that, for
         # these 16-row products, cost five times the work on a machine whose cores are busy
         sums, squares = np.einsum("sk,kn->sn", chosen, block_sums), np.einsum("sk,kn->sn", chosen, block_squares)
@@ -295,8 +337,7 @@ def backtest_overfitting(returns: np.ndarray | Curves, risk_free: np.ndarray | N
     )
 
 
-def overfitting_summary(returns: np.ndarray, risk_free: np.ndarray | None = None,
-                        n_blocks: int = CSCV_BLOCKS) -> dict:
+def overfitting_summary(returns: np.ndarray, risk_free: np.ndarray | None = None, n_blocks: int = CSCV_BLOCKS) -> dict:
     """What a sweep reports about its own overfitting, JSON-able.
 
     `n_trials` (columns), `best_column` and `best_sharpe` (the highest full-sample Sharpe), its
@@ -356,14 +397,18 @@ def _excess_chunks(returns: np.ndarray | Curves, risk_free: np.ndarray | None, d
     memory layout and of how the configurations are cut into chunks."""
     curves = Curves.of(returns)
     if curves.n_days < 3:
-        raise DataError(f"overfitting: at least 3 days of returns are needed, got shape {(curves.n_days, curves.n_curves)}")
+        raise DataError(
+            f"overfitting: at least 3 days of returns are needed, got shape {(curves.n_days, curves.n_curves)}"
+        )
     rf = np.zeros(curves.n_days) if risk_free is None else np.asarray(risk_free, dtype=float)
     if rf.shape != (curves.n_days,) or not np.isfinite(rf).all():
         raise DataError(f"overfitting: risk_free must be {curves.n_days} finite daily returns, got shape {rf.shape}")
     rf, first = rf[days], 0
     for chunk in curves.chunks():
         if chunk.shape[1:] != (curves.n_days,):
-            raise DataError(f"overfitting: a chunk of curves has shape {chunk.shape}, not curves x {curves.n_days} days")
+            raise DataError(
+                f"overfitting: a chunk of curves has shape {chunk.shape}, not curves x {curves.n_days} days"
+            )
         excess = np.subtract(chunk[:, days], rf, order="C")
         if not np.isfinite(excess).all():
             raise DataError("overfitting: returns hold a missing (NaN) or infinite value")

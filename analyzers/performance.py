@@ -4,6 +4,7 @@
 here can be tested on a hand-made curve without running a backtest. Drawdowns are negative
 fractions (-0.25 = a 25% fall from the running high); dates in `summary` are ISO strings.
 """
+
 from __future__ import annotations
 
 import math
@@ -143,8 +144,7 @@ def cagr(equity: pd.Series) -> float | None:
     return _finite((equity.iloc[-1] / equity.iloc[0]) ** (1.0 / years) - 1.0) if years > 0 else None
 
 
-def summary(equity: pd.Series, rf_annual: pd.Series | float = 0.0,
-            turnover: pd.Series | None = None) -> dict:
+def summary(equity: pd.Series, rf_annual: pd.Series | float = 0.0, turnover: pd.Series | None = None) -> dict:
     """Headline statistics of one equity curve as a JSON-able dict (floats, ints, str, None).
 
     `turnover` is the value traded each day as a fraction of portfolio value (one-way);
@@ -181,8 +181,9 @@ def summary(equity: pd.Series, rf_annual: pd.Series | float = 0.0,
         "worst_month_period": str(months.idxmin()),
         "worst_year": float(years.min()),
         "worst_year_period": str(years.idxmin()),
-        "annual_turnover": _finite(float(turnover.loc[equity.index[0]:equity.index[-1]].sum()) / span_years)
-        if turnover is not None and span_years > 0 else None,
+        "annual_turnover": _finite(float(turnover.loc[equity.index[0] : equity.index[-1]].sum()) / span_years)
+        if turnover is not None and span_years > 0
+        else None,
     }
 
 

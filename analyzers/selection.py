@@ -4,6 +4,7 @@ A shipped default that ranks near the top of the variants it could have been is 
 history chose it; one near the median is what an arbitrary choice would give. Ranks here are
 plain counts (no interpolation), so a reader can redo them from `summary.csv`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -16,6 +16,7 @@ Sharpe, volatility and beta, and the monthly and yearly tables agree to 1e-12; t
 ratio differs by exactly sqrt(252); the drawdowns agree in depth with the dates shifted as
 `top_drawdowns` says.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,14 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers.performance import (
-    TRADING_DAYS_PER_YEAR, ZERO_VOLATILITY, Drawdown, checked_equity, daily_risk_free, drawdown_series,
-    max_drawdown, period_returns,
+    TRADING_DAYS_PER_YEAR,
+    ZERO_VOLATILITY,
+    Drawdown,
+    checked_equity,
+    daily_risk_free,
+    drawdown_series,
+    max_drawdown,
+    period_returns,
 )
 from fedcut.core.errors import DataError
 
@@ -69,8 +76,9 @@ def yearly_returns(curves: dict[str, pd.Series]) -> pd.DataFrame:
     return table
 
 
-def rolling_statistics(equity: pd.Series, benchmark: pd.Series, rf_annual: pd.Series | float = 0.0,
-                       window: int = ROLLING_DAYS) -> pd.DataFrame:
+def rolling_statistics(
+    equity: pd.Series, benchmark: pd.Series, rf_annual: pd.Series | float = 0.0, window: int = ROLLING_DAYS
+) -> pd.DataFrame:
     """Rolling `window`-day Sharpe, volatility and beta to the benchmark, one row per day (NaN until a full window).
 
     On day D each uses the `window` daily returns ending on D. Sharpe: mean excess return over
@@ -85,11 +93,13 @@ def rolling_statistics(equity: pd.Series, benchmark: pd.Series, rf_annual: pd.Se
     std = roll.std(ddof=1)
     bench_var = bench_excess.rolling(window).var(ddof=1)
     root_year = math.sqrt(TRADING_DAYS_PER_YEAR)
-    return pd.DataFrame({
-        "sharpe": (roll.mean() / std * root_year).where(std > ZERO_VOLATILITY),
-        "volatility": returns.rolling(window).std(ddof=1) * root_year,
-        "beta": (roll.cov(bench_excess, ddof=1) / bench_var).where(bench_var > ZERO_VOLATILITY ** 2),
-    })
+    return pd.DataFrame(
+        {
+            "sharpe": (roll.mean() / std * root_year).where(std > ZERO_VOLATILITY),
+            "volatility": returns.rolling(window).std(ddof=1) * root_year,
+            "beta": (roll.cov(bench_excess, ddof=1) / bench_var).where(bench_var > ZERO_VOLATILITY**2),
+        }
+    )
 
 
 def top_drawdowns(equity: pd.Series, n: int = TOP_DRAWDOWNS) -> list[Drawdown]:
@@ -133,11 +143,13 @@ def benchmark_statistics(equity: pd.Series, benchmark: pd.Series, rf_annual: pd.
     if len(active) < MIN_DAYS_BENCHMARK - 1:
         raise DataError(f"benchmark statistics: at least {MIN_DAYS_BENCHMARK} days of equity are needed")
     cov = np.cov(excess, bench_excess, ddof=1)
-    beta = cov[0, 1] / cov[1, 1] if cov[1, 1] > ZERO_VOLATILITY ** 2 else None
+    beta = cov[0, 1] / cov[1, 1] if cov[1, 1] > ZERO_VOLATILITY**2 else None
     active_std = active.std(ddof=1)
     root_year = math.sqrt(TRADING_DAYS_PER_YEAR)
     return {
-        "alpha": float((excess.mean() - beta * bench_excess.mean()) * TRADING_DAYS_PER_YEAR) if beta is not None else None,
+        "alpha": float((excess.mean() - beta * bench_excess.mean()) * TRADING_DAYS_PER_YEAR)
+        if beta is not None
+        else None,
         "beta": float(beta) if beta is not None else None,
         "information_ratio": float(active.mean() / active_std * root_year) if active_std > ZERO_VOLATILITY else None,
         "tracking_error": float(active_std * root_year),
@@ -185,8 +197,9 @@ def tail_statistics(equity: pd.Series) -> dict:
     }
 
 
-def _aligned(equity: pd.Series, benchmark: pd.Series,
-             rf_annual: pd.Series | float) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _aligned(
+    equity: pd.Series, benchmark: pd.Series, rf_annual: pd.Series | float
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Daily returns of the strategy and the benchmark on the strategy's days, and the risk-free return."""
     equity = checked_equity(equity)
     bench = checked_equity(benchmark).reindex(equity.index)
@@ -210,8 +223,12 @@ STATISTICS = {  # row of `statistics_table`: what it is, as the report's table s
 }
 
 
-def statistics_table(curves: dict[str, pd.Series], benchmark: pd.Series, exposure: dict[str, pd.Series],
-                     rf_annual: pd.Series | float = 0.0) -> pd.DataFrame:
+def statistics_table(
+    curves: dict[str, pd.Series],
+    benchmark: pd.Series,
+    exposure: dict[str, pd.Series],
+    rf_annual: pd.Series | float = 0.0,
+) -> pd.DataFrame:
     """The tear sheet's statistics of each curve (one column per name in `curves`, one row per key of
     STATISTICS): `benchmark_statistics` against `benchmark`, `time_in_market` of `exposure[name]`
     (daily invested weight) and `tail_statistics`; None where a statistic is undefined, also where
@@ -244,9 +261,10 @@ def trailing_returns(equity: pd.Series) -> dict[str, float | None]:
         before = v[v.index <= start]
         return None if before.empty else last / float(before.iloc[-1]) - 1.0
 
-    out = {"MTD": since(end.replace(day=1) - pd.Timedelta(days=1)) if (v.index < end.replace(day=1)).any()
-           else None,
-           "YTD": since(pd.Timestamp(end.year - 1, 12, 31)) if (v.index.year < end.year).any() else None}
+    out = {
+        "MTD": since(end.replace(day=1) - pd.Timedelta(days=1)) if (v.index < end.replace(day=1)).any() else None,
+        "YTD": since(pd.Timestamp(end.year - 1, 12, 31)) if (v.index.year < end.year).any() else None,
+    }
     for years in TRAILING_YEARS:
         start = end - pd.DateOffset(years=years)
         total = since(start) if v.index[0] <= start else None

@@ -3,6 +3,7 @@
 Usage: FEDCUT_DATA_DIR=../shared/data FEDCUT_OFFLINE=1 python benchmarks/bench_now.py [--repeat 5]
 The target (issue 15) is under 3 s for the whole command on the shared data.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,10 @@ def wall(args: list[str]) -> float:
 def stages() -> dict[str, float]:
     """One cold call in this process, by stage (imports excluded)."""
     from fedcut import now, now_text
-    from fedcut.run import backtest as runmod, inputs
     from fedcut.core.params import defaults
+    from fedcut.run import backtest as runmod
+    from fedcut.run import inputs
+
     cfg = defaults()
     runmod.clear_caches()
     t0 = time.perf_counter()
@@ -40,8 +43,12 @@ def stages() -> dict[str, float]:
     t3 = time.perf_counter()
     now_text.render(now.todays_call(cfg))  # cached data and signals: the call's own work
     t4 = time.perf_counter()
-    return {"load and align (prepare)": t1 - t0, "signals": t2 - t1, "targets": t3 - t2,
-            "the call: inputs, indicators, hedge, text": t4 - t3}
+    return {
+        "load and align (prepare)": t1 - t0,
+        "signals": t2 - t1,
+        "targets": t3 - t2,
+        "the call: inputs, indicators, hedge, text": t4 - t3,
+    }
 
 
 def main() -> None:
@@ -51,10 +58,13 @@ def main() -> None:
     print(f"whole command, fresh process each time (median and slowest of {args.repeat}):")
     for command in COMMANDS:
         times = [wall(command) for _ in range(args.repeat)]
-        print(f"  python run_backtest.py {' '.join(command):<28} {statistics.median(times):5.2f} s  (max {max(times):.2f} s)")
+        print(
+            f"  python run_backtest.py {' '.join(command):<28} {statistics.median(times):5.2f} s  (max {max(times):.2f} s)"
+        )
     t0 = time.perf_counter()
     import fedcut.now  # noqa: F401
     import fedcut.now_text  # noqa: F401
+
     print(f"\nimports {time.perf_counter() - t0:.2f} s; stages of one cold call in this process:")
     for stage, seconds in stages().items():
         print(f"  {stage:<44} {seconds:5.2f} s")

@@ -8,6 +8,7 @@ and CPU time of `write_run` (CSVs, PNGs, report.html, each into a new folder) an
 `python run_backtest.py` command (a fresh process each time, as a user runs it). Other processes
 on the machine slow every figure down: read the load average printed with them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,19 +67,29 @@ def main() -> None:
         commands = []
         for k in range(args.commands):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), "-q", "--out", str(Path(tmp) / f"cli-{k}")],
-                           check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+            subprocess.run(
+                [sys.executable, str(ROOT / "run_backtest.py"), "-q", "--out", str(Path(tmp) / f"cli-{k}")],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                cwd=ROOT,
+            )
             commands.append(time.perf_counter() - t0)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
     totals = [sum(d.values()) for d in drawn]
-    print(f"pictures ({len(PICTURES)} PNGs): first {first:.2f} s CPU (matplotlib's import included), then median of "
-          f"{args.repeat}: {statistics.median(totals):.2f} s CPU (min {min(totals):.2f} s)")
+    print(
+        f"pictures ({len(PICTURES)} PNGs): first {first:.2f} s CPU (matplotlib's import included), then median of "
+        f"{args.repeat}: {statistics.median(totals):.2f} s CPU (min {min(totals):.2f} s)"
+    )
     print("  " + ", ".join(f"{name} {statistics.median(d[name] for d in drawn):.3f}" for name in PICTURES))
-    print(f"write_run (CSVs, PNGs, report.html), median of {args.repeat}: {statistics.median(walls):.2f} s wall, "
-          f"{statistics.median(cpus):.2f} s CPU (min {min(walls):.2f} s wall)")
+    print(
+        f"write_run (CSVs, PNGs, report.html), median of {args.repeat}: {statistics.median(walls):.2f} s wall, "
+        f"{statistics.median(cpus):.2f} s CPU (min {min(walls):.2f} s wall)"
+    )
     if commands:
-        print(f"python run_backtest.py, median of {args.commands}: {statistics.median(commands):.2f} s wall "
-              f"(min {min(commands):.2f} s)")
+        print(
+            f"python run_backtest.py, median of {args.commands}: {statistics.median(commands):.2f} s wall "
+            f"(min {min(commands):.2f} s)"
+        )
 
 
 if __name__ == "__main__":

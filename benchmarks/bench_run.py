@@ -3,6 +3,7 @@
 Usage: FEDCUT_DATA_DIR=../shared/data python benchmarks/bench_run.py [--repeat 3] [--history iwm|extended|long]
 Each repetition clears the per-process caches, so every stage is measured cold.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,9 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fedcut.run import backtest as runmod, folder, inputs  # noqa: E402
 from fedcut.core.params import resolve  # noqa: E402
 from fedcut.execution.engines import ARRAY, ENGINES, Engine, engine_named  # noqa: E402
+from fedcut.run import backtest as runmod  # noqa: E402
+from fedcut.run import folder, inputs
 
 
 def once(cfg, engine: Engine) -> dict[str, float]:
@@ -36,10 +38,18 @@ def once(cfg, engine: Engine) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         folder.write_run(result, Path(tmp) / "run")
     t6 = time.perf_counter()
-    return {"load": t1 - t0, "signals": t2 - t1, "engine (strategy)": t3 - t2,
-            "engine (2 benchmarks)": t4 - t3, "warm run (cached data, signals, benchmarks)": t5 - t4, "outputs": t6 - t5,
-            "one run, cold (load + signals + benchmarks + warm run + outputs)":
-                (t2 - t0) + (t4 - t3) + (t5 - t4) + (t6 - t5)}
+    return {
+        "load": t1 - t0,
+        "signals": t2 - t1,
+        "engine (strategy)": t3 - t2,
+        "engine (2 benchmarks)": t4 - t3,
+        "warm run (cached data, signals, benchmarks)": t5 - t4,
+        "outputs": t6 - t5,
+        "one run, cold (load + signals + benchmarks + warm run + outputs)": (t2 - t0)
+        + (t4 - t3)
+        + (t5 - t4)
+        + (t6 - t5),
+    }
 
 
 def main() -> None:

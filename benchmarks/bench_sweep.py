@@ -11,6 +11,7 @@ Reports the wall time including worker start-up, the store and the outputs, conf
 minute, and for each worker its peak resident memory after its first, its middle and its last
 block: equal figures for the last two mean memory does not grow with the number of configurations.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,8 @@ test_cycles = ["2019", "2024"]
 
 SPECS = {
     # 10 grid points x `samples` draws of 14 strategy, hedge and execution parameters
-    "random": ("""
+    "random": (
+        """
 [sweep]
 name = "bench-random"
 objective = "calmar"
@@ -62,9 +64,12 @@ samples = {samples}
 "execution.slippage_bps" = {{ low = 0.0, high = 10.0 }}
 "execution.commission_bps" = {{ low = 0.0, high = 5.0 }}
 "execution.cash_buffer" = {{ low = 0.0, high = 0.05 }}
-""", 10),
+""",
+        10,
+    ),
     # 2 grid points x `samples` draws of three regime thresholds
-    "regime": ("""
+    "regime": (
+        """
 [sweep]
 name = "bench-regime"
 objective = "calmar"
@@ -78,8 +83,11 @@ samples = {samples}
 "regime.vix_crisis" = {{ low = 30.0, high = 50.0 }}
 "regime.sahm_warning" = {{ low = 0.3, high = 0.7 }}
 "regime.capitulation_vix_peak" = {{ low = 28.0, high = 45.0 }}
-""", 2),
-    "grid": ("""
+""",
+        2,
+    ),
+    "grid": (
+        """
 [sweep]
 name = "bench-grid"
 objective = "calmar"
@@ -93,7 +101,9 @@ samples = 1
 
 [random]
 "strategy.accumulate_days" = {{ low = 10, high = 60 }}
-""", 64),
+""",
+        64,
+    ),
 }
 DEFAULT_COUNT = {"random": 10_000, "regime": 1_000, "grid": 64}
 
@@ -107,8 +117,9 @@ def main() -> None:
     args = ap.parse_args()
     template, grid_points = SPECS[args.kind]
     count = args.configurations or DEFAULT_COUNT[args.kind]
-    text = template.format(samples=max(1, count // grid_points)) + \
-        VALIDATION.format(audit="" if args.audit else "audit_share = 0.0")
+    text = template.format(samples=max(1, count // grid_points)) + VALIDATION.format(
+        audit="" if args.audit else "audit_share = 0.0"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         spec_path = Path(tmp) / "bench.toml"
         spec_path.write_text(text)
@@ -121,16 +132,20 @@ def main() -> None:
         store.close()
     n = len(rows)
     failed = sum(r["status"] != "ok" for r in rows)
-    print(f"{args.kind}: {n} configurations ({failed} failed), {args.workers} workers, "
-          f"{len(audits)} audited in backtrader: {wall:.1f} s wall = {60 * n / wall:,.0f} configurations/minute "
-          "(including the spec, worker start-up, the store and the outputs)")
+    print(
+        f"{args.kind}: {n} configurations ({failed} failed), {args.workers} workers, "
+        f"{len(audits)} audited in backtrader: {wall:.1f} s wall = {60 * n / wall:,.0f} configurations/minute "
+        "(including the spec, worker start-up, the store and the outputs)"
+    )
     by_worker: dict[int, list[dict]] = {}
     for t in timings:  # stored in completion order
         by_worker.setdefault(t["worker"], []).append(t)
     for worker, ts in sorted(by_worker.items()):
-        print(f"  worker {worker}: {len(ts)} configurations, {sum(t['seconds'] for t in ts):.1f} s of work, peak "
-              f"resident memory {ts[0]['peak_rss_mib']:.0f} MiB after the first, "
-              f"{ts[len(ts) // 2 - 1]['peak_rss_mib']:.0f} MiB after half, {ts[-1]['peak_rss_mib']:.0f} MiB after the last")
+        print(
+            f"  worker {worker}: {len(ts)} configurations, {sum(t['seconds'] for t in ts):.1f} s of work, peak "
+            f"resident memory {ts[0]['peak_rss_mib']:.0f} MiB after the first, "
+            f"{ts[len(ts) // 2 - 1]['peak_rss_mib']:.0f} MiB after half, {ts[-1]['peak_rss_mib']:.0f} MiB after the last"
+        )
 
 
 if __name__ == "__main__":

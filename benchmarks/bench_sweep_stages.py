@@ -7,6 +7,7 @@ for the workers costs nothing), then prints the parent's CPU and peak memory, th
 (the finished children's, from the operating system) and each stage, largest first. Only what
 runs inside the sweep counts: the benchmark's own reading of the store afterwards does not.
 """
+
 from __future__ import annotations
 
 import collections
@@ -55,11 +56,13 @@ def timed(owner, name: str, label: str, always: bool = False) -> None:
             return inner(*args, **kwargs)
         finally:
             CPU[label] += time.process_time() - started
+
     setattr(owner, name, wrapper)
 
 
 def received(execute):
     """The pool's results as the parent takes them (unpickling; waiting is not CPU)."""
+
     @functools.wraps(execute)
     def wrapper(*args, **kwargs):
         blocks = execute(*args, **kwargs)
@@ -74,7 +77,9 @@ def received(execute):
                 finally:
                     CPU["receiving results from the workers"] += time.process_time() - started
                 yield block
+
         return each()
+
     return wrapper
 
 
@@ -86,6 +91,7 @@ def inside(function):
             return function(*args, **kwargs)
         finally:
             ACTIVE[0] = False
+
     return wrapper
 
 
@@ -97,9 +103,11 @@ def main() -> None:
     sys.argv = [str(ROOT / "benchmarks" / "bench_sweep.py"), *sys.argv[1:]]
     runpy.run_path(sys.argv[0], run_name="__main__")
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(f"parent: {me.ru_utime + me.ru_stime:.1f} s of CPU (imports and the benchmark's own reading included), "
-          f"peak resident memory {me.ru_maxrss / 1024:.0f} MiB; workers: {children.ru_utime + children.ru_stime:.1f} s "
-          "of CPU")
+    print(
+        f"parent: {me.ru_utime + me.ru_stime:.1f} s of CPU (imports and the benchmark's own reading included), "
+        f"peak resident memory {me.ru_maxrss / 1024:.0f} MiB; workers: {children.ru_utime + children.ru_stime:.1f} s "
+        "of CPU"
+    )
     for label, seconds in CPU.most_common():
         print(f"  {label}: {seconds:.2f} s")
 

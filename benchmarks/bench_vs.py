@@ -7,6 +7,7 @@ checkout's `python run_backtest.py` and OTHER's, one after the other, each in a 
 with its output discarded; taking the ratio pair by pair keeps it meaningful when the machine's
 speed drifts. Prints each pair and the medians; one warm-up pair is not counted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,13 @@ def wall(python: str, checkout: Path) -> float:
     """Seconds of one `run_backtest.py` of `checkout`, from start to exit, in a fresh folder."""
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        subprocess.run([python, str(checkout / "run_backtest.py")], cwd=folder, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [python, str(checkout / "run_backtest.py")],
+            cwd=folder,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         return time.perf_counter() - start
 
 
@@ -43,12 +49,16 @@ def main() -> None:
     for k in range(args.pairs):
         ours.append(wall(sys.executable, ROOT))
         theirs.append(wall(args.python, args.other))
-        print(f"pair {k + 1:2d}: this {ours[-1]:.2f} s, other {theirs[-1]:.2f} s, ratio {ours[-1] / theirs[-1]:.3f}",
-              flush=True)
+        print(
+            f"pair {k + 1:2d}: this {ours[-1]:.2f} s, other {theirs[-1]:.2f} s, ratio {ours[-1] / theirs[-1]:.3f}",
+            flush=True,
+        )
     ratios = [a / b for a, b in zip(ours, theirs)]
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
-    print(f"median: this {statistics.median(ours):.2f} s, other {statistics.median(theirs):.2f} s, "
-          f"ratio {statistics.median(ratios):.3f} (pairs {min(ratios):.3f} to {max(ratios):.3f})")
+    print(
+        f"median: this {statistics.median(ours):.2f} s, other {statistics.median(theirs):.2f} s, "
+        f"ratio {statistics.median(ratios):.3f} (pairs {min(ratios):.3f} to {max(ratios):.3f})"
+    )
 
 
 if __name__ == "__main__":

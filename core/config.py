@@ -1,4 +1,5 @@
 """Run configuration files: TOML in, TOML out, `--set key=value` overrides, all checked."""
+
 from __future__ import annotations
 
 import tomllib
@@ -104,8 +105,12 @@ def changed_parameters(values: dict[str, Any]) -> list[tuple[str, Any, Any, str]
 
 def flatten(nested: dict[str, Any]) -> dict[str, Any]:
     """A TOML document's `[section] name = value` as flat `section.name` keys."""
-    return {f"{section}.{name}": value for section, body in nested.items() if isinstance(body, dict)
-            for name, value in body.items()}
+    return {
+        f"{section}.{name}": value
+        for section, body in nested.items()
+        if isinstance(body, dict)
+        for name, value in body.items()
+    }
 
 
 def _same(value: Any, default: Any) -> bool:

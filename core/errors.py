@@ -1,4 +1,5 @@
 """User-facing errors: each carries one line that names the file or setting and the problem."""
+
 from __future__ import annotations
 
 import re

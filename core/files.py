@@ -13,6 +13,7 @@ name and whose process no longer exists. Anything else that merely looks like on
 Every file written into a folder that already exists (`writing`) is refused if it is a symbolic
 link or something other than a regular file or folder: fedcut never writes through a link.
 """
+
 from __future__ import annotations
 
 import os
@@ -93,8 +94,10 @@ def own_folder(folder: Path) -> Path:
     into it would write wherever it points."""
     folder = Path(folder)
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise FedcutError(f"{folder}: {'a symbolic link' if folder.is_symlink() else 'not a folder'}; "
-                          "fedcut writes only into folders it made")
+        raise FedcutError(
+            f"{folder}: {'a symbolic link' if folder.is_symlink() else 'not a folder'}; "
+            "fedcut writes only into folders it made"
+        )
     with writing(folder):
         folder.mkdir(exist_ok=True)
     return folder
@@ -160,8 +163,9 @@ def temporary_folder(folder: Path, what: str, shown: Path) -> Iterator[Path]:
             _make_marked(scratch)
         yield scratch
     except OSError as exc:
-        raise FedcutError(f"{exc.filename or shown}: cannot write ({exc.strerror or exc})"
-                          .replace(str(scratch), str(shown))) from None
+        raise FedcutError(
+            f"{exc.filename or shown}: cannot write ({exc.strerror or exc})".replace(str(scratch), str(shown))
+        ) from None
     except FedcutError as exc:
         raise type(exc)(str(exc).replace(str(scratch), str(shown))) from None
     finally:

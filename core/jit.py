@@ -5,6 +5,7 @@ so a process loads it instead of compiling it again: about 0.4 s for numba's sta
 minute to compile every kernel from nothing. `nogil`: a thread may run a kernel while another
 draws. A compiled function is also callable from Python, with the same types and the same bits.
 """
+
 from __future__ import annotations
 
 import os

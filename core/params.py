@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedcut.core.errors import ConfigError
-from fedcut.core.user_code import BASELINES, SECTION as USER_SECTION, is_ref, load as load_user, refs_in
+from fedcut.core.user_code import BASELINES, is_ref, refs_in
+from fedcut.core.user_code import SECTION as USER_SECTION
+from fedcut.core.user_code import load as load_user
 
 
 @dataclass(frozen=True)
@@ -327,7 +329,7 @@ class Section:
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
 
-    def replace(self, **changes: Any) -> "Section":
+    def replace(self, **changes: Any) -> Section:
         unknown = set(changes) - set(self._values)
         if unknown:
             raise ConfigError(f"config: unknown key {self._name}.{sorted(unknown)[0]}")
@@ -371,7 +373,7 @@ class Config:
             out.setdefault(s, {})[n] = list(v) if isinstance(v, tuple) else v
         return out
 
-    def with_overrides(self, overrides: dict[str, Any], where: str = "config") -> "Config":
+    def with_overrides(self, overrides: dict[str, Any], where: str = "config") -> Config:
         return resolve({**self.flat(), **overrides}, where=where)
 
     def digest(self) -> str:
@@ -407,8 +409,9 @@ def check(key: str, value: Any, where: str = "config", user: dict[str, Param] | 
     if key == "run.strategy" and is_ref(value):
         _user_function(value, where, key)
         return value
-    if key == "run.strategy" and value not in _BY_KEY[key].choices:
-        raise ConfigError(f"{where}: run.strategy must be one of {', '.join(_BY_KEY[key].choices)}, or your own "
+    choices = _BY_KEY["run.strategy"].choices or ()
+    if key == "run.strategy" and value not in choices:
+        raise ConfigError(f"{where}: run.strategy must be one of {', '.join(choices)}, or your own "
                           f"rule as package.module:function; got {value!r}")
     if key.startswith(USER_SECTION + "."):
         if user is None:

@@ -8,6 +8,7 @@ why) that `--set`, config files and sweep specs set like any other. The configur
 includes each reference and a hash of its source file, so results of edited code never mix.
 What a rule receives and must return is `strategies.user`'s contract.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,15 +29,27 @@ _REF = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 ATTRIBUTE = "fedcut_params"  # where `rule` keeps a function's declared parameters
 _CALLABLES: dict[str, Callable] = {}  # functions handed over as objects (fedcut.backtest(strategy=f))
-_LOADED: dict[str, "UserFunction"] = {}  # what each reference last loaded, with its source's hash
+_LOADED: dict[str, UserFunction] = {}  # what each reference last loaded, with its source's hash
 
 
-def setting(default: Any, unit: str, why: str, lo: float | None = None, hi: float | None = None,
-            choices: tuple[str, ...] | None = None) -> dict[str, Any]:
+def setting(
+    default: Any,
+    unit: str,
+    why: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
     """A user rule's parameter: default, unit, why and its range (`lo`..`hi`) or `choices`; the
     registry's `Param` fields but its key, which `rule` gives it (`user.<name>`)."""
-    return {"default": default, "unit": unit, "why": why, "lo": lo, "hi": hi,
-            "choices": None if choices is None else tuple(choices)}
+    return {
+        "default": default,
+        "unit": unit,
+        "why": why,
+        "lo": lo,
+        "hi": hi,
+        "choices": None if choices is None else tuple(choices),
+    }
 
 
 def rule(**settings: dict[str, Any]) -> Callable[[Callable], Callable]:
@@ -45,14 +58,16 @@ def rule(**settings: dict[str, Any]) -> Callable[[Callable], Callable]:
     that names it, and reach it as `params.<name>`."""
     for name, value in settings.items():
         if not _NAME.fullmatch(name) or name == "baselines":
-            raise ConfigError(f"rule: parameter name {name!r} must be lower_case letters, digits and _ "
-                              "(and not 'baselines')")
+            raise ConfigError(
+                f"rule: parameter name {name!r} must be lower_case letters, digits and _ (and not 'baselines')"
+            )
         if not isinstance(value, dict) or set(value) != set(setting(None, "", "")):
             raise ConfigError(f"rule: parameter {name} must be declared with setting(default, unit, why, lo, hi)")
 
     def mark(func: Callable) -> Callable:
         setattr(func, ATTRIBUTE, dict(settings))
         return func
+
     return mark
 
 
@@ -128,8 +143,10 @@ def _source_hash(ref: str, func: Callable) -> str:
     try:
         return hashlib.sha256(inspect.getsource(func).encode()).hexdigest()[:12]
     except (OSError, TypeError):
-        raise ConfigError(f"{ref}: its source cannot be read, so results could not be told apart from an "
-                          "edited version: define it in a .py file") from None
+        raise ConfigError(
+            f"{ref}: its source cannot be read, so results could not be told apart from an "
+            "edited version: define it in a .py file"
+        ) from None
 
 
 def refs_in(values: dict[str, Any], strategy_key: str) -> tuple[str, ...]:
@@ -138,4 +155,7 @@ def refs_in(values: dict[str, Any], strategy_key: str) -> tuple[str, ...]:
     baselines = values.get(BASELINES, ())
     if isinstance(baselines, str):
         baselines = tuple(b.strip() for b in baselines.split(",") if b.strip())
-    return tuple(dict.fromkeys(([own] if is_ref(own) else []) + [b for b in baselines if isinstance(b, str)]))
+    named: list[str] = ([own] if isinstance(own, str) and is_ref(own) else []) + [
+        b for b in baselines if isinstance(b, str)
+    ]
+    return tuple(dict.fromkeys(named))

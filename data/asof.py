@@ -6,15 +6,16 @@ trading day D returns, per series, the latest observation with known_date <= D. 
 project's main defence against look-ahead (the FRED files are today's vintage: revisions to
 PAYEMS, UNRATE and ICSA since first release are not undone; no ALFRED vintages are available).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from pandas.tseries.offsets import BDay
 
+from fedcut.core.errors import DataError
 from fedcut.data.catalog import MACRO
 from fedcut.data.release_exceptions import DELAYED_RELEASES
-from fedcut.core.errors import DataError
 
 
 def known_dates(obs_dates: pd.DatetimeIndex, lag_rule: str, data_params) -> pd.DatetimeIndex:
@@ -75,7 +76,9 @@ def published(series: pd.Series, data_params) -> pd.DataFrame:
         raise DataError(f"series {series.name}: not in the macro catalog, so its publication lag is unknown")
     known = known_dates(series.index, meta.lag_rule, data_params)
     if meta.first_published and not data_params.allow_backfilled_indices:
-        known = pd.DatetimeIndex(np.maximum(known.values, np.datetime64(meta.first_published, "ns").astype(known.values.dtype)))
+        known = pd.DatetimeIndex(
+            np.maximum(known.values, np.datetime64(meta.first_published, "ns").astype(known.values.dtype))
+        )
     return pd.DataFrame({"obs_date": series.index, "known_date": known, "value": series.to_numpy()})
 
 

@@ -9,13 +9,20 @@ days. A less sensitive bank ETF stands in only before a more sensitive one exist
 file that is short or holed: a silent switch would move the regime (March 2023's bank run seen
 through XLF is no crisis).
 """
+
 from __future__ import annotations
 
 import pandas as pd
 
 from fedcut.core.errors import DataError
 from fedcut.data.catalog import (
-    BANK_ETFS, GAP_LIMIT_DAYS, GAP_NOTE_DAYS, INSTRUMENTS, MACRO, START_SLACK_DAYS, successor_first,
+    BANK_ETFS,
+    GAP_LIMIT_DAYS,
+    GAP_NOTE_DAYS,
+    INSTRUMENTS,
+    MACRO,
+    START_SLACK_DAYS,
+    successor_first,
 )
 from fedcut.data.market import FILE_START_SLACK, gap_note, missing_days
 from fedcut.data.sources import DataSource
@@ -27,7 +34,9 @@ def needed_span(series_id: str, days: pd.DatetimeIndex) -> tuple[pd.Timestamp, p
     history) or the run's end; None if the run has none."""
     meta = MACRO[series_id]
     start = max(days[0], pd.Timestamp(meta.first_date))
-    end = days[-1] if meta.discontinued is None else min(days[-1], pd.Timestamp(meta.discontinued) - pd.Timedelta(days=1))
+    end = (
+        days[-1] if meta.discontinued is None else min(days[-1], pd.Timestamp(meta.discontinued) - pd.Timedelta(days=1))
+    )
     until = successor_first(series_id)  # a fallback: read until its successor existed
     end = end if until is None else min(end, pd.Timestamp(until))
     return (start, end) if start <= end else None
@@ -44,10 +53,14 @@ def macro_notes(source: DataSource, series_ids: tuple[str, ...], days: pd.Dateti
         meta, series = MACRO[sid], source.macro(sid)
         where = source.origin.get(sid, sid)
         first = series.index[0]
-        if first > span[0] and first > pd.Timestamp(meta.first_date) + pd.Timedelta(days=START_SLACK_DAYS[meta.frequency]):
-            raise DataError(f"{where}: {sid} starts {first.date()}, but its history begins {meta.first_date} "
-                            f"(data/catalog.py) and the run reads it from {span[0].date()}: the file is cut short; "
-                            f"fetch it again (fedcut data fetch {sid})")
+        if first > span[0] and first > pd.Timestamp(meta.first_date) + pd.Timedelta(
+            days=START_SLACK_DAYS[meta.frequency]
+        ):
+            raise DataError(
+                f"{where}: {sid} starts {first.date()}, but its history begins {meta.first_date} "
+                f"(data/catalog.py) and the run reads it from {span[0].date()}: the file is cut short; "
+                f"fetch it again (fedcut data fetch {sid})"
+            )
         observed = series.index[(series.index <= span[1])]
         before = observed[observed < span[0]]
         inside = observed[observed >= span[0]]
@@ -61,9 +74,11 @@ def macro_notes(source: DataSource, series_ids: tuple[str, ...], days: pd.Dateti
         after = dates[dates.get_loc(worst) - 1]
         shown = f"{after.date()} to {worst.date()} ({holes[worst]} days)"
         if holes[worst] > limit:
-            raise DataError(f"{where}: no {sid} observation from {after.date()} to {worst.date()} ({holes[worst]} "
-                            f"days), inside the span the run reads it: a hole longer than {limit} days "
-                            f"(data/catalog.py GAP_LIMIT_DAYS) would carry one value across it")
+            raise DataError(
+                f"{where}: no {sid} observation from {after.date()} to {worst.date()} ({holes[worst]} "
+                f"days), inside the span the run reads it: a hole longer than {limit} days "
+                f"(data/catalog.py GAP_LIMIT_DAYS) would carry one value across it"
+            )
         more = f" and {len(holes) - 1} more" if len(holes) > 1 else ""
         notes.append(f"warning: {where}: no {sid} observation from {shown}{more}: the value before is carried")
     return notes
@@ -86,8 +101,10 @@ def bank_prices(source: DataSource, days: pd.DatetimeIndex) -> tuple[dict[str, p
     notes: list[str | None] = []
     missing = [t for t in BANK_ETFS if t not in present]
     if missing:
-        notes.append(f"warning: bank-stress gauge: no price file for {', '.join(missing)}; it reads "
-                     f"{', '.join(present) or 'no bank ETF (the gauge is off)'} instead")
+        notes.append(
+            f"warning: bank-stress gauge: no price file for {', '.join(missing)}; it reads "
+            f"{', '.join(present) or 'no bank ETF (the gauge is off)'} instead"
+        )
     prices = {}
     for k, t in enumerate(present):
         listed = pd.Timestamp(INSTRUMENTS[t].first_date)
@@ -98,9 +115,11 @@ def bank_prices(source: DataSource, days: pd.DatetimeIndex) -> tuple[dict[str, p
         where = source.origin.get(t, t)
         if first_needed <= last_needed:
             if px.index[0] > first_needed and px.index[0] - listed > FILE_START_SLACK:
-                raise DataError(f"{where}: {t} starts {px.index[0].date()}, but {t} traded from {listed.date()} "
-                                f"(data/catalog.py): the file is cut short and the bank-stress gauge may not read "
-                                f"another ETF for days {t} traded; fetch it again (fedcut data fetch {t})")
+                raise DataError(
+                    f"{where}: {t} starts {px.index[0].date()}, but {t} traded from {listed.date()} "
+                    f"(data/catalog.py): the file is cut short and the bank-stress gauge may not read "
+                    f"another ETF for days {t} traded; fetch it again (fedcut data fetch {t})"
+                )
             needed = days[(days >= first_needed) & (days <= last_needed)]
             notes.append(gap_note(where, missing_days(px.index, needed, needed[0], needed[-1])))
         aligned = px.reindex(days)

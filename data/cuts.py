@@ -11,6 +11,7 @@ the target changes a few times a year on decision days, so a file that moves on 
 by an implausible step, is a corrupt download, another series or a calendar missing a decision,
 and is refused; the calendar itself must hold every scheduled meeting (`check_calendar`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,9 +48,11 @@ def check_calendar(fomc: pd.DataFrame, path) -> None:
         want = SCHEDULED_EXCEPTIONS.get(year, SCHEDULED_PER_YEAR)
         have = int(counts.get(year, 0))
         if have != want:
-            raise DataError(f"{path}: {year} has {have} scheduled meetings, {want} expected (eight a year since "
-                            "1981, seven in 2020): a decision day is missing or added; restore the calendar "
-                            "from ../shared/data/calendar/FOMC.csv or the Federal Reserve's list")
+            raise DataError(
+                f"{path}: {year} has {have} scheduled meetings, {want} expected (eight a year since "
+                "1981, seven in 2020): a decision day is missing or added; restore the calendar "
+                "from ../shared/data/calendar/FOMC.csv or the Federal Reserve's list"
+            )
 
 
 def offcalendar_changes(target: pd.Series, fomc: pd.DataFrame) -> pd.DatetimeIndex:
@@ -66,8 +69,9 @@ def offcalendar_changes(target: pd.Series, fomc: pd.DataFrame) -> pd.DatetimeInd
     decisions = fomc.index
     calls = fomc.index[(fomc["kind"] == "unscheduled").to_numpy()]
     before = moved - pd.Timedelta(days=1)
-    explained = (moved.isin(decisions) | before.isin(calls)
-                 | ((moved >= EFFECTIVE_NEXT_DAY_FROM) & before.isin(decisions)))
+    explained = (
+        moved.isin(decisions) | before.isin(calls) | ((moved >= EFFECTIVE_NEXT_DAY_FROM) & before.isin(decisions))
+    )
     return moved[~explained]
 
 
@@ -77,17 +81,21 @@ def check_policy_series(target: pd.Series, fomc: pd.DataFrame, path, fomc_path: 
     off = offcalendar_changes(target, fomc)
     if len(off):
         shown = ", ".join(str(d.date()) for d in off[:SHOWN_DATES])
-        raise DataError(f"{path}: the target changes on {len(off):,} day{'s' if len(off) > 1 else ''} that no FOMC "
-                        f"decision explains ({shown}{', ...' if len(off) > SHOWN_DATES else ''}; calendar {fomc_path}, "
-                        f"{fomc.index[0].date()}..{fomc.index[-1].date()}): a decision missing from the calendar, "
-                        "or not a policy-rate series")
+        raise DataError(
+            f"{path}: the target changes on {len(off):,} day{'s' if len(off) > 1 else ''} that no FOMC "
+            f"decision explains ({shown}{', ...' if len(off) > SHOWN_DATES else ''}; calendar {fomc_path}, "
+            f"{fomc.index[0].date()}..{fomc.index[-1].date()}): a decision missing from the calendar, "
+            "or not a policy-rate series"
+        )
     step = target.diff().abs()
     big = step[step > max_change + 1e-9]
     if len(big):
         day = big.index[0]
         before = target.iloc[target.index.get_loc(day) - 1]
-        raise DataError(f"{path}: {day.date()}: the target moves from {before:g} to {target[day]:g}, more than "
-                        f"data.max_target_change = {max_change:g} pp in one day: not a policy-rate series")
+        raise DataError(
+            f"{path}: {day.date()}: the target moves from {before:g} to {target[day]:g}, more than "
+            f"data.max_target_change = {max_change:g} pp in one day: not a policy-rate series"
+        )
 
 
 def target_series(dfedtar: pd.Series, dfedtaru: pd.Series) -> pd.Series:
@@ -105,12 +113,14 @@ def rate_changes(target: pd.Series) -> pd.DataFrame:
     moved = step[step.fillna(0) != 0]
     effective = moved.index
     decision = effective.where(effective < EFFECTIVE_NEXT_DAY_FROM, effective - pd.Timedelta(days=1))
-    out = pd.DataFrame({
-        "effective": effective,
-        "decision": decision,
-        "before": target.shift(1).loc[effective].to_numpy(),
-        "after": target.loc[effective].to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "effective": effective,
+            "decision": decision,
+            "before": target.shift(1).loc[effective].to_numpy(),
+            "after": target.loc[effective].to_numpy(),
+        }
+    )
     out["change_bp"] = ((out["after"] - out["before"]) * 100).round().astype(int)
     out["days_since_previous"] = out["decision"].diff().dt.days
     return out
@@ -141,8 +151,13 @@ def easing_cycles(changes: pd.DataFrame) -> pd.DataFrame:
     return cycles.reset_index(drop=True)[["cycle", "decision", "effective", "before", "after", "change_bp"]]
 
 
-def policy_record(dfedtar: pd.Series, dfedtaru: pd.Series, data_params, mdiscrt: pd.Series | None = None,
-                  romer: pd.DataFrame | None = None) -> pd.DataFrame:
+def policy_record(
+    dfedtar: pd.Series,
+    dfedtaru: pd.Series,
+    data_params,
+    mdiscrt: pd.Series | None = None,
+    romer: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Every change of the policy rate, era by era, and the day each became known (`known`):
 
     - the discount rate's monthly average (MDISCRT) for months before Romer and Romer's first meeting:
@@ -159,25 +174,41 @@ def policy_record(dfedtar: pd.Series, dfedtaru: pd.Series, data_params, mdiscrt:
     if romer is not None:
         meetings = romer[(romer["DTARG"] != 0) & (romer.index < dfedtar.index[0])]
         when = pd.Series(meetings.index)
-        parts.append(pd.DataFrame({"effective": when, "decision": when,
-                                   "known": when + pd.Timedelta(days=data_params.romer_lag_days),
-                                   "before": meetings["OLDTARG"].to_numpy(),
-                                   "after": (meetings["OLDTARG"] + meetings["DTARG"]).to_numpy()}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "effective": when,
+                    "decision": when,
+                    "known": when + pd.Timedelta(days=data_params.romer_lag_days),
+                    "before": meetings["OLDTARG"].to_numpy(),
+                    "after": (meetings["OLDTARG"] + meetings["DTARG"]).to_numpy(),
+                }
+            )
+        )
         if mdiscrt is not None:
             months = mdiscrt[mdiscrt.index < romer.index[0].to_period("M").to_timestamp()]
             step = months.diff()
             moved = step[step.fillna(0) != 0].index
             month = pd.Series(moved)
-            parts.insert(0, pd.DataFrame({
-                "effective": month, "decision": month,
-                "known": month + pd.offsets.MonthEnd(0) + BDay(data_params.monthly_average_lag_days),
-                "before": months.shift(1).loc[moved].to_numpy(), "after": months.loc[moved].to_numpy()}))
+            parts.insert(
+                0,
+                pd.DataFrame(
+                    {
+                        "effective": month,
+                        "decision": month,
+                        "known": month + pd.offsets.MonthEnd(0) + BDay(data_params.monthly_average_lag_days),
+                        "before": months.shift(1).loc[moved].to_numpy(),
+                        "after": months.loc[moved].to_numpy(),
+                    }
+                ),
+            )
     if not parts:
         return target.assign(known=target["effective"])
     early = pd.concat(parts, ignore_index=True)
     early["change_bp"] = ((early["after"] - early["before"]) * 100).round().astype(int)
-    out = pd.concat([early, target.drop(columns="days_since_previous").assign(known=target["effective"])],
-                    ignore_index=True)
+    out = pd.concat(
+        [early, target.drop(columns="days_since_previous").assign(known=target["effective"])], ignore_index=True
+    )
     out["known"] = pd.DatetimeIndex(np.maximum.accumulate(out["known"].to_numpy()))
     out["days_since_previous"] = out["decision"].diff().dt.days
     return out[list(target.columns) + ["known"]]

@@ -5,6 +5,7 @@ longer history with a shorter download (FRED now serves only three years of the 
 An empty or partial download is a failure, not data. Files are written to a temporary name,
 re-read through the validating readers, then renamed into place.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,14 +14,14 @@ import logging
 import os
 import urllib.request
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
+from fedcut.core.errors import DataError
 from fedcut.data import readers
 from fedcut.data.catalog import INSTRUMENTS
-from fedcut.core.errors import DataError
 
 FRED_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv?id={series_id}"
 YAHOO_COLUMNS = ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
@@ -35,8 +36,8 @@ def http_get(url: str) -> bytes:
 
 def yahoo_download(symbol: str) -> pd.DataFrame:
     import yfinance as yf
-    return yf.download(symbol, period="max", auto_adjust=False, multi_level_index=False,
-                       progress=False, actions=False)
+
+    return yf.download(symbol, period="max", auto_adjust=False, multi_level_index=False, progress=False, actions=False)
 
 
 class _Reasons(logging.Handler):
@@ -80,7 +81,9 @@ def download_prices(ticker: str, download: Callable[[str], pd.DataFrame] = yahoo
         try:
             frame = download(symbol)
         except Exception as exc:  # yfinance raises many kinds; all mean "no data"
-            raise DataError(f"yfinance download of {symbol} failed ({exc.__class__.__name__}){_reason(reasons)}") from None
+            raise DataError(
+                f"yfinance download of {symbol} failed ({exc.__class__.__name__}){_reason(reasons)}"
+            ) from None
     if frame is None or len(frame) == 0:
         raise DataError(f"yfinance returned no rows for {symbol}{_reason(reasons)}")
     if isinstance(frame.columns, pd.MultiIndex):
@@ -117,15 +120,23 @@ def merge_history(cached: pd.DataFrame | None, fresh: pd.DataFrame, name: str) -
     if cached is None:
         return fresh.sort_index()
     if fresh.index.min() > cached.index.min() or len(fresh) < len(cached):
-        warnings.warn(f"{name}: download covers {fresh.index.min()}..{fresh.index.max()} ({len(fresh)} rows), "
-                      f"less than the cache's {cached.index.min()}..{cached.index.max()} ({len(cached)} rows); "
-                      "keeping the cached history and adding the new observations", readers.DataWarning, stacklevel=2)
+        warnings.warn(
+            f"{name}: download covers {fresh.index.min()}..{fresh.index.max()} ({len(fresh)} rows), "
+            f"less than the cache's {cached.index.min()}..{cached.index.max()} ({len(cached)} rows); "
+            "keeping the cached history and adding the new observations",
+            readers.DataWarning,
+            stacklevel=2,
+        )
     return fresh.combine_first(cached).sort_index()
 
 
-def refresh(kind: str, name: str, cache_dir: Path,
-            download_prices_fn: Callable[[str], pd.DataFrame] | None = None,
-            get: Callable[[str], bytes] | None = None) -> Path:
+def refresh(
+    kind: str,
+    name: str,
+    cache_dir: Path,
+    download_prices_fn: Callable[[str], pd.DataFrame] | None = None,
+    get: Callable[[str], bytes] | None = None,
+) -> Path:
     """Download `name` and merge it into `cache_dir/<kind>/<name>.csv`; returns the path."""
     target = Path(cache_dir) / kind / f"{name}.csv"
     if kind == "prices":

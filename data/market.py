@@ -6,6 +6,7 @@ Proxies are chained forward: before an instrument's first day the run holds its 
 proxy's own prices; from the first day on, the instrument's own returns continue from the
 proxy's level. History is never rescaled to a later level (that would leak the future).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,14 +14,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from fedcut.core.errors import DataError
 from fedcut.data.catalog import (
-    HISTORY_START, INSTRUMENTS, LONG_CALENDAR, LONG_CHAINS, MACRO, SMALL_CAP_SPOT_SCALE, STAND_INS, TRACKING_LIMIT,
+    HISTORY_START,
+    INSTRUMENTS,
+    LONG_CALENDAR,
+    LONG_CHAINS,
+    MACRO,
+    SMALL_CAP_SPOT_SCALE,
+    STAND_INS,
+    TRACKING_LIMIT,
 )
 from fedcut.data.gauge import volatility_gauge
 from fedcut.data.plausible import check_tracking
 from fedcut.data.sources import DataSource
 from fedcut.data.splices import check_splice, stand_in_level, where
-from fedcut.core.errors import DataError
 
 RUT_PER_IWM = 10.0  # IWM's split-adjusted close has tracked RUT / 10 (ratio 10.05-10.12 in the data)
 # A price file may lack this many of the run's trading days: each is named in the run's notes and
@@ -95,8 +103,9 @@ def _chain(proxy: pd.DataFrame, own: pd.DataFrame, first: pd.Timestamp, where: s
     return pd.concat([before, after])
 
 
-def missing_days(index: pd.DatetimeIndex, days: pd.DatetimeIndex, first: pd.Timestamp,
-                 last: pd.Timestamp) -> pd.DatetimeIndex:
+def missing_days(
+    index: pd.DatetimeIndex, days: pd.DatetimeIndex, first: pd.Timestamp, last: pd.Timestamp
+) -> pd.DatetimeIndex:
     """The run's trading days between `first` and `last` (the span a file supplies) that the file has no row for."""
     inside = days[(days >= first) & (days <= last)]
     return inside[~inside.isin(index)]
@@ -118,11 +127,16 @@ def gap_note(path: str, missing: pd.DatetimeIndex, calendar: bool = False) -> st
     if n == 0:
         return None
     shown = ", ".join(str(d.date()) for d in missing[:SHOWN_DAYS]) + (", ..." if n > SHOWN_DAYS else "")
-    days = f"{n} day{'s' if n > 1 else ''} that every other file of the run has" if calendar else \
-        f"{n} trading day{'s' if n > 1 else ''} of the run"
+    days = (
+        f"{n} day{'s' if n > 1 else ''} that every other file of the run has"
+        if calendar
+        else f"{n} trading day{'s' if n > 1 else ''} of the run"
+    )
     if n > MAX_MISSING_DAYS:
-        raise DataError(f"{path}: no row for {days} ({shown}): the file does not follow the run's trading "
-                        f"calendar (at most {MAX_MISSING_DAYS} missing days are allowed)")
+        raise DataError(
+            f"{path}: no row for {days} ({shown}): the file does not follow the run's trading "
+            f"calendar (at most {MAX_MISSING_DAYS} missing days are allowed)"
+        )
     effect = f"the run skips {'them' if n > 1 else 'it'}" if calendar else "the price of the day before is carried over"
     return f"warning: {path} has no row for {days} ({shown}): {effect}"
 
@@ -134,12 +148,20 @@ def tracking_note(source: DataSource, ticker: str) -> str | None:
     if inst.tracks is None:
         return None
     if source.price_path(inst.tracks) is None:
-        return (f"warning: {ticker} not checked against {inst.tracks} (no {inst.tracks} file in the data "
-                "directory or cache): an unadjusted split or a bad price would go unnoticed")
+        return (
+            f"warning: {ticker} not checked against {inst.tracks} (no {inst.tracks} file in the data "
+            "directory or cache): an unadjusted split or a bad price would go unnoticed"
+        )
     px, index = source.prices(ticker), source.prices(inst.tracks)["close"]
     for column in dict.fromkeys(c for c in (inst.traded, inst.total_return) if c):
-        check_tracking(px[column], index, TRACKING_LIMIT, _where(source, ticker), _where(source, inst.tracks),
-                       (f"{ticker} {column}", inst.tracks))
+        check_tracking(
+            px[column],
+            index,
+            TRACKING_LIMIT,
+            _where(source, ticker),
+            _where(source, inst.tracks),
+            (f"{ticker} {column}", inst.tracks),
+        )
     return None
 
 
@@ -163,8 +185,10 @@ def _where(source: DataSource, name: str) -> str:
 def _ends_before(source: DataSource, name: str, usable_to: pd.Timestamp, stop: pd.Timestamp) -> str:
     if name in MACRO:  # a macro series counts as current for `stale_days` after its last observation
         last_obs = source.macro(name).index[-1]
-        return (f"{_where(source, name)}: {name}'s last observation is {last_obs.date()} (current for "
-                f"{MACRO[name].stale_days} days, to {usable_to.date()}), before the requested end {stop.date()}")
+        return (
+            f"{_where(source, name)}: {name}'s last observation is {last_obs.date()} (current for "
+            f"{MACRO[name].stale_days} days, to {usable_to.date()}), before the requested end {stop.date()}"
+        )
     return f"{_where(source, name)}: {name} ends {usable_to.date()}, before the requested end {stop.date()}"
 
 
@@ -203,34 +227,42 @@ def _link_frame(source: DataSource, name: str, data_params) -> pd.DataFrame:
     return _tr_frame(source.prices(name), name)
 
 
-def _calendar(source: DataSource, history: str, start: str,
-              iwm_px: pd.DataFrame) -> tuple[pd.DatetimeIndex, pd.Timestamp]:
+def _calendar(
+    source: DataSource, history: str, start: str, iwm_px: pd.DataFrame
+) -> tuple[pd.DatetimeIndex, pd.Timestamp]:
     """The history's trading days and its first day: IWM's; RUT's before IWM's first day (extended);
     the French files' before it (long, `LONG_CALENDAR`)."""
     iwm_first = iwm_px.index[0]
     if history == "iwm":
         first_day = pd.Timestamp(start) if start else iwm_first
         if first_day < iwm_first:
-            raise DataError(f"IWM: starts {iwm_first.date()}, after the requested start {first_day.date()}; use "
-                            "run.history extended or long (--history) for a history before it, with IWM's stand-ins")
+            raise DataError(
+                f"IWM: starts {iwm_first.date()}, after the requested start {first_day.date()}; use "
+                "run.history extended or long (--history) for a history before it, with IWM's stand-ins"
+            )
         return iwm_px.index, first_day
     first_day = pd.Timestamp(start) if start else pd.Timestamp(HISTORY_START[history])
     if history == "extended":
         rut = source.prices("RUT")
         if rut.index[0] > first_day and first_day < iwm_first:
-            raise DataError(f"{_where(source, 'RUT')}: RUT starts {rut.index[0].date()}, after the requested start "
-                            f"{first_day.date()}; the extended history (IWM's proxy) cannot start earlier")
+            raise DataError(
+                f"{_where(source, 'RUT')}: RUT starts {rut.index[0].date()}, after the requested start "
+                f"{first_day.date()}; the extended history (IWM's proxy) cannot start earlier"
+            )
         return rut.index[rut.index < iwm_first].union(iwm_px.index), first_day
     earliest = pd.Timestamp(HISTORY_START["long"])
     if first_day < earliest:
-        raise DataError(f"run.start {first_day.date()}: before {earliest.date()}, the long history's first day (fed "
-                        "funds, DFF, begins 1954-07-01 and is known the next business day)")
+        raise DataError(
+            f"run.start {first_day.date()}: before {earliest.date()}, the long history's first day (fed "
+            "funds, DFF, begins 1954-07-01 and is known the next business day)"
+        )
     french = stand_in_level(source, LONG_CALENDAR)
     return french.index[french.index < iwm_first].union(iwm_px.index), first_day
 
 
-def _spot(source: DataSource, history: str, days: pd.DatetimeIndex, iwm_px: pd.DataFrame,
-          small_caps: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _spot(
+    source: DataSource, history: str, days: pd.DatetimeIndex, iwm_px: pd.DataFrame, small_caps: pd.Series
+) -> tuple[pd.Series, pd.Series]:
     """IWM's traded close for option strikes; RUT / 10 before IWM's first day; the small-cap
     total-return level times `SMALL_CAP_SPOT_SCALE` before RUT's (long). And where the spot is such a
     total-return level (its dividends are in it: the pricing inputs' dividend yield is zero there)."""
@@ -245,8 +277,17 @@ def _spot(source: DataSource, history: str, days: pd.DatetimeIndex, iwm_px: pd.D
     return spot, total_return
 
 
-def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: str, history: str, data_params,
-                 macro_ids: tuple[str, ...] = (), *, end_bounds: tuple[str, ...] = ()) -> Market:
+def build_market(
+    source: DataSource,
+    tickers: tuple[str, ...],
+    start: str,
+    end: str,
+    history: str,
+    data_params,
+    macro_ids: tuple[str, ...] = (),
+    *,
+    end_bounds: tuple[str, ...] = (),
+) -> Market:
     """Align `tickers` (IWM first) on the history's trading days between `start` and `end`; before an
     instrument existed what the history declares stands in for it (`links_of`), chained forward by
     returns. `data_params`: the `data` section (dividend accruals, the volatility gauge's settings).
@@ -282,8 +323,9 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
     files = [own[t].index for t in tickers if t != "IWM"] + [vix_px.index]
     notes.append(gap_note(_where(source, "IWM"), calendar_gaps(days, files), calendar=True))
     if len(vix_days):
-        notes.append(gap_note(_where(source, "VIX"), missing_days(vix_px.index, vix_days, vix_px.index[0],
-                                                                  vix_px.index[-1])))
+        notes.append(
+            gap_note(_where(source, "VIX"), missing_days(vix_px.index, vix_days, vix_px.index[0], vix_px.index[-1]))
+        )
     proxies, splices, close, opn = [], [], {}, {}
     for t in tickers:
         series, spans, checked, chain_notes = _chained(source, t, own[t], history, days, data_params)
@@ -305,14 +347,24 @@ def build_market(source: DataSource, tickers: tuple[str, ...], start: str, end: 
     for name, s in (("IWM close", spot), ("VIX", gauge.value)):
         if s.isna().any():
             raise DataError(f"{name}: no value on {s.index[s.isna().to_numpy()][0].date()}")
-    return Market(days=days, close=pd.DataFrame(close), open=pd.DataFrame(opn), spot=spot.rename("spot"),
-                  vix=gauge.value, proxies=tuple(proxies), end_set_by=end_by,
-                  notes=tuple(n for n in notes if n), vix_source=gauge.source, spot_total_return=total_return,
-                  option_unit=pd.Series(np.where(total_return, SMALL_CAP_SPOT_SCALE, 1.0), index=days))
+    return Market(
+        days=days,
+        close=pd.DataFrame(close),
+        open=pd.DataFrame(opn),
+        spot=spot.rename("spot"),
+        vix=gauge.value,
+        proxies=tuple(proxies),
+        end_set_by=end_by,
+        notes=tuple(n for n in notes if n),
+        vix_source=gauge.source,
+        spot_total_return=total_return,
+        option_unit=pd.Series(np.where(total_return, SMALL_CAP_SPOT_SCALE, 1.0), index=days),
+    )
 
 
-def _chained(source: DataSource, ticker: str, series: pd.DataFrame, history: str, days: pd.DatetimeIndex,
-             data_params) -> tuple[pd.DataFrame, list[ProxySpan], list, list[str | None]]:
+def _chained(
+    source: DataSource, ticker: str, series: pd.DataFrame, history: str, days: pd.DatetimeIndex, data_params
+) -> tuple[pd.DataFrame, list[ProxySpan], list, list[str | None]]:
     """`ticker`'s total return with what stands in before its first day chained in (`links_of`), the
     spans each stand-in covers in the run, the splices checked (the long history's) and the notes.
 
@@ -320,16 +372,21 @@ def _chained(source: DataSource, ticker: str, series: pd.DataFrame, history: str
     day; the other histories chain a proxy only when the instrument starts after the run's first day."""
     inst = INSTRUMENTS[ticker]
     first = series.index[0]
-    notes: list[str | None] = [] if ticker == "IWM" else [gap_note(_where(source, ticker), missing_days(series.index, days, first,
-                                                                                    series.index[-1]))]
+    notes: list[str | None] = (
+        []
+        if ticker == "IWM"
+        else [gap_note(_where(source, ticker), missing_days(series.index, days, first, series.index[-1]))]
+    )
     links = links_of(ticker, history)
     if first <= days[0] and not (history == "long" and ticker in LONG_CHAINS):
         return series, [], [], notes
     listed = pd.Timestamp(inst.first_date)
     if first > days[0] and links and first - listed > FILE_START_SLACK:
-        raise DataError(f"{_where(source, ticker)}: {ticker} starts {first.date()}, but {ticker} traded from "
-                        f"{listed.date()} (data/catalog.py): the file is cut short and no proxy may stand in for days "
-                        f"{ticker} traded; fetch it again (fedcut data fetch {ticker})")
+        raise DataError(
+            f"{_where(source, ticker)}: {ticker} starts {first.date()}, but {ticker} traded from "
+            f"{listed.date()} (data/catalog.py): the file is cut short and no proxy may stand in for days "
+            f"{ticker} traded; fetch it again (fedcut data fetch {ticker})"
+        )
     if not links:
         notes.append(f"{ticker}: no data before {first.date()} and no proxy; its weight is held in cash before then")
         return series, [], [], notes
@@ -346,11 +403,13 @@ def _chained(source: DataSource, ticker: str, series: pd.DataFrame, history: str
         if len(used):
             spans.append(ProxySpan(ticker, name, used[0], used[-1]))
             if name in STAND_INS:
-                notes.append(f"{ticker} <- {name}: {STAND_INS[name].about} ({_where(source, name)}), "
-                             f"{used[0].date()}..{used[-1].date()}")
+                notes.append(
+                    f"{ticker} <- {name}: {STAND_INS[name].about} ({_where(source, name)}), "
+                    f"{used[0].date()}..{used[-1].date()}"
+                )
             notes.append(gap_note(_where(source, name), missing_days(frames[name].index, used, used[0], used[-1])))
             if history == "long" and ticker in LONG_CHAINS:  # the splices the long history adds
-                levels = {n: frames[n]["close"].rename(n) for n in order[k:k + 2]}
+                levels = {n: frames[n]["close"].rename(n) for n in order[k : k + 2]}
                 checked.append(check_splice(source, ticker, name, order[k + 1], levels))
         chained = _chain(chained, frames[order[k + 1]], starts[k + 1], _where(source, name))
     return chained, spans, checked, notes

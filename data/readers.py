@@ -5,6 +5,7 @@ problem found raises `DataError` with the file, the row or date, and the problem
 format, values must be plausible (`data/plausible.py`: ranges, spikes, jumps) and a FRED
 file must hold the series its name says.
 """
+
 from __future__ import annotations
 
 import errno
@@ -16,15 +17,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedcut.core.errors import DataError
 from fedcut.data.catalog import (
-    FRENCH_RETURN, INSTRUMENTS, MACRO, MARKET_FRED, MAX_MOVE, RATE_RANGE, ROMER_COLUMNS, SPIKE_MOVE, YIELD_FILES,
-    Instrument, Plausible,
+    FRENCH_RETURN,
+    INSTRUMENTS,
+    MACRO,
+    MARKET_FRED,
+    MAX_MOVE,
+    RATE_RANGE,
+    ROMER_COLUMNS,
+    SPIKE_MOVE,
+    YIELD_FILES,
+    Instrument,
+    Plausible,
 )
 from fedcut.data.plausible import check_moves, check_range
-from fedcut.core.errors import DataError
 
-PRICE_COLUMNS = {"Open": "open", "High": "high", "Low": "low", "Close": "close",
-                 "Adj Close": "adj_close", "Volume": "volume"}
+PRICE_COLUMNS = {
+    "Open": "open",
+    "High": "high",
+    "Low": "low",
+    "Close": "close",
+    "Adj Close": "adj_close",
+    "Volume": "volume",
+}
 # The three Yahoo shapes found in the wild (Volume optional on index files).
 PRICE_SHAPES = (
     ("Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"),
@@ -56,8 +72,10 @@ def read_price_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Da
     raw = _read_text_csv(path, numbers=())
     header = tuple(raw.columns)
     if header not in PRICE_SHAPES:
-        raise DataError(f"{path}: unexpected columns {','.join(header)}; expected one of "
-                        + " | ".join(",".join(s) for s in PRICE_SHAPES))
+        raise DataError(
+            f"{path}: unexpected columns {','.join(header)}; expected one of "
+            + " | ".join(",".join(s) for s in PRICE_SHAPES)
+        )
     dates = _parse_dates(raw["Date"], path, today)
     values = raw.drop(columns="Date").rename(columns=PRICE_COLUMNS)
     numeric = _to_numeric(values, path, dates)
@@ -66,8 +84,8 @@ def read_price_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Da
     priced = np.flatnonzero(~empty)
     inside = empty.copy()
     if len(priced):
-        inside[:priced[0]] = False
-        inside[priced[-1] + 1:] = False
+        inside[: priced[0]] = False
+        inside[priced[-1] + 1 :] = False
     if inside.any():
         i = np.flatnonzero(inside)
         run = f" ({len(i)} rows without prices)" if len(i) > 1 else ""
@@ -95,8 +113,9 @@ def read_price_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Da
             check_moves(frame[col], inst.spike_move, inst.max_move, path, col)
     if {"open", "high", "low", "close"} <= set(frame.columns):
         tol = 1e-6 * frame["close"].abs()
-        off = ((frame["high"] + tol < frame[["open", "close", "low"]].max(axis=1))
-               | (frame["low"] - tol > frame[["open", "close", "high"]].min(axis=1)))
+        off = (frame["high"] + tol < frame[["open", "close", "low"]].max(axis=1)) | (
+            frame["low"] - tol > frame[["open", "close", "high"]].min(axis=1)
+        )
         if off.any():
             at = frame.index[off.to_numpy()][0].date()
             raise DataError(f"{path}: OHLC inconsistent on {at} (high below or low above open/close)")
@@ -119,8 +138,10 @@ def read_fred_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Ser
         raise DataError(f"{path}: unexpected columns {','.join(raw.columns)}; expected DATE,<SERIES_ID>")
     series_id = raw.columns[1]
     if series_id.upper() != series_name(path).upper():
-        raise DataError(f"{path}: the header names series {series_id}, not {series_name(path)} as the file name "
-                        f"says (expected DATE,{series_name(path)}): a file saved under the wrong name")
+        raise DataError(
+            f"{path}: the header names series {series_id}, not {series_name(path)} as the file name "
+            f"says (expected DATE,{series_name(path)}): a file saved under the wrong name"
+        )
     dates = _parse_dates(raw.iloc[:, 0], path, today)
     values = _to_numeric(raw.iloc[:, [1]], path, dates, missing=(".",))[series_id]
     _check_dates(dates, path)
@@ -144,8 +165,10 @@ def read_french_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.D
     path = Path(path)
     raw = _read_text_csv(path, numbers=())
     if raw.columns[0] != "Date" or len(raw.columns) < 2:
-        raise DataError(f"{path}: unexpected columns {','.join(raw.columns)}; expected Date,<portfolio>,... "
-                        "(a Ken French daily file, returns in percent)")
+        raise DataError(
+            f"{path}: unexpected columns {','.join(raw.columns)}; expected Date,<portfolio>,... "
+            "(a Ken French daily file, returns in percent)"
+        )
     dates = _parse_dates(raw["Date"], path, today)
     values = _to_numeric(raw.drop(columns="Date"), path, dates)
     _check_dates(dates, path)
@@ -197,7 +220,9 @@ def read_fomc_csv(path: Path | str, today: pd.Timestamp | None = None) -> pd.Dat
     bad = ~kind.isin(FOMC_KINDS)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{path}: {pd.Timestamp(dates[i]).date()}: kind {kind.iloc[i]!r} is not scheduled or unscheduled")
+        raise DataError(
+            f"{path}: {pd.Timestamp(dates[i]).date()}: kind {kind.iloc[i]!r} is not scheduled or unscheduled"
+        )
     _check_dates(dates, path)
     limit = (today or pd.Timestamp.today()).normalize()
     ahead = (dates > limit) & (kind == "unscheduled").to_numpy()
@@ -263,8 +288,12 @@ def _read_numbers(text: str, missing: tuple[str, ...]) -> pd.DataFrame | None:
         names = list(pd.read_csv(io.StringIO(text), dtype=str, nrows=0).columns)
         if len(names) < 2 or len(set(names)) != len(names):
             return None
-        return pd.read_csv(io.StringIO(text), dtype={names[0]: str} | {n: "float64" for n in names[1:]},
-                           na_values={n: ["", *missing] for n in names[1:]}, keep_default_na=False)
+        return pd.read_csv(
+            io.StringIO(text),
+            dtype={names[0]: str} | {n: "float64" for n in names[1:]},
+            na_values={n: ["", *missing] for n in names[1:]},
+            keep_default_na=False,
+        )
     except (pd.errors.ParserError, ValueError, TypeError):
         return None
 

@@ -10,6 +10,7 @@ installed package. Downloads happen only when online (not with `--offline` /
 broken link is an error, never a reason to download), and never for the calendar, which has no
 download source.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,11 +21,11 @@ from pathlib import Path
 import pandas as pd
 from platformdirs import user_cache_dir
 
+from fedcut.core.errors import ConfigError, DataError
+from fedcut.core.params import param
 from fedcut.data import readers
 from fedcut.data.catalog import CBOE_SERIES, MACRO, ROMER_FILE
 from fedcut.data.cuts import check_calendar, check_policy_series
-from fedcut.core.errors import ConfigError, DataError
-from fedcut.core.params import param
 
 log = logging.getLogger(__name__)
 FIX_HINT = "set FEDCUT_DATA_DIR or --data-dir to a folder of yfinance/FRED CSVs (e.g. ../shared/data), or run `fedcut data fetch` online"
@@ -41,8 +42,17 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path(user_cache_dir("fedcut", appauthor=False))
 
 
-OFFLINE_VALUES = {"1": True, "true": True, "yes": True, "on": True,
-                  "": False, "0": False, "false": False, "no": False, "off": False}
+OFFLINE_VALUES = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "": False,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
 
 
 def offline_from_env() -> bool:
@@ -51,8 +61,10 @@ def offline_from_env() -> bool:
     try:
         return OFFLINE_VALUES[text.strip().lower()]
     except KeyError:
-        raise ConfigError(f"FEDCUT_OFFLINE={text!r}: expected 1, true, yes or on (no downloads), "
-                          "or 0, false, no, off or empty (downloads allowed)") from None
+        raise ConfigError(
+            f"FEDCUT_OFFLINE={text!r}: expected 1, true, yes or on (no downloads), "
+            "or 0, false, no, off or empty (downloads allowed)"
+        ) from None
 
 
 @dataclass
@@ -98,9 +110,11 @@ class DataSource:
             path = self.macro_path(series_id)
             if path is None and series_id in CBOE_SERIES:
                 where = f"{self.data_dir}" if self.data_dir else "no data directory"
-                raise DataError(f"cboe/{series_id}.csv not found ({where}; cache {self.cache_dir}); it is not downloaded: "
-                                f"put Cboe's {series_id} history (Date,{series_id}) in the data directory's cboe/ folder, "
-                                "as in ../shared/data (the puts' surface reads it)")
+                raise DataError(
+                    f"cboe/{series_id}.csv not found ({where}; cache {self.cache_dir}); it is not downloaded: "
+                    f"put Cboe's {series_id} history (Date,{series_id}) in the data directory's cboe/ folder, "
+                    "as in ../shared/data (the puts' surface reads it)"
+                )
             path = path or self._download("macro", series_id)
             series = readers.read_fred_csv(path)
             meta = MACRO.get(series_id)
@@ -117,9 +131,11 @@ class DataSource:
             path = self._find("calendar", "FOMC")
             if path is None:
                 where = f"{self.data_dir}" if self.data_dir else "no data directory"
-                raise DataError(f"calendar/FOMC.csv not found ({where}; cache {self.cache_dir}); it is not "
-                                "downloaded: put the FOMC calendar (date,kind) in the data directory's calendar/ "
-                                "folder, as in ../shared/data")
+                raise DataError(
+                    f"calendar/FOMC.csv not found ({where}; cache {self.cache_dir}); it is not "
+                    "downloaded: put the FOMC calendar (date,kind) in the data directory's calendar/ "
+                    "folder, as in ../shared/data"
+                )
             fomc = readers.read_fomc_csv(path)
             check_calendar(fomc, path)
             self._fomc = fomc
@@ -141,8 +157,10 @@ class DataSource:
             path = self._find(kind, Path(name).stem)
             if path is None:
                 where = f"{self.data_dir}" if self.data_dir else "no data directory"
-                raise DataError(f"{rel} not found ({where}; cache {self.cache_dir}); it is not downloaded: put it in "
-                                f"the data directory's {kind}/ folder, as in ../shared/data (the long history needs it)")
+                raise DataError(
+                    f"{rel} not found ({where}; cache {self.cache_dir}); it is not downloaded: put it in "
+                    f"the data directory's {kind}/ folder, as in ../shared/data (the long history needs it)"
+                )
             self._tables[rel] = reader(path)
             self.origin[rel] = str(path)
             log.debug("%s: read %s", rel, path)
@@ -166,10 +184,15 @@ class DataSource:
     def _download(self, kind: str, name: str) -> Path:
         where = f"{self.data_dir}" if self.data_dir else "no data directory"
         if self.offline:
-            raise DataError(f"series {name} not found ({where}; cache {self.cache_dir}) and downloads are off (offline): {FIX_HINT}")
+            raise DataError(
+                f"series {name} not found ({where}; cache {self.cache_dir}) and downloads are off (offline): {FIX_HINT}"
+            )
         from fedcut.data import fetch
+
         log.debug("%s: downloading into the cache, %s", name, self.cache_dir)
         try:
             return fetch.refresh(kind, name, self.cache_dir)
         except DataError as exc:
-            raise DataError(f"series {name} not found ({where}; cache {self.cache_dir}) and the download failed: {exc}; {FIX_HINT}") from None
+            raise DataError(
+                f"series {name} not found ({where}; cache {self.cache_dir}) and the download failed: {exc}; {FIX_HINT}"
+            ) from None

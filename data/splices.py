@@ -7,6 +7,7 @@ every proxy. Before one series hands over to the next, both must have followed e
 days they share (`data.catalog.SPLICE_LIMITS`): a wrong column, another file or a damaged one is
 refused with one line naming both files and the figures.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,15 +45,19 @@ def stand_in_level(source: DataSource, name: str) -> pd.Series:
         table = source.french(stand_in.path)
         missing = [c for c in stand_in.columns if c not in table.columns]
         if missing:
-            raise DataError(f"{where(source, name)}: no column {missing[0]!r} ({name}: {stand_in.about}); "
-                            f"the file has {', '.join(table.columns)}")
+            raise DataError(
+                f"{where(source, name)}: no column {missing[0]!r} ({name}: {stand_in.about}); "
+                f"the file has {', '.join(table.columns)}"
+            )
         growth = np.cumprod(1.0 + table[list(stand_in.columns)].sum(axis=1).to_numpy() / 100.0)
         base = growth[max(table.index.searchsorted(BASE_DAY, side="right") - 1, 0)]
         level = pd.Series(BASE_LEVEL * (growth / base), index=table.index)
     first = pd.Timestamp(stand_in.first_date)
     if level.index[0] - first > START_SLACK:
-        raise DataError(f"{where(source, name)}: {name} starts {level.index[0].date()}, but its history begins "
-                        f"{first.date()} (data/catalog.py): the file is cut short")
+        raise DataError(
+            f"{where(source, name)}: {name} starts {level.index[0].date()}, but its history begins "
+            f"{first.date()} (data/catalog.py): the file is cut short"
+        )
     return level.rename(name)
 
 
@@ -80,10 +85,12 @@ class Splice:
         return out
 
     def describe(self) -> str:
-        return (f"{self.before} into {self.after} over {self.first.date()}..{self.last.date()}: daily correlation "
-                f"{self.correlation:.3f}, tracking error {self.tracking_error:.1%} a year, "
-                f"{DRAWDOWN_SPAN[0][:4]}-{DRAWDOWN_SPAN[1][2:4]} drawdowns {self.drawdowns[0]:.1%} and "
-                f"{self.drawdowns[1]:.1%}")
+        return (
+            f"{self.before} into {self.after} over {self.first.date()}..{self.last.date()}: daily correlation "
+            f"{self.correlation:.3f}, tracking error {self.tracking_error:.1%} a year, "
+            f"{DRAWDOWN_SPAN[0][:4]}-{DRAWDOWN_SPAN[1][2:4]} drawdowns {self.drawdowns[0]:.1%} and "
+            f"{self.drawdowns[1]:.1%}"
+        )
 
 
 def measure(before: pd.Series, after: pd.Series) -> Splice:
@@ -92,13 +99,20 @@ def measure(before: pd.Series, after: pd.Series) -> Splice:
     a, b = before.reindex(common).to_numpy(float), after.reindex(common).to_numpy(float)
     ra, rb = a[1:] / a[:-1] - 1.0, b[1:] / b[:-1] - 1.0
     inside = (common >= pd.Timestamp(DRAWDOWN_SPAN[0])) & (common <= pd.Timestamp(DRAWDOWN_SPAN[1]))
+
     def deepest(x: np.ndarray) -> float:
         return float(np.min(x[inside] / np.maximum.accumulate(x[inside]) - 1.0)) if inside.any() else np.nan
 
     correlation = float(np.corrcoef(ra, rb)[0, 1]) if len(ra) > 2 else np.nan
-    return Splice(str(before.name), str(after.name), common[0] if len(common) else pd.NaT,
-                  common[-1] if len(common) else pd.NaT, correlation,
-                  float(np.std(ra - rb, ddof=1) * np.sqrt(DAYS_A_YEAR)) if len(ra) > 2 else np.nan, (deepest(a), deepest(b)))
+    return Splice(
+        str(before.name),
+        str(after.name),
+        common[0] if len(common) else pd.NaT,
+        common[-1] if len(common) else pd.NaT,
+        correlation,
+        float(np.std(ra - rb, ddof=1) * np.sqrt(DAYS_A_YEAR)) if len(ra) > 2 else np.nan,
+        (deepest(a), deepest(b)),
+    )
 
 
 def check_splice(source: DataSource, ticker: str, before: str, after: str, levels: dict[str, pd.Series]) -> Splice:
@@ -115,5 +129,6 @@ def check_splice(source: DataSource, ticker: str, before: str, after: str, level
             + (f"{splice.describe()}; " if failed != ["overlap"] else "they share less than two years of days; ")
             + f"limits: correlation at least {limits.min_correlation:g}, tracking error at most "
             f"{limits.max_tracking_error:.0%} a year, drawdowns at most {limits.max_drawdown_gap * 100:g} points apart "
-            f"(data/catalog.py SPLICE_LIMITS): not the same market ({', '.join(failed)})")
+            f"(data/catalog.py SPLICE_LIMITS): not the same market ({', '.join(failed)})"
+        )
     return splice

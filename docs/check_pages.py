@@ -13,6 +13,7 @@ page fits; 2 when no Chromium is found (`apt-get install chromium` on Debian).
 The test `tests/test_pages.py` runs this on a fresh run's report.html and a sweep's sweep.html,
 and skips, saying why, where no Chromium is installed (CI reaches only the Python package index).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,17 @@ import tempfile
 from pathlib import Path
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
 WIDTHS = (1280, 1920)
 MIN_TEXT_PX = 10.0  # the smallest figure text on screen
 FIGURE_TEXT_PX = 9 * 100 / 72  # the smallest text in fedcut's figures: 9 points at 100 dpi
@@ -68,12 +78,13 @@ def measure(page: Path, width: int, chrome: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="fedcut-pages-") as tmp:
         probed = Path(tmp) / page.name
         probed.write_text(text.replace("</body>", PROBE + "\n</body>", 1), encoding="utf-8")
-        dom = _run(chrome, tmp, [f"--window-size={width},1000", "--virtual-time-budget=10000", "--dump-dom",
-                                 probed.as_uri()])
+        dom = _run(
+            chrome, tmp, [f"--window-size={width},1000", "--virtual-time-budget=10000", "--dump-dom", probed.as_uri()]
+        )
     start = dom.find('<pre id="fedcut-probe">')
     if start < 0:
         raise RuntimeError(f"{page}: the browser returned no measurement (is it a complete HTML page?)")
-    body = dom[start + len('<pre id="fedcut-probe">'):dom.index("</pre>", start)]
+    body = dom[start + len('<pre id="fedcut-probe">') : dom.index("</pre>", start)]
     return json.loads(html.unescape(body))
 
 
@@ -92,8 +103,10 @@ def problems(found: dict, page: Path) -> list[str]:
         out.append(f"{where}: the page is {found['page_width']} px wide and scrolls sideways")
     scale = found["smallest_image_scale"]
     if scale is not None and scale * FIGURE_TEXT_PX < MIN_TEXT_PX:
-        out.append(f"{where}: a picture is shown at {scale:.0%} of its size, so its smallest text is "
-                   f"{scale * FIGURE_TEXT_PX:.1f} px (at least {MIN_TEXT_PX:g} px wanted)")
+        out.append(
+            f"{where}: a picture is shown at {scale:.0%} of its size, so its smallest text is "
+            f"{scale * FIGURE_TEXT_PX:.1f} px (at least {MIN_TEXT_PX:g} px wanted)"
+        )
     return out
 
 
@@ -115,8 +128,12 @@ def check(pages: list[Path], widths=WIDTHS, shots: Path | None = None, chrome: s
 
 def _run(chrome: str, profile: str, args: list[str]) -> str:
     """Run the browser once with a fresh profile folder; its standard output."""
-    done = subprocess.run([chrome, *FLAGS, f"--user-data-dir={Path(profile) / 'profile'}", *args],
-                          capture_output=True, text=True, timeout=TIMEOUT)
+    done = subprocess.run(
+        [chrome, *FLAGS, f"--user-data-dir={Path(profile) / 'profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{chrome} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
     return done.stdout
@@ -135,8 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for line in found:
         print(line)
-    print(f"{len(args.pages)} page(s) at {', '.join(map(str, args.widths))} px: "
-          + (f"{len(found)} problem(s)" if found else "everything fits"))
+    print(
+        f"{len(args.pages)} page(s) at {', '.join(map(str, args.widths))} px: "
+        + (f"{len(found)} problem(s)" if found else "everything fits")
+    )
     return 1 if found else 0
 
 

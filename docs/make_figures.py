@@ -8,6 +8,7 @@ cycles), the modelled put volatility of the default hedge settings, and the exam
 draws is refused: it would go stale (tests/test_outputs.py checks the same). The same data and
 code give the same bytes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,26 +34,38 @@ FIGURES = {
 
 def make(out: Path, workers: int, data_dir: str | None = None) -> list[Path]:
     """Draw every picture of FIGURES into `out`; return their paths."""
-    from fedcut.plots.run import plot_cycles
-    from fedcut.hedging.surface import plot_surface
     from fedcut.core.params import resolve
-    from fedcut.run.backtest import run
+    from fedcut.hedging.surface import plot_surface
     from fedcut.plots.diagram import plot_state_machine
     from fedcut.plots.kit import plot_regimes
+    from fedcut.plots.run import plot_cycles
+    from fedcut.run.backtest import run
     from fedcut.sweeps.runner import run_sweep
     from fedcut.sweeps.spec import load_spec
 
     cfg = resolve()
     result = run(cfg, data_dir, True)
     m = result.prepared.market
-    written = [plot_regimes(result.signals, m.close["IWM"], [d for d in result.prepared.first_cuts if d >= m.days[0]],
-                            out / "regimes.png"),
-               plot_cycles(result.equity, result.episodes, out / "cycles.png"),
-               plot_surface(out / "vol_surface.png", cfg.hedge),
-               plot_state_machine(out / "state_machine.png")]
+    written = [
+        plot_regimes(
+            result.signals,
+            m.close["IWM"],
+            [d for d in result.prepared.first_cuts if d >= m.days[0]],
+            out / "regimes.png",
+        ),
+        plot_cycles(result.equity, result.episodes, out / "cycles.png"),
+        plot_surface(out / "vol_surface.png", cfg.hedge),
+        plot_state_machine(out / "state_machine.png"),
+    ]
     with tempfile.TemporaryDirectory(prefix="fedcut-figures-") as tmp:
-        folder = run_sweep(load_spec(EXAMPLE_SWEEP, top=0), Path(tmp) / "sweep", workers=workers, data_dir=data_dir,
-                           offline=True, progress=False)
+        folder = run_sweep(
+            load_spec(EXAMPLE_SWEEP, top=0),
+            Path(tmp) / "sweep",
+            workers=workers,
+            data_dir=data_dir,
+            offline=True,
+            progress=False,
+        )
         written.append(Path(shutil.copyfile(folder / "plots" / SWEEP_HEATMAP, out / "sweep_heatmap.png")))
     return written
 
@@ -69,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     unknown = stale()
     if unknown:
-        print(f"error: docs/{unknown[0]} is drawn by nothing in docs/make_figures.py's FIGURES: add what draws it, "
-              "or remove it", file=sys.stderr)
+        print(
+            f"error: docs/{unknown[0]} is drawn by nothing in docs/make_figures.py's FIGURES: add what draws it, "
+            "or remove it",
+            file=sys.stderr,
+        )
         return 2
     for path in make(DOCS, args.workers, args.data_dir):
         print(f"wrote {path.relative_to(ROOT)}")

@@ -57,7 +57,7 @@ print(result.stats.to_string())
 growth = (1 + result.returns).prod()
 print(f"{len(result.returns)} daily returns, compounded growth {growth:.6f}")
 excess = result.returns - result.risk_free
-print(f"Sharpe over T-bills {excess.mean() / excess.std() * 252 ** 0.5:.2f}")
+print(f"Sharpe over T-bills {excess.mean() / excess.std() * 252**0.5:.2f}")
 
 # %% [markdown]
 # ## Pictures
@@ -77,8 +77,10 @@ result.plot_equity().savefig("results/notebook-equity.png")
 
 # %%
 oracle = fedcut.backtest(result.config, oracle=True)
-print(f"ORACLE (future information): strategy CAGR {oracle.metrics['strategy']['cagr']:.4%}, "
-      f"max drawdown {oracle.metrics['strategy']['max_drawdown']:.4%}")
+print(
+    f"ORACLE (future information): strategy CAGR {oracle.metrics['strategy']['cagr']:.4%}, "
+    f"max drawdown {oracle.metrics['strategy']['max_drawdown']:.4%}"
+)
 
 # %% [markdown]
 # ## The run folder
@@ -100,5 +102,8 @@ print(f"run folder: {run_dir}")
 
 # %%
 summary = fedcut.sweep("examples/notebook_sweep.toml", out=Path("results") / "notebook-sweep", overwrite=True)
-print(summary[["rank", "hedge.moneyness", "strategy.recession_equity", "objective_is", "objective_oos"]]
-      .to_string(index=False))
+print(
+    summary[["rank", "hedge.moneyness", "strategy.recession_equity", "objective_is", "objective_oos"]].to_string(
+        index=False
+    )
+)

@@ -8,6 +8,7 @@
 rule: its run gives the same equity, trades and cycles to the byte (tests/test_user_rules.py).
 `sell_in_may` is a baseline of a different kind: small caps from November to April, cash otherwise.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,9 @@ MONTH = 21  # trading days in a month: a window in days read on a monthly averag
     window_days=setting(63, "trading days", "the widening is measured over about three months", 5, 260),
     baa_widening_pp=setting(0.15, "pp", "before the HY OAS exists (1997): BAA-10y widening", 0.01, 2.0),
     baa_level=setting(3.0, "%", "before the HY OAS exists: BAA-10y level", 1.0, 10.0),
-    baa_monthly_widening_pp=setting(0.16, "pp", "before the daily BAA-10y (1986): its monthly average's widening",
-                                    0.01, 2.0),
+    baa_monthly_widening_pp=setting(
+        0.16, "pp", "before the daily BAA-10y (1986): its monthly average's widening", 0.01, 2.0
+    ),
     baa_monthly_level=setting(3.0, "%", "before the daily BAA-10y: its monthly average's level", 1.0, 10.0),
 )
 def credit_rule(inputs, params) -> pd.DataFrame:
@@ -34,8 +36,12 @@ def credit_rule(inputs, params) -> pd.DataFrame:
     average once its month is over)."""
     window, raw = params.window_days, inputs.raw
     hy, baa = raw["BAMLH0A0HYM2"], raw["BAA10Y"]
-    series = {"BAMLH0A0HYM2": hy, "BAMLH0A0HYM2:change": (hy - hy.shift(window)).dropna(),
-              "BAA10Y": baa, "BAA10Y:change": (baa - baa.shift(window)).dropna()}
+    series = {
+        "BAMLH0A0HYM2": hy,
+        "BAMLH0A0HYM2:change": (hy - hy.shift(window)).dropna(),
+        "BAA10Y": baa,
+        "BAA10Y:change": (baa - baa.shift(window)).dropna(),
+    }
     monthly = raw.get("BAA10YM")
     if monthly is not None:
         months = max(1, round(window / MONTH))
@@ -46,10 +52,10 @@ def credit_rule(inputs, params) -> pd.DataFrame:
     if monthly is None:
         monthly_out = np.zeros(len(inputs.days), dtype=bool)
     else:
-        monthly_out = ((known["BAA10YM:change"] > params.baa_monthly_widening_pp)
-                       | (known["BAA10YM"] > params.baa_monthly_level)).to_numpy()
-    alarm = np.where(known["BAMLH0A0HYM2"].notna(), hy_out,
-                     np.where(known["BAA10Y"].notna(), baa_out, monthly_out))
+        monthly_out = (
+            (known["BAA10YM:change"] > params.baa_monthly_widening_pp) | (known["BAA10YM"] > params.baa_monthly_level)
+        ).to_numpy()
+    alarm = np.where(known["BAMLH0A0HYM2"].notna(), hy_out, np.where(known["BAA10Y"].notna(), baa_out, monthly_out))
     return pd.DataFrame({"w_IWM": np.where(alarm, 0.0, 1.0)}, index=inputs.days)
 
 

@@ -25,6 +25,7 @@ with columns spot (IWM `Close`), vix, rate, div_yield, optionally option_unit (s
 idle cash), each already lagged to what was known on that day. Fund mode is not supported: backtrader's fund value would
 leave the book out.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,8 +35,8 @@ import numpy as np
 import pandas as pd
 
 from fedcut.core.errors import DataError, PricingInputError
-from fedcut.hedging.book import MarketInputs, OptionBook, OptionEvent, expiry_for, listed_expiries, strike_for
 from fedcut.execution.cash import interest_factors
+from fedcut.hedging.book import MarketInputs, OptionBook, OptionEvent, expiry_for, listed_expiries, strike_for
 
 MARKET_COLUMNS = ("spot", "vix", "rate", "div_yield", "cash_rate")
 
@@ -82,8 +83,12 @@ class HedgedBroker(bt.brokers.BackBroker):
         self._market = {d: (*row, g, b) for d, row, g, b in zip(dates, values.tolist(), lend.tolist(), borrow.tolist())}
         units = frame["option_unit"].to_numpy(dtype=float) if "option_unit" in frame else np.ones(len(frame))
         self._units = dict(zip(dates, units.tolist()))
-        self._optional = {c: dict(zip(dates, (frame[c].to_numpy(dtype=float) if c in frame else np.full(len(frame), np.nan)
-                                          ).tolist())) for c in ("skew", "small_cap_vol_ratio")}
+        self._optional = {
+            c: dict(
+                zip(dates, (frame[c].to_numpy(dtype=float) if c in frame else np.full(len(frame), np.nan)).tolist())
+            )
+            for c in ("skew", "small_cap_vol_ratio")
+        }
         self._expiries = self.book.expiries = listed_expiries(frame.index)
 
     def _row(self, date: dt.date) -> tuple[float, ...]:
@@ -102,8 +107,16 @@ class HedgedBroker(bt.brokers.BackBroker):
         if self._date is None:
             raise DataError("hedged broker has no current bar yet: option trades start in next()")
         spot, vix, rate, div_yield = self._row(self._date)[:4]
-        return MarketInputs(self._date, spot, vix, rate, div_yield, self._units[self._date],
-                            self._optional["skew"][self._date], self._optional["small_cap_vol_ratio"][self._date])
+        return MarketInputs(
+            self._date,
+            spot,
+            vix,
+            rate,
+            div_yield,
+            self._units[self._date],
+            self._optional["skew"][self._date],
+            self._optional["small_cap_vol_ratio"][self._date],
+        )
 
     def next(self):
         """Accrue interest, run the ETF broker, settle expired puts and re-mark (see module docstring)."""
@@ -152,12 +165,14 @@ class HedgedBroker(bt.brokers.BackBroker):
 
     getvalue = get_value
 
-    def buy_puts(self, contracts: int, strike: float | None = None,
-                 expiry: dt.date | None = None) -> OptionEvent:
+    def buy_puts(self, contracts: int, strike: float | None = None, expiry: dt.date | None = None) -> OptionEvent:
         """Buy puts at today's close; strike and expiry default to hedge.moneyness and hedge.tenor_days."""
         inputs = self.inputs()
-        strike = strike_for(inputs.spot, self.hedge.moneyness, self.hedge.strike_tick * inputs.unit) \
-            if strike is None else strike
+        strike = (
+            strike_for(inputs.spot, self.hedge.moneyness, self.hedge.strike_tick * inputs.unit)
+            if strike is None
+            else strike
+        )
         if expiry is None:
             expiry = expiry_for(inputs.date, self.hedge.tenor_days, self.hedge.roll_days, self._expiries)
         event = self._apply([self.book.buy(inputs, contracts, strike, expiry)])[0]

@@ -6,6 +6,7 @@ calendar days between them: cash *= 1 + expm1(rate * days / 365). Positive cash 
 loan and pays `cash_rate + borrow_spread`. The factors are computed once per run with
 `math.expm1`, so the backtrader broker and the array engine apply the same numbers.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 
-def interest_factors(days: pd.DatetimeIndex, cash_rate: np.ndarray, borrow_spread: float) -> tuple[np.ndarray, np.ndarray]:
+def interest_factors(
+    days: pd.DatetimeIndex, cash_rate: np.ndarray, borrow_spread: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(lend, borrow): per bar i, the growth factor minus one for positive and for negative cash
     held since bar i-1 (0 on the first bar)."""
     gaps = np.diff(pd.DatetimeIndex(days).values.astype("datetime64[D]").astype(np.int64))

@@ -51,6 +51,7 @@ cash, option value, fills, refusals and option events.
 Floating-point operations are written in backtrader's order (e.g. a sale credits cost basis plus
 realised P&L, not shares x price), so the two engines agree to the last bit.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,12 +65,41 @@ from fedcut.execution.cash import interest_factors
 from fedcut.hedging.book import OptionEvent, instrument_id, listed_expiries, ordinal_date
 
 _EPOCH = pd.Timestamp("1970-01-01")
-HEDGE_FIELDS = ("moneyness", "tenor_days", "roll_days", "annual_budget", "resize_band", "atm_vix_ratio",
-                "skew_slope", "skew_term_exponent", "small_cap_ratio", "vol_floor", "vol_cap", "half_spread_dollars",
-                "half_spread_base", "half_spread_per_vix",
-                "commission_per_contract", "strike_tick", "contract_size", "buy_vix_floor", "buy_vix_ceiling",
-                "skew_index_slope", "skew_index_centre", "small_cap_ratio_min", "small_cap_ratio_max")
-DAILY = ("spot", "vix", "rate", "div_yield", "cash_rate", "option_unit", "skew", "small_cap_vol_ratio")  # the tape's daily inputs, in order
+HEDGE_FIELDS = (
+    "moneyness",
+    "tenor_days",
+    "roll_days",
+    "annual_budget",
+    "resize_band",
+    "atm_vix_ratio",
+    "skew_slope",
+    "skew_term_exponent",
+    "small_cap_ratio",
+    "vol_floor",
+    "vol_cap",
+    "half_spread_dollars",
+    "half_spread_base",
+    "half_spread_per_vix",
+    "commission_per_contract",
+    "strike_tick",
+    "contract_size",
+    "buy_vix_floor",
+    "buy_vix_ceiling",
+    "skew_index_slope",
+    "skew_index_centre",
+    "small_cap_ratio_min",
+    "small_cap_ratio_max",
+)
+DAILY = (
+    "spot",
+    "vix",
+    "rate",
+    "div_yield",
+    "cash_rate",
+    "option_unit",
+    "skew",
+    "small_cap_vol_ratio",
+)  # the tape's daily inputs, in order
 
 
 @dataclass(frozen=True)
@@ -138,8 +168,10 @@ def settings_for(configs) -> Settings:
         cash_interest=arr([e.cash_interest for e in ex], bool),
         borrow_spread=arr([e.borrow_spread_bps / 1e4 for e in ex]),
         budget_sizing=arr([h.sizing == "budget" for h in hedges], bool),
-        hedge={**{name: arr([getattr(h, name) for h in hedges]) for name in HEDGE_FIELDS},
-               "realised_ratio": arr([h.small_cap_ratio_mode == "realised" for h in hedges])},
+        hedge={
+            **{name: arr([getattr(h, name) for h in hedges]) for name in HEDGE_FIELDS},
+            "realised_ratio": arr([h.small_cap_ratio_mode == "realised" for h in hedges]),
+        },
     )
 
 
@@ -188,8 +220,9 @@ def _factors(tape: Tape, on: bool, spread: float) -> tuple[np.ndarray, np.ndarra
     return _FACTORS[key]
 
 
-def execute(tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, settings: Settings,
-            record: bool = False) -> Execution:
+def execute(
+    tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, settings: Settings, record: bool = False
+) -> Execution:
     """Run K configurations over the tape, one by one through the compiled `execution.kernel`; each
     gets exactly what the backtrader engine gives it.
 
@@ -211,16 +244,39 @@ def execute(tape: Tape, targets: np.ndarray, hedge_ratio: np.ndarray, settings: 
     dates = tape.days.date
     for k in range(K):
         c = np.zeros(len(kernel.COUNTS))
-        nf, ne = kernel.kernel(tape.open, tape.close, tape.spot, tape.vix, tape.skew, tape.small_cap_vol_ratio, tape.rate, tape.div_yield, tape.unit,
-                               tape.ordinals, lend[k], borrow[k], tape.expiries,
-                               np.ascontiguousarray(targets[k]), np.ascontiguousarray(hedge_ratio[k]),
-                               kernel.pack(settings, k), value[k], cash[k], book[k],
-                               delta[k] if record else no_delta, held[k] if record else no_held, fill_log, event_log, c)
+        nf, ne = kernel.kernel(
+            tape.open,
+            tape.close,
+            tape.spot,
+            tape.vix,
+            tape.skew,
+            tape.small_cap_vol_ratio,
+            tape.rate,
+            tape.div_yield,
+            tape.unit,
+            tape.ordinals,
+            lend[k],
+            borrow[k],
+            tape.expiries,
+            np.ascontiguousarray(targets[k]),
+            np.ascontiguousarray(hedge_ratio[k]),
+            kernel.pack(settings, k),
+            value[k],
+            cash[k],
+            book[k],
+            delta[k] if record else no_delta,
+            held[k] if record else no_held,
+            fill_log,
+            event_log,
+            c,
+        )
         for name, x in zip(kernel.COUNTS, c):
             counts[name][k] = x
         if record:
-            fills[k] = [_fill_row(dates[int(r[0])], tape.tickers[int(r[1])], r[2], r[3], r[4], bool(r[5]))
-                        for r in fill_log[:nf].tolist()]
+            fills[k] = [
+                _fill_row(dates[int(r[0])], tape.tickers[int(r[1])], r[2], r[3], r[4], bool(r[5]))
+                for r in fill_log[:nf].tolist()
+            ]
             events[k] = [_event(tape, r) for r in event_log[:ne].tolist()]
     return Execution(value, cash, book, delta, held, fills, events, counts)
 
@@ -229,21 +285,48 @@ def _fill_row(date, ticker: str, signed: float, price: float, commission: float,
     """A trades.csv row as backtrader's recorder writes it: a refused order at its created price
     (that day's close), a fill at backtrader's executed price (an average over one fill)."""
     if refused:
-        return dict(date=date, instrument=ticker, action="rejected", quantity=int(signed), price=price,
-                    value=0.0, commission=0.0)
+        return dict(
+            date=date,
+            instrument=ticker,
+            action="rejected",
+            quantity=int(signed),
+            price=price,
+            value=0.0,
+            commission=0.0,
+        )
     recorded = (0.0 + signed * price) / signed
-    return dict(date=date, instrument=ticker, action="buy" if signed > 0 else "sell", quantity=int(signed),
-                price=recorded, value=signed * recorded, commission=commission)
+    return dict(
+        date=date,
+        instrument=ticker,
+        action="buy" if signed > 0 else "sell",
+        quantity=int(signed),
+        price=recorded,
+        value=signed * recorded,
+        commission=commission,
+    )
 
 
 def _event(tape: Tape, row: list) -> OptionEvent:
     i, action, contracts, strike, expiry, vol, years, model, fill, commission, flow = row
     i = int(i)
     ex = ordinal_date(expiry)
-    return OptionEvent(date=tape.days[i].date(), instrument=instrument_id(strike, ex), action=kernel.ACTIONS[int(action)],
-                       contracts=int(contracts), strike=strike, expiry=ex, spot=float(tape.spot[i]),
-                       vol=vol, rate=float(tape.rate[i]), div_yield=float(tape.div_yield[i]),
-                       years_to_expiry=years, model_price=model, fill_price=fill, commission=commission, cash=flow)
+    return OptionEvent(
+        date=tape.days[i].date(),
+        instrument=instrument_id(strike, ex),
+        action=kernel.ACTIONS[int(action)],
+        contracts=int(contracts),
+        strike=strike,
+        expiry=ex,
+        spot=float(tape.spot[i]),
+        vol=vol,
+        rate=float(tape.rate[i]),
+        div_yield=float(tape.div_yield[i]),
+        years_to_expiry=years,
+        model_price=model,
+        fill_price=fill,
+        commission=commission,
+        cash=flow,
+    )
 
 
 def buy_and_hold_shares(cash: float, price: float, cash_buffer: float, slippage: float, commission: float) -> int:
@@ -264,8 +347,13 @@ def buy_and_hold(tape: Tape, column: int, settings: Settings) -> np.ndarray:
     n, K = len(tape.days), s.size
     opn, cls = tape.open[1, column], tape.close[:, column]
     lend, borrow = _interest(tape, s)
-    qty = np.array([buy_and_hold_shares(float(s.initial_cash[k]) + 0.0, opn, s.cash_buffer[k], s.slippage[k],
-                                        s.commission[k]) for k in range(K)], dtype=float)
+    qty = np.array(
+        [
+            buy_and_hold_shares(float(s.initial_cash[k]) + 0.0, opn, s.cash_buffer[k], s.slippage[k], s.commission[k])
+            for k in range(K)
+        ],
+        dtype=float,
+    )
     price = opn * (1 + s.slippage)
     flows = np.empty((K, n))
     cost = np.stack([qty * price, qty * s.commission * price])  # the shares, then the commission
@@ -275,4 +363,3 @@ def buy_and_hold(tape: Tape, column: int, settings: Settings) -> np.ndarray:
     positions = np.where(held > 0, (0.0 + (held - unrealised) / 1.0) + unrealised, 0.0 + held)
     positions[:, 0] = 0.0
     return flows + positions
-

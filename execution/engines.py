@@ -8,6 +8,7 @@ and backtrader each take over half a second to load), so the command line lists 
 without loading either. The engine says how a run is executed, not what it computes, so it is
 an option (`--engine`), not a parameter of the registry.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ class Engine(Protocol):
     name: ClassVar[str]  # what the user types (`--engine`) and a sweep's store records
     reference: ClassVar[bool]  # the engine the other is checked against: a sweep in it has nothing to audit
 
-    def execute(self, tape: Tape, configs: list, targets: np.ndarray, hedge_ratio: np.ndarray,
-                record: bool = False) -> Execution:
+    def execute(
+        self, tape: Tape, configs: list, targets: np.ndarray, hedge_ratio: np.ndarray, record: bool = False
+    ) -> Execution:
         """Follow each configuration's daily targets (K, days, tickers) and hedge ratios (K, days)."""
 
     def buy_and_hold(self, tape: Tape, configs: list) -> np.ndarray:
@@ -66,16 +68,29 @@ class BacktraderEngine:
 
         runs = []
         for k, cfg in enumerate(configs):
-            rows, fills, broker = run_cerebro(tape, cfg, "fedcut", targets=targets[k], hedge_ratio=hedge_ratio[k],
-                                              band=cfg.execution.rebalance_band, cash_buffer=cfg.execution.cash_buffer,
-                                              hedge=cfg.hedge)
+            rows, fills, broker = run_cerebro(
+                tape,
+                cfg,
+                "fedcut",
+                targets=targets[k],
+                hedge_ratio=hedge_ratio[k],
+                band=cfg.execution.rebalance_band,
+                cash_buffer=cfg.execution.cash_buffer,
+                hedge=cfg.hedge,
+            )
             events = list(broker.option_events)
             runs.append((rows, fills, events, _counts(rows, fills, events, broker, cfg)))  # the broker can go
         column = lambda name: np.stack([rows[name].to_numpy() for rows, *_ in runs])  # noqa: E731
-        return Execution(column("value"), column("cash"), column("option_value"), column("option_delta"),
-                         np.stack([rows.iloc[:, 4:].to_numpy() for rows, *_ in runs]), [run[1] for run in runs],
-                         [run[2] for run in runs],
-                         {name: np.array([run[3][name] for run in runs], dtype=float) for name in runs[0][3]})
+        return Execution(
+            column("value"),
+            column("cash"),
+            column("option_value"),
+            column("option_delta"),
+            np.stack([rows.iloc[:, 4:].to_numpy() for rows, *_ in runs]),
+            [run[1] for run in runs],
+            [run[2] for run in runs],
+            {name: np.array([run[3][name] for run in runs], dtype=float) for name in runs[0][3]},
+        )
 
     def buy_and_hold(self, tape, configs):
         from fedcut.execution.reference import run_cerebro
@@ -83,12 +98,20 @@ class BacktraderEngine:
         values = []
         for cfg in configs:
             ex = cfg.execution
-            rows, fills, _ = run_cerebro(tape, cfg, "buy_and_hold", cash_buffer=ex.cash_buffer,
-                                         slippage=ex.slippage_bps / 1e4, commission=ex.commission_bps / 1e4)
+            rows, fills, _ = run_cerebro(
+                tape,
+                cfg,
+                "buy_and_hold",
+                cash_buffer=ex.cash_buffer,
+                slippage=ex.slippage_bps / 1e4,
+                commission=ex.commission_bps / 1e4,
+            )
             refused = [f for f in fills if f["action"] == "rejected"]
             if refused:
-                raise FedcutError(f"buy-and-hold {tape.tickers[0]}: the broker refused its order on "
-                                  f"{refused[0]['date']}; the benchmark would be all cash")
+                raise FedcutError(
+                    f"buy-and-hold {tape.tickers[0]}: the broker refused its order on "
+                    f"{refused[0]['date']}; the benchmark would be all cash"
+                )
             values.append(rows["value"].to_numpy())
         return np.stack(values)
 
@@ -96,13 +119,17 @@ class BacktraderEngine:
 def _counts(rows, fills: list, events: list, broker, cfg) -> dict:
     """The array engine's counters (`Execution.counts`) of one backtrader run."""
     cash = rows["cash"]
-    return {"etf_trades": sum(f["action"] != "rejected" for f in fills),
-            "rejected_orders": sum(f["action"] == "rejected" for f in fills),
-            "option_trades": len(events),
-            "premium_paid": -sum(e.cash for e in events if e.cash < 0 and e.action != "expire"),
-            "interest_earned": broker.interest_earned, "interest_paid": broker.interest_paid,
-            "negative_cash_days": (cash < 0).sum(), "lowest_cash": min(cash.min(), cfg.execution.initial_cash),
-            "near_boundary": 0}  # backtrader rounds contracts with CPython's own `round`
+    return {
+        "etf_trades": sum(f["action"] != "rejected" for f in fills),
+        "rejected_orders": sum(f["action"] == "rejected" for f in fills),
+        "option_trades": len(events),
+        "premium_paid": -sum(e.cash for e in events if e.cash < 0 and e.action != "expire"),
+        "interest_earned": broker.interest_earned,
+        "interest_paid": broker.interest_paid,
+        "negative_cash_days": (cash < 0).sum(),
+        "lowest_cash": min(cash.min(), cfg.execution.initial_cash),
+        "near_boundary": 0,
+    }  # backtrader rounds contracts with CPython's own `round`
 
 
 ARRAY, BACKTRADER = ArrayEngine(), BacktraderEngine()

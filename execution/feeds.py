@@ -5,6 +5,7 @@ was half of a run's time (2.3 s of engine for six feeds over 25 years). `FrameFe
 the same line buffers in one `extend` per line, so backtrader sees exactly the bars it
 would have loaded itself (tests/test_strategy.py checks the equity is identical).
 """
+
 from __future__ import annotations
 
 import backtrader as bt
@@ -21,8 +22,7 @@ class FrameFeed(bt.feed.DataBase):
     def preload(self):
         frame: pd.DataFrame = self.p.frame
         n = len(frame)
-        columns = {"datetime": [bt.date2num(d) for d in frame.index.to_pydatetime()],
-                   "openinterest": [0.0] * n}
+        columns = {"datetime": [bt.date2num(d) for d in frame.index.to_pydatetime()], "openinterest": [0.0] * n}
         columns.update({name: frame[name].to_numpy(dtype=float).tolist() for name in LINES})
         for name, values in columns.items():
             line = getattr(self.lines, name)

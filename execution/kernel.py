@@ -7,6 +7,7 @@ into the shapes `execution.engine.Execution` uses. The hedge's rules for one day
 `quote`, `fill_price`, `contracts_needed`) are functions of their own, which `fedcut now` calls
 too, so today's call strikes, prices and counts its puts as the backtest does.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,16 +19,54 @@ from fedcut.hedging.pricing import bsm_put_one, put_delta_one
 from fedcut.hedging.surface import fill_one, iwm_vol_one, small_cap_ratio_one
 
 # Parameter vector layout (one float per entry), see `pack`.
-P_CASH, P_COMM, P_SLIP, P_BAND, P_BUFFER, P_BUDGET, P_MONEYNESS, P_TENOR, P_ROLL, P_ANNUAL, P_RESIZE, \
-    P_ATM, P_SKEW, P_SKEW_TERM, P_RATIO, P_FLOOR, P_CAP, P_HS_DOLLARS, P_HS_BASE, P_HS_VIX, P_CPC, P_TICK, \
-    P_SIZE, P_VIX_FLOOR, P_VIX_CEILING, P_SKEW_INDEX, P_SKEW_CENTRE, P_RATIO_MODE, P_RATIO_MIN, P_RATIO_MAX = range(30)
+(
+    P_CASH,
+    P_COMM,
+    P_SLIP,
+    P_BAND,
+    P_BUFFER,
+    P_BUDGET,
+    P_MONEYNESS,
+    P_TENOR,
+    P_ROLL,
+    P_ANNUAL,
+    P_RESIZE,
+    P_ATM,
+    P_SKEW,
+    P_SKEW_TERM,
+    P_RATIO,
+    P_FLOOR,
+    P_CAP,
+    P_HS_DOLLARS,
+    P_HS_BASE,
+    P_HS_VIX,
+    P_CPC,
+    P_TICK,
+    P_SIZE,
+    P_VIX_FLOOR,
+    P_VIX_CEILING,
+    P_SKEW_INDEX,
+    P_SKEW_CENTRE,
+    P_RATIO_MODE,
+    P_RATIO_MIN,
+    P_RATIO_MAX,
+) = range(30)
 N_PARAMS = 30
 # Option event actions (codes in the event log).
 ACTIONS = ("buy", "sell", "roll_sell", "roll_buy", "expire")
 A_BUY, A_SELL, A_ROLL_SELL, A_ROLL_BUY, A_EXPIRE = range(5)
 # Counters.
-COUNTS = ("etf_trades", "rejected_orders", "option_trades", "premium_paid", "interest_earned", "interest_paid",
-          "negative_cash_days", "lowest_cash", "near_boundary")
+COUNTS = (
+    "etf_trades",
+    "rejected_orders",
+    "option_trades",
+    "premium_paid",
+    "interest_earned",
+    "interest_paid",
+    "negative_cash_days",
+    "lowest_cash",
+    "near_boundary",
+)
 C_ETF, C_REJ, C_OPT, C_PREMIUM, C_EARNED, C_PAID, C_NEG, C_LOW, C_NEAR = range(9)
 
 
@@ -36,8 +75,20 @@ def put_vol(vix, skew, scr, moneyness, days, p):
     """`hedging.surface.implied_vol` of a put with strike / spot `moneyness` and `days` to expiry;
     `scr`: the day's realised small-cap vol ratio (`hedging.book.MarketInputs.small_cap_vol_ratio`)."""
     ratio = small_cap_ratio_one(p[P_RATIO_MODE] > 0, p[P_RATIO], scr, p[P_RATIO_MIN], p[P_RATIO_MAX])
-    return iwm_vol_one(vix, skew, moneyness, days, p[P_ATM], p[P_SKEW], p[P_SKEW_TERM], p[P_SKEW_INDEX],
-                       p[P_SKEW_CENTRE], ratio, p[P_FLOOR], p[P_CAP])
+    return iwm_vol_one(
+        vix,
+        skew,
+        moneyness,
+        days,
+        p[P_ATM],
+        p[P_SKEW],
+        p[P_SKEW_TERM],
+        p[P_SKEW_INDEX],
+        p[P_SKEW_CENTRE],
+        ratio,
+        p[P_FLOOR],
+        p[P_CAP],
+    )
 
 
 @jit
@@ -113,13 +164,44 @@ def _log_event(log, ne, i, action, contracts, strike, expiry, vol, years, model,
         counts[C_PREMIUM] -= cash
     if log.shape[0]:
         log[ne, 0], log[ne, 1], log[ne, 2], log[ne, 3], log[ne, 4] = i, action, contracts, strike, expiry
-        log[ne, 5], log[ne, 6], log[ne, 7], log[ne, 8], log[ne, 9], log[ne, 10] = vol, years, model, fill, commission, cash
+        log[ne, 5], log[ne, 6], log[ne, 7], log[ne, 8], log[ne, 9], log[ne, 10] = (
+            vol,
+            years,
+            model,
+            fill,
+            commission,
+            cash,
+        )
     return ne + 1
 
 
 @jit
-def kernel(opn, cls, spot, vix, skew, scr, rate, divy, unit, ordinals, lend, borrow, expiries, targets, hedge_ratio, p,
-           out_value, out_cash, out_book, out_delta, out_held, fill_log, event_log, counts):
+def kernel(
+    opn,
+    cls,
+    spot,
+    vix,
+    skew,
+    scr,
+    rate,
+    divy,
+    unit,
+    ordinals,
+    lend,
+    borrow,
+    expiries,
+    targets,
+    hedge_ratio,
+    p,
+    out_value,
+    out_cash,
+    out_book,
+    out_delta,
+    out_held,
+    fill_log,
+    event_log,
+    counts,
+):
     """One configuration through the tape; fills the outputs in place, returns (fills, events)."""
     n, T = cls.shape
     record = fill_log.shape[0] > 0
@@ -236,16 +318,47 @@ def kernel(opn, cls, spot, vix, skew, scr, rate, divy, unit, ordinals, lend, bor
             flow = intrinsic * lot_n * size
             cash += flow
             cached += flow
-            ne = _log_event(event_log, ne, i, A_EXPIRE, lot_n, lot_k, lot_e, put_vol(vix[i], skew[i], scr[i], lot_k / spot[i], float(lot_e - ordinals[i]), p), 0.0,
-                            intrinsic, intrinsic, 0.0, flow, counts)
+            ne = _log_event(
+                event_log,
+                ne,
+                i,
+                A_EXPIRE,
+                lot_n,
+                lot_k,
+                lot_e,
+                put_vol(vix[i], skew[i], scr[i], lot_k / spot[i], float(lot_e - ordinals[i]), p),
+                0.0,
+                intrinsic,
+                intrinsic,
+                0.0,
+                flow,
+                counts,
+            )
             lot_n = 0.0
         book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record)
         if i:
             ratio = hedge_ratio[i - 1]
             if ratio <= 0:
                 if lot_n > 0:
-                    flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, skew, scr, rate, divy, unit, ordinals, p,
-                                          event_log, ne, counts)
+                    flow, ne = _sell_puts(
+                        lot_n,
+                        lot_k,
+                        lot_e,
+                        i,
+                        A_SELL,
+                        spot,
+                        vix,
+                        skew,
+                        scr,
+                        rate,
+                        divy,
+                        unit,
+                        ordinals,
+                        p,
+                        event_log,
+                        ne,
+                        counts,
+                    )
                     cash += flow
                     cached += flow
                     lot_n = 0.0
@@ -255,34 +368,104 @@ def kernel(opn, cls, spot, vix, skew, scr, rate, divy, unit, ordinals, lend, bor
                 if p[P_BUDGET] > 0:
                     strike, expiry = new_put(p, ordinals[i], spot[i], unit[i], expiries)
                     model = quote(p, ordinals[i], strike, expiry, spot[i], vix[i], skew[i], scr[i], rate[i], divy[i])[0]
-                needed = contracts_needed(p, cached + book, shares[0] * cls[i, 0], ratio, spot[i], unit[i], model, counts)
+                needed = contracts_needed(
+                    p, cached + book, shares[0] * cls[i, 0], ratio, spot[i], unit[i], model, counts
+                )
                 if lot_n > 0 and abs(lot_n - needed) <= p[P_RESIZE] * max(needed, 1.0):
                     if lot_e - ordinals[i] < p[P_ROLL]:
                         contracts = lot_n
-                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_ROLL_SELL, spot, vix, skew, scr, rate, divy, unit, ordinals, p,
-                                              event_log, ne, counts)
+                        flow, ne = _sell_puts(
+                            lot_n,
+                            lot_k,
+                            lot_e,
+                            i,
+                            A_ROLL_SELL,
+                            spot,
+                            vix,
+                            skew,
+                            scr,
+                            rate,
+                            divy,
+                            unit,
+                            ordinals,
+                            p,
+                            event_log,
+                            ne,
+                            counts,
+                        )
                         cash += flow
                         cached += flow
-                        flow, lot_k, lot_e, ne = _buy_puts(contracts, i, A_ROLL_BUY, spot, vix, skew, scr, rate, divy, unit, ordinals,
-                                                           expiries, p, event_log, ne, counts)
+                        flow, lot_k, lot_e, ne = _buy_puts(
+                            contracts,
+                            i,
+                            A_ROLL_BUY,
+                            spot,
+                            vix,
+                            skew,
+                            scr,
+                            rate,
+                            divy,
+                            unit,
+                            ordinals,
+                            expiries,
+                            p,
+                            event_log,
+                            ne,
+                            counts,
+                        )
                         cash += flow
                         cached += flow
                     book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record)
                 else:
                     if lot_n > 0:
-                        flow, ne = _sell_puts(lot_n, lot_k, lot_e, i, A_SELL, spot, vix, skew, scr, rate, divy, unit, ordinals, p,
-                                              event_log, ne, counts)
+                        flow, ne = _sell_puts(
+                            lot_n,
+                            lot_k,
+                            lot_e,
+                            i,
+                            A_SELL,
+                            spot,
+                            vix,
+                            skew,
+                            scr,
+                            rate,
+                            divy,
+                            unit,
+                            ordinals,
+                            p,
+                            event_log,
+                            ne,
+                            counts,
+                        )
                         cash += flow
                         cached += flow
                         lot_n = 0.0
                         book, delta = 0.0, 0.0
                     if needed > 0:
-                        flow, lot_k, lot_e, ne = _buy_puts(needed, i, A_BUY, spot, vix, skew, scr, rate, divy, unit, ordinals, expiries,
-                                                           p, event_log, ne, counts)
+                        flow, lot_k, lot_e, ne = _buy_puts(
+                            needed,
+                            i,
+                            A_BUY,
+                            spot,
+                            vix,
+                            skew,
+                            scr,
+                            rate,
+                            divy,
+                            unit,
+                            ordinals,
+                            expiries,
+                            p,
+                            event_log,
+                            ne,
+                            counts,
+                        )
                         cash += flow
                         cached += flow
                         lot_n = needed
-                        book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record)
+                        book, delta = _mark(
+                            lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record
+                        )
         out_value[i] = cached + book
         out_cash[i] = cash
         out_book[i] = book
@@ -339,7 +522,11 @@ def pack(settings, k: int) -> np.ndarray:
     p[P_ANNUAL], p[P_RESIZE], p[P_ATM] = h["annual_budget"][k], h["resize_band"][k], h["atm_vix_ratio"][k]
     p[P_SKEW], p[P_SKEW_TERM], p[P_RATIO] = h["skew_slope"][k], h["skew_term_exponent"][k], h["small_cap_ratio"][k]
     p[P_FLOOR], p[P_CAP], p[P_HS_DOLLARS] = h["vol_floor"][k], h["vol_cap"][k], h["half_spread_dollars"][k]
-    p[P_HS_BASE], p[P_HS_VIX], p[P_CPC] = h["half_spread_base"][k], h["half_spread_per_vix"][k], h["commission_per_contract"][k]
+    p[P_HS_BASE], p[P_HS_VIX], p[P_CPC] = (
+        h["half_spread_base"][k],
+        h["half_spread_per_vix"][k],
+        h["commission_per_contract"][k],
+    )
     p[P_TICK], p[P_SIZE] = h["strike_tick"][k], h["contract_size"][k]
     p[P_VIX_FLOOR], p[P_VIX_CEILING] = h["buy_vix_floor"][k], h["buy_vix_ceiling"][k]
     p[P_SKEW_INDEX], p[P_SKEW_CENTRE] = h["skew_index_slope"][k], h["skew_index_centre"][k]

@@ -10,6 +10,7 @@ order for a dollar amount at the open, as a broker would take it) and they fill 
 with slippage and commission; in `next` of D+1 it trades puts for D's hedge ratio at D+1's
 close inputs. Nothing fills on its signal bar.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,11 +19,11 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from fedcut.hedging.book import contracts_for, contracts_for_budget, expiry_for, strike_for
 from fedcut.execution.broker import HedgedBroker
 from fedcut.execution.engine import buy_and_hold_shares
-from fedcut.execution.kernel import buying_allowed
 from fedcut.execution.feeds import FrameFeed
+from fedcut.execution.kernel import buying_allowed
+from fedcut.hedging.book import contracts_for, contracts_for_budget, expiry_for, strike_for
 
 
 class _Recorder(bt.Strategy):
@@ -35,20 +36,37 @@ class _Recorder(bt.Strategy):
     def notify_order(self, order):
         if order.status == order.Completed:
             ex = order.executed
-            self.fills.append(dict(date=bt.num2date(ex.dt).date(), instrument=order.data._name,
-                                   action="buy" if ex.size > 0 else "sell", quantity=ex.size,
-                                   price=ex.price, value=ex.size * ex.price, commission=ex.comm))
+            self.fills.append(
+                dict(
+                    date=bt.num2date(ex.dt).date(),
+                    instrument=order.data._name,
+                    action="buy" if ex.size > 0 else "sell",
+                    quantity=ex.size,
+                    price=ex.price,
+                    value=ex.size * ex.price,
+                    commission=ex.comm,
+                )
+            )
         elif order.status in (order.Margin, order.Rejected):
-            self.fills.append(dict(date=self.datas[0].datetime.date(0), instrument=order.data._name,
-                                   action="rejected", quantity=order.created.size, price=order.created.price,
-                                   value=0.0, commission=0.0))
+            self.fills.append(
+                dict(
+                    date=self.datas[0].datetime.date(0),
+                    instrument=order.data._name,
+                    action="rejected",
+                    quantity=order.created.size,
+                    price=order.created.price,
+                    value=0.0,
+                    commission=0.0,
+                )
+            )
 
     def record(self):
         broker = self.broker
         value = broker.getvalue()
         held = [self.getposition(d).size * d.close[0] if self.getposition(d).size else 0.0 for d in self.datas]
-        self.rows.append((self.datas[0].datetime.date(0), value, broker.getcash(),
-                          getattr(broker, "book_value", 0.0), *held))
+        self.rows.append(
+            (self.datas[0].datetime.date(0), value, broker.getcash(), getattr(broker, "book_value", 0.0), *held)
+        )
 
 
 class FedcutStrategy(_Recorder):
@@ -109,8 +127,9 @@ class FedcutStrategy(_Recorder):
             expiry = expiry_for(inputs.date, hedge.tenor_days, hedge.roll_days, broker.expiries)
             model, _, _ = broker.book.quote(inputs, strike, expiry)
             budget = hedge.annual_budget * broker.getvalue() * hedge.tenor_days / 365.0
-            needed = contracts_for_budget(budget, model, hedge.contract_size,
-                                          hedge.commission_per_contract * inputs.unit)
+            needed = contracts_for_budget(
+                budget, model, hedge.contract_size, hedge.commission_per_contract * inputs.unit
+            )
         else:
             needed = contracts_for(exposure, inputs.spot, hedge_ratio, hedge.contract_size)
         held = sum(lot.contracts for lot in broker.book.lots)
@@ -132,8 +151,12 @@ class BuyAndHold(_Recorder):
     def next_open(self):
         if len(self.datas[0]) == 2:  # the second bar (len(self) still counts the bars before it)
             data = self.datas[0]
-            self.buy(data=data, size=buy_and_hold_shares(self.broker.getvalue(), data.open[0], self.p.cash_buffer,
-                                                         self.p.slippage, self.p.commission))
+            self.buy(
+                data=data,
+                size=buy_and_hold_shares(
+                    self.broker.getvalue(), data.open[0], self.p.cash_buffer, self.p.slippage, self.p.commission
+                ),
+            )
 
     def next(self):
         self.record()
@@ -149,10 +172,21 @@ def run_cerebro(tape, cfg, strategy: str, **kwargs):
     cerebro = bt.Cerebro(stdstats=False, preload=True, runonce=True, cheat_on_open=True)
     broker = HedgedBroker(cfg.hedge, borrow_spread=cfg.execution.borrow_spread_bps / 1e4)
     broker.set_cash(cfg.execution.initial_cash)
-    broker.set_market(pd.DataFrame({"spot": tape.spot, "vix": tape.vix, "rate": tape.rate, "div_yield": tape.div_yield,
-                                    "cash_rate": tape.cash_rate if cfg.execution.cash_interest else 0.0,
-                                    "option_unit": tape.unit, "skew": tape.skew,
-                                    "small_cap_vol_ratio": tape.small_cap_vol_ratio}, index=tape.days))
+    broker.set_market(
+        pd.DataFrame(
+            {
+                "spot": tape.spot,
+                "vix": tape.vix,
+                "rate": tape.rate,
+                "div_yield": tape.div_yield,
+                "cash_rate": tape.cash_rate if cfg.execution.cash_interest else 0.0,
+                "option_unit": tape.unit,
+                "skew": tape.skew,
+                "small_cap_vol_ratio": tape.small_cap_vol_ratio,
+            },
+            index=tape.days,
+        )
+    )
     broker.setcommission(commission=cfg.execution.commission_bps / 1e4)
     broker.set_slippage_perc(cfg.execution.slippage_bps / 1e4, slip_open=True, slip_match=True, slip_out=True)
     cerebro.broker = broker
@@ -161,8 +195,10 @@ def run_cerebro(tape, cfg, strategy: str, **kwargs):
         # traded; the tape carries its first price (or 0 if it has none in the run, which
         # `_rebalance` skips) only so that a zero position values to 0, not NaN.
         opn, close = tape.open[:, j], tape.close[:, j]
-        frame = pd.DataFrame({"open": opn, "high": np.fmax(opn, close), "low": np.fmin(opn, close),
-                              "close": close, "volume": 0.0}, index=tape.days)
+        frame = pd.DataFrame(
+            {"open": opn, "high": np.fmax(opn, close), "low": np.fmin(opn, close), "close": close, "volume": 0.0},
+            index=tape.days,
+        )
         cerebro.adddata(FrameFeed(frame=frame), name=t)
     cerebro.addstrategy(STRATEGIES[strategy], **kwargs)
     strat = cerebro.run()[0]

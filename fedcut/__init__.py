@@ -7,6 +7,7 @@ From a shell: the `fedcut` command (`fedcut --help`).
 Nothing heavy is imported here (pandas, backtrader and matplotlib load on first use), so
 `import fedcut` and the command line start fast.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
@@ -19,6 +20,7 @@ def entry() -> None:
     """The `fedcut` command and `run_backtest.py`: a Ctrl-C while the command line is still loading
     ends as one later does, with one line and status 130, not an import's traceback."""
     import sys
+
     try:
         from fedcut.cli import entry as command
     except KeyboardInterrupt:
@@ -30,6 +32,7 @@ def entry() -> None:
 def __getattr__(name: str):
     if name in _API:
         from fedcut import api
+
         return getattr(api, name)
     raise AttributeError(f"module 'fedcut' has no attribute {name!r}")
 

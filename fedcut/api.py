@@ -5,6 +5,7 @@ Overrides are named as on the command line: `start`, `end`, `history`, `oracle` 
 (`params={"hedge.moneyness": 0.85}`, like `--set`). Anything else is refused with one
 `ConfigError` line, as an unknown key in a config file is.
 """
+
 from __future__ import annotations
 
 import copy
@@ -16,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from fedcut.core import config as config_file
 from fedcut.analyzers.bootstrap import verdict_word
 from fedcut.analyzers.performance import daily_risk_free
+from fedcut.core import config as config_file
 from fedcut.core.errors import ConfigError, FedcutError
 from fedcut.core.files import free_name, replacing
 from fedcut.core.params import PARAMS, Config, is_flag, is_whole_number
@@ -36,9 +37,15 @@ RUN_OPTIONS = {p.name: p.key for p in PARAMS if p.section == "run"}  # start, en
 WHERE = "fedcut.backtest"
 
 
-def backtest(config: str | Path | Config | None = None, *, data_dir: str | Path | None = None,
-             offline: bool | None = None, params: Mapping[str, Any] | None = None, engine: str = ARRAY.name,
-             **overrides: Any) -> Result:
+def backtest(
+    config: str | Path | Config | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    offline: bool | None = None,
+    params: Mapping[str, Any] | None = None,
+    engine: str = ARRAY.name,
+    **overrides: Any,
+) -> Result:
     """Run one backtest in memory (nothing is written) and return its `Result`.
 
     `config`: a TOML config file (as `--config`) or a `Config` (e.g. another result's `.config`);
@@ -50,25 +57,30 @@ def backtest(config: str | Path | Config | None = None, *, data_dir: str | Path 
     `fedcut.execution.engines.ENGINES`; every engine gives the same numbers).
     """
     cfg = resolve_config(config, params, overrides)
-    return Result(run(cfg, str(data_dir) if data_dir else None, offline_flag(offline, WHERE),
-                      engine=engine_named(engine, WHERE)))
+    return Result(
+        run(cfg, str(data_dir) if data_dir else None, offline_flag(offline, WHERE), engine=engine_named(engine, WHERE))
+    )
 
 
 def offline_flag(offline: Any, where: str) -> bool | None:
     """`offline` as given, if it is True, False or None: a text such as "false" would count as true."""
     if offline is not None and not is_flag(offline):
-        raise ConfigError(f"{where}: offline must be True, False or None (None: FEDCUT_OFFLINE decides), "
-                          f"got {offline!r}")
+        raise ConfigError(
+            f"{where}: offline must be True, False or None (None: FEDCUT_OFFLINE decides), got {offline!r}"
+        )
     return None if offline is None else bool(offline)
 
 
-def resolve_config(config: str | Path | Config | None, params: Mapping[str, Any] | None,
-                   overrides: dict[str, Any]) -> Config:
+def resolve_config(
+    config: str | Path | Config | None, params: Mapping[str, Any] | None, overrides: dict[str, Any]
+) -> Config:
     """The configuration `backtest` runs: `config`, then the run options, then `params`, all checked."""
     unknown = sorted(set(overrides) - set(RUN_OPTIONS))
     if unknown:
-        raise ConfigError(f"{WHERE}: unknown option {unknown[0]!r}; use {', '.join(RUN_OPTIONS)}, "
-                          "or params={'section.name': value} for any parameter")
+        raise ConfigError(
+            f"{WHERE}: unknown option {unknown[0]!r}; use {', '.join(RUN_OPTIONS)}, "
+            "or params={'section.name': value} for any parameter"
+        )
     if params is not None and not isinstance(params, Mapping):
         raise ConfigError(f"{WHERE}: params must be a dict of 'section.name': value, got {type(params).__name__}")
     if config is None or isinstance(config, (str, Path)):
@@ -198,9 +210,11 @@ class Result:
         m = self.run.metrics
         run_info = m["run"]
         label = " ORACLE (future information)" if run_info["oracle"] else ""
-        return (f"<fedcut.Result{label} {run_info['start']}..{run_info['end']} config {run_info['config_hash']}: "
-                f"strategy CAGR {m['strategy']['cagr']:.1%}, max drawdown {m['strategy']['max_drawdown']:.1%}; "
-                f"buy-and-hold IWM {m['benchmark']['cagr']:.1%}, {m['benchmark']['max_drawdown']:.1%}>")
+        return (
+            f"<fedcut.Result{label} {run_info['start']}..{run_info['end']} config {run_info['config_hash']}: "
+            f"strategy CAGR {m['strategy']['cagr']:.1%}, max drawdown {m['strategy']['max_drawdown']:.1%}; "
+            f"buy-and-hold IWM {m['benchmark']['cagr']:.1%}, {m['benchmark']['max_drawdown']:.1%}>"
+        )
 
 
 def run_stats(m: dict) -> pd.Series:
@@ -210,19 +224,32 @@ def run_stats(m: dict) -> pd.Series:
     low, high = against.get("sharpe_diff_ci") or (None, None)
     tally = m.get("cycle_verdict") or {}
     rows = {
-        "Start": run_info["start"], "End": run_info["end"], "Strategy": run_info.get("strategy", "fedcut"),
-        "Equity Final [$]": s["final_value"], "Return [%]": 100 * s["total_return"], "CAGR [%]": 100 * s["cagr"],
-        "Volatility (Ann.) [%]": 100 * s["volatility"], "Sharpe Ratio": s["sharpe"], "Sortino Ratio": s["sortino"],
-        "Calmar Ratio": s["calmar"], "Max. Drawdown [%]": 100 * s["max_drawdown"],
-        "Max. Drawdown Peak": s.get("max_drawdown_peak"), "Max. Drawdown Trough": s.get("max_drawdown_trough"),
+        "Start": run_info["start"],
+        "End": run_info["end"],
+        "Strategy": run_info.get("strategy", "fedcut"),
+        "Equity Final [$]": s["final_value"],
+        "Return [%]": 100 * s["total_return"],
+        "CAGR [%]": 100 * s["cagr"],
+        "Volatility (Ann.) [%]": 100 * s["volatility"],
+        "Sharpe Ratio": s["sharpe"],
+        "Sortino Ratio": s["sortino"],
+        "Calmar Ratio": s["calmar"],
+        "Max. Drawdown [%]": 100 * s["max_drawdown"],
+        "Max. Drawdown Peak": s.get("max_drawdown_peak"),
+        "Max. Drawdown Trough": s.get("max_drawdown_trough"),
         "Max. Drawdown Duration [days]": s["max_drawdown_days"],
         "Longest Drawdown Duration [days]": s["longest_drawdown_days"],
-        "Worst Month [%]": 100 * s["worst_month"], "Worst Year [%]": 100 * s["worst_year"],
-        "ETF Trades": m.get("etf_trades"), "Option Trades": m.get("hedge", {}).get("option_trades"),
-        "Buy & Hold IWM Return [%]": 100 * b["total_return"], "Buy & Hold IWM CAGR [%]": 100 * b["cagr"],
-        "Buy & Hold IWM Sharpe Ratio": b["sharpe"], "Buy & Hold IWM Max. Drawdown [%]": 100 * b["max_drawdown"],
+        "Worst Month [%]": 100 * s["worst_month"],
+        "Worst Year [%]": 100 * s["worst_year"],
+        "ETF Trades": m.get("etf_trades"),
+        "Option Trades": m.get("hedge", {}).get("option_trades"),
+        "Buy & Hold IWM Return [%]": 100 * b["total_return"],
+        "Buy & Hold IWM CAGR [%]": 100 * b["cagr"],
+        "Buy & Hold IWM Sharpe Ratio": b["sharpe"],
+        "Buy & Hold IWM Max. Drawdown [%]": 100 * b["max_drawdown"],
         "Sharpe Difference vs IWM": against.get("sharpe_diff"),
-        "Sharpe Difference 95% CI Low": low, "Sharpe Difference 95% CI High": high,
+        "Sharpe Difference 95% CI Low": low,
+        "Sharpe Difference 95% CI High": high,
         "Verdict vs IWM": verdict_word(against) if against else None,
         "Easing Cycles": (m.get("verdict") or {}).get("n_easing_cycles"),
         "Cycles With Shallower Drawdown": (tally.get("shallower_drawdown") or {}).get("k"),
@@ -231,11 +258,23 @@ def run_stats(m: dict) -> pd.Series:
     return pd.Series(rows, dtype=object, name=run_info.get("strategy", "fedcut"))
 
 
-def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int = 1, resume: bool = False,
-          train_end: str | None = None, top: int | None = None, executor: str = "local",
-          scheduler: str | None = None, data_dir: str | Path | None = None, offline: bool | None = None,
-          progress: bool = True, engine: str = ARRAY.name, worker_wait: float | None = None,
-          overwrite: bool = False) -> pd.DataFrame:
+def sweep(
+    spec_path: str | Path,
+    *,
+    out: str | Path | None = None,
+    workers: int = 1,
+    resume: bool = False,
+    train_end: str | None = None,
+    top: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    data_dir: str | Path | None = None,
+    offline: bool | None = None,
+    progress: bool = True,
+    engine: str = ARRAY.name,
+    worker_wait: float | None = None,
+    overwrite: bool = False,
+) -> pd.DataFrame:
     """Run a sweep spec as `fedcut sweep` does and return its ranked summary (summary.csv).
 
     `out` defaults to results/sweep-<name>-<spec digest> under the current directory. A taken `out`
@@ -262,9 +301,17 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
     taken = not resume and (target.exists() or target.is_symlink())
     if taken and overwrite and not is_sweep_folder(target, STORE):
         raise FedcutError(f"{target}: not a sweep folder fedcut wrote (no {STORE}); overwrite replaces only those")
-    options = dict(workers=int(workers), resume=resume, executor=executor, scheduler=scheduler,
-                   data_dir=str(data_dir) if data_dir else None, offline=offline, progress=progress, engine=chosen,
-                   **({} if worker_wait is None else {"worker_wait": worker_wait}))
+    options = dict(
+        workers=int(workers),
+        resume=resume,
+        executor=executor,
+        scheduler=scheduler,
+        data_dir=str(data_dir) if data_dir else None,
+        offline=offline,
+        progress=progress,
+        engine=chosen,
+        **({} if worker_wait is None else {"worker_wait": worker_wait}),
+    )
     if taken and overwrite:
         folder = replacing(target, lambda fresh: run_sweep(spec, fresh, **options))
     else:
@@ -279,5 +326,6 @@ def sweep(spec_path: str | Path, *, out: str | Path | None = None, workers: int 
 
 def is_sweep_folder(folder: Path, store: str) -> bool:
     """Whether `folder` is a real folder (not a link) holding a sweep store: what `overwrite` may replace."""
-    return folder.is_dir() and not folder.is_symlink() and (folder / store).is_file() \
-        and not (folder / store).is_symlink()
+    return (
+        folder.is_dir() and not folder.is_symlink() and (folder / store).is_file() and not (folder / store).is_symlink()
+    )

@@ -6,6 +6,7 @@ The numbers are `hedging.calibration`'s, the text `report.calibration`'s, the pi
 rate, SPY's trailing dividend yield, Cboe's SKEW, and for the candidate input Cboe's VIX3M), and
 writes the output folder atomically as `fedcut run` does (`core.files`).
 """
+
 from __future__ import annotations
 
 import errno
@@ -57,11 +58,19 @@ def _span(q: pd.DataFrame) -> dict:
 
 def _candidate(name, e: dict, coefficient: float, base_oos: dict, kept: str) -> dict:
     """One candidate input's out-of-sample errors `e`, judged against the surface without it."""
-    lower = (e["median_abs_iv_error"] < base_oos["median_abs_iv_error"]
-             and e["p90_abs_iv_error"] < base_oos["p90_abs_iv_error"])
+    lower = (
+        e["median_abs_iv_error"] < base_oos["median_abs_iv_error"]
+        and e["p90_abs_iv_error"] < base_oos["p90_abs_iv_error"]
+    )
     verdict = kept if lower else "does not lower both: left out"
-    return {"name": name, "coefficient": coefficient, "median_abs_iv_error": e["median_abs_iv_error"],
-            "p90_abs_iv_error": e["p90_abs_iv_error"], "lowers_error": bool(lower), "verdict": verdict}
+    return {
+        "name": name,
+        "coefficient": coefficient,
+        "median_abs_iv_error": e["median_abs_iv_error"],
+        "p90_abs_iv_error": e["p90_abs_iv_error"],
+        "lowers_error": bool(lower),
+        "verdict": verdict,
+    }
 
 
 def calibrate(path: Path, source, hedge, split_date: str = cal.SPLIT) -> tuple[dict, pd.DataFrame]:
@@ -72,8 +81,10 @@ def calibrate(path: Path, source, hedge, split_date: str = cal.SPLIT) -> tuple[d
     fit_q, test_q = quotes[quotes["quote_date"] < split], quotes[quotes["quote_date"] >= split]
     for part, q in (("before", fit_q), ("from", test_q)):
         if q["iv"].notna().sum() < 10:
-            raise DataError(f"{path}: fewer than 10 quotes with an IV {part} the split {split_date} (--split): "
-                            "nothing to fit or judge")
+            raise DataError(
+                f"{path}: fewer than 10 quotes with an IV {part} the split {split_date} (--split): "
+                "nothing to fit or judge"
+            )
     surface, _ = cal.fit(fit_q)
     rounded = surface.rounded()
     priced = cal.price(test_q, rounded)
@@ -87,15 +98,29 @@ def calibrate(path: Path, source, hedge, split_date: str = cal.SPLIT) -> tuple[d
         return (np.where(np.isnan(level), q["vix"].to_numpy(), level) - q["vix"].to_numpy()) / 100.0
 
     with_vix3m, coef = cal.fit(fit_q, vix3m_extra)
-    vix3m_oos = cal.errors(cal.price(test_q, with_vix3m, float(coef[0]) * vix3m_extra(test_q, with_vix3m.skew_term_exponent)))
-    candidates = [_candidate("SKEW index, scaling the skew", oos, rounded.skew_index_slope, plain_oos,
-                             "lowers both: in the surface"),
-                  _candidate("VIX3M minus VIX, on the level", vix3m_oos, float(coef[0]), oos,
-                             "lowers both: a candidate for the surface")]
-    result = {"quotes_file": str(path), "split": split_date, "fit": _span(fit_q),
-              "test": _span(test_q), "surface": asdict(rounded), "surface_unrounded": asdict(surface),
-              "out_of_sample": oos, "in_sample": cal.errors(cal.price(fit_q, rounded)),
-              "without_skew": {"surface": asdict(plain), "out_of_sample": plain_oos}, "candidates": candidates}
+    vix3m_oos = cal.errors(
+        cal.price(test_q, with_vix3m, float(coef[0]) * vix3m_extra(test_q, with_vix3m.skew_term_exponent))
+    )
+    candidates = [
+        _candidate(
+            "SKEW index, scaling the skew", oos, rounded.skew_index_slope, plain_oos, "lowers both: in the surface"
+        ),
+        _candidate(
+            "VIX3M minus VIX, on the level", vix3m_oos, float(coef[0]), oos, "lowers both: a candidate for the surface"
+        ),
+    ]
+    result = {
+        "quotes_file": str(path),
+        "split": split_date,
+        "fit": _span(fit_q),
+        "test": _span(test_q),
+        "surface": asdict(rounded),
+        "surface_unrounded": asdict(surface),
+        "out_of_sample": oos,
+        "in_sample": cal.errors(cal.price(fit_q, rounded)),
+        "without_skew": {"surface": asdict(plain), "out_of_sample": plain_oos},
+        "candidates": candidates,
+    }
     return result, priced
 
 
@@ -117,6 +142,7 @@ def write(result: dict, priced: pd.DataFrame, out: Path, unique: bool) -> Path:
     folder and renamed when complete (with `unique`, a taken name becomes `out-2`, ...)."""
     from fedcut.plots.calibration import plot_calibration
     from fedcut.report.calibration import calibration_text
+
     out = Path(out)
     with writing(out.parent):
         out.parent.mkdir(parents=True, exist_ok=True)

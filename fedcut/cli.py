@@ -14,8 +14,9 @@ import gc
 import logging
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from fedcut import __version__
 from fedcut.core.errors import FedcutError
@@ -144,6 +145,7 @@ def _sweep(argv: list[str]) -> int:
             print("interrupted", file=sys.stderr)
         return 130
     import pandas as pd
+
     from fedcut.report.sweep_facts import overfitting_facts, top_table
     from fedcut.sweeps.report import read_overfitting
     print("\n".join(top_table(pd.read_csv(Path(out) / "summary.csv"), list(spec.swept), spec.objective)))
@@ -184,9 +186,9 @@ def _run_parser() -> argparse.ArgumentParser:
 
 def _run(argv: list[str]) -> int:
     from fedcut.core import config
-    from fedcut.report import console
-    from fedcut.data.sources import offline_from_env
     from fedcut.core.files import check_can_create_in, check_new_folder
+    from fedcut.data.sources import offline_from_env
+    from fedcut.report import console
     from fedcut.run.backtest import run
     from fedcut.run.folder import write_run
     args = _run_parser().parse_args(argv)
@@ -235,8 +237,8 @@ def _now_parser() -> argparse.ArgumentParser:
 def _now(argv: list[str]) -> int:
     from fedcut import now_text
     from fedcut.core import config
-    from fedcut.data.sources import DataSource, default_data_dir, offline_from_env
     from fedcut.core.errors import ConfigError
+    from fedcut.data.sources import DataSource, default_data_dir, offline_from_env
     from fedcut.now import shadowed, todays_call
     args = _now_parser().parse_args(argv)
     offline = args.offline or offline_from_env()
@@ -290,6 +292,7 @@ def _calibrate_parser() -> argparse.ArgumentParser:
 
 def _calibrate(argv: list[str]) -> int:
     import json
+
     from fedcut import calibrate
     from fedcut.core import config
     from fedcut.core.errors import ConfigError

@@ -26,23 +26,29 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.offsets import BDay
 
-from fedcut.data.asof import asof_frame, published
-from fedcut.data.asof import first_known
+from fedcut.core.errors import ConfigError
+from fedcut.core.params import Config, iso_date
+from fedcut.data.asof import asof_frame, first_known, published
 from fedcut.data.catalog import (
-    BACKFILLED_LABEL, FRENCH_FACTORS, INSTRUMENTS, MACRO, REGIME_SERIES, ROMER_FILE, ROMER_FIRST, STAND_INS,
+    BACKFILLED_LABEL,
+    FRENCH_FACTORS,
+    INSTRUMENTS,
+    MACRO,
+    REGIME_SERIES,
+    ROMER_FILE,
+    ROMER_FIRST,
+    STAND_INS,
 )
 from fedcut.data.gauge import MODELLED
-from fedcut.data.splices import stand_in_level
 from fedcut.data.sources import DataSource
-from fedcut.core.errors import ConfigError
+from fedcut.data.splices import stand_in_level
 from fedcut.execution.engine import settings_for
 from fedcut.execution.kernel import COUNTS, buying_allowed, contracts_needed, fill_price, new_put, pack, quote
 from fedcut.hedging.book import day_ordinal, listed_expiries, ordinal_date
-from fedcut.core.params import Config, iso_date
 from fedcut.run.backtest import strategy_plan
+from fedcut.run.inputs import prepare, rate_changes_of, signals
 from fedcut.signals.indicators import BILL_SOURCES, CREDIT_SOURCES, SAHM_SOURCES, TWO_YEAR_SOURCES
 from fedcut.signals.thresholds import OPS, RULE, THRESHOLDS
-from fedcut.run.inputs import prepare, rate_changes_of, signals
 from fedcut.strategies.targets import CASES, case_codes
 
 PORTFOLIO = 1_000_000.0  # the hedge is shown per $1M of portfolio
@@ -192,7 +198,8 @@ def todays_call(cfg: Config, as_of: str | None = None, data_dir: str | Path | No
     backtest's own prepared data, signals and targets over the configuration's history. Without
     `as_of`, the call's age is checked against `today` (YYYY-MM-DD; default $FEDCUT_TODAY, else the
     machine's date: `fedcut.now_age`)."""
-    from fedcut.now_age import age_warnings, today as clock
+    from fedcut.now_age import age_warnings
+    from fedcut.now_age import today as clock
     check_config(cfg)
     now = None if as_of is not None else clock(today)
     asked = None if as_of is None else pd.Timestamp(iso_date(as_of, "--as-of"))

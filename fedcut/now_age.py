@@ -7,6 +7,7 @@ each file to refresh. Today is the machine's date, or `FEDCUT_TODAY` (YYYY-MM-DD
 and reproductions can fix the clock. A call `--as-of` a day is a question about the past: its age is
 not checked.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,9 @@ def overdue(inputs: tuple[Input, ...], prepared, cfg: Config, now: pd.Timestamp)
             if series.empty:
                 continue
             newest = published(series.iloc[-1:].rename(s.series), cfg.data).iloc[0]
-            status = input_status(s.series, pd.Timestamp(newest["obs_date"]), pd.Timestamp(newest["known_date"]),
-                                  now, cfg.data)
+            status = input_status(
+                s.series, pd.Timestamp(newest["obs_date"]), pd.Timestamp(newest["known_date"]), now, cfg.data
+            )
         elif s.kind == "price":
             try:
                 status = price_status(s.series, source.prices(s.series).index, now)
@@ -58,16 +60,20 @@ def overdue(inputs: tuple[Input, ...], prepared, cfg: Config, now: pd.Timestamp)
     return out
 
 
-def age_warnings(day: pd.Timestamp, now: pd.Timestamp, inputs: tuple[Input, ...], prepared,
-                 cfg: Config) -> list[str]:
+def age_warnings(day: pd.Timestamp, now: pd.Timestamp, inputs: tuple[Input, ...], prepared, cfg: Config) -> list[str]:
     """The warnings of a call for `day` made on `now`: none while every input is as new as its
     release rule allows; else one line saying how old the call is, then one per file to refresh."""
     late = overdue(inputs, prepared, cfg, now) if now > day else []
     if not late:
         return []
-    lines = [f"the call is for {day.date()}, {(now - day).days} days before today ({now.date()}): by the release "
-             f"rules {len(late)} of its inputs should have newer data by now; refresh the files below (`fedcut data "
-             f"fetch`, online, or a newer copy), or set {TODAY}=YYYY-MM-DD if today is not the day meant"]
-    lines += [f"{s.series}: newest observation {s.observation_date.date()} (known {s.known_date.date()}), the next "
-              f"was due {s.next_due.date()}: refresh {path}" for s, path in late]
+    lines = [
+        f"the call is for {day.date()}, {(now - day).days} days before today ({now.date()}): by the release "
+        f"rules {len(late)} of its inputs should have newer data by now; refresh the files below (`fedcut data "
+        f"fetch`, online, or a newer copy), or set {TODAY}=YYYY-MM-DD if today is not the day meant"
+    ]
+    lines += [
+        f"{s.series}: newest observation {s.observation_date.date()} (known {s.known_date.date()}), the next "
+        f"was due {s.next_due.date()}: refresh {path}"
+        for s, path in late
+    ]
     return lines

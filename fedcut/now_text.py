@@ -9,6 +9,7 @@ JSON keys (a contract, tested): `as_of`, `regime`, `regime_raw`, `action`, `weig
 `--as-of` call). Dates are `YYYY-MM-DD`, a missing value is null, numbers are in the
 units the rules use (fractions as fractions; `unit` says which).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,29 +45,59 @@ def _jsonable(value):
 
 
 def _indicator(ind: Indicator) -> dict:
-    return {"value": ind.value, "threshold": ind.threshold, "distance": ind.distance, "label": ind.label,
-            "group": ind.group, "condition": ind.condition, "unit": ind.unit, "met": ind.met, "note": ind.note,
-            "inputs": list(ind.inputs)}
+    return {
+        "value": ind.value,
+        "threshold": ind.threshold,
+        "distance": ind.distance,
+        "label": ind.label,
+        "group": ind.group,
+        "condition": ind.condition,
+        "unit": ind.unit,
+        "met": ind.met,
+        "note": ind.note,
+        "inputs": list(ind.inputs),
+    }
 
 
 def _input(s: Input) -> dict:
-    return {"observation_date": s.observation_date, "known_date": s.known_date, "stale": s.stale, "kind": s.kind,
-            "next_due": s.next_due, "status": s.status, "note": s.note}
+    return {
+        "observation_date": s.observation_date,
+        "known_date": s.known_date,
+        "stale": s.stale,
+        "kind": s.kind,
+        "next_due": s.next_due,
+        "status": s.status,
+        "note": s.note,
+    }
 
 
 def as_dict(call: Call) -> dict:
     """The call as plain JSON-ready data, the issue's keys first."""
     hedge = None if call.hedge is None else dict(vars(call.hedge))
     out = {
-        "as_of": call.as_of, "regime": call.regime, "regime_raw": call.regime_raw, "action": call.action,
-        "weights": call.weights, "hedge": hedge, "reason": call.reason,
+        "as_of": call.as_of,
+        "regime": call.regime,
+        "regime_raw": call.regime_raw,
+        "action": call.action,
+        "weights": call.weights,
+        "hedge": hedge,
+        "reason": call.reason,
         "indicators": {i.name: _indicator(i) for i in call.indicators},
         "inputs": {s.series: _input(s) for s in call.inputs},
-        "requested": call.requested, "data_end": call.data_end, "end_set_by": call.end_set_by,
-        "regime_since": call.regime_since, "days_in_regime": call.days_in_regime, "raw_days": call.raw_days,
-        "case": call.case, "cash": call.cash, "unlisted": list(call.unlisted), "policy": call.policy,
+        "requested": call.requested,
+        "data_end": call.data_end,
+        "end_set_by": call.end_set_by,
+        "regime_since": call.regime_since,
+        "days_in_regime": call.days_in_regime,
+        "raw_days": call.raw_days,
+        "case": call.case,
+        "cash": call.cash,
+        "unlisted": list(call.unlisted),
+        "policy": call.policy,
         "cut_pricing": call.cut_pricing,
-        "warnings": list(call.warnings), "config_hash": call.config_hash, "today": call.today,
+        "warnings": list(call.warnings),
+        "config_hash": call.config_hash,
+        "today": call.today,
     }
     return _jsonable(out)
 
@@ -76,6 +107,7 @@ def to_json(call: Call) -> str:
 
 
 # --- text ---------------------------------------------------------------------------------------------
+
 
 def _value(value: float | None, unit: str) -> str:
     return "n/a" if value is None else UNIT_FORMATS[unit][0].format(value)
@@ -107,16 +139,24 @@ def _day(value) -> str:
 def render(call: Call) -> str:
     """The call as text: the answer first, then why, what would change it, and the inputs' age."""
     lines = []
-    when = (f"the last trading day the data covers (end set by {call.end_set_by})" if call.as_of == call.data_end
-            else f"data published by then (the data runs to {call.data_end.date()})")
+    when = (
+        f"the last trading day the data covers (end set by {call.end_set_by})"
+        if call.as_of == call.data_end
+        else f"data published by then (the data runs to {call.data_end.date()})"
+    )
     lines.append(f"fedcut now: the call for {call.as_of:%A %Y-%m-%d}, from {when}")
     if call.requested is not None:
         lines.append(f"  ({call.requested.date()} is no trading day: the call of the trading day before)")
     lines.append("")
-    raw = (f"raw {call.regime_raw} (the same)" if call.regime_raw == call.regime
-           else f"raw {call.regime_raw} for {_days(call.raw_days, 'trading day')} (a new regime is called once it has "
-                f"held {_days(call.min_dwell_days, 'trading day')}; a crisis and a capitulation's re-entry at once)")
-    lines.append(f"regime    {call.regime} since {call.regime_since.date()} ({_days(call.days_in_regime, 'trading day')}); {raw}")
+    raw = (
+        f"raw {call.regime_raw} (the same)"
+        if call.regime_raw == call.regime
+        else f"raw {call.regime_raw} for {_days(call.raw_days, 'trading day')} (a new regime is called once it has "
+        f"held {_days(call.min_dwell_days, 'trading day')}; a crisis and a capitulation's re-entry at once)"
+    )
+    lines.append(
+        f"regime    {call.regime} since {call.regime_since.date()} ({_days(call.days_in_regime, 'trading day')}); {raw}"
+    )
     lines.append(f"action    {call.action}")
     held = {t: w for t, w in call.weights.items() if math.isnan(w) or w > 0}
     weights = ", ".join(f"{t} {_pct(w)}" for t, w in held.items()) or "none"
@@ -154,12 +194,15 @@ def _hedge(call: Call) -> str:
     h = call.hedge
     if h is None:
         return "none"
-    size = (f"{h.contracts_per_1m} contracts per $1M of {'portfolio' if h.per == 'portfolio' else 'IWM held'}"
-            + (f" (a {h.hedge_ratio:.0%} hedge ratio)" if h.sizing == "ratio" else " (sized by the premium budget)"))
-    return (f"IWM puts, strike {h.strike:g} ({h.moneyness:.0%} of {_price(h.spot)}), expiry {h.expiry} "
-            f"({h.days_to_expiry} days); {size}; model {_price(h.model_price)} a share at vol {h.vol:.1%}, "
-            f"${h.premium_per_1m:,.0f} with spread and commission (at this close; the backtest buys at the next)"
-            + (f"; but {h.blocked}" if h.blocked else ""))
+    size = f"{h.contracts_per_1m} contracts per $1M of {'portfolio' if h.per == 'portfolio' else 'IWM held'}" + (
+        f" (a {h.hedge_ratio:.0%} hedge ratio)" if h.sizing == "ratio" else " (sized by the premium budget)"
+    )
+    return (
+        f"IWM puts, strike {h.strike:g} ({h.moneyness:.0%} of {_price(h.spot)}), expiry {h.expiry} "
+        f"({h.days_to_expiry} days); {size}; model {_price(h.model_price)} a share at vol {h.vol:.1%}, "
+        f"${h.premium_per_1m:,.0f} with spread and commission (at this close; the backtest buys at the next)"
+        + (f"; but {h.blocked}" if h.blocked else "")
+    )
 
 
 def _price(x: float) -> str:
@@ -174,19 +217,25 @@ def _policy(call: Call) -> list[str]:
         cycle = f"easing since {_day(p['cycle_first_cut'])}: {n} cut{'s' if n != 1 else ''}"
     else:
         cycle = p["cycle_state"].replace("_", " ")
-    flags = [("late cycle" if p["late_cycle"] else "not late"),
-             ("intermeeting cut in the cycle" if p["intermeeting_cut"] else "no intermeeting cut"),
-             ("capitulation seen" if p["capitulated"] else "no capitulation"),
-             ("recession evidence" if p["recession_evidence"] else "no recession evidence"),
-             ("financial stress" if p["financial_stress"] else "no financial stress")]
+    flags = [
+        ("late cycle" if p["late_cycle"] else "not late"),
+        ("intermeeting cut in the cycle" if p["intermeeting_cut"] else "no intermeeting cut"),
+        ("capitulation seen" if p["capitulated"] else "no capitulation"),
+        ("recession evidence" if p["recession_evidence"] else "no recession evidence"),
+        ("financial stress" if p["financial_stress"] else "no financial stress"),
+    ]
     lines = [f"policy    {cycle}; {', '.join(flags)}"]
     last = p["last_change"]
     if last is not None:
         kind = "intermeeting" if last["intermeeting"] else "at a meeting"
-        lines.append(f"          last target change {last['change_bp']:+d} bp decided {_day(last['decision'])} "
-                     f"({kind}), {_days(last['days_since'])} ago")
+        lines.append(
+            f"          last target change {last['change_bp']:+d} bp decided {_day(last['decision'])} "
+            f"({kind}), {_days(last['days_since'])} ago"
+        )
     if p["next_meeting"] is not None:
-        lines.append(f"          next scheduled FOMC meeting {_day(p['next_meeting'])}, in {_days(p['days_to_next_meeting'])}")
+        lines.append(
+            f"          next scheduled FOMC meeting {_day(p['next_meeting'])}, in {_days(p['days_to_next_meeting'])}"
+        )
     else:
         lines.append("          next scheduled FOMC meeting: not in the calendar")
 
@@ -194,8 +243,11 @@ def _policy(call: Call) -> list[str]:
         if value is None:
             return f"{label} n/a"
         return f"{label} {level:.2f}% ({value:+.2f} pp; priced at <= {needed:+.2f})"
-    lines.append(f"cut priced {'yes' if c['cut_priced'] else 'no'}: fed funds {_value(c['fed_funds'], '%')} "
-                 f"(room to cut from {c['zero_bound']:.2f}%), "
-                 f"{gap(c['two_year_series'], c['two_year'], c['two_year_gap'], c['two_year_needed'])}, "
-                 f"{gap(c['three_month_series'], c['three_month'], c['bill_gap'], c['bill_needed'])}")
+
+    lines.append(
+        f"cut priced {'yes' if c['cut_priced'] else 'no'}: fed funds {_value(c['fed_funds'], '%')} "
+        f"(room to cut from {c['zero_bound']:.2f}%), "
+        f"{gap(c['two_year_series'], c['two_year'], c['two_year_gap'], c['two_year_needed'])}, "
+        f"{gap(c['three_month_series'], c['three_month'], c['bill_gap'], c['bill_needed'])}"
+    )
     return lines

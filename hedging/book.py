@@ -14,6 +14,7 @@ each paying `commission_per_contract`; settlement at expiry pays the intrinsic v
 max(K - S, 0) without spread or commission. Every action returns an `OptionEvent`
 whose `cash` is the signed cash flow (negative when paying), which the owner applies.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -65,11 +66,14 @@ class MarketInputs:
         for name in ("spot", "vix", "unit"):
             if getattr(self, name) <= 0:
                 raise PricingInputError(
-                    f"market input {name} on {self.date} must be positive, got {getattr(self, name)!r}")
+                    f"market input {name} on {self.date} must be positive, got {getattr(self, name)!r}"
+                )
         for name in ("skew", "small_cap_vol_ratio"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isinf(value) or value <= 0:
-                raise PricingInputError(f"market input {name} on {self.date} must be a positive number or NaN, got {value!r}")
+                raise PricingInputError(
+                    f"market input {name} on {self.date} must be a positive number or NaN, got {value!r}"
+                )
 
 
 @dataclass(frozen=True)
@@ -137,8 +141,9 @@ def listed_expiries(trading_days, years_ahead: int = 3) -> np.ndarray:
     no holiday is known, so the third Friday stands."""
     days = pd.DatetimeIndex(trading_days)
     traded = days.values.astype("datetime64[D]").astype(np.int64)
-    months = pd.period_range(days[0].to_period("M"), (days[-1] + pd.DateOffset(years=years_ahead)).to_period("M"),
-                             freq="M")
+    months = pd.period_range(
+        days[0].to_period("M"), (days[-1] + pd.DateOffset(years=years_ahead)).to_period("M"), freq="M"
+    )
     month_start = months.to_timestamp().values.astype("datetime64[D]").astype(np.int64)
     weekday = (month_start + 3) % 7  # 1970-01-01 was a Thursday: Monday = 0
     third_friday = month_start + (4 - weekday) % 7 + 14
@@ -182,8 +187,9 @@ def contracts_for(notional: float, spot: float, hedge_ratio: float, size: int) -
     return max(0, math.floor(round(shares / size, 9)))
 
 
-def contracts_for_budget(budget_cash: float, model_price: float, size: int,
-                         commission_per_contract: float = 0.0) -> int:
+def contracts_for_budget(
+    budget_cash: float, model_price: float, size: int, commission_per_contract: float = 0.0
+) -> int:
     """Whole contracts (floored) that `budget_cash` USD buys at `model_price` per share.
 
     Pass the fill price (model * (1 + half_spread)) and the commission to keep the
@@ -210,9 +216,16 @@ class OptionBook:
         years = (expiry - inputs.date).days / 365.0
         if years <= 0:
             raise PricingInputError(
-                f"{instrument_id(strike, expiry)} has expired on {inputs.date}: settle it, do not price it")
-        return implied_vol(inputs.vix, strike / inputs.spot, (expiry - inputs.date).days, self.hedge, inputs.skew,
-                           inputs.small_cap_vol_ratio), years
+                f"{instrument_id(strike, expiry)} has expired on {inputs.date}: settle it, do not price it"
+            )
+        return implied_vol(
+            inputs.vix,
+            strike / inputs.spot,
+            (expiry - inputs.date).days,
+            self.hedge,
+            inputs.skew,
+            inputs.small_cap_vol_ratio,
+        ), years
 
     def quote(self, inputs: MarketInputs, strike: float, expiry: dt.date) -> tuple[float, float, float]:
         """(model mid price per share, vol, years to expiry) of a live put series."""
@@ -221,12 +234,26 @@ class OptionBook:
 
     def _event(self, inputs, action, contracts, strike, expiry, model, vol, years, fill, commission, cash):
         return OptionEvent(
-            date=inputs.date, instrument=instrument_id(strike, expiry), action=action, contracts=contracts,
-            strike=strike, expiry=expiry, spot=inputs.spot, vol=vol, rate=inputs.rate, div_yield=inputs.div_yield,
-            years_to_expiry=years, model_price=model, fill_price=fill, commission=commission, cash=cash)
+            date=inputs.date,
+            instrument=instrument_id(strike, expiry),
+            action=action,
+            contracts=contracts,
+            strike=strike,
+            expiry=expiry,
+            spot=inputs.spot,
+            vol=vol,
+            rate=inputs.rate,
+            div_yield=inputs.div_yield,
+            years_to_expiry=years,
+            model_price=model,
+            fill_price=fill,
+            commission=commission,
+            cash=cash,
+        )
 
-    def buy(self, inputs: MarketInputs, contracts: int, strike: float, expiry: dt.date,
-            action: str = "buy") -> OptionEvent:
+    def buy(
+        self, inputs: MarketInputs, contracts: int, strike: float, expiry: dt.date, action: str = "buy"
+    ) -> OptionEvent:
         """Buy `contracts` puts at model + half-spread plus commission; add the lot."""
         if isinstance(contracts, bool) or not isinstance(contracts, int) or contracts <= 0:
             raise PricingInputError(f"contracts to buy must be a positive whole number, got {contracts!r}")
@@ -248,8 +275,9 @@ class OptionBook:
         commission = self.hedge.commission_per_contract * inputs.unit * lot.contracts
         cash = price * lot.contracts * self.hedge.contract_size - commission
         self.lots.remove(lot)
-        return self._event(inputs, action, lot.contracts, lot.strike, lot.expiry, model, vol, years, price,
-                           commission, cash)
+        return self._event(
+            inputs, action, lot.contracts, lot.strike, lot.expiry, model, vol, years, price, commission, cash
+        )
 
     def sell_all(self, inputs: MarketInputs) -> list[OptionEvent]:
         """Close the whole book at today's bid."""
@@ -263,12 +291,21 @@ class OptionBook:
         events = []
         for lot in [lot for lot in self.lots if lot.expiry <= inputs.date]:
             intrinsic = max(lot.strike - inputs.spot, 0.0)
-            vol = implied_vol(inputs.vix, lot.strike / inputs.spot, (lot.expiry - inputs.date).days, self.hedge,
-                              inputs.skew, inputs.small_cap_vol_ratio)
+            vol = implied_vol(
+                inputs.vix,
+                lot.strike / inputs.spot,
+                (lot.expiry - inputs.date).days,
+                self.hedge,
+                inputs.skew,
+                inputs.small_cap_vol_ratio,
+            )
             cash = intrinsic * lot.contracts * self.hedge.contract_size
             self.lots.remove(lot)
-            events.append(self._event(inputs, "expire", lot.contracts, lot.strike, lot.expiry, intrinsic, vol,
-                                      0.0, intrinsic, 0.0, cash))
+            events.append(
+                self._event(
+                    inputs, "expire", lot.contracts, lot.strike, lot.expiry, intrinsic, vol, 0.0, intrinsic, 0.0, cash
+                )
+            )
         return events
 
     def roll(self, inputs: MarketInputs, moneyness: float, tenor_days: int) -> list[OptionEvent]:
@@ -286,15 +323,23 @@ class OptionBook:
         events = []
         for lot in due:
             events.append(self.sell(lot, inputs, action="roll_sell"))
-            events.append(self.buy(inputs, lot.contracts, strike_for(inputs.spot, moneyness, self.hedge.strike_tick * inputs.unit),
-                                   expiry_for(inputs.date, tenor_days, self.hedge.roll_days, expiries),
-                                   action="roll_buy"))
+            events.append(
+                self.buy(
+                    inputs,
+                    lot.contracts,
+                    strike_for(inputs.spot, moneyness, self.hedge.strike_tick * inputs.unit),
+                    expiry_for(inputs.date, tenor_days, self.hedge.roll_days, expiries),
+                    action="roll_buy",
+                )
+            )
         return events
 
     def mark(self, inputs: MarketInputs) -> float:
         """Book value in USD at model mid prices (no spread): what the portfolio reports as held."""
-        return sum(self.quote(inputs, lot.strike, lot.expiry)[0] * lot.contracts * self.hedge.contract_size
-                   for lot in self.lots)
+        return sum(
+            self.quote(inputs, lot.strike, lot.expiry)[0] * lot.contracts * self.hedge.contract_size
+            for lot in self.lots
+        )
 
     def delta(self, inputs: MarketInputs) -> float:
         """Book delta in IWM shares (negative: the puts gain when IWM falls)."""

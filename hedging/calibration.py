@@ -14,6 +14,7 @@ without SKEW); the exponent with the smallest sum of squares wins. Without a `sk
 `use_skew=False`) the SKEW term is left out. The half-spread (per share) is a linear regression on a constant, the mid, and VIX x the
 mid; crossed quotes (ask below bid) are left out of it, they are not spreads.
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,9 +38,16 @@ EXPONENT_GRID = np.round(np.arange(0.0, 1.0005, 0.001), 3)  # the skew's term ex
 MONEYNESS_EDGES = (-np.inf, 5.0, 10.0, 15.0, np.inf)  # % out of the money: buckets below 5 (the money included), ...
 MONEYNESS_LABELS = ("< 5%", "5-10%", "10-15%", ">= 15%")
 SHORT_DAYS = 35  # a quote with at most this many days to expiry is in the "about 21 days" bucket
-DIGITS = {"atm_vix_ratio": 3, "skew_slope": 3, "skew_term_exponent": 3, "skew_index_slope": 3,
-          "skew_index_centre": 1, "half_spread_dollars": 4, "half_spread_base": 4,
-          "half_spread_per_vix": 5}  # the precision printed and stored in the registry
+DIGITS = {
+    "atm_vix_ratio": 3,
+    "skew_slope": 3,
+    "skew_term_exponent": 3,
+    "skew_index_slope": 3,
+    "skew_index_centre": 1,
+    "half_spread_dollars": 4,
+    "half_spread_base": 4,
+    "half_spread_per_vix": 5,
+}  # the precision printed and stored in the registry
 
 
 @dataclass(frozen=True)
@@ -56,11 +64,11 @@ class Surface:
     half_spread_per_vix: float
 
     @classmethod
-    def of(cls, hedge) -> "Surface":
+    def of(cls, hedge) -> Surface:
         """The coefficients a `hedge` config section holds."""
         return cls(**{name: getattr(hedge, name) for name in DIGITS})
 
-    def rounded(self) -> "Surface":
+    def rounded(self) -> Surface:
         return Surface(**{k: round(v, DIGITS[k]) for k, v in asdict(self).items()})
 
 
@@ -84,7 +92,7 @@ def read_quotes(path: Path | str) -> pd.DataFrame:
     if len(rows) == 1:
         raise DataError(f"{path}: header only, no quotes")
     at = {c: header.index(c) for c in COLUMNS}
-    out = {c: [] for c in COLUMNS}
+    out: dict[str, list] = {c: [] for c in COLUMNS}
     previous = None
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
@@ -125,14 +133,22 @@ def read_quotes(path: Path | str) -> pd.DataFrame:
     return quotes
 
 
-def with_market(quotes: pd.DataFrame, vix: pd.Series, rate: pd.Series, div_yield: pd.Series,
-                path: Path | str, skew: pd.Series | None = None) -> pd.DataFrame:
+def with_market(
+    quotes: pd.DataFrame,
+    vix: pd.Series,
+    rate: pd.Series,
+    div_yield: pd.Series,
+    path: Path | str,
+    skew: pd.Series | None = None,
+) -> pd.DataFrame:
     """`quotes` with the day's VIX close, risk-free rate, SPY dividend yield and SKEW close (each the
     last value known on the quote date; SKEW NaN before its first); a DataError if VIX has no value on
     or before a quote date."""
     out = quotes.copy()
     days = pd.DatetimeIndex(out["quote_date"])
-    series_of = (("vix", vix), ("rate", rate), ("div_yield", div_yield)) + ((("skew", skew),) if skew is not None else ())
+    series_of = (("vix", vix), ("rate", rate), ("div_yield", div_yield)) + (
+        (("skew", skew),) if skew is not None else ()
+    )
     for name, series in series_of:
         values = series.sort_index().reindex(days, method="ffill").to_numpy(dtype=float)
         if name == "vix" and np.isnan(values).any():
@@ -177,6 +193,7 @@ def fit(quotes: pd.DataFrame, extra=None, use_skew: bool = True) -> tuple[Surfac
         sse = float(np.sum((x @ coef - iv) ** 2))
         if best is None or sse < best[0]:
             best = (sse, exponent, coef)
+    assert best is not None  # the grid of exponents is never empty
     _, exponent, coef = best
     if not use_skew:
         coef = np.concatenate([coef[:2], [0.0], coef[2:]])
@@ -184,8 +201,9 @@ def fit(quotes: pd.DataFrame, extra=None, use_skew: bool = True) -> tuple[Surfac
     s = quotes[~crossed]
     mid, half = s["mid"].to_numpy(), (s["ask"] - s["bid"]).to_numpy() / 2.0
     spread, *_ = np.linalg.lstsq(np.column_stack([np.ones_like(mid), mid, s["vix"].to_numpy() * mid]), half, rcond=None)
-    surface = Surface(float(coef[0]), float(coef[1]), float(exponent), float(coef[2]), centre,
-                      *(float(c) for c in spread))
+    surface = Surface(
+        float(coef[0]), float(coef[1]), float(exponent), float(coef[2]), centre, *(float(c) for c in spread)
+    )
     return surface, coef[3:]
 
 
@@ -193,17 +211,29 @@ def price(quotes: pd.DataFrame, surface: Surface, extra: np.ndarray | None = Non
     """`quotes` with the model's IV, mid and half-spread (SPY surface, no small-cap ratio); `extra`
     (one value per quote, vol) is added to the IV: a candidate input's term."""
     out = quotes.copy()
-    vol = spy_vol(out["vix"], skew_of(out), out["moneyness"], out["dte"], surface.atm_vix_ratio, surface.skew_slope,
-                  surface.skew_term_exponent, surface.skew_index_slope, surface.skew_index_centre)
+    vol = spy_vol(
+        out["vix"],
+        skew_of(out),
+        out["moneyness"],
+        out["dte"],
+        surface.atm_vix_ratio,
+        surface.skew_slope,
+        surface.skew_term_exponent,
+        surface.skew_index_slope,
+        surface.skew_index_centre,
+    )
     if extra is not None:
         vol = vol + extra
     out["model_iv"] = vol
     years = out["dte"].to_numpy() / 365.0
-    out["model_mid"] = [bsm_put_one(s, k, t, r, q, max(v, 1e-4)) for s, k, t, r, q, v in
-                        zip(out["spot"], out["strike"], years, out["rate"], out["div_yield"], vol)]
-    out["model_half_spread"] = [half_spread_one(m, v, 1.0, surface.half_spread_dollars, surface.half_spread_base,
-                                                surface.half_spread_per_vix)
-                                for m, v in zip(out["model_mid"], out["vix"])]
+    out["model_mid"] = [
+        bsm_put_one(s, k, t, r, q, max(v, 1e-4))
+        for s, k, t, r, q, v in zip(out["spot"], out["strike"], years, out["rate"], out["div_yield"], vol)
+    ]
+    out["model_half_spread"] = [
+        half_spread_one(m, v, 1.0, surface.half_spread_dollars, surface.half_spread_base, surface.half_spread_per_vix)
+        for m, v in zip(out["model_mid"], out["vix"])
+    ]
     return out
 
 
@@ -224,10 +254,24 @@ def errors(priced: pd.DataFrame) -> dict:
     term = np.where(priced["dte"] <= SHORT_DAYS, f"<= {SHORT_DAYS} days", f"> {SHORT_DAYS} days")
     buckets = []
     for (label, days), idx in priced.groupby([otm, term], observed=True).groups.items():
-        buckets.append({"otm_pct": label, "days_to_expiry": days,
-                        "quotes": len(idx), "abs_iv_error": _stats(iv_err[idx]), "abs_premium_error": _stats(mid_err[idx]),
-                        "abs_half_spread_error": _stats(hs_err[idx]), "median_quoted_mid": float(priced["mid"][idx].median())})
+        buckets.append(
+            {
+                "otm_pct": label,
+                "days_to_expiry": days,
+                "quotes": len(idx),
+                "abs_iv_error": _stats(iv_err[idx]),
+                "abs_premium_error": _stats(mid_err[idx]),
+                "abs_half_spread_error": _stats(hs_err[idx]),
+                "median_quoted_mid": float(priced["mid"][idx].median()),
+            }
+        )
     overall_iv = _stats(iv_err)
-    return {"quotes": len(priced), "quotes_with_iv": int(priced["iv"].notna().sum()),
-            "median_abs_iv_error": overall_iv["median"], "p90_abs_iv_error": overall_iv["p90"],
-            "abs_premium_error": _stats(mid_err), "abs_half_spread_error": _stats(hs_err), "buckets": buckets}
+    return {
+        "quotes": len(priced),
+        "quotes_with_iv": int(priced["iv"].notna().sum()),
+        "median_abs_iv_error": overall_iv["median"],
+        "p90_abs_iv_error": overall_iv["p90"],
+        "abs_premium_error": _stats(mid_err),
+        "abs_half_spread_error": _stats(hs_err),
+        "buckets": buckets,
+    }

@@ -12,6 +12,7 @@ Conventions: `years` is the time to expiry in years (calendar days / 365), `rate
 Scalar inputs give a float, array inputs an ndarray. Invalid inputs raise
 PricingInputError instead of returning NaN.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,12 +56,14 @@ def validate_inputs(spot, strike, years, rate, div_yield, vol) -> tuple[np.ndarr
         bad = arrays[name] <= 0
         if bad.any():
             raise PricingInputError(
-                f"pricing input {name} must be positive, got {arrays[name][bad].flat[0]!r}{_where(bad)}")
+                f"pricing input {name} must be positive, got {arrays[name][bad].flat[0]!r}{_where(bad)}"
+            )
     bad = arrays["years"] < 0
     if bad.any():
         raise PricingInputError(
             f"pricing input years must not be negative (expired contract), "
-            f"got {arrays['years'][bad].flat[0]!r}{_where(bad)}")
+            f"got {arrays['years'][bad].flat[0]!r}{_where(bad)}"
+        )
     try:
         return tuple(np.broadcast_arrays(*arrays.values()))
     except ValueError:
@@ -73,7 +76,7 @@ def validate_inputs(spot, strike, years, rate, div_yield, vol) -> tuple[np.ndarr
 # in the last bit, and numpy's vector exp and log on CPUs with AVX-512 from both; with these, a
 # put has the same price to the bit on every CPU, whichever engine prices it. exp and log are
 # within 2 ulp of the correctly rounded value (tests/test_pricing.py).
-_SQRT1_2 = 7.07106781186547524401E-1
+_SQRT1_2 = 7.07106781186547524401e-1
 
 
 @jit
@@ -82,12 +85,13 @@ def exp(x):
     if abs(x) > 1.0e4:  # 0 or inf long before 2**n leaves the exponents ldexp takes
         return 0.0 if x < 0 else math.inf
     n = math.floor(1.4426950408889634073599 * x + 0.5)
-    r = x - n * 6.93145751953125E-1  # ln 2 in two parts, the first exact in few bits
-    r = r - n * 1.42860682030941723212E-6
+    r = x - n * 6.93145751953125e-1  # ln 2 in two parts, the first exact in few bits
+    r = r - n * 1.42860682030941723212e-6
     rr = r * r
-    p = r * ((1.26177193074810590878E-4 * rr + 3.02994407707441961300E-2) * rr + 9.99999999999999999910E-1)
-    q = ((3.00198505138664455042E-6 * rr + 2.52448340349684104192E-3) * rr + 2.27265548208155028766E-1) * rr \
-        + 2.00000000000000000009E0
+    p = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr + 9.99999999999999999910e-1)
+    q = (
+        (3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr + 2.27265548208155028766e-1
+    ) * rr + 2.00000000000000000009e0
     r = p / (q - p)
     r = 1.0 + 2.0 * r
     return math.ldexp(r, n)
@@ -106,20 +110,28 @@ def log(x):
         y = 0.5 * z + 0.5 if small else 0.5 * m + 0.5
         u = z / y
         uu = u * u
-        num = ((-7.89580278884799154124E-1 * uu + 1.63866645699558079767E1) * uu - 6.41409952958715622951E1)
-        den = ((uu - 3.56722798256324312549E1) * uu + 3.12093766372244180303E2) * uu - 7.69691943550460008604E2
+        num = (-7.89580278884799154124e-1 * uu + 1.63866645699558079767e1) * uu - 6.41409952958715622951e1
+        den = ((uu - 3.56722798256324312549e1) * uu + 3.12093766372244180303e2) * uu - 7.69691943550460008604e2
         z = u * (uu * num / den)
-        z = z - e * 2.121944400546905827679E-4  # ln 2 = 0.693359375 - 2.12194...E-4
+        z = z - e * 2.121944400546905827679e-4  # ln 2 = 0.693359375 - 2.12194...E-4
         z = z + u
         return z + e * 0.693359375
     w = math.ldexp(m, 1) - 1.0 if small else m - 1.0  # log(1 + w)
     ww = w * w
-    num = ((((1.01875663804580931796E-4 * w + 4.97494994976747001425E-1) * w + 4.70579119878881725854E0) * w
-            + 1.44989225341610930846E1) * w + 1.79368678507819816313E1) * w + 7.70838733755885391666E0
-    den = ((((w + 1.12873587189167450590E1) * w + 4.52279145837532221105E1) * w + 8.29875266912776603211E1) * w
-           + 7.11544750618563894466E1) * w + 2.31251620126765340583E1
+    num = (
+        (
+            ((1.01875663804580931796e-4 * w + 4.97494994976747001425e-1) * w + 4.70579119878881725854e0) * w
+            + 1.44989225341610930846e1
+        )
+        * w
+        + 1.79368678507819816313e1
+    ) * w + 7.70838733755885391666e0
+    den = (
+        (((w + 1.12873587189167450590e1) * w + 4.52279145837532221105e1) * w + 8.29875266912776603211e1) * w
+        + 7.11544750618563894466e1
+    ) * w + 2.31251620126765340583e1
     y = w * (ww * num / den)
-    y = y - e * 2.121944400546905827679E-4
+    y = y - e * 2.121944400546905827679e-4
     y = y - math.ldexp(ww, -1)
     z = w + y
     return z + e * 0.693359375
@@ -128,32 +140,79 @@ def log(x):
 @jit
 def _erf_ratio(zz):
     """P(zz)/Q(zz) of Cephes' erf for |x| < 1 (zz = x^2)."""
-    num = (((9.60497373987051638749E0 * zz + 9.00260197203842689217E1) * zz + 2.23200534594684319226E3) * zz
-           + 7.00332514112805075473E3) * zz + 5.55923013010394962768E4
-    den = ((((zz + 3.35617141647503099647E1) * zz + 5.21357949780152679795E2) * zz + 4.59432382970980127987E3) * zz
-           + 2.26290000613890934246E4) * zz + 4.92673942608635921086E4
+    num = (
+        ((9.60497373987051638749e0 * zz + 9.00260197203842689217e1) * zz + 2.23200534594684319226e3) * zz
+        + 7.00332514112805075473e3
+    ) * zz + 5.55923013010394962768e4
+    den = (
+        (((zz + 3.35617141647503099647e1) * zz + 5.21357949780152679795e2) * zz + 4.59432382970980127987e3) * zz
+        + 2.26290000613890934246e4
+    ) * zz + 4.92673942608635921086e4
     return num, den
 
 
 @jit
 def _erfc_mid(z):
     """P(z)/Q(z) of Cephes' erfc for 1 <= z < 8."""
-    num = (((((((2.46196981473530512524E-10 * z + 5.64189564831068821977E-1) * z + 7.46321056442269912687E0) * z
-               + 4.86371970985681366614E1) * z + 1.96520832956077098242E2) * z + 5.26445194995477358631E2) * z
-            + 9.34528527171957607540E2) * z + 1.02755188689515710272E3) * z + 5.57535335369399327526E2
-    den = (((((((z + 1.32281951154744992508E1) * z + 8.67072140885989742329E1) * z + 3.54937778887819891062E2) * z
-              + 9.75708501743205489753E2) * z + 1.82390916687909736289E3) * z + 2.24633760818710981792E3) * z
-           + 1.65666309194161350182E3) * z + 5.57535340817727675546E2
+    num = (
+        (
+            (
+                (
+                    (
+                        ((2.46196981473530512524e-10 * z + 5.64189564831068821977e-1) * z + 7.46321056442269912687e0)
+                        * z
+                        + 4.86371970985681366614e1
+                    )
+                    * z
+                    + 1.96520832956077098242e2
+                )
+                * z
+                + 5.26445194995477358631e2
+            )
+            * z
+            + 9.34528527171957607540e2
+        )
+        * z
+        + 1.02755188689515710272e3
+    ) * z + 5.57535335369399327526e2
+    den = (
+        (
+            (
+                (
+                    (((z + 1.32281951154744992508e1) * z + 8.67072140885989742329e1) * z + 3.54937778887819891062e2) * z
+                    + 9.75708501743205489753e2
+                )
+                * z
+                + 1.82390916687909736289e3
+            )
+            * z
+            + 2.24633760818710981792e3
+        )
+        * z
+        + 1.65666309194161350182e3
+    ) * z + 5.57535340817727675546e2
     return num, den
 
 
 @jit
 def _erfc_far(z):
     """R(z)/S(z) of Cephes' erfc for z >= 8."""
-    num = ((((5.64189583547755073984E-1 * z + 1.27536670759978104416E0) * z + 5.01905042251180477414E0) * z
-            + 6.16021097993053585195E0) * z + 7.40974269950448939160E0) * z + 2.97886665372100240670E0
-    den = (((((z + 2.26052863220117276590E0) * z + 9.39603524938001434673E0) * z + 1.20489539808096656605E1) * z
-            + 1.70814450747565897222E1) * z + 9.60896809063285878198E0) * z + 3.36907645100081516050E0
+    num = (
+        (
+            ((5.64189583547755073984e-1 * z + 1.27536670759978104416e0) * z + 5.01905042251180477414e0) * z
+            + 6.16021097993053585195e0
+        )
+        * z
+        + 7.40974269950448939160e0
+    ) * z + 2.97886665372100240670e0
+    den = (
+        (
+            (((z + 2.26052863220117276590e0) * z + 9.39603524938001434673e0) * z + 1.20489539808096656605e1) * z
+            + 1.70814450747565897222e1
+        )
+        * z
+        + 9.60896809063285878198e0
+    ) * z + 3.36907645100081516050e0
     return num, den
 
 
@@ -245,7 +304,8 @@ def tbill_discount_to_continuous(discount_pct, days: int = 91):
     bad = np.isfinite(price) & (price <= 0)
     if bad.any():
         raise PricingInputError(
-            f"T-bill discount yield {d[bad].flat[0]}% over {days} days gives a non-positive price{_where(bad)}")
+            f"T-bill discount yield {d[bad].flat[0]}% over {days} days gives a non-positive price{_where(bad)}"
+        )
     rate = -np.log(price) / (days / 365.0)
     if isinstance(discount_pct, pd.Series):
         return pd.Series(rate, index=discount_pct.index, name=discount_pct.name)
@@ -280,6 +340,8 @@ def realised_vol_ratio(small: pd.Series, large: pd.Series, window: int) -> pd.Se
     """IWM's over SPY's trailing realised volatility (log returns of the total-return closes over
     `window` trading days, both ending at the day's close, so known then); NaN until both have
     `window` returns (`hedge.small_cap_ratio_mode` = realised falls back to the fixed ratio)."""
+
     def vol(close):
         return np.log(close).diff().rolling(window, min_periods=window).std()
+
     return (vol(small) / vol(large)).rename("small_cap_vol_ratio")

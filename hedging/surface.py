@@ -25,6 +25,7 @@ The functions of one contract (`spy_vol_one`, `iwm_vol_one`, `fill_one`) are com
 the array engine (`execution.kernel`), the reference (`hedging.book`) and the calibration, so every
 caller gets the same bits. All coefficients come from the `hedge` config section.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,8 +50,9 @@ def skew_slope_one(skew, skew_slope, skew_index_slope, skew_index_centre):
 
 
 @jit
-def spy_vol_one(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope,
-                skew_index_centre):
+def spy_vol_one(
+    vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope, skew_index_centre
+):
     """SPY put implied vol (annual) at VIX `vix` and SKEW `skew` (points), strike/spot `moneyness`, `days` to expiry."""
     term = exp(skew_term_exponent * log(SKEW_REFERENCE_DAYS / max(days, MIN_DAYS)))
     slope = skew_slope_one(skew, skew_slope, skew_index_slope, skew_index_centre)
@@ -67,11 +69,24 @@ def small_cap_ratio_one(realised_mode, fixed, realised, lo, hi):
 
 
 @jit
-def iwm_vol_one(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope,
-                skew_index_centre, ratio, floor, cap):
+def iwm_vol_one(
+    vix,
+    skew,
+    moneyness,
+    days,
+    atm_vix_ratio,
+    skew_slope,
+    skew_term_exponent,
+    skew_index_slope,
+    skew_index_centre,
+    ratio,
+    floor,
+    cap,
+):
     """IWM put implied vol: `ratio` x the SPY surface, clipped to [floor, cap]."""
-    vol = ratio * spy_vol_one(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent,
-                              skew_index_slope, skew_index_centre)
+    vol = ratio * spy_vol_one(
+        vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope, skew_index_centre
+    )
     return min(max(vol, floor), cap)
 
 
@@ -107,14 +122,20 @@ def _each(one, *arrays):
     return float(out) if out.ndim == 0 else out
 
 
-def spy_vol(vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope,
-            skew_index_centre):
+def spy_vol(
+    vix, skew, moneyness, days, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope, skew_index_centre
+):
     """`spy_vol_one` over arrays (checked; `skew` NaN where SKEW is not known): the SPY surface of the
     given coefficients."""
-    return _each(lambda v, s, m, d: spy_vol_one(v, s, m, d, atm_vix_ratio, skew_slope, skew_term_exponent,
-                                                skew_index_slope, skew_index_centre),
-                 _checked("VIX", vix), np.asarray(skew, dtype=float), _checked("moneyness (K/S)", moneyness),
-                 np.asarray(days, dtype=float))
+    return _each(
+        lambda v, s, m, d: spy_vol_one(
+            v, s, m, d, atm_vix_ratio, skew_slope, skew_term_exponent, skew_index_slope, skew_index_centre
+        ),
+        _checked("VIX", vix),
+        np.asarray(skew, dtype=float),
+        _checked("moneyness (K/S)", moneyness),
+        np.asarray(days, dtype=float),
+    )
 
 
 def implied_vol(vix, moneyness, days, hedge, skew=np.nan, vol_ratio=np.nan):
@@ -123,26 +144,51 @@ def implied_vol(vix, moneyness, days, hedge, skew=np.nan, vol_ratio=np.nan):
     realised vol `vol_ratio` (read with hedge.small_cap_ratio_mode = realised; NaN: not known)."""
     h = hedge
     realised = h.small_cap_ratio_mode == "realised"
-    return _each(lambda v, s, r, m, d: iwm_vol_one(
-        v, s, m, d, h.atm_vix_ratio, h.skew_slope, h.skew_term_exponent, h.skew_index_slope, h.skew_index_centre,
-        small_cap_ratio_one(realised, h.small_cap_ratio, r, h.small_cap_ratio_min, h.small_cap_ratio_max),
-        h.vol_floor, h.vol_cap),
-        _checked("VIX", vix), np.asarray(skew, dtype=float), np.asarray(vol_ratio, dtype=float),
-        _checked("moneyness (K/S)", moneyness), np.asarray(days, dtype=float))
+    return _each(
+        lambda v, s, r, m, d: iwm_vol_one(
+            v,
+            s,
+            m,
+            d,
+            h.atm_vix_ratio,
+            h.skew_slope,
+            h.skew_term_exponent,
+            h.skew_index_slope,
+            h.skew_index_centre,
+            small_cap_ratio_one(realised, h.small_cap_ratio, r, h.small_cap_ratio_min, h.small_cap_ratio_max),
+            h.vol_floor,
+            h.vol_cap,
+        ),
+        _checked("VIX", vix),
+        np.asarray(skew, dtype=float),
+        np.asarray(vol_ratio, dtype=float),
+        _checked("moneyness (K/S)", moneyness),
+        np.asarray(days, dtype=float),
+    )
 
 
 def half_spread(model, vix, unit, hedge):
     """Half the bid-ask spread per share (USD) paid on a fill of a put whose model mid is `model`."""
     h = hedge
-    return _each(lambda p, v, u: half_spread_one(p, v, u, h.half_spread_dollars, h.half_spread_base,
-                                                 h.half_spread_per_vix),
-                 np.asarray(model, dtype=float), _checked("VIX", vix), _checked("unit", unit))
+    return _each(
+        lambda p, v, u: half_spread_one(p, v, u, h.half_spread_dollars, h.half_spread_base, h.half_spread_per_vix),
+        np.asarray(model, dtype=float),
+        _checked("VIX", vix),
+        _checked("unit", unit),
+    )
 
 
 def fill(model: float, vix: float, unit: float, hedge, buying: bool) -> float:
     """`fill_one` with the `hedge` section's spread coefficients."""
-    return fill_one(float(model), float(vix), float(unit), hedge.half_spread_dollars, hedge.half_spread_base,
-                    hedge.half_spread_per_vix, buying)
+    return fill_one(
+        float(model),
+        float(vix),
+        float(unit),
+        hedge.half_spread_dollars,
+        hedge.half_spread_base,
+        hedge.half_spread_per_vix,
+        buying,
+    )
 
 
 def plot_surface(path, hedge) -> Path:
@@ -160,18 +206,29 @@ def plot_surface(path, hedge) -> Path:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for vix, color in zip((12, 20, 40, 80), ("C0", "C1", "C2", "C3")):
-        ax.plot(moneyness, 100 * implied_vol(vix, moneyness, hedge.tenor_days, hedge), lw=2, color=color,
-                label=f"VIX {vix}")
+        ax.plot(
+            moneyness, 100 * implied_vol(vix, moneyness, hedge.tenor_days, hedge), lw=2, color=color, label=f"VIX {vix}"
+        )
         ax.plot(moneyness, 100 * implied_vol(vix, moneyness, hedge.roll_days, hedge), lw=1, ls="--", color=color)
     ax.axvline(hedge.moneyness, color="grey", ls="--", lw=1)
-    ax.annotate(f"default strike\nK/S = {hedge.moneyness:.2f}", (hedge.moneyness, 0.97),
-                xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points",
-                va="top", fontsize=8, color="dimgrey")
-    ax.set_title(f"Modelled IWM put implied vol: {hedge.small_cap_ratio} x (VIX x {hedge.atm_vix_ratio} + "
-                 f"{hedge.skew_slope} x (1 - K/S) x (30/days)^{hedge.skew_term_exponent}), "
-                 f"SKEW at {hedge.skew_index_centre:g}\n"
-                 f"solid: {hedge.tenor_days} days to expiry, dashed: {hedge.roll_days} days; clipped to "
-                 f"[{100 * hedge.vol_floor:.0f}%, {100 * hedge.vol_cap:.0f}%]", fontsize=9)
+    ax.annotate(
+        f"default strike\nK/S = {hedge.moneyness:.2f}",
+        (hedge.moneyness, 0.97),
+        xycoords=("data", "axes fraction"),
+        xytext=(4, 0),
+        textcoords="offset points",
+        va="top",
+        fontsize=8,
+        color="dimgrey",
+    )
+    ax.set_title(
+        f"Modelled IWM put implied vol: {hedge.small_cap_ratio} x (VIX x {hedge.atm_vix_ratio} + "
+        f"{hedge.skew_slope} x (1 - K/S) x (30/days)^{hedge.skew_term_exponent}), "
+        f"SKEW at {hedge.skew_index_centre:g}\n"
+        f"solid: {hedge.tenor_days} days to expiry, dashed: {hedge.roll_days} days; clipped to "
+        f"[{100 * hedge.vol_floor:.0f}%, {100 * hedge.vol_cap:.0f}%]",
+        fontsize=9,
+    )
     ax.set_xlabel("moneyness K/S (strike / spot)")
     ax.set_ylabel("implied volatility (% per year)")
     ax.set_xlim(0.7, 1.1)

@@ -3,6 +3,7 @@
 fedcut draws every picture on its own Agg canvas and never opens a window, so the backend named by
 MPLBACKEND is not used; but matplotlib refuses to import at all when that name is unknown.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,5 +17,7 @@ def check_backend() -> None:
     try:
         import matplotlib  # noqa: F401
     except ValueError as exc:
-        raise ConfigError(f"MPLBACKEND={os.environ.get('MPLBACKEND', '')!r}: not a backend matplotlib knows; fedcut "
-                          f"draws with Agg whatever it says: set MPLBACKEND=Agg or unset it ({exc})"[:300]) from None
+        raise ConfigError(
+            f"MPLBACKEND={os.environ.get('MPLBACKEND', '')!r}: not a backend matplotlib knows; fedcut "
+            f"draws with Agg whatever it says: set MPLBACKEND=Agg or unset it ({exc})"[:300]
+        ) from None

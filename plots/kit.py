@@ -7,6 +7,7 @@ live here too (regime colours and bands, fixed year and month ticks, fixed margi
 is set once in inches, never searched for (`tight_layout` and constrained layout draw a figure
 several times), so a picture costs one drawing and the same data give the same bytes.
 """
+
 from __future__ import annotations
 
 import struct
@@ -81,8 +82,14 @@ def regime_handles(names, prefix: str = "", alpha: float | None = None) -> list:
     """Legend patches for the regimes among `names` (at `alpha`, else as bands are drawn but at least LEGEND_ALPHA)."""
     from matplotlib.patches import Patch
 
-    return [Patch(facecolor=regime_colour(r), alpha=alpha if alpha is not None else max(regime_alpha(r), LEGEND_ALPHA),
-                  label=f"{prefix}{r}") for r in regime_order(names)]
+    return [
+        Patch(
+            facecolor=regime_colour(r),
+            alpha=alpha if alpha is not None else max(regime_alpha(r), LEGEND_ALPHA),
+            label=f"{prefix}{r}",
+        )
+        for r in regime_order(names)
+    ]
 
 
 def day_numbers(days) -> np.ndarray:
@@ -106,15 +113,37 @@ def regime_bands(ax, regime: pd.Series, alpha: float | None = None) -> None:
     for name in regime_order(spans):
         x = day_numbers([d for span in spans[name] for d in span]).reshape(-1, 2)
         verts = [((a, 0.0), (a, 1.0), (b, 1.0), (b, 0.0)) for a, b in x]
-        ax.add_collection(PolyCollection(verts, facecolors=regime_colour(name), linewidths=0, antialiaseds=False,
-                                         alpha=alpha if alpha is not None else regime_alpha(name), zorder=0,
-                                         transform=ax.get_xaxis_transform()), autolim=False)
+        ax.add_collection(
+            PolyCollection(
+                verts,
+                facecolors=regime_colour(name),
+                linewidths=0,
+                antialiaseds=False,
+                alpha=alpha if alpha is not None else regime_alpha(name),
+                zorder=0,
+                transform=ax.get_xaxis_transform(),
+            ),
+            autolim=False,
+        )
 
 
-def new_figure(height: float, rows: int = 1, cols: int = 1, *, width: float = WIDTH, left: float = 0.9,
-               right: float = 0.25, top: float = 0.5, bottom: float = 0.5, hgap: float = 0.25,
-               wgap: float = 0.5, height_ratios=None, squeeze: bool = True, sharex: bool = False,
-               sharey: bool = False):
+def new_figure(
+    height: float,
+    rows: int = 1,
+    cols: int = 1,
+    *,
+    width: float = WIDTH,
+    left: float = 0.9,
+    right: float = 0.25,
+    top: float = 0.5,
+    bottom: float = 0.5,
+    hgap: float = 0.25,
+    wgap: float = 0.5,
+    height_ratios=None,
+    squeeze: bool = True,
+    sharex: bool = False,
+    sharey: bool = False,
+):
     """A Figure on the Agg canvas with its axes placed by fixed margins and gaps in inches."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -124,9 +153,14 @@ def new_figure(height: float, rows: int = 1, cols: int = 1, *, width: float = WI
     axes = fig.subplots(rows, cols, squeeze=squeeze, sharex=sharex, sharey=sharey, height_ratios=height_ratios)
     inner_h = height - top - bottom
     inner_w = width - left - right
-    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height,
-                        hspace=hgap / ((inner_h - (rows - 1) * hgap) / rows),
-                        wspace=wgap / ((inner_w - (cols - 1) * wgap) / cols))
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+        hspace=hgap / ((inner_h - (rows - 1) * hgap) / rows),
+        wspace=wgap / ((inner_w - (cols - 1) * wgap) / cols),
+    )
     return fig, axes
 
 
@@ -139,8 +173,11 @@ def year_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
         month_axis(ax, first, last)
         return
     step = 1 if years <= 12 else 2 if years <= 32 else 5
-    major = [pd.Timestamp(y, 1, 1) for y in range(first.year, last.year + 1)
-             if pd.Timestamp(y, 1, 1) >= first and y % step == 0]
+    major = [
+        pd.Timestamp(y, 1, 1)
+        for y in range(first.year, last.year + 1)
+        if pd.Timestamp(y, 1, 1) >= first and y % step == 0
+    ]
     ax.set_xticks(day_numbers(major), [str(d.year) for d in major])
 
 
@@ -148,8 +185,11 @@ def month_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
     """Five to eight fixed month ticks along x (day numbers); the first and each January carry the year."""
     months = (last - first).days / 30.44
     step = next((m for m in (1, 2, 3, 4, 6, 12) if months / m <= 8), 12)
-    ticks = [d for d in pd.date_range(first.to_period("M").to_timestamp(), last, freq="MS")
-             if d >= first and (d.month - 1) % step == 0]
+    ticks = [
+        d
+        for d in pd.date_range(first.to_period("M").to_timestamp(), last, freq="MS")
+        if d >= first and (d.month - 1) % step == 0
+    ]
     labels = [f"{d:%b}\n{d.year}" if k == 0 or d.month == 1 else f"{d:%b}" for k, d in enumerate(ticks)]
     ax.set_xticks(day_numbers(ticks), labels)
 
@@ -179,15 +219,24 @@ def cut_lines(ax, first: pd.Timestamp, last: pd.Timestamp, cuts, labelled: bool,
     shown = [pd.Timestamp(c) for c in cuts if first <= pd.Timestamp(c) <= last]
     span = (last - first).days
     for k, (cut, x) in enumerate(zip(shown, day_numbers(shown))):
-        ax.axvline(x, color=CUT_COLOUR, ls="--", lw=1.0, zorder=4,
-                   label="first cut of an easing cycle" if k == 0 else None)
+        ax.axvline(
+            x, color=CUT_COLOUR, ls="--", lw=1.0, zorder=4, label="first cut of an easing cycle" if k == 0 else None
+        )
         if labelled and len(shown) <= MAX_CYCLES_SHOWN:
             near_end = (last - cut).days < 0.08 * span
-            ax.annotate(f"first cut\n{cut.date()}", (x, 0.98 if k % 2 == 0 else 0.875),
-                        xycoords=("data", "axes fraction"), xytext=(-4 if near_end else 4, 0),
-                        textcoords="offset points", va="top", ha="right" if near_end else "left",
-                        fontsize=fontsize, color=CUT_COLOUR,
-                        bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8), zorder=6)
+            ax.annotate(
+                f"first cut\n{cut.date()}",
+                (x, 0.98 if k % 2 == 0 else 0.875),
+                xycoords=("data", "axes fraction"),
+                xytext=(-4 if near_end else 4, 0),
+                textcoords="offset points",
+                va="top",
+                ha="right" if near_end else "left",
+                fontsize=fontsize,
+                color=CUT_COLOUR,
+                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8),
+                zorder=6,
+            )
 
 
 def save_png(fig: Figure, path) -> Path:
@@ -227,9 +276,15 @@ def png_encoded(rgba: np.ndarray, dpi: float) -> bytes:
     rows[0, 1:] = rgb[0]
     np.subtract(rgb[1:], rgb[:-1], out=rows[1:, 1:])  # modulo 256, as PNG's filters are
     per_metre = round(dpi / 0.0254)
-    return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
-                     _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
-                     _chunk(b"IDAT", zlib.compress(rows, PNG_COMPRESS_LEVEL)), _chunk(b"IEND", b"")))
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+            _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+            _chunk(b"IDAT", zlib.compress(rows, PNG_COMPRESS_LEVEL)),
+            _chunk(b"IEND", b""),
+        )
+    )
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
@@ -265,8 +320,17 @@ def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, oracle: b
 
     onset = sig["capitulated"] & ~sig["capitulated"].shift(1, fill_value=False).astype(bool)
     buy = growth[onset.to_numpy()]
-    ax.scatter(day_numbers(buy.index), buy.to_numpy(), marker="^", s=70, color="#1f77b4", edgecolor="white",
-               linewidth=0.8, zorder=5, label="capitulation seen")
+    ax.scatter(
+        day_numbers(buy.index),
+        buy.to_numpy(),
+        marker="^",
+        s=70,
+        color="#1f77b4",
+        edgecolor="white",
+        linewidth=0.8,
+        zorder=5,
+        label="capitulation seen",
+    )
     cut_lines(ax, first, last, cut_dates, labelled=True)
     year_axis(ax, first, last)
     label = "IWM total return, growth of 100 (log scale)"
@@ -282,7 +346,14 @@ def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, oracle: b
 
     lines = [h for h in ax.get_legend_handles_labels()[0] if h.get_label() != "first cut of an easing cycle"]
     cut_handle = Line2D([], [], color=CUT_COLOUR, ls="--", lw=1.0, label="first cut of an easing cycle")
-    ax.legend(handles=regime_handles([*REGIMES, *sig["regime"].dropna().unique()]) + lines + [cut_handle],
-              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9.5, title="regime (called)",
-              title_fontsize=10, frameon=False, alignment="left")
+    ax.legend(
+        handles=regime_handles([*REGIMES, *sig["regime"].dropna().unique()]) + lines + [cut_handle],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=9.5,
+        title="regime (called)",
+        title_fontsize=10,
+        frameon=False,
+        alignment="left",
+    )
     return fig

@@ -7,6 +7,7 @@ display, the global backend untouched), as `signals/plot.py` does, and share its
 fixed ticks and fixed margins: every figure is 1240 px wide, the report's column, so its text
 shows at its size. `oracle=True` puts "ORACLE" in red in every title.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,11 +20,21 @@ import pandas as pd
 from fedcut.analyzers.attribution import CONTRACT_SIZE, WEIGHT_PREFIX, hedge_by_year
 from fedcut.analyzers.performance import drawdown_series, max_drawdown
 from fedcut.analyzers.tearsheet import ROLLING_DAYS, rolling_statistics
-from fedcut.strategies.baselines import LABELS
 from fedcut.plots.kit import (
-    CUT_COLOUR, MAX_CYCLES_SHOWN, cut_lines, day_numbers, few_ticks, log_ticks, month_axis, new_figure,
-    regime_bands, regime_handles, save_png, year_axis,
+    CUT_COLOUR,
+    MAX_CYCLES_SHOWN,
+    cut_lines,
+    day_numbers,
+    few_ticks,
+    log_ticks,
+    month_axis,
+    new_figure,
+    regime_bands,
+    regime_handles,
+    save_png,
+    year_axis,
 )
+from fedcut.strategies.baselines import LABELS
 
 if TYPE_CHECKING:  # matplotlib is imported when a picture is drawn, not when the report module loads
     from matplotlib.figure import Figure
@@ -39,9 +50,20 @@ LOSS, GAIN, PREMIUM = "#c0392b", "#2e8b57", "#f2b8b5"
 # pink, cash sand, puts black: none of them a regime colour (neutral's grey included), so the
 # regime strip above the holdings is not confused with them. A ticker not listed takes a spare.
 HOLDING_COLOURS = {
-    "IWM": "#1f77b4", "VO": "#006d2c", "OUSM": "#98df8a", "XLP": "#8c564b", "XLU": "#c49c94",
-    "IEF": "#17becf", "TLT": "#9edae5", "SHY": "#bcbd22", "XLI": "#393b79", "XLF": "#637939",
-    "ITB": "#e7969c", "XHB": "#d6616b", "cash": "#e9dcae", "puts (marked)": "#111111",
+    "IWM": "#1f77b4",
+    "VO": "#006d2c",
+    "OUSM": "#98df8a",
+    "XLP": "#8c564b",
+    "XLU": "#c49c94",
+    "IEF": "#17becf",
+    "TLT": "#9edae5",
+    "SHY": "#bcbd22",
+    "XLI": "#393b79",
+    "XLF": "#637939",
+    "ITB": "#e7969c",
+    "XHB": "#d6616b",
+    "cash": "#e9dcae",
+    "puts (marked)": "#111111",
 }
 SPARE_COLOURS = ("#e377c2", "#7b4173", "#843c39", "#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194")
 
@@ -74,8 +96,9 @@ def equity_figure(equity: pd.DataFrame, first_cuts: list, oracle: bool = False, 
     return fig
 
 
-def plot_underwater(equity: pd.DataFrame, path, oracle: bool = False, first_cuts: list = (),
-                    label: str = LABEL) -> Path:
+def plot_underwater(
+    equity: pd.DataFrame, path, oracle: bool = False, first_cuts: list = (), label: str = LABEL
+) -> Path:
     """Write `underwater_figure` as a PNG."""
     return save_png(underwater_figure(equity, oracle, first_cuts, label), path)
 
@@ -84,8 +107,16 @@ def underwater_figure(equity: pd.DataFrame, oracle: bool = False, first_cuts: li
     """Each curve's fall from its running high (%): strategy, IWM and SPY on one scale, the deepest point marked."""
     eq = _dated(equity)
     sides = _sides(eq, label)
-    fig, axes = new_figure(2.15 * len(sides) + 0.95, rows=len(sides), top=0.45, bottom=0.5, hgap=0.15,
-                           sharex=True, sharey=True, squeeze=False)
+    fig, axes = new_figure(
+        2.15 * len(sides) + 0.95,
+        rows=len(sides),
+        top=0.45,
+        bottom=0.5,
+        hgap=0.15,
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     low = min(100 * drawdown_series(eq[c]).min() for c, _ in sides)
     x = day_numbers(eq.index)
     for ax, (column, style) in zip(axes[:, 0], sides):
@@ -93,13 +124,30 @@ def underwater_figure(equity: pd.DataFrame, oracle: bool = False, first_cuts: li
         ax.fill_between(x, dd, 0.0, color=style["color"], alpha=0.30, lw=0, zorder=2)
         ax.plot(x, dd, zorder=3, **{**style, "ls": "-"})
         worst = max_drawdown(eq[column])
-        ax.annotate(f"max drawdown {worst.depth:.1%}\n{worst.peak.date()} to {worst.trough.date()}",
-                    (day_numbers([worst.trough])[0], 100 * worst.depth), xytext=(8, 2), textcoords="offset points", va="bottom",
-                    fontsize=9, color=style["color"],
-                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85), zorder=5)
-        ax.text(0.995, 0.06, style["label"], transform=ax.transAxes, ha="right", va="bottom", fontsize=10,
-                fontweight="bold", color=style["color"],
-                bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="none", alpha=0.85), zorder=6)
+        ax.annotate(
+            f"max drawdown {worst.depth:.1%}\n{worst.peak.date()} to {worst.trough.date()}",
+            (day_numbers([worst.trough])[0], 100 * worst.depth),
+            xytext=(8, 2),
+            textcoords="offset points",
+            va="bottom",
+            fontsize=9,
+            color=style["color"],
+            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85),
+            zorder=5,
+        )
+        ax.text(
+            0.995,
+            0.06,
+            style["label"],
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=10,
+            fontweight="bold",
+            color=style["color"],
+            bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="none", alpha=0.85),
+            zorder=6,
+        )
         cut_lines(ax, eq.index[0], eq.index[-1], first_cuts, labelled=False)
         ax.axhline(0, color="black", lw=0.6)
         ax.set_ylim(low * 1.12 - 2, 2)
@@ -108,8 +156,11 @@ def underwater_figure(equity: pd.DataFrame, oracle: bool = False, first_cuts: li
     axes[0, 0].yaxis.set_major_formatter(_formatter(lambda v: f"{v:.0f}%"))
     axes[len(sides) // 2, 0].set_ylabel("below the running high, %")
     year_axis(axes[-1, 0], eq.index[0], eq.index[-1])
-    _title(axes[0, 0], f"Underwater: fall from the running high, {_span(eq.index)} "
-                       "(dashed lines: first cut of each easing cycle)", oracle)
+    _title(
+        axes[0, 0],
+        f"Underwater: fall from the running high, {_span(eq.index)} (dashed lines: first cut of each easing cycle)",
+        oracle,
+    )
     return fig
 
 
@@ -122,8 +173,9 @@ def holdings_figure(equity: pd.DataFrame, oracle: bool = False, label: str = LAB
     """What the strategy held each day as a share of its value: ETFs, cash and marked puts, with the regime strip above."""
     eq = _dated(equity)
     shares = holding_shares(eq)
-    fig, (strip, ax) = new_figure(6.3, rows=2, right=2.1, top=0.45, bottom=0.5, hgap=0.08, height_ratios=(1, 11),
-                                  sharex=True)
+    fig, (strip, ax) = new_figure(
+        6.3, rows=2, right=2.1, top=0.45, bottom=0.5, hgap=0.08, height_ratios=(1, 11), sharex=True
+    )
     regime_bands(strip, eq["regime"], alpha=0.75)
     strip.set_yticks([])
     strip.xaxis.set_visible(False)  # the dates are the holdings' below
@@ -138,12 +190,28 @@ def holdings_figure(equity: pd.DataFrame, oracle: bool = False, label: str = LAB
     ax.grid(alpha=0.25)
     _title(strip, f"Holdings of the {label}: share of portfolio value, {_span(eq.index)}", oracle)
     handles, labels = ax.get_legend_handles_labels()
-    held = ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
-                     frameon=False, title="held (top to bottom)", title_fontsize=9.5, alignment="left")
+    held = ax.legend(
+        handles[::-1],
+        labels[::-1],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=9,
+        frameon=False,
+        title="held (top to bottom)",
+        title_fontsize=9.5,
+        alignment="left",
+    )
     ax.add_artist(held)
-    ax.legend(handles=regime_handles(eq["regime"].dropna().unique(), alpha=0.75), loc="lower left",
-              bbox_to_anchor=(1.01, 0.0),
-              fontsize=9, frameon=False, title="regime (strip above)", title_fontsize=9.5, alignment="left")
+    ax.legend(
+        handles=regime_handles(eq["regime"].dropna().unique(), alpha=0.75),
+        loc="lower left",
+        bbox_to_anchor=(1.01, 0.0),
+        fontsize=9,
+        frameon=False,
+        title="regime (strip above)",
+        title_fontsize=9.5,
+        alignment="left",
+    )
     return fig
 
 
@@ -182,12 +250,29 @@ def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = F
     rows = math.ceil(n / cols)
     more = total > len(episodes)
     top = 1.2 if more else 1.0
-    fig, axes = new_figure(2.9 * rows + 1.15 * (rows - 1) + top + 0.75, rows=rows, cols=cols, left=0.8,
-                           right=0.45, top=top, bottom=0.75, hgap=1.15, wgap=0.75, squeeze=False)
+    fig, axes = new_figure(
+        2.9 * rows + 1.15 * (rows - 1) + top + 0.75,
+        rows=rows,
+        cols=cols,
+        left=0.8,
+        right=0.45,
+        top=top,
+        bottom=0.75,
+        hgap=1.15,
+        wgap=0.75,
+        squeeze=False,
+    )
     seen_regimes = set()
     if episodes.empty:
-        axes[0, 0].text(0.5, 0.5, f"No easing cycle's first cut falls in {_span(eq.index)}", ha="center",
-                        va="center", fontsize=11, transform=axes[0, 0].transAxes)
+        axes[0, 0].text(
+            0.5,
+            0.5,
+            f"No easing cycle's first cut falls in {_span(eq.index)}",
+            ha="center",
+            va="center",
+            fontsize=11,
+            transform=axes[0, 0].transAxes,
+        )
         axes[0, 0].set_axis_off()
     for k, ax in enumerate(axes.flat):
         if k >= len(episodes):
@@ -202,8 +287,15 @@ def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = F
         for column, style in (("benchmark", IWM), ("strategy", STRATEGY)):
             rebased = 100 * window[column].to_numpy() / eq[column].asof(cut)
             ax.plot(x, rebased, zorder=3, **{**style, "label": None})
-            ax.annotate(f"{rebased[-1]:.0f}", (x[-1], rebased[-1]), xytext=(3, 0),
-                        textcoords="offset points", va="center", fontsize=9, color=style["color"])
+            ax.annotate(
+                f"{rebased[-1]:.0f}",
+                (x[-1], rebased[-1]),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=9,
+                color=style["color"],
+            )
         ax.axvline(day_numbers([cut])[0], color=CUT_COLOUR, ls="--", lw=1.0, zorder=4)
         ax.axhline(100, color="black", lw=0.5, alpha=0.6)
         month_axis(ax, start, end)
@@ -211,33 +303,57 @@ def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = F
         ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
         partial = "" if str(ep.get("complete", True)) == "True" else " (data ends)"
-        ax.set_title(f"{ep['cycle']}: first cut {cut.date()}{partial}\nreturn in window: strategy "
-                     f"{_pct(ep.get('strategy_return'))}, IWM {_pct(ep.get('benchmark_return'))}\nmax drawdown: "
-                     f"strategy {_pct(ep.get('strategy_max_drawdown'))}, IWM {_pct(ep.get('benchmark_max_drawdown'))}",
-                     fontsize=9.5, y=1.0)
+        ax.set_title(
+            f"{ep['cycle']}: first cut {cut.date()}{partial}\nreturn in window: strategy "
+            f"{_pct(ep.get('strategy_return'))}, IWM {_pct(ep.get('benchmark_return'))}\nmax drawdown: "
+            f"strategy {_pct(ep.get('strategy_max_drawdown'))}, IWM {_pct(ep.get('benchmark_max_drawdown'))}",
+            fontsize=9.5,
+            y=1.0,
+        )
         if k % cols == 0:
             ax.set_ylabel("value, first cut = 100")
-    handles = [Line2D([], [], **{**STRATEGY, "label": label}), Line2D([], [], **IWM),
-               Line2D([], [], color=CUT_COLOUR, ls="--", lw=1.0, label="first cut")]
+    handles = [
+        Line2D([], [], **{**STRATEGY, "label": label}),
+        Line2D([], [], **IWM),
+        Line2D([], [], color=CUT_COLOUR, ls="--", lw=1.0, label="first cut"),
+    ]
     handles += regime_handles(seen_regimes)
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 8), fontsize=9.5,
-               frameon=False)
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(len(handles), 8),
+        fontsize=9.5,
+        frameon=False,
+    )
     title = f"Each easing cycle: {label} against buy-and-hold IWM, rebased to 100 at the first cut"
     if more:
         title += f"\nthe {len(episodes)} most recent of {total} cycles (every cycle is in episodes.csv)"
-    fig.suptitle((ORACLE_PREFIX + title) if oracle else title, fontsize=11.5, y=1 - 0.12 / fig.get_figheight(),
-                 va="top", color=ORACLE_COLOUR if oracle else "black")
+    fig.suptitle(
+        (ORACLE_PREFIX + title) if oracle else title,
+        fontsize=11.5,
+        y=1 - 0.12 / fig.get_figheight(),
+        va="top",
+        color=ORACLE_COLOUR if oracle else "black",
+    )
     return fig
 
 
-def plot_hedge(equity: pd.DataFrame, trades: pd.DataFrame, path, oracle: bool = False,
-               size: int = CONTRACT_SIZE, first_cuts: list = ()) -> Path:
+def plot_hedge(
+    equity: pd.DataFrame,
+    trades: pd.DataFrame,
+    path,
+    oracle: bool = False,
+    size: int = CONTRACT_SIZE,
+    first_cuts: list = (),
+) -> Path:
     """Write `hedge_figure` as a PNG."""
     return save_png(hedge_figure(equity, trades, oracle, size, first_cuts), path)
 
 
-def hedge_figure(equity: pd.DataFrame, trades: pd.DataFrame, oracle: bool = False, size: int = CONTRACT_SIZE,
-                 first_cuts: list = ()) -> Figure:
+def hedge_figure(
+    equity: pd.DataFrame, trades: pd.DataFrame, oracle: bool = False, size: int = CONTRACT_SIZE, first_cuts: list = ()
+) -> Figure:
     """The puts in proportion to the portfolio: their marked value in % of portfolio value day by day, and
     per calendar year the premium paid and the hedge's P&L (after spread and commission) in bp of value."""
     eq = _dated(equity)
@@ -258,16 +374,29 @@ def hedge_figure(equity: pd.DataFrame, trades: pd.DataFrame, oracle: bool = Fals
     _title(top, f"Put hedge: marked value of the puts held, in % of portfolio value, {_span(eq.index)}", oracle)
 
     x = years.index.to_numpy()
-    bars.bar(x - 0.2, -years["premium_bp"].to_numpy(), width=0.4, color=PREMIUM, zorder=3,
-             label="premium paid (incl. spread and commission)")
+    bars.bar(
+        x - 0.2,
+        -years["premium_bp"].to_numpy(),
+        width=0.4,
+        color=PREMIUM,
+        zorder=3,
+        label="premium paid (incl. spread and commission)",
+    )
     pnl = years["pnl_bp"].to_numpy()
-    bars.bar(x + 0.2, pnl, width=0.4, color=np.where(pnl >= 0, GAIN, LOSS), zorder=3,
-             label="hedge P&L: marks + premium + sales + settlements")
+    bars.bar(
+        x + 0.2,
+        pnl,
+        width=0.4,
+        color=np.where(pnl >= 0, GAIN, LOSS),
+        zorder=3,
+        label="hedge P&L: marks + premium + sales + settlements",
+    )
     bars.axhline(0, color="black", lw=0.6)
     if len(years):
         mean = float(years.attrs["pnl_bp_per_year"])
-        bars.axhline(mean, color="#333333", lw=1.0, ls=":", zorder=4,
-                     label=f"hedge P&L over the run: {mean:+.0f} bp a year")
+        bars.axhline(
+            mean, color="#333333", lw=1.0, ls=":", zorder=4, label=f"hedge P&L over the run: {mean:+.0f} bp a year"
+        )
         bars.set_xticks(x, [f"'{y % 100:02d}" for y in x])
         bars.set_xlim(x[0] - 0.7, x[-1] + 0.7)
     else:
@@ -275,21 +404,32 @@ def hedge_figure(equity: pd.DataFrame, trades: pd.DataFrame, oracle: bool = Fals
     bars.set_ylabel("bp of the year's portfolio value")
     few_ticks(bars.yaxis)
     bars.grid(axis="y", alpha=0.3)
-    bars.set_title("Each calendar year (first and last partial): premium paid (drawn below 0) and the hedge's P&L",
-                   fontsize=10.5, y=1.0)
-    fig.legend(*bars.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3,
-               fontsize=9.5, frameon=False)
+    bars.set_title(
+        "Each calendar year (first and last partial): premium paid (drawn below 0) and the hedge's P&L",
+        fontsize=10.5,
+        y=1.0,
+    )
+    fig.legend(
+        *bars.get_legend_handles_labels(),
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=3,
+        fontsize=9.5,
+        frameon=False,
+    )
     return fig
 
 
-def plot_rolling(equity: pd.DataFrame, path, rf_annual: pd.Series | float = 0.0, oracle: bool = False,
-                 label: str = LABEL) -> Path:
+def plot_rolling(
+    equity: pd.DataFrame, path, rf_annual: pd.Series | float = 0.0, oracle: bool = False, label: str = LABEL
+) -> Path:
     """Write `rolling_figure` as a PNG."""
     return save_png(rolling_figure(equity, rf_annual, oracle, label), path)
 
 
-def rolling_figure(equity: pd.DataFrame, rf_annual: pd.Series | float = 0.0, oracle: bool = False,
-                   label: str = LABEL) -> Figure:
+def rolling_figure(
+    equity: pd.DataFrame, rf_annual: pd.Series | float = 0.0, oracle: bool = False, label: str = LABEL
+) -> Figure:
     """Rolling one-year Sharpe, volatility and beta to IWM (`tearsheet.rolling_statistics`, excess
     returns over `rf_annual`): strategy, IWM and SPY for Sharpe and volatility; the strategy's and
     SPY's beta to IWM."""
@@ -297,9 +437,11 @@ def rolling_figure(equity: pd.DataFrame, rf_annual: pd.Series | float = 0.0, ora
     sides = _sides(eq, label)
     stats = {c: rolling_statistics(eq[c], eq["benchmark"], rf_annual) for c, _ in sides}
     fig, axes = new_figure(8.0, rows=3, top=0.45, bottom=0.8, hgap=0.2, sharex=True)
-    panels = (("sharpe", "Sharpe (over T-bills)", lambda v: f"{v:.1f}"),
-              ("volatility", "volatility, % a year", lambda v: f"{100 * v:.0f}%"),
-              ("beta", "beta to IWM", lambda v: f"{v:.1f}"))
+    panels = (
+        ("sharpe", "Sharpe (over T-bills)", lambda v: f"{v:.1f}"),
+        ("volatility", "volatility, % a year", lambda v: f"{100 * v:.0f}%"),
+        ("beta", "beta to IWM", lambda v: f"{v:.1f}"),
+    )
     x = day_numbers(eq.index)
     too_short = len(eq) <= ROLLING_DAYS
     for ax, (key, label, fmt) in zip(axes, panels):
@@ -311,22 +453,37 @@ def rolling_figure(equity: pd.DataFrame, rf_annual: pd.Series | float = 0.0, ora
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         if too_short:
-            ax.text(0.5, 0.5, f"the run has {len(eq)} days: not one full {ROLLING_DAYS}-day window", ha="center",
-                    va="center", fontsize=10, transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                f"the run has {len(eq)} days: not one full {ROLLING_DAYS}-day window",
+                ha="center",
+                va="center",
+                fontsize=10,
+                transform=ax.transAxes,
+            )
             ax.set_yticks([])
             continue
         ax.axhline(1.0 if key == "beta" else 0.0, color="black", lw=0.6)
         ax.yaxis.set_major_formatter(_formatter(fmt))
     year_axis(axes[-1], eq.index[0], eq.index[-1])
     _title(axes[0], f"Rolling {ROLLING_DAYS}-day (one-year) statistics, {_span(eq.index)}", oracle)
-    fig.legend(handles=axes[0].get_legend_handles_labels()[0], loc="lower center", bbox_to_anchor=(0.5, 0.0),
-               ncol=3, fontsize=9.5, frameon=False)
+    fig.legend(
+        handles=axes[0].get_legend_handles_labels()[0],
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=3,
+        fontsize=9.5,
+        frameon=False,
+    )
     return fig
 
 
 def _sides(eq: pd.DataFrame, label: str) -> list[tuple[str, dict]]:
     """(column, line style) of the strategy, IWM and SPY, as far as `eq` has them."""
-    return [(c, s) for c, s in (("strategy", {**STRATEGY, "label": label}), ("benchmark", IWM), ("spy", SPY)) if c in eq]
+    return [
+        (c, s) for c, s in (("strategy", {**STRATEGY, "label": label}), ("benchmark", IWM), ("spy", SPY)) if c in eq
+    ]
 
 
 def _dated(frame: pd.DataFrame) -> pd.DataFrame:
@@ -371,8 +528,12 @@ def _span(days: pd.DatetimeIndex) -> str:
 
 
 def _title(ax, text: str, oracle: bool) -> None:
-    ax.set_title((ORACLE_PREFIX + text) if oracle else text, fontsize=11.5, y=1.0,  # a fixed place: not searched
-                 color=ORACLE_COLOUR if oracle else "black")
+    ax.set_title(
+        (ORACLE_PREFIX + text) if oracle else text,
+        fontsize=11.5,
+        y=1.0,  # a fixed place: not searched
+        color=ORACLE_COLOUR if oracle else "black",
+    )
 
 
 def _legend_below(fig, ax, regimes: pd.Series | None = None) -> None:
@@ -380,5 +541,11 @@ def _legend_below(fig, ax, regimes: pd.Series | None = None) -> None:
     handles, _ = ax.get_legend_handles_labels()
     if regimes is not None:
         handles += regime_handles(regimes.dropna().unique(), prefix="regime: ")
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=min(5, len(handles)),
-               fontsize=9.5, frameon=False)
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(5, len(handles)),
+        fontsize=9.5,
+        frameon=False,
+    )

@@ -13,6 +13,7 @@ a few levels per parameter whatever the sampling. Like `analyzers/plots.py`, the
 matplotlib's Agg canvas (no pyplot, no display) and save PNGs without a timestamp; they are
 drawn once per sweep, so they let matplotlib's constrained layout place their parts.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers.performance import sharpe_standard_error
-from fedcut.plots.run import IWM, STRATEGY
 from fedcut.plots.kit import DPI, day_numbers, save_png, year_axis
+from fedcut.plots.run import IWM, STRATEGY
 
 MAX_LEVELS = 8  # a numeric parameter with more distinct values than this is binned
 ROWS_PER_BIN = 6  # binned parameters get about this many configurations per bin (2 to MAX_LEVELS bins)
@@ -54,8 +55,10 @@ def levels(values: pd.Series) -> tuple[pd.Series, list[str]]:
         by_bin = numbers.groupby(bins)
         lo, hi = by_bin.min(), by_bin.max()
         digits = max(_decimals(lo.to_numpy()), _decimals(hi.to_numpy()), _resolution(numbers.dropna()))
-        names = {k: _number(lo[k], digits) if lo[k] == hi[k] else f"{_number(lo[k], digits)}–{_number(hi[k], digits)}"
-                 for k in lo.index}
+        names = {
+            k: _number(lo[k], digits) if lo[k] == hi[k] else f"{_number(lo[k], digits)}–{_number(hi[k], digits)}"
+            for k in lo.index
+        }
         return bins.map(names), [names[k] for k in sorted(names)]
     labels = values.map(str).where(values.notna())
     return labels, sorted(labels.dropna().unique())
@@ -81,9 +84,15 @@ def cell_counts(summary: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     return counts.reindex(index=row_order, columns=col_order).fillna(0).astype(int)
 
 
-def heatmaps(summary: pd.DataFrame, params: list[str], out_dir, objective_label: str,
-             reference: dict[str, float] | None = None, empty_reason=None,
-             noise: dict[str, dict] | None = None) -> list[Path]:
+def heatmaps(
+    summary: pd.DataFrame,
+    params: list[str],
+    out_dir,
+    objective_label: str,
+    reference: dict[str, float] | None = None,
+    empty_reason=None,
+    noise: dict[str, dict] | None = None,
+) -> list[Path]:
     """Write heatmap_<a>__<b>.png for the first MAX_PAIRS pairs of swept parameters; return the paths.
 
     None when fewer than two parameters are swept or no configuration ran. `reference` is
@@ -103,8 +112,9 @@ NOISE_Z = 1.96  # a cell within this many standard errors of buy-and-hold's Shar
 DIVERGING = ("#b2182b", "#f7f7f7", "#1a9850")  # worse than buy-and-hold, the same, better
 
 
-def noise_cells(summary: pd.DataFrame, a: str, b: str, sharpe_column: str, benchmark_sharpe: float,
-                years: float) -> pd.DataFrame:
+def noise_cells(
+    summary: pd.DataFrame, a: str, b: str, sharpe_column: str, benchmark_sharpe: float, years: float
+) -> pd.DataFrame:
     """True where a cell's mean Sharpe lies within NOISE_Z standard errors (`performance.sharpe_standard_error`,
     Lo 2002, over the sample's `years`) of buy-and-hold's Sharpe over the same days: a difference the
     sample cannot tell from luck."""
@@ -113,9 +123,15 @@ def noise_cells(summary: pd.DataFrame, a: str, b: str, sharpe_column: str, bench
     return inside & sharpe.notna()
 
 
-def heatmap_figure(summary: pd.DataFrame, a: str, b: str, objective_label: str,
-                   reference: dict[str, float] | None = None, empty_reason: str = "none ran",
-                   noise: dict[str, dict] | None = None):
+def heatmap_figure(
+    summary: pd.DataFrame,
+    a: str,
+    b: str,
+    objective_label: str,
+    reference: dict[str, float] | None = None,
+    empty_reason: str = "none ran",
+    noise: dict[str, dict] | None = None,
+):
     """The objective's mean per level of `a` and `b`, in-sample and out-of-sample panels on one shared
     diverging colour scale centred on buy-and-hold's objective in each panel's sample (green better,
     red worse), every cell with its value, its difference and its count; with `noise` ({sample column:
@@ -141,8 +157,11 @@ def heatmap_figure(summary: pd.DataFrame, a: str, b: str, objective_label: str,
     image = None
     for ax, (column, label, _) in zip(axes.flat, samples):
         means, diff = cell_means(summary, a, b, column), diffs[column].to_numpy()
-        inside = (noise_cells(summary, a, b, **noise[column]).to_numpy() if column in noise
-                  else np.zeros(diff.shape, dtype=bool))
+        inside = (
+            noise_cells(summary, a, b, **noise[column]).to_numpy()
+            if column in noise
+            else np.zeros(diff.shape, dtype=bool)
+        )
         image = ax.imshow(diff, cmap=cmap, norm=norm, origin="lower", aspect="auto")
         for (i, j), v in np.ndenumerate(means.to_numpy()):
             if np.isnan(v):
@@ -150,47 +169,81 @@ def heatmap_figure(summary: pd.DataFrame, a: str, b: str, objective_label: str,
                 continue
             if inside[i, j]:
                 hatched = True
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", alpha=0.55, hatch="///",
-                                       edgecolor="#888888", lw=0))
+                ax.add_patch(
+                    Rectangle(
+                        (j - 0.5, i - 0.5), 1, 1, facecolor="white", alpha=0.55, hatch="///", edgecolor="#888888", lw=0
+                    )
+                )
             sign = f"\n{diff[i, j]:+.2g}" if column in reference else ""
-            ax.text(j, i, f"{v:.3g}{sign}\nn={int(counts.iloc[i, j])}", ha="center", va="center", fontsize=9,
-                    color="white" if not inside[i, j] and _dark(cmap(norm(diff[i, j]))) else "black")
-        ax.set_xticks(range(means.shape[1]), list(means.columns), rotation=30 if long_labels else 0,
-                      ha="right" if long_labels else "center")
+            ax.text(
+                j,
+                i,
+                f"{v:.3g}{sign}\nn={int(counts.iloc[i, j])}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if not inside[i, j] and _dark(cmap(norm(diff[i, j]))) else "black",
+            )
+        ax.set_xticks(
+            range(means.shape[1]),
+            list(means.columns),
+            rotation=30 if long_labels else 0,
+            ha="right" if long_labels else "center",
+        )
         ax.set_yticks(range(means.shape[0]), list(means.index))
         ax.tick_params(length=0)
         ax.set_xlabel(b)
         ax.set_ylabel(a)
         bench = reference.get(column)
-        ax.set_title(f"{label}: {REFERENCE} {bench:.3g}" if bench is not None and np.isfinite(bench) else label,
-                     fontsize=11)
+        ax.set_title(
+            f"{label}: {REFERENCE} {bench:.3g}" if bench is not None and np.isfinite(bench) else label, fontsize=11
+        )
     bar = fig.colorbar(image, ax=list(axes.flat), shrink=0.92, pad=0.03)
     bar.set_label(f"{objective_label} minus {REFERENCE}'s in that sample")
     handles = []
     if hatched:
-        handles.append(Patch(facecolor="white", edgecolor="#888888", hatch="///", label=textwrap.fill(
-            f"hatched: inside the sampling noise, the cell's mean Sharpe within {NOISE_Z} standard errors (Lo 2002, "
-            f"i.i.d. returns over the sample's years) of {REFERENCE}'s", int(width * 12))))
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor="#888888",
+                hatch="///",
+                label=textwrap.fill(
+                    f"hatched: inside the sampling noise, the cell's mean Sharpe within {NOISE_Z} standard errors (Lo 2002, "
+                    f"i.i.d. returns over the sample's years) of {REFERENCE}'s",
+                    int(width * 12),
+                ),
+            )
+        )
     if (counts.to_numpy() == 0).any():
-        handles.append(Patch(facecolor=MISSING_COLOUR, edgecolor="#999999",
-                             label=textwrap.fill(f"none: no configuration ran in the cell ({empty_reason})",
-                                                 int(width * 12))))
+        handles.append(
+            Patch(
+                facecolor=MISSING_COLOUR,
+                edgecolor="#999999",
+                label=textwrap.fill(f"none: no configuration ran in the cell ({empty_reason})", int(width * 12)),
+            )
+        )
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncol=1, fontsize=9, frameon=False)
-    _suptitle(fig, width, f"{objective_label} by {a} and {b}: mean over the other parameters",
-              f"{_counts(summary, [a, b])}; each cell: the mean, its difference from {REFERENCE} and n, the "
-              "configurations in it; one colour scale for every panel, white at buy-and-hold")
+    _suptitle(
+        fig,
+        width,
+        f"{objective_label} by {a} and {b}: mean over the other parameters",
+        f"{_counts(summary, [a, b])}; each cell: the mean, its difference from {REFERENCE} and n, the "
+        "configurations in it; one colour scale for every panel, white at buy-and-hold",
+    )
     return fig
 
 
-def sensitivity(summary: pd.DataFrame, params: list[str], out_path, objective_label: str,
-                reference: dict[str, float] | None = None) -> Path:
+def sensitivity(
+    summary: pd.DataFrame, params: list[str], out_path, objective_label: str, reference: dict[str, float] | None = None
+) -> Path:
     """Write one PNG with the objective against each swept parameter in its own panel; return its path."""
     return save_png(sensitivity_figure(summary, params, objective_label, reference), out_path)
 
 
-def sensitivity_figure(summary: pd.DataFrame, params: list[str], objective_label: str,
-                       reference: dict[str, float] | None = None):
+def sensitivity_figure(
+    summary: pd.DataFrame, params: list[str], objective_label: str, reference: dict[str, float] | None = None
+):
     """One panel per parameter: every ok configuration as a faint dot, the mean per level as a line,
     buy-and-hold's objective in each sample as a dashed line."""
     from matplotlib.lines import Line2D
@@ -216,8 +269,15 @@ def sensitivity_figure(summary: pd.DataFrame, params: list[str], objective_label
             y = ok[column].astype(float)
             shift = nudge * (s - (len(samples) - 1) / 2)
             ax.scatter(x + shift, y, s=16, color=colour, alpha=0.28, lw=0, zorder=2)
-            ax.plot(level_x + shift, y.groupby(labels).mean().reindex(order), color=colour, lw=1.8, marker="o",
-                    ms=5, zorder=3)
+            ax.plot(
+                level_x + shift,
+                y.groupby(labels).mean().reindex(order),
+                color=colour,
+                lw=1.8,
+                marker="o",
+                ms=5,
+                zorder=3,
+            )
             if reference.get(column) is not None and np.isfinite(reference[column]):
                 ax.axhline(reference[column], color=colour, lw=1.2, ls="--", zorder=1)
         if categorical or len(order) == x.nunique():
@@ -230,14 +290,23 @@ def sensitivity_figure(summary: pd.DataFrame, params: list[str], objective_label
         ax.grid(alpha=0.3)
         if k % cols == 0:
             ax.set_ylabel(objective_label)
-    handles = [Line2D([], [], color=colour, lw=1.8, marker="o", ms=5, label=f"{label}: mean per value or bin")
-               for _, label, colour in samples]
-    handles += [Line2D([], [], color=colour, lw=1.2, ls="--", label=f"{REFERENCE}, {label}")
-                for column, label, colour in samples if reference.get(column) is not None]
+    handles = [
+        Line2D([], [], color=colour, lw=1.8, marker="o", ms=5, label=f"{label}: mean per value or bin")
+        for _, label, colour in samples
+    ]
+    handles += [
+        Line2D([], [], color=colour, lw=1.2, ls="--", label=f"{REFERENCE}, {label}")
+        for column, label, colour in samples
+        if reference.get(column) is not None
+    ]
     handles += [Line2D([], [], color="#777777", lw=0, marker="o", ms=4, alpha=0.5, label="one configuration")]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3), fontsize=9.5, frameon=False)
-    _suptitle(fig, width, f"{objective_label} against each swept parameter (line: mean over the other parameters; "
-                          f"dashed: {REFERENCE})", _counts(summary, params))
+    _suptitle(
+        fig,
+        width,
+        f"{objective_label} against each swept parameter (line: mean over the other parameters; dashed: {REFERENCE})",
+        _counts(summary, params),
+    )
     return fig
 
 
@@ -246,8 +315,13 @@ def growth(returns: np.ndarray) -> np.ndarray:
     return 100.0 * np.r_[1.0, np.cumprod(1.0 + np.asarray(returns, dtype=float))]
 
 
-def top_equity_figure(days: pd.DatetimeIndex, curves: list[tuple[str, np.ndarray]], benchmark: np.ndarray,
-                      split: pd.Timestamp | None, objective_label: str):
+def top_equity_figure(
+    days: pd.DatetimeIndex,
+    curves: list[tuple[str, np.ndarray]],
+    benchmark: np.ndarray,
+    split: pd.Timestamp | None,
+    objective_label: str,
+):
     """The best in-sample configurations' growth of 100 (log scale, darkest = best) against buy-and-hold
     IWM's, the in-sample / out-of-sample split marked."""
     from matplotlib import colormaps
@@ -267,13 +341,21 @@ def top_equity_figure(days: pd.DatetimeIndex, curves: list[tuple[str, np.ndarray
     year_axis(ax, days[0], days[-1])
     if split is not None and days[0] < split < days[-1]:
         ax.axvline(day_numbers([split])[0], color="black", lw=1.0, ls="--", zorder=5)
-        ax.annotate("in-sample ← | → out-of-sample", (day_numbers([split])[0], 0.97), xycoords=("data", "axes fraction"),
-                    ha="center", va="top", fontsize=9.5, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none"))
+        ax.annotate(
+            "in-sample ← | → out-of-sample",
+            (day_numbers([split])[0], 0.97),
+            xycoords=("data", "axes fraction"),
+            ha="center",
+            va="top",
+            fontsize=9.5,
+            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none"),
+        )
     ax.set_ylabel("growth of 100 (log scale)")
     ax.grid(alpha=0.3, which="major")
     ax.legend(loc="upper left", fontsize=9, frameon=False)
-    ax.set_title(f"The {len(curves)} best configurations by in-sample {objective_label} against {REFERENCE}",
-                 fontsize=11.5)
+    ax.set_title(
+        f"The {len(curves)} best configurations by in-sample {objective_label} against {REFERENCE}", fontsize=11.5
+    )
     return fig
 
 
@@ -306,8 +388,12 @@ def _counts(summary: pd.DataFrame, params: list[str]) -> str:
     """How many configurations are drawn, how many failed, and which parameters are binned."""
     ok = _ok(summary)
     failed = len(summary) - len(ok)
-    binned = [f"{key} in {len(order)} quantile bins" for key in params
-              for order in [levels(ok[key])[1]] if len(order) < ok[key].nunique()]
+    binned = [
+        f"{key} in {len(order)} quantile bins"
+        for key in params
+        for order in [levels(ok[key])[1]]
+        if len(order) < ok[key].nunique()
+    ]
     return "; ".join([f"{len(ok)} configurations", *([f"{failed} failed, left out"] if failed else []), *binned])
 
 
@@ -373,13 +459,22 @@ def overfitting_figure(pbo, out_path, deflated: dict | None = None, against_benc
     for ax in (left, right):
         ax.grid(alpha=0.3)
     if deflated:
-        bench = "" if against_benchmark is None else (
-            f", {against_benchmark['dsr']:.2f} against {REFERENCE} (a bar of "
-            f"{against_benchmark['expected_max_sharpe']:.2f}: its Sharpe {against_benchmark['benchmark_sharpe']:.2f} "
-            "plus the same luck)")
-        _suptitle(fig, MAX_WIDTH, f"Deflated Sharpe Ratio of the in-sample choice: {deflated['dsr']:.2f} against zero "
-                             f"(its Sharpe {deflated['sharpe']:.2f} against {deflated['expected_max_sharpe']:.2f}, what "
-                             f"the best of {deflated['n_trials']} unskilled trials would reach by luck){bench}; above "
-                             f"0.95 is significant. Probability of backtest overfitting: {pbo.pbo:.2f} (0.5 = no "
-                             "better than chance).")
+        bench = (
+            ""
+            if against_benchmark is None
+            else (
+                f", {against_benchmark['dsr']:.2f} against {REFERENCE} (a bar of "
+                f"{against_benchmark['expected_max_sharpe']:.2f}: its Sharpe {against_benchmark['benchmark_sharpe']:.2f} "
+                "plus the same luck)"
+            )
+        )
+        _suptitle(
+            fig,
+            MAX_WIDTH,
+            f"Deflated Sharpe Ratio of the in-sample choice: {deflated['dsr']:.2f} against zero "
+            f"(its Sharpe {deflated['sharpe']:.2f} against {deflated['expected_max_sharpe']:.2f}, what "
+            f"the best of {deflated['n_trials']} unskilled trials would reach by luck){bench}; above "
+            f"0.95 is significant. Probability of backtest overfitting: {pbo.pbo:.2f} (0.5 = no "
+            "better than chance).",
+        )
     return save_png(fig, out_path)

@@ -8,6 +8,7 @@ address can ask for a view: `report.html#zoom=2007` (a cycle's window), `#zoom=2
 and `&hover=2008-10-10`; the script writes what it shows into `<output id="chart-state">`, which is
 how a test reads the chart from a real browser. Without a script the static picture stands in.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,14 +50,24 @@ def chart_data(equity: pd.DataFrame, episodes: pd.DataFrame, label: str) -> dict
     points = weekly(equity)
     regimes = regime_order(set(points["regime"]))
     index = {r: k for k, r in enumerate(regimes)}
-    cycles = [{"name": str(e.cycle), "from": str(e.window_start), "to": str(e.window_end), "cut": str(e.first_cut)}
-              for e in episodes.itertuples()] if len(episodes) else []
-    out = {"dates": [d.strftime("%Y-%m-%d") for d in points.index],
-           "weekly": len(points) < len(equity),
-           "labels": {"strategy": label, "benchmark": "buy-and-hold IWM"},
-           "colours": {**SIDES, "cut": CUT_COLOUR},
-           "regimes": regimes, "regime_colours": [regime_colour(r) for r in regimes],
-           "regime": [index[r] for r in points["regime"]], "cycles": cycles}
+    cycles = (
+        [
+            {"name": str(e.cycle), "from": str(e.window_start), "to": str(e.window_end), "cut": str(e.first_cut)}
+            for e in episodes.itertuples()
+        ]
+        if len(episodes)
+        else []
+    )
+    out = {
+        "dates": [d.strftime("%Y-%m-%d") for d in points.index],
+        "weekly": len(points) < len(equity),
+        "labels": {"strategy": label, "benchmark": "buy-and-hold IWM"},
+        "colours": {**SIDES, "cut": CUT_COLOUR},
+        "regimes": regimes,
+        "regime_colours": [regime_colour(r) for r in regimes],
+        "regime": [index[r] for r in points["regime"]],
+        "cycles": cycles,
+    }
     for side in SIDES:
         out[side] = [round(float(v), 2) for v in points[side]]
         out[f"{side}_drawdown"] = [round(float(v), 5) for v in np.minimum(points[f"{side}_drawdown"], 0.0)]
@@ -73,20 +84,27 @@ def interactive_chart(equity: pd.DataFrame, episodes: pd.DataFrame, label: str, 
     script; `fallback` (the static picture's figure) shows where scripts do not run."""
     data = chart_data(equity, episodes, label)
     # <, > and & as JSON escapes: no text of the run (a regime name, a date) can open or close a tag
-    payload = (json.dumps(data, separators=(",", ":"), sort_keys=True)
-               .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
-    buttons = "".join(f'<button type="button" data-zoom="{escape(c["name"])}">{escape(c["name"])}</button>'
-                      for c in data["cycles"])
+    payload = (
+        json.dumps(data, separators=(",", ":"), sort_keys=True)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+    buttons = "".join(
+        f'<button type="button" data-zoom="{escape(c["name"])}">{escape(c["name"])}</button>' for c in data["cycles"]
+    )
     step = "week by week (each week's last close; its deepest drawdown)" if data["weekly"] else "day by day"
-    return (f'<div id="chart" class="chart"><div class="chart-bar">zoom: <button type="button" data-zoom="all">all'
-            f"</button>{buttons}<span class=\"note\"> or drag across the chart; double-click for all.</span></div>"
-            '<svg id="chart-svg" role="img" aria-label="value and drawdown of the strategy and buy-and-hold IWM">'
-            '</svg><output id="chart-state" aria-live="polite"></output>'
-            f'<p class="note">Interactive: value in USD (log scale) above, fall from the running high below, '
-            f"drawn {step}; background = regime called; dashed lines = first cut of each easing cycle. Hover to "
-            "read a date.</p></div>"
-            f'<script type="application/json" id="chart-data">{payload}</script>'
-            f"<script>{script()}</script><noscript>{fallback}</noscript>")
+    return (
+        f'<div id="chart" class="chart"><div class="chart-bar">zoom: <button type="button" data-zoom="all">all'
+        f'</button>{buttons}<span class="note"> or drag across the chart; double-click for all.</span></div>'
+        '<svg id="chart-svg" role="img" aria-label="value and drawdown of the strategy and buy-and-hold IWM">'
+        '</svg><output id="chart-state" aria-live="polite"></output>'
+        f'<p class="note">Interactive: value in USD (log scale) above, fall from the running high below, '
+        f"drawn {step}; background = regime called; dashed lines = first cut of each easing cycle. Hover to "
+        "read a date.</p></div>"
+        f'<script type="application/json" id="chart-data">{payload}</script>'
+        f"<script>{script()}</script><noscript>{fallback}</noscript>"
+    )
 
 
 CHART_CSS = """

@@ -3,6 +3,7 @@ baselines, the verdict, and each easing cycle's run-up, return and drawdown.
 
 It says in a few lines what `report.html` opens with (`analyzers/report.py`'s verdict section).
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,9 @@ def _setting(value) -> str:
     return '""' if value == "" else str(value)
 
 
-def summary(metrics: dict, episodes: pd.DataFrame | None = None,
-            changed: list[tuple[str, object, object, str]] | None = None) -> str:
+def summary(
+    metrics: dict, episodes: pd.DataFrame | None = None, changed: list[tuple[str, object, object, str]] | None = None
+) -> str:
     """The summary of a run's `metrics` (metrics.json); with its `episodes` (episodes.csv) each cycle's
     run-up and whether its window is complete, with `changed` (`config.changed_parameters`) the
     parameters that differ from their defaults."""
@@ -60,9 +62,15 @@ def summary(metrics: dict, episodes: pd.DataFrame | None = None,
     own = run.get("strategy", "fedcut")
     lines.append(f"{LABELS.get(own, own)} {run['start']} .. {run['end']} (end set by {run['end_set_by']})")
     if changed is not None:
-        lines.append("parameters changed: " + ("; ".join(f"{key} = {_setting(value)} (default {_setting(default)})"
-                                                         for key, value, default, _ in changed)
-                                               or "none, every parameter at its default"))
+        lines.append(
+            "parameters changed: "
+            + (
+                "; ".join(
+                    f"{key} = {_setting(value)} (default {_setting(default)})" for key, value, default, _ in changed
+                )
+                or "none, every parameter at its default"
+            )
+        )
     findings = in_short(metrics, episodes)
     if findings:
         lines += ["In short:", *(f"  {sentence}" for sentence in findings), ""]
@@ -72,9 +80,13 @@ def summary(metrics: dict, episodes: pd.DataFrame | None = None,
         lines.append(f"  {note}" if note.startswith("warning:") else f"  note: {note}")
     rejected = metrics.get("rejected_orders", 0)
     if rejected:
-        lines.append(f"  warning: {_count(rejected, 'order')} {'was' if rejected == 1 else 'were'} rejected by the "
-                     "broker (not enough cash); see trades.csv")
-    partial = [] if episodes is None else [e for _, e in episodes.iterrows() if str(e.get("coverage", "full")) != "full"]
+        lines.append(
+            f"  warning: {_count(rejected, 'order')} {'was' if rejected == 1 else 'were'} rejected by the "
+            "broker (not enough cash); see trades.csv"
+        )
+    partial = (
+        [] if episodes is None else [e for _, e in episodes.iterrows() if str(e.get("coverage", "full")) != "full"]
+    )
     for e in partial:
         lines.append(f"  warning: the {e['cycle']} cycle is only partly covered: {e['coverage']}")
     lines.append("")
@@ -85,38 +97,50 @@ def summary(metrics: dict, episodes: pd.DataFrame | None = None,
     lines.append(f"{'':{width}}{'CAGR':>8} {'total':>9} {'vol':>7} {'max DD':>8} {'Sharpe':>7}")
     for label, s in rows:
         sharpe = _ratio(s["sharpe"])
-        lines.append(f"{label:{width}}{_pct(s['cagr']):>8} {_pct(s['total_return']):>9} "
-                     f"{_pct(s['volatility'], signed=False):>7} {_pct(s['max_drawdown']):>8} {sharpe:>7}")
+        lines.append(
+            f"{label:{width}}{_pct(s['cagr']):>8} {_pct(s['total_return']):>9} "
+            f"{_pct(s['volatility'], signed=False):>7} {_pct(s['max_drawdown']):>8} {sharpe:>7}"
+        )
     v = metrics.get("verdict")
     if v:
         lines.append("")
-        lines.append(f"verdict (95% intervals, paired block bootstrap of daily returns; the evidence rests on "
-                     f"{_count(v['n_easing_cycles'], 'easing cycle')}, a small sample):")
+        lines.append(
+            f"verdict (95% intervals, paired block bootstrap of daily returns; the evidence rests on "
+            f"{_count(v['n_easing_cycles'], 'easing cycle')}, a small sample):"
+        )
         lines += [f"  {entry['sentence']}" for entry in v["against"].values()]
     tally = metrics.get("cycle_verdict")
     if tally:
         lines.append(f"  {tally_words(tally, LABELS['buy_and_hold'])}")
     f = metrics.get("foresight")
     if f and f["cagr_gain"] is not None:
-        lines.append(f"  price of foresight: CAGR {f['oracle']['cagr']:+.1%} knowing every cut {f['oracle_lead_days']} "
-                     f"days ahead (oracle), {f['real_time']['cagr']:+.1%} from market pricing: "
-                     f"{100 * f['cagr_gain']:+.2f} pp a year")
+        lines.append(
+            f"  price of foresight: CAGR {f['oracle']['cagr']:+.1%} knowing every cut {f['oracle_lead_days']} "
+            f"days ahead (oracle), {f['real_time']['cagr']:+.1%} from market pricing: "
+            f"{100 * f['cagr_gain']:+.2f} pp a year"
+        )
     lines.append("")
     lines += _cycle_lines(metrics, episodes)
     h = metrics["hedge"]
     lines.append("")
-    lines.append(f"puts: {h['option_trades']} trades, premium paid {_usd(h['premium_paid'])}, "
-                 f"received {_usd(h['proceeds_and_settlements'])}, net {_usd(h['net_cash'])}")
+    lines.append(
+        f"puts: {h['option_trades']} trades, premium paid {_usd(h['premium_paid'])}, "
+        f"received {_usd(h['proceeds_and_settlements'])}, net {_usd(h['net_cash'])}"
+    )
     w = h.get("without_puts")
     if w and h["option_trades"]:
         s = metrics["strategy"]
-        lines.append(f"  without puts the run would have earned CAGR {_pct(w['cagr'])}, Sharpe {_ratio(w['sharpe'])}, "
-                     f"max DD {_pct(w['max_drawdown'])} (with them {_pct(s['cagr'])}, {_ratio(s['sharpe'])}, "
-                     f"{_pct(s['max_drawdown'])}): the same decisions, the puts left out")
+        lines.append(
+            f"  without puts the run would have earned CAGR {_pct(w['cagr'])}, Sharpe {_ratio(w['sharpe'])}, "
+            f"max DD {_pct(w['max_drawdown'])} (with them {_pct(s['cagr'])}, {_ratio(s['sharpe'])}, "
+            f"{_pct(s['max_drawdown'])}): the same decisions, the puts left out"
+        )
     lines += hedge_lines(h)
     if h.get("volatility_modelled_to"):
-        lines.append(f"  note: until {h['volatility_modelled_to']} the puts' volatility is modelled from the market's "
-                     "realised volatility (no implied volatility was published)")
+        lines.append(
+            f"  note: until {h['volatility_modelled_to']} the puts' volatility is modelled from the market's "
+            "realised volatility (no implied volatility was published)"
+        )
     return "\n".join(lines)
 
 
@@ -132,18 +156,23 @@ def _cycle_lines(metrics: dict, episodes: pd.DataFrame | None) -> list[str]:
     sides = ("strategy", "benchmark", *(("best_baseline",) if best else ()))
     lines = []
     if best:
-        lines.append(f"best baseline: {LABELS.get(best, best)} (the highest Sharpe over the run among the baselines "
-                     "other than buy-and-hold IWM, picked after the fact)")
+        lines.append(
+            f"best baseline: {LABELS.get(best, best)} (the highest Sharpe over the run among the baselines "
+            "other than buy-and-hold IWM, picked after the fact)"
+        )
     names = f"{'strategy':>9}{'IWM':>8}" + (f"{'best':>8}" if best else "")
-    lines += [f"{'easing cycle':18}{f'IWM {RUNUP_MONTHS}m':>9} {'return in window':^{len(names)}} "
-              f"{'max drawdown in window':^{len(names)}}",
-              f"{'':18}{'pre-cut':>9} {names} {names}  window{more}"]
+    lines += [
+        f"{'easing cycle':18}{f'IWM {RUNUP_MONTHS}m':>9} {'return in window':^{len(names)}} "
+        f"{'max drawdown in window':^{len(names)}}",
+        f"{'':18}{'pre-cut':>9} {names} {names}  window{more}",
+    ]
     for cycle, c in shown:
         e = by_cycle.get(str(cycle))
         runup = _pct(e.get(f"benchmark_return_before_{RUNUP_MONTHS}m")) if e is not None else "n/a"
         name = f"{cycle} (partial)" if e is not None and str(e.get("coverage", "full")) != "full" else str(cycle)
         returns = "".join(f"{_pct(c.get(f'{side}_return')):>{9 if side == 'strategy' else 8}}" for side in sides)
-        drawdowns = "".join(f"{_pct(c.get(f'{side}_max_drawdown')):>{9 if side == 'strategy' else 8}}"
-                            for side in sides)
+        drawdowns = "".join(
+            f"{_pct(c.get(f'{side}_max_drawdown')):>{9 if side == 'strategy' else 8}}" for side in sides
+        )
         lines.append(f"{name:18}{runup:>9} {returns} {drawdowns}  {c['window']}")
     return lines

@@ -3,6 +3,7 @@
 IWM's prices and USREC come from the run folder (`iwm.csv`, `usrec.csv`) when it holds them, so a folder
 re-renders without the data directory; `report_inputs` reads them from the data directory when a run is
 written (and for a folder of an earlier version, which lacks them)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,11 +33,22 @@ class Findings:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The report's CSV files (`schema.REPORT_TABLES`) by name."""
-        total = pd.DataFrame([{"component": "total (final - initial value)",
-                               "pnl_usd": self.attribution.attrs["total_pnl"], "share_of_total": 1.0,
-                               "includes": "final value - initial value; the lines above add up to it"}])
-        return dict(zip(REPORT_TABLES, (self.claims, pd.concat([self.attribution, total], ignore_index=True),
-                                        self.statistics.reset_index())))
+        total = pd.DataFrame(
+            [
+                {
+                    "component": "total (final - initial value)",
+                    "pnl_usd": self.attribution.attrs["total_pnl"],
+                    "share_of_total": 1.0,
+                    "includes": "final value - initial value; the lines above add up to it",
+                }
+            ]
+        )
+        return dict(
+            zip(
+                REPORT_TABLES,
+                (self.claims, pd.concat([self.attribution, total], ignore_index=True), self.statistics.reset_index()),
+            )
+        )
 
 
 def findings(data: RunData, source: DataSource, run_dir: Path) -> Findings:
@@ -67,8 +79,11 @@ def _outcomes(data: RunData, source: DataSource) -> dict[str, str]:
             unknown = f"recession dates unknown ({exc})"
     out = {}
     for ep in data.episodes.itertuples():
-        recession = recession_label(usrec, pd.Timestamp(ep.window_start), pd.Timestamp(ep.window_end)) \
-            if usrec is not None else unknown
+        recession = (
+            recession_label(usrec, pd.Timestamp(ep.window_start), pd.Timestamp(ep.window_end))
+            if usrec is not None
+            else unknown
+        )
         mix = str(getattr(ep, "regime_mix", "") or "")
         called = f"; rules called mostly {mix.split(', ')[0]}" if mix and mix != "nan" else ""
         out[str(ep.cycle)] = recession + called

@@ -3,6 +3,7 @@
 Every text a page shows goes through `escape` (a run folder someone sent may hold anything);
 numbers are formatted here once, so the run report and the sweep page write them alike.
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,8 +47,10 @@ th.term{text-decoration:underline dotted #888;cursor:help}
 def figure(name: str, png: bytes, caption: str) -> str:
     """A PNG embedded in the page (a data URI, so the page links to nothing), named by `name`."""
     data = base64.b64encode(png).decode("ascii")
-    return (f'<figure><img alt="{escape(name)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{escape(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img alt="{escape(name)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )
 
 
 def cell(text: str) -> str:

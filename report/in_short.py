@@ -10,6 +10,7 @@ What each says, and where its numbers come from:
   they paid when the CAGR with them is the higher;
 - the verdict against buy-and-hold IWM: the Sharpe difference's 95% interval (metrics.json `verdict`).
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -40,21 +41,31 @@ def _runup(episodes: pd.DataFrame | None) -> str:
     if not known:
         return ""
     fell = sum(r < 0 for _, r in known)
-    return (f"IWM fell in the {RUNUP_MONTHS} months before the first cut in {fell} of "
-            f"{count(len(known), 'easing cycle')} ({_named([f'{c} {pct(r, True)}' for c, r in known], len(known))}).")
+    return (
+        f"IWM fell in the {RUNUP_MONTHS} months before the first cut in {fell} of "
+        f"{count(len(known), 'easing cycle')} ({_named([f'{c} {pct(r, True)}' for c, r in known], len(known))})."
+    )
 
 
 def _collapses(metrics: dict, episodes: pd.DataFrame | None) -> str:
-    partial = set() if episodes is None or "coverage" not in episodes else \
-        {str(e["cycle"]) for _, e in episodes.iterrows() if str(e["coverage"]) != "full"}
-    rows = [(c, v["strategy_max_drawdown"], v["benchmark_max_drawdown"]) for c, v in metrics.get("cycles", {}).items()
-            if not (missing(v.get("strategy_max_drawdown")) or missing(v.get("benchmark_max_drawdown")))]
+    partial = (
+        set()
+        if episodes is None or "coverage" not in episodes
+        else {str(e["cycle"]) for _, e in episodes.iterrows() if str(e["coverage"]) != "full"}
+    )
+    rows = [
+        (c, v["strategy_max_drawdown"], v["benchmark_max_drawdown"])
+        for c, v in metrics.get("cycles", {}).items()
+        if not (missing(v.get("strategy_max_drawdown")) or missing(v.get("benchmark_max_drawdown")))
+    ]
     if not rows:
         return ""
     less = sum(s > b for _, s, b in rows)
     items = [f"{c}{' (partial)' if c in partial else ''} {pct(s, True)} against {pct(b, True)}" for c, s, b in rows]
-    return (f"The worst fall inside each easing cycle's window, the rules against IWM: {_named(items, len(rows))}; "
-            f"the rules fell less in {less} of {len(rows)}.")
+    return (
+        f"The worst fall inside each easing cycle's window, the rules against IWM: {_named(items, len(rows))}; "
+        f"the rules fell less in {less} of {len(rows)}."
+    )
 
 
 def _puts(metrics: dict) -> str:
@@ -65,8 +76,10 @@ def _puts(metrics: dict) -> str:
     if not w or missing(w.get("cagr")) or missing(s.get("cagr")):
         return ""
     paid = "paid for themselves" if s["cagr"] > w["cagr"] else "did not pay for themselves"
-    return (f"The puts {paid}: CAGR {pct(s['cagr'], True)} and max drawdown {pct(s['max_drawdown'], True)} with "
-            f"them, {pct(w['cagr'], True)} and {pct(w['max_drawdown'], True)} for the same decisions without them.")
+    return (
+        f"The puts {paid}: CAGR {pct(s['cagr'], True)} and max drawdown {pct(s['max_drawdown'], True)} with "
+        f"them, {pct(w['cagr'], True)} and {pct(w['max_drawdown'], True)} for the same decisions without them."
+    )
 
 
 def _verdict(metrics: dict) -> str:
@@ -79,5 +92,7 @@ def _verdict(metrics: dict) -> str:
         return f"Verdict: {entry['sentence']}."
     lo, hi = entry["sharpe_diff_ci"]
     relation = {"better": "better than", "worse": "worse than", "not distinguishable": "not distinguishable from"}[word]
-    return (f"Verdict: {relation} buy-and-hold IWM (Sharpe difference {signed(entry['sharpe_diff'])}, 95% CI "
-            f"{signed(lo)} to {signed(hi)}), on {count(v['n_easing_cycles'], 'easing cycle')}: a small sample.")
+    return (
+        f"Verdict: {relation} buy-and-hold IWM (Sharpe difference {signed(entry['sharpe_diff'])}, 95% CI "
+        f"{signed(lo)} to {signed(hi)}), on {count(v['n_easing_cycles'], 'easing cycle')}: a small sample."
+    )

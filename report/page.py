@@ -24,15 +24,27 @@ from fedcut.core.files import check_own_entry, own_folder, temporary_folder, wri
 from fedcut.data.sources import DataSource
 from fedcut.plots.kit import MAX_CYCLES_LISTED, MAX_CYCLES_SHOWN
 from fedcut.report import pictures as drawing
-from fedcut.report.html import (
-    CSS, bp, cell, count, escape, figure, heat, judged, pct, ratio, signed, text_or_blank, usd,
-)
-from fedcut.report.contents import GLOSSARY, contents, explained, glossary, returns_section
 from fedcut.report.answer import verdict_section, window_words
 from fedcut.report.chart import CHART_CSS, interactive_chart
-from fedcut.report.hedge import outcome_tables
-from fedcut.report.in_short import in_short
+from fedcut.report.contents import GLOSSARY, contents, explained, glossary, returns_section
 from fedcut.report.findings import Findings, findings
+from fedcut.report.hedge import outcome_tables
+from fedcut.report.html import (
+    CSS,
+    bp,
+    cell,
+    count,
+    escape,
+    figure,
+    heat,
+    judged,
+    pct,
+    ratio,
+    signed,
+    text_or_blank,
+    usd,
+)
+from fedcut.report.in_short import in_short
 from fedcut.report.schema import CASH_RATE, CURVES, FLOAT_FORMAT, PLOTS, REPORT_FILES, RunData
 
 RESIDUAL_TOLERANCE = 1e-6  # attribution that misses the total P&L by more than this share is flagged

@@ -4,6 +4,7 @@
 `png(name, data)` the same as the bytes of a PNG, and `draw(data)` all of them, in this process and
 in turn, for the report to write and embed.
 """
+
 from __future__ import annotations
 
 import gc

@@ -13,6 +13,7 @@ outputs, never read back. What the report reads besides the run (IWM's prices fo
 recession months for each cycle's outcome) is stored in the folder too (`iwm.csv`, `usrec.csv`), so
 `fedcut report` re-renders a folder moved to a machine without the data directory.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,35 +64,89 @@ class Table:
     only_required: bool = False
 
 
-EQUITY = Table("equity.csv", ("date", "strategy", "benchmark", "regime", "cash", "option_value"), dates=("date",),
-               numbers=(*CURVES, "cash", "option_value", "option_delta"), number_prefixes=(WEIGHT_PREFIX,),
-               index="date")
-TRADES = Table("trades.csv", ("date", "instrument", "action", "quantity", "price", "value", "commission", "strike"),
-               dates=("date",), numbers=("quantity", "price", "value", "commission", "strike"))
-EPISODES = Table("episodes.csv", ("cycle", "first_cut", "window_start", "window_end", "strategy_max_drawdown",
-                                  "benchmark_max_drawdown", "strategy_peak", "strategy_trough", "benchmark_peak",
-                                  "benchmark_trough", "strategy_return", "benchmark_return"),
-                 dates=("first_cut", "window_start", "window_end"), text=("cycle",), parse_dates=False,
-                 numbers=("strategy_max_drawdown", "benchmark_max_drawdown", "strategy_return", "benchmark_return",
-                          *(f"{side}_return_{k}m" for side in CURVES[:2] for k in (6, 12, 24)),
-                          *(f"{side}_return_before_{RUNUP_MONTHS}m" for side in CURVES[:2])),
-                 number_prefixes=(WEIGHT_PREFIX,))
+EQUITY = Table(
+    "equity.csv",
+    ("date", "strategy", "benchmark", "regime", "cash", "option_value"),
+    dates=("date",),
+    numbers=(*CURVES, "cash", "option_value", "option_delta"),
+    number_prefixes=(WEIGHT_PREFIX,),
+    index="date",
+)
+TRADES = Table(
+    "trades.csv",
+    ("date", "instrument", "action", "quantity", "price", "value", "commission", "strike"),
+    dates=("date",),
+    numbers=("quantity", "price", "value", "commission", "strike"),
+)
+EPISODES = Table(
+    "episodes.csv",
+    (
+        "cycle",
+        "first_cut",
+        "window_start",
+        "window_end",
+        "strategy_max_drawdown",
+        "benchmark_max_drawdown",
+        "strategy_peak",
+        "strategy_trough",
+        "benchmark_peak",
+        "benchmark_trough",
+        "strategy_return",
+        "benchmark_return",
+    ),
+    dates=("first_cut", "window_start", "window_end"),
+    text=("cycle",),
+    parse_dates=False,
+    numbers=(
+        "strategy_max_drawdown",
+        "benchmark_max_drawdown",
+        "strategy_return",
+        "benchmark_return",
+        *(f"{side}_return_{k}m" for side in CURVES[:2] for k in (6, 12, 24)),
+        *(f"{side}_return_before_{RUNUP_MONTHS}m" for side in CURVES[:2]),
+    ),
+    number_prefixes=(WEIGHT_PREFIX,),
+)
 CASH_RATE = Table("cash_rate.csv", ("date", "cash_rate"), dates=("date",), numbers=("cash_rate",), index="date")
 # signals.csv holds every indicator (the signals layer's columns); the report draws these.
-SIGNALS = Table("signals.csv", ("date", "regime", "capitulated", "iwm"), dates=("date",), numbers=("iwm",),
-                index="date", only_required=True)
+SIGNALS = Table(
+    "signals.csv",
+    ("date", "regime", "capitulated", "iwm"),
+    dates=("date",),
+    numbers=("iwm",),
+    index="date",
+    only_required=True,
+)
 # The report's own inputs, copied from the data directory when the run is written (see the module's doc).
-IWM_PRICES = Table("iwm.csv", ("date", "adj_close", "close"), dates=("date",), numbers=("adj_close", "close"),
-                   index="date")
+IWM_PRICES = Table(
+    "iwm.csv", ("date", "adj_close", "close"), dates=("date",), numbers=("adj_close", "close"), index="date"
+)
 RECESSIONS = Table("usrec.csv", ("date", "USREC"), dates=("date",), numbers=("USREC",), index="date")
-BASELINES = Table("baselines.csv", ("name", "label", "role"), text=("name", "label", "role"),
-                  numbers=(*HEADLINE, "time_in_iwm"), number_prefixes=("cycle_",))
+BASELINES = Table(
+    "baselines.csv",
+    ("name", "label", "role"),
+    text=("name", "label", "role"),
+    numbers=(*HEADLINE, "time_in_iwm"),
+    number_prefixes=("cycle_",),
+)
 OPTIONAL = (CASH_RATE, BASELINES, IWM_PRICES, RECESSIONS)  # a run folder of an earlier version lacks these
 
 # What metrics.json must hold for the report: numbers where it computes, dates where it compares.
 REQUIRED_SECTIONS = ("run", "hedge", "strategy", "benchmark")
-CURVE_NUMBERS = ("final_value", "total_return", "cagr", "volatility", "sharpe", "sortino", "calmar", "max_drawdown",
-                 "ulcer_index", "worst_month", "worst_year", "annual_turnover")
+CURVE_NUMBERS = (
+    "final_value",
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown",
+    "ulcer_index",
+    "worst_month",
+    "worst_year",
+    "annual_turnover",
+)
 CURVE_DAYS = ("max_drawdown_days", "longest_drawdown_days")
 HEDGE_NUMBERS = ("option_trades", "premium_paid", "proceeds_and_settlements", "net_cash", "commission_included")
 
@@ -136,25 +191,51 @@ class RunData:
         return list(self.episodes["first_cut"]) if len(self.episodes) else []
 
 
-def stored(config_text: str, metrics: dict, equity: pd.DataFrame, trades: pd.DataFrame, episodes: pd.DataFrame,
-           signals: pd.DataFrame, cash_rate: pd.Series | None = None,
-           baselines: pd.DataFrame | None = None, iwm: pd.DataFrame | None = None,
-           usrec: pd.Series | None = None) -> RunData:
+def stored(
+    config_text: str,
+    metrics: dict,
+    equity: pd.DataFrame,
+    trades: pd.DataFrame,
+    episodes: pd.DataFrame,
+    signals: pd.DataFrame,
+    cash_rate: pd.Series | None = None,
+    baselines: pd.DataFrame | None = None,
+    iwm: pd.DataFrame | None = None,
+    usrec: pd.Series | None = None,
+) -> RunData:
     """A computed run as its folder will hold it: every float in a CSV file at the files' precision
     (`stored_numbers`), metrics.json as JSON reads it back (keys sorted, lists for tuples)."""
+
     def frame(table: pd.DataFrame | None) -> pd.DataFrame | None:
         if table is None:
             return None
         floats = [c for c in table.columns if table[c].dtype == np.float64]
         return table.assign(**{c: stored_numbers(table[c].to_numpy()) for c in floats}) if floats else table
 
-    rate = None if cash_rate is None else pd.Series(stored_numbers(cash_rate.to_numpy()), index=cash_rate.index,
-                                                    name=CASH_RATE.required[1])
-    recessions = None if usrec is None else pd.Series(stored_numbers(usrec.to_numpy()), index=usrec.index,
-                                                      name=RECESSIONS.required[1])
+    rate = (
+        None
+        if cash_rate is None
+        else pd.Series(stored_numbers(cash_rate.to_numpy()), index=cash_rate.index, name=CASH_RATE.required[1])
+    )
+    recessions = (
+        None
+        if usrec is None
+        else pd.Series(stored_numbers(usrec.to_numpy()), index=usrec.index, name=RECESSIONS.required[1])
+    )
     prices = None if iwm is None else frame(iwm[list(IWM_PRICES.required[1:])].astype(float))
-    return RunData(config_text, _config(config_text, Path(CONFIG)), json.loads(_json(metrics)), frame(equity),
-                   frame(trades), frame(episodes), frame(signals), rate, frame(baselines), prices, recessions)
+    return RunData(
+        config_text,
+        _config(config_text, Path(CONFIG)),
+        json.loads(_json(metrics)),
+        frame(equity),
+        frame(trades),
+        frame(episodes),
+        frame(signals),
+        rate,
+        frame(baselines),
+        prices,
+        recessions,
+    )
 
 
 def stored_numbers(values: np.ndarray) -> np.ndarray:
@@ -172,8 +253,12 @@ def stored_numbers(values: np.ndarray) -> np.ndarray:
         scaled = np.where(k >= 0, a * scale, a / scale)
         digits = np.rint(scaled)
         rounded = np.copysign(np.where(k >= 0, digits / scale, digits * scale), x)
-        fast = ((np.abs(k) <= 22) & (scaled >= 10.0 ** (SIGNIFICANT_DIGITS - 1)) & (scaled < 10.0 ** SIGNIFICANT_DIGITS)
-                & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-5))
+        fast = (
+            (np.abs(k) <= 22)
+            & (scaled >= 10.0 ** (SIGNIFICANT_DIGITS - 1))
+            & (scaled < 10.0**SIGNIFICANT_DIGITS)
+            & (np.abs(scaled - np.floor(scaled) - 0.5) > 1e-5)
+        )
     out = np.where(fast, rounded, x)
     for i in np.flatnonzero(~fast & np.isfinite(x) & (x != 0)):
         out[i] = float(FLOAT_FORMAT % x[i])
@@ -182,6 +267,7 @@ def stored_numbers(values: np.ndarray) -> np.ndarray:
 
 # ---- writing ---------------------------------------------------------------------------------
 
+
 def write(folder: Path, data: RunData) -> None:
     """Every file of `data` into `folder` (which exists), each write failure naming its file."""
     folder = Path(folder)
@@ -189,9 +275,16 @@ def write(folder: Path, data: RunData) -> None:
         (folder / CONFIG).write_text(data.config_text)
     with writing(folder / METRICS):
         (folder / METRICS).write_text(_json(data.metrics))
-    for table, frame in ((EQUITY, data.equity), (TRADES, data.trades), (EPISODES, data.episodes),
-                         (SIGNALS, data.signals), (CASH_RATE, data.cash_rate), (BASELINES, data.baselines),
-                         (IWM_PRICES, data.iwm), (RECESSIONS, data.usrec)):
+    for table, frame in (
+        (EQUITY, data.equity),
+        (TRADES, data.trades),
+        (EPISODES, data.episodes),
+        (SIGNALS, data.signals),
+        (CASH_RATE, data.cash_rate),
+        (BASELINES, data.baselines),
+        (IWM_PRICES, data.iwm),
+        (RECESSIONS, data.usrec),
+    ):
         if frame is not None:
             _write_table(folder / table.name, table, frame)
 
@@ -212,14 +305,16 @@ def _write_table(path: Path, table: Table, frame: pd.DataFrame | pd.Series) -> N
 
 # ---- reading ---------------------------------------------------------------------------------
 
+
 def read(folder: Path) -> RunData:
     """Read the run folder back, checking every file it reads (see the module's doc)."""
     folder = Path(folder)
     required = (METRICS, EQUITY.name, TRADES.name, EPISODES.name, CONFIG, SIGNALS.name)
     for name in (*required, *(t.name for t in OPTIONAL), PLOTS):
         if (folder / name).is_symlink():
-            raise DataError(f"{folder / name}: a symbolic link; the report reads and writes only the run "
-                            "folder's own files")
+            raise DataError(
+                f"{folder / name}: a symbolic link; the report reads and writes only the run folder's own files"
+            )
     missing = [name for name in required if not (folder / name).is_file()]
     if missing:
         raise DataError(f"{folder}: not a complete run folder (no {missing[0]})")
@@ -249,8 +344,19 @@ def read(folder: Path) -> RunData:
     baselines = _table(folder / BASELINES.name, BASELINES) if (folder / BASELINES.name).is_file() else None
     iwm = _dated(folder / IWM_PRICES.name, IWM_PRICES)
     usrec = _dated(folder / RECESSIONS.name, RECESSIONS)
-    return RunData(config_text, config, metrics, equity, trades, episodes, signals, cash_rate, baselines, iwm,
-                   None if usrec is None else usrec["USREC"])
+    return RunData(
+        config_text,
+        config,
+        metrics,
+        equity,
+        trades,
+        episodes,
+        signals,
+        cash_rate,
+        baselines,
+        iwm,
+        None if usrec is None else usrec["USREC"],
+    )
 
 
 def _dated(path: Path, table: Table) -> pd.DataFrame | None:
@@ -275,8 +381,9 @@ def _equity(path: Path) -> pd.DataFrame:
             bad = ~((equity[column] > 0) & (equity[column] < math.inf))
             if bad.any():
                 row = int(bad.to_numpy().argmax())
-                raise DataError(f"{path}: row {row + 2}: {column} {equity[column].iloc[row]} is not a positive "
-                                "portfolio value")
+                raise DataError(
+                    f"{path}: row {row + 2}: {column} {equity[column].iloc[row]} is not a positive portfolio value"
+                )
     return equity
 
 
@@ -307,8 +414,11 @@ def _text_file(path: Path) -> str:
 def _table(path: Path, table: Table) -> pd.DataFrame:
     """The CSV file of `table`, its dates, numbers and text checked and typed (see `Table`)."""
     try:
-        frame = pd.read_csv(path, dtype=dict.fromkeys(table.text, str),
-                            usecols=(lambda c: c in table.required) if table.only_required else None)
+        frame = pd.read_csv(
+            path,
+            dtype=dict.fromkeys(table.text, str),
+            usecols=(lambda c: c in table.required) if table.only_required else None,
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise DataError(f"{path}: not a readable CSV table ({' '.join(str(exc).split())})") from None
     absent = [c for c in table.required if c not in frame.columns]
@@ -358,6 +468,7 @@ def _config(text: str, path: Path) -> dict:
 
 def _check_metrics(m, path: Path) -> None:
     """The fields the report shows: numbers where it computes, dates where it compares, text anywhere."""
+
     def fail(key: str, problem: str):
         raise DataError(f"{path}: {key} {problem}" if key else f"{path}: {problem}")
 
@@ -427,5 +538,7 @@ def _check_metrics(m, path: Path) -> None:
                 number(figures.get(key), f"foresight.{side}.{key}")
             for cycle, c in section(figures.get("cycles", {}), f"foresight.{side}.cycles").items():
                 for key in ("max_drawdown", "return"):
-                    number(section(c, f"foresight.{side}.cycles.{cycle}").get(key),
-                           f"foresight.{side}.cycles.{cycle}.{key}")
+                    number(
+                        section(c, f"foresight.{side}.cycles.{cycle}").get(key),
+                        f"foresight.{side}.cycles.{cycle}.{key}",
+                    )

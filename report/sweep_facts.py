@@ -3,6 +3,7 @@ of Backtest Overfitting, where the shipped default ranks and what the median var
 
 One text, from overfitting.json's dict, for the console and for `sweep.html`.
 """
+
 from __future__ import annotations
 
 from fedcut.plots.sweep import REFERENCE
@@ -13,19 +14,31 @@ SIGNIFICANT = 0.95  # a Deflated Sharpe Ratio above this is read as significant 
 def overfitting_facts(overfit: dict) -> list[tuple[str, str]]:
     """(label, text) rows, in reading order, from `sweeps.report.overfitting_report`'s dict."""
     d, b, pbo = overfit["deflated_sharpe"], overfit.get("deflated_sharpe_vs_buy_and_hold"), overfit["pbo"]
-    facts = [("deflated Sharpe ratio of the in-sample choice, against zero",
-              f"{d['dsr']:.2f}: probability that its true Sharpe ({d['sharpe']:.2f} in-sample) beats the "
-              f"{d['expected_max_sharpe']:.2f} that the best of {d['n_trials']} unskilled trials would reach by luck "
-              f"(above {SIGNIFICANT} is significant)")]
+    facts = [
+        (
+            "deflated Sharpe ratio of the in-sample choice, against zero",
+            f"{d['dsr']:.2f}: probability that its true Sharpe ({d['sharpe']:.2f} in-sample) beats the "
+            f"{d['expected_max_sharpe']:.2f} that the best of {d['n_trials']} unskilled trials would reach by luck "
+            f"(above {SIGNIFICANT} is significant)",
+        )
+    ]
     if b is not None:
-        facts.append((f"deflated Sharpe ratio of the in-sample choice, against {REFERENCE}",
-                      f"{b['dsr']:.2f}: probability that its true Sharpe beats {b['expected_max_sharpe']:.2f}, what "
-                      f"the best of {b['n_trials']} trials no better than {REFERENCE} (Sharpe "
-                      f"{b['benchmark_sharpe']:.2f} over the same days) would reach by luck"))
-    facts.append(("probability of backtest overfitting",
-                  f"{pbo['pbo']:.2f} over {pbo['n_splits']:,} splits of {pbo['n_blocks']} time blocks: how often the "
-                  "in-sample best ranks at or below the median out of sample (0.5 = no better than chance); "
-                  f"its out-of-sample Sharpe is negative in {pbo['prob_oos_loss']:.0%} of splits"))
+        facts.append(
+            (
+                f"deflated Sharpe ratio of the in-sample choice, against {REFERENCE}",
+                f"{b['dsr']:.2f}: probability that its true Sharpe beats {b['expected_max_sharpe']:.2f}, what "
+                f"the best of {b['n_trials']} trials no better than {REFERENCE} (Sharpe "
+                f"{b['benchmark_sharpe']:.2f} over the same days) would reach by luck",
+            )
+        )
+    facts.append(
+        (
+            "probability of backtest overfitting",
+            f"{pbo['pbo']:.2f} over {pbo['n_splits']:,} splits of {pbo['n_blocks']} time blocks: how often the "
+            "in-sample best ranks at or below the median out of sample (0.5 = no better than chance); "
+            f"its out-of-sample Sharpe is negative in {pbo['prob_oos_loss']:.0%} of splits",
+        )
+    )
     if overfit.get("selection"):
         facts += selection_facts(overfit["selection"])
     return facts
@@ -38,16 +51,23 @@ def selection_facts(sel: dict) -> list[tuple[str, str]]:
     default = sel["default"]
     if default["in_family"]:
         places = " and ".join(f"{_place(p)} by {m}" for m, p in default["place"].items())
-        text = (f"ranks {places} of the {family} {span}: {_figures(default, sel['objective'])}; ties share a range "
-                "of places (first to last of the equal values)")
+        text = (
+            f"ranks {places} of the {family} {span}: {_figures(default, sel['objective'])}; ties share a range "
+            "of places (first to last of the equal values)"
+        )
     else:
         text = f"not among this sweep's {family}, so it has no rank here: {default['why_not']}"
     median, bench, above = sel["median_variant"], sel["buy_and_hold"], sel["variants_above_buy_and_hold"]
     beat = ", ".join(f"{above[m]} on {_name(m)}" for m in above if above[m] is not None)
-    return [("the shipped default among the variants", text),
-            ("the median variant", f"{_figures(median, sel['objective'])} (each figure the median over the {family} "
-                                   f"{span}) against {REFERENCE}'s {_figures(bench, sel['objective'])}; variants "
-                                   f"better than {REFERENCE}: {beat} of {sel['family']:,}")]
+    return [
+        ("the shipped default among the variants", text),
+        (
+            "the median variant",
+            f"{_figures(median, sel['objective'])} (each figure the median over the {family} "
+            f"{span}) against {REFERENCE}'s {_figures(bench, sel['objective'])}; variants "
+            f"better than {REFERENCE}: {beat} of {sel['family']:,}",
+        ),
+    ]
 
 
 def _place(place: dict) -> str:
@@ -62,8 +82,11 @@ def _ordinal(n: int) -> str:
 
 
 def _figures(values: dict, objective: str) -> str:
-    parts = [f"Sharpe {_num(values.get('sharpe'), '.2f')}", f"CAGR {_num(values.get('cagr'), '.1%')}",
-             f"max drawdown {_num(values.get('max_drawdown'), '.1%')}"]
+    parts = [
+        f"Sharpe {_num(values.get('sharpe'), '.2f')}",
+        f"CAGR {_num(values.get('cagr'), '.1%')}",
+        f"max drawdown {_num(values.get('max_drawdown'), '.1%')}",
+    ]
     if objective not in ("sharpe", "cagr", "max_drawdown"):
         parts.append(f"{objective} {_num(values.get(objective), '.2f')}")
     return ", ".join(parts)
@@ -81,8 +104,9 @@ TOP_ROWS = 5  # configurations listed in the console's table of the best in samp
 TOP_HINDSIGHT = 3  # and of the best out of sample (picked after the fact)
 
 
-def top_table(summary, swept: list[str], objective: str, rows: int = TOP_ROWS,
-              hindsight: int = TOP_HINDSIGHT) -> list[str]:
+def top_table(
+    summary, swept: list[str], objective: str, rows: int = TOP_ROWS, hindsight: int = TOP_HINDSIGHT
+) -> list[str]:
     """The console's short table: the best configurations in sample (the sweep's own ranking, summary.csv's
     `rank`, which puts first those meeting the CAGR constraint) with their out-of-sample figure and rank,
     then the best out of sample (picked after the fact, so not a choice anyone could have made)."""
@@ -94,21 +118,27 @@ def top_table(summary, swept: list[str], objective: str, rows: int = TOP_ROWS,
     has_oos = ok["objective_oos"].notna().any()
     width = max(max(len(_swept_text(row, swept)) for _, row in ok.iterrows()), len("configuration"))
     head = f"  {'in':>3} {'out':>4}  {'configuration':<{width}}  {objective + ' in':>12}  {'out of sample':>13}"
-    lines = [f"best {min(rows, len(ok))} of {len(ok)} configurations in sample, by {objective} (the sweep's ranking; "
-             "place in and out of sample):",
-             head]
+    lines = [
+        f"best {min(rows, len(ok))} of {len(ok)} configurations in sample, by {objective} (the sweep's ranking; "
+        "place in and out of sample):",
+        head,
+    ]
 
     def line(i) -> str:
         row = ok.loc[i]
         out = f"{row['objective_oos']:+.3f}" if has_oos and row["objective_oos"] == row["objective_oos"] else "-"
         place = f"{int(oos_rank[i])}" if has_oos and oos_rank[i] == oos_rank[i] else "-"
-        return (f"  {int(is_rank[i]):>3} {place:>4}  {_swept_text(row, swept):<{width}}  "
-                f"{row['objective_is']:>+12.3f}  {out:>13}")
+        return (
+            f"  {int(is_rank[i]):>3} {place:>4}  {_swept_text(row, swept):<{width}}  "
+            f"{row['objective_is']:>+12.3f}  {out:>13}"
+        )
 
     lines += [line(i) for i in ok.sort_values("rank", kind="stable").index[:rows]]
     if has_oos:
-        lines.append(f"best {min(hindsight, len(ok))} out of sample (picked after the fact: no one could have chosen "
-                     "them in advance):")
+        lines.append(
+            f"best {min(hindsight, len(ok))} out of sample (picked after the fact: no one could have chosen "
+            "them in advance):"
+        )
         lines += [line(i) for i in ok.sort_values("objective_oos", ascending=False, kind="stable").index[:hindsight]]
     return lines
 

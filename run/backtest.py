@@ -3,6 +3,7 @@
 `run` executes one configuration, its benchmarks and baselines, and returns plain frames and
 metrics (`RunResult`); `fedcut.run.folder.write_run` saves them.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,22 +19,39 @@ from fedcut.analyzers.cycle_verdict import best_baseline, cycle_tally
 from fedcut.analyzers.episodes import cycle_windows, episode_table
 from fedcut.analyzers.hedge_outcome import hedge_outcome
 from fedcut.analyzers.verdict import baseline_figures, baselines_frame, cycle_figures, foresight, verdict
+from fedcut.core.params import Config, resolve
+from fedcut.core.user_code import is_ref
+from fedcut.core.user_code import load as load_user
 from fedcut.data.catalog import BACKFILLED_LABEL
 from fedcut.data.gauge import MODELLED
-from fedcut.core.params import Config, resolve
-from fedcut.core.user_code import is_ref, load as load_user
 from fedcut.execution.engine import tape_for
 from fedcut.execution.engines import ARRAY, Engine
+from fedcut.run.inputs import Prepared, prepare, signals
+from fedcut.run.inputs import clear_caches as clear_input_caches
 from fedcut.signals.regime import ORACLE_LABEL
 from fedcut.strategies import baselines
 from fedcut.strategies.targets import target_weights
 from fedcut.strategies.user import RuleInputs, decide
-from fedcut.run.inputs import Prepared, clear_caches as clear_input_caches, prepare, signals
 
 EQUITY_COLUMNS = ("date", "strategy", "benchmark", "regime", "cash", "option_value")
-TRADE_COLUMNS = ("date", "instrument", "action", "quantity", "price", "value", "commission",
-                 "strike", "expiry", "spot", "vol", "rate", "div_yield", "years_to_expiry",
-                 "model_price", "fill_price")
+TRADE_COLUMNS = (
+    "date",
+    "instrument",
+    "action",
+    "quantity",
+    "price",
+    "value",
+    "commission",
+    "strike",
+    "expiry",
+    "spot",
+    "vol",
+    "rate",
+    "div_yield",
+    "years_to_expiry",
+    "model_price",
+    "fill_price",
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +70,6 @@ class RunResult:
     baselines: pd.DataFrame | None = None  # baselines.csv: the run's strategy, then every baseline
 
 
-
 @dataclass(frozen=True)
 class Executed:
     """One portfolio's execution, whichever engine ran it: daily `rows` (value, cash, option_value,
@@ -65,20 +82,36 @@ class Executed:
     cash: dict
 
 
-def execute_strategy(prepared: Prepared, cfg: Config, tickers, weights: np.ndarray, hedge_ratio: np.ndarray,
-                     engine: Engine = ARRAY) -> Executed:
+def execute_strategy(
+    prepared: Prepared, cfg: Config, tickers, weights: np.ndarray, hedge_ratio: np.ndarray, engine: Engine = ARRAY
+) -> Executed:
     """Follow daily target weights and hedge ratios with `engine` (every engine gives the same numbers)."""
     tape = tape_for(prepared.market, prepared.broker_inputs, tuple(tickers))
     ex = engine.execute(tape, [cfg], weights[None], hedge_ratio[None], record=True)
-    rows = pd.DataFrame({"value": ex.value[0], "cash": ex.cash[0], "option_value": ex.option_value[0],
-                         "option_delta": ex.option_delta[0]}, index=prepared.market.days)
+    rows = pd.DataFrame(
+        {
+            "value": ex.value[0],
+            "cash": ex.cash[0],
+            "option_value": ex.option_value[0],
+            "option_delta": ex.option_delta[0],
+        },
+        index=prepared.market.days,
+    )
     for j, t in enumerate(tickers):
         rows[t] = ex.held[0, :, j]
     rows.index.name = "date"
     c = ex.counts
-    return Executed(rows, ex.fills[0], ex.option_events[0],
-                    {"interest_earned": float(c["interest_earned"][0]), "interest_paid": float(c["interest_paid"][0]),
-                     "negative_cash_days": int(c["negative_cash_days"][0]), "lowest_cash": float(c["lowest_cash"][0])})
+    return Executed(
+        rows,
+        ex.fills[0],
+        ex.option_events[0],
+        {
+            "interest_earned": float(c["interest_earned"][0]),
+            "interest_paid": float(c["interest_paid"][0]),
+            "negative_cash_days": int(c["negative_cash_days"][0]),
+            "lowest_cash": float(c["lowest_cash"][0]),
+        },
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -100,13 +133,22 @@ def run_cycles(prepared: Prepared, cfg: Config) -> list:
     clipped to the run (and flagged so)."""
     days = prepared.market.days
     a = cfg.analysis
-    cuts = [d for d in prepared.first_cuts if d <= days[-1]
-            and (d >= days[0] or d + pd.DateOffset(months=a.cycle_months_after)
-                 >= days[0] + pd.DateOffset(months=a.min_cycle_months_in_run))]
+    cuts = [
+        d
+        for d in prepared.first_cuts
+        if d <= days[-1]
+        and (
+            d >= days[0]
+            or d + pd.DateOffset(months=a.cycle_months_after)
+            >= days[0] + pd.DateOffset(months=a.min_cycle_months_in_run)
+        )
+    ]
     return cycle_windows(cuts, a.cycle_months_before, a.cycle_months_after, data_end=days[-1], data_start=days[0])
 
 
-def strategy_plan(name: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+def strategy_plan(
+    name: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame
+) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """Tickers, daily target weights and hedge ratios of a named strategy (`strategies.baselines`)."""
     m = prepared.market
     if is_ref(name):
@@ -116,8 +158,9 @@ def strategy_plan(name: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame)
         t = target_weights(sig, available, cfg.strategy, cfg.hedge)
         return prepared.tickers, t[[f"w_{x}" for x in prepared.tickers]].to_numpy(), t["hedge_ratio"].to_numpy()
     tickers = baselines.tickers_for(name, prepared.tickers)
-    weights = baselines.plan(name, tickers, m.days, m.close["IWM"], m.vix, prepared.raw, cfg.data, cfg.strategy,
-                             cfg.baseline)
+    weights = baselines.plan(
+        name, tickers, m.days, m.close["IWM"], m.vix, prepared.raw, cfg.data, cfg.strategy, cfg.baseline
+    )
     listed = m.close[list(tickers)].notna().to_numpy()
     weights = np.where(listed | np.isnan(weights), weights, 0.0)  # nothing is bought before it exists
     return tickers, weights, np.zeros(len(m.days))
@@ -128,8 +171,9 @@ def user_plan(ref: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame) -> t
     checked and its look-ahead tested; nothing is bought before it exists, as for the built-in rules."""
     m = prepared.market
     role = "user rule" if ref == cfg.run.strategy else "user baseline"
-    inputs = RuleInputs(m.days, sig.drop(columns=["reason"], errors="ignore"), m.close, prepared.raw,
-                        prepared.tickers, cfg.data)
+    inputs = RuleInputs(
+        m.days, sig.drop(columns=["reason"], errors="ignore"), m.close, prepared.raw, prepared.tickers, cfg.data
+    )
     weights, ratio = decide(load_user(ref), inputs, cfg.user.as_dict(), role)
     listed = m.close[list(prepared.tickers)].notna().to_numpy()
     return np.where(listed, weights, 0.0), ratio
@@ -151,9 +195,15 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     rows = done.rows
     bench, spy = benchmark(prepared, cfg, "IWM", engine), benchmark(prepared, cfg, "SPY", engine)
 
-    equity = pd.DataFrame({"strategy": rows["value"], "benchmark": bench,
-                           "regime": sig["regime"].reindex(rows.index), "cash": rows["cash"],
-                           "option_value": rows["option_value"]})
+    equity = pd.DataFrame(
+        {
+            "strategy": rows["value"],
+            "benchmark": bench,
+            "regime": sig["regime"].reindex(rows.index),
+            "cash": rows["cash"],
+            "option_value": rows["option_value"],
+        }
+    )
     for t in tickers:
         equity[f"w_{t}"] = rows[t] / rows["value"]
     equity["spy"] = spy
@@ -164,8 +214,14 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     windows = run_cycles(prepared, cfg)
     cum_hedge_pnl = _hedge_pnl(equity, done.option_events)
     hedge_pnl = cum_hedge_pnl.diff().fillna(cum_hedge_pnl.iloc[0])  # episode_table sums daily P&L
-    episodes = episode_table(equity["strategy"], equity["benchmark"], windows, hedge_pnl=hedge_pnl,
-                             regimes=equity["regime"], weights=equity[[f"w_{t}" for t in tickers]])
+    episodes = episode_table(
+        equity["strategy"],
+        equity["benchmark"],
+        windows,
+        hedge_pnl=hedge_pnl,
+        regimes=equity["regime"],
+        weights=equity[[f"w_{t}" for t in tickers]],
+    )
     metrics = _metrics(cfg, prepared, equity, trades, rf, episodes, done)
     metrics["hedge"].update(hedge_outcome(equity, trades, prepared.broker_inputs["vix"], cfg.hedge.contract_size))
 
@@ -176,8 +232,9 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     labels = labels_for(cfg)
     table = baselines_frame(own, own_figures, figures, labels)
     metrics["baselines"] = figures
-    metrics["verdict"] = verdict(equity["strategy"], {n: v for n, (v, _) in curves.items()}, rf, len(windows),
-                                 labels, cfg.verdict)
+    metrics["verdict"] = verdict(
+        equity["strategy"], {n: v for n, (v, _) in curves.items()}, rf, len(windows), labels, cfg.verdict
+    )
     best = best_baseline(figures)
     episodes = _with_best_baseline(episodes, figures.get(best, {}).get("cycles", {}), metrics["cycles"])
     metrics["cycle_verdict"] = {"best_baseline": best, **cycle_tally(episodes.to_dict("records"))}
@@ -185,8 +242,12 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
         metrics["foresight"] = _foresight(prepared, cfg, engine, equity["strategy"], rf, windows)
         without = execute_strategy(prepared, cfg, tickers, weights, np.zeros_like(ratio)).rows["value"]
         s = performance.summary(without, rf)
-        metrics["hedge"]["without_puts"] = {"cagr": s["cagr"], "sharpe": s["sharpe"], "max_drawdown": s["max_drawdown"],
-                                            "cycles": cycle_figures(without, windows)}
+        metrics["hedge"]["without_puts"] = {
+            "cagr": s["cagr"],
+            "sharpe": s["sharpe"],
+            "max_drawdown": s["max_drawdown"],
+            "cycles": cycle_figures(without, windows),
+        }
     metrics["run"]["strategy"] = own
     if cfg.user_refs():  # which code, and which version of its file, made these numbers
         metrics["run"]["user_code"] = {ref: load_user(ref).source_hash for ref in cfg.user_refs()}
@@ -206,8 +267,9 @@ def _with_best_baseline(episodes: pd.DataFrame, best: dict[str, dict], cycles: d
     return out
 
 
-def baseline_curves(prepared: Prepared, cfg: Config, sig: pd.DataFrame, own: str, engine: Engine,
-                    bench: pd.Series, spy: pd.Series) -> dict[str, tuple[pd.Series, pd.Series]]:
+def baseline_curves(
+    prepared: Prepared, cfg: Config, sig: pd.DataFrame, own: str, engine: Engine, bench: pd.Series, spy: pd.Series
+) -> dict[str, tuple[pd.Series, pd.Series]]:
     """Every named strategy but the run's own, then the user baselines: daily value and whether IWM is
     held, through the same execution (one call of the engine for all of them)."""
     days = prepared.market.days
@@ -221,8 +283,9 @@ def baseline_curves(prepared: Prepared, cfg: Config, sig: pd.DataFrame, own: str
     if rest:
         plans = [strategy_plan(n, prepared, cfg, sig) for n in rest]  # each trades the run's tickers
         tape = tape_for(prepared.market, prepared.broker_inputs, prepared.tickers)
-        ex = engine.execute(tape, [cfg] * len(rest), np.stack([p[1] for p in plans]), np.stack([p[2] for p in plans]),
-                            record=True)
+        ex = engine.execute(
+            tape, [cfg] * len(rest), np.stack([p[1] for p in plans]), np.stack([p[2] for p in plans]), record=True
+        )
         for k, n in enumerate(rest):
             out[n] = (pd.Series(ex.value[k], index=days, name="value"), pd.Series(ex.held[k, :, 0] > 0, index=days))
     return {n: out[n] for n in names}
@@ -232,7 +295,9 @@ def _foresight(prepared: Prepared, cfg: Config, engine: Engine, curve: pd.Series
     """The regime strategy with the other cut expectation (the actual calendar, or the market's)."""
     other = _other(cfg)
     sig = signals(prepared, other, reasons=False)  # no one reads its reasons
-    value = execute_strategy(prepared, other, *strategy_plan("fedcut", prepared, other, sig), engine=engine).rows["value"]
+    value = execute_strategy(prepared, other, *strategy_plan("fedcut", prepared, other, sig), engine=engine).rows[
+        "value"
+    ]
     real, oracle = (value, curve) if cfg.run.oracle else (curve, value)
     return {**foresight(real, oracle, rf, windows), "oracle_lead_days": cfg.regime.oracle_lead_days}
 
@@ -258,8 +323,9 @@ def _trades(fills: list[dict], option_events: list, size: int) -> pd.DataFrame:
 
 def _hedge_pnl(equity: pd.DataFrame, option_events: list) -> pd.Series:
     """Cumulative P&L of the puts: marked value plus every option cash flow (after costs) to date."""
-    flows = pd.Series([e.cash for e in option_events],
-                      index=pd.DatetimeIndex([e.date for e in option_events]), dtype=float)
+    flows = pd.Series(
+        [e.cash for e in option_events], index=pd.DatetimeIndex([e.date for e in option_events]), dtype=float
+    )
     cum = flows.groupby(level=0).sum().reindex(equity.index, fill_value=0.0).cumsum()
     return (equity["option_value"] + cum).rename("hedge_pnl")
 
@@ -272,33 +338,49 @@ def _metrics(cfg, prepared, equity, trades, rf, episodes, done: Executed) -> dic
     hedge_commission = float(sum(e.commission for e in done.option_events))
     cycles = {}
     for row in episodes.itertuples():
-        cycles[row.cycle] = {"strategy_max_drawdown": _num(row.strategy_max_drawdown),
-                             "benchmark_max_drawdown": _num(row.benchmark_max_drawdown),
-                             "strategy_return": _num(row.strategy_return),
-                             "benchmark_return": _num(row.benchmark_return),
-                             "window": f"{row.window_start}..{row.window_end}"}
+        cycles[row.cycle] = {
+            "strategy_max_drawdown": _num(row.strategy_max_drawdown),
+            "benchmark_max_drawdown": _num(row.benchmark_max_drawdown),
+            "strategy_return": _num(row.strategy_return),
+            "benchmark_return": _num(row.benchmark_return),
+            "window": f"{row.window_start}..{row.window_end}",
+        }
     regimes = equity["regime"].value_counts(normalize=True).sort_index()
     return {
         "strategy": performance.summary(equity["strategy"], rf, turnover),
         "benchmark": performance.summary(equity["benchmark"], rf),
         "spy": performance.summary(equity["spy"], rf),
         "cycles": cycles,
-        "hedge": {"premium_paid": premium, "proceeds_and_settlements": proceeds,
-                  "commission_included": hedge_commission, "net_cash": proceeds - premium,
-                  "option_trades": len(done.option_events), "volatility_modelled_to": _modelled_to(m)},
+        "hedge": {
+            "premium_paid": premium,
+            "proceeds_and_settlements": proceeds,
+            "commission_included": hedge_commission,
+            "net_cash": proceeds - premium,
+            "option_trades": len(done.option_events),
+            "volatility_modelled_to": _modelled_to(m),
+        },
         "etf_trades": int((trades["strike"].isna() & (trades["action"] != "rejected")).sum()),
         "rejected_orders": int((trades["action"] == "rejected").sum()),
         "interest_earned": done.cash["interest_earned"],
-        "cash": {"interest_paid": done.cash["interest_paid"], "negative_cash_days": done.cash["negative_cash_days"],
-                 "lowest_cash": done.cash["lowest_cash"]},
+        "cash": {
+            "interest_paid": done.cash["interest_paid"],
+            "negative_cash_days": done.cash["negative_cash_days"],
+            "lowest_cash": done.cash["lowest_cash"],
+        },
         "regime_share": {k: float(v) for k, v in regimes.items()},
-        "run": {"start": str(m.days[0].date()), "end": str(m.days[-1].date()), "history": cfg.run.history,
-                "end_set_by": m.end_set_by,
-                "proxies": [p.describe() for p in m.proxies], "notes": list(m.notes) + _span_notes(m.days),
-                "oracle": bool(cfg.run.oracle), "label": ORACLE_LABEL if cfg.run.oracle else "",
-                "backfilled_indices": bool(cfg.data.allow_backfilled_indices),
-                "backfilled_label": BACKFILLED_LABEL if cfg.data.allow_backfilled_indices else "",
-                "config_hash": cfg.digest()},
+        "run": {
+            "start": str(m.days[0].date()),
+            "end": str(m.days[-1].date()),
+            "history": cfg.run.history,
+            "end_set_by": m.end_set_by,
+            "proxies": [p.describe() for p in m.proxies],
+            "notes": list(m.notes) + _span_notes(m.days),
+            "oracle": bool(cfg.run.oracle),
+            "label": ORACLE_LABEL if cfg.run.oracle else "",
+            "backfilled_indices": bool(cfg.data.allow_backfilled_indices),
+            "backfilled_label": BACKFILLED_LABEL if cfg.data.allow_backfilled_indices else "",
+            "config_hash": cfg.digest(),
+        },
     }
 
 
@@ -314,8 +396,10 @@ def _span_notes(days: pd.DatetimeIndex) -> list[str]:
     span = (days[-1] - days[0]).days
     if span >= performance.DAYS_PER_YEAR:
         return []
-    return [f"warning: the run spans {span} calendar days ({len(days)} trading days), less than a year: CAGR, "
-            "volatility, Sharpe and Sortino extrapolate it to a year; the total return is what it earned"]
+    return [
+        f"warning: the run spans {span} calendar days ({len(days)} trading days), less than a year: CAGR, "
+        "volatility, Sharpe and Sortino extrapolate it to a year; the total return is what it earned"
+    ]
 
 
 def _turnover(trades: pd.DataFrame, value: pd.Series) -> pd.Series:
@@ -326,8 +410,6 @@ def _turnover(trades: pd.DataFrame, value: pd.Series) -> pd.Series:
 
 def _num(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
-
-
 
 
 def clear_caches() -> None:

@@ -1,4 +1,5 @@
 """A run's folder: every file of a `RunResult` (`fedcut.report.schema`) and its report, written atomically."""
+
 from __future__ import annotations
 
 import errno
@@ -11,13 +12,12 @@ from fedcut.core.errors import FedcutError
 from fedcut.core.files import check_new_folder, free_name, replacing, temporary_folder, unmark, writing
 from fedcut.data.catalog import BACKFILLED_LABEL
 from fedcut.report import schema
-from fedcut.report.schema import CONFIG, METRICS
 from fedcut.report.findings import report_inputs
 from fedcut.report.page import render as render_report
+from fedcut.report.schema import CONFIG, METRICS
 from fedcut.run.backtest import RunResult
 from fedcut.run.inputs import source_for
 from fedcut.signals.regime import ORACLE_LABEL
-
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,10 @@ def write_run(result: RunResult, out: Path, unique: bool = False, replace: bool 
     out = Path(out)
     if replace and (out.exists() or out.is_symlink()):
         if not is_run_folder(out):
-            raise FedcutError(f"{out}: not a run folder fedcut wrote (no config.toml with its header, or no "
-                              "metrics.json); overwrite replaces only those")
+            raise FedcutError(
+                f"{out}: not a run folder fedcut wrote (no config.toml with its header, or no "
+                "metrics.json); overwrite replaces only those"
+            )
         return replacing(out, lambda fresh: write_run(result, fresh))
     if not unique:
         check_new_folder(out, "a run never overwrites another")
@@ -84,14 +86,22 @@ def run_data(result: RunResult, with_inputs: bool = True) -> schema.RunData:
     """The run's files in memory, as its folder holds them, with the report's inputs from the data
     directory (`with_inputs`; without, for what needs only the run, such as a notebook's table)."""
     iwm, usrec = report_inputs(source_for(result.data_dir, result.offline)) if with_inputs else (None, None)
-    return schema.stored(to_toml(result.config, header=_header(result)), result.metrics, result.equity,
-                         result.trades, result.episodes, result.signals,
-                         result.prepared.broker_inputs["cash_rate"], result.baselines, iwm, usrec)
+    return schema.stored(
+        to_toml(result.config, header=_header(result)),
+        result.metrics,
+        result.equity,
+        result.trades,
+        result.episodes,
+        result.signals,
+        result.prepared.broker_inputs["cash_rate"],
+        result.baselines,
+        iwm,
+        usrec,
+    )
 
 
 def _header(result: RunResult) -> str:
-    lines = [HEADER.format(digest=result.config.digest()),
-             "fedcut run --config config.toml"]
+    lines = [HEADER.format(digest=result.config.digest()), "fedcut run --config config.toml"]
     if result.config.data.allow_backfilled_indices:
         lines.insert(0, BACKFILLED_LABEL)
     if result.config.run.oracle:

@@ -3,6 +3,7 @@
 `prepare` does what no strategy parameter changes (loading, aligning, option inputs) once per
 process; `signals` is cached per data and regime configuration.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,22 +14,25 @@ from pathlib import Path
 
 import pandas as pd
 
+from fedcut.core.errors import DataError
+from fedcut.core.params import Config, Section
 from fedcut.data.asof import asof_frame
-from fedcut.data.coverage import bank_etfs, bank_prices, macro_notes
 from fedcut.data.catalog import LONG_SERIES, REGIME_SERIES
+from fedcut.data.coverage import bank_etfs, bank_prices, macro_notes
 from fedcut.data.cuts import easing_cycles, policy_record
 from fedcut.data.gauge import skew_index
 from fedcut.data.market import Market, build_market
 from fedcut.data.sources import DataSource, default_cache_dir, default_data_dir, offline_from_env
-from fedcut.core.errors import DataError
-from fedcut.core.params import Config, Section
 from fedcut.hedging.pricing import dividend_yield, realised_vol_ratio, tbill_discount_to_continuous
 from fedcut.signals.indicators import (
-    DERIVED_WINDOWS, bank_relative, derived_view, labelled_changes, raw_view,
+    DERIVED_WINDOWS,
+    bank_relative,
+    derived_view,
+    labelled_changes,
+    raw_view,
 )
 from fedcut.signals.regime import load_raw, regime_frame
 from fedcut.strategies.targets import holdings_for
-
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +43,15 @@ class Prepared:
 
     market: Market
     raw: dict
-    broker_inputs: pd.DataFrame  # spot, vix, rate, div_yield, cash_rate, option_unit, skew, small_cap_vol_ratio per day, as known that day
+    broker_inputs: (
+        pd.DataFrame
+    )  # spot, vix, rate, div_yield, cash_rate, option_unit, skew, small_cap_vol_ratio per day, as known that day
     first_cuts: tuple[pd.Timestamp, ...]  # the easing cycles' chronology (`data.cuts.easing_cycles`)
     tickers: tuple[str, ...]
     fomc: pd.DataFrame | None = None  # the FOMC calendar: decision days, scheduled or unscheduled
     bank: pd.DataFrame | None = None  # the bank-stress gauge's inputs (`signals.indicators.bank_relative`)
     source: DataSource | None = None  # where every series was read from (its files stay loaded)
     policy: pd.DataFrame | None = None  # every policy-rate change and when it was known (`data.cuts.policy_record`)
-
-
 
 
 def source_for(data_dir: str | None, offline: bool | None) -> DataSource:
@@ -63,19 +67,26 @@ def source_for(data_dir: str | None, offline: bool | None) -> DataSource:
 def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, history, data_values) -> Prepared:
     data_params = dict(data_values)
     params = Section("data", data_params)
-    source = DataSource(data_dir=Path(data_dir) if data_dir else None, cache_dir=Path(cache_dir), offline=offline,
-                        max_target_change=data_params["max_target_change"])
+    source = DataSource(
+        data_dir=Path(data_dir) if data_dir else None,
+        cache_dir=Path(cache_dir),
+        offline=offline,
+        max_target_change=data_params["max_target_change"],
+    )
     log.debug("loading and aligning %s (data directory %s, cache %s)", ", ".join(tickers), data_dir, cache_dir)
-    market = build_market(source, tickers + ("SPY",), start, end, history, params, REGIME_SERIES,
-                          end_bounds=bank_etfs(source)[:1])
+    market = build_market(
+        source, tickers + ("SPY",), start, end, history, params, REGIME_SERIES, end_bounds=bank_etfs(source)[:1]
+    )
     fallbacks = LONG_SERIES if history == "long" else ()
     raw = load_raw(source, REGIME_SERIES + tuple(s for s in fallbacks if s != "MDISCRT"))
     banks, bank_notes = bank_prices(source, market.days)
     notes = macro_notes(source, REGIME_SERIES + fallbacks, market.days) + bank_notes
     rates = asof_frame({"DTB3": raw["DTB3"]}, market.days, params)["DTB3"]
     if rates.isna().any():
-        raise DataError(f"{source.origin.get('DTB3', 'DTB3')}: no T-bill rate known on "
-                        f"{rates.index[rates.isna().to_numpy()][0].date()} (the series starts later)")
+        raise DataError(
+            f"{source.origin.get('DTB3', 'DTB3')}: no T-bill rate known on "
+            f"{rates.index[rates.isna().to_numpy()][0].date()} (the series starts later)"
+        )
     rate = pd.Series(tbill_discount_to_continuous(rates.to_numpy()), index=market.days)
     iwm = source.prices("IWM")
     div = dividend_yield(iwm["adj_close"], iwm["close"], data_params["div_yield_window_days"])
@@ -84,9 +95,19 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, history, 
     skew, skew_notes = skew_index(source, market.days, data_params)
     notes += list(skew_notes)
     vol_ratio = realised_vol_ratio(market.close["IWM"], market.close["SPY"], data_params["small_cap_ratio_window"])
-    inputs = pd.DataFrame({"spot": market.spot, "vix": market.vix, "rate": rate, "div_yield": div, "cash_rate": rate,
-                           "option_unit": market.option_unit, "skew": skew, "small_cap_vol_ratio": vol_ratio},
-                          index=market.days)
+    inputs = pd.DataFrame(
+        {
+            "spot": market.spot,
+            "vix": market.vix,
+            "rate": rate,
+            "div_yield": div,
+            "cash_rate": rate,
+            "option_unit": market.option_unit,
+            "skew": skew,
+            "small_cap_vol_ratio": vol_ratio,
+        },
+        index=market.days,
+    )
     older = (source.macro("MDISCRT"), source.romer()) if history == "long" else (None, None)
     record = policy_record(raw["DFEDTAR"], raw["DFEDTARU"], params, *older)
     first_cuts = tuple(pd.Timestamp(d) for d in easing_cycles(record)["decision"])
@@ -98,15 +119,25 @@ def _prepare_cached(data_dir, cache_dir, offline, tickers, start, end, history, 
 
 def prepare(cfg: Config, data_dir: str | None = None, offline: bool | None = None) -> Prepared:
     """Load and align everything the configuration's parameters do not change (cached per process)."""
-    data_values = dict(cfg.data.as_dict(), div_yield_window_days=cfg.hedge.div_yield_window_days,
-                       small_cap_ratio_window=cfg.hedge.small_cap_ratio_window)
+    data_values = dict(
+        cfg.data.as_dict(),
+        div_yield_window_days=cfg.hedge.div_yield_window_days,
+        small_cap_ratio_window=cfg.hedge.small_cap_ratio_window,
+    )
     # The cache key holds the folders and offline setting actually used, environment included, so a
     # later run in this process with another FEDCUT_DATA_DIR or FEDCUT_CACHE_DIR reads that one.
     data_dir = data_dir or default_data_dir()
     offline = offline_from_env() if offline is None else offline
-    return _prepare_cached(str(data_dir) if data_dir else None, str(default_cache_dir()), offline,
-                           holdings_for(cfg.strategy),
-                           cfg.run.start, cfg.run.end, cfg.run.history, tuple(sorted(data_values.items())))
+    return _prepare_cached(
+        str(data_dir) if data_dir else None,
+        str(default_cache_dir()),
+        offline,
+        holdings_for(cfg.strategy),
+        cfg.run.start,
+        cfg.run.end,
+        cfg.run.history,
+        tuple(sorted(data_values.items())),
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -120,8 +151,9 @@ def _view_cached(prepared: Prepared, data_values, windows) -> pd.DataFrame:
     """The as-of view of the raw and derived series side by side: besides the data settings, only
     the derived series' windows (`DERIVED_WINDOWS`) change it; a section holding nothing else makes
     reading another regime parameter an error, not a stale cache."""
-    derived = derived_view(prepared.raw, prepared.market.days, Section("data", dict(data_values)),
-                           Section("regime", dict(windows)))
+    derived = derived_view(
+        prepared.raw, prepared.market.days, Section("data", dict(data_values)), Section("regime", dict(windows))
+    )
     return pd.concat([_raw_view_cached(prepared, data_values), derived], axis=1)
 
 
@@ -137,9 +169,19 @@ def _signals_cached(prepared: Prepared, data_values, regime_values, oracle, reas
     m = prepared.market
     regime = Section("regime", dict(regime_values))
     windows = tuple((k, getattr(regime, k)) for k in DERIVED_WINDOWS)
-    return regime_frame(prepared.raw, m.close["IWM"], m.vix, Section("data", dict(data_values)), regime, oracle,
-                        reasons, fomc=prepared.fomc, bank=prepared.bank, view=_view_cached(prepared, data_values, windows),
-                        changes=rate_changes_of(prepared))
+    return regime_frame(
+        prepared.raw,
+        m.close["IWM"],
+        m.vix,
+        Section("data", dict(data_values)),
+        regime,
+        oracle,
+        reasons,
+        fomc=prepared.fomc,
+        bank=prepared.bank,
+        view=_view_cached(prepared, data_values, windows),
+        changes=rate_changes_of(prepared),
+    )
 
 
 def clear_caches() -> None:
@@ -152,7 +194,10 @@ def clear_caches() -> None:
 def signals(prepared: Prepared, cfg: Config, reasons: bool = True) -> pd.DataFrame:
     """The regime frame of `cfg`'s data and regime settings (cached); `reasons=False` leaves out the
     readable reason text, which only signals.csv needs (sweeps never read it)."""
-    return _signals_cached(prepared, tuple(sorted(cfg.data.as_dict().items())),
-                           tuple(sorted(cfg.regime.as_dict().items())), cfg.run.oracle, reasons)
-
-
+    return _signals_cached(
+        prepared,
+        tuple(sorted(cfg.data.as_dict().items())),
+        tuple(sorted(cfg.regime.as_dict().items())),
+        cfg.run.oracle,
+        reasons,
+    )

@@ -7,6 +7,7 @@ ETFs against SPY) are known at each day's close. The as-of view of the raw serie
 depend on any regime parameter, so callers compute it once (`raw_view`) and only the derived
 series a regime setting changes are recomputed (`derived_view`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,6 @@ from fedcut.data.cuts import ANNOUNCED_FROM, EFFECTIVE_NEXT_DAY_FROM
 from fedcut.signals.thresholds import RULE
 
 TRADING_DAYS_A_MONTH = 21  # a window in trading days, read on a monthly series (BAA10YM), in months
-
 
 
 def raw_view(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params) -> pd.DataFrame:
@@ -85,8 +85,9 @@ def labelled_changes(changes: pd.DataFrame, fomc: pd.DataFrame) -> pd.DataFrame:
     scheduled = fomc.index[(fomc["kind"] == "scheduled").to_numpy()]
     decision = changes["decision"]
     # FRED dates an evening call's move the next morning; since 2017 every move on its effective day.
-    on_meeting = decision.isin(scheduled) | ((changes["effective"] >= EFFECTIVE_NEXT_DAY_FROM)
-                                              & changes["effective"].isin(scheduled))
+    on_meeting = decision.isin(scheduled) | (
+        (changes["effective"] >= EFFECTIVE_NEXT_DAY_FROM) & changes["effective"].isin(scheduled)
+    )
     known = decision <= fomc.index.max() if len(fomc) else decision < decision.min()
     changes["intermeeting"] = (~on_meeting & (decision >= ANNOUNCED_FROM) & known).to_numpy()
     return changes
@@ -134,26 +135,31 @@ def policy(changes: pd.DataFrame, view: pd.DataFrame, fomc: pd.DataFrame, regime
     two_era, bill_era = era(days, data_params, "DGS2"), era(days, data_params, "DGS3MO")
     two_year_gap = (view["DGS2"] - ff).where(two_era == 0, _column(view, "GS1") - ff)
     bill_gap = (view["DGS3MO"] - ff).where(bill_era == 0, view["DTB3"] - ff)
-    priced = (RULE["two_year_gap"].check(two_year_gap, regime, era=two_era, data=data_params)
-              & RULE["bill_gap"].check(bill_gap, regime, era=bill_era, data=data_params)
-              & RULE["fed_funds"].check(ff, regime))
+    priced = (
+        RULE["two_year_gap"].check(two_year_gap, regime, era=two_era, data=data_params)
+        & RULE["bill_gap"].check(bill_gap, regime, era=bill_era, data=data_params)
+        & RULE["fed_funds"].check(ff, regime)
+    )
     first = pd.DatetimeIndex(first_cut)
-    return pd.DataFrame({
-        "cycle_state": state,
-        "cycle_first_cut": first,
-        "days_since_first_cut": (days - first).days.astype(float),
-        "cuts_in_cycle": np.where(easing, j - k + 1, 0),
-        "last_change_bp": np.where(seen, bp[j], 0).astype(float),
-        "big_cut_in_cycle": easing & big_run[j],
-        "intermeeting_cut": easing & inter_run[j],
-        "days_to_next_meeting": (pd.DatetimeIndex(next_meeting) - days).days.astype(float),
-        "fed_funds": ff,
-        "two_year_gap": two_year_gap,
-        "two_year_source": np.array(TWO_YEAR_SOURCES)[two_era],
-        "bill_gap": bill_gap,
-        "bill_source": np.array(BILL_SOURCES)[bill_era],
-        "cut_priced": priced,
-    }, index=days)
+    return pd.DataFrame(
+        {
+            "cycle_state": state,
+            "cycle_first_cut": first,
+            "days_since_first_cut": (days - first).days.astype(float),
+            "cuts_in_cycle": np.where(easing, j - k + 1, 0),
+            "last_change_bp": np.where(seen, bp[j], 0).astype(float),
+            "big_cut_in_cycle": easing & big_run[j],
+            "intermeeting_cut": easing & inter_run[j],
+            "days_to_next_meeting": (pd.DatetimeIndex(next_meeting) - days).days.astype(float),
+            "fed_funds": ff,
+            "two_year_gap": two_year_gap,
+            "two_year_source": np.array(TWO_YEAR_SOURCES)[two_era],
+            "bill_gap": bill_gap,
+            "bill_source": np.array(BILL_SOURCES)[bill_era],
+            "cut_priced": priced,
+        },
+        index=days,
+    )
 
 
 TWO_YEAR_SOURCES = ("2-year yield", "1-year yield (GS1, monthly)")
@@ -187,19 +193,26 @@ def oracle_cut_expected(changes: pd.DataFrame, days: pd.DatetimeIndex, regime) -
     """FUTURE INFORMATION: True when an actual cut comes within `oracle_lead_days`. Oracle mode only."""
     cuts = changes.loc[changes["change_bp"] < 0, "decision"].to_numpy()
     nxt = np.searchsorted(cuts, days.to_numpy(), side="left")
-    ahead = np.where(nxt < len(cuts), cuts[np.minimum(nxt, len(cuts) - 1)] - days.to_numpy(), np.timedelta64(10**6, "D"))
+    ahead = np.where(
+        nxt < len(cuts), cuts[np.minimum(nxt, len(cuts) - 1)] - days.to_numpy(), np.timedelta64(10**6, "D")
+    )
     return pd.Series(ahead <= np.timedelta64(regime.oracle_lead_days, "D"), index=days, name="cut_expected_oracle")
 
 
 def inflation(view: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "cpi_yoy": view["CPIAUCSL:yoy"],
-        "core_cpi_yoy": view["CPILFESL:yoy"],
-        "core_cpi_trend": view["CPILFESL:yoy_change"],
-        "cpi_trend_3m": view["CPIAUCSL:yoy_change_3m"],
-        "inflation_declining": (RULE["core_cpi_trend"].check(view["CPILFESL:yoy_change"], None)
-                                | RULE["cpi_trend_3m"].check(view["CPIAUCSL:yoy_change_3m"], None)),
-    }, index=view.index)
+    return pd.DataFrame(
+        {
+            "cpi_yoy": view["CPIAUCSL:yoy"],
+            "core_cpi_yoy": view["CPILFESL:yoy"],
+            "core_cpi_trend": view["CPILFESL:yoy_change"],
+            "cpi_trend_3m": view["CPIAUCSL:yoy_change_3m"],
+            "inflation_declining": (
+                RULE["core_cpi_trend"].check(view["CPILFESL:yoy_change"], None)
+                | RULE["cpi_trend_3m"].check(view["CPIAUCSL:yoy_change_3m"], None)
+            ),
+        },
+        index=view.index,
+    )
 
 
 def labour(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
@@ -207,15 +220,18 @@ def labour(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
     initial claims (from 1967; missing before, so they never alarm)."""
     sahm_era = era(view.index, data_params, "SAHMREALTIME")
     sahm, rise = view["SAHMREALTIME"].where(sahm_era == 0, view["UNRATE:sahm"]), view["ICSA:rise"]
-    return pd.DataFrame({
-        "unemployment": view["UNRATE"],
-        "unemployment_rise_12m": view["UNRATE:rise_12m"],
-        "sahm": sahm,
-        "sahm_source": np.array(SAHM_SOURCES)[sahm_era],
-        "claims_4w": view["ICSA:avg4w"],
-        "claims_rise": rise,
-        "layoffs_rising": RULE["sahm"].check(sahm, regime) | RULE["claims_rise"].check(rise, regime),
-    }, index=view.index)
+    return pd.DataFrame(
+        {
+            "unemployment": view["UNRATE"],
+            "unemployment_rise_12m": view["UNRATE:rise_12m"],
+            "sahm": sahm,
+            "sahm_source": np.array(SAHM_SOURCES)[sahm_era],
+            "claims_4w": view["ICSA:avg4w"],
+            "claims_rise": rise,
+            "layoffs_rising": RULE["sahm"].check(sahm, regime) | RULE["claims_rise"].check(rise, regime),
+        },
+        index=view.index,
+    )
 
 
 def credit(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
@@ -224,14 +240,18 @@ def credit(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
     eras = era(view.index, data_params, "BAMLH0A0HYM2", "BAA10Y")
     spread = view["BAMLH0A0HYM2"].where(eras == 0, view["BAA10Y"].where(eras == 1, _column(view, "BAA10YM")))
     widening = view["BAMLH0A0HYM2:widening"].where(
-        eras == 0, view["BAA10Y:widening"].where(eras == 1, _column(view, "BAA10YM:widening")))
-    return pd.DataFrame({
-        "credit_source": np.array(CREDIT_SOURCES)[eras],
-        "credit_spread": spread,
-        "credit_widening_pp": widening,
-        "credit_widening": RULE["credit_widening"].check(widening, regime, era=eras, data=data_params),
-        "credit_damage": RULE["credit_damage"].check(spread, regime, era=eras, data=data_params),
-    }, index=view.index)
+        eras == 0, view["BAA10Y:widening"].where(eras == 1, _column(view, "BAA10YM:widening"))
+    )
+    return pd.DataFrame(
+        {
+            "credit_source": np.array(CREDIT_SOURCES)[eras],
+            "credit_spread": spread,
+            "credit_widening_pp": widening,
+            "credit_widening": RULE["credit_widening"].check(widening, regime, era=eras, data=data_params),
+            "credit_damage": RULE["credit_damage"].check(spread, regime, era=eras, data=data_params),
+        },
+        index=view.index,
+    )
 
 
 def bank_relative(banks: dict[str, pd.Series], spy: pd.Series) -> pd.DataFrame:
@@ -261,18 +281,38 @@ def stress(view: pd.DataFrame, vix: pd.Series, bank: pd.DataFrame, regime) -> pd
     bank_move = (ratio / ratio.shift(days) - 1).where(same)
     scale = np.where(bank["bank_source"].eq("XLF"), regime.xlf_scale, 1.0)
     bank_alarm = RULE["bank_move"].check(bank_move, regime, scale=scale)
-    alarm = (RULE["stlfsi4"].check(stl, regime) | RULE["nfci"].check(nfci, regime) | RULE["vix"].check(vix, regime)
-             | RULE["ted_spread"].check(ted, regime) | bank_alarm)
-    calm = (RULE["stlfsi4_calm"].check(stl, regime) & RULE["vix_calm"].check(vix, regime)
-            & RULE["ted_calm"].check(ted, regime) & RULE["bank_calm"].check(bank_move, regime, scale=scale))
+    alarm = (
+        RULE["stlfsi4"].check(stl, regime)
+        | RULE["nfci"].check(nfci, regime)
+        | RULE["vix"].check(vix, regime)
+        | RULE["ted_spread"].check(ted, regime)
+        | bank_alarm
+    )
+    calm = (
+        RULE["stlfsi4_calm"].check(stl, regime)
+        & RULE["vix_calm"].check(vix, regime)
+        & RULE["ted_calm"].check(ted, regime)
+        & RULE["bank_calm"].check(bank_move, regime, scale=scale)
+    )
     on = np.zeros(len(alarm), dtype=bool)
     held = False
     for i, (a, c) in enumerate(zip(alarm.tolist(), calm.tolist())):
         held = a or (held and not c)
         on[i] = held
-    return pd.DataFrame({"stlfsi": stl, "nfci": nfci, "vix": vix, "ted_spread": ted,
-                         "bank_source": bank["bank_source"], "bank_move": bank_move,
-                         "bank_alarm": bank_alarm, "stress_alarm": alarm, "financial_stress": on}, index=view.index)
+    return pd.DataFrame(
+        {
+            "stlfsi": stl,
+            "nfci": nfci,
+            "vix": vix,
+            "ted_spread": ted,
+            "bank_source": bank["bank_source"],
+            "bank_move": bank_move,
+            "bank_alarm": bank_alarm,
+            "stress_alarm": alarm,
+            "financial_stress": on,
+        },
+        index=view.index,
+    )
 
 
 def real_yield(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
@@ -284,12 +324,19 @@ def real_yield(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
     has_tips = view["DFII10"].notna()
     level = view["DFII10"].where(has_tips, proxy)
     change = view["DFII10:change"].where(has_tips, proxy - proxy.shift(regime.real_yield_window_days))
-    return pd.DataFrame({"real_yield_10y": level,
-                         "real_yield_source": np.where(has_tips, "TIPS", np.where(
-                             era(view.index, data_params, "DGS10") == 0, "DGS10 - CPI y/y", "GS10 - CPI y/y")),
-                         "real_yield_change": change,
-                         "real_yields_ok": RULE["real_yield_change"].check(change, regime)},
-                        index=view.index)
+    return pd.DataFrame(
+        {
+            "real_yield_10y": level,
+            "real_yield_source": np.where(
+                has_tips,
+                "TIPS",
+                np.where(era(view.index, data_params, "DGS10") == 0, "DGS10 - CPI y/y", "GS10 - CPI y/y"),
+            ),
+            "real_yield_change": change,
+            "real_yields_ok": RULE["real_yield_change"].check(change, regime),
+        },
+        index=view.index,
+    )
 
 
 def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -> pd.DataFrame:
@@ -315,12 +362,24 @@ def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -
     peak = vix.rolling(lookback, min_periods=1).max()
     spike_day = _rolling_argmax(vix.to_numpy(), lookback)
     low = _low_since(values, spike_day, lookback)  # IWM's low since the spike
-    event = (RULE["cycle_damage"].check(worst, regime) & RULE["vix_spike"].check(peak, regime)
-             & RULE["vix_fade"].check(vix, regime, base=peak) & RULE["iwm_rebound"].check(values, regime, base=low))
-    return pd.DataFrame({"iwm": values, "iwm_drawdown_252d": drawdown,
-                         "iwm_drawdown_cycle": values / cycle_high - 1, "cycle_worst_drawdown": worst,
-                         "vix_peak_recent": peak, "capitulation_low": low,
-                         "capitulation_event": event}, index=iwm.index)
+    event = (
+        RULE["cycle_damage"].check(worst, regime)
+        & RULE["vix_spike"].check(peak, regime)
+        & RULE["vix_fade"].check(vix, regime, base=peak)
+        & RULE["iwm_rebound"].check(values, regime, base=low)
+    )
+    return pd.DataFrame(
+        {
+            "iwm": values,
+            "iwm_drawdown_252d": drawdown,
+            "iwm_drawdown_cycle": values / cycle_high - 1,
+            "cycle_worst_drawdown": worst,
+            "vix_peak_recent": peak,
+            "capitulation_low": low,
+            "capitulation_event": event,
+        },
+        index=iwm.index,
+    )
 
 
 def _low_since(x: np.ndarray, start: np.ndarray, window: int) -> np.ndarray:

@@ -23,6 +23,7 @@ and a capitulation's re-entry, which are called at once. A capitulation seen whi
 rise or credit widens carries `recession_evidence`; the playbook (`strategies.targets`) acts on
 it as `strategy.capitulation_in_recession` says (bought bare by default, with puts, or not yet).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,10 +44,19 @@ def load_raw(source, series: tuple[str, ...] = REGIME_SERIES) -> dict[str, pd.Se
     return {sid: source.macro(sid) for sid in series}
 
 
-def indicator_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,
-                    oracle: bool = False, *, fomc: pd.DataFrame, bank: pd.DataFrame,
-                    view: pd.DataFrame | None = None,
-                    changes: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def indicator_frame(
+    raw: dict[str, pd.Series],
+    iwm: pd.Series,
+    vix: pd.Series,
+    data_params,
+    regime,
+    oracle: bool = False,
+    *,
+    fomc: pd.DataFrame,
+    bank: pd.DataFrame,
+    view: pd.DataFrame | None = None,
+    changes: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All indicators on IWM's trading days, and the as-of view they came from. `view` (the raw
     and derived series' as-of views side by side, `indicators.macro_view`) and `changes`
     (`indicators.labelled_changes` of the policy record; by default the target's) are taken as
@@ -58,20 +68,28 @@ def indicator_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, d
         changes = ind.labelled_changes(policy_record(raw["DFEDTAR"], raw["DFEDTARU"], data_params), fomc)
     pol = ind.policy(changes, view, fomc, regime, data_params)
     cut_expected = ind.oracle_cut_expected(changes, days, regime) if oracle else pol["cut_priced"]
-    frame = pd.concat([
-        pol.assign(cut_expected=cut_expected.to_numpy()),
-        ind.inflation(view), ind.labour(view, regime, data_params), ind.credit(view, regime, data_params),
-        ind.stress(view, vix, bank, regime), ind.real_yield(view, regime, data_params),
-        ind.market(iwm, vix, pol["cycle_first_cut"], regime),
-    ], axis=1)
+    frame = pd.concat(
+        [
+            pol.assign(cut_expected=cut_expected.to_numpy()),
+            ind.inflation(view),
+            ind.labour(view, regime, data_params),
+            ind.credit(view, regime, data_params),
+            ind.stress(view, vix, bank, regime),
+            ind.real_yield(view, regime, data_params),
+            ind.market(iwm, vix, pol["cycle_first_cut"], regime),
+        ],
+        axis=1,
+    )
     return frame, view
 
 
 def _late_cycle(frame: pd.DataFrame, regime) -> np.ndarray:
     """True from a cycle's first cut made after the damage, until the cycle ends."""
-    damage = (frame["credit_damage"].to_numpy()
-              | RULE["iwm_drawdown"].check(frame["iwm_drawdown_252d"], regime)
-              | frame["financial_stress"].to_numpy())
+    damage = (
+        frame["credit_damage"].to_numpy()
+        | RULE["iwm_drawdown"].check(frame["iwm_drawdown_252d"], regime)
+        | frame["financial_stress"].to_numpy()
+    )
     if regime.intermeeting_late:
         damage = damage | frame["intermeeting_cut"].to_numpy()
     easing = (frame["cycle_state"] == "easing").to_numpy()
@@ -107,8 +125,15 @@ def _capitulated(late: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:
         if on:
             out[i], fail_vix[i], fail_iwm[i], seen[i] = True, ref_peak, ref_low, ref_day
     seen_on = pd.Series(frame.index[np.maximum(seen, 0)], index=frame.index).where(seen >= 0)
-    return pd.DataFrame({"capitulated": out, "capitulation_seen": seen_on, "capitulation_fail_vix": fail_vix,
-                         "capitulation_fail_iwm": fail_iwm}, index=frame.index)
+    return pd.DataFrame(
+        {
+            "capitulated": out,
+            "capitulation_seen": seen_on,
+            "capitulation_fail_vix": fail_vix,
+            "capitulation_fail_iwm": fail_iwm,
+        },
+        index=frame.index,
+    )
 
 
 def _dwell(raw: np.ndarray, immediate: np.ndarray, min_dwell: int) -> np.ndarray:
@@ -143,15 +168,24 @@ def classify(frame: pd.DataFrame, regime, reasons: bool = True) -> pd.DataFrame:
     recession = widening | ~jobs_ok
     easing = (frame["cycle_state"] == "easing").to_numpy()
     cut_in_view = frame["cut_expected"].to_numpy() | (easing & ~late)
-    soft = (frame["inflation_declining"].to_numpy() & jobs_ok & credit_ok & cut_in_view
-            & frame["real_yields_ok"].to_numpy())
+    soft = (
+        frame["inflation_declining"].to_numpy() & jobs_ok & credit_ok & cut_in_view & frame["real_yields_ok"].to_numpy()
+    )
     reentry = late & capitulated & bool(regime.capitulation_ends_crisis)
-    raw = np.select([reentry, stress, late, recession, soft], ["late_panic", *REGIMES[:4]],
-                    default="neutral").astype(object)
+    raw = np.select([reentry, stress, late, recession, soft], ["late_panic", *REGIMES[:4]], default="neutral").astype(
+        object
+    )
     called = _dwell(raw, (raw == "crisis") | reentry, regime.min_dwell_days)
-    out = pd.DataFrame({"regime": called, "regime_raw": raw, "late_cycle": late,
-                        "capitulated": capitulated & (called == "late_panic"),
-                        "recession_evidence": recession}, index=frame.index)
+    out = pd.DataFrame(
+        {
+            "regime": called,
+            "regime_raw": raw,
+            "late_cycle": late,
+            "capitulated": capitulated & (called == "late_panic"),
+            "recession_evidence": recession,
+        },
+        index=frame.index,
+    )
     out = pd.concat([out, capitulation.drop(columns="capitulated")], axis=1)  # the levels it fails at
     if reasons:
         out["reason"] = _reasons(frame, out)
@@ -160,27 +194,57 @@ def classify(frame: pd.DataFrame, regime, reasons: bool = True) -> pd.DataFrame:
 
 def _reasons(f: pd.DataFrame, out: pd.DataFrame) -> list[str]:
     """One readable line per day (plain loops over arrays: a few tens of milliseconds)."""
-    col = {c: f[c].tolist() for c in ("stlfsi", "nfci", "vix", "ted_spread", "bank_source", "bank_move",
-                                      "cycle_first_cut", "credit_spread", "credit_source", "credit_widening_pp",
-                                      "credit_widening", "layoffs_rising", "sahm", "claims_rise", "core_cpi_trend",
-                                      "two_year_gap", "bill_gap", "cut_expected", "cycle_state",
-                                      "iwm_drawdown_cycle", "intermeeting_cut", "real_yield_change")}
+    col = {
+        c: f[c].tolist()
+        for c in (
+            "stlfsi",
+            "nfci",
+            "vix",
+            "ted_spread",
+            "bank_source",
+            "bank_move",
+            "cycle_first_cut",
+            "credit_spread",
+            "credit_source",
+            "credit_widening_pp",
+            "credit_widening",
+            "layoffs_rising",
+            "sahm",
+            "claims_rise",
+            "core_cpi_trend",
+            "two_year_gap",
+            "bill_gap",
+            "cut_expected",
+            "cycle_state",
+            "iwm_drawdown_cycle",
+            "intermeeting_cut",
+            "real_yield_change",
+        )
+    }
     regime, raw = out["regime"].tolist(), out["regime_raw"].tolist()
     capitulated, evidence = out["capitulated"].tolist(), out["recession_evidence"].tolist()
     text = []
     for i, r in enumerate(regime):
         g = {k: v[i] for k, v in col.items()}
         if r == "crisis":
-            gauges = [f"{name} {g[key]:.2f}" for name, key in (("STLFSI4", "stlfsi"), ("NFCI", "nfci"),
-                                                             ("TED", "ted_spread")) if g[key] == g[key]]
+            gauges = [
+                f"{name} {g[key]:.2f}"
+                for name, key in (("STLFSI4", "stlfsi"), ("NFCI", "nfci"), ("TED", "ted_spread"))
+                if g[key] == g[key]
+            ]
             if g["bank_move"] == g["bank_move"]:
                 gauges.append(f"{g['bank_source']} vs SPY {g['bank_move']:+.0%}")
             why = "stress: " + ", ".join(gauges + [f"VIX {g['vix']:.1f}"])
         elif r == "late_panic":
             how = "intermeeting cut, " if g["intermeeting_cut"] else ""
-            fall = (f", IWM {g['iwm_drawdown_cycle']:+.0%} from the cycle's high"
-                    if g["iwm_drawdown_cycle"] == g["iwm_drawdown_cycle"] else "")
-            why = f"late cut: {_since(g['cycle_first_cut'], 'cycle from')} ({how}spread {g['credit_spread']:.2f}{fall}); "
+            fall = (
+                f", IWM {g['iwm_drawdown_cycle']:+.0%} from the cycle's high"
+                if g["iwm_drawdown_cycle"] == g["iwm_drawdown_cycle"]
+                else ""
+            )
+            why = (
+                f"late cut: {_since(g['cycle_first_cut'], 'cycle from')} ({how}spread {g['credit_spread']:.2f}{fall}); "
+            )
             if capitulated[i]:
                 # The regime names the evidence; strategy.capitulation_in_recession decides what it means.
                 why += "capitulation seen" + (" (recession evidence)" if evidence[i] else "")
@@ -194,10 +258,15 @@ def _reasons(f: pd.DataFrame, out: pd.DataFrame) -> list[str]:
                 parts.append(f"layoffs: Sahm {g['sahm']:.2f}, claims {g['claims_rise']:+.0%} vs 52w low")
             why = "; ".join(parts) or "held by dwell"
         elif r == "soft_landing":
-            why = (f"core CPI trend {g['core_cpi_trend']:+.2f}pp, Sahm {g['sahm']:.2f}, {g['credit_source']} "
-                   f"{g['credit_spread']:.2f}, real yield {g['real_yield_change']:+.2f}pp; "
-                   + (f"cut priced: 2y {g['two_year_gap']:+.2f}, 3m {g['bill_gap']:+.2f} vs funds" if g["cut_expected"]
-                      else f"easing {_since(g['cycle_first_cut'])}"))
+            why = (
+                f"core CPI trend {g['core_cpi_trend']:+.2f}pp, Sahm {g['sahm']:.2f}, {g['credit_source']} "
+                f"{g['credit_spread']:.2f}, real yield {g['real_yield_change']:+.2f}pp; "
+                + (
+                    f"cut priced: 2y {g['two_year_gap']:+.2f}, 3m {g['bill_gap']:+.2f} vs funds"
+                    if g["cut_expected"]
+                    else f"easing {_since(g['cycle_first_cut'])}"
+                )
+            )
         else:
             why = f"no easing in view (cycle {g['cycle_state']}, 2y {g['two_year_gap']:+.2f} vs funds)"
         if raw[i] != r:
@@ -211,13 +280,25 @@ def _since(first_cut, word: str = "since") -> str:
     return f"{word} {first_cut.date()}" if pd.notna(first_cut) else "cycle ended"
 
 
-def regime_frame(raw: dict[str, pd.Series], iwm: pd.Series, vix: pd.Series, data_params, regime,
-                 oracle: bool = False, reasons: bool = True, *, fomc: pd.DataFrame, bank: pd.DataFrame,
-                 view: pd.DataFrame | None = None, changes: pd.DataFrame | None = None) -> pd.DataFrame:
+def regime_frame(
+    raw: dict[str, pd.Series],
+    iwm: pd.Series,
+    vix: pd.Series,
+    data_params,
+    regime,
+    oracle: bool = False,
+    reasons: bool = True,
+    *,
+    fomc: pd.DataFrame,
+    bank: pd.DataFrame,
+    view: pd.DataFrame | None = None,
+    changes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The daily signal frame: date index, `regime`, `reason`, flags, every indicator and the
     as-of date of each input (`<ID>_obs`); `view` and `changes` as `indicator_frame` takes them."""
-    frame, view = indicator_frame(raw, iwm, vix, data_params, regime, oracle, fomc=fomc, bank=bank, view=view,
-                                  changes=changes)
+    frame, view = indicator_frame(
+        raw, iwm, vix, data_params, regime, oracle, fomc=fomc, bank=bank, view=view, changes=changes
+    )
     called = classify(frame, regime, reasons)
     obs = view[[c for c in view.columns if c.endswith("_obs") and ":" not in c]]
     out = pd.concat([called, frame, obs], axis=1)

@@ -10,6 +10,7 @@ before that series existed, era by era (the BAA-10y spread before the HY OAS, it
 before the daily one); a fallback matched on the overlap in the long history is a `data.*`
 parameter (`data.gs1_gap`, ...), read from the data section.
 """
+
 from __future__ import annotations
 
 import operator
@@ -55,7 +56,8 @@ class Threshold:
         if np.ndim(era) == 0 and era == 0:
             return getattr(regime, self.param)
         values = [getattr(regime, self.param)] + [
-            getattr(data, name[5:]) if name.startswith("data.") else getattr(regime, name) for name in self.fallbacks]
+            getattr(data, name[5:]) if name.startswith("data.") else getattr(regime, name) for name in self.fallbacks
+        ]
         return values[int(era)] if np.ndim(era) == 0 else np.choose(np.asarray(era), values)
 
     def level(self, regime, *, scale=None, base=None, era=0, data=None):
@@ -96,32 +98,105 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("stlfsi4_calm", "STLFSI4", CALM, "<", "index", "stlfsi_calm", missing_meets=True, inputs=("STLFSI4",)),
     Threshold("ted_calm", "TED spread", CALM, "<", "pp", "ted_calm", missing_meets=True, inputs=("TEDRATE",)),
     Threshold("bank_calm", "{bank}", CALM, ">", "fraction", "bank_calm_drop", negate=True, missing_meets=True),
-    Threshold("credit_damage", "{credit}", LATE, ">=", "%", "hy_damage",
-              fallbacks=("baa_damage", "data.baa_monthly_damage")),
-    Threshold("iwm_drawdown", "IWM from its 252-day high", LATE, "<=", "fraction", "iwm_damage_drawdown",
-              inputs=("IWM",)),
-    Threshold("credit_widening", "{credit} rise over {regime.credit_window_days} days", RECESSION, ">=", "pp",
-              "hy_widening", fallbacks=("baa_widening", "data.baa_monthly_widening")),
+    Threshold(
+        "credit_damage", "{credit}", LATE, ">=", "%", "hy_damage", fallbacks=("baa_damage", "data.baa_monthly_damage")
+    ),
+    Threshold(
+        "iwm_drawdown", "IWM from its 252-day high", LATE, "<=", "fraction", "iwm_damage_drawdown", inputs=("IWM",)
+    ),
+    Threshold(
+        "credit_widening",
+        "{credit} rise over {regime.credit_window_days} days",
+        RECESSION,
+        ">=",
+        "pp",
+        "hy_widening",
+        fallbacks=("baa_widening", "data.baa_monthly_widening"),
+    ),
     Threshold("sahm", "{sahm}", RECESSION, ">=", "pp", "sahm_warning", inputs=("SAHMREALTIME",)),
-    Threshold("claims_rise", "claims, 4-week avg vs 52-week low", RECESSION, ">=", "fraction", "claims_rise",
-              inputs=("ICSA",)),
-    Threshold("core_cpi_trend", "core CPI y/y vs {regime.inflation_trend_months} months before", INFLATION, "<",
-              "pp", None, inputs=("CPILFESL",)),
+    Threshold(
+        "claims_rise", "claims, 4-week avg vs 52-week low", RECESSION, ">=", "fraction", "claims_rise", inputs=("ICSA",)
+    ),
+    Threshold(
+        "core_cpi_trend",
+        "core CPI y/y vs {regime.inflation_trend_months} months before",
+        INFLATION,
+        "<",
+        "pp",
+        None,
+        inputs=("CPILFESL",),
+    ),
     Threshold("cpi_trend_3m", "CPI y/y vs 3 months before", INFLATION, "<", "pp", None, inputs=("CPIAUCSL",)),
-    Threshold("real_yield_change", "real yield ({real}) change, {regime.real_yield_window_days} days", REAL, "<=",
-              "pp", "real_yield_max_rise", missing_meets=True),
-    Threshold("two_year_gap", "{two_year} minus fed funds", PRICED, "<=", "pp", "two_year_gap", negate=True,
-              fallbacks=("data.gs1_gap",), inputs=("DGS2", "DFF")),
-    Threshold("bill_gap", "{bill} minus fed funds", PRICED, "<=", "pp", "bill_gap", negate=True,
-              fallbacks=("data.dtb3_gap",), inputs=("DGS3MO", "DFF")),
+    Threshold(
+        "real_yield_change",
+        "real yield ({real}) change, {regime.real_yield_window_days} days",
+        REAL,
+        "<=",
+        "pp",
+        "real_yield_max_rise",
+        missing_meets=True,
+    ),
+    Threshold(
+        "two_year_gap",
+        "{two_year} minus fed funds",
+        PRICED,
+        "<=",
+        "pp",
+        "two_year_gap",
+        negate=True,
+        fallbacks=("data.gs1_gap",),
+        inputs=("DGS2", "DFF"),
+    ),
+    Threshold(
+        "bill_gap",
+        "{bill} minus fed funds",
+        PRICED,
+        "<=",
+        "pp",
+        "bill_gap",
+        negate=True,
+        fallbacks=("data.dtb3_gap",),
+        inputs=("DGS3MO", "DFF"),
+    ),
     Threshold("fed_funds", "fed funds (room to cut)", PRICED, ">=", "%", "zero_bound", inputs=("DFF",)),
-    Threshold("cycle_damage", "IWM worst 252-day drawdown this cycle", CAPITULATION, "<=", "fraction",
-              "capitulation_damage", negate=True, inputs=("IWM",)),
-    Threshold("vix_spike", "VIX peak, last {regime.capitulation_lookback_days} days", CAPITULATION, ">=", "points",
-              "capitulation_vix_peak", inputs=("VIX",)),
-    Threshold("vix_fade", "VIX against its recent peak", CAPITULATION, "<=", "points", "capitulation_vix_fade",
-              relative=-1, inputs=("VIX",)),
-    Threshold("iwm_rebound", "IWM above its low since the spike", CAPITULATION, ">=", "fraction",
-              "capitulation_rebound", relative=1, inputs=("IWM", "VIX")),
+    Threshold(
+        "cycle_damage",
+        "IWM worst 252-day drawdown this cycle",
+        CAPITULATION,
+        "<=",
+        "fraction",
+        "capitulation_damage",
+        negate=True,
+        inputs=("IWM",),
+    ),
+    Threshold(
+        "vix_spike",
+        "VIX peak, last {regime.capitulation_lookback_days} days",
+        CAPITULATION,
+        ">=",
+        "points",
+        "capitulation_vix_peak",
+        inputs=("VIX",),
+    ),
+    Threshold(
+        "vix_fade",
+        "VIX against its recent peak",
+        CAPITULATION,
+        "<=",
+        "points",
+        "capitulation_vix_fade",
+        relative=-1,
+        inputs=("VIX",),
+    ),
+    Threshold(
+        "iwm_rebound",
+        "IWM above its low since the spike",
+        CAPITULATION,
+        ">=",
+        "fraction",
+        "capitulation_rebound",
+        relative=1,
+        inputs=("IWM", "VIX"),
+    ),
 )
 RULE = {t.name: t for t in THRESHOLDS}

@@ -16,6 +16,7 @@ and rebalance band. A NaN target means "no decision today": the holding is left 
 | trend_200d    | IWM while its total return closes above its 200-day average, else cash |
 | vix_rule      | IWM while VIX closes at or below `baseline.vix_exit`, else cash |
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,17 @@ def tickers_for(name: str, strategy_tickers: tuple[str, ...]) -> tuple[str, ...]
     return ("SPY",) if name == "spy" else strategy_tickers
 
 
-def plan(name: str, tickers: tuple[str, ...], days: pd.DatetimeIndex, iwm_close: pd.Series, vix: pd.Series,
-         raw: dict[str, pd.Series], data_params, strategy, baseline) -> np.ndarray:
+def plan(
+    name: str,
+    tickers: tuple[str, ...],
+    days: pd.DatetimeIndex,
+    iwm_close: pd.Series,
+    vix: pd.Series,
+    raw: dict[str, pd.Series],
+    data_params,
+    strategy,
+    baseline,
+) -> np.ndarray:
     """Target weights (days x tickers) of a baseline; `fedcut` is `strategies.targets`' job."""
     n, col = len(days), {t: j for j, t in enumerate(tickers)}
     weights = np.zeros((n, len(tickers)))
@@ -53,8 +63,11 @@ def plan(name: str, tickers: tuple[str, ...], days: pd.DatetimeIndex, iwm_close:
         weights[0, 0] = 1.0
         return weights
     if name in ("sixty_forty", "static_mix"):
-        mix = {"IWM": baseline.sixty_forty_iwm} if name == "sixty_forty" else \
-            {"IWM": strategy.neutral_iwm, "VO": strategy.neutral_vo, "OUSM": strategy.neutral_ousm}
+        mix = (
+            {"IWM": baseline.sixty_forty_iwm}
+            if name == "sixty_forty"
+            else {"IWM": strategy.neutral_iwm, "VO": strategy.neutral_vo, "OUSM": strategy.neutral_ousm}
+        )
         for t, w in mix.items():
             weights[:, col[t]] = w
         weights[~month_ends(days)] = HOLD
@@ -89,20 +102,26 @@ def credit_alarm(raw: dict[str, pd.Series], days: pd.DatetimeIndex, data_params,
     monthly average BAA10YM over the same window in months, with thresholds matched on the overlap."""
     window = baseline.credit_window_days
     hy, baa = raw["BAMLH0A0HYM2"], raw["BAA10Y"]
-    series = {"BAMLH0A0HYM2": hy, "BAMLH0A0HYM2:change": (hy - hy.shift(window)).dropna(),
-              "BAA10Y": baa, "BAA10Y:change": (baa - baa.shift(window)).dropna()}
+    series = {
+        "BAMLH0A0HYM2": hy,
+        "BAMLH0A0HYM2:change": (hy - hy.shift(window)).dropna(),
+        "BAA10Y": baa,
+        "BAA10Y:change": (baa - baa.shift(window)).dropna(),
+    }
     monthly = raw.get("BAA10YM")
     if monthly is not None:
         months = max(1, round(window / TRADING_DAYS_A_MONTH))
         series.update({"BAA10YM": monthly, "BAA10YM:change": (monthly - monthly.shift(months)).dropna()})
     view = asof_frame(series, days, data_params)
     has_hy, has_baa = view["BAMLH0A0HYM2"].notna().to_numpy(), view["BAA10Y"].notna().to_numpy()
-    hy_out = ((view["BAMLH0A0HYM2:change"] > baseline.credit_widening_pp)
-              | (view["BAMLH0A0HYM2"] > baseline.credit_level)).to_numpy()
+    hy_out = (
+        (view["BAMLH0A0HYM2:change"] > baseline.credit_widening_pp) | (view["BAMLH0A0HYM2"] > baseline.credit_level)
+    ).to_numpy()
     baa_out = ((view["BAA10Y:change"] > baseline.baa_widening_pp) | (view["BAA10Y"] > baseline.baa_level)).to_numpy()
     if monthly is None:
         monthly_out = np.zeros(len(days), dtype=bool)
     else:
-        monthly_out = ((view["BAA10YM:change"] > baseline.baa_monthly_widening_pp)
-                       | (view["BAA10YM"] > baseline.baa_monthly_level)).to_numpy()
+        monthly_out = (
+            (view["BAA10YM:change"] > baseline.baa_monthly_widening_pp) | (view["BAA10YM"] > baseline.baa_monthly_level)
+        ).to_numpy()
     return np.where(has_hy, hy_out, np.where(has_baa, baa_out, monthly_out))

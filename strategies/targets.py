@@ -17,6 +17,7 @@ Puts are sized on the IWM position actually held (`hedge.hedge_ratio` of it), in
 hedge ratio: recession risk hedged, a capitulation bought with recession evidence, and a crisis or
 wait held through.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,15 @@ def holdings_for(strategy) -> tuple[str, ...]:
 
 # The situations a day can be in, as far as holdings go: each regime, and late panic split by
 # whether the post-cut capitulation has been seen, and if so with or without recession evidence.
-CASES = ("soft_landing", "neutral", "recession_risk", "crisis", "late_panic", "late_panic_capitulated",
-         "late_panic_capitulated_recession")
+CASES = (
+    "soft_landing",
+    "neutral",
+    "recession_risk",
+    "crisis",
+    "late_panic",
+    "late_panic_capitulated",
+    "late_panic_capitulated_recession",
+)
 
 
 def case_codes(signals: pd.DataFrame) -> np.ndarray:
@@ -97,8 +105,9 @@ def playbook(strategy, hedge, tickers: tuple[str, ...]) -> tuple[np.ndarray, np.
     return w, ratio, step
 
 
-def target_block(signals: pd.DataFrame, available: np.ndarray, strategies: list, hedges: list,
-                 tickers: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def target_block(
+    signals: pd.DataFrame, available: np.ndarray, strategies: list, hedges: list, tickers: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """Target weights (configs x days x tickers) and hedge ratios (configs x days) of several
     configurations that share one signal frame.
 

@@ -19,6 +19,7 @@ it is used, a rule is run again on inputs changed after each of three days D (pr
 macro observations published after D scaled, reversed, flipped); a decision up to D that moves
 means the rule read the future, and it is refused.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -58,8 +59,9 @@ class RuleInputs:
         return asof_frame(dict(series), self.days, self.data)
 
 
-def decide(fn: UserFunction, inputs: RuleInputs, params: Mapping, role: str = "user rule",
-           check_lookahead: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def decide(
+    fn: UserFunction, inputs: RuleInputs, params: Mapping, role: str = "user rule", check_lookahead: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """The weights (days x `inputs.tickers`) and hedge ratios a user function decides, checked:
     a function that raises, returns a bad decision or reads the future is refused with one line."""
     own = SimpleNamespace(**{name: params[name] for name in fn.settings})
@@ -73,14 +75,20 @@ def decide(fn: UserFunction, inputs: RuleInputs, params: Mapping, role: str = "u
             moved = ~(np.all(w2[:upto] == weights[:upto], axis=1) & (r2[:upto] == ratio[:upto]))
             if moved.any():
                 first = inputs.days[int(np.argmax(moved))].date()
-                raise UserCodeError(f"{role} {fn.ref} looks ahead: its decision for {first} changed when only "
-                                    f"data published after {day.date()} was changed")
+                raise UserCodeError(
+                    f"{role} {fn.ref} looks ahead: its decision for {first} changed when only "
+                    f"data published after {day.date()} was changed"
+                )
     return weights, ratio
 
 
 def _call(fn: UserFunction, inputs: RuleInputs, params: SimpleNamespace, role: str) -> tuple[np.ndarray, np.ndarray]:
-    fresh = replace(inputs, signals=inputs.signals.copy(), close=inputs.close.copy(),
-                    raw={k: v.copy() for k, v in inputs.raw.items()})  # the caller's frames stay as they are
+    fresh = replace(
+        inputs,
+        signals=inputs.signals.copy(),
+        close=inputs.close.copy(),
+        raw={k: v.copy() for k, v in inputs.raw.items()},
+    )  # the caller's frames stay as they are
     try:
         out = fn.func(fresh, params)
     except Exception as exc:  # noqa: BLE001 - the user's code: any failure is one line naming it
@@ -92,37 +100,49 @@ def _checked(ref: str, out, inputs: RuleInputs, role: str) -> tuple[np.ndarray, 
     """The decision as arrays, or a UserCodeError saying what is wrong with it."""
     where = f"{role} {ref}"
     if not isinstance(out, pd.DataFrame):
-        raise UserCodeError(f"{where} returned {type(out).__name__}, not a DataFrame of w_<TICKER> columns "
-                            "(and hedge_ratio), one row per day of inputs.days")
+        raise UserCodeError(
+            f"{where} returned {type(out).__name__}, not a DataFrame of w_<TICKER> columns "
+            "(and hedge_ratio), one row per day of inputs.days"
+        )
     if not out.index.equals(inputs.days):
-        raise UserCodeError(f"{where} returned {len(out)} rows not indexed by inputs.days ({len(inputs.days)} days "
-                            f"{inputs.days[0].date()} .. {inputs.days[-1].date()})")
+        raise UserCodeError(
+            f"{where} returned {len(out)} rows not indexed by inputs.days ({len(inputs.days)} days "
+            f"{inputs.days[0].date()} .. {inputs.days[-1].date()})"
+        )
     allowed = {f"w_{t}" for t in inputs.tickers} | {"hedge_ratio"}
     unknown = [str(c) for c in out.columns if c not in allowed]
     if unknown:
-        raise UserCodeError(f"{where} returned column {unknown[0]!r}: expected w_<TICKER> for "
-                            f"{', '.join(inputs.tickers)}, and hedge_ratio")
+        raise UserCodeError(
+            f"{where} returned column {unknown[0]!r}: expected w_<TICKER> for "
+            f"{', '.join(inputs.tickers)}, and hedge_ratio"
+        )
     try:
-        weights = np.column_stack([out[f"w_{t}"].to_numpy(dtype=float) if f"w_{t}" in out
-                                   else np.zeros(len(out)) for t in inputs.tickers])
+        weights = np.column_stack(
+            [out[f"w_{t}"].to_numpy(dtype=float) if f"w_{t}" in out else np.zeros(len(out)) for t in inputs.tickers]
+        )
         ratio = out["hedge_ratio"].to_numpy(dtype=float) if "hedge_ratio" in out else np.zeros(len(out))
     except (TypeError, ValueError) as exc:
         raise UserCodeError(f"{where} returned weights that are not numbers ({exc})") from None
     bad = ~np.isfinite(weights) | (weights < 0)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise UserCodeError(f"{where}: weight of {inputs.tickers[j]} on {inputs.days[i].date()} is {weights[i, j]!r}; "
-                            "weights must be numbers >= 0")
+        raise UserCodeError(
+            f"{where}: weight of {inputs.tickers[j]} on {inputs.days[i].date()} is {weights[i, j]!r}; "
+            "weights must be numbers >= 0"
+        )
     total = weights.sum(axis=1)
     if (total > 1 + TOLERANCE).any():
         i = int(np.argmax(total > 1 + TOLERANCE))
-        raise UserCodeError(f"{where}: weights on {inputs.days[i].date()} add to {total[i]:.6g}; they must add to "
-                            "at most 1 (the rest is cash; no leverage)")
+        raise UserCodeError(
+            f"{where}: weights on {inputs.days[i].date()} add to {total[i]:.6g}; they must add to "
+            "at most 1 (the rest is cash; no leverage)"
+        )
     bad = ~np.isfinite(ratio) | (ratio < 0) | (ratio > MAX_HEDGE_RATIO)
     if bad.any():
         i = int(np.argmax(bad))
-        raise UserCodeError(f"{where}: hedge_ratio on {inputs.days[i].date()} is {ratio[i]!r}; it must be within "
-                            f"0..{MAX_HEDGE_RATIO:g}")
+        raise UserCodeError(
+            f"{where}: hedge_ratio on {inputs.days[i].date()} is {ratio[i]!r}; it must be within 0..{MAX_HEDGE_RATIO:g}"
+        )
     return weights, ratio
 
 

@@ -9,6 +9,7 @@ sample metrics are computed for all of them at once. A worker returns small JSON
 each configuration's daily returns (float32), never frames. Data and signals are cached per worker
 process by `fedcut.run.inputs`, the buy-and-hold benchmark's figures here.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,13 +25,13 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers import performance
+from fedcut.analyzers.kernels import drawdowns
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import PARAMS, Config
-from fedcut.run.backtest import run_cycles, strategy_plan
-from fedcut.run.inputs import prepare, signals
-from fedcut.analyzers.kernels import drawdowns
 from fedcut.execution.engine import tape_for
 from fedcut.execution.engines import ARRAY, Engine
+from fedcut.run.backtest import run_cycles, strategy_plan
+from fedcut.run.inputs import prepare, signals
 from fedcut.strategies.targets import holdings_for, target_block
 from fedcut.sweeps.spec import Validation
 from fedcut.sweeps.store import stored_json
@@ -58,8 +59,9 @@ class Plan:
     engine: Engine = ARRAY
 
 
-def plan_for(base: Config, validation: Validation, data_dir: str | None, offline: bool | None,
-             engine: Engine = ARRAY) -> Plan:
+def plan_for(
+    base: Config, validation: Validation, data_dir: str | None, offline: bool | None, engine: Engine = ARRAY
+) -> Plan:
     """Cut the samples from the data the base configuration runs on (checks the dates fit)."""
     prepared = prepare(base, data_dir, offline)
     days = prepared.market.days
@@ -68,16 +70,21 @@ def plan_for(base: Config, validation: Validation, data_dir: str | None, offline
     if validation.train_end:
         end = pd.Timestamp(validation.train_end)
         if not first < end < last:
-            raise ConfigError(f"validation train_end {validation.train_end} must fall inside the data "
-                              f"({_iso(first)} .. {_iso(last)})")
-        segments += [Segment("is", _iso(first), _iso(days[days <= end][-1])),
-                     Segment("oos", _iso(days[days > end][0]), _iso(last))]
+            raise ConfigError(
+                f"validation train_end {validation.train_end} must fall inside the data ({_iso(first)} .. {_iso(last)})"
+            )
+        segments += [
+            Segment("is", _iso(first), _iso(days[days <= end][-1])),
+            Segment("oos", _iso(days[days > end][0]), _iso(last)),
+        ]
     if validation.walk_forward is not None:
         windows = walk_forward_windows(days, validation.walk_forward)
         if not windows:
-            raise ConfigError(f"validation walk_forward: {validation.walk_forward.train_years:g} + "
-                              f"{validation.walk_forward.test_years:g} years do not fit in the data "
-                              f"({_iso(first)} .. {_iso(last)})")
+            raise ConfigError(
+                f"validation walk_forward: {validation.walk_forward.train_years:g} + "
+                f"{validation.walk_forward.test_years:g} years do not fit in the data "
+                f"({_iso(first)} .. {_iso(last)})"
+            )
         for k, (train, test) in enumerate(windows, 1):
             segments += [Segment(f"wf{k}_is", *train), Segment(f"wf{k}_oos", *test)]
     windows = run_cycles(prepared, base)
@@ -85,8 +92,9 @@ def plan_for(base: Config, validation: Validation, data_dir: str | None, offline
     for cycle in validation.select_cycles + validation.test_cycles:
         if cycle not in known:
             raise ConfigError(f"validation: cycle {cycle} is not in the data (cycles: {', '.join(sorted(known))})")
-    segments += [Segment(f"cycle_{w.cycle}", _iso(days[days >= w.start][0]), _iso(days[days <= w.end][-1]))
-                 for w in windows]
+    segments += [
+        Segment(f"cycle_{w.cycle}", _iso(days[days >= w.start][0]), _iso(days[days <= w.end][-1])) for w in windows
+    ]
     return Plan(tuple(segments), data_dir, offline, engine)
 
 
@@ -110,20 +118,23 @@ def _years(years: float) -> pd.DateOffset:
     return pd.DateOffset(months=months)
 
 
-def segment_block(values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarray,
-                  segments: tuple[Segment, ...]) -> list[dict[str, dict]]:
+def segment_block(
+    values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarray, segments: tuple[Segment, ...]
+) -> list[dict[str, dict]]:
     """Return, risk and their ratio over each segment for every row of `values` (K curves on
     `days`), as `analyzers.performance` defines them: CAGR over calendar years, max drawdown,
     Calmar, Sharpe over the T-bill return of each day (`rf_daily`, aligned with `values[:, 1:]`)."""
     out = [dict() for _ in range(len(values))]
-    spans = np.array([(days.get_loc(pd.Timestamp(seg.start)), days.get_loc(pd.Timestamp(seg.end)))
-                      for seg in segments], dtype=np.int64).reshape(-1, 2)
+    spans = np.array(
+        [(days.get_loc(pd.Timestamp(seg.start)), days.get_loc(pd.Timestamp(seg.end))) for seg in segments],
+        dtype=np.int64,
+    ).reshape(-1, 2)
     depths = np.empty((len(values), len(segments)))
     with np.errstate(invalid="ignore", divide="ignore"):
         daily = values[:, 1:] / values[:, :-1] - 1.0 - rf_daily[None, :]  # each day's excess, once
         drawdowns(np.ascontiguousarray(values, dtype=float), spans[:, 0].copy(), spans[:, 1].copy(), depths)
     for j, (seg, (a, b)) in enumerate(zip(segments, spans)):
-        v = values[:, a:b + 1]
+        v = values[:, a : b + 1]
         years = (days[b] - days[a]).days / performance.DAYS_PER_YEAR
         total = v[:, -1] / v[:, 0] - 1.0
         depth = depths[:, j]
@@ -131,21 +142,41 @@ def segment_block(values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarr
             growth = (v[:, -1] / v[:, 0]) ** (1.0 / years) - 1.0 if years > 0 else np.full(len(v), np.nan)
             excess = daily[:, a:b]
             std = excess.std(axis=1, ddof=1) if excess.shape[1] > 1 else np.full(len(v), np.nan)
-            sharpe = np.where(std > performance.ZERO_VOLATILITY,
-                              excess.mean(axis=1) / std * math.sqrt(performance.TRADING_DAYS_PER_YEAR), np.nan)
+            sharpe = np.where(
+                std > performance.ZERO_VOLATILITY,
+                excess.mean(axis=1) / std * math.sqrt(performance.TRADING_DAYS_PER_YEAR),
+                np.nan,
+            )
             calmar = np.where(depth < 0, growth / np.abs(depth), np.nan)
         for k in range(len(v)):
-            out[k][seg.name] = {"start": seg.start, "end": seg.end, "total_return": float(total[k]),
-                                "cagr": _clean(float(growth[k])), "max_drawdown": float(depth[k]),
-                                "calmar": _clean(float(calmar[k])), "sharpe": _clean(float(sharpe[k]))}
+            out[k][seg.name] = {
+                "start": seg.start,
+                "end": seg.end,
+                "total_return": float(total[k]),
+                "cagr": _clean(float(growth[k])),
+                "max_drawdown": float(depth[k]),
+                "calmar": _clean(float(calmar[k])),
+                "sharpe": _clean(float(sharpe[k])),
+            }
     return out
 
 
 METRICS = ("total_return", "cagr", "max_drawdown", "calmar", "sharpe")  # per segment, as `segment_block` gives them
 # A stored segment's keys, in the order the store's sorted JSON gives them back (`task`'s outcomes
 # are kept by the parent as they are, so every dict of a result is built in sorted key order).
-SEGMENT_KEYS = tuple(sorted(("start", "end", *METRICS, *("bh_" + m for m in METRICS), "excess_cagr", "drawdown_gain",
-                             "worst_cycle_drawdown")))
+SEGMENT_KEYS = tuple(
+    sorted(
+        (
+            "start",
+            "end",
+            *METRICS,
+            *("bh_" + m for m in METRICS),
+            "excess_cagr",
+            "drawdown_gain",
+            "worst_cycle_drawdown",
+        )
+    )
+)
 
 
 def _with_benchmark(mine: dict[str, dict], bench: dict[str, dict], cycles: list[Segment]) -> dict[str, dict]:
@@ -195,8 +226,9 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
     if own == "fedcut":
         tickers = holdings_for(base.strategy)
         available = prepared.market.close[list(tickers)].notna().to_numpy()
-        weights, ratios = target_block(sig, available, [c.strategy for c in configs],
-                                       [c.hedge for c in configs], tickers)
+        weights, ratios = target_block(
+            sig, available, [c.strategy for c in configs], [c.hedge for c in configs], tickers
+        )
     else:
         plans = [strategy_plan(own, prepared, c, sig) for c in configs]
         tickers = plans[0][0]
@@ -210,12 +242,22 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
     regime_share = {k: float(v) for k, v in shares.items()}
     bench = _benchmark_segments(prepared, configs, rf, plan)
     results = []
-    for k, c in enumerate(configs):
-        trades = {"etf_trades": int(counts["etf_trades"][k]), "option_trades": int(counts["option_trades"][k]),
-                  "premium_paid": float(counts["premium_paid"][k]), "rejected_orders": int(counts["rejected_orders"][k])}
-        results.append({"near_boundary": int(counts["near_boundary"][k]), "regime_share": regime_share,
-                        "returns": pack_returns(values[k]), "segments": _with_benchmark(mine[k], bench[k], cycles),
-                        "trades": trades})  # keys in sorted order, as everywhere in a result
+    for k in range(len(configs)):
+        trades = {
+            "etf_trades": int(counts["etf_trades"][k]),
+            "option_trades": int(counts["option_trades"][k]),
+            "premium_paid": float(counts["premium_paid"][k]),
+            "rejected_orders": int(counts["rejected_orders"][k]),
+        }
+        results.append(
+            {
+                "near_boundary": int(counts["near_boundary"][k]),
+                "regime_share": regime_share,
+                "returns": pack_returns(values[k]),
+                "segments": _with_benchmark(mine[k], bench[k], cycles),
+                "trades": trades,
+            }
+        )  # keys in sorted order, as everywhere in a result
     return results
 
 
@@ -247,9 +289,20 @@ def _benchmark_segments(prepared, configs: list[Config], rf: np.ndarray, plan: P
 
 
 # What configurations must share to be run in one block: data, history, regime and holdings.
-_GROUP_KEYS = frozenset({"run.start", "run.end", "run.history", "run.oracle", "run.strategy", "strategy.cyclicals",
-                         "strategy.defensives", "hedge.div_yield_window_days", "hedge.small_cap_ratio_window"}
-                        | {p.key for p in PARAMS if p.key.startswith(("data.", "regime."))})
+_GROUP_KEYS = frozenset(
+    {
+        "run.start",
+        "run.end",
+        "run.history",
+        "run.oracle",
+        "run.strategy",
+        "strategy.cyclicals",
+        "strategy.defensives",
+        "hedge.div_yield_window_days",
+        "hedge.small_cap_ratio_window",
+    }
+    | {p.key for p in PARAMS if p.key.startswith(("data.", "regime."))}
+)
 
 
 def group_key(config: Config) -> tuple:
@@ -283,7 +336,7 @@ def task(items: list[tuple[int, Config | None, str]], plan: Plan) -> list[dict]:
             outcomes.append(_outcome(position, "failed", error, None, 0.0))
         else:
             groups.setdefault(group_key(config), []).append((position, config))
-    chunks = [members[k:k + CHUNK] for members in groups.values() for k in range(0, len(members), CHUNK)]
+    chunks = [members[k : k + CHUNK] for members in groups.values() for k in range(0, len(members), CHUNK)]
     for members in chunks:
         started = time.perf_counter()
         try:
@@ -297,23 +350,35 @@ def task(items: list[tuple[int, Config | None, str]], plan: Plan) -> list[dict]:
                 continue
             started = time.perf_counter()
             try:
-                outcomes.append(_outcome(position, "ok", "", evaluate_block([config], plan)[0],
-                                         time.perf_counter() - started, config))
+                outcomes.append(
+                    _outcome(
+                        position, "ok", "", evaluate_block([config], plan)[0], time.perf_counter() - started, config
+                    )
+                )
             except Exception as exc:  # recorded with the configuration; the sweep goes on
                 message = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500]
                 outcomes.append(_outcome(position, "failed", message, None, time.perf_counter() - started, config))
     return outcomes
 
 
-def _outcome(position: int, status: str, error: str, result: dict | None, seconds: float,
-             config: Config | None = None) -> dict:
+def _outcome(
+    position: int, status: str, error: str, result: dict | None, seconds: float, config: Config | None = None
+) -> dict:
     """One configuration's outcome, with its configuration and result already in the store's JSON
     (`sweeps.store.stored_json`): encoded here, in parallel, not once per configuration by the parent."""
     returns = result.pop("returns") if result else None
-    return {"position": position, "status": status, "error": error, "result": result, "returns": returns,
-            "result_json": None if result is None else stored_json(result),
-            "config_json": stored_json({} if config is None else config.flat()),
-            "seconds": seconds, "peak_rss_mib": _peak_rss_mib(), "worker": os.getpid()}
+    return {
+        "position": position,
+        "status": status,
+        "error": error,
+        "result": result,
+        "returns": returns,
+        "result_json": None if result is None else stored_json(result),
+        "config_json": stored_json({} if config is None else config.flat()),
+        "seconds": seconds,
+        "peak_rss_mib": _peak_rss_mib(),
+        "worker": os.getpid(),
+    }
 
 
 def _peak_rss_mib() -> float:

@@ -18,11 +18,17 @@ from fedcut.analyzers.performance import DAYS_PER_YEAR
 from fedcut.core.files import own_folder, write_whole, writing
 from fedcut.execution.engines import ARRAY, Engine, engine_named
 from fedcut.plots.kit import save_png
+from fedcut.plots.sweep import (
+    REFERENCE,
+    TOP_CURVES,
+    growth,
+    heatmaps,
+    overfitting_figure,
+    sensitivity,
+    top_equity_figure,
+)
 from fedcut.report.sweep_facts import overfitting_facts
 from fedcut.report.sweep_page import render_html
-from fedcut.plots.sweep import (
-    REFERENCE, TOP_CURVES, growth, heatmaps, overfitting_figure, sensitivity, top_equity_figure,
-)
 from fedcut.sweeps.selection import benchmark_objective, objective, selection_report
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.store import Store
@@ -64,7 +70,8 @@ def summary_frame(spec: Spec, rows: list[dict]) -> pd.DataFrame:
     records = []
     for row in rows:
         res = row["result"]
-        seg = (lambda name: None if res is None else res["segments"].get(name))
+        segments = {} if res is None else res["segments"]
+        seg = segments.get
         rec = {"config_hash": row["config_hash"], "status": row["status"], "error": row["error"]}
         # a list value (e.g. strategy.defensives) becomes one category, "XLP+XLU"
         rec.update({key: _value(v) if isinstance(v := row["swept"].get(key), list) else v for key in spec.swept})
@@ -213,7 +220,11 @@ def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, rows: li
     where the default ranks among the variants (`sweeps.selection`). The daily returns are read from
     the store a chunk of configurations at a time (`analyzers.overfitting.Curves`), never all at once."""
     from fedcut.analyzers.overfitting import (
-        CHUNK_CONFIGURATIONS, Curves, backtest_overfitting, deflated_sharpe_ratio, trial_sharpe_ratios,
+        CHUNK_CONFIGURATIONS,
+        Curves,
+        backtest_overfitting,
+        deflated_sharpe_ratio,
+        trial_sharpe_ratios,
     )
     from fedcut.analyzers.performance import daily_risk_free
     from fedcut.core.params import resolve

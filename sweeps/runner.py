@@ -9,6 +9,7 @@ alone writes the store, one transaction per block, so a kill loses only the bloc
 The audit then re-runs the best configurations, a seeded sample and every configuration whose
 decisions came within 1e-9 of a boundary in backtrader; any difference fails the sweep.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -21,18 +22,18 @@ import sys
 import threading
 import time
 import warnings
-from concurrent.futures import CancelledError
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
 
-from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.core.errors import ConfigError, FedcutError
 from fedcut.core.files import check_new_folder, check_own_entry, write_whole, writing
 from fedcut.core.params import resolve
+from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.execution.engines import ARRAY, BACKTRADER, Engine
 from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task, warm_up
 from fedcut.sweeps.report import write_outputs
@@ -62,10 +63,21 @@ def default_folder(spec: Spec) -> Path:
     return Path("results") / f"sweep-{spec.name}-{spec.digest()}"
 
 
-def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, executor: str = "local",
-              scheduler: str | None = None, data_dir: str | None = None, offline: bool | None = None,
-              progress: bool = True, force_workers: bool = False, engine: Engine = ARRAY,
-              worker_wait: float = WORKER_WAIT) -> Path:
+def run_sweep(
+    spec: Spec,
+    out: Path,
+    *,
+    workers: int = 1,
+    resume: bool = False,
+    executor: str = "local",
+    scheduler: str | None = None,
+    data_dir: str | None = None,
+    offline: bool | None = None,
+    progress: bool = True,
+    force_workers: bool = False,
+    engine: Engine = ARRAY,
+    worker_wait: float = WORKER_WAIT,
+) -> Path:
     """Evaluate every configuration of `spec` not yet stored in `out`, then write the outputs.
 
     Everything that can be refused is refused before any file is written: the settings, the
@@ -78,9 +90,11 @@ def run_sweep(spec: Spec, out: Path, *, workers: int = 1, resume: bool = False, 
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if executor == "local" and workers > usable_cpus() and not force_workers:
-        raise ConfigError(f"--workers {workers} is more than the {usable_cpus()} CPUs this machine lets the sweep "
-                          "use; each worker holds its own copy of the data, so more only costs memory "
-                          "(add --force-workers to start them anyway)")
+        raise ConfigError(
+            f"--workers {workers} is more than the {usable_cpus()} CPUs this machine lets the sweep "
+            "use; each worker holds its own copy of the data, so more only costs memory "
+            "(add --force-workers to start them anyway)"
+        )
     if executor == "dask":
         _check_scheduler(scheduler)
         if not worker_wait > 0:
@@ -145,8 +159,15 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
         todo = [p for p in spec.points if p.config_hash not in done]
         by_position = {p.position: p for p in spec.points}
         outcomes = _execute(_blocks(todo, workers), plan, pool, client)
-        bar = tqdm(total=len(spec.points), initial=stored, unit="config",
-                   desc=f"sweep {spec.name}", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(
+            total=len(spec.points),
+            initial=stored,
+            unit="config",
+            desc=f"sweep {spec.name}",
+            disable=not progress,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
         failed = 0
         decoded = {}  # config_hash -> result, as stored: the outputs need not decode them again
         try:
@@ -159,8 +180,10 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
                 try:
                     store.add(entries)
                 except FedcutError as exc:  # e.g. a full disk: what is stored stays, consistent
-                    raise FedcutError(f"{exc}; {stored} of {len(spec.points)} configurations are stored: make room "
-                                      "and continue with --resume") from None
+                    raise FedcutError(
+                        f"{exc}; {stored} of {len(spec.points)} configurations are stored: make room "
+                        "and continue with --resume"
+                    ) from None
                 stored += len(block)
                 failed += sum(o["status"] != "ok" for o in block)
                 bar.update(len(block))
@@ -169,12 +192,17 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
             rows = store.rows(decoded)
             audit_failures = _audit(spec, store, rows, plan, pool, client, progress)
         except Stopped as exc:  # the blocks in flight are lost; what is stored stays, consistent
-            raise FedcutError(f"{exc}; {stored} of {len(spec.points)} configurations are stored: continue with "
-                              "--resume") from None
+            raise FedcutError(
+                f"{exc}; {stored} of {len(spec.points)} configurations are stored: continue with --resume"
+            ) from None
         except KeyboardInterrupt as exc:
             bar.close()
-            log.warning("interrupted: %d of %d configurations are stored in %s; continue with --resume",
-                        stored, len(spec.points), out)
+            log.warning(
+                "interrupted: %d of %d configurations are stored in %s; continue with --resume",
+                stored,
+                len(spec.points),
+                out,
+            )
             exc.reported = True  # the command adds no second line
             raise
         finally:
@@ -185,8 +213,10 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
             pool.join()
         write_outputs(spec, out, store, plan.data_dir, plan.offline, rows)
         if audit_failures:
-            raise FedcutError(f"{out}: the audit found {audit_failures} configuration(s) whose backtrader re-run "
-                              "differs from the array engine (see sweep.html, 'Audit'): the results are not trustworthy")
+            raise FedcutError(
+                f"{out}: the audit found {audit_failures} configuration(s) whose backtrader re-run "
+                "differs from the array engine (see sweep.html, 'Audit'): the results are not trustworthy"
+            )
     finally:
         store.close()
 
@@ -197,8 +227,11 @@ def _blocks(todo, workers: int) -> list[list]:
     groups: dict[tuple, list] = {}
     for point in todo:
         groups.setdefault(group_key(point.config) if point.config is not None else ("invalid",), []).append(point)
-    return [[(p.position, p.config, p.error) for p in members[k:k + size]]
-            for members in groups.values() for k in range(0, len(members), size)]
+    return [
+        [(p.position, p.config, p.error) for p in members[k : k + size]]
+        for members in groups.values()
+        for k in range(0, len(members), size)
+    ]
 
 
 def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
@@ -219,8 +252,11 @@ def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
     if rest and share > 0:
         import numpy as np
 
-        pick = np.random.default_rng(spec.seed).choice(len(rest), size=max(1, math.ceil(share * len(ok))), replace=False) \
-            if len(rest) > max(1, math.ceil(share * len(ok))) else range(len(rest))
+        pick = (
+            np.random.default_rng(spec.seed).choice(len(rest), size=max(1, math.ceil(share * len(ok))), replace=False)
+            if len(rest) > max(1, math.ceil(share * len(ok)))
+            else range(len(rest))
+        )
         chosen.update({rest[int(k)]: "sample" for k in pick})
     chosen.update({r["config_hash"]: "boundary" for r in ok if r["result"].get("near_boundary")})
     return chosen
@@ -240,8 +276,14 @@ def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client,
     points = {p.config_hash: p for p in spec.points}
     todo = [points[h] for h in chosen]
     reference = Plan(plan.segments, plan.data_dir, plan.offline, BACKTRADER)
-    bar = tqdm(total=len(todo), unit="config", desc="audit in backtrader", disable=not progress, file=sys.stderr,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=len(todo),
+        unit="config",
+        desc="audit in backtrader",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     by_position = {p.position: p for p in todo}
     with bar:
         for block in _execute([[(p.position, p.config, p.error)] for p in todo], reference, pool, client):
@@ -281,8 +323,9 @@ def _lock(out: Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "?"
-            raise FedcutError(f"{out}: another sweep (process {holder}) is running in this folder; wait for it "
-                              "to finish") from None
+            raise FedcutError(
+                f"{out}: another sweep (process {holder}) is running in this folder; wait for it to finish"
+            ) from None
         with writing(path):  # a full disk names the lock file
             handle.truncate(0)
             handle.write(f"{os.getpid()}\n")
@@ -366,6 +409,7 @@ def _die_with_parent() -> None:
     """On Linux, end this worker when the sweep's process ends, however it ends: after a `kill -9` no worker
     computes on for nobody, then prints a traceback when it cannot hand its result back."""
     import ctypes
+
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the pool's own checks stand
@@ -382,21 +426,25 @@ def _check_scheduler(scheduler: str | None) -> None:
     try:
         from distributed.comm.addressing import parse_address, parse_host_port
     except ImportError:
-        raise ConfigError("--executor dask needs the optional extra: pip install -e \".[distributed]\"") from None
+        raise ConfigError('--executor dask needs the optional extra: pip install -e ".[distributed]"') from None
     try:
         _, location = parse_address(scheduler)
         host, port = parse_host_port(location)
     except ValueError as exc:
-        raise ConfigError(f"--scheduler {scheduler!r}: not a scheduler address ({exc}); expected e.g. "
-                          "tcp://10.0.0.5:8786") from None
+        raise ConfigError(
+            f"--scheduler {scheduler!r}: not a scheduler address ({exc}); expected e.g. tcp://10.0.0.5:8786"
+        ) from None
     if not host or not 0 < port < 65536:
-        raise ConfigError(f"--scheduler {scheduler!r}: not a scheduler address (host {host!r}, port {port}); "
-                          "expected e.g. tcp://10.0.0.5:8786")
+        raise ConfigError(
+            f"--scheduler {scheduler!r}: not a scheduler address (host {host!r}, port {port}); "
+            "expected e.g. tcp://10.0.0.5:8786"
+        )
 
 
 def _connect(scheduler: str):
     """A client of the scheduler, or one line saying it cannot be reached (nothing written yet)."""
     from distributed import Client
+
     try:
         return Client(scheduler, timeout=SCHEDULER_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
@@ -405,6 +453,7 @@ def _connect(scheduler: str):
 
 class Cluster(NamedTuple):
     """A Dask client and how long a sweep on it waits without a worker."""
+
     client: object
     worker_wait: float
 
@@ -417,8 +466,11 @@ class Stopped(FedcutError):
 def _quiet_distributed() -> Iterator[None]:
     """Keep distributed's own log lines (reconnection attempts, a lost scheduler) off the terminal while
     the sweep uses it: what went wrong is the sweep's one line."""
-    loggers = [logging.getLogger(name) for name in ("distributed", *logging.root.manager.loggerDict)
-               if name == "distributed" or name.startswith("distributed.")]
+    loggers = [
+        logging.getLogger(name)
+        for name in ("distributed", *logging.root.manager.loggerDict)
+        if name == "distributed" or name.startswith("distributed.")
+    ]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL + 1)
@@ -451,8 +503,11 @@ def _dask(blocks: list[list], plan: Plan, cluster: Cluster) -> Iterator[list[dic
             if done or client.scheduler_info().get("workers"):
                 progress_at = time.monotonic()
             elif time.monotonic() - progress_at >= wait_for:
-                raise Stopped(f"--scheduler {address}: no worker for {wait_for:g} s (--worker-wait), the sweep "
-                              "stopped; start workers (dask worker ADDRESS)")
+                raise Stopped(
+                    f"--scheduler {address}: no worker for {wait_for:g} s (--worker-wait), the sweep "
+                    "stopped; start workers (dask worker ADDRESS)"
+                )
     except (CancelledError, CommClosedError, OSError) as exc:
-        raise Stopped(f"--scheduler {address}: lost the connection to the scheduler ({type(exc).__name__}), the "
-                      "sweep stopped") from None
+        raise Stopped(
+            f"--scheduler {address}: lost the connection to the scheduler ({type(exc).__name__}), the sweep stopped"
+        ) from None

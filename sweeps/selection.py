@@ -8,6 +8,7 @@ run (the `full` sample), whatever the spec ranks on, and from the stored figures
 sweep's own span (`[base]`'s `run.start`, `run.end`, `run.history`); a sweep whose
 configurations do not include it says why instead of ranking something else.
 """
+
 from __future__ import annotations
 
 import math
@@ -61,21 +62,33 @@ def selection_report(spec, summary: pd.DataFrame, rows: list[dict]) -> dict | No
     full = reference["segments"]["full"]
     bench = {m: _clean(benchmark_objective(full, m)) for m in metrics}
     columns = {m: family[f"full_{m}"].to_numpy(dtype=float) for m in metrics}
-    out = {"sample": "full", "start": full["start"], "end": full["end"], "objective": spec.objective,
-           "family": len(family), "family_note": note,
-           "median_variant": {m: _clean(float(np.nanmedian(v))) if np.isfinite(v).any() else None
-                              for m, v in columns.items()},
-           "buy_and_hold": bench,
-           "variants_above_buy_and_hold": {m: int(np.count_nonzero(v > bench[m])) if bench[m] is not None else None
-                                           for m, v in columns.items()},
-           "default": {"config_hash": own_hash}}
+    out = {
+        "sample": "full",
+        "start": full["start"],
+        "end": full["end"],
+        "objective": spec.objective,
+        "family": len(family),
+        "family_note": note,
+        "median_variant": {
+            m: _clean(float(np.nanmedian(v))) if np.isfinite(v).any() else None for m, v in columns.items()
+        },
+        "buy_and_hold": bench,
+        "variants_above_buy_and_hold": {
+            m: int(np.count_nonzero(v > bench[m])) if bench[m] is not None else None for m, v in columns.items()
+        },
+        "default": {"config_hash": own_hash},
+    }
     hashes = list(family["config_hash"])
     if own_hash in hashes:
         k = hashes.index(own_hash)
-        out["default"].update({"in_family": True, "why_not": "",
-                               **{m: _clean(float(v[k])) for m, v in columns.items()},
-                               "place": {m: place_among(columns[m], k).to_dict()
-                                         for m in dict.fromkeys((spec.objective, "sharpe"))}})
+        out["default"].update(
+            {
+                "in_family": True,
+                "why_not": "",
+                **{m: _clean(float(v[k])) for m, v in columns.items()},
+                "place": {m: place_among(columns[m], k).to_dict() for m in dict.fromkeys((spec.objective, "sharpe"))},
+            }
+        )
     else:
         out["default"].update({"in_family": False, "why_not": why_default_missing(spec, summary, own_hash)})
     return out
@@ -101,8 +114,13 @@ def _plain(value):
 
 
 def _text(value) -> str:
-    return "+".join(map(str, value)) if isinstance(value, tuple) else f"{value:g}" if isinstance(value, float) \
+    return (
+        "+".join(map(str, value))
+        if isinstance(value, tuple)
+        else f"{value:g}"
+        if isinstance(value, float)
         else str(value)
+    )
 
 
 def _clean(x: float) -> float | None:

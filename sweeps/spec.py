@@ -15,6 +15,7 @@ A spec is a TOML file (see examples/sweep.toml):
 Everything is checked against the parameter registry before anything runs: a mistake is one
 `ConfigError` naming the file, the table and the key.
 """
+
 from __future__ import annotations
 
 import ast
@@ -47,15 +48,24 @@ OBJECTIVES = {
     "drawdown_gain": "max drawdown minus buy-and-hold IWM's (positive = shallower)",
 }
 SWEEP_KEYS = {"name", "objective", "max_cagr_shortfall", "seed", "samples", "config", "top"}
-VALIDATION_KEYS = {"train_end", "walk_forward", "select_cycles", "test_cycles", "leave_one_cycle_out",
-                   "pbo_blocks", "audit_share"}
+VALIDATION_KEYS = {
+    "train_end",
+    "walk_forward",
+    "select_cycles",
+    "test_cycles",
+    "leave_one_cycle_out",
+    "pbo_blocks",
+    "audit_share",
+}
 PBO_BLOCKS = 16  # CSCV time blocks: C(16, 8) = 12,870 in/out-of-sample splits of 1.6 years each (Bailey et al. 2015)
 AUDIT_SHARE = 0.01  # of the configurations, re-run in backtrader after the sweep (seeded)
 WALK_FORWARD_KEYS = {"train_years", "test_years", "min_test_years"}
 TABLES = {"sweep", "base", "grid", "random", "constraints", "validation"}
 _PARAM_KEYS = {p.key for p in PARAMS}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a sweep name is part of a folder name
-MAX_CONFIGURATIONS = 10_000  # half a minute on 2 cores; the parent holds about 32 kB more per configuration (docs/speed.md)
+MAX_CONFIGURATIONS = (
+    10_000  # half a minute on 2 cores; the parent holds about 32 kB more per configuration (docs/speed.md)
+)
 
 
 @dataclass(frozen=True)
@@ -79,11 +89,15 @@ class Validation:
 
     def as_dict(self) -> dict:
         wf = self.walk_forward
-        return {"train_end": self.train_end,
-                "walk_forward": None if wf is None else [wf.train_years, wf.test_years, wf.min_test_years],
-                "select_cycles": list(self.select_cycles), "test_cycles": list(self.test_cycles),
-                "leave_one_cycle_out": self.leave_one_cycle_out, "pbo_blocks": self.pbo_blocks,
-                "audit_share": self.audit_share}
+        return {
+            "train_end": self.train_end,
+            "walk_forward": None if wf is None else [wf.train_years, wf.test_years, wf.min_test_years],
+            "select_cycles": list(self.select_cycles),
+            "test_cycles": list(self.test_cycles),
+            "leave_one_cycle_out": self.leave_one_cycle_out,
+            "pbo_blocks": self.pbo_blocks,
+            "audit_share": self.audit_share,
+        }
 
 
 @dataclass(frozen=True)
@@ -127,9 +141,15 @@ class Spec:
 
     def digest(self) -> str:
         """Identifies what the sweep computes: its configurations, objective and validation."""
-        blob = json.dumps({"points": [p.config_hash for p in self.points], "objective": self.objective,
-                           "shortfall": self.max_cagr_shortfall, "validation": self.validation.as_dict()},
-                          sort_keys=True).encode()
+        blob = json.dumps(
+            {
+                "points": [p.config_hash for p in self.points],
+                "objective": self.objective,
+                "shortfall": self.max_cagr_shortfall,
+                "validation": self.validation.as_dict(),
+            },
+            sort_keys=True,
+        ).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
@@ -148,13 +168,17 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
     fixed = _params(_table(doc, "base", where), f"{where}: [base]")
     base.update(fixed)
     registry = _registry(base, where)
-    grid = {k: _values(k, v, f"{where}: [grid]", registry)
-            for k, v in _params(_table(doc, "grid", where), f"{where}: [grid]").items()}
-    random = {k: _distribution(k, v, f"{where}: [random]", registry)
-              for k, v in _params(_table(doc, "random", where), f"{where}: [random]", leaf=_is_distribution).items()}
+    grid = {
+        k: _values(k, v, f"{where}: [grid]", registry)
+        for k, v in _params(_table(doc, "grid", where), f"{where}: [grid]").items()
+    }
+    random = {
+        k: _distribution(k, v, f"{where}: [random]", registry)
+        for k, v in _params(_table(doc, "random", where), f"{where}: [random]", leaf=_is_distribution).items()
+    }
     for key in grid.keys() & random.keys():
         raise ConfigError(f"{where}: {key} is in both [grid] and [random]")
-    for key in (grid.keys() | random.keys()):
+    for key in grid.keys() | random.keys():
         if key.startswith("run.") and key != "run.strategy":
             raise ConfigError(f"{where}: {key} sets the history, not the strategy: put it in [base]")
         if key in fixed:
@@ -170,8 +194,9 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
     if objective not in OBJECTIVES:
         raise ConfigError(f"{where}: [sweep] objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
     shortfall = head.get("max_cagr_shortfall")
-    if shortfall is not None and (isinstance(shortfall, bool) or not isinstance(shortfall, (int, float))
-                                  or not 0 <= shortfall <= 1):
+    if shortfall is not None and (
+        isinstance(shortfall, bool) or not isinstance(shortfall, (int, float)) or not 0 <= shortfall <= 1
+    ):
         raise ConfigError(f"{where}: [sweep] max_cagr_shortfall must be a fraction/year in [0, 1], got {shortfall!r}")
     seed = head.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -179,17 +204,29 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
     top = head.get("top", 0) if top is None else top
     if isinstance(top, bool) or not isinstance(top, int) or top < 0:
         raise ConfigError(f"{where}: [sweep] top must be a whole number >= 0, got {top!r}")
-    rules = _rules(_table(doc, "constraints", where), f"{where}: [constraints]",
-                   {key: p.default for key, p in registry.items()})
+    rules = _rules(
+        _table(doc, "constraints", where), f"{where}: [constraints]", {key: p.default for key, p in registry.items()}
+    )
     validation = _validation(_table(doc, "validation", where), f"{where}: [validation]", train_end)
     try:
         resolve(base, where=f"{where}: [base]")
     except ConfigError as exc:
         raise ConfigError(str(exc)) from None
     _check_size(grid, samples if random else 1, where)
-    spec = Spec(str(path), _name(head, path, where), objective,
-                None if shortfall is None else float(shortfall), seed, samples, base, grid, random, rules,
-                validation, top)
+    spec = Spec(
+        str(path),
+        _name(head, path, where),
+        objective,
+        None if shortfall is None else float(shortfall),
+        seed,
+        samples,
+        base,
+        grid,
+        random,
+        rules,
+        validation,
+        top,
+    )
     return expand(spec)
 
 
@@ -200,7 +237,9 @@ def expand(spec: Spec) -> Spec:
     grid_points = [dict(zip(spec.grid, combo)) for combo in itertools.product(*spec.grid.values())] or [{}]
     draws = max(spec.samples, 1) if spec.random else 1
     registry = _registry(spec.base, spec.path)
-    fixed = {key: p.default for key, p in registry.items()} | spec.base  # what the rules see for parameters the point does not set
+    fixed = {
+        key: p.default for key, p in registry.items()
+    } | spec.base  # what the rules see for parameters the point does not set
     points, seen, excluded, duplicates = [], set(), 0, 0
     for grid_point in grid_points:
         for _ in range(draws):
@@ -248,6 +287,7 @@ def _draw(p: Param, dist: dict, rng: np.random.Generator) -> Any:
 
 # --- checking the tables -------------------------------------------------------------------------
 
+
 def _only(table: dict, allowed: set[str], where: str, what: str) -> None:
     for key in table:
         if key not in allowed:
@@ -274,22 +314,28 @@ def _name(head: dict, path: Path, where: str) -> str:
         return re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-._")[:64] or "sweep"
     name = head["name"]
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise ConfigError(f"{where}: [sweep] name must be 1-64 letters, digits, '.', '_' or '-', starting "
-                          f"with a letter or digit (it names the sweep's folder), got {name!r}")
+        raise ConfigError(
+            f"{where}: [sweep] name must be 1-64 letters, digits, '.', '_' or '-', starting "
+            f"with a letter or digit (it names the sweep's folder), got {name!r}"
+        )
     return name
 
 
 def _check_size(grid: dict[str, tuple], draws: int, where: str) -> None:
     """Refuse, before expanding it, a spec with more configurations than a sweep may have."""
     if draws > MAX_CONFIGURATIONS:
-        raise ConfigError(f"{where}: [sweep] samples = {draws} is more than the {MAX_CONFIGURATIONS:,} "
-                          "configurations a sweep may have")
+        raise ConfigError(
+            f"{where}: [sweep] samples = {draws} is more than the {MAX_CONFIGURATIONS:,} "
+            "configurations a sweep may have"
+        )
     sizes = [len(values) for values in grid.values()]
     total = math.prod(sizes) * draws
     if total > MAX_CONFIGURATIONS:
         factors = " x ".join([f"{n:,}" for n in sizes] + ([f"{draws:,} samples"] if draws > 1 else []))
-        raise ConfigError(f"{where}: {factors} = {total:,} configurations, more than the {MAX_CONFIGURATIONS:,} "
-                          "a sweep may have; split it into several specs or sample it with [random]")
+        raise ConfigError(
+            f"{where}: {factors} = {total:,} configurations, more than the {MAX_CONFIGURATIONS:,} "
+            "a sweep may have; split it into several specs or sample it with [random]"
+        )
 
 
 def _is_distribution(value: Any) -> bool:
@@ -306,7 +352,11 @@ def _params(table: dict, where: str, leaf=lambda v: not isinstance(v, dict)) -> 
             known = key in _PARAM_KEYS or key.startswith("user.")  # user code's: checked against its declarations
             if known and (leaf(value) or not isinstance(value, dict)):
                 out[key] = value
-            elif isinstance(value, dict) and not leaf(value) and (key == "user" or any(k.startswith(key + ".") for k in _PARAM_KEYS)):
+            elif (
+                isinstance(value, dict)
+                and not leaf(value)
+                and (key == "user" or any(k.startswith(key + ".") for k in _PARAM_KEYS))
+            ):
                 walk(key, value)
             else:
                 raise ConfigError(f"{where}: unknown parameter {key!r}")
@@ -321,8 +371,10 @@ def _values(key: str, values: Any, where: str, registry: dict[str, Param]) -> tu
     if not values:
         raise ConfigError(f"{where}: {key} has an empty list of values")
     if key not in registry:
-        raise ConfigError(f"{where}: unknown parameter {key!r}" + (": no user rule named in [base] declares it"
-                                                                  if key.startswith("user.") else ""))
+        raise ConfigError(
+            f"{where}: unknown parameter {key!r}"
+            + (": no user rule named in [base] declares it" if key.startswith("user.") else "")
+        )
     checked = tuple(registry[key].check(v, where) for v in values)
     if len(set(map(repr, checked))) < len(checked):
         raise ConfigError(f"{where}: {key} lists a value twice")
@@ -349,8 +401,14 @@ def _distribution(key: str, dist: Any, where: str, registry: dict[str, Param]) -
     return {"low": lo, "high": hi}
 
 
-_COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-            ast.Eq: operator.eq, ast.NotEq: operator.ne}
+_COMPARE = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
 _ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 MAX_RULE_CHARS = 500  # a rule is one comparison of a few parameters, never a program
 
@@ -413,7 +471,9 @@ def _holds(rule: str, values: dict[str, Any]) -> bool:
                 out = out and _COMPARE[type(op)](left, right)
                 left = right
             return out
-        raise ConfigError(f"rule {rule!r}: only parameter keys, numbers, + - * /, comparisons and and/or/not are allowed")
+        raise ConfigError(
+            f"rule {rule!r}: only parameter keys, numbers, + - * /, comparisons and and/or/not are allowed"
+        )
 
     try:
         return ev(tree)
@@ -442,15 +502,17 @@ def _validation(table: dict, where: str, train_end: str | None) -> Validation:
             if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 50:
                 raise ConfigError(f"{where}: walk_forward {key} must be a number of years in (0, 50], got {value!r}")
             if key != "min_test_years" and round(value * 12) < 1:  # windows are cut in whole months
-                raise ConfigError(f"{where}: walk_forward {key} = {value!r} is less than half a month; "
-                                  "windows are whole months, so it would be empty")
+                raise ConfigError(
+                    f"{where}: walk_forward {key} = {value!r} is less than half a month; "
+                    "windows are whole months, so it would be empty"
+                )
             years[key] = float(value)
         wf = WalkForward(**years)
     cycles = {}
     for key in ("select_cycles", "test_cycles"):
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(c, str) and c.isdigit() and len(c) == 4 for c in value):
-            raise ConfigError(f"{where}: {key} must be a list of cycle years as text, e.g. [\"2001\", \"2007\"]")
+            raise ConfigError(f'{where}: {key} must be a list of cycle years as text, e.g. ["2001", "2007"]')
         cycles[key] = tuple(value)
     if bool(cycles["select_cycles"]) != bool(cycles["test_cycles"]):
         raise ConfigError(f"{where}: select_cycles and test_cycles go together")

@@ -7,6 +7,7 @@ configuration's daily returns (float32, in a zlib stream) for the overfitting st
 configurations re-run in backtrader and whether they agreed; timings and worker ids, which
 differ from run to run, live apart in `timings`.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,6 @@ DAMAGED = "not a sweep store, or a damaged one"
 SQLITE_FULL = 13  # SQLite's primary result code for "database or disk is full" (a write met ENOSPC)
 
 
-
 class DiskFull(FedcutError):
     """The store cannot be written: the disk (or its quota) is full."""
 
@@ -79,8 +79,9 @@ class Store:
             yield
         except sqlite3.Error as exc:
             if getattr(exc, "sqlite_errorcode", 0) & 0xFF == SQLITE_FULL:
-                raise DiskFull(f"{self.path}: {'cannot write it' if doing == DAMAGED else doing}: no space left "
-                                  f"on device ({exc})") from None
+                raise DiskFull(
+                    f"{self.path}: {'cannot write it' if doing == DAMAGED else doing}: no space left on device ({exc})"
+                ) from None
             raise FedcutError(f"{self.path}: {doing} ({exc})") from None
 
     def close(self) -> None:
@@ -98,22 +99,37 @@ class Store:
         with self._errors("cannot read it"):
             results = self.db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
         if (meta or results) and not all(meta.get(k) for k in ("spec_digest", "data_dir", "engine")):
-            raise FedcutError(f"{self.path}: holds {results} result(s) but not the record of the spec, data and engine "
-                              "that made them (a damaged store): they cannot be told apart from another spec's; "
-                              "use a new --out")
+            raise FedcutError(
+                f"{self.path}: holds {results} result(s) but not the record of the spec, data and engine "
+                "that made them (a damaged store): they cannot be told apart from another spec's; "
+                "use a new --out"
+            )
         if meta and meta.get("spec_digest") != spec_digest:
-            raise ConfigError(f"{self.path}: made by a different sweep spec (digest {meta.get('spec_digest')}, "
-                              f"this spec {spec_digest}); use a new --out")
+            raise ConfigError(
+                f"{self.path}: made by a different sweep spec (digest {meta.get('spec_digest')}, "
+                f"this spec {spec_digest}); use a new --out"
+            )
         if meta and meta.get("data_dir") != str(data_dir):
-            raise ConfigError(f"{self.path}: made with the data in {meta.get('data_dir')}, this sweep reads "
-                              f"{data_dir}; use a new --out")
+            raise ConfigError(
+                f"{self.path}: made with the data in {meta.get('data_dir')}, this sweep reads "
+                f"{data_dir}; use a new --out"
+            )
         if meta and meta.get("engine") != engine:
-            raise ConfigError(f"{self.path}: made with --engine {meta.get('engine')}, this sweep asks for "
-                              f"--engine {engine}; resume with the same engine or use a new --out")
+            raise ConfigError(
+                f"{self.path}: made with --engine {meta.get('engine')}, this sweep asks for "
+                f"--engine {engine}; resume with the same engine or use a new --out"
+            )
         if not meta:
             with self._errors("cannot write it"), self.db:
-                self.db.executemany("INSERT INTO meta VALUES (?, ?)", [
-                    ("spec_digest", spec_digest), ("spec", spec_text), ("data_dir", str(data_dir)), ("engine", engine)])
+                self.db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    [
+                        ("spec_digest", spec_digest),
+                        ("spec", spec_text),
+                        ("data_dir", str(data_dir)),
+                        ("engine", engine),
+                    ],
+                )
 
     def done(self) -> set[str]:
         with self._errors("cannot read it"):
@@ -125,11 +141,22 @@ class Store:
         (`stored_json`, written by the worker), so the parent's work per configuration is the insert."""
         with self._errors("cannot store a result in it"), self.db:
             for config_hash, position, swept, outcome in entries:
-                self.db.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                (config_hash, position, stored_json(swept), outcome["config_json"], outcome["status"],
-                                 outcome["error"], outcome["result_json"]))
-                self.db.execute("INSERT INTO timings VALUES (?, ?, ?, ?)",
-                                (config_hash, outcome.get("seconds"), outcome.get("peak_rss_mib"), outcome.get("worker")))
+                self.db.execute(
+                    "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        config_hash,
+                        position,
+                        stored_json(swept),
+                        outcome["config_json"],
+                        outcome["status"],
+                        outcome["error"],
+                        outcome["result_json"],
+                    ),
+                )
+                self.db.execute(
+                    "INSERT INTO timings VALUES (?, ?, ?, ?)",
+                    (config_hash, outcome.get("seconds"), outcome.get("peak_rss_mib"), outcome.get("worker")),
+                )
                 if outcome.get("returns") is not None:
                     self.db.execute("INSERT INTO returns VALUES (?, ?)", (config_hash, outcome["returns"]))
 
@@ -147,19 +174,26 @@ class Store:
         """The packed daily returns of `hashes` (each stored), in their order, `chunk` at a time: what
         the overfitting statistics read, so the parent never holds every configuration's at once."""
         for first in range(0, len(hashes), chunk):
-            wanted = hashes[first:first + chunk]
+            wanted = hashes[first : first + chunk]
             with self._errors("cannot read it"):
-                found = dict(self.db.execute(f"SELECT config_hash, data FROM returns WHERE config_hash IN "
-                                             f"({', '.join('?' * len(wanted))})", wanted))
+                found = dict(
+                    self.db.execute(
+                        f"SELECT config_hash, data FROM returns WHERE config_hash IN ({', '.join('?' * len(wanted))})",
+                        wanted,
+                    )
+                )
             if len(found) != len(wanted):
-                raise FedcutError(f"{self.path}: the daily returns of {len(wanted) - len(found)} configuration(s) are "
-                                  "missing: a damaged store; use a new --out")
+                raise FedcutError(
+                    f"{self.path}: the daily returns of {len(wanted) - len(found)} configuration(s) are "
+                    "missing: a damaged store; use a new --out"
+                )
             yield [found[h] for h in wanted]
 
     def add_audit(self, config_hash: str, reason: str, identical: bool, difference: str) -> None:
         with self._errors("cannot store an audit in it"), self.db:
-            self.db.execute("INSERT OR REPLACE INTO audit VALUES (?, ?, ?, ?)",
-                            (config_hash, reason, int(identical), difference))
+            self.db.execute(
+                "INSERT OR REPLACE INTO audit VALUES (?, ?, ?, ?)", (config_hash, reason, int(identical), difference)
+            )
 
     def audits(self) -> list[dict]:
         with self._errors("cannot read it"):
@@ -174,19 +208,30 @@ class Store:
         only what JSON gives back the same: dicts with str keys, str, int, float and None)."""
         decoded = decoded or {}
         with self._errors("cannot read it"):
-            cur = self.db.execute("SELECT config_hash, position, swept, status, error, result "
-                                  "FROM results ORDER BY position")
-            return [{"config_hash": h, "position": p, "swept": self._decoded(h, "swept", s), "status": st, "error": e,
-                     "result": decoded[h] if h in decoded else None if r is None else self._decoded(h, "result", r)}
-                    for h, p, s, st, e, r in cur]
+            cur = self.db.execute(
+                "SELECT config_hash, position, swept, status, error, result FROM results ORDER BY position"
+            )
+            return [
+                {
+                    "config_hash": h,
+                    "position": p,
+                    "swept": self._decoded(h, "swept", s),
+                    "status": st,
+                    "error": e,
+                    "result": decoded[h] if h in decoded else None if r is None else self._decoded(h, "result", r),
+                }
+                for h, p, s, st, e, r in cur
+            ]
 
     def _decoded(self, config_hash: str, column: str, text):
         """A stored JSON value; one that is not JSON (a store edited or damaged) is one line naming the row."""
         try:
             return json.loads(text)
         except (ValueError, TypeError, RecursionError) as exc:
-            raise FedcutError(f"{self.path}: the stored {column} of configuration {config_hash} is not JSON ({exc}): "
-                              "a damaged store; use a new --out") from None
+            raise FedcutError(
+                f"{self.path}: the stored {column} of configuration {config_hash} is not JSON ({exc}): "
+                "a damaged store; use a new --out"
+            ) from None
 
     def timings(self) -> list[dict]:
         with self._errors("cannot read it"):

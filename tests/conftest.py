@@ -1,4 +1,5 @@
 """Shared fixtures: the real data in ../shared/data, read once per test session, never the network."""
+
 from __future__ import annotations
 
 import os
@@ -31,4 +32,5 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def source(shared_data):
     from fedcut.data.sources import DataSource
+
     return DataSource(data_dir=shared_data, cache_dir=shared_data / "no-cache", offline=True)

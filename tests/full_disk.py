@@ -1,5 +1,6 @@
 """Run inside a private mount namespace (tests/test_quiet.py): a tmpfs at MOUNT, filled to leave LEAVE kB,
 then one fedcut command; prints as JSON its status, stderr and what the tmpfs holds before and after."""
+
 import hashlib
 import json
 import os
@@ -15,8 +16,11 @@ if copy_from != "-":
 
 
 def held() -> dict:
-    return {str(p.relative_to(mount)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder"
-            for p in sorted(mount.rglob("*")) if p.name != "filler"}
+    return {
+        str(p.relative_to(mount)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "folder"
+        for p in sorted(mount.rglob("*"))
+        if p.name != "filler"
+    }
 
 
 def fill(keep_kb: int) -> None:

@@ -2,6 +2,7 @@
 (subcommands, -q/-v through logging, --version, help whose examples parse) and
 examples/notebook.py run as a script.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -32,8 +33,17 @@ pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test l
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = {"start": "2019-01-01", "end": "2020-12-31"}
-RUN_FILES = ("config.toml", "metrics.json", "equity.csv", "trades.csv", "signals.csv", "episodes.csv",
-             "claims.csv", "attribution.csv", "report.html")
+RUN_FILES = (
+    "config.toml",
+    "metrics.json",
+    "equity.csv",
+    "trades.csv",
+    "signals.csv",
+    "episodes.csv",
+    "claims.csv",
+    "attribution.csv",
+    "report.html",
+)
 PICTURES = ("equity", "underwater", "rolling", "holdings", "cycles", "hedge", "regimes")
 
 
@@ -48,6 +58,7 @@ def saved(result, tmp_path_factory):
 
 
 # --- the API ------------------------------------------------------------------------------------
+
 
 def test_saved_result_is_the_command_lines_run_folder_with_or_without_run(saved, shared_data, tmp_path, capsys):
     """`Result.save` writes what `fedcut run` writes, and `fedcut run ...` is `fedcut ...`."""
@@ -74,8 +85,11 @@ def test_frames_metrics_and_returns_describe_the_run(result, saved):
     # compounded, the daily returns give back final over initial value (what quantstats assumes)
     value = result.equity["strategy"]
     assert math.isclose(float((1 + returns).prod()), value.iloc[-1] / value.iloc[0], rel_tol=1e-12)
-    assert math.isclose((1 + returns.loc["2020-03-02":"2020-03-31"]).prod(),
-                        value.loc["2020-03-31"] / value.loc["2020-02-28"], rel_tol=1e-12)
+    assert math.isclose(
+        (1 + returns.loc["2020-03-02":"2020-03-31"]).prod(),
+        value.loc["2020-03-31"] / value.loc["2020-02-28"],
+        rel_tol=1e-12,
+    )
     assert repr(result).startswith(f"<fedcut.Result 2019-01-02..2020-12-31 config {result.config.digest()}: ")
 
 
@@ -132,17 +146,32 @@ def test_overrides_stack_as_on_the_command_line(tmp_path):
 RUN_NAMES = ", ".join(p.name for p in PARAMS if p.section == "run")  # start, end, history, oracle, strategy
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"foo": 1}, f"fedcut.backtest: unknown option 'foo'; use {RUN_NAMES}, "
-                 "or params={'section.name': value} for any parameter"),
-    ({"params": {"hedge.nope": 1}}, "fedcut.backtest: unknown key 'hedge.nope'"),
-    ({"params": [("hedge.moneyness", 0.85)]}, "fedcut.backtest: params must be a dict of 'section.name': value, got list"),
-    ({"params": {"hedge.moneyness": "0.85"}}, "fedcut.backtest: hedge.moneyness must be a number (strike / spot), got '0.85'"),
-    ({"config": {"hedge.moneyness": 0.85}}, "fedcut.backtest: config must be a TOML file path or a Config, got dict"),
-    ({"start": "2019-02-30"}, "fedcut.backtest: run.start must be a date YYYY-MM-DD, got '2019-02-30'"),
-    ({"config": "nowhere.toml"}, "nowhere.toml: config file not found"),
-    ({"engine": "numba"}, "fedcut.backtest: engine must be one of fast, backtrader, got 'numba'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"foo": 1},
+            f"fedcut.backtest: unknown option 'foo'; use {RUN_NAMES}, "
+            "or params={'section.name': value} for any parameter",
+        ),
+        ({"params": {"hedge.nope": 1}}, "fedcut.backtest: unknown key 'hedge.nope'"),
+        (
+            {"params": [("hedge.moneyness", 0.85)]},
+            "fedcut.backtest: params must be a dict of 'section.name': value, got list",
+        ),
+        (
+            {"params": {"hedge.moneyness": "0.85"}},
+            "fedcut.backtest: hedge.moneyness must be a number (strike / spot), got '0.85'",
+        ),
+        (
+            {"config": {"hedge.moneyness": 0.85}},
+            "fedcut.backtest: config must be a TOML file path or a Config, got dict",
+        ),
+        ({"start": "2019-02-30"}, "fedcut.backtest: run.start must be a date YYYY-MM-DD, got '2019-02-30'"),
+        ({"config": "nowhere.toml"}, "nowhere.toml: config file not found"),
+        ({"engine": "numba"}, "fedcut.backtest: engine must be one of fast, backtrader, got 'numba'"),
+    ],
+)
 def test_bad_options_are_one_line_config_errors(kwargs, message):
     with pytest.raises(ConfigError) as caught:
         fedcut.backtest(**kwargs)
@@ -158,11 +187,12 @@ def test_sweep_refuses_an_unknown_engine_before_reading_the_spec(tmp_path):
     assert str(caught.value) == message and f"`{message}`" in (ROOT / "docs" / "bad_inputs.md").read_text()
 
 
-def test_sweep_returns_the_ranked_summary_in_results_under_the_current_directory(shared_data, tmp_path,
-                                                                                    monkeypatch):
+def test_sweep_returns_the_ranked_summary_in_results_under_the_current_directory(shared_data, tmp_path, monkeypatch):
     spec = tmp_path / "spec.toml"
-    spec.write_text('[sweep]\nname = "tiny"\n[base]\n"run.end" = "2003-12-31"\n'
-                    '[grid]\n"hedge.moneyness" = [0.85, 0.95]\n[validation]\ntrain_end = "2001-12-31"\n')
+    spec.write_text(
+        '[sweep]\nname = "tiny"\n[base]\n"run.end" = "2003-12-31"\n'
+        '[grid]\n"hedge.moneyness" = [0.85, 0.95]\n[validation]\ntrain_end = "2001-12-31"\n'
+    )
     monkeypatch.chdir(tmp_path)
     summary = fedcut.sweep("spec.toml", data_dir=shared_data)
     folders = list((tmp_path / "results").iterdir())
@@ -176,16 +206,19 @@ def test_sweep_returns_the_ranked_summary_in_results_under_the_current_directory
 
 
 def test_import_fedcut_is_light_and_knows_its_version(tmp_path):
-    code = ("import sys, fedcut; print(fedcut.__version__); "
-            "print(sorted(m for m in ('pandas', 'numpy', 'matplotlib', 'backtrader', 'fedcut.run.backtest') if m in sys.modules))")
+    code = (
+        "import sys, fedcut; print(fedcut.__version__); "
+        "print(sorted(m for m in ('pandas', 'numpy', 'matplotlib', 'backtrader', 'fedcut.run.backtest') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [importlib.metadata.version("fedcut"), "[]"]
     assert {"backtest", "sweep", "Result"} <= set(dir(fedcut))
     with pytest.raises(AttributeError):
-        fedcut.no_such_thing
+        _ = fedcut.no_such_thing
 
 
 # --- the command ----------------------------------------------------------------------------------
+
 
 def test_version(capsys):
     with pytest.raises(SystemExit) as stop:
@@ -211,13 +244,19 @@ def test_help_lists_every_command_and_its_examples_parse(capsys):
         getattr(cli, f"_{command}_parser")().parse_args(args)  # a usage error would exit
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--start", "2019-01-02", "-q"], (True, False, "run", ["--start", "2019-01-02"])),
-    (["-v", "sweep", "--spec", "s.toml"], (False, True, "sweep", ["--spec", "s.toml"])),
-    (["data", "fetch", "-q", "IWM"], (True, False, "data", ["fetch", "IWM"])),
-    (["--set", "regime.iwm_damage_drawdown=-0.3"], (False, False, "run", ["--set", "regime.iwm_damage_drawdown=-0.3"])),
-    ([], (False, False, "run", [])),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--start", "2019-01-02", "-q"], (True, False, "run", ["--start", "2019-01-02"])),
+        (["-v", "sweep", "--spec", "s.toml"], (False, True, "sweep", ["--spec", "s.toml"])),
+        (["data", "fetch", "-q", "IWM"], (True, False, "data", ["fetch", "IWM"])),
+        (
+            ["--set", "regime.iwm_damage_drawdown=-0.3"],
+            (False, False, "run", ["--set", "regime.iwm_damage_drawdown=-0.3"]),
+        ),
+        ([], (False, False, "run", [])),
+    ],
+)
 def test_quiet_and_verbose_anywhere_and_run_by_default(argv, expected):
     verbosity, command, args = cli._split(argv)
     assert (verbosity.quiet, verbosity.verbose, command, args) == expected
@@ -229,11 +268,14 @@ def test_quiet_and_verbose_together_are_a_usage_error():
     assert stop.value.code == 2
 
 
-@pytest.mark.parametrize("flags, shown", [
-    ([], ["note", "warning: careful"]),
-    (["-q"], ["warning: careful"]),
-    (["-v"], ["debug: detail", "note", "warning: careful"]),
-])
+@pytest.mark.parametrize(
+    "flags, shown",
+    [
+        ([], ["note", "warning: careful"]),
+        (["-q"], ["warning: careful"]),
+        (["-v"], ["debug: detail", "note", "warning: careful"]),
+    ],
+)
 def test_log_levels(flags, shown, capsys):
     verbosity, _, _ = cli._split(flags)
     cli._log_to_stderr(verbosity.quiet, verbosity.verbose)
@@ -255,8 +297,24 @@ def test_progress_bars_only_on_a_terminal_and_never_with_quiet(capsys, monkeypat
 
 def test_verbose_run_says_where_it_wrote(shared_data, tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["-v", "run", "--start", "2019-01-01", "--end", "2020-12-31", "--data-dir", str(shared_data),
-                 "--offline", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "-v",
+                "run",
+                "--start",
+                "2019-01-01",
+                "--end",
+                "2020-12-31",
+                "--data-dir",
+                str(shared_data),
+                "--offline",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert f"debug: wrote {out}" in capsys.readouterr().err.splitlines()
 
 
@@ -271,17 +329,22 @@ def test_verbose_data_status_names_each_file_read(shared_data, capsys):
 
 # --- examples/notebook.py ---------------------------------------------------------------------------
 
+
 def test_notebook_example_runs_as_a_script(shared_data, tmp_path):
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     env = {**os.environ, "FEDCUT_DATA_DIR": str(shared_data), "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"}
-    done = subprocess.run([sys.executable, "examples/notebook.py"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "examples/notebook.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     run_dir = next((tmp_path / "results").glob("notebook-run-*"))
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["run"]["start"] == "2007-01-03" and metrics["run"]["end"] == "2012-12-31"
-    assert f"strategy CAGR {metrics['strategy']['cagr']:.4%}, max drawdown {metrics['strategy']['max_drawdown']:.4%}" in out
+    assert (
+        f"strategy CAGR {metrics['strategy']['cagr']:.4%}, max drawdown {metrics['strategy']['max_drawdown']:.4%}"
+        in out
+    )
     equity = pd.read_csv(run_dir / "equity.csv")
     growth = equity["strategy"].iloc[-1] / equity["strategy"].iloc[0]
     assert f"{len(equity) - 1} daily returns, compounded growth {growth:.6f}" in out
@@ -292,6 +355,7 @@ def test_notebook_example_runs_as_a_script(shared_data, tmp_path):
 
 
 # --- notebooks: re-running a cell, the rich display, stats, quantstats' Sharpe -------------------------
+
 
 def test_save_twice_takes_a_fresh_name_and_overwrite_replaces_only_a_run_folder(result, saved, tmp_path):
     first = result.save(tmp_path / "run")
@@ -328,6 +392,7 @@ def test_stats_view_holds_the_metrics_it_names(result):
 
 def test_a_notebook_shows_the_answer_table(result):
     from fedcut.strategies.baselines import LABELS
+
     page = result._repr_html_()
     assert page.startswith('<div class="fedcut-result">') and "<table" in page
     for name in result.metrics["baselines"]:
@@ -368,8 +433,10 @@ def test_the_readme_notebook_cell_runs_twice_in_one_process(shared_data, tmp_pat
 
 def test_sweep_twice_takes_a_fresh_name_and_overwrite_replaces_only_a_sweep(shared_data, tmp_path, monkeypatch):
     spec = tmp_path / "spec.toml"
-    spec.write_text('[sweep]\nname = "tiny"\n[base]\n"run.end" = "2001-12-31"\n'
-                    '[grid]\n"hedge.moneyness" = [0.85, 0.95]\n[validation]\ntrain_end = "2000-12-31"\n')
+    spec.write_text(
+        '[sweep]\nname = "tiny"\n[base]\n"run.end" = "2001-12-31"\n'
+        '[grid]\n"hedge.moneyness" = [0.85, 0.95]\n[validation]\ntrain_end = "2000-12-31"\n'
+    )
     monkeypatch.chdir(tmp_path)
     first = fedcut.sweep("spec.toml", out="s", data_dir=shared_data, progress=False)
     again = fedcut.sweep("spec.toml", out="s", data_dir=shared_data, progress=False)

@@ -5,6 +5,7 @@ rebalanced monthly; the credit rule's days out of the market from the OAS file),
 baseline as the strategy reproduces the curve the default run reports for it, and the verdict
 is present, consistent and labelled with the number of easing cycles behind it.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedcut.data.readers import read_fred_csv, read_price_csv
 from fedcut.core.params import param, resolve
+from fedcut.data.readers import read_fred_csv, read_price_csv
 from fedcut.run.backtest import run
 from fedcut.strategies.baselines import LABELS, NAMES
 
@@ -141,8 +142,20 @@ def test_foresight_is_the_oracle_run_beside_the_real_time_one(default, shared_da
 
 def test_baselines_csv_and_verdict_are_written_and_printed(shared_data, tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, str(ROOT / "run_backtest.py"), "--strategy", "credit_rule", "--start", "2006-01-03",
-           "--end", "2010-12-31", "--data-dir", str(shared_data), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        str(ROOT / "run_backtest.py"),
+        "--strategy",
+        "credit_rule",
+        "--start",
+        "2006-01-03",
+        "--end",
+        "2010-12-31",
+        "--data-dir",
+        str(shared_data),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "credit rule (this run)" in done.stdout and "fedcut regime strategy" in done.stdout

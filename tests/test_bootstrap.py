@@ -20,10 +20,16 @@ def test_point_estimates_are_performance_sharpe_and_cagr():
     strategy = pd.Series(100 * np.cumprod(1 + noise(800, 1)), index=days)
     baseline = pd.Series(100 * np.cumprod(1 + noise(800, 2, mean=1e-4)), index=days)
     rf = daily_risk_free(rf_annual, days).to_numpy()
-    out = paired_bootstrap(strategy.pct_change().iloc[1:].to_numpy(),
-                           {"iwm": baseline.pct_change().iloc[1:].to_numpy()},
-                           rf, (days[-1] - days[0]).days, n_resamples=50)["iwm"]
-    assert out["sharpe_diff"] == pytest.approx(sharpe_ratio(strategy, rf_annual) - sharpe_ratio(baseline, rf_annual), abs=1e-12)
+    out = paired_bootstrap(
+        strategy.pct_change().iloc[1:].to_numpy(),
+        {"iwm": baseline.pct_change().iloc[1:].to_numpy()},
+        rf,
+        (days[-1] - days[0]).days,
+        n_resamples=50,
+    )["iwm"]
+    assert out["sharpe_diff"] == pytest.approx(
+        sharpe_ratio(strategy, rf_annual) - sharpe_ratio(baseline, rf_annual), abs=1e-12
+    )
     assert out["cagr_diff"] == pytest.approx(cagr(strategy) - cagr(baseline), abs=1e-12)
 
 
@@ -58,8 +64,9 @@ def test_resampled_statistics_equal_direct_computation_on_the_resampled_days():
     n, mean_block, n_resamples, seed = 300, 10, 200, 7
     strategy, base, rf = noise(n, 5), noise(n, 6, mean=-2e-4, std=0.02), np.full(n, 1e-4)
     span = 420
-    out = paired_bootstrap(strategy, {"b": base}, rf, span, mean_block=mean_block,
-                           n_resamples=n_resamples, seed=seed)["b"]
+    out = paired_bootstrap(strategy, {"b": base}, rf, span, mean_block=mean_block, n_resamples=n_resamples, seed=seed)[
+        "b"
+    ]
     # 200 resamples of 300 days fit in one chunk, so the blocks are the first draws of the seed
     starts, lengths = bootstrap_blocks(n, mean_block, n_resamples, np.random.default_rng(seed))
     sharpe_diffs, cagr_diffs = [], []
@@ -68,8 +75,9 @@ def test_resampled_statistics_equal_direct_computation_on_the_resampled_days():
         stats = []
         for r in (strategy, base):
             excess = r[days] - rf[days]
-            stats.append((excess.mean() / excess.std(ddof=1) * math.sqrt(252),
-                           np.prod(1 + r[days]) ** (365.25 / span) - 1))
+            stats.append(
+                (excess.mean() / excess.std(ddof=1) * math.sqrt(252), np.prod(1 + r[days]) ** (365.25 / span) - 1)
+            )
         sharpe_diffs.append(stats[0][0] - stats[1][0])
         cagr_diffs.append(stats[0][1] - stats[1][1])
     assert out["sharpe_diff_ci"] == pytest.approx(list(np.percentile(sharpe_diffs, [2.5, 97.5])), abs=1e-9)
@@ -107,7 +115,10 @@ def test_single_day_blocks_give_the_iid_sampling_error_of_sharpe():
 
 def test_same_seed_same_bytes_other_seed_other_interval():
     a, b, c = noise(900, 12), noise(900, 13), noise(900, 14)
-    run = lambda seed: json.dumps(paired_bootstrap(a, {"b": b, "c": c}, np.zeros(900), 1300, seed=seed), sort_keys=True)
+
+    def run(seed):
+        return json.dumps(paired_bootstrap(a, {"b": b, "c": c}, np.zeros(900), 1300, seed=seed), sort_keys=True)
+
     assert run(1) == run(1)
     assert json.loads(run(1))["b"]["sharpe_diff_ci"] != json.loads(run(2))["b"]["sharpe_diff_ci"]
 
@@ -123,9 +134,13 @@ def test_verdict_sentence_wording():
     entry = {"sharpe_diff": 0.031, "sharpe_diff_ci": [-0.19, 0.25], "cagr_diff": 0.004, "cagr_diff_ci": [-0.021, 0.029]}
     assert verdict_sentence("buy-and-hold IWM", entry) == (
         "not distinguishable from buy-and-hold IWM: Sharpe difference +0.03 (95% CI -0.19 to +0.25), "
-        "CAGR difference +0.4 pp (95% CI -2.1 to +2.9 pp)")
+        "CAGR difference +0.4 pp (95% CI -2.1 to +2.9 pp)"
+    )
     undefined = {**entry, "sharpe_diff": None, "sharpe_diff_ci": None}
-    assert verdict_sentence("cash", undefined) == "cannot be compared with cash: a Sharpe ratio is undefined (zero volatility)"
+    assert (
+        verdict_sentence("cash", undefined)
+        == "cannot be compared with cash: a Sharpe ratio is undefined (zero volatility)"
+    )
 
 
 def test_zero_volatility_baseline_has_no_sharpe_verdict_but_a_cagr_one():
@@ -142,20 +157,30 @@ def test_series_on_other_dates_are_refused_not_paired_by_position():
     with pytest.raises(DataError, match="bootstrap: iwm is not dated like strategy"):
         paired_bootstrap(strategy, {"iwm": shifted}, pd.Series(0.0, index=days), 140)
     same = paired_bootstrap(strategy, {"iwm": shifted.set_axis(days)}, pd.Series(0.0, index=days), 140, n_resamples=20)
-    assert same == paired_bootstrap(strategy.to_numpy(), {"iwm": shifted.to_numpy()}, np.zeros(100), 140, n_resamples=20)
+    assert same == paired_bootstrap(
+        strategy.to_numpy(), {"iwm": shifted.to_numpy()}, np.zeros(100), 140, n_resamples=20
+    )
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"baselines": {"iwm": np.zeros(99)}}, DataError, "iwm has 99 returns, the risk-free rate 100"),
-    ({"baselines": {"iwm": np.r_[np.nan, np.zeros(99)]}}, DataError, "iwm has a missing (NaN) or infinite return"),
-    ({"baselines": {"iwm": np.r_[-1.0, np.zeros(99)]}}, DataError, "iwm has a return of -100% or worse"),
-    ({"mean_block": 0.5}, ConfigError, "mean_block must be at least 1 trading day"),
-    ({"n_resamples": 0}, ConfigError, "n_resamples must be a whole number of at least 1"),
-    ({"span_days": 0}, DataError, "span_days must be positive"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"baselines": {"iwm": np.zeros(99)}}, DataError, "iwm has 99 returns, the risk-free rate 100"),
+        ({"baselines": {"iwm": np.r_[np.nan, np.zeros(99)]}}, DataError, "iwm has a missing (NaN) or infinite return"),
+        ({"baselines": {"iwm": np.r_[-1.0, np.zeros(99)]}}, DataError, "iwm has a return of -100% or worse"),
+        ({"mean_block": 0.5}, ConfigError, "mean_block must be at least 1 trading day"),
+        ({"n_resamples": 0}, ConfigError, "n_resamples must be a whole number of at least 1"),
+        ({"span_days": 0}, DataError, "span_days must be positive"),
+    ],
+)
 def test_bad_inputs_are_refused_with_one_clear_line(kwargs, error, message):
-    args = {"strategy": noise(100, 19), "baselines": {"iwm": noise(100, 20)}, "risk_free": np.zeros(100),
-            "span_days": 140, **kwargs}
+    args = {
+        "strategy": noise(100, 19),
+        "baselines": {"iwm": noise(100, 20)},
+        "risk_free": np.zeros(100),
+        "span_days": 140,
+        **kwargs,
+    }
     with pytest.raises(error) as caught:
         paired_bootstrap(**args)
     assert message in str(caught.value) and "\n" not in str(caught.value)

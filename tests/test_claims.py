@@ -30,11 +30,14 @@ def test_verdict_rule():
 
 # Facts (IWM Adj Close): 2000-07-17 -> 2002-10-09 -38.7%; 2007-07-13 -> 2009-03-09 -58.6%;
 # 2020-01-16 -> 2020-03-23 -41.1%; RUT price 2000-03-09 -> 2002-10-09 -46.0%.
-@pytest.mark.parametrize("claim, peak, trough, fall, said", [
-    ("IWM fell -44% in 2001", "2000-07-17", "2002-10-09", -0.387, "overstated"),
-    ("IWM fell -50% by early 2009", "2007-07-13", "2009-03-09", -0.586, "understated"),
-    ("IWM fell -40% by Mar 2020", "2020-01-16", "2020-03-23", -0.411, "holds"),
-])
+@pytest.mark.parametrize(
+    "claim, peak, trough, fall, said",
+    [
+        ("IWM fell -44% in 2001", "2000-07-17", "2002-10-09", -0.387, "overstated"),
+        ("IWM fell -50% by early 2009", "2007-07-13", "2009-03-09", -0.586, "understated"),
+        ("IWM fell -40% by Mar 2020", "2020-01-16", "2020-03-23", -0.411, "holds"),
+    ],
+)
 def test_claims_on_real_iwm(table, claim, peak, trough, fall, said):
     row = table.loc[claim]
     assert (row.peak, row.trough, row.verdict) == (peak, trough, said)

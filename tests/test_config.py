@@ -1,4 +1,5 @@
 """Configuration: the registry, config/default.toml, files and --set overrides, refused with the key named."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,18 +33,21 @@ def test_file_then_set_overrides(tmp_path):
     assert cfg.digest() != defaults().digest()
 
 
-@pytest.mark.parametrize("sets, message", [
-    (["nope.key=1"], "unknown key 'nope.key'"),
-    (["hedge.moneyness=abc"], "hedge.moneyness must be a number"),
-    (["hedge.moneyness=7"], "hedge.moneyness = 7.0 is above its maximum"),
-    (["hedge.tenor_days=2.5"], "hedge.tenor_days must be a whole number"),
-    (["run.start=2010-01-01", "run.end=2009-01-01"], "run.start 2010-01-01 is after run.end 2009-01-01"),
-    (["run.start=2010-13-01"], "run.start must be a date"),
-    (["strategy.recession_action=sell_everything"], "strategy.recession_action must be one of"),
-    (["strategy.neutral_iwm=0.9"], "exceeds 1"),
-    (["hedge.roll_days=100"], "hedge.roll_days must be below hedge.tenor_days"),
-    (["novalue"], "expected key=value"),
-])
+@pytest.mark.parametrize(
+    "sets, message",
+    [
+        (["nope.key=1"], "unknown key 'nope.key'"),
+        (["hedge.moneyness=abc"], "hedge.moneyness must be a number"),
+        (["hedge.moneyness=7"], "hedge.moneyness = 7.0 is above its maximum"),
+        (["hedge.tenor_days=2.5"], "hedge.tenor_days must be a whole number"),
+        (["run.start=2010-01-01", "run.end=2009-01-01"], "run.start 2010-01-01 is after run.end 2009-01-01"),
+        (["run.start=2010-13-01"], "run.start must be a date"),
+        (["strategy.recession_action=sell_everything"], "strategy.recession_action must be one of"),
+        (["strategy.neutral_iwm=0.9"], "exceeds 1"),
+        (["hedge.roll_days=100"], "hedge.roll_days must be below hedge.tenor_days"),
+        (["novalue"], "expected key=value"),
+    ],
+)
 def test_bad_settings_are_refused_naming_the_key(sets, message):
     with pytest.raises(ConfigError, match=message):
         config.load(None, sets)

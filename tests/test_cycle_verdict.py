@@ -1,6 +1,7 @@
 """The verdict cycle by cycle: the exact binomial interval against scipy's, the count of cycles won
 (partial ones left out, ties no win, overlapping windows counted), the best baseline's rule, and the
 minimum track record against the closed-form standard error of a Sharpe difference."""
+
 from __future__ import annotations
 
 import math
@@ -11,7 +12,12 @@ from scipy import stats
 
 from fedcut.analyzers.bootstrap import paired_bootstrap
 from fedcut.analyzers.cycle_verdict import (
-    best_baseline, clopper_pearson, cycle_tally, min_track_record, tally_words, track_record_words,
+    best_baseline,
+    clopper_pearson,
+    cycle_tally,
+    min_track_record,
+    tally_words,
+    track_record_words,
 )
 
 
@@ -20,7 +26,8 @@ def test_the_interval_is_scipys_exact_clopper_pearson(k, n):
     expected = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
     assert clopper_pearson(k, n) == pytest.approx([expected.low, expected.high], abs=1e-12)
     assert clopper_pearson(k, n, 0.9) == pytest.approx(
-        list(stats.binomtest(k, n).proportion_ci(confidence_level=0.9, method="exact")), abs=1e-12)
+        list(stats.binomtest(k, n).proportion_ci(confidence_level=0.9, method="exact")), abs=1e-12
+    )
 
 
 def test_no_cycle_has_no_interval():
@@ -31,30 +38,45 @@ def test_no_cycle_has_no_interval():
 
 
 def _row(cycle, start, end, s_dd, b_dd, s_ret, b_ret, complete=True):
-    return {"cycle": cycle, "window_start": start, "window_end": end, "complete": complete,
-            "strategy_max_drawdown": s_dd, "benchmark_max_drawdown": b_dd,
-            "strategy_return": s_ret, "benchmark_return": b_ret}
+    return {
+        "cycle": cycle,
+        "window_start": start,
+        "window_end": end,
+        "complete": complete,
+        "strategy_max_drawdown": s_dd,
+        "benchmark_max_drawdown": b_dd,
+        "strategy_return": s_ret,
+        "benchmark_return": b_ret,
+    }
 
 
 def test_the_tally_counts_complete_cycles_only_and_a_tie_is_no_win():
-    rows = [_row("1990", "1990-01-02", "1991-12-31", -0.10, -0.30, 0.20, 0.10),  # both won
-            _row("1995", "1995-01-03", "1996-12-31", -0.20, -0.20, 0.10, 0.10),  # tie on both: neither
-            _row("1998", "1996-06-03", "1998-12-31", -0.25, -0.20, 0.05, 0.30),  # lost both; overlaps 1995
-            _row("2024", "2024-01-02", "2025-09-26", -0.01, -0.50, 0.90, 0.00, complete=False)]  # would win: left out
+    rows = [
+        _row("1990", "1990-01-02", "1991-12-31", -0.10, -0.30, 0.20, 0.10),  # both won
+        _row("1995", "1995-01-03", "1996-12-31", -0.20, -0.20, 0.10, 0.10),  # tie on both: neither
+        _row("1998", "1996-06-03", "1998-12-31", -0.25, -0.20, 0.05, 0.30),  # lost both; overlaps 1995
+        _row("2024", "2024-01-02", "2025-09-26", -0.01, -0.50, 0.90, 0.00, complete=False),
+    ]  # would win: left out
     t = cycle_tally(rows)
     assert t["n"] == 3 and t["excluded"] == ["2024"] and t["overlapping"] == 2
     assert (t["shallower_drawdown"]["k"], t["higher_return"]["k"]) == (1, 1)
     assert t["shallower_drawdown"]["share"] == pytest.approx(1 / 3)
     assert t["higher_return"]["ci"] == pytest.approx(
-        list(stats.binomtest(1, 3).proportion_ci(method="exact")), abs=1e-12)
+        list(stats.binomtest(1, 3).proportion_ci(method="exact")), abs=1e-12
+    )
     words = tally_words(t, "buy-and-hold IWM")
     assert "shallower drawdown in 1 of 3 (33%" in words and "left out" in words and "2024" in words
     assert "2 of the 3 windows overlap" in words
 
 
 def test_the_best_baseline_is_the_highest_sharpe_other_than_buy_and_hold():
-    figures = {"buy_and_hold": {"sharpe": 0.9}, "spy": {"sharpe": 0.4}, "credit_rule": {"sharpe": 0.53},
-               "trend_200d": {"sharpe": 0.53}, "vix_rule": {"sharpe": None}}
+    figures = {
+        "buy_and_hold": {"sharpe": 0.9},
+        "spy": {"sharpe": 0.4},
+        "credit_rule": {"sharpe": 0.53},
+        "trend_200d": {"sharpe": 0.53},
+        "vix_rule": {"sharpe": None},
+    }
     assert best_baseline(figures) == "credit_rule"  # the tie goes to the first listed
     assert best_baseline({"buy_and_hold": {"sharpe": 1.0}}) is None
 
@@ -83,14 +105,14 @@ def test_the_bootstrap_error_of_a_sharpe_difference_matches_the_closed_form():
     n, rho = 5000, 0.8
     sr_a, sr_b, vol = 0.06, 0.03, 0.01  # per day
     common = rng.standard_normal(n)
-    a = vol * (rho ** 0.5 * common + (1 - rho) ** 0.5 * rng.standard_normal(n)) + sr_a * vol
-    b = vol * (rho ** 0.5 * common + (1 - rho) ** 0.5 * rng.standard_normal(n)) + sr_b * vol
+    a = vol * (rho**0.5 * common + (1 - rho) ** 0.5 * rng.standard_normal(n)) + sr_a * vol
+    b = vol * (rho**0.5 * common + (1 - rho) ** 0.5 * rng.standard_normal(n)) + sr_b * vol
     rf = np.zeros(n)
     out = paired_bootstrap(a, {"b": b}, rf, span_days=n * 365.25 / 252, mean_block=1, n_resamples=4000, seed=3)["b"]
     # the closed form, on the sample's own moments (per day), annualised by sqrt(252)
     s_a, s_b = a.mean() / a.std(ddof=1), b.mean() / b.std(ddof=1)
     r = np.corrcoef(a, b)[0, 1]
-    variance = (2 * (1 - r) + 0.5 * (s_a ** 2 + s_b ** 2 - 2 * s_a * s_b * r ** 2)) / n
+    variance = (2 * (1 - r) + 0.5 * (s_a**2 + s_b**2 - 2 * s_a * s_b * r**2)) / n
     closed_se = math.sqrt(variance * 252)
     assert out["sharpe_diff_se"] == pytest.approx(closed_se, rel=0.05)
     years = n / 252
@@ -101,7 +123,11 @@ def test_the_bootstrap_error_of_a_sharpe_difference_matches_the_closed_form():
 
 def test_a_track_record_beyond_a_thousand_years_is_said_so():
     assert track_record_words(min_track_record(0.001, 0.1, 25.0, 4)) == (
-        "distinguishable at 95% only after more than 1,000 years of track record (minimum track record)")
+        "distinguishable at 95% only after more than 1,000 years of track record (minimum track record)"
+    )
     assert track_record_words(min_track_record(-0.1, 0.1, 25.0, 4)) == (
-        "minimum track record: never (the Sharpe difference is not positive)")
-    assert track_record_words(min_track_record(0.12, 0.09, 71.0, 26)).startswith("distinguishable at 95% after 153 years (56 easing cycles)")
+        "minimum track record: never (the Sharpe difference is not positive)"
+    )
+    assert track_record_words(min_track_record(0.12, 0.09, 71.0, 26)).startswith(
+        "distinguishable at 95% after 153 years (56 easing cycles)"
+    )

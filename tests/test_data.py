@@ -1,4 +1,5 @@
 """Data layer: readers and their validation, sources, as-of view, proxies, cut calendar, CLI."""
+
 from __future__ import annotations
 
 import warnings
@@ -7,16 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fedcut.cli import main
+from fedcut.core.errors import DataError
+from fedcut.core.params import defaults
 from fedcut.data import asof, fetch, readers
 from fedcut.data.cuts import easing_cycles, rate_changes, target_series
 from fedcut.data.market import build_market
 from fedcut.data.sources import DataSource
-from fedcut.cli import main
-from fedcut.core.errors import DataError
-from fedcut.core.params import defaults
 
 DATA = defaults().data
-GOOD_OHLC = "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,10.5,10.0,100\n2020-01-03,10.5,11,10,10.8,10.3,100\n"
+GOOD_OHLC = (
+    "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,10.5,10.0,100\n2020-01-03,10.5,11,10,10.8,10.3,100\n"
+)
 
 
 def write(tmp_path, name, text):
@@ -26,6 +29,7 @@ def write(tmp_path, name, text):
 
 
 # --- readers ---------------------------------------------------------------------------------
+
 
 def test_reads_all_three_yahoo_shapes(tmp_path):
     ohlc = readers.read_price_csv(write(tmp_path, "A.csv", GOOD_OHLC))
@@ -37,20 +41,25 @@ def test_reads_all_three_yahoo_shapes(tmp_path):
     assert isinstance(idx.index, pd.DatetimeIndex) and idx["close"].iloc[0] == 1.5
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("", "empty file"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n", "no data rows"),
-    ("Date,Price\n2020-01-02,1\n", "unexpected columns"),
-    ("Date,Adj Close\n2020-01-02,abc\n", "'abc' is not a number"),
-    ("Date,Adj Close\n2020-01-02,1\n2020-01-02,2\n", "duplicate date 2020-01-02"),
-    ("Date,Adj Close\n2020-01-03,1\n2020-01-02,2\n", "not sorted"),
-    ("Date,Adj Close\n2020-01-02,1\n2999-01-02,2\n", "in the future"),
-    ("Date,Adj Close\n2020-01-02,1\n2020-01-03,-2\n", "non-positive price on 2020-01-03"),
-    ("Date,Adj Close\n02/01/2020,1\n", "is not YYYY-MM-DD"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,,10,100\n2020-01-03,10,11,9,10,10,100\n",
-     "missing price on 2020-01-02"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,9,8,10,10,100\n", "OHLC inconsistent on 2020-01-02"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", "empty file"),
+        ("Date,Open,High,Low,Close,Adj Close,Volume\n", "no data rows"),
+        ("Date,Price\n2020-01-02,1\n", "unexpected columns"),
+        ("Date,Adj Close\n2020-01-02,abc\n", "'abc' is not a number"),
+        ("Date,Adj Close\n2020-01-02,1\n2020-01-02,2\n", "duplicate date 2020-01-02"),
+        ("Date,Adj Close\n2020-01-03,1\n2020-01-02,2\n", "not sorted"),
+        ("Date,Adj Close\n2020-01-02,1\n2999-01-02,2\n", "in the future"),
+        ("Date,Adj Close\n2020-01-02,1\n2020-01-03,-2\n", "non-positive price on 2020-01-03"),
+        ("Date,Adj Close\n02/01/2020,1\n", "is not YYYY-MM-DD"),
+        (
+            "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,,10,100\n2020-01-03,10,11,9,10,10,100\n",
+            "missing price on 2020-01-02",
+        ),
+        ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,9,8,10,10,100\n", "OHLC inconsistent on 2020-01-02"),
+    ],
+)
 def test_bad_price_files_are_refused_with_file_and_problem(tmp_path, text, problem):
     path = write(tmp_path, "BAD.csv", text)
     with pytest.raises(DataError) as err:
@@ -103,8 +112,9 @@ def test_fast_numbers_are_the_cell_by_cell_numbers_bit_for_bit(shared_data):
             assert np.array_equal(fast[col].view(np.int64), text[col].view(np.int64)), (path, col)
 
 
-@pytest.mark.parametrize("cell", ["nan", "NaN", " ", " . ", "N/A", "1.5e", "0x10", "1_000", "inf", "1e400", " 2.5 ",
-                                  "+3", ".", "", '"4.5"'])
+@pytest.mark.parametrize(
+    "cell", ["nan", "NaN", " ", " . ", "N/A", "1.5e", "0x10", "1_000", "inf", "1e400", " 2.5 ", "+3", ".", "", '"4.5"']
+)
 def test_fast_numbers_agree_with_the_text_path_on_odd_cells(tmp_path, cell):
     """A cell the C parser might read otherwise than the text path: the same value or the same error."""
     for missing in ((), (".",)):
@@ -116,9 +126,14 @@ def test_fast_numbers_agree_with_the_text_path_on_odd_cells(tmp_path, cell):
             assert np.array_equal(fast["X"], text["X"], equal_nan=True)
 
 
-@pytest.mark.parametrize("text", ["DATE,X,Y\n2020-01-01,1,2\n2020-01-02,3\n2020-01-03,4,5\n",
-                                  "DATE,X,Y\n2020-01-01,1,2\n\n2020-01-02,,\n",
-                                  'DATE,X,Y\n2020-01-01,"1,5",2\n2020-01-02,,3\n'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DATE,X,Y\n2020-01-01,1,2\n2020-01-02,3\n2020-01-03,4,5\n",
+        "DATE,X,Y\n2020-01-01,1,2\n\n2020-01-02,,\n",
+        'DATE,X,Y\n2020-01-01,"1,5",2\n2020-01-02,,3\n',
+    ],
+)
 def test_short_rows_blank_lines_and_quoted_commas_are_read_as_the_text_path_reads_them(tmp_path, text):
     """A short row's absent cells are empty on both paths; a quoted comma is refused on both."""
     path = write(tmp_path, "X.csv", text)
@@ -140,6 +155,7 @@ def test_real_files_load_with_known_facts(source):
 
 
 # --- sources and downloads -----------------------------------------------------------------
+
 
 def test_offline_with_nothing_found_says_which_series_and_the_fix(tmp_path):
     src = DataSource(data_dir=tmp_path, cache_dir=tmp_path / "cache", offline=True)
@@ -176,6 +192,7 @@ def test_empty_or_failed_downloads_are_errors_and_leave_the_cache_alone(tmp_path
 
     def offline(url):
         raise OSError("no network")
+
     with pytest.raises(DataError, match="FRED download of DGS2 failed"):
         fetch.refresh("macro", "DGS2", cache, get=offline)
     assert not cache.exists() or not any(cache.rglob("*.csv"))
@@ -192,6 +209,7 @@ def test_a_fetch_with_no_network_stops_after_its_first_failures_in_one_line(tmp_
     def unreachable(kind, name, cache_dir):
         calls.append(name)
         raise DataError(f"yfinance returned no rows for {name} (possibly delisted)")
+
     monkeypatch.setattr(datacli.fetch, "refresh", unreachable)
     source = DataSource(data_dir=None, cache_dir=tmp_path / "cache", offline=False)
     printed = []
@@ -205,6 +223,7 @@ def test_a_fetch_with_no_network_stops_after_its_first_failures_in_one_line(tmp_
         if name == "SPY":
             raise DataError("yfinance returned no rows for SPY")
         return tmp_path / f"{name}.csv"
+
     monkeypatch.setattr(datacli.fetch, "refresh", one_bad)
     printed.clear()
     assert datacli.fetch_all(source, ["SPY", "IWM", "VO", "DGS2"], out=printed.append) == 1
@@ -213,14 +232,24 @@ def test_a_fetch_with_no_network_stops_after_its_first_failures_in_one_line(tmp_
 
 def test_price_download_is_written_in_the_file_format(tmp_path):
     idx = pd.DatetimeIndex(["2020-01-02", "2020-01-03"], name="Date")
-    frame = pd.DataFrame({"Open": [1.0, 1.2], "High": [1.5, 1.5], "Low": [0.5, 1.0], "Close": [1.2, 1.3],
-                          "Adj Close": [1.1, 1.2], "Volume": [10, 20]}, index=idx)
+    frame = pd.DataFrame(
+        {
+            "Open": [1.0, 1.2],
+            "High": [1.5, 1.5],
+            "Low": [0.5, 1.0],
+            "Close": [1.2, 1.3],
+            "Adj Close": [1.1, 1.2],
+            "Volume": [10, 20],
+        },
+        index=idx,
+    )
     path = fetch.refresh("prices", "XLP", tmp_path, download_prices_fn=lambda s: frame)
     assert path.read_text().splitlines()[0] == "Date,Open,High,Low,Close,Adj Close,Volume"
     assert readers.read_price_csv(path)["adj_close"].tolist() == [1.1, 1.2]
 
 
 # --- point in time ---------------------------------------------------------------------------
+
 
 def test_cpi_for_a_month_is_invisible_before_its_release_day():
     p = defaults().data
@@ -271,13 +300,15 @@ def test_asof_view_up_to_d_ignores_everything_published_after_d(source):
 
 
 def test_missing_indicator_is_nan_not_zero(source):
-    view = asof.asof_frame({"BAMLH0A0HYM2": source.macro("BAMLH0A0HYM2")},
-                           pd.bdate_range("1996-12-02", "1997-01-10"), defaults().data)
+    view = asof.asof_frame(
+        {"BAMLH0A0HYM2": source.macro("BAMLH0A0HYM2")}, pd.bdate_range("1996-12-02", "1997-01-10"), defaults().data
+    )
     assert view.loc[:"1996-12-31", "BAMLH0A0HYM2"].isna().all()
     assert view.loc["1997-01-02", "BAMLH0A0HYM2"] == 3.13
 
 
 # --- market and proxies ----------------------------------------------------------------------
+
 
 def test_extended_history_chains_rut_into_iwm_by_returns(source):
     m = build_market(source, ("VO",), "", "2001-12-31", "extended", DATA)
@@ -318,19 +349,27 @@ def test_requested_range_outside_the_data_is_refused(source):
 
 # --- rate-cut calendar -----------------------------------------------------------------------
 
+
 def test_cut_calendar_finds_every_easing_cycle_from_the_data(source):
     target = target_series(source.macro("DFEDTAR"), source.macro("DFEDTARU"))
     changes = rate_changes(target)
     cycles = easing_cycles(changes)
     recent = cycles[cycles["decision"] >= "1990-01-01"]
     assert [d.date().isoformat() for d in recent["decision"]] == [
-        "1995-07-06", "1998-09-29", "2001-01-03", "2007-09-18", "2019-07-31", "2024-09-18"]
+        "1995-07-06",
+        "1998-09-29",
+        "2001-01-03",
+        "2007-09-18",
+        "2019-07-31",
+        "2024-09-18",
+    ]
     assert recent["change_bp"].tolist() == [-25, -25, -50, -50, -25, -50]
     sunday = changes[changes["effective"] == "2020-03-16"].iloc[0]
     assert sunday["decision"] == pd.Timestamp("2020-03-15") and sunday["change_bp"] == -100
 
 
 # --- CLI -------------------------------------------------------------------------------------
+
 
 def test_data_status_lists_every_series_and_exits_zero(shared_data, capsys):
     assert main(["data", "status", "--data-dir", str(shared_data), "--offline"]) == 0

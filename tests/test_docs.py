@@ -5,6 +5,7 @@ reports (the same table is on the site's Results page), and it carries no histor
 CHANGELOG.md's). The site's parameter reference is written from the registry by a build hook;
 every page is in the navigation. `mkdocs build --strict` (CI, `.ci/run`) checks the links.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -21,8 +22,10 @@ DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 RESULTS = DOCS / "results.md"
 # History belongs in CHANGELOG.md: issue numbers, rounds, commit hashes (7+ hex digits with a letter)
-HISTORY = re.compile(r"\bthis round\b|\bissues? #?\d+|(?<![\w&])#\d+\b|(?<![\w/.-])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b",
-                     re.IGNORECASE)
+HISTORY = re.compile(
+    r"\bthis round\b|\bissues? #?\d+|(?<![\w&])#\d+\b|(?<![\w/.-])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b",
+    re.IGNORECASE,
+)
 
 
 def _hook(name: str):
@@ -148,8 +151,12 @@ def test_the_answer_table_is_what_a_default_run_reports(shared_data):
     assert f"the evidence rests on **{words[m['verdict']['n_easing_cycles']]} easing cycles**" in text
     for _, row in result.baselines.iterrows():
         cells = rows.pop(row["label"])
-        assert cells[:4] == [f"{row['cagr']:.1%}", f"{row['volatility']:.1%}", f"{row['max_drawdown']:.1%}",
-                             f"{row['sharpe']:.2f}"], row["label"]
+        assert cells[:4] == [
+            f"{row['cagr']:.1%}",
+            f"{row['volatility']:.1%}",
+            f"{row['max_drawdown']:.1%}",
+            f"{row['sharpe']:.2f}",
+        ], row["label"]
         if row["role"] == "baseline":
             v = m["verdict"]["against"][row["name"]]
             lo, hi = v["sharpe_diff_ci"]

@@ -9,6 +9,7 @@ kernel (`ARRAY`) and the backtrader reference (`BACKTRADER`); fills, refusals, o
 the counters are the same streams. Both price puts with the one compiled pricer
 (`hedging.pricing`), so the differences this test can find are in the execution rules.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,9 +20,9 @@ from hypothesis import strategies as st
 
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import resolve
+from fedcut.data.catalog import SMALL_CAP_SPOT_SCALE
 from fedcut.execution.engine import settings_for, tape_for
 from fedcut.execution.engines import ARRAY, BACKTRADER, ENGINES, engine_named
-from fedcut.data.catalog import SMALL_CAP_SPOT_SCALE
 from fedcut.run.inputs import Prepared, prepare, signals
 from fedcut.strategies.targets import target_weights
 
@@ -34,26 +35,43 @@ CONFIGS = {
     "midcap": {"strategy.recession_action": "midcap"},
     "no band": {"execution.rebalance_band": 0.0},
     "no cash buffer": {"execution.cash_buffer": 0.0},
-    "double puts on full equity": {"strategy.recession_equity": 1.0, "hedge.hedge_ratio": 2.0, "hedge.moneyness": 1.0,
-                                   "execution.cash_buffer": 0.0},
+    "double puts on full equity": {
+        "strategy.recession_equity": 1.0,
+        "hedge.hedge_ratio": 2.0,
+        "hedge.moneyness": 1.0,
+        "execution.cash_buffer": 0.0,
+    },
     "budget sizing": {"hedge.sizing": "budget", "hedge.annual_budget": 0.05},
     "weekly puts": {"hedge.tenor_days": 7, "hedge.roll_days": 0, "hedge.resize_band": 0.0},
     "two-year puts": {"hedge.tenor_days": 730, "hedge.roll_days": 364},
     "far strikes": {"hedge.moneyness": 0.5, "strategy.recession_equity": 0.9},
-    "in the money, costly, no interest": {"hedge.moneyness": 1.2, "execution.slippage_bps": 100.0,
-                                          "execution.commission_bps": 100.0, "execution.cash_interest": False},
+    "in the money, costly, no interest": {
+        "hedge.moneyness": 1.2,
+        "execution.slippage_bps": 100.0,
+        "execution.commission_bps": 100.0,
+        "execution.cash_interest": False,
+    },
     "oracle": {"run.oracle": True},
     "realised small-cap ratio": {"hedge.small_cap_ratio_mode": "realised"},
-    "puts only at VIX 16-25, held through crises": {"hedge.buy_vix_floor": 16.0, "hedge.buy_vix_ceiling": 25.0,
-                                                    "hedge.hold_through_crisis": True},
+    "puts only at VIX 16-25, held through crises": {
+        "hedge.buy_vix_floor": 16.0,
+        "hedge.buy_vix_ceiling": 25.0,
+        "hedge.hold_through_crisis": True,
+    },
 }
 # Other calendars, each a block of its own: the extended history (from 1990), and the long one to 1990
 # (the modelled volatility, the spot scaled back before RUT with its option unit, then RUT / 10).
 OTHER_HISTORIES = {
     "extended history": {"extended": {"run.history": "extended"}},
-    "long history": {"long": {"run.history": "long", "run.end": "1990-12-31"},
-                     "long, budget sizing": {"run.history": "long", "run.end": "1990-12-31", "hedge.sizing": "budget",
-                                             "hedge.annual_budget": 0.05}},
+    "long history": {
+        "long": {"run.history": "long", "run.end": "1990-12-31"},
+        "long, budget sizing": {
+            "run.history": "long",
+            "run.end": "1990-12-31",
+            "hedge.sizing": "budget",
+            "hedge.annual_budget": 0.05,
+        },
+    },
 }
 
 
@@ -119,12 +137,17 @@ def test_the_array_engine_reproduces_backtrader_on_real_history(history):
         assert count["premium_paid"]["realised small-cap ratio"] != count["premium_paid"]["default"]
         gated = names.index("puts only at VIX 16-25, held through crises")
         vix = pd.Series(tape.vix, index=tape.days)
-        decided = [vix.shift(1)[pd.Timestamp(e.date)] for e in got.option_events[gated] if e.action in ("buy", "roll_buy")]
+        decided = [
+            vix.shift(1)[pd.Timestamp(e.date)] for e in got.option_events[gated] if e.action in ("buy", "roll_buy")
+        ]
         assert len(decided) > 10 and all(16.0 <= v < 25.0 for v in decided)  # rule 12: the deciding close's VIX
         ungated = resolve({"hedge.hold_through_crisis": True})
         free = ARRAY.execute(tape, [ungated], weights[gated][None], ratios[gated][None], record=True)
-        assert any(not 16.0 <= vix.shift(1)[pd.Timestamp(e.date)] < 25.0 for e in free.option_events[0]
-                   if e.action in ("buy", "roll_buy"))  # without the bounds some purchases fall outside them
+        assert any(
+            not 16.0 <= vix.shift(1)[pd.Timestamp(e.date)] < 25.0
+            for e in free.option_events[0]
+            if e.action in ("buy", "roll_buy")
+        )  # without the bounds some purchases fall outside them
     if label == "long history":  # puts were traded in the scaled unit, before RUT's first day
         unit = prepared.broker_inputs["option_unit"]
         for k, name in enumerate(names):
@@ -187,11 +210,22 @@ def _synthetic(seed: int, n: int):
     unit = np.where(np.arange(n) < int(rng.integers(0, n)), 0.002, 1.0)  # a spot scaled back, then quoted
     # SKEW unknown (NaN: the surface reads it at its centre) for a while, then between 100 and 180
     skew = np.where(np.arange(n) < int(rng.integers(0, n)), np.nan, 100 + 80 * rng.random(n))
-    inputs = pd.DataFrame({"spot": spot, "vix": vix, "rate": rate, "div_yield": 0.012, "cash_rate": rate,
-                           "option_unit": unit, "skew": skew,
-                           "small_cap_vol_ratio": np.where(np.arange(n) < n // 3, np.nan, 0.8 + rng.random(n))}, index=days)
-    market = Market(days=days, close=close, open=opn, spot=spot.rename("spot"), vix=vix.rename("vix"),
-                    proxies=(), end_set_by="test")
+    inputs = pd.DataFrame(
+        {
+            "spot": spot,
+            "vix": vix,
+            "rate": rate,
+            "div_yield": 0.012,
+            "cash_rate": rate,
+            "option_unit": unit,
+            "skew": skew,
+            "small_cap_vol_ratio": np.where(np.arange(n) < n // 3, np.nan, 0.8 + rng.random(n)),
+        },
+        index=days,
+    )
+    market = Market(
+        days=days, close=close, open=opn, spot=spot.rename("spot"), vix=vix.rename("vix"), proxies=(), end_set_by="test"
+    )
     weights = np.round(rng.dirichlet(np.ones(4), size=n)[:, :3] * rng.integers(0, 2, size=(n, 1)), 2)
     weights[:, 2] = np.where(close["IEF"].notna(), weights[:, 2], 0.0)
     switch = rng.integers(0, 2, size=n).cumsum() % 3 == 0  # hedge on and off in spells
@@ -200,15 +234,31 @@ def _synthetic(seed: int, n: int):
 
 
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n=st.integers(30, 90), band=st.sampled_from([0.0, 0.05]),
-       buffer=st.sampled_from([0.0, 0.01]), budget=st.booleans(), tenor=st.sampled_from([14, 35, 91]),
-       vix_bounds=st.sampled_from([(0.0, 0.0), (25.0, 45.0), (0.0, 30.0)]), mode=st.sampled_from(["fixed", "realised"]))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(30, 90),
+    band=st.sampled_from([0.0, 0.05]),
+    buffer=st.sampled_from([0.0, 0.01]),
+    budget=st.booleans(),
+    tenor=st.sampled_from([14, 35, 91]),
+    vix_bounds=st.sampled_from([(0.0, 0.0), (25.0, 45.0), (0.0, 30.0)]),
+    mode=st.sampled_from(["fixed", "realised"]),
+)
 def test_engines_agree_on_random_synthetic_markets(seed, n, band, buffer, budget, tenor, vix_bounds, mode):
     prepared, weights, ratios = _synthetic(seed, n)
-    cfg = resolve({"execution.rebalance_band": band, "execution.cash_buffer": buffer, "hedge.small_cap_ratio_mode": mode,
-                   "hedge.sizing": "budget" if budget else "ratio", "hedge.tenor_days": tenor,
-                   "hedge.roll_days": tenor // 3, "execution.initial_cash": 100_000.0,
-                   "hedge.buy_vix_floor": vix_bounds[0], "hedge.buy_vix_ceiling": vix_bounds[1]})
+    cfg = resolve(
+        {
+            "execution.rebalance_band": band,
+            "execution.cash_buffer": buffer,
+            "hedge.small_cap_ratio_mode": mode,
+            "hedge.sizing": "budget" if budget else "ratio",
+            "hedge.tenor_days": tenor,
+            "hedge.roll_days": tenor // 3,
+            "execution.initial_cash": 100_000.0,
+            "hedge.buy_vix_floor": vix_bounds[0],
+            "hedge.buy_vix_ceiling": vix_bounds[1],
+        }
+    )
     tape = tape_for(prepared.market, prepared.broker_inputs, TICKERS)
     reference = BACKTRADER.execute(tape, [cfg], weights[None], ratios[None])
     _same(reference, ARRAY.execute(tape, [cfg], weights[None], ratios[None], record=True), 0, label=f"seed {seed}")
@@ -229,17 +279,30 @@ def test_the_contract_count_forgives_float_noise_and_flags_it():
     from fedcut.execution.kernel import C_NEAR, COUNTS, contracts_needed, pack
 
     ratio = pack(settings_for([resolve()]), 0)
-    budget = pack(settings_for([resolve({"hedge.sizing": "budget", "hedge.annual_budget": 0.04, "hedge.tenor_days": 91,
-                                         "hedge.commission_per_contract": 0.65})]), 0)
+    budget = pack(
+        settings_for(
+            [
+                resolve(
+                    {
+                        "hedge.sizing": "budget",
+                        "hedge.annual_budget": 0.04,
+                        "hedge.tenor_days": 91,
+                        "hedge.commission_per_contract": 0.65,
+                    }
+                )
+            ]
+        ),
+        0,
+    )
     for p, args, want, flagged in (
-            (ratio, (0.0, 33_000.0, 1.0, 1.1, 1.0, 0.0), 300, True),  # 299.99999999999994 by float noise
-            (ratio, (0.0, (300 - 1e-7) * 50 * 100, 1.0, 50.0, 1.0, 0.0), 299, False),
-            (ratio, (0.0, 300.5 * 50 * 100, 1.0, 50.0, 1.0, 0.0), 300, False),
-            (ratio, (0.0, -5e3, 1.0, 50.0, 1.0, 0.0), 0, False),  # never a negative count
-            (budget, (1e6, 0.0, 1.0, 50.0, 1.0, 9.96610273972603), 10, True),  # 9,972.60 / 997.26 = 9.999999999999998
-            (budget, (1e6, 0.0, 1.0, 50.0, 1.0, 9.967), 9, False),
-            (budget, (1e6, 0.0, 1.0, 50.0, 1.0, 9.96), 10, False),  # 9,972.60 / 996.65
-            (budget, (1e6, 0.0, 1.0, 50.0, 2.0, 9.96), 9, False),  # a contract's commission in the unit: / 997.30
+        (ratio, (0.0, 33_000.0, 1.0, 1.1, 1.0, 0.0), 300, True),  # 299.99999999999994 by float noise
+        (ratio, (0.0, (300 - 1e-7) * 50 * 100, 1.0, 50.0, 1.0, 0.0), 299, False),
+        (ratio, (0.0, 300.5 * 50 * 100, 1.0, 50.0, 1.0, 0.0), 300, False),
+        (ratio, (0.0, -5e3, 1.0, 50.0, 1.0, 0.0), 0, False),  # never a negative count
+        (budget, (1e6, 0.0, 1.0, 50.0, 1.0, 9.96610273972603), 10, True),  # 9,972.60 / 997.26 = 9.999999999999998
+        (budget, (1e6, 0.0, 1.0, 50.0, 1.0, 9.967), 9, False),
+        (budget, (1e6, 0.0, 1.0, 50.0, 1.0, 9.96), 10, False),  # 9,972.60 / 996.65
+        (budget, (1e6, 0.0, 1.0, 50.0, 2.0, 9.96), 9, False),  # a contract's commission in the unit: / 997.30
     ):
         counts = np.zeros(len(COUNTS))
         x = contracts_needed(p, *args, counts)

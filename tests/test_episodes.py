@@ -3,13 +3,26 @@ import pandas as pd
 import pytest
 
 from fedcut.analyzers.episodes import (
-    cycle_windows, episode_table, holdings_mix, recession_label, regime_mix, return_after, return_before,
+    cycle_windows,
+    episode_table,
+    holdings_mix,
+    recession_label,
+    regime_mix,
+    return_after,
+    return_before,
 )
 from fedcut.core.errors import DataError
 
 D = pd.Timestamp
-CUTS = [D("1995-07-06"), D("1998-09-29"), D("2001-01-03"), D("2007-09-18"),
-        D("2019-07-31"), D("2024-09-18"), D("2030-01-02")]
+CUTS = [
+    D("1995-07-06"),
+    D("1998-09-29"),
+    D("2001-01-03"),
+    D("2007-09-18"),
+    D("2019-07-31"),
+    D("2024-09-18"),
+    D("2030-01-02"),
+]
 
 
 def test_cycle_windows_select_clip_and_flag():
@@ -51,11 +64,14 @@ def test_episode_table_drawdowns_inside_the_window():
     strategy, benchmark = two_curves()
     (window,) = cycle_windows([D("2019-07-31")], months_before=6, months_after=12, data_end=D("2020-12-31"))
     row = episode_table(strategy, benchmark, [window]).iloc[0]
-    assert (row.cycle, row.first_cut, row.window_start, row.window_end) == \
-        ("2019", "2019-07-31", "2019-01-31", "2020-07-31")
+    assert (row.cycle, row.first_cut, row.window_start, row.window_end) == (
+        "2019",
+        "2019-07-31",
+        "2019-01-31",
+        "2020-07-31",
+    )
     assert row.strategy_max_drawdown == pytest.approx(-0.2)
-    assert (row.strategy_peak, row.strategy_trough, row.strategy_recovery) == \
-        ("2019-02-28", "2019-03-01", "2019-04-01")
+    assert (row.strategy_peak, row.strategy_trough, row.strategy_recovery) == ("2019-02-28", "2019-03-01", "2019-04-01")
     assert row.strategy_days_under_water == 32
     assert row.strategy_return == pytest.approx(0.0)
     assert row.benchmark_max_drawdown == pytest.approx(-0.4, abs=1e-3)
@@ -91,8 +107,9 @@ def test_the_run_up_before_the_cut_is_the_3_months_to_the_cut_day():
     b = benchmark
     assert row.benchmark_return_before_3m == pytest.approx(b["2019-07-31"] / b["2019-04-30"] - 1)
     assert row.strategy_return_before_3m == pytest.approx(0.0)  # 100 on both days
-    eq = pd.Series([100.0, 90.0, 99.0, 98.0],
-                   index=pd.DatetimeIndex(["2020-01-03", "2020-04-02", "2020-07-03", "2020-07-06"]))
+    eq = pd.Series(
+        [100.0, 90.0, 99.0, 98.0], index=pd.DatetimeIndex(["2020-01-03", "2020-04-02", "2020-07-03", "2020-07-06"])
+    )
     assert return_before(eq, D("2020-07-04"), 3) == pytest.approx(0.10)  # Sat -> Fri; 2020-04-04 -> 04-02
     assert return_before(eq, D("2020-04-02"), 3) is None  # three months before is before the data
     assert return_before(eq, D("2020-07-07"), 3) is None  # the cut is after the data
@@ -104,11 +121,15 @@ def test_recession_label_names_each_spell_touching_the_span():
     usrec["2001-04-01":"2001-11-01"] = 1.0
     usrec["2008-01-01":"2009-06-01"] = 1.0
     assert recession_label(usrec, D("2000-07-03"), D("2003-01-03")) == "NBER recession 2001-04 to 2001-11"
-    assert recession_label(usrec, D("2001-11-30"), D("2008-01-02")) == \
-        "NBER recession 2001-04 to 2001-11; NBER recession 2008-01 to 2009-06"  # each spell whole
+    assert (
+        recession_label(usrec, D("2001-11-30"), D("2008-01-02"))
+        == "NBER recession 2001-04 to 2001-11; NBER recession 2008-01 to 2009-06"
+    )  # each spell whole
     assert recession_label(usrec, D("2002-01-01"), D("2007-12-31")) == "no NBER recession"
-    assert recession_label(usrec, D("2009-01-01"), D("2010-03-31")) == \
-        "NBER recession 2008-01 to 2009-06 (USREC known to 2009-12)"
+    assert (
+        recession_label(usrec, D("2009-01-01"), D("2010-03-31"))
+        == "NBER recession 2008-01 to 2009-06 (USREC known to 2009-12)"
+    )
 
 
 def test_hedge_regimes_and_holdings_columns():

@@ -2,6 +2,7 @@
 data on its overlap with the modern gauge (so a default cannot drift from what it claims), each
 switches on the day its successor's first observation was known, reads only what was published by
 each day, and the easing-cycle chronology finds the cycles since 1957."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,11 @@ PERCENT_35 = 35.0  # the VIX level whose days the modelled volatility is matched
 
 
 def _fred(shared, name: str) -> pd.Series:
-    return pd.read_csv(shared / "macro" / f"{name}.csv", index_col=0, parse_dates=True,
-                       na_values=["."]).iloc[:, 0].dropna()
+    return (
+        pd.read_csv(shared / "macro" / f"{name}.csv", index_col=0, parse_dates=True, na_values=["."])
+        .iloc[:, 0]
+        .dropna()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +55,7 @@ def _matched(modern: pd.Series, level: float, fallback: pd.Series, at_or_above: 
 
 
 # --- every matched default, refitted from the data ---------------------------------------------------
+
 
 def test_the_realised_volatility_multiplier_gives_as_many_days_at_35_as_vix(shared_data):
     factors = pd.read_csv(shared_data / "french" / "ff3_factors_daily_202505.csv", index_col=0, parse_dates=True)
@@ -106,13 +111,16 @@ def test_the_monthly_credit_fallbacks_are_matched_on_their_overlap(shared_data, 
     months = round(window / 21)
     widening_m = _monthly(monthly - monthly.rolling(months, min_periods=1).min(), calendar)
     current = calendar <= pd.Timestamp("2023-12-31")
-    assert round(_matched(widening[current], regime.baa_widening, widening_m[current], True), 2) \
+    assert (
+        round(_matched(widening[current], regime.baa_widening, widening_m[current], True), 2)
         == DATA.baa_monthly_widening
+    )
     level, level_m = _daily(daily, calendar)[current], _monthly(monthly, calendar)[current]
     assert round(_matched(level, regime.baa_damage, level_m, True), 2) == DATA.baa_monthly_damage
 
 
 # --- the long run: each fallback on its days, from what was published ----------------------------------
+
 
 @pytest.fixture(scope="module")
 def long_run(shared_data):
@@ -125,17 +133,21 @@ def _first_day(days: pd.DatetimeIndex, published: pd.Timestamp) -> pd.Timestamp:
 
 def test_each_fallback_hands_over_the_day_its_successor_was_first_known(long_run, shared_data):
     sig, days = long_run.signals, long_run.signals.index
-    first = {name: _fred(shared_data, name).index[0] for name in
-             ("DGS2", "DGS3MO", "BAA10Y", "BAMLH0A0HYM2", "DGS10", "SAHMREALTIME")}
+    first = {
+        name: _fred(shared_data, name).index[0]
+        for name in ("DGS2", "DGS3MO", "BAA10Y", "BAMLH0A0HYM2", "DGS10", "SAHMREALTIME")
+    }
     next_day = {name: d + BDay(1) for name, d in first.items()}
     jobs = first["SAHMREALTIME"] + pd.offsets.MonthBegin(1) + pd.Timedelta(days=DATA.jobs_release_min_day - 1)
     jobs += pd.Timedelta(days=(4 - jobs.day_of_week) % 7)  # the first Friday on or after the 5th
-    expected = {("two_year_source", "2-year yield"): next_day["DGS2"],
-                ("bill_source", "3-month yield"): next_day["DGS3MO"],
-                ("credit_source", "BAA-10y"): next_day["BAA10Y"],
-                ("credit_source", "HY OAS"): next_day["BAMLH0A0HYM2"],
-                ("real_yield_source", "DGS10 - CPI y/y"): next_day["DGS10"],
-                ("sahm_source", "Sahm rule (real time)"): jobs}
+    expected = {
+        ("two_year_source", "2-year yield"): next_day["DGS2"],
+        ("bill_source", "3-month yield"): next_day["DGS3MO"],
+        ("credit_source", "BAA-10y"): next_day["BAA10Y"],
+        ("credit_source", "HY OAS"): next_day["BAMLH0A0HYM2"],
+        ("real_yield_source", "DGS10 - CPI y/y"): next_day["DGS10"],
+        ("sahm_source", "Sahm rule (real time)"): jobs,
+    }
     for (column, label), published in expected.items():
         switch = _first_day(days, published)
         assert sig[column][sig[column] == label].index[0] == switch, (column, label)
@@ -167,7 +179,7 @@ def test_fallback_values_are_what_was_published_by_each_day(long_run, shared_dat
 def test_puts_before_1986_are_priced_from_the_modelled_volatility(long_run, shared_data):
     factors = pd.read_csv(shared_data / "french" / "ff3_factors_daily_202505.csv", index_col=0, parse_dates=True)
     returns = np.log1p((factors["Mkt-RF"] + factors["RF"]) / 100)
-    window = returns.loc[:"1970-05-26"].iloc[-DATA.realised_vol_days:]
+    window = returns.loc[:"1970-05-26"].iloc[-DATA.realised_vol_days :]
     by_hand = window.std() * np.sqrt(252) * 100 * DATA.realised_vol_multiplier
     inputs = long_run.prepared.broker_inputs
     assert inputs.loc["1970-05-26", "vix"] == pytest.approx(by_hand, rel=1e-12)
@@ -183,7 +195,7 @@ def test_a_romer_decision_is_known_two_days_after_its_meeting(long_run, source):
     meeting = pd.Timestamp("1974-07-16")
     assert source.romer().loc[meeting, "DTARG"] < 0
     known = meeting + pd.Timedelta(days=DATA.romer_lag_days)
-    assert sig.loc[:known - pd.Timedelta(days=1), "last_change_bp"].iloc[-1] > 0  # the hike before
+    assert sig.loc[: known - pd.Timedelta(days=1), "last_change_bp"].iloc[-1] > 0  # the hike before
     assert sig.loc[known, "last_change_bp"] < 0 and sig.loc[known, "cycle_first_cut"] == meeting
 
 
@@ -194,7 +206,7 @@ def test_a_discount_rate_change_is_known_after_its_month(long_run, source):
     rate = source.macro("MDISCRT")
     assert rate[month] < rate[pd.Timestamp("1957-10-01")]
     known = month + pd.offsets.MonthEnd(0) + BDay(DATA.monthly_average_lag_days)
-    assert sig.loc[:known - pd.Timedelta(days=1), "cycle_state"].iloc[-1] != "easing"
+    assert sig.loc[: known - pd.Timedelta(days=1), "cycle_state"].iloc[-1] != "easing"
     assert sig.loc[known:, "cycle_state"].iloc[0] == "easing"
 
 
@@ -206,14 +218,33 @@ def test_the_long_history_counts_the_easing_cycles_since_1957(long_run):
     assert long_run.metrics["run"]["start"] == "1954-07-02"
     assert long_run.metrics["verdict"]["n_easing_cycles"] >= 13
     assert len(long_run.episodes) == long_run.metrics["verdict"]["n_easing_cycles"]
-    for month in ("1957-11", "1960-06", "1970-", "1971-", "1974-", "1980-", "1981-", "1982-", "1984-", "1987-",
-                  "1989-"):
+    for month in (
+        "1957-11",
+        "1960-06",
+        "1970-",
+        "1971-",
+        "1974-",
+        "1980-",
+        "1981-",
+        "1982-",
+        "1984-",
+        "1987-",
+        "1989-",
+    ):
         assert any(c.startswith(month) for c in cuts), month
-    assert cuts[cuts.index("1989-06-06"):] == ["1989-06-06", "1995-07-06", "1998-09-29", "2001-01-03",
-                                               "2007-09-18", "2019-07-31", "2024-09-18"]
+    assert cuts[cuts.index("1989-06-06") :] == [
+        "1989-06-06",
+        "1995-07-06",
+        "1998-09-29",
+        "2001-01-03",
+        "2007-09-18",
+        "2019-07-31",
+        "2024-09-18",
+    ]
 
 
 # --- the baselines on the long history ------------------------------------------------------------------
+
 
 def test_the_credit_rules_monthly_thresholds_are_matched_on_their_overlap(shared_data, calendar):
     """baseline.baa_monthly_*: BAA10YM's 3-month rise and level flag as many days of 1986-2023 as the
@@ -224,6 +255,7 @@ def test_the_credit_rules_monthly_thresholds_are_matched_on_their_overlap(shared
     current = calendar <= pd.Timestamp("2023-12-31")
     change = _daily((daily - daily.shift(window)).dropna(), calendar)[current]
     change_m = _monthly((monthly - monthly.shift(round(window / 21))).dropna(), calendar)[current]
+
     def above(modern, level, fallback):  # the rule flags a value strictly above its threshold
         both = pd.concat([modern, fallback], axis=1).dropna()
         return float(np.quantile(both.iloc[:, 1], 1 - (both.iloc[:, 0] > level).mean()))
@@ -238,16 +270,21 @@ def _credit_by_hand(shared, days: pd.DatetimeIndex, b) -> pd.Series:
     the monthly BAA10YM before that, each read at its publication lag."""
     window = b.credit_window_days
     hy, baa, baa_m = _fred(shared, "BAMLH0A0HYM2"), _fred(shared, "BAA10Y"), _fred(shared, "BAA10YM")
-    hy_out = (_daily((hy - hy.shift(window)).dropna(), days) > b.credit_widening_pp) | (_daily(hy, days) > b.credit_level)
+    hy_out = (_daily((hy - hy.shift(window)).dropna(), days) > b.credit_widening_pp) | (
+        _daily(hy, days) > b.credit_level
+    )
     baa_out = (_daily((baa - baa.shift(window)).dropna(), days) > b.baa_widening_pp) | (_daily(baa, days) > b.baa_level)
-    m_out = ((_monthly((baa_m - baa_m.shift(3)).dropna(), days) > b.baa_monthly_widening_pp)
-             | (_monthly(baa_m, days) > b.baa_monthly_level))
+    m_out = (_monthly((baa_m - baa_m.shift(3)).dropna(), days) > b.baa_monthly_widening_pp) | (
+        _monthly(baa_m, days) > b.baa_monthly_level
+    )
     return hy_out.where(_daily(hy, days).notna(), baa_out.where(_daily(baa, days).notna(), m_out))
 
 
 def test_the_credit_rule_reads_the_monthly_baa_spread_before_1986_and_switches_the_day_the_daily_is_known(
-        long_run, shared_data):
+    long_run, shared_data
+):
     from fedcut.strategies.baselines import credit_alarm
+
     cfg, days = long_run.config, long_run.prepared.market.days
     alarm = pd.Series(credit_alarm(long_run.prepared.raw, days, cfg.data, cfg.baseline), index=days)
     expected = _credit_by_hand(shared_data, days, cfg.baseline).astype(bool)
@@ -264,6 +301,7 @@ def test_the_credit_rule_reads_the_monthly_baa_spread_before_1986_and_switches_t
 def test_the_credit_rule_before_1986_uses_nothing_published_later(long_run):
     """Perturb BAA10YM after a day: every decision up to that day is unchanged."""
     from fedcut.strategies.baselines import credit_alarm
+
     cfg, days = long_run.config, long_run.prepared.market.days
     raw = dict(long_run.prepared.raw)
     cut = pd.Timestamp("1975-06-30")
@@ -272,14 +310,17 @@ def test_the_credit_rule_before_1986_uses_nothing_published_later(long_run):
     moved = credit_alarm(raw, days, cfg.data, cfg.baseline)
     known = days <= cut + pd.offsets.MonthEnd(0)  # June's average is known only in July
     assert (base[known] == moved[known]).all()
-    assert (base[(days > cut + pd.offsets.MonthEnd(1)) & (days < pd.Timestamp("1986-01-03"))]
-            != moved[(days > cut + pd.offsets.MonthEnd(1)) & (days < pd.Timestamp("1986-01-03"))]).any()
+    assert (
+        base[(days > cut + pd.offsets.MonthEnd(1)) & (days < pd.Timestamp("1986-01-03"))]
+        != moved[(days > cut + pd.offsets.MonthEnd(1)) & (days < pd.Timestamp("1986-01-03"))]
+    ).any()
 
 
 def test_the_volatility_rule_reads_the_eras_gauge(long_run):
     """The VIX rule reads the same gauge as the regime: realised volatility before 1986, VXO to
     2003-09-19, VIX after; its days out are the gauge's days above baseline.vix_exit."""
     from fedcut.strategies.baselines import plan
+
     p, cfg = long_run.prepared, long_run.config
     m = p.market
     weights = plan("vix_rule", p.tickers, m.days, m.close["IWM"], m.vix, p.raw, cfg.data, cfg.strategy, cfg.baseline)
@@ -295,8 +336,9 @@ def test_every_cycle_is_in_episodes_metrics_and_the_count(long_run):
     partial = list(episodes.loc[~episodes["complete"], "cycle"])
     assert tally["excluded"] == partial == ["2024"] and tally["n"] == 25
     complete = episodes[episodes["complete"]]
-    assert tally["shallower_drawdown"]["k"] == int((complete["strategy_max_drawdown"]
-                                                    > complete["benchmark_max_drawdown"]).sum())
+    assert tally["shallower_drawdown"]["k"] == int(
+        (complete["strategy_max_drawdown"] > complete["benchmark_max_drawdown"]).sum()
+    )
     assert tally["higher_return"]["k"] == int((complete["strategy_return"] > complete["benchmark_return"]).sum())
     best = m["cycle_verdict"]["best_baseline"]
     others = {n: f["sharpe"] for n, f in m["baselines"].items() if n != "buy_and_hold"}

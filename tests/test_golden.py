@@ -14,6 +14,7 @@ CSVs are written with 10 significant digits and compared byte for byte. A run no
 file names it by its full path; the data directory's own path is replaced by `{data}` first, so
 the digests do not depend on where the checkout lives.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -62,8 +63,9 @@ def _digest(data: bytes) -> str:
 
 def _fedcut(args: list[str], cwd: Path) -> str:
     env = {**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg", "FEDCUT_DATA_DIR": _data_dir()}
-    done = subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), "-q", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run_backtest.py"), "-q", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -83,17 +85,25 @@ def outputs(work: Path) -> dict[str, dict[str, str]]:
         found[f"run {name}"] = {**_run_folder(work / f"run-{name}"), "console": _digest(_portable(console).encode())}
     found["now"] = {day: _json_digest(_fedcut(["now", "--json", "--as-of", day], work)) for day in NOW_DAYS}
     found["now"]["text"] = _digest(_portable(_fedcut(["now", "--as-of", NOW_DAYS[-1]], work)).encode())
-    _fedcut(["sweep", "--spec", str(ROOT / "examples" / "notebook_sweep.toml"), "--out", "sweep", "--no-progress"], work)
-    found["sweep"] = {"summary.csv": _digest((work / "sweep" / "summary.csv").read_bytes()),
-                      "overfitting.json": _json_digest((work / "sweep" / "overfitting.json").read_text())}
+    _fedcut(
+        ["sweep", "--spec", str(ROOT / "examples" / "notebook_sweep.toml"), "--out", "sweep", "--no-progress"], work
+    )
+    found["sweep"] = {
+        "summary.csv": _digest((work / "sweep" / "summary.csv").read_bytes()),
+        "overfitting.json": _json_digest((work / "sweep" / "overfitting.json").read_text()),
+    }
     return found
 
 
 def test_every_golden_output_is_unchanged(tmp_path):
     expected = json.loads(GOLDEN.read_text())
     found = outputs(tmp_path)
-    changed = [f"{group}: {name}" for group in expected for name in expected[group]
-               if found.get(group, {}).get(name) != expected[group][name]]
+    changed = [
+        f"{group}: {name}"
+        for group in expected
+        for name in expected[group]
+        if found.get(group, {}).get(name) != expected[group][name]
+    ]
     assert not changed, f"changed outputs: {', '.join(changed)}"
     assert found.keys() == expected.keys() and all(found[g].keys() == expected[g].keys() for g in expected)
 

@@ -1,5 +1,6 @@
 """What the puts bought (metrics.json `hedge.by_vix`, `hedge.drawdowns`), recomputed from the run folder's
 trades.csv, equity.csv and signals.csv by other code than `analyzers.hedge_outcome`."""
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,12 @@ def test_premium_by_vix_at_purchase(folder):
     for k, name in enumerate(NAMES):
         mine = buys[buckets == k]
         assert got[name]["purchases"] == len(mine)
-        assert got[name]["premium_usd"] == pytest.approx(-cash[mine.index].sum(), abs=1e-3)  # cents: the CSV holds 10 digits
-        assert got[name]["returned_usd"] == pytest.approx(mine["returned"].sum(), abs=1e-3)  # cents: the CSV holds 10 digits
+        assert got[name]["premium_usd"] == pytest.approx(
+            -cash[mine.index].sum(), abs=1e-3
+        )  # cents: the CSV holds 10 digits
+        assert got[name]["returned_usd"] == pytest.approx(
+            mine["returned"].sum(), abs=1e-3
+        )  # cents: the CSV holds 10 digits
     assert sum(b["purchases"] for b in got.values()) == bought.sum() > 10
     assert got["<15"]["purchases"] > 0 and got["30-40"]["purchases"] > 0  # the buckets are not all in one
 
@@ -78,8 +83,15 @@ def test_puts_pnl_in_each_deep_drawdown(folder):
         depth = (days / days.iloc[0] - 1).min()
         if depth <= -0.10:
             trough = (days / days.iloc[0]).idxmin()
-            expected.append((days.index[0], trough, depth, pnl[trough] - pnl[days.index[0]],
-                             (equity["option_value"].loc[days.index[0]:trough] > 0).mean()))
+            expected.append(
+                (
+                    days.index[0],
+                    trough,
+                    depth,
+                    pnl[trough] - pnl[days.index[0]],
+                    (equity["option_value"].loc[days.index[0] : trough] > 0).mean(),
+                )
+            )
     got = m["hedge"]["drawdowns"]
     assert len(got) == len(expected) > 5
     for g, (peak, trough, depth, gained, held) in zip(got, expected):
@@ -103,12 +115,31 @@ def test_console_shows_the_block(folder):
 
 
 def test_bucket_edges():
-    assert [vix_bucket(v) for v in (9.0, 14.999, 15.0, 19.99, 20.0, 39.99, 40.0, 80.0)] == \
-        ["<15", "<15", "15-20", "15-20", "20-25", "30-40", ">=40", ">=40"]
+    assert [vix_bucket(v) for v in (9.0, 14.999, 15.0, 19.99, 20.0, 39.99, 40.0, 80.0)] == [
+        "<15",
+        "<15",
+        "15-20",
+        "15-20",
+        "20-25",
+        "30-40",
+        ">=40",
+        ">=40",
+    ]
 
 
 def test_a_sale_of_puts_never_bought_is_one_line():
-    trades = pd.DataFrame([dict(date="2008-01-02", instrument="IWM P 2008-03-21 K=60.0", action="sell", quantity=-3,
-                                value=-300.0, commission=1.95, strike=60.0)])
+    trades = pd.DataFrame(
+        [
+            dict(
+                date="2008-01-02",
+                instrument="IWM P 2008-03-21 K=60.0",
+                action="sell",
+                quantity=-3,
+                value=-300.0,
+                commission=1.95,
+                strike=60.0,
+            )
+        ]
+    )
     with pytest.raises(DataError, match="closes puts that were never bought"):
         put_lots(trades, 0.0)

@@ -1,4 +1,5 @@
 """Issue check on the real data: hold IWM and roll 90%-moneyness 3-month puts through 2007-2009."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,9 +7,9 @@ import pandas as pd
 import pytest
 
 from fedcut.core.params import resolve
-from fedcut.run.inputs import prepare
 from fedcut.execution.engine import tape_for
 from fedcut.execution.reference import run_cerebro
+from fedcut.run.inputs import prepare
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +30,11 @@ def test_puts_are_bought_rolled_and_settled_with_costs(hedged):
     cfg, rows, _, broker = hedged
     actions = {e.action for e in broker.option_events}
     assert {"buy", "roll_sell", "roll_buy"} <= actions
-    assert all(e.strike == pytest.approx(round(0.9 * e.spot * 2) / 2) for e in broker.option_events
-               if e.action in ("buy", "roll_buy"))
+    assert all(
+        e.strike == pytest.approx(round(0.9 * e.spot * 2) / 2)
+        for e in broker.option_events
+        if e.action in ("buy", "roll_buy")
+    )
     for e in broker.option_events:
         if e.action in ("buy", "roll_buy"):
             assert e.fill_price > e.model_price and e.commission == pytest.approx(e.contracts * 0.65)
@@ -48,8 +52,13 @@ def test_broker_value_is_cash_plus_etfs_plus_book_every_day(hedged):
 
 def test_the_hedge_pays_in_the_crash_and_cuts_the_drawdown(hedged):
     _, rows, bare, broker = hedged
-    flows = pd.Series([e.cash for e in broker.option_events],
-                      index=pd.DatetimeIndex([e.date for e in broker.option_events])).groupby(level=0).sum()
+    flows = (
+        pd.Series(
+            [e.cash for e in broker.option_events], index=pd.DatetimeIndex([e.date for e in broker.option_events])
+        )
+        .groupby(level=0)
+        .sum()
+    )
     pnl = rows["option_value"] + flows.reindex(rows.index, fill_value=0.0).cumsum()
     assert pnl.loc["2008-11-20"] - pnl.loc["2008-08-29"] > 0.05 * rows["value"].loc["2008-08-29"]
     dd = lambda v: (v / v.cummax() - 1).min()  # noqa: E731

@@ -4,6 +4,7 @@ fedcut's (a marker repeating the name's process id and token) are ever removed.
 
 Each refusal is one line on stderr and exit status 2, listed in docs/bad_inputs.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,11 +14,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_safety import (
+    SHORT,
+    cli,
+    dead_pid,
+    killed_temporary,
+    refused,
+    snapshot,
+    spec_file,
+    sweep,  # noqa: F401 (fixtures)
+)
 
 from fedcut.cli import main
 from fedcut.core.files import MARKER, TEMPORARY, remove_stale_temporaries, temporary_folder
-from test_safety import SHORT, cli, data_env, dead_pid, killed_temporary, refused, run_copy, short_run, snapshot, spec_file, \
-    sweep  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,9 +109,17 @@ def test_resume_refuses_a_pipe_where_a_file_goes(finished_sweep, tmp_path, share
     shutil.copytree(finished_sweep, out)
     (out / "summary.csv").unlink()
     os.mkfifo(out / "summary.csv")
-    done = subprocess.run([sys.executable, str(ROOT / "run_backtest.py"),
-                           *map(str, sweep(finished_sweep.parent / "tiny.toml", out, shared_data, "--resume"))],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "run_backtest.py"),
+            *map(str, sweep(finished_sweep.parent / "tiny.toml", out, shared_data, "--resume")),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr == f"error: {out / 'summary.csv'}: not a regular file; fedcut writes only files it made\n"
 
@@ -110,6 +127,7 @@ def test_resume_refuses_a_pipe_where_a_file_goes(finished_sweep, tmp_path, share
 @pytest.mark.parametrize("name", ["report.html", "plots/cycles.png", "tearsheet.csv"])
 def test_report_refuses_a_link_among_its_outputs_and_changes_nothing(run_copy, data_env, capsys, tmp_path, name):
     from fedcut.report.schema import REPORT_FILES
+
     assert name in REPORT_FILES
     victim = tmp_path / "victim"
     victim.write_bytes(b"mine")
@@ -127,4 +145,3 @@ def test_report_refuses_a_pipe_among_its_outputs(run_copy, data_env, capsys):
     os.mkfifo(run_copy / "report.html")
     line = refused(["report", run_copy], capsys)
     assert line == f"error: {run_copy / 'report.html'}: not a regular file; fedcut writes only files it made"
-

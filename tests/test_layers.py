@@ -4,6 +4,7 @@ data -> signals -> decisions -> execution -> analysis -> pictures -> report, wit
 (`core/`) under everything and the backtest that joins them, the sweeps and the application
 (`fedcut/`) on top. A private name (`_x`) is its module's own: no other module imports it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -13,8 +14,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("core", "data", "signals", "hedging", "strategies", "execution", "analyzers", "plots", "report",
-          "run", "sweeps", "fedcut")
+LAYERS = (
+    "core",
+    "data",
+    "signals",
+    "hedging",
+    "strategies",
+    "execution",
+    "analyzers",
+    "plots",
+    "report",
+    "run",
+    "sweeps",
+    "fedcut",
+)
 MAX_LINES = 600
 
 
@@ -47,7 +60,9 @@ def test_the_folders_are_the_packages_in_layer_order():
     assert packages == ["fedcut", *(f"fedcut.{layer}" for layer in LAYERS[:-1])]
 
 
-@pytest.mark.parametrize("layer,path", _modules(), ids=lambda x: str(x).rsplit("/", 2)[-2:][-1] if isinstance(x, Path) else x)
+@pytest.mark.parametrize(
+    "layer,path", _modules(), ids=lambda x: str(x).rsplit("/", 2)[-2:][-1] if isinstance(x, Path) else x
+)
 def test_no_module_imports_a_higher_layer_or_a_private_name(layer, path):
     rank = LAYERS.index(layer)
     for module, names in _imports(path):

@@ -12,6 +12,7 @@ must differ (so the test can fail). Oracle mode reads the actual cut calendar, i
 it must say so everywhere, and it is shown to move before D when the Fed's path after D moves,
 while the default mode does not.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fedcut.core.params import defaults, resolve
 from fedcut.data.asof import known_dates
 from fedcut.data.catalog import MACRO
-from fedcut.core.params import defaults, resolve
 from fedcut.report.console import summary
 from fedcut.run.backtest import run
 from fedcut.run.folder import write_run
@@ -34,8 +35,21 @@ DATA_PARAMS = defaults().data
 VOLATILITY_FILES = {"VIX"}  # a crash sends these up, not down
 YIELD_FILES = {"IRX", "TNX"}
 STRESS = {"STLFSI4", "NFCI", "BAMLH0A0HYM2", "BAA10Y", "TEDRATE", "VIXCLS", "ICSA", "UNRATE", "SAHMREALTIME"}
-RATES = {"DFF", "DTB3", "DGS2", "DGS3MO", "DGS10", "DFII10", "DFEDTAR", "DFEDTARU", "DFEDTARL", "FEDFUNDS",
-         "TB3MS", "T10Y2Y", "T10YIE"}
+RATES = {
+    "DFF",
+    "DTB3",
+    "DGS2",
+    "DGS3MO",
+    "DGS10",
+    "DFII10",
+    "DFEDTAR",
+    "DFEDTARU",
+    "DFEDTARL",
+    "FEDFUNDS",
+    "TB3MS",
+    "T10Y2Y",
+    "T10YIE",
+}
 SHUFFLE_BLOCK = 5  # rows are shuffled within blocks of this many observations
 FED_TARGET = ("DFEDTAR", "DFEDTARU", "DFEDTARL")  # data/catalog.py: the policy series, known on their date
 FOLDERS = ("prices", "macro", "french", "policy", "cboe")  # every dated file (the FOMC calendar is published ahead)
@@ -59,6 +73,7 @@ CASES = [
 
 
 # --- building perturbed data directories ------------------------------------------------------------
+
 
 def _late_rows(kind: str, series_id: str, dates: pd.DatetimeIndex, cutoff: pd.Timestamp) -> np.ndarray:
     """Rows that became known after `cutoff`: prices, French returns and index levels by their date,
@@ -175,6 +190,7 @@ def never_cuts_after(shared, dest, cutoff: str):
 
 # --- comparing runs ---------------------------------------------------------------------------
 
+
 def upto(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     return frame.loc[:day]
 
@@ -187,15 +203,18 @@ def assert_identical_through(base, other, day: pd.Timestamp) -> None:
     """Everything the run decided, priced, filled and valued on or before `day`, bit for bit."""
     assert base.equity.index.equals(other.equity.index)  # same calendar, same end (set by the file lengths)
     pd.testing.assert_frame_equal(upto(base.signals, day), upto(other.signals, day), check_exact=True)
-    pd.testing.assert_frame_equal(upto(base.prepared.broker_inputs, day), upto(other.prepared.broker_inputs, day),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        upto(base.prepared.broker_inputs, day), upto(other.prepared.broker_inputs, day), check_exact=True
+    )
     for part in ("close", "open"):
-        pd.testing.assert_frame_equal(upto(getattr(base.prepared.market, part), day),
-                                      upto(getattr(other.prepared.market, part), day), check_exact=True)
+        pd.testing.assert_frame_equal(
+            upto(getattr(base.prepared.market, part), day),
+            upto(getattr(other.prepared.market, part), day),
+            check_exact=True,
+        )
     pd.testing.assert_frame_equal(upto(base.equity, day), upto(other.equity, day), check_exact=True)
     # (values bit for bit; a quantity column can be object dtype when a perturbed future overflows int64)
-    pd.testing.assert_frame_equal(trades_upto(base, day), trades_upto(other, day), check_exact=True,
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(trades_upto(base, day), trades_upto(other, day), check_exact=True, check_dtype=False)
 
 
 def differs_after(base, other, day: pd.Timestamp) -> dict[str, bool]:
@@ -210,11 +229,14 @@ def differs_after(base, other, day: pd.Timestamp) -> dict[str, bool]:
         "fed_funds": not base.signals.loc[later, "fed_funds"].equals(other.signals.loc[later, "fed_funds"]),
         "trades": not t_base.equals(t_other),
         "option_inputs": not base.prepared.broker_inputs.loc[later].equals(other.prepared.broker_inputs.loc[later]),
-        "skew": not base.prepared.broker_inputs.loc[later, "skew"].equals(other.prepared.broker_inputs.loc[later, "skew"]),
+        "skew": not base.prepared.broker_inputs.loc[later, "skew"].equals(
+            other.prepared.broker_inputs.loc[later, "skew"]
+        ),
     }
 
 
 # --- fixtures -------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module", autouse=True)
 def implausible_futures_allowed():
@@ -224,12 +246,19 @@ def implausible_futures_allowed():
     from fedcut.data import market, readers, sources, splices
 
     with pytest.MonkeyPatch.context() as patch:
-        for module, check in ((readers, "check_range"), (readers, "check_moves"), (market, "check_tracking"),
-                              (sources, "check_policy_series")):
+        for module, check in (
+            (readers, "check_range"),
+            (readers, "check_moves"),
+            (market, "check_tracking"),
+            (sources, "check_policy_series"),
+        ):
             patch.setattr(module, check, lambda *args, **kwargs: None)
         # a splice is measured on its whole overlap: the perturbed future would fail it
-        patch.setattr(market, "check_splice", lambda source, ticker, before, after, levels:
-                      splices.measure(levels[before], levels[after]))
+        patch.setattr(
+            market,
+            "check_splice",
+            lambda source, ticker, before, after, levels: splices.measure(levels[before], levels[after]),
+        )
         yield
 
 
@@ -242,6 +271,7 @@ def base_runs(shared_data):
         if history not in cache:
             cache[history] = run(resolve({"run.history": history}), data_dir=str(shared_data), offline=True)
         return cache[history]
+
     return get
 
 
@@ -255,6 +285,7 @@ def case(request, shared_data, base_runs, tmp_path_factory):
 
 
 # --- the whole run up to D does not see what came after D ----------------------------------------
+
 
 def test_nothing_known_after_d_changes_the_run_up_to_d(case):
     day, how, history, base, other = case
@@ -292,28 +323,39 @@ def _peek_at_tomorrows_vix(real):
 
 def _trade_two_days_early(real):
     """Targets decided on the regime of two days later: a leak in the decisions only."""
+
     def early(sig, *args, **kwargs):
         later = np.minimum(np.arange(len(sig)) + 2, len(sig) - 1)  # each day sees day + 2 (dtypes kept)
         return real(sig.iloc[later].set_axis(sig.index), *args, **kwargs)
+
     return early
 
 
 def _price_on_tomorrows_skew(real):
     """The puts priced on the next day's SKEW close: a one-day leak in the option inputs only."""
+
     def peek(source, days, *args):
         skew, notes = real(source, days, *args)
         return skew.shift(-1).fillna(skew), notes
+
     return peek
 
 
-@pytest.mark.parametrize("target, leak", [("regime_frame", None), ("regime_frame", _peek_at_tomorrows_vix),
-                                          ("target_weights", _trade_two_days_early),
-                                          ("skew_index", _price_on_tomorrows_skew)])
+@pytest.mark.parametrize(
+    "target, leak",
+    [
+        ("regime_frame", None),
+        ("regime_frame", _peek_at_tomorrows_vix),
+        ("target_weights", _trade_two_days_early),
+        ("skew_index", _price_on_tomorrows_skew),
+    ],
+)
 def test_the_comparison_catches_a_planted_leak(shared_data, tmp_path, monkeypatch, target, leak):
     """The check can fail: with a leak planted in the pipeline, the 2019 crash after D reaches D
     (and without one, the same short runs agree up to D)."""
     import fedcut.run.backtest
     import fedcut.run.inputs as inputs
+
     if leak is not None:
         where = inputs if target in ("regime_frame", "skew_index") else fedcut.run.backtest
         monkeypatch.setattr(where, target, leak(getattr(where, target)))

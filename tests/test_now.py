@@ -7,6 +7,7 @@ target weights and hedge ratio; and on a data directory cut off after D, `now` w
 gives the very same call. Each indicator's rule agrees with the signal frame's own flags,
 staleness is checked on crafted files, the JSON keys are a contract, and every refusal is one line.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,29 +23,88 @@ import pytest
 
 import fedcut.run.backtest as runmod
 from fedcut.cli import main
+from fedcut.core.params import defaults, resolve
 from fedcut.data.catalog import INSTRUMENTS, MACRO, REGIME_SERIES
 from fedcut.now import STALE_GRACE, indicators, input_status, todays_call
-from fedcut.core.params import defaults, resolve
 from fedcut.strategies.targets import target_weights
 
 pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
 
 ROOT = Path(__file__).resolve().parents[1]
 LAST_DAY = "2025-09-26"  # the shared data's last trading day (IWM's file)
-TOP_KEYS = ["as_of", "regime", "regime_raw", "action", "weights", "hedge", "reason", "indicators", "inputs",
-            "requested", "data_end", "end_set_by", "regime_since", "days_in_regime", "raw_days", "case", "cash",
-            "unlisted", "policy", "cut_pricing", "warnings", "config_hash", "today"]
+TOP_KEYS = [
+    "as_of",
+    "regime",
+    "regime_raw",
+    "action",
+    "weights",
+    "hedge",
+    "reason",
+    "indicators",
+    "inputs",
+    "requested",
+    "data_end",
+    "end_set_by",
+    "regime_since",
+    "days_in_regime",
+    "raw_days",
+    "case",
+    "cash",
+    "unlisted",
+    "policy",
+    "cut_pricing",
+    "warnings",
+    "config_hash",
+    "today",
+]
 INDICATOR_KEYS = ["value", "threshold", "distance", "label", "group", "condition", "unit", "met", "note", "inputs"]
 INPUT_KEYS = ["observation_date", "known_date", "stale", "kind", "next_due", "status", "note"]
-INDICATORS = ["vix", "stlfsi4", "nfci", "ted_spread", "bank_move", "vix_calm", "stlfsi4_calm", "ted_calm", "bank_calm",
-              "credit_damage", "iwm_drawdown", "credit_widening", "sahm", "claims_rise", "core_cpi_trend",
-              "cpi_trend_3m", "real_yield_change", "two_year_gap", "bill_gap", "fed_funds", "cycle_damage",
-              "vix_spike", "vix_fade", "iwm_rebound"]
-HEDGE_KEYS = ["hedge_ratio", "sizing", "spot", "moneyness", "strike", "expiry", "days_to_expiry", "vol", "model_price",
-              "fill_price", "contracts_per_1m", "per", "premium_per_1m", "blocked"]
+INDICATORS = [
+    "vix",
+    "stlfsi4",
+    "nfci",
+    "ted_spread",
+    "bank_move",
+    "vix_calm",
+    "stlfsi4_calm",
+    "ted_calm",
+    "bank_calm",
+    "credit_damage",
+    "iwm_drawdown",
+    "credit_widening",
+    "sahm",
+    "claims_rise",
+    "core_cpi_trend",
+    "cpi_trend_3m",
+    "real_yield_change",
+    "two_year_gap",
+    "bill_gap",
+    "fed_funds",
+    "cycle_damage",
+    "vix_spike",
+    "vix_fade",
+    "iwm_rebound",
+]
+HEDGE_KEYS = [
+    "hedge_ratio",
+    "sizing",
+    "spot",
+    "moneyness",
+    "strike",
+    "expiry",
+    "days_to_expiry",
+    "vol",
+    "model_price",
+    "fill_price",
+    "contracts_per_1m",
+    "per",
+    "premium_per_1m",
+    "blocked",
+]
 
 
 # --- helpers ----------------------------------------------------------------------------------------
+
 
 def now_json(capsys, *args) -> dict:
     assert main(["now", "--json", "--offline", *args]) == 0
@@ -70,8 +130,9 @@ def copy_cut(shared: Path, dest: Path, every: str | None = None, files: dict[str
     files = files or {}
     (dest / "calendar").mkdir(parents=True)
     fomc = (shared / "calendar" / "FOMC.csv").read_text().splitlines(keepends=True)
-    (dest / "calendar" / "FOMC.csv").write_text("".join(
-        fomc[:1] + [r for r in fomc[1:] if every is None or r[:10] <= every or "unscheduled" not in r]))
+    (dest / "calendar" / "FOMC.csv").write_text(
+        "".join(fomc[:1] + [r for r in fomc[1:] if every is None or r[:10] <= every or "unscheduled" not in r])
+    )
     for kind in ("prices", "macro", "cboe"):
         (dest / kind).mkdir()
         for src in sorted((shared / kind).glob("*.csv")):
@@ -86,6 +147,7 @@ def copy_cut(shared: Path, dest: Path, every: str | None = None, files: dict[str
 
 
 # --- the backtest and the days to check -------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def backtest(shared_data):
@@ -135,20 +197,25 @@ def assert_backtest_call(call: dict, day: pd.Timestamp, backtest) -> None:
 
 # --- the live call and the backtest cannot disagree ---------------------------------------------------------
 
+
 def test_now_as_of_each_day_is_the_backtests_call(backtest, picked, shared_data, capsys):
     sig, _ = backtest
     first_of_each_regime = [sig.index[sig["regime"] == r][0] for r in sig["regime"].unique()]
     days = sorted(set(picked.values()) | set(first_of_each_regime) | {sig.index[-1]})
     assert len(first_of_each_regime) == 5  # crisis, late panic, recession risk, soft landing, neutral
     for day in days:
-        assert_backtest_call(now_json(capsys, "--as-of", str(day.date()), "--data-dir", str(shared_data)), day, backtest)
+        assert_backtest_call(
+            now_json(capsys, "--as-of", str(day.date()), "--data-dir", str(shared_data)), day, backtest
+        )
 
 
 def test_the_picked_days_show_what_the_history_decides(backtest, picked, shared_data, capsys):
     """The picks have substance: on each the call says what only the history explains."""
     _, targets = backtest
+
     def call(name):
         return now_json(capsys, "--as-of", str(picked[name].date()), "--data-dir", str(shared_data))
+
     dwell = call("dwell")
     assert dwell["regime"] != dwell["regime_raw"] and dwell["raw_days"] < defaults().regime.min_dwell_days
     held = call("hysteresis")
@@ -161,15 +228,16 @@ def test_the_picked_days_show_what_the_history_decides(backtest, picked, shared_
     cap = call("capitulated")
     assert cap["policy"]["capitulated"] and cap["regime"] == "late_panic"
     fails = {k: v for k, v in cap["indicators"].items() if v["group"] == "capitulation fails (either)"}
-    assert set(fails) == {"capitulation_vix_fails", "capitulation_iwm_fails"} and not any(v["met"] for v in fails.values())
+    assert set(fails) == {"capitulation_vix_fails", "capitulation_iwm_fails"} and not any(
+        v["met"] for v in fails.values()
+    )
     bank = call("bank_run")
     assert bank["regime"] == "crisis" and bank["indicators"]["bank_move"]["met"]
     assert call("hedged")["hedge"]["contracts_per_1m"] >= 0
 
 
 @pytest.mark.parametrize("name", ["dwell", "hysteresis", "accumulating", "capitulated", "bank_run", "hedged"])
-def test_now_on_data_cut_off_after_d_is_now_as_of_d(name, picked, backtest, shared_data, tmp_path, capsys,
-                                                     monkeypatch):
+def test_now_on_data_cut_off_after_d_is_now_as_of_d(name, picked, backtest, shared_data, tmp_path, capsys, monkeypatch):
     """A data directory holding only what existed on D (every row dated after D removed): the call
     without --as-of, made on D (the clock set to D), is the call --as-of D on the whole data, key for
     key, and the backtest's."""
@@ -187,6 +255,7 @@ def test_now_on_data_cut_off_after_d_is_now_as_of_d(name, picked, backtest, shar
 
 
 # --- the long history: now --as-of a day of the 1970s and 1980s is the long backtest's call ----------------------
+
 
 @pytest.fixture(scope="module")
 def long_backtest(shared_data):
@@ -223,6 +292,7 @@ def test_now_in_the_long_history_is_the_long_backtests_call(day, long_backtest, 
 
 # --- indicators: the rules' own comparisons -----------------------------------------------------------------
 
+
 def test_indicators_agree_with_the_signal_frames_flags_on_every_tenth_day(backtest):
     """Grouped as the rules combine them, the indicators' `met` reproduce the frame's flags; every
     distance is the gap to the threshold in the value's unit, positive until the threshold is reached."""
@@ -231,14 +301,19 @@ def test_indicators_agree_with_the_signal_frames_flags_on_every_tenth_day(backte
     for i in range(0, len(sig), 10):
         row = sig.iloc[i]
         ind = {x.name: x for x in indicators(row, regime)}
-        assert list(ind)[:len(INDICATORS)] == INDICATORS
+        assert list(ind)[: len(INDICATORS)] == INDICATORS
         alarm = [ind[k].met for k in ("vix", "stlfsi4", "nfci", "ted_spread", "bank_move")]
         assert any(alarm) == row["stress_alarm"], row.name
-        assert any(ind[k].met for k in ("credit_widening", "sahm", "claims_rise")) == row["recession_evidence"], row.name
+        assert any(ind[k].met for k in ("credit_widening", "sahm", "claims_rise")) == row["recession_evidence"], (
+            row.name
+        )
         assert (ind["sahm"].met or ind["claims_rise"].met) == row["layoffs_rising"], row.name
         assert any(ind[k].met for k in ("core_cpi_trend", "cpi_trend_3m")) == row["inflation_declining"], row.name
         assert all(ind[k].met for k in ("two_year_gap", "bill_gap", "fed_funds")) == row["cut_priced"], row.name
-        assert all(ind[k].met for k in ("cycle_damage", "vix_spike", "vix_fade", "iwm_rebound")) == row["capitulation_event"], row.name
+        assert (
+            all(ind[k].met for k in ("cycle_damage", "vix_spike", "vix_fade", "iwm_rebound"))
+            == row["capitulation_event"]
+        ), row.name
         assert ind["real_yield_change"].met == row["real_yields_ok"]
         for x in ind.values():
             if x.value is None:
@@ -252,8 +327,9 @@ def test_indicators_agree_with_the_signal_frames_flags_on_every_tenth_day(backte
 
 
 def test_a_threshold_set_on_the_command_line_is_the_one_measured(shared_data, capsys):
-    call = now_json(capsys, "--data-dir", str(shared_data), "--set", "regime.vix_crisis=20", "--set",
-                    "regime.hy_damage=3.5")
+    call = now_json(
+        capsys, "--data-dir", str(shared_data), "--set", "regime.vix_crisis=20", "--set", "regime.hy_damage=3.5"
+    )
     vix = pd.read_csv(shared_data / "prices" / "VIX.csv", index_col=0)["Close"]
     assert call["indicators"]["vix"]["threshold"] == 20.0
     assert call["indicators"]["vix"]["distance"] == pytest.approx(20.0 - vix[LAST_DAY], abs=1e-6)
@@ -274,8 +350,16 @@ def test_text_reads_values_and_distances_from_the_files(shared_data, capsys):
     assert f"{vix:.2f}" in vix_line and f"{regime.vix_crisis - vix:.2f} points away" in vix_line
     hy_line = next(line for line in text.splitlines() if line.strip().startswith("HY OAS ") and "rise" not in line)
     assert f"{hy_known:.2f}%" in hy_line and f"{regime.hy_damage - hy_known:.2f} pp away" in hy_line
-    for heading in ("regime ", "action ", "weights ", "hedge ", "reason ", "policy ", "what would change the call",
-                    "inputs (last observation"):
+    for heading in (
+        "regime ",
+        "action ",
+        "weights ",
+        "hedge ",
+        "reason ",
+        "policy ",
+        "what would change the call",
+        "inputs (last observation",
+    ):
         assert f"\n{heading}" in text or f"\n  {heading}" in text or heading in text
 
 
@@ -299,20 +383,23 @@ def test_the_hedge_is_struck_and_sized_as_the_backtest_would(picked, shared_data
     notional = call["weights"]["IWM"] * (1 - cfg.execution.cash_buffer) * 1e6
     assert h["contracts_per_1m"] == math.floor(notional * cfg.hedge.hedge_ratio / spot / cfg.hedge.contract_size)
     assert h["per"] == "portfolio" and h["model_price"] > 0 and h["fill_price"] > h["model_price"]
-    assert h["premium_per_1m"] == pytest.approx(h["contracts_per_1m"] * (
-        h["fill_price"] * cfg.hedge.contract_size + cfg.hedge.commission_per_contract))
+    assert h["premium_per_1m"] == pytest.approx(
+        h["contracts_per_1m"] * (h["fill_price"] * cfg.hedge.contract_size + cfg.hedge.commission_per_contract)
+    )
 
 
 def test_with_budget_sizing_the_puts_are_what_the_premium_budget_buys(picked, shared_data, capsys):
     """hedge.sizing = budget: annual_budget x tenor / 365 of each $1M of portfolio buys whole
     contracts at the model price plus commission, as the backtest counts them."""
-    call = now_json(capsys, "--as-of", str(picked["hedged"].date()), "--data-dir", str(shared_data),
-                    "--set", "hedge.sizing=budget")
+    call = now_json(
+        capsys, "--as-of", str(picked["hedged"].date()), "--data-dir", str(shared_data), "--set", "hedge.sizing=budget"
+    )
     h, hedge = call["hedge"], defaults().hedge
     budget = hedge.annual_budget * 1e6 * hedge.tenor_days / 365
     assert h["sizing"] == "budget" and h["per"] == "portfolio" and h["contracts_per_1m"] > 0
-    assert h["contracts_per_1m"] == math.floor(budget / (h["model_price"] * hedge.contract_size
-                                                         + hedge.commission_per_contract))
+    assert h["contracts_per_1m"] == math.floor(
+        budget / (h["model_price"] * hedge.contract_size + hedge.commission_per_contract)
+    )
 
 
 def test_held_through_a_crisis_the_puts_are_sized_per_million_of_iwm_held(backtest, shared_data, capsys):
@@ -320,8 +407,9 @@ def test_held_through_a_crisis_the_puts_are_sized_per_million_of_iwm_held(backte
     the puts are counted per $1M of IWM held."""
     sig, _ = backtest
     day = sig.index[sig["regime"].eq("crisis")][-1]
-    call = now_json(capsys, "--as-of", str(day.date()), "--data-dir", str(shared_data),
-                    "--set", "hedge.hold_through_crisis=true")
+    call = now_json(
+        capsys, "--as-of", str(day.date()), "--data-dir", str(shared_data), "--set", "hedge.hold_through_crisis=true"
+    )
     assert call["regime"] == "crisis" and call["weights"]["IWM"] is None and call["cash"] is None
     h = call["hedge"]
     assert h["per"] == "IWM held"
@@ -330,18 +418,22 @@ def test_held_through_a_crisis_the_puts_are_sized_per_million_of_iwm_held(backte
 
 # --- inputs and staleness ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("series, observation, current_on, stale_on", [
-    # a daily FRED series: the next observation (Thu) is known Fri; stale 3 business days later
-    ("DGS2", "2025-09-17", "2025-09-24", "2025-09-25"),
-    # weekly claims for the week ending Sat 09-06: the next week's on Thu 09-18; stale after Sun 09-21
-    ("ICSA", "2025-09-06", "2025-09-21", "2025-09-22"),
-    # monthly CPI for June: July's is known on the 21st of August (data.cpi_release_day); stale after the 24th
-    ("CPIAUCSL", "2025-06-01", "2025-08-24", "2025-08-25"),
-    # the jobs report for June: July's comes the first Friday on or after Aug 5, the 8th; stale after the 11th
-    ("UNRATE", "2025-06-01", "2025-08-11", "2025-08-12"),
-    # the fed funds target range, a 7-day series known on its date: stale 3 business days after the next day
-    ("DFEDTARU", "2025-09-10", "2025-09-16", "2025-09-17"),
-])
+
+@pytest.mark.parametrize(
+    "series, observation, current_on, stale_on",
+    [
+        # a daily FRED series: the next observation (Thu) is known Fri; stale 3 business days later
+        ("DGS2", "2025-09-17", "2025-09-24", "2025-09-25"),
+        # weekly claims for the week ending Sat 09-06: the next week's on Thu 09-18; stale after Sun 09-21
+        ("ICSA", "2025-09-06", "2025-09-21", "2025-09-22"),
+        # monthly CPI for June: July's is known on the 21st of August (data.cpi_release_day); stale after the 24th
+        ("CPIAUCSL", "2025-06-01", "2025-08-24", "2025-08-25"),
+        # the jobs report for June: July's comes the first Friday on or after Aug 5, the 8th; stale after the 11th
+        ("UNRATE", "2025-06-01", "2025-08-11", "2025-08-12"),
+        # the fed funds target range, a 7-day series known on its date: stale 3 business days after the next day
+        ("DFEDTARU", "2025-09-10", "2025-09-16", "2025-09-17"),
+    ],
+)
 def test_a_series_is_stale_once_its_next_release_is_overdue(series, observation, current_on, stale_on):
     data = defaults().data
     obs = pd.Timestamp(observation)
@@ -353,7 +445,9 @@ def test_a_series_is_stale_once_its_next_release_is_overdue(series, observation,
 
 def test_discontinued_and_not_yet_published_series_are_not_stale():
     data = defaults().data
-    ted = input_status("TEDRATE", pd.Timestamp("2022-01-21"), pd.Timestamp("2022-01-24"), pd.Timestamp("2025-09-26"), data)
+    ted = input_status(
+        "TEDRATE", pd.Timestamp("2022-01-21"), pd.Timestamp("2022-01-24"), pd.Timestamp("2025-09-26"), data
+    )
     assert ted.status == "discontinued" and not ted.stale
     stl = input_status("STLFSI4", None, None, pd.Timestamp("2008-10-10"), data)
     assert stl.status == "not yet published" and "2010-01-01" in stl.note and not stl.stale
@@ -362,8 +456,9 @@ def test_discontinued_and_not_yet_published_series_are_not_stale():
 def test_stale_files_are_flagged_and_named_in_the_warnings(shared_data, tmp_path, capsys):
     """DGS2 cut after 2025-09-17 (7 business days before the data's last day) and claims after the
     week of 2025-09-06: both stale, nothing else; the data still ends 2025-09-26."""
-    folder = copy_cut(shared_data, tmp_path / "data", files={"macro/DGS2.csv": "2025-09-17",
-                                                             "macro/ICSA.csv": "2025-09-06"})
+    folder = copy_cut(
+        shared_data, tmp_path / "data", files={"macro/DGS2.csv": "2025-09-17", "macro/ICSA.csv": "2025-09-06"}
+    )
     call = now_json(capsys, "--data-dir", str(folder))
     assert call["as_of"] == LAST_DAY
     stale = sorted(k for k, v in call["inputs"].items() if v["stale"])
@@ -389,8 +484,12 @@ def test_a_macro_series_too_old_ends_the_data_and_says_so(shared_data, tmp_path,
     call = now_json(capsys, "--data-dir", str(folder))
     assert call["as_of"] == "2025-08-15" and call["end_set_by"] == "UNRATE"
     assert [k for k, v in call["inputs"].items() if v["stale"]] == ["UNRATE"]
-    assert any(w.startswith("the data ends 2025-08-15 though IWM's prices go on to 2025-09-26: UNRATE's last "
-                            "observation, 2025-06-01") for w in call["warnings"])
+    assert any(
+        w.startswith(
+            "the data ends 2025-08-15 though IWM's prices go on to 2025-09-26: UNRATE's last observation, 2025-06-01"
+        )
+        for w in call["warnings"]
+    )
 
 
 def test_inputs_are_what_the_signal_frame_read_that_day(backtest, picked, shared_data, capsys):
@@ -406,6 +505,7 @@ def test_inputs_are_what_the_signal_frame_read_that_day(backtest, picked, shared
 
 # --- JSON keys, the text, the command ---------------------------------------------------------------------
 
+
 def test_json_keys_are_stable(shared_data, capsys):
     call = now_json(capsys, "--data-dir", str(shared_data))
     assert list(call) == TOP_KEYS
@@ -414,12 +514,32 @@ def test_json_keys_are_stable(shared_data, capsys):
     assert all(list(v) == INPUT_KEYS for v in call["inputs"].values())
     assert set(call["weights"]) == {"IWM", "VO", "OUSM", "XLI", "XLF", "ITB", "XLP", "XLU", "IEF"}
     assert call["cash"] == pytest.approx(1 - sum(call["weights"].values()))
-    assert list(call["policy"]) == ["cycle_state", "cycle_first_cut", "cuts_in_cycle", "intermeeting_cut", "late_cycle",
-                                    "capitulated", "recession_evidence", "financial_stress", "last_change",
-                                    "next_meeting", "days_to_next_meeting"]
-    assert list(call["cut_pricing"]) == ["fed_funds", "two_year", "three_month", "two_year_gap", "bill_gap",
-                                         "two_year_needed", "bill_needed", "zero_bound", "cut_priced",
-                                         "two_year_series", "three_month_series"]
+    assert list(call["policy"]) == [
+        "cycle_state",
+        "cycle_first_cut",
+        "cuts_in_cycle",
+        "intermeeting_cut",
+        "late_cycle",
+        "capitulated",
+        "recession_evidence",
+        "financial_stress",
+        "last_change",
+        "next_meeting",
+        "days_to_next_meeting",
+    ]
+    assert list(call["cut_pricing"]) == [
+        "fed_funds",
+        "two_year",
+        "three_month",
+        "two_year_gap",
+        "bill_gap",
+        "two_year_needed",
+        "bill_needed",
+        "zero_bound",
+        "cut_priced",
+        "two_year_series",
+        "three_month_series",
+    ]
 
 
 def test_json_hedge_keys(picked, shared_data, capsys):
@@ -447,8 +567,14 @@ def test_a_day_without_trading_gives_the_trading_day_before(shared_data, capsys)
 
 def test_python_run_backtest_now_works(shared_data):
     env = {**os.environ, "FEDCUT_DATA_DIR": str(shared_data), "FEDCUT_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "run_backtest.py", "now", "--as-of", "2024-09-20", "--json"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "run_backtest.py", "now", "--as-of", "2024-09-20", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["as_of"] == "2024-09-20"
 
@@ -457,6 +583,7 @@ def test_fetch_online_refreshes_every_series_then_calls(shared_data, tmp_path, m
     """--fetch online refreshes the download cache (the downloads faked here) and reads it; a data
     directory holding only the FOMC calendar (which has no download) is fine."""
     from fedcut.data import fetch
+
     cache, calendar_only = tmp_path / "cache", tmp_path / "data"
     for kind in ("prices", "macro", "cboe"):
         (cache / kind).mkdir(parents=True)
@@ -472,6 +599,7 @@ def test_fetch_online_refreshes_every_series_then_calls(shared_data, tmp_path, m
 
     def no_network(*args, **kwargs):
         raise AssertionError("no test touches the network")
+
     monkeypatch.setattr(fetch, "refresh", fake_refresh)
     monkeypatch.setattr(fetch, "http_get", no_network)
     monkeypatch.setattr(fetch, "yahoo_download", no_network)
@@ -485,16 +613,32 @@ def test_fetch_online_refreshes_every_series_then_calls(shared_data, tmp_path, m
 
 # --- refusals: one line each, documented ------------------------------------------------------------------
 
-@pytest.mark.parametrize("args, message", [
-    (["--as-of", "2030-01-02"], "error: --as-of 2030-01-02: after the last day the data covers, 2025-09-26 (end set by IWM)"),
-    (["--as-of", "1999-01-04"], "error: --as-of 1999-01-04: before the history's first day, 2000-05-26 "
-                                "(run.start, or --history extended or long for an earlier history)"),
-    (["--as-of", "2020-02-30"], "error: --as-of must be a date YYYY-MM-DD, got '2020-02-30'"),
-    (["--as-of", "20200302"], "error: --as-of must be a date YYYY-MM-DD, got '20200302'"),
-    (["--set", "run.oracle=true"], "error: now: run.oracle reads the actual cut calendar (future information); "
-                                   "today's call cannot know it: drop --oracle / run.oracle"),
-    (["--set", "run.strategy=credit_rule"], "error: now: run.strategy = credit_rule: today's call is the fedcut rules' only"),
-])
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--as-of", "2030-01-02"],
+            "error: --as-of 2030-01-02: after the last day the data covers, 2025-09-26 (end set by IWM)",
+        ),
+        (
+            ["--as-of", "1999-01-04"],
+            "error: --as-of 1999-01-04: before the history's first day, 2000-05-26 "
+            "(run.start, or --history extended or long for an earlier history)",
+        ),
+        (["--as-of", "2020-02-30"], "error: --as-of must be a date YYYY-MM-DD, got '2020-02-30'"),
+        (["--as-of", "20200302"], "error: --as-of must be a date YYYY-MM-DD, got '20200302'"),
+        (
+            ["--set", "run.oracle=true"],
+            "error: now: run.oracle reads the actual cut calendar (future information); "
+            "today's call cannot know it: drop --oracle / run.oracle",
+        ),
+        (
+            ["--set", "run.strategy=credit_rule"],
+            "error: now: run.strategy = credit_rule: today's call is the fedcut rules' only",
+        ),
+    ],
+)
 def test_refusals_are_one_documented_line(args, message, shared_data, capsys):
     assert refused(capsys, "--data-dir", str(shared_data), *args) == message
     assert f"`{message}`" in (ROOT / "docs" / "bad_inputs.md").read_text()
@@ -502,13 +646,16 @@ def test_refusals_are_one_documented_line(args, message, shared_data, capsys):
 
 def test_fetch_with_a_data_directory_is_refused_before_any_download(shared_data, monkeypatch, capsys):
     from fedcut.data import fetch
+
     monkeypatch.setattr(fetch, "refresh", lambda *a, **k: pytest.fail("nothing may be downloaded"))
     monkeypatch.setenv("FEDCUT_OFFLINE", "0")
     assert main(["now", "--fetch", "--data-dir", str(shared_data)]) == 2
     line = capsys.readouterr().err.strip()
-    documented = ("error: --fetch: the data directory DATA (--data-dir or FEDCUT_DATA_DIR) holds N of the series "
-                  "(IWM, VO, OUSM, ...) and is read before the download cache, so their refresh would not be used: "
-                  "unset it, or keep only calendar/FOMC.csv there")
+    documented = (
+        "error: --fetch: the data directory DATA (--data-dir or FEDCUT_DATA_DIR) holds N of the series "
+        "(IWM, VO, OUSM, ...) and is read before the download cache, so their refresh would not be used: "
+        "unset it, or keep only calendar/FOMC.csv there"
+    )
     held = [n for n in INSTRUMENTS if (shared_data / "prices" / f"{n}.csv").is_file()]
     held += [n for n in MACRO if (shared_data / "macro" / f"{n}.csv").is_file()]
     assert line == documented.replace(" DATA ", f" {shared_data} ").replace(" N ", f" {len(held)} ")
@@ -517,11 +664,17 @@ def test_fetch_with_a_data_directory_is_refused_before_any_download(shared_data,
 
 def test_todays_call_from_python(shared_data):
     call = todays_call(defaults(), "2024-09-20", data_dir=shared_data, offline=True)
-    assert str(call.as_of.date()) == "2024-09-20" and call.regime in ("crisis", "late_panic", "recession_risk",
-                                                                        "soft_landing", "neutral")
+    assert str(call.as_of.date()) == "2024-09-20" and call.regime in (
+        "crisis",
+        "late_panic",
+        "recession_risk",
+        "soft_landing",
+        "neutral",
+    )
 
 
 # --- a call that knows its age --------------------------------------------------------------------
+
 
 def test_a_call_older_than_the_release_lags_allow_warns_in_text_and_json(shared_data, monkeypatch, capsys):
     """The data ends 2025-09-26; on 2026-12-07 the call is 437 days old and every file whose next
@@ -531,8 +684,10 @@ def test_a_call_older_than_the_release_lags_allow_warns_in_text_and_json(shared_
     assert call["today"] == "2026-12-07" and call["as_of"] == LAST_DAY
     assert call["warnings"][-22].startswith(f"the call is for {LAST_DAY}, 437 days before today (2026-12-07)")
     iwm = next(w for w in call["warnings"] if w.startswith("IWM: "))
-    assert iwm == (f"IWM: newest observation {LAST_DAY} (known {LAST_DAY}), the next was due 2025-09-29: refresh "
-                   f"{shared_data / 'prices' / 'IWM.csv'}")
+    assert iwm == (
+        f"IWM: newest observation {LAST_DAY} (known {LAST_DAY}), the next was due 2025-09-29: refresh "
+        f"{shared_data / 'prices' / 'IWM.csv'}"
+    )
     unrate = pd.read_csv(shared_data / "macro" / "UNRATE.csv", na_values=".").dropna()
     assert any(w.startswith(f"UNRATE: newest observation {unrate['DATE'].iloc[-1]}") for w in call["warnings"])
     assert main(["now", "--offline", "--data-dir", str(shared_data)]) == 0
@@ -547,7 +702,9 @@ def test_a_call_older_than_the_release_lags_allow_warns_in_text_and_json(shared_
 def test_a_malformed_clock_is_one_line(shared_data, monkeypatch, capsys):
     monkeypatch.setenv("FEDCUT_TODAY", "2025-13-01")
     assert main(["now", "--offline", "--data-dir", str(shared_data)]) == 2
-    assert capsys.readouterr().err.strip().splitlines() == ["error: FEDCUT_TODAY must be a date YYYY-MM-DD, got '2025-13-01'"]
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: FEDCUT_TODAY must be a date YYYY-MM-DD, got '2025-13-01'"
+    ]
 
 
 @pytest.mark.parametrize("release", ["jobs", "cpi"])
@@ -556,9 +713,21 @@ def test_delayed_releases_are_read_only_from_the_day_they_came_out(release, sour
     report is read from its real day, not the rule's. The rule's days are worked out here by hand."""
     from fedcut.data.asof import asof_frame
     from fedcut.data.release_exceptions import DELAYED_RELEASES
+
     series = {"jobs": "UNRATE", "cpi": "CPIAUCSL"}[release]
-    days = pd.DatetimeIndex(["2013-10-21", "2013-10-22", "2013-10-29", "2013-10-30", "2025-10-10", "2025-11-19",
-                             "2025-11-20", "2025-10-23", "2025-10-24"])
+    days = pd.DatetimeIndex(
+        [
+            "2013-10-21",
+            "2013-10-22",
+            "2013-10-29",
+            "2013-10-30",
+            "2025-10-10",
+            "2025-11-19",
+            "2025-11-20",
+            "2025-10-23",
+            "2025-10-24",
+        ]
+    )
     seen = asof_frame({series: source.macro(series)}, days, defaults().data)[f"{series}_obs"].dt.strftime("%Y-%m")
     if release == "jobs":  # by the rule, first Friday on or after the 5th: 2013-10-11 and 2025-10-10
         assert list(seen[:2]) == ["2013-08", "2013-09"]  # came out 2013-10-22
@@ -582,9 +751,19 @@ def test_the_vix_bounds_say_when_no_put_is_bought(picked, shared_data, capsys):
     vix = pd.read_csv(shared_data / "prices" / "VIX.csv", index_col="Date", parse_dates=True)
     level = float(vix["Close"].loc[:day].iloc[-1])
     assert now_json(capsys, "--as-of", day, "--data-dir", str(shared_data))["hedge"]["blocked"] == ""
-    below = now_json(capsys, "--as-of", day, "--data-dir", str(shared_data), "--set",
-                     f"hedge.buy_vix_ceiling={level - 0.5}")["hedge"]
+    below = now_json(
+        capsys, "--as-of", day, "--data-dir", str(shared_data), "--set", f"hedge.buy_vix_ceiling={level - 0.5}"
+    )["hedge"]
     assert f"VIX {level:.1f} is outside" in below["blocked"] and below["contracts_per_1m"] > 0
-    inside = now_json(capsys, "--as-of", day, "--data-dir", str(shared_data), "--set", f"hedge.buy_vix_floor={level - 0.5}",
-                      "--set", f"hedge.buy_vix_ceiling={level + 0.5}")["hedge"]
+    inside = now_json(
+        capsys,
+        "--as-of",
+        day,
+        "--data-dir",
+        str(shared_data),
+        "--set",
+        f"hedge.buy_vix_floor={level - 0.5}",
+        "--set",
+        f"hedge.buy_vix_ceiling={level + 0.5}",
+    )["hedge"]
     assert inside["blocked"] == ""

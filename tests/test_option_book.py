@@ -1,4 +1,5 @@
 """The put book (trades, costs, settlement, rolls, marks) and the broker that carries it."""
+
 import dataclasses
 import datetime as dt
 import math
@@ -12,14 +13,25 @@ from hypothesis import strategies as st
 
 from fedcut.core.errors import DataError, PricingInputError
 from fedcut.core.params import defaults
-from fedcut.hedging.book import (MarketInputs, OptionBook, OptionEvent, PutLot, contracts_for,
-                                 contracts_for_budget, expiry_for, listed_expiries, strike_for)
 from fedcut.execution.broker import HedgedBroker
+from fedcut.hedging.book import (
+    MarketInputs,
+    OptionBook,
+    OptionEvent,
+    PutLot,
+    contracts_for,
+    contracts_for_budget,
+    expiry_for,
+    listed_expiries,
+    strike_for,
+)
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import implied_vol
 
 HEDGE = defaults().hedge
-FREE = HEDGE.replace(half_spread_dollars=0.0, half_spread_base=0.0, half_spread_per_vix=0.0, commission_per_contract=0.0)
+FREE = HEDGE.replace(
+    half_spread_dollars=0.0, half_spread_base=0.0, half_spread_per_vix=0.0, commission_per_contract=0.0
+)
 D0 = dt.date(2008, 9, 15)
 
 
@@ -37,6 +49,7 @@ def path(days, start_spot, daily_returns, vix):
 
 # --- one trade at a time ---------------------------------------------------------------------
 
+
 def test_buy_records_model_fill_costs_and_cash():
     book = OptionBook(HEDGE)
     inputs = mkt()
@@ -45,7 +58,9 @@ def test_buy_records_model_fill_costs_and_cash():
     years = (expiry - D0).days / 365
     days = (expiry - D0).days  # 95: the skew is (30/95)^exponent of its 30-day slope
     h = HEDGE
-    vol = h.small_cap_ratio * (0.25 * h.atm_vix_ratio + h.skew_slope * (1 - 63.0 / 70.0) * (30 / days) ** h.skew_term_exponent)
+    vol = h.small_cap_ratio * (
+        0.25 * h.atm_vix_ratio + h.skew_slope * (1 - 63.0 / 70.0) * (30 / days) ** h.skew_term_exponent
+    )
     model = bsm_put(70.0, 63.0, years, 0.02, 0.015, vol)
     assert ev.instrument == "IWM P 2008-12-19 K=63.0" and ev.action == "buy"
     assert (ev.vol, ev.years_to_expiry, ev.model_price) == (pytest.approx(vol), years, pytest.approx(model))
@@ -87,7 +102,9 @@ def test_settlement_at_intrinsic_without_costs():
     assert book.settle_expired(mkt(dt.date(2008, 12, 18), spot=55.0)) == []
     events = book.settle_expired(mkt(dt.date(2008, 12, 19), spot=55.0))
     assert [(e.action, e.strike, e.cash, e.commission) for e in events] == [
-        ("expire", 63.0, pytest.approx(8.0 * 300), 0.0), ("expire", 50.0, 0.0, 0.0)]
+        ("expire", 63.0, pytest.approx(8.0 * 300), 0.0),
+        ("expire", 50.0, 0.0, 0.0),
+    ]
     assert all(e.fill_price == e.model_price == max(e.strike - 55.0, 0) for e in events)
     assert [lot.strike for lot in book.lots] == [60.0]
 
@@ -110,7 +127,9 @@ def test_roll_replaces_short_dated_lots_only():
     assert new.strike == 59.5  # 0.9 * 66.3 = 59.67 -> nearest 0.5
     assert new.expiry == dt.date(2008, 12, 19)  # the third Friday nearest 90 days after Monday 09-22 (Sunday 12-21)
     assert sorted((lot.expiry, lot.contracts) for lot in book.lots) == [
-        (dt.date(2008, 12, 19), 2), (dt.date(2008, 12, 19), 5)]
+        (dt.date(2008, 12, 19), 2),
+        (dt.date(2008, 12, 19), 5),
+    ]
 
 
 @given(st.floats(10, 500), st.floats(0.5, 1.2))
@@ -122,7 +141,8 @@ def test_strike_for_is_on_the_tick_and_nearest(spot, m):
 
 
 CALENDAR = pd.bdate_range("1995-01-02", "2027-12-31").difference(
-    pd.DatetimeIndex(["2008-03-21", "2016-03-25", "2024-03-29"]))  # Good Fridays on third Fridays: closed
+    pd.DatetimeIndex(["2008-03-21", "2016-03-25", "2024-03-29"])
+)  # Good Fridays on third Fridays: closed
 
 
 def _third_friday(year: int, month: int) -> dt.date:
@@ -176,16 +196,41 @@ def test_sizing_helpers_floor_to_whole_contracts():
 def test_event_row_has_exactly_the_trade_columns():
     ev = OptionBook(HEDGE).buy(mkt(), 1, 63.0, dt.date(2008, 12, 19))
     row = ev.as_row()
-    assert list(row) == ["date", "instrument", "action", "contracts", "strike", "expiry", "spot", "vol", "rate",
-                         "div_yield", "years_to_expiry", "model_price", "fill_price", "commission", "cash"]
+    assert list(row) == [
+        "date",
+        "instrument",
+        "action",
+        "contracts",
+        "strike",
+        "expiry",
+        "spot",
+        "vol",
+        "rate",
+        "div_yield",
+        "years_to_expiry",
+        "model_price",
+        "fill_price",
+        "commission",
+        "cash",
+    ]
     assert row["date"] == "2008-09-15" and row["expiry"] == "2008-12-19"
     assert [f.name for f in dataclasses.fields(OptionEvent)] == list(row)
 
 
 # --- bad inputs ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("field, value", [("spot", float("nan")), ("spot", 0.0), ("vix", -1.0),
-                                          ("vix", float("nan")), ("rate", float("inf")), ("div_yield", None)])
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("spot", float("nan")),
+        ("spot", 0.0),
+        ("vix", -1.0),
+        ("vix", float("nan")),
+        ("rate", float("inf")),
+        ("div_yield", None),
+    ],
+)
 def test_bad_market_inputs_raise(field, value):
     with pytest.raises(PricingInputError, match=field):
         mkt(**{field: value})
@@ -209,6 +254,7 @@ def test_expired_or_invalid_contracts_raise():
 
 
 # --- P&L over a path -------------------------------------------------------------------------------
+
 
 def run_hedge(book, inputs, contracts):
     """Buy at the first day, settle and roll daily, close at the last: (marks, cash flows, events)."""
@@ -241,8 +287,11 @@ def test_daily_marks_add_up_to_realised_pnl():
     # the same trades without spread and commission realise exactly the recorded costs more
     free = OptionBook(FREE)
     marks_f, flows_f, events_f = run_hedge(free, inputs, 10)
-    costs = sum((e.fill_price - e.model_price) * e.contracts * 100 * (1 if e.cash < 0 else -1) + e.commission
-                for e in events if e.action != "expire")
+    costs = sum(
+        (e.fill_price - e.model_price) * e.contracts * 100 * (1 if e.cash < 0 else -1) + e.commission
+        for e in events
+        if e.action != "expire"
+    )
     assert realised == pytest.approx(sum(e.cash for e in events_f) - costs, rel=1e-9)
 
 
@@ -267,6 +316,7 @@ def test_crash_hedge_pays():
 
 # --- the broker --------------------------------------------------------------------------------------
 
+
 class Recorder(bt.Analyzer):
     """Records, after the strategy has acted, value and its parts on every bar."""
 
@@ -279,12 +329,22 @@ class Recorder(bt.Analyzer):
         date = data.datetime.date(0)
         inputs = broker.inputs()
         book_value = sum(
-            bsm_put(inputs.spot, lot.strike, (lot.expiry - date).days / 365, inputs.rate, inputs.div_yield,
-                    implied_vol(inputs.vix, lot.strike / inputs.spot, (lot.expiry - date).days, HEDGE)) * lot.contracts * 100
-            for lot in broker.book.lots)
+            bsm_put(
+                inputs.spot,
+                lot.strike,
+                (lot.expiry - date).days / 365,
+                inputs.rate,
+                inputs.div_yield,
+                implied_vol(inputs.vix, lot.strike / inputs.spot, (lot.expiry - date).days, HEDGE),
+            )
+            * lot.contracts
+            * 100
+            for lot in broker.book.lots
+        )
         position = broker.getposition(data).size * data.close[0]
-        self.rows.append(dict(date=date, value=broker.getvalue(), cash=broker.getcash(), position=position,
-                              book=book_value))
+        self.rows.append(
+            dict(date=date, value=broker.getvalue(), cash=broker.getcash(), position=position, book=book_value)
+        )
 
 
 class BuyAndHedge(bt.Strategy):
@@ -310,8 +370,9 @@ def market_frame(days=80, crash_at=30, cash_rate=0.04):
 
 
 def run_broker(frame, strategy=BuyAndHedge, runonce=True, cash=100_000.0):
-    prices = pd.DataFrame(dict(open=frame.spot, high=frame.spot, low=frame.spot, close=frame.spot, volume=1e6),
-                          index=frame.index)
+    prices = pd.DataFrame(
+        dict(open=frame.spot, high=frame.spot, low=frame.spot, close=frame.spot, volume=1e6), index=frame.index
+    )
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
     cerebro.adddata(bt.feeds.PandasData(dataname=prices))
     broker = HedgedBroker(HEDGE)
@@ -363,14 +424,16 @@ def test_interest_accrues_on_cash_at_the_previous_bars_rate():
     frame["cash_rate"] = np.where(np.arange(40) < 20, 0.05, 0.01)
     broker, rows = run_broker(frame, strategy=Idle)
     dates = frame.index
-    expected = 100_000.0 * math.exp(sum(frame.cash_rate.iloc[i - 1] * (dates[i] - dates[i - 1]).days / 365
-                                        for i in range(1, 40)))
+    expected = 100_000.0 * math.exp(
+        sum(frame.cash_rate.iloc[i - 1] * (dates[i] - dates[i - 1]).days / 365 for i in range(1, 40))
+    )
     assert rows.cash.iloc[-1] == pytest.approx(expected, rel=1e-12)
     assert rows.value.iloc[-1] == pytest.approx(expected, rel=1e-12)
     assert broker.interest_earned == pytest.approx(expected - 100_000.0, rel=1e-9)
     # a weekend earns three days: Friday 2008-09-05 -> Monday 2008-09-08
     assert rows.cash[rows.date == dt.date(2008, 9, 8)].item() == pytest.approx(
-        rows.cash[rows.date == dt.date(2008, 9, 5)].item() * math.exp(0.05 * 3 / 365))
+        rows.cash[rows.date == dt.date(2008, 9, 5)].item() * math.exp(0.05 * 3 / 365)
+    )
 
 
 def test_broker_rejects_bad_or_missing_market_inputs():

@@ -1,5 +1,6 @@
 """The output stage's parts: the hedge per year, the parameters a run changed, and the pictures'
 colours and sizes."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,17 +12,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_report import hand_example
 
 from fedcut.analyzers.attribution import hedge_by_year
-from fedcut.plots.run import HOLDING_COLOURS, SPARE_COLOURS, holding_colours, underwater_figure
 from fedcut.cli import main
 from fedcut.core.config import changed_parameters, flatten
 from fedcut.core.params import resolve
 from fedcut.plots.kit import (
-    DPI, REGIME_COLOURS, SPARE_REGIME_COLOURS, WIDTH, png_bytes, png_encoded, regime_colour, regime_order,
+    DPI,
+    REGIME_COLOURS,
+    SPARE_REGIME_COLOURS,
+    WIDTH,
+    png_bytes,
+    png_encoded,
+    regime_colour,
+    regime_order,
 )
+from fedcut.plots.run import HOLDING_COLOURS, SPARE_COLOURS, holding_colours, underwater_figure
 from fedcut.signals.regime import REGIMES
-from test_report import hand_example
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,33 +55,45 @@ def test_hedge_by_year_by_hand():
 def test_changed_parameters_list_what_differs_from_the_defaults():
     cfg = resolve({"hedge.moneyness": 0.85, "run.start": "2007-01-03", "strategy.defensives": ["XLP", "TLT"]})
     changed = changed_parameters(cfg.flat())
-    assert [(k, v, d) for k, v, d, _ in changed] == [("run.start", "2007-01-03", ""),
-                                                     ("strategy.defensives", ("XLP", "TLT"), ("XLP", "XLU", "IEF")),
-                                                     ("hedge.moneyness", 0.85, 0.9)]
+    assert [(k, v, d) for k, v, d, _ in changed] == [
+        ("run.start", "2007-01-03", ""),
+        ("strategy.defensives", ("XLP", "TLT"), ("XLP", "XLU", "IEF")),
+        ("hedge.moneyness", 0.85, 0.9),
+    ]
     assert changed_parameters(resolve().flat()) == []
     # a saved config.toml read back: lists for tuples, an unknown key listed, not hidden
     saved = flatten({"strategy": {"defensives": ["XLP", "XLU", "IEF"]}, "old": {"knob": 1}, "run": {"oracle": True}})
-    assert changed_parameters(saved) == [("run.oracle", True, False, "flag"), ("old.knob", 1, None, "unknown parameter")]
+    assert changed_parameters(saved) == [
+        ("run.oracle", True, False, "flag"),
+        ("old.knob", 1, None, "unknown parameter"),
+    ]
 
 
 def test_regime_and_holding_colours_are_distinct_and_cover_new_names():
     assert HOLDING_COLOURS["cash"] != REGIME_COLOURS["neutral"]  # cash and neutral are not one grey
     assert not set(HOLDING_COLOURS.values()) & set(REGIME_COLOURS.values())
     assert regime_order(["neutral", "new_state", "crisis"]) == ["crisis", "neutral", "new_state"]
-    assert regime_colour("new_state") in SPARE_REGIME_COLOURS and regime_colour("new_state") == regime_colour("new_state")
-    assert [regime_colour(r) for r in REGIMES if r in REGIME_COLOURS] == [REGIME_COLOURS[r] for r in REGIMES
-                                                                          if r in REGIME_COLOURS]
-    assert holding_colours(["IWM", "XLI", "NEW1", "NEW2"]) == [HOLDING_COLOURS["IWM"], HOLDING_COLOURS["XLI"],
-                                                             *SPARE_COLOURS[:2]]
+    assert regime_colour("new_state") in SPARE_REGIME_COLOURS and regime_colour("new_state") == regime_colour(
+        "new_state"
+    )
+    assert [regime_colour(r) for r in REGIMES if r in REGIME_COLOURS] == [
+        REGIME_COLOURS[r] for r in REGIMES if r in REGIME_COLOURS
+    ]
+    assert holding_colours(["IWM", "XLI", "NEW1", "NEW2"]) == [
+        HOLDING_COLOURS["IWM"],
+        HOLDING_COLOURS["XLI"],
+        *SPARE_COLOURS[:2],
+    ]
 
 
 def test_the_underwater_figure_has_spy_and_every_figure_fits_the_page():
     days = pd.bdate_range("2019-01-01", periods=400)
     curve = pd.Series(100 * np.exp(np.cumsum(np.random.default_rng(3).normal(0, 0.01, 400))), index=days)
-    equity = pd.DataFrame({"strategy": curve, "benchmark": curve * 1.01, "spy": curve ** 0.5, "regime": "neutral"})
+    equity = pd.DataFrame({"strategy": curve, "benchmark": curve * 1.01, "spy": curve**0.5, "regime": "neutral"})
     fig = underwater_figure(equity)
-    assert [t.get_text() for ax in fig.axes for t in ax.texts if "buy-and-hold" in t.get_text() or "fedcut" in
-            t.get_text()] == ["fedcut regime strategy", "buy-and-hold IWM", "buy-and-hold SPY"]
+    assert [
+        t.get_text() for ax in fig.axes for t in ax.texts if "buy-and-hold" in t.get_text() or "fedcut" in t.get_text()
+    ] == ["fedcut regime strategy", "buy-and-hold IWM", "buy-and-hold SPY"]
     assert round(fig.get_figwidth() * fig.get_dpi()) == round(WIDTH * DPI) == 1240
 
 
@@ -96,14 +116,33 @@ def test_the_png_writer_keeps_every_pixel_and_the_resolution():
     assert drawn.shape == (round(fig.get_figheight() * DPI), round(WIDTH * DPI), 3)
 
 
-def test_the_console_summary_shows_each_cycles_run_up_return_and_drawdown_and_the_changes(shared_data, tmp_path,
-                                                                                          capsys):
+def test_the_console_summary_shows_each_cycles_run_up_return_and_drawdown_and_the_changes(
+    shared_data, tmp_path, capsys
+):
     out = tmp_path / "run"
-    assert main(["--start", "2019-01-02", "--end", "2020-12-31", "--set", "hedge.moneyness=0.85",
-                 "--data-dir", str(shared_data), "--offline", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--start",
+                "2019-01-02",
+                "--end",
+                "2020-12-31",
+                "--set",
+                "hedge.moneyness=0.85",
+                "--data-dir",
+                str(shared_data),
+                "--offline",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1] == ('parameters changed: run.start = 2019-01-02 (default ""); run.end = 2020-12-31 (default ""); '
-                        "hedge.moneyness = 0.85 (default 0.9)")
+    assert lines[1] == (
+        'parameters changed: run.start = 2019-01-02 (default ""); run.end = 2020-12-31 (default ""); '
+        "hedge.moneyness = 0.85 (default 0.9)"
+    )
     assert "  warning: the 2019 cycle is only partly covered: data ends 2020-12-31 (window to 2021-07-31)" in lines
     m = json.loads((out / "metrics.json").read_text())
     equity = pd.read_csv(out / "equity.csv", parse_dates=["date"], index_col="date")["benchmark"]
@@ -111,9 +150,18 @@ def test_the_console_summary_shows_each_cycles_run_up_return_and_drawdown_and_th
     c = m["cycles"]["2019"]
     row = next(line for line in lines if line.startswith("2019 (partial)")).split()
     best = m["baselines"][m["cycle_verdict"]["best_baseline"]]["cycles"]["2019"]
-    assert row[2:9] == [f"{x:+.1%}" for x in (runup, c["strategy_return"], c["benchmark_return"], best["return"],
-                                              c["strategy_max_drawdown"], c["benchmark_max_drawdown"],
-                                              best["max_drawdown"])]
+    assert row[2:9] == [
+        f"{x:+.1%}"
+        for x in (
+            runup,
+            c["strategy_return"],
+            c["benchmark_return"],
+            best["return"],
+            c["strategy_max_drawdown"],
+            c["benchmark_max_drawdown"],
+            best["max_drawdown"],
+        )
+    ]
     assert row[9] == c["window"]
 
 

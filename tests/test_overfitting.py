@@ -5,8 +5,15 @@ import numpy as np
 import pytest
 
 from fedcut.analyzers.overfitting import (
-    Curves, backtest_overfitting, deflated_sharpe_ratio, expected_max_sharpe, normal_cdf, normal_quantile,
-    overfitting_summary, probabilistic_sharpe, trial_sharpe_ratios,
+    Curves,
+    backtest_overfitting,
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    normal_cdf,
+    normal_quantile,
+    overfitting_summary,
+    probabilistic_sharpe,
+    trial_sharpe_ratios,
 )
 from fedcut.core.errors import ConfigError, DataError
 
@@ -58,9 +65,9 @@ def test_deflated_sharpe_with_one_trial_is_the_probabilistic_sharpe_against_zero
     sr = excess.mean() / excess.std(ddof=1)
     assert out.sharpe == pytest.approx(sr * math.sqrt(252))
     z = excess - excess.mean()
-    skew, kurt = (z ** 3).mean() / (z ** 2).mean() ** 1.5, (z ** 4).mean() / (z ** 2).mean() ** 2
+    skew, kurt = (z**3).mean() / (z**2).mean() ** 1.5, (z**4).mean() / (z**2).mean() ** 2
     assert (out.skew, out.kurtosis) == pytest.approx((skew, kurt))
-    psr0 = 0.5 * math.erfc(-sr * math.sqrt(1999) / math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr ** 2) / math.sqrt(2))
+    psr0 = 0.5 * math.erfc(-sr * math.sqrt(1999) / math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr**2) / math.sqrt(2))
     # two trials whose Sharpe ratios differ: SR_0 > 0, so the DSR is below the PSR against 0
     assert out.dsr < psr0
     sd_daily = np.std([1.0, 0.2], ddof=1) / math.sqrt(252)
@@ -91,10 +98,11 @@ def scipy_deflated_sharpe(returns, risk_free, trial_sharpes, benchmark_sharpe):
     n = len(trial_sharpes)
     spread = np.std(trial_sharpes, ddof=1) / math.sqrt(252)
     gamma = 0.5772156649015329
-    sr0 = benchmark_sharpe / math.sqrt(252) + spread * ((1 - gamma) * norm.ppf(1 - 1 / n)
-                                                        + gamma * norm.ppf(1 - 1 / (n * math.e)))
+    sr0 = benchmark_sharpe / math.sqrt(252) + spread * (
+        (1 - gamma) * norm.ppf(1 - 1 / n) + gamma * norm.ppf(1 - 1 / (n * math.e))
+    )
     g3, g4 = skew(excess), kurtosis(excess, fisher=False)
-    return norm.cdf((sr - sr0) * math.sqrt(len(excess) - 1) / math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr ** 2)), sr0
+    return norm.cdf((sr - sr0) * math.sqrt(len(excess) - 1) / math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2)), sr0
 
 
 def test_deflated_sharpe_against_buy_and_hold_equals_the_paper_recomputed_with_scipy():
@@ -120,7 +128,7 @@ def test_deflated_sharpe_against_buy_and_hold_equals_the_paper_recomputed_with_s
 def naive_cscv(m, s):
     """The paper's procedure written out: concatenate the chosen blocks, compute every Sharpe directly."""
     t, n = m.shape
-    m = m[t % s:]
+    m = m[t % s :]
     blocks = np.split(m, s)
     logits, pairs = [], []
     for chosen in combinations(range(s), s // 2):
@@ -161,6 +169,7 @@ def test_curves_read_in_uneven_chunks_give_the_matrix_figures_to_the_bit():
 
     def chunks():
         return (np.ascontiguousarray(m.T[a:b]) for a, b in zip(cuts, cuts[1:]))
+
     curves = Curves(len(m), m.shape[1], chunks)
     whole, streamed = backtest_overfitting(m, rf), backtest_overfitting(curves, rf)
     for name in ("logits", "is_sharpe", "oos_sharpe"):
@@ -170,7 +179,8 @@ def test_curves_read_in_uneven_chunks_give_the_matrix_figures_to_the_bit():
     # each Sharpe recomputed by hand, column by column in float64
     excess = m[inside].astype(float) - rf[inside, None]
     assert trial_sharpe_ratios(curves, rf, inside) == pytest.approx(
-        excess.mean(axis=0) / excess.std(axis=0, ddof=1) * math.sqrt(252), rel=1e-12)
+        excess.mean(axis=0) / excess.std(axis=0, ddof=1) * math.sqrt(252), rel=1e-12
+    )
     with pytest.raises(DataError, match="10 curves read, 11 expected"):
         trial_sharpe_ratios(Curves(len(m), 11, lambda: iter([m.T[:10]])), rf)
     with pytest.raises(DataError, match="not curves x"):
@@ -215,16 +225,31 @@ def test_zero_volatility_configuration_counts_as_sharpe_zero():
     assert np.isfinite(backtest_overfitting(m, n_blocks=4).logits).all()
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: backtest_overfitting(trials(320, 5, 0), n_blocks=5), ConfigError, "n_blocks must be an even whole number"),
-    (lambda: backtest_overfitting(trials(20, 5, 0), n_blocks=16), DataError, "20 days cannot be cut into 16 blocks"),
-    (lambda: backtest_overfitting(trials(320, 1, 0)), DataError, "at least 2 configurations"),
-    (lambda: backtest_overfitting(np.where(np.eye(320, 5) > 0, np.nan, 0.01)), DataError, "missing (NaN)"),
-    (lambda: backtest_overfitting(trials(320, 5, 0), risk_free=np.zeros(319)), DataError, "risk_free must be 320"),
-    (lambda: deflated_sharpe_ratio(np.zeros(100) + 0.01, [0.1, 0.2]), DataError, "zero volatility"),
-    (lambda: deflated_sharpe_ratio(trials(100, 1, 0)[:, 0], [0.1]), DataError, "at least 2 are needed"),
-    (lambda: deflated_sharpe_ratio(trials(100, 1, 0)[:, 0], [0.1, 0.2, 0.3], n_trials=2), ConfigError, "n_trials = 2 is below"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: backtest_overfitting(trials(320, 5, 0), n_blocks=5),
+            ConfigError,
+            "n_blocks must be an even whole number",
+        ),
+        (
+            lambda: backtest_overfitting(trials(20, 5, 0), n_blocks=16),
+            DataError,
+            "20 days cannot be cut into 16 blocks",
+        ),
+        (lambda: backtest_overfitting(trials(320, 1, 0)), DataError, "at least 2 configurations"),
+        (lambda: backtest_overfitting(np.where(np.eye(320, 5) > 0, np.nan, 0.01)), DataError, "missing (NaN)"),
+        (lambda: backtest_overfitting(trials(320, 5, 0), risk_free=np.zeros(319)), DataError, "risk_free must be 320"),
+        (lambda: deflated_sharpe_ratio(np.zeros(100) + 0.01, [0.1, 0.2]), DataError, "zero volatility"),
+        (lambda: deflated_sharpe_ratio(trials(100, 1, 0)[:, 0], [0.1]), DataError, "at least 2 are needed"),
+        (
+            lambda: deflated_sharpe_ratio(trials(100, 1, 0)[:, 0], [0.1, 0.2, 0.3], n_trials=2),
+            ConfigError,
+            "n_trials = 2 is below",
+        ),
+    ],
+)
 def test_bad_inputs_are_refused_with_one_clear_line(call, error, message):
     with pytest.raises(error) as caught:
         call()

@@ -4,6 +4,7 @@ Needs Chromium on PATH (`apt-get install chromium` on Debian); CI reaches only t
 index, so there the test skips and says why, and `python docs/check_pages.py PAGE.html` is the
 documented way to run the same check by hand.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -16,9 +17,14 @@ spec = importlib.util.spec_from_file_location("check_pages", ROOT / "docs" / "ch
 check_pages = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(check_pages)
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(check_pages.browser() is None,
-                                reason="no Chromium on PATH (apt-get install chromium): run "
-                                       "`python docs/check_pages.py report.html sweep.html` where one is installed")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        check_pages.browser() is None,
+        reason="no Chromium on PATH (apt-get install chromium): run "
+        "`python docs/check_pages.py report.html sweep.html` where one is installed",
+    ),
+]
 
 SWEEP = """
 [sweep]
@@ -51,8 +57,12 @@ def pages(shared_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("pages")
     report = write_run(run(resolve(), shared_data, True), folder / "run") / "report.html"
     (folder / "sweep.toml").write_text(SWEEP)
-    sweep = run_sweep(load_spec(folder / "sweep.toml"), folder / "sweep", data_dir=str(shared_data), offline=True,
-                      progress=False) / "sweep.html"
+    sweep = (
+        run_sweep(
+            load_spec(folder / "sweep.toml"), folder / "sweep", data_dir=str(shared_data), offline=True, progress=False
+        )
+        / "sweep.html"
+    )
     return report, sweep
 
 
@@ -63,8 +73,10 @@ def test_the_report_and_the_sweep_page_fit_1280_and_1920_px(pages):
 def test_the_check_sees_a_table_wider_than_the_window_and_pictures_shrunk_below_10_px_text(tmp_path):
     cells = "".join(f"<td>{'wide' * 20}</td>" for _ in range(12))
     page = tmp_path / "wide.html"
-    page.write_text(f'<!DOCTYPE html><html><body><table><tr>{cells}</tr></table>'
-                    f'<img style="width:600px" src="{_png_uri(1240)}"></body></html>')
+    page.write_text(
+        f"<!DOCTYPE html><html><body><table><tr>{cells}</tr></table>"
+        f'<img style="width:600px" src="{_png_uri(1240)}"></body></html>'
+    )
     found = check_pages.check([page], widths=(1280,))
     assert any("table" in p and "the window is 1280" in p for p in found)
     assert any("scrolls sideways" in p for p in found)

@@ -9,8 +9,16 @@ from hypothesis import strategies as st
 
 from fedcut.analyzers.kernels import drawdowns
 from fedcut.analyzers.performance import (
-    cagr, daily_risk_free, drawdown_series, longest_drawdown_days, max_drawdown, period_returns,
-    sharpe_ratio, sortino_ratio, summary, ulcer_index,
+    cagr,
+    daily_risk_free,
+    drawdown_series,
+    longest_drawdown_days,
+    max_drawdown,
+    period_returns,
+    sharpe_ratio,
+    sortino_ratio,
+    summary,
+    ulcer_index,
 )
 from fedcut.core.errors import DataError
 
@@ -32,8 +40,13 @@ def test_max_drawdown_dates_and_recovery():
     assert dd.depth == pytest.approx(-0.2)
     assert (dd.peak, dd.trough, dd.recovery) == (D("2020-01-02"), D("2020-01-06"), D("2020-01-07"))
     assert dd.days_under_water == 5
-    assert dd.to_dict() == {"depth": dd.depth, "peak": "2020-01-02", "trough": "2020-01-06",
-                            "recovery": "2020-01-07", "days_under_water": 5}
+    assert dd.to_dict() == {
+        "depth": dd.depth,
+        "peak": "2020-01-02",
+        "trough": "2020-01-06",
+        "recovery": "2020-01-07",
+        "days_under_water": 5,
+    }
 
 
 def test_unrecovered_drawdown_runs_to_series_end():
@@ -68,12 +81,13 @@ def test_ulcer_index_by_hand():
 
 def test_cagr_of_doubling_in_exactly_four_years():
     eq = pd.Series([1.0, 1.3, 2.0], index=pd.DatetimeIndex(["2000-01-01", "2001-06-01", "2004-01-01"]))
-    assert cagr(eq) == pytest.approx(2 ** 0.25 - 1)  # 1461 days = 4 x 365.25
+    assert cagr(eq) == pytest.approx(2**0.25 - 1)  # 1461 days = 4 x 365.25
 
 
 def test_period_returns_chain_from_previous_period_close():
-    eq = pd.Series([100.0, 110.0, 99.0, 108.9],
-                   index=pd.DatetimeIndex(["2020-01-02", "2020-01-31", "2020-02-28", "2021-01-04"]))
+    eq = pd.Series(
+        [100.0, 110.0, 99.0, 108.9], index=pd.DatetimeIndex(["2020-01-02", "2020-01-31", "2020-02-28", "2021-01-04"])
+    )
     months = period_returns(eq, "M")
     assert [str(p) for p in months.index] == ["2020-01", "2020-02", "2021-01"]
     assert months.tolist() == pytest.approx([0.10, -0.10, 0.10])
@@ -91,8 +105,9 @@ def test_risk_free_accrues_over_calendar_days():
 def test_risk_free_series_uses_rate_known_at_interval_start():
     days = pd.DatetimeIndex(["2020-01-09", "2020-01-10", "2020-01-13"])
     rates = pd.Series([0.02, 0.10], index=pd.DatetimeIndex(["2020-01-01", "2020-01-10"]))
-    assert daily_risk_free(rates, days).tolist() == pytest.approx([math.exp(0.02 / 365) - 1,
-                                                                   math.exp(0.10 * 3 / 365) - 1], rel=1e-12)
+    assert daily_risk_free(rates, days).tolist() == pytest.approx(
+        [math.exp(0.02 / 365) - 1, math.exp(0.10 * 3 / 365) - 1], rel=1e-12
+    )
     with pytest.raises(DataError, match="no value"):
         daily_risk_free(rates, pd.DatetimeIndex(["2019-12-31", "2020-01-02"]))
     with pytest.raises(DataError, match="percent"):
@@ -139,13 +154,18 @@ def test_summary_is_plain_json_with_none_for_undefined():
 
 
 def test_summary_on_a_crafted_crash():
-    eq = pd.Series([100.0, 120.0, 60.0, 90.0, 130.0],
-                   index=pd.DatetimeIndex(["2019-12-31", "2020-01-31", "2020-03-31", "2021-06-30", "2021-12-31"]))
+    eq = pd.Series(
+        [100.0, 120.0, 60.0, 90.0, 130.0],
+        index=pd.DatetimeIndex(["2019-12-31", "2020-01-31", "2020-03-31", "2021-06-30", "2021-12-31"]),
+    )
     turnover = pd.Series(0.5, index=eq.index)
     s = summary(eq, rf_annual=0.0, turnover=turnover)
     assert s["max_drawdown"] == pytest.approx(-0.5)
-    assert (s["max_drawdown_peak"], s["max_drawdown_trough"], s["max_drawdown_recovery"]) == \
-        ("2020-01-31", "2020-03-31", "2021-12-31")
+    assert (s["max_drawdown_peak"], s["max_drawdown_trough"], s["max_drawdown_recovery"]) == (
+        "2020-01-31",
+        "2020-03-31",
+        "2021-12-31",
+    )
     assert s["max_drawdown_days"] == (D("2021-12-31") - D("2020-01-31")).days
     assert (s["worst_month"], s["worst_month_period"]) == (pytest.approx(-0.5), "2020-03")
     assert (s["worst_year"], s["worst_year_period"]) == (pytest.approx(-0.4), "2020")
@@ -154,7 +174,7 @@ def test_summary_on_a_crafted_crash():
     assert s["cagr"] == pytest.approx(1.3 ** (1 / years) - 1)
     assert s["calmar"] == pytest.approx(s["cagr"] / 0.5)
     assert s["annual_turnover"] == pytest.approx(2.5 / years)
-    assert s["ulcer_index"] == pytest.approx(math.sqrt((50 ** 2 + 25 ** 2) / 5))
+    assert s["ulcer_index"] == pytest.approx(math.sqrt((50**2 + 25**2) / 5))
 
 
 @pytest.mark.parametrize("values", [[], [100, float("nan")], [100, -1], [100, 0]])
@@ -184,8 +204,8 @@ def test_max_drawdown_bounded_and_equals_worst_pairwise_fall(returns):
     if dd.depth < 0:
         assert dd.peak < dd.trough and (dd.recovery is None or dd.recovery > dd.trough)
         # near-ties (float noise) resolve to the earliest trough, so compare to 1e-12
-        assert eq[dd.peak] == eq[:dd.trough].max()
-        assert eq[dd.trough] == pytest.approx(eq[dd.peak:].min(), rel=1e-12)
+        assert eq[dd.peak] == eq[: dd.trough].max()
+        assert eq[dd.trough] == pytest.approx(eq[dd.peak :].min(), rel=1e-12)
     assert 0 <= dd.days_under_water <= longest_drawdown_days(eq)
 
 
@@ -194,7 +214,7 @@ def test_max_drawdown_bounded_and_equals_worst_pairwise_fall(returns):
 def test_scaling_equity_changes_nothing(returns, power, factor):
     eq = from_returns(returns)
     # a power of two scales exactly, so even tie-breaks between equal values are unchanged
-    assert max_drawdown(eq * 2.0 ** power) == max_drawdown(eq)
+    assert max_drawdown(eq * 2.0**power) == max_drawdown(eq)
     scaled, base = summary(eq * factor), summary(eq)
     for key in ("max_drawdown", "cagr", "volatility", "sharpe", "ulcer_index", "worst_month", "total_return"):
         if base[key] is None:
@@ -231,9 +251,10 @@ def test_compiled_drawdowns_equal_the_numpy_expression(seed):
     drawdowns(values, starts, ends, compiled)
     with np.errstate(invalid="ignore", divide="ignore"):
         for j, (a, b) in enumerate(zip(starts, ends)):
-            v = values[:, a:b + 1]
-            assert np.array_equal(compiled[:, j], (v / np.maximum.accumulate(v, axis=1) - 1.0).min(axis=1),
-                                  equal_nan=True), j
-    row = values[0, starts[0]:ends[0] + 1]
-    assert compiled[0, 0] == min(v / max(row[:i + 1]) - 1.0 for i, v in enumerate(row))
+            v = values[:, a : b + 1]
+            assert np.array_equal(
+                compiled[:, j], (v / np.maximum.accumulate(v, axis=1) - 1.0).min(axis=1), equal_nan=True
+            ), j
+    row = values[0, starts[0] : ends[0] + 1]
+    assert compiled[0, 0] == min(v / max(row[: i + 1]) - 1.0 for i, v in enumerate(row))
     assert np.isnan(compiled[1, 0])  # the whole history holds the NaN

@@ -1,4 +1,5 @@
 """Black-Scholes-Merton pricing, its inputs (rates, dividend yield) and the VIX vol surface."""
+
 import math
 
 import numpy as np
@@ -9,8 +10,19 @@ from hypothesis import strategies as st
 
 from fedcut.core.errors import PricingInputError
 from fedcut.core.params import defaults
-from fedcut.hedging.pricing import (bsm_put, bsm_put_one, bsm_put_reference, dividend_yield, exp, log, ndtr, put_delta,
-                                   put_delta_one, tbill_discount_to_continuous, validate_inputs)
+from fedcut.hedging.pricing import (
+    bsm_put,
+    bsm_put_one,
+    bsm_put_reference,
+    dividend_yield,
+    exp,
+    log,
+    ndtr,
+    put_delta,
+    put_delta_one,
+    tbill_discount_to_continuous,
+    validate_inputs,
+)
 from fedcut.hedging.surface import half_spread, implied_vol, plot_surface
 
 HEDGE = defaults().hedge
@@ -24,6 +36,7 @@ vols = st.floats(0.05, 1.5)
 
 
 # --- textbook values -----------------------------------------------------------------------
+
 
 def _call_by_parity(s, k, t, r, q, v) -> float:
     return bsm_put(s, k, t, r, q, v) + s * math.exp(-q * t) - k * math.exp(-r * t)
@@ -64,8 +77,14 @@ def test_cephes_exp_and_log_are_within_two_ulp_compiled_and_as_python():
     got = np.array([exp(v) for v in x])
     assert _ulps(got, np.array([math.exp(v) for v in x])).max() <= 2.0
     assert np.array_equal(got, np.array([exp.py_func(v) for v in x]))
-    y = np.concatenate([np.exp(rng.uniform(-700.0, 700.0, 20_000)), rng.uniform(0.3, 3.0, 20_000),
-                        1.0 + rng.uniform(-1e-9, 1e-9, 1_000), [1.0, 0.5, 2.0, 4.0, 0.25]])
+    y = np.concatenate(
+        [
+            np.exp(rng.uniform(-700.0, 700.0, 20_000)),
+            rng.uniform(0.3, 3.0, 20_000),
+            1.0 + rng.uniform(-1e-9, 1e-9, 1_000),
+            [1.0, 0.5, 2.0, 4.0, 0.25],
+        ]
+    )
     got, want = np.array([log(v) for v in y]), np.array([math.log(v) for v in y])
     nonzero = want != 0
     assert _ulps(got[nonzero], want[nonzero]).max() <= 2.0 and (got[~nonzero] == 0).all()
@@ -99,6 +118,7 @@ def test_the_pricer_matches_vollib_on_random_grid():
 
 
 # --- no-arbitrage and shape properties ------------------------------------------------------
+
 
 @given(spots, moneyness, st.floats(1.001, 1.2), years, rates, yields, vols)
 def test_put_rises_with_strike(s, m, bump, t, r, q, v):
@@ -140,15 +160,19 @@ def test_delta_at_expiry():
 
 # --- invalid inputs --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, args", [
-    ("spot", (0.0, 100, 0.5, 0.02, 0.01, 0.3)),
-    ("strike", (100, -5, 0.5, 0.02, 0.01, 0.3)),
-    ("vol", (100, 90, 0.5, 0.02, 0.01, 0.0)),
-    ("years", (100, 90, -0.01, 0.02, 0.01, 0.3)),
-    ("rate", (100, 90, 0.5, float("nan"), 0.01, 0.3)),
-    ("div_yield", (100, 90, 0.5, 0.02, float("inf"), 0.3)),
-    ("spot", (float("nan"), 90, 0.5, 0.02, 0.01, 0.3)),
-])
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("spot", (0.0, 100, 0.5, 0.02, 0.01, 0.3)),
+        ("strike", (100, -5, 0.5, 0.02, 0.01, 0.3)),
+        ("vol", (100, 90, 0.5, 0.02, 0.01, 0.0)),
+        ("years", (100, 90, -0.01, 0.02, 0.01, 0.3)),
+        ("rate", (100, 90, 0.5, float("nan"), 0.01, 0.3)),
+        ("div_yield", (100, 90, 0.5, 0.02, float("inf"), 0.3)),
+        ("spot", (float("nan"), 90, 0.5, 0.02, 0.01, 0.3)),
+    ],
+)
 def test_bad_inputs_raise_naming_the_input(name, args):
     for fn in (bsm_put, put_delta, bsm_put_reference):
         with pytest.raises(PricingInputError, match=rf"\b{name}\b"):
@@ -163,6 +187,7 @@ def test_bad_array_input_names_first_bad_index():
 
 
 # --- rates and dividends -------------------------------------------------------------------------
+
 
 def test_tbill_discount_to_continuous_by_hand():
     # DTB3 = 5.00 over 91 days: price = 1 - 0.05 * 91 / 360 = 0.98736111...
@@ -201,7 +226,7 @@ def test_dividend_yield_from_quarterly_cash_dividends():
     days = pd.bdate_range("2016-01-01", "2018-12-31")
     price = pd.Series(100.0, index=days)  # flat price, 0.40 paid each quarter = 1.6% a year
     paid = pd.Series(days.is_quarter_end, index=days).cumsum()
-    total = price * (1.004 ** paid)
+    total = price * (1.004**paid)
     q = dividend_yield(total, price, window_days=365)["2017-06-30":]
     assert q.median() == pytest.approx(4 * math.log(1.004), rel=1e-9)
     # A 365-day window ending on a payment day can also hold last year's payment when the
@@ -229,13 +254,16 @@ def test_dividend_yield_is_clipped_at_zero():
 
 # --- vol surface and spreads ------------------------------------------------------------------------
 
+
 def test_implied_vol_formula_floor_and_cap():
     h = HEDGE
     at_30 = h.small_cap_ratio * (0.20 * h.atm_vix_ratio + h.skew_slope * 0.1)  # at 30 days the term factor is 1
     assert implied_vol(20, 0.9, 30, HEDGE) == pytest.approx(at_30)
     at_91 = h.small_cap_ratio * (0.20 * h.atm_vix_ratio + h.skew_slope * 0.1 * (30 / 91) ** h.skew_term_exponent)
     assert implied_vol(20, 0.9, 91, HEDGE) == pytest.approx(at_91) and at_91 < at_30  # flatter further out
-    assert implied_vol(20, 1.05, 91, HEDGE) == pytest.approx(h.small_cap_ratio * 0.20 * h.atm_vix_ratio)  # no skew above
+    assert implied_vol(20, 1.05, 91, HEDGE) == pytest.approx(
+        h.small_cap_ratio * 0.20 * h.atm_vix_ratio
+    )  # no skew above
     assert implied_vol(20, 0.9, 0, HEDGE) == implied_vol(20, 0.9, 1, HEDGE)  # a settling put reads one day's skew
     assert implied_vol(5, 1.0, 91, HEDGE) == HEDGE.vol_floor
     assert implied_vol(150, 0.8, 91, HEDGE) == HEDGE.vol_cap
@@ -251,7 +279,9 @@ def test_implied_vol_rejects_bad_vix(vix):
 
 def test_half_spread_widens_with_vix_and_has_a_dollar_floor():
     h = HEDGE
-    assert half_spread(1.5, 20, 1.0, HEDGE) == pytest.approx(h.half_spread_dollars + (h.half_spread_base + h.half_spread_per_vix * 20) * 1.5)
+    assert half_spread(1.5, 20, 1.0, HEDGE) == pytest.approx(
+        h.half_spread_dollars + (h.half_spread_base + h.half_spread_per_vix * 20) * 1.5
+    )
     assert half_spread(1.5, 80, 1.0, HEDGE) > half_spread(1.5, 12, 1.0, HEDGE)
     assert half_spread(0.0, 20, 2.0, HEDGE) == pytest.approx(2 * h.half_spread_dollars)  # scaled by the spot's unit
     cheap, dear = half_spread(0.05, 20, 1.0, HEDGE) / 0.05, half_spread(3.0, 20, 1.0, HEDGE) / 3.0

@@ -5,6 +5,7 @@ Black-Scholes-Merton put, the price of an array against vollib, drawdown and CAG
 cycle windows inside the data, and point in time: what a day's view holds depends only on
 what was published by that day.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,9 +18,10 @@ from hypothesis import strategies as st
 
 from fedcut.analyzers.episodes import cycle_windows
 from fedcut.analyzers.performance import cagr, drawdown_series, max_drawdown, summary
-from fedcut.data.asof import asof_frame, known_dates, published as publication
-from fedcut.data.catalog import MACRO
 from fedcut.core.params import PARAMS, defaults, resolve
+from fedcut.data.asof import asof_frame, known_dates
+from fedcut.data.asof import published as publication
+from fedcut.data.catalog import MACRO
 from fedcut.hedging.pricing import bsm_put, bsm_put_reference, dividend_yield, put_delta
 
 PROPS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -115,10 +117,10 @@ def test_max_drawdown_is_between_minus_one_and_zero_and_is_the_worst_fall(return
     assert dd.depth == pytest.approx((eq / eq.cummax() - 1.0).min(), abs=1e-15)
     assert dd.peak <= dd.trough
     if dd.depth < 0:
-        assert eq[dd.peak] == eq[:dd.trough].max()  # the peak is the running high it fell from
+        assert eq[dd.peak] == eq[: dd.trough].max()  # the peak is the running high it fell from
         assert eq[dd.trough] / eq[dd.peak] - 1.0 == pytest.approx(dd.depth, rel=1e-12)
         if dd.recovery is not None:
-            assert eq[dd.recovery] >= eq[dd.peak] and eq[dd.trough:dd.recovery].iloc[:-1].lt(eq[dd.peak]).all()
+            assert eq[dd.recovery] >= eq[dd.peak] and eq[dd.trough : dd.recovery].iloc[:-1].lt(eq[dd.peak]).all()
 
 
 @PROPS
@@ -168,8 +170,13 @@ cut_days = st.dates(min_value=pd.Timestamp("1990-01-01").date(), max_value=pd.Ti
 
 
 @PROPS
-@given(st.lists(cut_days, min_size=0, max_size=8, unique=True), cut_days, st.integers(30, 9000),
-       st.integers(0, 36), st.integers(1, 60))
+@given(
+    st.lists(cut_days, min_size=0, max_size=8, unique=True),
+    cut_days,
+    st.integers(30, 9000),
+    st.integers(0, 36),
+    st.integers(1, 60),
+)
 def test_cycle_windows_are_clipped_to_the_data(cuts, start, span, before, after):
     data_start = pd.Timestamp(start)
     data_end = data_start + pd.Timedelta(days=span)
@@ -184,8 +191,11 @@ def test_cycle_windows_are_clipped_to_the_data(cuts, start, span, before, after)
         assert w.cycle == (str(w.first_cut.date()) if twin else str(w.first_cut.year))
         assert w.complete == (w.end == w.nominal_end) and w.complete == (w.nominal_end <= data_end)
     # exactly the cycles whose window overlaps the data, in order of their first cut
-    overlapping = sorted(c for c in cuts if c - pd.DateOffset(months=before) <= data_end
-                         and c + pd.DateOffset(months=after) >= data_start)
+    overlapping = sorted(
+        c
+        for c in cuts
+        if c - pd.DateOffset(months=before) <= data_end and c + pd.DateOffset(months=after) >= data_start
+    )
     assert [w.first_cut for w in windows] == overlapping
 
 
@@ -223,14 +233,24 @@ def test_asof_from_only_what_was_published_by_d_equals_the_full_view_up_to_d(as_
         assert not published.any()
 
 
-data_param_values = st.fixed_dictionaries({
-    p.key: (st.integers(int(p.lo), int(p.hi)) if isinstance(p.default, int) else st.floats(p.lo, p.hi))
-    for p in PARAMS if p.section == "data" and p.key != "data.rut_dividend_yield" and not isinstance(p.default, bool)})
+data_param_values = st.fixed_dictionaries(
+    {
+        p.key: (st.integers(int(p.lo), int(p.hi)) if isinstance(p.default, int) else st.floats(p.lo, p.hi))
+        for p in PARAMS
+        if p.section == "data" and p.key != "data.rut_dividend_yield" and not isinstance(p.default, bool)
+    }
+)
 
 
 @PROPS
-@given(st.lists(st.dates(min_value=pd.Timestamp("1950-01-01").date(), max_value=pd.Timestamp("2030-12-31").date()),
-                min_size=1, max_size=40), data_param_values)
+@given(
+    st.lists(
+        st.dates(min_value=pd.Timestamp("1950-01-01").date(), max_value=pd.Timestamp("2030-12-31").date()),
+        min_size=1,
+        max_size=40,
+    ),
+    data_param_values,
+)
 def test_known_dates_never_precede_the_observation_and_keep_its_order(obs, values):
     p = resolve(values).data
     obs = pd.DatetimeIndex(sorted(set(pd.Timestamp(o) for o in obs)))

@@ -4,6 +4,7 @@ there is no one to tell; never a traceback, a library's own log lines or "Except
 
 Each case is listed in docs/bad_inputs.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,10 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from test_safety import cli, data_env, spec_file, sweep  # noqa: F401 (fixture)
 
 from fedcut import cli as command_line
 from fedcut.cli import READER_GONE
-from test_safety import cli, data_env, spec_file, sweep  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = ["--start", "2019-01-02", "--end", "2019-12-31"]
@@ -29,14 +30,21 @@ def into_closed_pipe(args, cwd: Path, timeout=300) -> subprocess.CompletedProces
     read, write = os.pipe()
     os.close(read)
     try:
-        return subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), *map(str, args)], cwd=cwd,
-                              env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"},
-                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, str(ROOT / "run_backtest.py"), *map(str, args)],
+            cwd=cwd,
+            env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"},
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=timeout,
+        )
     finally:
         os.close(write)
 
 
 # --- a reader that stops reading ------------------------------------------------------------------
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", ["run", "now", "now --json", "sweep"])
@@ -58,6 +66,7 @@ def test_a_closed_output_pipe_ends_quietly_with_141(command, tmp_path, shared_da
 
 def test_a_broken_pipe_that_is_not_the_output_is_still_an_error(data_env, capsys, monkeypatch):
     """Only a closed stdout or stderr is silence; a pipe to anything else that breaks is one line."""
+
     def broken(argv):
         raise BrokenPipeError(32, "Broken pipe")
 
@@ -67,11 +76,23 @@ def test_a_broken_pipe_that_is_not_the_output_is_still_an_error(data_env, capsys
 
 # --- FEDCUT_OFFLINE and offline= as a user types them ---------------------------------------------
 
-@pytest.mark.parametrize("text, offline", [("false\n", False), (" 0 ", False), ("\n", False), ("Off", False),
-                                           ("TRUE\n", True), (" 1", True), ("yes\r\n", True)])
+
+@pytest.mark.parametrize(
+    "text, offline",
+    [
+        ("false\n", False),
+        (" 0 ", False),
+        ("\n", False),
+        ("Off", False),
+        ("TRUE\n", True),
+        (" 1", True),
+        ("yes\r\n", True),
+    ],
+)
 def test_fedcut_offline_is_read_whatever_the_spaces_and_case(monkeypatch, text, offline):
     """A value set from a file's line keeps its newline (a Windows file's, a carriage return too)."""
     from fedcut.data.sources import DataSource, offline_from_env
+
     monkeypatch.setenv("FEDCUT_OFFLINE", text)
     assert offline_from_env() is offline
     assert DataSource(data_dir=None).offline is offline
@@ -108,8 +129,10 @@ def test_an_unknown_fedcut_offline_is_one_line_naming_it(data_env, capsys, monke
     monkeypatch.setenv("FEDCUT_OFFLINE", text)
     code, out, err = cli(["now"], capsys)
     assert (code, out) == (2, "")
-    assert err == (f"error: FEDCUT_OFFLINE={text!r}: expected 1, true, yes or on (no downloads), or 0, false, no, off "
-                   "or empty (downloads allowed)\n")  # one line: repr writes a newline out as \n
+    assert err == (
+        f"error: FEDCUT_OFFLINE={text!r}: expected 1, true, yes or on (no downloads), or 0, false, no, off "
+        "or empty (downloads allowed)\n"
+    )  # one line: repr writes a newline out as \n
 
 
 @pytest.mark.parametrize("call", ["backtest", "sweep"])
@@ -118,24 +141,32 @@ def test_the_api_refuses_an_offline_that_is_not_true_or_false(call, offline, tmp
     """`fedcut.backtest(offline="false")` used to run offline: any non-empty text is true in Python."""
     import fedcut
     from fedcut.core.errors import ConfigError
+
     with pytest.raises(ConfigError) as raised:
         if call == "backtest":
             fedcut.backtest(offline=offline)
         else:
             fedcut.sweep(spec_file(tmp_path), out=tmp_path / "out", offline=offline)
-    assert str(raised.value) == (f"fedcut.{call}: offline must be True, False or None (None: FEDCUT_OFFLINE "
-                                 f"decides), got {offline!r}")
+    assert str(raised.value) == (
+        f"fedcut.{call}: offline must be True, False or None (None: FEDCUT_OFFLINE decides), got {offline!r}"
+    )
     assert not (tmp_path / "out").exists()
 
 
 # --- warnings: told as one line, or not at all after an error -------------------------------------
 
+
 def command(args, cwd: Path, timeout=300) -> subprocess.CompletedProcess:
     """`python run_backtest.py ARGS` in its own process: Python prints warnings there (under pytest they
     are only recorded), with the source line that raised them."""
-    return subprocess.run([sys.executable, str(ROOT / "run_backtest.py"), *map(str, args)], cwd=cwd,
-                          env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"},
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_backtest.py"), *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def linked_data(shared_data: Path, into: Path, kinds=("prices", "macro", "calendar", "cboe")) -> Path:
@@ -170,8 +201,19 @@ def test_a_warning_is_not_printed_before_the_error(vix_without_june_2019, tmp_pa
 
 @pytest.mark.slow
 def test_a_warning_of_a_run_that_succeeds_is_one_line(vix_without_june_2019, tmp_path):
-    done = command(["--start", "2019-07-02", "--end", "2019-12-31", "--out", tmp_path / "run",
-                    "--data-dir", vix_without_june_2019], tmp_path)
+    done = command(
+        [
+            "--start",
+            "2019-07-02",
+            "--end",
+            "2019-12-31",
+            "--out",
+            tmp_path / "run",
+            "--data-dir",
+            vix_without_june_2019,
+        ],
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     vix = vix_without_june_2019 / "prices" / "VIX.csv"
     assert done.stderr.splitlines().count(f"warning: {vix}: 31-day gap before 2019-07-01") == 1
@@ -181,14 +223,17 @@ def test_a_warning_of_a_run_that_succeeds_is_one_line(vix_without_june_2019, tmp
 @pytest.mark.slow
 def test_sweep_workers_leave_the_warnings_to_the_parent(vix_without_june_2019, tmp_path):
     """Each worker reads the files again; the parent, which read them first, tells their warnings once."""
-    done = command(sweep(spec_file(tmp_path), tmp_path / "out", vix_without_june_2019, "--workers", "2",
-                         "--force-workers"), tmp_path)
+    done = command(
+        sweep(spec_file(tmp_path), tmp_path / "out", vix_without_june_2019, "--workers", "2", "--force-workers"),
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     vix = vix_without_june_2019 / "prices" / "VIX.csv"
     assert done.stderr == f"warning: {vix}: 31-day gap before 2019-07-01\n"
 
 
 # --- yfinance: never offline, and never its own lines -------------------------------------------
+
 
 @pytest.fixture
 def fake_yfinance(monkeypatch, tmp_path):
@@ -199,14 +244,17 @@ def fake_yfinance(monkeypatch, tmp_path):
 
     import pandas as pd
     import yfinance
+
     calls = []
 
     def download(symbol, **kwargs):
         calls.append(symbol)
         log = logging.getLogger("yfinance")
         log.error("\n1 Failed download:")
-        log.error(f"['{symbol}']: YFPricesMissingError('possibly delisted; no price data found  (1d 1926-01-01 -> "
-                  "2026-12-07)')")
+        log.error(
+            f"['{symbol}']: YFPricesMissingError('possibly delisted; no price data found  (1d 1926-01-01 -> "
+            "2026-12-07)')"
+        )
         return pd.DataFrame()
 
     def urlopen(url, *args, **kwargs):
@@ -226,9 +274,18 @@ def without_vix(shared_data, tmp_path) -> Path:
     return data
 
 
-@pytest.mark.parametrize("args", [["--start", "2019-01-02", "--end", "2019-12-31"], ["now"], ["now", "--fetch"],
-                                  ["now", "--history", "long", "--as-of", "1974-09-13"], ["data", "status"],
-                                  ["data", "fetch", "VIX"], "sweep"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--start", "2019-01-02", "--end", "2019-12-31"],
+        ["now"],
+        ["now", "--fetch"],
+        ["now", "--history", "long", "--as-of", "1974-09-13"],
+        ["data", "status"],
+        ["data", "fetch", "VIX"],
+        "sweep",
+    ],
+)
 @pytest.mark.parametrize("how", ["env", "option"])
 def test_offline_never_calls_yfinance(fake_yfinance, without_vix, tmp_path, monkeypatch, capsys, args, how):
     """A missing price file offline is one line saying downloads are off; nothing is downloaded."""
@@ -249,35 +306,59 @@ def test_a_failed_download_online_is_one_fedcut_line(fake_yfinance, without_vix,
     monkeypatch.setenv("FEDCUT_OFFLINE", "0")
     code, out, err = cli(["now", "--data-dir", without_vix], capsys)
     assert (code, out) == (2, "")
-    assert err == (f"error: series VIX not found ({without_vix}; cache {tmp_path / 'cache'}) and the download failed: "
-                   "yfinance returned no rows for ^VIX: ['^VIX']: YFPricesMissingError('possibly delisted; no price data "
-                   "found  (1d 1926-01-01 -> 2026-12-07)'); set FEDCUT_DATA_DIR or --data-dir to a folder of "
-                   "yfinance/FRED CSVs (e.g. ../shared/data), or run `fedcut data fetch` online\n")
+    assert err == (
+        f"error: series VIX not found ({without_vix}; cache {tmp_path / 'cache'}) and the download failed: "
+        "yfinance returned no rows for ^VIX: ['^VIX']: YFPricesMissingError('possibly delisted; no price data "
+        "found  (1d 1926-01-01 -> 2026-12-07)'); set FEDCUT_DATA_DIR or --data-dir to a folder of "
+        "yfinance/FRED CSVs (e.g. ../shared/data), or run `fedcut data fetch` online\n"
+    )
     assert fake_yfinance == ["^VIX"]
     code, out, err = cli(["data", "fetch", "VIX", "DGS2"], capsys)
     assert code == 1 and err == ""
-    assert out.splitlines() == ["VIX: FAILED yfinance returned no rows for ^VIX: ['^VIX']: YFPricesMissingError("
-                                "'possibly delisted; no price data found  (1d 1926-01-01 -> 2026-12-07)')",
-                                "DGS2: FAILED FRED download of DGS2 failed (OSError)"]
+    assert out.splitlines() == [
+        "VIX: FAILED yfinance returned no rows for ^VIX: ['^VIX']: YFPricesMissingError("
+        "'possibly delisted; no price data found  (1d 1926-01-01 -> 2026-12-07)')",
+        "DGS2: FAILED FRED download of DGS2 failed (OSError)",
+    ]
 
 
 # --- a full disk ----------------------------------------------------------------------------------
+
 
 def on_a_full_disk(tmp_path: Path, leave_kb: int, args: list, copy_from: Path | None = None) -> dict:
     """ARGS (`run_backtest.py ...`, with MOUNT for the disk) on a real full disk: a private tmpfs (a user
     and mount namespace, no privilege needed) filled to leave `leave_kb` kB; `tests/full_disk.py`."""
     import json
     import shutil
+
     if not shutil.which("unshare"):
         pytest.skip("needs unshare (util-linux)")
     mount = tmp_path / "disk"
     mount.mkdir()
     script = 'mount -t tmpfs -o size=16m tmpfs "$1" || exit 99; shift; exec "$@"'
-    done = subprocess.run(["unshare", "-Urm", "sh", "-c", script, "sh", str(mount), sys.executable,
-                           str(ROOT / "tests" / "full_disk.py"), str(mount), str(leave_kb), str(copy_from or "-"),
-                           str(ROOT / "run_backtest.py"), *(str(a).replace("MOUNT", str(mount)) for a in args)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"})
+    done = subprocess.run(
+        [
+            "unshare",
+            "-Urm",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            str(mount),
+            sys.executable,
+            str(ROOT / "tests" / "full_disk.py"),
+            str(mount),
+            str(leave_kb),
+            str(copy_from or "-"),
+            str(ROOT / "run_backtest.py"),
+            *(str(a).replace("MOUNT", str(mount)) for a in args),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"},
+    )
     if done.returncode == 99 or (done.returncode and "unshare" in done.stderr):
         pytest.skip(f"no private tmpfs here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
@@ -325,6 +406,7 @@ def test_a_store_that_cannot_be_made_for_a_full_disk_says_so_and_resumes(tmp_pat
     import sqlite3
 
     from fedcut.sweeps import store
+
     real = sqlite3.connect
 
     def capped(path, *args, **kwargs):
@@ -335,8 +417,11 @@ def test_a_store_that_cannot_be_made_for_a_full_disk_says_so_and_resumes(tmp_pat
     monkeypatch.setattr(store.sqlite3, "connect", capped)
     spec, out = spec_file(tmp_path), tmp_path / "out"
     code, _, err = cli(sweep(spec, out, shared_data), capsys)
-    assert (code, err) == (2, f"error: {out / 'sweep.sqlite'}: cannot write it: no space left on device (database or "
-                              "disk is full); make room and continue with --resume\n")
+    assert (code, err) == (
+        2,
+        f"error: {out / 'sweep.sqlite'}: cannot write it: no space left on device (database or "
+        "disk is full); make room and continue with --resume\n",
+    )
     monkeypatch.undo()
     code, _, err = cli(sweep(spec, out, shared_data, "--resume"), capsys)
     assert code == 0, err
@@ -344,6 +429,7 @@ def test_a_store_that_cannot_be_made_for_a_full_disk_says_so_and_resumes(tmp_pat
 
 
 # --- a multi-worker sweep killed ------------------------------------------------------------------
+
 
 def children(pid: int) -> list[int]:
     """The processes whose parent is `pid` (Linux /proc): a sweep's workers and Python's resource tracker."""
@@ -365,11 +451,18 @@ def test_a_killed_two_worker_sweep_leaves_no_noise_and_no_worker(tmp_path, share
     warn of "6 leaked semaphore objects" and the orphaned workers to compute on, then print a traceback."""
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run_backtest.py"),
-                             *map(str, sweep(spec_file(tmp_path), tmp_path / "out", shared_data, "--workers", "2",
-                                             "--force-workers"))],
-                            cwd=tmp_path, env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "run_backtest.py"),
+            *map(str, sweep(spec_file(tmp_path), tmp_path / "out", shared_data, "--workers", "2", "--force-workers")),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "FEDCUT_OFFLINE": "1", "MPLBACKEND": "Agg"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while len(children(proc.pid)) < 3 and time.monotonic() < deadline:  # two workers and the tracker
         time.sleep(0.1)
@@ -390,9 +483,18 @@ def test_a_killed_two_worker_sweep_leaves_no_noise_and_no_worker(tmp_path, share
     assert "leaked" not in err and "Traceback" not in err
 
 
-DOCUMENTED = ("stdout-closed", "offline-with-newline", "warning-before-error", "offline-never-downloads", "disk-full-run",
-              "disk-full-report", "disk-full-store-made", "disk-full-sweep-outputs", "sweep-killed",
-              "ctrl-c-while-python-starts")
+DOCUMENTED = (
+    "stdout-closed",
+    "offline-with-newline",
+    "warning-before-error",
+    "offline-never-downloads",
+    "disk-full-run",
+    "disk-full-report",
+    "disk-full-store-made",
+    "disk-full-sweep-outputs",
+    "sweep-killed",
+    "ctrl-c-while-python-starts",
+)
 
 
 def test_every_case_here_is_documented():

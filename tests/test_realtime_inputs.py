@@ -6,6 +6,7 @@ values before those days are perturbed here, and nothing before the days moves. 
 `data.allow_backfilled_indices` the reconstruction is used, the same perturbation moves the
 run, and the run says so everywhere.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedcut.data.catalog import BACKFILLED, BACKFILLED_LABEL
 from fedcut.core.params import resolve
+from fedcut.data.catalog import BACKFILLED, BACKFILLED_LABEL
 from fedcut.run.backtest import run
 
 pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
@@ -78,8 +79,20 @@ def test_the_backfilled_mode_reads_them_and_the_perturbation_moves_it(folders):
 
 def test_the_backfilled_mode_is_labelled_everywhere(shared_data, tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, str(ROOT / "run_backtest.py"), "--start", "2007-01-03", "--end", "2009-12-31",
-           "--set", "data.allow_backfilled_indices=true", "--data-dir", str(shared_data), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        str(ROOT / "run_backtest.py"),
+        "--start",
+        "2007-01-03",
+        "--end",
+        "2009-12-31",
+        "--set",
+        "data.allow_backfilled_indices=true",
+        "--data-dir",
+        str(shared_data),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert BACKFILLED_LABEL in done.stdout

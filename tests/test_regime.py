@@ -1,4 +1,5 @@
 """The regime signal: no look-ahead, known history, every regime and its precedence, hysteresis, plot."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,12 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fedcut.core.params import defaults, resolve
 from fedcut.data.asof import known_dates
-from fedcut.data.catalog import MACRO, REGIME_SERIES
+from fedcut.data.catalog import BANK_ETFS, MACRO, REGIME_SERIES
 from fedcut.data.cuts import easing_cycles, policy_record, rate_changes, target_series
 from fedcut.data.market import build_market
-from fedcut.core.params import defaults, resolve
-from fedcut.data.catalog import BANK_ETFS
 from fedcut.signals.indicators import bank_relative
 from fedcut.signals.regime import REGIMES, classify, indicator_frame, load_raw, regime_frame
 
@@ -32,8 +32,16 @@ def inputs(source):
 def frame_of_inputs(inputs, **changes):
     raw, iwm, vix, fomc, bank = inputs
     args = dict(raw=raw, iwm=iwm, vix=vix, bank=bank) | changes
-    return regime_frame(args["raw"], args["iwm"], args["vix"], CFG.data, CFG.regime,
-                        oracle=changes.get("oracle", False), fomc=fomc, bank=args["bank"])
+    return regime_frame(
+        args["raw"],
+        args["iwm"],
+        args["vix"],
+        CFG.data,
+        CFG.regime,
+        oracle=changes.get("oracle", False),
+        fomc=fomc,
+        bank=args["bank"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,15 +79,17 @@ def check_dwell(called: pd.Series, raw: pd.Series, dwell: int, reentry: pd.Serie
         elif now[i]:
             assert c[i] == r[i] == "late_panic"
         else:
-            assert i + 1 >= dwell and (r[i + 1 - dwell:i + 1] == c[i]).all(), (
-                f"{called.index[i].date()}: switched to {c[i]} without {dwell} raw days")
+            assert i + 1 >= dwell and (r[i + 1 - dwell : i + 1] == c[i]).all(), (
+                f"{called.index[i].date()}: switched to {c[i]} without {dwell} raw days"
+            )
     # so a called run shorter than `dwell` is cut short by a crisis (or by the end of the data)
     spans = runs(called)
     for k in range(len(spans) - 1):
         if spans["length"].iat[k] < dwell:
             assert spans["label"].iat[k + 1] == "crisis" or now[spans["start"].iat[k + 1]], (
                 f"{spans['label'].iat[k]} at {called.index[spans['start'].iat[k]].date()} lasted "
-                f"{spans['length'].iat[k]} < {dwell} days and was not ended by a crisis")
+                f"{spans['length'].iat[k]} < {dwell} days and was not ended by a crisis"
+            )
 
 
 # --- look-ahead ------------------------------------------------------------------------------
@@ -125,13 +135,25 @@ def test_nothing_known_after_a_day_changes_that_day_or_before(inputs, real, cuto
     pd.testing.assert_frame_equal(sig2.loc[:d], sig.loc[:d])
     # the perturbation is real: market and macro inputs, and the regime, move after the cut-off
     later = sig.index > d
-    for col in ("vix", "iwm_drawdown_252d", "fed_funds", "two_year_gap", "cpi_yoy", "sahm", "claims_rise",
-                "stlfsi", "nfci", "credit_spread", "bank_move"):
+    for col in (
+        "vix",
+        "iwm_drawdown_252d",
+        "fed_funds",
+        "two_year_gap",
+        "cpi_yoy",
+        "sahm",
+        "claims_rise",
+        "stlfsi",
+        "nfci",
+        "credit_spread",
+        "bank_move",
+    ):
         assert not sig2.loc[later, col].equals(sig.loc[later, col]), col
     assert sig2.loc[crash_day, "regime"] == "crisis" and sig2.loc[crash_day, "stress_alarm"]
 
 
 # --- history ---------------------------------------------------------------------------------
+
 
 def test_autumn_2008_and_march_2020_are_crisis_until_the_capitulation(real):
     sig = real[3]
@@ -172,7 +194,9 @@ def test_a_held_capitulation_carries_the_levels_it_fails_at(inputs, ends_crisis)
     assert np.array_equal(held["capitulation_fail_vix"].to_numpy(), sig.loc[seen, "vix_peak_recent"].to_numpy())
     assert np.array_equal(held["capitulation_fail_iwm"].to_numpy(), sig.loc[seen, "capitulation_low"].to_numpy())
     assert (held["vix"] <= held["capitulation_fail_vix"]).all() and (held["iwm"] >= held["capitulation_fail_iwm"]).all()
-    assert sig.loc[sig["capitulation_seen"].isna(), ["capitulation_fail_vix", "capitulation_fail_iwm"]].isna().all().all()
+    assert (
+        sig.loc[sig["capitulation_seen"].isna(), ["capitulation_fail_vix", "capitulation_fail_iwm"]].isna().all().all()
+    )
 
 
 def test_no_capitulation_without_prior_damage_the_2001_01_18_case(real):
@@ -201,11 +225,15 @@ def test_intermeeting_cuts_are_labelled_from_the_fomc_calendar(real):
     sig = real[3]
     for day in ("2001-01-03", "2008-01-22"):
         assert sig.loc[day, "intermeeting_cut"], day
-    assert sig.loc["2020-03-04", "intermeeting_cut"] and not sig.loc["2020-03-03", "intermeeting_cut"]  # FRED dates it a day later
+    assert (
+        sig.loc["2020-03-04", "intermeeting_cut"] and not sig.loc["2020-03-03", "intermeeting_cut"]
+    )  # FRED dates it a day later
     for day in ("2019-07-31", "2019-08-01", "2024-09-18", "2024-09-19"):
         assert not sig.loc[day, "intermeeting_cut"], day
     assert sig.loc["2020-03-04":"2020-12-31", "intermeeting_cut"].all()  # for the rest of that cycle
-    assert not sig.loc["1998-10-01":"1998-10-14", "intermeeting_cut"].any() and sig.loc["1998-10-16", "intermeeting_cut"]
+    assert (
+        not sig.loc["1998-10-01":"1998-10-14", "intermeeting_cut"].any() and sig.loc["1998-10-16", "intermeeting_cut"]
+    )
     # the next scheduled meeting is counted in calendar days and is never in the past
     assert sig.loc["2024-09-17", "days_to_next_meeting"] == 1 and sig.loc["2024-09-18", "days_to_next_meeting"] == 50
     assert (sig["days_to_next_meeting"] >= 1).all()
@@ -295,13 +323,39 @@ def test_default_mode_never_reads_the_cut_calendar(inputs, real, oracle_sig):
 # --- synthetic scenarios: one per regime, and precedence -------------------------------------
 
 CALM = dict(
-    financial_stress=False, stress_alarm=False, cycle_state="on_hold", cuts_in_cycle=0,
-    credit_widening=False, credit_damage=False, layoffs_rising=False, inflation_declining=False,
-    cut_expected=False, iwm_drawdown_252d=-0.05, capitulation_event=False, intermeeting_cut=False,
-    real_yields_ok=True, real_yield_change=0.0, iwm=100.0, iwm_drawdown_cycle=0.0, vix_peak_recent=15.0,
-    capitulation_low=95.0, ted_spread=np.nan, bank_source="KRE", bank_move=0.0,
-    stlfsi=-0.5, nfci=-0.4, vix=15.0, cycle_first_cut=pd.NaT, credit_spread=3.5, credit_source="HY OAS",
-    credit_widening_pp=0.2, sahm=0.1, claims_rise=0.05, core_cpi_trend=0.1, two_year_gap=0.1, bill_gap=0.0,
+    financial_stress=False,
+    stress_alarm=False,
+    cycle_state="on_hold",
+    cuts_in_cycle=0,
+    credit_widening=False,
+    credit_damage=False,
+    layoffs_rising=False,
+    inflation_declining=False,
+    cut_expected=False,
+    iwm_drawdown_252d=-0.05,
+    capitulation_event=False,
+    intermeeting_cut=False,
+    real_yields_ok=True,
+    real_yield_change=0.0,
+    iwm=100.0,
+    iwm_drawdown_cycle=0.0,
+    vix_peak_recent=15.0,
+    capitulation_low=95.0,
+    ted_spread=np.nan,
+    bank_source="KRE",
+    bank_move=0.0,
+    stlfsi=-0.5,
+    nfci=-0.4,
+    vix=15.0,
+    cycle_first_cut=pd.NaT,
+    credit_spread=3.5,
+    credit_source="HY OAS",
+    credit_widening_pp=0.2,
+    sahm=0.1,
+    claims_rise=0.05,
+    core_cpi_trend=0.1,
+    two_year_gap=0.1,
+    bill_gap=0.0,
 )
 SOFT = dict(inflation_declining=True, cut_expected=True, core_cpi_trend=-0.3, two_year_gap=-0.6, bill_gap=-0.2)
 STRESS = dict(financial_stress=True, stress_alarm=True, stlfsi=3.0, nfci=0.9, vix=55.0)
@@ -311,8 +365,9 @@ def frame(n: int, **columns) -> pd.DataFrame:
     """`n` calm days; a keyword sets a column (a scalar for all days, or a list per day)."""
     data = {**CALM, **columns}
     index = pd.bdate_range("2030-01-01", periods=n, name="date")
-    out = pd.DataFrame({k: (list(v) if isinstance(v, (list, np.ndarray)) else [v] * n) for k, v in data.items()},
-                       index=index)
+    out = pd.DataFrame(
+        {k: (list(v) if isinstance(v, (list, np.ndarray)) else [v] * n) for k, v in data.items()}, index=index
+    )
     out["cycle_first_cut"] = pd.to_datetime(out["cycle_first_cut"])
     return out
 
@@ -344,8 +399,13 @@ def test_soft_landing_by_pricing_or_by_an_early_cycle():
     cycle = called(frame(5, inflation_declining=True, **easing_from(5, {0: 1})))
     assert (cycle["regime"] == "soft_landing").all() and cycle["reason"].str.contains("easing since 2029-12-01").all()
     # each missing condition breaks it
-    for spoil in (dict(inflation_declining=False), dict(layoffs_rising=True), dict(credit_damage=True),
-                  dict(credit_widening=True), dict(cut_expected=False)):
+    for spoil in (
+        dict(inflation_declining=False),
+        dict(layoffs_rising=True),
+        dict(credit_damage=True),
+        dict(credit_widening=True),
+        dict(cut_expected=False),
+    ):
         assert (called(frame(5, **{**SOFT, **spoil}))["regime"] != "soft_landing").all(), spoil
 
 
@@ -357,8 +417,14 @@ def test_recession_risk_from_credit_or_layoffs_beats_soft_landing():
 
 
 def test_crisis_beats_everything_and_enters_at_once():
-    everything = dict(**SOFT, credit_widening=True, credit_damage=True, layoffs_rising=True,
-                      iwm_drawdown_252d=-0.35, **easing_from(5, {0: 1}))
+    everything = dict(
+        **SOFT,
+        credit_widening=True,
+        credit_damage=True,
+        layoffs_rising=True,
+        iwm_drawdown_252d=-0.35,
+        **easing_from(5, {0: 1}),
+    )
     both = called(frame(5, **everything, **STRESS), dwell=DWELL)
     assert (both["regime"] == "crisis").all() and both["reason"].str.startswith("crisis: stress: STLFSI4 3.00").all()
     # one alarm day inside a calm stretch is called on that day even with the default dwell
@@ -378,9 +444,19 @@ def test_late_panic_beats_recession_risk_and_waits_for_capitulation():
     vix[30:33] = 60.0  # a new high above the spike the first capitulation faded from: it failed
     event = np.zeros(n, dtype=bool)
     event[[20, 40]] = True
-    f = frame(n, credit_damage=True, credit_spread=7.5, credit_widening=True, layoffs_rising=True,
-              financial_stress=stress, stress_alarm=stress, capitulation_event=event, vix=vix,
-              vix_peak_recent=np.where(np.arange(n) < 30, 45.0, 60.0), **cols)
+    f = frame(
+        n,
+        credit_damage=True,
+        credit_spread=7.5,
+        credit_widening=True,
+        layoffs_rising=True,
+        financial_stress=stress,
+        stress_alarm=stress,
+        capitulation_event=event,
+        vix=vix,
+        vix_peak_recent=np.where(np.arange(n) < 30, 45.0, 60.0),
+        **cols,
+    )
     out = called(f)
     late = out["late_cycle"].to_numpy()
     assert not late[:5].any() and late[5:].all()  # from the cut made while spreads showed damage
@@ -405,8 +481,18 @@ def test_a_capitulation_fails_on_a_new_low_and_can_end_a_crisis_at_once():
     event[12] = True
     iwm = np.full(n, 100.0)
     iwm[25:] = 80.0  # below the low it rebounded from (90): the capitulation failed
-    f = frame(n, credit_damage=True, financial_stress=stress, stress_alarm=stress, capitulation_event=event,
-              iwm=iwm, capitulation_low=90.0, vix_peak_recent=50.0, vix=35.0, **cols)
+    f = frame(
+        n,
+        credit_damage=True,
+        financial_stress=stress,
+        stress_alarm=stress,
+        capitulation_event=event,
+        iwm=iwm,
+        capitulation_low=90.0,
+        vix_peak_recent=50.0,
+        vix=35.0,
+        **cols,
+    )
     out = called(f, dwell=DWELL)
     regime = out["regime"].to_numpy()
     assert (regime[5:12] == "crisis").all()
@@ -477,7 +563,8 @@ def test_flicker_shorter_than_the_dwell_is_not_called():
 
 
 segment = st.tuples(st.sampled_from(sorted(CONDITIONS)), st.integers(1, DWELL - 1)) | st.tuples(
-    st.sampled_from(["neutral", "soft_landing", "recession_risk"]), st.integers(DWELL, 3 * DWELL))
+    st.sampled_from(["neutral", "soft_landing", "recession_risk"]), st.integers(DWELL, 3 * DWELL)
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -493,10 +580,12 @@ def test_hysteresis_on_noisy_conditions(segments, dwell):
 
 # --- plot ------------------------------------------------------------------------------------
 
+
 def test_plot_writes_a_png(real, oracle_sig, tmp_path):
     import matplotlib.image as mpimg
 
     from fedcut.plots.kit import plot_regimes
+
     raw, iwm, _, sig = real
     cycles = easing_cycles(rate_changes(target_series(raw["DFEDTAR"], raw["DFEDTARU"])))
     cuts = list(cycles.loc[cycles["decision"] >= "1995-01-01", "decision"])
@@ -512,12 +601,27 @@ def test_the_state_machine_picture_states_the_thresholds_the_rules_use():
     """signals.diagram reads its labels' thresholds from the regime parameters: changed ones show."""
     from fedcut.plots.diagram import edges
 
-    changed = resolve({"regime.vix_crisis": 45.0, "regime.bank_stress_drop": 0.2, "regime.ted_crisis": 2.0,
-                       "regime.iwm_damage_drawdown": -0.3, "regime.capitulation_damage": 0.35,
-                       "regime.capitulation_vix_peak": 30.0, "regime.capitulation_rebound": 0.15}).regime
+    changed = resolve(
+        {
+            "regime.vix_crisis": 45.0,
+            "regime.bank_stress_drop": 0.2,
+            "regime.ted_crisis": 2.0,
+            "regime.iwm_damage_drawdown": -0.3,
+            "regime.capitulation_damage": 0.35,
+            "regime.capitulation_vix_peak": 30.0,
+            "regime.capitulation_rebound": 0.15,
+        }
+    ).regime
     text = " ".join(label for _, _, label, _, _ in edges(changed))
-    for shown in ("VIX >= 45", "banks vs SPY -20%", "TED >= 2", "IWM -30%", "damage (-35%", "spike >= 30",
-                  "IWM +15% off"):
+    for shown in (
+        "VIX >= 45",
+        "banks vs SPY -20%",
+        "TED >= 2",
+        "IWM -30%",
+        "damage (-35%",
+        "spike >= 30",
+        "IWM +15% off",
+    ):
         assert shown in text, shown
     default = " ".join(label for _, _, label, _, _ in edges(resolve({}).regime))
     assert "VIX >= 40" in default and "VIX >= 45" not in default

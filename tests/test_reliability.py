@@ -4,6 +4,7 @@ Runs use a data directory built from ../shared/data as in `test_bad_inputs.py` (
 the changed files rewritten), the cache in a temporary folder, and never the network: where a
 download would happen, the HTTP layer is faked.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,20 +15,30 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from test_bad_inputs import _rewrite, drop_rows, env, fresh_prepare_cache  # noqa: F401 (fixtures)
 
 from fedcut.cli import main
 from fedcut.data import fetch, readers
 from fedcut.data.cuts import cycle_names, offcalendar_changes
 from fedcut.data.sources import DataSource
 from fedcut.plots.kit import MAX_CYCLES_LISTED, MAX_CYCLES_SHOWN
-from test_bad_inputs import _rewrite, drop_rows, env, fresh_prepare_cache  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
 
 SHORT = ["--start", "2019-01-02", "--end", "2020-12-31"]
-ALL_CASH = [f"strategy.{k}=0" for k in ("soft_landing_iwm", "neutral_iwm", "neutral_vo", "neutral_ousm",
-                                        "neutral_cyclicals", "recession_equity", "defensive_weight",
-                                        "capitulation_iwm")]
+ALL_CASH = [
+    f"strategy.{k}=0"
+    for k in (
+        "soft_landing_iwm",
+        "neutral_iwm",
+        "neutral_vo",
+        "neutral_ousm",
+        "neutral_cyclicals",
+        "recession_equity",
+        "defensive_weight",
+        "capitulation_iwm",
+    )
+]
 
 
 def cli(env, args, capsys, out=None):
@@ -44,6 +55,7 @@ def metrics(folder) -> dict:
 
 
 # --- item 2: one risk-free convention, the broker's ----------------------------------------------
+
 
 def test_an_all_cash_strategy_has_no_excess_return_and_no_sharpe(env, capsys):
     """Every weight 0: the strategy is cash earning the T-bill rate, so its excess return over that
@@ -63,12 +75,15 @@ def test_an_all_cash_strategy_has_no_excess_return_and_no_sharpe(env, capsys):
 
 # --- item 6: a day missing from one price file is named, not filled silently -------------------
 
+
 def test_a_day_missing_from_one_price_file_is_named_in_the_summary_and_metrics(env, capsys):
     drop_rows("prices/VO.csv", "2019-06-04")(env.data)
     code, out, err, _ = cli(env, SHORT, capsys)
     assert code == 0, err
-    note = (f"warning: {env.data}/prices/VO.csv has no row for 1 trading day of the run (2019-06-04): "
-            "the price of the day before is carried over")
+    note = (
+        f"warning: {env.data}/prices/VO.csv has no row for 1 trading day of the run (2019-06-04): "
+        "the price of the day before is carried over"
+    )
     assert f"  {note}" in out.splitlines()
     assert note in metrics(env.out)["run"]["notes"]
     equity = pd.read_csv(env.out / "equity.csv", parse_dates=["date"], index_col="date")
@@ -80,8 +95,10 @@ def test_a_day_missing_from_the_calendar_file_is_named(env, capsys):
     code, out, err, _ = cli(env, SHORT, capsys)
     assert code == 0, err
     notes = metrics(env.out)["run"]["notes"]
-    assert (f"warning: {env.data}/prices/IWM.csv has no row for 1 day that every other file of the run has "
-            "(2019-06-04): the run skips it") in notes
+    assert (
+        f"warning: {env.data}/prices/IWM.csv has no row for 1 day that every other file of the run has "
+        "(2019-06-04): the run skips it"
+    ) in notes
     equity = pd.read_csv(env.out / "equity.csv", parse_dates=["date"], index_col="date")
     assert pd.Timestamp("2019-06-04") not in equity.index and pd.Timestamp("2019-06-05") in equity.index
 
@@ -94,22 +111,28 @@ def test_the_real_files_miss_no_trading_day(env, capsys):
 
 # --- item 5: the related-series check needs its index -------------------------------------------
 
+
 def test_without_rut_the_run_says_iwm_was_not_cross_checked(env, capsys):
     (env.data / "prices" / "RUT.csv").unlink()
     code, out, err, _ = cli(env, SHORT, capsys)
     assert code == 0, err
-    note = ("warning: IWM not checked against RUT (no RUT file in the data directory or cache): "
-            "an unadjusted split or a bad price would go unnoticed")
+    note = (
+        "warning: IWM not checked against RUT (no RUT file in the data directory or cache): "
+        "an unadjusted split or a bad price would go unnoticed"
+    )
     assert note in metrics(env.out)["run"]["notes"] and note in out
 
 
 # --- item 18: what the summary prints -------------------------------------------------------------
 
+
 def test_a_run_shorter_than_a_year_warns_and_shows_total_return(env, capsys):
     code, out, err, _ = cli(env, ["--start", "2019-01-02", "--end", "2019-01-04"], capsys)
     assert code == 0, err
-    warning = ("warning: the run spans 2 calendar days (3 trading days), less than a year: CAGR, volatility, "
-               "Sharpe and Sortino extrapolate it to a year; the total return is what it earned")
+    warning = (
+        "warning: the run spans 2 calendar days (3 trading days), less than a year: CAGR, volatility, "
+        "Sharpe and Sortino extrapolate it to a year; the total return is what it earned"
+    )
     assert warning in metrics(env.out)["run"]["notes"] and warning in out
     header = next(x for x in out.splitlines() if x.strip().startswith("CAGR")).split()
     assert header == ["CAGR", "total", "vol", "max", "DD", "Sharpe"]
@@ -147,8 +170,12 @@ def test_zero_and_minus_zero_are_one_configuration(env, capsys):
     hashes, texts = [], []
     for i, value in enumerate(("0.0", "-0.0", "-0")):
         out = env.results / f"zero-{i}"
-        code, _, err, _ = cli(env, ["--start", "2019-01-02", "--end", "2019-01-31", "--set",
-                                    f"hedge.hedge_ratio={value}"], capsys, out=out)
+        code, _, err, _ = cli(
+            env,
+            ["--start", "2019-01-02", "--end", "2019-01-31", "--set", f"hedge.hedge_ratio={value}"],
+            capsys,
+            out=out,
+        )
         assert code == 0, err
         hashes.append(metrics(out)["run"]["config_hash"])
         texts.append((out / "config.toml").read_text())
@@ -158,10 +185,14 @@ def test_zero_and_minus_zero_are_one_configuration(env, capsys):
 
 # --- item 17: what a path is, and downloads that fail -------------------------------------------
 
-@pytest.mark.parametrize("make, problem", [
-    (lambda p: p.symlink_to(p.name), "a symbolic link loop"),
-    (lambda p: p.mkdir(), "a folder, not a CSV file"),
-])
+
+@pytest.mark.parametrize(
+    "make, problem",
+    [
+        (lambda p: p.symlink_to(p.name), "a symbolic link loop"),
+        (lambda p: p.mkdir(), "a folder, not a CSV file"),
+    ],
+)
 def test_a_path_that_is_not_a_file_never_triggers_a_download(env, capsys, monkeypatch, make, problem):
     monkeypatch.setenv("FEDCUT_OFFLINE", "0")
     calls = []
@@ -183,7 +214,7 @@ def test_a_failed_yfinance_download_prints_one_line_and_no_warnings(env, capsys,
         log.error("\n1 Failed download:")
         log.error(f"['{symbol}']: DNSError('Could not resolve host: query2.finance.yahoo.com')")
         for _ in range(12):
-            warnings.warn("The inplace keyword in DataFrame.rename is deprecated", FutureWarning)
+            warnings.warn("The inplace keyword in DataFrame.rename is deprecated", FutureWarning, stacklevel=2)
         return pd.DataFrame()
 
     monkeypatch.setattr(fetch, "yahoo_download", failing_yahoo)
@@ -192,12 +223,15 @@ def test_a_failed_yfinance_download_prints_one_line_and_no_warnings(env, capsys,
     assert code == 2 and out == ""
     assert caught == [], [str(w.message) for w in caught]
     assert err.count("\n") == 1, err
-    assert err.startswith(f"error: series VIX not found ({env.data}; cache {env.cache}) and the download failed: "
-                          "yfinance returned no rows for ^VIX: ['^VIX']: DNSError('Could not resolve host")
+    assert err.startswith(
+        f"error: series VIX not found ({env.data}; cache {env.cache}) and the download failed: "
+        "yfinance returned no rows for ^VIX: ['^VIX']: DNSError('Could not resolve host"
+    )
     assert logging.getLogger("yfinance").handlers == [] and logging.getLogger("yfinance").propagate
 
 
 # --- issue 19: the FOMC calendar and the policy-rate check ---------------------------------------
+
 
 def test_the_fomc_calendar_is_read_through_the_data_layer(shared_data, tmp_path):
     source = DataSource(data_dir=shared_data, cache_dir=tmp_path / "cache", offline=True)
@@ -222,8 +256,15 @@ def test_every_real_target_change_since_1994_is_explained_by_the_calendar(source
     target = source.macro("DFEDTAR")
     moved = target.index[(target.diff().fillna(0) != 0).to_numpy()]
     intermeeting = moved[(moved >= "1994-02-04") & ~moved.isin(scheduled)]
-    assert [str(d.date()) for d in intermeeting] == ["1994-04-18", "1998-10-15", "2001-01-03", "2001-04-18",
-                                                     "2001-09-17", "2008-01-22", "2008-10-08"]
+    assert [str(d.date()) for d in intermeeting] == [
+        "1994-04-18",
+        "1998-10-15",
+        "2001-01-03",
+        "2001-04-18",
+        "2001-09-17",
+        "2008-01-22",
+        "2008-10-08",
+    ]
     # the same change one day off (no call the evening before) is not explained
     shifted = target.copy()
     shifted.loc["2001-08-21"] = shifted.loc["2001-08-20"]  # the 2001-08-21 cut shown a day late
@@ -243,6 +284,7 @@ def legitimate_cycles(shared, data):
     meetings = meetings[meetings >= "1994-02-04"]
     effective = meetings.where(meetings < "2017-01-01", meetings + pd.Timedelta(days=1))
     for sid, base in (("DFEDTAR", 3.0), ("DFEDTARU", 0.25), ("DFEDTARL", 0.0)):
+
         def edit(lines, base=base):
             out = lines[:1]
             for line in lines[1:]:
@@ -251,6 +293,7 @@ def legitimate_cycles(shared, data):
                     value = f"{base + 0.25 * (np.searchsorted(effective, pd.Timestamp(day), side='right') % 2):.2f}"
                 out.append(f"{day},{value}\n")
             return out
+
         _rewrite(data, f"macro/{sid}.csv", edit)
 
 
@@ -273,8 +316,10 @@ def test_a_run_with_many_legitimate_cycles_shows_the_most_recent_and_keeps_them_
     for section in ("verdict", "cycles"):  # one row per cycle listed, in the answer and in the details
         body = report.split(f'<section id="{section}">')[1].split("<tbody>")[1].split("</tbody>")[0]
         assert body.count("<tr>") == MAX_CYCLES_LISTED, section
-    assert math.isclose(episodes["benchmark_return"].iloc[-1],
-                        metrics(env.out)["cycles"][episodes["cycle"].iloc[-1]]["benchmark_return"])
+    assert math.isclose(
+        episodes["benchmark_return"].iloc[-1],
+        metrics(env.out)["cycles"][episodes["cycle"].iloc[-1]]["benchmark_return"],
+    )
 
 
 def test_the_file_name_decides_which_series_a_file_holds(tmp_path):

@@ -1,22 +1,23 @@
 """The run report: P&L attribution that adds up, the pictures, the claims and one offline HTML page."""
+
 from __future__ import annotations
 
 import gc
 import json
 import re
 import shutil
-from pathlib import Path
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from fedcut.analyzers.attribution import attribution, daily_attribution, hedge_pnl
+from fedcut.core.errors import DataError
 from fedcut.report import pictures
 from fedcut.report.page import render
 from fedcut.report.schema import PICTURES, REPORT_FILES, read
-from fedcut.core.errors import DataError
 from fedcut.signals.regime import ORACLE_LABEL
 from fedcut.strategies.baselines import LABELS
 
@@ -40,26 +41,79 @@ def hand_example():
     xlp = [0.0, 0.0, 33.0, 36.0]
     option = [0.0, 40.0, 0.0, 0.0]
     value = [c + a + b + o for c, a, b, o in zip(cash, iwm, xlp, option)]
-    equity = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "strategy": value, "benchmark": 1000.0,
-                           "regime": "neutral", "cash": cash, "option_value": option,
-                           "w_IWM": [a / v for a, v in zip(iwm, value)], "w_XLP": [b / v for b, v in zip(xlp, value)]})
+    equity = pd.DataFrame(
+        {
+            "date": days.strftime("%Y-%m-%d"),
+            "strategy": value,
+            "benchmark": 1000.0,
+            "regime": "neutral",
+            "cash": cash,
+            "option_value": option,
+            "w_IWM": [a / v for a, v in zip(iwm, value)],
+            "w_XLP": [b / v for b, v in zip(xlp, value)],
+        }
+    )
     put = dict(instrument="IWM P 2020-04-06 K=150.0", strike=150.0, expiry="2020-04-06")
-    trades = pd.DataFrame([
-        dict(date=days[1], instrument="IWM", action="buy", quantity=5, price=100.0, value=500.0, commission=1.0, **ETF_BLANKS),
-        dict(date=days[1], action="buy", quantity=1, price=0.5, value=50.0, commission=0.65, **put),
-        dict(date=days[2], action="sell", quantity=-1, price=0.8, value=-80.0, commission=0.65, **put),
-        dict(date=days[2], instrument="XLP", action="buy", quantity=3, price=10.0, value=30.0, commission=0.3, **ETF_BLANKS),
-        dict(date=days[3], instrument="IWM", action="sell", quantity=-5, price=99.0, value=-495.0, commission=0.5, **ETF_BLANKS),
-        dict(date=days[3], instrument="IWM", action="rejected", quantity=7, price=99.0, value=0.0, commission=0.0, **ETF_BLANKS),
-    ])
+    trades = pd.DataFrame(
+        [
+            dict(
+                date=days[1],
+                instrument="IWM",
+                action="buy",
+                quantity=5,
+                price=100.0,
+                value=500.0,
+                commission=1.0,
+                **ETF_BLANKS,
+            ),
+            dict(date=days[1], action="buy", quantity=1, price=0.5, value=50.0, commission=0.65, **put),
+            dict(date=days[2], action="sell", quantity=-1, price=0.8, value=-80.0, commission=0.65, **put),
+            dict(
+                date=days[2],
+                instrument="XLP",
+                action="buy",
+                quantity=3,
+                price=10.0,
+                value=30.0,
+                commission=0.3,
+                **ETF_BLANKS,
+            ),
+            dict(
+                date=days[3],
+                instrument="IWM",
+                action="sell",
+                quantity=-5,
+                price=99.0,
+                value=-495.0,
+                commission=0.5,
+                **ETF_BLANKS,
+            ),
+            dict(
+                date=days[3],
+                instrument="IWM",
+                action="rejected",
+                quantity=7,
+                price=99.0,
+                value=0.0,
+                commission=0.0,
+                **ETF_BLANKS,
+            ),
+        ]
+    )
     return equity, trades
 
 
 def test_attribution_by_hand():
     equity, trades = hand_example()
     table = attribution(equity, trades).set_index("component")
-    expected = {"IWM": -5.0, "rotation": 0.0, "defensives": 6.0, "cash interest": 3.6, "puts": 30.0,
-                "costs": -(1.0 + 0.65 + 0.65 + 0.3 + 0.5)}
+    expected = {
+        "IWM": -5.0,
+        "rotation": 0.0,
+        "defensives": 6.0,
+        "cash interest": 3.6,
+        "puts": 30.0,
+        "costs": -(1.0 + 0.65 + 0.65 + 0.3 + 0.5),
+    }
     assert list(table.index) == list(expected)
     for component, pnl in expected.items():
         assert table.loc[component, "pnl_usd"] == pytest.approx(pnl, abs=1e-9), component
@@ -80,13 +134,17 @@ def test_attribution_refuses_a_trade_it_cannot_place():
 
 # ---- real runs ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def runs(shared_data, tmp_path_factory):
     from fedcut.core.params import resolve
     from fedcut.run.backtest import run
     from fedcut.run.folder import write_run
-    return {name: write_run(run(resolve(overrides), shared_data, True), tmp_path_factory.mktemp(name) / "r")
-            for name, overrides in (("default", {}), ("oracle", {"run.oracle": True}))}
+
+    return {
+        name: write_run(run(resolve(overrides), shared_data, True), tmp_path_factory.mktemp(name) / "r")
+        for name, overrides in (("default", {}), ("oracle", {"run.oracle": True}))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +201,16 @@ def test_html_is_self_contained(rendered):
     assert set(PICTURES) <= set(images)
     text = _without_images(page)
     assert "ORACLE" not in text
-    for heading in ("Strategy against buy-and-hold", "Easing cycles", "P&amp;L came from", "Put hedge",
-                    "claims", "Data provenance", "Resolved configuration", "Warnings"):
+    for heading in (
+        "Strategy against buy-and-hold",
+        "Easing cycles",
+        "P&amp;L came from",
+        "Put hedge",
+        "claims",
+        "Data provenance",
+        "Resolved configuration",
+        "Warnings",
+    ):
         assert heading in text
     assert "VO &lt;- MDY" in text  # the proxy is warned about
     assert re.search(r"[-+]\d+\.\d%", text)  # percentages formatted as such
@@ -159,9 +225,11 @@ def test_oracle_report_says_so(rendered):
 def test_claims_on_the_data(runs, rendered):
     claims = pd.read_csv(runs["default"] / "claims.csv").set_index("claim")
     assert {"measured", "verdict", "peak", "trough", "dates_used"} <= set(claims.columns)
-    facts = [("IWM fell -44% in 2001", "2000-07-17", "2002-10-09", -0.387, "overstated"),
-             ("IWM fell -50% by early 2009", "2007-07-13", "2009-03-09", -0.586, "understated"),
-             ("IWM fell -40% by Mar 2020", "2020-01-16", "2020-03-23", -0.411, "holds")]
+    facts = [
+        ("IWM fell -44% in 2001", "2000-07-17", "2002-10-09", -0.387, "overstated"),
+        ("IWM fell -50% by early 2009", "2007-07-13", "2009-03-09", -0.586, "understated"),
+        ("IWM fell -40% by Mar 2020", "2020-01-16", "2020-03-23", -0.411, "holds"),
+    ]
     assert len(claims) == 3
     for claim, peak, trough, fall, said in facts:
         row = claims.loc[claim]
@@ -180,8 +248,11 @@ def test_a_rerender_from_the_folder_is_the_fresh_report_byte_for_byte(runs, fres
 
 def test_rerender_owns_only_its_files_and_is_deterministic(runs, rendered, source):
     folder = runs["default"]
-    kept = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*")
-            if p.is_file() and p.relative_to(folder).as_posix() not in REPORT_FILES}
+    kept = {
+        p: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).as_posix() not in REPORT_FILES
+    }
     assert {"metrics.json", "equity.csv", "trades.csv", "signals.csv"} <= {p.name for p in kept}
     before = (folder / "report.html").read_bytes()
     render(folder, read(folder), source)
@@ -206,8 +277,14 @@ def test_a_folder_moved_to_a_machine_without_data_rerenders_the_same(runs, fresh
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "FEDCUT_DATA_DIR"}
     env.update(FEDCUT_CACHE_DIR=str(empty), FEDCUT_OFFLINE="1", HOME=str(empty), MPLBACKEND="Agg")
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "run_backtest.py"), "report", str(moved)], cwd=empty, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve().parents[1] / "run_backtest.py"), "report", str(moved)],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     for name in REPORT_FILES:
         assert (moved / name).read_bytes() == fresh["default"][name], name
@@ -221,6 +298,7 @@ def test_reading_refuses_a_folder_that_is_not_a_run(tmp_path):
 
 
 # ---- the page: the answer first, the tear sheet, each number recomputed from the run's files ------
+
 
 class _Tables(HTMLParser):
     """Every table of a page as rows of cell texts, with the id of the section it is in."""
@@ -261,9 +339,20 @@ def pct(x: float, digits: int = 1) -> str:
 
 def test_the_page_opens_with_the_answer_then_the_tear_sheet(rendered):
     page = _without_images(rendered["default"].read_text())
-    order = [page.index(marker) for marker in ('<section id="verdict">', 'id="warnings"', '<img alt="equity"',
-                                               'id="top-drawdowns"', 'id="monthly-returns"', 'id="rolling"',
-                                               'id="statistics"', 'id="cycles"', 'id="hedge"')]
+    order = [
+        page.index(marker)
+        for marker in (
+            '<section id="verdict">',
+            'id="warnings"',
+            '<img alt="equity"',
+            'id="top-drawdowns"',
+            'id="monthly-returns"',
+            'id="rolling"',
+            'id="statistics"',
+            'id="cycles"',
+            'id="hedge"',
+        )
+    ]
     assert order == sorted(order)
     assert "a small sample" in page and "Parameters changed" in page
     oracle = _without_images(rendered["oracle"].read_text())
@@ -279,14 +368,18 @@ def test_each_cycle_in_the_answer_is_recomputed_from_equity_csv(runs, rendered):
     (answer, *_) = tables_of(rendered["default"].read_text(), "verdict")
     rows = {row[0]: row for row in answer[2:]}  # two header rows
     assert list(rows) == list(episodes["cycle"])
-    nber = {"2001": "NBER recession 2001-04 to 2001-11", "2007": "NBER recession 2008-01 to 2009-06",
-            "2019": "NBER recession 2020-03 to 2020-04", "2024": "no NBER recession"}  # NBER's dates
+    nber = {
+        "2001": "NBER recession 2001-04 to 2001-11",
+        "2007": "NBER recession 2008-01 to 2009-06",
+        "2019": "NBER recession 2020-03 to 2020-04",
+        "2024": "no NBER recession",
+    }  # NBER's dates
     for ep in episodes.itertuples():
         row = rows[ep.cycle]
         cut = pd.Timestamp(ep.first_cut)
-        inside = equity[ep.window_start:ep.window_end]
+        inside = equity[ep.window_start : ep.window_end]
         iwm, strategy = inside["benchmark"].to_numpy(), inside["strategy"].to_numpy()
-        runup = equity["benchmark"][:cut].iloc[-1] / equity["benchmark"][:cut - pd.DateOffset(months=3)].iloc[-1] - 1
+        runup = equity["benchmark"][:cut].iloc[-1] / equity["benchmark"][: cut - pd.DateOffset(months=3)].iloc[-1] - 1
         ret = strategy[-1] / strategy[0] - 1, iwm[-1] / iwm[0] - 1
         dd = (strategy / np.maximum.accumulate(strategy) - 1).min(), (iwm / np.maximum.accumulate(iwm) - 1).min()
         assert row[1] == ep.first_cut and row[2] == pct(runup)
@@ -311,9 +404,15 @@ def test_the_baselines_table_holds_the_verdict_and_its_intervals(runs, rendered)
         assert row[9] == f"{100 * v['cagr_diff']:+.1f} pp" and row[11] == f"{v['p_better']:.1%}"
         assert row[12] == ("better" if lo > 0 else "worse" if hi < 0 else "not distinguishable")
         years = v["sharpe_diff"] > 0 and (1.959963984540054 * v["sharpe_diff_se"] / v["sharpe_diff"]) ** 2 * (
-            (pd.Timestamp(m["run"]["end"]) - pd.Timestamp(m["run"]["start"])).days / 365.25)
-        assert row[13] == ("never" if not years else "> 1,000 years" if years > 1000
-                           else f"{years:.0f} years ({years * m['verdict']['n_easing_cycles'] / ((pd.Timestamp(m['run']['end']) - pd.Timestamp(m['run']['start'])).days / 365.25):.0f} cycles)")
+            (pd.Timestamp(m["run"]["end"]) - pd.Timestamp(m["run"]["start"])).days / 365.25
+        )
+        assert row[13] == (
+            "never"
+            if not years
+            else "> 1,000 years"
+            if years > 1000
+            else f"{years:.0f} years ({years * m['verdict']['n_easing_cycles'] / ((pd.Timestamp(m['run']['end']) - pd.Timestamp(m['run']['start'])).days / 365.25):.0f} cycles)"
+        )
         assert row[1] == pct(m["baselines"][name]["cagr"]) and row[3] == f"{m['baselines'][name]['sharpe']:.2f}"
 
 
@@ -331,14 +430,18 @@ def test_tear_sheet_statistics_equal_independent_arithmetic(runs, rendered):
     active = r - rb
     n, z = len(r), (r - r.mean()) / r.std(ddof=1)
     expected = {
-        "beta": beta, "alpha": ((r - rf).mean() - beta * (rb - rf).mean()) * 252,
+        "beta": beta,
+        "alpha": ((r - rf).mean() - beta * (rb - rf).mean()) * 252,
         "tracking_error": active.std(ddof=1) * np.sqrt(252),
         "information_ratio": active.mean() / active.std(ddof=1) * np.sqrt(252),
-        "time_in_market": (equity.filter(like="w_").sum(axis=1) > 0).mean(), "hit_rate": (r > 0).mean(),
-        "skew": n / ((n - 1) * (n - 2)) * (z ** 3).sum(),
-        "excess_kurtosis": n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * (z ** 4).sum()
-                           - 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)),
-        "var_5": np.quantile(r, 0.05), "cvar_5": r[r <= np.quantile(r, 0.05)].mean()}
+        "time_in_market": (equity.filter(like="w_").sum(axis=1) > 0).mean(),
+        "hit_rate": (r > 0).mean(),
+        "skew": n / ((n - 1) * (n - 2)) * (z**3).sum(),
+        "excess_kurtosis": n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * (z**4).sum()
+        - 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)),
+        "var_5": np.quantile(r, 0.05),
+        "cvar_5": r[r <= np.quantile(r, 0.05)].mean(),
+    }
     for name, value in expected.items():
         assert stats.loc[name, "strategy"] == pytest.approx(value, rel=1e-6, abs=1e-12), name
     assert stats.loc["beta", "benchmark"] == pytest.approx(1.0) and stats.loc["tracking_error", "benchmark"] == 0
@@ -385,7 +488,10 @@ def test_plurals_and_changed_parameters_on_a_rerendered_copy(runs, source, tmp_p
     config = (copy / "config.toml").read_text()
     (copy / "config.toml").write_text(config.replace("\nmoneyness = 0.9\n", "\nmoneyness = 0.85\n"))
     changed = tables_of(render(copy, read(copy), source).read_text(), "verdict")[-1]
-    assert changed == [["parameter", "this run", "default", "unit"], ["hedge.moneyness", "0.85", "0.9", "strike / spot"]]
+    assert changed == [
+        ["parameter", "this run", "default", "unit"],
+        ["hedge.moneyness", "0.85", "0.9", "strike / spot"],
+    ]
 
 
 def test_a_picture_pauses_the_garbage_collector_and_gives_it_back(runs, monkeypatch):
@@ -404,6 +510,7 @@ def test_a_picture_pauses_the_garbage_collector_and_gives_it_back(runs, monkeypa
     def fails(fig):
         assert not gc.isenabled()
         raise OSError("disk full")
+
     monkeypatch.setattr(pictures, "png_bytes", fails)
     with pytest.raises(OSError):
         pictures.png("regimes", data)

@@ -3,6 +3,7 @@
 Every check recomputes what the run reports from the inputs (price files, the market the run
 was given, the pricing formulas) and compares; no number is copied from an earlier run.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,23 +16,38 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedcut.data.readers import read_price_csv
 from fedcut.cli import main
 from fedcut.core.errors import FedcutError
 from fedcut.core.params import defaults
-from fedcut.run.backtest import run
-from fedcut.run.folder import write_run
+from fedcut.data.readers import read_price_csv
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import implied_vol
+from fedcut.run.backtest import run
+from fedcut.run.folder import write_run
 from fedcut.strategies.targets import target_weights
 
 pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
 
 FILES = ("config.toml", "metrics.json", "equity.csv", "trades.csv", "signals.csv", "episodes.csv")
 EQUITY_HEAD = ["date", "strategy", "benchmark", "regime", "cash", "option_value"]
-TRADE_HEADER = ["date", "instrument", "action", "quantity", "price", "value", "commission",
-                "strike", "expiry", "spot", "vol", "rate", "div_yield", "years_to_expiry",
-                "model_price", "fill_price"]
+TRADE_HEADER = [
+    "date",
+    "instrument",
+    "action",
+    "quantity",
+    "price",
+    "value",
+    "commission",
+    "strike",
+    "expiry",
+    "spot",
+    "vol",
+    "rate",
+    "div_yield",
+    "years_to_expiry",
+    "model_price",
+    "fill_price",
+]
 SHORT = ["--start", "2019-01-02", "--end", "2020-12-31"]
 # ATM two-week puts that are never rolled: they expire, often in the money
 EXPIRY_OVERRIDES = {"hedge.roll_days": 0, "hedge.tenor_days": 14, "hedge.moneyness": 1.0}
@@ -80,6 +96,7 @@ def tr_open(frame: pd.DataFrame) -> pd.Series:
 
 # --- 1. coverage, files and their contract ---------------------------------------------------------
 
+
 def test_default_run_spans_iwm_history_and_writes_every_file(res, written):
     eq = res.equity
     assert eq.index[0] == pd.Timestamp("2000-05-26") and eq.index[-1] == pd.Timestamp("2025-09-26")
@@ -90,7 +107,7 @@ def test_default_run_spans_iwm_history_and_writes_every_file(res, written):
     w_cols = [f"w_{t}" for t in res.prepared.tickers]
     head = header(written / "equity.csv")
     assert head[:6] == EQUITY_HEAD
-    assert head[6:6 + len(w_cols)] == w_cols and res.prepared.tickers[0] == "IWM"
+    assert head[6 : 6 + len(w_cols)] == w_cols and res.prepared.tickers[0] == "IWM"
     assert header(written / "trades.csv") == TRADE_HEADER
     equity_csv = pd.read_csv(written / "equity.csv", parse_dates=["date"], index_col="date")
     assert len(equity_csv) == len(eq) and equity_csv.index.equals(eq.index)
@@ -146,6 +163,7 @@ def test_episode_hedge_pnl_is_the_hedges_profit_over_the_window(res):
 
 # --- 2. accounting ---------------------------------------------------------------------------------
 
+
 def test_weights_cash_and_options_add_up_to_the_strategy_value_every_day(res):
     eq = res.equity
     weights = eq[[f"w_{t}" for t in res.prepared.tickers]]
@@ -157,6 +175,7 @@ def test_weights_cash_and_options_add_up_to_the_strategy_value_every_day(res):
 
 
 # --- 3. timing: nothing fills on its signal bar ----------------------------------------------------
+
 
 def test_every_etf_order_is_yesterdays_decision_sized_at_todays_open(res):
     """Replay the rebalance rule with the targets of D-1, D-1's closing value and D's open: the orders
@@ -204,7 +223,7 @@ def test_targets_that_change_are_traded_the_next_day_not_the_same_day(res):
     etf = res.trades[res.trades["strike"].isna()]  # fills and orders refused for cash alike
     traded = set(zip(etf["date"], etf["instrument"]))
     days = res.prepared.market.days
-    jumps = (targets.diff().abs() > 0.2)  # a switch of regime, far beyond the band and any drift
+    jumps = targets.diff().abs() > 0.2  # a switch of regime, far beyond the band and any drift
     hits = 0
     for k, t in zip(*np.nonzero(jumps.to_numpy()[:-1])):
         if res.equity[f"w_{tickers[t]}"].iloc[k] == pytest.approx(targets.iloc[k, t], abs=0.05):
@@ -234,12 +253,14 @@ def test_option_trades_follow_the_previous_days_hedge_ratio(res, expiring):
         held = eq["option_value"].to_numpy() > 0
         iwm = (eq["w_IWM"] * eq["strategy"]).to_numpy()
         enough = iwm > 2 * result.config.hedge.contract_size * result.prepared.market.spot.to_numpy() / np.maximum(
-            hedge, 1e-9)
+            hedge, 1e-9
+        )
         assert not (held[1:] & ~(hedge[:-1] > 0)).any()
         assert held[1:][(hedge[:-1] > 0) & enough[1:]].all()
 
 
 # --- 4. ETF fill prices and commissions --------------------------------------------------------
+
 
 def test_etf_fills_at_the_total_return_open_plus_slippage_and_pay_commission(res):
     cfg, m = res.config, res.prepared.market
@@ -256,6 +277,7 @@ def test_etf_fills_at_the_total_return_open_plus_slippage_and_pay_commission(res
 
 
 # --- 5. instruments only when they exist (or a proxy is declared) ------------------------------
+
 
 def test_no_trade_before_an_instrument_exists_unless_a_proxy_stands_in(res, shared_data):
     m = res.prepared.market
@@ -284,6 +306,7 @@ def test_no_trade_before_an_instrument_exists_unless_a_proxy_stands_in(res, shar
 
 
 # --- 6. buy-and-hold benchmark --------------------------------------------------------------------
+
 
 def _benchmark_by_hand(res, shared_data):
     """Buy-and-hold IWM from the file: shares bought at day 2's open (+ costs), cash at interest."""
@@ -332,6 +355,7 @@ def test_benchmark_drawdown_in_each_cycle_is_the_files_drawdown(res, shared_data
 
 # --- 7. option fills at the model price plus or minus the half-spread --------------------------------
 
+
 def _check_option_rows(result):
     hedge, m = result.config.hedge, result.prepared.market
     inputs = result.prepared.broker_inputs
@@ -341,8 +365,9 @@ def _check_option_rows(result):
         expiry = dt.date.fromisoformat(r.expiry)
         assert r.spot == inputs.at[day, "spot"] == m.spot.at[day]
         assert r.rate == inputs.at[day, "rate"] and r.div_yield == inputs.at[day, "div_yield"]
-        assert r.commission == pytest.approx(0.0 if r.action == "expire" else
-                                             abs(r.quantity) * hedge.commission_per_contract)
+        assert r.commission == pytest.approx(
+            0.0 if r.action == "expire" else abs(r.quantity) * hedge.commission_per_contract
+        )
         assert r.value == pytest.approx(r.quantity * r.fill_price * hedge.contract_size, rel=1e-12)
         assert r.price == r.fill_price
         if r.action == "expire":
@@ -395,6 +420,7 @@ def test_expired_puts_settle_at_intrinsic(expiring):
 
 # --- 8. determinism --------------------------------------------------------------------------
 
+
 def test_same_config_writes_byte_identical_files(res, written, shared_data, tmp_path):
     again = write_run(run(res.config, data_dir=str(shared_data), offline=True), tmp_path / "again")
     for name in FILES:
@@ -402,6 +428,7 @@ def test_same_config_writes_byte_identical_files(res, written, shared_data, tmp_
 
 
 # --- 9. command line ----------------------------------------------------------------------------
+
 
 def _cli(shared_data, out, *extra):
     return main(["--data-dir", str(shared_data), "--offline", "--out", str(out), *extra])
@@ -433,7 +460,9 @@ def test_a_run_writes_the_same_bytes_from_the_command_line_and_from_write_run(sh
     names = sorted(str(f.relative_to(tmp_path / "cli")) for f in (tmp_path / "cli").rglob("*") if f.is_file())
     assert "plots/regimes.png" in names and "signals.csv" in names and len(names) >= 18
     for other in ("later", "again"):
-        assert sorted(str(f.relative_to(tmp_path / other)) for f in (tmp_path / other).rglob("*") if f.is_file()) == names
+        assert (
+            sorted(str(f.relative_to(tmp_path / other)) for f in (tmp_path / other).rglob("*") if f.is_file()) == names
+        )
         for name in names:
             assert (tmp_path / other / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), (other, name)
     assert not _children()
@@ -443,12 +472,15 @@ def _no_partials(folder):
     return not [p for p in folder.iterdir() if ".partial" in p.name]
 
 
-@pytest.mark.parametrize("args, key", [
-    (["--set", "nope.key=1"], "nope.key"),
-    (["--set", "hedge.moneyness=abc"], "hedge.moneyness"),
-    (["--set", "hedge.moneyness=7"], "hedge.moneyness"),
-    (["--start", "2010-01-01", "--end", "2009-01-01"], "run.start"),
-])
+@pytest.mark.parametrize(
+    "args, key",
+    [
+        (["--set", "nope.key=1"], "nope.key"),
+        (["--set", "hedge.moneyness=abc"], "hedge.moneyness"),
+        (["--set", "hedge.moneyness=7"], "hedge.moneyness"),
+        (["--start", "2010-01-01", "--end", "2009-01-01"], "run.start"),
+    ],
+)
 def test_cli_user_errors_are_one_line_naming_the_key(shared_data, tmp_path, capsys, args, key):
     out = tmp_path / "x"
     assert _cli(shared_data, out, *args) == 2
@@ -478,13 +510,19 @@ def test_cli_failed_run_leaves_no_folder(shared_data, tmp_path, capsys):
     assert not out.exists() and _no_partials(tmp_path) and not _children()
 
 
-@pytest.mark.parametrize("where", ["fedcut.report.pictures.regimes_figure",  # the report's first picture
-                                   "fedcut.plots.run.cycles_figure",  # one drawn later
-                                   "fedcut.report.page.findings"])  # the tables, once every picture is drawn
+@pytest.mark.parametrize(
+    "where",
+    [
+        "fedcut.report.pictures.regimes_figure",  # the report's first picture
+        "fedcut.plots.run.cycles_figure",  # one drawn later
+        "fedcut.report.page.findings",
+    ],
+)  # the tables, once every picture is drawn
 @pytest.mark.parametrize("error", [FedcutError("plot failed"), OSError("disk full")])
 def test_a_failure_while_writing_removes_the_partial_folder(shared_data, tmp_path, monkeypatch, capsys, error, where):
     def boom(*args, **kwargs):
         raise error
+
     monkeypatch.setattr(where, boom)
     out = tmp_path / "x"
     if isinstance(error, FedcutError):
@@ -521,7 +559,9 @@ def test_cli_success_prints_summary_and_folder(shared_data, tmp_path, capsys):
     for name in FILES:
         assert (out / name).is_file(), name
     equity = pd.read_csv(out / "equity.csv", parse_dates=["date"])
-    assert equity["date"].iloc[0] == pd.Timestamp("2019-01-02") and equity["date"].iloc[-1] == pd.Timestamp("2020-12-31")
+    assert equity["date"].iloc[0] == pd.Timestamp("2019-01-02") and equity["date"].iloc[-1] == pd.Timestamp(
+        "2020-12-31"
+    )
     assert _no_partials(out.parent)
 
 

@@ -4,6 +4,7 @@ Refusals end with exit status 2 and exactly one line on stderr, `error: <file or
 with no traceback; where the case is about output, nothing is half-written and nothing outside the
 output's own folder changes. The refusals and their messages are listed in docs/bad_inputs.md.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -22,9 +23,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import fedcut.run.backtest
 import fedcut.run.folder
 import fedcut.run.inputs
-import fedcut.run.backtest
 from fedcut.cli import main
 from fedcut.core.errors import MAX_MESSAGE
 from fedcut.core.files import TEMPORARY
@@ -45,6 +46,7 @@ RAW_MARKUP = re.compile(r"<script>alert|<img src=x", re.I)
 
 # --- helpers --------------------------------------------------------------------------------------
 
+
 def cli(args: list, capsys) -> tuple[int, str, str]:
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()
@@ -63,8 +65,11 @@ def refused(args: list, capsys) -> str:
 
 
 def snapshot(root: Path) -> dict:
-    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def no_run(*args, **kwargs):
@@ -90,8 +95,10 @@ def data_env(shared_data, monkeypatch, tmp_path):
 def short_run(shared_data, tmp_path_factory):
     """A real run folder (2019-2020), written once; tests damage copies of it."""
     out = tmp_path_factory.mktemp("short") / "run"
-    fedcut.run.folder.write_run(fedcut.run.backtest.run(resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"}),
-                                        str(shared_data), True), out)
+    fedcut.run.folder.write_run(
+        fedcut.run.backtest.run(resolve({"run.start": "2019-01-02", "run.end": "2020-12-31"}), str(shared_data), True),
+        out,
+    )
     return out
 
 
@@ -103,6 +110,7 @@ def run_copy(short_run, tmp_path):
 
 
 # --- 14, 17: settings that used to give tracebacks or the wrong blame -----------------------------
+
 
 @pytest.mark.parametrize("start, end", [("2008-W02-1", "2009-12-31"), ("20080102", "2007-12-31")])
 def test_dates_other_than_yyyy_mm_dd_are_refused(data_env, capsys, monkeypatch, start, end):
@@ -121,7 +129,9 @@ def test_integers_too_long_for_python_are_one_line(data_env, capsys, monkeypatch
     line = refused(["--set", "hedge.contract_size=" + "9" * 5000], capsys)  # read as text: not a number
     assert line.startswith("error: config: hedge.contract_size must be a whole number (shares), got '999")
     line = refused(["--set", "hedge.moneyness=1" + "0" * 400], capsys)  # an int beyond a float's range
-    assert line.startswith("error: config: hedge.moneyness = 1000") and line.endswith("is too large for a number (strike / spot)")
+    assert line.startswith("error: config: hedge.moneyness = 1000") and line.endswith(
+        "is too large for a number (strike / spot)"
+    )
 
 
 def test_a_mistake_in_the_config_file_is_blamed_on_it_also_with_set(data_env, capsys, monkeypatch):
@@ -140,6 +150,7 @@ def test_fedcut_offline_must_be_a_known_value(data_env, capsys, monkeypatch):
 
 # --- 11: long values are cut ----------------------------------------------------------------------
 
+
 def test_long_values_are_cut_and_messages_stay_one_line(data_env, capsys, monkeypatch):
     monkeypatch.setattr(fedcut.run.backtest, "run", no_run)
     (data_env / "huge.toml").write_text('[hedge]\nsizing = "' + "x" * 5_000_000 + '"\n')
@@ -154,6 +165,7 @@ def test_long_values_are_cut_and_messages_stay_one_line(data_env, capsys, monkey
 
 
 # --- 15, 16, 17: where a run is written --------------------------------------------------------------
+
 
 def test_the_default_command_twice_gives_two_folders(data_env, capsys):
     assert cli(SHORT, capsys)[0] == 0
@@ -183,15 +195,21 @@ def test_output_locations_are_checked_before_the_run_and_named(data_env, capsys,
     if case == "out-parent-is-a-file":
         (data_env / "file.txt").write_text("")
         line = refused(SHORT + ["--out", data_env / "file.txt" / "run"], capsys)
-        assert line == f"error: {data_env / 'file.txt'}: not a folder, so {data_env / 'file.txt' / 'run'} cannot be written"
+        assert (
+            line
+            == f"error: {data_env / 'file.txt'}: not a folder, so {data_env / 'file.txt' / 'run'} cannot be written"
+        )
     elif case == "results-is-a-file":
         (data_env / "results").write_text("")
         line = refused(SHORT, capsys)
         assert line == "error: results: not a folder, so no run folder can be written in results"
     elif case == "out-unwritable":
         line = refused(SHORT + ["--out", unwritable / "fedcut" / "run"], capsys)
-        assert re.fullmatch(rf"error: {unwritable}: cannot create anything there \((Operation not permitted|"
-                            rf"Permission denied)\), so {unwritable}/fedcut/run cannot be written", line), line
+        assert re.fullmatch(
+            rf"error: {unwritable}: cannot create anything there \((Operation not permitted|"
+            rf"Permission denied)\), so {unwritable}/fedcut/run cannot be written",
+            line,
+        ), line
     else:
         (data_env / "results").symlink_to(unwritable)
         line = refused(SHORT, capsys)
@@ -221,11 +239,14 @@ def test_a_full_disk_names_the_file_where_it_was_going(data_env, capsys, monkeyp
 
 def killed_temporary(folder: Path, what: str) -> Path:
     """A temporary fedcut made in `folder` (name, token and marker) whose process then died mid-write."""
-    code = ("import os, sys; from pathlib import Path; from fedcut.core.files import temporary_folder\n"
-            "with temporary_folder(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[1])) as t:\n"
-            "    (t / 'plots').mkdir(); print(t.name, flush=True); os._exit(0)")
-    name = subprocess.run([sys.executable, "-c", code, str(folder), what], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    code = (
+        "import os, sys; from pathlib import Path; from fedcut.core.files import temporary_folder\n"
+        "with temporary_folder(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[1])) as t:\n"
+        "    (t / 'plots').mkdir(); print(t.name, flush=True); os._exit(0)"
+    )
+    name = subprocess.run(
+        [sys.executable, "-c", code, str(folder), what], capture_output=True, text=True, check=True
+    ).stdout.strip()
     return folder / name
 
 
@@ -242,6 +263,7 @@ def test_temporaries_of_dead_processes_are_removed_by_the_next_run(data_env, cap
 
 # --- 13: data fetch --------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def fake_download(monkeypatch, tmp_path):
     """The HTTP layer faked: records what would have been downloaded."""
@@ -256,13 +278,21 @@ def fake_download(monkeypatch, tmp_path):
     return calls
 
 
-@pytest.mark.parametrize("args, env", [(["data", "fetch", "IWM"], "1"),
-                                       (["data", "fetch", "--offline", "IWM"], "0"),
-                                       (["data", "fetch", "IWM", "--offline"], "")])
+@pytest.mark.parametrize(
+    "args, env",
+    [
+        (["data", "fetch", "IWM"], "1"),
+        (["data", "fetch", "--offline", "IWM"], "0"),
+        (["data", "fetch", "IWM", "--offline"], ""),
+    ],
+)
 def test_data_fetch_honours_offline(fake_download, monkeypatch, capsys, args, env):
     monkeypatch.setenv("FEDCUT_OFFLINE", env)
     line = refused(args, capsys)
-    assert line == "error: data fetch: downloads are off (--offline or FEDCUT_OFFLINE); run it without them to refresh the cache"
+    assert (
+        line
+        == "error: data fetch: downloads are off (--offline or FEDCUT_OFFLINE); run it without them to refresh the cache"
+    )
     assert fake_download == []
 
 
@@ -274,6 +304,7 @@ def test_data_fetch_online_reads_options_anywhere(fake_download, monkeypatch, ca
 
 
 # --- 8, 14, 18: report on a folder someone sent -----------------------------------------------------
+
 
 def _metrics(folder: Path, edit) -> None:
     m = json.loads((folder / "metrics.json").read_text())
@@ -299,11 +330,24 @@ def test_report_escapes_every_text_of_a_folder_full_of_markup(run_copy, capsys, 
     config = (run_copy / "config.toml").read_text()
     assert 'end = "2020-12-31"' in config and 'defensives = ["XLP", "XLU", "IEF"]' in config
     config = f"# {MARKUP}\n" + config.replace('end = "2020-12-31"', f"end = {json.dumps(MARKUP)}")
-    (run_copy / "config.toml").write_text(config.replace('defensives = ["XLP", "XLU", "IEF"]',
-                                                         f"defensives = [{json.dumps(MARKUP)}]"))
-    for name, columns in (("episodes.csv", ("coverage", "regime_mix", "holdings_mix", "strategy_peak",
-                                            "strategy_trough", "benchmark_peak", "benchmark_trough")),
-                          ("equity.csv", ("regime",))):
+    (run_copy / "config.toml").write_text(
+        config.replace('defensives = ["XLP", "XLU", "IEF"]', f"defensives = [{json.dumps(MARKUP)}]")
+    )
+    for name, columns in (
+        (
+            "episodes.csv",
+            (
+                "coverage",
+                "regime_mix",
+                "holdings_mix",
+                "strategy_peak",
+                "strategy_trough",
+                "benchmark_peak",
+                "benchmark_trough",
+            ),
+        ),
+        ("equity.csv", ("regime",)),
+    ):
         frame = pd.read_csv(run_copy / name, dtype=str, keep_default_na=False)
         frame[list(columns)] = MARKUP
         frame.to_csv(run_copy / name, index=False)
@@ -323,8 +367,9 @@ def test_report_refuses_markup_where_a_number_belongs(run_copy, capsys, data_env
     _metrics(run_copy, lambda m: m.update(rejected_orders=MARKUP))
     line = refused(["report", run_copy], capsys)
     assert line.startswith(f"error: {run_copy / 'metrics.json'}: rejected_orders must be a whole number, got '<script>")
-    assert {k: v for k, v in snapshot(run_copy).items() if k != "metrics.json"} == \
-           {k: v for k, v in before.items() if k != "metrics.json"}  # nothing rewritten
+    assert {k: v for k, v in snapshot(run_copy).items() if k != "metrics.json"} == {
+        k: v for k, v in before.items() if k != "metrics.json"
+    }  # nothing rewritten
     assert not RAW_MARKUP.search((run_copy / "report.html").read_text())
 
 
@@ -335,26 +380,31 @@ def _csv_edit(name, old, new, count=1):
 def _csv_drop(name, start):
     """Remove the lines of a CSV file that start with `start`."""
     return lambda folder: (folder / name).write_text(
-        "".join(line for line in (folder / name).read_text().splitlines(keepends=True) if not line.startswith(start)))
+        "".join(line for line in (folder / name).read_text().splitlines(keepends=True) if not line.startswith(start))
+    )
 
 
 def _csv_field(name, row, column, value):
     """Set one field of a CSV file (row 1 is the header)."""
+
     def edit(folder):
         lines = (folder / name).read_text().splitlines(keepends=True)
         fields = lines[row - 1].rstrip("\n").split(",")
         fields[column] = value
         lines[row - 1] = ",".join(fields) + "\n"
         (folder / name).write_text("".join(lines))
+
     return edit
 
 
 def _csv_cell(name, row, column, value):
     """Set one cell of a CSV file, found by its column's name (row 0 is the first under the header)."""
+
     def edit(folder):
         frame = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
         frame.loc[row, column] = value
         frame.to_csv(folder / name, index=False)
+
     return edit
 
 
@@ -363,50 +413,95 @@ DAMAGED = [
     ("metrics-not-an-object", lambda f: (f / "metrics.json").write_text("[]"), "metrics.json: must hold a JSON object"),
     ("metrics-not-utf8", lambda f: (f / "metrics.json").write_bytes(b"\xff\xfe{}"), "metrics.json: not UTF-8 text ("),
     ("metrics-without-run", lambda f: _metrics(f, lambda m: m.pop("run")), "metrics.json: run must be an object"),
-    ("metrics-text-for-number", lambda f: _metrics(f, lambda m: m["strategy"].update(cagr="high")),
-     "metrics.json: strategy.cagr must be a number, got 'high'"),
-    ("metrics-bad-end", lambda f: _metrics(f, lambda m: m["run"].update(end="31/12/2020")),
-     "metrics.json: run.end must be a date YYYY-MM-DD, got '31/12/2020'"),
-    ("metrics-baseline-text-for-number",
-     lambda f: _metrics(f, lambda m: m["baselines"]["credit_rule"].update(cagr="high")),
-     "metrics.json: baselines.credit_rule.cagr must be a number, got 'high'"),
-    ("metrics-verdict-bad-interval",
-     lambda f: _metrics(f, lambda m: m["verdict"]["against"]["buy_and_hold"].update(sharpe_diff_ci="wide")),
-     "metrics.json: verdict.against.buy_and_hold.sharpe_diff_ci must be a [low, high] pair or null, got 'wide'"),
-    ("cash-rate-missing-day", _csv_drop("cash_rate.csv", "2019-01-03,"),
-     "cash_rate.csv: no rate (an annual fraction) for 2019-01-03, a day of equity.csv"),
-    ("cash-rate-not-a-number", _csv_field("cash_rate.csv", 3, 1, "high"),
-     "cash_rate.csv: row 3: cash_rate 'high' is not a number"),
+    (
+        "metrics-text-for-number",
+        lambda f: _metrics(f, lambda m: m["strategy"].update(cagr="high")),
+        "metrics.json: strategy.cagr must be a number, got 'high'",
+    ),
+    (
+        "metrics-bad-end",
+        lambda f: _metrics(f, lambda m: m["run"].update(end="31/12/2020")),
+        "metrics.json: run.end must be a date YYYY-MM-DD, got '31/12/2020'",
+    ),
+    (
+        "metrics-baseline-text-for-number",
+        lambda f: _metrics(f, lambda m: m["baselines"]["credit_rule"].update(cagr="high")),
+        "metrics.json: baselines.credit_rule.cagr must be a number, got 'high'",
+    ),
+    (
+        "metrics-verdict-bad-interval",
+        lambda f: _metrics(f, lambda m: m["verdict"]["against"]["buy_and_hold"].update(sharpe_diff_ci="wide")),
+        "metrics.json: verdict.against.buy_and_hold.sharpe_diff_ci must be a [low, high] pair or null, got 'wide'",
+    ),
+    (
+        "cash-rate-missing-day",
+        _csv_drop("cash_rate.csv", "2019-01-03,"),
+        "cash_rate.csv: no rate (an annual fraction) for 2019-01-03, a day of equity.csv",
+    ),
+    (
+        "cash-rate-not-a-number",
+        _csv_field("cash_rate.csv", 3, 1, "high"),
+        "cash_rate.csv: row 3: cash_rate 'high' is not a number",
+    ),
     ("config-not-toml", lambda f: (f / "config.toml").write_text("[hedge\n"), "config.toml: not valid TOML ("),
-    ("equity-missing-column", _csv_edit("equity.csv", "date,strategy,", "date,strat,"),
-     "equity.csv: no 'strategy' column"),
+    (
+        "equity-missing-column",
+        _csv_edit("equity.csv", "date,strategy,", "date,strat,"),
+        "equity.csv: no 'strategy' column",
+    ),
     ("equity-not-a-number", _csv_field("equity.csv", 3, 1, "abc"), "equity.csv: row 3: strategy 'abc' is not a number"),
-    ("equity-bad-date", _csv_field("equity.csv", 3, 0, "2019-13-03"),
-     "equity.csv: row 3: date '2019-13-03' is not a date YYYY-MM-DD"),
-    ("equity-not-positive", _csv_field("equity.csv", 4, 2, "0"), "equity.csv: row 4: benchmark 0.0 is not a positive "
-     "portfolio value"),
+    (
+        "equity-bad-date",
+        _csv_field("equity.csv", 3, 0, "2019-13-03"),
+        "equity.csv: row 3: date '2019-13-03' is not a date YYYY-MM-DD",
+    ),
+    (
+        "equity-not-positive",
+        _csv_field("equity.csv", 4, 2, "0"),
+        "equity.csv: row 4: benchmark 0.0 is not a positive portfolio value",
+    ),
     ("equity-empty", lambda f: (f / "equity.csv").write_text(""), "equity.csv: not a readable CSV table ("),
-    ("equity-header-only", lambda f: (f / "equity.csv").write_text((f / "equity.csv").read_text().splitlines()[0] + "\n"),
-     "equity.csv: needs two or more rows with dates in increasing order"),
+    (
+        "equity-header-only",
+        lambda f: (f / "equity.csv").write_text((f / "equity.csv").read_text().splitlines()[0] + "\n"),
+        "equity.csv: needs two or more rows with dates in increasing order",
+    ),
     ("trades-missing-column", _csv_edit("trades.csv", ",action,", ",act,"), "trades.csv: no 'action' column"),
-    ("episodes-missing-column", _csv_edit("episodes.csv", ",window_end,", ",wend,"), "episodes.csv: no 'window_end' column"),
-    ("episodes-cycle-not-a-year", _csv_field("episodes.csv", 2, 0, "$\\frac{1}{0}$"),
-     "episodes.csv: row 2: cycle '$\\\\frac{1}{0}$' is not the year (or date) of a first cut"),
+    (
+        "episodes-missing-column",
+        _csv_edit("episodes.csv", ",window_end,", ",wend,"),
+        "episodes.csv: no 'window_end' column",
+    ),
+    (
+        "episodes-cycle-not-a-year",
+        _csv_field("episodes.csv", 2, 0, "$\\frac{1}{0}$"),
+        "episodes.csv: row 2: cycle '$\\\\frac{1}{0}$' is not the year (or date) of a first cut",
+    ),
     ("plots-is-a-file", lambda f: (shutil.rmtree(f / "plots"), (f / "plots").write_text("")), "plots: not a folder"),
 ]
 # The report draws the regime picture from signals.csv (docs/bad_inputs.md does not list these yet).
 DAMAGED_SIGNALS = [
-    ("signals-missing-column", _csv_edit("signals.csv", ",capitulated,", ",capitulation,"),
-     "signals.csv: no 'capitulated' column"),
-    ("signals-capitulated-not-true-or-false", _csv_cell("signals.csv", 5, "capitulated", "maybe"),
-     "signals.csv: capitulated must be True or False on every row"),
-    ("signals-iwm-not-a-number", _csv_cell("signals.csv", 5, "iwm", "high"),
-     "signals.csv: row 7: iwm 'high' is not a number"),
+    (
+        "signals-missing-column",
+        _csv_edit("signals.csv", ",capitulated,", ",capitulation,"),
+        "signals.csv: no 'capitulated' column",
+    ),
+    (
+        "signals-capitulated-not-true-or-false",
+        _csv_cell("signals.csv", 5, "capitulated", "maybe"),
+        "signals.csv: capitulated must be True or False on every row",
+    ),
+    (
+        "signals-iwm-not-a-number",
+        _csv_cell("signals.csv", 5, "iwm", "high"),
+        "signals.csv: row 7: iwm 'high' is not a number",
+    ),
 ]
 
 
-@pytest.mark.parametrize("case, damage, message", DAMAGED + DAMAGED_SIGNALS,
-                         ids=[c[0] for c in DAMAGED + DAMAGED_SIGNALS])
+@pytest.mark.parametrize(
+    "case, damage, message", DAMAGED + DAMAGED_SIGNALS, ids=[c[0] for c in DAMAGED + DAMAGED_SIGNALS]
+)
 def test_report_on_a_damaged_run_folder_is_one_line(run_copy, capsys, data_env, case, damage, message):
     damage(run_copy)
     before = snapshot(run_copy)
@@ -423,8 +518,9 @@ def test_report_never_writes_through_a_symlinked_plots_folder(run_copy, capsys, 
     (run_copy / "plots").symlink_to(elsewhere)
     before = snapshot(elsewhere)
     line = refused(["report", run_copy], capsys)
-    assert line == (f"error: {run_copy / 'plots'}: a symbolic link; the report reads and writes only the run "
-                    "folder's own files")
+    assert line == (
+        f"error: {run_copy / 'plots'}: a symbolic link; the report reads and writes only the run folder's own files"
+    )
     assert snapshot(elsewhere) == before
 
 
@@ -451,8 +547,9 @@ train_end = "2001-12-31"
 """
 
 
-def spec_file(folder: Path, head: str = 'name = "tiny"', more: str = "", validation: str = "",
-              name: str = "tiny.toml") -> Path:
+def spec_file(
+    folder: Path, head: str = 'name = "tiny"', more: str = "", validation: str = "", name: str = "tiny.toml"
+) -> Path:
     path = folder / name
     path.write_text(TINY.format(head=head, more=more, validation=validation))
     return path
@@ -478,8 +575,11 @@ def canonical(folder: Path) -> list:
         store.close()
 
 
-@pytest.mark.parametrize("name", ['"/../../../tmp/x"', '"a/b"', '".."', '""', '"' + "x" * 65 + '"', "5", '"-rf"'],
-                         ids=["path", "slash", "dots", "empty", "65-characters", "number", "dash-first"])
+@pytest.mark.parametrize(
+    "name",
+    ['"/../../../tmp/x"', '"a/b"', '".."', '""', '"' + "x" * 65 + '"', "5", '"-rf"'],
+    ids=["path", "slash", "dots", "empty", "65-characters", "number", "dash-first"],
+)
 def test_a_sweep_name_must_be_a_slug(tmp_path, shared_data, capsys, name):
     spec = spec_file(tmp_path, head=f"name = {name}")
     line = refused(sweep(spec, tmp_path / "out", shared_data), capsys)
@@ -489,6 +589,7 @@ def test_a_sweep_name_must_be_a_slug(tmp_path, shared_data, capsys, name):
 
 def test_a_default_sweep_name_is_the_file_name_made_a_slug(tmp_path):
     from fedcut.sweeps.spec import load_spec
+
     assert load_spec(spec_file(tmp_path, head="", name="my sweep (v2).toml")).name == "my-sweep-v2"
 
 
@@ -504,29 +605,41 @@ def test_workers_beyond_the_cpus_need_force(tmp_path, shared_data, capsys):
     assert code == 0, err
 
 
-@pytest.mark.parametrize("more, message", ids=["samples", "grid"], argvalues=[
-    ('[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }',
-     "[sweep] samples = 100000000 is more than the 10,000 configurations a sweep may have"),
-    ('"hedge.tenor_days" = [' + ", ".join(str(d) for d in range(40, 240)) + "]\n"
-     '"hedge.atm_vix_ratio" = [' + ", ".join(f"{0.5 + i / 100:.2f}" for i in range(20)) + "]",
-     "3 x 2 x 200 x 20 = 24,000 configurations, more than the 10,000 a sweep may have"),
-])
+@pytest.mark.parametrize(
+    "more, message",
+    ids=["samples", "grid"],
+    argvalues=[
+        (
+            '[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }',
+            "[sweep] samples = 100000000 is more than the 10,000 configurations a sweep may have",
+        ),
+        (
+            '"hedge.tenor_days" = [' + ", ".join(str(d) for d in range(40, 240)) + "]\n"
+            '"hedge.atm_vix_ratio" = [' + ", ".join(f"{0.5 + i / 100:.2f}" for i in range(20)) + "]",
+            "3 x 2 x 200 x 20 = 24,000 configurations, more than the 10,000 a sweep may have",
+        ),
+    ],
+)
 def test_a_spec_too_big_is_refused_before_it_is_expanded(tmp_path, shared_data, capsys, monkeypatch, more, message):
     monkeypatch.setattr("fedcut.sweeps.spec.expand", lambda spec: pytest.fail("expanded"))
     head = 'name = "tiny"\nsamples = 100000000' if "random" in more else 'name = "tiny"'
     spec = spec_file(tmp_path, head=head, more=more)
     line = refused(sweep(spec, tmp_path / "out", shared_data), capsys)
-    assert line == f"error: {spec}: {message}" + ("" if "samples" in message else
-                                                   "; split it into several specs or sample it with [random]")
+    assert line == f"error: {spec}: {message}" + (
+        "" if "samples" in message else "; split it into several specs or sample it with [random]"
+    )
 
 
-@pytest.mark.parametrize("rule, problem", ids=["zero-division", "text-arithmetic", "too-deep", "too-long"],
-                         argvalues=[
-    ("hedge.moneyness / (hedge.roll_days - 30) > 0", "division by zero"),  # roll_days is 30 by default
-    ("strategy.recession_action * 1000000000000 == 'x'", "+ - * / take numbers, got 'hedge'"),  # a terabyte of text
-    ("-" * 490 + "1 < 0", "nested too deeply to evaluate"),  # RecursionError
-    ("-" * 5000 + "1 < 0", "longer than 500 characters"),  # RecursionError in Python's parser
-])
+@pytest.mark.parametrize(
+    "rule, problem",
+    ids=["zero-division", "text-arithmetic", "too-deep", "too-long"],
+    argvalues=[
+        ("hedge.moneyness / (hedge.roll_days - 30) > 0", "division by zero"),  # roll_days is 30 by default
+        ("strategy.recession_action * 1000000000000 == 'x'", "+ - * / take numbers, got 'hedge'"),  # a terabyte of text
+        ("-" * 490 + "1 < 0", "nested too deeply to evaluate"),  # RecursionError
+        ("-" * 5000 + "1 < 0", "longer than 500 characters"),  # RecursionError in Python's parser
+    ],
+)
 def test_rules_that_would_raise_or_allocate_are_one_line(tmp_path, shared_data, capsys, rule, problem):
     spec = spec_file(tmp_path, more=f"\n[constraints]\nrules = [{json.dumps(rule)}]")
     line = refused(sweep(spec, tmp_path / "out", shared_data), capsys)
@@ -536,35 +649,51 @@ def test_rules_that_would_raise_or_allocate_are_one_line(tmp_path, shared_data, 
 def test_a_rule_dividing_by_a_swept_zero_names_the_point(tmp_path, shared_data, capsys):
     spec = spec_file(tmp_path, more='"hedge.roll_days" = [0, 10]\n[constraints]\nrules = ["1 / hedge.roll_days > 0"]')
     line = refused(sweep(spec, tmp_path / "out", shared_data), capsys)
-    assert line == (f"error: {spec}: [constraints]: rule '1 / hedge.roll_days > 0': division by zero, at the point "
-                    "{'hedge.moneyness': 0.85, 'strategy.recession_equity': 0.4, 'hedge.roll_days': 0}")
+    assert line == (
+        f"error: {spec}: [constraints]: rule '1 / hedge.roll_days > 0': division by zero, at the point "
+        "{'hedge.moneyness': 0.85, 'strategy.recession_equity': 0.4, 'hedge.roll_days': 0}"
+    )
 
 
 def test_a_walk_forward_window_under_half_a_month_is_refused(tmp_path, shared_data, capsys):
     spec = spec_file(tmp_path, validation="walk_forward = { train_years = 0.01, test_years = 1 }")
     line = refused(sweep(spec, tmp_path / "out", shared_data), capsys)
-    assert line == (f"error: {spec}: [validation]: walk_forward train_years = 0.01 is less than half a month; "
-                    "windows are whole months, so it would be empty")
+    assert line == (
+        f"error: {spec}: [validation]: walk_forward train_years = 0.01 is less than half a month; "
+        "windows are whole months, so it would be empty"
+    )
 
 
 def test_a_scheduler_that_is_no_address_is_refused_before_any_work(tmp_path, shared_data, capsys, monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setattr("fedcut.sweeps.runner.plan_for", no_run)
-    line = refused(sweep(spec_file(tmp_path), tmp_path / "out", shared_data, "--executor", "dask",
-                         "--scheduler", "not an address"), capsys)
+    line = refused(
+        sweep(
+            spec_file(tmp_path), tmp_path / "out", shared_data, "--executor", "dask", "--scheduler", "not an address"
+        ),
+        capsys,
+    )
     assert line.startswith("error: --scheduler 'not an address': not a scheduler address (")
     assert not (tmp_path / "out").exists()
 
 
-def test_an_unreachable_scheduler_leaves_no_folder_and_the_retry_says_the_same(tmp_path, shared_data, capsys,
-                                                                              monkeypatch):
+def test_an_unreachable_scheduler_leaves_no_folder_and_the_retry_says_the_same(
+    tmp_path, shared_data, capsys, monkeypatch
+):
     pytest.importorskip("distributed")
     monkeypatch.setattr("fedcut.sweeps.runner.SCHEDULER_TIMEOUT", "1s")
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    args = sweep(spec_file(tmp_path), tmp_path / "out", shared_data, "--executor", "dask",
-                 "--scheduler", f"tcp://127.0.0.1:{port}")
+    args = sweep(
+        spec_file(tmp_path),
+        tmp_path / "out",
+        shared_data,
+        "--executor",
+        "dask",
+        "--scheduler",
+        f"tcp://127.0.0.1:{port}",
+    )
     for _ in range(2):
         line = refused(args, capsys)
         assert line.startswith(f"error: --scheduler tcp://127.0.0.1:{port}: cannot connect (")
@@ -587,10 +716,12 @@ def test_a_damaged_store_is_one_line_naming_it(tiny_reference, tmp_path, shared_
     assert store.read_bytes() == before
 
 
-def test_a_full_disk_during_a_sweep_is_one_line_and_the_store_stays_consistent(tiny_reference, tmp_path,
-                                                                                shared_data, capsys, monkeypatch):
+def test_a_full_disk_during_a_sweep_is_one_line_and_the_store_stays_consistent(
+    tiny_reference, tmp_path, shared_data, capsys, monkeypatch
+):
     """SQLite's own "database or disk is full" (SQLITE_FULL), by capping the file at its size after two
     results; the sweep then resumes to the same store as one that never failed."""
+
     class FillingStore(Store):
         def add(self, *args, **kwargs):
             if len(self.done()) == 2:
@@ -602,8 +733,10 @@ def test_a_full_disk_during_a_sweep_is_one_line_and_the_store_stays_consistent(t
     out = tmp_path / "out"
     spec = tiny_reference.parent / "tiny.toml"
     line = refused(sweep(spec, out, shared_data), capsys)
-    assert line == (f"error: {out / STORE}: cannot store a result in it: no space left on device (database or disk "
-                    "is full); 2 of 6 configurations are stored: make room and continue with --resume")
+    assert line == (
+        f"error: {out / STORE}: cannot store a result in it: no space left on device (database or disk "
+        "is full); 2 of 6 configurations are stored: make room and continue with --resume"
+    )
     with sqlite3.connect(out / STORE) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 2
@@ -617,8 +750,12 @@ def test_a_full_disk_during_a_sweep_is_one_line_and_the_store_stays_consistent(t
 def test_a_second_sweep_in_the_same_folder_is_refused_while_one_runs(tmp_path, shared_data, capsys):
     """Two --resume at once: the second is refused (a lock on the folder), the first finishes its store."""
     from fedcut.sweeps.spec import load_spec
-    spec = spec_file(tmp_path, head='name = "tiny"\nsamples = 3',
-                     more='[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }')
+
+    spec = spec_file(
+        tmp_path,
+        head='name = "tiny"\nsamples = 3',
+        more='[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }',
+    )
     out = tmp_path / "out"
     out.mkdir()
     (out / "spec.toml").write_text(spec.read_text())
@@ -627,9 +764,14 @@ def test_a_second_sweep_in_the_same_folder_is_refused_while_one_runs(tmp_path, s
     store.claim(loaded.digest(), spec.read_text(), str(shared_data.resolve()), ARRAY.name)
     store.close()
     env = dict(os.environ, FEDCUT_OFFLINE="1", MPLBACKEND="Agg")
-    first = subprocess.Popen([sys.executable, str(ROOT / "run_backtest.py"), *map(str, sweep(spec, out, shared_data,
-                                                                                              "--resume"))],
-                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_backtest.py"), *map(str, sweep(spec, out, shared_data, "--resume"))],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 300
         while first.poll() is None and time.monotonic() < deadline:
@@ -639,8 +781,9 @@ def test_a_second_sweep_in_the_same_folder_is_refused_while_one_runs(tmp_path, s
             time.sleep(0.05)
         assert first.poll() is None, first.communicate()
         line = refused(sweep(spec, out, shared_data, "--resume"), capsys)
-        assert line == (f"error: {out}: another sweep (process {first.pid}) is running in this folder; wait for it "
-                        "to finish")
+        assert line == (
+            f"error: {out}: another sweep (process {first.pid}) is running in this folder; wait for it to finish"
+        )
         _, err = first.communicate(timeout=300)
     finally:
         if first.poll() is None:
@@ -651,14 +794,39 @@ def test_a_second_sweep_in_the_same_folder_is_refused_while_one_runs(tmp_path, s
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-DOCUMENTED = ("date-iso-week", "date-basic-format", "toml-integer-too-long", "number-too-large",
-              "config-blamed-with-set", "offline-unknown-value", "long-value", "out-exists", "out-parent-is-a-file",
-              "results-is-a-file", "out-unwritable", "disk-full", "fetch-offline", "report-plots-symlink",
-              *(f"report-{case}" for case, _, _ in DAMAGED),
-              "sweep-name-not-a-slug", "sweep-workers-beyond-cpus", "sweep-too-many-samples", "sweep-grid-too-big",
-              "rule-division-by-zero", "rule-division-by-swept-zero", "rule-text-arithmetic", "rule-too-deep",
-              "rule-too-long", "walk-forward-empty-window", "scheduler-not-an-address", "scheduler-unreachable",
-              "store-not-a-database", "store-truncated", "store-disk-full", "sweep-running-here")
+DOCUMENTED = (
+    "date-iso-week",
+    "date-basic-format",
+    "toml-integer-too-long",
+    "number-too-large",
+    "config-blamed-with-set",
+    "offline-unknown-value",
+    "long-value",
+    "out-exists",
+    "out-parent-is-a-file",
+    "results-is-a-file",
+    "out-unwritable",
+    "disk-full",
+    "fetch-offline",
+    "report-plots-symlink",
+    *(f"report-{case}" for case, _, _ in DAMAGED),
+    "sweep-name-not-a-slug",
+    "sweep-workers-beyond-cpus",
+    "sweep-too-many-samples",
+    "sweep-grid-too-big",
+    "rule-division-by-zero",
+    "rule-division-by-swept-zero",
+    "rule-text-arithmetic",
+    "rule-too-deep",
+    "rule-too-long",
+    "walk-forward-empty-window",
+    "scheduler-not-an-address",
+    "scheduler-unreachable",
+    "store-not-a-database",
+    "store-truncated",
+    "store-disk-full",
+    "sweep-running-here",
+)
 
 
 def test_every_refusal_here_is_documented():

@@ -1,4 +1,5 @@
 """The run folder's schema: `read` gives back what `write` wrote, and a run in memory holds what its files hold."""
+
 from __future__ import annotations
 
 import io
@@ -22,12 +23,20 @@ def test_stored_numbers_are_the_doubles_their_text_reads_back():
     powers of ten and numbers too large or small for the fast path included; pandas reads the text
     of the stored numbers back to the same doubles."""
     rng = np.random.default_rng(26)
-    values = np.concatenate([rng.normal(0, 1, 20_000), rng.lognormal(12, 4, 20_000),
-                             np.exp(rng.uniform(-690, 690, 20_000)) * rng.choice([-1.0, 1.0], 20_000),
-                             rng.integers(-10**15, 10**15, 5_000).astype(float), 10.0 ** np.arange(-30, 31),
-                             TIES, EXTREMES, [np.nan, np.inf, -np.inf]])
+    values = np.concatenate(
+        [
+            rng.normal(0, 1, 20_000),
+            rng.lognormal(12, 4, 20_000),
+            np.exp(rng.uniform(-690, 690, 20_000)) * rng.choice([-1.0, 1.0], 20_000),
+            rng.integers(-(10**15), 10**15, 5_000).astype(float),
+            10.0 ** np.arange(-30, 31),
+            TIES,
+            EXTREMES,
+            [np.nan, np.inf, -np.inf],
+        ]
+    )
     got = stored_numbers(values)
-    expected = np.array([float("%.10g" % v) for v in values])
+    expected = np.array([float(f"{v:.10g}") for v in values])
     np.testing.assert_array_equal(got, expected)
     assert (np.signbit(got) == np.signbit(expected)).all()
     assert not np.array_equal(got[:20_000], values[:20_000])  # it did round
@@ -36,8 +45,9 @@ def test_stored_numbers_are_the_doubles_their_text_reads_back():
     np.testing.assert_array_equal(back, got)
 
 
-@pytest.fixture(scope="module", params=[{}, {"run.start": "2004-01-02", "run.end": "2006-12-29"}],
-                ids=["default", "no-cycle"])
+@pytest.fixture(
+    scope="module", params=[{}, {"run.start": "2004-01-02", "run.end": "2006-12-29"}], ids=["default", "no-cycle"]
+)
 def computed(request, shared_data):
     return run(resolve(request.param), shared_data, True)
 
@@ -55,7 +65,8 @@ def test_write_then_read_gives_the_run_back(computed, tmp_path):
     shown = list(SIGNALS.required[1:])  # the signals the report draws; signals.csv holds every indicator
     pd.testing.assert_frame_equal(back.signals, data.signals[shown], check_exact=True)
     assert len(data.signals.columns) > 20 and (tmp_path / "signals.csv").read_text().startswith(
-        "date," + ",".join(computed.signals.columns) + "\n")
+        "date," + ",".join(computed.signals.columns) + "\n"
+    )
 
 
 def test_a_run_in_memory_differs_from_its_files_only_below_ten_digits(computed):

@@ -1,4 +1,5 @@
 """Where a default ranks among variants: places with ties as ranges, recomputed with pandas' ranks."""
+
 import numpy as np
 import pandas as pd
 import pytest

@@ -3,6 +3,7 @@ backtrader with the HedgedBroker) on a synthetic market: timing, fill prices, he
 
 Everything here is synthetic and fast; the real-data run is tested in tests/test_run.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,13 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fedcut.data.market import Market
 from fedcut.core.params import defaults, resolve
-from fedcut.run.inputs import Prepared
-from fedcut.hedging.pricing import bsm_put
-from fedcut.hedging.surface import half_spread, implied_vol
+from fedcut.data.market import Market
 from fedcut.execution.engine import tape_for
 from fedcut.execution.reference import run_cerebro
+from fedcut.hedging.pricing import bsm_put
+from fedcut.hedging.surface import half_spread, implied_vol
+from fedcut.run.inputs import Prepared
 from fedcut.strategies.targets import HOLDINGS, holdings_for, scale_in, target_weights
 
 STRATEGY = defaults().strategy
@@ -57,6 +58,7 @@ def targets_for(sig, strategy=STRATEGY, hedge_ratio=1.0, available=None, **hedge
 
 
 # --- decisions: targets.target_weights -----------------------------------------------------------
+
 
 def test_holdings_start_with_iwm_and_are_known_tickers():
     assert TICKERS[0] == "IWM" and len(set(TICKERS)) == len(TICKERS)
@@ -109,7 +111,8 @@ def test_crisis_holds_only_equal_weight_defensives_and_cuts_iwm_at_once():
         want = STRATEGY.defensive_weight / n_def if t in STRATEGY.defensives else 0.0
         assert const(crisis[f"w_{t}"], want), t
     assert crisis[[f"w_{t}" for t in STRATEGY.defensives]].sum(axis=1).to_numpy() == pytest.approx(
-        [STRATEGY.defensive_weight] * len(crisis))
+        [STRATEGY.defensive_weight] * len(crisis)
+    )
     assert out["w_IWM"].iloc[39] == STRATEGY.soft_landing_iwm and out["w_IWM"].iloc[40] == 0.0  # no scaling out
     assert (out["hedge_ratio"] == 0).all()
 
@@ -129,8 +132,7 @@ def test_late_panic_waits_in_defensives_then_reenters_iwm_over_reentry_days():
     assert iwm[0] < STRATEGY.capitulation_iwm  # scaled in, not bought at once
 
 
-@pytest.mark.parametrize("action, holding", [("avoid", None), ("hedge", "IWM"), ("quality", "OUSM"),
-                                             ("midcap", "VO")])
+@pytest.mark.parametrize("action, holding", [("avoid", None), ("hedge", "IWM"), ("quality", "OUSM"), ("midcap", "VO")])
 def test_recession_risk_follows_recession_action(action, holding):
     strategy = resolve({"strategy.recession_action": action}).strategy
     n = STRATEGY.accumulate_days + 5
@@ -171,8 +173,11 @@ def test_holding_through_a_crisis_keeps_iwm_and_its_puts():
 
 def test_a_capitulation_with_recession_evidence_follows_capitulation_in_recession():
     sig = signals_of(("late_panic", 5, False, True), ("late_panic", 20, True, True))
-    for choice, iwm, ratio in (("buy", STRATEGY.capitulation_iwm, 0.0), ("hedge", STRATEGY.capitulation_iwm, 1.0),
-                               ("wait", 0.0, 0.0)):
+    for choice, iwm, ratio in (
+        ("buy", STRATEGY.capitulation_iwm, 0.0),
+        ("hedge", STRATEGY.capitulation_iwm, 1.0),
+        ("wait", 0.0, 0.0),
+    ):
         strategy = resolve({"strategy.capitulation_in_recession": choice}).strategy
         out = targets_for(sig, strategy=strategy)
         assert out["w_IWM"].iloc[-1] == pytest.approx(iwm), choice
@@ -196,8 +201,15 @@ def test_unavailable_ticker_gets_zero_weight_and_its_share_stays_in_cash():
 
 
 def test_targets_never_lever_and_are_index_aligned():
-    sig = signals_of(("neutral", 20), ("soft_landing", 35), ("recession_risk", 15), ("crisis", 10),
-                     ("late_panic", 5, False), ("late_panic", 15, True), ("neutral", 10))
+    sig = signals_of(
+        ("neutral", 20),
+        ("soft_landing", 35),
+        ("recession_risk", 15),
+        ("crisis", 10),
+        ("late_panic", 5, False),
+        ("late_panic", 15, True),
+        ("neutral", 10),
+    )
     out = targets_for(sig)
     assert out.index.equals(sig.index)
     assert list(out.columns) == [f"w_{t}" for t in TICKERS] + ["hedge_ratio"]
@@ -228,8 +240,9 @@ def synthetic_prepared() -> Prepared:
     spot = (close["IWM"] * 0.5).rename("spot")  # traded price differs from the total-return level
     vix = pd.Series(18.0 + 6.0 * np.sin(np.arange(N_DAYS) / 7.0), index=days, name="vix")
     market = Market(days=days, close=close, open=opn, spot=spot, vix=vix, proxies=(), end_set_by="test")
-    inputs = pd.DataFrame({"spot": spot, "vix": vix, "rate": RATE, "div_yield": 0.012, "cash_rate": RATE, "option_unit": 1.0},
-                          index=days)
+    inputs = pd.DataFrame(
+        {"spot": spot, "vix": vix, "rate": RATE, "div_yield": 0.012, "cash_rate": RATE, "option_unit": 1.0}, index=days
+    )
     return Prepared(market, {}, inputs, (), SYN_TICKERS)
 
 
@@ -248,9 +261,16 @@ def synthetic_run():
     cfg = resolve(HEDGE_OVERRIDES)
     prepared = synthetic_prepared()
     targets, hedge_ratio = synthetic_plan()
-    rows, fills, broker = run_cerebro(tape_for(prepared.market, prepared.broker_inputs, SYN_TICKERS), cfg, "fedcut",
-                                      targets=targets, hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
-                                      cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
+    rows, fills, broker = run_cerebro(
+        tape_for(prepared.market, prepared.broker_inputs, SYN_TICKERS),
+        cfg,
+        "fedcut",
+        targets=targets,
+        hedge_ratio=hedge_ratio,
+        band=cfg.execution.rebalance_band,
+        cash_buffer=cfg.execution.cash_buffer,
+        hedge=cfg.hedge,
+    )
     fills = pd.DataFrame(fills)
     fills["date"] = pd.to_datetime(fills["date"])
     return cfg, prepared, rows, fills, broker
@@ -266,7 +286,7 @@ def test_broker_value_is_cash_plus_positions_plus_book_every_day(synthetic_run):
     _, _, rows, _, _ = synthetic_run
     held = rows[list(SYN_TICKERS)].sum(axis=1)
     np.testing.assert_allclose(rows["value"], rows["cash"] + held + rows["option_value"], rtol=1e-12)
-    assert (rows["option_value"].iloc[HEDGE_ON + 1:HEDGE_OFF + 1] > 0).all()
+    assert (rows["option_value"].iloc[HEDGE_ON + 1 : HEDGE_OFF + 1] > 0).all()
 
 
 def test_idle_cash_earns_the_rate_known_the_previous_day(synthetic_run):
@@ -335,13 +355,19 @@ def test_hedge_ratio_on_day_k_buys_puts_on_day_k_plus_1_and_they_settle_or_close
     sells = [e for e in events if e.action == "sell"]
     assert sells and {pd.Timestamp(e.date) for e in sells} == {days[HEDGE_OFF + 1]}
     assert all(pd.Timestamp(e.date) <= days[HEDGE_OFF + 1] for e in events)
-    assert (rows["option_value"].iloc[HEDGE_OFF + 1:] == 0).all()
-    assert (rows["option_value"].iloc[:HEDGE_ON + 1] == 0).all()
+    assert (rows["option_value"].iloc[HEDGE_OFF + 1 :] == 0).all()
+    assert (rows["option_value"].iloc[: HEDGE_ON + 1] == 0).all()
     for e in events:
         k = days.get_loc(pd.Timestamp(e.date))
         if e.action != "expire":
-            model = bsm_put(e.spot, e.strike, (e.expiry - e.date).days / 365.0, RATE, 0.012,
-                            implied_vol(inputs["vix"].iloc[k], e.strike / e.spot, (e.expiry - e.date).days, hedge))
+            model = bsm_put(
+                e.spot,
+                e.strike,
+                (e.expiry - e.date).days / 365.0,
+                RATE,
+                0.012,
+                implied_vol(inputs["vix"].iloc[k], e.strike / e.spot, (e.expiry - e.date).days, hedge),
+            )
             hs = half_spread(model, inputs["vix"].iloc[k], 1.0, hedge)
             assert e.model_price == pytest.approx(model, rel=1e-12)
             assert e.fill_price == pytest.approx(model + hs if e.action == "buy" else model - hs, rel=1e-12)
@@ -361,9 +387,19 @@ def test_option_value_is_the_model_mark_of_the_lots_held(synthetic_run):
             if lots[key] == 0:
                 del lots[key]
         spot, vix = inputs["spot"].iloc[k], inputs["vix"].iloc[k]
-        mark = sum(n * hedge.contract_size * bsm_put(spot, strike, (expiry - day.date()).days / 365.0, RATE, 0.012,
-                                                      implied_vol(vix, strike / spot, (expiry - day.date()).days, hedge))
-                   for (strike, expiry), n in lots.items())
+        mark = sum(
+            n
+            * hedge.contract_size
+            * bsm_put(
+                spot,
+                strike,
+                (expiry - day.date()).days / 365.0,
+                RATE,
+                0.012,
+                implied_vol(vix, strike / spot, (expiry - day.date()).days, hedge),
+            )
+            for (strike, expiry), n in lots.items()
+        )
         assert rows["option_value"].iloc[k] == pytest.approx(mark, rel=1e-12, abs=1e-9), day
 
 
@@ -372,12 +408,20 @@ def test_frame_feed_gives_the_bars_backtraders_pandas_feed_gives(synthetic_run, 
     import backtrader as bt
 
     import fedcut.execution.reference as bt_engine
+
     cfg, prepared, rows, fills, _ = synthetic_run
     monkeypatch.setattr(bt_engine, "FrameFeed", lambda frame: bt.feeds.PandasData(dataname=frame, openinterest=None))
     targets, hedge_ratio = synthetic_plan()
-    rows_pd, fills_pd, _ = run_cerebro(tape_for(prepared.market, prepared.broker_inputs, SYN_TICKERS), cfg, "fedcut",
-                                       targets=targets, hedge_ratio=hedge_ratio, band=cfg.execution.rebalance_band,
-                                       cash_buffer=cfg.execution.cash_buffer, hedge=cfg.hedge)
+    rows_pd, fills_pd, _ = run_cerebro(
+        tape_for(prepared.market, prepared.broker_inputs, SYN_TICKERS),
+        cfg,
+        "fedcut",
+        targets=targets,
+        hedge_ratio=hedge_ratio,
+        band=cfg.execution.rebalance_band,
+        cash_buffer=cfg.execution.cash_buffer,
+        hedge=cfg.hedge,
+    )
     pd.testing.assert_frame_equal(rows_pd, rows)
     fills_pd = pd.DataFrame(fills_pd)
     fills_pd["date"] = pd.to_datetime(fills_pd["date"])
@@ -387,13 +431,23 @@ def test_frame_feed_gives_the_bars_backtraders_pandas_feed_gives(synthetic_run, 
 def test_scale_in_by_hand():
     """IWM's scaling in (`scale_in`, compiled) on days worked out by hand: steps up, a cut at once,
     a hold (NaN) that resumes from the last target, a step short of the target by float noise."""
-    want = np.array([[0.4, 0.4, 0.4, 0.4, 0.4], [1.0, 1.0, 0.2, 0.6, 0.6], [0.5, np.nan, np.nan, 0.5, 0.5],
-                     [0.4, 0.4, 0.4, 0.4, 0.4]])
+    want = np.array(
+        [
+            [0.4, 0.4, 0.4, 0.4, 0.4],
+            [1.0, 1.0, 0.2, 0.6, 0.6],
+            [0.5, np.nan, np.nan, 0.5, 0.5],
+            [0.4, 0.4, 0.4, 0.4, 0.4],
+        ]
+    )
     steps = np.array([[0.1] * 5, [0.5] * 5, [0.25] * 5, [0.4 - 1e-10] * 5])
     out = np.empty_like(want)
     scale_in(want, steps, out)
-    expected = [[0.1, 0.1 + 0.1, 0.1 + 0.1 + 0.1, 0.4, 0.4], [0.5, 1.0, 0.2, 0.6, 0.6],
-                [0.25, np.nan, np.nan, 0.5, 0.5], [0.4] * 5]
+    expected = [
+        [0.1, 0.1 + 0.1, 0.1 + 0.1 + 0.1, 0.4, 0.4],
+        [0.5, 1.0, 0.2, 0.6, 0.6],
+        [0.25, np.nan, np.nan, 0.5, 0.5],
+        [0.4] * 5,
+    ]
     assert np.array_equal(out, np.array(expected), equal_nan=True)
 
 

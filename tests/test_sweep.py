@@ -4,6 +4,7 @@ failures recorded, Dask, and the validation tables recomputed from independent a
 The real-data sweeps run a short history (2000-2009: the 2001 and 2007 cycles) so that each
 configuration takes a fraction of a second.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -57,8 +58,11 @@ test_cycles = ["2007"]
 
 # 2 x 2 grid x 12 random draws = 48 configurations, each with its own regime setting (so its own
 # signals and its own block, tens of milliseconds each): long enough to interrupt part-way
-LONGER = SMALL.format(extra="samples = 12", grid='\n[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }'
-                      '\n"regime.vix_crisis" = { low = 30.0, high = 50.0 }')
+LONGER = SMALL.format(
+    extra="samples = 12",
+    grid='\n[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }'
+    '\n"regime.vix_crisis" = { low = 30.0, high = 50.0 }',
+)
 
 
 def write_spec(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
@@ -88,6 +92,7 @@ def canonical(folder: Path) -> list[tuple]:
 
 
 # --- the spec ------------------------------------------------------------------------------------
+
 
 def test_grid_expands_to_every_combination_first_key_slowest(small_spec):
     spec = load_spec(small_spec)
@@ -125,24 +130,39 @@ def _all_combos():
     return [(m, e, t, r) for m in (0.85, 0.95) for e in (0.4, 0.8) for t in (30, 91) for r in (20, 45)]
 
 
-@pytest.mark.parametrize("text, message", [
-    (SMALL.format(extra="", grid="").replace('"strategy.recession_equity" = [0.4, 0.8]', '"strategy.recession_equity" = []'),
-     "[grid]: strategy.recession_equity has an empty list of values"),
-    ('[sweep]\nname = "x"\n[grid]\n', "nothing to sweep: [grid] and [random] are empty"),
-    (SMALL.format(extra="", grid='"hedge.monyness" = [0.9]'), "[grid]: unknown parameter 'hedge.monyness'"),
-    (SMALL.format(extra="", grid='"hedge.tenor_days" = [91, "long"]'), "hedge.tenor_days must be a whole number"),
-    (SMALL.format(extra="", grid='"hedge.vol_cap" = [9.0]'), "hedge.vol_cap = 9.0 is above its maximum"),
-    (SMALL.format(extra="", grid='"run.start" = ["2001-01-02"]'), "run.start sets the history, not the strategy"),
-    (SMALL.format(extra='objective = "profit"', grid="").replace('objective = "calmar"\n', ""),
-     "objective must be one of"),
-    (SMALL.format(extra="", grid="") + '\n[constraints]\nrules = ["__import__(\'os\').system(\'true\')"]\n',
-     "only parameter keys, numbers"),
-    (SMALL.format(extra="", grid="") + '\n[constraints]\nrules = ["hedge.moneyness < hedge.nothing"]\n',
-     "unknown parameter 'hedge.nothing'"),
-    (SMALL.format(extra="", grid="").replace('test_cycles = ["2007"]', 'test_cycles = ["2001"]'),
-     "a cycle cannot be both selected on and tested on"),
-    (SMALL.format(extra="", grid="").replace("[base]", "[bse]"), "unknown table 'bse'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            SMALL.format(extra="", grid="").replace(
+                '"strategy.recession_equity" = [0.4, 0.8]', '"strategy.recession_equity" = []'
+            ),
+            "[grid]: strategy.recession_equity has an empty list of values",
+        ),
+        ('[sweep]\nname = "x"\n[grid]\n', "nothing to sweep: [grid] and [random] are empty"),
+        (SMALL.format(extra="", grid='"hedge.monyness" = [0.9]'), "[grid]: unknown parameter 'hedge.monyness'"),
+        (SMALL.format(extra="", grid='"hedge.tenor_days" = [91, "long"]'), "hedge.tenor_days must be a whole number"),
+        (SMALL.format(extra="", grid='"hedge.vol_cap" = [9.0]'), "hedge.vol_cap = 9.0 is above its maximum"),
+        (SMALL.format(extra="", grid='"run.start" = ["2001-01-02"]'), "run.start sets the history, not the strategy"),
+        (
+            SMALL.format(extra='objective = "profit"', grid="").replace('objective = "calmar"\n', ""),
+            "objective must be one of",
+        ),
+        (
+            SMALL.format(extra="", grid="") + "\n[constraints]\nrules = [\"__import__('os').system('true')\"]\n",
+            "only parameter keys, numbers",
+        ),
+        (
+            SMALL.format(extra="", grid="") + '\n[constraints]\nrules = ["hedge.moneyness < hedge.nothing"]\n',
+            "unknown parameter 'hedge.nothing'",
+        ),
+        (
+            SMALL.format(extra="", grid="").replace('test_cycles = ["2007"]', 'test_cycles = ["2001"]'),
+            "a cycle cannot be both selected on and tested on",
+        ),
+        (SMALL.format(extra="", grid="").replace("[base]", "[bse]"), "unknown table 'bse'"),
+    ],
+)
 def test_bad_specs_are_one_line_errors_naming_the_key(tmp_path, capsys, shared_data, text, message):
     spec = write_spec(tmp_path, text)
     with pytest.raises(ConfigError, match=None) as err:
@@ -157,14 +177,27 @@ def test_bad_specs_are_one_line_errors_naming_the_key(tmp_path, capsys, shared_d
 
 def test_dates_outside_the_data_are_refused_before_anything_is_written(small_spec, shared_data, tmp_path, capsys):
     out = tmp_path / "out"
-    code = main(["sweep", "--spec", str(small_spec), "--out", str(out), "--train-end", "2015-01-02",
-                 "--data-dir", str(shared_data), "--offline"])
+    code = main(
+        [
+            "sweep",
+            "--spec",
+            str(small_spec),
+            "--out",
+            str(out),
+            "--train-end",
+            "2015-01-02",
+            "--data-dir",
+            str(shared_data),
+            "--offline",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "train_end 2015-01-02 must fall inside the data (2000-05-26 .. 2009-12-31)" in err
     assert not out.exists()
 
 
 # --- running -----------------------------------------------------------------------------------
+
 
 def test_store_has_one_row_per_configuration_with_metrics_per_segment(serial, small_spec):
     spec = load_spec(small_spec)
@@ -221,11 +254,15 @@ def test_cycle_selection_is_judged_on_the_other_cycles(serial):
 
 def test_outputs_heatmaps_sensitivity_and_page(serial):
     plots = sorted(p.name for p in (serial / "plots").iterdir())
-    assert plots == ["heatmap_hedge_moneyness__strategy_recession_equity.png", "overfitting.png", "sensitivity.png",
-                     "top_equity.png"]
+    assert plots == [
+        "heatmap_hedge_moneyness__strategy_recession_equity.png",
+        "overfitting.png",
+        "sensitivity.png",
+        "top_equity.png",
+    ]
     page = (serial / "sweep.html").read_text()
     assert "Top 4 by in-sample calmar" in page and "Walk-forward" in page and "out-of-sample" in page
-    assert "src=\"data:image/png;base64," in page
+    assert 'src="data:image/png;base64,' in page
     store = Store(serial / STORE)
     try:
         n = len(store.audits())
@@ -272,9 +309,11 @@ def test_results_kept_from_the_workers_are_what_the_store_gives_back(serial, sma
     assert reused == decoded and shape(reused) == shape(decoded)
 
 
-def test_a_failing_configuration_is_stored_with_its_error_and_the_sweep_finishes(small_spec, shared_data,
-                                                                                 tmp_path, monkeypatch):
+def test_a_failing_configuration_is_stored_with_its_error_and_the_sweep_finishes(
+    small_spec, shared_data, tmp_path, monkeypatch
+):
     import fedcut.sweeps.evaluate as evaluate_mod
+
     spec = load_spec(small_spec)
     bad = spec.points[2].config_hash
     real = evaluate_mod.evaluate_block
@@ -295,13 +334,27 @@ def test_a_failing_configuration_is_stored_with_its_error_and_the_sweep_finishes
     assert "Failed configurations" in (out / "sweep.html").read_text()
 
 
-def test_a_sweep_in_backtrader_stores_what_the_array_engine_stored_and_needs_no_audit(serial, small_spec,
-                                                                                     shared_data, tmp_path):
+def test_a_sweep_in_backtrader_stores_what_the_array_engine_stored_and_needs_no_audit(
+    serial, small_spec, shared_data, tmp_path
+):
     """`--engine backtrader` runs every configuration in the reference engine: the same stored
     figures and summary as the array engine's sweep, and its page says there was nothing to audit."""
     out = tmp_path / "reference"
-    code = main(["sweep", "--spec", str(small_spec), "--out", str(out), "--engine", "backtrader",
-                 "--data-dir", str(shared_data), "--offline", "--no-progress"])
+    code = main(
+        [
+            "sweep",
+            "--spec",
+            str(small_spec),
+            "--out",
+            str(out),
+            "--engine",
+            "backtrader",
+            "--data-dir",
+            str(shared_data),
+            "--offline",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     assert canonical(out) == canonical(serial)
     assert (out / "summary.csv").read_bytes() == (serial / "summary.csv").read_bytes()
@@ -311,26 +364,65 @@ def test_a_sweep_in_backtrader_stores_what_the_array_engine_stored_and_needs_no_
     assert Store(serial / STORE).audits()  # the array engine's sweep was audited
 
 
-def test_an_existing_folder_is_not_overwritten_and_another_spec_cannot_resume_it(serial, small_spec, shared_data,
-                                                                                 tmp_path, capsys):
+def test_an_existing_folder_is_not_overwritten_and_another_spec_cannot_resume_it(
+    serial, small_spec, shared_data, tmp_path, capsys
+):
     before = {p: p.read_bytes() for p in serial.rglob("*") if p.is_file()}
     code = main(["sweep", "--spec", str(small_spec), "--out", str(serial), "--data-dir", str(shared_data), "--offline"])
     assert code == 2 and "already exists; add --resume" in capsys.readouterr().err
     other = write_spec(tmp_path, SMALL.format(extra="", grid="").replace("0.95", "0.9"))
-    code = main(["sweep", "--spec", str(other), "--out", str(serial), "--resume", "--data-dir", str(shared_data),
-                 "--offline", "--no-progress"])
+    code = main(
+        [
+            "sweep",
+            "--spec",
+            str(other),
+            "--out",
+            str(serial),
+            "--resume",
+            "--data-dir",
+            str(shared_data),
+            "--offline",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "made by a different sweep spec" in err and err.count("\n") == 1
     elsewhere = tmp_path / "data"  # the same files, through another folder
     elsewhere.mkdir()
     for part in shared_data.iterdir():
         (elsewhere / part.name).symlink_to(part)
-    code = main(["sweep", "--spec", str(small_spec), "--out", str(serial), "--resume", "--data-dir", str(elsewhere),
-                 "--offline", "--no-progress"])
+    code = main(
+        [
+            "sweep",
+            "--spec",
+            str(small_spec),
+            "--out",
+            str(serial),
+            "--resume",
+            "--data-dir",
+            str(elsewhere),
+            "--offline",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and f"made with the data in {shared_data}, this sweep reads {elsewhere}" in err
-    code = main(["sweep", "--spec", str(small_spec), "--out", str(serial), "--resume", "--engine", "backtrader",
-                 "--data-dir", str(shared_data), "--offline", "--no-progress"])
+    code = main(
+        [
+            "sweep",
+            "--spec",
+            str(small_spec),
+            "--out",
+            str(serial),
+            "--resume",
+            "--engine",
+            "backtrader",
+            "--data-dir",
+            str(shared_data),
+            "--offline",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "made with --engine fast, this sweep asks for --engine backtrader" in err
     assert {p: p.read_bytes() for p in serial.rglob("*") if p.is_file()} == before
@@ -338,11 +430,28 @@ def test_an_existing_folder_is_not_overwritten_and_another_spec_cannot_resume_it
 
 def _start(spec: Path, out: Path, shared_data: Path) -> subprocess.Popen:
     env = dict(os.environ, FEDCUT_DATA_DIR=str(shared_data), FEDCUT_OFFLINE="1", MPLBACKEND="Agg")
-    return subprocess.Popen([sys.executable, str(ROOT / "run_backtest.py"), "sweep", "--spec", str(spec),
-                             "--out", str(out), "--workers", "2", "--no-progress"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            # as from a terminal: a job started in the background by a script ignores Ctrl-C
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "run_backtest.py"),
+            "sweep",
+            "--spec",
+            str(spec),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        # as from a terminal: a job started in the background by a script ignores Ctrl-C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _wait_for_rows(out: Path, proc: subprocess.Popen, at_least: int, timeout: float = 120.0) -> int:
@@ -387,8 +496,20 @@ def test_killed_or_interrupted_sweep_resumes_to_the_same_store(longer_reference,
     with sqlite3.connect(out / STORE) as db:
         kept = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
     assert stored <= kept < total and not (out / "summary.csv").exists()
-    code = main(["sweep", "--spec", str(spec), "--out", str(out), "--resume",
-                 "--data-dir", str(shared_data), "--offline", "--no-progress"])
+    code = main(
+        [
+            "sweep",
+            "--spec",
+            str(spec),
+            "--out",
+            str(out),
+            "--resume",
+            "--data-dir",
+            str(shared_data),
+            "--offline",
+            "--no-progress",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert canonical(out) == canonical(reference)  # every configuration once, same numbers
     assert (out / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
@@ -396,32 +517,53 @@ def test_killed_or_interrupted_sweep_resumes_to_the_same_store(longer_reference,
 
 def test_progress_bar_shows_done_total_and_rate(small_spec, shared_data, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # someone watching a terminal
-    code = main(["sweep", "--spec", str(small_spec), "--out", str(tmp_path / "o"), "--data-dir", str(shared_data),
-                 "--offline"])
+    code = main(
+        ["sweep", "--spec", str(small_spec), "--out", str(tmp_path / "o"), "--data-dir", str(shared_data), "--offline"]
+    )
     err = capsys.readouterr().err
     assert code == 0 and "4/4" in err and ("config/s" in err or "s/config" in err)
 
 
 def test_dask_executor_on_a_local_cluster_gives_the_local_results(serial, small_spec, shared_data, tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        out = run_sweep(load_spec(small_spec), tmp_path / "dask", executor="dask",
-                        scheduler=cluster.scheduler_address, data_dir=str(shared_data), offline=True,
-                        progress=False)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        out = run_sweep(
+            load_spec(small_spec),
+            tmp_path / "dask",
+            executor="dask",
+            scheduler=cluster.scheduler_address,
+            data_dir=str(shared_data),
+            offline=True,
+            progress=False,
+        )
     assert canonical(out) == canonical(serial)
 
 
 def test_dask_without_a_scheduler_is_a_one_line_error(small_spec, shared_data, tmp_path, capsys):
-    code = main(["sweep", "--spec", str(small_spec), "--out", str(tmp_path / "o"), "--executor", "dask",
-                 "--data-dir", str(shared_data), "--offline"])
+    code = main(
+        [
+            "sweep",
+            "--spec",
+            str(small_spec),
+            "--out",
+            str(tmp_path / "o"),
+            "--executor",
+            "dask",
+            "--data-dir",
+            str(shared_data),
+            "--offline",
+        ]
+    )
     assert code == 2 and "--executor dask needs --scheduler" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
 def test_top_runs_are_full_run_folders_of_the_best(small_spec, shared_data, tmp_path):
-    out = run_sweep(load_spec(small_spec, top=1), tmp_path / "top", data_dir=str(shared_data), offline=True,
-                    progress=False)
+    out = run_sweep(
+        load_spec(small_spec, top=1), tmp_path / "top", data_dir=str(shared_data), offline=True, progress=False
+    )
     summary = pd.read_csv(out / "summary.csv")
     folder = out / "top" / f"rank-01-{summary.iloc[0]['config_hash']}"
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -442,8 +584,9 @@ name = "categories"
 [validation]
 train_end = "2001-12-31"
 """
-    out = run_sweep(load_spec(write_spec(tmp_path, text)), tmp_path / "out", data_dir=str(shared_data),
-                    offline=True, progress=False)
+    out = run_sweep(
+        load_spec(write_spec(tmp_path, text)), tmp_path / "out", data_dir=str(shared_data), offline=True, progress=False
+    )
     summary = pd.read_csv(out / "summary.csv")
     assert sorted(set(summary["strategy.defensives"])) == ["IEF", "XLP+XLU"]
     assert sorted(set(summary["strategy.recession_action"])) == ["hedge", "quality"]
@@ -478,8 +621,7 @@ audit_share = 0.2
 def loco(shared_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("loco")
     spec = write_spec(folder, LOCO)
-    out = run_sweep(load_spec(spec), folder / "out", workers=1, data_dir=str(shared_data), offline=True,
-                    progress=False)
+    out = run_sweep(load_spec(spec), folder / "out", workers=1, data_dir=str(shared_data), offline=True, progress=False)
     return spec, out
 
 
@@ -491,15 +633,24 @@ def test_leave_one_cycle_out_chooses_on_the_other_cycles_and_judges_on_the_held_
     rows = [r for r in Store(out / STORE).rows() if r["status"] == "ok"]
     for held in table.itertuples():
         others = [c for c in ("2001", "2007", "2019") if c != held.held_out_cycle]
-        score = {r["config_hash"]: sum(r["result"]["segments"][f"cycle_{c}"]["calmar"] for c in others) / 2
-                 for r in rows}
+        score = {
+            r["config_hash"]: sum(r["result"]["segments"][f"cycle_{c}"]["calmar"] for c in others) / 2 for r in rows
+        }
         best = max(sorted(score), key=lambda h: score[h])
         assert held.chosen_config_hash == best
         seg = next(r for r in rows if r["config_hash"] == best)["result"]["segments"][f"cycle_{held.held_out_cycle}"]
         assert held.strategy_return == pytest.approx(seg["total_return"])
         assert held.benchmark_max_drawdown == pytest.approx(seg["bh_max_drawdown"])
-        assert held.best_baseline in ("buy_and_hold", "spy", "sixty_forty", "static_mix", "credit_rule",
-                                      "trend_200d", "vix_rule", "fedcut")
+        assert held.best_baseline in (
+            "buy_and_hold",
+            "spy",
+            "sixty_forty",
+            "static_mix",
+            "credit_rule",
+            "trend_200d",
+            "vix_rule",
+            "fedcut",
+        )
 
 
 def test_a_baseline_swept_by_its_own_parameter_changes_its_results(loco):
@@ -526,7 +677,7 @@ def test_overfitting_json_rests_on_the_stored_daily_returns(loco, shared_data):
     assert 0.0 <= report["pbo"]["pbo"] <= 1.0 and 0.0 <= report["deflated_sharpe"]["dsr"] <= 1.0
     # each stored curve compounds back to the run's own figures (float32 returns: 1e-5)
     chosen = run(load_spec(spec).points[0].config.with_overrides({}), str(shared_data), True)
-    for h, blob in packed.items():
+    for blob in packed.values():
         returns = unpack_returns(blob)
         assert len(returns) == len(chosen.equity) - 1 and len(blob) < 4 * len(returns) + 100  # float32
     matrix = pd.DataFrame({h: unpack_returns(b) for h, b in packed.items()})[list(summary["config_hash"])]
@@ -534,8 +685,9 @@ def test_overfitting_json_rests_on_the_stored_daily_returns(loco, shared_data):
     assert backtest_overfitting(matrix.to_numpy(), rf, 16).pbo == report["pbo"]["pbo"]
 
 
-def test_the_audit_reruns_chosen_configurations_in_backtrader_and_fails_on_a_difference(loco, shared_data,
-                                                                                        monkeypatch, capsys):
+def test_the_audit_reruns_chosen_configurations_in_backtrader_and_fails_on_a_difference(
+    loco, shared_data, monkeypatch, capsys
+):
     spec, out = loco
     audits = Store(out / STORE).audits()
     reasons = {a["reason"] for a in audits}
@@ -547,8 +699,19 @@ def test_the_audit_reruns_chosen_configurations_in_backtrader_and_fails_on_a_dif
     real = runner_mod._first_difference
     monkeypatch.setattr(runner_mod, "_first_difference", lambda a, b, path="": "segments.full.cagr: 0.1 vs 0.2")
     again = out.parent / "again"
-    code = main(["sweep", "--spec", str(spec), "--out", str(again), "--data-dir", str(shared_data), "--offline",
-                 "--no-progress"])
+    code = main(
+        [
+            "sweep",
+            "--spec",
+            str(spec),
+            "--out",
+            str(again),
+            "--data-dir",
+            str(shared_data),
+            "--offline",
+            "--no-progress",
+        ]
+    )
     monkeypatch.setattr(runner_mod, "_first_difference", real)
     assert code == 2 and "differs from the array engine" in capsys.readouterr().err
     assert "DIFFER" in (again / "sweep.html").read_text()
@@ -561,9 +724,11 @@ def test_every_configuration_near_a_rounding_boundary_is_audited(tmp_path):
     from fedcut.sweeps.runner import audit_choice
 
     spec = load_spec(write_spec(tmp_path, SMALL.format(extra="", grid="") + "audit_share = 0.0\n"))
-    rows = [{"status": "ok", "config_hash": "a", "result": {"near_boundary": 0}},
-            {"status": "ok", "config_hash": "b", "result": {"near_boundary": 2}},
-            {"status": "failed", "config_hash": "c", "result": None}]
+    rows = [
+        {"status": "ok", "config_hash": "a", "result": {"near_boundary": 0}},
+        {"status": "ok", "config_hash": "b", "result": {"near_boundary": 2}},
+        {"status": "failed", "config_hash": "c", "result": None},
+    ]
     assert audit_choice(spec, rows) == {"b": "boundary"}
 
 
@@ -579,8 +744,19 @@ def with_default(shared_data, tmp_path_factory):
     out = folder / "out"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = main(["sweep", "--spec", str(spec), "--out", str(out), "--no-progress", "--data-dir", str(shared_data),
-                     "--offline"])
+        code = main(
+            [
+                "sweep",
+                "--spec",
+                str(spec),
+                "--out",
+                str(out),
+                "--no-progress",
+                "--data-dir",
+                str(shared_data),
+                "--offline",
+            ]
+        )
     assert code == 0
     return out, printed.getvalue()
 
@@ -611,6 +787,7 @@ def test_the_defaults_place_and_the_median_variant_are_recomputed_from_the_summa
 
 def test_the_deflated_sharpe_against_buy_and_hold_is_the_paper_with_its_sharpe_as_the_bar(with_default):
     from test_overfitting import scipy_deflated_sharpe
+
     from fedcut.analyzers.overfitting import trial_sharpe_ratios
     from fedcut.analyzers.performance import daily_risk_free
     from fedcut.core.params import resolve
@@ -639,8 +816,9 @@ def test_the_deflated_sharpe_against_buy_and_hold_is_the_paper_with_its_sharpe_a
 def test_a_sweep_without_the_default_says_why_and_one_with_baselines_ranks_the_rules_only(serial, loco):
     sel = json.loads((serial / "overfitting.json").read_text())["selection"]
     assert not sel["default"]["in_family"] and "place" not in sel["default"]
-    assert sel["default"]["why_not"] == ("hedge.moneyness (default 0.9) is not in the grid; "
-                                         "strategy.recession_equity (default 0.6) is not in the grid")
+    assert sel["default"]["why_not"] == (
+        "hedge.moneyness (default 0.9) is not in the grid; strategy.recession_equity (default 0.6) is not in the grid"
+    )
     summary = pd.read_csv(serial / "summary.csv")
     assert sel["median_variant"]["cagr"] == pytest.approx(summary["full_cagr"].median())
     sel = json.loads((loco[1] / "overfitting.json").read_text())["selection"]

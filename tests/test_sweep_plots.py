@@ -1,4 +1,5 @@
 """The sweep's pictures and page: exact cell means, binning, the files written and an escaped offline page."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,11 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedcut.report.sweep_page import render_html
 from fedcut.plots.sweep import (
-    MAX_LEVELS, MAX_PAIRS, MAX_WIDTH, cell_counts, cell_means, growth, heatmap_figure, heatmaps, levels, sensitivity,
+    MAX_LEVELS,
+    MAX_PAIRS,
+    MAX_WIDTH,
+    cell_counts,
+    cell_means,
+    growth,
+    heatmap_figure,
+    heatmaps,
+    levels,
+    sensitivity,
     sensitivity_figure,
 )
+from fedcut.report.sweep_page import render_html
 
 pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
 
@@ -25,10 +35,15 @@ def grid_summary(oos: bool = True) -> pd.DataFrame:
     So the mean over c is 10a + [b == y] + 1.5. Two failed rows carry values that must not count:
     one in a cell that ran (1, x) and one in the cell that never ran (3, y).
     """
-    rows = [dict(a=a, b=b, c=c, status="ok", error="", objective_is=10 * a + (b == "y") + c / 10)
-            for a, b, c in itertools.product([1, 2, 3], ["x", "y"], [10, 20]) if (a, b) != (3, "y")]
-    rows += [dict(a=1, b="x", c=10, status="failed", error="boom", objective_is=999.0),
-             dict(a=3, b="y", c=20, status="failed", error="boom", objective_is=999.0)]
+    rows = [
+        dict(a=a, b=b, c=c, status="ok", error="", objective_is=10 * a + (b == "y") + c / 10)
+        for a, b, c in itertools.product([1, 2, 3], ["x", "y"], [10, 20])
+        if (a, b) != (3, "y")
+    ]
+    rows += [
+        dict(a=1, b="x", c=10, status="failed", error="boom", objective_is=999.0),
+        dict(a=3, b="y", c=20, status="failed", error="boom", objective_is=999.0),
+    ]
     frame = pd.DataFrame(rows)
     frame["objective_oos"] = frame["objective_is"] / 2 if oos else np.nan
     frame.insert(0, "rank", range(1, len(frame) + 1))
@@ -38,10 +53,16 @@ def grid_summary(oos: bool = True) -> pd.DataFrame:
 
 def random_summary(n: int = 40, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"status": "ok", "error": "", "hedge.moneyness": rng.uniform(0.8, 1.0, n),
-                          "strategy.accumulate_days": rng.integers(10, 61, n),
-                          "hedge.enabled": rng.random(n) < 0.5,
-                          "strategy.recession_action": rng.choice(["hold", "defensive", "cash"], n)})
+    frame = pd.DataFrame(
+        {
+            "status": "ok",
+            "error": "",
+            "hedge.moneyness": rng.uniform(0.8, 1.0, n),
+            "strategy.accumulate_days": rng.integers(10, 61, n),
+            "hedge.enabled": rng.random(n) < 0.5,
+            "strategy.recession_action": rng.choice(["hold", "defensive", "cash"], n),
+        }
+    )
     frame["objective_is"] = rng.uniform(0.1, 0.6, n)
     frame["objective_oos"] = rng.uniform(0.0, 0.5, n)
     return frame
@@ -53,8 +74,10 @@ def test_cell_means_are_exact_and_ignore_failed_rows():
     assert list(means.index) == ["1", "2", "3"] and list(means.columns) == ["x", "y"]
     expected = [[11.5, 12.5], [21.5, 22.5], [31.5, np.nan]]
     np.testing.assert_allclose(means.to_numpy(), expected)
-    np.testing.assert_allclose(cell_means(grid_summary(), "b", "c", "objective_oos").to_numpy(),
-                               [[(11 + 21 + 31) / 6, (12 + 22 + 32) / 6], [(12 + 22) / 4, (13 + 23) / 4]])
+    np.testing.assert_allclose(
+        cell_means(grid_summary(), "b", "c", "objective_oos").to_numpy(),
+        [[(11 + 21 + 31) / 6, (12 + 22 + 32) / 6], [(12 + 22) / 4, (13 + 23) / 4]],
+    )
 
 
 def test_numeric_levels_keep_up_to_max_levels_values_and_label_them_evenly():
@@ -104,12 +127,19 @@ def test_cell_means_bin_a_sampled_parameter_and_average_every_ok_row():
 
 @pytest.mark.parametrize("n_params, n_files", [(1, 0), (2, 1), (3, 3), (4, 6), (5, MAX_PAIRS)])
 def test_heatmaps_write_one_file_per_pair_up_to_max_pairs(tmp_path, n_params, n_files):
-    params = ["hedge.moneyness", "strategy.accumulate_days", "hedge.enabled", "strategy.recession_action",
-              "extra.knob"][:n_params]
+    params = [
+        "hedge.moneyness",
+        "strategy.accumulate_days",
+        "hedge.enabled",
+        "strategy.recession_action",
+        "extra.knob",
+    ][:n_params]
     summary = random_summary().assign(**{"extra.knob": 1.0})
     paths = heatmaps(summary, params, tmp_path, "Calmar")
-    expected = [f"heatmap_{a.replace('.', '_')}__{b.replace('.', '_')}.png"
-                for a, b in list(itertools.combinations(params, 2))[:MAX_PAIRS]]
+    expected = [
+        f"heatmap_{a.replace('.', '_')}__{b.replace('.', '_')}.png"
+        for a, b in list(itertools.combinations(params, 2))[:MAX_PAIRS]
+    ]
     assert [p.name for p in paths] == expected and len(paths) == n_files
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
     assert all(p.read_bytes().startswith(PNG) for p in paths)
@@ -126,18 +156,33 @@ def test_heatmap_panels_share_one_scale_centred_on_buy_and_hold_and_hatch_the_no
     mean Sharpe is within 1.96 Lo standard errors of buy-and-hold's is hatched: recomputed here with scipy's
     normal quantile."""
     from scipy.stats import norm as normal
+
     summary = grid_summary().assign(is_sharpe=lambda f: f["a"] * 0.3, oos_sharpe=0.4)
     years = 40.0
     noise = {"objective_is": {"sharpe_column": "is_sharpe", "benchmark_sharpe": 0.3, "years": years}}
-    fig = heatmap_figure(summary, "a", "b", "Calmar", reference={"objective_is": 20.0, "objective_oos": 1.0},
-                         empty_reason="2 configurations excluded by the spec's rules", noise=noise)
+    fig = heatmap_figure(
+        summary,
+        "a",
+        "b",
+        "Calmar",
+        reference={"objective_is": 20.0, "objective_oos": 1.0},
+        empty_reason="2 configurations excluded by the spec's rules",
+        noise=noise,
+    )
     panels = [ax for ax in fig.axes if ax.images]
     assert [ax.get_title() for ax in panels] == ["in-sample: buy-and-hold IWM 20", "out-of-sample: buy-and-hold IWM 1"]
     assert panels[0].images[0].get_clim() == panels[1].images[0].get_clim() == (-14.75, 14.75)  # 15.75 - 1
-    np.testing.assert_allclose(panels[0].images[0].get_array().filled(np.nan),
-                               [[-8.5, -7.5], [1.5, 2.5], [11.5, np.nan]])
-    assert [t.get_text() for t in panels[0].texts] == ["11.5\n-8.5\nn=2", "12.5\n-7.5\nn=2", "21.5\n+1.5\nn=2",
-                                                      "22.5\n+2.5\nn=2", "31.5\n+12\nn=2", "none"]
+    np.testing.assert_allclose(
+        panels[0].images[0].get_array().filled(np.nan), [[-8.5, -7.5], [1.5, 2.5], [11.5, np.nan]]
+    )
+    assert [t.get_text() for t in panels[0].texts] == [
+        "11.5\n-8.5\nn=2",
+        "12.5\n-7.5\nn=2",
+        "21.5\n+1.5\nn=2",
+        "22.5\n+2.5\nn=2",
+        "31.5\n+12\nn=2",
+        "none",
+    ]
     # Sharpe 0.3 a (a = 1, 2, 3) against 0.3: inside the noise where |0.3 a - 0.3| < z * sqrt((1 + (0.3 a)^2 / 2) / 40)
     z = normal.ppf(0.975)
     inside = [abs(0.3 * a - 0.3) < z * np.sqrt((1 + (0.3 * a) ** 2 / 2) / years) for a in (1, 2, 3)]
@@ -151,6 +196,7 @@ def test_heatmap_panels_share_one_scale_centred_on_buy_and_hold_and_hatch_the_no
 
 def test_the_console_table_lists_the_best_in_and_out_of_sample():
     from fedcut.report.sweep_facts import top_table
+
     summary = grid_summary()
     lines = top_table(summary, ["a", "b"], "calmar", rows=3, hindsight=2)
     ok = summary[summary["status"] == "ok"]
@@ -190,14 +236,23 @@ def test_sensitivity_means_match_the_levels():
 
 def test_render_html_escapes_embeds_and_replaces_atomically(tmp_path):
     pngs = heatmaps(grid_summary(), ["a", "b", "c"], tmp_path / "plots", "Calmar")
-    table = pd.DataFrame({"config_hash": ["abc", "<script>alert(1)</script>"], "objective_is": [0.41234, -0.2],
-                          "total_return": ["+12.0%", "-3.5%"]})
+    table = pd.DataFrame(
+        {
+            "config_hash": ["abc", "<script>alert(1)</script>"],
+            "objective_is": [0.41234, -0.2],
+            "total_return": ["+12.0%", "-3.5%"],
+        }
+    )
     page = tmp_path / "site" / "sweep.html"
     page.parent.mkdir()
     page.write_text("old page")
-    out = render_html(page, "Sweep <b>demo</b>", [("configurations", 2), ("seed", "7 & 8")],
-                      [("Top configurations", table, "ranked <in-sample>")],
-                      [(p, f"pair {k}") for k, p in enumerate(pngs)])
+    out = render_html(
+        page,
+        "Sweep <b>demo</b>",
+        [("configurations", 2), ("seed", "7 & 8")],
+        [("Top configurations", table, "ranked <in-sample>")],
+        [(p, f"pair {k}") for k, p in enumerate(pngs)],
+    )
     text = out.read_text()
     assert out == page and list(page.parent.iterdir()) == [page]
     assert "<script" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
@@ -221,10 +276,14 @@ def _png_width(path) -> int:
 
 
 def test_sensitivity_draws_buy_and_hold_in_each_sample():
-    fig = sensitivity_figure(grid_summary(), ["a", "b"], "Calmar", reference={"objective_is": 20.0, "objective_oos": 3.0})
+    fig = sensitivity_figure(
+        grid_summary(), ["a", "b"], "Calmar", reference={"objective_is": 20.0, "objective_oos": 3.0}
+    )
     for ax in fig.axes[:2]:
-        assert [list(line.get_ydata()) for line in ax.lines if line.get_linestyle() == "--"] == [[20.0, 20.0],
-                                                                                                [3.0, 3.0]]
+        assert [list(line.get_ydata()) for line in ax.lines if line.get_linestyle() == "--"] == [
+            [20.0, 20.0],
+            [3.0, 3.0],
+        ]
     assert "buy-and-hold IWM, out-of-sample" in [t.get_text() for t in fig.legends[0].get_texts()]
 
 

@@ -6,8 +6,13 @@ import pytest
 
 from fedcut.analyzers.performance import max_drawdown
 from fedcut.analyzers.tearsheet import (
-    benchmark_statistics, monthly_returns, rolling_statistics, tail_statistics, time_in_market,
-    top_drawdowns, yearly_returns,
+    benchmark_statistics,
+    monthly_returns,
+    rolling_statistics,
+    tail_statistics,
+    time_in_market,
+    top_drawdowns,
+    yearly_returns,
 )
 from fedcut.core.errors import DataError
 
@@ -23,12 +28,26 @@ def from_returns(returns, start="2020-01-01"):
 
 
 def test_monthly_table_by_hand():
-    eq = pd.Series([100.0, 110.0, 99.0, 99.0, 108.9, 120.0],
-                   index=pd.DatetimeIndex(["2020-11-27", "2020-11-30", "2020-12-31",
-                                           "2021-02-01", "2021-02-26", "2021-03-15"]))
+    eq = pd.Series(
+        [100.0, 110.0, 99.0, 99.0, 108.9, 120.0],
+        index=pd.DatetimeIndex(["2020-11-27", "2020-11-30", "2020-12-31", "2021-02-01", "2021-02-26", "2021-03-15"]),
+    )
     table = monthly_returns(eq)
-    assert list(table.columns) == ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-                                   "Nov", "Dec", "Year"]
+    assert list(table.columns) == [
+        "Jan",
+        "Feb",
+        "Mar",
+        "Apr",
+        "May",
+        "Jun",
+        "Jul",
+        "Aug",
+        "Sep",
+        "Oct",
+        "Nov",
+        "Dec",
+        "Year",
+    ]
     assert list(table.index) == [2020, 2021]
     assert table.loc[2020, "Nov"] == pytest.approx(0.10)  # from the first value, 100 -> 110
     assert table.loc[2020, "Dec"] == pytest.approx(-0.10)
@@ -84,9 +103,15 @@ def test_top_drawdowns_by_hand():
     found = top_drawdowns(eq, n=5)
     assert [d.depth for d in found] == pytest.approx([-0.25, -0.20, -0.10])
     assert [(d.peak, d.trough, d.recovery) for d in found] == [
-        (days[3], days[5], days[7]), (days[0], days[2], days[3]), (days[7], days[8], None)]
-    assert [d.days_under_water for d in found] == [(days[7] - days[3]).days, (days[3] - days[0]).days,
-                                                   (days[9] - days[7]).days]
+        (days[3], days[5], days[7]),
+        (days[0], days[2], days[3]),
+        (days[7], days[8], None),
+    ]
+    assert [d.days_under_water for d in found] == [
+        (days[7] - days[3]).days,
+        (days[3] - days[0]).days,
+        (days[9] - days[7]).days,
+    ]
     assert found[0] == max_drawdown(eq)
     assert top_drawdowns(eq, n=2) == found[:2]
     assert top_drawdowns(curve([1, 2, 3])) == []
@@ -128,8 +153,30 @@ def test_time_in_market_counts_days_with_any_exposure():
 
 
 def test_tail_statistics_by_hand():
-    returns = np.array([-0.05, -0.03, 0.02, 0.01, 0.0, 0.04, -0.01, 0.03, 0.01, -0.02,
-                        0.02, 0.01, -0.04, 0.05, 0.0, 0.01, -0.01, 0.02, 0.03, -0.02])
+    returns = np.array(
+        [
+            -0.05,
+            -0.03,
+            0.02,
+            0.01,
+            0.0,
+            0.04,
+            -0.01,
+            0.03,
+            0.01,
+            -0.02,
+            0.02,
+            0.01,
+            -0.04,
+            0.05,
+            0.0,
+            0.01,
+            -0.01,
+            0.02,
+            0.03,
+            -0.02,
+        ]
+    )
     out = tail_statistics(from_returns(returns))
     assert out["hit_rate"] == pytest.approx(11 / 20)
     ordered = np.sort(returns)
@@ -137,8 +184,8 @@ def test_tail_statistics_by_hand():
     assert out["var_5"] == pytest.approx(var)
     assert out["cvar_5"] == pytest.approx(-0.05)  # only the worst day is at or below it
     n, z = len(returns), returns - returns.mean()
-    m2, m3, m4 = (z ** 2).mean(), (z ** 3).mean(), (z ** 4).mean()
-    g1, g2 = m3 / m2 ** 1.5, m4 / m2 ** 2 - 3
+    m2, m3, m4 = (z**2).mean(), (z**3).mean(), (z**4).mean()
+    g1, g2 = m3 / m2**1.5, m4 / m2**2 - 3
     assert out["skew"] == pytest.approx(math.sqrt(n * (n - 1)) / (n - 2) * g1)
     assert out["excess_kurtosis"] == pytest.approx((n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * g2 + 6))
 
@@ -163,15 +210,20 @@ def test_the_statistics_table_leaves_what_a_short_run_cannot_give_empty():
 def test_trailing_returns_and_win_loss_equal_a_pandas_recomputation(shared_data):
     """On IWM's adjusted close: every window recomputed with plain pandas lookups."""
     from fedcut.analyzers.tearsheet import trailing_returns, win_loss
+
     iwm = pd.read_csv(shared_data / "prices" / "IWM.csv", index_col=0, parse_dates=True)["Adj Close"].dropna()
     got = trailing_returns(iwm)
     end = iwm.index[-1]
     at = lambda day: iwm.loc[:day].iloc[-1]  # noqa: E731 - the last close on or before a day
-    assert got["MTD"] == pytest.approx(iwm.iloc[-1] / at(pd.Timestamp(end.year, end.month, 1) - pd.Timedelta(days=1)) - 1)
+    assert got["MTD"] == pytest.approx(
+        iwm.iloc[-1] / at(pd.Timestamp(end.year, end.month, 1) - pd.Timedelta(days=1)) - 1
+    )
     assert got["YTD"] == pytest.approx(iwm.iloc[-1] / at(pd.Timestamp(f"{end.year - 1}-12-31")) - 1)
     assert got["1Y"] == pytest.approx(iwm.iloc[-1] / at(end - pd.DateOffset(years=1)) - 1)
     for years in (3, 5, 10):
-        assert got[f"{years}Y"] == pytest.approx((iwm.iloc[-1] / at(end - pd.DateOffset(years=years))) ** (1 / years) - 1)
+        assert got[f"{years}Y"] == pytest.approx(
+            (iwm.iloc[-1] / at(end - pd.DateOffset(years=years))) ** (1 / years) - 1
+        )
     span = (end - iwm.index[0]).days / 365.25
     assert got["all (annualised)"] == pytest.approx((iwm.iloc[-1] / iwm.iloc[0]) ** (1 / span) - 1)
     assert trailing_returns(iwm.loc[:"2001-12-31"])["3Y"] is None  # a window longer than the curve

@@ -1,6 +1,7 @@
 """The rules' thresholds live in one table (`signals.thresholds`) that the indicators, today's call
 and the state-machine picture all read: a changed parameter moves all three together, and no
 other module reads a threshold parameter itself."""
+
 from __future__ import annotations
 
 import ast
@@ -9,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fedcut.core.params import PARAMS, resolve
 from fedcut.plots.diagram import edges
@@ -17,8 +19,20 @@ from fedcut.signals import indicators
 from fedcut.signals.thresholds import RULE, THRESHOLDS
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ("core", "data", "signals", "hedging", "strategies", "execution", "analyzers", "plots", "report", "run",
-           "sweeps", "fedcut")
+PACKAGE = (
+    "core",
+    "data",
+    "signals",
+    "hedging",
+    "strategies",
+    "execution",
+    "analyzers",
+    "plots",
+    "report",
+    "run",
+    "sweeps",
+    "fedcut",
+)
 
 
 def _parameters() -> set[str]:
@@ -35,8 +49,15 @@ def test_every_row_reads_a_regime_parameter_of_the_registry():
         for name in t.fallbacks:
             assert (name if name.startswith("data.") else f"regime.{name}") in keys, (t.name, name)
     assert len({t.name for t in THRESHOLDS}) == len(THRESHOLDS)
-    assert {"vix_crisis", "bank_stress_drop", "hy_damage", "baa_damage", "capitulation_rebound", "gs1_gap",
-            "baa_monthly_damage"} <= _parameters()
+    assert {
+        "vix_crisis",
+        "bank_stress_drop",
+        "hy_damage",
+        "baa_damage",
+        "capitulation_rebound",
+        "gs1_gap",
+        "baa_monthly_damage",
+    } <= _parameters()
 
 
 def test_no_module_but_the_table_reads_a_threshold_parameter():
@@ -53,8 +74,10 @@ def test_no_module_but_the_table_reads_a_threshold_parameter():
     assert not found, found
 
 
-@given(st.lists(st.one_of(st.none(), st.floats(-5, 5, allow_nan=False)), min_size=1, max_size=8),
-       st.sampled_from([t.name for t in THRESHOLDS if not t.relative]))
+@given(
+    st.lists(st.one_of(st.none(), st.floats(-5, 5, allow_nan=False)), min_size=1, max_size=8),
+    st.sampled_from([t.name for t in THRESHOLDS if not t.relative]),
+)
 def test_one_value_and_an_array_are_judged_alike(values, name):
     rule, regime = RULE[name], resolve().regime
     level = rule.level(regime)
@@ -64,8 +87,16 @@ def test_one_value_and_an_array_are_judged_alike(values, name):
 
 
 def test_levels_negate_scale_fall_back_and_stand_relative():
-    cfg = resolve({"regime.bank_stress_drop": 0.2, "regime.hy_damage": 7.0, "regime.baa_damage": 2.5,
-                   "regime.capitulation_vix_fade": 0.3, "data.baa_monthly_damage": 2.75, "data.gs1_gap": 0.3})
+    cfg = resolve(
+        {
+            "regime.bank_stress_drop": 0.2,
+            "regime.hy_damage": 7.0,
+            "regime.baa_damage": 2.5,
+            "regime.capitulation_vix_fade": 0.3,
+            "data.baa_monthly_damage": 2.75,
+            "data.gs1_gap": 0.3,
+        }
+    )
     regime, data = cfg.regime, cfg.data
     assert RULE["bank_move"].level(regime) == -0.2
     assert RULE["bank_move"].level(regime, scale=0.5) == pytest.approx(-0.1)
@@ -92,15 +123,43 @@ def test_todays_call_shows_each_row_against_the_level_the_rules_used():
     from fedcut.now import indicators as call_indicators
 
     regime = resolve({"regime.sahm_warning": 0.3, "regime.bill_gap": 0.2}).regime
-    row = pd.Series({"credit_source": "HY OAS", "bank_source": "XLF", "two_year_source": "2-year yield",
-                     "bill_source": "3-month yield", "sahm_source": "Sahm rule (real time)", "vix_peak_recent": 50.0,
-                     "capitulation_low": 100.0, "vix": 30.0, "stlfsi": np.nan, "nfci": np.nan, "ted_spread": 0.5,
-                     "bank_move": -0.07, "credit_spread": 5.0, "iwm_drawdown_252d": -0.1, "credit_widening_pp": 1.0,
-                     "sahm": 0.35, "claims_rise": 0.1, "core_cpi_trend": -0.1, "cpi_trend_3m": 0.1,
-                     "real_yield_change": np.nan, "two_year_gap": -0.5, "bill_gap": -0.15, "fed_funds": 4.0,
-                     "cycle_worst_drawdown": -0.3, "iwm": 111.0, "bank_alarm": False, "credit_damage": False,
-                     "credit_widening": False, "real_yields_ok": True, "real_yield_source": "TIPS",
-                     "capitulated": False, "capitulation_seen": pd.NaT}, name=pd.Timestamp("2020-03-20"))
+    row = pd.Series(
+        {
+            "credit_source": "HY OAS",
+            "bank_source": "XLF",
+            "two_year_source": "2-year yield",
+            "bill_source": "3-month yield",
+            "sahm_source": "Sahm rule (real time)",
+            "vix_peak_recent": 50.0,
+            "capitulation_low": 100.0,
+            "vix": 30.0,
+            "stlfsi": np.nan,
+            "nfci": np.nan,
+            "ted_spread": 0.5,
+            "bank_move": -0.07,
+            "credit_spread": 5.0,
+            "iwm_drawdown_252d": -0.1,
+            "credit_widening_pp": 1.0,
+            "sahm": 0.35,
+            "claims_rise": 0.1,
+            "core_cpi_trend": -0.1,
+            "cpi_trend_3m": 0.1,
+            "real_yield_change": np.nan,
+            "two_year_gap": -0.5,
+            "bill_gap": -0.15,
+            "fed_funds": 4.0,
+            "cycle_worst_drawdown": -0.3,
+            "iwm": 111.0,
+            "bank_alarm": False,
+            "credit_damage": False,
+            "credit_widening": False,
+            "real_yields_ok": True,
+            "real_yield_source": "TIPS",
+            "capitulated": False,
+            "capitulation_seen": pd.NaT,
+        },
+        name=pd.Timestamp("2020-03-20"),
+    )
     shown = {i.name: i for i in call_indicators(row, regime)}
     assert [i for i in shown] == [t.name for t in THRESHOLDS]
     assert shown["sahm"].threshold == 0.3 and shown["sahm"].met

@@ -5,6 +5,7 @@ contract; its run must write the same equity, trades, signals and cycles as `--s
 A rule that raises, levers up, returns NaN or negative weights, or reads the future (a full-sample
 mean, tomorrow's close) is refused before anything is written, naming the function.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +13,6 @@ import importlib
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -57,6 +57,7 @@ def test_the_plug_in_credit_rule_writes_the_built_in_rules_bytes(at_root, tmp_pa
 
 def test_the_api_takes_the_function_or_its_name_and_hashes_its_source(at_root):
     from examples.user_rules import credit_rule
+
     by_name = fedcut.backtest(strategy=REF, start=SPAN["run.start"], end=SPAN["run.end"])
     by_object = fedcut.backtest(strategy=credit_rule, start=SPAN["run.start"], end=SPAN["run.end"])
     built_in = fedcut.backtest(strategy="credit_rule", start=SPAN["run.start"], end=SPAN["run.end"])
@@ -68,8 +69,9 @@ def test_the_api_takes_the_function_or_its_name_and_hashes_its_source(at_root):
 
 
 def test_a_user_baseline_joins_the_table_and_the_verdict(at_root):
-    result = fedcut.backtest(start=SPAN["run.start"], end=SPAN["run.end"],
-                             params={"user.baselines": ["examples.user_rules:sell_in_may"]})
+    result = fedcut.backtest(
+        start=SPAN["run.start"], end=SPAN["run.end"], params={"user.baselines": ["examples.user_rules:sell_in_may"]}
+    )
     name = "examples.user_rules:sell_in_may"
     assert name in result.metrics["baselines"]
     assert name in result.metrics["verdict"]["against"]
@@ -84,19 +86,27 @@ RULES = {
     "levered": ("w = pd.DataFrame({'w_IWM': 1.0, 'w_VO': 0.2}, index=inputs.days)", "add to 1.2"),
     "negative": ("w = pd.DataFrame({'w_IWM': -0.5}, index=inputs.days)", "must be numbers >= 0"),
     "nan": ("w = pd.DataFrame({'w_IWM': np.nan}, index=inputs.days)", "must be numbers >= 0"),
-    "mean": ("c = inputs.close['IWM']\n    w = pd.DataFrame({'w_IWM': (c > c.mean()) * 1.0}, index=inputs.days)",
-             "looks ahead"),
-    "tomorrow": ("c = inputs.close['IWM']\n    w = pd.DataFrame({'w_IWM': (c.shift(-1) > c) * 1.0}, index=inputs.days)",
-                 "looks ahead"),
-    "late_macro": ("u = inputs.raw['UNRATE'].reindex(inputs.days, method='ffill')\n"
-                   "    w = pd.DataFrame({'w_IWM': (u < 6) * 1.0}, index=inputs.days)", "looks ahead"),
+    "mean": (
+        "c = inputs.close['IWM']\n    w = pd.DataFrame({'w_IWM': (c > c.mean()) * 1.0}, index=inputs.days)",
+        "looks ahead",
+    ),
+    "tomorrow": (
+        "c = inputs.close['IWM']\n    w = pd.DataFrame({'w_IWM': (c.shift(-1) > c) * 1.0}, index=inputs.days)",
+        "looks ahead",
+    ),
+    "late_macro": (
+        "u = inputs.raw['UNRATE'].reindex(inputs.days, method='ffill')\n"
+        "    w = pd.DataFrame({'w_IWM': (u < 6) * 1.0}, index=inputs.days)",
+        "looks ahead",
+    ),
     "not_a_frame": ("w = [1.0]", "not a DataFrame"),
 }
 
 
 def _module(folder: Path, name: str, body: str) -> str:
-    (folder / f"{name}.py").write_text("import numpy as np\nimport pandas as pd\n\n\n"
-                                       f"def decide(inputs, params):\n    {body}\n    return w\n")
+    (folder / f"{name}.py").write_text(
+        f"import numpy as np\nimport pandas as pd\n\n\ndef decide(inputs, params):\n    {body}\n    return w\n"
+    )
     return f"{name}:decide"
 
 
@@ -104,8 +114,7 @@ def _module(folder: Path, name: str, body: str) -> str:
 def test_a_bad_rule_is_refused_with_one_line_naming_it(kind, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     ref = _module(tmp_path, f"rule_{kind}", RULES[kind][0])
-    assert main(["run", "--strategy", ref, "--start", SPAN["run.start"], "--end", SPAN["run.end"],
-                 "--out", "out"]) == 2
+    assert main(["run", "--strategy", ref, "--start", SPAN["run.start"], "--end", SPAN["run.end"], "--out", "out"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: user rule {ref}") and RULES[kind][1] in err[0], err
     assert not (tmp_path / "out").exists()
@@ -114,8 +123,12 @@ def test_a_bad_rule_is_refused_with_one_line_naming_it(kind, tmp_path, monkeypat
 def test_the_jobs_report_read_at_its_release_is_accepted(tmp_path, monkeypatch):
     """The same rule as `late_macro`, reading UNRATE through `inputs.known` (its publication lag): no look-ahead."""
     monkeypatch.chdir(tmp_path)
-    ref = _module(tmp_path, "rule_on_time", "u = inputs.known({'UNRATE': inputs.raw['UNRATE']})['UNRATE']\n"
-                                           "    w = pd.DataFrame({'w_IWM': (u < 6) * 1.0}, index=inputs.days)")
+    ref = _module(
+        tmp_path,
+        "rule_on_time",
+        "u = inputs.known({'UNRATE': inputs.raw['UNRATE']})['UNRATE']\n"
+        "    w = pd.DataFrame({'w_IWM': (u < 6) * 1.0}, index=inputs.days)",
+    )
     cfg = resolve({**SPAN, "run.strategy": ref})
     prepared = prepare(cfg, None, True)
     weights = strategy_plan(ref, prepared, cfg, signals(prepared, cfg))[1]
@@ -157,19 +170,21 @@ def test_a_rules_own_parameters_are_checked_and_change_its_decisions(at_root):
 
 def test_a_sweep_of_the_rules_parameters_imports_it_in_its_workers(at_root, tmp_path):
     spec_file = tmp_path / "spec.toml"
-    spec_file.write_text(textwrap.dedent(f"""\
+    spec_file.write_text(
+        textwrap.dedent(f"""\
         [sweep]
         name = "user"
         objective = "sharpe"
         [base]
         "run.strategy" = "{REF}"
-        "run.start" = "{SPAN['run.start']}"
-        "run.end" = "{SPAN['run.end']}"
+        "run.start" = "{SPAN["run.start"]}"
+        "run.end" = "{SPAN["run.end"]}"
         [grid]
         "user.level" = [6.0, 7.0]
         [validation]
         train_end = "2009-12-31"
-        """))
+        """)
+    )
     out = run_sweep(load_spec(spec_file), tmp_path / "sweep", workers=2, progress=False, force_workers=True)
     summary = pd.read_csv(out / "summary.csv")
     assert (summary["status"] == "ok").all(), summary["error"].tolist()

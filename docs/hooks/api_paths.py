@@ -6,6 +6,7 @@ importing it, cannot follow. This hook lays out the namespace as it is installed
 folder of links to the real files, and points the Python handler there. The mapping is read from
 `pyproject.toml`, so a new layer needs no change here.
 """
+
 from __future__ import annotations
 
 import shutil

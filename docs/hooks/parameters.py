@@ -4,6 +4,7 @@
 the page holds the marker `MARKER` and this hook puts one table per section in its place, so the
 reference cannot drift from the code. `tables()` is a pure function, tested in tests/test_docs.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,9 @@ def tables() -> str:
         if p.section != section:
             section = p.section
             out += ["", f"## `{section}`", "", "| key | default | unit | range | why |", "|---|---|---|---|---|"]
-        out.append(f"| `{p.key}` | `{_cell(_value(p.default))}` | {_cell(p.unit)} | {_cell(allowed(p))} | {_cell(p.why)} |")
+        out.append(
+            f"| `{p.key}` | `{_cell(_value(p.default))}` | {_cell(p.unit)} | {_cell(allowed(p))} | {_cell(p.why)} |"
+        )
     return "\n".join(out).lstrip("\n") + "\n"
 
 
