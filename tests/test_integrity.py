@@ -17,9 +17,12 @@ import pytest
 from test_safety import (
     SHORT,
     cli,
+    data_env,
     dead_pid,
     killed_temporary,
     refused,
+    run_copy,
+    short_run,
     snapshot,
     spec_file,
     sweep,  # noqa: F401 (fixtures)

@@ -377,7 +377,10 @@ def _check_option_rows(result):
         years = (expiry - day.date()).days / 365.0
         assert r.years_to_expiry == pytest.approx(years, rel=1e-12)
         vix = m.vix.at[day]
-        assert r.vol == pytest.approx(implied_vol(vix, r.strike / r.spot, (expiry - day.date()).days, hedge), rel=1e-12)
+        known = (inputs.at[day, "skew"], inputs.at[day, "small_cap_vol_ratio"])
+        assert r.vol == pytest.approx(
+            implied_vol(vix, r.strike / r.spot, (expiry - day.date()).days, hedge, *known), rel=1e-12
+        )
         model = bsm_put(r.spot, r.strike, r.years_to_expiry, r.rate, r.div_yield, r.vol)
         assert r.model_price == pytest.approx(model, rel=1e-12)
         unit = inputs.at[day, "option_unit"] if "option_unit" in inputs else 1.0

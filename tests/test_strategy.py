@@ -241,7 +241,17 @@ def synthetic_prepared() -> Prepared:
     vix = pd.Series(18.0 + 6.0 * np.sin(np.arange(N_DAYS) / 7.0), index=days, name="vix")
     market = Market(days=days, close=close, open=opn, spot=spot, vix=vix, proxies=(), end_set_by="test")
     inputs = pd.DataFrame(
-        {"spot": spot, "vix": vix, "rate": RATE, "div_yield": 0.012, "cash_rate": RATE, "option_unit": 1.0}, index=days
+        {
+            "spot": spot,
+            "vix": vix,
+            "rate": RATE,
+            "div_yield": 0.012,
+            "cash_rate": RATE,
+            "option_unit": 1.0,
+            "skew": np.nan,  # no SKEW: the surface at its centre
+            "small_cap_vol_ratio": np.nan,
+        },
+        index=days,
     )
     return Prepared(market, {}, inputs, (), SYN_TICKERS)
 
