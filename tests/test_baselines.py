@@ -23,6 +23,8 @@ from fedcut.data.readers import read_fred_csv, read_price_csv
 from fedcut.run.backtest import run
 from fedcut.strategies.baselines import LABELS, NAMES
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

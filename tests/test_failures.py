@@ -21,6 +21,8 @@ import pytest
 from test_integrity import finished_sweep  # noqa: F401 (fixture)
 from test_safety import canonical, cli, data_env, refused, run_copy, short_run, spec_file, sweep  # noqa: F401
 
+pytestmark = pytest.mark.slow  # whole commands in processes of their own: not in the edit-test loop
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

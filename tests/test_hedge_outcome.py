@@ -17,6 +17,8 @@ from fedcut.report.hedge import outcome_tables
 from fedcut.run.backtest import run
 from fedcut.run.folder import write_run
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 EDGES = [15, 20, 25, 30, 40]
 NAMES = ["<15", "15-20", "20-25", "25-30", "30-40", ">=40"]
 

@@ -11,6 +11,8 @@ from fedcut.execution.engine import tape_for
 from fedcut.execution.reference import run_cerebro
 from fedcut.run.inputs import prepare
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 
 @pytest.fixture(scope="module")
 def hedged(shared_data):

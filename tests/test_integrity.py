@@ -31,6 +31,8 @@ from test_safety import (
 from fedcut.cli import main
 from fedcut.core.files import MARKER, TEMPORARY, remove_stale_temporaries, temporary_folder
 
+pytestmark = pytest.mark.slow  # whole commands in processes of their own: not in the edit-test loop
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -20,6 +20,8 @@ from test_safety import cli, data_env, spec_file, sweep  # noqa: F401 (fixture)
 from fedcut import cli as command_line
 from fedcut.cli import READER_GONE
 
+pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
+
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = ["--start", "2019-01-02", "--end", "2019-12-31"]
 
