@@ -274,6 +274,30 @@ def trailing_returns(equity: pd.Series) -> dict[str, float | None]:
     return out
 
 
+DISTRIBUTION_QUANTILES = (
+    0.05,
+    0.25,
+    0.5,
+    0.75,
+    0.95,
+)  # the monthly returns' spread, as a histogram's quartiles and tails
+
+
+def distribution(equity: pd.Series) -> dict[str, float | None]:
+    """The shape of the returns: monthly returns' 5th, 25th, 50th, 75th and 95th percentiles (linear
+    interpolation, as numpy), and the daily returns' skewness and excess kurtosis (pandas' bias-corrected
+    sample estimates, as quantstats reports them)."""
+    monthly = period_returns(equity, "M").dropna()
+    daily = equity.dropna().pct_change().iloc[1:]
+    out: dict[str, float | None] = {
+        f"month, {q:.0%} percentile": float(monthly.quantile(q)) if len(monthly) else None
+        for q in DISTRIBUTION_QUANTILES
+    }
+    out["skewness, days"] = float(daily.skew()) if len(daily) > 2 else None
+    out["excess kurtosis, days"] = float(daily.kurt()) if len(daily) > 3 else None
+    return out
+
+
 def win_loss(equity: pd.Series) -> dict[str, float | None]:
     """Win/loss statistics of daily and monthly returns (a month runs from the previous month's last
     value; the first is partial): share of positive periods among those not flat, average gain and

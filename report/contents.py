@@ -98,13 +98,19 @@ def returns_section(curves: list[tuple[str, str, object]]) -> str:
     """Trailing returns and win/loss statistics of each (key, label, equity curve)."""
     trailing = {key: tearsheet.trailing_returns(eq) for key, _, eq in curves}
     wins = {key: tearsheet.win_loss(eq) for key, _, eq in curves}
+    shape = {key: tearsheet.distribution(eq) for key, _, eq in curves}
     head = "<thead><tr><th></th>" + "".join(f"<th>{escape(label)}</th>" for _, label, _ in curves) + "</tr></thead>"
 
     def table(rows: dict[str, dict]) -> str:
         names = list(next(iter(rows.values())))
         body = "".join(
             f"<tr><th>{escape(n)}</th>"
-            + "".join(cell(pct(rows[k][n], not n.startswith("win rate"))) for k, _, _ in curves)
+            + "".join(
+                cell(f"{rows[k][n]:.2f}" if rows[k][n] is not None else "n/a")
+                if n.startswith(("skewness", "excess kurtosis"))
+                else cell(pct(rows[k][n], not n.startswith("win rate")))
+                for k, _, _ in curves
+            )
             + "</tr>"
             for n in names
         )
@@ -113,8 +119,9 @@ def returns_section(curves: list[tuple[str, str, object]]) -> str:
     return (
         '<section id="trailing-returns"><h2>Trailing returns, wins and losses</h2><div class="row"><div>'
         f"<h3>Returns to the last day</h3>{table(trailing)}</div><div><h3>Wins and losses</h3>{table(wins)}"
-        "</div></div><p class=\"note\">MTD and YTD run from the previous month's and year's last close, 1Y is "
+        f"</div><div><h3>Distribution of returns</h3>{table(shape)}</div></div><p class=\"note\">MTD and YTD run from the previous month's and year's last close, 1Y is "
         "the total over the last year, 3Y, 5Y, 10Y and all are annualised; n/a: the run is shorter. Win rate: "
-        "share of the days (months) that gained among those that moved. quantstats' tear sheet lists the same "
-        "rows.</p></section>"
+        "share of the days (months) that gained among those that moved. Distribution: percentiles of the monthly "
+        "returns; skewness and excess kurtosis of the daily returns (0 for a normal distribution; fat tails "
+        "above). quantstats' tear sheet lists the same rows.</p></section>"
     )

@@ -238,3 +238,23 @@ def test_trailing_returns_and_win_loss_equal_a_pandas_recomputation(shared_data)
         assert w[f"average winning {name}"] == pytest.approx(moved[moved > 0].mean())
         assert w[f"average losing {name}"] == pytest.approx(moved[moved < 0].mean())
         assert (w[f"best {name}"], w[f"worst {name}"]) == pytest.approx((r.max(), r.min()))
+
+
+def test_the_distribution_of_returns_equals_numpy_and_scipy(shared_data):
+    """Monthly percentiles as numpy's linear percentile, daily skewness and excess kurtosis as
+    scipy's bias-corrected estimates, on IWM's file (months from the month-end closes)."""
+    from scipy import stats
+
+    from fedcut.analyzers.tearsheet import DISTRIBUTION_QUANTILES, distribution
+
+    iwm = pd.read_csv(shared_data / "prices" / "IWM.csv", index_col=0, parse_dates=True)["Adj Close"].dropna()
+    days = iwm.pct_change().dropna().to_numpy()
+    month_ends = iwm.groupby(iwm.index.to_period("M")).last()
+    months = month_ends.pct_change()
+    months.iloc[0] = month_ends.iloc[0] / iwm.iloc[0] - 1
+    got = distribution(iwm)
+    for q in DISTRIBUTION_QUANTILES:
+        assert got[f"month, {q:.0%} percentile"] == pytest.approx(np.percentile(months.to_numpy(), 100 * q), rel=1e-9)
+    assert got["skewness, days"] == pytest.approx(stats.skew(days, bias=False), rel=1e-9)
+    assert got["excess kurtosis, days"] == pytest.approx(stats.kurtosis(days, bias=False), rel=1e-9)
+    assert got["excess kurtosis, days"] > 3  # small caps' daily returns have fat tails
