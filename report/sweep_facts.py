@@ -14,7 +14,8 @@ SIGNIFICANT = 0.95  # a Deflated Sharpe Ratio above this is read as significant 
 def overfitting_facts(overfit: dict) -> list[tuple[str, str]]:
     """(label, text) rows, in reading order, from `sweeps.report.overfitting_report`'s dict."""
     d, b, pbo = overfit["deflated_sharpe"], overfit.get("deflated_sharpe_vs_buy_and_hold"), overfit["pbo"]
-    facts = [
+    facts = [search_fact(overfit["search"])] if overfit.get("search") else []
+    facts += [
         (
             "deflated Sharpe ratio of the in-sample choice, against zero",
             f"{d['dsr']:.2f}: probability that its true Sharpe ({d['sharpe']:.2f} in-sample) beats the "
@@ -42,6 +43,22 @@ def overfitting_facts(overfit: dict) -> list[tuple[str, str]]:
     if overfit.get("selection"):
         facts += selection_facts(overfit["selection"])
     return facts
+
+
+def search_fact(search: dict) -> tuple[str, str]:
+    """How a searched sweep found its configurations, and that the statistics below count every one."""
+    counted = (
+        f"all {search['trials']:,}"
+        if search["deflated_sharpe_trials"] == search["pbo_trials"] == search["trials"]
+        else f"the {search['pbo_trials']:,} that ran (of {search['trials']:,})"
+    )
+    short = "" if search["trials"] == search["target_trials"] else f" of the {search['target_trials']:,} asked for"
+    return (
+        "searched",
+        f"{search['trials']:,} trials{short}, {search['method'].capitalize()} ({search['sampler']}, seed "
+        f"{search['seed']}, batches of {search['batch']}; {search['asked']:,} asked for, {search['repeats']:,} "
+        f"repeats, {search['excluded']:,} excluded by rules); DSR and PBO over {counted}",
+    )
 
 
 def selection_facts(sel: dict) -> list[tuple[str, str]]:

@@ -291,6 +291,9 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
         if len(table):
             write_whole(out / name, table.to_csv(index=False, float_format="%.10g"))
     overfit = overfitting_report(spec, summary, store, rows, data_dir, offline)
+    if overfit is not None and spec.search is not None:
+        from fedcut.sweeps.search import search_record  # it builds on this module
+        overfit["search"] = search_record(spec, overfit)
     if overfit is not None:
         write_whole(out / OVERFITTING, json.dumps({k: v for k, v in overfit.items() if k != "_pbo"},
                                                   indent=2, sort_keys=True, allow_nan=False) + "\n")

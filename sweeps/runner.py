@@ -116,7 +116,7 @@ def run_sweep(
         offline = offline_from_env() if offline is None else offline
         base = resolve(spec.base, where=f"{spec.path}: [base]")
         pool = None
-        if executor == "local" and workers > 1 and len(spec.points) > 1:
+        if executor == "local" and workers > 1 and (len(spec.points) > 1 or spec.search is not None):
             # started now, so the workers' start-up overlaps the checks below
             pool = stack.enter_context(_pool(workers, base, data_dir, offline, engine))
         plan = plan_for(base, spec.validation, data_dir, offline, engine)  # checks the dates before anything is written
@@ -155,12 +155,19 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
         if not (resume and (out / "spec.toml").is_file()):  # a sweep stopped by a full disk may not have it yet
             write_whole(out / "spec.toml", spec_text)
         done = store.done()
-        stored = len(done)
-        todo = [p for p in spec.points if p.config_hash not in done]
-        by_position = {p.position: p for p in spec.points}
-        outcomes = _execute(_blocks(todo, workers), plan, pool, client)
+        stored, total, search = len(done), len(spec.points), None
+        if spec.search is not None:  # the points are made as the search runs, batch by batch
+            from fedcut.sweeps.search import Searcher
+
+            search, total = Searcher(spec, store.rows()), spec.search.trials
+            by_position = search.by_position
+            outcomes = search.outcomes(lambda todo: _execute(_blocks(todo, workers), plan, pool, client))
+        else:
+            todo = [p for p in spec.points if p.config_hash not in done]
+            by_position = {p.position: p for p in spec.points}
+            outcomes = _execute(_blocks(todo, workers), plan, pool, client)
         bar = tqdm(
-            total=len(spec.points),
+            total=total,
             initial=stored,
             unit="config",
             desc=f"sweep {spec.name}",
@@ -181,26 +188,25 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
                     store.add(entries)
                 except FedcutError as exc:  # e.g. a full disk: what is stored stays, consistent
                     raise FedcutError(
-                        f"{exc}; {stored} of {len(spec.points)} configurations are stored: make room "
-                        "and continue with --resume"
+                        f"{exc}; {stored} of {total} configurations are stored: make room and continue with --resume"
                     ) from None
                 stored += len(block)
                 failed += sum(o["status"] != "ok" for o in block)
                 bar.update(len(block))
                 if failed:
                     bar.set_postfix(failed=failed)
+            if search is not None:
+                spec = search.searched()
             rows = store.rows(decoded)
             audit_failures = _audit(spec, store, rows, plan, pool, client, progress)
         except Stopped as exc:  # the blocks in flight are lost; what is stored stays, consistent
-            raise FedcutError(
-                f"{exc}; {stored} of {len(spec.points)} configurations are stored: continue with --resume"
-            ) from None
+            raise FedcutError(f"{exc}; {stored} of {total} configurations are stored: continue with --resume") from None
         except KeyboardInterrupt as exc:
             bar.close()
             log.warning(
                 "interrupted: %d of %d configurations are stored in %s; continue with --resume",
                 stored,
-                len(spec.points),
+                total,
                 out,
             )
             exc.reported = True  # the command adds no second line

@@ -11,6 +11,8 @@ A spec is a TOML file (see examples/sweep.toml):
     [constraints] rules = ["hedge.roll_days < hedge.tenor_days - 30", ...]
     [validation]  train_end, walk_forward = {train_years, test_years, min_test_years},
                   select_cycles = [...], test_cycles = [...]
+    [search]      method = "bayesian", trials, batch, seed: a search over [grid] and [random]
+                  instead of every point (`sweeps.search`)
 
 Everything is checked against the parameter registry before anything runs: a mistake is one
 `ConfigError` naming the file, the table and the key.
@@ -60,7 +62,7 @@ VALIDATION_KEYS = {
 PBO_BLOCKS = 16  # CSCV time blocks: C(16, 8) = 12,870 in/out-of-sample splits of 1.6 years each (Bailey et al. 2015)
 AUDIT_SHARE = 0.01  # of the configurations, re-run in backtrader after the sweep (seeded)
 WALK_FORWARD_KEYS = {"train_years", "test_years", "min_test_years"}
-TABLES = {"sweep", "base", "grid", "random", "constraints", "validation"}
+TABLES = {"sweep", "base", "grid", "random", "constraints", "validation", "search"}
 _PARAM_KEYS = {p.key for p in PARAMS}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a sweep name is part of a folder name
 MAX_CONFIGURATIONS = (
@@ -134,6 +136,7 @@ class Spec:
     points: tuple[Point, ...] = field(repr=False, default=())
     excluded: int = 0  # combinations dropped by the constraint rules
     duplicates: int = 0  # random draws that repeated an earlier configuration
+    search: Any = None  # `sweeps.search.Search`: the points are the search's trials, made as it runs
 
     @property
     def swept(self) -> tuple[str, ...]:
@@ -143,7 +146,7 @@ class Spec:
         """Identifies what the sweep computes: its configurations, objective and validation."""
         blob = json.dumps(
             {
-                "points": [p.config_hash for p in self.points],
+                "points": [p.config_hash for p in self.points] if self.search is None else self.search.identity(self),
                 "objective": self.objective,
                 "shortfall": self.max_cagr_shortfall,
                 "validation": self.validation.as_dict(),
@@ -188,7 +191,7 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
     samples = head.get("samples", 0)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 0:
         raise ConfigError(f"{where}: [sweep] samples must be a whole number >= 0, got {samples!r}")
-    if random and samples < 1:
+    if random and samples < 1 and "search" not in doc:
         raise ConfigError(f"{where}: [random] needs [sweep] samples >= 1 (draws per grid point)")
     objective = head.get("objective", "calmar")
     if objective not in OBJECTIVES:
@@ -212,7 +215,13 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
         resolve(base, where=f"{where}: [base]")
     except ConfigError as exc:
         raise ConfigError(str(exc)) from None
-    _check_size(grid, samples if random else 1, where)
+    search = None
+    if "search" in doc:
+        from fedcut.sweeps.search import search_settings  # built on this module
+
+        search = search_settings(_table(doc, "search", where), f"{where}: [search]", head, grid, random, registry)
+    else:
+        _check_size(grid, samples if random else 1, where)
     spec = Spec(
         str(path),
         _name(head, path, where),
@@ -226,8 +235,9 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
         rules,
         validation,
         top,
+        search=search,
     )
-    return expand(spec)
+    return expand(spec) if search is None else spec  # a search makes its points as it runs
 
 
 def expand(spec: Spec) -> Spec:
@@ -237,27 +247,17 @@ def expand(spec: Spec) -> Spec:
     grid_points = [dict(zip(spec.grid, combo)) for combo in itertools.product(*spec.grid.values())] or [{}]
     draws = max(spec.samples, 1) if spec.random else 1
     registry = _registry(spec.base, spec.path)
-    fixed = {
-        key: p.default for key, p in registry.items()
-    } | spec.base  # what the rules see for parameters the point does not set
+    fixed = rule_values(spec)
     points, seen, excluded, duplicates = [], set(), 0, 0
     for grid_point in grid_points:
         for _ in range(draws):
             swept = dict(grid_point)
             for key, dist in spec.random.items():
                 swept[key] = _draw(registry[key], dist, rng)
-            try:
-                kept = all(_holds(rule, {**fixed, **swept}) for rule in spec.rules)
-            except ConfigError as exc:  # e.g. a division by a swept value that is 0 here
-                raise ConfigError(f"{spec.path}: [constraints]: {exc}, at the point {swept}") from None
-            if not kept:
+            point = point_at(spec, len(points), swept, fixed)
+            if point is None:
                 excluded += 1
                 continue
-            try:
-                config, error = resolve({**spec.base, **swept}, where="sweep point"), ""
-            except ConfigError as exc:
-                config, error = None, str(exc)
-            point = Point(len(points), swept, config, error)
             if point.config_hash in seen:
                 duplicates += 1
                 continue
@@ -266,6 +266,27 @@ def expand(spec: Spec) -> Spec:
     if not points:
         raise ConfigError(f"{spec.path}: every configuration breaks a [constraints] rule")
     return dataclasses.replace(spec, points=tuple(points), excluded=excluded, duplicates=duplicates)
+
+
+def rule_values(spec: Spec) -> dict[str, Any]:
+    """What the [constraints] rules see for the parameters a point does not set: [base], else the defaults."""
+    return {key: p.default for key, p in _registry(spec.base, spec.path).items()} | spec.base
+
+
+def point_at(spec: Spec, position: int, swept: dict[str, Any], fixed: dict[str, Any]) -> Point | None:
+    """The configuration `swept` sets over [base] (failed with the reason when its values contradict each
+    other), or None when it breaks a [constraints] rule; `fixed` is `rule_values(spec)`."""
+    try:
+        kept = all(_holds(rule, {**fixed, **swept}) for rule in spec.rules)
+    except ConfigError as exc:  # e.g. a division by a swept value that is 0 here
+        raise ConfigError(f"{spec.path}: [constraints]: {exc}, at the point {swept}") from None
+    if not kept:
+        return None
+    try:
+        config, error = resolve({**spec.base, **swept}, where="sweep point"), ""
+    except ConfigError as exc:
+        config, error = None, str(exc)
+    return Point(position, swept, config, error)
 
 
 def _registry(base: dict[str, Any], where: str) -> dict[str, Param]:
