@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
+from test_safety import canonical, refused, sweep
 
 from fedcut.cli import main
 from fedcut.core.errors import ConfigError
@@ -61,28 +62,40 @@ def spec_file(folder: Path, search: str = GOOD, head: str = "", extra: str = "")
     return path
 
 
-def sweep(spec: Path, out: Path, shared_data: Path, **options) -> Path:
+def search(spec: Path, out: Path, shared_data: Path, **options) -> Path:
     return run_sweep(load_spec(spec), out, data_dir=str(shared_data), offline=True, progress=False, **options)
 
 
-def canonical(folder: Path) -> list[tuple]:
-    store = Store(folder / STORE)
+def stored(out: Path) -> tuple[list[dict], dict[str, bytes]]:
+    """The store's rows (spec order) and packed daily returns."""
+    store = Store(out / STORE)
     try:
-        return store.canonical()
+        return store.rows(), store.returns()
     finally:
         store.close()
+
+
+def risk_free(shared_data: Path):
+    """The trading days of the searches' history and each day's T-bill return, as the sweep computes them."""
+    from fedcut.analyzers.performance import daily_risk_free
+    from fedcut.core.params import resolve
+    from fedcut.run.inputs import prepare
+
+    prepared = prepare(resolve({"run.end": "2009-12-31"}), str(shared_data), True)
+    days = prepared.market.days
+    return days, daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
 
 
 @pytest.fixture(scope="module")
 def searched(shared_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("search")
     spec = spec_file(folder)
-    return spec, sweep(spec, folder / "serial", shared_data, workers=1)
+    return spec, search(spec, folder / "serial", shared_data, workers=1)
 
 
 def test_one_and_two_workers_store_and_write_the_same_bytes(searched, shared_data, tmp_path):
     spec, serial = searched
-    parallel = sweep(spec, tmp_path / "parallel", shared_data, workers=2)
+    parallel = search(spec, tmp_path / "parallel", shared_data, workers=2)
     assert len(canonical(serial)) == TRIALS and canonical(parallel) == canonical(serial)
     for name in ("summary.csv", "overfitting.json", "spec.toml"):
         assert (parallel / name).read_bytes() == (serial / name).read_bytes(), name
@@ -94,9 +107,7 @@ def test_the_trials_are_what_optuna_asks_when_told_the_stored_objectives_in_orde
     import optuna
 
     spec, out = searched
-    store = Store(out / STORE)
-    rows = store.rows()
-    store.close()
+    rows, _ = stored(out)
     assert [r["position"] for r in rows] == list(range(TRIALS)) and all(r["status"] == "ok" for r in rows)
     calmar = {}
     for r in rows:  # recomputed from the stored in-sample CAGR and drawdown, not read from the search
@@ -134,27 +145,20 @@ def test_an_interrupted_search_resumes_to_the_same_store(searched, shared_data, 
     out = tmp_path / "resumed"
     monkeypatch.setattr(runner, "task", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        sweep(spec, out, shared_data, workers=1)
+        search(spec, out, shared_data, workers=1)
     partial = len(canonical(out))
     assert 0 < partial < TRIALS
     monkeypatch.setattr(runner, "task", task)
-    sweep(spec, out, shared_data, workers=1, resume=True)
+    search(spec, out, shared_data, workers=1, resume=True)
     assert canonical(out) == canonical(serial)
     assert (out / "overfitting.json").read_bytes() == (serial / "overfitting.json").read_bytes()
 
 
-def _in_sample_excess(out: Path, config_hash: str, shared_data: Path) -> np.ndarray:
-    from fedcut.analyzers.performance import daily_risk_free
-    from fedcut.core.params import resolve
-    from fedcut.run.inputs import prepare
+def _in_sample_excess(packed: bytes, shared_data: Path) -> np.ndarray:
     from fedcut.sweeps.evaluate import unpack_returns
 
-    store = Store(out / STORE)
-    returns = unpack_returns(store.returns()[config_hash])
-    store.close()
-    prepared = prepare(resolve({"run.end": "2009-12-31"}), str(shared_data), True)
-    days = prepared.market.days
-    rf = daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
+    returns = unpack_returns(packed)
+    days, rf = risk_free(shared_data)
     inside = days[1:] <= TRAIN_END  # each return dated by the day it ends
     return returns[inside] - rf[inside]
 
@@ -176,15 +180,13 @@ def deflated_sharpe(excess: np.ndarray, trial_sharpes: np.ndarray, n_trials: int
 def test_the_deflated_sharpe_counts_every_trial_recomputed_from_the_stored_sharpes(searched, shared_data):
     spec, out = searched
     report = json.loads((out / "overfitting.json").read_text())
-    store = Store(out / STORE)
-    rows = store.rows()
-    store.close()
+    rows, packed = stored(out)
     sharpes = np.array([r["result"]["segments"]["is"]["sharpe"] for r in rows])  # every trial's, as stored
     assert report["n_trials"] == report["deflated_sharpe"]["n_trials"] == len(sharpes) == TRIALS
     search = report["search"]
     assert search["trials"] == search["deflated_sharpe_trials"] == search["pbo_trials"] == TRIALS
     assert search["asked"] == TRIALS + search["repeats"] + search["excluded"]
-    excess = _in_sample_excess(out, report["selected"], shared_data)
+    excess = _in_sample_excess(packed[report["selected"]], shared_data)
     expected = deflated_sharpe(excess, sharpes, TRIALS)
     assert report["deflated_sharpe"]["dsr"] == pytest.approx(expected, abs=1e-4)
     # counting one batch instead of every trial gives another answer: the test tells them apart
@@ -193,19 +195,13 @@ def test_the_deflated_sharpe_counts_every_trial_recomputed_from_the_stored_sharp
 
 def test_pbo_runs_over_every_trials_returns(searched, shared_data):
     from fedcut.analyzers.overfitting import backtest_overfitting
-    from fedcut.analyzers.performance import daily_risk_free
-    from fedcut.core.params import resolve
-    from fedcut.run.inputs import prepare
     from fedcut.sweeps.evaluate import unpack_returns
 
     _, out = searched
     report = json.loads((out / "overfitting.json").read_text())
-    store = Store(out / STORE)
-    packed = store.returns()
-    store.close()
+    _, packed = stored(out)
     assert len(packed) == TRIALS
-    prepared = prepare(resolve({"run.end": "2009-12-31"}), str(shared_data), True)
-    rf = daily_risk_free(prepared.broker_inputs["cash_rate"], prepared.market.days).to_numpy()
+    _, rf = risk_free(shared_data)
     matrix = np.column_stack([unpack_returns(packed[h]) for h in sorted(packed)])
     assert backtest_overfitting(matrix, rf, 16).pbo == report["pbo"]["pbo"]
 
@@ -215,8 +211,7 @@ def test_the_page_and_the_console_say_how_the_configurations_were_searched(searc
     page = (out / "sweep.html").read_text()
     line = f"DSR and PBO over all {TRIALS}"
     assert "searched" in page and line in page and f"{TRIALS} trials" in page
-    code = main(["sweep", "--spec", str(spec), "--out", str(tmp_path / "cli"), "--data-dir", str(shared_data),
-                 "--offline", "--no-progress"])  # fmt: skip
+    code = main([str(a) for a in sweep(spec, tmp_path / "cli", shared_data)])
     printed = capsys.readouterr().out
     assert code == 0 and f"searched: {TRIALS} trials, Bayesian" in printed and line in printed
 
@@ -245,10 +240,7 @@ def test_bad_search_values_are_one_line_errors_naming_the_file_and_key(
         load_spec(spec)
     assert message in str(err.value) and str(spec) in str(err.value)
     out = tmp_path / "out"
-    code = main(["sweep", "--spec", str(spec), "--out", str(out), "--data-dir", str(shared_data), "--offline"])
-    captured = capsys.readouterr()
-    assert code == 2 and not out.exists()
-    assert captured.err.count("\n") == 1 and message in captured.err and "Traceback" not in captured.err
+    assert message in refused(sweep(spec, out, shared_data), capsys) and not out.exists()
 
 
 def test_more_trials_than_the_space_holds_is_refused(tmp_path):
