@@ -266,3 +266,16 @@ def test_without_optuna_a_search_is_one_line_saying_how_to_install_it(tmp_path, 
         load_spec(spec)
     message = str(err.value)
     assert message.startswith(f"{spec}: [search]:") and 'pip install -e ".[search]"' in message and "\n" not in message
+
+
+def test_the_example_search_reads_as_documented():
+    from fedcut.sweeps.search import Search
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "examples" / "search.toml")
+    assert spec.search == Search("bayesian", 500, 32, 7) and spec.points == ()
+    assert spec.swept == (
+        "strategy.recession_equity",
+        "hedge.moneyness",
+        "strategy.accumulate_days",
+        "regime.hy_widening",
+    )
