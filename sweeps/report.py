@@ -362,7 +362,9 @@ def _empty_reasons(spec: Spec, summary: pd.DataFrame):
         reasons = [f"{spec.excluded} configurations excluded by the spec's rules"] if spec.excluded else []
         if failed:
             reasons.append(f"{failed} failed")
-        if a in spec.random or b in spec.random:
+        if spec.search is not None:  # a search visits the cells it chooses, grid or random
+            reasons.append("or the search asked for no configuration there")
+        elif a in spec.random or b in spec.random:
             reasons.append(f"or no random draw of {' and '.join(k for k in (a, b) if k in spec.random)} fell there")
         return "; ".join(reasons) or "not in the grid"
     return reason
