@@ -25,8 +25,7 @@ from fedcut.sweeps.runner import STORE, run_sweep
 from fedcut.sweeps.spec import load_spec
 from fedcut.sweeps.store import Store
 
-pytest.importorskip("optuna")
-pytestmark = pytest.mark.slow  # whole sweeps: not in the edit-test loop
+SLOW = pytest.mark.slow  # whole searches: not in the edit-test loop (the spec's checks are)
 
 TRIALS, BATCH, TRAIN_END = 24, 8, "2004-12-31"
 SPEC = f"""
@@ -93,6 +92,7 @@ def searched(shared_data, tmp_path_factory):
     return spec, search(spec, folder / "serial", shared_data, workers=1)
 
 
+@SLOW
 def test_one_and_two_workers_store_and_write_the_same_bytes(searched, shared_data, tmp_path):
     spec, serial = searched
     parallel = search(spec, tmp_path / "parallel", shared_data, workers=2)
@@ -101,6 +101,7 @@ def test_one_and_two_workers_store_and_write_the_same_bytes(searched, shared_dat
         assert (parallel / name).read_bytes() == (serial / name).read_bytes(), name
 
 
+@SLOW
 def test_the_trials_are_what_optuna_asks_when_told_the_stored_objectives_in_order(searched):
     """Replay the search with optuna directly: batches of 8 asked, then told in trial order the in-sample
     calmar the store holds; every configuration asked for must be the stored one at that position."""
@@ -132,6 +133,7 @@ def test_the_trials_are_what_optuna_asks_when_told_the_stored_objectives_in_orde
     assert np.mean([calmar[p] for p in range(TRIALS - BATCH, TRIALS)]) > np.mean([calmar[p] for p in range(BATCH)])
 
 
+@SLOW
 def test_an_interrupted_search_resumes_to_the_same_store(searched, shared_data, tmp_path, monkeypatch):
     spec, serial = searched
     calls, task = [], runner.task
@@ -177,6 +179,7 @@ def deflated_sharpe(excess: np.ndarray, trial_sharpes: np.ndarray, n_trials: int
     )
 
 
+@SLOW
 def test_the_deflated_sharpe_counts_every_trial_recomputed_from_the_stored_sharpes(searched, shared_data):
     spec, out = searched
     report = json.loads((out / "overfitting.json").read_text())
@@ -193,6 +196,7 @@ def test_the_deflated_sharpe_counts_every_trial_recomputed_from_the_stored_sharp
     assert abs(deflated_sharpe(excess, sharpes, BATCH) - expected) > 1e-3
 
 
+@SLOW
 def test_pbo_runs_over_every_trials_returns(searched, shared_data):
     from fedcut.analyzers.overfitting import backtest_overfitting
     from fedcut.sweeps.evaluate import unpack_returns
@@ -206,6 +210,7 @@ def test_pbo_runs_over_every_trials_returns(searched, shared_data):
     assert backtest_overfitting(matrix, rf, 16).pbo == report["pbo"]["pbo"]
 
 
+@SLOW
 def test_the_page_and_the_console_say_how_the_configurations_were_searched(searched, shared_data, tmp_path, capsys):
     spec, out = searched
     page = (out / "sweep.html").read_text()
