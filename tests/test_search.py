@@ -102,6 +102,18 @@ def test_one_and_two_workers_store_and_write_the_same_bytes(searched, shared_dat
 
 
 @SLOW
+def test_a_dask_cluster_stores_what_one_worker_stores(searched, shared_data, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    spec, serial = searched
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        out = search(spec, tmp_path / "dask", shared_data, executor="dask", scheduler=cluster.scheduler_address)
+    assert canonical(out) == canonical(serial)
+    assert (out / "overfitting.json").read_bytes() == (serial / "overfitting.json").read_bytes()
+
+
+@SLOW
 def test_the_trials_are_what_optuna_asks_when_told_the_stored_objectives_in_order(searched):
     """Replay the search with optuna directly: batches of 8 asked, then told in trial order the in-sample
     calmar the store holds; every configuration asked for must be the stored one at that position."""
