@@ -67,10 +67,11 @@ class Search:
 
 
 def search_settings(
-    table: dict, where: str, head: dict, grid: dict[str, tuple], random: dict[str, dict], registry: dict[str, Param]
+    table: dict, path: str, head: dict, grid: dict[str, tuple], random: dict[str, dict], registry: dict[str, Param]
 ) -> Search:
-    """The [search] table, checked (`where` names the file and the table); one line for each mistake."""
-    file = where.removesuffix(": [search]")
+    """The [search] table of the spec at `path`, checked against its [sweep] table (`head`) and its space;
+    one line naming the file and the key for each mistake."""
+    where = f"{path}: [search]"
     for key in table:
         if key not in SEARCH_KEYS:
             raise ConfigError(f"{where}: unknown key {key!r} (expected one of {', '.join(sorted(SEARCH_KEYS))})")
@@ -84,7 +85,7 @@ def search_settings(
     seed = _whole(table.get("seed", head.get("seed", 0)), "seed", 0, SEED_LIMIT - 1, where)
     if "samples" in head:
         raise ConfigError(
-            f"{file}: [sweep] samples draws random points per grid point; a [search] asks for trials instead: remove it"
+            f"{path}: [sweep] samples draws random points per grid point; a [search] asks for trials instead: remove it"
         )
     size = space_size(grid, random, registry)
     if trials > size:
