@@ -25,7 +25,7 @@ from fedcut.core.errors import ConfigError
 from fedcut.core.params import Param, is_whole_number, params_for, resolve
 from fedcut.sweeps.report import samples
 from fedcut.sweeps.selection import objective
-from fedcut.sweeps.spec import MAX_CONFIGURATIONS, Point, Spec, point_at, rule_values
+from fedcut.sweeps.spec import MAX_CONFIGURATIONS, Point, Spec, Validation, point_at, rule_values
 
 METHODS = {"bayesian": "optuna's Tree-structured Parzen Estimator (TPESampler), seeded"}
 SEARCH_KEYS = {"method", "trials", "batch", "seed"}
@@ -67,10 +67,16 @@ class Search:
 
 
 def search_settings(
-    table: dict, path: str, head: dict, grid: dict[str, tuple], random: dict[str, dict], registry: dict[str, Param]
+    table: dict,
+    path: str,
+    head: dict,
+    grid: dict[str, tuple],
+    random: dict[str, dict],
+    registry: dict[str, Param],
+    validation: Validation,
 ) -> Search:
-    """The [search] table of the spec at `path`, checked against its [sweep] table (`head`) and its space;
-    one line naming the file and the key for each mistake."""
+    """The [search] table of the spec at `path`, checked against its [sweep] table (`head`), its space and its
+    validation; one line naming the file and the key for each mistake."""
     where = f"{path}: [search]"
     for key in table:
         if key not in SEARCH_KEYS:
@@ -87,6 +93,7 @@ def search_settings(
         raise ConfigError(
             f"{path}: [sweep] samples draws random points per grid point; a [search] asks for trials instead: remove it"
         )
+    _check_validation(validation, path)
     size = space_size(grid, random, registry)
     if trials > size:
         raise ConfigError(
@@ -100,6 +107,28 @@ def search_settings(
             f'{where}: method = "{method}" needs optuna, which is not installed: pip install -e ".[search]"'
         ) from None
     return Search(method, trials, batch, seed)
+
+
+def _check_validation(validation: Validation, path: str) -> None:
+    """Refuse the tests a search would judge on the data that chose its configurations. The search is told the
+    objective over the whole span it ranks on (start..train_end), so a walk-forward test window, a test cycle
+    or a held-out cycle inside that span would judge configurations the search picked with it in view; the
+    out-of-sample span after train_end stays clean."""
+    used = [
+        key
+        for key, on in (
+            ("walk_forward", validation.walk_forward is not None),
+            ("select_cycles/test_cycles", bool(validation.select_cycles)),
+            ("leave_one_cycle_out", validation.leave_one_cycle_out),
+        )
+        if on
+    ]
+    if used:
+        raise ConfigError(
+            f"{path}: [validation] {used[0]} cannot go with a [search]: the search chooses its configurations on "
+            "the span it ranks on, so tests inside that span would judge them on the data that chose them; judge "
+            "it out of sample with train_end, or sweep [grid] and [random] without [search]"
+        )
 
 
 def _whole(value: Any, key: str, low: int, high: int, where: str) -> int:

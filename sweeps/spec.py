@@ -219,7 +219,7 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
     if "search" in doc:
         from fedcut.sweeps.search import search_settings  # built on this module
 
-        search = search_settings(_table(doc, "search", where), where, head, grid, random, registry)
+        search = search_settings(_table(doc, "search", where), where, head, grid, random, registry, validation)
     else:
         _check_size(grid, samples if random else 1, where)
     spec = Spec(

@@ -48,6 +48,7 @@ seed = 11
 [validation]
 train_end = "{TRAIN_END}"
 audit_share = 0
+{{validation}}
 
 [search]
 {{search}}
@@ -55,9 +56,9 @@ audit_share = 0
 GOOD = 'method = "bayesian"\ntrials = 24\nbatch = 8\nseed = 7'
 
 
-def spec_file(folder: Path, search: str = GOOD, head: str = "", extra: str = "") -> Path:
+def spec_file(folder: Path, search: str = GOOD, head: str = "", validation: str = "") -> Path:
     path = folder / "search.toml"
-    path.write_text(SPEC.format(head=head, search=search) + extra)
+    path.write_text(SPEC.format(head=head, search=search, validation=validation))
     return path
 
 
@@ -234,7 +235,7 @@ def test_the_page_and_the_console_say_how_the_configurations_were_searched(searc
 
 
 @pytest.mark.parametrize(
-    "search, head, extra, message",
+    "search, head, validation, message",
     [
         ('method = "grid"\ntrials = 24', "", "", "[search]: method must be one of bayesian, got 'grid'"),
         ('method = "bayesian"', "", "", "[search]: trials is missing"),
@@ -247,12 +248,25 @@ def test_the_page_and_the_console_say_how_the_configurations_were_searched(searc
         ("trials = 24\nsampler = 'tpe'", "", "", "[search]: unknown key 'sampler'"),
         ("trials = 24", "samples = 4", "", "[sweep] samples draws random points per grid point"),
         ("trials = 24\n[search.more]\nx = 1", "", "", "[search]: unknown key 'more'"),
+        (
+            "trials = 24",
+            "",
+            "walk_forward = { train_years = 3, test_years = 3 }",
+            "[validation] walk_forward cannot go with a [search]",
+        ),
+        (
+            "trials = 24",
+            "",
+            'select_cycles = ["2001"]\ntest_cycles = ["2007"]',
+            "[validation] select_cycles/test_cycles cannot go with a [search]",
+        ),
+        ("trials = 24", "", "leave_one_cycle_out = true", "[validation] leave_one_cycle_out cannot go with a [search]"),
     ],
 )
 def test_bad_search_values_are_one_line_errors_naming_the_file_and_key(
-    tmp_path, capsys, shared_data, search, head, extra, message
+    tmp_path, capsys, shared_data, search, head, validation, message
 ):
-    spec = spec_file(tmp_path, search, head, extra)
+    spec = spec_file(tmp_path, search, head, validation)
     with pytest.raises(ConfigError) as err:
         load_spec(spec)
     assert message in str(err.value) and str(spec) in str(err.value)
@@ -262,7 +276,7 @@ def test_bad_search_values_are_one_line_errors_naming_the_file_and_key(
 
 def test_more_trials_than_the_space_holds_is_refused(tmp_path):
     text = (
-        SPEC.format(head="", search="trials = 40")
+        SPEC.format(head="", search="trials = 40", validation="")
         .replace('"hedge.moneyness" = { low = 0.80, high = 0.95 }', '"hedge.moneyness" = { choices = [0.85, 0.9] }')
         .replace(
             '"strategy.accumulate_days" = { low = 5, high = 80 }', '"strategy.accumulate_days" = { low = 5, high = 10 }'
