@@ -42,6 +42,15 @@ def overfitting_facts(overfit: dict) -> list[tuple[str, str]]:
     )
     if overfit.get("selection"):
         facts += selection_facts(overfit["selection"])
+        if overfit.get("search"):
+            facts.append(
+                (
+                    "the variants of a search",
+                    "the search's trials, crowded where the in-sample objective is high: not a fair sample of the "
+                    "space, so the median variant flatters the space and the default's place understates the "
+                    "default; a random sweep of the same space is the fair yardstick",
+                )
+            )
     return facts
 
 

@@ -229,6 +229,7 @@ def test_the_page_and_the_console_say_how_the_configurations_were_searched(searc
     page = (out / "sweep.html").read_text()
     line = f"DSR and PBO over all {TRIALS}"
     assert "searched" in page and line in page and f"{TRIALS} trials" in page
+    assert "not a fair sample of the space, so the median variant flatters the space" in page
     code = main([str(a) for a in sweep(spec, tmp_path / "cli", shared_data)])
     printed = capsys.readouterr().out
     assert code == 0 and f"searched: {TRIALS} trials, Bayesian" in printed and line in printed
