@@ -94,6 +94,19 @@ def _engine(args: argparse.Namespace):
     return engine_named(args.engine, "--engine")
 
 
+def _set_option(p: argparse.ArgumentParser, example: str = "") -> None:
+    """`--set KEY=VALUE`, repeatable, in every command that reads a configuration."""
+    example = f", e.g. --set {example}" if example else ""
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override one parameter{example} (repeatable)",
+    )
+
+
 def _history_options(p: argparse.ArgumentParser) -> None:
     """`--history` and `--extended` (the same as `--history extended`), in `run` and `now`."""
     p.add_argument("--history", choices=HISTORY_NAMES, help=HISTORY_HELP)
@@ -245,14 +258,7 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="MODULE:FUNCTION",
         help="add your own baseline (package.module:function) to the comparison and the verdict (repeatable)",
     )
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one parameter, e.g. --set hedge.moneyness=0.85 (repeatable)",
-    )
+    _set_option(p, "hedge.moneyness=0.85")
     p.add_argument(
         "--out",
         type=Path,
@@ -318,14 +324,7 @@ def _now_parser() -> argparse.ArgumentParser:
     p.add_argument("--fetch", action="store_true", help="refresh the download cache first (online)")
     _history_options(p)
     p.add_argument("--config", type=Path, help="TOML file of parameters (as for run; run.end is ignored)")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one parameter (repeatable)",
-    )
+    _set_option(p)
     _data_options(p)
     return p
 
@@ -392,14 +391,7 @@ def _calibrate_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", type=Path, metavar="FILE", help="price FILE with the defaults' SPY surface; fit nothing")
     p.add_argument("--json", action="store_true", help="with --check: print one JSON object")
     p.add_argument("--config", type=Path, help="TOML file of parameters (as for run)")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one parameter, e.g. --set hedge.skew_slope=1.2 (repeatable)",
-    )
+    _set_option(p, "hedge.skew_slope=1.2")
     p.add_argument(
         "--split",
         default=None,
