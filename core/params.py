@@ -4,6 +4,7 @@ The run config, `config/default.toml`, the sweep spec validation and the report 
 these definitions. A resolved configuration is a frozen `Config` whose sections are
 attribute namespaces (`cfg.hedge.moneyness`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -115,11 +116,15 @@ def iso_date(value: str, what: str) -> dt.date:
 
 HISTORIES = ("iwm", "extended", "long")
 # Keys that no longer exist, with what replaced them: a file or --set still using one is told the new key.
-RENAMED = {"run.extended": 'run.history (write history = "extended" under [run], or --history extended)',
-           "hedge.vix_multiplier": "hedge.atm_vix_ratio x hedge.small_cap_ratio (the calibrated SPY surface scaled to small caps)"}
+RENAMED = {
+    "run.extended": 'run.history (write history = "extended" under [run], or --history extended)',
+    "hedge.vix_multiplier": "hedge.atm_vix_ratio x hedge.small_cap_ratio (the calibrated SPY surface scaled to small caps)",
+}
 
 TICKERS = ("IWM", "VO", "OUSM", "XLP", "XLU", "IEF", "TLT", "SHY", "SPY")
 
+# The registry is a table, one parameter to a row (the formatter would spread each over 5-9 lines).
+# fmt: off
 PARAMS: tuple[Param, ...] = (
     # --- run -------------------------------------------------------------------------------
     Param("run.start", "", "date", "first trading day; empty = the first day of the history (run.history)"),
@@ -291,10 +296,15 @@ PARAMS: tuple[Param, ...] = (
     Param("hedge.contract_size", 100, "shares", "one listed equity option covers 100 shares", 1, 1000),
 )
 
+# fmt: on
 _BY_KEY = {p.key: p for p in PARAMS}
 # Present in a configuration only when it names user code, so every other configuration's hash stays as it was.
-USER_BASELINES = Param(BASELINES, (), "package.module:function list", "your own baselines, each added to the "
-                       "comparison table and the verdict beside the built-in ones (docs: own rules)")
+USER_BASELINES = Param(
+    BASELINES,
+    (),
+    "package.module:function list",
+    "your own baselines, each added to the comparison table and the verdict beside the built-in ones (docs: own rules)",
+)
 
 
 def param(key: str) -> Param:
@@ -411,14 +421,17 @@ def check(key: str, value: Any, where: str = "config", user: dict[str, Param] | 
         return value
     choices = _BY_KEY["run.strategy"].choices or ()
     if key == "run.strategy" and value not in choices:
-        raise ConfigError(f"{where}: run.strategy must be one of {', '.join(choices)}, or your own "
-                          f"rule as package.module:function; got {value!r}")
+        raise ConfigError(
+            f"{where}: run.strategy must be one of {', '.join(choices)}, or your own "
+            f"rule as package.module:function; got {value!r}"
+        )
     if key.startswith(USER_SECTION + "."):
         if user is None:
             return value
         if key not in user:
-            raise ConfigError(f"{where}: unknown key {key!r}: no user rule that run.strategy or user.baselines "
-                              "names declares it")
+            raise ConfigError(
+                f"{where}: unknown key {key!r}: no user rule that run.strategy or user.baselines names declares it"
+            )
         return user[key].check(value, where)
     if key not in _BY_KEY:
         _unknown(key, where)
@@ -465,15 +478,23 @@ def _check_cross(values: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: run.start {start} is after run.end {end}")
     if values["hedge.roll_days"] >= values["hedge.tenor_days"]:
         raise ConfigError(f"{where}: hedge.roll_days must be below hedge.tenor_days")
-    neutral = (values["strategy.neutral_iwm"] + values["strategy.neutral_vo"] + values["strategy.neutral_ousm"]
-               + values["strategy.neutral_cyclicals"])
+    neutral = (
+        values["strategy.neutral_iwm"]
+        + values["strategy.neutral_vo"]
+        + values["strategy.neutral_ousm"]
+        + values["strategy.neutral_cyclicals"]
+    )
     if neutral > 1.0 + 1e-9:
-        raise ConfigError(f"{where}: strategy.neutral_iwm + neutral_vo + neutral_ousm + neutral_cyclicals = {neutral:g} "
-                          "exceeds 1 (no leverage)")
+        raise ConfigError(
+            f"{where}: strategy.neutral_iwm + neutral_vo + neutral_ousm + neutral_cyclicals = {neutral:g} "
+            "exceeds 1 (no leverage)"
+        )
     floor, ceiling = values["hedge.buy_vix_floor"], values["hedge.buy_vix_ceiling"]
     if ceiling > 0 and floor >= ceiling:
-        raise ConfigError(f"{where}: hedge.buy_vix_floor {floor:g} must be below hedge.buy_vix_ceiling {ceiling:g} "
-                          "(else no put is ever bought; hedge.hedge_ratio = 0 says that)")
+        raise ConfigError(
+            f"{where}: hedge.buy_vix_floor {floor:g} must be below hedge.buy_vix_ceiling {ceiling:g} "
+            "(else no put is ever bought; hedge.hedge_ratio = 0 says that)"
+        )
     if values["hedge.small_cap_ratio_min"] > values["hedge.small_cap_ratio_max"]:
         raise ConfigError(f"{where}: hedge.small_cap_ratio_min must not exceed hedge.small_cap_ratio_max")
     if values["hedge.vol_floor"] > values["hedge.vol_cap"]:

@@ -2,7 +2,7 @@
 
 `fedcut now` without `--as-of` answers for the last day the data covers. When that day lies further
 back than the inputs' publication lags allow (a newer observation of some input was due, by the
-release rules and `now.STALE_GRACE`, before today), the call is old: `age_warnings` says so and names
+release rules and `now_inputs.STALE_GRACE`, before today), the call is old: `age_warnings` says so and names
 each file to refresh. Today is the machine's date, or `FEDCUT_TODAY` (YYYY-MM-DD) when set, so tests
 and reproductions can fix the clock. A call `--as-of` a day is a question about the past: its age is
 not checked.
@@ -18,7 +18,7 @@ import pandas as pd
 from fedcut.core.errors import DataError
 from fedcut.core.params import Config, iso_date
 from fedcut.data.asof import published
-from fedcut.now import Input, input_status, price_status
+from fedcut.now_inputs import Input, input_status, price_status
 
 TODAY = "FEDCUT_TODAY"  # the environment variable that sets the clock
 

@@ -18,7 +18,9 @@ import math
 
 import pandas as pd
 
-from fedcut.now import Call, Indicator, Input
+from fedcut.now import Call
+from fedcut.now_indicators import Indicator
+from fedcut.now_inputs import Input
 
 # How each unit is shown: the value, and the distance to a threshold.
 UNIT_FORMATS = {

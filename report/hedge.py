@@ -1,13 +1,18 @@
-"""What the puts bought, in words: the console's block and the report's tables.
+"""The puts in words: the console's block and the report's put hedge tables (over the run, by cycle,
+what they bought).
 
-The numbers are `analyzers.hedge_outcome`'s, read from metrics.json's `hedge.by_vix` and
+What the puts bought is `analyzers.hedge_outcome`'s, read from metrics.json's `hedge.by_vix` and
 `hedge.drawdowns`; a run folder written before they existed shows nothing here.
 """
 
 from __future__ import annotations
 
+import pandas as pd
+
+from fedcut.analyzers.attribution import OPTION_COMMISSIONS, PUTS, daily_attribution, hedge_by_year
 from fedcut.analyzers.hedge_outcome import DEEP_DRAWDOWN
-from fedcut.report.html import cell, escape, pct, usd
+from fedcut.report.html import bp, cell, escape, pct, ratio, usd
+from fedcut.report.schema import RunData
 
 DRAWDOWN_WORDS = f"drawdowns of the strategy deeper than {DEEP_DRAWDOWN:.0%}"
 
@@ -77,3 +82,120 @@ def outcome_tables(metrics: dict) -> str:
         f"marked value on the last day if still held. Right: the {DRAWDOWN_WORDS}, peak to trough, and the puts' P&amp;L "
         "over each (marks plus option cash flows).</p>"
     )
+
+
+def puts_tables(data: RunData, table: pd.DataFrame, episodes: pd.DataFrame) -> str:
+    """The put hedge section's tables: the puts over the run beside the run without them, their P&L
+    in each cycle's window (`episodes`; `table` is the P&L attribution), and what they bought."""
+    by_cycle = _by_cycle(data, episodes)
+    h = data.metrics.get("hedge", {})
+    years = hedge_by_year(data.equity, data.trades, data.contract_size)
+    a = years.attrs
+    puts = float(table.loc[table["component"] == PUTS, "pnl_usd"].sum())
+    rows = [
+        ("option trades", f"{h.get('option_trades', 0):,}", ""),
+        (
+            "premium paid (incl. spread and commission)",
+            usd(h.get("premium_paid")),
+            bp(a["premium_bp_per_year"], signed=False),
+        ),
+        ("sales and settlements received (after commission)", usd(h.get("proceeds_and_settlements")), ""),
+        ("net option cash", usd(h.get("net_cash")), ""),
+        ("option commissions", usd(h.get("commission_included")), ""),
+        (
+            "hedge P&L after spread and commission (incl. puts still held)",
+            usd(float(years["pnl_usd"].sum())),
+            bp(a["pnl_bp_per_year"]),
+        ),
+        ("puts P&L before commission (attribution)", usd(puts), ""),
+        ("days with puts held", pct(a["days_held"]), ""),
+        (
+            "marked value of the puts on those days, mean",
+            pct(a["mean_share_held"], digits=2) + " of value" if a["mean_share_held"] is not None else "n/a",
+            "",
+        ),
+    ]
+    summary = "".join(f"<tr><th>{escape(k)}</th>{cell(v)}{cell(w)}</tr>" for k, v, w in rows)
+    without = h.get("without_puts")
+    twin = (without or {}).get("cycles", {})
+    own = data.metrics.get("cycles", {})
+    cycles = "".join(
+        f"<tr><th>{escape(c)}</th>{cell(usd(dollars))}{cell(pct(share, True, 2))}"
+        + (
+            cell(pct(own.get(c, {}).get("strategy_return"), True))
+            + cell(pct(twin.get(c, {}).get("return"), True))
+            + cell(pct(own.get(c, {}).get("strategy_max_drawdown"), True))
+            + cell(pct(twin.get(c, {}).get("max_drawdown"), True))
+            if without
+            else ""
+        )
+        + "</tr>"
+        for c, (dollars, share) in by_cycle.items()
+    )
+    twin_head = (
+        (
+            "<th>return in window, with puts</th><th>without</th><th>max drawdown in window, with puts</th>"
+            "<th>without</th>"
+        )
+        if without
+        else ""
+    )
+    cycle_table = (
+        (
+            f"<div><table><thead><tr><th>cycle</th><th>hedge P&amp;L in window</th><th>in % of value at the "
+            f"window's start</th>{twin_head}</tr></thead><tbody>{cycles}</tbody></table></div>"
+        )
+        if cycles
+        else ""
+    )
+    return (
+        f'<div class="row"><div><table><thead><tr><th>the puts over the run</th><th>USD</th><th>bp of value a '
+        f"year</th></tr></thead><tbody>{summary}</tbody></table>{_without_puts_table(data.metrics)}</div>"
+        f'{cycle_table}</div><p class="note">bp a year: each '
+        "day's amount in basis points of the previous close's portfolio value, summed over the run and divided "
+        f"by its length in years.{_modelled_words(h)}</p>" + outcome_tables(data.metrics)
+    )
+
+
+def _without_puts_table(m: dict) -> str:
+    """The run beside the same run with its puts left out: what the puts bought."""
+    without = m.get("hedge", {}).get("without_puts")
+    if not without:
+        return ""
+    s = m["strategy"]
+    body = "".join(
+        f"<tr><th>{name}</th>{cell(a)}{cell(b)}</tr>"
+        for name, a, b in (
+            ("CAGR", pct(s["cagr"], True), pct(without["cagr"], True)),
+            ("Sharpe", ratio(s["sharpe"]), ratio(without["sharpe"])),
+            ("max drawdown", pct(s["max_drawdown"], True), pct(without["max_drawdown"], True)),
+        )
+    )
+    return (
+        "<table><thead><tr><th>the hedge's own line</th><th>this run</th><th>the same decisions without puts"
+        f"</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def _modelled_words(h: dict) -> str:
+    """Whether the puts were priced, on some days, from modelled rather than published volatility."""
+    to = h.get("volatility_modelled_to")
+    return (
+        f" Until {escape(to)} no implied volatility was published: the puts' volatility on those days is modelled "
+        "from the market's realised volatility."
+        if to
+        else ""
+    )
+
+
+def _by_cycle(data: RunData, episodes: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """The puts' P&L (after spread and commission) inside each of `episodes`' windows: USD, and as a
+    fraction of the strategy's value on the window's first day."""
+    daily = daily_attribution(data.equity, data.trades, data.contract_size)
+    pnl = daily[PUTS] + daily[OPTION_COMMISSIONS]
+    value = data.equity["strategy"]
+    out = {}
+    for ep in episodes.itertuples():
+        dollars = float(pnl[ep.window_start : ep.window_end].sum())
+        out[str(ep.cycle)] = (dollars, dollars / float(value[ep.window_start :].iloc[0]))
+    return out

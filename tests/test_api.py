@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 import fedcut
-from fedcut import cli
+from fedcut import cli, streams
 from fedcut.api import resolve_config
 from fedcut.cli import main
 from fedcut.core.config import load
@@ -278,7 +278,7 @@ def test_quiet_and_verbose_together_are_a_usage_error():
 )
 def test_log_levels(flags, shown, capsys):
     verbosity, _, _ = cli._split(flags)
-    cli._log_to_stderr(verbosity.quiet, verbosity.verbose)
+    streams.log_to_stderr(verbosity.quiet, verbosity.verbose)
     log = logging.getLogger("fedcut.sweeps.report")
     log.debug("detail")
     log.info("note")
@@ -287,12 +287,12 @@ def test_log_levels(flags, shown, capsys):
 
 
 def test_progress_bars_only_on_a_terminal_and_never_with_quiet(capsys, monkeypatch):
-    cli._log_to_stderr(quiet=False, verbose=False)
-    assert not cli._progress_bars()  # tests capture stderr: no terminal
+    streams.log_to_stderr(quiet=False, verbose=False)
+    assert not streams.progress_bars()  # tests capture stderr: no terminal
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    assert cli._progress_bars()
-    cli._log_to_stderr(quiet=True, verbose=False)
-    assert not cli._progress_bars()
+    assert streams.progress_bars()
+    streams.log_to_stderr(quiet=True, verbose=False)
+    assert not streams.progress_bars()
 
 
 def test_verbose_run_says_where_it_wrote(shared_data, tmp_path, capsys):

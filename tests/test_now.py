@@ -25,7 +25,9 @@ import fedcut.run.backtest as runmod
 from fedcut.cli import main
 from fedcut.core.params import defaults, resolve
 from fedcut.data.catalog import INSTRUMENTS, MACRO, REGIME_SERIES
-from fedcut.now import STALE_GRACE, indicators, input_status, todays_call
+from fedcut.now import todays_call
+from fedcut.now_indicators import indicators
+from fedcut.now_inputs import STALE_GRACE, input_status
 from fedcut.strategies.targets import target_weights
 
 pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop

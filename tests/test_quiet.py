@@ -18,7 +18,7 @@ import pytest
 from test_safety import cli, data_env, spec_file, sweep  # noqa: F401 (fixture)
 
 from fedcut import cli as command_line
-from fedcut.cli import READER_GONE
+from fedcut.streams import READER_GONE
 
 pytestmark = pytest.mark.slow  # whole runs and commands: not in the edit-test loop
 

@@ -120,7 +120,7 @@ def test_a_changed_threshold_moves_the_rules_the_call_and_the_picture_together()
 
 
 def test_todays_call_shows_each_row_against_the_level_the_rules_used():
-    from fedcut.now import indicators as call_indicators
+    from fedcut.now_indicators import indicators as call_indicators
 
     regime = resolve({"regime.sahm_warning": 0.3, "regime.bill_gap": 0.2}).regime
     row = pd.Series(
