@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.core.files import write_whole
+from fedcut.plots.ticks import flatten_ticks
 from fedcut.signals.regime import REGIMES
 
 if TYPE_CHECKING:  # matplotlib is imported when the picture is drawn
@@ -178,7 +179,7 @@ def year_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
         for y in range(first.year, last.year + 1)
         if pd.Timestamp(y, 1, 1) >= first and y % step == 0
     ]
-    ax.set_xticks(day_numbers(major), [str(d.year) for d in major])
+    fixed_ticks(ax.xaxis, day_numbers(major), [str(d.year) for d in major])
 
 
 def month_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
@@ -191,7 +192,16 @@ def month_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
         if d >= first and (d.month - 1) % step == 0
     ]
     labels = [f"{d:%b}\n{d.year}" if k == 0 or d.month == 1 else f"{d:%b}" for k, d in enumerate(ticks)]
-    ax.set_xticks(day_numbers(ticks), labels)
+    fixed_ticks(ax.xaxis, day_numbers(ticks), labels)
+
+
+def fixed_ticks(axis, locs, labels) -> None:
+    """Ticks at `locs` labelled `labels` (within the axis's limits): `set_xticks` without the tick
+    objects it builds at once (a picture draws its ticks as plain artists, `ticks.flatten_ticks`)."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    axis.set_major_locator(FixedLocator(locs))
+    axis.set_major_formatter(FixedFormatter(labels))
 
 
 def few_ticks(axis, most: int = 5) -> None:
@@ -254,10 +264,12 @@ TEXT_STYLE = {"text.hinting": "none"}
 
 
 def png_bytes(fig: Figure) -> bytes:
-    """`fig` drawn once (text in `TEXT_STYLE`) as the bytes of a PNG without a timestamp."""
+    """`fig` drawn once (text in `TEXT_STYLE`, ticks as plain artists: `ticks.flatten_ticks`) as the
+    bytes of a PNG without a timestamp."""
     import matplotlib
 
     with matplotlib.rc_context(TEXT_STYLE):
+        flatten_ticks(fig)
         fig.canvas.draw()
     return png_encoded(np.asarray(fig.canvas.buffer_rgba()), fig.dpi)
 
