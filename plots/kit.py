@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.core.files import write_whole
-from fedcut.plots.ticks import flatten_ticks
+from fedcut.plots.ticks import flatten_ticks, steady_locator
 from fedcut.signals.regime import REGIMES
 
 if TYPE_CHECKING:  # matplotlib is imported when the picture is drawn
@@ -208,9 +208,7 @@ def few_ticks(axis, most: int = 5) -> None:
     """At most about `most` ticks on `axis`, at 1, 2 or 5 times a power of ten (never 2.5: 0.25 would
     print as 0.2 with one decimal): matplotlib's default fits in as many as the axis holds, more than
     a panel of a few inches needs, and every tick is text and lines to draw."""
-    from matplotlib.ticker import MaxNLocator
-
-    axis.set_major_locator(MaxNLocator(nbins=most, steps=[1, 2, 5, 10]))
+    axis.set_major_locator(steady_locator(most))
 
 
 def log_ticks(axis, formatter) -> None:

@@ -11,12 +11,15 @@ placed where matplotlib would have placed it (outside the tick labels by its `la
 picture looks the same; only the number of objects changes.
 
 An axis this does not cover is left to matplotlib: minor ticks, ticks or labels on the top or
-right, ticks pointing in, an offset ("1e6") above the labels, an axes placed by a locator
-(colour bars), and any figure with a layout engine (which moves the axes while drawing).
+right, ticks pointing in, an offset ("1e6") above the labels and an axes placed by a locator
+(colour bars). A figure with a layout engine (constrained layout) is laid out once, as drawing
+would lay it out, and keeps that layout; its fixed ticks are made plain before (the layout then
+measures plain labels, and the axis titles keep their distance from their axes), the others after.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,18 +29,44 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 CLOSE = 1e-10  # a tick this close (in a share of the axis) outside the view is still drawn, as matplotlib does
+_STEADY: weakref.WeakSet = weakref.WeakSet()  # locators from `steady_locator`
+
+
+def steady_locator(most: int):
+    """At most about `most` ticks at 1, 2 or 5 times a power of ten, however large the axes: unlike
+    matplotlib's default, a choice that does not depend on the axes' size, so a layout engine can
+    measure its labels before it sizes the axes."""
+    from matplotlib.ticker import MaxNLocator
+
+    locator = MaxNLocator(nbins=most, steps=[1, 2, 5, 10])
+    _STEADY.add(locator)
+    return locator
 
 
 def flatten_ticks(fig: Figure) -> None:
     """Replace the tick objects of every axis of `fig` that this covers (see the module) by plain artists."""
-    if fig.get_layout_engine() is not None:
-        return
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+    from matplotlib.ticker import FixedLocator
+
+    engine = fig.get_layout_engine()
+    if engine is not None and not isinstance(engine, PlaceHolderLayoutEngine):
+        # Fixed and steady ticks do not depend on the axes' size: plain before the layout, which then measures
+        # plain labels; other axes choose their ticks by their size, so after it, as drawing would.
+        _flatten(
+            fig, lambda axis: isinstance(axis.get_major_locator(), FixedLocator) or axis.get_major_locator() in _STEADY
+        )
+        engine.execute(fig)  # the layout, once, as drawing would; the axes then stay where it put them
+        fig.set_layout_engine("none")
+    _flatten(fig, lambda axis: True)
+
+
+def _flatten(fig: Figure, chosen) -> None:
     plans = [
         (axis, plan)
         for ax in fig.axes
         if ax.get_visible() and ax.axison and ax.get_axes_locator() is None
         for axis in (ax.xaxis, ax.yaxis)
-        if (plan := tick_plan(axis)) is not None
+        if chosen(axis) and (plan := tick_plan(axis)) is not None
     ]
     # Every plan is made before any axis changes.
     renderer = fig.canvas.get_renderer()
@@ -81,7 +110,7 @@ def _draw_plain(axis: Axis, locs: np.ndarray, labels: list[str], renderer) -> No
     from matplotlib.lines import Line2D
     from matplotlib.text import Text
     from matplotlib.ticker import NullFormatter, NullLocator
-    from matplotlib.transforms import Bbox
+    from matplotlib.transforms import Affine2D, Bbox
 
     ax, tick = axis.axes, axis.majorTicks[0]
     along_x = axis.axis_name == "x"
@@ -126,5 +155,9 @@ def _draw_plain(axis: Axis, locs: np.ndarray, labels: list[str], renderer) -> No
     )
     box = Bbox.union([spine, *(t.get_window_extent(renderer) for t in texts)])
     pad = axis.labelpad * ax.figure.dpi / 72
+    # So many pixels from the axes' edge, wherever a layout engine later moves the axes.
     x, y = axis.label.get_position()
-    axis.set_label_coords(*((x, box.y0 - pad) if along_x else (box.x0 - pad, y)), transform=axis.label.get_transform())
+    if along_x:
+        axis.set_label_coords(x, 0.0, transform=ax.transAxes + Affine2D().translate(0.0, box.y0 - pad - ax.bbox.y0))
+    else:
+        axis.set_label_coords(0.0, y, transform=ax.transAxes + Affine2D().translate(box.x0 - pad - ax.bbox.x0, 0.0))

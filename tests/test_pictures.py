@@ -97,3 +97,31 @@ def test_plain_ticks_replace_the_tick_objects_only_where_they_can():
     assert type(top.xaxis.get_major_locator()).__name__ == "NullLocator"  # its shared x is plain
     assert type(bottom.yaxis.get_major_locator()).__name__ == "NullLocator"
     assert len(expected) > 6 and sorted(t.get_text() for t in bottom.texts) == sorted(expected)
+
+
+def test_a_heatmap_laid_out_once_with_plain_ticks_is_the_one_matplotlib_draws():
+    """Constrained layout, a colour bar, fixed ticks with rotated labels, hatched cells and text in every
+    cell: laid out once after its fixed ticks are made plain, the same pixels as matplotlib's drawing."""
+    from fedcut.plots.sweep import heatmap_figure
+
+    rng = np.random.default_rng(4)
+    n = 300
+    summary = pd.DataFrame(
+        {
+            "status": "ok",
+            "hedge.moneyness": rng.uniform(0.8, 1.0, n),
+            "strategy.recession_action": rng.choice(["avoid", "hedge", "quality", "cyclicals"], n),
+            "objective_is": rng.uniform(0.1, 0.6, n),
+            "objective_oos": rng.uniform(0.0, 0.5, n),
+            "is_sharpe": rng.uniform(0.2, 0.5, n),
+        }
+    )
+    args = (summary, "strategy.recession_action", "hedge.moneyness", "calmar", {"objective_is": 0.3})
+    noise = {"objective_is": {"sharpe_column": "is_sharpe", "benchmark_sharpe": 0.35, "years": 12.0}}
+    expected = matplotlib_pixels(heatmap_figure(*args, noise=noise))
+    fig = heatmap_figure(*args, noise=noise)
+    np.testing.assert_array_equal(png_pixels(fig), expected)
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 2 and all(
+        type(axis.get_major_locator()).__name__ == "NullLocator" for ax in panels for axis in (ax.xaxis, ax.yaxis)
+    )  # the ticks were drawn plain
