@@ -280,11 +280,12 @@ def png_encoded(rgba: np.ndarray, dpi: float) -> bytes:
     tries five filters on every row (PIL's, through savefig), in half the time.
     """
     height, width, _ = rgba.shape
-    rgb = np.ascontiguousarray(rgba[..., :3]).reshape(height, 3 * width)
+    rgb = rgba[..., :3]  # read in place, never copied
     rows = np.empty((height, 1 + 3 * width), np.uint8)
     rows[:, 0] = 2  # the filter of each row: Up
-    rows[0, 1:] = rgb[0]
-    np.subtract(rgb[1:], rgb[:-1], out=rows[1:, 1:])  # modulo 256, as PNG's filters are
+    pixels = rows[:, 1:].reshape(height, width, 3)
+    pixels[0] = rgb[0]
+    np.subtract(rgb[1:], rgb[:-1], out=pixels[1:])  # modulo 256, as PNG's filters are
     per_metre = round(dpi / 0.0254)
     return b"".join(
         (
