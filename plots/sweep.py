@@ -215,14 +215,12 @@ def heatmap_figure(
                 color="white" if not inside[i, j] and _dark(cmap(norm(diff[i, j]))) else "black",
                 in_layout=False,  # inside its cell: the layout need not measure it
             )
-        ax.set_xticks(
-            range(means.shape[1]),
-            list(means.columns),
-            rotation=30 if long_labels else 0,
-            ha="right" if long_labels else "center",
-        )
-        ax.set_yticks(range(means.shape[0]), list(means.index))
-        ax.tick_params(length=0)
+        fixed_ticks(ax.xaxis, range(means.shape[1]), list(means.columns))
+        fixed_ticks(ax.yaxis, range(means.shape[0]), list(means.index))
+        ax.tick_params(length=0, axis="both")
+        if long_labels:  # on the first tick's label: every other tick copies it
+            ax.tick_params(axis="x", labelrotation=30)
+            ax.xaxis.majorTicks[0].label1.set_horizontalalignment("right")
         ax.set_xlabel(b)
         ax.set_ylabel(a)
         bench = reference.get(column)
