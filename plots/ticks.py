@@ -2,19 +2,19 @@
 
 matplotlib draws every tick as an object of five artists (grid line, two tick marks, two labels),
 builds them again for each axis of each picture and measures every label twice; in a picture of
-this project that was about a third of its cost. `flatten_ticks(fig)`, called just before a figure
+this project that was a quarter or more of its CPU. `flatten_ticks(fig)`, called just before a figure
 is drawn, asks each axis's own locator and formatter for the same positions and labels
 matplotlib would draw, and puts on the axes instead one line for the grid, one line of markers for
 the tick marks and one text per label, each copied from the axis's own first tick (colour, size,
-font, alignment, clipping), at the axis's own drawing order; the axis then draws only its title,
-placed where matplotlib would have placed it (outside the tick labels by its `labelpad`). The
-picture looks the same; only the number of objects changes.
+font, alignment, clipping), at the axis's own drawing order; the axis then draws only its label
+(its name), placed where matplotlib would have placed it (outside the tick labels by its
+`labelpad`). The picture is the same, pixel for pixel; only the number of objects changes.
 
 An axis this does not cover is left to matplotlib: minor ticks, ticks or labels on the top or
 right, ticks pointing in, an offset ("1e6") above the labels and an axes placed by a locator
 (colour bars). A figure with a layout engine (constrained layout) is laid out once, as drawing
 would lay it out, and keeps that layout; its fixed ticks are made plain before (the layout then
-measures plain labels, and the axis titles keep their distance from their axes), the others after.
+measures plain labels, and the axis labels keep their distance from their axes), the others after.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def _flatten(fig: Figure, chosen) -> None:
 def tick_plan(axis: Axis) -> tuple[np.ndarray, list[str]] | None:
     """The major tick positions matplotlib would draw on `axis` and their labels, or None when the
     axis is one this module leaves to matplotlib."""
+    from matplotlib.lines import TICKDOWN, TICKLEFT
     from matplotlib.ticker import NullLocator
 
     locator, minor = axis.get_major_locator(), axis.get_minor_locator()
@@ -87,8 +88,6 @@ def tick_plan(axis: Axis) -> tuple[np.ndarray, list[str]] | None:
     tick = axis.majorTicks[0]
     if tick.tick2line.get_visible() or tick.label2.get_visible() or axis.get_label_position() not in ("bottom", "left"):
         return None
-    from matplotlib.lines import TICKDOWN, TICKLEFT
-
     if tick.tick1line.get_marker() != (TICKDOWN if axis.axis_name == "x" else TICKLEFT):  # pointing out
         return None
     locs = np.asarray(locator(), dtype=float)
@@ -105,7 +104,7 @@ def tick_plan(axis: Axis) -> tuple[np.ndarray, list[str]] | None:
 
 def _draw_plain(axis: Axis, locs: np.ndarray, labels: list[str], renderer) -> None:
     """Grid lines, tick marks and labels of `axis` at `locs` as three kinds of plain artists; the
-    axis's own ticks turned off and its title placed as matplotlib would place it."""
+    axis's own ticks turned off and its label placed as matplotlib would place it."""
     from matplotlib.axis import Ticker
     from matplotlib.lines import Line2D
     from matplotlib.text import Text
@@ -141,7 +140,7 @@ def _draw_plain(axis: Axis, locs: np.ndarray, labels: list[str], renderer) -> No
             text = added(Text(*placed(loc, base), label), tick.label1)
             text.set_rotation_mode(tick.label1.get_rotation_mode())
             texts.append(text)
-    drawn = tick.tick1line.get_visible() and len(locs)  # the title clears the tick marks only when some are drawn
+    drawn = tick.tick1line.get_visible() and len(locs)  # the label clears the tick marks only when some are drawn
     length = tick.tick1line.get_markersize() * ax.figure.dpi / 72 if drawn else 0.0
     # The axis's own ticker, empty: an axis shared with this one keeps the ticker they shared.
     axis.major = Ticker()
