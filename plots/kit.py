@@ -263,7 +263,9 @@ TEXT_STYLE = {"text.hinting": "none"}
 
 def png_bytes(fig: Figure) -> bytes:
     """`fig` drawn once (text in `TEXT_STYLE`, ticks as plain artists: `ticks.flatten_ticks`) as the
-    bytes of a PNG without a timestamp."""
+    bytes of a PNG without a timestamp. The figure keeps those ticks where they were drawn: shown
+    afterwards in a window and zoomed, it would not choose new ones (the report's figures are drawn
+    once; `fedcut.Result.plot_*` gives figures that were not)."""
     import matplotlib
 
     with matplotlib.rc_context(TEXT_STYLE):
