@@ -1,4 +1,5 @@
-"""Time the output stage of the default run: its seven pictures, `write_run` and the whole command.
+"""Time the output stage of the default run: its seven pictures, `write_run` and the whole command;
+or a finished sweep's pictures.
 
 Usage: FEDCUT_DATA_DIR=../shared/data FEDCUT_OFFLINE=1 python benchmarks/bench_outputs.py [--repeat 5]
 Prints the CPU seconds of drawing the report's seven PNGs (`fedcut.report.pictures.draw`, from the
@@ -7,6 +8,12 @@ pays it, then the median of --repeat more, in all and picture by picture; then t
 and CPU time of `write_run` (CSVs, PNGs, report.html, each into a new folder) and of the whole
 `python run_backtest.py` command (a fresh process each time, as a user runs it). Other processes
 on the machine slow every figure down: read the load average printed with them.
+
+  --sweep FOLDER  a finished sweep's folder instead (e.g. one of `fedcut sweep`, or a copy): writes
+                  its outputs again into a copy, --repeat + 1 times, and prints the CPU seconds of
+                  its pictures (heatmaps, sensitivity, top equity, overfitting; the first time with
+                  matplotlib's import, then the median and the least of the others). A sweep's
+                  pictures cost about the same at 500 configurations as at 10,000.
 """
 
 from __future__ import annotations
@@ -46,11 +53,69 @@ def picture_seconds(data) -> dict[str, float]:
     return spent
 
 
+SWEEP_PICTURES = (  # (function in fedcut.sweeps.report, the picture it draws)
+    ("heatmaps", "heatmaps"),
+    ("sensitivity", "sensitivity"),
+    ("top_equity_figure", "top equity"),
+    ("save_png", "top equity"),  # its only use in sweeps.report: top_equity.png
+    ("overfitting_figure", "overfitting"),
+)
+
+
+def sweep_picture_seconds(folder: Path, repeat: int) -> None:
+    """The CPU seconds of a sweep's pictures, timed inside `write_outputs` on a copy of `folder`."""
+    import shutil
+
+    import fedcut.sweeps.report as report
+    from fedcut.sweeps.runner import STORE
+    from fedcut.sweeps.spec import load_spec
+    from fedcut.sweeps.store import Store
+
+    spent: dict[str, float] = {}
+
+    def timed(inner, label):
+        def wrapper(*a, **k):
+            start = time.process_time()
+            try:
+                return inner(*a, **k)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.process_time() - start
+
+        return wrapper
+
+    for name, label in SWEEP_PICTURES:
+        setattr(report, name, timed(getattr(report, name), label))
+    passes = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(repeat + 1):
+            out = Path(tmp) / f"sweep-{k}"
+            shutil.copytree(folder, out)
+            store = Store(out / STORE)
+            spent.clear()
+            report.write_outputs(load_spec(out / "spec.toml"), out, store, None, None)
+            store.close()
+            passes.append(dict(spent))
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
+    totals = [sum(p.values()) for p in passes[1:]]
+    print(
+        f"sweep pictures of {folder}: first {sum(passes[0].values()):.2f} s CPU (matplotlib's import included), "
+        f"then median of {repeat}: {statistics.median(totals):.2f} s CPU (min {min(totals):.2f} s)"
+    )
+    labels = dict.fromkeys(label for _, label in SWEEP_PICTURES)
+    print(
+        "  " + ", ".join(f"{label} {statistics.median(p.get(label, 0.0) for p in passes[1:]):.3f}" for label in labels)
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--commands", type=int, default=3, help="whole-command runs (0: none)")
+    ap.add_argument("--sweep", type=Path, help="a finished sweep's folder: time its pictures instead")
     args = ap.parse_args()
+    if args.sweep:
+        sweep_picture_seconds(args.sweep, args.repeat)
+        return
     result = run(resolve({}))
     data = run_data(result)
     start = time.process_time()

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.core.files import write_whole
+from fedcut.plots.ticks import flatten_ticks, steady_locator
 from fedcut.signals.regime import REGIMES
 
 if TYPE_CHECKING:  # matplotlib is imported when the picture is drawn
@@ -178,7 +179,7 @@ def year_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
         for y in range(first.year, last.year + 1)
         if pd.Timestamp(y, 1, 1) >= first and y % step == 0
     ]
-    ax.set_xticks(day_numbers(major), [str(d.year) for d in major])
+    fixed_ticks(ax.xaxis, day_numbers(major), [str(d.year) for d in major])
 
 
 def month_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
@@ -191,16 +192,23 @@ def month_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
         if d >= first and (d.month - 1) % step == 0
     ]
     labels = [f"{d:%b}\n{d.year}" if k == 0 or d.month == 1 else f"{d:%b}" for k, d in enumerate(ticks)]
-    ax.set_xticks(day_numbers(ticks), labels)
+    fixed_ticks(ax.xaxis, day_numbers(ticks), labels)
+
+
+def fixed_ticks(axis, locs, labels) -> None:
+    """Ticks at `locs` labelled `labels` (within the axis's limits): `set_xticks` without the tick
+    objects it builds at once (a picture draws its ticks as plain artists, `ticks.flatten_ticks`)."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator
+
+    axis.set_major_locator(FixedLocator(locs))
+    axis.set_major_formatter(FixedFormatter(labels))
 
 
 def few_ticks(axis, most: int = 5) -> None:
     """At most about `most` ticks on `axis`, at 1, 2 or 5 times a power of ten (never 2.5: 0.25 would
     print as 0.2 with one decimal): matplotlib's default fits in as many as the axis holds, more than
     a panel of a few inches needs, and every tick is text and lines to draw."""
-    from matplotlib.ticker import MaxNLocator
-
-    axis.set_major_locator(MaxNLocator(nbins=most, steps=[1, 2, 5, 10]))
+    axis.set_major_locator(steady_locator(most))
 
 
 def log_ticks(axis, formatter) -> None:
@@ -254,10 +262,14 @@ TEXT_STYLE = {"text.hinting": "none"}
 
 
 def png_bytes(fig: Figure) -> bytes:
-    """`fig` drawn once (text in `TEXT_STYLE`) as the bytes of a PNG without a timestamp."""
+    """`fig` drawn once (text in `TEXT_STYLE`, ticks as plain artists: `ticks.flatten_ticks`) as the
+    bytes of a PNG without a timestamp. The figure keeps those ticks where they were drawn: shown
+    afterwards in a window and zoomed, it would not choose new ones (the report's figures are drawn
+    once; `fedcut.Result.plot_*` gives figures that were not)."""
     import matplotlib
 
     with matplotlib.rc_context(TEXT_STYLE):
+        flatten_ticks(fig)
         fig.canvas.draw()
     return png_encoded(np.asarray(fig.canvas.buffer_rgba()), fig.dpi)
 
@@ -270,11 +282,12 @@ def png_encoded(rgba: np.ndarray, dpi: float) -> bytes:
     tries five filters on every row (PIL's, through savefig), in half the time.
     """
     height, width, _ = rgba.shape
-    rgb = np.ascontiguousarray(rgba[..., :3]).reshape(height, 3 * width)
+    rgb = rgba[..., :3]  # read in place, never copied
     rows = np.empty((height, 1 + 3 * width), np.uint8)
     rows[:, 0] = 2  # the filter of each row: Up
-    rows[0, 1:] = rgb[0]
-    np.subtract(rgb[1:], rgb[:-1], out=rows[1:, 1:])  # modulo 256, as PNG's filters are
+    pixels = rows[:, 1:].reshape(height, width, 3)
+    pixels[0] = rgb[0]
+    np.subtract(rgb[1:], rgb[:-1], out=pixels[1:])  # modulo 256, as PNG's filters are
     per_metre = round(dpi / 0.0254)
     return b"".join(
         (

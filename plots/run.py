@@ -26,6 +26,7 @@ from fedcut.plots.kit import (
     cut_lines,
     day_numbers,
     few_ticks,
+    fixed_ticks,
     log_ticks,
     month_axis,
     new_figure,
@@ -397,7 +398,7 @@ def hedge_figure(
         bars.axhline(
             mean, color="#333333", lw=1.0, ls=":", zorder=4, label=f"hedge P&L over the run: {mean:+.0f} bp a year"
         )
-        bars.set_xticks(x, [f"'{y % 100:02d}" for y in x])
+        fixed_ticks(bars.xaxis, x, [f"'{y % 100:02d}" for y in x])
         bars.set_xlim(x[0] - 0.7, x[-1] + 0.7)
     else:
         bars.text(0.5, 0.5, "no puts were held in this run", transform=bars.transAxes, ha="center", fontsize=11)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers.performance import sharpe_standard_error
-from fedcut.plots.kit import DPI, day_numbers, save_png, year_axis
+from fedcut.plots.kit import DPI, day_numbers, few_ticks, fixed_ticks, save_png, year_axis
 from fedcut.plots.run import IWM, STRATEGY
 
 MAX_LEVELS = 8  # a numeric parameter with more distinct values than this is binned
@@ -36,6 +36,9 @@ MISSING_COLOUR = "#f0f0f0"  # heatmap cells where no configuration ran
 REFERENCE = "buy-and-hold IWM"  # the yardstick drawn on every picture
 TOP_CURVES = 5  # equity curves of the best in-sample configurations
 MAX_WIDTH = 12.4  # inches: 1240 px, the pages' column, so figure text shows at its size
+# At most about this many ticks along a sensitivity panel's numbers and up its shared objective axis:
+# as many as matplotlib fits in a 3.6-inch panel, chosen whatever the panel's size (`kit.few_ticks`).
+SENSITIVITY_TICKS = (8, 8)
 
 
 def levels(values: pd.Series) -> tuple[pd.Series, list[str]]:
@@ -66,22 +69,32 @@ def levels(values: pd.Series) -> tuple[pd.Series, list[str]]:
 
 def cell_means(summary: pd.DataFrame, a: str, b: str, column: str) -> pd.DataFrame:
     """Mean of `column` over the ok configurations per level of `a` (rows) and `b` (columns); NaN where none ran."""
-    ok = _ok(summary)
-    rows, row_order = levels(ok[a])
-    cols, col_order = levels(ok[b])
-    means = ok[column].astype(float).groupby([rows, cols]).mean().unstack()
-    means = means.reindex(index=row_order, columns=col_order)
-    means.index.name, means.columns.name = a, b
-    return means
+    return _Cells(summary, a, b).means(column)
 
 
 def cell_counts(summary: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     """How many ok configurations fall in each cell of `cell_means`' grid (0 where none)."""
-    ok = _ok(summary)
-    rows, row_order = levels(ok[a])
-    cols, col_order = levels(ok[b])
-    counts = ok.groupby([rows, cols]).size().unstack()
-    return counts.reindex(index=row_order, columns=col_order).fillna(0).astype(int)
+    return _Cells(summary, a, b).counts()
+
+
+class _Cells:
+    """The ok configurations of `summary` by level of `a` (rows) and `b` (columns): the levels found
+    once, for every figure a heatmap shows."""
+
+    def __init__(self, summary: pd.DataFrame, a: str, b: str):
+        self.a, self.b, self.ok = a, b, _ok(summary)
+        self.rows, self.row_order = levels(self.ok[a])
+        self.cols, self.col_order = levels(self.ok[b])
+
+    def means(self, column: str) -> pd.DataFrame:
+        means = self.ok[column].astype(float).groupby([self.rows, self.cols]).mean().unstack()
+        means = means.reindex(index=self.row_order, columns=self.col_order)
+        means.index.name, means.columns.name = self.a, self.b
+        return means
+
+    def counts(self) -> pd.DataFrame:
+        counts = self.ok.groupby([self.rows, self.cols]).size().unstack()
+        return counts.reindex(index=self.row_order, columns=self.col_order).fillna(0).astype(int)
 
 
 def heatmaps(
@@ -118,7 +131,10 @@ def noise_cells(
     """True where a cell's mean Sharpe lies within NOISE_Z standard errors (`performance.sharpe_standard_error`,
     Lo 2002, over the sample's `years`) of buy-and-hold's Sharpe over the same days: a difference the
     sample cannot tell from luck."""
-    sharpe = cell_means(summary, a, b, sharpe_column)
+    return _inside_noise(cell_means(summary, a, b, sharpe_column), benchmark_sharpe, years)
+
+
+def _inside_noise(sharpe: pd.DataFrame, benchmark_sharpe: float, years: float) -> pd.DataFrame:
     inside = (sharpe - benchmark_sharpe).abs() < NOISE_Z * sharpe_standard_error(sharpe, years)
     return inside & sharpe.notna()
 
@@ -136,44 +152,58 @@ def heatmap_figure(
     diverging colour scale centred on buy-and-hold's objective in each panel's sample (green better,
     red worse), every cell with its value, its difference and its count; with `noise` ({sample column:
     {"sharpe_column", "benchmark_sharpe", "years"}}) the cells inside the sampling noise hatched."""
+    from matplotlib.collections import PatchCollection
     from matplotlib.colors import LinearSegmentedColormap, Normalize
     from matplotlib.patches import Patch, Rectangle
 
     reference, noise = reference or {}, noise or {}
     samples = _samples(summary)
-    grid = cell_means(summary, a, b, samples[0][0])
-    counts = cell_counts(summary, a, b)
+    cells = _Cells(summary, a, b)
+    means_of = {column: cells.means(column) for column, _, _ in samples}
+    grid = means_of[samples[0][0]]
+    counts = cells.counts()
     panel = (max(5.2, 0.8 * grid.shape[1] + 2.6), max(3.8, 0.6 * grid.shape[0] + 2.2))
     stacked = len(samples) * panel[0] + 1.0 > MAX_WIDTH  # side by side only while they fit the page's column
     width = panel[0] + 1.0 if stacked else len(samples) * panel[0] + 1.0
     height = (len(samples) if stacked else 1) * panel[1] + 1.8
     fig, axes = _figure((width, height), rows=len(samples) if stacked else 1, cols=1 if stacked else len(samples))
     cmap = LinearSegmentedColormap.from_list("better_worse", DIVERGING).with_extremes(bad=MISSING_COLOUR)
-    diffs = {column: cell_means(summary, a, b, column) - reference.get(column, 0.0) for column, _, _ in samples}
+    diffs = {column: means_of[column] - reference.get(column, 0.0) for column, _, _ in samples}
     spread = max([float(np.nanmax(np.abs(d.to_numpy()))) for d in diffs.values() if d.notna().any().any()] or [1.0])
     norm = Normalize(-(spread or 1.0), spread or 1.0)  # one scale for every panel, buy-and-hold at its centre
     long_labels = sum(len(str(c)) for c in grid.columns) > 36
     hatched = False
     image = None
     for ax, (column, label, _) in zip(axes.flat, samples):
-        means, diff = cell_means(summary, a, b, column), diffs[column].to_numpy()
+        means, diff = means_of[column], diffs[column].to_numpy()
         inside = (
-            noise_cells(summary, a, b, **noise[column]).to_numpy()
+            _inside_noise(
+                cells.means(noise[column]["sharpe_column"]),
+                noise[column]["benchmark_sharpe"],
+                noise[column]["years"],
+            ).to_numpy()
             if column in noise
             else np.zeros(diff.shape, dtype=bool)
         )
         image = ax.imshow(diff, cmap=cmap, norm=norm, origin="lower", aspect="auto")
+        if inside.any():  # the cells inside the noise, hatched: one collection, drawn at once
+            hatched = True
+            ax.add_collection(
+                PatchCollection(
+                    [Rectangle((j - 0.5, i - 0.5), 1, 1) for i, j in zip(*np.nonzero(inside))],
+                    facecolor="white",
+                    alpha=0.55,
+                    hatch="///",
+                    edgecolor="#888888",
+                    lw=0,
+                    in_layout=False,
+                ),
+                autolim=False,
+            )
         for (i, j), v in np.ndenumerate(means.to_numpy()):
             if np.isnan(v):
-                ax.text(j, i, "none", ha="center", va="center", fontsize=9, color="#777777")
+                ax.text(j, i, "none", ha="center", va="center", fontsize=9, color="#777777", in_layout=False)
                 continue
-            if inside[i, j]:
-                hatched = True
-                ax.add_patch(
-                    Rectangle(
-                        (j - 0.5, i - 0.5), 1, 1, facecolor="white", alpha=0.55, hatch="///", edgecolor="#888888", lw=0
-                    )
-                )
             sign = f"\n{diff[i, j]:+.2g}" if column in reference else ""
             ax.text(
                 j,
@@ -183,15 +213,14 @@ def heatmap_figure(
                 va="center",
                 fontsize=9,
                 color="white" if not inside[i, j] and _dark(cmap(norm(diff[i, j]))) else "black",
+                in_layout=False,  # inside its cell: the layout need not measure it
             )
-        ax.set_xticks(
-            range(means.shape[1]),
-            list(means.columns),
-            rotation=30 if long_labels else 0,
-            ha="right" if long_labels else "center",
-        )
-        ax.set_yticks(range(means.shape[0]), list(means.index))
-        ax.tick_params(length=0)
+        fixed_ticks(ax.xaxis, range(means.shape[1]), list(means.columns))
+        fixed_ticks(ax.yaxis, range(means.shape[0]), list(means.index))
+        ax.tick_params(length=0, axis="both")
+        if long_labels:  # on the first tick's label: every other tick copies it
+            ax.tick_params(axis="x", labelrotation=30)
+            ax.xaxis.majorTicks[0].label1.set_horizontalalignment("right")
         ax.set_xlabel(b)
         ax.set_ylabel(a)
         bench = reference.get(column)
@@ -228,7 +257,7 @@ def heatmap_figure(
         fig,
         width,
         f"{objective_label} by {a} and {b}: mean over the other parameters",
-        f"{_counts(summary, [a, b])}; each cell: the mean, its difference from {REFERENCE} and n, the "
+        f"{_counts(summary, [a, b], {a: cells.row_order, b: cells.col_order})}; each cell: the mean, its difference from {REFERENCE} and n, the "
         "configurations in it; one colour scale for every panel, white at buy-and-hold",
     )
     return fig
@@ -255,12 +284,15 @@ def sensitivity_figure(
     rows = math.ceil(len(params) / cols)
     width = min(max(4.6 * cols + 0.6, 8.0), MAX_WIDTH)
     fig, axes = _figure((width, 3.6 * rows + 1.4), rows=rows, cols=cols, sharey=True)
+    orders: dict[str, list[str]] = {}
+    few_ticks(axes[0, 0].yaxis, SENSITIVITY_TICKS[1])  # the panels share it
     for k, ax in enumerate(axes.flat):
         if k >= len(params):
             ax.set_visible(False)
             continue
         key = params[k]
         labels, order = levels(ok[key])
+        orders[key] = order
         categorical = not pd.api.types.is_numeric_dtype(ok[key]) or pd.api.types.is_bool_dtype(ok[key])
         x = labels.map({name: i for i, name in enumerate(order)}) if categorical else ok[key].astype(float)
         level_x = x.groupby(labels).mean().reindex(order)
@@ -268,10 +300,11 @@ def sensitivity_figure(
         for s, (column, _, colour) in enumerate(samples):
             y = ok[column].astype(float)
             shift = nudge * (s - (len(samples) - 1) / 2)
-            ax.scatter(x + shift, y, s=16, color=colour, alpha=0.28, lw=0, zorder=2)
+            # numpy arrays, not pandas: matplotlib looks a pandas argument over for other array types
+            ax.scatter((x + shift).to_numpy(), y.to_numpy(), s=16, color=colour, alpha=0.28, lw=0, zorder=2)
             ax.plot(
-                level_x + shift,
-                y.groupby(labels).mean().reindex(order),
+                (level_x + shift).to_numpy(),
+                y.groupby(labels).mean().reindex(order).to_numpy(),
                 color=colour,
                 lw=1.8,
                 marker="o",
@@ -279,9 +312,22 @@ def sensitivity_figure(
                 zorder=3,
             )
             if reference.get(column) is not None and np.isfinite(reference[column]):
-                ax.axhline(reference[column], color=colour, lw=1.2, ls="--", zorder=1)
+                # axhline's line, without axhline's look at the shared limits (every panel's data) each time
+                ax.add_line(
+                    Line2D(
+                        [0, 1],
+                        [reference[column]] * 2,
+                        transform=ax.get_yaxis_transform(which="grid"),
+                        color=colour,
+                        lw=1.2,
+                        ls="--",
+                        zorder=1,
+                    )
+                )
         if categorical or len(order) == x.nunique():
-            ax.set_xticks(level_x.to_numpy(), order)
+            fixed_ticks(ax.xaxis, level_x.to_numpy(), order)
+        else:
+            few_ticks(ax.xaxis, SENSITIVITY_TICKS[0])
         if categorical:
             ax.set_xlim(-0.5, len(order) - 0.5)
         else:
@@ -305,7 +351,7 @@ def sensitivity_figure(
         fig,
         width,
         f"{objective_label} against each swept parameter (line: mean over the other parameters; dashed: {REFERENCE})",
-        _counts(summary, params),
+        _counts(summary, params, orders),
     )
     return fig
 
@@ -384,16 +430,12 @@ def _suptitle(fig, width: float, *lines: str) -> None:
     fig.suptitle("\n".join(textwrap.fill(line, int(width * 11)) for line in lines), fontsize=12)
 
 
-def _counts(summary: pd.DataFrame, params: list[str]) -> str:
-    """How many configurations are drawn, how many failed, and which parameters are binned."""
+def _counts(summary: pd.DataFrame, params: list[str], orders: dict[str, list[str]]) -> str:
+    """How many configurations are drawn, how many failed, and which parameters are binned (`orders`:
+    each parameter's levels, as `levels` gives them)."""
     ok = _ok(summary)
     failed = len(summary) - len(ok)
-    binned = [
-        f"{key} in {len(order)} quantile bins"
-        for key in params
-        for order in [levels(ok[key])[1]]
-        if len(order) < ok[key].nunique()
-    ]
+    binned = [f"{key} in {len(orders[key])} quantile bins" for key in params if len(orders[key]) < ok[key].nunique()]
     return "; ".join([f"{len(ok)} configurations", *([f"{failed} failed, left out"] if failed else []), *binned])
 
 

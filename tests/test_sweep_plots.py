@@ -186,9 +186,11 @@ def test_heatmap_panels_share_one_scale_centred_on_buy_and_hold_and_hatch_the_no
     # Sharpe 0.3 a (a = 1, 2, 3) against 0.3: inside the noise where |0.3 a - 0.3| < z * sqrt((1 + (0.3 a)^2 / 2) / 40)
     z = normal.ppf(0.975)
     inside = [abs(0.3 * a - 0.3) < z * np.sqrt((1 + (0.3 * a) ** 2 / 2) / years) for a in (1, 2, 3)]
-    hatched_rows = sorted({int(round(p.get_y() + 0.5)) for p in panels[0].patches if p.get_hatch()})
-    assert hatched_rows == [k for k, yes in enumerate(inside) if yes] and inside == [True, True, False]
-    assert not [p for p in panels[1].patches if p.get_hatch()]  # no noise given for out-of-sample
+    hatched = [path for c in panels[0].collections if c.get_hatch() for path in c.get_paths()]
+    hatched_rows = sorted(int(round(path.vertices[:, 1].min() + 0.5)) for path in hatched)
+    assert hatched_rows == [0, 0, 1, 1]  # both columns of each row inside the noise
+    assert sorted(set(hatched_rows)) == [k for k, yes in enumerate(inside) if yes] and inside == [True, True, False]
+    assert not [c for c in panels[1].collections if c.get_hatch()]  # no noise given for out-of-sample
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[0].startswith("hatched: inside the sampling noise") and legend[1].startswith("none: no configuration")
     assert cell_counts(grid_summary(), "a", "b").to_numpy().tolist() == [[2, 2], [2, 2], [2, 0]]
