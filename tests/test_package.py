@@ -274,7 +274,7 @@ def test_readme_set_up_is_what_ci_runs():
     added = [line for line in ci if line not in block]
     assert added == ['mkdocs build --strict --site-dir "$(mktemp -d)"', ".ci/check"]
     assert [line for line in ci if line not in added] == block
-    assert ci[-len(added) - 1 : -1] == added and ci[-1] == block[-1] == "python -m pytest"
+    assert ci[-len(added) - 1 : -1] == added and ci[-1] == block[-1] == "python -m pytest -n 2 --dist loadfile"
     assert 'pip install -c constraints.txt -e ".[dev]"' in ci
     dependencies = PYPROJECT["project"]["dependencies"] + sum(
         PYPROJECT["project"]["optional-dependencies"].values(), []
