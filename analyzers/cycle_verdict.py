@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
+from scipy import special
 
 from fedcut.analyzers.bootstrap import CONFIDENCE
 
@@ -32,12 +32,13 @@ LONGEST_SAID_YEARS = 1000  # a longer track record is said as "more than 1,000 y
 
 def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> list[float] | None:
     """The exact two-sided interval of a binomial share k/n (Clopper & Pearson 1934), from the beta
-    distribution; None when there is no trial."""
+    distribution's quantiles (`betaincinv`, what `scipy.stats.beta.ppf` returns, to the bit, without
+    importing scipy.stats: about a tenth of a run's time); None when there is no trial."""
     if n <= 0:
         return None
     tail = (1.0 - confidence) / 2.0
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(tail, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(1.0 - tail, k + 1, n - k))
+    lo = 0.0 if k == 0 else float(special.betaincinv(k, n - k + 1, tail))
+    hi = 1.0 if k == n else float(special.betaincinv(k + 1, n - k, 1.0 - tail))
     return [lo, hi]
 
 
@@ -96,7 +97,7 @@ def min_track_record(
     `sharpe_diff` to lie `z` standard errors from zero, z the two-sided normal quantile of
     `confidence` (1.96 at 95%, the verdict's rule): years * (z * se / diff)**2. `never` when the
     difference is not positive; None figures when it cannot be computed."""
-    z = float(stats.norm.ppf(1.0 - (1.0 - confidence) / 2.0))
+    z = float(special.ndtri(1.0 - (1.0 - confidence) / 2.0))
     out = {"years": None, "cycles": None, "never": False, "z": z, "method": "bootstrap standard error"}
     if sharpe_diff is None or sharpe_diff_se is None or not years > 0:
         return out
