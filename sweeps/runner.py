@@ -17,6 +17,7 @@ import logging
 import math
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
@@ -28,6 +29,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
 
 from fedcut.core.errors import ConfigError, FedcutError
@@ -36,6 +38,7 @@ from fedcut.core.params import resolve
 from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.execution.engines import ARRAY, BACKTRADER, Engine
 from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task, warm_up
+from fedcut.sweeps.points import Point, Points
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
 from fedcut.sweeps.store import DiskFull, Store
@@ -54,6 +57,9 @@ BLOCK_MAX = 256  # configurations per task: enough to amortise a task, few enoug
 PR_SET_PDEATHSIG = 1  # Linux prctl(2): the signal a process gets when its parent ends
 QUIET_TRACKER = "ignore:resource_tracker:UserWarning"  # -W: its "There appear to be N leaked semaphore objects"
 BLOCKS_PER_WORKER = 4  # smaller blocks for small sweeps, so the work spreads over the workers
+GROUP_WINDOW = 4096  # configurations waiting for their group's block to fill before the partial blocks go
+IN_FLIGHT_PER_WORKER = 2  # blocks queued per worker: enough to keep it busy, few enough to hold little
+DASK_IN_FLIGHT = 64  # blocks submitted to a Dask cluster at once, at least (more with more worker threads)
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +160,10 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
             raise DiskFull(f"{exc}; make room and continue with --resume") from None
         if not (resume and (out / "spec.toml").is_file()):  # a sweep stopped by a full disk may not have it yet
             write_whole(out / "spec.toml", spec_text)
-        done = store.done()
-        stored = len(done)
-        todo = [p for p in spec.points if p.config_hash not in done]
-        by_position = {p.position: p for p in spec.points}
-        outcomes = _execute(_blocks(todo, workers), plan, pool, client)
+        points = spec.points
+        todo = np.flatnonzero(~np.isin(points.hashes, store.done_hashes()))
+        stored = len(points) - len(todo)
+        outcomes = _execute(_blocks(points, todo, workers), plan, pool, client, workers)
         bar = tqdm(
             total=len(spec.points),
             initial=stored,
@@ -171,9 +176,10 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
         failed = 0
         decoded = {}  # config_hash -> result, as stored: the outputs need not decode them again
         try:
-            for block in outcomes:
+            for block, done in outcomes:
+                by_position = {p.position: p for p in block}
                 entries = []
-                for outcome in block:
+                for outcome in done:
                     point = by_position[outcome["position"]]
                     entries.append((point.config_hash, point.position, point.swept, outcome))
                     decoded[point.config_hash] = outcome["result"]
@@ -184,13 +190,13 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
                         f"{exc}; {stored} of {len(spec.points)} configurations are stored: make room "
                         "and continue with --resume"
                     ) from None
-                stored += len(block)
-                failed += sum(o["status"] != "ok" for o in block)
-                bar.update(len(block))
+                stored += len(done)
+                failed += sum(o["status"] != "ok" for o in done)
+                bar.update(len(done))
                 if failed:
                     bar.set_postfix(failed=failed)
             rows = store.rows(decoded)
-            audit_failures = _audit(spec, store, rows, plan, pool, client, progress)
+            audit_failures = _audit(spec, store, rows, plan, pool, client, progress, workers)
         except Stopped as exc:  # the blocks in flight are lost; what is stored stays, consistent
             raise FedcutError(
                 f"{exc}; {stored} of {len(spec.points)} configurations are stored: continue with --resume"
@@ -221,17 +227,24 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
         store.close()
 
 
-def _blocks(todo, workers: int) -> list[list]:
-    """The configurations to run, in blocks of the same group (`group_key`), in spec order."""
+def _blocks(points: Points, todo: np.ndarray, workers: int) -> Iterator[list[Point]]:
+    """The configurations at positions `todo`, generated as they are needed, in blocks of the same group
+    (`group_key`) in spec order; a group's partial block is sent once GROUP_WINDOW points wait."""
     size = max(1, min(BLOCK_MAX, math.ceil(len(todo) / (max(workers, 1) * BLOCKS_PER_WORKER))))
-    groups: dict[tuple, list] = {}
-    for point in todo:
-        groups.setdefault(group_key(point.config) if point.config is not None else ("invalid",), []).append(point)
-    return [
-        [(p.position, p.config, p.error) for p in members[k : k + size]]
-        for members in groups.values()
-        for k in range(0, len(members), size)
-    ]
+    groups: dict[tuple, list[Point]] = {}
+    waiting = 0
+    for point in points.at(todo):
+        key = group_key(point.config) if point.config is not None else ("invalid",)
+        members = groups.setdefault(key, [])
+        members.append(point)
+        waiting += 1
+        if len(members) == size:
+            waiting -= len(groups.pop(key))
+            yield members
+        elif waiting >= GROUP_WINDOW:
+            yield from groups.values()
+            groups, waiting = {}, 0
+    yield from groups.values()
 
 
 def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
@@ -262,7 +275,9 @@ def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
     return chosen
 
 
-def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client, progress: bool) -> int:
+def _audit(
+    spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client, progress: bool, workers: int = 1
+) -> int:
     """Re-run the audited configurations in backtrader (in the workers) and store, per
     configuration, whether every stored figure came out the same; returns how many differ. A sweep
     run in the reference engine itself (`--engine backtrader`) has nothing to audit."""
@@ -273,8 +288,7 @@ def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client,
     chosen = {h: why for h, why in audit_choice(spec, list(rows.values())).items() if h not in done}
     if not chosen:
         return sum(not a["identical"] for a in store.audits())
-    points = {p.config_hash: p for p in spec.points}
-    todo = [points[h] for h in chosen]
+    todo = list(spec.points.at(spec.points.positions_of(chosen)))
     reference = Plan(plan.segments, plan.data_dir, plan.offline, BACKTRADER)
     bar = tqdm(
         total=len(todo),
@@ -284,11 +298,10 @@ def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client,
         file=sys.stderr,
         dynamic_ncols=True,
     )
-    by_position = {p.position: p for p in todo}
     with bar:
-        for block in _execute([[(p.position, p.config, p.error)] for p in todo], reference, pool, client):
-            for outcome in block:
-                h = by_position[outcome["position"]].config_hash
+        for block, done in _execute(([p] for p in todo), reference, pool, client, workers):
+            for outcome in done:
+                h = block[0].config_hash
                 stored = rows[h]["result"]
                 stored = {k: v for k, v in stored.items() if k != "near_boundary"}
                 again = {k: v for k, v in (outcome["result"] or {}).items() if k != "near_boundary"}
@@ -357,13 +370,53 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _execute(blocks: list[list], plan: Plan, pool, client) -> Iterator[list[dict]]:
-    """Each block's outcomes, as blocks finish: on the Dask client, in the pool, or here."""
+def _execute(
+    blocks: Iterator[list[Point]], plan: Plan, pool, client, workers: int = 1
+) -> Iterator[tuple[list[Point], list[dict]]]:
+    """Each block with its outcomes, as blocks finish: on the Dask client, in the pool, or here. Blocks
+    are taken from `blocks` only as there is room for them (a few per worker), so the configurations
+    waiting to run are never all in memory."""
     if client is not None:
         return _dask(blocks, plan, client)
-    if pool is None or len(blocks) <= 1:
-        return (task(block, plan) for block in blocks)
-    return (outcome for outcome in pool.imap_unordered(_task_args, [(block, plan) for block in blocks]))
+    if pool is None:
+        return ((block, task(_items(block), plan)) for block in blocks)
+    return _pooled(blocks, plan, pool, IN_FLIGHT_PER_WORKER * workers)
+
+
+def _items(block: list[Point]) -> list[tuple]:
+    """A block as `sweeps.evaluate.task` takes it."""
+    return [(p.position, p.config, p.error) for p in block]
+
+
+def _pooled(blocks: Iterator[list[Point]], plan: Plan, pool, window: int) -> Iterator[tuple[list[Point], list[dict]]]:
+    """Blocks run in the pool, at most `window` queued at once, in the order they finish."""
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    blocks, running, more = iter(blocks), 0, True
+    while True:
+        while more and running < window:
+            block = next(blocks, None)
+            if block is None:
+                more = False
+                break
+            pool.apply_async(
+                task,
+                (_items(block), plan),
+                callback=lambda out, block=block: finished.put((block, out, None)),
+                error_callback=lambda exc, block=block: finished.put((block, None, exc)),
+            )
+            running += 1
+        if not running:
+            return
+        while True:
+            try:
+                block, out, exc = finished.get(timeout=DASK_POLL)  # a timeout, so Ctrl-C is seen
+                break
+            except queue.Empty:
+                continue
+        running -= 1
+        if exc is not None:
+            raise exc
+        yield block, out
 
 
 @contextmanager
@@ -390,10 +443,6 @@ def _pool(workers: int, base, data_dir: str | None, offline: bool | None, engine
     finally:
         pool.terminate()
         pool.join()
-
-
-def _task_args(args) -> list[dict]:
-    return task(*args)
 
 
 def _start_worker(base, data_dir: str | None, offline: bool | None, engine: Engine) -> None:
@@ -481,26 +530,38 @@ def _quiet_distributed() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _dask(blocks: list[list], plan: Plan, cluster: Cluster) -> Iterator[list[dict]]:
-    """Each block's outcome as it finishes on the cluster; `Stopped` when no worker has been there and
-    nothing has finished for `cluster.worker_wait` seconds, or when the scheduler is lost."""
+def _dask(blocks: Iterator[list[Point]], plan: Plan, cluster: Cluster) -> Iterator[tuple[list[Point], list[dict]]]:
+    """Each block with its outcomes as it finishes on the cluster, at most DASK_IN_FLIGHT blocks (or
+    IN_FLIGHT_PER_WORKER per worker thread, if more) submitted at once; `Stopped` when no worker has
+    been there and nothing has finished for `cluster.worker_wait` seconds, or when the scheduler is lost."""
     from distributed import wait
     from distributed.comm.core import CommClosedError
 
     client, wait_for = cluster
     address = client.scheduler.address
+    blocks, more = iter(blocks), True
     try:
-        pending = [client.submit(task, block, plan, pure=False) for block in blocks]
+        pending: dict = {}
+        threads = 0
         progress_at = time.monotonic()
-        while pending:
+        while True:
+            while more and len(pending) < max(DASK_IN_FLIGHT, IN_FLIGHT_PER_WORKER * threads):
+                block = next(blocks, None)
+                if block is None:
+                    more = False
+                    break
+                pending[client.submit(task, _items(block), plan, pure=False)] = block
+            if not pending:
+                return
             try:
-                done, rest = wait(pending, timeout=DASK_POLL, return_when="FIRST_COMPLETED")
+                done, _ = wait(list(pending), timeout=DASK_POLL, return_when="FIRST_COMPLETED")
             except TimeoutError:
-                done, rest = set(), pending
+                done = set()
             for future in done:
-                yield future.result()
-            pending = list(rest)
-            if done or client.scheduler_info().get("workers"):
+                yield pending.pop(future), future.result()
+            workers = client.scheduler_info().get("workers") or {}
+            threads = sum(w.get("nthreads", 1) for w in workers.values())
+            if done or workers:
                 progress_at = time.monotonic()
             elif time.monotonic() - progress_at >= wait_for:
                 raise Stopped(

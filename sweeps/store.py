@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from fedcut.core.errors import ConfigError, FedcutError
 
 SCHEMA = """
@@ -134,6 +136,13 @@ class Store:
     def done(self) -> set[str]:
         with self._errors("cannot read it"):
             return {h for (h,) in self.db.execute("SELECT config_hash FROM results")}
+
+    def done_hashes(self) -> np.ndarray:
+        """The stored configurations' hashes as bytes (numpy "S20"), read without a Python set of them."""
+        with self._errors("cannot read it"):
+            cur = self.db.execute("SELECT config_hash FROM results")
+            parts = [np.array([h for (h,) in rows], dtype="S20") for rows in iter(lambda: cur.fetchmany(65536), [])]
+        return np.concatenate(parts) if parts else np.array([], dtype="S20")
 
     def add(self, entries: list[tuple[str, int, dict, dict]]) -> None:
         """Store a finished block of (config_hash, position, swept, outcome) in one transaction: all
