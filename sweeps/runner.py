@@ -42,6 +42,7 @@ from fedcut.sweeps.points import Point, Points
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
 from fedcut.sweeps.store import DiskFull, Store
+from fedcut.sweeps.tables import Results, summary_frame
 
 # No monitor thread: the bars are updated by this process anyway.
 tqdm.monitor_interval = 0
@@ -174,7 +175,7 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
             dynamic_ncols=True,
         )
         failed = 0
-        decoded = {}  # config_hash -> result, as stored: the outputs need not decode them again
+        results = Results(spec, store)  # the tables' columns, filled as blocks finish: no decoding them again
         try:
             for block, done in outcomes:
                 by_position = {p.position: p for p in block}
@@ -182,7 +183,7 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
                 for outcome in done:
                     point = by_position[outcome["position"]]
                     entries.append((point.config_hash, point.position, point.swept, outcome))
-                    decoded[point.config_hash] = outcome["result"]
+                    results.add(point.position, outcome["status"], outcome["error"], point.swept, outcome["result"])
                 try:
                     store.add(entries)
                 except FedcutError as exc:  # e.g. a full disk: what is stored stays, consistent
@@ -195,8 +196,8 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
                 bar.update(len(done))
                 if failed:
                     bar.set_postfix(failed=failed)
-            rows = store.rows(decoded)
-            audit_failures = _audit(spec, store, rows, plan, pool, client, progress, workers)
+            results.fill()  # those stored by an earlier run, when resumed
+            audit_failures = _audit(spec, store, results, plan, pool, client, progress, workers)
         except Stopped as exc:  # the blocks in flight are lost; what is stored stays, consistent
             raise FedcutError(
                 f"{exc}; {stored} of {len(spec.points)} configurations are stored: continue with --resume"
@@ -217,7 +218,7 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
         if pool is not None:  # done with the workers: their threads would keep the pictures from a second process
             pool.terminate()
             pool.join()
-        write_outputs(spec, out, store, plan.data_dir, plan.offline, rows)
+        write_outputs(spec, out, store, plan.data_dir, plan.offline, results)
         if audit_failures:
             raise FedcutError(
                 f"{out}: the audit found {audit_failures} configuration(s) whose backtrader re-run "
@@ -247,45 +248,41 @@ def _blocks(points: Points, todo: np.ndarray, workers: int) -> Iterator[list[Poi
     yield from groups.values()
 
 
-def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
+def audit_choice(spec: Spec, results: Results) -> dict[str, str]:
     """config_hash -> why it is re-run in backtrader: the `top` best in-sample, a seeded sample of
     `validation.audit_share` of the rest (at least one), and every configuration with a decision
     within 1e-9 of a boundary (share or contract rounding, band, refusal)."""
-    from fedcut.sweeps.report import summary_frame
-
-    ok = [r for r in rows if r["status"] == "ok"]
-    if not ok:
+    ok = results.ok
+    if not ok.any():
         return {}
     chosen = {}
     if spec.top:
-        ranked = summary_frame(spec, rows)
+        ranked = summary_frame(spec, results)
         chosen = {h: "top" for h in ranked[ranked["status"] == "ok"]["config_hash"].head(spec.top)}
-    rest = sorted(r["config_hash"] for r in ok if r["config_hash"] not in chosen)
-    share = spec.validation.audit_share
-    if rest and share > 0:
-        import numpy as np
-
+    rest = np.sort(results.hashes[ok & ~np.isin(results.hashes, np.array(list(chosen), dtype=results.hashes.dtype))])
+    share, n_ok = spec.validation.audit_share, int(ok.sum())
+    if len(rest) and share > 0:
+        size = max(1, math.ceil(share * n_ok))
         pick = (
-            np.random.default_rng(spec.seed).choice(len(rest), size=max(1, math.ceil(share * len(ok))), replace=False)
-            if len(rest) > max(1, math.ceil(share * len(ok)))
+            np.random.default_rng(spec.seed).choice(len(rest), size=size, replace=False)
+            if len(rest) > size
             else range(len(rest))
         )
-        chosen.update({rest[int(k)]: "sample" for k in pick})
-    chosen.update({r["config_hash"]: "boundary" for r in ok if r["result"].get("near_boundary")})
+        chosen.update({str(rest[int(k)]): "sample" for k in pick})
+    chosen.update({str(h): "boundary" for h in results.hashes[ok & (results.near_boundary > 0)]})
     return chosen
 
 
 def _audit(
-    spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client, progress: bool, workers: int = 1
+    spec: Spec, store: Store, results: Results, plan: Plan, pool, client, progress: bool, workers: int = 1
 ) -> int:
     """Re-run the audited configurations in backtrader (in the workers) and store, per
     configuration, whether every stored figure came out the same; returns how many differ. A sweep
     run in the reference engine itself (`--engine backtrader`) has nothing to audit."""
     if plan.engine.reference:
         return 0
-    rows = {r["config_hash"]: r for r in rows}
     done = {a["config_hash"] for a in store.audits()}
-    chosen = {h: why for h, why in audit_choice(spec, list(rows.values())).items() if h not in done}
+    chosen = {h: why for h, why in audit_choice(spec, results).items() if h not in done}
     if not chosen:
         return sum(not a["identical"] for a in store.audits())
     todo = list(spec.points.at(spec.points.positions_of(chosen)))
@@ -302,7 +299,7 @@ def _audit(
         for block, done in _execute(([p] for p in todo), reference, pool, client, workers):
             for outcome in done:
                 h = block[0].config_hash
-                stored = rows[h]["result"]
+                stored = store.row(h)["result"]
                 stored = {k: v for k, v in stored.items() if k != "near_boundary"}
                 again = {k: v for k, v in (outcome["result"] or {}).items() if k != "near_boundary"}
                 difference = _first_difference(stored, again) if outcome["status"] == "ok" else outcome["error"]
