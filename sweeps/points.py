@@ -94,8 +94,9 @@ class Points:
             for candidate, swept in _candidates(spec, block, rng):
                 if candidate in wanted:
                     point = _point(spec, wanted[candidate], swept)
-                    if point.config_hash != self.hash_at(point.position):  # the generation is deterministic
-                        raise ConfigError(f"{spec.path}: configuration {point.position} changed since it was expanded")
+                    # its hash as `expand` computed it from the same values: hashing again would cost
+                    # a third of the generation (the `cached_property` reads the instance's dict)
+                    point.__dict__["config_hash"] = self.hash_at(point.position)
                     yield point
             k = end
 

@@ -57,9 +57,9 @@ WALK_FORWARD_KEYS = {"train_years", "test_years", "min_test_years"}
 TABLES = {"sweep", "base", "grid", "random", "constraints", "validation"}
 _PARAM_KEYS = {p.key for p in PARAMS}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a sweep name is part of a folder name
-MAX_CONFIGURATIONS = (
-    10_000  # half a minute on 2 cores; the parent holds about 32 kB more per configuration (docs/speed.md)
-)
+# The parent's peak grows by about 3 kB a configuration (its hash, the tables' columns, the outputs):
+# 0.6 GB at 100,000; a million is hours of work on two cores and belongs on a cluster (docs/speed.md)
+MAX_CONFIGURATIONS = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,8 @@ def test_the_lazy_configurations_are_the_full_expansions(tmp_path: Path, monkeyp
     assert any(error for _, _, error in expected) == (not spec.random)  # roll_days 45 >= tenor_days 30
     got = [(p.position, p.swept, p.config_hash, p.error) for p in spec.points]
     assert got == [(k, *e) for k, e in enumerate(expected)]
+    # the regenerated configuration itself, not only its recorded hash, is the expansion's
+    assert [p.config.digest() for p in spec.points if p.config] == [h for _, h, error in expected if not error]
     for k in (0, 1, 6, 7, 8, len(expected) // 2, len(expected) - 1, -1):  # one at a time, anywhere
         point = spec.points[k]
         assert (point.swept, point.config_hash) == expected[k][:2]
