@@ -3,8 +3,8 @@ selection on some easing cycles, leave one cycle out.
 
 `Results` holds, per configuration (by its position in the spec), its status, the few figures of
 each sample the tables rank on (float64: the stored values, a missing one NaN), its trade counts and
-swept values: about 1.3 kB a configuration instead of its decoded JSON (about 20 kB). A table reads
-the full stored figures only of the configurations it shows (`Store.row`). Ranking uses in-sample
+swept values: about 2 kB a configuration over 17 samples, instead of its decoded JSON (about 20 kB).
+A table reads the full stored figures only of the configurations it shows (`Store.row`). Ranking uses in-sample
 numbers only; ties go to the smaller configuration hash, as everywhere in a sweep's outputs.
 """
 
