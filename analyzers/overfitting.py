@@ -36,6 +36,9 @@ CSCV_BLOCKS = (
 )
 CHUNK_CONFIGURATIONS = 256  # configurations read at once (`_excess_chunks`): memory stays flat whatever N
 SPLITS_PER_CHUNK = 16  # pairs of splits evaluated at once: arrays of 128 kB per 1,000 configurations stay in cache
+# At most this many (pair of splits, configuration) cells at once: beyond 131,072 configurations fewer pairs
+# are taken together, so each of the arrays of a chunk stays at 16 MB (the sums are the same, to the bit)
+SPLIT_CELLS = 2**21
 EULER_GAMMA = 0.5772156649015329  # Euler-Mascheroni constant, in the expected maximum of N normals
 
 # Acklam's rational approximation of the inverse normal CDF (relative error < 1.15e-9 before refinement)
@@ -312,20 +315,22 @@ def backtest_overfitting(
     )
     half = n_days // 2
     total_sums, total_squares = block_sums.sum(axis=0), block_squares.sum(axis=0)
-    logits, is_sharpe, oos_sharpe = [], [], []
-    for first in range(0, len(first_half), SPLITS_PER_CHUNK):
-        chosen = first_half[first : first + SPLITS_PER_CHUNK]
+    forward, backward = [], []  # per set of blocks: (logit, IS, OOS) with it in-sample, then out of sample
+    step = max(1, min(SPLITS_PER_CHUNK, SPLIT_CELLS // curves.n_curves))
+    for first in range(0, len(first_half), step):
+        chosen = first_half[first : first + step]
         # einsum's own loop, not BLAS: the same sums to the bit, without a thread pool that, for
         # these 16-row products, cost five times the work on a machine whose cores are busy
         sums, squares = np.einsum("sk,kn->sn", chosen, block_sums), np.einsum("sk,kn->sn", chosen, block_squares)
         a = _half_sharpe(mean, sums, squares, half)
         b = _half_sharpe(mean, total_sums - sums, total_squares - squares, half)
-        for train, test in ((a, b), (b, a)):
-            split_logits, split_is, split_oos = _selected(train, test)
-            logits.append(split_logits)
-            is_sharpe.append(split_is)
-            oos_sharpe.append(split_oos)
-    logits, is_sharpe, oos_sharpe = (np.concatenate(x) for x in (logits, is_sharpe, oos_sharpe))
+        forward.append(np.stack(_selected(a, b)))
+        backward.append(np.stack(_selected(b, a)))
+    forward, backward = np.concatenate(forward, axis=1), np.concatenate(backward, axis=1)
+    # the splits in one order whatever the step: SPLITS_PER_CHUNK sets one way, then the same the other way
+    cuts = range(0, forward.shape[1], SPLITS_PER_CHUNK)
+    ordered = np.concatenate([part[:, k : k + SPLITS_PER_CHUNK] for k in cuts for part in (forward, backward)], axis=1)
+    logits, is_sharpe, oos_sharpe = ordered
     return BacktestOverfitting(
         pbo=float(np.mean(logits <= 0.0)),
         logits=logits,

@@ -128,10 +128,8 @@ def main() -> None:
         out = run_sweep(spec, Path(tmp) / "sweep", workers=args.workers, progress=True)
         wall = time.perf_counter() - started
         store = Store(out / STORE)
-        timings, rows, audits = store.timings(), store.rows(), store.audits()
+        timings, (n, failed), audits = store.timings(), store.counts(), store.audits()
         store.close()
-    n = len(rows)
-    failed = sum(r["status"] != "ok" for r in rows)
     print(
         f"{args.kind}: {n} configurations ({failed} failed), {args.workers} workers, "
         f"{len(audits)} audited in backtrader: {wall:.1f} s wall = {60 * n / wall:,.0f} configurations/minute "

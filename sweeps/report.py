@@ -29,130 +29,24 @@ from fedcut.plots.sweep import (
 )
 from fedcut.report.sweep_facts import overfitting_facts
 from fedcut.report.sweep_page import render_html
-from fedcut.sweeps.selection import benchmark_objective, objective, selection_report
+from fedcut.sweeps.selection import benchmark_objective, selection_report
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.store import Store
+from fedcut.sweeps.tables import (
+    DRAWDOWN_OBJECTIVES,
+    Results,
+    cycle_table,
+    loco_table,
+    samples,
+    summary_frame,
+    value_text,
+    walk_forward_table,
+)
 
-SAMPLE_METRICS = ("cagr", "max_drawdown", "calmar", "sharpe", "excess_cagr", "drawdown_gain", "worst_cycle_drawdown")
-DRAWDOWN_OBJECTIVES = ("max_drawdown", "worst_cycle_drawdown")  # over several cycles: the worst, not the mean
 OVERFITTING = "overfitting.json"
 TOP_ROWS = 10  # configurations listed in sweep.html's in-sample vs out-of-sample table
 
 log = logging.getLogger(__name__)
-
-
-def samples(spec: Spec) -> tuple[str, str | None]:
-    """The segment ranked on (in-sample) and the one held out (None without a date split)."""
-    return ("is", "oos") if spec.validation.train_end else ("full", None)
-
-
-def cycles_objective(result: dict, cycles: tuple[str, ...], name: str) -> float:
-    """Objective over a set of easing cycles: the worst drawdown, or the mean of anything else."""
-    values = [objective(result["segments"].get(f"cycle_{c}"), "max_drawdown" if name in DRAWDOWN_OBJECTIVES else name)
-              for c in cycles]
-    if not values or any(math.isnan(v) for v in values):
-        return math.nan
-    return min(values) if name in DRAWDOWN_OBJECTIVES else float(np.mean(values))
-
-
-def meets_constraint(segment: dict | None, shortfall: float | None) -> bool:
-    """CAGR within `shortfall` of buy-and-hold's over the same span (always true without one)."""
-    if shortfall is None:
-        return True
-    if segment is None or segment.get("cagr") is None or segment.get("bh_cagr") is None:
-        return False
-    return segment["cagr"] >= segment["bh_cagr"] - shortfall
-
-
-def summary_frame(spec: Spec, rows: list[dict]) -> pd.DataFrame:
-    """One row per configuration, ranked by the in-sample objective (rule-meeting first)."""
-    is_name, oos_name = samples(spec)
-    records = []
-    for row in rows:
-        res = row["result"]
-        segments = {} if res is None else res["segments"]
-        seg = segments.get
-        rec = {"config_hash": row["config_hash"], "status": row["status"], "error": row["error"]}
-        # a list value (e.g. strategy.defensives) becomes one category, "XLP+XLU"
-        rec.update({key: _value(v) if isinstance(v := row["swept"].get(key), list) else v for key in spec.swept})
-        rec["objective_is"] = objective(seg(is_name), spec.objective)
-        rec["objective_oos"] = objective(seg(oos_name), spec.objective) if oos_name else math.nan
-        rec["meets_constraint"] = row["status"] == "ok" and meets_constraint(seg(is_name), spec.max_cagr_shortfall)
-        for sample, name in (("is", is_name), ("oos", oos_name), ("full", "full")):
-            for metric in SAMPLE_METRICS:
-                rec[f"{sample}_{metric}"] = objective(seg(name), metric) if name else math.nan
-        if spec.validation.select_cycles:
-            rec["objective_select_cycles"] = (cycles_objective(res, spec.validation.select_cycles, spec.objective)
-                                              if res else math.nan)
-            rec["objective_test_cycles"] = (cycles_objective(res, spec.validation.test_cycles, spec.objective)
-                                            if res else math.nan)
-        for name, segment in ((res or {}).get("segments") or {}).items():
-            if name.startswith("cycle_"):
-                rec[f"{name}_max_drawdown"] = objective(segment, "max_drawdown")
-                rec[f"{name}_total_return"] = objective(segment, "total_return")
-        if res:
-            rec.update(res["trades"])
-        records.append(rec)
-    frame = pd.DataFrame(records)
-    order = frame.assign(_failed=frame["status"] != "ok", _unmet=~frame["meets_constraint"],
-                         _score=-frame["objective_is"].fillna(-np.inf))
-    order = order.sort_values(["_failed", "_unmet", "_score", "config_hash"], kind="stable")
-    frame = frame.loc[order.index].reset_index(drop=True)
-    rank = pd.Series(pd.NA, index=frame.index, dtype="Int64")
-    ok = frame["status"] == "ok"
-    rank[ok] = np.arange(1, int(ok.sum()) + 1)
-    frame.insert(0, "rank", rank)
-    return frame
-
-
-def walk_forward_table(spec: Spec, rows: list[dict]) -> pd.DataFrame:
-    """For each window: the best configuration on its train span, and how it did on the test span."""
-    ok = [r for r in rows if r["status"] == "ok"]
-    if spec.validation.walk_forward is None or not ok:
-        return pd.DataFrame()
-    k, out = 1, []
-    while f"wf{k}_is" in ok[0]["result"]["segments"]:
-        train, test = f"wf{k}_is", f"wf{k}_oos"
-        scored = sorted(ok, key=lambda r: (not meets_constraint(r["result"]["segments"][train], spec.max_cagr_shortfall),
-                                           -_finite(objective(r["result"]["segments"][train], spec.objective)),
-                                           r["config_hash"]))
-        best = scored[0]
-        test_scores = sorted((-_finite(objective(r["result"]["segments"][test], spec.objective)), r["config_hash"])
-                             for r in ok)
-        test_rank = 1 + [h for _, h in test_scores].index(best["config_hash"])
-        tr, te = best["result"]["segments"][train], best["result"]["segments"][test]
-        out.append({"window": k, "train": f"{tr['start']}..{tr['end']}", "test": f"{te['start']}..{te['end']}",
-                    "selected": best["config_hash"], "params": _params_text(best["swept"]),
-                    "train_objective": objective(tr, spec.objective), "test_objective": objective(te, spec.objective),
-                    "test_rank": f"{test_rank} of {len(ok)}",
-                    "test_return": te["total_return"], "test_max_drawdown": te["max_drawdown"],
-                    "bh_test_return": te["bh_total_return"], "bh_test_max_drawdown": te["bh_max_drawdown"]})
-        k += 1
-    return pd.DataFrame(out)
-
-
-def cycle_table(spec: Spec, rows: list[dict]) -> pd.DataFrame:
-    """The configuration best over the selection cycles, cycle by cycle, against buy-and-hold."""
-    v = spec.validation
-    ok = [r for r in rows if r["status"] == "ok"]
-    if not v.select_cycles or not ok:
-        return pd.DataFrame()
-    best = sorted(ok, key=lambda r: (-_finite(cycles_objective(r["result"], v.select_cycles, spec.objective)),
-                                     r["config_hash"]))[0]
-    out = []
-    for role, cycles in (("select", v.select_cycles), ("test", v.test_cycles)):
-        for cycle in cycles:
-            name = f"cycle_{cycle}"
-            seg = best["result"]["segments"][name]
-            scores = sorted((-_finite(cycles_objective(r["result"], (cycle,), spec.objective)), r["config_hash"])
-                            for r in ok)
-            out.append({"cycle": cycle, "role": role, "selected": best["config_hash"],
-                        "params": _params_text(best["swept"]), "window": f"{seg['start']}..{seg['end']}",
-                        "objective": cycles_objective(best["result"], (cycle,), spec.objective),
-                        "rank": f"{1 + [h for _, h in scores].index(best['config_hash'])} of {len(ok)}",
-                        "return": seg["total_return"], "max_drawdown": seg["max_drawdown"],
-                        "bh_return": seg["bh_total_return"], "bh_max_drawdown": seg["bh_max_drawdown"]})
-    return pd.DataFrame(out)
 
 
 def baseline_segments(spec: Spec, data_dir: str | None, offline: bool | None, segments) -> dict[str, dict]:
@@ -176,42 +70,7 @@ def baseline_segments(spec: Spec, data_dir: str | None, offline: bool | None, se
     return dict(zip(names, figures))
 
 
-def loco_table(spec: Spec, rows: list[dict], baselines: dict[str, dict]) -> pd.DataFrame:
-    """Leave one easing cycle out: for each cycle, the configuration best over all the other cycles
-    (`cycles_objective`), judged on the held-out one beside buy-and-hold and the best baseline there."""
-    ok = [r for r in rows if r["status"] == "ok"]
-    if not ok:
-        return pd.DataFrame()
-    cycles = sorted(name.removeprefix("cycle_") for name in ok[0]["result"]["segments"] if name.startswith("cycle_"))
-    out = []
-    for held in cycles:
-        others = tuple(c for c in cycles if c != held)
-        if not others:
-            continue
-        best = sorted(ok, key=lambda r: (-_finite(cycles_objective(r["result"], others, spec.objective)),
-                                         r["config_hash"]))[0]
-        scores = sorted((-_finite(cycles_objective(r["result"], (held,), spec.objective)), r["config_hash"]) for r in ok)
-        seg = best["result"]["segments"][f"cycle_{held}"]
-        name = f"cycle_{held}"
-        top = max(baselines, key=lambda b: (_finite(objective(baselines[b].get(name), _plain(spec.objective))), b)) \
-            if baselines else None
-        out.append({"held_out_cycle": held, "chosen_config_hash": best["config_hash"],
-                    "chosen_params": _params_text(best["swept"]),
-                    "chosen_rank_on_held_out": f"{1 + [h for _, h in scores].index(best['config_hash'])} of {len(ok)}",
-                    "strategy_max_drawdown": seg["max_drawdown"], "strategy_return": seg["total_return"],
-                    "benchmark_max_drawdown": seg["bh_max_drawdown"], "benchmark_return": seg["bh_total_return"],
-                    "best_baseline": top,
-                    "best_baseline_max_drawdown": baselines[top][name]["max_drawdown"] if top else math.nan,
-                    "best_baseline_return": baselines[top][name]["total_return"] if top else math.nan})
-    return pd.DataFrame(out)
-
-
-def _plain(name: str) -> str:
-    """The objective a baseline can be ranked on over one cycle (its own figures, no benchmark)."""
-    return {"worst_cycle_drawdown": "max_drawdown", "excess_cagr": "cagr", "drawdown_gain": "max_drawdown"}.get(name, name)
-
-
-def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, rows: list[dict], data_dir,
+def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, results: Results, data_dir,
                        offline) -> dict | None:
     """overfitting.json: how many configurations were tried, the in-sample choice's Sharpe and its
     Deflated Sharpe Ratio among them (over the in-sample span) against zero and against buy-and-hold
@@ -242,20 +101,20 @@ def overfitting_report(spec: Spec, summary: pd.DataFrame, store: Store, rows: li
                     lambda: (curves_of(blobs) for blobs in store.returns_of(hashes, CHUNK_CONFIGURATIONS)))
     rf = daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
     is_name, _ = samples(spec)
-    first = next(r for r in rows if r["status"] == "ok")["result"]["segments"][is_name]
+    first = results.first_ok()["result"]["segments"][is_name]
     inside = slice(*days[1:].slice_locs(pd.Timestamp(first["start"]), pd.Timestamp(first["end"])))
     sharpes = trial_sharpe_ratios(curves, rf, inside)
     chosen = 0  # summary order: rank 1 first
     pbo = backtest_overfitting(curves, rf, spec.validation.pbo_blocks)
     mine = curves_of(next(store.returns_of([hashes[chosen]], 1)))[0, inside]
-    selected = next(r for r in rows if r["config_hash"] == hashes[chosen])["result"]["segments"][is_name]
+    selected = results.result_of(hashes[chosen])["segments"][is_name]
     return {"n_trials": len(hashes), "selected": hashes[chosen],
             "selected_on": f"{spec.objective}, {first['start']}..{first['end']}",
             "selected_sharpe_in_sample": float(sharpes[chosen]),
             "deflated_sharpe": deflated_sharpe_ratio(mine, sharpes, rf[inside]).to_dict(),
             "deflated_sharpe_vs_buy_and_hold": None if selected["bh_sharpe"] is None else deflated_sharpe_ratio(
                 mine, sharpes, rf[inside], benchmark_sharpe=selected["bh_sharpe"]).to_dict(),
-            "pbo": pbo.to_dict(), "selection": selection_report(spec, summary, rows), "_pbo": pbo}
+            "pbo": pbo.to_dict(), "selection": selection_report(spec, summary, results.result_of), "_pbo": pbo}
 
 
 def read_overfitting(out: Path) -> dict | None:
@@ -265,32 +124,33 @@ def read_overfitting(out: Path) -> dict | None:
 
 
 def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, offline: bool | None,
-                  rows: list[dict] | None = None) -> pd.DataFrame:
+                  results: Results | None = None) -> pd.DataFrame:
     """summary.csv, walk_forward.csv, cycles.csv, loco.csv, overfitting.json, plots/, sweep.html
-    and the requested top runs (from `rows`, the store's, when the caller has read them)."""
-    rows = store.rows() if rows is None else rows
-    summary = summary_frame(spec, rows)
+    and the requested top runs (from `results`, the store's, when the caller has them)."""
+    results = Results(spec, store).fill() if results is None else results
+    first = results.first_ok()
+    summary = summary_frame(spec, results)
     write_whole(out / "summary.csv", summary.to_csv(index=False, float_format="%.10g"))
     plots = own_folder(out / "plots")
     label = spec.objective
-    reference = _reference(spec, rows)
+    reference = _reference(spec, first)
     show_sensitivity = bool(spec.swept) and (summary["status"] == "ok").any()
     top_curves = _top_curves(spec, summary, store, data_dir, offline)
     with writing(plots):  # a write failure names its picture
         drawn = heatmaps(summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary),
-                         _noise(spec, rows))
+                         _noise(spec, first))
         if show_sensitivity:
             sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label, reference)
         if top_curves is not None:
             _top_equity(top_curves, plots / "top_equity.png", label)
-    wf, cycles = walk_forward_table(spec, rows), cycle_table(spec, rows)
+    wf, cycles = walk_forward_table(spec, results), cycle_table(spec, results)
     loco = pd.DataFrame()
-    if spec.validation.leave_one_cycle_out and any(r["status"] == "ok" for r in rows):
-        loco = loco_table(spec, rows, baseline_segments(spec, data_dir, offline, _segments(rows)))
+    if spec.validation.leave_one_cycle_out and first is not None:
+        loco = loco_table(spec, results, baseline_segments(spec, data_dir, offline, _segments(first)))
     for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
         if len(table):
             write_whole(out / name, table.to_csv(index=False, float_format="%.10g"))
-    overfit = overfitting_report(spec, summary, store, rows, data_dir, offline)
+    overfit = overfitting_report(spec, summary, store, results, data_dir, offline)
     if overfit is not None and spec.search is not None:
         from fedcut.sweeps.search import search_record  # it builds on this module
         overfit["search"] = search_record(spec, overfit)
@@ -319,18 +179,18 @@ def write_outputs(spec: Spec, out: Path, store: Store, data_dir: str | None, off
                             "the in-sample choice, against zero and against buy-and-hold IWM, in the title."))
     top_runs = _top_runs(spec, summary, out, data_dir, offline)
     render_html(out / "sweep.html", f"fedcut sweep: {spec.name}",
-                _facts(spec, rows, summary, wf, cycles, top_runs, overfit, store.audits(),
+                _facts(spec, first, summary, wf, cycles, top_runs, overfit, store.audits(),
                        engine_named(store.meta().get("engine"), str(store.path))),
                 _tables(spec, summary, wf, cycles, loco, store.audits()), figures)
     return summary
 
 
-def _reference(spec: Spec, rows: list[dict]) -> dict[str, float]:
-    """Buy-and-hold IWM's objective in each sample column of summary.csv (`benchmark_objective`)."""
-    ok = [r for r in rows if r["status"] == "ok"]
-    if not ok:
+def _reference(spec: Spec, first: dict | None) -> dict[str, float]:
+    """Buy-and-hold IWM's objective in each sample column of summary.csv (`benchmark_objective`),
+    from the first configuration that ran (`first`, its stored row)."""
+    if first is None:
         return {}
-    segments = ok[0]["result"]["segments"]
+    segments = first["result"]["segments"]
     is_name, oos_name = samples(spec)
     out = {"objective_is": benchmark_objective(segments.get(is_name), spec.objective)}
     if oos_name:
@@ -338,12 +198,11 @@ def _reference(spec: Spec, rows: list[dict]) -> dict[str, float]:
     return out
 
 
-def _noise(spec: Spec, rows: list[dict]) -> dict[str, dict]:
+def _noise(spec: Spec, first: dict | None) -> dict[str, dict]:
     """What `plots.sweep.noise_cells` needs per sample column: buy-and-hold's Sharpe and the sample's years."""
-    ok = [r for r in rows if r["status"] == "ok"]
-    if not ok:
+    if first is None:
         return {}
-    segments, out = ok[0]["result"]["segments"], {}
+    segments, out = first["result"]["segments"], {}
     for column, name in zip(("objective_is", "objective_oos"), samples(spec)):
         seg = segments.get(name) if name else None
         if seg is None or seg.get("bh_sharpe") is None:
@@ -405,18 +264,16 @@ def _top_equity(top_curves, path: Path, label: str) -> Path:
     return save_png(top_equity_figure(prepared.market.days, curves, 100.0 * bench / bench[0], split, label), path)
 
 
-def _segments(rows: list[dict]):
+def _segments(first: dict):
     from fedcut.sweeps.evaluate import Segment
 
-    first = next(r for r in rows if r["status"] == "ok")["result"]["segments"]
-    return [Segment(name, seg["start"], seg["end"]) for name, seg in first.items()]
+    return [Segment(name, seg["start"], seg["end"]) for name, seg in first["result"]["segments"].items()]
 
 
 def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline) -> list[Path]:
     """Full runs (with report) of the `spec.top` best configurations; kept if already written."""
     from fedcut.run.backtest import run
     from fedcut.run.folder import write_run
-    configs = {p.config_hash: p.config for p in spec.points}
     folders = []
     for row in summary[summary["status"] == "ok"].head(spec.top).itertuples():
         folder = own_folder(out / "top") / f"rank-{int(row.rank):02d}-{row.config_hash}"
@@ -424,11 +281,12 @@ def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline) -
         if folder.exists():
             continue
         log.info("full run of rank %d (%s) -> %s", int(row.rank), row.config_hash, folder)
-        write_run(run(configs[row.config_hash], data_dir, offline), folder)
+        config = spec.points[spec.points.positions_of([row.config_hash])[0]].config
+        write_run(run(config, data_dir, offline), folder)
     return folders
 
 
-def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.DataFrame,
+def _facts(spec: Spec, first_row: dict | None, summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.DataFrame,
            top_runs, overfit: dict | None, audits: list[dict], engine: Engine) -> list:
     ok = summary[summary["status"] == "ok"]
     is_name, oos_name = samples(spec)
@@ -447,7 +305,7 @@ def _facts(spec: Spec, rows: list[dict], summary: pd.DataFrame, wf: pd.DataFrame
                       f"{best['config_hash']}: {spec.objective} {best['objective_is']:.3g} in-sample, "
                       f"{best['objective_oos']:.3g} out-of-sample (change {best['objective_oos'] - best['objective_is']:+.3g}); "
                       f"out-of-sample rank {_oos_rank(ok, best['config_hash'])} of {len(ok)}"))
-        first = next(r for r in rows if r["status"] == "ok")["result"]["segments"]
+        first = first_row["result"]["segments"]
         facts.append(("buy-and-hold IWM", f"{spec.objective} {benchmark_objective(first[is_name], spec.objective):.3g} "
                                           f"in-sample, {benchmark_objective(first[oos_name], spec.objective):.3g} "
                                           "out-of-sample: the yardstick for both columns"))
@@ -490,7 +348,7 @@ def _tables(spec: Spec, summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.Data
             audits: list[dict]) -> list:
     ok = summary[summary["status"] == "ok"].head(TOP_ROWS)
     top = pd.DataFrame({"rank": ok["rank"].astype(str), "config": ok["config_hash"],
-                        **{k: ok[k].map(_value) for k in spec.swept},
+                        **{k: ok[k].map(value_text) for k in spec.swept},
                         "objective in-sample": ok["objective_is"].map(_num),
                         "objective out-of-sample": ok["objective_oos"].map(_num),
                         "change": (ok["objective_oos"] - ok["objective_is"]).map(_num),
@@ -533,7 +391,7 @@ def _tables(spec: Spec, summary: pd.DataFrame, wf: pd.DataFrame, cycles: pd.Data
     failed = summary[summary["status"] != "ok"]
     if len(failed):
         tables.append(("Failed configurations", pd.DataFrame({
-            "config": failed["config_hash"], **{k: failed[k].map(_value) for k in spec.swept},
+            "config": failed["config_hash"], **{k: failed[k].map(value_text) for k in spec.swept},
             "error": failed["error"]}), "Stored with their error; the sweep went on."))
     return tables
 
@@ -552,22 +410,6 @@ def _oos_rank(ok: pd.DataFrame, config_hash: str) -> int:
 
 def _agg(values: pd.Series, name: str) -> float:
     return float(values.min() if name in DRAWDOWN_OBJECTIVES else values.mean())
-
-
-def _finite(x: float) -> float:
-    return -math.inf if x is None or math.isnan(x) else x
-
-
-def _params_text(swept: dict) -> str:
-    return ", ".join(f"{k}={_value(v)}" for k, v in swept.items())
-
-
-def _value(v) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, (list, tuple)):
-        return "+".join(map(str, v))
-    return str(v)
 
 
 def _num(x) -> str:

@@ -17,6 +17,7 @@ import logging
 import math
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
@@ -28,6 +29,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
 
 from fedcut.core.errors import ConfigError, FedcutError
@@ -36,9 +38,11 @@ from fedcut.core.params import resolve
 from fedcut.data.sources import default_data_dir, offline_from_env
 from fedcut.execution.engines import ARRAY, BACKTRADER, Engine
 from fedcut.sweeps.evaluate import Plan, group_key, plan_for, task, warm_up
+from fedcut.sweeps.points import Point, Points, Trials
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
 from fedcut.sweeps.store import DiskFull, Store
+from fedcut.sweeps.tables import Results, summary_frame
 
 # No monitor thread: the bars are updated by this process anyway.
 tqdm.monitor_interval = 0
@@ -54,6 +58,9 @@ BLOCK_MAX = 256  # configurations per task: enough to amortise a task, few enoug
 PR_SET_PDEATHSIG = 1  # Linux prctl(2): the signal a process gets when its parent ends
 QUIET_TRACKER = "ignore:resource_tracker:UserWarning"  # -W: its "There appear to be N leaked semaphore objects"
 BLOCKS_PER_WORKER = 4  # smaller blocks for small sweeps, so the work spreads over the workers
+GROUP_WINDOW = 4096  # configurations waiting for their group's block to fill before the partial blocks go
+IN_FLIGHT_PER_WORKER = 2  # blocks queued per worker: enough to keep it busy, few enough to hold little
+DASK_IN_FLIGHT = 64  # blocks submitted to a Dask cluster at once, at least (more with more worker threads)
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +123,7 @@ def run_sweep(
         offline = offline_from_env() if offline is None else offline
         base = resolve(spec.base, where=f"{spec.path}: [base]")
         pool = None
-        if executor == "local" and workers > 1 and (len(spec.points) > 1 or spec.search is not None):
+        if executor == "local" and workers > 1 and (spec.search is not None or len(spec.points) > 1):
             # started now, so the workers' start-up overlaps the checks below
             pool = stack.enter_context(_pool(workers, base, data_dir, offline, engine))
         plan = plan_for(base, spec.validation, data_dir, offline, engine)  # checks the dates before anything is written
@@ -154,18 +161,20 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
             raise DiskFull(f"{exc}; make room and continue with --resume") from None
         if not (resume and (out / "spec.toml").is_file()):  # a sweep stopped by a full disk may not have it yet
             write_whole(out / "spec.toml", spec_text)
-        done = store.done()
-        stored, total, search = len(done), len(spec.points), None
+        points, search, results = spec.points, None, None
         if spec.search is not None:  # the points are made as the search runs, batch by batch
             from fedcut.sweeps.search import Searcher
 
             search, total = Searcher(spec, store.rows()), spec.search.trials
-            by_position = search.by_position
-            outcomes = search.outcomes(lambda todo: _execute(_blocks(todo, workers), plan, pool, client))
+            stored = len(search.results)
+            outcomes = search.outcomes(
+                lambda todo: _execute(_blocks(Trials(todo), np.arange(len(todo)), workers), plan, pool, client, workers)
+            )
         else:
-            todo = [p for p in spec.points if p.config_hash not in done]
-            by_position = {p.position: p for p in spec.points}
-            outcomes = _execute(_blocks(todo, workers), plan, pool, client)
+            todo = np.flatnonzero(~np.isin(points.hashes, store.done_hashes()))
+            stored, total = len(points) - len(todo), len(points)
+            outcomes = _execute(_blocks(points, todo, workers), plan, pool, client, workers)
+            results = Results(spec, store)  # the tables' columns, filled as blocks finish: no decoding them again
         bar = tqdm(
             total=total,
             initial=stored,
@@ -176,29 +185,31 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
             dynamic_ncols=True,
         )
         failed = 0
-        decoded = {}  # config_hash -> result, as stored: the outputs need not decode them again
         try:
-            for block in outcomes:
+            for block, done in outcomes:
+                by_position = {p.position: p for p in block}
                 entries = []
-                for outcome in block:
+                for outcome in done:
                     point = by_position[outcome["position"]]
                     entries.append((point.config_hash, point.position, point.swept, outcome))
-                    decoded[point.config_hash] = outcome["result"]
+                    if results is not None:
+                        results.add(point.position, outcome["status"], outcome["error"], point.swept, outcome["result"])
                 try:
                     store.add(entries)
                 except FedcutError as exc:  # e.g. a full disk: what is stored stays, consistent
                     raise FedcutError(
                         f"{exc}; {stored} of {total} configurations are stored: make room and continue with --resume"
                     ) from None
-                stored += len(block)
-                failed += sum(o["status"] != "ok" for o in block)
-                bar.update(len(block))
+                stored += len(done)
+                failed += sum(o["status"] != "ok" for o in done)
+                bar.update(len(done))
                 if failed:
                     bar.set_postfix(failed=failed)
-            if search is not None:
+            if search is not None:  # the trials it made are the sweep's configurations
                 spec = search.searched()
-            rows = store.rows(decoded)
-            audit_failures = _audit(spec, store, rows, plan, pool, client, progress)
+                results = Results(spec, store)
+            results.fill()  # those stored by an earlier run, when resumed (a search's, all of them)
+            audit_failures = _audit(spec, store, results, plan, pool, client, progress, workers)
         except Stopped as exc:  # the blocks in flight are lost; what is stored stays, consistent
             raise FedcutError(f"{exc}; {stored} of {total} configurations are stored: continue with --resume") from None
         except KeyboardInterrupt as exc:
@@ -217,7 +228,7 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
         if pool is not None:  # done with the workers: their threads would keep the pictures from a second process
             pool.terminate()
             pool.join()
-        write_outputs(spec, out, store, plan.data_dir, plan.offline, rows)
+        write_outputs(spec, out, store, plan.data_dir, plan.offline, results)
         if audit_failures:
             raise FedcutError(
                 f"{out}: the audit found {audit_failures} configuration(s) whose backtrader re-run "
@@ -227,60 +238,64 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
         store.close()
 
 
-def _blocks(todo, workers: int) -> list[list]:
-    """The configurations to run, in blocks of the same group (`group_key`), in spec order."""
+def _blocks(points: Points, todo: np.ndarray, workers: int) -> Iterator[list[Point]]:
+    """The configurations at positions `todo`, generated as they are needed, in blocks of the same group
+    (`group_key`) in spec order; a group's partial block is sent once GROUP_WINDOW points wait."""
     size = max(1, min(BLOCK_MAX, math.ceil(len(todo) / (max(workers, 1) * BLOCKS_PER_WORKER))))
-    groups: dict[tuple, list] = {}
-    for point in todo:
-        groups.setdefault(group_key(point.config) if point.config is not None else ("invalid",), []).append(point)
-    return [
-        [(p.position, p.config, p.error) for p in members[k : k + size]]
-        for members in groups.values()
-        for k in range(0, len(members), size)
-    ]
+    groups: dict[tuple, list[Point]] = {}
+    waiting = 0
+    for point in points.at(todo):
+        key = group_key(point.config) if point.config is not None else ("invalid",)
+        members = groups.setdefault(key, [])
+        members.append(point)
+        waiting += 1
+        if len(members) == size:
+            waiting -= len(groups.pop(key))
+            yield members
+        elif waiting >= GROUP_WINDOW:
+            yield from groups.values()
+            groups, waiting = {}, 0
+    yield from groups.values()
 
 
-def audit_choice(spec: Spec, rows: list[dict]) -> dict[str, str]:
+def audit_choice(spec: Spec, results: Results) -> dict[str, str]:
     """config_hash -> why it is re-run in backtrader: the `top` best in-sample, a seeded sample of
     `validation.audit_share` of the rest (at least one), and every configuration with a decision
     within 1e-9 of a boundary (share or contract rounding, band, refusal)."""
-    from fedcut.sweeps.report import summary_frame
-
-    ok = [r for r in rows if r["status"] == "ok"]
-    if not ok:
+    ok = results.ok
+    if not ok.any():
         return {}
     chosen = {}
     if spec.top:
-        ranked = summary_frame(spec, rows)
+        ranked = summary_frame(spec, results)
         chosen = {h: "top" for h in ranked[ranked["status"] == "ok"]["config_hash"].head(spec.top)}
-    rest = sorted(r["config_hash"] for r in ok if r["config_hash"] not in chosen)
-    share = spec.validation.audit_share
-    if rest and share > 0:
-        import numpy as np
-
+    rest = np.sort(results.hashes[ok & ~np.isin(results.hashes, np.array(list(chosen), dtype=results.hashes.dtype))])
+    share, n_ok = spec.validation.audit_share, int(ok.sum())
+    if len(rest) and share > 0:
+        size = max(1, math.ceil(share * n_ok))
         pick = (
-            np.random.default_rng(spec.seed).choice(len(rest), size=max(1, math.ceil(share * len(ok))), replace=False)
-            if len(rest) > max(1, math.ceil(share * len(ok)))
+            np.random.default_rng(spec.seed).choice(len(rest), size=size, replace=False)
+            if len(rest) > size
             else range(len(rest))
         )
-        chosen.update({rest[int(k)]: "sample" for k in pick})
-    chosen.update({r["config_hash"]: "boundary" for r in ok if r["result"].get("near_boundary")})
+        chosen.update({str(rest[int(k)]): "sample" for k in pick})
+    chosen.update({str(h): "boundary" for h in results.hashes[ok & (results.near_boundary > 0)]})
     return chosen
 
 
-def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client, progress: bool) -> int:
+def _audit(
+    spec: Spec, store: Store, results: Results, plan: Plan, pool, client, progress: bool, workers: int = 1
+) -> int:
     """Re-run the audited configurations in backtrader (in the workers) and store, per
     configuration, whether every stored figure came out the same; returns how many differ. A sweep
     run in the reference engine itself (`--engine backtrader`) has nothing to audit."""
     if plan.engine.reference:
         return 0
-    rows = {r["config_hash"]: r for r in rows}
     done = {a["config_hash"] for a in store.audits()}
-    chosen = {h: why for h, why in audit_choice(spec, list(rows.values())).items() if h not in done}
+    chosen = {h: why for h, why in audit_choice(spec, results).items() if h not in done}
     if not chosen:
         return sum(not a["identical"] for a in store.audits())
-    points = {p.config_hash: p for p in spec.points}
-    todo = [points[h] for h in chosen]
+    todo = list(spec.points.at(spec.points.positions_of(chosen)))
     reference = Plan(plan.segments, plan.data_dir, plan.offline, BACKTRADER)
     bar = tqdm(
         total=len(todo),
@@ -290,12 +305,11 @@ def _audit(spec: Spec, store: Store, rows: list[dict], plan: Plan, pool, client,
         file=sys.stderr,
         dynamic_ncols=True,
     )
-    by_position = {p.position: p for p in todo}
     with bar:
-        for block in _execute([[(p.position, p.config, p.error)] for p in todo], reference, pool, client):
-            for outcome in block:
-                h = by_position[outcome["position"]].config_hash
-                stored = rows[h]["result"]
+        for block, done in _execute(([p] for p in todo), reference, pool, client, workers):
+            for outcome in done:
+                h = block[0].config_hash
+                stored = store.row(h)["result"]
                 stored = {k: v for k, v in stored.items() if k != "near_boundary"}
                 again = {k: v for k, v in (outcome["result"] or {}).items() if k != "near_boundary"}
                 difference = _first_difference(stored, again) if outcome["status"] == "ok" else outcome["error"]
@@ -363,13 +377,53 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _execute(blocks: list[list], plan: Plan, pool, client) -> Iterator[list[dict]]:
-    """Each block's outcomes, as blocks finish: on the Dask client, in the pool, or here."""
+def _execute(
+    blocks: Iterator[list[Point]], plan: Plan, pool, client, workers: int = 1
+) -> Iterator[tuple[list[Point], list[dict]]]:
+    """Each block with its outcomes, as blocks finish: on the Dask client, in the pool, or here. Blocks
+    are taken from `blocks` only as there is room for them (a few per worker), so the configurations
+    waiting to run are never all in memory."""
     if client is not None:
         return _dask(blocks, plan, client)
-    if pool is None or len(blocks) <= 1:
-        return (task(block, plan) for block in blocks)
-    return (outcome for outcome in pool.imap_unordered(_task_args, [(block, plan) for block in blocks]))
+    if pool is None:
+        return ((block, task(_items(block), plan)) for block in blocks)
+    return _pooled(blocks, plan, pool, IN_FLIGHT_PER_WORKER * workers)
+
+
+def _items(block: list[Point]) -> list[tuple]:
+    """A block as `sweeps.evaluate.task` takes it."""
+    return [(p.position, p.config, p.error) for p in block]
+
+
+def _pooled(blocks: Iterator[list[Point]], plan: Plan, pool, window: int) -> Iterator[tuple[list[Point], list[dict]]]:
+    """Blocks run in the pool, at most `window` queued at once, in the order they finish."""
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    blocks, running, more = iter(blocks), 0, True
+    while True:
+        while more and running < window:
+            block = next(blocks, None)
+            if block is None:
+                more = False
+                break
+            pool.apply_async(
+                task,
+                (_items(block), plan),
+                callback=lambda out, block=block: finished.put((block, out, None)),
+                error_callback=lambda exc, block=block: finished.put((block, None, exc)),
+            )
+            running += 1
+        if not running:
+            return
+        while True:
+            try:
+                block, out, exc = finished.get(timeout=DASK_POLL)  # a timeout, so Ctrl-C is seen
+                break
+            except queue.Empty:
+                continue
+        running -= 1
+        if exc is not None:
+            raise exc
+        yield block, out
 
 
 @contextmanager
@@ -396,10 +450,6 @@ def _pool(workers: int, base, data_dir: str | None, offline: bool | None, engine
     finally:
         pool.terminate()
         pool.join()
-
-
-def _task_args(args) -> list[dict]:
-    return task(*args)
 
 
 def _start_worker(base, data_dir: str | None, offline: bool | None, engine: Engine) -> None:
@@ -487,26 +537,38 @@ def _quiet_distributed() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _dask(blocks: list[list], plan: Plan, cluster: Cluster) -> Iterator[list[dict]]:
-    """Each block's outcome as it finishes on the cluster; `Stopped` when no worker has been there and
-    nothing has finished for `cluster.worker_wait` seconds, or when the scheduler is lost."""
+def _dask(blocks: Iterator[list[Point]], plan: Plan, cluster: Cluster) -> Iterator[tuple[list[Point], list[dict]]]:
+    """Each block with its outcomes as it finishes on the cluster, at most DASK_IN_FLIGHT blocks (or
+    IN_FLIGHT_PER_WORKER per worker thread, if more) submitted at once; `Stopped` when no worker has
+    been there and nothing has finished for `cluster.worker_wait` seconds, or when the scheduler is lost."""
     from distributed import wait
     from distributed.comm.core import CommClosedError
 
     client, wait_for = cluster
     address = client.scheduler.address
+    blocks, more = iter(blocks), True
     try:
-        pending = [client.submit(task, block, plan, pure=False) for block in blocks]
+        pending: dict = {}
+        threads = 0
         progress_at = time.monotonic()
-        while pending:
+        while True:
+            while more and len(pending) < max(DASK_IN_FLIGHT, IN_FLIGHT_PER_WORKER * threads):
+                block = next(blocks, None)
+                if block is None:
+                    more = False
+                    break
+                pending[client.submit(task, _items(block), plan, pure=False)] = block
+            if not pending:
+                return
             try:
-                done, rest = wait(pending, timeout=DASK_POLL, return_when="FIRST_COMPLETED")
+                done, _ = wait(list(pending), timeout=DASK_POLL, return_when="FIRST_COMPLETED")
             except TimeoutError:
-                done, rest = set(), pending
+                done = set()
             for future in done:
-                yield future.result()
-            pending = list(rest)
-            if done or client.scheduler_info().get("workers"):
+                yield pending.pop(future), future.result()
+            workers = client.scheduler_info().get("workers") or {}
+            threads = sum(w.get("nthreads", 1) for w in workers.values())
+            if done or workers:
                 progress_at = time.monotonic()
             elif time.monotonic() - progress_at >= wait_for:
                 raise Stopped(

@@ -23,9 +23,10 @@ from typing import Any
 
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import Param, is_whole_number, params_for, resolve
+from fedcut.sweeps.points import Point, Trials, point_at, rule_values
 from fedcut.sweeps.report import samples
 from fedcut.sweeps.selection import objective
-from fedcut.sweeps.spec import MAX_CONFIGURATIONS, Point, Spec, Validation, point_at, rule_values
+from fedcut.sweeps.spec import Spec, Validation
 
 METHODS = {"bayesian": "optuna's Tree-structured Parzen Estimator (TPESampler), seeded"}
 SEARCH_KEYS = {"method", "trials", "batch", "seed"}
@@ -35,6 +36,10 @@ MAX_ASKS_PER_TRIAL = 20  # the search stops when the sampler keeps asking for co
 SEED_LIMIT = 2**32  # optuna seeds numpy's generator, which takes seeds below this
 
 log = logging.getLogger(__name__)
+
+# optuna's TPE sampler looks at every trial told before it asks for the next (about 4 s of CPU for 500
+# here, growing faster than the trials): past this many, random draws cover a space better for the cost.
+MAX_TRIALS = 10_000
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,8 @@ def search_settings(
     if method not in METHODS:
         raise ConfigError(f"{where}: method must be one of {', '.join(METHODS)}, got {method!r}")
     if "trials" not in table:
-        raise ConfigError(f"{where}: trials is missing: how many configurations to run (2 to {MAX_CONFIGURATIONS:,})")
-    trials = _whole(table["trials"], "trials", 2, MAX_CONFIGURATIONS, where)
+        raise ConfigError(f"{where}: trials is missing: how many configurations to run (2 to {MAX_TRIALS:,})")
+    trials = _whole(table["trials"], "trials", 2, MAX_TRIALS, where)
     batch = _whole(table.get("batch", BATCH), "batch", 1, MAX_BATCH, where)
     seed = _whole(table.get("seed", head.get("seed", 0)), "seed", 0, SEED_LIMIT - 1, where)
     if "samples" in head:
@@ -167,7 +172,9 @@ class Searcher:
         self.by_position: dict[int, Point] = {}
         self.excluded = self.repeats = 0
 
-    def outcomes(self, execute: Callable[[list[Point]], Iterator[list[dict]]]) -> Iterator[list[dict]]:
+    def outcomes(
+        self, execute: Callable[[list[Point]], Iterator[tuple[list[Point], list[dict]]]]
+    ) -> Iterator[tuple[list[Point], list[dict]]]:
         """Run the search: each batch's new configurations through `execute` (the sweep's workers), each
         finished block yielded to be stored, then every trial of the batch told in trial order."""
         import optuna
@@ -202,10 +209,10 @@ class Searcher:
                     if point.config_hash not in self.results:
                         todo.append(point)
                 told.append((trial, None if point is None else point.config_hash))
-            for block in execute(todo) if todo else ():
-                for outcome in block:
+            for block, done in execute(todo) if todo else ():
+                for outcome in done:
                     self.results[self.by_position[outcome["position"]].config_hash] = outcome["result"]
-                yield block
+                yield block, done
             for trial, config_hash in told:
                 value = self._value(config_hash)
                 if value is None:
@@ -216,7 +223,7 @@ class Searcher:
     def searched(self) -> Spec:
         """The spec with the search's trials as its points (after `outcomes` has run)."""
         return dataclasses.replace(
-            self.spec, points=tuple(self.points), excluded=self.excluded, duplicates=self.repeats
+            self.spec, points=Trials(self.points), excluded=self.excluded, duplicates=self.repeats
         )
 
     def _swept(self, trial) -> dict[str, Any]:

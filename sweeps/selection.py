@@ -43,9 +43,10 @@ def default_config(spec) -> Config:
     return resolve({k: v for k, v in spec.base.items() if k in SPAN_KEYS}, where=f"{spec.path}: [base]")
 
 
-def selection_report(spec, summary: pd.DataFrame, rows: list[dict]) -> dict | None:
+def selection_report(spec, summary: pd.DataFrame, result_of) -> dict | None:
     """The default's place and the median variant, against buy-and-hold IWM, over the whole run;
-    None when no configuration ran. JSON-able (a missing figure is None)."""
+    None when no configuration ran. JSON-able (a missing figure is None). `result_of(config_hash)`
+    gives a stored configuration's result."""
     default = default_config(spec)
     family = summary[summary["status"] == "ok"]
     note = ""
@@ -55,10 +56,9 @@ def selection_report(spec, summary: pd.DataFrame, rows: list[dict]) -> dict | No
         family = family[family["run.strategy"] == own]
     if not len(family):
         return None
-    results = {r["config_hash"]: r["result"] for r in rows if r["status"] == "ok"}
     metrics = tuple(dict.fromkeys((*SHOWN, spec.objective)))
     own_hash = default.digest()
-    reference = results[own_hash if own_hash in set(family["config_hash"]) else family["config_hash"].iloc[0]]
+    reference = result_of(own_hash if own_hash in set(family["config_hash"]) else family["config_hash"].iloc[0])
     full = reference["segments"]["full"]
     bench = {m: _clean(benchmark_objective(full, m)) for m in metrics}
     columns = {m: family[f"full_{m}"].to_numpy(dtype=float) for m in metrics}

@@ -20,25 +20,19 @@ Everything is checked against the parameter registry before anything runs: a mis
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import datetime as dt
-import functools
-import hashlib
-import itertools
-import json
 import math
-import operator
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fedcut.core.config import load_toml, read_toml
 from fedcut.core.errors import ConfigError
-from fedcut.core.params import PARAMS, Config, Param, iso_date, params_for, resolve
+from fedcut.core.params import PARAMS, Param, iso_date, resolve
+from fedcut.sweeps.points import Points, digest, holds, registry_for
+from fedcut.sweeps.points import expand as expand_points
 
 OBJECTIVES = {
     "calmar": "CAGR / |max drawdown| (higher is better)",
@@ -65,9 +59,9 @@ WALK_FORWARD_KEYS = {"train_years", "test_years", "min_test_years"}
 TABLES = {"sweep", "base", "grid", "random", "constraints", "validation", "search"}
 _PARAM_KEYS = {p.key for p in PARAMS}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a sweep name is part of a folder name
-MAX_CONFIGURATIONS = (
-    10_000  # half a minute on 2 cores; the parent holds about 32 kB more per configuration (docs/speed.md)
-)
+# The parent's peak grows by about 3 kB a configuration (its hash, the tables' columns, the outputs):
+# 0.6 GB at 100,000; a million is hours of work on two cores and belongs on a cluster (docs/speed.md)
+MAX_CONFIGURATIONS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -103,23 +97,6 @@ class Validation:
 
 
 @dataclass(frozen=True)
-class Point:
-    """One configuration of the sweep: its swept values and the resolved config (or why not)."""
-
-    position: int
-    swept: dict[str, Any]
-    config: Config | None
-    error: str = ""
-
-    @functools.cached_property
-    def config_hash(self) -> str:  # kept: a sweep asks for it several times per configuration
-        if self.config is not None:
-            return self.config.digest()
-        blob = json.dumps(self.swept, sort_keys=True, default=str).encode()
-        return "invalid-" + hashlib.sha256(blob).hexdigest()[:12]
-
-
-@dataclass(frozen=True)
 class Spec:
     path: str
     name: str
@@ -133,7 +110,7 @@ class Spec:
     rules: tuple[str, ...]
     validation: Validation
     top: int
-    points: tuple[Point, ...] = field(repr=False, default=())
+    points: Points = field(repr=False, default=None)  # type: ignore[assignment]  # set by `expand`
     excluded: int = 0  # combinations dropped by the constraint rules
     duplicates: int = 0  # random draws that repeated an earlier configuration
     search: Any = None  # `sweeps.search.Search`: the points are the search's trials, made as it runs
@@ -143,17 +120,10 @@ class Spec:
         return tuple(self.grid) + tuple(self.random)
 
     def digest(self) -> str:
-        """Identifies what the sweep computes: its configurations, objective and validation."""
-        blob = json.dumps(
-            {
-                "points": [p.config_hash for p in self.points] if self.search is None else self.search.identity(self),
-                "objective": self.objective,
-                "shortfall": self.max_cagr_shortfall,
-                "validation": self.validation.as_dict(),
-            },
-            sort_keys=True,
-        ).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
+        """Identifies what the sweep computes: its configurations, objective and validation
+        (`sweeps.points.digest`: the hash of every configuration's hash, fed block by block; a search's
+        trials are not known before it runs, so its settings stand in for them)."""
+        return digest(self) if self.search is None else digest(self, self.search.identity(self))
 
 
 def load_spec(path: Path | str, train_end: str | None = None, top: int | None = None) -> Spec:
@@ -170,7 +140,7 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
         base.update(read_toml(config_file))
     fixed = _params(_table(doc, "base", where), f"{where}: [base]")
     base.update(fixed)
-    registry = _registry(base, where)
+    registry = registry_for(base, where)
     grid = {
         k: _values(k, v, f"{where}: [grid]", registry)
         for k, v in _params(_table(doc, "grid", where), f"{where}: [grid]").items()
@@ -241,69 +211,11 @@ def load_spec(path: Path | str, train_end: str | None = None, top: int | None = 
 
 
 def expand(spec: Spec) -> Spec:
-    """Every configuration, in a fixed order: grid points (first key slowest), `samples` seeded
-    random draws per grid point; rule-breaking points dropped, repeats dropped."""
-    rng = np.random.default_rng(spec.seed)
-    grid_points = [dict(zip(spec.grid, combo)) for combo in itertools.product(*spec.grid.values())] or [{}]
-    draws = max(spec.samples, 1) if spec.random else 1
-    registry = _registry(spec.base, spec.path)
-    fixed = rule_values(spec)
-    points, seen, excluded, duplicates = [], set(), 0, 0
-    for grid_point in grid_points:
-        for _ in range(draws):
-            swept = dict(grid_point)
-            for key, dist in spec.random.items():
-                swept[key] = _draw(registry[key], dist, rng)
-            point = point_at(spec, len(points), swept, fixed)
-            if point is None:
-                excluded += 1
-                continue
-            if point.config_hash in seen:
-                duplicates += 1
-                continue
-            seen.add(point.config_hash)
-            points.append(point)
-    if not points:
-        raise ConfigError(f"{spec.path}: every configuration breaks a [constraints] rule")
-    return dataclasses.replace(spec, points=tuple(points), excluded=excluded, duplicates=duplicates)
-
-
-def rule_values(spec: Spec) -> dict[str, Any]:
-    """What the [constraints] rules see for the parameters a point does not set: [base], else the defaults."""
-    return {key: p.default for key, p in _registry(spec.base, spec.path).items()} | spec.base
-
-
-def point_at(spec: Spec, position: int, swept: dict[str, Any], fixed: dict[str, Any]) -> Point | None:
-    """The configuration `swept` sets over [base] (failed with the reason when its values contradict each
-    other), or None when it breaks a [constraints] rule; `fixed` is `rule_values(spec)`."""
-    try:
-        kept = all(_holds(rule, {**fixed, **swept}) for rule in spec.rules)
-    except ConfigError as exc:  # e.g. a division by a swept value that is 0 here
-        raise ConfigError(f"{spec.path}: [constraints]: {exc}, at the point {swept}") from None
-    if not kept:
-        return None
-    try:
-        config, error = resolve({**spec.base, **swept}, where="sweep point"), ""
-    except ConfigError as exc:
-        config, error = None, str(exc)
-    return Point(position, swept, config, error)
-
-
-def _registry(base: dict[str, Any], where: str) -> dict[str, Param]:
-    """The parameters a point may set: the registry's and those of the user code [base] names."""
-    try:
-        return params_for(base, f"{where}: [base]")
-    except ConfigError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _draw(p: Param, dist: dict, rng: np.random.Generator) -> Any:
-    if "choices" in dist:
-        return dist["choices"][int(rng.integers(len(dist["choices"])))]
-    lo, hi = dist["low"], dist["high"]
-    if isinstance(p.default, int):
-        return int(rng.integers(lo, hi + 1))
-    return round(float(rng.uniform(lo, hi)), 6)  # 6 decimals: a readable value that hashes the same everywhere
+    """The spec with its configurations (`sweeps.points.Points`, generated when read), in a fixed order:
+    grid points (first key slowest), `samples` seeded random draws per grid point; rule-breaking
+    points dropped, repeats dropped."""
+    points, excluded, duplicates = expand_points(spec)
+    return dataclasses.replace(spec, points=points, excluded=excluded, duplicates=duplicates)
 
 
 # --- checking the tables -------------------------------------------------------------------------
@@ -422,18 +334,6 @@ def _distribution(key: str, dist: Any, where: str, registry: dict[str, Param]) -
     return {"low": lo, "high": hi}
 
 
-_COMPARE = {
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-}
-_ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-MAX_RULE_CHARS = 500  # a rule is one comparison of a few parameters, never a program
-
-
 def _rules(table: dict, where: str, defaults: dict[str, Any]) -> tuple[str, ...]:
     _only(table, {"rules"}, where, "key")
     rules = table.get("rules", [])
@@ -441,67 +341,12 @@ def _rules(table: dict, where: str, defaults: dict[str, Any]) -> tuple[str, ...]
         raise ConfigError(f"{where}: rules must be a list of text expressions")
     for rule in rules:
         try:
-            ok = _holds(rule, defaults)
+            ok = holds(rule, defaults)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         if not isinstance(ok, bool):
             raise ConfigError(f"{where}: rule {rule!r} is not a comparison")
     return tuple(rules)
-
-
-def _holds(rule: str, values: dict[str, Any]) -> bool:
-    """Evaluate a rule such as `hedge.roll_days < hedge.tenor_days - 30` (numbers, parameter keys,
-    + - * / on numbers, comparisons, and/or/not); anything else is refused rather than executed.
-
-    The rule's length bounds every number it can build, and arithmetic takes numbers only, so no
-    rule can allocate much (`"x" * 10**12` is refused before it is evaluated)."""
-    if len(rule) > MAX_RULE_CHARS:
-        raise ConfigError(f"rule {rule!r}: longer than {MAX_RULE_CHARS} characters")
-    try:
-        tree = ast.parse(rule, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ConfigError(f"rule {rule!r} is not an expression") from None
-
-    def number(node):
-        value = ev(node)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"rule {rule!r}: + - * / take numbers, got {value!r}")
-        return value
-
-    def ev(node):
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
-            return node.value
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            key = f"{node.value.id}.{node.attr}"
-            if key not in values:
-                raise ConfigError(f"rule {rule!r}: unknown parameter {key!r}")
-            return values[key]
-        if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
-            return _ARITH[type(node.op)](number(node.left), number(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
-            return -number(node.operand) if isinstance(node.op, ast.USub) else not ev(node.operand)
-        if isinstance(node, ast.BoolOp):
-            results = [ev(v) for v in node.values]
-            return all(results) if isinstance(node.op, ast.And) else any(results)
-        if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
-            left, out = ev(node.left), True
-            for op, right_node in zip(node.ops, node.comparators):
-                right = ev(right_node)
-                out = out and _COMPARE[type(op)](left, right)
-                left = right
-            return out
-        raise ConfigError(
-            f"rule {rule!r}: only parameter keys, numbers, + - * /, comparisons and and/or/not are allowed"
-        )
-
-    try:
-        return ev(tree)
-    except (TypeError, ArithmeticError) as exc:  # ZeroDivisionError, OverflowError
-        raise ConfigError(f"rule {rule!r}: {exc}") from None
-    except (RecursionError, MemoryError):
-        raise ConfigError(f"rule {rule!r}: nested too deeply to evaluate") from None
 
 
 def _validation(table: dict, where: str, train_end: str | None) -> Validation:

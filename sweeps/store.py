@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from fedcut.core.errors import ConfigError, FedcutError
 
 SCHEMA = """
@@ -135,6 +137,13 @@ class Store:
         with self._errors("cannot read it"):
             return {h for (h,) in self.db.execute("SELECT config_hash FROM results")}
 
+    def done_hashes(self) -> np.ndarray:
+        """The stored configurations' hashes as bytes (numpy "S20"), read without a Python set of them."""
+        with self._errors("cannot read it"):
+            cur = self.db.execute("SELECT config_hash FROM results")
+            parts = [np.array([h for (h,) in rows], dtype="S20") for rows in iter(lambda: cur.fetchmany(65536), [])]
+        return np.concatenate(parts) if parts else np.array([], dtype="S20")
+
     def add(self, entries: list[tuple[str, int, dict, dict]]) -> None:
         """Store a finished block of (config_hash, position, swept, outcome) in one transaction: all
         of it, or nothing. The outcome carries its configuration and result already as JSON text
@@ -200,28 +209,47 @@ class Store:
             cur = self.db.execute("SELECT config_hash, reason, identical, difference FROM audit ORDER BY config_hash")
             return [{"config_hash": h, "reason": r, "identical": bool(i), "difference": d} for h, r, i, d in cur]
 
-    def rows(self, decoded: dict[str, dict | None] | None = None) -> list[dict]:
-        """Every stored configuration in spec order, JSON decoded, without its full configuration
-        (the `config` column: what the outputs never read and ten thousand of take a second to decode).
-        `decoded` holds results this process stored itself (config_hash -> result): taken as they
-        are instead of decoding their JSON again, another second and a half per 10,000 (they hold
-        only what JSON gives back the same: dicts with str keys, str, int, float and None)."""
-        decoded = decoded or {}
+    def counts(self) -> tuple[int, int]:
+        """How many configurations are stored, and how many of them failed."""
+        with self._errors("cannot read it"):
+            return self.db.execute("SELECT COUNT(*), COALESCE(SUM(status != 'ok'), 0) FROM results").fetchone()
+
+    def rows(self) -> list[dict]:
+        """Every stored configuration in spec order, JSON decoded (`iter_rows`)."""
+        return list(self.iter_rows())
+
+    def iter_rows(self, chunk: int = 4096) -> Iterator[dict]:
+        """Every stored configuration in spec order, JSON decoded, `chunk` rows read at a time, without
+        its full configuration (the `config` column: what the outputs never read)."""
         with self._errors("cannot read it"):
             cur = self.db.execute(
                 "SELECT config_hash, position, swept, status, error, result FROM results ORDER BY position"
             )
-            return [
-                {
-                    "config_hash": h,
-                    "position": p,
-                    "swept": self._decoded(h, "swept", s),
-                    "status": st,
-                    "error": e,
-                    "result": decoded[h] if h in decoded else None if r is None else self._decoded(h, "result", r),
-                }
-                for h, p, s, st, e, r in cur
-            ]
+            while rows := cur.fetchmany(chunk):
+                yield from (self._row(*row) for row in rows)
+
+    def row(self, config_hash: str) -> dict:
+        """One stored configuration, JSON decoded, as `iter_rows` gives it."""
+        with self._errors("cannot read it"):
+            found = self.db.execute(
+                "SELECT config_hash, position, swept, status, error, result FROM results WHERE config_hash = ?",
+                (config_hash,),
+            ).fetchone()
+        if found is None:
+            raise FedcutError(
+                f"{self.path}: configuration {config_hash} is not stored: a damaged store; use a new --out"
+            )
+        return self._row(*found)
+
+    def _row(self, h: str, p: int, s: str, st: str, e: str, r: str | None) -> dict:
+        return {
+            "config_hash": h,
+            "position": p,
+            "swept": self._decoded(h, "swept", s),
+            "status": st,
+            "error": e,
+            "result": None if r is None else self._decoded(h, "result", r),
+        }
 
     def _decoded(self, config_hash: str, column: str, text):
         """A stored JSON value; one that is not JSON (a store edited or damaged) is one line naming the row."""

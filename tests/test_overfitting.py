@@ -187,6 +187,20 @@ def test_curves_read_in_uneven_chunks_give_the_matrix_figures_to_the_bit():
         trial_sharpe_ratios(Curves(len(m), 11, lambda: iter([m.T[:, 1:]])), rf)
 
 
+def test_fewer_splits_at_once_for_many_configurations_give_the_same_splits_to_the_bit(monkeypatch):
+    """Past SPLIT_CELLS (pair of splits, configuration) cells the CSCV takes fewer pairs of splits at a
+    time, so its memory stays bounded at a million configurations: every split comes out the same."""
+    import fedcut.analyzers.overfitting as overfitting
+
+    m = trials(16 * 25 + 3, 13, 9)
+    whole = backtest_overfitting(m)
+    monkeypatch.setattr(overfitting, "SPLIT_CELLS", 13 * 3)  # 3 pairs of splits at a time, not 16
+    fewer = backtest_overfitting(m)
+    for name in ("logits", "is_sharpe", "oos_sharpe"):
+        assert np.array_equal(getattr(whole, name), getattr(fewer, name))
+    assert fewer.n_splits == math.comb(16, 8)
+
+
 def test_cscv_drops_the_oldest_days_and_subtracts_the_risk_free_rate():
     m = trials(16 * 30 + 11, 12, 4)
     rf = np.linspace(2e-4, 0.0, len(m))

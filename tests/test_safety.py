@@ -611,12 +611,13 @@ def test_workers_beyond_the_cpus_need_force(tmp_path, shared_data, capsys):
     argvalues=[
         (
             '[random]\n"strategy.accumulate_days" = { low = 5, high = 80 }',
-            "[sweep] samples = 100000000 is more than the 10,000 configurations a sweep may have",
+            "[sweep] samples = 100000000 is more than the 1,000,000 configurations a sweep may have",
         ),
         (
             '"hedge.tenor_days" = [' + ", ".join(str(d) for d in range(40, 240)) + "]\n"
-            '"hedge.atm_vix_ratio" = [' + ", ".join(f"{0.5 + i / 100:.2f}" for i in range(20)) + "]",
-            "3 x 2 x 200 x 20 = 24,000 configurations, more than the 10,000 a sweep may have",
+            '"hedge.atm_vix_ratio" = [' + ", ".join(f"{0.5 + i / 100:.2f}" for i in range(20)) + "]\n"
+            '"strategy.accumulate_days" = [' + ", ".join(str(d) for d in range(5, 55)) + "]",
+            "3 x 2 x 200 x 20 x 50 = 1,200,000 configurations, more than the 1,000,000 a sweep may have",
         ),
     ],
 )

@@ -304,7 +304,7 @@ def test_the_example_search_reads_as_documented():
     from fedcut.sweeps.search import Search
 
     spec = load_spec(Path(__file__).resolve().parents[1] / "examples" / "search.toml")
-    assert spec.search == Search("bayesian", 500, 32, 7) and spec.points == ()
+    assert spec.search == Search("bayesian", 500, 32, 7) and spec.points is None
     assert spec.swept == (
         "strategy.recession_equity",
         "hedge.moneyness",

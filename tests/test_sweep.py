@@ -283,30 +283,29 @@ def test_parallel_and_serial_sweeps_store_the_same_results(serial, small_spec, s
 
 
 def test_results_kept_from_the_workers_are_what_the_store_gives_back(serial, small_spec, shared_data):
-    """The parent keeps the results it stored instead of decoding them again (`Store.rows(decoded)`):
-    they must be what JSON gives back, to the type and the order of every key, or a resumed
-    sweep's outputs would differ from an uninterrupted one's."""
+    """The parent fills the tables' columns from the workers' outcomes instead of decoding what it
+    stored (`sweeps.tables.Results`): they must be what the store gives back, column for column, or a
+    resumed sweep's outputs would differ from an uninterrupted one's."""
     from fedcut.core.params import resolve
     from fedcut.sweeps.evaluate import plan_for, task
+    from fedcut.sweeps.tables import Results, summary_frame
 
     spec = load_spec(small_spec)
     plan = plan_for(resolve(spec.base), spec.validation, str(shared_data), True)
-    outcomes = task([(p.position, p.config, p.error) for p in spec.points], plan)
-    hashes = {p.position: p.config_hash for p in spec.points}
-    kept = {hashes[o["position"]]: o["result"] for o in outcomes}
+    points = {p.position: p for p in spec.points}
     store = Store(serial / STORE)
     try:
-        decoded, reused = store.rows(), store.rows(kept)
+        kept, read = Results(spec, store), Results(spec, store).fill()
+        for o in task([(p.position, p.config, p.error) for p in spec.points], plan):
+            kept.add(o["position"], o["status"], o["error"], points[o["position"]].swept, o["result"])
+        stored = store.rows()
     finally:
         store.close()
-
-    def shape(value):  # every key in order and every value's type
-        if isinstance(value, dict):
-            return [(k, shape(v)) for k, v in value.items()]
-        return [shape(v) for v in value] if isinstance(value, list) else type(value).__name__
-
-    assert all(r["result"] is kept[r["config_hash"]] for r in reused)
-    assert reused == decoded and shape(reused) == shape(decoded)
+    assert (kept.status == read.status).all() and kept.segments == read.segments and kept.segments
+    assert np.array_equal(kept.figure("is", "calmar"), read.figure("is", "calmar"))
+    assert [r["result"]["segments"]["is"]["calmar"] for r in stored] == list(read.figure("is", "calmar"))
+    pd.testing.assert_frame_equal(summary_frame(spec, kept), summary_frame(spec, read))
+    assert pd.read_csv(serial / "summary.csv")["config_hash"].tolist() == list(summary_frame(spec, read)["config_hash"])
 
 
 def test_a_failing_configuration_is_stored_with_its_error_and_the_sweep_finishes(
@@ -722,14 +721,16 @@ def test_every_configuration_near_a_rounding_boundary_is_audited(tmp_path):
     kernel's rounding may differ from CPython's) is re-run in backtrader, with no top configurations
     asked for and no sample drawn."""
     from fedcut.sweeps.runner import audit_choice
+    from fedcut.sweeps.tables import Results
 
     spec = load_spec(write_spec(tmp_path, SMALL.format(extra="", grid="") + "audit_share = 0.0\n"))
-    rows = [
-        {"status": "ok", "config_hash": "a", "result": {"near_boundary": 0}},
-        {"status": "ok", "config_hash": "b", "result": {"near_boundary": 2}},
-        {"status": "failed", "config_hash": "c", "result": None},
-    ]
-    assert audit_choice(spec, rows) == {"b": "boundary"}
+    results = Results(spec, store=None)
+    trades = {"etf_trades": 1, "option_trades": 0, "premium_paid": 0.0, "rejected_orders": 0}
+    segment = {"start": "2000-01-03", "end": "2009-12-31", "calmar": 0.5}
+    for position, near in ((0, 0), (1, 2), (3, 0)):
+        results.add(position, "ok", "", {}, {"near_boundary": near, "segments": {"full": segment}, "trades": trades})
+    results.add(2, "failed", "boom", {}, None)
+    assert audit_choice(spec, results) == {spec.points.hash_at(1): "boundary"}
 
 
 # --- honest about selection: the default's place, the median variant, the DSR against buy-and-hold -----
