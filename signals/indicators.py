@@ -339,7 +339,7 @@ def real_yield(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
     )
 
 
-def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -> pd.DataFrame:
+def market(iwm: pd.Series, vix: pd.Series, cycles: pd.DataFrame, regime) -> pd.DataFrame:
     """Small-cap drawdowns (from the 252-day high, and from the high since the easing cycle began)
     and the capitulation event: damage first (since the cycle began, small caps stood at least
     `capitulation_damage` below their 252-day high: a crash just before a late first cut counts),
@@ -347,7 +347,7 @@ def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -
     `capitulation_vix_fade`, and IWM `capitulation_rebound` above its lowest close since that
     spike. `capitulation_low` and `vix_peak_recent` are what a later failure is measured against."""
     drawdown = iwm / iwm.rolling(252, min_periods=1).max() - 1
-    cycle = cycle_first_cut.to_numpy()
+    cycle = cycles["cycle_first_cut"].to_numpy()  # each day's easing cycle (`policy`'s frame)
     values, dd = iwm.to_numpy(), drawdown.to_numpy()
     cycle_high = np.full(len(values), np.nan)
     worst = np.full(len(values), np.nan)  # the deepest 252-day drawdown since the cycle began

@@ -32,6 +32,7 @@ import pandas as pd
 from fedcut.data.catalog import REGIME_SERIES
 from fedcut.data.cuts import policy_record
 from fedcut.signals import indicators as ind
+from fedcut.signals.memo import Memo, direct
 from fedcut.signals.thresholds import RULE
 
 REGIMES = ("crisis", "late_panic", "recession_risk", "soft_landing", "neutral")
@@ -56,27 +57,30 @@ def indicator_frame(
     bank: pd.DataFrame,
     view: pd.DataFrame | None = None,
     changes: pd.DataFrame | None = None,
+    memo: Memo | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All indicators on IWM's trading days, and the as-of view they came from. `view` (the raw
     and derived series' as-of views side by side, `indicators.macro_view`) and `changes`
     (`indicators.labelled_changes` of the policy record; by default the target's) are taken as
     given when the caller already has them: a sweep of regime settings reuses them for every
-    setting with the same data and windows."""
+    setting with the same data and windows, and with a `memo` (`signals.memo`) each group's
+    result for every setting that leaves the parameters it read unchanged."""
     days = iwm.index
     view = ind.macro_view(raw, days, data_params, regime) if view is None else view
     if changes is None:
         changes = ind.labelled_changes(policy_record(raw["DFEDTAR"], raw["DFEDTARU"], data_params), fomc)
-    pol = ind.policy(changes, view, fomc, regime, data_params)
+    call = direct if memo is None else memo
+    pol = call(ind.policy, changes, view, fomc, regime, data_params)
     cut_expected = ind.oracle_cut_expected(changes, days, regime) if oracle else pol["cut_priced"]
     frame = pd.concat(
         [
             pol.assign(cut_expected=cut_expected.to_numpy()),
-            ind.inflation(view),
-            ind.labour(view, regime, data_params),
-            ind.credit(view, regime, data_params),
-            ind.stress(view, vix, bank, regime),
-            ind.real_yield(view, regime, data_params),
-            ind.market(iwm, vix, pol["cycle_first_cut"], regime),
+            call(ind.inflation, view),
+            call(ind.labour, view, regime, data_params),
+            call(ind.credit, view, regime, data_params),
+            call(ind.stress, view, vix, bank, regime),
+            call(ind.real_yield, view, regime, data_params),
+            call(ind.market, iwm, vix, pol, regime),
         ],
         axis=1,
     )
@@ -293,11 +297,12 @@ def regime_frame(
     bank: pd.DataFrame,
     view: pd.DataFrame | None = None,
     changes: pd.DataFrame | None = None,
+    memo: Memo | None = None,
 ) -> pd.DataFrame:
     """The daily signal frame: date index, `regime`, `reason`, flags, every indicator and the
-    as-of date of each input (`<ID>_obs`); `view` and `changes` as `indicator_frame` takes them."""
+    as-of date of each input (`<ID>_obs`); `view`, `changes` and `memo` as `indicator_frame` takes them."""
     frame, view = indicator_frame(
-        raw, iwm, vix, data_params, regime, oracle, fomc=fomc, bank=bank, view=view, changes=changes
+        raw, iwm, vix, data_params, regime, oracle, fomc=fomc, bank=bank, view=view, changes=changes, memo=memo
     )
     called = classify(frame, regime, reasons)
     obs = view[[c for c in view.columns if c.endswith("_obs") and ":" not in c]]
