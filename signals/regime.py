@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fedcut.core.jit import jit
 from fedcut.data.catalog import REGIME_SERIES
 from fedcut.data.cuts import policy_record
 from fedcut.signals import indicators as ind
@@ -76,11 +77,11 @@ def indicator_frame(
         [
             pol.assign(cut_expected=cut_expected.to_numpy()),
             call(ind.inflation, view),
-            call(ind.labour, view, regime, data_params),
-            call(ind.credit, view, regime, data_params),
-            call(ind.stress, view, vix, bank, regime),
+            call(ind.labour, call(ind.labour_levels, view, data_params), regime),
+            call(ind.credit, call(ind.credit_levels, view, data_params), regime, data_params),
+            call(ind.stress, call(ind.stress_levels, view, vix, bank, regime), bank, regime),
             call(ind.real_yield, view, regime, data_params),
-            call(ind.market, iwm, vix, pol, regime),
+            call(ind.market, call(ind.market_levels, iwm, vix, pol, regime), vix, regime),
         ],
         axis=1,
     )
@@ -97,9 +98,14 @@ def _late_cycle(frame: pd.DataFrame, regime) -> np.ndarray:
     if regime.intermeeting_late:
         damage = damage | frame["intermeeting_cut"].to_numpy()
     easing = (frame["cycle_state"] == "easing").to_numpy()
-    cuts = frame["cuts_in_cycle"].to_numpy()
-    late = np.zeros(len(frame), dtype=bool)
-    for i in range(len(frame)):
+    return _late_days(easing, frame["cuts_in_cycle"].to_numpy(), damage)
+
+
+@jit
+def _late_days(easing: np.ndarray, cuts: np.ndarray, damage: np.ndarray) -> np.ndarray:
+    """Per day, whether its easing cycle is late: a new cut on a day of damage, or late the day before."""
+    late = np.zeros(len(easing), dtype=np.bool_)
+    for i in range(len(easing)):
         if not easing[i]:
             continue
         new_cut = cuts[i] > (cuts[i - 1] if i > 0 and easing[i - 1] else 0)
@@ -111,23 +117,14 @@ def _capitulated(late: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:
     """A capitulation seen in this late cycle that has not failed since: VIX back above the spike's
     peak, or small caps below the low they rebounded from. Besides the flag, while one holds, the
     day it was seen and the two levels at which it fails (NaN/NaT otherwise)."""
-    event = frame["capitulation_event"].to_numpy()
-    vix, iwm = frame["vix"].to_numpy(), frame["iwm"].to_numpy()
-    peak, low = frame["vix_peak_recent"].to_numpy(), frame["capitulation_low"].to_numpy()
-    out = np.zeros(len(late), dtype=bool)
-    fail_vix, fail_iwm = np.full(len(late), np.nan), np.full(len(late), np.nan)
-    seen = np.full(len(late), -1)
-    on, ref_peak, ref_low, ref_day = False, 0.0, 0.0, -1
-    for i in range(len(late)):
-        if not late[i]:
-            on = False
-            continue
-        if on and (vix[i] > ref_peak or iwm[i] < ref_low):
-            on = False
-        if not on and event[i]:
-            on, ref_peak, ref_low, ref_day = True, peak[i], low[i], i
-        if on:
-            out[i], fail_vix[i], fail_iwm[i], seen[i] = True, ref_peak, ref_low, ref_day
+    out, fail_vix, fail_iwm, seen = _capitulation_days(
+        late,
+        frame["capitulation_event"].to_numpy(),
+        frame["vix"].to_numpy(),
+        frame["iwm"].to_numpy(),
+        frame["vix_peak_recent"].to_numpy(),
+        frame["capitulation_low"].to_numpy(),
+    )
     seen_on = pd.Series(frame.index[np.maximum(seen, 0)], index=frame.index).where(seen >= 0)
     return pd.DataFrame(
         {
@@ -140,21 +137,43 @@ def _capitulated(late: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@jit
+def _capitulation_days(late, event, vix, iwm, peak, low):
+    """`_capitulated`'s walk over the days: the flag, the two failure levels and the day seen."""
+    n = len(late)
+    out = np.zeros(n, dtype=np.bool_)
+    fail_vix, fail_iwm = np.full(n, np.nan), np.full(n, np.nan)
+    seen = np.full(n, -1, dtype=np.int64)
+    on, ref_peak, ref_low, ref_day = False, 0.0, 0.0, -1
+    for i in range(n):
+        if not late[i]:
+            on = False
+            continue
+        if on and (vix[i] > ref_peak or iwm[i] < ref_low):
+            on = False
+        if not on and event[i]:
+            on, ref_peak, ref_low, ref_day = True, peak[i], low[i], i
+        if on:
+            out[i], fail_vix[i], fail_iwm[i], seen[i] = True, ref_peak, ref_low, ref_day
+    return out, fail_vix, fail_iwm, seen
+
+
+@jit
 def _dwell(raw: np.ndarray, immediate: np.ndarray, min_dwell: int) -> np.ndarray:
-    """Switch to a new regime only after it held `min_dwell` days, except where `immediate`."""
+    """Switch to a new regime (a code) only after it held `min_dwell` days, except where `immediate`."""
     out = raw.copy()
-    current, candidate, count = raw[0], None, 0
+    current, candidate, count = raw[0], -1, 0
     for i in range(len(raw)):
         r = raw[i]
         if r == current:
-            candidate, count = None, 0
+            candidate, count = -1, 0
         elif immediate[i] or min_dwell <= 1:
-            current, candidate, count = r, None, 0
+            current, candidate, count = r, -1, 0
         else:
             count = count + 1 if r == candidate else 1
             candidate = r
             if count >= min_dwell:
-                current, candidate, count = r, None, 0
+                current, candidate, count = r, -1, 0
         out[i] = current
     return out
 
@@ -176,10 +195,10 @@ def classify(frame: pd.DataFrame, regime, reasons: bool = True) -> pd.DataFrame:
         frame["inflation_declining"].to_numpy() & jobs_ok & credit_ok & cut_in_view & frame["real_yields_ok"].to_numpy()
     )
     reentry = late & capitulated & bool(regime.capitulation_ends_crisis)
-    raw = np.select([reentry, stress, late, recession, soft], ["late_panic", *REGIMES[:4]], default="neutral").astype(
-        object
-    )
-    called = _dwell(raw, (raw == "crisis") | reentry, regime.min_dwell_days)
+    # Each day's regime as its place in REGIMES (crisis 0, late_panic 1, ..., neutral 4).
+    codes = np.select([reentry, stress, late, recession, soft], [1, 0, 1, 2, 3], default=4)
+    names = np.array(REGIMES, dtype=object)
+    raw, called = names[codes], names[_dwell(codes, (codes == 0) | reentry, regime.min_dwell_days)]
     out = pd.DataFrame(
         {
             "regime": called,
