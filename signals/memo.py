@@ -14,6 +14,7 @@ changes them in place after the call.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -54,6 +55,7 @@ class Memo:
         self.size, self.keys = size, keys
         self.hits = 0
         self.misses = 0
+        self._lock = threading.Lock()  # a worker's threads may share it; a result is computed outside it
         self._entries: OrderedDict[tuple, list[tuple[dict[int, dict[str, Any]], Any, tuple]]] = OrderedDict()
 
     def __call__(self, fn: Callable, *args: Any) -> Any:
@@ -61,28 +63,32 @@ class Memo:
         values of the parameters that call read."""
         sections = {i: a for i, a in enumerate(args) if isinstance(a, Section)}
         key = (fn, tuple(("section", i) if i in sections else ("input", id(a)) for i, a in enumerate(args)))
-        entries = self._entries.get(key, [])
-        for n, (reads, result, _held) in enumerate(entries):
-            if all(_same(getattr(sections[i], k), v) for i, r in reads.items() for k, v in r.items()):
-                self.hits += 1
-                entries.append(entries.pop(n))  # most recently used last
-                self._entries.move_to_end(key)
-                return result
-        self.misses += 1
+        with self._lock:
+            entries = self._entries.get(key, [])
+            for n, (reads, result, _held) in enumerate(entries):
+                if all(_same(getattr(sections[i], k), v) for i, r in reads.items() for k, v in r.items()):
+                    self.hits += 1
+                    entries.append(entries.pop(n))  # most recently used last
+                    self._entries.move_to_end(key)
+                    return result
+            self.misses += 1
         reads = {i: {} for i in sections}
         result = fn(*(_Recorder(a, reads[i]) if i in sections else a for i, a in enumerate(args)))
         # The inputs are held with the result: while it is kept, their identities cannot be reused.
         held = tuple(a for i, a in enumerate(args) if i not in sections)
-        self._entries.setdefault(key, entries).append((reads, result, held))
-        self._entries.move_to_end(key)
-        del entries[: max(0, len(entries) - self.size)]
-        while len(self._entries) > self.keys:
-            self._entries.popitem(last=False)
+        with self._lock:
+            entries = self._entries.setdefault(key, [])
+            entries.append((reads, result, held))
+            self._entries.move_to_end(key)
+            del entries[: max(0, len(entries) - self.size)]
+            while len(self._entries) > self.keys:
+                self._entries.popitem(last=False)
         return result
 
     def clear(self) -> None:
-        self._entries.clear()
-        self.hits = self.misses = 0
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = 0
 
 
 def direct(fn: Callable, *args: Any) -> Any:
