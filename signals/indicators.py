@@ -279,14 +279,15 @@ def bank_relative(banks: dict[str, pd.Series], spy: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"bank_source": source, "bank_ratio": ratio})
 
 
-def stress_levels(view: pd.DataFrame, vix: pd.Series, bank: pd.DataFrame, regime) -> pd.DataFrame:
+def stress_levels(view: pd.DataFrame, vix: pd.Series, bank: pd.DataFrame, regime) -> tuple[pd.DataFrame, np.ndarray]:
     """The gauges of financial-system stress: VIX always; the bank ETFs against SPY from 1998 (XLF;
     regional banks from 2005) over `bank_stress_days`; the TED spread to 2022; STLFSI4 and NFCI
-    once published (missing before, so they neither alarm nor block calm)."""
+    once published (missing before, so they neither alarm nor block calm). Besides, the days on
+    which XLF stands in for the regional banks."""
     days = regime.bank_stress_days
     ratio = bank["bank_ratio"]
     same = bank["bank_source"].eq(bank["bank_source"].shift(days))  # no change of ETF inside the window
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "stlfsi": view["STLFSI4"],
             "nfci": view["NFCI"],
@@ -297,13 +298,15 @@ def stress_levels(view: pd.DataFrame, vix: pd.Series, bank: pd.DataFrame, regime
         },
         index=view.index,
     )
+    return frame, bank["bank_source"].eq("XLF").to_numpy()
 
 
-def stress(levels: pd.DataFrame, bank: pd.DataFrame, regime) -> pd.DataFrame:
+def stress(levels: tuple[pd.DataFrame, np.ndarray], regime) -> pd.DataFrame:
     """`stress_levels` and stress with hysteresis: it enters on any alarm and ends only when every
     gauge is calm (the bank thresholds scaled up by 1/xlf_scale while XLF stands in)."""
-    stl, nfci, vix, ted, bank_move = (levels[c] for c in ("stlfsi", "nfci", "vix", "ted_spread", "bank_move"))
-    scale = np.where(bank["bank_source"].eq("XLF"), regime.xlf_scale, 1.0)
+    frame, xlf = levels
+    stl, nfci, vix, ted, bank_move = (frame[c] for c in ("stlfsi", "nfci", "vix", "ted_spread", "bank_move"))
+    scale = np.where(xlf, regime.xlf_scale, 1.0)
     bank_alarm = RULE["bank_move"].check(bank_move, regime, scale=scale)
     alarm = (
         RULE["stlfsi4"].check(stl, regime)
@@ -318,7 +321,7 @@ def stress(levels: pd.DataFrame, bank: pd.DataFrame, regime) -> pd.DataFrame:
         & RULE["ted_calm"].check(ted, regime)
         & RULE["bank_calm"].check(bank_move, regime, scale=scale)
     )
-    return levels.assign(bank_alarm=bank_alarm, stress_alarm=alarm, financial_stress=_held(alarm, calm))
+    return frame.assign(bank_alarm=bank_alarm, stress_alarm=alarm, financial_stress=_held(alarm, calm))
 
 
 @jit

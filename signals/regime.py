@@ -79,7 +79,7 @@ def indicator_frame(
             call(ind.inflation, view),
             call(ind.labour, call(ind.labour_levels, view, data_params), regime),
             call(ind.credit, call(ind.credit_levels, view, data_params), regime, data_params),
-            call(ind.stress, call(ind.stress_levels, view, vix, bank, regime), bank, regime),
+            call(ind.stress, call(ind.stress_levels, view, vix, bank, regime), regime),
             call(ind.real_yield, view, regime, data_params),
             call(ind.market, call(ind.market_levels, iwm, vix, pol, regime), vix, regime),
         ],
@@ -88,8 +88,9 @@ def indicator_frame(
     return frame, view
 
 
-def _late_cycle(frame: pd.DataFrame, regime) -> np.ndarray:
-    """True from a cycle's first cut made after the damage, until the cycle ends."""
+def _late_cycle(frame: pd.DataFrame, regime, easing: np.ndarray) -> np.ndarray:
+    """True from a cycle's first cut made after the damage, until the cycle ends (`easing`: the
+    days of an easing cycle)."""
     damage = (
         frame["credit_damage"].to_numpy()
         | RULE["iwm_drawdown"].check(frame["iwm_drawdown_252d"], regime)
@@ -97,7 +98,6 @@ def _late_cycle(frame: pd.DataFrame, regime) -> np.ndarray:
     )
     if regime.intermeeting_late:
         damage = damage | frame["intermeeting_cut"].to_numpy()
-    easing = (frame["cycle_state"] == "easing").to_numpy()
     return _late_days(easing, frame["cuts_in_cycle"].to_numpy(), damage)
 
 
@@ -182,14 +182,14 @@ def classify(frame: pd.DataFrame, regime, reasons: bool = True) -> pd.DataFrame:
     """Regime (called), regime_raw, the late-cycle, capitulation and recession-evidence flags and
     (unless `reasons` is False) a readable reason per day."""
     stress = frame["financial_stress"].to_numpy()
-    late = _late_cycle(frame, regime)
+    easing = (frame["cycle_state"] == "easing").to_numpy()
+    late = _late_cycle(frame, regime, easing)
     capitulation = _capitulated(late, frame)
     capitulated = capitulation["capitulated"].to_numpy()
     widening = frame["credit_widening"].to_numpy()
     credit_ok = ~(widening | frame["credit_damage"].to_numpy())
     jobs_ok = ~frame["layoffs_rising"].to_numpy()
     recession = widening | ~jobs_ok
-    easing = (frame["cycle_state"] == "easing").to_numpy()
     cut_in_view = frame["cut_expected"].to_numpy() | (easing & ~late)
     soft = (
         frame["inflation_declining"].to_numpy() & jobs_ok & credit_ok & cut_in_view & frame["real_yields_ok"].to_numpy()
