@@ -49,9 +49,10 @@ def _same(a: Any, b: Any) -> bool:
 
 class Memo:
     """Results of indicator groups: at most `size` for each group and set of inputs, and at most
-    `keys` groups and sets of inputs (the least recently used dropped first)."""
+    `keys` groups and sets of inputs (the least recently used dropped first; 64 holds the eleven
+    groups of each of the four as-of views `run.inputs` keeps)."""
 
-    def __init__(self, size: int = 4, keys: int = 32):
+    def __init__(self, size: int = 4, keys: int = 64):
         self.size, self.keys = size, keys
         self.hits = 0
         self.misses = 0
