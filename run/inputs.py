@@ -31,6 +31,7 @@ from fedcut.signals.indicators import (
     labelled_changes,
     raw_view,
 )
+from fedcut.signals.memo import Memo
 from fedcut.signals.regime import load_raw, regime_frame
 from fedcut.strategies.targets import holdings_for
 
@@ -164,14 +165,23 @@ def rate_changes_of(prepared: Prepared) -> pd.DataFrame:
     return labelled_changes(prepared.policy, prepared.fomc)
 
 
+@functools.lru_cache(maxsize=4)
+def _groups_of(prepared: Prepared) -> tuple[Memo, pd.Series]:
+    """The indicator groups' results kept for the prepared data (`signals.memo`: each reused for
+    every regime setting that leaves the parameters it read unchanged), and IWM's closes, one
+    object, so the memo knows them again."""
+    return Memo(), prepared.market.close["IWM"]
+
+
 @functools.lru_cache(maxsize=16)
 def _signals_cached(prepared: Prepared, data_values, regime_values, oracle, reasons) -> pd.DataFrame:
     m = prepared.market
     regime = Section("regime", dict(regime_values))
     windows = tuple((k, getattr(regime, k)) for k in DERIVED_WINDOWS)
+    memo, iwm = _groups_of(prepared)
     return regime_frame(
         prepared.raw,
-        m.close["IWM"],
+        iwm,
         m.vix,
         Section("data", dict(data_values)),
         regime,
@@ -181,13 +191,14 @@ def _signals_cached(prepared: Prepared, data_values, regime_values, oracle, reas
         bank=prepared.bank,
         view=_view_cached(prepared, data_values, windows),
         changes=rate_changes_of(prepared),
+        memo=memo,
     )
 
 
 def clear_caches() -> None:
     """Empty this process's caches (data, as-of views, signals, benchmarks): the next run loads and
     computes everything again (cold timings, tests that must not share state)."""
-    for cached in (_prepare_cached, _raw_view_cached, _view_cached, rate_changes_of, _signals_cached):
+    for cached in (_prepare_cached, _raw_view_cached, _view_cached, rate_changes_of, _groups_of, _signals_cached):
         cached.cache_clear()
 
 

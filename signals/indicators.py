@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fedcut.core.jit import jit
 from fedcut.data.asof import asof_frame, first_known
 from fedcut.data.catalog import BANK_ETFS
 from fedcut.data.cuts import ANNOUNCED_FROM, EFFECTIVE_NEXT_DAY_FROM
@@ -215,42 +216,51 @@ def inflation(view: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def labour(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
+def labour_levels(view: pd.DataFrame, data_params) -> pd.DataFrame:
     """The Sahm rule (in real time from 1959-12; before, computed on today's vintage of UNRATE) and
-    initial claims (from 1967; missing before, so they never alarm)."""
+    initial claims (from 1967; missing before, so they never alarm): no regime parameter."""
     sahm_era = era(view.index, data_params, "SAHMREALTIME")
-    sahm, rise = view["SAHMREALTIME"].where(sahm_era == 0, view["UNRATE:sahm"]), view["ICSA:rise"]
     return pd.DataFrame(
         {
             "unemployment": view["UNRATE"],
             "unemployment_rise_12m": view["UNRATE:rise_12m"],
-            "sahm": sahm,
+            "sahm": view["SAHMREALTIME"].where(sahm_era == 0, view["UNRATE:sahm"]),
             "sahm_source": np.array(SAHM_SOURCES)[sahm_era],
             "claims_4w": view["ICSA:avg4w"],
-            "claims_rise": rise,
-            "layoffs_rising": RULE["sahm"].check(sahm, regime) | RULE["claims_rise"].check(rise, regime),
+            "claims_rise": view["ICSA:rise"],
         },
         index=view.index,
     )
 
 
-def credit(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
+def labour(levels: pd.DataFrame, regime) -> pd.DataFrame:
+    """`labour_levels` and whether layoffs are rising (either the Sahm rule or claims)."""
+    rising = RULE["sahm"].check(levels["sahm"], regime) | RULE["claims_rise"].check(levels["claims_rise"], regime)
+    return levels.assign(layoffs_rising=rising)
+
+
+def credit_levels(view: pd.DataFrame, data_params) -> tuple[pd.DataFrame, np.ndarray]:
     """HY OAS from its first publication (1997), the daily BAA-10y spread before (from 1986), its
-    monthly average (BAA10YM) before that, each with its own thresholds."""
+    monthly average (BAA10YM) before that: the spread and its widening, and the era of each day
+    (which of them it reads, and so which thresholds)."""
     eras = era(view.index, data_params, "BAMLH0A0HYM2", "BAA10Y")
     spread = view["BAMLH0A0HYM2"].where(eras == 0, view["BAA10Y"].where(eras == 1, _column(view, "BAA10YM")))
     widening = view["BAMLH0A0HYM2:widening"].where(
         eras == 0, view["BAA10Y:widening"].where(eras == 1, _column(view, "BAA10YM:widening"))
     )
-    return pd.DataFrame(
-        {
-            "credit_source": np.array(CREDIT_SOURCES)[eras],
-            "credit_spread": spread,
-            "credit_widening_pp": widening,
-            "credit_widening": RULE["credit_widening"].check(widening, regime, era=eras, data=data_params),
-            "credit_damage": RULE["credit_damage"].check(spread, regime, era=eras, data=data_params),
-        },
+    frame = pd.DataFrame(
+        {"credit_source": np.array(CREDIT_SOURCES)[eras], "credit_spread": spread, "credit_widening_pp": widening},
         index=view.index,
+    )
+    return frame, eras
+
+
+def credit(levels: tuple[pd.DataFrame, np.ndarray], regime, data_params) -> pd.DataFrame:
+    """`credit_levels` and the two alarms, each against its era's threshold."""
+    frame, eras = levels
+    return frame.assign(
+        credit_widening=RULE["credit_widening"].check(frame["credit_widening_pp"], regime, era=eras, data=data_params),
+        credit_damage=RULE["credit_damage"].check(frame["credit_spread"], regime, era=eras, data=data_params),
     )
 
 
@@ -269,17 +279,34 @@ def bank_relative(banks: dict[str, pd.Series], spy: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"bank_source": source, "bank_ratio": ratio})
 
 
-def stress(view: pd.DataFrame, vix: pd.Series, bank: pd.DataFrame, regime) -> pd.DataFrame:
-    """Financial-system stress with hysteresis: enters on any alarm, ends only when every gauge is
-    calm. Gauges: VIX always; the bank ETFs against SPY from 1998 (XLF; regional banks from 2005,
-    with thresholds scaled up by 1/xlf_scale); the TED spread to 2022; STLFSI4 and NFCI once
-    published (missing before, so they neither alarm nor block calm)."""
-    stl, nfci, ted = view["STLFSI4"], view["NFCI"], view["TEDRATE"]
+def stress_levels(view: pd.DataFrame, vix: pd.Series, bank: pd.DataFrame, regime) -> tuple[pd.DataFrame, np.ndarray]:
+    """The gauges of financial-system stress: VIX always; the bank ETFs against SPY from 1998 (XLF;
+    regional banks from 2005) over `bank_stress_days`; the TED spread to 2022; STLFSI4 and NFCI
+    once published (missing before, so they neither alarm nor block calm). Besides, the days on
+    which XLF stands in for the regional banks."""
     days = regime.bank_stress_days
     ratio = bank["bank_ratio"]
     same = bank["bank_source"].eq(bank["bank_source"].shift(days))  # no change of ETF inside the window
-    bank_move = (ratio / ratio.shift(days) - 1).where(same)
-    scale = np.where(bank["bank_source"].eq("XLF"), regime.xlf_scale, 1.0)
+    frame = pd.DataFrame(
+        {
+            "stlfsi": view["STLFSI4"],
+            "nfci": view["NFCI"],
+            "vix": vix,
+            "ted_spread": view["TEDRATE"],
+            "bank_source": bank["bank_source"],
+            "bank_move": (ratio / ratio.shift(days) - 1).where(same),
+        },
+        index=view.index,
+    )
+    return frame, bank["bank_source"].eq("XLF").to_numpy()
+
+
+def stress(levels: tuple[pd.DataFrame, np.ndarray], regime) -> pd.DataFrame:
+    """`stress_levels` and stress with hysteresis: it enters on any alarm and ends only when every
+    gauge is calm (the bank thresholds scaled up by 1/xlf_scale while XLF stands in)."""
+    frame, xlf = levels
+    stl, nfci, vix, ted, bank_move = (frame[c] for c in ("stlfsi", "nfci", "vix", "ted_spread", "bank_move"))
+    scale = np.where(xlf, regime.xlf_scale, 1.0)
     bank_alarm = RULE["bank_move"].check(bank_move, regime, scale=scale)
     alarm = (
         RULE["stlfsi4"].check(stl, regime)
@@ -294,25 +321,18 @@ def stress(view: pd.DataFrame, vix: pd.Series, bank: pd.DataFrame, regime) -> pd
         & RULE["ted_calm"].check(ted, regime)
         & RULE["bank_calm"].check(bank_move, regime, scale=scale)
     )
-    on = np.zeros(len(alarm), dtype=bool)
+    return frame.assign(bank_alarm=bank_alarm, stress_alarm=alarm, financial_stress=_held(alarm, calm))
+
+
+@jit
+def _held(alarm: np.ndarray, calm: np.ndarray) -> np.ndarray:
+    """On from a day with an alarm until a calm day without one."""
+    on = np.zeros(len(alarm), dtype=np.bool_)
     held = False
-    for i, (a, c) in enumerate(zip(alarm.tolist(), calm.tolist())):
-        held = a or (held and not c)
+    for i in range(len(alarm)):
+        held = alarm[i] or (held and not calm[i])
         on[i] = held
-    return pd.DataFrame(
-        {
-            "stlfsi": stl,
-            "nfci": nfci,
-            "vix": vix,
-            "ted_spread": ted,
-            "bank_source": bank["bank_source"],
-            "bank_move": bank_move,
-            "bank_alarm": bank_alarm,
-            "stress_alarm": alarm,
-            "financial_stress": on,
-        },
-        index=view.index,
-    )
+    return on
 
 
 def real_yield(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
@@ -339,15 +359,13 @@ def real_yield(view: pd.DataFrame, regime, data_params) -> pd.DataFrame:
     )
 
 
-def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -> pd.DataFrame:
-    """Small-cap drawdowns (from the 252-day high, and from the high since the easing cycle began)
-    and the capitulation event: damage first (since the cycle began, small caps stood at least
-    `capitulation_damage` below their 252-day high: a crash just before a late first cut counts),
-    a VIX spike of at least `capitulation_vix_peak` within the lookback that has faded by
-    `capitulation_vix_fade`, and IWM `capitulation_rebound` above its lowest close since that
-    spike. `capitulation_low` and `vix_peak_recent` are what a later failure is measured against."""
+def market_levels(iwm: pd.Series, vix: pd.Series, cycles: pd.DataFrame, regime) -> pd.DataFrame:
+    """Small-cap drawdowns (from the 252-day high, and from the high since the easing cycle began),
+    the deepest since the cycle began, VIX's peak within `capitulation_lookback_days` and small
+    caps' lowest close since that peak: what a capitulation is measured by (`market`), and
+    `capitulation_low` and `vix_peak_recent` what a later failure is measured against."""
     drawdown = iwm / iwm.rolling(252, min_periods=1).max() - 1
-    cycle = cycle_first_cut.to_numpy()
+    cycle = cycles["cycle_first_cut"].to_numpy()  # each day's easing cycle (`policy`'s frame)
     values, dd = iwm.to_numpy(), drawdown.to_numpy()
     cycle_high = np.full(len(values), np.nan)
     worst = np.full(len(values), np.nan)  # the deepest 252-day drawdown since the cycle began
@@ -361,13 +379,6 @@ def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -
     lookback = regime.capitulation_lookback_days
     peak = vix.rolling(lookback, min_periods=1).max()
     spike_day = _rolling_argmax(vix.to_numpy(), lookback)
-    low = _low_since(values, spike_day, lookback)  # IWM's low since the spike
-    event = (
-        RULE["cycle_damage"].check(worst, regime)
-        & RULE["vix_spike"].check(peak, regime)
-        & RULE["vix_fade"].check(vix, regime, base=peak)
-        & RULE["iwm_rebound"].check(values, regime, base=low)
-    )
     return pd.DataFrame(
         {
             "iwm": values,
@@ -375,11 +386,26 @@ def market(iwm: pd.Series, vix: pd.Series, cycle_first_cut: pd.Series, regime) -
             "iwm_drawdown_cycle": values / cycle_high - 1,
             "cycle_worst_drawdown": worst,
             "vix_peak_recent": peak,
-            "capitulation_low": low,
-            "capitulation_event": event,
+            "capitulation_low": _low_since(values, spike_day, lookback),  # IWM's low since the spike
         },
         index=iwm.index,
     )
+
+
+def market(levels: pd.DataFrame, vix: pd.Series, regime) -> pd.DataFrame:
+    """`market_levels` and the capitulation event: damage first (since the cycle began, small caps
+    stood at least `capitulation_damage` below their 252-day high: a crash just before a late
+    first cut counts), a VIX spike of at least `capitulation_vix_peak` within the lookback that has
+    faded by `capitulation_vix_fade`, and IWM `capitulation_rebound` above its lowest close since
+    that spike."""
+    peak = levels["vix_peak_recent"]
+    event = (
+        RULE["cycle_damage"].check(levels["cycle_worst_drawdown"].to_numpy(), regime)
+        & RULE["vix_spike"].check(peak, regime)
+        & RULE["vix_fade"].check(vix, regime, base=peak)
+        & RULE["iwm_rebound"].check(levels["iwm"].to_numpy(), regime, base=levels["capitulation_low"].to_numpy())
+    )
+    return levels.assign(capitulation_event=event)
 
 
 def _low_since(x: np.ndarray, start: np.ndarray, window: int) -> np.ndarray:

@@ -29,9 +29,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fedcut.core.jit import jit
 from fedcut.data.catalog import REGIME_SERIES
 from fedcut.data.cuts import policy_record
 from fedcut.signals import indicators as ind
+from fedcut.signals.memo import Memo, direct
 from fedcut.signals.thresholds import RULE
 
 REGIMES = ("crisis", "late_panic", "recession_risk", "soft_landing", "neutral")
@@ -56,35 +58,39 @@ def indicator_frame(
     bank: pd.DataFrame,
     view: pd.DataFrame | None = None,
     changes: pd.DataFrame | None = None,
+    memo: Memo | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All indicators on IWM's trading days, and the as-of view they came from. `view` (the raw
     and derived series' as-of views side by side, `indicators.macro_view`) and `changes`
     (`indicators.labelled_changes` of the policy record; by default the target's) are taken as
     given when the caller already has them: a sweep of regime settings reuses them for every
-    setting with the same data and windows."""
+    setting with the same data and windows, and with a `memo` (`signals.memo`) each group's
+    result for every setting that leaves the parameters it read unchanged."""
     days = iwm.index
     view = ind.macro_view(raw, days, data_params, regime) if view is None else view
     if changes is None:
         changes = ind.labelled_changes(policy_record(raw["DFEDTAR"], raw["DFEDTARU"], data_params), fomc)
-    pol = ind.policy(changes, view, fomc, regime, data_params)
+    call = direct if memo is None else memo
+    pol = call(ind.policy, changes, view, fomc, regime, data_params)
     cut_expected = ind.oracle_cut_expected(changes, days, regime) if oracle else pol["cut_priced"]
     frame = pd.concat(
         [
             pol.assign(cut_expected=cut_expected.to_numpy()),
-            ind.inflation(view),
-            ind.labour(view, regime, data_params),
-            ind.credit(view, regime, data_params),
-            ind.stress(view, vix, bank, regime),
-            ind.real_yield(view, regime, data_params),
-            ind.market(iwm, vix, pol["cycle_first_cut"], regime),
+            call(ind.inflation, view),
+            call(ind.labour, call(ind.labour_levels, view, data_params), regime),
+            call(ind.credit, call(ind.credit_levels, view, data_params), regime, data_params),
+            call(ind.stress, call(ind.stress_levels, view, vix, bank, regime), regime),
+            call(ind.real_yield, view, regime, data_params),
+            call(ind.market, call(ind.market_levels, iwm, vix, pol, regime), vix, regime),
         ],
         axis=1,
     )
     return frame, view
 
 
-def _late_cycle(frame: pd.DataFrame, regime) -> np.ndarray:
-    """True from a cycle's first cut made after the damage, until the cycle ends."""
+def _late_cycle(frame: pd.DataFrame, regime, easing: np.ndarray) -> np.ndarray:
+    """True from a cycle's first cut made after the damage, until the cycle ends (`easing`: the
+    days of an easing cycle)."""
     damage = (
         frame["credit_damage"].to_numpy()
         | RULE["iwm_drawdown"].check(frame["iwm_drawdown_252d"], regime)
@@ -92,10 +98,14 @@ def _late_cycle(frame: pd.DataFrame, regime) -> np.ndarray:
     )
     if regime.intermeeting_late:
         damage = damage | frame["intermeeting_cut"].to_numpy()
-    easing = (frame["cycle_state"] == "easing").to_numpy()
-    cuts = frame["cuts_in_cycle"].to_numpy()
-    late = np.zeros(len(frame), dtype=bool)
-    for i in range(len(frame)):
+    return _late_days(easing, frame["cuts_in_cycle"].to_numpy(), damage)
+
+
+@jit
+def _late_days(easing: np.ndarray, cuts: np.ndarray, damage: np.ndarray) -> np.ndarray:
+    """Per day, whether its easing cycle is late: a new cut on a day of damage, or late the day before."""
+    late = np.zeros(len(easing), dtype=np.bool_)
+    for i in range(len(easing)):
         if not easing[i]:
             continue
         new_cut = cuts[i] > (cuts[i - 1] if i > 0 and easing[i - 1] else 0)
@@ -107,23 +117,14 @@ def _capitulated(late: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:
     """A capitulation seen in this late cycle that has not failed since: VIX back above the spike's
     peak, or small caps below the low they rebounded from. Besides the flag, while one holds, the
     day it was seen and the two levels at which it fails (NaN/NaT otherwise)."""
-    event = frame["capitulation_event"].to_numpy()
-    vix, iwm = frame["vix"].to_numpy(), frame["iwm"].to_numpy()
-    peak, low = frame["vix_peak_recent"].to_numpy(), frame["capitulation_low"].to_numpy()
-    out = np.zeros(len(late), dtype=bool)
-    fail_vix, fail_iwm = np.full(len(late), np.nan), np.full(len(late), np.nan)
-    seen = np.full(len(late), -1)
-    on, ref_peak, ref_low, ref_day = False, 0.0, 0.0, -1
-    for i in range(len(late)):
-        if not late[i]:
-            on = False
-            continue
-        if on and (vix[i] > ref_peak or iwm[i] < ref_low):
-            on = False
-        if not on and event[i]:
-            on, ref_peak, ref_low, ref_day = True, peak[i], low[i], i
-        if on:
-            out[i], fail_vix[i], fail_iwm[i], seen[i] = True, ref_peak, ref_low, ref_day
+    out, fail_vix, fail_iwm, seen = _capitulation_days(
+        late,
+        frame["capitulation_event"].to_numpy(),
+        frame["vix"].to_numpy(),
+        frame["iwm"].to_numpy(),
+        frame["vix_peak_recent"].to_numpy(),
+        frame["capitulation_low"].to_numpy(),
+    )
     seen_on = pd.Series(frame.index[np.maximum(seen, 0)], index=frame.index).where(seen >= 0)
     return pd.DataFrame(
         {
@@ -136,21 +137,43 @@ def _capitulated(late: np.ndarray, frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@jit
+def _capitulation_days(late, event, vix, iwm, peak, low):
+    """`_capitulated`'s walk over the days: the flag, the two failure levels and the day seen."""
+    n = len(late)
+    out = np.zeros(n, dtype=np.bool_)
+    fail_vix, fail_iwm = np.full(n, np.nan), np.full(n, np.nan)
+    seen = np.full(n, -1, dtype=np.int64)
+    on, ref_peak, ref_low, ref_day = False, 0.0, 0.0, -1
+    for i in range(n):
+        if not late[i]:
+            on = False
+            continue
+        if on and (vix[i] > ref_peak or iwm[i] < ref_low):
+            on = False
+        if not on and event[i]:
+            on, ref_peak, ref_low, ref_day = True, peak[i], low[i], i
+        if on:
+            out[i], fail_vix[i], fail_iwm[i], seen[i] = True, ref_peak, ref_low, ref_day
+    return out, fail_vix, fail_iwm, seen
+
+
+@jit
 def _dwell(raw: np.ndarray, immediate: np.ndarray, min_dwell: int) -> np.ndarray:
-    """Switch to a new regime only after it held `min_dwell` days, except where `immediate`."""
+    """Switch to a new regime (a code) only after it held `min_dwell` days, except where `immediate`."""
     out = raw.copy()
-    current, candidate, count = raw[0], None, 0
+    current, candidate, count = raw[0], -1, 0
     for i in range(len(raw)):
         r = raw[i]
         if r == current:
-            candidate, count = None, 0
+            candidate, count = -1, 0
         elif immediate[i] or min_dwell <= 1:
-            current, candidate, count = r, None, 0
+            current, candidate, count = r, -1, 0
         else:
             count = count + 1 if r == candidate else 1
             candidate = r
             if count >= min_dwell:
-                current, candidate, count = r, None, 0
+                current, candidate, count = r, -1, 0
         out[i] = current
     return out
 
@@ -159,23 +182,23 @@ def classify(frame: pd.DataFrame, regime, reasons: bool = True) -> pd.DataFrame:
     """Regime (called), regime_raw, the late-cycle, capitulation and recession-evidence flags and
     (unless `reasons` is False) a readable reason per day."""
     stress = frame["financial_stress"].to_numpy()
-    late = _late_cycle(frame, regime)
+    easing = (frame["cycle_state"] == "easing").to_numpy()
+    late = _late_cycle(frame, regime, easing)
     capitulation = _capitulated(late, frame)
     capitulated = capitulation["capitulated"].to_numpy()
     widening = frame["credit_widening"].to_numpy()
     credit_ok = ~(widening | frame["credit_damage"].to_numpy())
     jobs_ok = ~frame["layoffs_rising"].to_numpy()
     recession = widening | ~jobs_ok
-    easing = (frame["cycle_state"] == "easing").to_numpy()
     cut_in_view = frame["cut_expected"].to_numpy() | (easing & ~late)
     soft = (
         frame["inflation_declining"].to_numpy() & jobs_ok & credit_ok & cut_in_view & frame["real_yields_ok"].to_numpy()
     )
     reentry = late & capitulated & bool(regime.capitulation_ends_crisis)
-    raw = np.select([reentry, stress, late, recession, soft], ["late_panic", *REGIMES[:4]], default="neutral").astype(
-        object
-    )
-    called = _dwell(raw, (raw == "crisis") | reentry, regime.min_dwell_days)
+    # Each day's regime as its place in REGIMES (crisis 0, late_panic 1, ..., neutral 4).
+    codes = np.select([reentry, stress, late, recession, soft], [1, 0, 1, 2, 3], default=4)
+    names = np.array(REGIMES, dtype=object)
+    raw, called = names[codes], names[_dwell(codes, (codes == 0) | reentry, regime.min_dwell_days)]
     out = pd.DataFrame(
         {
             "regime": called,
@@ -293,11 +316,12 @@ def regime_frame(
     bank: pd.DataFrame,
     view: pd.DataFrame | None = None,
     changes: pd.DataFrame | None = None,
+    memo: Memo | None = None,
 ) -> pd.DataFrame:
     """The daily signal frame: date index, `regime`, `reason`, flags, every indicator and the
-    as-of date of each input (`<ID>_obs`); `view` and `changes` as `indicator_frame` takes them."""
+    as-of date of each input (`<ID>_obs`); `view`, `changes` and `memo` as `indicator_frame` takes them."""
     frame, view = indicator_frame(
-        raw, iwm, vix, data_params, regime, oracle, fomc=fomc, bank=bank, view=view, changes=changes
+        raw, iwm, vix, data_params, regime, oracle, fomc=fomc, bank=bank, view=view, changes=changes, memo=memo
     )
     called = classify(frame, regime, reasons)
     obs = view[[c for c in view.columns if c.endswith("_obs") and ":" not in c]]

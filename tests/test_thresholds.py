@@ -113,7 +113,7 @@ def test_a_changed_threshold_moves_the_rules_the_call_and_the_picture_together()
     view = pd.DataFrame({"STLFSI4": np.nan, "NFCI": np.nan, "TEDRATE": np.nan}, index=days)
     vix = pd.Series([20.0, 25.0, 30.0, 24.9], index=days)
     bank = pd.DataFrame({"bank_source": "", "bank_ratio": np.nan}, index=days)
-    alarm = indicators.stress(view, vix, bank, regime)["stress_alarm"]
+    alarm = indicators.stress(indicators.stress_levels(view, vix, bank, regime), regime)["stress_alarm"]
     assert list(alarm) == [False, True, True, False]
     assert "VIX >= 25" in edges(regime)[0][2]
     assert RULE["vix"].text(regime) == "VIX >= 25"
