@@ -832,7 +832,7 @@ def test_rank_correlation_is_spearmans_over_the_pairs_with_both_values():
     import numpy as np
     from scipy.stats import spearmanr
 
-    from fedcut.sweeps.report import _spearman
+    from fedcut.sweeps.page_text import _spearman
 
     rng = np.random.default_rng(5)
     a = pd.Series(np.round(rng.normal(size=300), 1))  # rounding makes ties
