@@ -4,8 +4,9 @@ Usage: FEDCUT_DATA_DIR=../shared/data python benchmarks/bench_sweep_stages.py [b
 Runs `benchmarks/bench_sweep.py` (by default its 10,000-configuration random sweep, `--workers 2`)
 with the parent's stages timed in CPU seconds of this process alone (`time.process_time`: waiting
 for the workers costs nothing), then prints the parent's CPU and peak memory, the workers' CPU
-(the finished children's, from the operating system) and each stage, largest first. Only what
-runs inside the sweep counts: the benchmark's own reading of the store afterwards does not.
+(the finished children's, from the operating system) and each stage, largest first, with how much
+it raised the parent's peak resident memory (the stage that sets the peak is the one to cut). Only
+what runs inside the sweep counts: the benchmark's own reading of the store afterwards does not.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import fedcut.sweeps.spec as spec  # noqa: E402
 import fedcut.sweeps.store as store  # noqa: E402
 
 CPU: collections.Counter = collections.Counter()
+PEAK: collections.Counter = collections.Counter()  # MiB each stage added to the parent's peak
 ACTIVE = [False]  # inside the sweep (spec loading and run_sweep)
 STAGES = [  # (module or class, function, label)
     (spec, "load_spec", "expanding the spec"),
@@ -51,13 +53,18 @@ def timed(owner, name: str, label: str, always: bool = False) -> None:
     def wrapper(*args, **kwargs):
         if not (ACTIVE[0] or always):
             return inner(*args, **kwargs)
-        started = time.process_time()
+        started, peak = time.process_time(), _peak_mib()
         try:
             return inner(*args, **kwargs)
         finally:
             CPU[label] += time.process_time() - started
+            PEAK[label] += _peak_mib() - peak
 
     setattr(owner, name, wrapper)
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def received(execute):
@@ -109,7 +116,7 @@ def main() -> None:
         "of CPU"
     )
     for label, seconds in CPU.most_common():
-        print(f"  {label}: {seconds:.2f} s")
+        print(f"  {label}: {seconds:.2f} s" + (f", peak +{PEAK[label]:.0f} MiB" if PEAK[label] >= 1 else ""))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from fedcut.core.errors import FedcutError
 
@@ -131,15 +132,21 @@ def writing(path: Path) -> Iterator[None]:
         raise FedcutError(f"{exc.filename or path}: cannot write ({exc.strerror or exc})") from None
 
 
-def write_whole(path: Path, content: str | bytes) -> Path:
-    """Write `content` (text as UTF-8) to `path` whole or not at all (a full disk leaves the earlier file,
-    or none): into a marked temporary folder beside it, then renamed over it. Its folder is made if absent."""
+def write_whole(path: Path, content: str | bytes | Callable[[BinaryIO], None]) -> Path:
+    """Write `content` (text as UTF-8, or a function writing to the open file a piece at a time, so a
+    large file is never whole in memory) to `path` whole or not at all (a full disk leaves the earlier
+    file, or none): into a marked temporary folder beside it, then renamed over it. Its folder is
+    made if absent."""
     path = Path(path)
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
     with temporary_folder(path.parent, path.name, path) as scratch:
         with writing(path):
-            (scratch / path.name).write_bytes(content.encode() if isinstance(content, str) else content)
+            if callable(content):
+                with open(scratch / path.name, "wb") as stream:
+                    content(stream)
+            else:
+                (scratch / path.name).write_bytes(content.encode() if isinstance(content, str) else content)
             os.replace(scratch / path.name, path)
     return path
 

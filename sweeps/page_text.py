@@ -13,7 +13,7 @@ import pandas as pd
 
 from fedcut.execution.engines import Engine
 from fedcut.report.sweep_facts import overfitting_facts
-from fedcut.sweeps.selection import benchmark_objective
+from fedcut.sweeps.selection import benchmark_objective, ok_rows
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.tables import DRAWDOWN_OBJECTIVES, samples, value_text
 
@@ -33,7 +33,7 @@ def page_facts(
 ) -> list:
     """sweep.html's facts, (label, text) in reading order: what ran, how it was ranked, the best
     in-sample choice out of sample, the validations, the overfitting statistics and the audit."""
-    ok = summary[summary["status"] == "ok"]
+    ok = ok_rows(summary)
     is_name, oos_name = samples(spec)
     facts = [
         ("spec", spec.path),
@@ -142,7 +142,7 @@ def page_tables(
 ) -> list:
     """sweep.html's tables, (title, frame, note): the top in-sample, walk-forward, the cycle tests,
     the audit's differences and the failed configurations."""
-    ok = summary[summary["status"] == "ok"].head(TOP_ROWS)
+    ok = ok_rows(summary).head(TOP_ROWS)
     top = pd.DataFrame(
         {
             "rank": ok["rank"].astype(str),

@@ -29,11 +29,12 @@ from fedcut.plots.sweep import (
 )
 from fedcut.report.sweep_page import render_html
 from fedcut.sweeps.page_text import page_facts, page_tables
-from fedcut.sweeps.selection import benchmark_objective, selection_report
+from fedcut.sweeps.selection import benchmark_objective, ok_rows, selection_report
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.store import Store
 from fedcut.sweeps.tables import (
     Results,
+    csv_writer,
     cycle_table,
     loco_table,
     samples,
@@ -95,9 +96,12 @@ def overfitting_report(
     from fedcut.run.inputs import prepare
     from fedcut.sweeps.evaluate import curves_of
 
-    ok = summary[summary["status"] == "ok"]
-    stored = store.with_returns()
-    hashes = [h for h in ok["config_hash"] if h in stored]
+    ok = ok_rows(summary)["config_hash"]
+    if store.returns_count() == len(ok):  # every one's returns stored (the set of a million is 0.1 GB)
+        hashes = list(ok)
+    else:
+        stored = store.with_returns()
+        hashes = [h for h in ok if h in stored]
     if len(hashes) < 2:
         return None
     prepared = prepare(resolve(spec.base), data_dir, offline)
@@ -145,7 +149,15 @@ def write_outputs(
     results = Results(spec, store).fill() if results is None else results
     first = results.first_ok()
     summary = summary_frame(spec, results)
-    write_whole(out / "summary.csv", summary.to_csv(index=False, float_format="%.10g"))
+    write_whole(out / "summary.csv", csv_writer(summary))
+    wf, cycles = walk_forward_table(spec, results), cycle_table(spec, results)
+    loco = pd.DataFrame()
+    if spec.validation.leave_one_cycle_out and first is not None:
+        loco = loco_table(spec, results, baseline_segments(spec, data_dir, offline, _segments(first)))
+    for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
+        if len(table):
+            write_whole(out / name, csv_writer(table))
+    results.release_figures()  # every table is built: the pictures and statistics below have the room
     plots = own_folder(out / "plots")
     label = spec.objective
     reference = _reference(spec, first)
@@ -159,13 +171,6 @@ def write_outputs(
             sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label, reference)
         if top_curves is not None:
             _top_equity(top_curves, plots / "top_equity.png", label)
-    wf, cycles = walk_forward_table(spec, results), cycle_table(spec, results)
-    loco = pd.DataFrame()
-    if spec.validation.leave_one_cycle_out and first is not None:
-        loco = loco_table(spec, results, baseline_segments(spec, data_dir, offline, _segments(first)))
-    for name, table in (("walk_forward.csv", wf), ("cycles.csv", cycles), ("loco.csv", loco)):
-        if len(table):
-            write_whole(out / name, table.to_csv(index=False, float_format="%.10g"))
     overfit = overfitting_report(spec, summary, store, results, data_dir, offline)
     if overfit is not None and spec.search is not None:
         from fedcut.sweeps.search import search_record  # it builds on this module
@@ -296,7 +301,7 @@ def _top_curves(spec: Spec, summary: pd.DataFrame, store: Store, data_dir, offli
     prepared = prepare(base, data_dir, offline)
     days = prepared.market.days
     curves, stored = [], store.with_returns()
-    for row in summary[summary["status"] == "ok"].itertuples():
+    for row in ok_rows(summary).itertuples():
         returns = unpack_returns(next(store.returns_of([row.config_hash], 1))[0]) if row.config_hash in stored else None
         if returns is None or len(returns) != len(days) - 1:
             continue
@@ -336,7 +341,7 @@ def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline) -
     from fedcut.run.folder import write_run
 
     folders = []
-    for row in summary[summary["status"] == "ok"].head(spec.top).itertuples():
+    for row in ok_rows(summary).head(spec.top).itertuples():
         folder = own_folder(out / "top") / f"rank-{int(row.rank):02d}-{row.config_hash}"
         folders.append(folder)
         if folder.exists():

@@ -43,12 +43,18 @@ def default_config(spec) -> Config:
     return resolve({k: v for k, v in spec.base.items() if k in SPAN_KEYS}, where=f"{spec.path}: [base]")
 
 
+def ok_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """The configurations that ran, in rank order: `sweeps.tables.summary_frame` ranks the failed last, so they are
+    its first rows, taken as a slice (a million rows are not copied for each table that reads them)."""
+    return summary.iloc[: int((summary["status"] == "ok").sum())]
+
+
 def selection_report(spec, summary: pd.DataFrame, result_of) -> dict | None:
     """The default's place and the median variant, against buy-and-hold IWM, over the whole run;
     None when no configuration ran. JSON-able (a missing figure is None). `result_of(config_hash)`
     gives a stored configuration's result."""
     default = default_config(spec)
-    family = summary[summary["status"] == "ok"]
+    family = ok_rows(summary)
     note = ""
     if "run.strategy" in spec.swept:
         own = default.run.strategy

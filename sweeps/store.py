@@ -179,6 +179,10 @@ class Store:
         with self._errors("cannot read it"):
             return {h for (h,) in self.db.execute("SELECT config_hash FROM returns")}
 
+    def returns_count(self) -> int:
+        with self._errors("cannot read it"):
+            return self.db.execute("SELECT count(*) FROM returns").fetchone()[0]
+
     def returns_of(self, hashes: list[str], chunk: int) -> Iterator[list[bytes]]:
         """The packed daily returns of `hashes` (each stored), in their order, `chunk` at a time: what
         the overfitting statistics read, so the parent never holds every configuration's at once."""

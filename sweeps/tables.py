@@ -1,16 +1,19 @@
 """A sweep's results as columns, and the tables computed from them: the ranked summary, walk-forward,
 selection on some easing cycles, leave one cycle out.
 
-`Results` holds, per configuration (by its position in the spec), its status, the few figures of
-each sample the tables rank on (float64: the stored values, a missing one NaN), its trade counts and
-swept values: about 2 kB a configuration over 17 samples, instead of its decoded JSON (about 20 kB).
-A table reads the full stored figures only of the configurations it shows (`Store.row`). Ranking uses in-sample
-numbers only; ties go to the smaller configuration hash, as everywhere in a sweep's outputs.
+`Results` holds, per configuration (by its position in the spec), its status, the figures of each
+sample the tables rank and filter on (`kept_figures`; float64: the stored values, a missing one NaN),
+its trade counts and swept values (a number column for numbers): about 0.7 kB a configuration over
+17 samples, instead of its decoded JSON (about 20 kB). A table reads the full stored figures only of
+the configurations it shows (`Store.row`). Ranking uses in-sample numbers only; ties go to the
+smaller configuration hash, as everywhere in a sweep's outputs.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -25,6 +28,22 @@ TRADES = ("etf_trades", "option_trades", "premium_paid", "rejected_orders")
 DRAWDOWN_OBJECTIVES = ("max_drawdown", "worst_cycle_drawdown")  # over several cycles: the worst, not the mean
 MISSING, OK, FAILED = 0, 1, 2
 READ_CHUNK = 4096  # stored rows decoded at once when the results are read back from a store
+CSV_FLOATS = "%.10g"  # a sweep table's numbers: ten significant digits, enough to tell any two apart
+CSV_ROWS = 65_536  # rows of a table turned into text at once: a million rows never whole in memory
+
+
+def kept_figures(spec: Spec, segment: str) -> tuple[str, ...]:
+    """The figures of sample `segment` that the tables read for every configuration: all of FIGURES for
+    the whole, in- and out-of-sample spans; the objective and the CAGR rule's two for a walk-forward
+    window; drawdown, return and the objective for an easing cycle."""
+    cycle_metric = "max_drawdown" if spec.objective in DRAWDOWN_OBJECTIVES else spec.objective
+    if segment.startswith("wf"):
+        wanted: tuple[str, ...] = (spec.objective, "cagr", "bh_cagr")
+    elif segment.startswith("cycle_"):
+        wanted = ("max_drawdown", "total_return", cycle_metric)
+    else:
+        wanted = FIGURES
+    return tuple(dict.fromkeys(wanted))
 
 
 class Results:
@@ -38,23 +57,27 @@ class Results:
         self.errors: dict[int, str] = {}
         self.near_boundary = np.zeros(n, dtype=np.int64)
         self.trades = np.full((len(TRADES), n), np.nan)
-        self.swept = {key: np.empty(n, dtype=object) for key in spec.swept}
+        self.swept: dict[str, np.ndarray] = {}  # key -> values by position (`_swept_column`)
         self.segments: dict[str, tuple[str, str]] = {}  # name -> (start, end), in the stored order
-        self._figures = np.empty((0, len(FIGURES), n))  # segment x figure x configuration
+        self._kept: dict[tuple[str, str], int] = {}  # (segment, figure) -> row of _figures
+        self._figures = np.empty((0, n))  # kept (segment, figure) x configuration
+        self._released = False
 
     def add(self, position: int, status: str, error: str, swept: dict, result: dict | None) -> None:
         self.status[position] = OK if status == "ok" else FAILED
-        for key, column in self.swept.items():
-            column[position] = swept.get(key)
+        for key in self.spec.swept:
+            _set_swept(self.swept, key, position, swept.get(key), len(self.status))
         if status != "ok":
             self.errors[position] = error
             return
         segments = result["segments"]
         if not self.segments:
             self.segments = {name: (seg["start"], seg["end"]) for name, seg in segments.items()}
-            self._figures = np.full((len(segments), len(FIGURES), len(self.status)), np.nan)
-        values = [[seg.get(f) for f in FIGURES] for seg in segments.values()]
-        self._figures[:, :, position] = np.array(values, dtype=float)  # None -> NaN
+            pairs = [(name, f) for name in segments for f in kept_figures(self.spec, name)]
+            self._kept = {pair: row for row, pair in enumerate(pairs)}
+            self._figures = np.full((len(pairs), len(self.status)), np.nan)
+        values = [segments[name].get(f) for name, f in self._kept]
+        self._figures[:, position] = np.array(values, dtype=float)  # None -> NaN
         self.near_boundary[position] = result.get("near_boundary", 0)
         self.trades[:, position] = [result["trades"][k] for k in TRADES]
 
@@ -76,7 +99,30 @@ class Results:
         """Figure `name` of sample `segment` for every configuration (NaN where missing or failed)."""
         if segment is None or segment not in self.segments:
             return np.full(len(self.status), np.nan)
-        return self._figures[list(self.segments).index(segment), FIGURES.index(name)]
+        if self._released:
+            raise KeyError(f"figure {name} of sample {segment}: the figures were released (release_figures)")
+        if (segment, name) not in self._kept:
+            raise KeyError(f"figure {name} of sample {segment} is not kept for every configuration (kept_figures)")
+        return self._figures[self._kept[segment, name]]
+
+    def swept_column(self, key: str) -> np.ndarray:
+        """Swept parameter `key`'s values by position, as one column of the summary: numbers as
+        numbers, a list (e.g. strategy.defensives) as its text "XLP+XLU", None where nothing was added."""
+        column = self.swept.get(key)
+        if column is None:
+            column = np.full(len(self.status), None, dtype=object)
+        if column.dtype == object or (self.status == MISSING).any():
+            values = column.astype(object)
+            values[self.status == MISSING] = None
+            text = [value_text(v) if isinstance(v, (list, tuple)) else v for v in values]
+            return pd.Series(text, dtype=object).infer_objects().to_numpy()
+        return column
+
+    def release_figures(self) -> None:
+        """Free the per-configuration figures once every table is built (about 0.5 kB a configuration:
+        half a gigabyte at a million); a figure asked for afterwards is an error, not a NaN."""
+        self._figures, self._kept = np.empty((0, len(self.status))), {}
+        self._released = True
 
     def first_ok(self) -> dict | None:
         """The stored row of the first configuration (in spec order) that ran."""
@@ -126,14 +172,13 @@ def summary_frame(spec: Spec, results: Results) -> pd.DataFrame:
     """One row per configuration, ranked by the in-sample objective (rule-meeting first)."""
     is_name, oos_name = samples(spec)
     ok = results.ok
-    columns: dict[str, object] = {
+    columns: dict[str, np.ndarray] = {
         "config_hash": results.hashes.astype(object),
-        "status": np.where(ok, "ok", "failed").astype(object),
+        "status": np.array(["failed", "ok"], dtype=object)[ok.astype(np.intp)],  # two strings, shared
         "error": np.array([results.errors.get(k, "") for k in range(len(ok))], dtype=object),
     }
-    for key, values in results.swept.items():  # a list value (e.g. strategy.defensives) becomes "XLP+XLU"
-        column = pd.Series([value_text(v) if isinstance(v, (list, tuple)) else v for v in values]).infer_objects()
-        columns[key] = column.to_numpy()
+    for key in spec.swept:
+        columns[key] = results.swept_column(key)
     columns["objective_is"] = results.figure(is_name, spec.objective)
     columns["objective_oos"] = results.figure(oos_name, spec.objective)
     columns["meets_constraint"] = ok & meets(results, is_name, spec.max_cagr_shortfall)
@@ -151,19 +196,14 @@ def summary_frame(spec: Spec, results: Results) -> pd.DataFrame:
         for k, key in enumerate(TRADES):
             counts = results.trades[k]
             columns[key] = counts if not ok.all() or key == "premium_paid" else counts.astype(np.int64)
-    frame = pd.DataFrame(columns)
-    order = frame.assign(
-        _failed=frame["status"] != "ok",
-        _unmet=~frame["meets_constraint"],
-        _score=-frame["objective_is"].fillna(-np.inf),
-    )
-    order = order.sort_values(["_failed", "_unmet", "_score", "config_hash"], kind="stable")
-    frame = frame.loc[order.index].reset_index(drop=True)
-    rank = pd.Series(pd.NA, index=frame.index, dtype="Int64")
-    ok_rows = frame["status"] == "ok"
-    rank[ok_rows] = np.arange(1, int(ok_rows.sum()) + 1)
-    frame.insert(0, "rank", rank)
-    return frame
+    # failed last, then those breaking the CAGR rule, then the objective (missing lowest), then the hash
+    score = -np.where(np.isnan(columns["objective_is"]), -np.inf, columns["objective_is"])
+    order = np.lexsort((results.hashes, score, ~columns["meets_constraint"], ~ok))
+    rank = pd.array(np.arange(1, len(ok) + 1), dtype="Int64")
+    rank[int(ok.sum()) :] = pd.NA
+    # each column put in rank order once, and not copied again into one block: a million rows are
+    # held once (plus the column being ordered), where sorting a whole frame held it four times
+    return pd.DataFrame({"rank": rank, **{key: values[order] for key, values in columns.items()}}, copy=False)
 
 
 def best_of(results: Results, score: np.ndarray, first: np.ndarray | None = None) -> int:
@@ -298,6 +338,34 @@ def _finite_one(x: float) -> float:
 
 def _params_text(swept: dict) -> str:
     return ", ".join(f"{k}={value_text(v)}" for k, v in swept.items())
+
+
+def csv_writer(frame: pd.DataFrame) -> Callable[[BinaryIO], None]:
+    """`frame` as a sweep table's CSV (floats in CSV_FLOATS), CSV_ROWS rows turned into text at a time
+    (`core.files.write_whole` takes it): the same bytes as the whole frame's `to_csv`."""
+
+    def write(stream: BinaryIO) -> None:
+        for first in range(0, max(len(frame), 1), CSV_ROWS):
+            part = frame.iloc[first : first + CSV_ROWS]
+            stream.write(part.to_csv(index=False, header=first == 0, float_format=CSV_FLOATS).encode())
+
+    return write
+
+
+def _set_swept(columns: dict[str, np.ndarray], key: str, position: int, value, n: int) -> None:
+    """Record a swept value in its column: float64 while every value is a float, int64 while every one
+    is an int, else Python objects (what the values were, the numbers converted back exactly), so a
+    million configurations' numbers take 8 bytes each."""
+    column = columns.get(key)
+    kind = type(value)
+    if column is None:
+        dtype = {float: np.float64, int: np.int64}.get(kind, object)
+        column = columns[key] = np.full(n, np.nan) if dtype is np.float64 else np.zeros(n, dtype=dtype)
+        if dtype is object:
+            column[:] = None
+    elif column.dtype != object and kind is not {np.dtype(np.float64): float, np.dtype(np.int64): int}[column.dtype]:
+        column = columns[key] = column.astype(object)
+    column[position] = value
 
 
 def value_text(v) -> str:

@@ -716,6 +716,98 @@ def test_the_audit_reruns_chosen_configurations_in_backtrader_and_fails_on_a_dif
     assert "DIFFER" in (again / "sweep.html").read_text()
 
 
+def test_summary_csv_written_in_pieces_is_the_whole_tables_bytes(serial, small_spec, monkeypatch):
+    """summary.csv is turned into text a few rows at a time (a million rows are never one string): the
+    bytes must be the whole frame's `to_csv`, header once, and a table without rows is its header."""
+    import fedcut.sweeps.tables as tables
+
+    spec = load_spec(small_spec)
+    store = Store(serial / STORE)
+    try:
+        summary = tables.summary_frame(spec, tables.Results(spec, store).fill())
+    finally:
+        store.close()
+    whole = summary.to_csv(index=False, float_format="%.10g").encode()
+    monkeypatch.setattr(tables, "CSV_ROWS", 3)  # 4 configurations: a piece of 3 and a piece of 1
+    pieces = io.BytesIO()
+    tables.csv_writer(summary)(pieces)
+    assert pieces.getvalue() == whole == (serial / "summary.csv").read_bytes()
+    assert whole.count(b"config_hash") == 1 and len(summary) == 4
+
+    def key(row):  # the ranking rule, restated: ran, meets the CAGR rule, objective (missing last), hash
+        score = row.objective_is if row.objective_is == row.objective_is else -math.inf
+        return (row.status != "ok", not row.meets_constraint, -score, row.config_hash)
+
+    assert [r.config_hash for r in sorted(summary.itertuples(), key=key)] == summary["config_hash"].tolist()
+    assert summary["rank"].tolist() == [k + 1 if s == "ok" else pd.NA for k, s in enumerate(summary["status"])]
+    empty = io.BytesIO()
+    tables.csv_writer(summary.iloc[:0])(empty)
+    assert empty.getvalue() == summary.iloc[:0].to_csv(index=False).encode() == whole.split(b"\n")[0] + b"\n"
+
+
+def test_swept_values_are_held_as_numbers_and_summarised_as_before(tmp_path):
+    """Swept numbers are held in number columns (8 bytes each, not a Python object); the summary's
+    column must still be what the values as a list would give pandas: floats, ints, a mix (floats),
+    lists as "XLP+XLU", a configuration never added as missing."""
+    from fedcut.sweeps.tables import Results, value_text
+
+    spec = load_spec(write_spec(tmp_path, SMALL.format(extra="", grid="")))
+    values = {
+        "hedge.moneyness": [0.85, 0.95, 0.9, None],
+        "strategy.recession_equity": [1, 2, 3, 4],
+    }
+    mixed = [1, 0.5, 2, 3]
+    lists = [["XLP", "XLU"], ["XLV"], ["XLP"], ["XLU", "XLV"]]
+    results = Results(spec, store=None)
+    spec_swept = list(spec.swept)
+    assert spec_swept == list(values)
+    for position in range(3):  # position 3 is never added
+        swept = {key: column[position] for key, column in values.items()}
+        results.add(position, "failed", "x", swept, None)
+    assert results.swept["hedge.moneyness"].dtype == np.float64
+    assert results.swept["strategy.recession_equity"].dtype == np.int64
+    for key, column in values.items():
+        expected = pd.Series(column[:3] + [None]).infer_objects().to_numpy()
+        got = results.swept_column(key)
+        assert got.dtype == expected.dtype and pd.Series(got).equals(pd.Series(expected))
+    results.add(3, "failed", "x", dict(zip(spec_swept, [0.8, 5])), None)
+    assert results.swept_column("strategy.recession_equity").tolist() == [1, 2, 3, 5]
+    assert results.swept_column("strategy.recession_equity").dtype == np.int64
+    for position, (m, listed) in enumerate(zip(mixed, lists)):  # an int after floats, lists: Python objects
+        results.add(position, "failed", "x", dict(zip(spec_swept, [m, listed])), None)
+    assert results.swept_column("hedge.moneyness").tolist() == [1.0, 0.5, 2.0, 3.0]
+    assert results.swept_column("hedge.moneyness").dtype == np.float64
+    assert results.swept_column("strategy.recession_equity").tolist() == [value_text(v) for v in lists]
+
+
+def test_only_the_figures_the_tables_read_are_kept_per_configuration(serial, small_spec):
+    """Per configuration the parent keeps every figure of the whole, in- and out-of-sample spans but
+    only the objective and the CAGR rule's figures of a walk-forward window and drawdown, return and
+    objective of a cycle; asking for another is a programming error, not a silent NaN."""
+    from fedcut.sweeps.tables import FIGURES, Results, kept_figures
+
+    spec = load_spec(small_spec)
+    store = Store(serial / STORE)
+    try:
+        results = Results(spec, store).fill()
+        rows = {r["position"]: r["result"]["segments"] for r in store.rows()}
+    finally:
+        store.close()
+    assert kept_figures(spec, "is") == FIGURES
+    assert kept_figures(spec, "wf1_oos") == ("calmar", "cagr", "bh_cagr")
+    assert kept_figures(spec, "cycle_2001") == ("max_drawdown", "total_return", "calmar")
+    for name in results.segments:
+        for figure in kept_figures(spec, name):
+            stored = [rows[k][name][figure] for k in range(len(rows))]
+            np.testing.assert_array_equal(results.figure(name, figure), np.array(stored, dtype=float))
+    with pytest.raises(KeyError, match="sharpe of sample cycle_2001"):
+        results.figure("cycle_2001", "sharpe")
+    assert np.isnan(results.figure("no_such_sample", "sharpe")).all()
+    results.release_figures()  # once the tables are built (write_outputs): freed, and never read as NaN
+    with pytest.raises(KeyError, match="released"):
+        results.figure("is", "calmar")
+
+
 def test_every_configuration_near_a_rounding_boundary_is_audited(tmp_path):
     """A configuration whose contract count came within 1e-9 of a whole number (where the compiled
     kernel's rounding may differ from CPython's) is re-run in backtrader, with no top configurations
