@@ -21,40 +21,65 @@ def drawdowns(values, starts, ends, out):
     day starts[j] to ends[j] (inclusive), the peak restarting at each span's first day. A NaN in a
     span makes its drawdown NaN, as np.maximum.accumulate and np.min carry it."""
     for k in range(values.shape[0]):
+        finite = np.isfinite(values[k]).all()
         for j in range(len(starts)):
-            out[k, j] = _drawdown(values[k], starts[j], ends[j])
+            out[k, j] = _drawdown(values[k], starts[j], ends[j], finite)
 
 
 @jit_ieee
-def _drawdown(row, a, b):
-    """`drawdowns` of one row and span. Under a positive finite peak, value / peak - 1 rises with the
-    value (division and subtraction round monotonically), so the lowest value since the peak gives
-    the deepest ratio: one division per new peak, not per day, the same bits. A NaN, an infinite
-    peak or a peak that is not positive are left to the day-by-day rule."""
+def _drawdown(row, a, b, finite):
+    """`drawdowns` of one row and span; `finite`: the row holds no NaN or infinity. Under a positive
+    peak, value / peak - 1 rises with the value (division and subtraction round monotonically), so
+    the lowest value since the peak gives the deepest ratio: one division per new peak, not per day,
+    the same bits; eight days at a time while none passes the peak. Any other row or span is left
+    to the day-by-day rule (`_drawdown_daily`)."""
+    peak = row[a]
+    if not (finite and peak > 0.0):
+        return _drawdown_daily(row, a, b)
+    depth, low = 0.0, peak
+    y = row[a + 1 : b + 1]
+    n = len(y)
+    q = 0
+    while q + 8 <= n:
+        u = uint64(q)  # unsigned: no negative-index check, twice as fast
+        y0, y1, y2, y3 = y[u], y[u + uint64(1)], y[u + uint64(2)], y[u + uint64(3)]
+        y4, y5, y6, y7 = y[u + uint64(4)], y[u + uint64(5)], y[u + uint64(6)], y[u + uint64(7)]
+        if _top(_top(_top(y0, y1), _top(y2, y3)), _top(_top(y4, y5), _top(y6, y7))) <= peak:
+            low = _bottom(
+                low, _bottom(_bottom(_bottom(y0, y1), _bottom(y2, y3)), _bottom(_bottom(y4, y5), _bottom(y6, y7)))
+            )
+            q += 8
+            continue
+        for i in range(q, q + 8):
+            if y[i] > peak:
+                depth = min(depth, low / peak - 1.0)
+                peak = low = y[i]
+            low = _bottom(low, y[i])
+        q += 8
+    for i in range(q, n):
+        if y[i] > peak:
+            depth = min(depth, low / peak - 1.0)
+            peak = low = y[i]
+        low = _bottom(low, y[i])
+    return min(depth, low / peak - 1.0)
+
+
+@jit_ieee
+def _top(a, b):
+    return a if a > b else b
+
+
+@jit_ieee
+def _bottom(a, b):
+    return a if a < b else b
+
+
+@jit_ieee
+def _drawdown_daily(row, a, b):
+    """`_drawdown` day by day: a NaN makes the peak and the drawdown NaN, as numpy carries it."""
     peak = row[a]
     depth = peak / peak - 1.0
-    i = a + 1
-    if 0.0 < peak < np.inf:
-        low = peak
-        while i <= b:
-            v = row[i]
-            if v > peak:
-                if v == np.inf:
-                    break
-                r = low / peak - 1.0
-                if r < depth:
-                    depth = r
-                peak = v
-                low = v
-            elif v < low:
-                low = v
-            elif v != v:
-                break
-            i += 1
-        r = low / peak - 1.0
-        if r < depth:
-            depth = r
-    while i <= b:
+    for i in range(a + 1, b + 1):
         v = row[i]
         if v > peak or v != v:
             peak = v
@@ -63,7 +88,6 @@ def _drawdown(row, a, b):
             depth = r
         if depth != depth:
             break
-        i += 1
     return depth
 
 
@@ -179,12 +203,13 @@ def sample_metrics(values, rf_daily, starts, ends, zero_volatility, annualise, o
     tasks, sums = np.empty((STACK, 2), dtype=np.int64), np.empty(STACK)
     for k in range(K):
         row = values[k]
+        finite = np.isfinite(row).all()
         for i in range(n - 1):
             excess[i] = row[i + 1] / row[i] - 1.0 - rf_daily[i]
         for j in range(len(starts)):
             a, b = starts[j], ends[j]
             out[0, j, k] = row[b] / row[a]
-            out[1, j, k] = _drawdown(row, a, b)
+            out[1, j, k] = _drawdown(row, a, b, finite)
             m = b - a
             sharpe = np.nan
             if m > 1:
