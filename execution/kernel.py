@@ -415,7 +415,9 @@ def kernel(
                         )
                         cash += flow
                         cached += flow
-                    book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record)
+                        book, delta = _mark(
+                            lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record
+                        )  # a lot kept as it was is already marked (rule 10)
                 else:
                     if lot_n > 0:
                         flow, ne = _sell_puts(
