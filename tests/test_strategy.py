@@ -22,7 +22,15 @@ from fedcut.execution.reference import run_cerebro
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
 from fedcut.run.inputs import Prepared
-from fedcut.strategies.targets import HOLDINGS, holdings_for, scale_in, target_weights
+from fedcut.strategies.targets import (
+    HOLDINGS,
+    case_codes,
+    holdings_for,
+    playbook,
+    scale_in,
+    target_block,
+    target_weights,
+)
 
 STRATEGY = defaults().strategy
 TICKERS = holdings_for(STRATEGY)  # IWM, VO, OUSM, XLP, XLU, IEF with the defaults
@@ -436,6 +444,46 @@ def test_frame_feed_gives_the_bars_backtraders_pandas_feed_gives(synthetic_run, 
     fills_pd = pd.DataFrame(fills_pd)
     fills_pd["date"] = pd.to_datetime(fills_pd["date"])
     pd.testing.assert_frame_equal(fills_pd, fills)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_target_block_is_the_playbooks_rows_masked_then_scaled_in(seed):
+    """`target_block` (one compiled pass) against its rule in numpy, for several configurations at
+    once: each day's playbook row for its case, 0 for a ticker without a price unless NaN (keep,
+    with hold_through_crisis), then IWM scaled in by `scale_in`; the same bits, hedge ratios too."""
+    rng = np.random.default_rng(seed)
+    labels = ["soft_landing", "neutral", "recession_risk", "crisis", "late_panic"]
+    spans = [
+        (labels[int(rng.integers(0, 5))], int(rng.integers(1, 40)), bool(rng.random() < 0.5), bool(rng.random() < 0.5))
+        for _ in range(12)
+    ]
+    sig = signals_of(*spans)
+    configs = [
+        resolve(
+            {
+                "strategy.recession_action": str(rng.choice(["avoid", "hedge", "quality", "midcap", "cyclicals"])),
+                "strategy.accumulate_days": int(rng.integers(2, 30)),
+                "strategy.reentry_days": int(rng.integers(2, 30)),
+                "strategy.capitulation_in_recession": str(rng.choice(["buy", "hedge", "wait"])),
+                "hedge.hold_through_crisis": bool(rng.random() < 0.5),
+                "hedge.hedge_ratio": float(rng.uniform(0.2, 1.5)),
+            }
+        )
+        for _ in range(4)
+    ]
+    available = rng.random((len(sig), len(TICKERS))) < 0.8
+    weights, ratios = target_block(sig, available, [c.strategy for c in configs], [c.hedge for c in configs], TICKERS)
+    codes = case_codes(sig)
+    for k, c in enumerate(configs):
+        book, ratio, step = playbook(c.strategy, c.hedge, TICKERS)
+        want = book[codes]
+        want = np.where(available | np.isnan(want), want, 0.0)
+        iwm = np.empty((1, len(sig)))
+        scale_in(want[None, :, 0].copy(), step[codes][None, :].copy(), iwm)
+        want[:, 0] = iwm[0]
+        assert np.array_equal(weights[k], want, equal_nan=True), k
+        assert np.array_equal(ratios[k], ratio[codes]), k
 
 
 def test_scale_in_by_hand():
