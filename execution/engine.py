@@ -239,7 +239,7 @@ def execute(
     fill_log = np.zeros((2 * n * T if record else 0, 6))
     event_log = np.zeros((4 * n if record else 0, 11))
     no_delta, no_held = np.zeros(0), np.zeros((0, T))
-    dates = tape.days.date
+    dates = tape.days.date if record else None
     for k in range(K):
         c = np.zeros(len(kernel.COUNTS))
         nf, ne = kernel.kernel(

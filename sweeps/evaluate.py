@@ -260,7 +260,7 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
     own = base.run.strategy
     if own == "fedcut":
         tickers = holdings_for(base.strategy)
-        available = prepared.market.close[list(tickers)].notna().to_numpy()
+        available = _available(prepared, tickers)
         weights, ratios = target_block(
             sig, available, [c.strategy for c in configs], [c.hedge for c in configs], tickers
         )
@@ -270,10 +270,9 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
         weights, ratios = np.stack([p[1] for p in plans]), np.stack([p[2] for p in plans])
     done = plan.engine.execute(_tape(prepared, tickers), configs, weights, ratios)
     values, counts = done.value, done.counts
-    rf = performance.daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
+    rf = _risk_free(prepared)
     mine = sample_figures(values, days, rf, plan.segments)
-    shares = sig["regime"].value_counts(normalize=True).sort_index()
-    regime_share = {k: float(v) for k, v in shares.items()}
+    regime_share = _regime_share(prepared, group_key(base), sig)
     segments = with_benchmark(mine, _benchmark_segments(prepared, configs, rf, plan), plan.segments)
     results = []
     for k in range(len(configs)):
@@ -300,6 +299,33 @@ def _tape(prepared, tickers: tuple[str, ...]):
     """The tape of `tickers` over the prepared data (`execution.engine.tape_for`), built once per
     worker: no configuration changes it, and a sweep of regime settings would build it 1,000 times."""
     return tape_for(prepared.market, prepared.broker_inputs, tickers)
+
+
+@functools.lru_cache(maxsize=8)
+def _available(prepared, tickers: tuple[str, ...]) -> np.ndarray:
+    """Which of `tickers` has a price each day (days x tickers), once per worker."""
+    return prepared.market.close[list(tickers)].notna().to_numpy()
+
+
+@functools.lru_cache(maxsize=8)
+def _risk_free(prepared) -> np.ndarray:
+    """Each day's T-bill return (`analyzers.performance.daily_risk_free`) over the data, once per worker."""
+    return performance.daily_risk_free(prepared.broker_inputs["cash_rate"], prepared.market.days).to_numpy()
+
+
+_SHARES: dict[tuple, dict[str, float]] = {}  # per worker: (prepared, group) -> regime shares
+
+
+def _regime_share(prepared, group: tuple, sig: pd.DataFrame) -> dict[str, float]:
+    """The share of days in each regime of the signals `sig` of a block's `group` (`group_key`: the
+    data and regime settings, all the signals depend on), computed once per worker and group."""
+    key = (prepared, group)
+    if key not in _SHARES:
+        if len(_SHARES) >= BENCHMARK_CACHE:
+            _SHARES.clear()
+        shares = sig["regime"].value_counts(normalize=True).sort_index()
+        _SHARES[key] = {k: float(v) for k, v in shares.items()}
+    return _SHARES[key]
 
 
 _BENCHMARK: dict[tuple, np.ndarray] = {}  # per worker: (prepared, segments, execution) -> figures
