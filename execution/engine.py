@@ -194,16 +194,14 @@ class Execution:
     counts: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _interest(tape: Tape, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """Rule 6's growth factors (days, K) for positive and negative cash, computed once per distinct
-    (cash_interest, borrow_spread)."""
-    n, K = len(tape.days), settings.size
-    lend, borrow = np.empty((n, K)), np.empty((n, K))
-    for on, spread in set(zip(settings.cash_interest.tolist(), settings.borrow_spread.tolist())):
-        rows = np.flatnonzero((settings.cash_interest == on) & (settings.borrow_spread == spread))
-        g, b = _factors(tape, bool(on), float(spread))
-        lend[:, rows], borrow[:, rows] = g[:, None], b[:, None]
-    return lend, borrow
+def _interest(tape: Tape, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rule 6's growth factors for positive and for negative cash, (distinct settings, days) each,
+    one row per distinct (cash_interest, borrow_spread), and each configuration's row."""
+    pairs = list(zip(settings.cash_interest.tolist(), settings.borrow_spread.tolist()))
+    rows = {pair: r for r, pair in enumerate(dict.fromkeys(pairs))}
+    factors = [_factors(tape, bool(on), float(spread)) for on, spread in rows]
+    lend, borrow = np.stack([f[0] for f in factors]), np.stack([f[1] for f in factors])
+    return lend, borrow, np.array([rows[pair] for pair in pairs], dtype=np.int64)
 
 
 _FACTORS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
@@ -231,7 +229,7 @@ def execute(
     """
     n, T = tape.close.shape
     K = settings.size
-    lend, borrow = (np.ascontiguousarray(x.T) for x in _interest(tape, settings))  # a row per configuration
+    lend, borrow, row = _interest(tape, settings)
     value, cash, book = np.empty((K, n)), np.empty((K, n)), np.empty((K, n))
     delta = np.zeros((K, n)) if record else None
     held = np.zeros((K, n, T)) if record else None
@@ -241,7 +239,7 @@ def execute(
     fill_log = np.zeros((2 * n * T if record else 0, 6))
     event_log = np.zeros((4 * n if record else 0, 11))
     no_delta, no_held = np.zeros(0), np.zeros((0, T))
-    dates = tape.days.date
+    dates = tape.days.date if record else None
     for k in range(K):
         c = np.zeros(len(kernel.COUNTS))
         nf, ne = kernel.kernel(
@@ -255,8 +253,8 @@ def execute(
             tape.div_yield,
             tape.unit,
             tape.ordinals,
-            lend[k],
-            borrow[k],
+            lend[row[k]],
+            borrow[row[k]],
             tape.expiries,
             np.ascontiguousarray(targets[k]),
             np.ascontiguousarray(hedge_ratio[k]),
@@ -346,7 +344,7 @@ def buy_and_hold(tape: Tape, column: int, settings: Settings) -> np.ndarray:
     s = settings
     n, K = len(tape.days), s.size
     opn, cls = tape.open[1, column], tape.close[:, column]
-    lend, borrow = _interest(tape, s)
+    lend, borrow, row = _interest(tape, s)
     qty = np.array(
         [
             buy_and_hold_shares(float(s.initial_cash[k]) + 0.0, opn, s.cash_buffer[k], s.slippage[k], s.commission[k])
@@ -355,11 +353,7 @@ def buy_and_hold(tape: Tape, column: int, settings: Settings) -> np.ndarray:
         dtype=float,
     )
     price = opn * (1 + s.slippage)
-    flows = np.empty((K, n))
     cost = np.stack([qty * price, qty * s.commission * price])  # the shares, then the commission
-    kernel.hold_cash(s.initial_cash.astype(float), lend, borrow, cost, flows)
-    held = qty[:, None] * cls[None, :]
-    unrealised = qty[:, None] * (cls[None, :] - price[:, None]) * 1.0
-    positions = np.where(held > 0, (0.0 + (held - unrealised) / 1.0) + unrealised, 0.0 + held)
-    positions[:, 0] = 0.0
-    return flows + positions
+    value = np.empty((K, n))
+    kernel.hold_value(s.initial_cash.astype(float), lend, borrow, row, cost, qty, price, cls, value)
+    return value

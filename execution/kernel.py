@@ -415,7 +415,9 @@ def kernel(
                         )
                         cash += flow
                         cached += flow
-                    book, delta = _mark(lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record)
+                        book, delta = _mark(
+                            lot_n, lot_k, lot_e, i, spot, vix, skew, scr, rate, divy, ordinals, p, record
+                        )  # a lot kept as it was is already marked (rule 10)
                 else:
                     if lot_n > 0:
                         flow, ne = _sell_puts(
@@ -536,16 +538,19 @@ def pack(settings, k: int) -> np.ndarray:
 
 
 @jit
-def hold_cash(cash, lend, borrow, cost, out):
-    """`execution.engine.buy_and_hold`'s cash: row k of `out` is configuration k's cash each day
-    (interest on it, the purchase's `cost[:, k]` paid on the second day); `lend` and `borrow` are
-    (days, K) growth factors."""
+def hold_value(cash, lend, borrow, row, cost, qty, price, close, out):
+    """`execution.engine.buy_and_hold`'s value: row k of `out` is configuration k's cash each day
+    (interest on it at the growth factors of row `row[k]` of `lend` and `borrow`, for positive and
+    negative cash; the purchase's `cost[:, k]` paid on the second day) plus its `qty[k]` shares
+    bought at `price[k]` marked at `close`, as backtrader values a position (none on the first day)."""
     K, n = out.shape
     for k in range(K):
-        c = cash[k]
-        out[k, 0] = c
+        c, q, p, r = cash[k], qty[k], price[k], row[k]
+        out[k, 0] = c + 0.0
         for i in range(1, n):
-            c = c + c * (lend[i, k] if c > 0 else borrow[i, k])
+            c = c + c * (lend[r, i] if c > 0 else borrow[r, i])
             if i == 1:
                 c = (c - cost[0, k]) - cost[1, k]
-            out[k, i] = c
+            held = q * close[i]
+            unrealised = q * (close[i] - p) * 1.0
+            out[k, i] = c + ((0.0 + (held - unrealised) / 1.0) + unrealised if held > 0 else 0.0 + held)

@@ -119,16 +119,38 @@ def target_block(
     """
     codes = case_codes(signals)
     books = [playbook(s, h, tickers) for s, h in zip(strategies, hedges)]
-    # np.take, not [:, codes]: indexing the middle axis would lay the days outermost in memory,
-    # and each configuration's rows are read contiguously by the engine
-    weights = np.take(np.stack([b[0] for b in books]), codes, axis=1)  # (K, days, tickers)
-    weights = np.where(available[None] | np.isnan(weights), weights, 0.0)
-    steps = np.take(np.stack([b[2] for b in books]), codes, axis=1)
-    want = np.ascontiguousarray(weights[:, :, 0])
-    iwm = np.empty_like(want)
-    scale_in(want, np.ascontiguousarray(steps, dtype=float), iwm)
-    weights[:, :, 0] = iwm
-    return weights, np.take(np.stack([b[1] for b in books]), codes, axis=1)
+    # configurations outermost: each one's days contiguous, as the engine reads them
+    weights = np.empty((len(books), len(codes), len(tickers)))
+    ratios = np.empty((len(books), len(codes)))
+    expand(
+        np.stack([b[0] for b in books]),
+        np.stack([b[1] for b in books]),
+        np.stack([b[2] for b in books]),
+        codes.astype(np.int64),
+        np.ascontiguousarray(available, dtype=np.bool_),
+        weights,
+        ratios,
+    )
+    return weights, ratios
+
+
+@jit
+def expand(book, ratio, step, codes, available, weights, ratios):
+    """`target_block`'s one pass over the days: configuration k's weights on day i are its playbook's
+    row for the day's case (`book[k, codes[i]]`), 0 for a ticker without a price unless NaN (keep),
+    IWM scaled in (`scale_in`); `ratios[k, i]` the case's hedge ratio."""
+    K, n, T = weights.shape
+    for k in range(K):
+        prev = 0.0
+        for i in range(n):
+            c = codes[i]
+            for t in range(T):
+                w = book[k, c, t]
+                weights[k, i, t] = w if available[i, t] or w != w else 0.0
+            ratios[k, i] = ratio[k, c]
+            held = weights[k, i, 0] = _scaled(weights[k, i, 0], prev, step[k, c])
+            if held == held:  # a NaN (keep) is the day's weight only
+                prev = held
 
 
 @jit
@@ -140,16 +162,20 @@ def scale_in(want, steps, out):
     for k in range(K):
         prev = 0.0
         for i in range(n):
-            target = want[k, i]
-            if target != target:
-                out[k, i] = np.nan
-                continue
-            step_up = prev + steps[k, i]
-            if target <= prev or step_up >= target - 1e-9:
-                prev = target
-            else:
-                prev = step_up
-            out[k, i] = prev
+            held = out[k, i] = _scaled(want[k, i], prev, steps[k, i])
+            if held == held:  # a NaN (keep) is the day's weight only
+                prev = held
+
+
+@jit
+def _scaled(target, prev, step):
+    """One day of `scale_in`: the weight held after `prev` towards `target`; a NaN passes through."""
+    if target != target:
+        return target
+    step_up = prev + step
+    if target <= prev or step_up >= target - 1e-9:
+        return target
+    return step_up
 
 
 def target_weights(signals: pd.DataFrame, available: pd.DataFrame, strategy, hedge) -> pd.DataFrame:

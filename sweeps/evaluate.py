@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers import performance
-from fedcut.analyzers.kernels import drawdowns
+from fedcut.analyzers.kernels import sample_metrics
 from fedcut.core.errors import ConfigError
 from fedcut.core.params import PARAMS, Config
 from fedcut.execution.engine import tape_for
@@ -118,50 +118,66 @@ def _years(years: float) -> pd.DateOffset:
     return pd.DateOffset(months=months)
 
 
-def segment_block(
+def sample_figures(
     values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarray, segments: tuple[Segment, ...]
-) -> list[dict[str, dict]]:
-    """Return, risk and their ratio over each segment for every row of `values` (K curves on
+) -> np.ndarray:
+    """`METRICS` (curves x segments x 5, NaN where undefined) of every row of `values` (K curves on
     `days`), as `analyzers.performance` defines them: CAGR over calendar years, max drawdown,
-    Calmar, Sharpe over the T-bill return of each day (`rf_daily`, aligned with `values[:, 1:]`)."""
-    out = [dict() for _ in range(len(values))]
+    Calmar, Sharpe over the T-bill return of each day (`rf_daily`, aligned with `values[:, 1:]`).
+    The loops over days are compiled (`analyzers.kernels.sample_metrics`, numpy's bits)."""
     spans = np.array(
         [(days.get_loc(pd.Timestamp(seg.start)), days.get_loc(pd.Timestamp(seg.end))) for seg in segments],
         dtype=np.int64,
     ).reshape(-1, 2)
-    depths = np.empty((len(values), len(segments)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        daily = values[:, 1:] / values[:, :-1] - 1.0 - rf_daily[None, :]  # each day's excess, once
-        drawdowns(np.ascontiguousarray(values, dtype=float), spans[:, 0].copy(), spans[:, 1].copy(), depths)
-    for j, (seg, (a, b)) in enumerate(zip(segments, spans)):
-        v = values[:, a : b + 1]
+    compiled = np.empty((3, len(segments), len(values)))
+    sample_metrics(
+        np.ascontiguousarray(values, dtype=float),
+        np.ascontiguousarray(rf_daily, dtype=float),
+        spans[:, 0].copy(),
+        spans[:, 1].copy(),
+        performance.ZERO_VOLATILITY,
+        math.sqrt(performance.TRADING_DAYS_PER_YEAR),
+        compiled,
+    )
+    out = np.empty((len(values), len(segments), len(METRICS)))
+    for j, (a, b) in enumerate(spans):
+        ratio = compiled[0, j]  # a contiguous row, raised to a scalar power as numpy does it for one
         years = (days[b] - days[a]).days / performance.DAYS_PER_YEAR
-        total = v[:, -1] / v[:, 0] - 1.0
-        depth = depths[:, j]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            growth = (v[:, -1] / v[:, 0]) ** (1.0 / years) - 1.0 if years > 0 else np.full(len(v), np.nan)
-            excess = daily[:, a:b]
-            std = excess.std(axis=1, ddof=1) if excess.shape[1] > 1 else np.full(len(v), np.nan)
-            sharpe = np.where(
-                std > performance.ZERO_VOLATILITY,
-                excess.mean(axis=1) / std * math.sqrt(performance.TRADING_DAYS_PER_YEAR),
-                np.nan,
-            )
-            calmar = np.where(depth < 0, growth / np.abs(depth), np.nan)
-        for k in range(len(v)):
-            out[k][seg.name] = {
-                "start": seg.start,
-                "end": seg.end,
-                "total_return": float(total[k]),
-                "cagr": _clean(float(growth[k])),
-                "max_drawdown": float(depth[k]),
-                "calmar": _clean(float(calmar[k])),
-                "sharpe": _clean(float(sharpe[k])),
-            }
+        out[:, j, 0] = ratio - 1.0
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            out[:, j, 1] = ratio ** (1.0 / years) - 1.0 if years > 0 else np.nan
+    depth = out[:, :, 2] = compiled[1].T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[:, :, 3] = np.where(depth < 0, out[:, :, 1] / np.abs(depth), np.nan)
+    out[:, :, 4] = compiled[2].T
     return out
 
 
-METRICS = ("total_return", "cagr", "max_drawdown", "calmar", "sharpe")  # per segment, as `segment_block` gives them
+METRICS = ("total_return", "cagr", "max_drawdown", "calmar", "sharpe")  # per segment, as `sample_figures` gives them
+UNDEFINED_AS_NONE = ("cagr", "calmar", "sharpe")  # stored as None when not finite; the others as computed
+
+
+def segment_block(
+    values: np.ndarray, days: pd.DatetimeIndex, rf_daily: np.ndarray, segments: tuple[Segment, ...]
+) -> list[dict[str, dict]]:
+    """`sample_figures` as a dict per curve: segment name -> its start, end and `METRICS`."""
+    figures = _stored(sample_figures(values, days, rf_daily, segments), METRICS).tolist()
+    return [
+        {seg.name: {"start": seg.start, "end": seg.end, **dict(zip(METRICS, row))} for seg, row in zip(segments, rows)}
+        for rows in figures
+    ]
+
+
+def _stored(table: np.ndarray, keys: tuple[str, ...]) -> np.ndarray:
+    """`table` (..., keys) as Python floats (an object array), the non-finite `UNDEFINED_AS_NONE`
+    figures (and `bh_` ones) as None."""
+    out = table.astype(object)
+    for i, key in enumerate(keys):
+        if key.removeprefix("bh_") in UNDEFINED_AS_NONE:
+            out[..., i][~np.isfinite(table[..., i])] = None
+    return out
+
+
 # A stored segment's keys, in the order the store's sorted JSON gives them back (`task`'s outcomes
 # are kept by the parent as they are, so every dict of a result is built in sorted key order).
 SEGMENT_KEYS = tuple(
@@ -179,20 +195,39 @@ SEGMENT_KEYS = tuple(
 )
 
 
-def _with_benchmark(mine: dict[str, dict], bench: dict[str, dict], cycles: list[Segment]) -> dict[str, dict]:
-    """Each segment's figures beside buy-and-hold IWM's (`bh_`), the differences and the deepest
-    easing-cycle drawdown inside the segment; segments and keys in sorted order."""
-    out = {}
-    for name in sorted(mine):
-        row = dict(mine[name])
-        for key in METRICS:
-            row["bh_" + key] = bench[name][key]
-        row["excess_cagr"] = _minus(row["cagr"], row["bh_cagr"])
-        row["drawdown_gain"] = row["max_drawdown"] - row["bh_max_drawdown"]
-        inside = [mine[c.name]["max_drawdown"] for c in cycles if row["start"] <= c.start and c.end <= row["end"]]
-        row["worst_cycle_drawdown"] = min(inside) if inside else None
-        out[name] = {key: row[key] for key in SEGMENT_KEYS}
-    return out
+def with_benchmark(mine: np.ndarray, bench: np.ndarray, segments: tuple[Segment, ...]) -> list[dict[str, dict]]:
+    """Per curve, each segment's figures (`sample_figures`: curves x segments x metrics) beside
+    buy-and-hold IWM's (`bh_`), the differences and the deepest easing-cycle drawdown inside the
+    segment; segments and keys in sorted order. A difference with an undefined side is None."""
+    col = {key: i for i, key in enumerate(SEGMENT_KEYS)}
+    table = np.full((*mine.shape[:2], len(SEGMENT_KEYS)), np.nan)
+    for i, key in enumerate(METRICS):
+        table[..., col[key]] = mine[..., i]
+        table[..., col["bh_" + key]] = bench[..., i]
+    cagr, bh_cagr = mine[..., METRICS.index("cagr")], bench[..., METRICS.index("cagr")]
+    depth, bh_depth = mine[..., METRICS.index("max_drawdown")], bench[..., METRICS.index("max_drawdown")]
+    defined = np.isfinite(cagr) & np.isfinite(bh_cagr)
+    table[..., col["excess_cagr"]] = cagr - bh_cagr
+    table[..., col["drawdown_gain"]] = depth - bh_depth
+    cycles = [j for j, s in enumerate(segments) if s.name.startswith("cycle_")]
+    no_cycle = np.zeros(len(segments), dtype=bool)
+    for j, seg in enumerate(segments):
+        inside = [c for c in cycles if seg.start <= segments[c].start and segments[c].end <= seg.end]
+        if not inside:
+            no_cycle[j] = True
+            continue
+        worst = depth[:, inside[0]]
+        for c in inside[1:]:  # Python's min over the cycles in order: a NaN first stays, a later one is skipped
+            worst = np.where(depth[:, c] < worst, depth[:, c], worst)
+        table[:, j, col["worst_cycle_drawdown"]] = worst
+    out = _stored(table, SEGMENT_KEYS)
+    out[..., col["excess_cagr"]][~defined] = None
+    out[:, no_cycle, col["worst_cycle_drawdown"]] = None
+    for j, seg in enumerate(segments):
+        out[:, j, col["start"]], out[:, j, col["end"]] = seg.start, seg.end
+    order = sorted(range(len(segments)), key=lambda j: segments[j].name)
+    names = [segments[j].name for j in order]
+    return [{name: dict(zip(SEGMENT_KEYS, row)) for name, row in zip(names, rows)} for rows in out[:, order].tolist()]
 
 
 def pack_returns(values: np.ndarray) -> bytes:
@@ -225,7 +260,7 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
     own = base.run.strategy
     if own == "fedcut":
         tickers = holdings_for(base.strategy)
-        available = prepared.market.close[list(tickers)].notna().to_numpy()
+        available = _available(prepared, tickers)
         weights, ratios = target_block(
             sig, available, [c.strategy for c in configs], [c.hedge for c in configs], tickers
         )
@@ -235,12 +270,10 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
         weights, ratios = np.stack([p[1] for p in plans]), np.stack([p[2] for p in plans])
     done = plan.engine.execute(_tape(prepared, tickers), configs, weights, ratios)
     values, counts = done.value, done.counts
-    rf = performance.daily_risk_free(prepared.broker_inputs["cash_rate"], days).to_numpy()
-    mine = segment_block(values, days, rf, plan.segments)
-    cycles = [s for s in plan.segments if s.name.startswith("cycle_")]
-    shares = sig["regime"].value_counts(normalize=True).sort_index()
-    regime_share = {k: float(v) for k, v in shares.items()}
-    bench = _benchmark_segments(prepared, configs, rf, plan)
+    rf = _risk_free(prepared)
+    mine = sample_figures(values, days, rf, plan.segments)
+    regime_share = _regime_share(prepared, group_key(base), sig)
+    segments = with_benchmark(mine, _benchmark_segments(prepared, configs, rf, plan), plan.segments)
     results = []
     for k in range(len(configs)):
         trades = {
@@ -254,7 +287,7 @@ def evaluate_block(configs: list[Config], plan: Plan) -> list[dict]:
                 "near_boundary": int(counts["near_boundary"][k]),
                 "regime_share": regime_share,
                 "returns": pack_returns(values[k]),
-                "segments": _with_benchmark(mine[k], bench[k], cycles),
+                "segments": segments[k],
                 "trades": trades,
             }
         )  # keys in sorted order, as everywhere in a result
@@ -268,20 +301,47 @@ def _tape(prepared, tickers: tuple[str, ...]):
     return tape_for(prepared.market, prepared.broker_inputs, tickers)
 
 
-_BENCHMARK: dict[tuple, dict[str, dict]] = {}  # per worker: (prepared, segments, execution) -> figures
+@functools.lru_cache(maxsize=8)
+def _available(prepared, tickers: tuple[str, ...]) -> np.ndarray:
+    """Which of `tickers` has a price each day (days x tickers), once per worker."""
+    return prepared.market.close[list(tickers)].notna().to_numpy()
 
 
-def _benchmark_segments(prepared, configs: list[Config], rf: np.ndarray, plan: Plan) -> list[dict[str, dict]]:
-    """Buy-and-hold IWM's sample metrics for each configuration, computed once per distinct
-    execution setting (the only settings it depends on) per worker, the new ones in one block."""
+@functools.lru_cache(maxsize=8)
+def _risk_free(prepared) -> np.ndarray:
+    """Each day's T-bill return (`analyzers.performance.daily_risk_free`) over the data, once per worker."""
+    return performance.daily_risk_free(prepared.broker_inputs["cash_rate"], prepared.market.days).to_numpy()
+
+
+_SHARES: dict[tuple, dict[str, float]] = {}  # per worker: (prepared, group) -> regime shares
+
+
+def _regime_share(prepared, group: tuple, sig: pd.DataFrame) -> dict[str, float]:
+    """The share of days in each regime of the signals `sig` of a block's `group` (`group_key`: the
+    data and regime settings, all the signals depend on), computed once per worker and group."""
+    key = (prepared, group)
+    if key not in _SHARES:
+        if len(_SHARES) >= BENCHMARK_CACHE:
+            _SHARES.clear()
+        shares = sig["regime"].value_counts(normalize=True).sort_index()
+        _SHARES[key] = {k: float(v) for k, v in shares.items()}
+    return _SHARES[key]
+
+
+_BENCHMARK: dict[tuple, np.ndarray] = {}  # per worker: (prepared, segments, execution) -> figures
+
+
+def _benchmark_segments(prepared, configs: list[Config], rf: np.ndarray, plan: Plan) -> np.ndarray:
+    """Buy-and-hold IWM's `sample_figures` (configurations x segments x metrics), computed once per
+    distinct execution setting (the only settings it depends on) per worker, the new ones in one block."""
     keys = [(prepared, plan.segments, plan.engine, tuple(sorted(c.execution.as_dict().items()))) for c in configs]
     missing = {key: k for k, key in reversed(list(enumerate(keys))) if key not in _BENCHMARK}
     computed = {}
     if missing:
         distinct = [configs[k] for k in missing.values()]
         values = plan.engine.buy_and_hold(_tape(prepared, ("IWM",)), distinct)
-        computed = dict(zip(missing, segment_block(values, prepared.market.days, rf, plan.segments)))
-    out = [computed[key] if key in computed else _BENCHMARK[key] for key in keys]
+        computed = dict(zip(missing, sample_figures(values, prepared.market.days, rf, plan.segments)))
+    out = np.stack([computed[key] if key in computed else _BENCHMARK[key] for key in keys])
     if len(_BENCHMARK) + len(computed) > BENCHMARK_CACHE:
         _BENCHMARK.clear()
     _BENCHMARK.update(computed)
@@ -384,16 +444,6 @@ def _outcome(
 def _peak_rss_mib() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
-
-
-def _minus(a, b):
-    return None if a is None or b is None else a - b
-
-
-def _clean(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def _iso(day: pd.Timestamp) -> str:

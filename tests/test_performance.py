@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fedcut.analyzers.kernels import drawdowns
+from fedcut.analyzers.kernels import drawdowns, pairwise_sum, sample_metrics
 from fedcut.analyzers.performance import (
     cagr,
     daily_risk_free,
@@ -258,3 +258,57 @@ def test_compiled_drawdowns_equal_the_numpy_expression(seed):
     row = values[0, starts[0] : ends[0] + 1]
     assert compiled[0, 0] == min(v / max(row[: i + 1]) - 1.0 for i, v in enumerate(row))
     assert np.isnan(compiled[1, 0])  # the whole history holds the NaN
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_compiled_sample_metrics_equal_numpys_mean_std_and_drawdown(seed):
+    """A sweep's per-sample figures (`analyzers.kernels.sample_metrics`, compiled) give numpy's bits:
+    growth, max drawdown and Sharpe (mean over std ddof=1 of the daily excess returns, each a numpy
+    reduction along a row) on random curves with a NaN, a zero, a flat stretch (zero volatility) and
+    a negative value, over spans of 0, 1, 2, under 8, under 128 and thousands of days."""
+    rng = np.random.default_rng(seed)
+    K, n = 7, 9000
+    values = 100 * np.cumprod(1 + rng.normal(0.0003, 0.015, (K, n)), axis=1)
+    values[1, rng.integers(0, n)] = np.nan
+    values[2, rng.integers(0, n)] = 0.0
+    values[3, 100:400] = values[3, 99]  # flat: excess returns all -rf
+    values[4, rng.integers(0, n) :] *= -1.0  # through zero to a negative value
+    values[5, rng.integers(1, n)] = np.inf
+    rf = np.where(rng.random(n - 1) < 0.5, 1e-4, rng.uniform(0, 2e-4, n - 1))
+    rf[100:400] = 1e-4
+    lengths = [0, 1, 2, 5, 7, 8, 9, 100, 128, 129, 300, 1000, 8192, 8200, n - 1]
+    starts = np.array([0, 100, 120, *(int(rng.integers(0, n - m)) for m in lengths)], dtype=np.int64)
+    ends = np.array([n - 1, 399, 390, *(a + m for a, m in zip(starts[3:], lengths))], dtype=np.int64)
+    out = np.empty((3, len(starts), K))
+    sample_metrics(values, rf, starts, ends, 1e-12, math.sqrt(252), out)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        excess = values[:, 1:] / values[:, :-1] - 1.0 - rf[None, :]
+        for j, (a, b) in enumerate(zip(starts, ends)):
+            v = values[:, a : b + 1]
+            assert np.array_equal(out[0, j], v[:, -1] / v[:, 0], equal_nan=True), j
+            depth = (v / np.maximum.accumulate(v, axis=1) - 1.0).min(axis=1)
+            assert np.array_equal(out[1, j], depth, equal_nan=True), j
+            x = excess[:, a:b]
+            if x.shape[1] > 1:
+                std = x.std(axis=1, ddof=1)
+                sharpe = np.where(std > 1e-12, x.mean(axis=1) / std * math.sqrt(252), np.nan)
+            else:
+                sharpe = np.full(K, np.nan)
+            assert np.array_equal(out[2, j], sharpe, equal_nan=True), j
+    assert np.isnan(out[2, 1, 3]) and np.isnan(out[2, 2, 3])  # the flat stretch has no Sharpe
+    assert np.isnan(out[1, 0, 1]) and np.isnan(out[2, 0, 1])  # the NaN reaches the whole history's figures
+
+
+def test_pairwise_sum_adds_in_numpys_order():
+    """Sums whose last bits depend on the order of the additions: numpy's pairwise order is matched
+    at every size (one by one under 8, eight running sums to 128, halves above), and a plain
+    left-to-right sum differs from it somewhere, so the order is what the test checks."""
+    rng = np.random.default_rng(7)
+    plain_differs = False
+    for n in [*range(0, 300), 1000, 4097, 8191, 8192, 8193, 17000, 40001]:
+        x = rng.standard_normal(n + 9) * 10.0 ** rng.uniform(-6, 6, n + 9)
+        a = int(rng.integers(0, 9))
+        assert pairwise_sum(x, a, a + n) == np.stack([x, x])[:, a : a + n].sum(axis=1)[0], n
+        plain_differs |= sum(x[a : a + n].tolist()) != x[a : a + n].sum()
+    assert plain_differs

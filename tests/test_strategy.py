@@ -22,7 +22,15 @@ from fedcut.execution.reference import run_cerebro
 from fedcut.hedging.pricing import bsm_put
 from fedcut.hedging.surface import half_spread, implied_vol
 from fedcut.run.inputs import Prepared
-from fedcut.strategies.targets import HOLDINGS, holdings_for, scale_in, target_weights
+from fedcut.strategies.targets import (
+    HOLDINGS,
+    case_codes,
+    holdings_for,
+    playbook,
+    scale_in,
+    target_block,
+    target_weights,
+)
 
 STRATEGY = defaults().strategy
 TICKERS = holdings_for(STRATEGY)  # IWM, VO, OUSM, XLP, XLU, IEF with the defaults
@@ -438,6 +446,46 @@ def test_frame_feed_gives_the_bars_backtraders_pandas_feed_gives(synthetic_run, 
     pd.testing.assert_frame_equal(fills_pd, fills)
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_target_block_is_the_playbooks_rows_masked_then_scaled_in(seed):
+    """`target_block` (one compiled pass) against its rule in numpy, for several configurations at
+    once: each day's playbook row for its case, 0 for a ticker without a price unless NaN (keep,
+    with hold_through_crisis), then IWM scaled in by `scale_in`; the same bits, hedge ratios too."""
+    rng = np.random.default_rng(seed)
+    labels = ["soft_landing", "neutral", "recession_risk", "crisis", "late_panic"]
+    spans = [
+        (labels[int(rng.integers(0, 5))], int(rng.integers(1, 40)), bool(rng.random() < 0.5), bool(rng.random() < 0.5))
+        for _ in range(12)
+    ]
+    sig = signals_of(*spans)
+    configs = [
+        resolve(
+            {
+                "strategy.recession_action": str(rng.choice(["avoid", "hedge", "quality", "midcap", "cyclicals"])),
+                "strategy.accumulate_days": int(rng.integers(2, 30)),
+                "strategy.reentry_days": int(rng.integers(2, 30)),
+                "strategy.capitulation_in_recession": str(rng.choice(["buy", "hedge", "wait"])),
+                "hedge.hold_through_crisis": bool(rng.random() < 0.5),
+                "hedge.hedge_ratio": float(rng.uniform(0.2, 1.5)),
+            }
+        )
+        for _ in range(4)
+    ]
+    available = rng.random((len(sig), len(TICKERS))) < 0.8
+    weights, ratios = target_block(sig, available, [c.strategy for c in configs], [c.hedge for c in configs], TICKERS)
+    codes = case_codes(sig)
+    for k, c in enumerate(configs):
+        book, ratio, step = playbook(c.strategy, c.hedge, TICKERS)
+        want = book[codes]
+        want = np.where(available | np.isnan(want), want, 0.0)
+        iwm = np.empty((1, len(sig)))
+        scale_in(want[None, :, 0].copy(), step[codes][None, :].copy(), iwm)
+        want[:, 0] = iwm[0]
+        assert np.array_equal(weights[k], want, equal_nan=True), k
+        assert np.array_equal(ratios[k], ratio[codes]), k
+
+
 def test_scale_in_by_hand():
     """IWM's scaling in (`scale_in`, compiled) on days worked out by hand: steps up, a cut at once,
     a hold (NaN) that resumes from the last target, a step short of the target by float noise."""
@@ -484,25 +532,34 @@ def test_compiled_scale_in_follows_its_rule_on_random_targets(seed):
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_buy_and_hold_cash_day_by_day(seed):
-    """Buy-and-hold's cash (`kernel.hold_cash`, compiled) equals the days worked through in numpy,
-    with interest on positive cash and the margin rate on negative cash (a purchase that costs more
-    than the cash)."""
-    from fedcut.execution.kernel import hold_cash
+    """Buy-and-hold's value (`kernel.hold_value`, compiled) equals its cash worked through day by day
+    in numpy, with interest on positive cash and the margin rate on negative cash (a purchase that
+    costs more than the cash), each configuration at its own row of rates, plus the shares marked
+    at the close the way backtrader values a position (nothing held on the first day)."""
+    from fedcut.execution.kernel import hold_value
 
     rng = np.random.default_rng(seed)
     K, n = 5, 200
     cash = rng.uniform(1e3, 1e6, K)
-    lend, borrow = rng.uniform(0, 2e-4, (n, K)), rng.uniform(2e-4, 5e-4, (n, K))
+    lend, borrow = rng.uniform(0, 2e-4, (2, n)), rng.uniform(2e-4, 5e-4, (2, n))
+    row = rng.integers(0, 2, K)
     cost = np.stack([cash * rng.uniform(0.5, 1.2, K), cash * rng.uniform(0, 1e-3, K)])
+    qty, price = np.floor(rng.uniform(0, 1e4, K)), rng.uniform(50, 150, K)
+    close = 100 * np.cumprod(1 + rng.normal(0, 0.02, n))
     compiled = np.empty((K, n))
-    hold_cash(cash, lend, borrow, cost, compiled)
+    hold_value(cash, lend, borrow, row, cost, qty, price, close, compiled)
     held = cash.copy()
     for i in range(1, n):
-        held = held + held * np.where(held > 0, lend[i], borrow[i])
+        held = held + held * np.where(held > 0, lend[row, i], borrow[row, i])
         if i == 1:
             held = (held - cost[0]) - cost[1]
-        assert np.array_equal(compiled[:, i], held), i
-    day_one = (cash + cash * lend[1] - cost[0]) - cost[1]  # by hand: a day's interest, then the purchase
-    assert np.array_equal(compiled[:, 0], cash) and np.array_equal(compiled[:, 1], day_one)
+        marked = qty * close[i]
+        unrealised = qty * (close[i] - price) * 1.0
+        position = np.where(marked > 0, (0.0 + (marked - unrealised) / 1.0) + unrealised, 0.0 + marked)
+        assert np.array_equal(compiled[:, i], held + position), i
+    day_one = (cash + cash * lend[row, 1] - cost[0]) - cost[1]  # by hand: a day's interest, then the purchase
+    assert np.array_equal(compiled[:, 0], cash)
+    assert np.allclose(compiled[:, 1], day_one + qty * close[1], rtol=1e-12)
     below = day_one < 0  # a purchase dearer than the cash: the next day pays the margin rate
-    assert np.array_equal(compiled[below, 2], day_one[below] + day_one[below] * borrow[2, below])
+    two = day_one[below] + day_one[below] * borrow[row[below], 2]
+    assert np.allclose(compiled[below, 2], two + qty[below] * close[2], rtol=1e-12)
