@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from fedcut.data.catalog import INSTRUMENTS, LONG_CHAINS, STAND_INS
+from fedcut.data.catalog import HISTORY_START, INSTRUMENTS, LONG_CHAINS, STAND_INS
 
 TICKER = "IWM"  # the instrument whose slot the benchmark buys and holds
 # What each series standing in for IWM is, in words (the long history's stand-ins say it in the catalog).
@@ -40,6 +40,11 @@ class Benchmark:
         return bool(self.splice)
 
 
+def possessive(name: str) -> str:
+    """ "buy-and-hold IWM's", "buy-and-hold small caps'"."""
+    return name + ("'" if name.endswith("s") else "'s")
+
+
 IWM = Benchmark(TICKER)  # the default history's benchmark, and the generic name where no run is known
 SMALL_CAPS = "small caps"
 
@@ -55,9 +60,11 @@ def _first(name: str) -> pd.Timestamp:
     return pd.Timestamp(STAND_INS[name].first_date if name in STAND_INS else INSTRUMENTS[name].first_date)
 
 
-def benchmark_of(history: str, start, end) -> Benchmark:
-    """The benchmark of a run of `history` from `start` to `end` (its first and last day)."""
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
+def benchmark_of(history: str, start=None, end=None) -> Benchmark:
+    """The benchmark of a run of `history` from `start` to `end` (its first and last day; None: the
+    history's first day, and no end)."""
+    start = pd.Timestamp(start or HISTORY_START.get(history, INSTRUMENTS[TICKER].first_date))
+    end = pd.Timestamp.max if end is None else pd.Timestamp(end)
     chain = [*_links(history), TICKER]
     firsts = [_first(name) for name in chain]
     used = [k for k in range(len(chain)) if firsts[k] <= end and (k + 1 == len(chain) or firsts[k + 1] > start)]

@@ -11,6 +11,7 @@ from fedcut.analyzers.bootstrap import verdict_word
 from fedcut.analyzers.cycle_verdict import LONGEST_SAID_YEARS, tally_words
 from fedcut.analyzers.episodes import RUNUP_MONTHS
 from fedcut.core.config import changed_parameters, flatten
+from fedcut.data.benchmark import possessive
 from fedcut.plots.kit import MAX_CYCLES_SHOWN
 from fedcut.report.findings import Findings
 from fedcut.report.html import (
@@ -32,7 +33,7 @@ from fedcut.strategies.baselines import label_of
 
 def verdict_section(data: RunData, found: Findings, shown: pd.DataFrame, more: str) -> str:
     m, bench = data.metrics, data.benchmark
-    short = escape(bench.short)
+    short = possessive(escape(bench.short))
     parts = ['<section id="verdict"><h2>The answer</h2>', f'<p class="answer">{_answer(data, shown)}</p>']
     parts.append(
         "<h3>Each easing cycle: buying before the cut, holding through it</h3>"
@@ -40,7 +41,7 @@ def verdict_section(data: RunData, found: Findings, shown: pd.DataFrame, more: s
     )
     parts.append(
         f'<p class="note">Window: {window_words(data)}. Drawdown avoided = strategy max drawdown - '
-        f"{short}'s (positive: shallower); return gained = the strategy's window return - {short}'s (positive: "
+        f"{short} (positive: shallower); return gained = the strategy's window return - {short} (positive: "
         "it earned more); both green when better for the strategy, red when worse. Best baseline: of the "
         f"baselines other than {escape(bench.label)}, the one with the highest "
         "Sharpe ratio over the whole run, picked after the fact: the hardest yardstick, not a flattering one. "
@@ -95,8 +96,8 @@ def _answer(data: RunData, shown: pd.DataFrame) -> str:
             shallower = sum(ep["strategy_max_drawdown"] > ep["benchmark_max_drawdown"] for ep in rows)
             higher = sum(ep["strategy_return"] > ep["benchmark_return"] for ep in rows)
             text += (
-                f" In the {count(len(rows), 'easing cycle')} shown, its drawdown was shallower than {escape(bench.short)}'s in "
-                f"{shallower} and its window return higher in {higher}."
+                f" In the {count(len(rows), 'easing cycle')} shown, its drawdown was shallower than "
+                f"{possessive(escape(bench.short))} in {shallower} and its window return higher in {higher}."
             )
     v = m.get("verdict")
     if v and v.get("against"):

@@ -53,8 +53,8 @@ def _runup(episodes: pd.DataFrame | None, bench: Benchmark) -> str:
         return ""
     fell = sum(r < 0 for _, r in known)
     return (
-        f"{bench.short[0].upper()}{bench.short[1:]} fell in the {RUNUP_MONTHS} months before the first cut in {fell} of "
-        f"{count(len(known), 'easing cycle')} ({_named([f'{c} {pct(r, True)}' for c, r in known], len(known))})."
+        f"{bench.short[0].upper()}{bench.short[1:]} fell in the {RUNUP_MONTHS} months before the first cut in "
+        f"{fell} of {count(len(known), 'easing cycle')} ({_named([f'{c} {pct(r, True)}' for c, r in known], len(known))})."
     )
 
 
@@ -74,7 +74,8 @@ def _collapses(metrics: dict, episodes: pd.DataFrame | None, bench: Benchmark) -
     less = sum(s > b for _, s, b in rows)
     items = [f"{c}{' (partial)' if c in partial else ''} {pct(s, True)} against {pct(b, True)}" for c, s, b in rows]
     return (
-        f"The worst fall inside each easing cycle's window, the rules against {bench.short}: {_named(items, len(rows))}; "
+        f"The worst fall inside each easing cycle's window, the rules against {bench.short}: "
+        f"{_named(items, len(rows))}; "
         f"the rules fell less in {less} of {len(rows)}."
     )
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from fedcut.analyzers import tearsheet
 from fedcut.core.files import check_own_entry, own_folder, temporary_folder, writing
+from fedcut.data.benchmark import possessive
 from fedcut.data.sources import DataSource
 from fedcut.plots.kit import MAX_CYCLES_LISTED, MAX_CYCLES_SHOWN
 from fedcut.report import pictures as drawing
@@ -110,9 +111,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     parts.append(
         f'<p class="sub">{escape(data.label)} against {escape(bench.label)} (total return), SPY and the simple '
         "rules it has to beat, each starting with the same cash and trading through the same execution. "
-        "The answer first; the tear sheet and the pictures below it."
-        + (f" The benchmark is spliced: {escape(bench.splice)}." if bench.spliced else "")
-        + "</p>"
+        "The answer first; the tear sheet and the pictures below it.</p>"
     )
     shown = data.episodes.iloc[-MAX_CYCLES_LISTED:]  # bounded whatever the data; episodes.csv has them all
     more = (
@@ -163,7 +162,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
             "rolling",
             f"Each day, the statistic over the {tearsheet.ROLLING_DAYS} trading days ending "
             "that day: Sharpe over the T-bill rate, annualised volatility, beta of daily "
-            f"excess returns to {escape(bench.short)}'s.",
+            f"excess returns to {possessive(bench.short)}.",
         )
     )
     parts.append("</section>")

@@ -34,7 +34,7 @@ def figure(name: str, data: RunData) -> Figure:
     if name == "hedge":
         return plots.hedge_figure(eq, data.trades, oracle, data.contract_size, cuts)
     if name == "regimes":
-        return regimes_figure(data.signals, data.signals["iwm"], cuts, oracle)
+        return regimes_figure(data.signals, data.signals["iwm"], cuts, oracle, bench.short)
     raise ValueError(f"no picture {name!r}; the pictures are {', '.join(PICTURES)}")
 
 

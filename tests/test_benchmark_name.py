@@ -102,10 +102,14 @@ def test_a_long_run_never_calls_the_spliced_series_iwm(folders):
         if name == "cycles":
             assert "against buy-and-hold small caps" in fig._suptitle.get_text()
 
+    regimes = pictures.figure("regimes", data)  # the signal's picture draws the same series
+    assert "small caps total return" in _legend_labels(regimes)
+    assert regimes.axes[0].get_title().startswith("Regime signal and small caps total return")
+
     page = (folders["long"] / "report.html").read_text()
     text = _page_text(page)
     assert "buy-and-hold IWM" not in text and "buy-and-hold IWM" not in page
-    assert f"The benchmark is spliced: {splice}." in text
+    assert text.count(splice) == 1  # stated once, first in short
     chart = json.loads(re.search(r'<script type="application/json"[^>]*>(.*?)</script>', page, re.S).group(1))
     assert chart["labels"]["benchmark"] == "buy-and-hold small caps"
     assert 'aria-label="value and drawdown of the strategy and buy-and-hold small caps"' in page
@@ -134,3 +138,39 @@ def test_the_default_history_still_says_iwm(folders):
     lines = in_short(data.metrics, data.episodes)
     assert not [s for s in lines if "small caps" in s or "spliced" in s]
     assert "buy-and-hold IWM" in summary(data.metrics, data.episodes)
+
+
+LONG_SWEEP = """
+[sweep]
+name = "long-names"
+objective = "excess_cagr"
+
+[base]
+"run.history" = "long"
+"run.start" = "1985-01-02"
+"run.end" = "2009-12-31"
+
+[grid]
+"hedge.moneyness" = [0.85, 0.95]
+"strategy.recession_equity" = [0.4, 0.8]
+
+[validation]
+train_end = "1999-12-31"
+"""
+
+
+def test_a_long_history_sweep_names_its_yardstick_small_caps(shared_data, tmp_path, capsys):
+    from fedcut.cli import main
+
+    spec = tmp_path / "long.toml"
+    spec.write_text(LONG_SWEEP)
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--spec", str(spec), "--out", str(out), "--data-dir", str(shared_data), "--offline"]) == 0
+    console = capsys.readouterr().out
+    splice = benchmark_of("long", "1985-01-02", "2009-12-31").splice
+    assert splice.startswith("small caps: Russell 2000 total-return index (FRED's copy) from 1985-01-02")
+    text = _page_text(re.sub(r'src="data:[^"]*"', "", (out / "sweep.html").read_text()))
+    for words in (text, console):
+        assert "buy-and-hold IWM" not in words and "against buy-and-hold small caps" in words
+    assert f"buy-and-hold small caps, spliced: {splice}" in text
+    assert "CAGR minus buy-and-hold small caps' CAGR" in text
