@@ -209,11 +209,13 @@ def _aligned(
     return equity.pct_change().iloc[1:], bench.pct_change().iloc[1:], rf
 
 
-STATISTICS = {  # row of `statistics_table`: what it is, as the report's table says
-    "alpha": "Jensen's alpha to IWM over T-bills, a year",
-    "beta": "beta to IWM (daily excess returns)",
-    "information_ratio": "mean active return over IWM / its std, annualised",
-    "tracking_error": "std of the daily active return over IWM, annualised",
+# row of `statistics_table`: what it is, as the report's table says ({benchmark}: the benchmark's name, IWM
+# or the small caps that stand in for it before 2000, `data.benchmark`)
+STATISTICS = {
+    "alpha": "Jensen's alpha to {benchmark} over T-bills, a year",
+    "beta": "beta to {benchmark} (daily excess returns)",
+    "information_ratio": "mean active return over {benchmark} / its std, annualised",
+    "tracking_error": "std of the daily active return over {benchmark}, annualised",
     "time_in_market": "share of days with anything but cash held",
     "hit_rate": "share of days with a positive return",
     "skew": "skewness of daily returns",

@@ -24,6 +24,7 @@ from fedcut.core.errors import ConfigError, FedcutError
 from fedcut.core.files import free_name, replacing
 from fedcut.core.params import PARAMS, Config, is_flag, is_whole_number
 from fedcut.core.user_code import register as register_user_code
+from fedcut.data.benchmark import of_run
 from fedcut.execution.engines import ARRAY, engine_named
 from fedcut.report import pictures
 from fedcut.report.answer import summary_html
@@ -113,8 +114,9 @@ class Result:
 
     @property
     def metrics(self) -> dict:
-        """metrics.json as a dict: `strategy`, `benchmark` (buy-and-hold IWM), `spy`, `cycles`, `hedge`, `run` ...
-        A fresh copy on each access: editing it changes neither this result nor what `.save` writes."""
+        """metrics.json as a dict: `strategy`, `benchmark` (the buy-and-hold benchmark), `spy`, `cycles`,
+        `hedge`, `run` ... A fresh copy on each access: editing it changes neither this result nor what
+        `.save` writes."""
         return copy.deepcopy(self.run.metrics)
 
     @property
@@ -159,8 +161,9 @@ class Result:
 
     @property
     def stats(self) -> pd.Series:
-        """The run's key figures in one Series (as backtesting.py's `stats`): strategy, buy-and-hold IWM
-        and the verdict against it; fractions as fractions, days as whole numbers."""
+        """The run's key figures in one Series (as backtesting.py's `stats`): strategy, the buy-and-hold
+        benchmark (IWM, or small caps where stand-ins hold its place; the keys say IWM) and the verdict
+        against it; fractions as fractions, days as whole numbers."""
         return run_stats(self.run.metrics)
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
@@ -175,7 +178,7 @@ class Result:
         return summary_html(run_data(self.run, with_inputs=False))
 
     def plot_equity(self) -> Figure:
-        """Strategy, buy-and-hold IWM and SPY (log scale) over the regime bands: plots/equity.png."""
+        """Strategy, the buy-and-hold benchmark and SPY (log scale) over the regime bands: plots/equity.png."""
         return self._figure("equity")
 
     def plot_underwater(self) -> Figure:
@@ -213,7 +216,7 @@ class Result:
         return (
             f"<fedcut.Result{label} {run_info['start']}..{run_info['end']} config {run_info['config_hash']}: "
             f"strategy CAGR {m['strategy']['cagr']:.1%}, max drawdown {m['strategy']['max_drawdown']:.1%}; "
-            f"buy-and-hold IWM {m['benchmark']['cagr']:.1%}, {m['benchmark']['max_drawdown']:.1%}>"
+            f"{of_run(run_info).label} {m['benchmark']['cagr']:.1%}, {m['benchmark']['max_drawdown']:.1%}>"
         )
 
 

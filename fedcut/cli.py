@@ -220,10 +220,11 @@ def _sweep(argv: list[str]) -> int:
 
     from fedcut.report.sweep_facts import overfitting_facts, top_table
     from fedcut.sweeps.report import read_overfitting
+    from fedcut.sweeps.selection import yardstick
 
     print("\n".join(top_table(pd.read_csv(Path(out) / "summary.csv"), list(spec.swept), spec.objective)))
     overfit = read_overfitting(out)
-    for label, text in overfitting_facts(overfit) if overfit else ():
+    for label, text in overfitting_facts(overfit, yardstick(spec, overfit.get("selection"))) if overfit else ():
         print(f"{label}: {text}")
     print(f"sweep folder: {out} (summary.csv, overfitting.json, sweep.html)")
     return 0

@@ -304,13 +304,14 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def plot_regimes(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, path, oracle: bool = False) -> Path:
+def plot_regimes(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, path, oracle: bool = False, short="IWM") -> Path:
     """Write `regimes_figure` as a PNG; return its path."""
-    return save_png(regimes_figure(sig, iwm, cut_dates, oracle), path)
+    return save_png(regimes_figure(sig, iwm, cut_dates, oracle, short), path)
 
 
-def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, oracle: bool = False) -> Figure:
-    """IWM total return (log scale) over the regime called each day (`sig["regime"]`).
+def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, oracle: bool = False, short="IWM") -> Figure:
+    """IWM's total return (log scale), named `short` (`data.benchmark`: "small caps" where stand-ins
+    hold IWM's place), over the regime called each day (`sig["regime"]`).
 
     Vertical lines mark the first cut of each easing cycle; triangles mark the days a late
     cycle's capitulation was seen (`sig["capitulated"]`, the strategy's buy signal). An oracle
@@ -324,7 +325,9 @@ def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, oracle: b
     first, last = sig.index[0], sig.index[-1]
     fig, ax = new_figure(5.8, left=0.95, right=2.45, top=0.45, bottom=0.4)
     regime_bands(ax, sig["regime"])
-    ax.plot(day_numbers(growth.index), growth.to_numpy(), color="black", lw=1.0, zorder=3, label="IWM total return")
+    ax.plot(
+        day_numbers(growth.index), growth.to_numpy(), color="black", lw=1.0, zorder=3, label=f"{short} total return"
+    )
     ax.set_yscale("log")
     lo, hi = growth.min(), growth.max()
     # Head room above the line so the cut labels never sit on it.
@@ -346,13 +349,13 @@ def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, oracle: b
     )
     cut_lines(ax, first, last, cut_dates, labelled=True)
     year_axis(ax, first, last)
-    label = "IWM total return, growth of 100 (log scale)"
+    label = f"{short} total return, growth of 100 (log scale)"
     if first < IWM_INCEPTION:
-        label += f"\nits stand-ins before {IWM_INCEPTION.date()} (the run's proxies)"
+        label += f"\nIWM from {IWM_INCEPTION.date()}, its stand-ins before (the run's proxies)"
     ax.set_ylabel(label)
     ax.grid(which="major", alpha=0.3, zorder=1)
 
-    title = f"Regime signal and IWM total return, {first.date()} to {last.date()}"
+    title = f"Regime signal and {short} total return, {first.date()} to {last.date()}"
     if oracle:
         title = "ORACLE MODE (future information: actual cut calendar) - " + title
     ax.set_title(title, fontsize=11.5, y=1.0, color="#b00000" if oracle else "black")

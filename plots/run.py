@@ -11,6 +11,7 @@ shows at its size. `oracle=True` puts "ORACLE" in red in every title.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,8 @@ import pandas as pd
 from fedcut.analyzers.attribution import CONTRACT_SIZE, WEIGHT_PREFIX, hedge_by_year
 from fedcut.analyzers.performance import drawdown_series, max_drawdown
 from fedcut.analyzers.tearsheet import ROLLING_DAYS, rolling_statistics
+from fedcut.data.benchmark import IWM as IWM_ONLY
+from fedcut.data.benchmark import Benchmark
 from fedcut.plots.kit import (
     CUT_COLOUR,
     MAX_CYCLES_SHOWN,
@@ -42,8 +45,9 @@ if TYPE_CHECKING:  # matplotlib is imported when a picture is drawn, not when th
 
 LABEL = LABELS["fedcut"]  # the regime strategy; a run of a baseline passes its own name
 STRATEGY = dict(color="#1f3b73", lw=1.4, label=LABEL)
-IWM = dict(color="#e07b00", lw=1.2, label="buy-and-hold IWM")
+IWM = dict(color="#e07b00", lw=1.2, label=IWM_ONLY.label)  # the benchmark's line; its label is the run's
 SPY = dict(color="#555555", lw=0.9, ls="--", label="buy-and-hold SPY")
+SPLICE_WIDTH = 110  # characters a line of the benchmark's splice, written on the value picture
 ORACLE_COLOUR = "#b00000"
 ORACLE_PREFIX = "ORACLE MODE (future information) - "
 LOSS, GAIN, PREMIUM = "#c0392b", "#2e8b57", "#f2b8b5"
@@ -69,18 +73,27 @@ HOLDING_COLOURS = {
 SPARE_COLOURS = ("#e377c2", "#7b4173", "#843c39", "#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194")
 
 
-def plot_equity(equity: pd.DataFrame, first_cuts: list, path, oracle: bool = False, label: str = LABEL) -> Path:
+def plot_equity(
+    equity: pd.DataFrame, first_cuts: list, path, oracle: bool = False, label: str = LABEL, benchmark=IWM_ONLY
+) -> Path:
     """Write `equity_figure` as a PNG."""
-    return save_png(equity_figure(equity, first_cuts, oracle, label), path)
+    return save_png(equity_figure(equity, first_cuts, oracle, label, benchmark), path)
 
 
-def equity_figure(equity: pd.DataFrame, first_cuts: list, oracle: bool = False, label: str = LABEL) -> Figure:
-    """Strategy, buy-and-hold IWM and SPY (dashed) in USD on a log scale over the regime bands, first cuts marked."""
+def equity_figure(
+    equity: pd.DataFrame, first_cuts: list, oracle: bool = False, label: str = LABEL, benchmark: Benchmark = IWM_ONLY
+) -> Figure:
+    """Strategy, the buy-and-hold benchmark (`benchmark`, its splice written in the top left when it is
+    one) and SPY (dashed) in USD on a log scale over the regime bands, first cuts marked."""
     eq = _dated(equity)
     fig, ax = new_figure(5.8, left=0.85, top=0.45, bottom=0.85)
     regime_bands(ax, eq["regime"])
     x = day_numbers(eq.index)
-    for column, style, z in (("strategy", {**STRATEGY, "label": label}, 5), ("benchmark", IWM, 4), ("spy", SPY, 3)):
+    for column, style, z in (
+        ("strategy", {**STRATEGY, "label": label}, 5),
+        ("benchmark", benchmark_style(benchmark), 4),
+        ("spy", SPY, 3),
+    ):
         if column in eq:
             ax.plot(x, eq[column].to_numpy(), zorder=z, **style)
     ax.set_yscale("log")
@@ -93,21 +106,37 @@ def equity_figure(equity: pd.DataFrame, first_cuts: list, oracle: bool = False, 
     ax.set_ylabel("portfolio value, USD (log scale)")
     ax.grid(which="major", alpha=0.3, zorder=1)
     _title(ax, f"Strategy against buy-and-hold, {_span(eq.index)}", oracle)
+    if benchmark.spliced:
+        ax.text(
+            0.01,
+            0.985,
+            textwrap.fill(benchmark.splice, SPLICE_WIDTH),
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=8.5,
+            color=IWM["color"],
+            bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="none", alpha=0.85),
+            zorder=6,
+        )
     _legend_below(fig, ax, regimes=eq["regime"])
     return fig
 
 
 def plot_underwater(
-    equity: pd.DataFrame, path, oracle: bool = False, first_cuts: list = (), label: str = LABEL
+    equity: pd.DataFrame, path, oracle: bool = False, first_cuts: list = (), label: str = LABEL, benchmark=IWM_ONLY
 ) -> Path:
     """Write `underwater_figure` as a PNG."""
-    return save_png(underwater_figure(equity, oracle, first_cuts, label), path)
+    return save_png(underwater_figure(equity, oracle, first_cuts, label, benchmark), path)
 
 
-def underwater_figure(equity: pd.DataFrame, oracle: bool = False, first_cuts: list = (), label: str = LABEL) -> Figure:
-    """Each curve's fall from its running high (%): strategy, IWM and SPY on one scale, the deepest point marked."""
+def underwater_figure(
+    equity: pd.DataFrame, oracle: bool = False, first_cuts: list = (), label: str = LABEL, benchmark=IWM_ONLY
+) -> Figure:
+    """Each curve's fall from its running high (%): strategy, the benchmark and SPY on one scale, the
+    deepest point marked."""
     eq = _dated(equity)
-    sides = _sides(eq, label)
+    sides = _sides(eq, label, benchmark)
     fig, axes = new_figure(
         2.15 * len(sides) + 0.95,
         rows=len(sides),
@@ -233,17 +262,22 @@ def holding_colours(names) -> list[str]:
     return [HOLDING_COLOURS.get(n) or next(spare) for n in names]
 
 
-def plot_cycles(equity: pd.DataFrame, episodes: pd.DataFrame, path, oracle: bool = False, label: str = LABEL) -> Path:
+def plot_cycles(
+    equity: pd.DataFrame, episodes: pd.DataFrame, path, oracle: bool = False, label: str = LABEL, benchmark=IWM_ONLY
+) -> Path:
     """Write `cycles_figure` as a PNG."""
-    return save_png(cycles_figure(equity, episodes, oracle, label), path)
+    return save_png(cycles_figure(equity, episodes, oracle, label, benchmark), path)
 
 
-def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = False, label: str = LABEL) -> Figure:
-    """One small panel per easing cycle: strategy and buy-and-hold IWM rebased to 100 at the first cut
+def cycles_figure(
+    equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = False, label: str = LABEL, benchmark=IWM_ONLY
+) -> Figure:
+    """One small panel per easing cycle: strategy and the buy-and-hold benchmark rebased to 100 at the first cut
     (the `MAX_CYCLES_SHOWN` most recent cycles, said in the title when there are more)."""
     from matplotlib.lines import Line2D
 
     eq = _dated(equity)
+    bench, short = benchmark_style(benchmark), benchmark.short
     total = len(episodes)
     episodes = episodes.iloc[-MAX_CYCLES_SHOWN:]
     n = max(len(episodes), 1)
@@ -285,7 +319,7 @@ def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = F
         seen_regimes |= set(window["regime"].dropna())
         regime_bands(ax, window["regime"])
         x = day_numbers(window.index)
-        for column, style in (("benchmark", IWM), ("strategy", STRATEGY)):
+        for column, style in (("benchmark", bench), ("strategy", STRATEGY)):
             rebased = 100 * window[column].to_numpy() / eq[column].asof(cut)
             ax.plot(x, rebased, zorder=3, **{**style, "label": None})
             ax.annotate(
@@ -306,8 +340,8 @@ def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = F
         partial = "" if str(ep.get("complete", True)) == "True" else " (data ends)"
         ax.set_title(
             f"{ep['cycle']}: first cut {cut.date()}{partial}\nreturn in window: strategy "
-            f"{_pct(ep.get('strategy_return'))}, IWM {_pct(ep.get('benchmark_return'))}\nmax drawdown: "
-            f"strategy {_pct(ep.get('strategy_max_drawdown'))}, IWM {_pct(ep.get('benchmark_max_drawdown'))}",
+            f"{_pct(ep.get('strategy_return'))}, {short} {_pct(ep.get('benchmark_return'))}\nmax drawdown: "
+            f"strategy {_pct(ep.get('strategy_max_drawdown'))}, {short} {_pct(ep.get('benchmark_max_drawdown'))}",
             fontsize=9.5,
             y=1.0,
         )
@@ -315,7 +349,7 @@ def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = F
             ax.set_ylabel("value, first cut = 100")
     handles = [
         Line2D([], [], **{**STRATEGY, "label": label}),
-        Line2D([], [], **IWM),
+        Line2D([], [], **bench),
         Line2D([], [], color=CUT_COLOUR, ls="--", lw=1.0, label="first cut"),
     ]
     handles += regime_handles(seen_regimes)
@@ -327,7 +361,7 @@ def cycles_figure(equity: pd.DataFrame, episodes: pd.DataFrame, oracle: bool = F
         fontsize=9.5,
         frameon=False,
     )
-    title = f"Each easing cycle: {label} against buy-and-hold IWM, rebased to 100 at the first cut"
+    title = f"Each easing cycle: {label} against {benchmark.label}, rebased to 100 at the first cut"
     if more:
         title += f"\nthe {len(episodes)} most recent of {total} cycles (every cycle is in episodes.csv)"
     fig.suptitle(
@@ -422,26 +456,26 @@ def hedge_figure(
 
 
 def plot_rolling(
-    equity: pd.DataFrame, path, rf_annual: pd.Series | float = 0.0, oracle: bool = False, label: str = LABEL
+    equity: pd.DataFrame, path, rf_annual: pd.Series | float = 0.0, oracle=False, label=LABEL, benchmark=IWM_ONLY
 ) -> Path:
     """Write `rolling_figure` as a PNG."""
-    return save_png(rolling_figure(equity, rf_annual, oracle, label), path)
+    return save_png(rolling_figure(equity, rf_annual, oracle, label, benchmark), path)
 
 
 def rolling_figure(
-    equity: pd.DataFrame, rf_annual: pd.Series | float = 0.0, oracle: bool = False, label: str = LABEL
+    equity: pd.DataFrame, rf_annual: pd.Series | float = 0.0, oracle=False, label=LABEL, benchmark=IWM_ONLY
 ) -> Figure:
-    """Rolling one-year Sharpe, volatility and beta to IWM (`tearsheet.rolling_statistics`, excess
-    returns over `rf_annual`): strategy, IWM and SPY for Sharpe and volatility; the strategy's and
-    SPY's beta to IWM."""
+    """Rolling one-year Sharpe, volatility and beta to the benchmark (`tearsheet.rolling_statistics`,
+    excess returns over `rf_annual`): strategy, benchmark and SPY for Sharpe and volatility; the
+    strategy's and SPY's beta to the benchmark."""
     eq = _dated(equity)
-    sides = _sides(eq, label)
+    sides = _sides(eq, label, benchmark)
     stats = {c: rolling_statistics(eq[c], eq["benchmark"], rf_annual) for c, _ in sides}
     fig, axes = new_figure(8.0, rows=3, top=0.45, bottom=0.8, hgap=0.2, sharex=True)
     panels = (
         ("sharpe", "Sharpe (over T-bills)", lambda v: f"{v:.1f}"),
         ("volatility", "volatility, % a year", lambda v: f"{100 * v:.0f}%"),
-        ("beta", "beta to IWM", lambda v: f"{v:.1f}"),
+        ("beta", f"beta to {benchmark.short}", lambda v: f"{v:.1f}"),
     )
     x = day_numbers(eq.index)
     too_short = len(eq) <= ROLLING_DAYS
@@ -480,11 +514,15 @@ def rolling_figure(
     return fig
 
 
-def _sides(eq: pd.DataFrame, label: str) -> list[tuple[str, dict]]:
-    """(column, line style) of the strategy, IWM and SPY, as far as `eq` has them."""
-    return [
-        (c, s) for c, s in (("strategy", {**STRATEGY, "label": label}), ("benchmark", IWM), ("spy", SPY)) if c in eq
-    ]
+def benchmark_style(benchmark: Benchmark) -> dict:
+    """The benchmark's line, labelled with its name in the run (`data.benchmark`)."""
+    return {**IWM, "label": benchmark.label}
+
+
+def _sides(eq: pd.DataFrame, label: str, benchmark: Benchmark) -> list[tuple[str, dict]]:
+    """(column, line style) of the strategy, the benchmark and SPY, as far as `eq` has them."""
+    sides = (("strategy", {**STRATEGY, "label": label}), ("benchmark", benchmark_style(benchmark)), ("spy", SPY))
+    return [(c, s) for c, s in sides if c in eq]
 
 
 def _dated(frame: pd.DataFrame) -> pd.DataFrame:

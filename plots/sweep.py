@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from fedcut.analyzers.performance import sharpe_standard_error
+from fedcut.data.benchmark import possessive
 from fedcut.plots.kit import DPI, day_numbers, few_ticks, fixed_ticks, save_png, year_axis
 from fedcut.plots.run import IWM, STRATEGY
 
@@ -33,7 +34,7 @@ ROWS_PER_BIN = 6  # binned parameters get about this many configurations per bin
 MAX_PAIRS = 6  # heatmaps drawn per sweep, for the first pairs in the order of the parameters
 SAMPLES = (("objective_is", "in-sample", STRATEGY["color"]), ("objective_oos", "out-of-sample", IWM["color"]))
 MISSING_COLOUR = "#f0f0f0"  # heatmap cells where no configuration ran
-REFERENCE = "buy-and-hold IWM"  # the yardstick drawn on every picture
+REFERENCE = IWM["label"]  # the yardstick drawn on every picture; a sweep passes its own name (reference_name)
 TOP_CURVES = 5  # equity curves of the best in-sample configurations
 MAX_WIDTH = 12.4  # inches: 1240 px, the pages' column, so figure text shows at its size
 # At most about this many ticks along a sensitivity panel's numbers and up its shared objective axis:
@@ -105,6 +106,7 @@ def heatmaps(
     reference: dict[str, float] | None = None,
     empty_reason=None,
     noise: dict[str, dict] | None = None,
+    reference_name: str = REFERENCE,
 ) -> list[Path]:
     """Write heatmap_<a>__<b>.png for the first MAX_PAIRS pairs of swept parameters; return the paths.
 
@@ -117,7 +119,9 @@ def heatmaps(
     for a, b in itertools.islice(pairs, MAX_PAIRS):
         path = Path(out_dir) / f"heatmap_{a.replace('.', '_')}__{b.replace('.', '_')}.png"
         reason = empty_reason(a, b) if empty_reason else "none ran"
-        out.append(save_png(heatmap_figure(summary, a, b, objective_label, reference, reason, noise), path))
+        out.append(
+            save_png(heatmap_figure(summary, a, b, objective_label, reference, reason, noise, reference_name), path)
+        )
     return out
 
 
@@ -147,6 +151,7 @@ def heatmap_figure(
     reference: dict[str, float] | None = None,
     empty_reason: str = "none ran",
     noise: dict[str, dict] | None = None,
+    reference_name: str = REFERENCE,
 ):
     """The objective's mean per level of `a` and `b`, in-sample and out-of-sample panels on one shared
     diverging colour scale centred on buy-and-hold's objective in each panel's sample (green better,
@@ -225,10 +230,10 @@ def heatmap_figure(
         ax.set_ylabel(a)
         bench = reference.get(column)
         ax.set_title(
-            f"{label}: {REFERENCE} {bench:.3g}" if bench is not None and np.isfinite(bench) else label, fontsize=11
+            f"{label}: {reference_name} {bench:.3g}" if bench is not None and np.isfinite(bench) else label, fontsize=11
         )
     bar = fig.colorbar(image, ax=list(axes.flat), shrink=0.92, pad=0.03)
-    bar.set_label(f"{objective_label} minus {REFERENCE}'s in that sample")
+    bar.set_label(f"{objective_label} minus {possessive(reference_name)} in that sample")
     handles = []
     if hatched:
         handles.append(
@@ -238,7 +243,7 @@ def heatmap_figure(
                 hatch="///",
                 label=textwrap.fill(
                     f"hatched: inside the sampling noise, the cell's mean Sharpe within {NOISE_Z} standard errors (Lo 2002, "
-                    f"i.i.d. returns over the sample's years) of {REFERENCE}'s",
+                    f"i.i.d. returns over the sample's years) of {possessive(reference_name)}",
                     int(width * 12),
                 ),
             )
@@ -257,21 +262,30 @@ def heatmap_figure(
         fig,
         width,
         f"{objective_label} by {a} and {b}: mean over the other parameters",
-        f"{_counts(summary, [a, b], {a: cells.row_order, b: cells.col_order})}; each cell: the mean, its difference from {REFERENCE} and n, the "
+        f"{_counts(summary, [a, b], {a: cells.row_order, b: cells.col_order})}; each cell: the mean, its difference from {reference_name} and n, the "
         "configurations in it; one colour scale for every panel, white at buy-and-hold",
     )
     return fig
 
 
 def sensitivity(
-    summary: pd.DataFrame, params: list[str], out_path, objective_label: str, reference: dict[str, float] | None = None
+    summary: pd.DataFrame,
+    params: list[str],
+    out_path,
+    objective_label: str,
+    reference: dict[str, float] | None = None,
+    reference_name: str = REFERENCE,
 ) -> Path:
     """Write one PNG with the objective against each swept parameter in its own panel; return its path."""
-    return save_png(sensitivity_figure(summary, params, objective_label, reference), out_path)
+    return save_png(sensitivity_figure(summary, params, objective_label, reference, reference_name), out_path)
 
 
 def sensitivity_figure(
-    summary: pd.DataFrame, params: list[str], objective_label: str, reference: dict[str, float] | None = None
+    summary: pd.DataFrame,
+    params: list[str],
+    objective_label: str,
+    reference: dict[str, float] | None = None,
+    reference_name: str = REFERENCE,
 ):
     """One panel per parameter: every ok configuration as a faint dot, the mean per level as a line,
     buy-and-hold's objective in each sample as a dashed line."""
@@ -341,7 +355,7 @@ def sensitivity_figure(
         for _, label, colour in samples
     ]
     handles += [
-        Line2D([], [], color=colour, lw=1.2, ls="--", label=f"{REFERENCE}, {label}")
+        Line2D([], [], color=colour, lw=1.2, ls="--", label=f"{reference_name}, {label}")
         for column, label, colour in samples
         if reference.get(column) is not None
     ]
@@ -350,7 +364,7 @@ def sensitivity_figure(
     _suptitle(
         fig,
         width,
-        f"{objective_label} against each swept parameter (line: mean over the other parameters; dashed: {REFERENCE})",
+        f"{objective_label} against each swept parameter (line: mean over the other parameters; dashed: {reference_name})",
         _counts(summary, params, orders),
     )
     return fig
@@ -367,9 +381,10 @@ def top_equity_figure(
     benchmark: np.ndarray,
     split: pd.Timestamp | None,
     objective_label: str,
+    reference_name: str = REFERENCE,
 ):
-    """The best in-sample configurations' growth of 100 (log scale, darkest = best) against buy-and-hold
-    IWM's, the in-sample / out-of-sample split marked."""
+    """The best in-sample configurations' growth of 100 (log scale, darkest = best) against the
+    buy-and-hold benchmark's (`reference_name`), the in-sample / out-of-sample split marked."""
     from matplotlib import colormaps
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -379,7 +394,7 @@ def top_equity_figure(
     shades = colormaps["Blues"](np.linspace(0.95, 0.45, max(len(curves), 1)))
     for (label, values), shade in zip(curves, shades):
         ax.plot(x, values, color=shade, lw=1.3, label=label, zorder=3)
-    ax.plot(x, benchmark, color=IWM["color"], lw=1.6, label=REFERENCE, zorder=4)
+    ax.plot(x, benchmark, color=IWM["color"], lw=1.6, label=reference_name, zorder=4)
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0), numticks=20))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
@@ -400,7 +415,7 @@ def top_equity_figure(
     ax.grid(alpha=0.3, which="major")
     ax.legend(loc="upper left", fontsize=9, frameon=False)
     ax.set_title(
-        f"The {len(curves)} best configurations by in-sample {objective_label} against {REFERENCE}", fontsize=11.5
+        f"The {len(curves)} best configurations by in-sample {objective_label} against {reference_name}", fontsize=11.5
     )
     return fig
 
@@ -477,7 +492,9 @@ def _nudge(xs: np.ndarray, binned: bool) -> float:
     return 0.1 * float(np.min(np.diff(np.sort(xs))))
 
 
-def overfitting_figure(pbo, out_path, deflated: dict | None = None, against_benchmark: dict | None = None) -> Path:
+def overfitting_figure(
+    pbo, out_path, deflated: dict | None = None, against_benchmark: dict | None = None, reference_name: str = REFERENCE
+) -> Path:
     """The CSCV picture: the logits of the in-sample best's out-of-sample rank, and its Sharpe in
     against out of sample, one dot per split (`analyzers.overfitting.BacktestOverfitting`); with
     `deflated` (`overfitting_report`'s deflated_sharpe, against zero) and `against_benchmark` (its
@@ -505,7 +522,7 @@ def overfitting_figure(pbo, out_path, deflated: dict | None = None, against_benc
             ""
             if against_benchmark is None
             else (
-                f", {against_benchmark['dsr']:.2f} against {REFERENCE} (a bar of "
+                f", {against_benchmark['dsr']:.2f} against {reference_name} (a bar of "
                 f"{against_benchmark['expected_max_sharpe']:.2f}: its Sharpe {against_benchmark['benchmark_sharpe']:.2f} "
                 "plus the same luck)"
             )

@@ -11,6 +11,7 @@ from fedcut.analyzers.bootstrap import verdict_word
 from fedcut.analyzers.cycle_verdict import LONGEST_SAID_YEARS, tally_words
 from fedcut.analyzers.episodes import RUNUP_MONTHS
 from fedcut.core.config import changed_parameters, flatten
+from fedcut.data.benchmark import possessive
 from fedcut.plots.kit import MAX_CYCLES_SHOWN
 from fedcut.report.findings import Findings
 from fedcut.report.html import (
@@ -27,19 +28,22 @@ from fedcut.report.html import (
     signed,
 )
 from fedcut.report.schema import RunData
-from fedcut.strategies.baselines import LABELS
+from fedcut.strategies.baselines import label_of
 
 
 def verdict_section(data: RunData, found: Findings, shown: pd.DataFrame, more: str) -> str:
-    m = data.metrics
+    m, bench = data.metrics, data.benchmark
+    short = possessive(escape(bench.short))
     parts = ['<section id="verdict"><h2>The answer</h2>', f'<p class="answer">{_answer(data, shown)}</p>']
     parts.append(
-        f"<h3>Each easing cycle: buying before the cut, holding through it</h3>{_answer_table(shown, found, _best(m))}"
+        "<h3>Each easing cycle: buying before the cut, holding through it</h3>"
+        + _answer_table(shown, found, _best(data), bench.short)
     )
     parts.append(
         f'<p class="note">Window: {window_words(data)}. Drawdown avoided = strategy max drawdown - '
-        "IWM's (positive: shallower); return gained = the strategy's window return - IWM's (positive: "
-        "it earned more); both green when better for the strategy, red when worse. Best baseline: of the baselines other than buy-and-hold IWM, the one with the highest "
+        f"{short} (positive: shallower); return gained = the strategy's window return - {short} (positive: "
+        "it earned more); both green when better for the strategy, red when worse. Best baseline: of the "
+        f"baselines other than {escape(bench.label)}, the one with the highest "
         "Sharpe ratio over the whole run, picked after the fact: the hardest yardstick, not a flattering one. "
         "The recession column uses NBER's dates (USREC), known months or years later: a "
         f"label for judging the cycle, never an input to the rules.{escape(more)}</p>"
@@ -71,16 +75,16 @@ def summary_html(data: RunData) -> str:
 
 def _answer(data: RunData, shown: pd.DataFrame) -> str:
     """The bottom line in a few sentences, every number from the run's files."""
-    m = data.metrics
+    m, bench = data.metrics, data.benchmark
     s, b = m["strategy"], m["benchmark"]
     text = (
         f"From {escape(m['run']['start'])} to {escape(m['run']['end'])}, {escape(data.label)} compounded at "
-        f"{pct(s['cagr'], True)} a year with a worst drawdown of {pct(s['max_drawdown'], True)}; buy-and-hold "
-        f"IWM at {pct(b['cagr'], True)} with {pct(b['max_drawdown'], True)}."
+        f"{pct(s['cagr'], True)} a year with a worst drawdown of {pct(s['max_drawdown'], True)}; "
+        f"{escape(bench.label)} at {pct(b['cagr'], True)} with {pct(b['max_drawdown'], True)}."
     )
     tally = m.get("cycle_verdict")
     if tally:
-        words = escape(tally_words(tally, "buy-and-hold IWM"))
+        words = escape(tally_words(tally, bench.label))
         text += f" In the {words}." if tally["n"] else f" There is {words}."
     else:  # a run folder of an earlier version
         rows = [
@@ -92,8 +96,8 @@ def _answer(data: RunData, shown: pd.DataFrame) -> str:
             shallower = sum(ep["strategy_max_drawdown"] > ep["benchmark_max_drawdown"] for ep in rows)
             higher = sum(ep["strategy_return"] > ep["benchmark_return"] for ep in rows)
             text += (
-                f" In the {count(len(rows), 'easing cycle')} shown, its drawdown was shallower than IWM's in "
-                f"{shallower} and its window return higher in {higher}."
+                f" In the {count(len(rows), 'easing cycle')} shown, its drawdown was shallower than "
+                f"{possessive(escape(bench.short))} in {shallower} and its window return higher in {higher}."
             )
     v = m.get("verdict")
     if v and v.get("against"):
@@ -112,20 +116,21 @@ def _answer(data: RunData, shown: pd.DataFrame) -> str:
     return text
 
 
-def _best(m: dict) -> str:
+def _best(data: RunData) -> str:
     """The label of the run's best baseline (`cycle_verdict.best_baseline`), or '' without one."""
-    name = (m.get("cycle_verdict") or {}).get("best_baseline")
-    return LABELS.get(name, name) if name else ""
+    name = (data.metrics.get("cycle_verdict") or {}).get("best_baseline")
+    return label_of(name, data.benchmark) if name else ""
 
 
-def _answer_table(shown: pd.DataFrame, found: Findings, best: str) -> str:
+def _answer_table(shown: pd.DataFrame, found: Findings, best: str, short: str) -> str:
+    """`short`: the benchmark's name in the run (`data.benchmark`)."""
     if shown.empty:
         return "<p>No easing cycle's first cut falls inside the run.</p>"
     sides = ("strategy", "benchmark", *(("best_baseline",) if best else ()))
-    names = "<th>strategy</th><th>IWM</th>" + (f"<th>best: {escape(best)}</th>" if best else "")
+    names = f"<th>strategy</th><th>{escape(short)}</th>" + (f"<th>best: {escape(best)}</th>" if best else "")
     head = (
         '<thead><tr><th rowspan="2">cycle</th><th rowspan="2">first cut</th>'
-        f'<th rowspan="2">IWM in the {RUNUP_MONTHS} months before the cut</th><th rowspan="2">window</th>'
+        f'<th rowspan="2">{escape(short)} in the {RUNUP_MONTHS} months before the cut</th><th rowspan="2">window</th>'
         f'<th colspan="{len(sides)}">return in window</th><th colspan="{len(sides)}">max drawdown in window</th>'
         '<th rowspan="2">drawdown avoided</th><th rowspan="2">return gained</th>'
         '<th rowspan="2">what the cycle turned out to be</th></tr>'
@@ -155,12 +160,13 @@ def _baselines_table(data: RunData) -> str:
     against = (m.get("verdict") or {}).get("against", {})
     own = {**m["strategy"], "time_in_iwm": _time_in_iwm(data.equity)}
     rows = [(data.label, own, None)] + [
-        (LABELS.get(n, n), f, against.get(n)) for n, f in m.get("baselines", {}).items()
+        (label_of(n, data.benchmark), f, against.get(n)) for n, f in m.get("baselines", {}).items()
     ]
     head = (
         '<thead><tr><th rowspan="2"></th><th rowspan="2">CAGR</th><th rowspan="2">volatility</th>'
         '<th rowspan="2">Sharpe</th><th rowspan="2">max drawdown</th><th rowspan="2">Calmar</th>'
-        '<th rowspan="2">time in IWM</th><th colspan="2">Sharpe difference</th><th colspan="2">CAGR '
+        f'<th rowspan="2">time in {escape(data.benchmark.short)}</th><th colspan="2">Sharpe difference</th>'
+        '<th colspan="2">CAGR '
         'difference</th><th rowspan="2">P(strategy\'s Sharpe higher)</th><th rowspan="2">verdict</th>'
         '<th rowspan="2">minimum track record to tell apart at 95%</th></tr>'
         "<tr><th>diff.</th><th>95% interval</th><th>diff.</th><th>95% interval</th></tr></thead>"

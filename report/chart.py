@@ -3,7 +3,7 @@ by a small self-written script (`chart.js`, shipped beside this module) as inlin
 
 It works offline from the one file: no library, no link. The reader zooms (drag across the chart,
 or a button per easing cycle's window, or "all"), reads any week off it (date, the strategy's and
-buy-and-hold IWM's value and drawdown, the regime called) and sees the regime bands. The page's
+the buy-and-hold benchmark's value and drawdown, the regime called) and sees the regime bands. The page's
 address can ask for a view: `report.html#zoom=2007` (a cycle's window), `#zoom=2008-01-01..2009-06-30`,
 and `&hover=2008-10-10`; the script writes what it shows into `<output id="chart-state">`, which is
 how a test reads the chart from a real browser. Without a script the static picture stands in.
@@ -17,6 +17,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from fedcut.data.benchmark import IWM
 from fedcut.plots.kit import CUT_COLOUR, regime_colour, regime_order
 from fedcut.report.html import escape
 
@@ -44,7 +45,7 @@ def weekly(equity: pd.DataFrame) -> pd.DataFrame:
     return last
 
 
-def chart_data(equity: pd.DataFrame, episodes: pd.DataFrame, label: str) -> dict:
+def chart_data(equity: pd.DataFrame, episodes: pd.DataFrame, label: str, benchmark: str = IWM.label) -> dict:
     """What the script draws, as plain data: dates, values (USD, cents), drawdowns (fractions) and
     regimes (indices into `regimes`), the easing cycles' windows and first cuts, names and colours."""
     points = weekly(equity)
@@ -61,7 +62,7 @@ def chart_data(equity: pd.DataFrame, episodes: pd.DataFrame, label: str) -> dict
     out = {
         "dates": [d.strftime("%Y-%m-%d") for d in points.index],
         "weekly": len(points) < len(equity),
-        "labels": {"strategy": label, "benchmark": "buy-and-hold IWM"},
+        "labels": {"strategy": label, "benchmark": benchmark},
         "colours": {**SIDES, "cut": CUT_COLOUR},
         "regimes": regimes,
         "regime_colours": [regime_colour(r) for r in regimes],
@@ -79,10 +80,11 @@ def script() -> str:
     return resources.files("fedcut.report").joinpath("chart.js").read_text(encoding="utf-8")
 
 
-def interactive_chart(equity: pd.DataFrame, episodes: pd.DataFrame, label: str, fallback: str) -> str:
+def interactive_chart(equity: pd.DataFrame, episodes: pd.DataFrame, label: str, benchmark: str, fallback: str) -> str:
     """The chart's HTML: its buttons, the SVG the script fills, the read-out, the data as JSON and the
-    script; `fallback` (the static picture's figure) shows where scripts do not run."""
-    data = chart_data(equity, episodes, label)
+    script; `fallback` (the static picture's figure) shows where scripts do not run. `benchmark`: the
+    benchmark's name in the run (`data.benchmark`)."""
+    data = chart_data(equity, episodes, label, benchmark)
     # <, > and & as JSON escapes: no text of the run (a regime name, a date) can open or close a tag
     payload = (
         json.dumps(data, separators=(",", ":"), sort_keys=True)
@@ -97,7 +99,7 @@ def interactive_chart(equity: pd.DataFrame, episodes: pd.DataFrame, label: str, 
     return (
         f'<div id="chart" class="chart"><div class="chart-bar">zoom: <button type="button" data-zoom="all">all'
         f'</button>{buttons}<span class="note"> or drag across the chart; double-click for all.</span></div>'
-        '<svg id="chart-svg" role="img" aria-label="value and drawdown of the strategy and buy-and-hold IWM">'
+        f'<svg id="chart-svg" role="img" aria-label="value and drawdown of the strategy and {escape(benchmark)}">'
         '</svg><output id="chart-state" aria-live="polite"></output>'
         f'<p class="note">Interactive: value in USD (log scale) above, fall from the running high below, '
         f"drawn {step}; background = regime called; dashed lines = first cut of each easing cycle. Hover to "

@@ -12,10 +12,11 @@ import pandas as pd
 
 from fedcut.analyzers.cycle_verdict import tally_words
 from fedcut.analyzers.episodes import RUNUP_MONTHS
+from fedcut.data.benchmark import Benchmark, of_run
 from fedcut.plots.kit import MAX_CYCLES_LISTED
 from fedcut.report.hedge import console_lines as hedge_lines
 from fedcut.report.in_short import in_short
-from fedcut.strategies.baselines import LABELS
+from fedcut.strategies.baselines import label_of
 
 
 def _pct(x, signed: bool = True) -> str:
@@ -59,8 +60,8 @@ def summary(
         lines.append(f"*** {run['label']} ***")
     if run.get("backfilled_indices"):
         lines.append(f"*** {run['backfilled_label']} ***")
-    own = run.get("strategy", "fedcut")
-    lines.append(f"{LABELS.get(own, own)} {run['start']} .. {run['end']} (end set by {run['end_set_by']})")
+    own, bench = run.get("strategy", "fedcut"), of_run(run)
+    lines.append(f"{label_of(own, bench)} {run['start']} .. {run['end']} (end set by {run['end_set_by']})")
     if changed is not None:
         lines.append(
             "parameters changed: "
@@ -90,8 +91,8 @@ def summary(
     for e in partial:
         lines.append(f"  warning: the {e['cycle']} cycle is only partly covered: {e['coverage']}")
     lines.append("")
-    rows = [(f"{LABELS.get(own, own)} (this run)", metrics["strategy"])]
-    rows += [(LABELS.get(name, name), figures) for name, figures in metrics.get("baselines", {}).items()]
+    rows = [(f"{label_of(own, bench)} (this run)", metrics["strategy"])]
+    rows += [(label_of(name, bench), figures) for name, figures in metrics.get("baselines", {}).items()]
     width = max(28, *(len(label) + 2 for label, _ in rows))
     # columns are separated by a space even when a short run's CAGR is too wide for its column
     lines.append(f"{'':{width}}{'CAGR':>8} {'total':>9} {'vol':>7} {'max DD':>8} {'Sharpe':>7}")
@@ -111,7 +112,7 @@ def summary(
         lines += [f"  {entry['sentence']}" for entry in v["against"].values()]
     tally = metrics.get("cycle_verdict")
     if tally:
-        lines.append(f"  {tally_words(tally, LABELS['buy_and_hold'])}")
+        lines.append(f"  {tally_words(tally, bench.label)}")
     f = metrics.get("foresight")
     if f and f["cagr_gain"] is not None:
         lines.append(
@@ -120,7 +121,7 @@ def summary(
             f"{100 * f['cagr_gain']:+.2f} pp a year"
         )
     lines.append("")
-    lines += _cycle_lines(metrics, episodes)
+    lines += _cycle_lines(metrics, episodes, bench)
     h = metrics["hedge"]
     lines.append("")
     lines.append(
@@ -144,10 +145,10 @@ def summary(
     return "\n".join(lines)
 
 
-def _cycle_lines(metrics: dict, episodes: pd.DataFrame | None) -> list[str]:
-    """Per easing cycle: IWM's run-up before the first cut (with `episodes`), the window's return and
-    max drawdown of the strategy, IWM and the best baseline, and the window (flagged when the data ends
-    inside it)."""
+def _cycle_lines(metrics: dict, episodes: pd.DataFrame | None, bench: Benchmark) -> list[str]:
+    """Per easing cycle: the benchmark's run-up before the first cut (with `episodes`), the window's
+    return and max drawdown of the strategy, the benchmark and the best baseline, and the window
+    (flagged when the data ends inside it). The benchmark's columns are as wide as its name."""
     cycles = list(metrics["cycles"].items())
     shown = cycles[-MAX_CYCLES_LISTED:]
     more = f" ({len(shown)} most recent of {len(cycles)})" if len(shown) < len(cycles) else ""
@@ -157,22 +158,22 @@ def _cycle_lines(metrics: dict, episodes: pd.DataFrame | None) -> list[str]:
     lines = []
     if best:
         lines.append(
-            f"best baseline: {LABELS.get(best, best)} (the highest Sharpe over the run among the baselines "
-            "other than buy-and-hold IWM, picked after the fact)"
+            f"best baseline: {label_of(best, bench)} (the highest Sharpe over the run among the baselines "
+            f"other than {bench.label}, picked after the fact)"
         )
-    names = f"{'strategy':>9}{'IWM':>8}" + (f"{'best':>8}" if best else "")
+    col, runup_col = max(8, len(bench.short) + 1), max(9, len(bench.short) + len(f" {RUNUP_MONTHS}m") + 1)
+    width = {"strategy": 9, "benchmark": col, "best_baseline": 8}
+    names = f"{'strategy':>9}{bench.short:>{col}}" + (f"{'best':>8}" if best else "")
     lines += [
-        f"{'easing cycle':18}{f'IWM {RUNUP_MONTHS}m':>9} {'return in window':^{len(names)}} "
+        f"{'easing cycle':18}{f'{bench.short} {RUNUP_MONTHS}m':>{runup_col}} {'return in window':^{len(names)}} "
         f"{'max drawdown in window':^{len(names)}}",
-        f"{'':18}{'pre-cut':>9} {names} {names}  window{more}",
+        f"{'':18}{'pre-cut':>{runup_col}} {names} {names}  window{more}",
     ]
     for cycle, c in shown:
         e = by_cycle.get(str(cycle))
         runup = _pct(e.get(f"benchmark_return_before_{RUNUP_MONTHS}m")) if e is not None else "n/a"
         name = f"{cycle} (partial)" if e is not None and str(e.get("coverage", "full")) != "full" else str(cycle)
-        returns = "".join(f"{_pct(c.get(f'{side}_return')):>{9 if side == 'strategy' else 8}}" for side in sides)
-        drawdowns = "".join(
-            f"{_pct(c.get(f'{side}_max_drawdown')):>{9 if side == 'strategy' else 8}}" for side in sides
-        )
-        lines.append(f"{name:18}{runup:>9} {returns} {drawdowns}  {c['window']}")
+        returns = "".join(f"{_pct(c.get(f'{side}_return')):>{width[side]}}" for side in sides)
+        drawdowns = "".join(f"{_pct(c.get(f'{side}_max_drawdown')):>{width[side]}}" for side in sides)
+        lines.append(f"{name:18}{runup:>{runup_col}} {returns} {drawdowns}  {c['window']}")
     return lines

@@ -43,6 +43,7 @@ SHORT_NAMES = {
     "Calmar": "Calmar ratio",
     "Sortino": "Sortino ratio",
     "time in IWM": "time in market",
+    "time in small caps": "time in market",
 }
 _HEADER = re.compile(r"<th([^>]*)>([^<]*)</th>")
 COLOURS = (

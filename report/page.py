@@ -21,6 +21,7 @@ import pandas as pd
 
 from fedcut.analyzers import tearsheet
 from fedcut.core.files import check_own_entry, own_folder, temporary_folder, writing
+from fedcut.data.benchmark import possessive
 from fedcut.data.sources import DataSource
 from fedcut.plots.kit import MAX_CYCLES_LISTED, MAX_CYCLES_SHOWN
 from fedcut.report import pictures as drawing
@@ -47,8 +48,9 @@ from fedcut.report.in_short import in_short
 from fedcut.report.schema import CASH_RATE, CURVES, FLOAT_FORMAT, PLOTS, REPORT_FILES, RunData
 
 RESIDUAL_TOLERANCE = 1e-6  # attribution that misses the total P&L by more than this share is flagged
-# the curves the tables compare besides the strategy, which the page names by its rules (`RunData.label`)
-CURVE_LABELS = {"benchmark": "buy-and-hold IWM", "spy": "buy-and-hold SPY"}
+# the curves the tables compare besides the strategy, which the page names by its rules (`RunData.label`),
+# and the benchmark, named by what it is in the run (`RunData.benchmark`)
+CURVE_LABELS = {"spy": "buy-and-hold SPY"}
 
 
 def render(run_dir: Path, data: RunData, source: DataSource) -> Path:
@@ -84,7 +86,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     def embedded(name: str, caption: str) -> str:
         return figure(name, pictures[name], caption)
 
-    m, run = data.metrics, data.metrics["run"]
+    m, run, bench = data.metrics, data.metrics["run"], data.benchmark
     title = f"fedcut run report: {data.label}, {run['start']} to {run['end']} (config {run.get('config_hash', '')})"
     if data.oracle:
         title = "ORACLE - " + title
@@ -107,7 +109,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
         )
     parts.append(f"<h1>{escape(title)}</h1>")
     parts.append(
-        f'<p class="sub">{escape(data.label)} against buy-and-hold IWM (total return), SPY and the simple '
+        f'<p class="sub">{escape(data.label)} against {escape(bench.label)} (total return), SPY and the simple '
         "rules it has to beat, each starting with the same cash and trading through the same execution. "
         "The answer first; the tear sheet and the pictures below it.</p>"
     )
@@ -138,6 +140,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
             data.equity,
             data.episodes,
             data.label,
+            bench.label,
             embedded(
                 "equity",
                 "Value in USD, log scale; background = regime called that day; dashed lines = first cut of each "
@@ -159,7 +162,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
             "rolling",
             f"Each day, the statistic over the {tearsheet.ROLLING_DAYS} trading days ending "
             "that day: Sharpe over the T-bill rate, annualised volatility, beta of daily "
-            "excess returns to IWM's.",
+            f"excess returns to {possessive(bench.short)}.",
         )
     )
     parts.append("</section>")
@@ -169,7 +172,7 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     parts.append(
         embedded("cycles", f"Each cycle's window ({window_words(data)}), rebased to 100 at the cut.{drawn_words}")
     )
-    parts.append(_cycles_table(shown) + "</section>")
+    parts.append(_cycles_table(shown, bench.short) + "</section>")
     parts.append('<section id="holdings"><h2>Holdings and where the P&amp;L came from</h2>')
     parts.append(embedded("holdings", "Share of strategy value per holding, cash and puts at their marked value."))
     parts.append(
@@ -189,7 +192,10 @@ def _page(data: RunData, found: Findings, pictures: dict[str, bytes]) -> str:
     parts.append(puts_tables(data, found.attribution, shown) + "</section>")
     parts.append('<section id="regimes"><h2>Regime signal</h2>')
     parts.append(
-        embedded("regimes", "IWM total return with the regime called each day (the run's plots/regimes.png).")
+        embedded(
+            "regimes",
+            f"{bench.short} total return with the regime called each day (the run's plots/regimes.png).",
+        )
         + "</section>"
     )
     parts.append(
@@ -327,7 +333,8 @@ def _monthly_section(data: RunData) -> str:
     labels = dict(_sides(data))
     head = (
         f'<thead><tr><th rowspan="2">year</th><th colspan="12">{escape(data.label)}, month by month</th>'
-        f'<th colspan="{len(years.columns)}">calendar year</th><th rowspan="2">strategy - IWM, year</th></tr><tr>'
+        f'<th colspan="{len(years.columns)}">calendar year</th><th rowspan="2">strategy - '
+        f"{escape(data.benchmark.short)}, year</th></tr><tr>"
         + "".join(f"<th>{m}</th>" for m in tearsheet.MONTHS)
         + "".join(f"<th>{escape(labels[k])}</th>" for k in years.columns)
         + "</tr></thead>"
@@ -382,12 +389,13 @@ def _statistics_section(data: RunData, stats: pd.DataFrame) -> str:
     body = "".join(
         f"<tr><th>{escape(STATISTIC_NAMES.get(name, name))}</th>"
         + "".join(cell(formats[name](stats.loc[name, k])) for k, _ in sides)
-        + f'<td class="note">{escape(tearsheet.STATISTICS[name])}</td></tr>'
+        + f'<td class="note">{escape(tearsheet.STATISTICS[name].format(benchmark=data.benchmark.short))}</td></tr>'
         for name in stats.index
     )
     rf = "the T-bill rate the broker pays (cash_rate.csv)" if data.cash_rate is not None else "a zero rate"
     return (
-        f'<section id="statistics"><h2>Tear-sheet statistics against IWM</h2><table>{head}<tbody>{body}'
+        f'<section id="statistics"><h2>Tear-sheet statistics against {escape(data.benchmark.short)}</h2>'
+        f"<table>{head}<tbody>{body}"
         f'</tbody></table><p class="note">From daily simple returns; excess returns over {rf}. Also in '
         "tearsheet.csv. Definitions and where they differ from quantstats: analyzers/tearsheet.py.</p></section>"
     )
@@ -396,7 +404,7 @@ def _statistics_section(data: RunData, stats: pd.DataFrame) -> str:
 # ---- details -----------------------------------------------------------------------------------
 
 
-def _cycles_table(episodes: pd.DataFrame) -> str:
+def _cycles_table(episodes: pd.DataFrame, short: str) -> str:
     if episodes.empty:
         return "<p>No easing cycle falls inside the data.</p>"
     horizons = (6, 12, 24)
@@ -404,8 +412,8 @@ def _cycles_table(episodes: pd.DataFrame) -> str:
         '<thead><tr><th rowspan="2">cycle</th><th colspan="2">peak → trough in window</th>'
         + "".join(f'<th colspan="2">{k} months after the cut</th>' for k in horizons)
         + '<th rowspan="2">regimes called (share of days)</th>'
-        '<th rowspan="2">average holdings</th></tr><tr><th>strategy</th><th>IWM</th>'
-        + "<th>strategy</th><th>IWM</th>" * len(horizons)
+        f'<th rowspan="2">average holdings</th></tr><tr><th>strategy</th><th>{escape(short)}</th>'
+        + f"<th>strategy</th><th>{escape(short)}</th>" * len(horizons)
         + "</tr></thead>"
     )
     body = []
@@ -496,6 +504,6 @@ def _provenance(data: RunData, iwm_last: pd.Timestamp) -> str:
 
 
 def _sides(data: RunData) -> list[tuple[str, str]]:
-    """(equity column, label) of the strategy, IWM and SPY, as far as the run has them."""
-    labels = {"strategy": data.label, **CURVE_LABELS}
+    """(equity column, label) of the strategy, the benchmark and SPY, as far as the run has them."""
+    labels = {"strategy": data.label, "benchmark": data.benchmark.label, **CURVE_LABELS}
     return [(k, labels[k]) for k in CURVES if k in data.metrics and k in data.equity.columns]

@@ -20,21 +20,21 @@ if TYPE_CHECKING:
 
 def figure(name: str, data: RunData) -> Figure:
     """The picture `name` of the run `data`."""
-    eq, oracle, label, cuts = data.equity, data.oracle, data.label, data.first_cuts
+    eq, oracle, label, cuts, bench = data.equity, data.oracle, data.label, data.first_cuts, data.benchmark
     if name == "equity":
-        return plots.equity_figure(eq, cuts, oracle, label)
+        return plots.equity_figure(eq, cuts, oracle, label, bench)
     if name == "underwater":
-        return plots.underwater_figure(eq, oracle, cuts, label)
+        return plots.underwater_figure(eq, oracle, cuts, label, bench)
     if name == "rolling":
-        return plots.rolling_figure(eq, data.risk_free, oracle, label)
+        return plots.rolling_figure(eq, data.risk_free, oracle, label, bench)
     if name == "holdings":
         return plots.holdings_figure(eq, oracle, label)
     if name == "cycles":
-        return plots.cycles_figure(eq, data.episodes, oracle, label)
+        return plots.cycles_figure(eq, data.episodes, oracle, label, bench)
     if name == "hedge":
         return plots.hedge_figure(eq, data.trades, oracle, data.contract_size, cuts)
     if name == "regimes":
-        return regimes_figure(data.signals, data.signals["iwm"], cuts, oracle)
+        return regimes_figure(data.signals, data.signals["iwm"], cuts, oracle, bench.short)
     raise ValueError(f"no picture {name!r}; the pictures are {', '.join(PICTURES)}")
 
 

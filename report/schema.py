@@ -32,7 +32,8 @@ from fedcut.analyzers.verdict import HEADLINE
 from fedcut.core.errors import DataError
 from fedcut.core.files import writing
 from fedcut.core.params import iso_date
-from fedcut.strategies.baselines import LABELS
+from fedcut.data.benchmark import Benchmark, of_run
+from fedcut.strategies.baselines import label_of
 
 SIGNIFICANT_DIGITS = 10  # every number in a CSV file; metrics.json keeps each float exactly
 FLOAT_FORMAT = f"%.{SIGNIFICANT_DIGITS}g"
@@ -174,8 +175,12 @@ class RunData:
     @property
     def label(self) -> str:
         """The run's own strategy, as the pages name it."""
-        own = str(self.metrics["run"].get("strategy", "fedcut"))
-        return LABELS.get(own, own)
+        return label_of(str(self.metrics["run"].get("strategy", "fedcut")), self.benchmark)
+
+    @property
+    def benchmark(self) -> Benchmark:
+        """What the run's buy-and-hold benchmark is, and its name (`data.benchmark`)."""
+        return of_run(self.metrics["run"])
 
     @property
     def risk_free(self) -> pd.Series | float:

@@ -6,13 +6,14 @@ One text, from overfitting.json's dict, for the console and for `sweep.html`.
 
 from __future__ import annotations
 
-from fedcut.plots.sweep import REFERENCE
+from fedcut.data.benchmark import IWM, Benchmark, possessive
 
 SIGNIFICANT = 0.95  # a Deflated Sharpe Ratio above this is read as significant (the paper's 5% level)
 
 
-def overfitting_facts(overfit: dict) -> list[tuple[str, str]]:
-    """(label, text) rows, in reading order, from `sweeps.report.overfitting_report`'s dict."""
+def overfitting_facts(overfit: dict, bench: Benchmark = IWM) -> list[tuple[str, str]]:
+    """(label, text) rows, in reading order, from `sweeps.report.overfitting_report`'s dict; `bench`:
+    the sweep's buy-and-hold benchmark (`sweeps.selection.yardstick`)."""
     d, b, pbo = overfit["deflated_sharpe"], overfit.get("deflated_sharpe_vs_buy_and_hold"), overfit["pbo"]
     facts = [search_fact(overfit["search"])] if overfit.get("search") else []
     facts += [
@@ -26,9 +27,9 @@ def overfitting_facts(overfit: dict) -> list[tuple[str, str]]:
     if b is not None:
         facts.append(
             (
-                f"deflated Sharpe ratio of the in-sample choice, against {REFERENCE}",
+                f"deflated Sharpe ratio of the in-sample choice, against {bench.label}",
                 f"{b['dsr']:.2f}: probability that its true Sharpe beats {b['expected_max_sharpe']:.2f}, what "
-                f"the best of {b['n_trials']} trials no better than {REFERENCE} (Sharpe "
+                f"the best of {b['n_trials']} trials no better than {bench.label} (Sharpe "
                 f"{b['benchmark_sharpe']:.2f} over the same days) would reach by luck",
             )
         )
@@ -41,7 +42,7 @@ def overfitting_facts(overfit: dict) -> list[tuple[str, str]]:
         )
     )
     if overfit.get("selection"):
-        facts += selection_facts(overfit["selection"])
+        facts += selection_facts(overfit["selection"], bench)
         if overfit.get("search"):
             facts.append(
                 (
@@ -70,7 +71,7 @@ def search_fact(search: dict) -> tuple[str, str]:
     )
 
 
-def selection_facts(sel: dict) -> list[tuple[str, str]]:
+def selection_facts(sel: dict, bench: Benchmark = IWM) -> list[tuple[str, str]]:
     """Where the default ranks among the variants, and the median variant against buy-and-hold."""
     span = f"over the whole run, {sel['start']}..{sel['end']}"
     family = f"{sel['family']:,} variants" + (f" ({sel['family_note']})" if sel["family_note"] else "")
@@ -83,15 +84,15 @@ def selection_facts(sel: dict) -> list[tuple[str, str]]:
         )
     else:
         text = f"not among this sweep's {family}, so it has no rank here: {default['why_not']}"
-    median, bench, above = sel["median_variant"], sel["buy_and_hold"], sel["variants_above_buy_and_hold"]
+    median, held, above = sel["median_variant"], sel["buy_and_hold"], sel["variants_above_buy_and_hold"]
     beat = ", ".join(f"{above[m]} on {_name(m)}" for m in above if above[m] is not None)
     return [
         ("the shipped default among the variants", text),
         (
             "the median variant",
             f"{_figures(median, sel['objective'])} (each figure the median over the {family} "
-            f"{span}) against {REFERENCE}'s {_figures(bench, sel['objective'])}; variants "
-            f"better than {REFERENCE}: {beat} of {sel['family']:,}",
+            f"{span}) against {possessive(bench.label)} {_figures(held, sel['objective'])}; variants "
+            f"better than {bench.label}: {beat} of {sel['family']:,}",
         ),
     ]
 

@@ -22,6 +22,7 @@ from fedcut.analyzers.verdict import baseline_figures, baselines_frame, cycle_fi
 from fedcut.core.params import Config, resolve
 from fedcut.core.user_code import is_ref
 from fedcut.core.user_code import load as load_user
+from fedcut.data.benchmark import benchmark_of
 from fedcut.data.catalog import BACKFILLED_LABEL
 from fedcut.data.gauge import MODELLED
 from fedcut.execution.engine import tape_for
@@ -179,9 +180,11 @@ def user_plan(ref: str, prepared: Prepared, cfg: Config, sig: pd.DataFrame) -> t
     return np.where(listed, weights, 0.0), ratio
 
 
-def labels_for(cfg: Config) -> dict[str, str]:
-    """Every strategy's name in tables: the built-in labels, and user code by its reference."""
-    return {**baselines.LABELS, **{ref: ref for ref in cfg.user_refs()}}
+def labels_for(cfg: Config, days: pd.DatetimeIndex) -> dict[str, str]:
+    """Every strategy's name in tables: the built-in labels, buy-and-hold named as the run's benchmark
+    is (`data.benchmark`: small caps where stand-ins hold IWM's place), and user code by its reference."""
+    bench = benchmark_of(cfg.run.history, days[0], days[-1])
+    return {**{n: baselines.label_of(n, bench) for n in baselines.LABELS}, **{ref: ref for ref in cfg.user_refs()}}
 
 
 def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, engine: Engine = ARRAY) -> RunResult:
@@ -229,7 +232,7 @@ def run(cfg: Config, data_dir: str | None = None, offline: bool | None = None, e
     iwm_held = rows["IWM"] > 0 if "IWM" in rows else pd.Series(False, index=rows.index)
     figures = {name: baseline_figures(value, held, rf, windows) for name, (value, held) in curves.items()}
     own_figures = baseline_figures(equity["strategy"], iwm_held, rf, windows)
-    labels = labels_for(cfg)
+    labels = labels_for(cfg, equity.index)
     table = baselines_frame(own, own_figures, figures, labels)
     metrics["baselines"] = figures
     metrics["verdict"] = verdict(

@@ -8,7 +8,7 @@ and rebalance band. A NaN target means "no decision today": the holding is left 
 | name          | holds |
 |---------------|-------|
 | fedcut        | the regime strategy (`strategies.targets`) |
-| buy_and_hold  | IWM, bought on the first day and held |
+| buy_and_hold  | IWM, bought on the first day and held (its stand-ins before it: `data.benchmark`) |
 | spy           | SPY, bought on the first day and held |
 | sixty_forty   | `baseline.sixty_forty_iwm` (60%) IWM, the rest T-bill cash, rebalanced monthly |
 | static_mix    | the regime strategy's neutral mix, rebalanced monthly: `strategy.neutral_iwm` IWM, `neutral_vo` VO, `neutral_ousm` OUSM (40/20/20 by default) and the rest, the cyclicals' share (20%), in T-bill cash |
@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 
 from fedcut.data.asof import asof_frame
+from fedcut.data.benchmark import IWM, Benchmark
 from fedcut.signals.indicators import TRADING_DAYS_A_MONTH
 
 NAMES = ("fedcut", "buy_and_hold", "spy", "sixty_forty", "static_mix", "credit_rule", "trend_200d", "vix_rule")
 LABELS = {
     "fedcut": "fedcut regime strategy",
-    "buy_and_hold": "buy-and-hold IWM",
+    "buy_and_hold": IWM.label,  # on a history with stand-ins, `label_of` names it
     "spy": "buy-and-hold SPY",
     "sixty_forty": "60/40 IWM / T-bills",
     "static_mix": "static mix: IWM, VO, OUSM, rest T-bills",
@@ -37,6 +38,12 @@ LABELS = {
     "vix_rule": "VIX rule",
 }
 HOLD = np.nan  # a target that leaves the holding as it is
+
+
+def label_of(name: str, benchmark: Benchmark = IWM) -> str:
+    """A strategy's name on a page, IWM's slot named as the run's benchmark is (`data.benchmark`):
+    "buy-and-hold small caps", "60/40 small caps / T-bills" where stand-ins hold it before IWM."""
+    return LABELS.get(name, name).replace(IWM.short, benchmark.short) if name in LABELS else name
 
 
 def tickers_for(name: str, strategy_tickers: tuple[str, ...]) -> tuple[str, ...]:

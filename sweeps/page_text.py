@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedcut.data.benchmark import possessive
 from fedcut.execution.engines import Engine
 from fedcut.report.sweep_facts import overfitting_facts
-from fedcut.sweeps.selection import benchmark_objective, ok_rows
+from fedcut.sweeps.selection import benchmark_objective, ok_rows, yardstick
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.tables import DRAWDOWN_OBJECTIVES, samples, value_text
 
@@ -35,9 +36,11 @@ def page_facts(
     in-sample choice out of sample, the validations, the overfitting statistics and the audit."""
     ok = ok_rows(summary)
     is_name, oos_name = samples(spec)
+    bench = yardstick(spec, first_row["result"]["segments"]["full"] if first_row else None)
     facts = [
         ("spec", spec.path),
-        ("objective", f"{spec.objective}: {OBJECTIVES[spec.objective]}"),
+        ("objective", f"{spec.objective}: {OBJECTIVES[spec.objective].format(benchmarks=possessive(bench.label))}"),
+        *([("benchmark", f"{bench.label}, spliced: {bench.splice}")] if bench.spliced else []),
         (
             "configurations",
             f"{len(summary)} ({len(ok)} ok, {len(summary) - len(ok)} failed); "
@@ -55,7 +58,7 @@ def page_facts(
         facts.append(
             (
                 "rule",
-                f"CAGR within {spec.max_cagr_shortfall:.1%}/yr of buy-and-hold IWM in-sample "
+                f"CAGR within {spec.max_cagr_shortfall:.1%}/yr of {bench.label} in-sample "
                 f"({int(ok['meets_constraint'].sum())} of {len(ok)} meet it; they rank first)",
             )
         )
@@ -72,7 +75,7 @@ def page_facts(
         first = first_row["result"]["segments"]
         facts.append(
             (
-                "buy-and-hold IWM",
+                bench.label,
                 f"{spec.objective} {benchmark_objective(first[is_name], spec.objective):.3g} "
                 f"in-sample, {benchmark_objective(first[oos_name], spec.objective):.3g} "
                 "out-of-sample: the yardstick for both columns",
@@ -92,7 +95,7 @@ def page_facts(
         facts.append(
             (
                 "walk-forward, chained test windows",
-                f"{chained:+.1%} for the selected configurations vs {bh:+.1%} buy-and-hold IWM "
+                f"{chained:+.1%} for the selected configurations vs {bh:+.1%} {bench.label} "
                 f"over {wf['test'].iloc[0][:10]}..{wf['test'].iloc[-1][-10:]}",
             )
         )
@@ -107,7 +110,7 @@ def page_facts(
             )
         )
     if overfit is not None:
-        facts += overfitting_facts(overfit)
+        facts += overfitting_facts(overfit, bench)
     if engine.reference:
         facts.append(("engine", f"{engine.name}, the reference engine, for every configuration (nothing to audit)"))
     elif not audits and len(ok):

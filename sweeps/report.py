@@ -16,10 +16,10 @@ import pandas as pd
 
 from fedcut.analyzers.performance import DAYS_PER_YEAR
 from fedcut.core.files import own_folder, write_whole, writing
+from fedcut.data.benchmark import possessive
 from fedcut.execution.engines import ARRAY, engine_named
 from fedcut.plots.kit import save_png
 from fedcut.plots.sweep import (
-    REFERENCE,
     TOP_CURVES,
     growth,
     heatmaps,
@@ -29,7 +29,7 @@ from fedcut.plots.sweep import (
 )
 from fedcut.report.sweep_page import render_html
 from fedcut.sweeps.page_text import page_facts, page_tables
-from fedcut.sweeps.selection import benchmark_objective, ok_rows, selection_report
+from fedcut.sweeps.selection import benchmark_objective, ok_rows, selection_report, yardstick
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.store import Store
 from fedcut.sweeps.tables import (
@@ -79,8 +79,8 @@ def overfitting_report(
     spec: Spec, summary: pd.DataFrame, store: Store, results: Results, data_dir, offline
 ) -> dict | None:
     """overfitting.json: how many configurations were tried, the in-sample choice's Sharpe and its
-    Deflated Sharpe Ratio among them (over the in-sample span) against zero and against buy-and-hold
-    IWM's Sharpe over the same span (as stored with the choice's figures), the Probability of
+    Deflated Sharpe Ratio among them (over the in-sample span) against zero and against the buy-and-hold
+    benchmark's Sharpe over the same span (as stored with the choice's figures), the Probability of
     Backtest Overfitting over the whole history (CSCV with `validation.pbo_blocks` blocks), and
     where the default ranks among the variants (`sweeps.selection`). The daily returns are read from
     the store a chunk of configurations at a time (`analyzers.overfitting.Curves`), never all at once."""
@@ -161,16 +161,24 @@ def write_outputs(
     plots = own_folder(out / "plots")
     label = spec.objective
     reference = _reference(spec, first)
+    bench = yardstick(spec, first["result"]["segments"]["full"] if first else None).label
     show_sensitivity = bool(spec.swept) and (summary["status"] == "ok").any()
     top_curves = _top_curves(spec, summary, store, data_dir, offline)
     with writing(plots):  # a write failure names its picture
         drawn = heatmaps(
-            summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary), _noise(spec, first)
+            summary,
+            list(spec.swept),
+            plots,
+            label,
+            reference,
+            _empty_reasons(spec, summary),
+            _noise(spec, first),
+            bench,
         )
         if show_sensitivity:
-            sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label, reference)
+            sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label, reference, bench)
         if top_curves is not None:
-            _top_equity(top_curves, plots / "top_equity.png", label)
+            _top_equity(top_curves, plots / "top_equity.png", label, bench)
     overfit = overfitting_report(spec, summary, store, results, data_dir, offline)
     if overfit is not None and spec.search is not None:
         from fedcut.sweeps.search import search_record  # it builds on this module
@@ -185,10 +193,11 @@ def write_outputs(
     figures = [
         (
             p,
-            f"Mean {spec.objective} ({OBJECTIVES[spec.objective]}) over the other parameters, "
+            f"Mean {spec.objective} ({OBJECTIVES[spec.objective].format(benchmarks=possessive(bench))}) over the "
+            "other parameters, "
             "in-sample beside out-of-sample, each panel on its own colour scale (compare colours within "
             f"a panel, numbers across); n = configurations in the cell; the line on each scale is "
-            f"{REFERENCE}'s {spec.objective} in that sample.",
+            f"{possessive(bench)} {spec.objective} in that sample.",
         )
         for p in drawn
     ]
@@ -197,7 +206,7 @@ def write_outputs(
             (
                 plots / "sensitivity.png",
                 "Each parameter's effect: every configuration (dots), the mean per value (line) and "
-                f"{REFERENCE}'s {spec.objective} in each sample (dashed).",
+                f"{possessive(bench)} {spec.objective} in each sample (dashed).",
             )
         )
     if top_curves is not None:
@@ -205,7 +214,7 @@ def write_outputs(
             (
                 plots / "top_equity.png",
                 f"Growth of 100 for the {TOP_CURVES} best configurations by in-sample {spec.objective} "
-                f"(from their stored daily returns) against {REFERENCE} through the same execution.",
+                f"(from their stored daily returns) against {bench} through the same execution.",
             )
         )
     if overfit is not None:
@@ -217,11 +226,12 @@ def write_outputs(
                         plots / "overfitting.png",
                         overfit["deflated_sharpe"],
                         overfit["deflated_sharpe_vs_buy_and_hold"],
+                        bench,
                     ),
                     "Probability of Backtest Overfitting (CSCV): for each of the in/out-of-sample splits, "
                     "where the in-sample best ranked out of sample (left: logit, at or below 0 = worse than "
                     "the median), and its Sharpe in and out of sample (right); the Deflated Sharpe Ratios of "
-                    "the in-sample choice, against zero and against buy-and-hold IWM, in the title.",
+                    f"the in-sample choice, against zero and against {bench}, in the title.",
                 )
             )
     top_runs = _top_runs(spec, summary, out, data_dir, offline)
@@ -246,7 +256,7 @@ def write_outputs(
 
 
 def _reference(spec: Spec, first: dict | None) -> dict[str, float]:
-    """Buy-and-hold IWM's objective in each sample column of summary.csv (`benchmark_objective`),
+    """The buy-and-hold benchmark's objective in each sample column of summary.csv (`benchmark_objective`),
     from the first configuration that ran (`first`, its stored row)."""
     if first is None:
         return {}
@@ -320,13 +330,14 @@ def _top_curves(spec: Spec, summary: pd.DataFrame, store: Store, data_dir, offli
     return base, prepared, curves, split
 
 
-def _top_equity(top_curves, path: Path, label: str) -> Path:
-    """top_equity.png: the best curves against buy-and-hold IWM's through the base configuration's execution."""
+def _top_equity(top_curves, path: Path, label: str, bench: str) -> Path:
+    """top_equity.png: the best curves against the buy-and-hold benchmark's (named `bench`) through the
+    base configuration's execution."""
     from fedcut.run.backtest import benchmark
 
     base, prepared, curves, split = top_curves
-    bench = benchmark(prepared, base, "IWM").to_numpy()
-    return save_png(top_equity_figure(prepared.market.days, curves, 100.0 * bench / bench[0], split, label), path)
+    held = benchmark(prepared, base, "IWM").to_numpy()
+    return save_png(top_equity_figure(prepared.market.days, curves, 100.0 * held / held[0], split, label, bench), path)
 
 
 def _segments(first: dict):

@@ -1,5 +1,6 @@
 """Honest about selection: where the shipped default ranks among a sweep's variants, and what the
-median variant earns against buy-and-hold IWM (overfitting.json's `selection`).
+median variant earns against the buy-and-hold benchmark (overfitting.json's `selection`; `yardstick`
+names it: IWM, or small caps where stand-ins hold IWM's place).
 
 The default was chosen with history in view; a sweep of the variants it could have been shows
 whether it is typical of them or their luckiest draw. Everything is measured over the whole
@@ -18,6 +19,7 @@ import pandas as pd
 
 from fedcut.analyzers.selection import place_among
 from fedcut.core.params import PARAMS, Config, resolve
+from fedcut.data.benchmark import Benchmark, benchmark_of
 
 SPAN_KEYS = ("run.start", "run.end", "run.history")  # what a sweep's default may set: where it runs, not how
 SHOWN = ("sharpe", "cagr", "max_drawdown")  # what the median variant is shown by, beside the objective
@@ -30,7 +32,7 @@ def objective(segment: dict | None, name: str) -> float:
 
 
 def benchmark_objective(segment: dict | None, name: str) -> float:
-    """Buy-and-hold IWM's value of the same objective (0 for objectives measured against it)."""
+    """The buy-and-hold benchmark's value of the same objective (0 for objectives measured against it)."""
     if name in ("excess_cagr", "drawdown_gain"):
         return 0.0
     if name == "worst_cycle_drawdown":
@@ -43,6 +45,14 @@ def default_config(spec) -> Config:
     return resolve({k: v for k, v in spec.base.items() if k in SPAN_KEYS}, where=f"{spec.path}: [base]")
 
 
+def yardstick(spec, span: dict | None = None) -> Benchmark:
+    """What the sweep's buy-and-hold benchmark is, and its name (`data.benchmark`), over `span` (a stored
+    segment, or overfitting.json's `selection`: `start` and `end`), else over `[base]`'s span."""
+    run = default_config(spec).run
+    span = span or {}
+    return benchmark_of(run.history, span.get("start") or run.start or None, span.get("end") or run.end or None)
+
+
 def ok_rows(summary: pd.DataFrame) -> pd.DataFrame:
     """The configurations that ran, in rank order: `sweeps.tables.summary_frame` ranks the failed last, so they are
     its first rows, taken as a slice (a million rows are not copied for each table that reads them)."""
@@ -50,7 +60,7 @@ def ok_rows(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def selection_report(spec, summary: pd.DataFrame, result_of) -> dict | None:
-    """The default's place and the median variant, against buy-and-hold IWM, over the whole run;
+    """The default's place and the median variant, against the buy-and-hold benchmark, over the whole run;
     None when no configuration ran. JSON-able (a missing figure is None). `result_of(config_hash)`
     gives a stored configuration's result."""
     default = default_config(spec)

@@ -34,14 +34,15 @@ from fedcut.core.params import PARAMS, Param, iso_date, resolve
 from fedcut.sweeps.points import Points, digest, holds, registry_for
 from fedcut.sweeps.points import expand as expand_points
 
+# what each objective is; {benchmarks}: the sweep's buy-and-hold benchmark's (`selection.yardstick`)
 OBJECTIVES = {
     "calmar": "CAGR / |max drawdown| (higher is better)",
     "sharpe": "Sharpe ratio over T-bills",
     "cagr": "compound annual growth",
     "max_drawdown": "max drawdown (closer to 0 is better)",
     "worst_cycle_drawdown": "the deepest drawdown of the easing-cycle windows in the sample",
-    "excess_cagr": "CAGR minus buy-and-hold IWM's CAGR",
-    "drawdown_gain": "max drawdown minus buy-and-hold IWM's (positive = shallower)",
+    "excess_cagr": "CAGR minus {benchmarks} CAGR",
+    "drawdown_gain": "max drawdown minus {benchmarks} (positive = shallower)",
 }
 SWEEP_KEYS = {"name", "objective", "max_cagr_shortfall", "seed", "samples", "config", "top"}
 VALIDATION_KEYS = {
