@@ -57,6 +57,9 @@ class Plan:
     data_dir: str | None
     offline: bool | None
     engine: Engine = ARRAY
+    # The figures of each sample (in the stored order: by name) the parent reads from an outcome's result
+    # (the rest goes to the store as JSON only): what it unpickles shrinks threefold. None: all of it.
+    kept: tuple[tuple[str, tuple[str, ...]], ...] | None = None
 
 
 def plan_for(
@@ -153,6 +156,7 @@ def sample_figures(
     return out
 
 
+SPAN = ("start", "end")  # a sample's dates, in every result the parent keeps
 METRICS = ("total_return", "cagr", "max_drawdown", "calmar", "sharpe")  # per segment, as `sample_figures` gives them
 UNDEFINED_AS_NONE = ("cagr", "calmar", "sharpe")  # stored as None when not finite; the others as computed
 
@@ -406,13 +410,19 @@ def task(items: list[tuple[int, Config | None, str]], plan: Plan) -> list[dict]:
         seconds = (time.perf_counter() - started) / len(members)
         for k, (position, config) in enumerate(members):
             if results is not None:
-                outcomes.append(_outcome(position, "ok", "", results[k], seconds, config))
+                outcomes.append(_outcome(position, "ok", "", results[k], seconds, config, plan.kept))
                 continue
             started = time.perf_counter()
             try:
                 outcomes.append(
                     _outcome(
-                        position, "ok", "", evaluate_block([config], plan)[0], time.perf_counter() - started, config
+                        position,
+                        "ok",
+                        "",
+                        evaluate_block([config], plan)[0],
+                        time.perf_counter() - started,
+                        config,
+                        plan.kept,
                     )
                 )
             except Exception as exc:  # recorded with the configuration; the sweep goes on
@@ -422,18 +432,32 @@ def task(items: list[tuple[int, Config | None, str]], plan: Plan) -> list[dict]:
 
 
 def _outcome(
-    position: int, status: str, error: str, result: dict | None, seconds: float, config: Config | None = None
+    position: int,
+    status: str,
+    error: str,
+    result: dict | None,
+    seconds: float,
+    config: Config | None = None,
+    kept: tuple[tuple[str, tuple[str, ...]], ...] | None = None,
 ) -> dict:
     """One configuration's outcome, with its configuration and result already in the store's JSON
-    (`sweeps.store.stored_json`): encoded here, in parallel, not once per configuration by the parent."""
+    (`sweeps.store.stored_json`): encoded here, in parallel, not once per configuration by the parent;
+    the result itself only with the `kept` figures of each sample when the plan names them."""
     returns = result.pop("returns") if result else None
+    text = None if result is None else stored_json(result)
+    if result is not None and kept is not None:
+        segments = result["segments"]
+        result = {
+            **result,
+            "segments": {name: {f: segments[name][f] for f in SPAN + figures} for name, figures in kept},
+        }
     return {
         "position": position,
         "status": status,
         "error": error,
         "result": result,
         "returns": returns,
-        "result_json": None if result is None else stored_json(result),
+        "result_json": text,
         "config_json": stored_json({} if config is None else config.flat()),
         "seconds": seconds,
         "peak_rss_mib": _peak_rss_mib(),

@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,7 +43,7 @@ from fedcut.sweeps.points import Point, Points, Trials
 from fedcut.sweeps.report import write_outputs
 from fedcut.sweeps.spec import Spec
 from fedcut.sweeps.store import DiskFull, Store
-from fedcut.sweeps.tables import Results, summary_frame
+from fedcut.sweeps.tables import Results, kept_figures, summary_frame
 
 # No monitor thread: the bars are updated by this process anyway.
 tqdm.monitor_interval = 0
@@ -127,6 +128,7 @@ def run_sweep(
             # started now, so the workers' start-up overlaps the checks below
             pool = stack.enter_context(_pool(workers, base, data_dir, offline, engine))
         plan = plan_for(base, spec.validation, data_dir, offline, engine)  # checks the dates before anything is written
+        plan = replace(plan, kept=tuple((n, kept_figures(spec, n)) for n in sorted(s.name for s in plan.segments)))
         client = None
         if executor == "dask":
             stack.enter_context(_quiet_distributed())

@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -288,7 +289,7 @@ def test_results_kept_from_the_workers_are_what_the_store_gives_back(serial, sma
     resumed sweep's outputs would differ from an uninterrupted one's."""
     from fedcut.core.params import resolve
     from fedcut.sweeps.evaluate import plan_for, task
-    from fedcut.sweeps.tables import Results, summary_frame
+    from fedcut.sweeps.tables import Results, kept_figures, summary_frame
 
     spec = load_spec(small_spec)
     plan = plan_for(resolve(spec.base), spec.validation, str(shared_data), True)
@@ -306,6 +307,18 @@ def test_results_kept_from_the_workers_are_what_the_store_gives_back(serial, sma
     assert [r["result"]["segments"]["is"]["calmar"] for r in stored] == list(read.figure("is", "calmar"))
     pd.testing.assert_frame_equal(summary_frame(spec, kept), summary_frame(spec, read))
     assert pd.read_csv(serial / "summary.csv")["config_hash"].tolist() == list(summary_frame(spec, read)["config_hash"])
+    # as a sweep sends them: each outcome's result holds only the kept figures, its stored JSON all of them
+    lean = replace(plan, kept=tuple((n, kept_figures(spec, n)) for n in sorted(s.name for s in plan.segments)))
+    trimmed, by_hash = Results(spec, None), {r["config_hash"]: r for r in stored}
+    for o in task([(p.position, p.config, p.error) for p in spec.points], lean):
+        point = points[o["position"]]
+        assert json.loads(o["result_json"]) == by_hash[point.config_hash]["result"]
+        assert {n: tuple(seg) for n, seg in o["result"]["segments"].items()} == {
+            n: ("start", "end", *figures) for n, figures in lean.kept
+        }
+        trimmed.add(o["position"], o["status"], o["error"], point.swept, o["result"])
+    trimmed.hashes = read.hashes
+    pd.testing.assert_frame_equal(summary_frame(spec, trimmed), summary_frame(spec, read))
 
 
 def test_a_failing_configuration_is_stored_with_its_error_and_the_sweep_finishes(
