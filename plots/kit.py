@@ -10,8 +10,10 @@ several times), so a picture costs one drawing and the same data give the same b
 
 from __future__ import annotations
 
+import gc
 import struct
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -245,6 +247,23 @@ def cut_lines(ax, first: pd.Timestamp, last: pd.Timestamp, cuts, labelled: bool,
                 bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8),
                 zorder=6,
             )
+
+
+@contextmanager
+def frozen_heap():
+    """Python's collector leaves the objects that exist on entry alone until exit (`gc.freeze`): a
+    picture allocates enough to start several full collections, and each would walk every object of
+    the process again (a sweep's results, its frames) to find none of the figure's garbage there.
+    What the pictures leave behind is still collected as usual. Inside a caller's own freeze it
+    changes nothing (unfreezing would undo the caller's)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def save_png(fig: Figure, path) -> Path:
