@@ -71,7 +71,7 @@ def heatmaps(
     for a, b in telling_pairs(summary, params)[:MAX_PAIRS] if pairs is None else pairs:
         path = Path(out_dir) / f"heatmap_{a.replace('.', '_')}__{b.replace('.', '_')}.png"
         reason = empty_reason(a, b) if empty_reason else "none ran"
-        out.append(save_png(heatmap_figure(summary, a, b, objective_label, reference, reason, noise), path))
+        out.append(save_png(heatmap_figure(summary, a, b, objective_label, reference, reason, noise), path, up=False))
     return out
 
 
@@ -270,7 +270,9 @@ def heatmap_figure(
         ax.set_ylabel(a)
         bench = reference.get(column)
         ax.set_title(
-            f"{label}: {REFERENCE} {bench:.3g}" if bench is not None and np.isfinite(bench) else label, fontsize=11
+            f"{label}: {REFERENCE} {bench:.3g}" if bench is not None and np.isfinite(bench) else label,
+            fontsize=11,
+            y=1.0,  # placed, not looked for: nothing is drawn above the panel
         )
     bar = fig.colorbar(image, cax=bar_axes)
     bar.set_label(f"{objective_label} minus {REFERENCE}'s in that sample")

@@ -328,7 +328,9 @@ def _top_equity(top_curves, path: Path, label: str) -> Path:
 
     base, prepared, curves, split = top_curves
     bench = benchmark(prepared, base, "IWM").to_numpy()
-    return save_png(top_equity_figure(prepared.market.days, curves, 100.0 * bench / bench[0], split, label), path)
+    return save_png(
+        top_equity_figure(prepared.market.days, curves, 100.0 * bench / bench[0], split, label), path, up=False
+    )
 
 
 def _segments(first: dict):
