@@ -226,8 +226,8 @@ def heatmap_figure(
         textwrap.fill(line, int(size.width * 11))
         for line in (
             f"{objective_label} by {a} and {b}: mean over the other parameters",
-            f"{counts_note(summary, [a, b], {a: cells.row_order, b: cells.col_order})}; one colour scale for every panel, "
-            f"white at {REFERENCE}; each cell's n and difference in sweep.html's tables",
+            f"{counts_note(summary, [a, b], {a: cells.row_order, b: cells.col_order})}; each cell's n and difference "
+            "in sweep.html's tables",
         )
     ]
     fig, panels, bar_axes = _heatmap_axes(size, "\n".join(title), sum(h.get_label().count("\n") + 1 for h in handles))
@@ -275,7 +275,8 @@ def heatmap_figure(
             y=1.0,  # placed, not looked for: nothing is drawn above the panel
         )
     bar = fig.colorbar(image, cax=bar_axes)
-    bar.set_label(f"{objective_label} minus {REFERENCE}'s in that sample")
+    # along the bar, in as many lines as its height needs (about 12 characters an inch at 10 points)
+    bar.set_label(textwrap.fill(f"{objective_label} minus {REFERENCE}'s in that sample", int(12 * size.bar_height)))
     if handles:
         fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=1, fontsize=9, frameon=False)
     return fig
@@ -313,6 +314,12 @@ class _HeatmapSize(NamedTuple):
     panel: tuple[float, float]
     panels: int
     stacked: bool
+
+    @property
+    def bar_height(self) -> float:
+        """The colour bar's height: the panels' span."""
+        rows = self.panels if self.stacked else 1
+        return rows * self.panel[1] + (rows - 1) * (HEATMAP_INCHES["title"] + self.below)
 
 
 def _heatmap_size(grid: pd.DataFrame, panels: int, rotate: bool) -> _HeatmapSize:

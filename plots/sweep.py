@@ -258,10 +258,18 @@ def _wrapped(width: float, *lines: str) -> str:
 
 def counts_note(summary: pd.DataFrame, params: list[str], orders: dict[str, list[str]]) -> str:
     """How many configurations are drawn, how many failed, and which parameters are binned (`orders`:
-    each parameter's levels, as `levels` gives them)."""
+    each parameter's levels, as `levels` gives them): named while there are at most two, else counted
+    (each panel names its own; a title line per parameter was a fifth of the sensitivity plot's cost)."""
     ok = ok_rows(summary)
     failed = len(summary) - len(ok)
-    binned = [f"{key} in {len(orders[key])} quantile bins" for key in params if len(orders[key]) < ok[key].nunique()]
+    bins = {key: len(orders[key]) for key in params if len(orders[key]) < ok[key].nunique()}
+    if len(bins) <= 2:
+        binned = [f"{key} in {n} quantile bins" for key, n in bins.items()]
+    else:
+        low, high = min(bins.values()), max(bins.values())
+        binned = [
+            f"{len(bins)} parameters with more values in {low if low == high else f'{low}-{high}'} quantile bins each"
+        ]
     return "; ".join([f"{len(ok)} configurations", *([f"{failed} failed, left out"] if failed else []), *binned])
 
 

@@ -23,6 +23,7 @@ from fedcut.plots.heatmap import (
 from fedcut.plots.sweep import (
     MAX_LEVELS,
     MAX_WIDTH,
+    counts_note,
     growth,
     levels,
     sensitivity,
@@ -365,3 +366,24 @@ def test_the_pairs_drawn_are_those_whose_cells_explain_most_of_the_in_sample_obj
     one_each = frame.drop_duplicates(["p", "q"]).head(9)  # one configuration per cell of (p, q): no score
     assert telling_pairs(one_each, ["p", "q", "r"])[-1] == ("p", "q")
     assert telling_pairs(frame.assign(status="failed"), list("pqrs")) == []
+
+
+def test_the_title_names_up_to_two_binned_parameters_and_counts_more():
+    """Bins per parameter follow the rows (about ROWS_PER_BIN each, 2 to MAX_LEVELS): 18 rows of distinct
+    values make 3 bins, 60 rows 8; a parameter with few values is not binned and not mentioned."""
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"x": rng.uniform(size=60), "y": rng.uniform(size=60), "z": np.arange(60) % 3}).assign(
+        status="ok"
+    )
+    frame.loc[18:, "status"] = "failed"
+    few = frame.iloc[:18]
+    orders = {key: levels(few[key])[1] for key in "xyz"}
+    assert [len(orders[k]) for k in "xyz"] == [3, 3, 3]
+    assert counts_note(frame, ["x", "z"], orders) == "18 configurations; 42 failed, left out; x in 3 quantile bins"
+    assert counts_note(frame, ["x", "y", "z"], orders).endswith("x in 3 quantile bins; y in 3 quantile bins")
+    whole = frame.assign(status="ok", w=rng.uniform(size=60))
+    orders = {key: levels(whole[key])[1] for key in "xyzw"}
+    orders["w"] = orders["w"][:5]  # as if w had fewer bins
+    assert counts_note(whole, list("xyzw"), orders) == (
+        "60 configurations; 3 parameters with more values in 5-8 quantile bins each"
+    )
