@@ -186,7 +186,7 @@ def heatmap_figure(
     grid = means_of[samples[0][0]]
     counts = cells.counts()
     rotate = sum(len(str(c)) for c in grid.columns) > 36
-    size = _heatmap_size(grid, len(samples), rotate)
+    size = _heatmap_size(grid, len(samples), rotate, f"{objective_label} minus {REFERENCE}'s in that sample")
     cmap = LinearSegmentedColormap.from_list("better_worse", DIVERGING).with_extremes(bad=MISSING_COLOUR)
     diffs = {column: means_of[column] - reference.get(column, 0.0) for column, _, _ in samples}
     spread = max([float(np.nanmax(np.abs(d.to_numpy()))) for d in diffs.values() if d.notna().any().any()] or [1.0])
@@ -275,8 +275,7 @@ def heatmap_figure(
             y=1.0,  # placed, not looked for: nothing is drawn above the panel
         )
     bar = fig.colorbar(image, cax=bar_axes)
-    # along the bar, in as many lines as its height needs (about 12 characters an inch at 10 points)
-    bar.set_label(textwrap.fill(f"{objective_label} minus {REFERENCE}'s in that sample", int(12 * size.bar_height)))
+    bar.set_label(size.bar_label)
     if handles:
         fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=1, fontsize=9, frameon=False)
     return fig
@@ -300,9 +299,16 @@ def hatch_lines(cells, inches: tuple[float, float]) -> np.ndarray:
 # A heatmap's layout in inches, fixed from its labels instead of searched for (constrained layout was a
 # fifth of a heatmap's cost): a cell's size, the width of a 10-point tick label's character (an upper
 # bound for DejaVu Sans), the room of an axis name, of a panel's title, of a title's and a legend's line,
-# and the colour bar's gap, width and room for its ticks and name.
+# and the colour bar's gap, width, room for its ticks and for each line of its name (10 points, about 12
+# characters an inch along the bar).
 HEATMAP_INCHES = dict(
-    cell=(0.8, 0.42), char=0.09, name=0.35, title=0.4, title_line=0.22, legend_line=0.17, bar=(0.25, 0.2, 0.9)
+    cell=(0.8, 0.42),
+    char=0.09,
+    name=0.35,
+    title=0.4,
+    title_line=0.22,
+    legend_line=0.17,
+    bar=(0.25, 0.2, 0.55, 0.18),
 )
 
 
@@ -314,27 +320,25 @@ class _HeatmapSize(NamedTuple):
     panel: tuple[float, float]
     panels: int
     stacked: bool
-
-    @property
-    def bar_height(self) -> float:
-        """The colour bar's height: the panels' span."""
-        rows = self.panels if self.stacked else 1
-        return rows * self.panel[1] + (rows - 1) * (HEATMAP_INCHES["title"] + self.below)
+    bar_label: str  # wrapped to the bar's height
 
 
-def _heatmap_size(grid: pd.DataFrame, panels: int, rotate: bool) -> _HeatmapSize:
+def _heatmap_size(grid: pd.DataFrame, panels: int, rotate: bool, bar_label: str) -> _HeatmapSize:
     """The figure's size and its panels' room for a grid of `grid`'s shape and labels, `panels` of them
-    side by side while they fit MAX_WIDTH, else one above the other."""
+    side by side while they fit MAX_WIDTH, else one above the other, and a colour bar named `bar_label`."""
     inch = HEATMAP_INCHES
     panel = (max(3.0, inch["cell"][0] * grid.shape[1]), max(1.7, inch["cell"][1] * grid.shape[0]))
+    gap, bar_width, ticks, line = inch["bar"]
     left = inch["name"] + inch["char"] * max(len(str(r)) for r in grid.index) + 0.15
     longest = max(len(str(c)) for c in grid.columns)
     below = inch["name"] + 0.15 + (inch["char"] * longest * 0.5 + 0.1 if rotate else 0.2)
-    right = sum(inch["bar"])
-    stacked = panels * (left + panel[0]) + right > MAX_WIDTH
+    stacked = panels * (left + panel[0]) + gap + bar_width + ticks + 3 * line > MAX_WIDTH
+    bar_height = panels * panel[1] + (panels - 1) * (inch["title"] + below) if stacked else panel[1]
+    bar_label = textwrap.fill(bar_label, int(12 * bar_height))  # the bar spans the panels
+    right = gap + bar_width + ticks + line * (bar_label.count("\n") + 1)
     width = left + panel[0] + right if stacked else panels * (left + panel[0]) + right
     height = (panels if stacked else 1) * (inch["title"] + panel[1] + below)
-    return _HeatmapSize(width, height, left, below, panel, panels, stacked)
+    return _HeatmapSize(width, height, left, below, panel, panels, stacked, bar_label)
 
 
 def _heatmap_axes(size: _HeatmapSize, title: str, legend_lines: int):
@@ -358,7 +362,7 @@ def _heatmap_axes(size: _HeatmapSize, title: str, legend_lines: int):
         for k in range(size.panels)
     ]
     panels = [fig.add_axes((x / width, y / height, w / width, h / height)) for x, y in rects]
-    gap, bar_width, _ = inch["bar"]
+    gap, bar_width, _, _ = inch["bar"]
     low, high = min(y for _, y in rects), max(y for _, y in rects) + h
     bar = fig.add_axes(((rects[-1][0] + w + gap) / width, low / height, bar_width / width, (high - low) / height))
     fig.suptitle(title, fontsize=12, y=1 - 0.1 / height, va="top")
