@@ -173,7 +173,7 @@ def heatmap_figure(
     red worse), every cell with its mean; with `noise` ({sample column: {"sharpe_column",
     "benchmark_sharpe", "years"}}) the cells inside the sampling noise hatched. Each cell's count and
     difference from buy-and-hold are in `heatmap_cells` (sweep.html's table), not in the picture: a
-    cell's three lines of text were a third of the picture's cost. Laid out in inches, never searched
+    cell's three lines of text were nearly a third of the picture's cost. Laid out in inches, never searched
     for: the margins follow from the labels' lengths (HEATMAP_INCHES)."""
     from matplotlib.collections import LineCollection, PatchCollection
     from matplotlib.colors import LinearSegmentedColormap, Normalize

@@ -1,10 +1,10 @@
 """A sweep's pictures, drawn from its summary frame (one row per configuration) and stored returns.
 
-Heatmaps show the objective over each pair of swept parameters, averaged over the others, in
-sample and out of sample, on one diverging colour scale centred on buy-and-hold's value (so a
-spread of 0.185-0.207 stays a pale spread, not the whole range), with the number of
-configurations per cell, the cells whose Sharpe is inside the sampling noise hatched and empty
-cells said why; the sensitivity plot shows
+The heatmaps (`plots.heatmap`) show the objective over the most telling pairs of swept parameters,
+averaged over the others, in sample and out of sample, on one diverging colour scale centred on
+buy-and-hold's value (so a spread of 0.185-0.207 stays a pale spread, not the whole range), each
+cell's mean printed, the cells whose Sharpe is inside the sampling noise hatched and empty cells
+said why; the sensitivity plot shows
 the objective against each parameter alone beside buy-and-hold's; `top_equity_figure` draws the
 best configurations' equity against buy-and-hold's; `overfitting_figure` the CSCV and the
 Deflated Sharpe Ratio. Only configurations with status "ok" are drawn. A numeric parameter with
@@ -259,7 +259,7 @@ def _wrapped(width: float, *lines: str) -> str:
 def counts_note(summary: pd.DataFrame, params: list[str], orders: dict[str, list[str]]) -> str:
     """How many configurations are drawn, how many failed, and which parameters are binned (`orders`:
     each parameter's levels, as `levels` gives them): named while there are at most two, else counted
-    (each panel names its own; a title line per parameter was a fifth of the sensitivity plot's cost)."""
+    (each panel names its own; a title line per parameter was an eighth of the sensitivity plot's cost)."""
     ok = ok_rows(summary)
     failed = len(summary) - len(ok)
     bins = {key: len(orders[key]) for key in params if len(orders[key]) < ok[key].nunique()}
