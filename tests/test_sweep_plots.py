@@ -387,3 +387,27 @@ def test_the_title_names_up_to_two_binned_parameters_and_counts_more():
     assert counts_note(whole, list("xyzw"), orders) == (
         "60 configurations; 3 parameters with more values in 5-8 quantile bins each"
     )
+
+
+def test_the_heap_is_frozen_only_while_the_pictures_are_drawn_and_a_callers_freeze_is_kept():
+    import gc
+
+    from fedcut.plots.kit import frozen_heap
+
+    assert gc.get_freeze_count() == 0
+    kept = [object()]
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0  # what existed on entry is left alone
+        garbage = []
+        garbage.append(garbage)  # a cycle made inside is still collected
+        del garbage
+        assert gc.collect() >= 1
+    assert gc.get_freeze_count() == 0 and kept
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with frozen_heap():
+            pass
+        assert gc.get_freeze_count() == frozen  # the caller's freeze is not undone
+    finally:
+        gc.unfreeze()
