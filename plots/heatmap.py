@@ -120,22 +120,18 @@ def telling_pairs(summary: pd.DataFrame, params: list[str], column: str = "objec
     for key in params:
         labels, order = levels(ok[key])
         codes[key] = labels.map({name: i for i, name in enumerate(order)}).to_numpy()[keep]
-    total = float(((y - y.mean()) ** 2).sum())
     scored = []
     for a, b in itertools.combinations(params, 2):
         ca, cb = codes[a], codes[b]
         found = ~(pd.isna(ca) | pd.isna(cb))
         n = int(found.sum())
+        values = y[found] - y[found].mean() if n else y[found]  # centred: the sums of squares keep their digits
+        total = float((values**2).sum())
         cell = ca[found].astype(int) * (int(np.nanmax(cb[found])) + 1 if n else 1) + cb[found].astype(int)
         count = np.bincount(cell)
         k = int((count > 0).sum())
-        sums = np.bincount(cell, weights=y[found])
-        within = float(
-            (
-                np.bincount(cell, weights=y[found] ** 2)
-                - np.divide(sums**2, count, where=count > 0, out=np.zeros_like(sums))
-            ).sum()
-        )
+        sums = np.bincount(cell, weights=values)
+        within = total - float(np.divide(sums**2, count, where=count > 0, out=np.zeros_like(sums)).sum())
         score = 1 - (within / (n - k)) / (total / (n - 1)) if n > k and total > 0 else -np.inf
         scored.append((score, (a, b)))
     return [pair for _, pair in sorted(scored, key=lambda s: -s[0])]  # sorted() is stable: ties keep the order
