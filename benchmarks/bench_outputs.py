@@ -54,6 +54,7 @@ def picture_seconds(data) -> dict[str, float]:
 
 
 SWEEP_PICTURES = (  # (function in fedcut.sweeps.report, the picture it draws)
+    ("telling_pairs", "heatmaps"),  # which pairs get a heatmap
     ("heatmaps", "heatmaps"),
     ("sensitivity", "sensitivity"),
     ("top_equity_figure", "top equity"),

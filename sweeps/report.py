@@ -18,11 +18,11 @@ from fedcut.analyzers.performance import DAYS_PER_YEAR
 from fedcut.core.files import own_folder, write_whole, writing
 from fedcut.data.benchmark import possessive
 from fedcut.execution.engines import ARRAY, engine_named
-from fedcut.plots.kit import save_png
+from fedcut.plots.heatmap import MAX_PAIRS, heatmap_cells, heatmaps, telling_pairs
+from fedcut.plots.kit import frozen_heap, save_png
 from fedcut.plots.sweep import (
     TOP_CURVES,
     growth,
-    heatmaps,
     overfitting_figure,
     sensitivity,
     top_equity_figure,
@@ -43,6 +43,7 @@ from fedcut.sweeps.tables import (
 )
 
 OVERFITTING = "overfitting.json"
+CELLS_TABLE = "Heatmap cells"
 
 log = logging.getLogger(__name__)
 
@@ -164,17 +165,14 @@ def write_outputs(
     bench = yardstick(spec, first["result"]["segments"]["full"] if first else None).label
     show_sensitivity = bool(spec.swept) and (summary["status"] == "ok").any()
     top_curves = _top_curves(spec, summary, store, data_dir, offline)
-    with writing(plots):  # a write failure names its picture
+    pairs = telling_pairs(summary, list(spec.swept))[:MAX_PAIRS]
+    noise = _noise(spec, first)
+    with writing(plots), frozen_heap():  # a write failure names its picture
         drawn = heatmaps(
-            summary,
-            list(spec.swept),
-            plots,
-            label,
-            reference,
-            _empty_reasons(spec, summary),
-            _noise(spec, first),
-            bench,
+            summary, list(spec.swept), plots, label, reference, _empty_reasons(spec, summary), noise, pairs, bench
         )
+        for stale in set(plots.glob("heatmap_*.png")) - set(drawn):  # pairs an earlier pass chose (a resumed sweep)
+            stale.unlink()
         if show_sensitivity:
             sensitivity(summary, list(spec.swept), plots / "sensitivity.png", label, reference, bench)
         if top_curves is not None:
@@ -194,10 +192,11 @@ def write_outputs(
         (
             p,
             f"Mean {spec.objective} ({OBJECTIVES[spec.objective].format(benchmarks=possessive(bench))}) over the "
-            "other parameters, "
-            "in-sample beside out-of-sample, each panel on its own colour scale (compare colours within "
-            f"a panel, numbers across); n = configurations in the cell; the line on each scale is "
-            f"{possessive(bench)} {spec.objective} in that sample.",
+            "other parameters, in-sample beside (or above) out-of-sample, on one colour scale centred on "
+            f"{possessive(bench)} {spec.objective} in each panel's sample (green better, red worse). Drawn for "
+            f"at most {MAX_PAIRS} pairs of parameters, those whose cells explain most of the in-sample "
+            f"{spec.objective}'s variance beyond chance (adjusted R²); every cell's n and difference from "
+            f'{bench} are in the tables "{CELLS_TABLE}" above.',
         )
         for p in drawn
     ]
@@ -218,7 +217,7 @@ def write_outputs(
             )
         )
     if overfit is not None:
-        with writing(plots / "overfitting.png"):
+        with writing(plots / "overfitting.png"), frozen_heap():
             figures.append(
                 (
                     overfitting_figure(
@@ -249,7 +248,8 @@ def write_outputs(
             store.audits(),
             engine_named(store.meta().get("engine"), str(store.path)),
         ),
-        page_tables(spec, summary, wf, cycles, loco, store.audits()),
+        page_tables(spec, summary, wf, cycles, loco, store.audits())
+        + _cells_tables(summary, pairs, reference, noise, bench),
         figures,
     )
     return summary
@@ -269,7 +269,7 @@ def _reference(spec: Spec, first: dict | None) -> dict[str, float]:
 
 
 def _noise(spec: Spec, first: dict | None) -> dict[str, dict]:
-    """What `plots.sweep.noise_cells` needs per sample column: buy-and-hold's Sharpe and the sample's years."""
+    """What `plots.heatmap.noise_cells` needs per sample column: buy-and-hold's Sharpe and the sample's years."""
     if first is None:
         return {}
     segments, out = first["result"]["segments"], {}
@@ -337,7 +337,8 @@ def _top_equity(top_curves, path: Path, label: str, bench: str) -> Path:
 
     base, prepared, curves, split = top_curves
     held = benchmark(prepared, base, "IWM").to_numpy()
-    return save_png(top_equity_figure(prepared.market.days, curves, 100.0 * held / held[0], split, label, bench), path)
+    figure = top_equity_figure(prepared.market.days, curves, 100.0 * held / held[0], split, label, bench)
+    return save_png(figure, path, up=False)
 
 
 def _segments(first: dict):
@@ -361,3 +362,27 @@ def _top_runs(spec: Spec, summary: pd.DataFrame, out: Path, data_dir, offline) -
         config = spec.points[spec.points.positions_of([row.config_hash])[0]].config
         write_run(run(config, data_dir, offline), folder)
     return folders
+
+
+def _cells_tables(summary: pd.DataFrame, pairs: list, reference: dict, noise: dict | None, bench: str) -> list:
+    """sweep.html's table of every cell of each heatmap (`plots.heatmap.heatmap_cells`): what a
+    picture's cell holds beyond the mean it prints."""
+    tables = []
+    for a, b in pairs:
+        cells = heatmap_cells(summary, a, b, reference, noise, bench)
+        for column in cells.columns[3:]:
+            if column.endswith("inside the noise"):
+                cells[column] = cells[column].map({True: "yes", False: ""})
+            else:
+                shown = "{:+.3g}" if "minus" in column else "{:.3g}"
+                cells[column] = ["" if pd.isna(v) else shown.format(v) for v in cells[column]]
+        tables.append(
+            (
+                f"{CELLS_TABLE}: {a} and {b}",
+                cells,
+                f"Each cell of the heatmap of {a} and {b} (below), row by row from its bottom left: its "
+                f"configurations (n), its mean in each sample and the difference from {possessive(bench)}, and whether "
+                "its mean Sharpe is inside the sampling noise (hatched in the picture).",
+            )
+        )
+    return tables

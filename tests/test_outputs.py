@@ -104,10 +104,11 @@ def test_the_png_writer_keeps_every_pixel_and_the_resolution():
 
     rng = np.random.default_rng(5)
     rgba = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
-    image = Image.open(io.BytesIO(png_encoded(rgba, 100)))
-    assert image.mode == "RGB" and image.size == (53, 37)
-    assert image.info["dpi"] == pytest.approx((100, 100), abs=1e-3)
-    np.testing.assert_array_equal(np.asarray(image), rgba[..., :3])
+    for up in (True, False):  # rows filtered Up, or stored as they are
+        image = Image.open(io.BytesIO(png_encoded(rgba, 100, up)))
+        assert image.mode == "RGB" and image.size == (53, 37)
+        assert image.info["dpi"] == pytest.approx((100, 100), abs=1e-3)
+        np.testing.assert_array_equal(np.asarray(image), rgba[..., :3])
     days = pd.bdate_range("2019-01-01", periods=300)
     curve = pd.Series(np.linspace(100, 130, 300), index=days)
     fig = underwater_figure(pd.DataFrame({"strategy": curve, "benchmark": curve[::-1].to_numpy(), "regime": "neutral"}))

@@ -99,10 +99,10 @@ def test_plain_ticks_replace_the_tick_objects_only_where_they_can():
     assert len(expected) > 6 and sorted(t.get_text() for t in bottom.texts) == sorted(expected)
 
 
-def test_a_heatmap_laid_out_once_with_plain_ticks_is_the_one_matplotlib_draws():
-    """Constrained layout, a colour bar, fixed ticks with rotated labels, hatched cells and text in every
-    cell: laid out once after its fixed ticks are made plain, the same pixels as matplotlib's drawing."""
-    from fedcut.plots.sweep import heatmap_figure
+def test_a_heatmap_with_plain_ticks_is_the_one_matplotlib_draws():
+    """A fixed layout, a colour bar, fixed ticks with rotated labels, hatched cells and text in every
+    cell: with its ticks made plain, the same pixels as matplotlib's drawing."""
+    from fedcut.plots.heatmap import heatmap_figure
 
     rng = np.random.default_rng(4)
     n = 300

@@ -9,15 +9,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fedcut.plots.sweep import (
-    MAX_LEVELS,
+from fedcut.plots.heatmap import (
+    HATCH_INCHES,
     MAX_PAIRS,
-    MAX_WIDTH,
     cell_counts,
     cell_means,
-    growth,
+    hatch_lines,
+    heatmap_cells,
     heatmap_figure,
     heatmaps,
+    telling_pairs,
+)
+from fedcut.plots.sweep import (
+    MAX_LEVELS,
+    MAX_WIDTH,
+    counts_note,
+    growth,
     levels,
     sensitivity,
     sensitivity_figure,
@@ -125,7 +132,7 @@ def test_cell_means_bin_a_sampled_parameter_and_average_every_ok_row():
     assert weighted == pytest.approx(ok["objective_is"].sum())
 
 
-@pytest.mark.parametrize("n_params, n_files", [(1, 0), (2, 1), (3, 3), (4, 6), (5, MAX_PAIRS)])
+@pytest.mark.parametrize("n_params, n_files", [(1, 0), (2, 1), (3, 3), (4, MAX_PAIRS), (5, MAX_PAIRS)])
 def test_heatmaps_write_one_file_per_pair_up_to_max_pairs(tmp_path, n_params, n_files):
     params = [
         "hedge.moneyness",
@@ -138,7 +145,7 @@ def test_heatmaps_write_one_file_per_pair_up_to_max_pairs(tmp_path, n_params, n_
     paths = heatmaps(summary, params, tmp_path, "Calmar")
     expected = [
         f"heatmap_{a.replace('.', '_')}__{b.replace('.', '_')}.png"
-        for a, b in list(itertools.combinations(params, 2))[:MAX_PAIRS]
+        for a, b in telling_pairs(summary, params)[:MAX_PAIRS]
     ]
     assert [p.name for p in paths] == expected and len(paths) == n_files
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
@@ -175,22 +182,24 @@ def test_heatmap_panels_share_one_scale_centred_on_buy_and_hold_and_hatch_the_no
     np.testing.assert_allclose(
         panels[0].images[0].get_array().filled(np.nan), [[-8.5, -7.5], [1.5, 2.5], [11.5, np.nan]]
     )
-    assert [t.get_text() for t in panels[0].texts] == [
-        "11.5\n-8.5\nn=2",
-        "12.5\n-7.5\nn=2",
-        "21.5\n+1.5\nn=2",
-        "22.5\n+2.5\nn=2",
-        "31.5\n+12\nn=2",
-        "none",
-    ]
+    assert [t.get_text() for t in panels[0].texts] == ["11.5", "12.5", "21.5", "22.5", "31.5", "none"]
     # Sharpe 0.3 a (a = 1, 2, 3) against 0.3: inside the noise where |0.3 a - 0.3| < z * sqrt((1 + (0.3 a)^2 / 2) / 40)
     z = normal.ppf(0.975)
     inside = [abs(0.3 * a - 0.3) < z * np.sqrt((1 + (0.3 * a) ** 2 / 2) / years) for a in (1, 2, 3)]
-    hatched = [path for c in panels[0].collections if c.get_hatch() for path in c.get_paths()]
-    hatched_rows = sorted(int(round(path.vertices[:, 1].min() + 0.5)) for path in hatched)
+    washed = [path for c in panels[0].collections if c.get_gid() == "inside the noise" for path in c.get_paths()]
+    hatched_rows = sorted(int(round(path.vertices[:, 1].min() + 0.5)) for path in washed)
     assert hatched_rows == [0, 0, 1, 1]  # both columns of each row inside the noise
     assert sorted(set(hatched_rows)) == [k for k, yes in enumerate(inside) if yes] and inside == [True, True, False]
-    assert not [c for c in panels[1].collections if c.get_hatch()]  # no noise given for out-of-sample
+    lines = np.concatenate([c.get_segments() for c in panels[0].collections if c.get_gid() != "inside the noise"])
+    assert lines[:, :, 1].min() == pytest.approx(-0.5) and lines[:, :, 1].max() == pytest.approx(1.5)  # rows 0 and 1
+    assert len(panels[1].collections) == 0  # no noise given for out-of-sample
+    # what a cell held beyond its mean is in sweep.html's table: n, the difference and the noise
+    cells = heatmap_cells(summary, "a", "b", {"objective_is": 20.0, "objective_oos": 1.0}, noise)
+    assert cells["n"].tolist() == [2, 2, 2, 2, 2, 0]
+    assert cells[["a", "b"]].to_numpy().tolist() == [[str(a), b] for a in (1, 2, 3) for b in "xy"]
+    np.testing.assert_allclose(cells["in-sample minus buy-and-hold IWM"], [-8.5, -7.5, 1.5, 2.5, 11.5, np.nan])
+    np.testing.assert_allclose(cells["out-of-sample mean"], [5.75, 6.25, 10.75, 11.25, 15.75, np.nan])
+    assert cells["in-sample inside the noise"].tolist() == [True, True, True, True, False, False]
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[0].startswith("hatched: inside the sampling noise") and legend[1].startswith("none: no configuration")
     assert cell_counts(grid_summary(), "a", "b").to_numpy().tolist() == [[2, 2], [2, 2], [2, 0]]
@@ -223,17 +232,24 @@ def test_sensitivity_draws_one_panel_per_parameter_and_writes_the_same_png_twice
     summary = random_summary()
     fig = sensitivity_figure(summary, params, "Calmar")
     assert [ax.get_xlabel() for ax in fig.axes if ax.get_visible()] == params
-    assert [len(ax.lines) for ax in fig.axes] == [2] * 4  # in-sample and out-of-sample means
-    assert len(sensitivity_figure(summary.assign(objective_oos=np.nan), params[:1], "Calmar").axes[0].lines) == 1
+    assert [len(mean_lines(ax)) for ax in fig.axes] == [2] * 4  # in-sample and out-of-sample means
+    assert [len(ax.lines) - 2 for ax in fig.axes] == [2] * 4  # and each sample's configurations, as dots
+    assert len(mean_lines(sensitivity_figure(summary.assign(objective_oos=np.nan), params[:1], "Calmar").axes[0])) == 1
     first = sensitivity(summary, params, tmp_path / "a.png", "Calmar")
     second = sensitivity(summary, params, tmp_path / "b.png", "Calmar")
     assert first.read_bytes().startswith(PNG) and first.read_bytes() == second.read_bytes()
 
 
+def mean_lines(ax) -> list:
+    return [line for line in ax.lines if line.get_linestyle() == "-"]
+
+
 def test_sensitivity_means_match_the_levels():
     fig = sensitivity_figure(grid_summary(), ["a"], "Calmar")
-    line = fig.axes[0].lines[0]
+    line = mean_lines(fig.axes[0])[0]
     np.testing.assert_allclose(line.get_ydata(), [12.0, 22.0, 31.5])  # a=3 only has b=x
+    dots = [line for line in fig.axes[0].lines if line.get_linestyle() == "None"][0]
+    assert sorted(dots.get_ydata()) == sorted(grid_summary().query("status == 'ok'")["objective_is"])
 
 
 def test_render_html_escapes_embeds_and_replaces_atomically(tmp_path):
@@ -301,3 +317,97 @@ def test_wide_heatmaps_stack_their_panels_to_fit_the_page():
     assert fig.get_figwidth() <= MAX_WIDTH
     assert (top.get_title(), bottom.get_title()) == ("in-sample", "out-of-sample")
     assert top.get_position().y0 > bottom.get_position().y1
+
+
+def test_hatch_lines_rise_at_45_degrees_a_hatch_step_apart_inside_each_cell():
+    """In inches (a cell 0.8 wide, 0.4 high) every line has slope 1, starts and ends on the cell's edges and
+    the lines are HATCH_INCHES apart measured along x; cell (2, 3) is the unit square centred on (3, 2)."""
+    width, height = 0.8, 0.4
+    one = hatch_lines([(0, 0)], (width, height))
+    inches = (one + 0.5) * (width, height)
+    rise = np.diff(inches, axis=1)[:, 0]
+    np.testing.assert_allclose(rise[:, 1], rise[:, 0])  # 45 degrees
+    assert (
+        (inches >= -1e-12).all()
+        and (inches[..., 0] <= width + 1e-12).all()
+        and (inches[..., 1] <= height + 1e-12).all()
+    )
+    offsets = np.sort(inches[:, 0, 0] - inches[:, 0, 1])
+    np.testing.assert_allclose(np.diff(offsets), HATCH_INCHES)
+    assert len(one) == int(np.ceil((width + height) / HATCH_INCHES - 0.5))
+    np.testing.assert_allclose(hatch_lines([(2, 3)], (width, height)), one + (3, 2))
+
+
+def adjusted_r2(y: np.ndarray, groups: list) -> float:
+    """Adjusted R² of a least-squares fit of y on one dummy per group (the cells), by numpy's lstsq."""
+    names = sorted(set(groups))
+    x = np.array([[g == name for name in names] for g in groups], dtype=float)
+    fitted = x @ np.linalg.lstsq(x, y, rcond=None)[0]
+    r2 = 1 - ((y - fitted) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    return 1 - (1 - r2) * (len(y) - 1) / (len(y) - len(names))
+
+
+def test_the_pairs_drawn_are_those_whose_cells_explain_most_of_the_in_sample_objective():
+    """p and q interact (their product drives the objective), r and s are noise, and the out-of-sample
+    objective follows r and s only: the in-sample one alone decides, by the adjusted R² of the pair's cells,
+    recomputed here as a regression on cell dummies."""
+    rng = np.random.default_rng(5)
+    n = 240
+    frame = pd.DataFrame({k: rng.integers(0, 3, n) for k in "pqrs"}).assign(status="ok")
+    frame["objective_is"] = frame["p"] * frame["q"] + rng.normal(0, 0.5, n)
+    frame["objective_oos"] = 10 * frame["r"] * frame["s"]
+    order = telling_pairs(frame, list("pqrs"))
+    scores = {
+        (a, b): adjusted_r2(frame["objective_is"].to_numpy(), list(zip(frame[a], frame[b])))
+        for a, b in itertools.combinations("pqrs", 2)
+    }
+    assert order == sorted(scores, key=lambda pair: -scores[pair]) and order[0] == ("p", "q")
+    assert scores[order[-1]] < 0.05  # a pair of noise explains nothing beyond chance
+    one_each = frame.drop_duplicates(["p", "q"]).head(9)  # one configuration per cell of (p, q): no score
+    assert telling_pairs(one_each, ["p", "q", "r"])[-1] == ("p", "q")
+    assert telling_pairs(frame.assign(status="failed"), list("pqrs")) == []
+
+
+def test_the_title_names_up_to_two_binned_parameters_and_counts_more():
+    """Bins per parameter follow the rows (about ROWS_PER_BIN each, 2 to MAX_LEVELS): 18 rows of distinct
+    values make 3 bins, 60 rows 8; a parameter with few values is not binned and not mentioned."""
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"x": rng.uniform(size=60), "y": rng.uniform(size=60), "z": np.arange(60) % 3}).assign(
+        status="ok"
+    )
+    frame.loc[18:, "status"] = "failed"
+    few = frame.iloc[:18]
+    orders = {key: levels(few[key])[1] for key in "xyz"}
+    assert [len(orders[k]) for k in "xyz"] == [3, 3, 3]
+    assert counts_note(frame, ["x", "z"], orders) == "18 configurations; 42 failed, left out; x in 3 quantile bins"
+    assert counts_note(frame, ["x", "y", "z"], orders).endswith("x in 3 quantile bins; y in 3 quantile bins")
+    whole = frame.assign(status="ok", w=rng.uniform(size=60))
+    orders = {key: levels(whole[key])[1] for key in "xyzw"}
+    orders["w"] = orders["w"][:5]  # as if w had fewer bins
+    assert counts_note(whole, list("xyzw"), orders) == (
+        "60 configurations; 3 parameters with more values in 5-8 quantile bins each"
+    )
+
+
+def test_the_heap_is_frozen_only_while_the_pictures_are_drawn_and_a_callers_freeze_is_kept():
+    import gc
+
+    from fedcut.plots.kit import frozen_heap
+
+    assert gc.get_freeze_count() == 0
+    kept = [object()]
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0  # what existed on entry is left alone
+        garbage = []
+        garbage.append(garbage)  # a cycle made inside is still collected
+        del garbage
+        assert gc.collect() >= 1
+    assert gc.get_freeze_count() == 0 and kept
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with frozen_heap():
+            pass
+        assert gc.get_freeze_count() == frozen  # the caller's freeze is not undone
+    finally:
+        gc.unfreeze()
