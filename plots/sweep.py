@@ -31,6 +31,9 @@ ROWS_PER_BIN = 6  # binned parameters get about this many configurations per bin
 SAMPLES = (("objective_is", "in-sample", STRATEGY["color"]), ("objective_oos", "out-of-sample", IWM["color"]))
 REFERENCE = IWM["label"]  # the yardstick drawn on every picture; a sweep passes its own name (reference_name)
 TOP_CURVES = 5  # equity curves of the best in-sample configurations
+# Configurations drawn as dots in a sensitivity panel, at most (evenly spaced by rank when there are more):
+# beyond it the dots are one blot that takes seconds to draw; the means per value use every configuration.
+DOTS_MAX = 20_000
 MAX_WIDTH = 12.4  # inches: 1240 px, the pages' column, so figure text shows at its size
 # At most about this many ticks along a sensitivity panel's numbers and up its shared objective axis:
 # as many as matplotlib fits in a 3.6-inch panel, chosen whatever the panel's size (`kit.few_ticks`).
@@ -98,7 +101,8 @@ def sensitivity_figure(
         f"{objective_label} against each swept parameter (line: mean over the other parameters; dashed: {reference_name})",
         counts_note(summary, params, {key: order for key, (_, order) in orders.items()}),
     )
-    handles = _sensitivity_handles(samples, reference, reference_name)
+    dots = np.linspace(0, len(ok) - 1, DOTS_MAX).round().astype(int) if len(ok) > DOTS_MAX else slice(None)
+    handles = _sensitivity_handles(samples, reference, reference_name, len(ok))
     inch = SENSITIVITY_INCHES
     top = 0.15 + inch["title_line"] * (title.count("\n") + 1)
     bottom = inch["below"] + inch["legend_line"] * math.ceil(len(handles) / 3) + 0.1
@@ -139,7 +143,9 @@ def sensitivity_figure(
             y = ok[column].astype(float)
             shift = nudge * (s - (len(samples) - 1) / 2)
             # numpy arrays, not pandas: matplotlib looks a pandas argument over for other array types
-            ax.plot((x + shift).to_numpy(), y.to_numpy(), "o", ms=4, mew=0, color=colour, alpha=0.28, zorder=2)
+            ax.plot(
+                (x + shift).to_numpy()[dots], y.to_numpy()[dots], "o", ms=4, mew=0, color=colour, alpha=0.28, zorder=2
+            )
             ax.plot(
                 (level_x + shift).to_numpy(),
                 y.groupby(labels).mean().reindex(order).to_numpy(),
@@ -185,7 +191,7 @@ def sensitivity_figure(
 SENSITIVITY_INCHES = dict(panel=2.9, left=0.8, below=0.7, title_line=0.22, legend_line=0.22)
 
 
-def _sensitivity_handles(samples, reference: dict[str, float], reference_name: str) -> list:
+def _sensitivity_handles(samples, reference: dict[str, float], reference_name: str, n: int) -> list:
     from matplotlib.lines import Line2D
 
     handles = [
@@ -197,7 +203,8 @@ def _sensitivity_handles(samples, reference: dict[str, float], reference_name: s
         for column, label, colour in samples
         if reference.get(column) is not None
     ]
-    return handles + [Line2D([], [], color="#777777", lw=0, marker="o", ms=4, alpha=0.5, label="one configuration")]
+    dot = "one configuration" if n <= DOTS_MAX else f"one configuration ({DOTS_MAX:,} of {n:,}, evenly spaced by rank)"
+    return handles + [Line2D([], [], color="#777777", lw=0, marker="o", ms=4, alpha=0.5, label=dot)]
 
 
 def growth(returns: np.ndarray) -> np.ndarray:

@@ -252,6 +252,21 @@ def test_sensitivity_means_match_the_levels():
     assert sorted(dots.get_ydata()) == sorted(grid_summary().query("status == 'ok'")["objective_is"])
 
 
+def test_sensitivity_draws_at_most_dots_max_dots_but_means_every_configuration(monkeypatch):
+    """Past DOTS_MAX configurations a panel's dots are every k-th by rank (a million dots are a blot
+    that takes seconds); the mean per value still uses all of them, and the legend says so."""
+    import fedcut.plots.sweep as sweep
+
+    monkeypatch.setattr(sweep, "DOTS_MAX", 4)
+    summary = grid_summary()  # 10 configurations ran, in rank order: the first, every third, the last
+    ok = summary.query("status == 'ok'")
+    fig = sensitivity_figure(summary, ["a"], "Calmar")
+    dots = [line for line in fig.axes[0].lines if line.get_linestyle() == "None"][0]
+    assert list(dots.get_ydata()) == list(ok["objective_is"].iloc[[0, 3, 6, 9]])
+    np.testing.assert_allclose(mean_lines(fig.axes[0])[0].get_ydata(), [12.0, 22.0, 31.5])
+    assert "one configuration (4 of 10, evenly spaced by rank)" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
 def test_render_html_escapes_embeds_and_replaces_atomically(tmp_path):
     pngs = heatmaps(grid_summary(), ["a", "b", "c"], tmp_path / "plots", "Calmar")
     table = pd.DataFrame(
