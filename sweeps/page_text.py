@@ -13,8 +13,9 @@ import pandas as pd
 
 from fedcut.data.benchmark import possessive
 from fedcut.execution.engines import Engine
+from fedcut.plots.sweep import ok_rows
 from fedcut.report.sweep_facts import overfitting_facts
-from fedcut.sweeps.selection import benchmark_objective, ok_rows, yardstick
+from fedcut.sweeps.selection import benchmark_objective, yardstick
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.tables import DRAWDOWN_OBJECTIVES, samples, value_text
 

@@ -23,13 +23,14 @@ from fedcut.plots.kit import frozen_heap, save_png
 from fedcut.plots.sweep import (
     TOP_CURVES,
     growth,
+    ok_rows,
     overfitting_figure,
     sensitivity,
     top_equity_figure,
 )
 from fedcut.report.sweep_page import render_html
 from fedcut.sweeps.page_text import page_facts, page_tables
-from fedcut.sweeps.selection import benchmark_objective, ok_rows, selection_report, yardstick
+from fedcut.sweeps.selection import benchmark_objective, selection_report, yardstick
 from fedcut.sweeps.spec import OBJECTIVES, Spec
 from fedcut.sweeps.store import Store
 from fedcut.sweeps.tables import (

@@ -12,6 +12,7 @@ decisions came within 1e-9 of a boundary in backtrader; any difference fails the
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import logging
 import math
@@ -61,6 +62,7 @@ QUIET_TRACKER = "ignore:resource_tracker:UserWarning"  # -W: its "There appear t
 BLOCKS_PER_WORKER = 4  # smaller blocks for small sweeps, so the work spreads over the workers
 GROUP_WINDOW = 4096  # configurations waiting for their group's block to fill before the partial blocks go
 IN_FLIGHT_PER_WORKER = 2  # blocks queued per worker: enough to keep it busy, few enough to hold little
+TRIM_EVERY = 4096  # configurations stored between returns of the parent's freed memory (`_return_freed_memory`)
 DASK_IN_FLIGHT = 64  # blocks submitted to a Dask cluster at once, at least (more with more worker threads)
 
 log = logging.getLogger(__name__)
@@ -202,6 +204,8 @@ def _sweep(spec: Spec, out: Path, plan: Plan, workers: int, pool, client, resume
                     raise FedcutError(
                         f"{exc}; {stored} of {total} configurations are stored: make room and continue with --resume"
                     ) from None
+                if stored // TRIM_EVERY != (stored + len(done)) // TRIM_EVERY:
+                    _return_freed_memory()
                 stored += len(done)
                 failed += sum(o["status"] != "ok" for o in done)
                 bar.update(len(done))
@@ -390,6 +394,17 @@ def _execute(
     if pool is None:
         return ((block, task(_items(block), plan)) for block in blocks)
     return _pooled(blocks, plan, pool, IN_FLIGHT_PER_WORKER * workers)
+
+
+def _return_freed_memory() -> None:
+    """Give the memory the parent has freed back to the operating system (glibc's `malloc_trim`; a
+    no-op elsewhere). Every result passes through the parent on its way to the store; without this,
+    the parent of a million-configuration sweep on Dask was still growing by about 1.5 kB a
+    configuration at 150,000 with nothing more held, and with it levels off (docs/speed.md)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _items(block: list[Point]) -> list[tuple]:

@@ -20,6 +20,7 @@ import pandas as pd
 from fedcut.analyzers.selection import place_among
 from fedcut.core.params import PARAMS, Config, resolve
 from fedcut.data.benchmark import Benchmark, benchmark_of
+from fedcut.plots.sweep import ok_rows
 
 SPAN_KEYS = ("run.start", "run.end", "run.history")  # what a sweep's default may set: where it runs, not how
 SHOWN = ("sharpe", "cagr", "max_drawdown")  # what the median variant is shown by, beside the objective
@@ -51,12 +52,6 @@ def yardstick(spec, span: dict | None = None) -> Benchmark:
     run = default_config(spec).run
     span = span or {}
     return benchmark_of(run.history, span.get("start") or run.start or None, span.get("end") or run.end or None)
-
-
-def ok_rows(summary: pd.DataFrame) -> pd.DataFrame:
-    """The configurations that ran, in rank order: `sweeps.tables.summary_frame` ranks the failed last, so they are
-    its first rows, taken as a slice (a million rows are not copied for each table that reads them)."""
-    return summary.iloc[: int((summary["status"] == "ok").sum())]
 
 
 def selection_report(spec, summary: pd.DataFrame, result_of) -> dict | None:
