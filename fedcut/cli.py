@@ -222,7 +222,9 @@ def _sweep(argv: list[str]) -> int:
     from fedcut.sweeps.report import read_overfitting
     from fedcut.sweeps.selection import yardstick
 
-    print("\n".join(top_table(pd.read_csv(Path(out) / "summary.csv"), list(spec.swept), spec.objective)))
+    shown = ["rank", "status", "objective_is", "objective_oos", *spec.swept]  # not a million rows' every column
+    summary = pd.read_csv(Path(out) / "summary.csv", usecols=shown)
+    print("\n".join(top_table(summary, list(spec.swept), spec.objective)))
     overfit = read_overfitting(out)
     for label, text in overfitting_facts(overfit, yardstick(spec, overfit.get("selection"))) if overfit else ():
         print(f"{label}: {text}")

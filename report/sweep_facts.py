@@ -143,7 +143,10 @@ def top_table(
     is_rank = ok["rank"]
     oos_rank = ok["objective_oos"].rank(ascending=False, method="min")
     has_oos = ok["objective_oos"].notna().any()
-    width = max(max(len(_swept_text(row, swept)) for _, row in ok.iterrows()), len("configuration"))
+    top = ok.sort_values("rank", kind="stable").index[:rows]
+    best = ok.sort_values("objective_oos", ascending=False, kind="stable").index[:hindsight] if has_oos else top[:0]
+    shown = top.union(best, sort=False)  # the width of the rows printed: a million rows are never all read
+    width = max(max(len(_swept_text(ok.loc[i], swept)) for i in shown), len("configuration"))
     head = f"  {'in':>3} {'out':>4}  {'configuration':<{width}}  {objective + ' in':>12}  {'out of sample':>13}"
     lines = [
         f"best {min(rows, len(ok))} of {len(ok)} configurations in sample, by {objective} (the sweep's ranking; "
@@ -160,13 +163,13 @@ def top_table(
             f"{row['objective_is']:>+12.3f}  {out:>13}"
         )
 
-    lines += [line(i) for i in ok.sort_values("rank", kind="stable").index[:rows]]
+    lines += [line(i) for i in top]
     if has_oos:
         lines.append(
             f"best {min(hindsight, len(ok))} out of sample (picked after the fact: no one could have chosen "
             "them in advance):"
         )
-        lines += [line(i) for i in ok.sort_values("objective_oos", ascending=False, kind="stable").index[:hindsight]]
+        lines += [line(i) for i in best]
     return lines
 
 
