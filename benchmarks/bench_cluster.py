@@ -7,7 +7,7 @@ on 127.0.0.1, `--machines` `dask worker ... --nworkers N --nthreads 1` commands 
 process group, as on its own machine) and `fedcut sweep --spec SPEC --executor dask --scheduler
 ADDRESS` on `benchmarks/bench_sweep.py`'s random spec (`--span short`: 2016-2021, the default here).
 Prints the sweep's wall time, its own CPU and peak resident memory (from the operating system,
-the sweep process alone), and each worker's recorded peak memory after its first, middle and last
+the sweep process alone), the scheduler's peak resident memory, and each worker's recorded peak memory after its first, middle and last
 block (from the store's timings): equal figures for the last two mean a worker's memory does not
 grow with the number of configurations. The store is kept in --out (a million configurations over
 2016-2021 take about 8 GB); without it, a temporary folder that is removed.
@@ -93,6 +93,7 @@ def main() -> None:
             if status:
                 sys.exit(f"bench_cluster: the sweep failed ({status})")
             rows = _timings(out)
+            scheduler_peak = _peak_mib(procs[0].pid)
         finally:
             for p in procs:
                 try:
@@ -107,11 +108,20 @@ def main() -> None:
         f"{args.nworkers}): {wall:.0f} s wall = {60 * n / wall:,.0f} configurations/minute; the sweep process: "
         f"{usage.ru_utime + usage.ru_stime:.0f} s of CPU, peak resident memory {usage.ru_maxrss / 1024:.0f} MiB"
     )
+    print(f"  the scheduler: peak resident memory {scheduler_peak:.0f} MiB")
     for worker, peaks in sorted(rows.items()):
         print(
             f"  worker {worker}: {len(peaks):,} configurations, peak resident memory {peaks[0]:.0f} MiB after its "
             f"first block, {peaks[len(peaks) // 2]:.0f} MiB after half, {peaks[-1]:.0f} MiB after its last"
         )
+
+
+def _peak_mib(pid: int) -> float:
+    """A live process's peak resident memory (VmHWM), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _timings(out: Path) -> dict[int, list[float]]:

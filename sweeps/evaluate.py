@@ -27,7 +27,7 @@ import pandas as pd
 from fedcut.analyzers import performance
 from fedcut.analyzers.kernels import sample_metrics
 from fedcut.core.errors import ConfigError
-from fedcut.core.params import PARAMS, Config
+from fedcut.core.params import PARAMS, Config, resolve
 from fedcut.execution.engine import tape_for
 from fedcut.execution.engines import ARRAY, Engine
 from fedcut.run.backtest import run_cycles, strategy_plan
@@ -60,6 +60,9 @@ class Plan:
     # The figures of each sample (in the stored order: by name) the parent reads from an outcome's result
     # (the rest goes to the store as JSON only): what it unpickles shrinks threefold. None: all of it.
     kept: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    # The spec's [base]: a configuration sent as its swept values alone (to a Dask cluster, whose
+    # scheduler keeps about what each task was sent) is resolved over it in the worker, as `sweeps.points` does.
+    base: dict | None = None
 
 
 def plan_for(
@@ -390,12 +393,15 @@ def warm_up(base: Config, data_dir: str | None, offline: bool | None, engine: En
         pass
 
 
-def task(items: list[tuple[int, Config | None, str]], plan: Plan) -> list[dict]:
+def task(items: list[tuple[int, Config | dict | None, str]], plan: Plan) -> list[dict]:
     """The unit of work sent to a worker: a block of (position, config, error) that never raises,
-    so one bad configuration cannot stop a sweep; each outcome carries its own status."""
+    so one bad configuration cannot stop a sweep; each outcome carries its own status. A config given
+    as its swept values is resolved over `plan.base` first (the configuration the parent resolved)."""
     outcomes = []
     groups: dict[tuple, list] = {}
     for position, config, error in items:
+        if isinstance(config, dict):
+            config = resolve({**(plan.base or {}), **config}, where="sweep point")
         if config is None:
             outcomes.append(_outcome(position, "failed", error, None, 0.0))
         else:

@@ -130,7 +130,8 @@ def run_sweep(
             # started now, so the workers' start-up overlaps the checks below
             pool = stack.enter_context(_pool(workers, base, data_dir, offline, engine))
         plan = plan_for(base, spec.validation, data_dir, offline, engine)  # checks the dates before anything is written
-        plan = replace(plan, kept=tuple((n, kept_figures(spec, n)) for n in sorted(s.name for s in plan.segments)))
+        kept = tuple((n, kept_figures(spec, n)) for n in sorted(s.name for s in plan.segments))
+        plan = replace(plan, kept=kept, base=dict(spec.base))
         client = None
         if executor == "dask":
             stack.enter_context(_quiet_distributed())
@@ -302,7 +303,7 @@ def _audit(
     if not chosen:
         return sum(not a["identical"] for a in store.audits())
     todo = list(spec.points.at(spec.points.positions_of(chosen)))
-    reference = Plan(plan.segments, plan.data_dir, plan.offline, BACKTRADER)
+    reference = replace(plan, engine=BACKTRADER, kept=None)  # whole results, to compare every figure
     bar = tqdm(
         total=len(todo),
         unit="config",
@@ -407,9 +408,10 @@ def _return_freed_memory() -> None:
         pass
 
 
-def _items(block: list[Point]) -> list[tuple]:
-    """A block as `sweeps.evaluate.task` takes it."""
-    return [(p.position, p.config, p.error) for p in block]
+def _items(block: list[Point], swept: bool = False) -> list[tuple]:
+    """A block as `sweeps.evaluate.task` takes it; with `swept`, each configuration as its swept values
+    (a few hundred bytes instead of every parameter's, resolved again in the worker)."""
+    return [(p.position, (p.swept if swept else p.config) if p.config is not None else None, p.error) for p in block]
 
 
 def _pooled(blocks: Iterator[list[Point]], plan: Plan, pool, window: int) -> Iterator[tuple[list[Point], list[dict]]]:
@@ -574,7 +576,7 @@ def _dask(blocks: Iterator[list[Point]], plan: Plan, cluster: Cluster) -> Iterat
                 if block is None:
                     more = False
                     break
-                pending[client.submit(task, _items(block), plan, pure=False)] = block
+                pending[client.submit(task, _items(block, swept=True), plan, pure=False)] = block
             if not pending:
                 return
             try:

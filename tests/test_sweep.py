@@ -319,6 +319,13 @@ def test_results_kept_from_the_workers_are_what_the_store_gives_back(serial, sma
         trimmed.add(o["position"], o["status"], o["error"], point.swept, o["result"])
     trimmed.hashes = read.hashes
     pd.testing.assert_frame_equal(summary_frame(spec, trimmed), summary_frame(spec, read))
+    # as a Dask cluster gets them: swept values alone, resolved over [base] in the worker, the same bytes
+    based = replace(lean, base=dict(spec.base))
+    lean_items = [(p.position, p.swept, p.error) for p in spec.points]
+    for sent, whole in zip(task(lean_items, based), task([(p.position, p.config, p.error) for p in spec.points], lean)):
+        assert {k: v for k, v in sent.items() if k not in ("seconds", "peak_rss_mib")} == {
+            k: v for k, v in whole.items() if k not in ("seconds", "peak_rss_mib")
+        }
 
 
 def test_a_failing_configuration_is_stored_with_its_error_and_the_sweep_finishes(
