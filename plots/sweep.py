@@ -291,7 +291,7 @@ def counts_note(summary: pd.DataFrame, params: list[str], orders: dict[str, list
         binned = [
             f"{len(bins)} parameters with more values in {low if low == high else f'{low}-{high}'} quantile bins each"
         ]
-    return "; ".join([f"{len(ok)} configurations", *([f"{failed} failed, left out"] if failed else []), *binned])
+    return "; ".join([f"{len(ok):,} configurations", *([f"{failed:,} failed, left out"] if failed else []), *binned])
 
 
 def _bin_count(n: int) -> int:
@@ -376,7 +376,7 @@ def _overfitting_title(pbo, deflated: dict | None, against_benchmark: dict | Non
         MAX_WIDTH,
         f"Deflated Sharpe Ratio of the in-sample choice: {deflated['dsr']:.2f} against zero "
         f"(its Sharpe {deflated['sharpe']:.2f} against {deflated['expected_max_sharpe']:.2f}, what "
-        f"the best of {deflated['n_trials']} unskilled trials would reach by luck){bench}; above "
+        f"the best of {deflated['n_trials']:,} unskilled trials would reach by luck){bench}; above "
         f"0.95 is significant. Probability of backtest overfitting: {pbo.pbo:.2f} (0.5 = no "
         "better than chance).",
     )

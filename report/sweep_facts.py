@@ -20,7 +20,7 @@ def overfitting_facts(overfit: dict, bench: Benchmark = IWM) -> list[tuple[str, 
         (
             "deflated Sharpe ratio of the in-sample choice, against zero",
             f"{d['dsr']:.2f}: probability that its true Sharpe ({d['sharpe']:.2f} in-sample) beats the "
-            f"{d['expected_max_sharpe']:.2f} that the best of {d['n_trials']} unskilled trials would reach by luck "
+            f"{d['expected_max_sharpe']:.2f} that the best of {d['n_trials']:,} unskilled trials would reach by luck "
             f"(above {SIGNIFICANT} is significant)",
         )
     ]
@@ -29,7 +29,7 @@ def overfitting_facts(overfit: dict, bench: Benchmark = IWM) -> list[tuple[str, 
             (
                 f"deflated Sharpe ratio of the in-sample choice, against {bench.label}",
                 f"{b['dsr']:.2f}: probability that its true Sharpe beats {b['expected_max_sharpe']:.2f}, what "
-                f"the best of {b['n_trials']} trials no better than {bench.label} (Sharpe "
+                f"the best of {b['n_trials']:,} trials no better than {bench.label} (Sharpe "
                 f"{b['benchmark_sharpe']:.2f} over the same days) would reach by luck",
             )
         )
@@ -85,7 +85,7 @@ def selection_facts(sel: dict, bench: Benchmark = IWM) -> list[tuple[str, str]]:
     else:
         text = f"not among this sweep's {family}, so it has no rank here: {default['why_not']}"
     median, held, above = sel["median_variant"], sel["buy_and_hold"], sel["variants_above_buy_and_hold"]
-    beat = ", ".join(f"{above[m]} on {_name(m)}" for m in above if above[m] is not None)
+    beat = ", ".join(f"{above[m]:,} on {_name(m)}" for m in above if above[m] is not None)
     return [
         ("the shipped default among the variants", text),
         (
@@ -149,7 +149,7 @@ def top_table(
     width = max(max(len(_swept_text(ok.loc[i], swept)) for i in shown), len("configuration"))
     head = f"  {'in':>3} {'out':>4}  {'configuration':<{width}}  {objective + ' in':>12}  {'out of sample':>13}"
     lines = [
-        f"best {min(rows, len(ok))} of {len(ok)} configurations in sample, by {objective} (the sweep's ranking; "
+        f"best {min(rows, len(ok))} of {len(ok):,} configurations in sample, by {objective} (the sweep's ranking; "
         "place in and out of sample):",
         head,
     ]

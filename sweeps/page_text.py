@@ -44,8 +44,8 @@ def page_facts(
         *([("benchmark", f"{bench.label}, spliced: {bench.splice}")] if bench.spliced else []),
         (
             "configurations",
-            f"{len(summary)} ({len(ok)} ok, {len(summary) - len(ok)} failed); "
-            f"{spec.excluded} excluded by rules, {spec.duplicates} repeated draws dropped",
+            f"{len(summary):,} ({len(ok):,} ok, {len(summary) - len(ok):,} failed); "
+            f"{spec.excluded:,} excluded by rules, {spec.duplicates:,} repeated draws dropped",
         ),
         ("swept", ", ".join(spec.swept)),
         (
@@ -60,7 +60,7 @@ def page_facts(
             (
                 "rule",
                 f"CAGR within {spec.max_cagr_shortfall:.1%}/yr of {bench.label} in-sample "
-                f"({int(ok['meets_constraint'].sum())} of {len(ok)} meet it; they rank first)",
+                f"({int(ok['meets_constraint'].sum()):,} of {len(ok):,} meet it; they rank first)",
             )
         )
     if len(ok) and oos_name:
@@ -70,7 +70,7 @@ def page_facts(
                 "best in-sample, out of sample",
                 f"{best['config_hash']}: {spec.objective} {best['objective_is']:.3g} in-sample, "
                 f"{best['objective_oos']:.3g} out-of-sample (change {best['objective_oos'] - best['objective_is']:+.3g}); "
-                f"out-of-sample rank {_oos_rank(ok, best['config_hash'])} of {len(ok)}",
+                f"out-of-sample rank {_oos_rank(ok, best['config_hash']):,} of {len(ok):,}",
             )
         )
         first = first_row["result"]["segments"]
