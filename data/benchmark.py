@@ -53,7 +53,8 @@ def _links(history: str) -> tuple[str, ...]:
     """The series that hold IWM's slot before IWM in `history`, oldest first."""
     if history == "long":
         return LONG_CHAINS[TICKER]
-    return (INSTRUMENTS[TICKER].proxy,) if history == "extended" else ()
+    proxy = INSTRUMENTS[TICKER].proxy
+    return (proxy,) if history == "extended" and proxy else ()
 
 
 def _first(name: str) -> pd.Timestamp:
