@@ -213,6 +213,15 @@ def few_ticks(axis, most: int = 5) -> None:
     axis.set_major_locator(steady_locator(most))
 
 
+def short_number(v: float) -> str:
+    """A tick label of a growth of 100 that may reach millions: 500, 2k, 10k, 1.5M (not 2e+06, whose
+    width pushed the axis's label off the picture)."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"{v / scale:g}{suffix}"
+    return f"{v:g}"
+
+
 def log_ticks(axis, formatter) -> None:
     """Labelled ticks at 1, 2 and 5 times each power of ten on a log axis, and no minor ticks: the grid
     at those steps shows the scale, and an unlabelled tick costs a picture almost what a labelled one does."""
@@ -356,7 +365,7 @@ def regimes_figure(sig: pd.DataFrame, iwm: pd.Series, cut_dates: list, oracle: b
     lo, hi = growth.min(), growth.max()
     # Head room above the line so the cut labels never sit on it.
     ax.set_ylim(lo / 1.15, np.exp(np.log(lo / 1.15) + (np.log(hi) - np.log(lo / 1.15)) / LINE_TOP))
-    log_ticks(ax.yaxis, FuncFormatter(lambda v, _: f"{v:g}"))
+    log_ticks(ax.yaxis, FuncFormatter(lambda v, _: short_number(v)))
 
     onset = sig["capitulated"] & ~sig["capitulated"].shift(1, fill_value=False).astype(bool)
     buy = growth[onset.to_numpy()]

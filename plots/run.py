@@ -547,12 +547,20 @@ def _formatter(fn):
 
 
 def _usd(v: float) -> str:
-    """$1.2M, $350k, -$40k, $0."""
+    """$2.5B, $1.2M, $350k, -$40k, $0 (billions for the long history's decades of growth: "$10000M"
+    was too wide for the picture's margin)."""
     sign = "-" if v < 0 else ""
     a = abs(v)
-    if a >= 1e6:
-        digits = 0 if a >= 1e7 and a % 1e6 == 0 else 1 if round(a / 1e5) * 1e5 == round(a) else 2
-        return f"{sign}${a / 1e6:.{digits}f}M"
+    for scale, suffix in ((1e9, "B"), (1e6, "M")):
+        if a >= scale:
+            digits = (
+                0
+                if a >= 10 * scale and a % scale == 0
+                else 1
+                if round(a / (scale / 10)) * scale / 10 == round(a)
+                else 2
+            )
+            return f"{sign}${a / scale:.{digits}f}{suffix}"
     if a >= 1e3:
         return f"{sign}${a / 1e3:.0f}k"
     return f"{sign}${a:.0f}"

@@ -125,3 +125,21 @@ def test_a_heatmap_with_plain_ticks_is_the_one_matplotlib_draws():
     assert len(panels) == 2 and all(
         type(axis.get_major_locator()).__name__ == "NullLocator" for ax in panels for axis in (ax.xaxis, ax.yaxis)
     )  # the ticks were drawn plain
+
+
+def test_tick_labels_of_decades_of_growth_stay_narrow():
+    """The long history's equity reaches billions and its growth of 100 millions: a label is a few
+    digits and a unit (k, M, B) that reads back to the value it stands for, never 2e+06 or $10000M
+    (wider than the picture's margin, which pushed the axis's own label off the picture)."""
+    from fedcut.plots.kit import short_number
+    from fedcut.plots.run import _usd
+
+    units = {"k": 1e3, "M": 1e6, "B": 1e9}
+
+    def value(label: str) -> float:
+        return float(label[:-1]) * units[label[-1]] if label[-1] in units else float(label)
+
+    for v in (1e6, 2e6, 5e6, 1e7, 1.5e6, 5e8, 1e9, 2e9, 5e9, 1e10, 1.5e9, 2.5e10):
+        assert value(_usd(v)[1:]) == v and len(_usd(v)) <= 6, _usd(v)
+    for v in (100, 500, 1e3, 2e3, 1.5e3, 1e4, 5e4, 1e5, 1e6, 2e6, 1.5e6):
+        assert value(short_number(v)) == v and len(short_number(v)) <= 4, short_number(v)
