@@ -218,12 +218,11 @@ def _sweep(argv: list[str]) -> int:
         return 130
     import pandas as pd
 
-    from fedcut.report.sweep_facts import overfitting_facts, top_table
+    from fedcut.report.sweep_facts import overfitting_facts, top_table, top_table_columns
     from fedcut.sweeps.report import read_overfitting
     from fedcut.sweeps.selection import yardstick
 
-    shown = ["rank", "status", "objective_is", "objective_oos", *spec.swept]  # not a million rows' every column
-    summary = pd.read_csv(Path(out) / "summary.csv", usecols=shown)
+    summary = pd.read_csv(Path(out) / "summary.csv", usecols=top_table_columns(list(spec.swept)))
     print("\n".join(top_table(summary, list(spec.swept), spec.objective)))
     overfit = read_overfitting(out)
     for label, text in overfitting_facts(overfit, yardstick(spec, overfit.get("selection"))) if overfit else ():
